@@ -1,0 +1,110 @@
+//! Typed identifiers. Each is a UUIDv7 (time ordered, so ids sort by creation) kept as a
+//! newtype so a `TeamId` can never be passed where a `ConnectionId` is expected.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(value_type = String, format = Uuid))]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// A new, time-ordered (UUIDv7) id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+            /// The underlying UUID.
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.hyphenated().fmt(f)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({})", stringify!($name), self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A user account.
+    UserId
+);
+id_type!(
+    /// A team: the unit of isolation for every team-owned resource.
+    TeamId
+);
+id_type!(
+    /// A registered target database.
+    ConnectionId
+);
+id_type!(
+    /// An API client (machine credentials owned by a team).
+    ApiClientId
+);
+id_type!(
+    /// A family of rotating refresh tokens issued from one login.
+    TokenFamilyId
+);
+id_type!(
+    /// One refresh token.
+    RefreshTokenId
+);
+id_type!(
+    /// A chat session.
+    SessionId
+);
+id_type!(
+    /// One message of a chat session.
+    MessageId
+);
+id_type!(
+    /// An LLM provider configuration.
+    ProviderId
+);
+id_type!(
+    /// An audit log entry.
+    AuditId
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_sort_by_creation() {
+        let a = UserId::new();
+        let b = UserId::new();
+        assert!(a < b);
+        let parsed: UserId = a.to_string().parse().expect("parse");
+        assert_eq!(a, parsed);
+        assert_eq!(serde_json::to_string(&a).unwrap(), format!("\"{a}\""));
+    }
+}

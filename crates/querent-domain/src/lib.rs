@@ -1,0 +1,36 @@
+//! # querent-domain
+//!
+//! The bottom of Querent's crate stack: identifiers (newtypes over UUIDv7), enums shared by
+//! every layer (`Dialect`, `ExecutionMode`, `Role`, `TeamRole`, `SslMode`, …), plain entities,
+//! and the stable machine error codes ([`ErrorCode`]) that the HTTP layer maps to statuses.
+//!
+//! Depends on: serde, uuid, time, thiserror (and utoipa behind the `openapi` feature).
+//! Must never: perform I/O, depend on any other Querent crate, or know about HTTP, SQL
+//! parsing, storage or cryptography. Everything here is plain data.
+
+mod codes;
+mod entities;
+mod ids;
+mod kinds;
+
+pub use codes::ErrorCode;
+pub use entities::*;
+pub use ids::*;
+pub use kinds::*;
+
+/// Milliseconds since the Unix epoch; the store keeps every timestamp in this form.
+pub type UnixMillis = i64;
+
+/// The current time in [`UnixMillis`].
+pub fn now_millis() -> UnixMillis {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Formats [`UnixMillis`] as RFC 3339 (UTC), the form every API response uses.
+pub fn millis_to_rfc3339(ms: UnixMillis) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

@@ -1,0 +1,283 @@
+//! Row structs and their conversion to and from domain entities. A row that cannot be
+//! converted (an unknown enum spelling, broken JSON) is reported as [`StoreError::Corrupt`]
+//! rather than silently defaulted.
+
+use diesel::prelude::{Insertable, Queryable};
+use querent_domain::{
+    ApiClient, AuditEntry, Connection, ConnectionLimits, ConnectionTarget, Team, TeamMember, User,
+};
+
+use crate::StoreError;
+use crate::schema::*;
+
+fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
+    s.parse().map_err(|_| StoreError::Corrupt(format!("{what}: `{s}`")))
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
+    // Serialising plain data structs (Vec<String>, PrivacyPolicy) cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+#[derive(Queryable, Insertable, Clone)]
+#[diesel(table_name = users)]
+pub(crate) struct UserRow {
+    pub id: String,
+    pub username: String,
+    pub email: Option<String>,
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub token_epoch: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl UserRow {
+    pub(crate) fn into_domain(self) -> Result<(User, String), StoreError> {
+        Ok((
+            User {
+                id: parse("user id", &self.id)?,
+                username: self.username,
+                email: self.email,
+                role: parse("role", &self.role)?,
+                disabled: self.disabled,
+                token_epoch: self.token_epoch,
+                created_at: self.created_at,
+            },
+            self.password_hash,
+        ))
+    }
+
+    pub(crate) fn from_domain(u: &User, password_hash: &str) -> Self {
+        Self {
+            id: u.id.to_string(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            password_hash: password_hash.to_owned(),
+            role: u.role.to_string(),
+            disabled: u.disabled,
+            token_epoch: u.token_epoch,
+            created_at: u.created_at,
+            updated_at: u.created_at,
+        }
+    }
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = teams)]
+pub(crate) struct TeamRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+impl TeamRow {
+    pub(crate) fn into_domain(self) -> Result<Team, StoreError> {
+        Ok(Team { id: parse("team id", &self.id)?, name: self.name, created_at: self.created_at })
+    }
+    pub(crate) fn from_domain(t: &Team) -> Self {
+        Self { id: t.id.to_string(), name: t.name.clone(), created_at: t.created_at }
+    }
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = team_members)]
+pub(crate) struct MemberRow {
+    pub team_id: String,
+    pub user_id: String,
+    pub role: String,
+    pub created_at: i64,
+}
+
+impl MemberRow {
+    pub(crate) fn into_domain(self) -> Result<TeamMember, StoreError> {
+        Ok(TeamMember {
+            team_id: parse("team id", &self.team_id)?,
+            user_id: parse("user id", &self.user_id)?,
+            role: parse("team role", &self.role)?,
+        })
+    }
+}
+
+/// A stored refresh token (only its hash is kept).
+#[derive(Queryable, Insertable, Clone, Debug, PartialEq, Eq)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    /// Id.
+    pub id: String,
+    /// Family: all tokens rotated from one login.
+    pub family_id: String,
+    /// Owner.
+    pub user_id: String,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// Expiry (Unix ms).
+    pub expires_at: i64,
+    /// When it was exchanged for a new one (rotation), if it was.
+    pub used_at: Option<i64>,
+    /// Revoked by logout or reuse detection.
+    pub revoked: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = api_clients)]
+pub(crate) struct ApiClientRow {
+    pub id: String,
+    pub name: String,
+    pub team_id: String,
+    pub secret_hash: String,
+    pub scopes: String,
+    pub revoked: bool,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+}
+
+impl ApiClientRow {
+    pub(crate) fn into_domain(self) -> Result<(ApiClient, String), StoreError> {
+        let scopes: Vec<String> = json("scopes", &self.scopes)?;
+        Ok((
+            ApiClient {
+                id: parse("client id", &self.id)?,
+                name: self.name,
+                team_id: parse("team id", &self.team_id)?,
+                scopes: scopes.iter().map(|s| parse("scope", s)).collect::<Result<_, _>>()?,
+                revoked: self.revoked,
+                created_by: self.created_by.as_deref().map(|s| parse("user id", s)).transpose()?,
+                created_at: self.created_at,
+            },
+            self.secret_hash,
+        ))
+    }
+    pub(crate) fn from_domain(c: &ApiClient, secret_hash: &str) -> Self {
+        let scopes: Vec<&str> = c.scopes.iter().map(|s| s.as_str()).collect();
+        Self {
+            id: c.id.to_string(),
+            name: c.name.clone(),
+            team_id: c.team_id.to_string(),
+            secret_hash: secret_hash.to_owned(),
+            scopes: to_json(&scopes),
+            revoked: c.revoked,
+            created_by: c.created_by.map(|u| u.to_string()),
+            created_at: c.created_at,
+        }
+    }
+}
+
+#[derive(Queryable, Insertable, diesel::AsChangeset)]
+#[diesel(table_name = connections, treat_none_as_null = true)]
+pub(crate) struct ConnectionRow {
+    pub id: String,
+    pub team_id: String,
+    pub name: String,
+    pub dialect: String,
+    pub host: Option<String>,
+    pub port: Option<i32>,
+    pub database_name: Option<String>,
+    pub username: Option<String>,
+    pub path: Option<String>,
+    pub ssl_mode: String,
+    pub encrypted_secret: Option<String>,
+    pub schemas: String,
+    pub description: Option<String>,
+    pub execution_mode: String,
+    pub privacy: String,
+    pub statement_timeout_ms: i32,
+    pub max_rows: i32,
+    pub sample_values: bool,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ConnectionRow {
+    pub(crate) fn into_domain(self) -> Result<Connection, StoreError> {
+        Ok(Connection {
+            id: parse("connection id", &self.id)?,
+            team_id: parse("team id", &self.team_id)?,
+            name: self.name,
+            target: ConnectionTarget {
+                dialect: parse("dialect", &self.dialect)?,
+                host: self.host,
+                port: self
+                    .port
+                    .map(|p| u16::try_from(p).map_err(|_| StoreError::Corrupt(format!("port {p}"))))
+                    .transpose()?,
+                database: self.database_name,
+                username: self.username,
+                path: self.path,
+                ssl_mode: parse("ssl mode", &self.ssl_mode)?,
+            },
+            encrypted_secret: self.encrypted_secret,
+            schemas: json("schemas", &self.schemas)?,
+            description: self.description,
+            execution_mode: parse("execution mode", &self.execution_mode)?,
+            privacy: json("privacy", &self.privacy)?,
+            limits: ConnectionLimits {
+                statement_timeout_ms: u32::try_from(self.statement_timeout_ms).unwrap_or(0),
+                max_rows: u32::try_from(self.max_rows).unwrap_or(0),
+            },
+            sample_values: self.sample_values,
+            created_by: self.created_by.as_deref().map(|s| parse("user id", s)).transpose()?,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+
+    pub(crate) fn from_domain(c: &Connection) -> Self {
+        Self {
+            id: c.id.to_string(),
+            team_id: c.team_id.to_string(),
+            name: c.name.clone(),
+            dialect: c.target.dialect.to_string(),
+            host: c.target.host.clone(),
+            port: c.target.port.map(i32::from),
+            database_name: c.target.database.clone(),
+            username: c.target.username.clone(),
+            path: c.target.path.clone(),
+            ssl_mode: c.target.ssl_mode.to_string(),
+            encrypted_secret: c.encrypted_secret.clone(),
+            schemas: to_json(&c.schemas),
+            description: c.description.clone(),
+            execution_mode: c.execution_mode.to_string(),
+            privacy: to_json(&c.privacy),
+            statement_timeout_ms: i32::try_from(c.limits.statement_timeout_ms).unwrap_or(i32::MAX),
+            max_rows: i32::try_from(c.limits.max_rows).unwrap_or(i32::MAX),
+            sample_values: c.sample_values,
+            created_by: c.created_by.map(|u| u.to_string()),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Queryable, Insertable)]
+#[diesel(table_name = audit_log)]
+pub(crate) struct AuditRow {
+    pub id: String,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+    pub ip: Option<String>,
+    pub at: i64,
+}
+
+impl AuditRow {
+    pub(crate) fn into_domain(self) -> AuditEntry {
+        AuditEntry {
+            actor: self.actor,
+            action: self.action,
+            target: self.target,
+            detail: self.detail,
+            ip: self.ip,
+            at: self.at,
+        }
+    }
+}

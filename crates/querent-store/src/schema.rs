@@ -1,0 +1,118 @@
+//! Diesel table definitions. Only types that mean the same on SQLite and PostgreSQL are
+//! used (Text, BigInt, Integer, Bool), so one definition serves both backends.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        username -> Text,
+        email -> Nullable<Text>,
+        password_hash -> Text,
+        role -> Text,
+        disabled -> Bool,
+        token_epoch -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        family_id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+        revoked -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        name -> Text,
+        team_id -> Text,
+        secret_hash -> Text,
+        scopes -> Text,
+        revoked -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    connections (id) {
+        id -> Text,
+        team_id -> Text,
+        name -> Text,
+        dialect -> Text,
+        host -> Nullable<Text>,
+        port -> Nullable<Integer>,
+        database_name -> Nullable<Text>,
+        username -> Nullable<Text>,
+        path -> Nullable<Text>,
+        ssl_mode -> Text,
+        encrypted_secret -> Nullable<Text>,
+        schemas -> Text,
+        description -> Nullable<Text>,
+        execution_mode -> Text,
+        privacy -> Text,
+        statement_timeout_ms -> Integer,
+        max_rows -> Integer,
+        sample_values -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        actor -> Text,
+        action -> Text,
+        target -> Nullable<Text>,
+        detail -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        account -> Text,
+        ip -> Text,
+        at -> BigInt,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(users, teams, team_members);

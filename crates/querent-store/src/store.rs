@@ -1,0 +1,835 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
+use diesel::{Connection as _, SqliteConnection};
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::deadpool::Pool;
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
+use querent_domain::{
+    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, Team, TeamId, TeamMember, TeamRole, User,
+    UserId, now_millis,
+};
+
+use crate::models::*;
+use crate::schema::*;
+use crate::{Page, StoreError, StoreResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// Which database holds the metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+/// How to open the store.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `postgres://…` to use PostgreSQL; `None` for the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// The SQLite file used when `database_url` is `None`.
+    pub sqlite_path: PathBuf,
+    /// Pool size.
+    pub max_connections: usize,
+    /// How long to wait for a pooled connection before reporting the store unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl StoreConfig {
+    /// Embedded SQLite at `path` with default pool settings.
+    pub fn sqlite(path: impl Into<PathBuf>) -> Self {
+        Self { database_url: None, sqlite_path: path.into(), max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+    }
+
+    /// PostgreSQL at `url` with default pool settings.
+    pub fn postgres(url: impl Into<String>) -> Self {
+        Self {
+            database_url: Some(url.into()),
+            sqlite_path: PathBuf::new(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// The backend this configuration selects.
+    pub fn backend(&self) -> Backend {
+        match &self.database_url {
+            Some(_) => Backend::Postgres,
+            None => Backend::Sqlite,
+        }
+    }
+}
+
+enum Pools {
+    Sqlite(Pool<SqliteConn>),
+    Postgres(Pool<AsyncPgConnection>),
+}
+
+/// The metadata store. Cheap to clone; all clones share one pool.
+#[derive(Clone)]
+pub struct Store {
+    pools: Arc<Pools>,
+    config: Arc<StoreConfig>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: never print it.
+        f.debug_struct("Store").field("backend", &self.backend()).finish()
+    }
+}
+
+/// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
+/// The body is compiled once per backend; the connection goes back to the pool at the end.
+macro_rules! with_conn {
+    ($self:expr, $c:ident => $body:expr) => {{
+        match &*$self.pools {
+            Pools::Sqlite(p) => {
+                let mut guard = p.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let $c: &mut SqliteConn = &mut guard;
+                $body
+            }
+            Pools::Postgres(p) => {
+                let mut guard = p.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let $c: &mut AsyncPgConnection = &mut guard;
+                $body
+            }
+        }
+    }};
+}
+
+fn sqlite_setup(url: &str) -> futures_util::future::BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+    async move {
+        let mut conn = SqliteConn::establish(url).await?;
+        for pragma in [
+            "PRAGMA busy_timeout = 10000",
+            "PRAGMA journal_mode = WAL",
+            "PRAGMA synchronous = NORMAL",
+            "PRAGMA foreign_keys = ON",
+        ] {
+            diesel::sql_query(pragma)
+                .execute(&mut conn)
+                .await
+                .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        }
+        Ok(conn)
+    }
+    .boxed()
+}
+
+impl Store {
+    /// Opens the store and runs pending migrations.
+    pub async fn open(config: StoreConfig) -> StoreResult<Self> {
+        let store = Self::connect(config)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Opens the store without running migrations.
+    pub fn connect(config: StoreConfig) -> StoreResult<Self> {
+        let pools = match &config.database_url {
+            Some(url) => {
+                let mgr = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.clone());
+                let pool = Pool::builder(mgr)
+                    .max_size(config.max_connections)
+                    .wait_timeout(Some(config.acquire_timeout))
+                    .create_timeout(Some(config.acquire_timeout))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Pools::Postgres(pool)
+            }
+            None => {
+                if let Some(dir) = config.sqlite_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
+                }
+                let mut mc = ManagerConfig::default();
+                mc.custom_setup = Box::new(sqlite_setup);
+                let mgr = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
+                    config.sqlite_path.to_string_lossy().to_string(),
+                    mc,
+                );
+                let pool = Pool::builder(mgr)
+                    .max_size(config.max_connections)
+                    .wait_timeout(Some(config.acquire_timeout))
+                    .create_timeout(Some(config.acquire_timeout))
+                    .runtime(deadpool::Runtime::Tokio1)
+                    .build()
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                Pools::Sqlite(pool)
+            }
+        };
+        Ok(Self { pools: Arc::new(pools), config: Arc::new(config) })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        self.config.backend()
+    }
+
+    /// Runs the pending embedded migrations; returns how many ran.
+    pub async fn migrate(&self) -> StoreResult<usize> {
+        let config = self.config.clone();
+        let ran = tokio::task::spawn_blocking(move || -> StoreResult<usize> {
+            let mig = |e: Box<dyn std::error::Error + Send + Sync>| StoreError::Migration(e.to_string());
+            match &config.database_url {
+                Some(url) => {
+                    let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    Ok(conn.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(mig)?.len())
+                }
+                None => {
+                    let mut conn = SqliteConnection::establish(&config.sqlite_path.to_string_lossy())
+                        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                    diesel::connection::SimpleConnection::batch_execute(
+                        &mut conn,
+                        "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
+                    )
+                    .map_err(StoreError::from)?;
+                    Ok(conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(mig)?.len())
+                }
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Migration(e.to_string()))??;
+        if ran > 0 {
+            tracing::info!(migrations = ran, backend = ?self.backend(), "store migrations applied");
+        }
+        Ok(ran)
+    }
+
+    /// Checks that the store answers a trivial query (for `/ready`).
+    pub async fn ping(&self) -> StoreResult<()> {
+        with_conn!(self, c => {
+            diesel::sql_query("SELECT 1").execute(c).await?;
+            Ok(())
+        })
+    }
+
+    /// Pool occupancy: (connections in use, pool size), for `/ready`.
+    pub fn pool_usage(&self) -> (usize, usize) {
+        let s = match &*self.pools {
+            Pools::Sqlite(p) => p.status(),
+            Pools::Postgres(p) => p.status(),
+        };
+        (s.size.saturating_sub(s.available), s.max_size)
+    }
+
+    // ---------------------------------------------------------------- setup and users
+
+    /// Number of user accounts.
+    pub async fn count_users(&self) -> StoreResult<i64> {
+        with_conn!(self, c => Ok(users::table.count().get_result::<i64>(c).await?))
+    }
+
+    /// First-boot setup in one transaction: creates the admin, the first team, and makes the
+    /// admin its owner. Fails with [`StoreError::AlreadyInitialized`] once any user exists,
+    /// also when two setups race (the `setup_done` settings row is the lock).
+    pub async fn create_first_admin(&self, user: &User, password_hash: &str, team: &Team) -> StoreResult<()> {
+        let urow = UserRow::from_domain(user, password_hash);
+        let trow = TeamRow::from_domain(team);
+        let mrow = MemberRow {
+            team_id: team.id.to_string(),
+            user_id: user.id.to_string(),
+            role: TeamRole::Owner.to_string(),
+            created_at: user.created_at,
+        };
+        let now = now_millis();
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    // Write first so the transaction holds the write lock from the start.
+                    let marker = diesel::insert_into(settings::table)
+                        .values((settings::key.eq("setup_done"), settings::value.eq("true"), settings::updated_at.eq(now)))
+                        .execute(c)
+                        .await;
+                    match marker {
+                        Err(e) => {
+                            return Err(match StoreError::from(e) {
+                                StoreError::Conflict(_) => StoreError::AlreadyInitialized,
+                                other => other,
+                            })
+                        }
+                        Ok(_) => {}
+                    }
+                    let existing: i64 = users::table.count().get_result(c).await?;
+                    if existing > 0 {
+                        return Err(StoreError::AlreadyInitialized);
+                    }
+                    diesel::insert_into(users::table).values(&urow).execute(c).await?;
+                    diesel::insert_into(teams::table).values(&trow).execute(c).await?;
+                    diesel::insert_into(team_members::table).values(&mrow).execute(c).await?;
+                    Ok(())
+                }
+            })
+            .await
+        })
+    }
+
+    /// Inserts a user.
+    pub async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        let row = UserRow::from_domain(user, password_hash);
+        with_conn!(self, c => {
+            diesel::insert_into(users::table).values(&row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    /// A user and their password hash, by id.
+    pub async fn get_user(&self, id: UserId) -> StoreResult<(User, String)> {
+        with_conn!(self, c => {
+            let row: UserRow = users::table.find(id.to_string()).first(c).await?;
+            row.into_domain()
+        })
+    }
+
+    /// A user and their password hash, by username (exact match).
+    pub async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+        with_conn!(self, c => {
+            let row: Option<UserRow> = users::table.filter(users::username.eq(username)).first(c).await.optional()?;
+            row.map(UserRow::into_domain).transpose()
+        })
+    }
+
+    /// A page of users.
+    pub async fn list_users(&self, page: &Page) -> StoreResult<Vec<User>> {
+        with_conn!(self, c => {
+            let mut q = users::table.order(users::id.asc()).limit(page.limit).into_boxed();
+            if let Some(after) = &page.after {
+                q = q.filter(users::id.gt(after.clone()));
+            }
+            let rows: Vec<UserRow> = q.load(c).await?;
+            rows.into_iter().map(|r| r.into_domain().map(|(u, _)| u)).collect()
+        })
+    }
+
+    /// Replaces the profile fields of a user (username, email, role, disabled, epoch).
+    pub async fn update_user(&self, user: &User) -> StoreResult<()> {
+        let now = now_millis();
+        with_conn!(self, c => {
+            let n = diesel::update(users::table.find(user.id.to_string()))
+                .set((
+                    users::username.eq(&user.username),
+                    users::email.eq(&user.email),
+                    users::role.eq(user.role.as_str()),
+                    users::disabled.eq(user.disabled),
+                    users::token_epoch.eq(user.token_epoch),
+                    users::updated_at.eq(now),
+                ))
+                .execute(c)
+                .await?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    /// Sets a new password hash and bumps the token epoch (all access tokens die), and
+    /// revokes every refresh token of the user, in one transaction.
+    pub async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
+        let now = now_millis();
+        let id = id.to_string();
+        let hash = password_hash.to_owned();
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    let n = diesel::update(users::table.find(&id))
+                        .set((
+                            users::password_hash.eq(&hash),
+                            users::token_epoch.eq(users::token_epoch + 1),
+                            users::updated_at.eq(now),
+                        ))
+                        .execute(c)
+                        .await?;
+                    if n == 0 {
+                        return Err(StoreError::NotFound);
+                    }
+                    diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(&id)))
+                        .set(refresh_tokens::revoked.eq(true))
+                        .execute(c)
+                        .await?;
+                    Ok(())
+                }
+            })
+            .await
+        })
+    }
+
+    /// Bumps the token epoch and revokes every refresh token (logout everywhere).
+    pub async fn revoke_all_sessions(&self, id: UserId) -> StoreResult<()> {
+        let id = id.to_string();
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    diesel::update(users::table.find(&id))
+                        .set(users::token_epoch.eq(users::token_epoch + 1))
+                        .execute(c)
+                        .await?;
+                    diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(&id)))
+                        .set(refresh_tokens::revoked.eq(true))
+                        .execute(c)
+                        .await?;
+                    Ok(())
+                }
+            })
+            .await
+        })
+    }
+
+    /// Deletes a user (memberships and refresh tokens go with it).
+    pub async fn delete_user(&self, id: UserId) -> StoreResult<()> {
+        with_conn!(self, c => {
+            let n = diesel::delete(users::table.find(id.to_string())).execute(c).await?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    /// Number of enabled server admins.
+    pub async fn count_active_admins(&self) -> StoreResult<i64> {
+        with_conn!(self, c => Ok(users::table
+            .filter(users::role.eq("admin").and(users::disabled.eq(false)))
+            .count()
+            .get_result::<i64>(c)
+            .await?))
+    }
+
+    // ---------------------------------------------------------------- teams
+
+    /// Creates a team, optionally with a first member (its owner).
+    pub async fn insert_team(&self, team: &Team, owner: Option<UserId>) -> StoreResult<()> {
+        let trow = TeamRow::from_domain(team);
+        let mrow = owner.map(|u| MemberRow {
+            team_id: team.id.to_string(),
+            user_id: u.to_string(),
+            role: TeamRole::Owner.to_string(),
+            created_at: team.created_at,
+        });
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    diesel::insert_into(teams::table).values(&trow).execute(c).await?;
+                    if let Some(m) = &mrow {
+                        diesel::insert_into(team_members::table).values(m).execute(c).await?;
+                    }
+                    Ok(())
+                }
+            })
+            .await
+        })
+    }
+
+    /// A team by id.
+    pub async fn get_team(&self, id: TeamId) -> StoreResult<Team> {
+        with_conn!(self, c => {
+            let row: TeamRow = teams::table.find(id.to_string()).first(c).await?;
+            row.into_domain()
+        })
+    }
+
+    /// A page of teams; only those in `only` when given.
+    pub async fn list_teams(&self, only: Option<&[TeamId]>, page: &Page) -> StoreResult<Vec<Team>> {
+        let only: Option<Vec<String>> = only.map(|ids| ids.iter().map(|t| t.to_string()).collect());
+        with_conn!(self, c => {
+            let mut q = teams::table.order(teams::id.asc()).limit(page.limit).into_boxed();
+            if let Some(after) = &page.after {
+                q = q.filter(teams::id.gt(after.clone()));
+            }
+            if let Some(ids) = &only {
+                q = q.filter(teams::id.eq_any(ids.clone()));
+            }
+            let rows: Vec<TeamRow> = q.load(c).await?;
+            rows.into_iter().map(TeamRow::into_domain).collect()
+        })
+    }
+
+    /// Deletes a team and everything it owns.
+    pub async fn delete_team(&self, id: TeamId) -> StoreResult<()> {
+        with_conn!(self, c => {
+            let n = diesel::delete(teams::table.find(id.to_string())).execute(c).await?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    /// Adds a member or changes their role.
+    pub async fn upsert_member(&self, team: TeamId, user: UserId, role: TeamRole) -> StoreResult<()> {
+        let row = MemberRow { team_id: team.to_string(), user_id: user.to_string(), role: role.to_string(), created_at: now_millis() };
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    let n = diesel::update(team_members::table.find((&row.team_id, &row.user_id)))
+                        .set(team_members::role.eq(&row.role))
+                        .execute(c)
+                        .await?;
+                    if n == 0 {
+                        diesel::insert_into(team_members::table).values(&row).execute(c).await?;
+                    }
+                    Ok(())
+                }
+            })
+            .await
+        })
+    }
+
+    /// Removes a member.
+    pub async fn remove_member(&self, team: TeamId, user: UserId) -> StoreResult<()> {
+        with_conn!(self, c => {
+            let n = diesel::delete(team_members::table.find((team.to_string(), user.to_string()))).execute(c).await?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    /// The role of `user` in `team`, if a member.
+    pub async fn membership(&self, team: TeamId, user: UserId) -> StoreResult<Option<TeamRole>> {
+        with_conn!(self, c => {
+            let role: Option<String> = team_members::table
+                .find((team.to_string(), user.to_string()))
+                .select(team_members::role)
+                .first(c)
+                .await
+                .optional()?;
+            role.map(|r| r.parse().map_err(|_| StoreError::Corrupt(format!("team role `{r}`")))).transpose()
+        })
+    }
+
+    /// Every membership of a user, oldest first.
+    pub async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<TeamMember>> {
+        with_conn!(self, c => {
+            let rows: Vec<MemberRow> = team_members::table
+                .filter(team_members::user_id.eq(user.to_string()))
+                .order(team_members::created_at.asc())
+                .load(c)
+                .await?;
+            rows.into_iter().map(MemberRow::into_domain).collect()
+        })
+    }
+
+    /// The members of a team.
+    pub async fn members_of(&self, team: TeamId) -> StoreResult<Vec<TeamMember>> {
+        with_conn!(self, c => {
+            let rows: Vec<MemberRow> = team_members::table
+                .filter(team_members::team_id.eq(team.to_string()))
+                .order(team_members::created_at.asc())
+                .load(c)
+                .await?;
+            rows.into_iter().map(MemberRow::into_domain).collect()
+        })
+    }
+
+    /// Number of owners of a team.
+    pub async fn count_owners(&self, team: TeamId) -> StoreResult<i64> {
+        with_conn!(self, c => Ok(team_members::table
+            .filter(team_members::team_id.eq(team.to_string()).and(team_members::role.eq("owner")))
+            .count()
+            .get_result::<i64>(c)
+            .await?))
+    }
+
+    // ---------------------------------------------------------------- refresh tokens
+
+    /// Stores a new refresh token (its hash).
+    pub async fn insert_refresh_token(&self, row: &RefreshTokenRow) -> StoreResult<()> {
+        with_conn!(self, c => {
+            diesel::insert_into(refresh_tokens::table).values(row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    /// The refresh token with this hash.
+    pub async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
+        with_conn!(self, c => Ok(refresh_tokens::table
+            .filter(refresh_tokens::token_hash.eq(token_hash))
+            .first::<RefreshTokenRow>(c)
+            .await
+            .optional()?))
+    }
+
+    /// Rotation: marks `old_id` used and stores `new` in one transaction, but only if `old_id`
+    /// was still unused and unrevoked. Returns `false` (and stores nothing) when it was not:
+    /// the caller treats that as reuse.
+    pub async fn rotate_refresh_token(&self, old_id: &str, new: &RefreshTokenRow) -> StoreResult<bool> {
+        let now = now_millis();
+        let old_id = old_id.to_owned();
+        let new = new.clone();
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    let n = diesel::update(
+                        refresh_tokens::table.filter(
+                            refresh_tokens::id
+                                .eq(&old_id)
+                                .and(refresh_tokens::used_at.is_null())
+                                .and(refresh_tokens::revoked.eq(false)),
+                        ),
+                    )
+                    .set(refresh_tokens::used_at.eq(Some(now)))
+                    .execute(c)
+                    .await?;
+                    if n == 0 {
+                        return Ok(false);
+                    }
+                    diesel::insert_into(refresh_tokens::table).values(&new).execute(c).await?;
+                    Ok(true)
+                }
+            })
+            .await
+        })
+    }
+
+    /// Revokes every token of a family.
+    pub async fn revoke_token_family(&self, family_id: &str) -> StoreResult<()> {
+        with_conn!(self, c => {
+            diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)))
+                .set(refresh_tokens::revoked.eq(true))
+                .execute(c)
+                .await?;
+            Ok(())
+        })
+    }
+
+    // ---------------------------------------------------------------- API clients
+
+    /// Stores a new API client with its secret hash.
+    pub async fn insert_api_client(&self, client: &ApiClient, secret_hash: &str) -> StoreResult<()> {
+        let row = ApiClientRow::from_domain(client, secret_hash);
+        with_conn!(self, c => {
+            diesel::insert_into(api_clients::table).values(&row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    /// An API client and its secret hash.
+    pub async fn get_api_client(&self, id: ApiClientId) -> StoreResult<(ApiClient, String)> {
+        with_conn!(self, c => {
+            let row: ApiClientRow = api_clients::table.find(id.to_string()).first(c).await?;
+            row.into_domain()
+        })
+    }
+
+    /// The API clients of some teams.
+    pub async fn list_api_clients(&self, teams: &[TeamId]) -> StoreResult<Vec<ApiClient>> {
+        let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
+        with_conn!(self, c => {
+            let rows: Vec<ApiClientRow> = api_clients::table
+                .filter(api_clients::team_id.eq_any(ids))
+                .order(api_clients::id.asc())
+                .load(c)
+                .await?;
+            rows.into_iter().map(|r| r.into_domain().map(|(a, _)| a)).collect()
+        })
+    }
+
+    /// Revokes an API client.
+    pub async fn revoke_api_client(&self, id: ApiClientId) -> StoreResult<()> {
+        with_conn!(self, c => {
+            let n = diesel::update(api_clients::table.find(id.to_string()))
+                .set(api_clients::revoked.eq(true))
+                .execute(c)
+                .await?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    // ---------------------------------------------------------------- connections
+
+    /// Stores a new connection.
+    pub async fn insert_connection(&self, conn: &Connection) -> StoreResult<()> {
+        let row = ConnectionRow::from_domain(conn);
+        with_conn!(self, c => {
+            diesel::insert_into(connections::table).values(&row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    /// A connection by id (whatever its team: authorisation is the caller's job).
+    pub async fn get_connection(&self, id: ConnectionId) -> StoreResult<Connection> {
+        with_conn!(self, c => {
+            let row: ConnectionRow = connections::table.find(id.to_string()).first(c).await?;
+            row.into_domain()
+        })
+    }
+
+    /// A page of the connections of some teams.
+    pub async fn list_connections(&self, teams: &[TeamId], page: &Page) -> StoreResult<Vec<Connection>> {
+        let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
+        with_conn!(self, c => {
+            let mut q = connections::table
+                .filter(connections::team_id.eq_any(ids))
+                .order(connections::id.asc())
+                .limit(page.limit)
+                .into_boxed();
+            if let Some(after) = &page.after {
+                q = q.filter(connections::id.gt(after.clone()));
+            }
+            let rows: Vec<ConnectionRow> = q.load(c).await?;
+            rows.into_iter().map(ConnectionRow::into_domain).collect()
+        })
+    }
+
+    /// Every connection that has an encrypted secret (for key rotation).
+    pub async fn connections_with_secrets(&self) -> StoreResult<Vec<(ConnectionId, String)>> {
+        with_conn!(self, c => {
+            let rows: Vec<(String, Option<String>)> = connections::table
+                .filter(connections::encrypted_secret.is_not_null())
+                .select((connections::id, connections::encrypted_secret))
+                .load(c)
+                .await?;
+            rows.into_iter()
+                .filter_map(|(id, s)| s.map(|s| (id, s)))
+                .map(|(id, s)| Ok((id.parse().map_err(|_| StoreError::Corrupt(format!("connection id `{id}`")))?, s)))
+                .collect()
+        })
+    }
+
+    /// Replaces every field of a stored connection (the id and team stay).
+    pub async fn update_connection(&self, conn: &Connection) -> StoreResult<()> {
+        let row = ConnectionRow::from_domain(conn);
+        with_conn!(self, c => {
+            let n = diesel::update(connections::table.find(&row.id)).set(&row).execute(c).await?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    /// Replaces encrypted secrets (key rotation), all in one transaction; only rows whose
+    /// secret is still the one read (`old`) are changed.
+    pub async fn replace_connection_secrets(&self, updates: &[(ConnectionId, String, String)]) -> StoreResult<usize> {
+        let updates: Vec<(String, String, String)> =
+            updates.iter().map(|(id, old, new)| (id.to_string(), old.clone(), new.clone())).collect();
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    let mut changed = 0;
+                    for (id, old, new) in &updates {
+                        changed += diesel::update(
+                            connections::table.filter(connections::id.eq(id).and(connections::encrypted_secret.eq(old))),
+                        )
+                        .set(connections::encrypted_secret.eq(Some(new)))
+                        .execute(c)
+                        .await?;
+                    }
+                    Ok(changed)
+                }
+            })
+            .await
+        })
+    }
+
+    /// Deletes a connection.
+    pub async fn delete_connection(&self, id: ConnectionId) -> StoreResult<()> {
+        with_conn!(self, c => {
+            let n = diesel::delete(connections::table.find(id.to_string())).execute(c).await?;
+            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        })
+    }
+
+    // ---------------------------------------------------------------- audit and throttling
+
+    /// Appends an audit entry.
+    pub async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let row = AuditRow {
+            id: uuid::Uuid::now_v7().to_string(),
+            actor: entry.actor.clone(),
+            action: entry.action.clone(),
+            target: entry.target.clone(),
+            detail: entry.detail.clone(),
+            ip: entry.ip.clone(),
+            at: entry.at,
+        };
+        with_conn!(self, c => {
+            diesel::insert_into(audit_log::table).values(&row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    /// The most recent audit entries, newest first.
+    pub async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+        with_conn!(self, c => {
+            let rows: Vec<AuditRow> = audit_log::table.order(audit_log::id.desc()).limit(limit).load(c).await?;
+            Ok(rows.into_iter().map(AuditRow::into_domain).collect())
+        })
+    }
+
+    /// Records a failed login for throttling.
+    pub async fn record_login_failure(&self, account: &str, ip: &str) -> StoreResult<()> {
+        let values = (
+            login_failures::id.eq(uuid::Uuid::now_v7().to_string()),
+            login_failures::account.eq(account),
+            login_failures::ip.eq(ip),
+            login_failures::at.eq(now_millis()),
+        );
+        with_conn!(self, c => {
+            diesel::insert_into(login_failures::table).values(values).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    /// Failed logins since `since` for the account, and for the address.
+    pub async fn count_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<(i64, i64)> {
+        with_conn!(self, c => {
+            let by_account: i64 = login_failures::table
+                .filter(login_failures::account.eq(account).and(login_failures::at.ge(since)))
+                .count()
+                .get_result(c)
+                .await?;
+            let by_ip: i64 = login_failures::table
+                .filter(login_failures::ip.eq(ip).and(login_failures::at.ge(since)))
+                .count()
+                .get_result(c)
+                .await?;
+            Ok((by_account, by_ip))
+        })
+    }
+
+    /// Forgets the failures of an account (after a successful login) and prunes old rows.
+    pub async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()> {
+        with_conn!(self, c => {
+            diesel::delete(login_failures::table.filter(login_failures::account.eq(account).or(login_failures::at.lt(older_than))))
+                .execute(c)
+                .await?;
+            Ok(())
+        })
+    }
+
+    // ---------------------------------------------------------------- settings
+
+    /// Every stored setting as (key, JSON text).
+    pub async fn all_settings(&self) -> StoreResult<Vec<(String, String)>> {
+        with_conn!(self, c => Ok(settings::table.select((settings::key, settings::value)).load(c).await?))
+    }
+
+    /// Stores settings (insert or replace), all in one transaction.
+    pub async fn put_settings(&self, values: &[(String, String)]) -> StoreResult<()> {
+        let values = values.to_vec();
+        let now = now_millis();
+        with_conn!(self, c => {
+            c.transaction::<_, StoreError, _>(async move |c| {
+                {
+                    for (k, v) in &values {
+                        let n = diesel::update(settings::table.find(k))
+                            .set((settings::value.eq(v), settings::updated_at.eq(now)))
+                            .execute(c)
+                            .await?;
+                        if n == 0 {
+                            diesel::insert_into(settings::table)
+                                .values((settings::key.eq(k), settings::value.eq(v), settings::updated_at.eq(now)))
+                                .execute(c)
+                                .await?;
+                        }
+                    }
+                    Ok(())
+                }
+            })
+            .await
+        })
+    }
+}

@@ -1,0 +1,244 @@
+//! One shared suite, run against both backends: embedded SQLite (always) and PostgreSQL
+//! (a fresh database created for the run and dropped after; skipped with a message when the
+//! server is absent, unless `QUERENT_REQUIRE_SERVICES=1`).
+
+use querent_domain::*;
+use querent_store::{Page, RefreshTokenRow, Store, StoreConfig, StoreError};
+
+fn user(name: &str, role: Role) -> User {
+    User {
+        id: UserId::new(),
+        username: name.into(),
+        email: None,
+        role,
+        disabled: false,
+        token_epoch: 0,
+        created_at: now_millis(),
+    }
+}
+
+fn team(name: &str) -> Team {
+    Team { id: TeamId::new(), name: name.into(), created_at: now_millis() }
+}
+
+fn connection(team: TeamId, name: &str) -> Connection {
+    Connection {
+        id: ConnectionId::new(),
+        team_id: team,
+        name: name.into(),
+        target: ConnectionTarget {
+            dialect: Dialect::Postgres,
+            host: Some("db.internal".into()),
+            port: Some(5432),
+            database: Some("sales".into()),
+            username: Some("reader".into()),
+            path: None,
+            ssl_mode: SslMode::Prefer,
+        },
+        encrypted_secret: Some("qv1:abc:xyz".into()),
+        schemas: vec!["public".into()],
+        description: Some("sales warehouse".into()),
+        execution_mode: ExecutionMode::ReviewFirst,
+        privacy: PrivacyPolicy {
+            excluded_tables: vec!["salaries".into()],
+            excluded_columns: vec!["users.ssn".into()],
+            masked_column_patterns: vec!["*email*".into()],
+        },
+        limits: ConnectionLimits { statement_timeout_ms: 5000, max_rows: 200 },
+        sample_values: true,
+        created_by: None,
+        created_at: now_millis(),
+        updated_at: now_millis(),
+    }
+}
+
+fn token(family: &str, user: UserId, hash: &str) -> RefreshTokenRow {
+    RefreshTokenRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        family_id: family.into(),
+        user_id: user.to_string(),
+        token_hash: hash.into(),
+        expires_at: now_millis() + 60_000,
+        used_at: None,
+        revoked: false,
+        created_at: now_millis(),
+    }
+}
+
+async fn suite(store: Store) {
+    // Setup happens once, atomically.
+    assert_eq!(store.count_users().await.unwrap(), 0);
+    let admin = user("admin", Role::Admin);
+    let t = team("Default");
+    store.create_first_admin(&admin, "hash", &t).await.unwrap();
+    let again = store.create_first_admin(&user("other", Role::Admin), "h", &team("T2")).await;
+    assert!(matches!(again, Err(StoreError::AlreadyInitialized)), "{again:?}");
+    assert_eq!(store.count_users().await.unwrap(), 1);
+    assert_eq!(store.membership(t.id, admin.id).await.unwrap(), Some(TeamRole::Owner));
+
+    // Users: unique usernames, lookups, updates, password change bumps the epoch.
+    let bob = user("bob", Role::Member);
+    store.insert_user(&bob, "bobhash").await.unwrap();
+    assert!(matches!(store.insert_user(&user("bob", Role::Member), "x").await, Err(StoreError::Conflict(_))));
+    let (found, hash) = store.find_user_by_username("bob").await.unwrap().unwrap();
+    assert_eq!(found, bob);
+    assert_eq!(hash, "bobhash");
+    assert!(store.find_user_by_username("nobody").await.unwrap().is_none());
+    store.set_password(bob.id, "newhash").await.unwrap();
+    let (after, hash) = store.get_user(bob.id).await.unwrap();
+    assert_eq!((after.token_epoch, hash.as_str()), (1, "newhash"));
+    let mut disabled = after.clone();
+    disabled.disabled = true;
+    store.update_user(&disabled).await.unwrap();
+    assert!(store.get_user(bob.id).await.unwrap().0.disabled);
+    assert_eq!(store.count_active_admins().await.unwrap(), 1);
+
+    // Pagination by id.
+    let first = store.list_users(&Page::first(1)).await.unwrap();
+    assert_eq!(first.len(), 1);
+    let rest = store.list_users(&Page { after: Some(first[0].id.to_string()), limit: 10 }).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_ne!(rest[0].id, first[0].id);
+
+    // Teams and memberships.
+    let t2 = team("Analytics");
+    store.insert_team(&t2, Some(bob.id)).await.unwrap();
+    assert!(matches!(store.insert_team(&team("Analytics"), None).await, Err(StoreError::Conflict(_))));
+    store.upsert_member(t2.id, admin.id, TeamRole::Viewer).await.unwrap();
+    store.upsert_member(t2.id, admin.id, TeamRole::Editor).await.unwrap();
+    assert_eq!(store.membership(t2.id, admin.id).await.unwrap(), Some(TeamRole::Editor));
+    assert_eq!(store.members_of(t2.id).await.unwrap().len(), 2);
+    assert_eq!(store.count_owners(t2.id).await.unwrap(), 1);
+    assert_eq!(store.memberships_of(admin.id).await.unwrap().len(), 2);
+    let missing = store.upsert_member(t2.id, UserId::new(), TeamRole::Viewer).await;
+    assert!(matches!(missing, Err(StoreError::MissingReference(_))), "foreign keys must be enforced: {missing:?}");
+    store.remove_member(t2.id, admin.id).await.unwrap();
+    assert_eq!(store.membership(t2.id, admin.id).await.unwrap(), None);
+    let only = store.list_teams(Some(&[t2.id]), &Page::first(10)).await.unwrap();
+    assert_eq!(only.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["Analytics"]);
+
+    // Connections round-trip every field; names are unique per team.
+    let c = connection(t.id, "warehouse");
+    store.insert_connection(&c).await.unwrap();
+    assert_eq!(store.get_connection(c.id).await.unwrap(), c);
+    assert!(matches!(store.insert_connection(&connection(t.id, "warehouse")).await, Err(StoreError::Conflict(_))));
+    store.insert_connection(&connection(t2.id, "warehouse")).await.unwrap();
+    assert_eq!(store.list_connections(&[t.id], &Page::first(10)).await.unwrap().len(), 1);
+    assert_eq!(store.list_connections(&[t.id, t2.id], &Page::first(10)).await.unwrap().len(), 2);
+    let mut changed = c.clone();
+    changed.execution_mode = ExecutionMode::GenerateOnly;
+    changed.target.port = None;
+    changed.description = None;
+    store.update_connection(&changed).await.unwrap();
+    assert_eq!(store.get_connection(c.id).await.unwrap(), changed);
+    let secrets = store.connections_with_secrets().await.unwrap();
+    assert_eq!(secrets.len(), 2);
+    let n = store
+        .replace_connection_secrets(&[(c.id, "qv1:abc:xyz".into(), "qv1:new:zzz".into()), (c.id, "stale".into(), "no".into())])
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(store.get_connection(c.id).await.unwrap().encrypted_secret.as_deref(), Some("qv1:new:zzz"));
+
+    // Refresh-token rotation is single-use.
+    let fam = uuid::Uuid::now_v7().to_string();
+    let t1 = token(&fam, admin.id, "h1");
+    store.insert_refresh_token(&t1).await.unwrap();
+    assert!(store.rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h2")).await.unwrap());
+    assert!(!store.rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h3")).await.unwrap());
+    assert!(store.find_refresh_token("h3").await.unwrap().is_none());
+    store.revoke_token_family(&fam).await.unwrap();
+    assert!(store.find_refresh_token("h2").await.unwrap().unwrap().revoked);
+
+    // API clients.
+    let client = ApiClient {
+        id: ApiClientId::new(),
+        name: "etl".into(),
+        team_id: t.id,
+        scopes: vec![Scope::QueryRead, Scope::Admin],
+        revoked: false,
+        created_by: Some(admin.id),
+        created_at: now_millis(),
+    };
+    store.insert_api_client(&client, "secrethash").await.unwrap();
+    assert_eq!(store.get_api_client(client.id).await.unwrap(), (client.clone(), "secrethash".to_owned()));
+    store.revoke_api_client(client.id).await.unwrap();
+    assert!(store.get_api_client(client.id).await.unwrap().0.revoked);
+    assert_eq!(store.list_api_clients(&[t.id]).await.unwrap().len(), 1);
+
+    // Audit, login throttling, settings.
+    store
+        .append_audit(&AuditEntry {
+            actor: "system".into(),
+            action: "test".into(),
+            target: None,
+            detail: Some("d".into()),
+            ip: None,
+            at: now_millis(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.recent_audit(5).await.unwrap()[0].action, "test");
+    for _ in 0..3 {
+        store.record_login_failure("bob", "10.0.0.1").await.unwrap();
+    }
+    store.record_login_failure("eve", "10.0.0.1").await.unwrap();
+    assert_eq!(store.count_login_failures("bob", "10.0.0.1", 0).await.unwrap(), (3, 4));
+    store.clear_login_failures("bob", 0).await.unwrap();
+    assert_eq!(store.count_login_failures("bob", "10.0.0.1", 0).await.unwrap(), (0, 1));
+    store.put_settings(&[("max_rows_limit".into(), "500".into())]).await.unwrap();
+    store.put_settings(&[("max_rows_limit".into(), "600".into())]).await.unwrap();
+    let all = store.all_settings().await.unwrap();
+    assert!(all.contains(&("max_rows_limit".to_owned(), "600".to_owned())));
+
+    // Deleting a team cascades to its connections and memberships.
+    store.delete_team(t2.id).await.unwrap();
+    assert_eq!(store.list_connections(&[t2.id], &Page::first(10)).await.unwrap().len(), 0);
+    assert!(store.memberships_of(bob.id).await.unwrap().is_empty());
+    store.delete_connection(c.id).await.unwrap();
+    assert!(matches!(store.get_connection(c.id).await, Err(StoreError::NotFound)));
+    store.delete_user(bob.id).await.unwrap();
+    store.ping().await.unwrap();
+    assert_eq!(store.migrate().await.unwrap(), 0, "migrations are idempotent");
+}
+
+#[tokio::test]
+async fn sqlite_backend_passes_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("querent.db");
+    let store = Store::open(StoreConfig::sqlite(&path)).await.unwrap();
+    suite(store).await;
+    // WAL mode is on for the embedded store.
+    assert!(dir.path().join("querent.db-wal").exists() || path.exists());
+}
+
+fn require_services() -> bool {
+    std::env::var("QUERENT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+#[tokio::test]
+async fn postgres_backend_passes_the_suite() {
+    let admin_url = std::env::var("QUERENT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let (client, conn) = match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+        Ok(x) => x,
+        Err(e) if !require_services() => {
+            eprintln!("skipping postgres_backend_passes_the_suite: PostgreSQL unreachable at {admin_url}: {e}");
+            return;
+        }
+        Err(e) => panic!("PostgreSQL required (QUERENT_REQUIRE_SERVICES=1) but unreachable: {e}"),
+    };
+    tokio::spawn(conn);
+    let db = format!("querent_store_{}", uuid::Uuid::new_v4().simple());
+    client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
+    let url = match admin_url.rfind('/') {
+        Some(i) => format!("{}/{db}", &admin_url[..i]),
+        None => unreachable!(),
+    };
+    let store = Store::open(StoreConfig::postgres(url)).await.unwrap();
+    let outcome = tokio::spawn(suite(store.clone())).await;
+    drop(store);
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}

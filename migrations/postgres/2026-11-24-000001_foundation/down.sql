@@ -1,0 +1,9 @@
+DROP TABLE settings;
+DROP TABLE login_failures;
+DROP TABLE audit_log;
+DROP TABLE connections;
+DROP TABLE api_clients;
+DROP TABLE refresh_tokens;
+DROP TABLE team_members;
+DROP TABLE teams;
+DROP TABLE users;
