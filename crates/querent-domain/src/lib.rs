@@ -4,19 +4,30 @@
 //! every layer (`Dialect`, `ExecutionMode`, `Role`, `TeamRole`, `SslMode`, …), plain entities,
 //! and the stable machine error codes ([`ErrorCode`]) that the HTTP layer maps to statuses.
 //!
-//! Depends on: serde, uuid, time, thiserror (and utoipa behind the `openapi` feature).
-//! Must never: perform I/O, depend on any other Querent crate, or know about HTTP, SQL
-//! parsing, storage or cryptography. Everything here is plain data.
+//! It also defines the **ports** ([`ports`]): the traits through which querent-app reaches
+//! the outside world — the metadata store, the cryptography of the vault, target databases.
+//! The adapters (querent-store, querent-vault, querent-exec, …) implement them and the
+//! binary wires them together, so the service and HTTP layers never link diesel, ring,
+//! sqlparser or a database driver. [`Secret`] lives here too, so every layer can carry a
+//! secret without being able to print it.
+//!
+//! Depends on: serde, uuid, time, thiserror, async-trait (and utoipa behind the `openapi`
+//! feature). Must never: perform I/O, depend on any other Querent crate, or know about
+//! HTTP, SQL parsing, storage engines or cryptographic primitives. Everything here is plain
+//! data and trait definitions.
 
 mod codes;
 mod entities;
 mod ids;
 mod kinds;
+pub mod ports;
+mod secret;
 
 pub use codes::ErrorCode;
 pub use entities::*;
 pub use ids::*;
 pub use kinds::*;
+pub use secret::Secret;
 
 /// Milliseconds since the Unix epoch; the store keeps every timestamp in this form.
 pub type UnixMillis = i64;

@@ -1,5 +1,5 @@
 //! Row structs and their conversion to and from domain entities. A row that cannot be
-//! converted (an unknown enum spelling, broken JSON) is reported as [`StoreError::Corrupt`]
+//! converted (an unknown enum spelling, broken JSON) is reported as `StoreError::Corrupt`
 //! rather than silently defaulted.
 
 use diesel::prelude::{Insertable, Queryable};
@@ -7,15 +7,17 @@ use querent_domain::{
     ApiClient, AuditEntry, Connection, ConnectionLimits, ConnectionTarget, Team, TeamMember, User,
 };
 
-use crate::StoreError;
+use querent_domain::ports::RefreshToken;
+
+use crate::DbError;
 use crate::schema::*;
 
-fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, StoreError> {
-    s.parse().map_err(|_| StoreError::Corrupt(format!("{what}: `{s}`")))
+fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, DbError> {
+    s.parse().map_err(|_| DbError::corrupt(format!("{what}: `{s}`")))
 }
 
-fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, StoreError> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, DbError> {
+    serde_json::from_str(s).map_err(|e| DbError::corrupt(format!("{what}: {e}")))
 }
 
 pub(crate) fn to_json<T: serde::Serialize>(v: &T) -> String {
@@ -38,7 +40,7 @@ pub(crate) struct UserRow {
 }
 
 impl UserRow {
-    pub(crate) fn into_domain(self) -> Result<(User, String), StoreError> {
+    pub(crate) fn into_domain(self) -> Result<(User, String), DbError> {
         Ok((
             User {
                 id: parse("user id", &self.id)?,
@@ -77,7 +79,7 @@ pub(crate) struct TeamRow {
 }
 
 impl TeamRow {
-    pub(crate) fn into_domain(self) -> Result<Team, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Team, DbError> {
         Ok(Team { id: parse("team id", &self.id)?, name: self.name, created_at: self.created_at })
     }
     pub(crate) fn from_domain(t: &Team) -> Self {
@@ -95,7 +97,7 @@ pub(crate) struct MemberRow {
 }
 
 impl MemberRow {
-    pub(crate) fn into_domain(self) -> Result<TeamMember, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<TeamMember, DbError> {
         Ok(TeamMember {
             team_id: parse("team id", &self.team_id)?,
             user_id: parse("user id", &self.user_id)?,
@@ -104,26 +106,45 @@ impl MemberRow {
     }
 }
 
-/// A stored refresh token (only its hash is kept).
-#[derive(Queryable, Insertable, Clone, Debug, PartialEq, Eq)]
+#[derive(Queryable, Insertable, Clone)]
 #[diesel(table_name = refresh_tokens)]
-pub struct RefreshTokenRow {
-    /// Id.
+pub(crate) struct RefreshTokenRow {
     pub id: String,
-    /// Family: all tokens rotated from one login.
     pub family_id: String,
-    /// Owner.
     pub user_id: String,
-    /// SHA-256 of the token, hex.
     pub token_hash: String,
-    /// Expiry (Unix ms).
     pub expires_at: i64,
-    /// When it was exchanged for a new one (rotation), if it was.
     pub used_at: Option<i64>,
-    /// Revoked by logout or reuse detection.
     pub revoked: bool,
-    /// Creation time.
     pub created_at: i64,
+}
+
+impl RefreshTokenRow {
+    pub(crate) fn into_domain(self) -> Result<RefreshToken, DbError> {
+        Ok(RefreshToken {
+            id: self.id,
+            family_id: self.family_id,
+            user_id: parse("user id", &self.user_id)?,
+            token_hash: self.token_hash,
+            expires_at: self.expires_at,
+            used_at: self.used_at,
+            revoked: self.revoked,
+            created_at: self.created_at,
+        })
+    }
+
+    pub(crate) fn from_domain(t: &RefreshToken) -> Self {
+        Self {
+            id: t.id.clone(),
+            family_id: t.family_id.clone(),
+            user_id: t.user_id.to_string(),
+            token_hash: t.token_hash.clone(),
+            expires_at: t.expires_at,
+            used_at: t.used_at,
+            revoked: t.revoked,
+            created_at: t.created_at,
+        }
+    }
 }
 
 #[derive(Queryable, Insertable)]
@@ -140,7 +161,7 @@ pub(crate) struct ApiClientRow {
 }
 
 impl ApiClientRow {
-    pub(crate) fn into_domain(self) -> Result<(ApiClient, String), StoreError> {
+    pub(crate) fn into_domain(self) -> Result<(ApiClient, String), DbError> {
         let scopes: Vec<String> = json("scopes", &self.scopes)?;
         Ok((
             ApiClient {
@@ -197,7 +218,7 @@ pub(crate) struct ConnectionRow {
 }
 
 impl ConnectionRow {
-    pub(crate) fn into_domain(self) -> Result<Connection, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<Connection, DbError> {
         Ok(Connection {
             id: parse("connection id", &self.id)?,
             team_id: parse("team id", &self.team_id)?,
@@ -207,7 +228,7 @@ impl ConnectionRow {
                 host: self.host,
                 port: self
                     .port
-                    .map(|p| u16::try_from(p).map_err(|_| StoreError::Corrupt(format!("port {p}"))))
+                    .map(|p| u16::try_from(p).map_err(|_| DbError::corrupt(format!("port {p}"))))
                     .transpose()?,
                 database: self.database_name,
                 username: self.username,

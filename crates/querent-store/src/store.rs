@@ -18,7 +18,9 @@ use querent_domain::{
 
 use crate::models::*;
 use crate::schema::*;
-use crate::{Page, StoreError, StoreResult};
+use querent_domain::ports::{MetadataStore, RefreshToken, StoreHealth};
+
+use crate::{DbError, Page, StoreError, StoreResult};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
@@ -95,18 +97,22 @@ impl std::fmt::Debug for Store {
 /// The body is compiled once per backend; the connection goes back to the pool at the end.
 macro_rules! with_conn {
     ($self:expr, $c:ident => $body:expr) => {{
-        match &*$self.pools {
-            Pools::Sqlite(p) => {
-                let mut guard = p.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                let $c: &mut SqliteConn = &mut guard;
-                $body
-            }
-            Pools::Postgres(p) => {
-                let mut guard = p.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                let $c: &mut AsyncPgConnection = &mut guard;
-                $body
+        let result: Result<_, DbError> = async {
+            match &*$self.pools {
+                Pools::Sqlite(p) => {
+                    let mut guard = p.get().await.map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
+                    let $c: &mut SqliteConn = &mut guard;
+                    $body
+                }
+                Pools::Postgres(p) => {
+                    let mut guard = p.get().await.map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
+                    let $c: &mut AsyncPgConnection = &mut guard;
+                    $body
+                }
             }
         }
+        .await;
+        result.map_err(|e| e.0)
     }};
 }
 
@@ -198,7 +204,7 @@ impl Store {
                         &mut conn,
                         "PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;",
                     )
-                    .map_err(StoreError::from)?;
+                    .map_err(|e| DbError::from(e).0)?;
                     Ok(conn.run_pending_migrations(SQLITE_MIGRATIONS).map_err(mig)?.len())
                 }
             }
@@ -210,35 +216,44 @@ impl Store {
         }
         Ok(ran)
     }
+}
 
+#[async_trait::async_trait]
+impl MetadataStore for Store {
     /// Checks that the store answers a trivial query (for `/ready`).
-    pub async fn ping(&self) -> StoreResult<()> {
+    async fn ping(&self) -> StoreResult<()> {
         with_conn!(self, c => {
             diesel::sql_query("SELECT 1").execute(c).await?;
             Ok(())
         })
     }
 
-    /// Pool occupancy: (connections in use, pool size), for `/ready`.
-    pub fn pool_usage(&self) -> (usize, usize) {
+    fn health(&self) -> StoreHealth {
         let s = match &*self.pools {
             Pools::Sqlite(p) => p.status(),
             Pools::Postgres(p) => p.status(),
         };
-        (s.size.saturating_sub(s.available), s.max_size)
+        StoreHealth {
+            backend: match self.backend() {
+                Backend::Sqlite => "sqlite",
+                Backend::Postgres => "postgres",
+            },
+            in_use: s.size.saturating_sub(s.available),
+            size: s.max_size,
+        }
     }
 
     // ---------------------------------------------------------------- setup and users
 
     /// Number of user accounts.
-    pub async fn count_users(&self) -> StoreResult<i64> {
+    async fn count_users(&self) -> StoreResult<i64> {
         with_conn!(self, c => Ok(users::table.count().get_result::<i64>(c).await?))
     }
 
     /// First-boot setup in one transaction: creates the admin, the first team, and makes the
     /// admin its owner. Fails with [`StoreError::AlreadyInitialized`] once any user exists,
     /// also when two setups race (the `setup_done` settings row is the lock).
-    pub async fn create_first_admin(&self, user: &User, password_hash: &str, team: &Team) -> StoreResult<()> {
+    async fn create_first_admin(&self, user: &User, password_hash: &str, team: &Team) -> StoreResult<()> {
         let urow = UserRow::from_domain(user, password_hash);
         let trow = TeamRow::from_domain(team);
         let mrow = MemberRow {
@@ -249,25 +264,22 @@ impl Store {
         };
         let now = now_millis();
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     // Write first so the transaction holds the write lock from the start.
                     let marker = diesel::insert_into(settings::table)
                         .values((settings::key.eq("setup_done"), settings::value.eq("true"), settings::updated_at.eq(now)))
                         .execute(c)
                         .await;
-                    match marker {
-                        Err(e) => {
-                            return Err(match StoreError::from(e) {
-                                StoreError::Conflict(_) => StoreError::AlreadyInitialized,
-                                other => other,
-                            })
-                        }
-                        Ok(_) => {}
+                    if let Err(e) = marker {
+                        return Err(match DbError::from(e).0 {
+                            StoreError::Conflict(_) => StoreError::AlreadyInitialized.into(),
+                            other => other.into(),
+                        });
                     }
                     let existing: i64 = users::table.count().get_result(c).await?;
                     if existing > 0 {
-                        return Err(StoreError::AlreadyInitialized);
+                        return Err(StoreError::AlreadyInitialized.into());
                     }
                     diesel::insert_into(users::table).values(&urow).execute(c).await?;
                     diesel::insert_into(teams::table).values(&trow).execute(c).await?;
@@ -280,7 +292,7 @@ impl Store {
     }
 
     /// Inserts a user.
-    pub async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
         let row = UserRow::from_domain(user, password_hash);
         with_conn!(self, c => {
             diesel::insert_into(users::table).values(&row).execute(c).await?;
@@ -289,7 +301,7 @@ impl Store {
     }
 
     /// A user and their password hash, by id.
-    pub async fn get_user(&self, id: UserId) -> StoreResult<(User, String)> {
+    async fn get_user(&self, id: UserId) -> StoreResult<(User, String)> {
         with_conn!(self, c => {
             let row: UserRow = users::table.find(id.to_string()).first(c).await?;
             row.into_domain()
@@ -297,7 +309,7 @@ impl Store {
     }
 
     /// A user and their password hash, by username (exact match).
-    pub async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<(User, String)>> {
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<(User, String)>> {
         with_conn!(self, c => {
             let row: Option<UserRow> = users::table.filter(users::username.eq(username)).first(c).await.optional()?;
             row.map(UserRow::into_domain).transpose()
@@ -305,7 +317,7 @@ impl Store {
     }
 
     /// A page of users.
-    pub async fn list_users(&self, page: &Page) -> StoreResult<Vec<User>> {
+    async fn list_users(&self, page: &Page) -> StoreResult<Vec<User>> {
         with_conn!(self, c => {
             let mut q = users::table.order(users::id.asc()).limit(page.limit).into_boxed();
             if let Some(after) = &page.after {
@@ -317,7 +329,7 @@ impl Store {
     }
 
     /// Replaces the profile fields of a user (username, email, role, disabled, epoch).
-    pub async fn update_user(&self, user: &User) -> StoreResult<()> {
+    async fn update_user(&self, user: &User) -> StoreResult<()> {
         let now = now_millis();
         with_conn!(self, c => {
             let n = diesel::update(users::table.find(user.id.to_string()))
@@ -331,18 +343,18 @@ impl Store {
                 ))
                 .execute(c)
                 .await?;
-            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
     }
 
     /// Sets a new password hash and bumps the token epoch (all access tokens die), and
     /// revokes every refresh token of the user, in one transaction.
-    pub async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
+    async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()> {
         let now = now_millis();
         let id = id.to_string();
         let hash = password_hash.to_owned();
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     let n = diesel::update(users::table.find(&id))
                         .set((
@@ -353,7 +365,7 @@ impl Store {
                         .execute(c)
                         .await?;
                     if n == 0 {
-                        return Err(StoreError::NotFound);
+                        return Err(StoreError::NotFound.into());
                     }
                     diesel::update(refresh_tokens::table.filter(refresh_tokens::user_id.eq(&id)))
                         .set(refresh_tokens::revoked.eq(true))
@@ -367,10 +379,10 @@ impl Store {
     }
 
     /// Bumps the token epoch and revokes every refresh token (logout everywhere).
-    pub async fn revoke_all_sessions(&self, id: UserId) -> StoreResult<()> {
+    async fn revoke_all_sessions(&self, id: UserId) -> StoreResult<()> {
         let id = id.to_string();
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     diesel::update(users::table.find(&id))
                         .set(users::token_epoch.eq(users::token_epoch + 1))
@@ -388,15 +400,15 @@ impl Store {
     }
 
     /// Deletes a user (memberships and refresh tokens go with it).
-    pub async fn delete_user(&self, id: UserId) -> StoreResult<()> {
+    async fn delete_user(&self, id: UserId) -> StoreResult<()> {
         with_conn!(self, c => {
             let n = diesel::delete(users::table.find(id.to_string())).execute(c).await?;
-            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
     }
 
     /// Number of enabled server admins.
-    pub async fn count_active_admins(&self) -> StoreResult<i64> {
+    async fn count_active_admins(&self) -> StoreResult<i64> {
         with_conn!(self, c => Ok(users::table
             .filter(users::role.eq("admin").and(users::disabled.eq(false)))
             .count()
@@ -407,7 +419,7 @@ impl Store {
     // ---------------------------------------------------------------- teams
 
     /// Creates a team, optionally with a first member (its owner).
-    pub async fn insert_team(&self, team: &Team, owner: Option<UserId>) -> StoreResult<()> {
+    async fn insert_team(&self, team: &Team, owner: Option<UserId>) -> StoreResult<()> {
         let trow = TeamRow::from_domain(team);
         let mrow = owner.map(|u| MemberRow {
             team_id: team.id.to_string(),
@@ -416,7 +428,7 @@ impl Store {
             created_at: team.created_at,
         });
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     diesel::insert_into(teams::table).values(&trow).execute(c).await?;
                     if let Some(m) = &mrow {
@@ -430,7 +442,7 @@ impl Store {
     }
 
     /// A team by id.
-    pub async fn get_team(&self, id: TeamId) -> StoreResult<Team> {
+    async fn get_team(&self, id: TeamId) -> StoreResult<Team> {
         with_conn!(self, c => {
             let row: TeamRow = teams::table.find(id.to_string()).first(c).await?;
             row.into_domain()
@@ -438,7 +450,7 @@ impl Store {
     }
 
     /// A page of teams; only those in `only` when given.
-    pub async fn list_teams(&self, only: Option<&[TeamId]>, page: &Page) -> StoreResult<Vec<Team>> {
+    async fn list_teams(&self, only: Option<&[TeamId]>, page: &Page) -> StoreResult<Vec<Team>> {
         let only: Option<Vec<String>> = only.map(|ids| ids.iter().map(|t| t.to_string()).collect());
         with_conn!(self, c => {
             let mut q = teams::table.order(teams::id.asc()).limit(page.limit).into_boxed();
@@ -454,18 +466,18 @@ impl Store {
     }
 
     /// Deletes a team and everything it owns.
-    pub async fn delete_team(&self, id: TeamId) -> StoreResult<()> {
+    async fn delete_team(&self, id: TeamId) -> StoreResult<()> {
         with_conn!(self, c => {
             let n = diesel::delete(teams::table.find(id.to_string())).execute(c).await?;
-            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
     }
 
     /// Adds a member or changes their role.
-    pub async fn upsert_member(&self, team: TeamId, user: UserId, role: TeamRole) -> StoreResult<()> {
+    async fn upsert_member(&self, team: TeamId, user: UserId, role: TeamRole) -> StoreResult<()> {
         let row = MemberRow { team_id: team.to_string(), user_id: user.to_string(), role: role.to_string(), created_at: now_millis() };
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     let n = diesel::update(team_members::table.find((&row.team_id, &row.user_id)))
                         .set(team_members::role.eq(&row.role))
@@ -482,15 +494,15 @@ impl Store {
     }
 
     /// Removes a member.
-    pub async fn remove_member(&self, team: TeamId, user: UserId) -> StoreResult<()> {
+    async fn remove_member(&self, team: TeamId, user: UserId) -> StoreResult<()> {
         with_conn!(self, c => {
             let n = diesel::delete(team_members::table.find((team.to_string(), user.to_string()))).execute(c).await?;
-            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
     }
 
     /// The role of `user` in `team`, if a member.
-    pub async fn membership(&self, team: TeamId, user: UserId) -> StoreResult<Option<TeamRole>> {
+    async fn membership(&self, team: TeamId, user: UserId) -> StoreResult<Option<TeamRole>> {
         with_conn!(self, c => {
             let role: Option<String> = team_members::table
                 .find((team.to_string(), user.to_string()))
@@ -498,12 +510,12 @@ impl Store {
                 .first(c)
                 .await
                 .optional()?;
-            role.map(|r| r.parse().map_err(|_| StoreError::Corrupt(format!("team role `{r}`")))).transpose()
+            Ok(role.map(|r| r.parse().map_err(|_| DbError::corrupt(format!("team role `{r}`")))).transpose()?)
         })
     }
 
     /// Every membership of a user, oldest first.
-    pub async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<TeamMember>> {
+    async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<TeamMember>> {
         with_conn!(self, c => {
             let rows: Vec<MemberRow> = team_members::table
                 .filter(team_members::user_id.eq(user.to_string()))
@@ -515,7 +527,7 @@ impl Store {
     }
 
     /// The members of a team.
-    pub async fn members_of(&self, team: TeamId) -> StoreResult<Vec<TeamMember>> {
+    async fn members_of(&self, team: TeamId) -> StoreResult<Vec<TeamMember>> {
         with_conn!(self, c => {
             let rows: Vec<MemberRow> = team_members::table
                 .filter(team_members::team_id.eq(team.to_string()))
@@ -527,7 +539,7 @@ impl Store {
     }
 
     /// Number of owners of a team.
-    pub async fn count_owners(&self, team: TeamId) -> StoreResult<i64> {
+    async fn count_owners(&self, team: TeamId) -> StoreResult<i64> {
         with_conn!(self, c => Ok(team_members::table
             .filter(team_members::team_id.eq(team.to_string()).and(team_members::role.eq("owner")))
             .count()
@@ -538,31 +550,34 @@ impl Store {
     // ---------------------------------------------------------------- refresh tokens
 
     /// Stores a new refresh token (its hash).
-    pub async fn insert_refresh_token(&self, row: &RefreshTokenRow) -> StoreResult<()> {
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
         with_conn!(self, c => {
-            diesel::insert_into(refresh_tokens::table).values(row).execute(c).await?;
+            diesel::insert_into(refresh_tokens::table).values(RefreshTokenRow::from_domain(token)).execute(c).await?;
             Ok(())
         })
     }
 
     /// The refresh token with this hash.
-    pub async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshTokenRow>> {
-        with_conn!(self, c => Ok(refresh_tokens::table
-            .filter(refresh_tokens::token_hash.eq(token_hash))
-            .first::<RefreshTokenRow>(c)
-            .await
-            .optional()?))
+    async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        with_conn!(self, c => {
+            let row = refresh_tokens::table
+                .filter(refresh_tokens::token_hash.eq(token_hash))
+                .first::<RefreshTokenRow>(c)
+                .await
+                .optional()?;
+            row.map(RefreshTokenRow::into_domain).transpose()
+        })
     }
 
     /// Rotation: marks `old_id` used and stores `new` in one transaction, but only if `old_id`
     /// was still unused and unrevoked. Returns `false` (and stores nothing) when it was not:
     /// the caller treats that as reuse.
-    pub async fn rotate_refresh_token(&self, old_id: &str, new: &RefreshTokenRow) -> StoreResult<bool> {
+    async fn rotate_refresh_token(&self, old_id: &str, new: &RefreshToken) -> StoreResult<bool> {
         let now = now_millis();
         let old_id = old_id.to_owned();
-        let new = new.clone();
+        let new = RefreshTokenRow::from_domain(new);
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     let n = diesel::update(
                         refresh_tokens::table.filter(
@@ -587,7 +602,7 @@ impl Store {
     }
 
     /// Revokes every token of a family.
-    pub async fn revoke_token_family(&self, family_id: &str) -> StoreResult<()> {
+    async fn revoke_token_family(&self, family_id: &str) -> StoreResult<()> {
         with_conn!(self, c => {
             diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)))
                 .set(refresh_tokens::revoked.eq(true))
@@ -600,7 +615,7 @@ impl Store {
     // ---------------------------------------------------------------- API clients
 
     /// Stores a new API client with its secret hash.
-    pub async fn insert_api_client(&self, client: &ApiClient, secret_hash: &str) -> StoreResult<()> {
+    async fn insert_api_client(&self, client: &ApiClient, secret_hash: &str) -> StoreResult<()> {
         let row = ApiClientRow::from_domain(client, secret_hash);
         with_conn!(self, c => {
             diesel::insert_into(api_clients::table).values(&row).execute(c).await?;
@@ -609,7 +624,7 @@ impl Store {
     }
 
     /// An API client and its secret hash.
-    pub async fn get_api_client(&self, id: ApiClientId) -> StoreResult<(ApiClient, String)> {
+    async fn get_api_client(&self, id: ApiClientId) -> StoreResult<(ApiClient, String)> {
         with_conn!(self, c => {
             let row: ApiClientRow = api_clients::table.find(id.to_string()).first(c).await?;
             row.into_domain()
@@ -617,7 +632,7 @@ impl Store {
     }
 
     /// The API clients of some teams.
-    pub async fn list_api_clients(&self, teams: &[TeamId]) -> StoreResult<Vec<ApiClient>> {
+    async fn list_api_clients(&self, teams: &[TeamId]) -> StoreResult<Vec<ApiClient>> {
         let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
         with_conn!(self, c => {
             let rows: Vec<ApiClientRow> = api_clients::table
@@ -630,20 +645,20 @@ impl Store {
     }
 
     /// Revokes an API client.
-    pub async fn revoke_api_client(&self, id: ApiClientId) -> StoreResult<()> {
+    async fn revoke_api_client(&self, id: ApiClientId) -> StoreResult<()> {
         with_conn!(self, c => {
             let n = diesel::update(api_clients::table.find(id.to_string()))
                 .set(api_clients::revoked.eq(true))
                 .execute(c)
                 .await?;
-            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
     }
 
     // ---------------------------------------------------------------- connections
 
     /// Stores a new connection.
-    pub async fn insert_connection(&self, conn: &Connection) -> StoreResult<()> {
+    async fn insert_connection(&self, conn: &Connection) -> StoreResult<()> {
         let row = ConnectionRow::from_domain(conn);
         with_conn!(self, c => {
             diesel::insert_into(connections::table).values(&row).execute(c).await?;
@@ -652,7 +667,7 @@ impl Store {
     }
 
     /// A connection by id (whatever its team: authorisation is the caller's job).
-    pub async fn get_connection(&self, id: ConnectionId) -> StoreResult<Connection> {
+    async fn get_connection(&self, id: ConnectionId) -> StoreResult<Connection> {
         with_conn!(self, c => {
             let row: ConnectionRow = connections::table.find(id.to_string()).first(c).await?;
             row.into_domain()
@@ -660,7 +675,7 @@ impl Store {
     }
 
     /// A page of the connections of some teams.
-    pub async fn list_connections(&self, teams: &[TeamId], page: &Page) -> StoreResult<Vec<Connection>> {
+    async fn list_connections(&self, teams: &[TeamId], page: &Page) -> StoreResult<Vec<Connection>> {
         let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
         with_conn!(self, c => {
             let mut q = connections::table
@@ -677,7 +692,7 @@ impl Store {
     }
 
     /// Every connection that has an encrypted secret (for key rotation).
-    pub async fn connections_with_secrets(&self) -> StoreResult<Vec<(ConnectionId, String)>> {
+    async fn connections_with_secrets(&self) -> StoreResult<Vec<(ConnectionId, String)>> {
         with_conn!(self, c => {
             let rows: Vec<(String, Option<String>)> = connections::table
                 .filter(connections::encrypted_secret.is_not_null())
@@ -686,27 +701,27 @@ impl Store {
                 .await?;
             rows.into_iter()
                 .filter_map(|(id, s)| s.map(|s| (id, s)))
-                .map(|(id, s)| Ok((id.parse().map_err(|_| StoreError::Corrupt(format!("connection id `{id}`")))?, s)))
+                .map(|(id, s)| Ok((id.parse().map_err(|_| DbError::corrupt(format!("connection id `{id}`")))?, s)))
                 .collect()
         })
     }
 
     /// Replaces every field of a stored connection (the id and team stay).
-    pub async fn update_connection(&self, conn: &Connection) -> StoreResult<()> {
+    async fn update_connection(&self, conn: &Connection) -> StoreResult<()> {
         let row = ConnectionRow::from_domain(conn);
         with_conn!(self, c => {
             let n = diesel::update(connections::table.find(&row.id)).set(&row).execute(c).await?;
-            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
     }
 
     /// Replaces encrypted secrets (key rotation), all in one transaction; only rows whose
     /// secret is still the one read (`old`) are changed.
-    pub async fn replace_connection_secrets(&self, updates: &[(ConnectionId, String, String)]) -> StoreResult<usize> {
+    async fn replace_connection_secrets(&self, updates: &[(ConnectionId, String, String)]) -> StoreResult<usize> {
         let updates: Vec<(String, String, String)> =
             updates.iter().map(|(id, old, new)| (id.to_string(), old.clone(), new.clone())).collect();
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     let mut changed = 0;
                     for (id, old, new) in &updates {
@@ -725,17 +740,17 @@ impl Store {
     }
 
     /// Deletes a connection.
-    pub async fn delete_connection(&self, id: ConnectionId) -> StoreResult<()> {
+    async fn delete_connection(&self, id: ConnectionId) -> StoreResult<()> {
         with_conn!(self, c => {
             let n = diesel::delete(connections::table.find(id.to_string())).execute(c).await?;
-            if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
     }
 
     // ---------------------------------------------------------------- audit and throttling
 
     /// Appends an audit entry.
-    pub async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()> {
         let row = AuditRow {
             id: uuid::Uuid::now_v7().to_string(),
             actor: entry.actor.clone(),
@@ -752,7 +767,7 @@ impl Store {
     }
 
     /// The most recent audit entries, newest first.
-    pub async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+    async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEntry>> {
         with_conn!(self, c => {
             let rows: Vec<AuditRow> = audit_log::table.order(audit_log::id.desc()).limit(limit).load(c).await?;
             Ok(rows.into_iter().map(AuditRow::into_domain).collect())
@@ -760,7 +775,7 @@ impl Store {
     }
 
     /// Records a failed login for throttling.
-    pub async fn record_login_failure(&self, account: &str, ip: &str) -> StoreResult<()> {
+    async fn record_login_failure(&self, account: &str, ip: &str) -> StoreResult<()> {
         let values = (
             login_failures::id.eq(uuid::Uuid::now_v7().to_string()),
             login_failures::account.eq(account),
@@ -774,7 +789,7 @@ impl Store {
     }
 
     /// Failed logins since `since` for the account, and for the address.
-    pub async fn count_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<(i64, i64)> {
+    async fn count_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<(i64, i64)> {
         with_conn!(self, c => {
             let by_account: i64 = login_failures::table
                 .filter(login_failures::account.eq(account).and(login_failures::at.ge(since)))
@@ -791,7 +806,7 @@ impl Store {
     }
 
     /// Forgets the failures of an account (after a successful login) and prunes old rows.
-    pub async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()> {
+    async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()> {
         with_conn!(self, c => {
             diesel::delete(login_failures::table.filter(login_failures::account.eq(account).or(login_failures::at.lt(older_than))))
                 .execute(c)
@@ -803,16 +818,16 @@ impl Store {
     // ---------------------------------------------------------------- settings
 
     /// Every stored setting as (key, JSON text).
-    pub async fn all_settings(&self) -> StoreResult<Vec<(String, String)>> {
+    async fn all_settings(&self) -> StoreResult<Vec<(String, String)>> {
         with_conn!(self, c => Ok(settings::table.select((settings::key, settings::value)).load(c).await?))
     }
 
     /// Stores settings (insert or replace), all in one transaction.
-    pub async fn put_settings(&self, values: &[(String, String)]) -> StoreResult<()> {
+    async fn put_settings(&self, values: &[(String, String)]) -> StoreResult<()> {
         let values = values.to_vec();
         let now = now_millis();
         with_conn!(self, c => {
-            c.transaction::<_, StoreError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async move |c| {
                 {
                     for (k, v) in &values {
                         let n = diesel::update(settings::table.find(k))

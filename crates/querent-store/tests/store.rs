@@ -3,7 +3,8 @@
 //! server is absent, unless `QUERENT_REQUIRE_SERVICES=1`).
 
 use querent_domain::*;
-use querent_store::{Page, RefreshTokenRow, Store, StoreConfig, StoreError};
+use querent_domain::ports::{MetadataStore, Page, RefreshToken, StoreError};
+use querent_store::{Store, StoreConfig};
 
 fn user(name: &str, role: Role) -> User {
     User {
@@ -52,11 +53,11 @@ fn connection(team: TeamId, name: &str) -> Connection {
     }
 }
 
-fn token(family: &str, user: UserId, hash: &str) -> RefreshTokenRow {
-    RefreshTokenRow {
+fn token(family: &str, user: UserId, hash: &str) -> RefreshToken {
+    RefreshToken {
         id: uuid::Uuid::now_v7().to_string(),
         family_id: family.into(),
-        user_id: user.to_string(),
+        user_id: user,
         token_hash: hash.into(),
         expires_at: now_millis() + 60_000,
         used_at: None,
@@ -199,6 +200,7 @@ async fn suite(store: Store) {
     assert!(matches!(store.get_connection(c.id).await, Err(StoreError::NotFound)));
     store.delete_user(bob.id).await.unwrap();
     store.ping().await.unwrap();
+    assert!(store.health().size > 0);
     assert_eq!(store.migrate().await.unwrap(), 0, "migrations are idempotent");
 }
 

@@ -9,6 +9,8 @@ use ring::digest;
 use ring::hkdf;
 use ring::rand::{SecureRandom, SystemRandom};
 
+use querent_domain::ports::{Crypto, CryptoError};
+
 use crate::{Secret, VaultError};
 
 /// Prefix of every ciphertext produced by this version of the vault.
@@ -318,6 +320,38 @@ fn write_key_file(path: &Path, lines: &[String]) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| e.to_string())
 }
 
+impl Crypto for Keyring {
+    fn encrypt(&self, plaintext: &Secret<String>) -> Result<String, CryptoError> {
+        self.encrypt_str(plaintext).map_err(|e| CryptoError(e.to_string()))
+    }
+
+    fn decrypt(&self, ciphertext: &str) -> Result<Secret<String>, CryptoError> {
+        self.decrypt_str(ciphertext).map_err(|e| CryptoError(e.to_string()))
+    }
+
+    fn mac(&self, purpose: &str, data: &[u8]) -> (String, Vec<u8>) {
+        let (kid, key) = self.derive_key(purpose);
+        let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()), data);
+        (kid.to_string(), tag.as_ref().to_vec())
+    }
+
+    fn verify_mac(&self, key_id: &str, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
+        self.derive_key_for(key_id, purpose).is_some_and(|key| {
+            ring::hmac::verify(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()), data, tag).is_ok()
+        })
+    }
+
+    fn sha256_hex(&self, data: &[u8]) -> String {
+        digest::digest(&digest::SHA256, data).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, CryptoError> {
+        let mut out = vec![0u8; n];
+        self.rng.fill(&mut out).map_err(|_| CryptoError("random generator failure".into()))?;
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +428,23 @@ mod tests {
             Err(VaultError::InvalidKey(_))
         ));
         assert!(!format!("{k:?}").contains(&b64));
+    }
+
+    #[test]
+    fn crypto_port_macs_and_hashes() {
+        let k = Keyring::generate_in_memory().unwrap();
+        let (kid, tag) = Crypto::mac(&k, "jwt", b"data");
+        assert!(k.verify_mac(&kid, "jwt", b"data", &tag));
+        assert!(!k.verify_mac(&kid, "jwt", b"datb", &tag));
+        assert!(!k.verify_mac(&kid, "other", b"data", &tag));
+        assert!(!k.verify_mac("unknown", "jwt", b"data", &tag));
+        assert_eq!(
+            k.sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(k.random_bytes(16).unwrap().len(), 16);
+        let c = Crypto::encrypt(&k, &Secret::new("pw".into())).unwrap();
+        assert_eq!(Crypto::decrypt(&k, &c).unwrap().expose(), "pw");
     }
 
     #[test]

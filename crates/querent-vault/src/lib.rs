@@ -11,14 +11,17 @@
 //! separated by commas, the first one current) or from a key file created with permissions
 //! `0600` on first start ([`Keyring::load_or_create`]).
 //!
-//! Depends on: ring, base64, serde (deserialising secrets only). Must never: log, print or
-//! serialise a plaintext secret, reuse a nonce, or depend on any other Querent crate.
+//! [`Keyring`] implements the [`querent_domain::ports::Crypto`] port: encryption, HMAC
+//! under derived sub-keys (used for access tokens), SHA-256 and secure random bytes, so
+//! the services never link a cryptography library themselves.
+//!
+//! Depends on: querent-domain, ring, base64. Must never: log, print or serialise a
+//! plaintext secret, reuse a nonce, or depend on a Querent crate other than the domain.
 
 mod keyring;
-mod secret;
 
-pub use keyring::{Keyring, KeyId, KeySource};
-pub use secret::Secret;
+pub use keyring::{KeyId, KeySource, Keyring};
+pub use querent_domain::Secret;
 
 /// What can go wrong in the vault. Messages never contain secret material.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,67 @@
+//! Team isolation and roles, in one place. Every service that touches a team-owned
+//! resource goes through these functions; none checks membership on its own.
+//!
+//! Rules:
+//! - A user acts in a team with their membership role; an API client only in its own team,
+//!   with the role its scopes grant (`query:read` → viewer, `query:write` → editor,
+//!   `admin` → admin).
+//! - Someone who is not a member gets `not_found` for the team's resources — the same
+//!   answer as for a resource that does not exist, so ids of other teams leak nothing.
+//! - A member whose role is too low gets `forbidden`.
+//! - Server admins manage users and teams (membership), but see a team's resources only
+//!   as members: administering the server does not grant reading a team's data.
+
+use querent_domain::{Connection, ConnectionId, TeamId, TeamRole};
+
+use crate::error::NotFoundAs;
+use crate::{Actor, App, Principal, ServiceError, ServiceResult};
+
+impl App {
+    /// The caller's role in a team, `None` when not a member.
+    pub async fn team_role(&self, actor: &Actor, team: TeamId) -> ServiceResult<Option<TeamRole>> {
+        match &actor.principal {
+            Principal::User { id, .. } => Ok(self.store().membership(team, *id).await?),
+            Principal::Client { team_id, scopes, .. } => {
+                Ok(if *team_id == team { Actor::client_role(scopes) } else { None })
+            }
+        }
+    }
+
+    /// Requires at least `min` in `team`; `what` names the resource for the 404 message.
+    pub async fn require_team_role(&self, actor: &Actor, team: TeamId, min: TeamRole, what: &str) -> ServiceResult<TeamRole> {
+        match self.team_role(actor, team).await? {
+            None => Err(ServiceError::not_found(what)),
+            Some(role) if role.at_least(min) => Ok(role),
+            Some(role) => Err(ServiceError::forbidden(format!(
+                "this requires the {min} role in the team; you are {role}"
+            ))),
+        }
+    }
+
+    /// The teams whose resources the caller can see.
+    pub async fn visible_teams(&self, actor: &Actor) -> ServiceResult<Vec<TeamId>> {
+        match &actor.principal {
+            Principal::User { id, .. } => {
+                Ok(self.store().memberships_of(*id).await?.into_iter().map(|m| m.team_id).collect())
+            }
+            Principal::Client { team_id, .. } => Ok(vec![*team_id]),
+        }
+    }
+
+    /// Requires a server administrator.
+    pub fn require_admin(&self, actor: &Actor) -> ServiceResult<()> {
+        if actor.is_admin() {
+            Ok(())
+        } else {
+            Err(ServiceError::forbidden("this requires a server administrator"))
+        }
+    }
+
+    /// Loads a connection the caller may use with at least `min`; `not_found` for
+    /// connections of other teams.
+    pub async fn load_connection(&self, actor: &Actor, id: ConnectionId, min: TeamRole) -> ServiceResult<Connection> {
+        let conn = self.store().get_connection(id).await.or_not_found("connection")?;
+        self.require_team_role(actor, conn.team_id, min, "connection").await?;
+        Ok(conn)
+    }
+}

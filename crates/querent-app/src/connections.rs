@@ -1,0 +1,544 @@
+//! Connections to target databases: CRUD, real connection tests, execution mode, privacy
+//! policy and limits. Passwords are write-only: encrypted by the vault on the way in, never
+//! returned (responses only say `has_password`). Creating, changing and deleting
+//! connections — and testing unsaved ones, which opens network connections to arbitrary
+//! hosts — needs the team admin role; using and testing saved ones needs membership.
+
+use std::path::PathBuf;
+
+use querent_domain::ports::ProbeError;
+use querent_domain::{
+    Connection, ConnectionId, ConnectionLimits, ConnectionTarget, Dialect, ErrorCode, ExecutionMode, PrivacyPolicy, Secret,
+    SslMode, TeamId, TeamRole, millis_to_rfc3339, now_millis,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::NotFoundAs;
+use crate::teams::validate_resource_name;
+use crate::{Actor, App, ListParams, Paginated, ServiceError, ServiceResult};
+
+/// Bounds of the per-connection limits.
+pub const TIMEOUT_RANGE_MS: std::ops::RangeInclusive<u32> = 100..=600_000;
+/// Bounds of the per-connection row cap.
+pub const MAX_ROWS_RANGE: std::ops::RangeInclusive<u32> = 1..=1_000_000;
+
+/// A connection to create, or to test without saving.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionRequest {
+    /// Name, unique in the team (required to create; optional to test).
+    pub name: Option<String>,
+    /// `postgres`, `mysql` or `sqlite`.
+    pub dialect: Dialect,
+    /// Host (postgres, mysql).
+    pub host: Option<String>,
+    /// Port (default 5432 / 3306).
+    pub port: Option<u16>,
+    /// Database name (postgres, mysql).
+    pub database: Option<String>,
+    /// User name (postgres, mysql).
+    pub username: Option<String>,
+    /// Password: write-only, stored encrypted.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
+    pub password: Option<Secret<String>>,
+    /// Database file (sqlite); must exist.
+    pub path: Option<String>,
+    /// `disable`, `prefer` (default) or `require`.
+    pub ssl_mode: Option<SslMode>,
+    /// Schemas to introspect (default: the server's default schema).
+    pub schemas: Option<Vec<String>>,
+    /// What the database holds, in plain words (used in prompts).
+    pub description: Option<String>,
+    /// Owning team (default: the caller's first team).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub team_id: Option<TeamId>,
+    /// `auto_execute` (default), `review_first` or `generate_only`.
+    pub execution_mode: Option<ExecutionMode>,
+    /// Excluded and masked tables/columns.
+    pub privacy: Option<PrivacyPolicy>,
+    /// Statement timeout and row cap.
+    pub config: Option<ConnectionLimits>,
+    /// Whether introspection may sample values of low-cardinality columns (default true).
+    pub sample_values: Option<bool>,
+}
+
+/// Changes to a connection; absent fields stay as they are. A `password` replaces the
+/// stored one; `clear_password: true` removes it.
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct UpdateConnectionRequest {
+    /// New name.
+    pub name: Option<String>,
+    /// New host.
+    pub host: Option<String>,
+    /// New port.
+    pub port: Option<u16>,
+    /// New database.
+    pub database: Option<String>,
+    /// New user name.
+    pub username: Option<String>,
+    /// New password (write-only).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
+    pub password: Option<Secret<String>>,
+    /// Remove the stored password.
+    pub clear_password: Option<bool>,
+    /// New file (sqlite).
+    pub path: Option<String>,
+    /// New TLS mode.
+    pub ssl_mode: Option<SslMode>,
+    /// New schema list.
+    pub schemas: Option<Vec<String>>,
+    /// New description.
+    pub description: Option<String>,
+    /// New sampling choice.
+    pub sample_values: Option<bool>,
+}
+
+/// Execution mode change.
+#[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExecutionModeRequest {
+    /// The new mode.
+    pub mode: ExecutionMode,
+}
+
+/// A connection on the wire: everything but the secret.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionView {
+    /// Id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub id: ConnectionId,
+    /// Owning team.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub team_id: TeamId,
+    /// Name.
+    pub name: String,
+    /// Dialect.
+    pub dialect: Dialect,
+    /// Host.
+    pub host: Option<String>,
+    /// Port.
+    pub port: Option<u16>,
+    /// Database.
+    pub database: Option<String>,
+    /// User name.
+    pub username: Option<String>,
+    /// SQLite file.
+    pub path: Option<String>,
+    /// TLS mode.
+    pub ssl_mode: SslMode,
+    /// Schemas.
+    pub schemas: Vec<String>,
+    /// Description.
+    pub description: Option<String>,
+    /// Execution mode.
+    pub execution_mode: ExecutionMode,
+    /// Privacy policy.
+    pub privacy: PrivacyPolicy,
+    /// Limits.
+    pub config: ConnectionLimits,
+    /// Sampling choice.
+    pub sample_values: bool,
+    /// Whether a password is stored (it is never returned).
+    pub has_password: bool,
+    /// Creation time (RFC 3339).
+    pub created_at: String,
+    /// Last change (RFC 3339).
+    pub updated_at: String,
+}
+
+impl From<Connection> for ConnectionView {
+    fn from(c: Connection) -> Self {
+        Self {
+            id: c.id,
+            team_id: c.team_id,
+            name: c.name,
+            dialect: c.target.dialect,
+            host: c.target.host,
+            port: c.target.port,
+            database: c.target.database,
+            username: c.target.username,
+            path: c.target.path,
+            ssl_mode: c.target.ssl_mode,
+            schemas: c.schemas,
+            description: c.description,
+            execution_mode: c.execution_mode,
+            privacy: c.privacy,
+            config: c.limits,
+            sample_values: c.sample_values,
+            has_password: c.encrypted_secret.is_some(),
+            created_at: millis_to_rfc3339(c.created_at),
+            updated_at: millis_to_rfc3339(c.updated_at),
+        }
+    }
+}
+
+/// A machine-readable failure inside a successful response.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorInfo {
+    /// Stable code (`connection_error`, `validation_error`, …).
+    pub code: ErrorCode,
+    /// Human message (the database's own words where it gave some).
+    pub detail: String,
+}
+
+/// Outcome of a connection test.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TestResult {
+    /// Whether the database answered.
+    pub ok: bool,
+    /// Dialect tested.
+    pub dialect: Dialect,
+    /// The server's version string, when `ok`.
+    pub server_version: Option<String>,
+    /// Time taken, in milliseconds.
+    pub latency_ms: u64,
+    /// Why it failed, when not `ok`.
+    pub error: Option<ErrorInfo>,
+}
+
+fn clean_text(field: &str, v: Option<String>, max: usize) -> ServiceResult<Option<String>> {
+    match v.map(|s| s.trim().to_owned()) {
+        None => Ok(None),
+        Some(s) if s.is_empty() => Ok(None),
+        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
+            Err(ServiceError::validation(format!("{field}: must be at most {max} printable characters")))
+        }
+        Some(s) => Ok(Some(s)),
+    }
+}
+
+fn check_list(field: &str, items: &[String]) -> ServiceResult<()> {
+    if items.len() > 1000 {
+        return Err(ServiceError::validation(format!("{field}: at most 1000 entries")));
+    }
+    for item in items {
+        if item.trim().is_empty() || item.len() > 255 || item.chars().any(char::is_control) {
+            return Err(ServiceError::validation(format!("{field}: entries must be 1–255 printable characters")));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a privacy policy's shape.
+pub fn validate_privacy(p: &PrivacyPolicy) -> ServiceResult<()> {
+    check_list("excluded_tables", &p.excluded_tables)?;
+    check_list("excluded_columns", &p.excluded_columns)?;
+    check_list("masked_column_patterns", &p.masked_column_patterns)
+}
+
+/// Checks limits against their bounds.
+pub fn validate_limits(l: &ConnectionLimits) -> ServiceResult<()> {
+    if !TIMEOUT_RANGE_MS.contains(&l.statement_timeout_ms) {
+        return Err(ServiceError::validation(format!(
+            "statement_timeout_ms: must be between {} and {}",
+            TIMEOUT_RANGE_MS.start(),
+            TIMEOUT_RANGE_MS.end()
+        )));
+    }
+    if !MAX_ROWS_RANGE.contains(&l.max_rows) {
+        return Err(ServiceError::validation(format!(
+            "max_rows: must be between {} and {}",
+            MAX_ROWS_RANGE.start(),
+            MAX_ROWS_RANGE.end()
+        )));
+    }
+    Ok(())
+}
+
+impl App {
+    /// Normalises and checks a target; the error names the field.
+    fn validate_target(&self, mut t: ConnectionTarget) -> ServiceResult<ConnectionTarget> {
+        t.host = clean_text("host", t.host, 255)?;
+        t.database = clean_text("database", t.database, 255)?;
+        t.username = clean_text("username", t.username, 255)?;
+        t.path = clean_text("path", t.path, 4096)?;
+        if t.host.as_deref().is_some_and(|h| h.contains(char::is_whitespace)) {
+            return Err(ServiceError::validation("host: must not contain spaces"));
+        }
+        if t.port == Some(0) {
+            return Err(ServiceError::validation("port: must be between 1 and 65535"));
+        }
+        match t.dialect {
+            Dialect::Postgres | Dialect::Mysql => {
+                for (field, v) in [("host", &t.host), ("database", &t.database), ("username", &t.username)] {
+                    if v.is_none() {
+                        return Err(ServiceError::validation(format!("{field}: is required for {} connections", t.dialect)));
+                    }
+                }
+                if t.path.is_some() {
+                    return Err(ServiceError::validation(format!("path: is only for sqlite connections, not {}", t.dialect)));
+                }
+                t.port = Some(t.port.unwrap_or(if t.dialect == Dialect::Postgres { 5432 } else { 3306 }));
+            }
+            Dialect::Sqlite => {
+                for (field, present) in [
+                    ("host", t.host.is_some()),
+                    ("port", t.port.is_some()),
+                    ("database", t.database.is_some()),
+                    ("username", t.username.is_some()),
+                ] {
+                    if present {
+                        return Err(ServiceError::validation(format!("{field}: is not used by sqlite connections; give path")));
+                    }
+                }
+                let path = t.path.clone().ok_or_else(|| ServiceError::validation("path: is required for sqlite connections"))?;
+                t.path = Some(self.check_sqlite_path(&path)?);
+            }
+        }
+        Ok(t)
+    }
+
+    fn check_sqlite_path(&self, path: &str) -> ServiceResult<String> {
+        let canonical = std::fs::canonicalize(path)
+            .map_err(|_| ServiceError::validation(format!("path: `{path}` does not exist or cannot be read")))?;
+        if !canonical.is_file() {
+            return Err(ServiceError::validation(format!("path: `{path}` is not a file")));
+        }
+        let is_protected = |p: &PathBuf| {
+            std::fs::canonicalize(p).is_ok_and(|c| c == canonical)
+                || p.file_name().zip(p.parent()).is_some_and(|(name, dir)| {
+                    // The store's WAL and SHM companions are as sensitive as the store itself.
+                    std::fs::canonicalize(dir).is_ok_and(|d| {
+                        canonical.parent() == Some(d.as_path())
+                            && canonical.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&*name.to_string_lossy()))
+                    })
+                })
+        };
+        if self.config().protected_paths.iter().any(is_protected) {
+            return Err(ServiceError::forbidden("path: Querent's own files cannot be registered as a connection"));
+        }
+        let allowed = &self.config().sqlite_allowed_dirs;
+        if !allowed.is_empty()
+            && !allowed.iter().any(|dir| std::fs::canonicalize(dir).is_ok_and(|d| canonical.starts_with(&d)))
+        {
+            return Err(ServiceError::forbidden("path: outside the directories allowed for sqlite connections"));
+        }
+        Ok(canonical.to_string_lossy().into_owned())
+    }
+
+    fn encrypt_password(&self, dialect: Dialect, password: Option<Secret<String>>) -> ServiceResult<Option<String>> {
+        match password {
+            Some(pw) if dialect == Dialect::Sqlite && !pw.expose().is_empty() => {
+                Err(ServiceError::validation("password: is not used by sqlite connections"))
+            }
+            Some(pw) if !pw.expose().is_empty() => Ok(Some(self.crypto().encrypt(&pw)?)),
+            _ => Ok(None),
+        }
+    }
+
+    /// A page of the connections of the caller's teams.
+    pub async fn list_connections(&self, actor: &Actor, params: &ListParams) -> ServiceResult<Paginated<ConnectionView>> {
+        let page = params.page()?;
+        let teams = self.visible_teams(actor).await?;
+        let rows = self.store().list_connections(&teams, &page).await?;
+        Ok(Paginated::from_rows(rows, &page, |c| c.id.to_string(), ConnectionView::from))
+    }
+
+    /// One connection.
+    pub async fn get_connection(&self, actor: &Actor, id: ConnectionId) -> ServiceResult<ConnectionView> {
+        Ok(self.load_connection(actor, id, TeamRole::Viewer).await?.into())
+    }
+
+    /// Creates a connection (team admin).
+    pub async fn create_connection(&self, actor: &Actor, req: ConnectionRequest) -> ServiceResult<ConnectionView> {
+        let team = match req.team_id {
+            Some(t) => t,
+            None => self.default_team(actor).await?,
+        };
+        self.require_team_role(actor, team, TeamRole::Admin, "team").await?;
+        let name = validate_resource_name("name", req.name.as_deref().ok_or_else(|| ServiceError::validation("name: is required"))?)?;
+        let target = self.validate_target(ConnectionTarget {
+            dialect: req.dialect,
+            host: req.host,
+            port: req.port,
+            database: req.database,
+            username: req.username,
+            path: req.path,
+            ssl_mode: req.ssl_mode.unwrap_or(SslMode::Prefer),
+        })?;
+        let privacy = req.privacy.unwrap_or_default();
+        validate_privacy(&privacy)?;
+        let limits = req.config.unwrap_or_default();
+        validate_limits(&limits)?;
+        let schemas = req.schemas.unwrap_or_default();
+        check_list("schemas", &schemas)?;
+        let now = now_millis();
+        let conn = Connection {
+            id: ConnectionId::new(),
+            team_id: team,
+            name,
+            encrypted_secret: self.encrypt_password(target.dialect, req.password)?,
+            target,
+            schemas,
+            description: clean_text("description", req.description, 4000)?,
+            execution_mode: req.execution_mode.unwrap_or(ExecutionMode::AutoExecute),
+            privacy,
+            limits,
+            sample_values: req.sample_values.unwrap_or(true),
+            created_by: actor.user_id(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store().insert_connection(&conn).await.map_err(|e| match e {
+            querent_domain::ports::StoreError::Conflict(_) => {
+                ServiceError::conflict(format!("name: the team already has a connection called `{}`", conn.name))
+            }
+            other => other.into(),
+        })?;
+        self.audit_by(actor, "connection.create", format!("connection:{}", conn.id), Some(format!("team:{team}"))).await;
+        Ok(conn.into())
+    }
+
+    async fn save_connection(&self, actor: &Actor, mut conn: Connection, action: &str) -> ServiceResult<ConnectionView> {
+        conn.updated_at = now_millis();
+        self.store().update_connection(&conn).await.map_err(|e| match e {
+            querent_domain::ports::StoreError::Conflict(_) => {
+                ServiceError::conflict(format!("name: the team already has a connection called `{}`", conn.name))
+            }
+            other => other.into(),
+        })?;
+        self.audit_by(actor, action, format!("connection:{}", conn.id), None).await;
+        Ok(conn.into())
+    }
+
+    /// Changes a connection (team admin).
+    pub async fn update_connection(&self, actor: &Actor, id: ConnectionId, req: UpdateConnectionRequest) -> ServiceResult<ConnectionView> {
+        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        if let Some(name) = req.name {
+            conn.name = validate_resource_name("name", &name)?;
+        }
+        let mut t = conn.target.clone();
+        if req.host.is_some() {
+            t.host = req.host;
+        }
+        if req.port.is_some() {
+            t.port = req.port;
+        }
+        if req.database.is_some() {
+            t.database = req.database;
+        }
+        if req.username.is_some() {
+            t.username = req.username;
+        }
+        if req.path.is_some() {
+            t.path = req.path;
+        }
+        if let Some(m) = req.ssl_mode {
+            t.ssl_mode = m;
+        }
+        conn.target = self.validate_target(t)?;
+        if req.clear_password == Some(true) {
+            conn.encrypted_secret = None;
+        }
+        if let Some(secret) = self.encrypt_password(conn.target.dialect, req.password)? {
+            conn.encrypted_secret = Some(secret);
+        }
+        if let Some(s) = req.schemas {
+            check_list("schemas", &s)?;
+            conn.schemas = s;
+        }
+        if req.description.is_some() {
+            conn.description = clean_text("description", req.description, 4000)?;
+        }
+        if let Some(s) = req.sample_values {
+            conn.sample_values = s;
+        }
+        self.save_connection(actor, conn, "connection.update").await
+    }
+
+    /// Deletes a connection (team admin).
+    pub async fn delete_connection(&self, actor: &Actor, id: ConnectionId) -> ServiceResult<()> {
+        self.load_connection(actor, id, TeamRole::Admin).await?;
+        self.store().delete_connection(id).await.or_not_found("connection")?;
+        self.audit_by(actor, "connection.delete", format!("connection:{id}"), None).await;
+        Ok(())
+    }
+
+    /// Sets the execution mode (team admin).
+    pub async fn set_execution_mode(&self, actor: &Actor, id: ConnectionId, req: ExecutionModeRequest) -> ServiceResult<ConnectionView> {
+        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        conn.execution_mode = req.mode;
+        self.save_connection(actor, conn, "connection.execution_mode").await
+    }
+
+    /// Replaces the privacy policy (team admin).
+    pub async fn set_privacy(&self, actor: &Actor, id: ConnectionId, policy: PrivacyPolicy) -> ServiceResult<ConnectionView> {
+        validate_privacy(&policy)?;
+        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        conn.privacy = policy;
+        self.save_connection(actor, conn, "connection.privacy").await
+    }
+
+    /// Replaces the limits (team admin).
+    pub async fn set_limits(&self, actor: &Actor, id: ConnectionId, limits: ConnectionLimits) -> ServiceResult<ConnectionView> {
+        validate_limits(&limits)?;
+        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        conn.limits = limits;
+        self.save_connection(actor, conn, "connection.config").await
+    }
+
+    async fn run_probe(&self, target: &ConnectionTarget, password: Option<&Secret<String>>) -> TestResult {
+        let started = std::time::Instant::now();
+        let outcome = self.probe().probe(target, password, self.config().connect_timeout).await;
+        let elapsed = started.elapsed().as_millis() as u64;
+        match outcome {
+            Ok(info) => TestResult {
+                ok: true,
+                dialect: info.dialect,
+                server_version: Some(info.server_version),
+                latency_ms: info.latency_ms,
+                error: None,
+            },
+            Err(e) => {
+                let code = match e {
+                    ProbeError::InvalidTarget(_) => ErrorCode::ValidationError,
+                    ProbeError::Connection(_) | ProbeError::Timeout(_) => ErrorCode::ConnectionError,
+                };
+                TestResult {
+                    ok: false,
+                    dialect: target.dialect,
+                    server_version: None,
+                    latency_ms: elapsed,
+                    error: Some(ErrorInfo { code, detail: e.to_string() }),
+                }
+            }
+        }
+    }
+
+    /// Tests settings without saving them (team admin: it opens a network connection).
+    pub async fn test_unsaved_connection(&self, actor: &Actor, req: ConnectionRequest) -> ServiceResult<TestResult> {
+        let team = match req.team_id {
+            Some(t) => t,
+            None => self.default_team(actor).await?,
+        };
+        self.require_team_role(actor, team, TeamRole::Admin, "team").await?;
+        let target = self.validate_target(ConnectionTarget {
+            dialect: req.dialect,
+            host: req.host,
+            port: req.port,
+            database: req.database,
+            username: req.username,
+            path: req.path,
+            ssl_mode: req.ssl_mode.unwrap_or(SslMode::Prefer),
+        })?;
+        Ok(self.run_probe(&target, req.password.as_ref()).await)
+    }
+
+    /// Tests a saved connection with its stored credentials.
+    pub async fn test_connection(&self, actor: &Actor, id: ConnectionId) -> ServiceResult<TestResult> {
+        let conn = self.load_connection(actor, id, TeamRole::Viewer).await?;
+        let password = conn.encrypted_secret.as_deref().map(|c| self.crypto().decrypt(c)).transpose()?;
+        let result = self.run_probe(&conn.target, password.as_ref()).await;
+        self.audit_by(actor, "connection.test", format!("connection:{id}"), Some(format!("ok={}", result.ok))).await;
+        Ok(result)
+    }
+
+}
+

@@ -1,0 +1,197 @@
+//! # querent-app
+//!
+//! The domain services every front end (the HTTP API, its compatibility layers, the CLI)
+//! calls: first-boot setup and authentication (argon2id passwords, HS256 access tokens,
+//! rotating refresh-token families with reuse detection, API clients), users, teams and
+//! roles, connections to target databases (credentials encrypted by the vault, real
+//! connection tests), settings, audit log and master-key rotation. Later: the chat
+//! pipeline, sessions, examples, providers.
+//!
+//! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
+//! loaded through a function that checks the caller's membership and role, and a caller who
+//! is not a member gets `not_found`, exactly as if the resource did not exist.
+//!
+//! The services reach the outside world only through the ports of
+//! [`querent_domain::ports`] (metadata store, vault cryptography, target probes), handed to
+//! [`App::new`] by the binary, so this crate — and the HTTP layer above it — never links
+//! diesel, ring, sqlparser, an LLM client or a database driver.
+//!
+//! Depends on: querent-domain, argon2 (password hashing), tokio, serde.
+//! Must never: know about HTTP (no status codes, headers or actix types — errors carry an
+//! [`querent_domain::ErrorCode`]), return a secret in a response type, or hold a store
+//! connection across a slow call (each store method is one short unit of work).
+
+pub mod access;
+mod actor;
+pub mod api_clients;
+pub mod audit;
+pub mod auth;
+pub mod connections;
+mod error;
+pub mod jwt;
+mod paging;
+pub mod secrets;
+pub mod settings;
+pub mod teams;
+pub mod users;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use actor::{Actor, Principal};
+pub use error::{ServiceError, ServiceResult};
+pub use paging::{ListParams, Paginated};
+pub use querent_domain::Secret;
+
+use querent_domain::ports::{Crypto, MetadataStore, TargetProbe};
+use querent_domain::{AuditEntry, now_millis};
+
+/// Service configuration (the HTTP server's own settings live in querent-http).
+#[derive(Clone, Debug)]
+pub struct AppConfig {
+    /// Lifetime of access tokens.
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_ttl: Duration,
+    /// Failed logins per account within `login_window` before throttling.
+    pub login_max_failures_per_account: i64,
+    /// Failed logins per client address within `login_window` before throttling.
+    pub login_max_failures_per_ip: i64,
+    /// Throttling window.
+    pub login_window: Duration,
+    /// Timeout for connecting to target databases.
+    pub connect_timeout: Duration,
+    /// When non-empty, SQLite connections must point inside one of these directories.
+    pub sqlite_allowed_dirs: Vec<PathBuf>,
+    /// Files that may never be registered as SQLite connections (the embedded store, the
+    /// key file): a query against them would read Querent's own secrets.
+    pub protected_paths: Vec<PathBuf>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            login_max_failures_per_account: 5,
+            login_max_failures_per_ip: 50,
+            login_window: Duration::from_secs(15 * 60),
+            connect_timeout: Duration::from_secs(5),
+            sqlite_allowed_dirs: Vec::new(),
+            protected_paths: Vec::new(),
+        }
+    }
+}
+
+/// The adapters the services run on.
+#[derive(Clone)]
+pub struct Ports {
+    /// The metadata store (querent-store).
+    pub store: Arc<dyn MetadataStore>,
+    /// The vault (querent-vault).
+    pub crypto: Arc<dyn Crypto>,
+    /// Target database connection tests (querent-exec).
+    pub probe: Arc<dyn TargetProbe>,
+    /// Changes the process's log filter (`PATCH /settings` `log_level`), when the binary
+    /// offers it.
+    pub log_level_hook: Option<LogLevelHook>,
+}
+
+/// Sets the log filter to a level; returns why it could not.
+pub type LogLevelHook = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+
+struct Inner {
+    ports: Ports,
+    config: AppConfig,
+}
+
+/// The service layer. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("store", &self.inner.ports.store.health().backend).finish()
+    }
+}
+
+impl App {
+    /// Builds the services on their adapters.
+    pub fn new(ports: Ports, config: AppConfig) -> Self {
+        Self { inner: Arc::new(Inner { ports, config }) }
+    }
+
+    pub(crate) fn store(&self) -> &dyn MetadataStore {
+        self.inner.ports.store.as_ref()
+    }
+
+    pub(crate) fn crypto(&self) -> &dyn Crypto {
+        self.inner.ports.crypto.as_ref()
+    }
+
+    pub(crate) fn probe(&self) -> &dyn TargetProbe {
+        self.inner.ports.probe.as_ref()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AppConfig {
+        &self.inner.config
+    }
+
+    /// Readiness: the store answers and its pool is not exhausted.
+    pub async fn readiness(&self) -> ServiceResult<Readiness> {
+        let started = std::time::Instant::now();
+        self.store().ping().await?;
+        let h = self.store().health();
+        if h.size > 0 && h.in_use >= h.size {
+            return Err(ServiceError::new(
+                querent_domain::ErrorCode::Unavailable,
+                format!("store pool exhausted ({} of {} connections in use)", h.in_use, h.size),
+            ));
+        }
+        Ok(Readiness {
+            store: h.backend,
+            store_latency_ms: started.elapsed().as_millis() as u64,
+            store_pool_in_use: h.in_use,
+            store_pool_size: h.size,
+        })
+    }
+
+    /// Appends to the audit log. Audit failures are logged, never turned into request
+    /// failures (the action itself already happened).
+    pub(crate) async fn audit(&self, actor: &str, ip: Option<&str>, action: &str, target: Option<String>, detail: Option<String>) {
+        let entry = AuditEntry {
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            target,
+            detail,
+            ip: ip.map(str::to_owned),
+            at: now_millis(),
+        };
+        if let Err(e) = self.store().append_audit(&entry).await {
+            tracing::error!(error = %e, action, "could not write audit entry");
+        }
+    }
+
+    /// Audit helper for an authenticated actor.
+    pub(crate) async fn audit_by(&self, actor: &Actor, action: &str, target: String, detail: Option<String>) {
+        self.audit(&actor.audit_name(), actor.ip.as_deref(), action, Some(target), detail).await;
+    }
+}
+
+/// What `/ready` reports.
+#[derive(Clone, Debug, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Readiness {
+    /// Store backend: `sqlite` or `postgres`.
+    pub store: &'static str,
+    /// Round trip of a trivial store query.
+    pub store_latency_ms: u64,
+    /// Store connections in use.
+    pub store_pool_in_use: usize,
+    /// Store pool size.
+    pub store_pool_size: usize,
+}

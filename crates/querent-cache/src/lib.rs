@@ -1,0 +1,47 @@
+//! # querent-cache
+//!
+//! The semantic cache of generated SQL (design §8). A question is looked up first by exact
+//! match on its normalised text, then by embedding similarity at or above a threshold — and
+//! a similar hit is served only when its guards agree: numbers, dates, relative-time words,
+//! negations and entity values must match. Entries are keyed by connection, schema
+//! fingerprint and semantic model version, so a schema refresh or a model edit invalidates
+//! them; TTL and an LRU bound limit their number; a thumbs-down evicts one. Only SQL that
+//! passed the guard is ever stored or served.
+//!
+//! Depends on: querent-domain. Entries live in the metadata store (`cache_entries`), so the
+//! cache works across several server instances; this crate decides what matches, the store
+//! keeps the rows.
+//!
+//! Must never: serve SQL that did not pass the guard, keep process-local state that two
+//! server instances would disagree on, evict with statements that can deadlock under
+//! concurrent misses (evict in one statement in a fixed order, or with `SKIP LOCKED`), or
+//! store masked values.
+//!
+//! Status: public types only; behaviour arrives with issue 7.
+
+use querent_domain::ConnectionId;
+use serde::{Deserialize, Serialize};
+
+/// What a cached entry is filed under. Two questions can share an entry only when all of
+/// these agree (and, for similarity hits, the guards agree too).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CacheKey {
+    /// The target database the SQL was generated for.
+    pub connection_id: ConnectionId,
+    /// Fingerprint of the schema snapshot the SQL was validated against.
+    pub schema_fingerprint: String,
+    /// Version of the connection's semantic model, `None` when it has none.
+    pub semantic_version: Option<u32>,
+    /// The question after normalisation (case, whitespace, punctuation, stop words).
+    pub normalized_question: String,
+}
+
+/// How a cache hit was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchKind {
+    /// The normalised question matched exactly.
+    Exact,
+    /// The embedding was similar enough and every guard agreed.
+    Similar,
+}

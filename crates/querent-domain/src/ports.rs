@@ -1,0 +1,259 @@
+//! Ports: what the services need from the outside world, as traits. Adapters implement
+//! them (querent-store: [`MetadataStore`]; querent-vault: [`Crypto`]; querent-exec:
+//! [`TargetProbe`]); the binary and the test harness plug the adapters into querent-app.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::{
+    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ConnectionTarget, Dialect, Secret, Team, TeamId,
+    TeamMember, TeamRole, User, UserId,
+};
+
+/// What can go wrong in the metadata store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No row matched.
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint was violated (duplicate name, …).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// A referenced row does not exist.
+    #[error("referenced row does not exist: {0}")]
+    MissingReference(String),
+    /// First-boot setup already happened.
+    #[error("the server is already initialised")]
+    AlreadyInitialized,
+    /// No connection could be had from the pool (database down or pool exhausted).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A stored value could not be read back (unknown enum spelling, broken JSON).
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// Any other database error.
+    #[error("store error: {0}")]
+    Database(String),
+}
+
+/// Result alias for store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page of a list: items in id (= creation) order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// Only rows with an id greater than this (the previous page's last id).
+    pub after: Option<String>,
+    /// At most this many rows.
+    pub limit: i64,
+}
+
+impl Page {
+    /// The first `limit` rows.
+    pub fn first(limit: i64) -> Self {
+        Self { after: None, limit }
+    }
+}
+
+/// A stored refresh token (only its hash is kept).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Id.
+    pub id: String,
+    /// Family: all tokens rotated from one login.
+    pub family_id: String,
+    /// Owner.
+    pub user_id: UserId,
+    /// SHA-256 of the token, hex.
+    pub token_hash: String,
+    /// Expiry (Unix ms).
+    pub expires_at: i64,
+    /// When it was exchanged for a new one (rotation), if it was.
+    pub used_at: Option<i64>,
+    /// Revoked by logout or reuse detection.
+    pub revoked: bool,
+    /// Creation time.
+    pub created_at: i64,
+}
+
+/// Store pool occupancy and health, for `/ready`.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoreHealth {
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// Connections in use.
+    pub in_use: usize,
+    /// Pool size.
+    pub size: usize,
+}
+
+/// The metadata store, in the services' terms. Each method is one short unit of work: it
+/// takes a pooled connection and gives it back before returning.
+#[async_trait]
+pub trait MetadataStore: Send + Sync + 'static {
+    /// Checks that the store answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Backend name and pool occupancy.
+    fn health(&self) -> StoreHealth;
+
+    /// Number of user accounts.
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// First-boot setup in one transaction: the admin, the first team, the admin as its
+    /// owner. [`StoreError::AlreadyInitialized`] once any user exists, also under a race.
+    async fn create_first_admin(&self, user: &User, password_hash: &str, team: &Team) -> StoreResult<()>;
+    /// Inserts a user.
+    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
+    /// A user and their password hash.
+    async fn get_user(&self, id: UserId) -> StoreResult<(User, String)>;
+    /// A user and their password hash, by exact username.
+    async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<(User, String)>>;
+    /// A page of users.
+    async fn list_users(&self, page: &Page) -> StoreResult<Vec<User>>;
+    /// Replaces username, email, role, disabled and token epoch.
+    async fn update_user(&self, user: &User) -> StoreResult<()>;
+    /// New password hash; bumps the token epoch and revokes all refresh tokens, atomically.
+    async fn set_password(&self, id: UserId, password_hash: &str) -> StoreResult<()>;
+    /// Bumps the token epoch and revokes all refresh tokens (logout everywhere).
+    async fn revoke_all_sessions(&self, id: UserId) -> StoreResult<()>;
+    /// Deletes a user with their memberships and tokens.
+    async fn delete_user(&self, id: UserId) -> StoreResult<()>;
+    /// Number of enabled server admins.
+    async fn count_active_admins(&self) -> StoreResult<i64>;
+
+    /// Creates a team, optionally with its first owner.
+    async fn insert_team(&self, team: &Team, owner: Option<UserId>) -> StoreResult<()>;
+    /// A team.
+    async fn get_team(&self, id: TeamId) -> StoreResult<Team>;
+    /// A page of teams, only those in `only` when given.
+    async fn list_teams(&self, only: Option<&[TeamId]>, page: &Page) -> StoreResult<Vec<Team>>;
+    /// Deletes a team and everything it owns.
+    async fn delete_team(&self, id: TeamId) -> StoreResult<()>;
+    /// Adds a member or changes their role.
+    async fn upsert_member(&self, team: TeamId, user: UserId, role: TeamRole) -> StoreResult<()>;
+    /// Removes a member.
+    async fn remove_member(&self, team: TeamId, user: UserId) -> StoreResult<()>;
+    /// The role of a user in a team, if a member.
+    async fn membership(&self, team: TeamId, user: UserId) -> StoreResult<Option<TeamRole>>;
+    /// Every membership of a user, oldest first.
+    async fn memberships_of(&self, user: UserId) -> StoreResult<Vec<TeamMember>>;
+    /// The members of a team, oldest first.
+    async fn members_of(&self, team: TeamId) -> StoreResult<Vec<TeamMember>>;
+    /// Number of owners of a team.
+    async fn count_owners(&self, team: TeamId) -> StoreResult<i64>;
+
+    /// Stores a new refresh token.
+    async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()>;
+    /// The refresh token with this hash.
+    async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
+    /// Marks `old_id` used and stores `new`, atomically, only if `old_id` was unused and
+    /// unrevoked; `false` (nothing stored) otherwise.
+    async fn rotate_refresh_token(&self, old_id: &str, new: &RefreshToken) -> StoreResult<bool>;
+    /// Revokes a whole token family.
+    async fn revoke_token_family(&self, family_id: &str) -> StoreResult<()>;
+
+    /// Stores an API client with its secret hash.
+    async fn insert_api_client(&self, client: &ApiClient, secret_hash: &str) -> StoreResult<()>;
+    /// An API client and its secret hash.
+    async fn get_api_client(&self, id: ApiClientId) -> StoreResult<(ApiClient, String)>;
+    /// The API clients of some teams.
+    async fn list_api_clients(&self, teams: &[TeamId]) -> StoreResult<Vec<ApiClient>>;
+    /// Revokes an API client.
+    async fn revoke_api_client(&self, id: ApiClientId) -> StoreResult<()>;
+
+    /// Stores a new connection.
+    async fn insert_connection(&self, conn: &Connection) -> StoreResult<()>;
+    /// A connection by id, whatever its team (authorisation is the caller's job).
+    async fn get_connection(&self, id: ConnectionId) -> StoreResult<Connection>;
+    /// A page of the connections of some teams.
+    async fn list_connections(&self, teams: &[TeamId], page: &Page) -> StoreResult<Vec<Connection>>;
+    /// Every (connection, encrypted secret) pair, for key rotation.
+    async fn connections_with_secrets(&self) -> StoreResult<Vec<(ConnectionId, String)>>;
+    /// Replaces every field of a connection except id and team.
+    async fn update_connection(&self, conn: &Connection) -> StoreResult<()>;
+    /// Replaces encrypted secrets `(id, old, new)` in one transaction where still `old`;
+    /// returns how many changed.
+    async fn replace_connection_secrets(&self, updates: &[(ConnectionId, String, String)]) -> StoreResult<usize>;
+    /// Deletes a connection.
+    async fn delete_connection(&self, id: ConnectionId) -> StoreResult<()>;
+
+    /// Appends an audit entry.
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The newest audit entries, newest first.
+    async fn recent_audit(&self, limit: i64) -> StoreResult<Vec<AuditEntry>>;
+    /// Records a failed login.
+    async fn record_login_failure(&self, account: &str, ip: &str) -> StoreResult<()>;
+    /// Failed logins since `since` (Unix ms) for the account and for the address.
+    async fn count_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<(i64, i64)>;
+    /// Forgets an account's failures and prunes rows older than `older_than`.
+    async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()>;
+
+    /// Every stored setting as (key, JSON text).
+    async fn all_settings(&self) -> StoreResult<Vec<(String, String)>>;
+    /// Inserts or replaces settings in one transaction.
+    async fn put_settings(&self, values: &[(String, String)]) -> StoreResult<()>;
+}
+
+/// The vault's cryptography, as the services need it.
+pub trait Crypto: Send + Sync + 'static {
+    /// Encrypts a secret for storage (authenticated, fresh nonce, key id inside).
+    fn encrypt(&self, plaintext: &Secret<String>) -> Result<String, CryptoError>;
+    /// Decrypts a stored secret.
+    fn decrypt(&self, ciphertext: &str) -> Result<Secret<String>, CryptoError>;
+    /// HMAC-SHA256 of `data` under the sub-key for `purpose` of the current master key;
+    /// returns the key id and the tag.
+    fn mac(&self, purpose: &str, data: &[u8]) -> (String, Vec<u8>);
+    /// Verifies a tag made by [`Crypto::mac`] with the key `key_id`, in constant time.
+    fn verify_mac(&self, key_id: &str, purpose: &str, data: &[u8], tag: &[u8]) -> bool;
+    /// SHA-256 of `data`, lowercase hex.
+    fn sha256_hex(&self, data: &[u8]) -> String;
+    /// Cryptographically secure random bytes.
+    fn random_bytes(&self, n: usize) -> Result<Vec<u8>, CryptoError>;
+}
+
+/// A cryptographic failure. Never carries secret material.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CryptoError(pub String);
+
+/// What a successful connection test reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ServerInfo {
+    /// The dialect spoken.
+    pub dialect: Dialect,
+    /// The server's own version string.
+    pub server_version: String,
+    /// Time to connect and answer, in milliseconds.
+    pub latency_ms: u64,
+}
+
+/// Why a target database could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ProbeError {
+    /// Unreachable, refused, authentication failed, unknown database, TLS unavailable.
+    #[error("{0}")]
+    Connection(String),
+    /// No answer within the timeout.
+    #[error("the target database did not answer within {0} ms")]
+    Timeout(u64),
+    /// The settings are incomplete or invalid (the message names the field).
+    #[error("{0}")]
+    InvalidTarget(String),
+}
+
+/// Connects to target databases to check that they are reachable.
+#[async_trait]
+pub trait TargetProbe: Send + Sync + 'static {
+    /// Connects within `timeout`, asks the server its version, disconnects.
+    async fn probe(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        timeout: Duration,
+    ) -> Result<ServerInfo, ProbeError>;
+}

@@ -1,0 +1,136 @@
+//! MySQL and MariaDB targets (mysql_async).
+
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use querent_domain::ConnectionTarget;
+use querent_domain::Secret;
+use tokio::time::{Instant, timeout, timeout_at};
+
+use crate::error::{ExecError, chain, innermost_io, is_io_timeout, scrub};
+use crate::target::NetTarget;
+use crate::{VERSION_QUERY_MARGIN, millis};
+
+/// MySQL's default port.
+pub(crate) const DEFAULT_PORT: u16 = 3306;
+
+/// Builds the driver options field by field (never a URL, so no escaping issues).
+pub(crate) fn opts(target: &NetTarget<'_>, password: Option<&Secret<String>>) -> mysql_async::Opts {
+    mysql_async::OptsBuilder::default()
+        .ip_or_hostname(target.host)
+        .tcp_port(target.port)
+        .user(Some(target.username))
+        .pass(password.map(|p| p.expose().as_str()))
+        .db_name(Some(target.database))
+        // Stay on the TCP connection the user configured: by default the driver switches
+        // to the server's unix socket when the host is local.
+        .prefer_socket(false)
+        // No TLS in this build: `prefer` falls back to a plain connection.
+        .ssl_opts(None::<mysql_async::SslOpts>)
+        .into()
+}
+
+/// Connects, runs `SELECT VERSION()`, disconnects.
+pub(crate) async fn server_version(
+    target: &ConnectionTarget,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+) -> Result<String, ExecError> {
+    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
+    let opts = opts(&net, password);
+    let started = Instant::now();
+
+    let mut conn = match timeout(connect_timeout, mysql_async::Conn::new(opts)).await {
+        Err(_) => return Err(ExecError::Timeout(millis(connect_timeout))),
+        Ok(Err(e)) => return Err(map_error(&e, &net, password, connect_timeout)),
+        Ok(Ok(conn)) => conn,
+    };
+
+    let budget = connect_timeout + VERSION_QUERY_MARGIN;
+    let version = timeout_at(
+        started + budget,
+        conn.query_first::<String, _>("SELECT VERSION()"),
+    )
+    .await;
+    let result = match version {
+        Err(_) => Err(ExecError::Timeout(millis(budget))),
+        Ok(Err(e)) => Err(ExecError::Query(scrub(my_message(&e), password))),
+        Ok(Ok(None)) => Err(ExecError::Query(
+            "SELECT VERSION() returned no row".to_owned(),
+        )),
+        Ok(Ok(Some(v))) => Ok(v),
+    };
+    if result.is_ok() {
+        // A polite COM_QUIT; failing to say goodbye does not make the test fail.
+        match timeout(VERSION_QUERY_MARGIN, conn.disconnect()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::debug!(error = %e, "mysql disconnect failed"),
+            Err(_) => tracing::debug!("mysql disconnect timed out"),
+        }
+    }
+    result
+}
+
+/// Turns a connect error into [`ExecError`]: the server's message when it sent one
+/// (access denied, unknown database, …), else the driver's chain prefixed by the address.
+fn map_error(
+    err: &mysql_async::Error,
+    net: &NetTarget<'_>,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+) -> ExecError {
+    if is_io_timeout(err) {
+        return ExecError::Timeout(millis(connect_timeout));
+    }
+    let message = match err {
+        mysql_async::Error::Server(_) => my_message(err),
+        // The driver wraps socket errors twice ("Input/output error: Input/output error: …");
+        // the socket error itself says it all.
+        _ => match innermost_io(err) {
+            Some(io) => format!("{}:{}: {io}", net.host, net.port),
+            None => format!("{}:{}: {}", net.host, net.port, my_message(err)),
+        },
+    };
+    ExecError::Connection(scrub(message, password))
+}
+
+/// The most useful text of a mysql_async error: for server errors the message with code
+/// and SQLSTATE; otherwise the error with its sources.
+fn my_message(err: &mysql_async::Error) -> String {
+    match err {
+        mysql_async::Error::Server(e) => {
+            format!("{} [error {}, SQLSTATE {}]", e.message, e.code, e.state)
+        }
+        other => chain(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use querent_domain::{Dialect, SslMode};
+
+    use super::*;
+
+    #[test]
+    fn opts_are_built_field_by_field() {
+        let target = ConnectionTarget {
+            dialect: Dialect::Mysql,
+            host: Some("db.internal".to_owned()),
+            port: Some(3307),
+            database: Some("my db`x".to_owned()),
+            username: Some("o'neil".to_owned()),
+            path: None,
+            ssl_mode: SslMode::Prefer,
+        };
+        let net = NetTarget::from_target(&target, DEFAULT_PORT).unwrap();
+        let pw = Secret::new("p@ss:w/rd?".to_owned());
+        let o = opts(&net, Some(&pw));
+        assert_eq!(o.ip_or_hostname(), "db.internal");
+        assert_eq!(o.tcp_port(), 3307);
+        assert_eq!(o.user(), Some("o'neil"));
+        assert_eq!(o.pass(), Some("p@ss:w/rd?"));
+        assert_eq!(o.db_name(), Some("my db`x"));
+        assert!(!o.prefer_socket());
+        assert!(o.ssl_opts().is_none());
+    }
+}

@@ -1,0 +1,162 @@
+//! PostgreSQL targets (tokio-postgres).
+
+use std::time::Duration;
+
+use querent_domain::{ConnectionTarget, SslMode};
+use querent_domain::Secret;
+use tokio::time::{Instant, timeout, timeout_at};
+use tokio_postgres::{NoTls, SimpleQueryMessage};
+
+use crate::error::{ExecError, chain, is_io_timeout, scrub};
+use crate::target::NetTarget;
+use crate::{VERSION_QUERY_MARGIN, millis};
+
+/// PostgreSQL's default port.
+pub(crate) const DEFAULT_PORT: u16 = 5432;
+
+/// The `application_name` Querent announces to PostgreSQL servers.
+const APPLICATION_NAME: &str = "querent";
+
+/// Builds the driver configuration field by field: values are never spliced into a
+/// connection string, so spaces, quotes and backslashes in them are harmless.
+pub(crate) fn config(
+    target: &NetTarget<'_>,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+) -> tokio_postgres::Config {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(target.host)
+        .port(target.port)
+        .dbname(target.database)
+        .user(target.username)
+        .application_name(APPLICATION_NAME)
+        .connect_timeout(connect_timeout)
+        // No TLS connector in this build: `prefer` falls back to a plain connection.
+        .ssl_mode(match target.ssl_mode {
+            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            _ => tokio_postgres::config::SslMode::Prefer,
+        });
+    if let Some(pw) = password {
+        config.password(pw.expose().as_bytes());
+    }
+    config
+}
+
+/// Connects, runs `SELECT version()`, disconnects.
+pub(crate) async fn server_version(
+    target: &ConnectionTarget,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+) -> Result<String, ExecError> {
+    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
+    let config = config(&net, password, connect_timeout);
+    let started = Instant::now();
+
+    let (client, connection) = match timeout(connect_timeout, config.connect(NoTls)).await {
+        Err(_) => return Err(ExecError::Timeout(millis(connect_timeout))),
+        Ok(Err(e)) => return Err(map_error(&e, &net, password, connect_timeout)),
+        Ok(Ok(pair)) => pair,
+    };
+    // The connection object drives the socket; it ends by itself once the client is dropped.
+    let driver = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "postgres connection task ended with an error");
+        }
+    });
+
+    let budget = connect_timeout + VERSION_QUERY_MARGIN;
+    let result = match timeout_at(started + budget, client.simple_query("SELECT version()")).await {
+        Err(_) => Err(ExecError::Timeout(millis(budget))),
+        Ok(Err(e)) => Err(ExecError::Query(scrub(pg_message(&e), password))),
+        Ok(Ok(messages)) => messages
+            .iter()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .ok_or_else(|| ExecError::Query("SELECT version() returned no row".to_owned())),
+    };
+    drop(client);
+    if result.is_err() {
+        // The server may be stuck; do not leave a task waiting on it.
+        driver.abort();
+    }
+    result
+}
+
+/// Turns a connect error into [`ExecError`]: the server's own message when it sent one
+/// (authentication failed, database does not exist, …), else the driver's chain
+/// (connection refused, name resolution, …) prefixed by the address.
+fn map_error(
+    err: &tokio_postgres::Error,
+    net: &NetTarget<'_>,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+) -> ExecError {
+    if is_io_timeout(err) {
+        return ExecError::Timeout(millis(connect_timeout));
+    }
+    let message = if err.as_db_error().is_some() {
+        pg_message(err)
+    } else {
+        format!("{}:{}: {}", net.host, net.port, pg_message(err))
+    };
+    ExecError::Connection(scrub(message, password))
+}
+
+/// The most useful text of a postgres error: for server errors the message, detail, hint
+/// and SQLSTATE; otherwise the error with its sources.
+fn pg_message(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => {
+            let mut out = db.message().to_owned();
+            if let Some(detail) = db.detail() {
+                out.push_str(" (");
+                out.push_str(detail);
+                out.push(')');
+            }
+            if let Some(hint) = db.hint() {
+                out.push_str("; hint: ");
+                out.push_str(hint);
+            }
+            out.push_str(" [SQLSTATE ");
+            out.push_str(db.code().code());
+            out.push(']');
+            out
+        }
+        None => chain(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use querent_domain::Dialect;
+    use tokio_postgres::config::Host;
+
+    use super::*;
+
+    #[test]
+    fn config_is_built_field_by_field() {
+        let target = ConnectionTarget {
+            dialect: Dialect::Postgres,
+            host: Some("db.internal".to_owned()),
+            port: None,
+            database: Some("my db 'quoted'".to_owned()),
+            username: Some("user name\\x".to_owned()),
+            path: None,
+            ssl_mode: SslMode::Disable,
+        };
+        let net = NetTarget::from_target(&target, DEFAULT_PORT).unwrap();
+        let pw = Secret::new("p a s s' =w".to_owned());
+        let c = config(&net, Some(&pw), Duration::from_millis(1500));
+        assert!(matches!(c.get_hosts(), [Host::Tcp(h)] if h == "db.internal"));
+        assert_eq!(c.get_ports(), &[5432]);
+        assert_eq!(c.get_dbname(), Some("my db 'quoted'"));
+        assert_eq!(c.get_user(), Some("user name\\x"));
+        assert_eq!(c.get_password(), Some(&b"p a s s' =w"[..]));
+        assert_eq!(c.get_connect_timeout(), Some(&Duration::from_millis(1500)));
+        assert_eq!(c.get_ssl_mode(), tokio_postgres::config::SslMode::Disable);
+        assert!(!format!("{c:?}").contains("p a s s"));
+    }
+}

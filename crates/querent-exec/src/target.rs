@@ -1,0 +1,125 @@
+//! Validation of a [`ConnectionTarget`] into what a network driver needs.
+
+use querent_domain::{ConnectionTarget, SslMode};
+
+use crate::error::{ExecError, TLS_UNSUPPORTED};
+
+/// The fields a networked target (PostgreSQL, MySQL) must have, checked and defaulted.
+#[derive(Debug)]
+pub(crate) struct NetTarget<'a> {
+    pub host: &'a str,
+    pub port: u16,
+    pub database: &'a str,
+    pub username: &'a str,
+    /// `Disable` or `Prefer`: `Require` is refused by [`NetTarget::from_target`].
+    pub ssl_mode: SslMode,
+}
+
+impl<'a> NetTarget<'a> {
+    /// Checks the required fields (naming the first one missing), applies the default port,
+    /// then refuses `ssl_mode=require`, which this build cannot honour.
+    pub fn from_target(target: &'a ConnectionTarget, default_port: u16) -> Result<Self, ExecError> {
+        let dialect = target.dialect;
+        let host = required(target.host.as_deref(), "host", dialect)?;
+        let database = required(target.database.as_deref(), "database", dialect)?;
+        let username = required(target.username.as_deref(), "username", dialect)?;
+        let port = match target.port {
+            None => default_port,
+            Some(0) => {
+                return Err(ExecError::InvalidTarget(
+                    "port must be between 1 and 65535".to_owned(),
+                ));
+            }
+            Some(p) => p,
+        };
+        if target.ssl_mode == SslMode::Require {
+            return Err(ExecError::Connection(TLS_UNSUPPORTED.to_owned()));
+        }
+        Ok(Self {
+            host,
+            port,
+            database,
+            username,
+            ssl_mode: target.ssl_mode,
+        })
+    }
+}
+
+/// A field that must be present and not blank.
+pub(crate) fn required<'a>(
+    value: Option<&'a str>,
+    field: &str,
+    dialect: querent_domain::Dialect,
+) -> Result<&'a str, ExecError> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ExecError::InvalidTarget(format!(
+            "{field} is required for {dialect} connections"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use querent_domain::Dialect;
+
+    use super::*;
+
+    fn target() -> ConnectionTarget {
+        ConnectionTarget {
+            dialect: Dialect::Postgres,
+            host: Some("db.example".to_owned()),
+            port: None,
+            database: Some("sales".to_owned()),
+            username: Some("reader".to_owned()),
+            path: None,
+            ssl_mode: SslMode::Prefer,
+        }
+    }
+
+    fn invalid(t: &ConnectionTarget) -> String {
+        match NetTarget::from_target(t, 5432) {
+            Err(ExecError::InvalidTarget(m)) => m,
+            other => panic!("expected InvalidTarget, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn defaults_the_port() {
+        let t = target();
+        let n = NetTarget::from_target(&t, 5432).unwrap();
+        assert_eq!(
+            (n.host, n.port, n.database, n.username),
+            ("db.example", 5432, "sales", "reader")
+        );
+    }
+
+    #[test]
+    fn names_the_missing_field() {
+        let mut t = target();
+        t.host = None;
+        assert!(invalid(&t).contains("host"));
+        let mut t = target();
+        t.host = Some("  ".to_owned());
+        assert!(invalid(&t).contains("host"));
+        let mut t = target();
+        t.database = None;
+        assert!(invalid(&t).contains("database"));
+        let mut t = target();
+        t.username = Some(String::new());
+        assert!(invalid(&t).contains("username"));
+        let mut t = target();
+        t.port = Some(0);
+        assert!(invalid(&t).contains("port"));
+    }
+
+    #[test]
+    fn refuses_require() {
+        let mut t = target();
+        t.ssl_mode = SslMode::Require;
+        match NetTarget::from_target(&t, 5432) {
+            Err(ExecError::Connection(m)) => assert_eq!(m, TLS_UNSUPPORTED),
+            other => panic!("expected Connection, got {other:?}"),
+        }
+    }
+}
