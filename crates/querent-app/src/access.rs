@@ -21,14 +21,24 @@ impl App {
     pub async fn team_role(&self, actor: &Actor, team: TeamId) -> ServiceResult<Option<TeamRole>> {
         match &actor.principal {
             Principal::User { id, .. } => Ok(self.store().membership(team, *id).await?),
-            Principal::Client { team_id, scopes, .. } => {
-                Ok(if *team_id == team { Actor::client_role(scopes) } else { None })
-            }
+            Principal::Client {
+                team_id, scopes, ..
+            } => Ok(if *team_id == team {
+                Actor::client_role(scopes)
+            } else {
+                None
+            }),
         }
     }
 
     /// Requires at least `min` in `team`; `what` names the resource for the 404 message.
-    pub async fn require_team_role(&self, actor: &Actor, team: TeamId, min: TeamRole, what: &str) -> ServiceResult<TeamRole> {
+    pub async fn require_team_role(
+        &self,
+        actor: &Actor,
+        team: TeamId,
+        min: TeamRole,
+        what: &str,
+    ) -> ServiceResult<TeamRole> {
         match self.team_role(actor, team).await? {
             None => Err(ServiceError::not_found(what)),
             Some(role) if role.at_least(min) => Ok(role),
@@ -41,9 +51,13 @@ impl App {
     /// The teams whose resources the caller can see.
     pub async fn visible_teams(&self, actor: &Actor) -> ServiceResult<Vec<TeamId>> {
         match &actor.principal {
-            Principal::User { id, .. } => {
-                Ok(self.store().memberships_of(*id).await?.into_iter().map(|m| m.team_id).collect())
-            }
+            Principal::User { id, .. } => Ok(self
+                .store()
+                .memberships_of(*id)
+                .await?
+                .into_iter()
+                .map(|m| m.team_id)
+                .collect()),
             Principal::Client { team_id, .. } => Ok(vec![*team_id]),
         }
     }
@@ -53,15 +67,27 @@ impl App {
         if actor.is_admin() {
             Ok(())
         } else {
-            Err(ServiceError::forbidden("this requires a server administrator"))
+            Err(ServiceError::forbidden(
+                "this requires a server administrator",
+            ))
         }
     }
 
     /// Loads a connection the caller may use with at least `min`; `not_found` for
     /// connections of other teams.
-    pub async fn load_connection(&self, actor: &Actor, id: ConnectionId, min: TeamRole) -> ServiceResult<Connection> {
-        let conn = self.store().get_connection(id).await.or_not_found("connection")?;
-        self.require_team_role(actor, conn.team_id, min, "connection").await?;
+    pub async fn load_connection(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+        min: TeamRole,
+    ) -> ServiceResult<Connection> {
+        let conn = self
+            .store()
+            .get_connection(id)
+            .await
+            .or_not_found("connection")?;
+        self.require_team_role(actor, conn.team_id, min, "connection")
+            .await?;
         Ok(conn)
     }
 }

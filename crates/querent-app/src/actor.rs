@@ -58,7 +58,13 @@ impl Actor {
 
     /// Whether this is a server administrator.
     pub fn is_admin(&self) -> bool {
-        matches!(self.principal, Principal::User { role: Role::Admin, .. })
+        matches!(
+            self.principal,
+            Principal::User {
+                role: Role::Admin,
+                ..
+            }
+        )
     }
 
     /// The audit spelling of the actor: `user:<id>` or `client:<id>`.
@@ -71,11 +77,14 @@ impl Actor {
 
     /// For API clients: the strongest team role its scopes grant.
     pub(crate) fn client_role(scopes: &[Scope]) -> Option<TeamRole> {
-        scopes.iter().map(|s| s.as_team_role()).max_by_key(|r| match r {
-            TeamRole::Owner => 4,
-            TeamRole::Admin => 3,
-            TeamRole::Editor => 2,
-            TeamRole::Viewer => 1,
-        })
+        scopes
+            .iter()
+            .map(|s| s.as_team_role())
+            .max_by_key(|r| match r {
+                TeamRole::Owner => 4,
+                TeamRole::Admin => 3,
+                TeamRole::Editor => 2,
+                TeamRole::Viewer => 1,
+            })
     }
 }

@@ -2,7 +2,9 @@
 //! and stored only as a SHA-256 hash; `POST /auth/token` exchanges id + secret for an
 //! access token whose rights are the client's scopes, in its team only.
 
-use querent_domain::{ApiClient, ApiClientId, Scope, TeamId, TeamRole, millis_to_rfc3339, now_millis};
+use querent_domain::{
+    ApiClient, ApiClientId, Scope, TeamId, TeamRole, millis_to_rfc3339, now_millis,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::NotFoundAs;
@@ -74,16 +76,23 @@ impl App {
             .await?
             .into_iter()
             .next()
-            .ok_or_else(|| ServiceError::validation("team_id: you belong to no team; give a team_id"))
+            .ok_or_else(|| {
+                ServiceError::validation("team_id: you belong to no team; give a team_id")
+            })
     }
 
     /// Creates an API client (team admin or owner).
-    pub async fn create_api_client(&self, actor: &Actor, req: CreateApiClientRequest) -> ServiceResult<ApiClientCreated> {
+    pub async fn create_api_client(
+        &self,
+        actor: &Actor,
+        req: CreateApiClientRequest,
+    ) -> ServiceResult<ApiClientCreated> {
         let team = match req.team_id {
             Some(t) => t,
             None => self.default_team(actor).await?,
         };
-        self.require_team_role(actor, team, TeamRole::Admin, "team").await?;
+        self.require_team_role(actor, team, TeamRole::Admin, "team")
+            .await?;
         let name = validate_resource_name("name", &req.name)?;
         if req.scopes.is_empty() {
             return Err(ServiceError::validation("scopes: give at least one scope"));
@@ -101,28 +110,58 @@ impl App {
             created_by: actor.user_id(),
             created_at: now_millis(),
         };
-        self.store().insert_api_client(&client, &self.crypto().sha256_hex(secret.expose().as_bytes())).await?;
-        self.audit_by(actor, "api_client.create", format!("client:{}", client.id), Some(format!("team:{team}"))).await;
-        Ok(ApiClientCreated { client: client.into(), client_secret: secret.into_inner() })
+        self.store()
+            .insert_api_client(
+                &client,
+                &self.crypto().sha256_hex(secret.expose().as_bytes()),
+            )
+            .await?;
+        self.audit_by(
+            actor,
+            "api_client.create",
+            format!("client:{}", client.id),
+            Some(format!("team:{team}")),
+        )
+        .await;
+        Ok(ApiClientCreated {
+            client: client.into(),
+            client_secret: secret.into_inner(),
+        })
     }
 
     /// The API clients of the teams the caller administers.
     pub async fn list_api_clients(&self, actor: &Actor) -> ServiceResult<Vec<ApiClientView>> {
         let mut teams = Vec::new();
         for t in self.visible_teams(actor).await? {
-            if self.team_role(actor, t).await?.is_some_and(|r| r.at_least(TeamRole::Admin)) {
+            if self
+                .team_role(actor, t)
+                .await?
+                .is_some_and(|r| r.at_least(TeamRole::Admin))
+            {
                 teams.push(t);
             }
         }
-        Ok(self.store().list_api_clients(&teams).await?.into_iter().map(ApiClientView::from).collect())
+        Ok(self
+            .store()
+            .list_api_clients(&teams)
+            .await?
+            .into_iter()
+            .map(ApiClientView::from)
+            .collect())
     }
 
     /// Revokes an API client (team admin or owner).
     pub async fn revoke_api_client(&self, actor: &Actor, id: ApiClientId) -> ServiceResult<()> {
-        let (client, _) = self.store().get_api_client(id).await.or_not_found("API client")?;
-        self.require_team_role(actor, client.team_id, TeamRole::Admin, "API client").await?;
+        let (client, _) = self
+            .store()
+            .get_api_client(id)
+            .await
+            .or_not_found("API client")?;
+        self.require_team_role(actor, client.team_id, TeamRole::Admin, "API client")
+            .await?;
         self.store().revoke_api_client(id).await?;
-        self.audit_by(actor, "api_client.revoke", format!("client:{id}"), None).await;
+        self.audit_by(actor, "api_client.revoke", format!("client:{id}"), None)
+            .await;
         Ok(())
     }
 }

@@ -25,18 +25,35 @@ pub struct AuditView {
 
 impl From<AuditEntry> for AuditView {
     fn from(e: AuditEntry) -> Self {
-        Self { actor: e.actor, action: e.action, target: e.target, detail: e.detail, ip: e.ip, at: millis_to_rfc3339(e.at) }
+        Self {
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            detail: e.detail,
+            ip: e.ip,
+            at: millis_to_rfc3339(e.at),
+        }
     }
 }
 
 impl App {
     /// The newest audit entries, newest first (1–500).
-    pub async fn recent_audit(&self, actor: &Actor, limit: Option<i64>) -> ServiceResult<Vec<AuditView>> {
+    pub async fn recent_audit(
+        &self,
+        actor: &Actor,
+        limit: Option<i64>,
+    ) -> ServiceResult<Vec<AuditView>> {
         self.require_admin(actor)?;
         let limit = limit.unwrap_or(100);
         if !(1..=500).contains(&limit) {
             return Err(ServiceError::validation("limit: must be between 1 and 500"));
         }
-        Ok(self.store().recent_audit(limit).await?.into_iter().map(AuditView::from).collect())
+        Ok(self
+            .store()
+            .recent_audit(limit)
+            .await?
+            .into_iter()
+            .map(AuditView::from)
+            .collect())
     }
 }

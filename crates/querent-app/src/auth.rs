@@ -9,7 +9,9 @@
 //! kept in the store, so the limit holds across several server instances.
 
 use querent_domain::ports::RefreshToken;
-use querent_domain::{ApiClientId, ErrorCode, Role, Secret, Team, TeamId, TeamRole, User, UserId, now_millis};
+use querent_domain::{
+    ApiClientId, ErrorCode, Role, Secret, Team, TeamId, TeamRole, User, UserId, now_millis,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::error::NotFoundAs;
@@ -172,7 +174,9 @@ impl App {
 
     /// Whether first-boot setup is still needed.
     pub async fn setup_status(&self) -> ServiceResult<SetupStatus> {
-        Ok(SetupStatus { needs_setup: self.store().count_users().await? == 0 })
+        Ok(SetupStatus {
+            needs_setup: self.store().count_users().await? == 0,
+        })
     }
 
     /// Creates the first admin and their team; only while no user exists.
@@ -181,7 +185,10 @@ impl App {
         check_password_policy("password", req.password.expose())?;
         let email = req.email.as_deref().map(validate_email).transpose()?;
         if self.store().count_users().await? > 0 {
-            return Err(ServiceError::new(ErrorCode::AlreadyInitialized, "the server is already set up; log in instead"));
+            return Err(ServiceError::new(
+                ErrorCode::AlreadyInitialized,
+                "the server is already set up; log in instead",
+            ));
         }
         let hash = secrets::hash_password(&req.password).await?;
         let user = User {
@@ -193,9 +200,20 @@ impl App {
             token_epoch: 0,
             created_at: now_millis(),
         };
-        let team = Team { id: TeamId::new(), name: "Default".into(), created_at: now_millis() };
+        let team = Team {
+            id: TeamId::new(),
+            name: "Default".into(),
+            created_at: now_millis(),
+        };
         self.store().create_first_admin(&user, &hash, &team).await?;
-        self.audit(&format!("user:{}", user.id), ip, "auth.setup", Some(format!("user:{}", user.id)), None).await;
+        self.audit(
+            &format!("user:{}", user.id),
+            ip,
+            "auth.setup",
+            Some(format!("user:{}", user.id)),
+            None,
+        )
+        .await;
         let tokens = self.issue_user_tokens(&user, None).await?;
         Ok(SetupResponse {
             user: UserView::from(user),
@@ -210,9 +228,17 @@ impl App {
     async fn check_throttle(&self, account: &str, ip: &str) -> ServiceResult<()> {
         let cfg = self.config();
         let window_ms = cfg.login_window.as_millis() as i64;
-        let (by_account, by_ip) = self.store().count_login_failures(account, ip, now_millis() - window_ms).await?;
-        if by_account >= cfg.login_max_failures_per_account || by_ip >= cfg.login_max_failures_per_ip {
-            let mut e = ServiceError::new(ErrorCode::RateLimited, "too many failed attempts; try again later");
+        let (by_account, by_ip) = self
+            .store()
+            .count_login_failures(account, ip, now_millis() - window_ms)
+            .await?;
+        if by_account >= cfg.login_max_failures_per_account
+            || by_ip >= cfg.login_max_failures_per_ip
+        {
+            let mut e = ServiceError::new(
+                ErrorCode::RateLimited,
+                "too many failed attempts; try again later",
+            );
             e.retry_after = Some(cfg.login_window.as_secs());
             return Err(e);
         }
@@ -223,8 +249,12 @@ impl App {
         if let Err(e) = self.store().record_login_failure(account, ip).await {
             tracing::error!(error = %e, "could not record a failed login");
         }
-        self.audit("anonymous", Some(ip), what, Some(account.to_owned()), None).await;
-        ServiceError::new(ErrorCode::InvalidCredentials, "invalid username or password")
+        self.audit("anonymous", Some(ip), what, Some(account.to_owned()), None)
+            .await;
+        ServiceError::new(
+            ErrorCode::InvalidCredentials,
+            "invalid username or password",
+        )
     }
 
     /// Username + password login.
@@ -250,18 +280,35 @@ impl App {
             return Err(ServiceError::forbidden("this account is disabled"));
         }
         let window_ms = self.config().login_window.as_millis() as i64;
-        self.store().clear_login_failures(&account, now_millis() - window_ms).await?;
-        self.audit(&format!("user:{}", user.id), Some(ip), "auth.login", None, None).await;
+        self.store()
+            .clear_login_failures(&account, now_millis() - window_ms)
+            .await?;
+        self.audit(
+            &format!("user:{}", user.id),
+            Some(ip),
+            "auth.login",
+            None,
+            None,
+        )
+        .await;
         self.issue_user_tokens(&user, None).await
     }
 
-    async fn issue_user_tokens(&self, user: &User, family: Option<String>) -> ServiceResult<TokenPair> {
+    async fn issue_user_tokens(
+        &self,
+        user: &User,
+        family: Option<String>,
+    ) -> ServiceResult<TokenPair> {
         let (refresh, row) = self.new_refresh_token(user.id, family)?;
         self.store().insert_refresh_token(&row).await?;
         Ok(self.token_pair(user, refresh))
     }
 
-    fn new_refresh_token(&self, user: UserId, family: Option<String>) -> ServiceResult<(Secret<String>, RefreshToken)> {
+    fn new_refresh_token(
+        &self,
+        user: UserId,
+        family: Option<String>,
+    ) -> ServiceResult<(Secret<String>, RefreshToken)> {
         let token = secrets::random_token(self.crypto(), "qrt_")?;
         let now = now_millis();
         let row = RefreshToken {
@@ -279,7 +326,12 @@ impl App {
 
     fn token_pair(&self, user: &User, refresh: Secret<String>) -> TokenPair {
         TokenPair {
-            access_token: jwt::sign(self.crypto(), format!("user:{}", user.id), self.access_ttl_secs(), Some(user.token_epoch)),
+            access_token: jwt::sign(
+                self.crypto(),
+                format!("user:{}", user.id),
+                self.access_ttl_secs(),
+                Some(user.token_epoch),
+            ),
             refresh_token: refresh.into_inner(),
             token_type: BEARER,
             expires_in: self.access_ttl_secs(),
@@ -288,17 +340,29 @@ impl App {
 
     /// Exchanges a refresh token for a new pair (rotation with reuse detection).
     pub async fn refresh(&self, req: RefreshRequest, ip: Option<&str>) -> ServiceResult<TokenPair> {
-        let hash = self.crypto().sha256_hex(req.refresh_token.expose().as_bytes());
+        let hash = self
+            .crypto()
+            .sha256_hex(req.refresh_token.expose().as_bytes());
         let Some(old) = self.store().find_refresh_token(&hash).await? else {
-            return Err(ServiceError::new(ErrorCode::InvalidToken, "unknown refresh token"));
+            return Err(ServiceError::new(
+                ErrorCode::InvalidToken,
+                "unknown refresh token",
+            ));
         };
         if old.revoked || old.used_at.is_some() {
             return Err(self.token_reused(&old, ip).await);
         }
         if old.expires_at <= now_millis() {
-            return Err(ServiceError::new(ErrorCode::TokenExpired, "refresh token expired; log in again"));
+            return Err(ServiceError::new(
+                ErrorCode::TokenExpired,
+                "refresh token expired; log in again",
+            ));
         }
-        let (user, _) = self.store().get_user(old.user_id).await.or_not_found("user")?;
+        let (user, _) = self
+            .store()
+            .get_user(old.user_id)
+            .await
+            .or_not_found("user")?;
         if user.disabled {
             self.store().revoke_token_family(&old.family_id).await?;
             return Err(ServiceError::forbidden("this account is disabled"));
@@ -316,14 +380,25 @@ impl App {
             tracing::error!(error = %e, "could not revoke a token family after reuse");
         }
         tracing::warn!(user = %token.user_id, family = %token.family_id, "refresh token reuse: family revoked");
-        self.audit(&format!("user:{}", token.user_id), ip, "auth.token_reused", Some(format!("family:{}", token.family_id)), None)
-            .await;
-        ServiceError::new(ErrorCode::TokenReused, "this refresh token was already used; all sessions from that login were revoked")
+        self.audit(
+            &format!("user:{}", token.user_id),
+            ip,
+            "auth.token_reused",
+            Some(format!("family:{}", token.family_id)),
+            None,
+        )
+        .await;
+        ServiceError::new(
+            ErrorCode::TokenReused,
+            "this refresh token was already used; all sessions from that login were revoked",
+        )
     }
 
     /// Ends the login the refresh token belongs to (its whole family). Idempotent.
     pub async fn logout(&self, req: RefreshRequest) -> ServiceResult<()> {
-        let hash = self.crypto().sha256_hex(req.refresh_token.expose().as_bytes());
+        let hash = self
+            .crypto()
+            .sha256_hex(req.refresh_token.expose().as_bytes());
         if let Some(t) = self.store().find_refresh_token(&hash).await? {
             self.store().revoke_token_family(&t.family_id).await?;
         }
@@ -332,24 +407,37 @@ impl App {
 
     /// Ends every session of the caller: refresh tokens revoked, access tokens refused.
     pub async fn logout_all(&self, actor: &Actor) -> ServiceResult<()> {
-        let id = actor.user_id().ok_or_else(|| ServiceError::forbidden("API clients have no sessions"))?;
+        let id = actor
+            .user_id()
+            .ok_or_else(|| ServiceError::forbidden("API clients have no sessions"))?;
         self.store().revoke_all_sessions(id).await?;
-        self.audit_by(actor, "auth.logout_all", format!("user:{id}"), None).await;
+        self.audit_by(actor, "auth.logout_all", format!("user:{id}"), None)
+            .await;
         Ok(())
     }
 
     /// Changes the caller's password; every other session ends, and a fresh pair is
     /// returned for this one.
-    pub async fn change_password(&self, actor: &Actor, req: ChangePasswordRequest) -> ServiceResult<TokenPair> {
-        let id = actor.user_id().ok_or_else(|| ServiceError::forbidden("API clients have no password"))?;
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        req: ChangePasswordRequest,
+    ) -> ServiceResult<TokenPair> {
+        let id = actor
+            .user_id()
+            .ok_or_else(|| ServiceError::forbidden("API clients have no password"))?;
         check_password_policy("new_password", req.new_password.expose())?;
         let (_, hash) = self.store().get_user(id).await.or_not_found("user")?;
         if !secrets::verify_password(&req.current_password, Some(hash)).await {
-            return Err(ServiceError::new(ErrorCode::InvalidCredentials, "current_password: is not correct"));
+            return Err(ServiceError::new(
+                ErrorCode::InvalidCredentials,
+                "current_password: is not correct",
+            ));
         }
         let new_hash = secrets::hash_password(&req.new_password).await?;
         self.store().set_password(id, &new_hash).await?;
-        self.audit_by(actor, "auth.change_password", format!("user:{id}"), None).await;
+        self.audit_by(actor, "auth.change_password", format!("user:{id}"), None)
+            .await;
         let (user, _) = self.store().get_user(id).await?;
         self.issue_user_tokens(&user, None).await
     }
@@ -362,11 +450,25 @@ impl App {
                 let mut teams = Vec::new();
                 for m in self.store().memberships_of(*id).await? {
                     let team = self.store().get_team(m.team_id).await?;
-                    teams.push(MembershipView { team_id: team.id, team_name: team.name, role: m.role });
+                    teams.push(MembershipView {
+                        team_id: team.id,
+                        team_name: team.name,
+                        role: m.role,
+                    });
                 }
-                Ok(MeView { kind: "user", user: Some(UserView::from(user)), client_id: None, scopes: vec![], teams })
+                Ok(MeView {
+                    kind: "user",
+                    user: Some(UserView::from(user)),
+                    client_id: None,
+                    scopes: vec![],
+                    teams,
+                })
             }
-            Principal::Client { id, team_id, scopes } => {
+            Principal::Client {
+                id,
+                team_id,
+                scopes,
+            } => {
                 let team = self.store().get_team(*team_id).await?;
                 Ok(MeView {
                     kind: "client",
@@ -374,7 +476,11 @@ impl App {
                     client_id: Some(*id),
                     scopes: scopes.iter().map(|s| s.to_string()).collect(),
                     teams: Actor::client_role(scopes)
-                        .map(|role| MembershipView { team_id: team.id, team_name: team.name, role })
+                        .map(|role| MembershipView {
+                            team_id: team.id,
+                            team_name: team.name,
+                            role,
+                        })
                         .into_iter()
                         .collect(),
                 })
@@ -383,9 +489,19 @@ impl App {
     }
 
     /// Exchanges API-client credentials for an access token.
-    pub async fn client_token(&self, req: ClientTokenRequest, ip: Option<&str>) -> ServiceResult<ClientToken> {
-        if let Some(g) = req.grant_type.as_deref().filter(|g| *g != "client_credentials") {
-            return Err(ServiceError::validation(format!("grant_type: `{g}` is not supported; use client_credentials")));
+    pub async fn client_token(
+        &self,
+        req: ClientTokenRequest,
+        ip: Option<&str>,
+    ) -> ServiceResult<ClientToken> {
+        if let Some(g) = req
+            .grant_type
+            .as_deref()
+            .filter(|g| *g != "client_credentials")
+        {
+            return Err(ServiceError::validation(format!(
+                "grant_type: `{g}` is not supported; use client_credentials"
+            )));
         }
         let ip = ip.unwrap_or("unknown");
         let account = format!("client:{}", req.client_id.to_lowercase());
@@ -398,20 +514,42 @@ impl App {
             },
             Err(_) => None,
         };
-        let presented = self.crypto().sha256_hex(req.client_secret.expose().as_bytes());
+        let presented = self
+            .crypto()
+            .sha256_hex(req.client_secret.expose().as_bytes());
         let client = match found {
             Some((c, hash)) if !c.revoked && hashes_equal(&presented, &hash) => c,
             _ => {
                 let _ = self.login_failed(&account, ip, "auth.client_failed").await;
-                return Err(ServiceError::new(ErrorCode::InvalidCredentials, "invalid client_id or client_secret"));
+                return Err(ServiceError::new(
+                    ErrorCode::InvalidCredentials,
+                    "invalid client_id or client_secret",
+                ));
             }
         };
-        self.audit(&format!("client:{}", client.id), Some(ip), "auth.client_token", None, None).await;
+        self.audit(
+            &format!("client:{}", client.id),
+            Some(ip),
+            "auth.client_token",
+            None,
+            None,
+        )
+        .await;
         Ok(ClientToken {
-            access_token: jwt::sign(self.crypto(), format!("client:{}", client.id), self.access_ttl_secs(), None),
+            access_token: jwt::sign(
+                self.crypto(),
+                format!("client:{}", client.id),
+                self.access_ttl_secs(),
+                None,
+            ),
             token_type: BEARER,
             expires_in: self.access_ttl_secs(),
-            scope: client.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "),
+            scope: client
+                .scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
         })
     }
 
@@ -424,7 +562,9 @@ impl App {
             let id: UserId = id.parse().map_err(|_| invalid("malformed token subject"))?;
             let (user, _) = match self.store().get_user(id).await {
                 Ok(u) => u,
-                Err(querent_domain::ports::StoreError::NotFound) => return Err(invalid("the token's user no longer exists")),
+                Err(querent_domain::ports::StoreError::NotFound) => {
+                    return Err(invalid("the token's user no longer exists"));
+                }
                 Err(e) => return Err(e.into()),
             };
             if user.disabled {
@@ -433,18 +573,34 @@ impl App {
             if claims.ep != Some(user.token_epoch) {
                 return Err(invalid("this token was revoked; log in again"));
             }
-            Ok(Actor::new(Principal::User { id: user.id, username: user.username, role: user.role }, ip))
+            Ok(Actor::new(
+                Principal::User {
+                    id: user.id,
+                    username: user.username,
+                    role: user.role,
+                },
+                ip,
+            ))
         } else if let Some(id) = claims.sub.strip_prefix("client:") {
             let id: ApiClientId = id.parse().map_err(|_| invalid("malformed token subject"))?;
             let (client, _) = match self.store().get_api_client(id).await {
                 Ok(c) => c,
-                Err(querent_domain::ports::StoreError::NotFound) => return Err(invalid("the token's client no longer exists")),
+                Err(querent_domain::ports::StoreError::NotFound) => {
+                    return Err(invalid("the token's client no longer exists"));
+                }
                 Err(e) => return Err(e.into()),
             };
             if client.revoked {
                 return Err(invalid("this API client was revoked"));
             }
-            Ok(Actor::new(Principal::Client { id: client.id, team_id: client.team_id, scopes: client.scopes }, ip))
+            Ok(Actor::new(
+                Principal::Client {
+                    id: client.id,
+                    team_id: client.team_id,
+                    scopes: client.scopes,
+                },
+                ip,
+            ))
         } else {
             Err(invalid("malformed token subject"))
         }

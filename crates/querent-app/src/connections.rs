@@ -8,8 +8,8 @@ use std::path::PathBuf;
 
 use querent_domain::ports::ProbeError;
 use querent_domain::{
-    Connection, ConnectionId, ConnectionLimits, ConnectionTarget, Dialect, ErrorCode, ExecutionMode, PrivacyPolicy, Secret,
-    SslMode, TeamId, TeamRole, millis_to_rfc3339, now_millis,
+    Connection, ConnectionId, ConnectionLimits, ConnectionTarget, Dialect, ErrorCode,
+    ExecutionMode, PrivacyPolicy, Secret, SslMode, TeamId, TeamRole, millis_to_rfc3339, now_millis,
 };
 use serde::{Deserialize, Serialize};
 
@@ -208,7 +208,9 @@ fn clean_text(field: &str, v: Option<String>, max: usize) -> ServiceResult<Optio
         None => Ok(None),
         Some(s) if s.is_empty() => Ok(None),
         Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
-            Err(ServiceError::validation(format!("{field}: must be at most {max} printable characters")))
+            Err(ServiceError::validation(format!(
+                "{field}: must be at most {max} printable characters"
+            )))
         }
         Some(s) => Ok(Some(s)),
     }
@@ -216,11 +218,15 @@ fn clean_text(field: &str, v: Option<String>, max: usize) -> ServiceResult<Optio
 
 fn check_list(field: &str, items: &[String]) -> ServiceResult<()> {
     if items.len() > 1000 {
-        return Err(ServiceError::validation(format!("{field}: at most 1000 entries")));
+        return Err(ServiceError::validation(format!(
+            "{field}: at most 1000 entries"
+        )));
     }
     for item in items {
         if item.trim().is_empty() || item.len() > 255 || item.chars().any(char::is_control) {
-            return Err(ServiceError::validation(format!("{field}: entries must be 1–255 printable characters")));
+            return Err(ServiceError::validation(format!(
+                "{field}: entries must be 1–255 printable characters"
+            )));
         }
     }
     Ok(())
@@ -259,23 +265,42 @@ impl App {
         t.database = clean_text("database", t.database, 255)?;
         t.username = clean_text("username", t.username, 255)?;
         t.path = clean_text("path", t.path, 4096)?;
-        if t.host.as_deref().is_some_and(|h| h.contains(char::is_whitespace)) {
+        if t.host
+            .as_deref()
+            .is_some_and(|h| h.contains(char::is_whitespace))
+        {
             return Err(ServiceError::validation("host: must not contain spaces"));
         }
         if t.port == Some(0) {
-            return Err(ServiceError::validation("port: must be between 1 and 65535"));
+            return Err(ServiceError::validation(
+                "port: must be between 1 and 65535",
+            ));
         }
         match t.dialect {
             Dialect::Postgres | Dialect::Mysql => {
-                for (field, v) in [("host", &t.host), ("database", &t.database), ("username", &t.username)] {
+                for (field, v) in [
+                    ("host", &t.host),
+                    ("database", &t.database),
+                    ("username", &t.username),
+                ] {
                     if v.is_none() {
-                        return Err(ServiceError::validation(format!("{field}: is required for {} connections", t.dialect)));
+                        return Err(ServiceError::validation(format!(
+                            "{field}: is required for {} connections",
+                            t.dialect
+                        )));
                     }
                 }
                 if t.path.is_some() {
-                    return Err(ServiceError::validation(format!("path: is only for sqlite connections, not {}", t.dialect)));
+                    return Err(ServiceError::validation(format!(
+                        "path: is only for sqlite connections, not {}",
+                        t.dialect
+                    )));
                 }
-                t.port = Some(t.port.unwrap_or(if t.dialect == Dialect::Postgres { 5432 } else { 3306 }));
+                t.port = Some(t.port.unwrap_or(if t.dialect == Dialect::Postgres {
+                    5432
+                } else {
+                    3306
+                }));
             }
             Dialect::Sqlite => {
                 for (field, present) in [
@@ -285,10 +310,14 @@ impl App {
                     ("username", t.username.is_some()),
                 ] {
                     if present {
-                        return Err(ServiceError::validation(format!("{field}: is not used by sqlite connections; give path")));
+                        return Err(ServiceError::validation(format!(
+                            "{field}: is not used by sqlite connections; give path"
+                        )));
                     }
                 }
-                let path = t.path.clone().ok_or_else(|| ServiceError::validation("path: is required for sqlite connections"))?;
+                let path = t.path.clone().ok_or_else(|| {
+                    ServiceError::validation("path: is required for sqlite connections")
+                })?;
                 t.path = Some(self.check_sqlite_path(&path)?);
             }
         }
@@ -296,10 +325,13 @@ impl App {
     }
 
     fn check_sqlite_path(&self, path: &str) -> ServiceResult<String> {
-        let canonical = std::fs::canonicalize(path)
-            .map_err(|_| ServiceError::validation(format!("path: `{path}` does not exist or cannot be read")))?;
+        let canonical = std::fs::canonicalize(path).map_err(|_| {
+            ServiceError::validation(format!("path: `{path}` does not exist or cannot be read"))
+        })?;
         if !canonical.is_file() {
-            return Err(ServiceError::validation(format!("path: `{path}` is not a file")));
+            return Err(ServiceError::validation(format!(
+                "path: `{path}` is not a file"
+            )));
         }
         let is_protected = |p: &PathBuf| {
             std::fs::canonicalize(p).is_ok_and(|c| c == canonical)
@@ -307,53 +339,91 @@ impl App {
                     // The store's WAL and SHM companions are as sensitive as the store itself.
                     std::fs::canonicalize(dir).is_ok_and(|d| {
                         canonical.parent() == Some(d.as_path())
-                            && canonical.file_name().is_some_and(|f| f.to_string_lossy().starts_with(&*name.to_string_lossy()))
+                            && canonical.file_name().is_some_and(|f| {
+                                f.to_string_lossy().starts_with(&*name.to_string_lossy())
+                            })
                     })
                 })
         };
         if self.config().protected_paths.iter().any(is_protected) {
-            return Err(ServiceError::forbidden("path: Querent's own files cannot be registered as a connection"));
+            return Err(ServiceError::forbidden(
+                "path: Querent's own files cannot be registered as a connection",
+            ));
         }
         let allowed = &self.config().sqlite_allowed_dirs;
         if !allowed.is_empty()
-            && !allowed.iter().any(|dir| std::fs::canonicalize(dir).is_ok_and(|d| canonical.starts_with(&d)))
+            && !allowed
+                .iter()
+                .any(|dir| std::fs::canonicalize(dir).is_ok_and(|d| canonical.starts_with(&d)))
         {
-            return Err(ServiceError::forbidden("path: outside the directories allowed for sqlite connections"));
+            return Err(ServiceError::forbidden(
+                "path: outside the directories allowed for sqlite connections",
+            ));
         }
         Ok(canonical.to_string_lossy().into_owned())
     }
 
-    fn encrypt_password(&self, dialect: Dialect, password: Option<Secret<String>>) -> ServiceResult<Option<String>> {
+    fn encrypt_password(
+        &self,
+        dialect: Dialect,
+        password: Option<Secret<String>>,
+    ) -> ServiceResult<Option<String>> {
         match password {
-            Some(pw) if dialect == Dialect::Sqlite && !pw.expose().is_empty() => {
-                Err(ServiceError::validation("password: is not used by sqlite connections"))
-            }
+            Some(pw) if dialect == Dialect::Sqlite && !pw.expose().is_empty() => Err(
+                ServiceError::validation("password: is not used by sqlite connections"),
+            ),
             Some(pw) if !pw.expose().is_empty() => Ok(Some(self.crypto().encrypt(&pw)?)),
             _ => Ok(None),
         }
     }
 
     /// A page of the connections of the caller's teams.
-    pub async fn list_connections(&self, actor: &Actor, params: &ListParams) -> ServiceResult<Paginated<ConnectionView>> {
+    pub async fn list_connections(
+        &self,
+        actor: &Actor,
+        params: &ListParams,
+    ) -> ServiceResult<Paginated<ConnectionView>> {
         let page = params.page()?;
         let teams = self.visible_teams(actor).await?;
         let rows = self.store().list_connections(&teams, &page).await?;
-        Ok(Paginated::from_rows(rows, &page, |c| c.id.to_string(), ConnectionView::from))
+        Ok(Paginated::from_rows(
+            rows,
+            &page,
+            |c| c.id.to_string(),
+            ConnectionView::from,
+        ))
     }
 
     /// One connection.
-    pub async fn get_connection(&self, actor: &Actor, id: ConnectionId) -> ServiceResult<ConnectionView> {
-        Ok(self.load_connection(actor, id, TeamRole::Viewer).await?.into())
+    pub async fn get_connection(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+    ) -> ServiceResult<ConnectionView> {
+        Ok(self
+            .load_connection(actor, id, TeamRole::Viewer)
+            .await?
+            .into())
     }
 
     /// Creates a connection (team admin).
-    pub async fn create_connection(&self, actor: &Actor, req: ConnectionRequest) -> ServiceResult<ConnectionView> {
+    pub async fn create_connection(
+        &self,
+        actor: &Actor,
+        req: ConnectionRequest,
+    ) -> ServiceResult<ConnectionView> {
         let team = match req.team_id {
             Some(t) => t,
             None => self.default_team(actor).await?,
         };
-        self.require_team_role(actor, team, TeamRole::Admin, "team").await?;
-        let name = validate_resource_name("name", req.name.as_deref().ok_or_else(|| ServiceError::validation("name: is required"))?)?;
+        self.require_team_role(actor, team, TeamRole::Admin, "team")
+            .await?;
+        let name = validate_resource_name(
+            "name",
+            req.name
+                .as_deref()
+                .ok_or_else(|| ServiceError::validation("name: is required"))?,
+        )?;
         let target = self.validate_target(ConnectionTarget {
             dialect: req.dialect,
             host: req.host,
@@ -386,30 +456,55 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store().insert_connection(&conn).await.map_err(|e| match e {
-            querent_domain::ports::StoreError::Conflict(_) => {
-                ServiceError::conflict(format!("name: the team already has a connection called `{}`", conn.name))
-            }
-            other => other.into(),
-        })?;
-        self.audit_by(actor, "connection.create", format!("connection:{}", conn.id), Some(format!("team:{team}"))).await;
+        self.store()
+            .insert_connection(&conn)
+            .await
+            .map_err(|e| match e {
+                querent_domain::ports::StoreError::Conflict(_) => ServiceError::conflict(format!(
+                    "name: the team already has a connection called `{}`",
+                    conn.name
+                )),
+                other => other.into(),
+            })?;
+        self.audit_by(
+            actor,
+            "connection.create",
+            format!("connection:{}", conn.id),
+            Some(format!("team:{team}")),
+        )
+        .await;
         Ok(conn.into())
     }
 
-    async fn save_connection(&self, actor: &Actor, mut conn: Connection, action: &str) -> ServiceResult<ConnectionView> {
+    async fn save_connection(
+        &self,
+        actor: &Actor,
+        mut conn: Connection,
+        action: &str,
+    ) -> ServiceResult<ConnectionView> {
         conn.updated_at = now_millis();
-        self.store().update_connection(&conn).await.map_err(|e| match e {
-            querent_domain::ports::StoreError::Conflict(_) => {
-                ServiceError::conflict(format!("name: the team already has a connection called `{}`", conn.name))
-            }
-            other => other.into(),
-        })?;
-        self.audit_by(actor, action, format!("connection:{}", conn.id), None).await;
+        self.store()
+            .update_connection(&conn)
+            .await
+            .map_err(|e| match e {
+                querent_domain::ports::StoreError::Conflict(_) => ServiceError::conflict(format!(
+                    "name: the team already has a connection called `{}`",
+                    conn.name
+                )),
+                other => other.into(),
+            })?;
+        self.audit_by(actor, action, format!("connection:{}", conn.id), None)
+            .await;
         Ok(conn.into())
     }
 
     /// Changes a connection (team admin).
-    pub async fn update_connection(&self, actor: &Actor, id: ConnectionId, req: UpdateConnectionRequest) -> ServiceResult<ConnectionView> {
+    pub async fn update_connection(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+        req: UpdateConnectionRequest,
+    ) -> ServiceResult<ConnectionView> {
         let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
         if let Some(name) = req.name {
             conn.name = validate_resource_name("name", &name)?;
@@ -456,37 +551,65 @@ impl App {
     /// Deletes a connection (team admin).
     pub async fn delete_connection(&self, actor: &Actor, id: ConnectionId) -> ServiceResult<()> {
         self.load_connection(actor, id, TeamRole::Admin).await?;
-        self.store().delete_connection(id).await.or_not_found("connection")?;
-        self.audit_by(actor, "connection.delete", format!("connection:{id}"), None).await;
+        self.store()
+            .delete_connection(id)
+            .await
+            .or_not_found("connection")?;
+        self.audit_by(actor, "connection.delete", format!("connection:{id}"), None)
+            .await;
         Ok(())
     }
 
     /// Sets the execution mode (team admin).
-    pub async fn set_execution_mode(&self, actor: &Actor, id: ConnectionId, req: ExecutionModeRequest) -> ServiceResult<ConnectionView> {
+    pub async fn set_execution_mode(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+        req: ExecutionModeRequest,
+    ) -> ServiceResult<ConnectionView> {
         let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
         conn.execution_mode = req.mode;
-        self.save_connection(actor, conn, "connection.execution_mode").await
+        self.save_connection(actor, conn, "connection.execution_mode")
+            .await
     }
 
     /// Replaces the privacy policy (team admin).
-    pub async fn set_privacy(&self, actor: &Actor, id: ConnectionId, policy: PrivacyPolicy) -> ServiceResult<ConnectionView> {
+    pub async fn set_privacy(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+        policy: PrivacyPolicy,
+    ) -> ServiceResult<ConnectionView> {
         validate_privacy(&policy)?;
         let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
         conn.privacy = policy;
-        self.save_connection(actor, conn, "connection.privacy").await
+        self.save_connection(actor, conn, "connection.privacy")
+            .await
     }
 
     /// Replaces the limits (team admin).
-    pub async fn set_limits(&self, actor: &Actor, id: ConnectionId, limits: ConnectionLimits) -> ServiceResult<ConnectionView> {
+    pub async fn set_limits(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+        limits: ConnectionLimits,
+    ) -> ServiceResult<ConnectionView> {
         validate_limits(&limits)?;
         let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
         conn.limits = limits;
         self.save_connection(actor, conn, "connection.config").await
     }
 
-    async fn run_probe(&self, target: &ConnectionTarget, password: Option<&Secret<String>>) -> TestResult {
+    async fn run_probe(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+    ) -> TestResult {
         let started = std::time::Instant::now();
-        let outcome = self.probe().probe(target, password, self.config().connect_timeout).await;
+        let outcome = self
+            .probe()
+            .probe(target, password, self.config().connect_timeout)
+            .await;
         let elapsed = started.elapsed().as_millis() as u64;
         match outcome {
             Ok(info) => TestResult {
@@ -499,26 +622,36 @@ impl App {
             Err(e) => {
                 let code = match e {
                     ProbeError::InvalidTarget(_) => ErrorCode::ValidationError,
-                    ProbeError::Connection(_) | ProbeError::Timeout(_) => ErrorCode::ConnectionError,
+                    ProbeError::Connection(_) | ProbeError::Timeout(_) => {
+                        ErrorCode::ConnectionError
+                    }
                 };
                 TestResult {
                     ok: false,
                     dialect: target.dialect,
                     server_version: None,
                     latency_ms: elapsed,
-                    error: Some(ErrorInfo { code, detail: e.to_string() }),
+                    error: Some(ErrorInfo {
+                        code,
+                        detail: e.to_string(),
+                    }),
                 }
             }
         }
     }
 
     /// Tests settings without saving them (team admin: it opens a network connection).
-    pub async fn test_unsaved_connection(&self, actor: &Actor, req: ConnectionRequest) -> ServiceResult<TestResult> {
+    pub async fn test_unsaved_connection(
+        &self,
+        actor: &Actor,
+        req: ConnectionRequest,
+    ) -> ServiceResult<TestResult> {
         let team = match req.team_id {
             Some(t) => t,
             None => self.default_team(actor).await?,
         };
-        self.require_team_role(actor, team, TeamRole::Admin, "team").await?;
+        self.require_team_role(actor, team, TeamRole::Admin, "team")
+            .await?;
         let target = self.validate_target(ConnectionTarget {
             dialect: req.dialect,
             host: req.host,
@@ -532,13 +665,25 @@ impl App {
     }
 
     /// Tests a saved connection with its stored credentials.
-    pub async fn test_connection(&self, actor: &Actor, id: ConnectionId) -> ServiceResult<TestResult> {
+    pub async fn test_connection(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+    ) -> ServiceResult<TestResult> {
         let conn = self.load_connection(actor, id, TeamRole::Viewer).await?;
-        let password = conn.encrypted_secret.as_deref().map(|c| self.crypto().decrypt(c)).transpose()?;
+        let password = conn
+            .encrypted_secret
+            .as_deref()
+            .map(|c| self.crypto().decrypt(c))
+            .transpose()?;
         let result = self.run_probe(&conn.target, password.as_ref()).await;
-        self.audit_by(actor, "connection.test", format!("connection:{id}"), Some(format!("ok={}", result.ok))).await;
+        self.audit_by(
+            actor,
+            "connection.test",
+            format!("connection:{id}"),
+            Some(format!("ok={}", result.ok)),
+        )
+        .await;
         Ok(result)
     }
-
 }
-

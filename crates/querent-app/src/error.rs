@@ -20,7 +20,11 @@ pub struct ServiceError {
 impl ServiceError {
     /// An error with a code and message.
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), retry_after: None }
+        Self {
+            code,
+            detail: detail.into(),
+            retry_after: None,
+        }
     }
     /// 422: the input is invalid; name the field in `detail`.
     pub fn validation(detail: impl Into<String>) -> Self {
@@ -53,14 +57,22 @@ impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => ServiceError::new(ErrorCode::NotFound, "not found"),
-            StoreError::Conflict(_) => ServiceError::conflict("a resource with that name already exists"),
-            StoreError::MissingReference(_) => ServiceError::new(ErrorCode::NotFound, "a referenced resource does not exist"),
-            StoreError::AlreadyInitialized => {
-                ServiceError::new(ErrorCode::AlreadyInitialized, "the server is already set up; log in instead")
+            StoreError::Conflict(_) => {
+                ServiceError::conflict("a resource with that name already exists")
             }
+            StoreError::MissingReference(_) => {
+                ServiceError::new(ErrorCode::NotFound, "a referenced resource does not exist")
+            }
+            StoreError::AlreadyInitialized => ServiceError::new(
+                ErrorCode::AlreadyInitialized,
+                "the server is already set up; log in instead",
+            ),
             StoreError::Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
-                ServiceError::new(ErrorCode::Unavailable, "the metadata store is unavailable; retry shortly")
+                ServiceError::new(
+                    ErrorCode::Unavailable,
+                    "the metadata store is unavailable; retry shortly",
+                )
             }
             other => ServiceError::internal(other),
         }

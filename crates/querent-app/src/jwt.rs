@@ -50,7 +50,11 @@ fn now_secs() -> i64 {
 /// Signs claims; returns the compact token.
 pub fn sign(crypto: &dyn Crypto, sub: String, ttl_secs: i64, epoch: Option<i64>) -> String {
     let (kid, _) = crypto.mac(PURPOSE, b"");
-    let header = Header { alg: "HS256".into(), typ: Some("JWT".into()), kid: Some(kid) };
+    let header = Header {
+        alg: "HS256".into(),
+        typ: Some("JWT".into()),
+        kid: Some(kid),
+    };
     let iat = now_secs();
     let claims = Claims {
         iss: ISSUER.into(),
@@ -74,7 +78,9 @@ fn invalid(detail: &str) -> ServiceError {
 /// Verifies a compact token and returns its claims.
 pub fn verify(crypto: &dyn Crypto, token: &str) -> Result<Claims, ServiceError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(invalid("malformed token"));
     };
     let header: Header = URL_SAFE_NO_PAD
@@ -86,7 +92,9 @@ pub fn verify(crypto: &dyn Crypto, token: &str) -> Result<Claims, ServiceError> 
         return Err(invalid("token algorithm not accepted"));
     }
     let kid = header.kid.ok_or_else(|| invalid("token has no key id"))?;
-    let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid("malformed token signature"))?;
+    let sig = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| invalid("malformed token signature"))?;
     let signing_input = &token[..h.len() + 1 + c.len()];
     if !crypto.verify_mac(&kid, PURPOSE, signing_input.as_bytes(), &sig) {
         return Err(invalid("token signature is invalid or its key is unknown"));
@@ -100,7 +108,10 @@ pub fn verify(crypto: &dyn Crypto, token: &str) -> Result<Claims, ServiceError> 
         return Err(invalid("token issuer not accepted"));
     }
     if claims.exp <= now_secs() {
-        return Err(ServiceError::new(ErrorCode::TokenExpired, "access token expired; refresh it or log in again"));
+        return Err(ServiceError::new(
+            ErrorCode::TokenExpired,
+            "access token expired; refresh it or log in again",
+        ));
     }
     Ok(claims)
 }
@@ -126,25 +137,43 @@ mod tests {
     fn refuses_expired_tampered_none_and_foreign_tokens() {
         let k = Keyring::generate_in_memory().unwrap();
         let expired = sign(&k, "user:x".into(), -1, None);
-        assert_eq!(verify(&k, &expired).unwrap_err().code, ErrorCode::TokenExpired);
+        assert_eq!(
+            verify(&k, &expired).unwrap_err().code,
+            ErrorCode::TokenExpired
+        );
 
         let t = sign(&k, "user:x".into(), 60, None);
         let parts: Vec<&str> = t.split('.').collect();
-        let forged_claims = b64(&serde_json::json!({"iss":"querent","sub":"user:admin","iat":0,"exp":i64::MAX,"jti":"x"}));
+        let forged_claims = b64(
+            &serde_json::json!({"iss":"querent","sub":"user:admin","iat":0,"exp":i64::MAX,"jti":"x"}),
+        );
         let tampered = format!("{}.{}.{}", parts[0], forged_claims, parts[2]);
-        assert_eq!(verify(&k, &tampered).unwrap_err().code, ErrorCode::InvalidToken);
+        assert_eq!(
+            verify(&k, &tampered).unwrap_err().code,
+            ErrorCode::InvalidToken
+        );
 
-        let none = format!("{}.{}.", b64(&serde_json::json!({"alg":"none","typ":"JWT"})), forged_claims);
+        let none = format!(
+            "{}.{}.",
+            b64(&serde_json::json!({"alg":"none","typ":"JWT"})),
+            forged_claims
+        );
         assert_eq!(verify(&k, &none).unwrap_err().code, ErrorCode::InvalidToken);
         let none_kid = format!(
             "{}.{}.",
             b64(&serde_json::json!({"alg":"none","kid": k.mac(PURPOSE, b"").0})),
             forged_claims
         );
-        assert_eq!(verify(&k, &none_kid).unwrap_err().code, ErrorCode::InvalidToken);
+        assert_eq!(
+            verify(&k, &none_kid).unwrap_err().code,
+            ErrorCode::InvalidToken
+        );
 
         let other = Keyring::generate_in_memory().unwrap();
-        assert_eq!(verify(&other, &t).unwrap_err().code, ErrorCode::InvalidToken);
+        assert_eq!(
+            verify(&other, &t).unwrap_err().code,
+            ErrorCode::InvalidToken
+        );
         assert_eq!(verify(&k, "a.b").unwrap_err().code, ErrorCode::InvalidToken);
         assert_eq!(verify(&k, "").unwrap_err().code, ErrorCode::InvalidToken);
     }

@@ -30,6 +30,7 @@ pub mod connections;
 mod error;
 pub mod jwt;
 mod paging;
+mod ratelimit;
 pub mod secrets;
 pub mod settings;
 pub mod teams;
@@ -104,6 +105,7 @@ pub type LogLevelHook = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 struct Inner {
     ports: Ports,
     config: AppConfig,
+    limiter: ratelimit::RateLimiter,
 }
 
 /// The service layer. Cheap to clone.
@@ -114,14 +116,22 @@ pub struct App {
 
 impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App").field("store", &self.inner.ports.store.health().backend).finish()
+        f.debug_struct("App")
+            .field("store", &self.inner.ports.store.health().backend)
+            .finish()
     }
 }
 
 impl App {
     /// Builds the services on their adapters.
     pub fn new(ports: Ports, config: AppConfig) -> Self {
-        Self { inner: Arc::new(Inner { ports, config }) }
+        Self {
+            inner: Arc::new(Inner {
+                ports,
+                config,
+                limiter: Default::default(),
+            }),
+        }
     }
 
     pub(crate) fn store(&self) -> &dyn MetadataStore {
@@ -149,7 +159,10 @@ impl App {
         if h.size > 0 && h.in_use >= h.size {
             return Err(ServiceError::new(
                 querent_domain::ErrorCode::Unavailable,
-                format!("store pool exhausted ({} of {} connections in use)", h.in_use, h.size),
+                format!(
+                    "store pool exhausted ({} of {} connections in use)",
+                    h.in_use, h.size
+                ),
             ));
         }
         Ok(Readiness {
@@ -162,7 +175,14 @@ impl App {
 
     /// Appends to the audit log. Audit failures are logged, never turned into request
     /// failures (the action itself already happened).
-    pub(crate) async fn audit(&self, actor: &str, ip: Option<&str>, action: &str, target: Option<String>, detail: Option<String>) {
+    pub(crate) async fn audit(
+        &self,
+        actor: &str,
+        ip: Option<&str>,
+        action: &str,
+        target: Option<String>,
+        detail: Option<String>,
+    ) {
         let entry = AuditEntry {
             actor: actor.to_owned(),
             action: action.to_owned(),
@@ -177,8 +197,21 @@ impl App {
     }
 
     /// Audit helper for an authenticated actor.
-    pub(crate) async fn audit_by(&self, actor: &Actor, action: &str, target: String, detail: Option<String>) {
-        self.audit(&actor.audit_name(), actor.ip.as_deref(), action, Some(target), detail).await;
+    pub(crate) async fn audit_by(
+        &self,
+        actor: &Actor,
+        action: &str,
+        target: String,
+        detail: Option<String>,
+    ) {
+        self.audit(
+            &actor.audit_name(),
+            actor.ip.as_deref(),
+            action,
+            Some(target),
+            detail,
+        )
+        .await;
     }
 }
 

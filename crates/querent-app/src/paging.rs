@@ -26,12 +26,19 @@ impl ListParams {
     pub(crate) fn page(&self) -> Result<Page, ServiceError> {
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ServiceError::validation(format!("limit: must be between 1 and {MAX_LIMIT}")));
+            return Err(ServiceError::validation(format!(
+                "limit: must be between 1 and {MAX_LIMIT}"
+            )));
         }
         if let Some(c) = &self.cursor {
-            uuid::Uuid::parse_str(c).map_err(|_| ServiceError::validation("cursor: not a cursor returned by this API"))?;
+            uuid::Uuid::parse_str(c).map_err(|_| {
+                ServiceError::validation("cursor: not a cursor returned by this API")
+            })?;
         }
-        Ok(Page { after: self.cursor.clone(), limit: limit + 1 })
+        Ok(Page {
+            after: self.cursor.clone(),
+            limit: limit + 1,
+        })
     }
 }
 
@@ -47,7 +54,12 @@ pub struct Paginated<T> {
 
 impl<T> Paginated<T> {
     /// Builds a page from `limit + 1` fetched rows.
-    pub(crate) fn from_rows<R>(mut rows: Vec<R>, page: &Page, id: impl Fn(&R) -> String, map: impl Fn(R) -> T) -> Self {
+    pub(crate) fn from_rows<R>(
+        mut rows: Vec<R>,
+        page: &Page,
+        id: impl Fn(&R) -> String,
+        map: impl Fn(R) -> T,
+    ) -> Self {
         let want = (page.limit - 1).max(0) as usize;
         let next_cursor = if rows.len() > want {
             rows.truncate(want);
@@ -55,6 +67,9 @@ impl<T> Paginated<T> {
         } else {
             None
         };
-        Self { items: rows.into_iter().map(map).collect(), next_cursor }
+        Self {
+            items: rows.into_iter().map(map).collect(),
+            next_cursor,
+        }
     }
 }

@@ -23,10 +23,14 @@ pub const MAX_PASSWORD_LEN: usize = 1024;
 pub fn check_password_policy(field: &str, password: &str) -> Result<(), ServiceError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_LEN {
-        return Err(ServiceError::validation(format!("{field}: must be at least {MIN_PASSWORD_LEN} characters")));
+        return Err(ServiceError::validation(format!(
+            "{field}: must be at least {MIN_PASSWORD_LEN} characters"
+        )));
     }
     if n > MAX_PASSWORD_LEN {
-        return Err(ServiceError::validation(format!("{field}: must be at most {MAX_PASSWORD_LEN} characters")));
+        return Err(ServiceError::validation(format!(
+            "{field}: must be at most {MAX_PASSWORD_LEN} characters"
+        )));
     }
     Ok(())
 }
@@ -36,7 +40,10 @@ pub async fn hash_password(password: &Secret<String>) -> Result<String, ServiceE
     let pw = password.clone();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        Argon2::default().hash_password(pw.expose().as_bytes(), &salt).map(|h| h.to_string()).map_err(ServiceError::internal)
+        Argon2::default()
+            .hash_password(pw.expose().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(ServiceError::internal)
     })
     .await
     .map_err(ServiceError::internal)?
@@ -57,7 +64,11 @@ pub async fn verify_password(password: &Secret<String>, hash: Option<String>) ->
             }
         };
         PasswordHash::new(&hash)
-            .map(|parsed| Argon2::default().verify_password(pw.expose().as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(pw.expose().as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -68,12 +79,19 @@ pub async fn verify_password(password: &Secret<String>, hash: Option<String>) ->
 /// A new random 256-bit token with a readable prefix, e.g. `qrt_…`.
 pub fn random_token(crypto: &dyn Crypto, prefix: &str) -> Result<Secret<String>, ServiceError> {
     let bytes = crypto.random_bytes(32)?;
-    Ok(Secret::new(format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))))
+    Ok(Secret::new(format!(
+        "{prefix}{}",
+        URL_SAFE_NO_PAD.encode(bytes)
+    )))
 }
 
 /// Constant-time equality of two strings of public length (hashes).
 pub fn hashes_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[cfg(test)]

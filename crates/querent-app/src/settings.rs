@@ -60,7 +60,9 @@ const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
 fn range<T: PartialOrd + std::fmt::Display>(key: &str, v: T, lo: T, hi: T) -> ServiceResult<()> {
     if v < lo || v > hi {
-        return Err(ServiceError::validation(format!("{key}: must be between {lo} and {hi}")));
+        return Err(ServiceError::validation(format!(
+            "{key}: must be between {lo} and {hi}"
+        )));
     }
     Ok(())
 }
@@ -86,7 +88,12 @@ impl Settings {
         if let Some(v) = p.default_max_rows {
             self.default_max_rows = v;
         }
-        range("default_max_rows", self.default_max_rows, 1, self.max_rows_limit)?;
+        range(
+            "default_max_rows",
+            self.default_max_rows,
+            1,
+            self.max_rows_limit,
+        )?;
         if let Some(v) = p.statement_timeout_ms {
             range("statement_timeout_ms", v, 100, 600_000)?;
             self.statement_timeout_ms = v;
@@ -94,7 +101,10 @@ impl Settings {
         if let Some(v) = p.log_level {
             let v = v.to_lowercase();
             if !LOG_LEVELS.contains(&v.as_str()) {
-                return Err(ServiceError::validation(format!("log_level: must be one of {}", LOG_LEVELS.join(", "))));
+                return Err(ServiceError::validation(format!(
+                    "log_level: must be one of {}",
+                    LOG_LEVELS.join(", ")
+                )));
             }
             self.log_level = v;
         }
@@ -107,7 +117,9 @@ impl Settings {
 
     fn to_pairs(&self) -> Vec<(String, String)> {
         match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, v)| (k, v.to_string())).collect(),
+            Ok(serde_json::Value::Object(map)) => {
+                map.into_iter().map(|(k, v)| (k, v.to_string())).collect()
+            }
             _ => Vec::new(),
         }
     }
@@ -139,7 +151,11 @@ impl App {
     }
 
     /// Changes settings (server admin); returns the new effective settings.
-    pub async fn patch_settings(&self, actor: &Actor, patch: SettingsPatch) -> ServiceResult<Settings> {
+    pub async fn patch_settings(
+        &self,
+        actor: &Actor,
+        patch: SettingsPatch,
+    ) -> ServiceResult<Settings> {
         self.require_admin(actor)?;
         let mut s = self.effective_settings().await?;
         let old_level = s.log_level.clone();
@@ -148,7 +164,8 @@ impl App {
         if s.log_level != old_level {
             self.apply_log_level(&s.log_level);
         }
-        self.audit_by(actor, "settings.update", "settings".into(), None).await;
+        self.audit_by(actor, "settings.update", "settings".into(), None)
+            .await;
         Ok(s)
     }
 
@@ -169,11 +186,26 @@ mod tests {
     #[test]
     fn patches_are_validated() {
         let mut s = Settings::default();
-        s.apply(SettingsPatch { max_rows_limit: Some(50), default_max_rows: Some(20), ..Default::default() }).unwrap();
+        s.apply(SettingsPatch {
+            max_rows_limit: Some(50),
+            default_max_rows: Some(20),
+            ..Default::default()
+        })
+        .unwrap();
         assert_eq!((s.max_rows_limit, s.default_max_rows), (50, 20));
-        let e = s.apply(SettingsPatch { default_max_rows: Some(51), ..Default::default() }).unwrap_err();
+        let e = s
+            .apply(SettingsPatch {
+                default_max_rows: Some(51),
+                ..Default::default()
+            })
+            .unwrap_err();
         assert!(e.detail.starts_with("default_max_rows"));
-        let e = s.apply(SettingsPatch { log_level: Some("loud".into()), ..Default::default() }).unwrap_err();
+        let e = s
+            .apply(SettingsPatch {
+                log_level: Some("loud".into()),
+                ..Default::default()
+            })
+            .unwrap_err();
         assert!(e.detail.starts_with("log_level"));
         let e: Result<SettingsPatch, _> = serde_json::from_str(r#"{"nope": 1}"#);
         assert!(e.unwrap_err().to_string().contains("nope"));

@@ -28,7 +28,14 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
-        Self { id: u.id, username: u.username, email: u.email, role: u.role, disabled: u.disabled, created_at: millis_to_rfc3339(u.created_at) }
+        Self {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            role: u.role,
+            disabled: u.disabled,
+            created_at: millis_to_rfc3339(u.created_at),
+        }
     }
 }
 
@@ -68,7 +75,9 @@ pub struct UpdateUserRequest {
 
 /// Checks a username; the message names the field.
 pub fn validate_username(username: &str) -> ServiceResult<()> {
-    let ok_chars = username.chars().all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
+    let ok_chars = username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._-@".contains(c));
     if !(3..=64).contains(&username.chars().count()) || !ok_chars {
         return Err(ServiceError::validation(
             "username: must be 3–64 characters of letters, digits and . _ - @",
@@ -81,21 +90,34 @@ pub fn validate_username(username: &str) -> ServiceResult<()> {
 pub fn validate_email(email: &str) -> ServiceResult<String> {
     let e = email.trim();
     let valid = e.len() <= 254
-        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+        && e.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+        })
         && !e.contains(char::is_whitespace);
     if !valid {
-        return Err(ServiceError::validation("email: is not a valid e-mail address"));
+        return Err(ServiceError::validation(
+            "email: is not a valid e-mail address",
+        ));
     }
     Ok(e.to_owned())
 }
 
 impl App {
     /// A page of users (admin).
-    pub async fn list_users(&self, actor: &Actor, params: &ListParams) -> ServiceResult<Paginated<UserView>> {
+    pub async fn list_users(
+        &self,
+        actor: &Actor,
+        params: &ListParams,
+    ) -> ServiceResult<Paginated<UserView>> {
         self.require_admin(actor)?;
         let page = params.page()?;
         let rows = self.store().list_users(&page).await?;
-        Ok(Paginated::from_rows(rows, &page, |u| u.id.to_string(), UserView::from))
+        Ok(Paginated::from_rows(
+            rows,
+            &page,
+            |u| u.id.to_string(),
+            UserView::from,
+        ))
     }
 
     /// One user (admin, or the user themself).
@@ -103,17 +125,62 @@ impl App {
         if actor.user_id() != Some(id) {
             self.require_admin(actor)?;
         }
-        Ok(self.store().get_user(id).await.or_not_found("user")?.0.into())
+        Ok(self
+            .store()
+            .get_user(id)
+            .await
+            .or_not_found("user")?
+            .0
+            .into())
     }
 
     /// Creates a user (admin).
-    pub async fn create_user(&self, actor: &Actor, req: CreateUserRequest) -> ServiceResult<UserView> {
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        req: CreateUserRequest,
+    ) -> ServiceResult<UserView> {
         self.require_admin(actor)?;
+        self.insert_new_user(&actor.audit_name(), actor.ip(), req)
+            .await
+    }
+
+    /// Creates a user on behalf of the operator at the terminal (`querent admin
+    /// create-user`); audited as `system`.
+    pub async fn create_user_as_system(
+        &self,
+        username: &str,
+        password: Secret<String>,
+        role: Role,
+    ) -> ServiceResult<UserView> {
+        let req = CreateUserRequest {
+            username: username.to_owned(),
+            password,
+            role: Some(role),
+            email: None,
+        };
+        self.insert_new_user("system", None, req).await
+    }
+
+    async fn insert_new_user(
+        &self,
+        actor: &str,
+        ip: Option<&str>,
+        req: CreateUserRequest,
+    ) -> ServiceResult<UserView> {
         validate_username(&req.username)?;
         check_password_policy("password", req.password.expose())?;
         let email = req.email.as_deref().map(validate_email).transpose()?;
-        if self.store().find_user_by_username(&req.username).await?.is_some() {
-            return Err(ServiceError::conflict(format!("username: `{}` is already taken", req.username)));
+        if self
+            .store()
+            .find_user_by_username(&req.username)
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::conflict(format!(
+                "username: `{}` is already taken",
+                req.username
+            )));
         }
         let hash = secrets::hash_password(&req.password).await?;
         let user = User {
@@ -125,16 +192,33 @@ impl App {
             token_epoch: 0,
             created_at: now_millis(),
         };
-        self.store().insert_user(&user, &hash).await.map_err(|e| match e {
-            querent_domain::ports::StoreError::Conflict(_) => ServiceError::conflict("username: is already taken"),
-            other => other.into(),
-        })?;
-        self.audit_by(actor, "user.create", format!("user:{}", user.id), Some(format!("role={}", user.role))).await;
+        self.store()
+            .insert_user(&user, &hash)
+            .await
+            .map_err(|e| match e {
+                querent_domain::ports::StoreError::Conflict(_) => {
+                    ServiceError::conflict("username: is already taken")
+                }
+                other => other.into(),
+            })?;
+        self.audit(
+            actor,
+            ip,
+            "user.create",
+            Some(format!("user:{}", user.id)),
+            Some(format!("role={}", user.role)),
+        )
+        .await;
         Ok(user.into())
     }
 
     /// Updates a user (admin). The last enabled admin cannot be demoted or disabled.
-    pub async fn update_user(&self, actor: &Actor, id: UserId, req: UpdateUserRequest) -> ServiceResult<UserView> {
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: UserId,
+        req: UpdateUserRequest,
+    ) -> ServiceResult<UserView> {
         self.require_admin(actor)?;
         let (mut user, _) = self.store().get_user(id).await.or_not_found("user")?;
         let was_active_admin = user.role == Role::Admin && !user.disabled;
@@ -153,14 +237,21 @@ impl App {
             end_sessions |= disabled && !user.disabled;
             user.disabled = disabled;
         }
-        if was_active_admin && (user.role != Role::Admin || user.disabled) && self.store().count_active_admins().await? <= 1 {
-            return Err(ServiceError::conflict("this is the last enabled administrator; it cannot be demoted or disabled"));
+        if was_active_admin
+            && (user.role != Role::Admin || user.disabled)
+            && self.store().count_active_admins().await? <= 1
+        {
+            return Err(ServiceError::conflict(
+                "this is the last enabled administrator; it cannot be demoted or disabled",
+            ));
         }
         if let Some(pw) = &req.password {
             check_password_policy("password", pw.expose())?;
         }
         self.store().update_user(&user).await.map_err(|e| match e {
-            querent_domain::ports::StoreError::Conflict(_) => ServiceError::conflict("username: is already taken"),
+            querent_domain::ports::StoreError::Conflict(_) => {
+                ServiceError::conflict("username: is already taken")
+            }
             other => other.into(),
         })?;
         if let Some(pw) = req.password {
@@ -169,7 +260,8 @@ impl App {
         } else if end_sessions {
             self.store().revoke_all_sessions(id).await?;
         }
-        self.audit_by(actor, "user.update", format!("user:{id}"), None).await;
+        self.audit_by(actor, "user.update", format!("user:{id}"), None)
+            .await;
         Ok(self.store().get_user(id).await?.0.into())
     }
 
@@ -180,11 +272,17 @@ impl App {
             return Err(ServiceError::conflict("you cannot delete your own account"));
         }
         let (user, _) = self.store().get_user(id).await.or_not_found("user")?;
-        if user.role == Role::Admin && !user.disabled && self.store().count_active_admins().await? <= 1 {
-            return Err(ServiceError::conflict("this is the last enabled administrator; it cannot be deleted"));
+        if user.role == Role::Admin
+            && !user.disabled
+            && self.store().count_active_admins().await? <= 1
+        {
+            return Err(ServiceError::conflict(
+                "this is the last enabled administrator; it cannot be deleted",
+            ));
         }
         self.store().delete_user(id).await.or_not_found("user")?;
-        self.audit_by(actor, "user.delete", format!("user:{id}"), None).await;
+        self.audit_by(actor, "user.delete", format!("user:{id}"), None)
+            .await;
         Ok(())
     }
 }

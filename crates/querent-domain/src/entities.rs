@@ -4,7 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiClientId, ConnectionId, Dialect, ExecutionMode, Role, Scope, SslMode, TeamId, TeamRole, UnixMillis, UserId};
+use crate::{
+    ApiClientId, ConnectionId, Dialect, ExecutionMode, Role, Scope, SslMode, TeamId, TeamRole,
+    UnixMillis, UserId,
+};
 
 /// A user account as the services see it (never the password hash on the wire).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,7 +96,10 @@ pub struct ConnectionLimits {
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        Self { statement_timeout_ms: 15_000, max_rows: 1_000 }
+        Self {
+            statement_timeout_ms: 15_000,
+            max_rows: 1_000,
+        }
     }
 }
 

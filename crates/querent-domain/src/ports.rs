@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::{
-    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ConnectionTarget, Dialect, Secret, Team, TeamId,
-    TeamMember, TeamRole, User, UserId,
+    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ConnectionTarget, Dialect,
+    Secret, Team, TeamId, TeamMember, TeamRole, User, UserId,
 };
 
 /// What can go wrong in the metadata store.
@@ -105,7 +105,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     async fn count_users(&self) -> StoreResult<i64>;
     /// First-boot setup in one transaction: the admin, the first team, the admin as its
     /// owner. [`StoreError::AlreadyInitialized`] once any user exists, also under a race.
-    async fn create_first_admin(&self, user: &User, password_hash: &str, team: &Team) -> StoreResult<()>;
+    async fn create_first_admin(
+        &self,
+        user: &User,
+        password_hash: &str,
+        team: &Team,
+    ) -> StoreResult<()>;
     /// Inserts a user.
     async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
     /// A user and their password hash.
@@ -170,14 +175,18 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// A connection by id, whatever its team (authorisation is the caller's job).
     async fn get_connection(&self, id: ConnectionId) -> StoreResult<Connection>;
     /// A page of the connections of some teams.
-    async fn list_connections(&self, teams: &[TeamId], page: &Page) -> StoreResult<Vec<Connection>>;
+    async fn list_connections(&self, teams: &[TeamId], page: &Page)
+    -> StoreResult<Vec<Connection>>;
     /// Every (connection, encrypted secret) pair, for key rotation.
     async fn connections_with_secrets(&self) -> StoreResult<Vec<(ConnectionId, String)>>;
     /// Replaces every field of a connection except id and team.
     async fn update_connection(&self, conn: &Connection) -> StoreResult<()>;
     /// Replaces encrypted secrets `(id, old, new)` in one transaction where still `old`;
     /// returns how many changed.
-    async fn replace_connection_secrets(&self, updates: &[(ConnectionId, String, String)]) -> StoreResult<usize>;
+    async fn replace_connection_secrets(
+        &self,
+        updates: &[(ConnectionId, String, String)],
+    ) -> StoreResult<usize>;
     /// Deletes a connection.
     async fn delete_connection(&self, id: ConnectionId) -> StoreResult<()>;
 
@@ -188,7 +197,12 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Records a failed login.
     async fn record_login_failure(&self, account: &str, ip: &str) -> StoreResult<()>;
     /// Failed logins since `since` (Unix ms) for the account and for the address.
-    async fn count_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<(i64, i64)>;
+    async fn count_login_failures(
+        &self,
+        account: &str,
+        ip: &str,
+        since: i64,
+    ) -> StoreResult<(i64, i64)>;
     /// Forgets an account's failures and prunes rows older than `older_than`.
     async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()>;
 

@@ -31,9 +31,9 @@ mod target;
 
 use std::time::{Duration, Instant};
 
+use querent_domain::Secret;
 use querent_domain::ports::{ProbeError, TargetProbe};
 use querent_domain::{ConnectionTarget, Dialect};
-use querent_domain::Secret;
 
 pub use error::ExecError;
 
@@ -58,11 +58,15 @@ impl TargetProbe for TargetTester {
         password: Option<&Secret<String>>,
         timeout: Duration,
     ) -> Result<ServerInfo, ProbeError> {
-        test_connection(target, password, timeout).await.map_err(|e| match e {
-            ExecError::Timeout(ms) => ProbeError::Timeout(ms),
-            ExecError::InvalidTarget(m) => ProbeError::InvalidTarget(m),
-            other @ (ExecError::Connection(_) | ExecError::Query(_)) => ProbeError::Connection(other.to_string()),
-        })
+        test_connection(target, password, timeout)
+            .await
+            .map_err(|e| match e {
+                ExecError::Timeout(ms) => ProbeError::Timeout(ms),
+                ExecError::InvalidTarget(m) => ProbeError::InvalidTarget(m),
+                other @ (ExecError::Connection(_) | ExecError::Query(_)) => {
+                    ProbeError::Connection(other.to_string())
+                }
+            })
     }
 }
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use querent_domain::{ConnectionTarget, SslMode};
 use querent_domain::Secret;
+use querent_domain::{ConnectionTarget, SslMode};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 

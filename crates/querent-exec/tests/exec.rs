@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use querent_domain::Secret;
 use querent_domain::{ConnectionTarget, Dialect, SslMode};
 use querent_exec::{ExecError, ServerInfo, test_connection};
-use querent_domain::Secret;
 
 const PG_ADDR: &str = "127.0.0.1:5432";
 const MY_ADDR: &str = "127.0.0.1:3306";

@@ -1,1 +1,181 @@
-//! querent-http
+//! # querent-http
+//!
+//! The HTTP face of Querent: actix-web routes for the native `/api/v1` API (and, later, the
+//! compatibility layers of other products), extractors for the authenticated caller and
+//! for JSON bodies, the error → status mapping (`{"detail", "code"}`, one table in
+//! `querent_domain::ErrorCode`), request ids, body size limit, CORS, `/health`, `/ready`,
+//! the OpenAPI document (utoipa) at `/openapi.json` and Swagger UI at `/docs/` from
+//! vendored assets.
+//!
+//! Depends on: querent-app, querent-domain, actix-web, actix-cors, utoipa, serde.
+//! Must never: contain business rules or authorisation decisions (querent-app makes them),
+//! or depend on diesel, sqlparser, ring, async-openai, deadpool or a database driver —
+//! `just layering` checks this in CI.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+
+use std::net::TcpListener;
+use std::time::Instant;
+
+use actix_cors::Cors;
+use actix_web::dev::{Server, Service as _};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, web};
+use querent_app::App;
+use querent_domain::ErrorCode;
+use tracing::Instrument as _;
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::{ApiError, error_response};
+
+/// The services as handlers reach them. Every service call runs as its own task on the
+/// application's (multi-threaded) tokio runtime rather than on the actix worker's
+/// single-threaded one: a client that disconnects, or an extractor that fails while another
+/// is mid-flight, then cannot cancel a store transaction half-way — the call finishes, its
+/// writes land, and the result is dropped.
+#[derive(Clone)]
+pub struct Services {
+    app: App,
+    runtime: tokio::runtime::Handle,
+}
+
+impl Services {
+    /// Runs `f(app)` to completion on the application runtime.
+    pub async fn call<T, F, Fut>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(App) -> Fut,
+        Fut: std::future::Future<Output = Result<T, querent_app::ServiceError>> + Send + 'static,
+        T: Send + 'static,
+    {
+        match self.runtime.spawn(f(self.app.clone())).await {
+            Ok(result) => result.map_err(ApiError),
+            Err(e) => Err(ApiError(querent_app::ServiceError::internal(format!(
+                "service task failed: {e}"
+            )))),
+        }
+    }
+}
+
+/// HTTP server settings.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser; `*` allows any; empty allows none.
+    pub cors_origins: Vec<String>,
+    /// Worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            cors_origins: Vec::new(),
+            workers: None,
+        }
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut c = Cors::default()
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers(["x-request-id", "retry-after"])
+        .max_age(3600);
+    if origins.iter().any(|o| o == "*") {
+        c = c.allow_any_origin();
+    } else {
+        for o in origins {
+            c = c.allowed_origin(o);
+        }
+    }
+    c
+}
+
+fn valid_request_id(v: &HeaderValue) -> Option<String> {
+    let s = v.to_str().ok()?;
+    (!s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+    .then(|| s.to_owned())
+}
+
+/// Registers every route, extractor setting and the docs on an actix `App`. Service calls
+/// run on `runtime`.
+pub fn configure(
+    app: App,
+    runtime: tokio::runtime::Handle,
+    http: &HttpConfig,
+) -> impl FnOnce(&mut web::ServiceConfig) + Clone + use<> {
+    let max_body = http.max_body_bytes;
+    move |cfg: &mut web::ServiceConfig| {
+        cfg.app_data(web::Data::new(Services { app, runtime }))
+            .app_data(web::PayloadConfig::new(max_body))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::validation(format!(
+                    "path: {err}; ids are UUIDs as returned by this API"
+                ))
+                .into()
+            }))
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|err, _| ApiError::validation(format!("query: {err}")).into()),
+            )
+            .configure(routes::configure)
+            .route(
+                "/docs",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header((header::LOCATION, "/docs/"))
+                        .finish()
+                }),
+            )
+            .service(
+                SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()),
+            );
+    }
+}
+
+/// Builds the server on a bound listener (port 0 works: tests use it). Must be called
+/// inside a multi-threaded tokio runtime: service calls run on it.
+pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::io::Result<Server> {
+    let workers = http.workers;
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|e| std::io::Error::other(format!("build_server needs a tokio runtime: {e}")))?;
+    let mut server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .configure(configure(app.clone(), runtime.clone(), &http))
+            .default_service(web::to(|| async { error_response(ErrorCode::NotFound, "no such endpoint; see /docs") }))
+            .wrap(cors(&http.cors_origins))
+            .wrap_fn(|req, srv| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(valid_request_id)
+                    .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+                let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+                let started = Instant::now();
+                let fut = srv.call(req);
+                async move {
+                    let mut res = fut.instrument(span.clone()).await?;
+                    if let Ok(v) = HeaderValue::from_str(&id) {
+                        res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
+                    }
+                    let status = res.status().as_u16();
+                    span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request"));
+                    Ok(res)
+                }
+            })
+    })
+    .shutdown_timeout(10);
+    if let Some(w) = workers {
+        server = server.workers(w);
+    }
+    Ok(server.listen(listener)?.run())
+}

@@ -13,7 +13,8 @@ use crate::DbError;
 use crate::schema::*;
 
 fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, DbError> {
-    s.parse().map_err(|_| DbError::corrupt(format!("{what}: `{s}`")))
+    s.parse()
+        .map_err(|_| DbError::corrupt(format!("{what}: `{s}`")))
 }
 
 fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, DbError> {
@@ -80,10 +81,18 @@ pub(crate) struct TeamRow {
 
 impl TeamRow {
     pub(crate) fn into_domain(self) -> Result<Team, DbError> {
-        Ok(Team { id: parse("team id", &self.id)?, name: self.name, created_at: self.created_at })
+        Ok(Team {
+            id: parse("team id", &self.id)?,
+            name: self.name,
+            created_at: self.created_at,
+        })
     }
     pub(crate) fn from_domain(t: &Team) -> Self {
-        Self { id: t.id.to_string(), name: t.name.clone(), created_at: t.created_at }
+        Self {
+            id: t.id.to_string(),
+            name: t.name.clone(),
+            created_at: t.created_at,
+        }
     }
 }
 
@@ -168,9 +177,16 @@ impl ApiClientRow {
                 id: parse("client id", &self.id)?,
                 name: self.name,
                 team_id: parse("team id", &self.team_id)?,
-                scopes: scopes.iter().map(|s| parse("scope", s)).collect::<Result<_, _>>()?,
+                scopes: scopes
+                    .iter()
+                    .map(|s| parse("scope", s))
+                    .collect::<Result<_, _>>()?,
                 revoked: self.revoked,
-                created_by: self.created_by.as_deref().map(|s| parse("user id", s)).transpose()?,
+                created_by: self
+                    .created_by
+                    .as_deref()
+                    .map(|s| parse("user id", s))
+                    .transpose()?,
                 created_at: self.created_at,
             },
             self.secret_hash,
@@ -245,7 +261,11 @@ impl ConnectionRow {
                 max_rows: u32::try_from(self.max_rows).unwrap_or(0),
             },
             sample_values: self.sample_values,
-            created_by: self.created_by.as_deref().map(|s| parse("user id", s)).transpose()?,
+            created_by: self
+                .created_by
+                .as_deref()
+                .map(|s| parse("user id", s))
+                .transpose()?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

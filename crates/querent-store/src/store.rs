@@ -12,8 +12,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 use querent_domain::{
-    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, Team, TeamId, TeamMember, TeamRole, User,
-    UserId, now_millis,
+    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, Team, TeamId, TeamMember,
+    TeamRole, User, UserId, now_millis,
 };
 
 use crate::models::*;
@@ -52,7 +52,12 @@ pub struct StoreConfig {
 impl StoreConfig {
     /// Embedded SQLite at `path` with default pool settings.
     pub fn sqlite(path: impl Into<PathBuf>) -> Self {
-        Self { database_url: None, sqlite_path: path.into(), max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+        Self {
+            database_url: None,
+            sqlite_path: path.into(),
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
     }
 
     /// PostgreSQL at `url` with default pool settings.
@@ -89,7 +94,9 @@ pub struct Store {
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The URL may carry a password: never print it.
-        f.debug_struct("Store").field("backend", &self.backend()).finish()
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .finish()
     }
 }
 
@@ -100,12 +107,18 @@ macro_rules! with_conn {
         let result: Result<_, DbError> = async {
             match &*$self.pools {
                 Pools::Sqlite(p) => {
-                    let mut guard = p.get().await.map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
+                    let mut guard = p
+                        .get()
+                        .await
+                        .map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
                     let $c: &mut SqliteConn = &mut guard;
                     $body
                 }
                 Pools::Postgres(p) => {
-                    let mut guard = p.get().await.map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
+                    let mut guard = p
+                        .get()
+                        .await
+                        .map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
                     let $c: &mut AsyncPgConnection = &mut guard;
                     $body
                 }
@@ -116,7 +129,9 @@ macro_rules! with_conn {
     }};
 }
 
-fn sqlite_setup(url: &str) -> futures_util::future::BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
+fn sqlite_setup(
+    url: &str,
+) -> futures_util::future::BoxFuture<'_, diesel::ConnectionResult<SqliteConn>> {
     async move {
         let mut conn = SqliteConn::establish(url).await?;
         for pragma in [
@@ -158,7 +173,11 @@ impl Store {
                 Pools::Postgres(pool)
             }
             None => {
-                if let Some(dir) = config.sqlite_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                if let Some(dir) = config
+                    .sqlite_path
+                    .parent()
+                    .filter(|d| !d.as_os_str().is_empty())
+                {
                     std::fs::create_dir_all(dir)
                         .map_err(|e| StoreError::Unavailable(format!("{}: {e}", dir.display())))?;
                 }
@@ -178,7 +197,10 @@ impl Store {
                 Pools::Sqlite(pool)
             }
         };
-        Ok(Self { pools: Arc::new(pools), config: Arc::new(config) })
+        Ok(Self {
+            pools: Arc::new(pools),
+            config: Arc::new(config),
+        })
     }
 
     /// Which backend this store uses.
@@ -253,7 +275,12 @@ impl MetadataStore for Store {
     /// First-boot setup in one transaction: creates the admin, the first team, and makes the
     /// admin its owner. Fails with [`StoreError::AlreadyInitialized`] once any user exists,
     /// also when two setups race (the `setup_done` settings row is the lock).
-    async fn create_first_admin(&self, user: &User, password_hash: &str, team: &Team) -> StoreResult<()> {
+    async fn create_first_admin(
+        &self,
+        user: &User,
+        password_hash: &str,
+        team: &Team,
+    ) -> StoreResult<()> {
         let urow = UserRow::from_domain(user, password_hash);
         let trow = TeamRow::from_domain(team);
         let mrow = MemberRow {
@@ -475,7 +502,12 @@ impl MetadataStore for Store {
 
     /// Adds a member or changes their role.
     async fn upsert_member(&self, team: TeamId, user: UserId, role: TeamRole) -> StoreResult<()> {
-        let row = MemberRow { team_id: team.to_string(), user_id: user.to_string(), role: role.to_string(), created_at: now_millis() };
+        let row = MemberRow {
+            team_id: team.to_string(),
+            user_id: user.to_string(),
+            role: role.to_string(),
+            created_at: now_millis(),
+        };
         with_conn!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
@@ -675,7 +707,11 @@ impl MetadataStore for Store {
     }
 
     /// A page of the connections of some teams.
-    async fn list_connections(&self, teams: &[TeamId], page: &Page) -> StoreResult<Vec<Connection>> {
+    async fn list_connections(
+        &self,
+        teams: &[TeamId],
+        page: &Page,
+    ) -> StoreResult<Vec<Connection>> {
         let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
         with_conn!(self, c => {
             let mut q = connections::table
@@ -717,9 +753,14 @@ impl MetadataStore for Store {
 
     /// Replaces encrypted secrets (key rotation), all in one transaction; only rows whose
     /// secret is still the one read (`old`) are changed.
-    async fn replace_connection_secrets(&self, updates: &[(ConnectionId, String, String)]) -> StoreResult<usize> {
-        let updates: Vec<(String, String, String)> =
-            updates.iter().map(|(id, old, new)| (id.to_string(), old.clone(), new.clone())).collect();
+    async fn replace_connection_secrets(
+        &self,
+        updates: &[(ConnectionId, String, String)],
+    ) -> StoreResult<usize> {
+        let updates: Vec<(String, String, String)> = updates
+            .iter()
+            .map(|(id, old, new)| (id.to_string(), old.clone(), new.clone()))
+            .collect();
         with_conn!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
@@ -789,7 +830,12 @@ impl MetadataStore for Store {
     }
 
     /// Failed logins since `since` for the account, and for the address.
-    async fn count_login_failures(&self, account: &str, ip: &str, since: i64) -> StoreResult<(i64, i64)> {
+    async fn count_login_failures(
+        &self,
+        account: &str,
+        ip: &str,
+        since: i64,
+    ) -> StoreResult<(i64, i64)> {
         with_conn!(self, c => {
             let by_account: i64 = login_failures::table
                 .filter(login_failures::account.eq(account).and(login_failures::at.ge(since)))

@@ -2,8 +2,8 @@
 //! (a fresh database created for the run and dropped after; skipped with a message when the
 //! server is absent, unless `QUERENT_REQUIRE_SERVICES=1`).
 
-use querent_domain::*;
 use querent_domain::ports::{MetadataStore, Page, RefreshToken, StoreError};
+use querent_domain::*;
 use querent_store::{Store, StoreConfig};
 
 fn user(name: &str, role: Role) -> User {
@@ -19,7 +19,11 @@ fn user(name: &str, role: Role) -> User {
 }
 
 fn team(name: &str) -> Team {
-    Team { id: TeamId::new(), name: name.into(), created_at: now_millis() }
+    Team {
+        id: TeamId::new(),
+        name: name.into(),
+        created_at: now_millis(),
+    }
 }
 
 fn connection(team: TeamId, name: &str) -> Connection {
@@ -45,7 +49,10 @@ fn connection(team: TeamId, name: &str) -> Connection {
             excluded_columns: vec!["users.ssn".into()],
             masked_column_patterns: vec!["*email*".into()],
         },
-        limits: ConnectionLimits { statement_timeout_ms: 5000, max_rows: 200 },
+        limits: ConnectionLimits {
+            statement_timeout_ms: 5000,
+            max_rows: 200,
+        },
         sample_values: true,
         created_by: None,
         created_at: now_millis(),
@@ -72,19 +79,36 @@ async fn suite(store: Store) {
     let admin = user("admin", Role::Admin);
     let t = team("Default");
     store.create_first_admin(&admin, "hash", &t).await.unwrap();
-    let again = store.create_first_admin(&user("other", Role::Admin), "h", &team("T2")).await;
-    assert!(matches!(again, Err(StoreError::AlreadyInitialized)), "{again:?}");
+    let again = store
+        .create_first_admin(&user("other", Role::Admin), "h", &team("T2"))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyInitialized)),
+        "{again:?}"
+    );
     assert_eq!(store.count_users().await.unwrap(), 1);
-    assert_eq!(store.membership(t.id, admin.id).await.unwrap(), Some(TeamRole::Owner));
+    assert_eq!(
+        store.membership(t.id, admin.id).await.unwrap(),
+        Some(TeamRole::Owner)
+    );
 
     // Users: unique usernames, lookups, updates, password change bumps the epoch.
     let bob = user("bob", Role::Member);
     store.insert_user(&bob, "bobhash").await.unwrap();
-    assert!(matches!(store.insert_user(&user("bob", Role::Member), "x").await, Err(StoreError::Conflict(_))));
+    assert!(matches!(
+        store.insert_user(&user("bob", Role::Member), "x").await,
+        Err(StoreError::Conflict(_))
+    ));
     let (found, hash) = store.find_user_by_username("bob").await.unwrap().unwrap();
     assert_eq!(found, bob);
     assert_eq!(hash, "bobhash");
-    assert!(store.find_user_by_username("nobody").await.unwrap().is_none());
+    assert!(
+        store
+            .find_user_by_username("nobody")
+            .await
+            .unwrap()
+            .is_none()
+    );
     store.set_password(bob.id, "newhash").await.unwrap();
     let (after, hash) = store.get_user(bob.id).await.unwrap();
     assert_eq!((after.token_epoch, hash.as_str()), (1, "newhash"));
@@ -97,35 +121,86 @@ async fn suite(store: Store) {
     // Pagination by id.
     let first = store.list_users(&Page::first(1)).await.unwrap();
     assert_eq!(first.len(), 1);
-    let rest = store.list_users(&Page { after: Some(first[0].id.to_string()), limit: 10 }).await.unwrap();
+    let rest = store
+        .list_users(&Page {
+            after: Some(first[0].id.to_string()),
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 1);
     assert_ne!(rest[0].id, first[0].id);
 
     // Teams and memberships.
     let t2 = team("Analytics");
     store.insert_team(&t2, Some(bob.id)).await.unwrap();
-    assert!(matches!(store.insert_team(&team("Analytics"), None).await, Err(StoreError::Conflict(_))));
-    store.upsert_member(t2.id, admin.id, TeamRole::Viewer).await.unwrap();
-    store.upsert_member(t2.id, admin.id, TeamRole::Editor).await.unwrap();
-    assert_eq!(store.membership(t2.id, admin.id).await.unwrap(), Some(TeamRole::Editor));
+    assert!(matches!(
+        store.insert_team(&team("Analytics"), None).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .upsert_member(t2.id, admin.id, TeamRole::Viewer)
+        .await
+        .unwrap();
+    store
+        .upsert_member(t2.id, admin.id, TeamRole::Editor)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.membership(t2.id, admin.id).await.unwrap(),
+        Some(TeamRole::Editor)
+    );
     assert_eq!(store.members_of(t2.id).await.unwrap().len(), 2);
     assert_eq!(store.count_owners(t2.id).await.unwrap(), 1);
     assert_eq!(store.memberships_of(admin.id).await.unwrap().len(), 2);
-    let missing = store.upsert_member(t2.id, UserId::new(), TeamRole::Viewer).await;
-    assert!(matches!(missing, Err(StoreError::MissingReference(_))), "foreign keys must be enforced: {missing:?}");
+    let missing = store
+        .upsert_member(t2.id, UserId::new(), TeamRole::Viewer)
+        .await;
+    assert!(
+        matches!(missing, Err(StoreError::MissingReference(_))),
+        "foreign keys must be enforced: {missing:?}"
+    );
     store.remove_member(t2.id, admin.id).await.unwrap();
     assert_eq!(store.membership(t2.id, admin.id).await.unwrap(), None);
-    let only = store.list_teams(Some(&[t2.id]), &Page::first(10)).await.unwrap();
-    assert_eq!(only.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), vec!["Analytics"]);
+    let only = store
+        .list_teams(Some(&[t2.id]), &Page::first(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        only.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+        vec!["Analytics"]
+    );
 
     // Connections round-trip every field; names are unique per team.
     let c = connection(t.id, "warehouse");
     store.insert_connection(&c).await.unwrap();
     assert_eq!(store.get_connection(c.id).await.unwrap(), c);
-    assert!(matches!(store.insert_connection(&connection(t.id, "warehouse")).await, Err(StoreError::Conflict(_))));
-    store.insert_connection(&connection(t2.id, "warehouse")).await.unwrap();
-    assert_eq!(store.list_connections(&[t.id], &Page::first(10)).await.unwrap().len(), 1);
-    assert_eq!(store.list_connections(&[t.id, t2.id], &Page::first(10)).await.unwrap().len(), 2);
+    assert!(matches!(
+        store
+            .insert_connection(&connection(t.id, "warehouse"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .insert_connection(&connection(t2.id, "warehouse"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_connections(&[t.id], &Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        store
+            .list_connections(&[t.id, t2.id], &Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     let mut changed = c.clone();
     changed.execution_mode = ExecutionMode::GenerateOnly;
     changed.target.port = None;
@@ -135,21 +210,49 @@ async fn suite(store: Store) {
     let secrets = store.connections_with_secrets().await.unwrap();
     assert_eq!(secrets.len(), 2);
     let n = store
-        .replace_connection_secrets(&[(c.id, "qv1:abc:xyz".into(), "qv1:new:zzz".into()), (c.id, "stale".into(), "no".into())])
+        .replace_connection_secrets(&[
+            (c.id, "qv1:abc:xyz".into(), "qv1:new:zzz".into()),
+            (c.id, "stale".into(), "no".into()),
+        ])
         .await
         .unwrap();
     assert_eq!(n, 1);
-    assert_eq!(store.get_connection(c.id).await.unwrap().encrypted_secret.as_deref(), Some("qv1:new:zzz"));
+    assert_eq!(
+        store
+            .get_connection(c.id)
+            .await
+            .unwrap()
+            .encrypted_secret
+            .as_deref(),
+        Some("qv1:new:zzz")
+    );
 
     // Refresh-token rotation is single-use.
     let fam = uuid::Uuid::now_v7().to_string();
     let t1 = token(&fam, admin.id, "h1");
     store.insert_refresh_token(&t1).await.unwrap();
-    assert!(store.rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h2")).await.unwrap());
-    assert!(!store.rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h3")).await.unwrap());
+    assert!(
+        store
+            .rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h2"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h3"))
+            .await
+            .unwrap()
+    );
     assert!(store.find_refresh_token("h3").await.unwrap().is_none());
     store.revoke_token_family(&fam).await.unwrap();
-    assert!(store.find_refresh_token("h2").await.unwrap().unwrap().revoked);
+    assert!(
+        store
+            .find_refresh_token("h2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 
     // API clients.
     let client = ApiClient {
@@ -161,8 +264,14 @@ async fn suite(store: Store) {
         created_by: Some(admin.id),
         created_at: now_millis(),
     };
-    store.insert_api_client(&client, "secrethash").await.unwrap();
-    assert_eq!(store.get_api_client(client.id).await.unwrap(), (client.clone(), "secrethash".to_owned()));
+    store
+        .insert_api_client(&client, "secrethash")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_api_client(client.id).await.unwrap(),
+        (client.clone(), "secrethash".to_owned())
+    );
     store.revoke_api_client(client.id).await.unwrap();
     assert!(store.get_api_client(client.id).await.unwrap().0.revoked);
     assert_eq!(store.list_api_clients(&[t.id]).await.unwrap().len(), 1);
@@ -184,24 +293,56 @@ async fn suite(store: Store) {
         store.record_login_failure("bob", "10.0.0.1").await.unwrap();
     }
     store.record_login_failure("eve", "10.0.0.1").await.unwrap();
-    assert_eq!(store.count_login_failures("bob", "10.0.0.1", 0).await.unwrap(), (3, 4));
+    assert_eq!(
+        store
+            .count_login_failures("bob", "10.0.0.1", 0)
+            .await
+            .unwrap(),
+        (3, 4)
+    );
     store.clear_login_failures("bob", 0).await.unwrap();
-    assert_eq!(store.count_login_failures("bob", "10.0.0.1", 0).await.unwrap(), (0, 1));
-    store.put_settings(&[("max_rows_limit".into(), "500".into())]).await.unwrap();
-    store.put_settings(&[("max_rows_limit".into(), "600".into())]).await.unwrap();
+    assert_eq!(
+        store
+            .count_login_failures("bob", "10.0.0.1", 0)
+            .await
+            .unwrap(),
+        (0, 1)
+    );
+    store
+        .put_settings(&[("max_rows_limit".into(), "500".into())])
+        .await
+        .unwrap();
+    store
+        .put_settings(&[("max_rows_limit".into(), "600".into())])
+        .await
+        .unwrap();
     let all = store.all_settings().await.unwrap();
     assert!(all.contains(&("max_rows_limit".to_owned(), "600".to_owned())));
 
     // Deleting a team cascades to its connections and memberships.
     store.delete_team(t2.id).await.unwrap();
-    assert_eq!(store.list_connections(&[t2.id], &Page::first(10)).await.unwrap().len(), 0);
+    assert_eq!(
+        store
+            .list_connections(&[t2.id], &Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
     assert!(store.memberships_of(bob.id).await.unwrap().is_empty());
     store.delete_connection(c.id).await.unwrap();
-    assert!(matches!(store.get_connection(c.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.get_connection(c.id).await,
+        Err(StoreError::NotFound)
+    ));
     store.delete_user(bob.id).await.unwrap();
     store.ping().await.unwrap();
     assert!(store.health().size > 0);
-    assert_eq!(store.migrate().await.unwrap(), 0, "migrations are idempotent");
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        0,
+        "migrations are idempotent"
+    );
 }
 
 #[tokio::test]
@@ -220,18 +361,24 @@ fn require_services() -> bool {
 
 #[tokio::test]
 async fn postgres_backend_passes_the_suite() {
-    let admin_url = std::env::var("QUERENT_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let admin_url = std::env::var("QUERENT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let (client, conn) = match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
         Ok(x) => x,
         Err(e) if !require_services() => {
-            eprintln!("skipping postgres_backend_passes_the_suite: PostgreSQL unreachable at {admin_url}: {e}");
+            eprintln!(
+                "skipping postgres_backend_passes_the_suite: PostgreSQL unreachable at {admin_url}: {e}"
+            );
             return;
         }
         Err(e) => panic!("PostgreSQL required (QUERENT_REQUIRE_SERVICES=1) but unreachable: {e}"),
     };
     tokio::spawn(conn);
     let db = format!("querent_store_{}", uuid::Uuid::new_v4().simple());
-    client.batch_execute(&format!("CREATE DATABASE {db}")).await.unwrap();
+    client
+        .batch_execute(&format!("CREATE DATABASE {db}"))
+        .await
+        .unwrap();
     let url = match admin_url.rfind('/') {
         Some(i) => format!("{}/{db}", &admin_url[..i]),
         None => unreachable!(),
@@ -239,7 +386,10 @@ async fn postgres_backend_passes_the_suite() {
     let store = Store::open(StoreConfig::postgres(url)).await.unwrap();
     let outcome = tokio::spawn(suite(store.clone())).await;
     drop(store);
-    client.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await.unwrap();
+    client
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+        .await
+        .unwrap();
     if let Err(e) = outcome {
         std::panic::resume_unwind(e.into_panic());
     }

@@ -50,7 +50,11 @@ impl MasterKey {
     fn new(bytes: [u8; KEY_LEN]) -> Result<Self, VaultError> {
         let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
             .map_err(|_| VaultError::InvalidKey("not a valid AES-256 key".into()))?;
-        Ok(Self { id: KeyId::of(&bytes), bytes: Secret::new(bytes), aead: LessSafeKey::new(unbound) })
+        Ok(Self {
+            id: KeyId::of(&bytes),
+            bytes: Secret::new(bytes),
+            aead: LessSafeKey::new(unbound),
+        })
     }
 }
 
@@ -93,11 +97,13 @@ fn decode_key(text: &str) -> Result<[u8; KEY_LEN], VaultError> {
         STANDARD
             .decode(t)
             .or_else(|_| URL_SAFE_NO_PAD.decode(t))
-            .map_err(|_| VaultError::InvalidKey("expected 32 bytes as base64 or 64 hex digits".into()))?
+            .map_err(|_| {
+                VaultError::InvalidKey("expected 32 bytes as base64 or 64 hex digits".into())
+            })?
     };
-    bytes.try_into().map_err(|v: Vec<u8>| {
-        VaultError::InvalidKey(format!("expected 32 bytes, got {}", v.len()))
-    })
+    bytes
+        .try_into()
+        .map_err(|v: Vec<u8>| VaultError::InvalidKey(format!("expected 32 bytes, got {}", v.len())))
 }
 
 fn encode_key(key: &[u8; KEY_LEN]) -> String {
@@ -106,7 +112,10 @@ fn encode_key(key: &[u8; KEY_LEN]) -> String {
 
 impl Keyring {
     /// A keyring from key texts (base64 or hex of 32 bytes), the first one current.
-    pub fn from_key_texts<S: AsRef<str>>(texts: &[S], source: KeySource) -> Result<Self, VaultError> {
+    pub fn from_key_texts<S: AsRef<str>>(
+        texts: &[S],
+        source: KeySource,
+    ) -> Result<Self, VaultError> {
         let keys = texts
             .iter()
             .filter(|t| !t.as_ref().trim().is_empty())
@@ -115,27 +124,44 @@ impl Keyring {
         if keys.is_empty() {
             return Err(VaultError::InvalidKey("no key given".into()));
         }
-        Ok(Self { keys, source, rng: SystemRandom::new() })
+        Ok(Self {
+            keys,
+            source,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// A keyring with one freshly generated key, kept in memory only.
     pub fn generate_in_memory() -> Result<Self, VaultError> {
         let key = random_key(&SystemRandom::new())?;
-        Ok(Self { keys: vec![MasterKey::new(key)?], source: KeySource::Memory, rng: SystemRandom::new() })
+        Ok(Self {
+            keys: vec![MasterKey::new(key)?],
+            source: KeySource::Memory,
+            rng: SystemRandom::new(),
+        })
     }
 
     /// The keyring from `QUERENT_MASTER_KEY` when given (comma-separated, first current),
     /// else from `key_file`, which is created with mode `0600` holding a new random key when
     /// it does not exist yet.
-    pub fn load_or_create(env_key: Option<&Secret<String>>, key_file: &Path) -> Result<Self, VaultError> {
+    pub fn load_or_create(
+        env_key: Option<&Secret<String>>,
+        key_file: &Path,
+    ) -> Result<Self, VaultError> {
         if let Some(k) = env_key.filter(|k| !k.expose().trim().is_empty()) {
             let parts: Vec<&str> = k.expose().split(',').collect();
             return Self::from_key_texts(&parts, KeySource::Environment);
         }
-        let file_err = |message: String| VaultError::KeyFile { path: key_file.display().to_string(), message };
+        let file_err = |message: String| VaultError::KeyFile {
+            path: key_file.display().to_string(),
+            message,
+        };
         match std::fs::read_to_string(key_file) {
             Ok(text) => {
-                let lines: Vec<&str> = text.lines().filter(|l| !l.trim_start().starts_with('#')).collect();
+                let lines: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with('#'))
+                    .collect();
                 Self::from_key_texts(&lines, KeySource::File(key_file.to_path_buf()))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -143,7 +169,11 @@ impl Keyring {
                 let key = random_key(&rng)?;
                 write_key_file(key_file, &[encode_key(&key)]).map_err(file_err)?;
                 tracing::info!(path = %key_file.display(), "created a new master key file (mode 0600)");
-                Ok(Self { keys: vec![MasterKey::new(key)?], source: KeySource::File(key_file.to_path_buf()), rng })
+                Ok(Self {
+                    keys: vec![MasterKey::new(key)?],
+                    source: KeySource::File(key_file.to_path_buf()),
+                    rng,
+                })
             }
             Err(e) => Err(file_err(e.to_string())),
         }
@@ -166,7 +196,11 @@ impl Keyring {
         self.rng.fill(&mut nonce).map_err(|_| VaultError::Random)?;
         let mut buf = plaintext.to_vec();
         key.aead
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad(&key.id)), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(aad(&key.id)),
+                &mut buf,
+            )
             .map_err(|_| VaultError::Random)?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&buf);
@@ -181,7 +215,8 @@ impl Keyring {
     /// Decrypts a value made by [`Keyring::encrypt`] with any key of this keyring.
     pub fn decrypt(&self, ciphertext: &str) -> Result<Secret<Vec<u8>>, VaultError> {
         let mut parts = ciphertext.splitn(3, ':');
-        let (Some(FORMAT), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next()) else {
+        let (Some(FORMAT), Some(kid), Some(body)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(VaultError::Malformed);
         };
         let key = self
@@ -206,7 +241,9 @@ impl Keyring {
     /// Decrypts a text secret.
     pub fn decrypt_str(&self, ciphertext: &str) -> Result<Secret<String>, VaultError> {
         let bytes = self.decrypt(ciphertext)?.into_inner();
-        String::from_utf8(bytes).map(Secret::new).map_err(|_| VaultError::Decrypt)
+        String::from_utf8(bytes)
+            .map(Secret::new)
+            .map_err(|_| VaultError::Decrypt)
     }
 
     /// Whether a ciphertext was made with an older key and should be re-encrypted.
@@ -229,7 +266,10 @@ impl Keyring {
 
     /// The sub-key for `purpose` derived from the key with id `kid`, if this keyring has it.
     pub fn derive_key_for(&self, kid: &str, purpose: &str) -> Option<Secret<[u8; 32]>> {
-        self.keys.iter().find(|k| k.id.as_str() == kid).map(|k| derive(k, purpose))
+        self.keys
+            .iter()
+            .find(|k| k.id.as_str() == kid)
+            .map(|k| derive(k, purpose))
     }
 
     /// A new keyring whose current key is freshly generated and which still holds every key
@@ -239,7 +279,11 @@ impl Keyring {
         for k in &self.keys {
             keys.push(MasterKey::new(*k.bytes.expose())?);
         }
-        Ok(Keyring { keys, source: self.source.clone(), rng: SystemRandom::new() })
+        Ok(Keyring {
+            keys,
+            source: self.source.clone(),
+            rng: SystemRandom::new(),
+        })
     }
 
     /// A keyring holding only the current key (after everything was re-encrypted).
@@ -254,16 +298,28 @@ impl Keyring {
     /// The keys as the comma-separated text `QUERENT_MASTER_KEY` accepts, current first.
     /// Exposes key material: only for the operator running `rotate-key`.
     pub fn export_key_texts(&self) -> Secret<String> {
-        Secret::new(self.keys.iter().map(|k| encode_key(k.bytes.expose())).collect::<Vec<_>>().join(","))
+        Secret::new(
+            self.keys
+                .iter()
+                .map(|k| encode_key(k.bytes.expose()))
+                .collect::<Vec<_>>()
+                .join(","),
+        )
     }
 
     /// Writes the keys to the key file this keyring came from (mode 0600, atomically). Does
     /// nothing for other sources.
     pub fn persist(&self) -> Result<(), VaultError> {
         if let KeySource::File(path) = &self.source {
-            let lines: Vec<String> = self.keys.iter().map(|k| encode_key(k.bytes.expose())).collect();
-            write_key_file(path, &lines)
-                .map_err(|message| VaultError::KeyFile { path: path.display().to_string(), message })?;
+            let lines: Vec<String> = self
+                .keys
+                .iter()
+                .map(|k| encode_key(k.bytes.expose()))
+                .collect();
+            write_key_file(path, &lines).map_err(|message| VaultError::KeyFile {
+                path: path.display().to_string(),
+                message,
+            })?;
         }
         Ok(())
     }
@@ -310,7 +366,9 @@ fn write_key_file(path: &Path, lines: &[String]) -> Result<(), String> {
         opts.mode(0o600);
     }
     let mut f = opts.open(&tmp).map_err(|e| e.to_string())?;
-    let mut text = String::from("# Querent master keys (base64). First line encrypts; the others only decrypt.\n");
+    let mut text = String::from(
+        "# Querent master keys (base64). First line encrypts; the others only decrypt.\n",
+    );
     for l in lines {
         text.push_str(l);
         text.push('\n');
@@ -322,32 +380,48 @@ fn write_key_file(path: &Path, lines: &[String]) -> Result<(), String> {
 
 impl Crypto for Keyring {
     fn encrypt(&self, plaintext: &Secret<String>) -> Result<String, CryptoError> {
-        self.encrypt_str(plaintext).map_err(|e| CryptoError(e.to_string()))
+        self.encrypt_str(plaintext)
+            .map_err(|e| CryptoError(e.to_string()))
     }
 
     fn decrypt(&self, ciphertext: &str) -> Result<Secret<String>, CryptoError> {
-        self.decrypt_str(ciphertext).map_err(|e| CryptoError(e.to_string()))
+        self.decrypt_str(ciphertext)
+            .map_err(|e| CryptoError(e.to_string()))
     }
 
     fn mac(&self, purpose: &str, data: &[u8]) -> (String, Vec<u8>) {
         let (kid, key) = self.derive_key(purpose);
-        let tag = ring::hmac::sign(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()), data);
+        let tag = ring::hmac::sign(
+            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()),
+            data,
+        );
         (kid.to_string(), tag.as_ref().to_vec())
     }
 
     fn verify_mac(&self, key_id: &str, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
         self.derive_key_for(key_id, purpose).is_some_and(|key| {
-            ring::hmac::verify(&ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()), data, tag).is_ok()
+            ring::hmac::verify(
+                &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()),
+                data,
+                tag,
+            )
+            .is_ok()
         })
     }
 
     fn sha256_hex(&self, data: &[u8]) -> String {
-        digest::digest(&digest::SHA256, data).as_ref().iter().map(|b| format!("{b:02x}")).collect()
+        digest::digest(&digest::SHA256, data)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
     }
 
     fn random_bytes(&self, n: usize) -> Result<Vec<u8>, CryptoError> {
         let mut out = vec![0u8; n];
-        self.rng.fill(&mut out).map_err(|_| CryptoError("random generator failure".into()))?;
+        self.rng
+            .fill(&mut out)
+            .map_err(|_| CryptoError("random generator failure".into()))?;
         Ok(out)
     }
 }
@@ -380,7 +454,10 @@ mod tests {
         assert!(matches!(k.decrypt("nonsense"), Err(VaultError::Malformed)));
         // A ciphertext moved under another key id does not decrypt either (key id is in the AAD).
         let body = c.rsplit(':').next().unwrap();
-        assert!(k.decrypt(&format!("qv1:{}:{body}", other.current_key_id())).is_err());
+        assert!(
+            k.decrypt(&format!("qv1:{}:{body}", other.current_key_id()))
+                .is_err()
+        );
     }
 
     #[test]

@@ -1,0 +1,201 @@
+//! Configuration: defaults < `querent.toml` (or `--config FILE`) < `QUERENT_*` environment
+//! variables < command-line flags.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use querent_app::{AppConfig, Secret};
+use querent_http::HttpConfig;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// Every setting of the server, with its default.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Listen address (`QUERENT_BIND`, `--bind`).
+    pub bind: String,
+    /// Data directory: embedded store, key file, demo database (`QUERENT_DATA_DIR`, `--data-dir`).
+    pub data_dir: PathBuf,
+    /// `postgres://…` to keep the metadata in PostgreSQL instead of the embedded SQLite file
+    /// (`QUERENT_DATABASE_URL`).
+    #[serde(skip_serializing)]
+    pub database_url: Option<String>,
+    /// Master key(s), base64 or hex of 32 bytes, comma separated, first current
+    /// (`QUERENT_MASTER_KEY`); default: a key file under the data directory.
+    #[serde(skip_serializing)]
+    pub master_key: Option<String>,
+    /// `info`, `debug`, … or a full filter like `querent=debug,actix_web=info`.
+    pub log_level: String,
+    /// `pretty` or `json`.
+    pub log_format: String,
+    /// Access token lifetime, seconds.
+    pub access_token_ttl_secs: u64,
+    /// Refresh token lifetime, seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Failed logins per account per window before throttling.
+    pub login_max_failures_per_account: i64,
+    /// Failed logins per client address per window before throttling.
+    pub login_max_failures_per_ip: i64,
+    /// Throttling window, seconds.
+    pub login_window_secs: u64,
+    /// Timeout for connecting to target databases, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Largest request body, bytes.
+    pub max_body_bytes: usize,
+    /// Browser origins allowed by CORS (`*` for any), comma separated in the environment.
+    #[serde(deserialize_with = "string_or_list")]
+    pub cors_origins: Vec<String>,
+    /// When set, SQLite connections must be inside one of these directories.
+    #[serde(deserialize_with = "string_or_list_paths")]
+    pub sqlite_allowed_dirs: Vec<PathBuf>,
+    /// HTTP worker threads (default: one per core).
+    pub workers: Option<usize>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let app = AppConfig::default();
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./querent-data"),
+            database_url: None,
+            master_key: None,
+            log_level: "info".into(),
+            log_format: "pretty".into(),
+            access_token_ttl_secs: app.access_token_ttl.as_secs(),
+            refresh_token_ttl_secs: app.refresh_token_ttl.as_secs(),
+            login_max_failures_per_account: app.login_max_failures_per_account,
+            login_max_failures_per_ip: app.login_max_failures_per_ip,
+            login_window_secs: app.login_window.as_secs(),
+            connect_timeout_ms: app.connect_timeout.as_millis() as u64,
+            max_body_bytes: HttpConfig::default().max_body_bytes,
+            cors_origins: Vec::new(),
+            sqlite_allowed_dirs: Vec::new(),
+            workers: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum StringOrList {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn split(v: StringOrList) -> Vec<String> {
+    match v {
+        StringOrList::One(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        StringOrList::Many(v) => v,
+    }
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    StringOrList::deserialize(d).map(split)
+}
+
+fn string_or_list_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    StringOrList::deserialize(d).map(|v| split(v).into_iter().map(PathBuf::from).collect())
+}
+
+impl Config {
+    /// Loads defaults, then the file (if it exists; an explicitly given file must exist),
+    /// then `QUERENT_*` variables.
+    pub fn load(file: Option<&Path>) -> Result<Self, String> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(f) if !f.exists() => {
+                return Err(format!("config file {} does not exist", f.display()));
+            }
+            Some(f) => fig = fig.merge(Toml::file(f)),
+            None if Path::new("querent.toml").exists() => {
+                fig = fig.merge(Toml::file("querent.toml"))
+            }
+            None => {}
+        }
+        fig = fig.merge(
+            Env::prefixed("QUERENT_")
+                .filter(|k| ENV_KEYS.contains(&k.as_str().to_ascii_lowercase().as_str())),
+        );
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| format!("invalid configuration: {e}"))?;
+        if cfg
+            .database_url
+            .as_deref()
+            .is_some_and(|u| !(u.starts_with("postgres://") || u.starts_with("postgresql://")))
+        {
+            return Err(
+                "database_url: must be a postgres:// URL (leave it unset for the embedded store)"
+                    .into(),
+            );
+        }
+        Ok(cfg)
+    }
+
+    /// The service configuration.
+    pub fn app_config(&self) -> AppConfig {
+        AppConfig {
+            access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
+            refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_secs),
+            login_max_failures_per_account: self.login_max_failures_per_account,
+            login_max_failures_per_ip: self.login_max_failures_per_ip,
+            login_window: Duration::from_secs(self.login_window_secs),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            sqlite_allowed_dirs: self.sqlite_allowed_dirs.clone(),
+            protected_paths: vec![self.sqlite_store_path(), self.key_file_path()],
+        }
+    }
+
+    /// The HTTP configuration.
+    pub fn http_config(&self) -> HttpConfig {
+        HttpConfig {
+            max_body_bytes: self.max_body_bytes,
+            cors_origins: self.cors_origins.clone(),
+            workers: self.workers,
+        }
+    }
+
+    /// The embedded store file.
+    pub fn sqlite_store_path(&self) -> PathBuf {
+        self.data_dir.join("querent.db")
+    }
+
+    /// The master key file.
+    pub fn key_file_path(&self) -> PathBuf {
+        self.data_dir.join("master.key")
+    }
+
+    /// The master key from the environment, as a secret.
+    pub fn master_key_secret(&self) -> Option<Secret<String>> {
+        self.master_key.clone().map(Secret::new)
+    }
+}
+
+/// The keys read from `QUERENT_*` variables (others, like `QUERENT_REQUIRE_SERVICES`, are
+/// not configuration).
+const ENV_KEYS: &[&str] = &[
+    "bind",
+    "data_dir",
+    "database_url",
+    "master_key",
+    "log_level",
+    "log_format",
+    "access_token_ttl_secs",
+    "refresh_token_ttl_secs",
+    "login_max_failures_per_account",
+    "login_max_failures_per_ip",
+    "login_window_secs",
+    "connect_timeout_ms",
+    "max_body_bytes",
+    "cors_origins",
+    "sqlite_allowed_dirs",
+    "workers",
+];

@@ -1,0 +1,75 @@
+//! # querent (the binary's library half)
+//!
+//! The composition root: loads configuration, sets up logging, opens the adapters (the
+//! metadata store, the vault's keyring, the target-database prober), plugs them into
+//! querent-app's services and serves them with querent-http. The CLI (`main.rs`) and the
+//! integration-test harness (querent-test-support) both start Querent through
+//! [`build_app`] and [`querent_http::build_server`], so tests run exactly what users run.
+//!
+//! Depends on: every Querent crate. Must never: contain business rules (querent-app) or
+//! HTTP handling (querent-http); it only wires.
+
+pub mod admin;
+pub mod config;
+pub mod logging;
+
+use std::sync::Arc;
+
+use querent_app::{App, LogLevelHook, Ports};
+use querent_exec::TargetTester;
+use querent_store::{Store, StoreConfig};
+use querent_vault::Keyring;
+
+pub use config::Config;
+
+/// The adapters behind an [`App`], for commands that need them directly.
+pub struct Parts {
+    /// The services.
+    pub app: App,
+    /// The metadata store.
+    pub store: Store,
+    /// The master keys.
+    pub keyring: Arc<Keyring>,
+}
+
+/// The store configuration a [`Config`] selects.
+pub fn store_config(config: &Config) -> StoreConfig {
+    match &config.database_url {
+        Some(url) => StoreConfig::postgres(url.clone()),
+        None => StoreConfig::sqlite(config.sqlite_store_path()),
+    }
+}
+
+/// Opens the keyring (creating the key file on first start).
+pub fn open_keyring(config: &Config) -> Result<Keyring, String> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+        format!(
+            "cannot create data directory {}: {e}",
+            config.data_dir.display()
+        )
+    })?;
+    Keyring::load_or_create(config.master_key_secret().as_ref(), &config.key_file_path())
+        .map_err(|e| e.to_string())
+}
+
+/// Opens the store (running migrations) and the keyring, and builds the services.
+pub async fn build_app(
+    config: &Config,
+    log_level_hook: Option<LogLevelHook>,
+) -> Result<Parts, String> {
+    let keyring = Arc::new(open_keyring(config)?);
+    let store = Store::open(store_config(config))
+        .await
+        .map_err(|e| format!("cannot open the metadata store: {e}"))?;
+    let ports = Ports {
+        store: Arc::new(store.clone()),
+        crypto: keyring.clone(),
+        probe: Arc::new(TargetTester),
+        log_level_hook,
+    };
+    Ok(Parts {
+        app: App::new(ports, config.app_config()),
+        store,
+        keyring,
+    })
+}

@@ -1,0 +1,169 @@
+//! `querent`: the command line. `querent` alone (or `querent serve`) starts the server.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use querent::{Config, admin, build_app, logging};
+
+#[derive(Parser)]
+#[command(
+    name = "querent",
+    version,
+    about = "Ask your databases questions in plain language; get safe, validated SQL."
+)]
+struct Cli {
+    /// Configuration file (default: ./querent.toml when it exists).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// Data directory (embedded store, key file).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve {
+        /// Listen address, e.g. 127.0.0.1:8080.
+        #[arg(long)]
+        bind: Option<String>,
+    },
+    /// Run the store's pending migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a user (on an empty server: the first admin and their team).
+    CreateUser {
+        /// Username.
+        #[arg(long)]
+        username: String,
+        /// Password (or set QUERENT_NEW_PASSWORD to keep it out of the shell history).
+        #[arg(long, env = "QUERENT_NEW_PASSWORD", hide_env_values = true)]
+        password: String,
+        /// Make the user a server administrator.
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Re-encrypt every stored secret under a new master key.
+    RotateKey,
+}
+
+fn fail(msg: impl std::fmt::Display) -> ! {
+    eprintln!("error: {msg}");
+    std::process::exit(1);
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(e));
+    if let Some(d) = cli.data_dir {
+        config.data_dir = d;
+    }
+    match cli.command.unwrap_or(Command::Serve { bind: None }) {
+        Command::Serve { bind } => {
+            if let Some(b) = bind {
+                config.bind = b;
+            }
+            serve(config).await
+        }
+        Command::Migrate => {
+            let _ = logging::init(&config.log_level, &config.log_format);
+            let store = querent_store::Store::connect(querent::store_config(&config))
+                .unwrap_or_else(|e| fail(e));
+            let ran = store.migrate().await.unwrap_or_else(|e| fail(e));
+            println!("migrations applied: {ran} ({:?} store)", store.backend());
+        }
+        Command::Admin { command } => {
+            let _ = logging::init("warn", &config.log_format);
+            match command {
+                AdminCommand::CreateUser {
+                    username,
+                    password,
+                    admin,
+                } => {
+                    let parts = build_app(&config, None).await.unwrap_or_else(|e| fail(e));
+                    println!(
+                        "{}",
+                        admin::create_user(&parts, &username, password, admin)
+                            .await
+                            .unwrap_or_else(|e| fail(e))
+                    );
+                }
+                AdminCommand::RotateKey => {
+                    let r = admin::rotate_key(&config).await.unwrap_or_else(|e| fail(e));
+                    println!(
+                        "master key rotated: {} -> {}; {} stored secrets re-encrypted",
+                        r.old_key_id, r.new_key_id, r.reencrypted
+                    );
+                    if let Some(v) = r.new_env_value {
+                        println!(
+                            "the key comes from QUERENT_MASTER_KEY: set it to the new value and restart every server:"
+                        );
+                        println!("QUERENT_MASTER_KEY={v}");
+                    } else {
+                        println!("restart running servers so they load the new key");
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn serve(config: Config) {
+    let hook = logging::init(&config.log_level, &config.log_format).unwrap_or_else(|e| fail(e));
+    let parts = build_app(&config, Some(hook))
+        .await
+        .unwrap_or_else(|e| fail(e));
+    if let Ok(settings) = parts.app.effective_settings().await
+        && std::env::var("RUST_LOG").is_err()
+        && settings.log_level != config.log_level
+    {
+        parts.app.apply_log_level(&settings.log_level);
+    }
+    let listener = std::net::TcpListener::bind(&config.bind)
+        .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", config.bind)));
+    let addr = listener.local_addr().unwrap_or_else(|e| fail(e));
+    let server = querent_http::build_server(parts.app.clone(), config.http_config(), listener)
+        .unwrap_or_else(|e| fail(e));
+    println!(
+        "Querent {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(
+        "  API docs: http://{addr}/docs/   store: {:?} ({})",
+        parts.store.backend(),
+        match &config.database_url {
+            Some(_) => "QUERENT_DATABASE_URL".to_owned(),
+            None => config.sqlite_store_path().display().to_string(),
+        }
+    );
+    if parts
+        .app
+        .setup_status()
+        .await
+        .map(|s| s.needs_setup)
+        .unwrap_or(false)
+    {
+        println!("  First boot: create the admin account with");
+        println!(
+            "    curl -s -X POST http://{addr}/api/v1/auth/setup -H 'Content-Type: application/json' \\"
+        );
+        println!(
+            "         -d '{{\"username\": \"admin\", \"password\": \"choose-a-long-password\"}}'"
+        );
+        println!("  or: querent admin create-user --username admin --password …");
+    }
+    if let Err(e) = server.await {
+        fail(e);
+    }
+}

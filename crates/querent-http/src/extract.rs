@@ -1,0 +1,160 @@
+//! Extractors: [`Auth`] (a verified caller, so no handler parses tokens), [`Json`] (a JSON
+//! body whose errors name the offending field and come back as 422), and the client
+//! address.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::PayloadError;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, web};
+use querent_app::{Actor, ServiceError};
+use querent_domain::ErrorCode;
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// The client address: the TCP peer (forwarding headers are not trusted, so they cannot be
+/// used to dodge login throttling).
+pub fn client_ip(req: &HttpRequest) -> Option<String> {
+    req.peer_addr().map(|a| a.ip().to_string())
+}
+
+/// The authenticated caller of a request (bearer access token), rate limited per caller.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Actor);
+
+impl FromRequest for Auth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let svc = req.app_data::<web::Data<crate::Services>>().cloned();
+        let token = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_owned());
+        let ip = client_ip(req);
+        Box::pin(async move {
+            let svc = svc.ok_or_else(|| {
+                ApiError(ServiceError::internal("services missing from app data"))
+            })?;
+            let token = token.ok_or_else(|| {
+                ApiError(ServiceError::unauthorized(
+                    "missing bearer token: send `Authorization: Bearer <access_token>`",
+                ))
+            })?;
+            let actor = svc
+                .call(move |app| async move {
+                    let actor = app.authenticate(&token, ip).await?;
+                    app.check_rate_limit(&actor).await?;
+                    Ok(actor)
+                })
+                .await?;
+            Ok(Auth(actor))
+        })
+    }
+}
+
+/// A JSON request body. Malformed JSON, missing fields, wrong types and unknown fields are
+/// 422 `validation_error` with a message naming the field; a body over the size limit is
+/// 413 `payload_too_large`.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = err.path().to_string();
+    let inner = err.inner();
+    let msg = inner.to_string();
+    // serde_json appends " at line L column C"; keep the message short and about the field.
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg,
+    };
+    if inner.is_eof() && path == "." {
+        return "body: expected a JSON object".into();
+    }
+    if inner.is_syntax() || inner.is_eof() {
+        return format!(
+            "body: malformed JSON ({msg}, line {} column {})",
+            inner.line(),
+            inner.column()
+        );
+    }
+    if path == "." {
+        format!("body: {msg}")
+    } else {
+        format!("{path}: {msg}")
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|e| {
+                let overflow = e.as_error::<PayloadError>().is_some_and(|p| {
+                    matches!(p, PayloadError::Overflow | PayloadError::UnknownLength)
+                });
+                if overflow
+                    || e.as_response_error().status_code()
+                        == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    ApiError(ServiceError::new(
+                        ErrorCode::PayloadTooLarge,
+                        "request body is larger than the server accepts",
+                    ))
+                } else {
+                    ApiError::validation(format!("body: could not be read ({e})"))
+                }
+            })?;
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            let value: T = serde_path_to_error::deserialize(&mut de)
+                .map_err(|e| ApiError::validation(describe(&e)))?;
+            de.end().map_err(|_| {
+                ApiError::validation("body: trailing characters after the JSON value")
+            })?;
+            Ok(Json(value))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        port: Option<u16>,
+    }
+
+    fn err(json: &str) -> String {
+        let mut de = serde_json::Deserializer::from_str(json);
+        describe(&serde_path_to_error::deserialize::<_, Body>(&mut de).unwrap_err())
+    }
+
+    #[test]
+    fn messages_name_the_field() {
+        assert_eq!(err(r#"{"port": 1}"#), "body: missing field `name`");
+        assert!(
+            err(r#"{"name": "x", "port": "a"}"#).starts_with("port: invalid type: string"),
+            "{}",
+            err(r#"{"name":"x","port":"a"}"#)
+        );
+        assert!(err(r#"{"name": 5}"#).starts_with("name: invalid type: integer"));
+        assert!(err(r#"{"name": "x", "extra": 1}"#).contains("unknown field `extra`"));
+        assert!(err(r#"{"name": "#).starts_with("body: malformed JSON"));
+        assert_eq!(err(""), "body: expected a JSON object");
+    }
+}

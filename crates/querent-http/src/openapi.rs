@@ -1,0 +1,53 @@
+//! The OpenAPI document, generated from the handlers' annotations, served at
+//! `/openapi.json`; Swagger UI (vendored assets, works offline) at `/docs/`.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::*;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".into());
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}
+
+/// Querent's native API.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Querent API",
+        description = "Ask your databases questions in plain language; get safe, validated SQL and the answer. \
+Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists take `?limit=&cursor=` and return \
+`{items, next_cursor}`."
+    ),
+    paths(
+        system::health, system::ready,
+        auth::setup_status, auth::setup, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::me,
+        auth::change_password, auth::client_token,
+        users::list, users::create, users::get, users::update, users::remove,
+        teams::list, teams::create, teams::get, teams::remove, teams::set_member, teams::remove_member,
+        api_clients::create, api_clients::list, api_clients::revoke,
+        connections::list, connections::create, connections::test_unsaved, connections::get, connections::update,
+        connections::remove, connections::test_saved, connections::execution_mode, connections::privacy,
+        connections::config,
+        settings::get, settings::update, settings::audit,
+    ),
+    components(schemas(crate::error::ErrorBody)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "system", description = "Liveness and readiness"),
+        (name = "auth", description = "First-boot setup, login, tokens"),
+        (name = "users", description = "User accounts (server administrators)"),
+        (name = "teams", description = "Teams and memberships"),
+        (name = "api-clients", description = "Machine credentials per team"),
+        (name = "connections", description = "Target databases"),
+        (name = "settings", description = "Server settings and audit log"),
+    )
+)]
+pub struct ApiDoc;

@@ -1,0 +1,172 @@
+//! `/api/v1/connections`: target databases of the caller's teams.
+
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use querent_app::connections::*;
+use querent_app::{ListParams, Paginated};
+use querent_domain::{ConnectionId, ConnectionLimits, PrivacyPolicy};
+
+use crate::Services;
+use crate::error::{ApiResult, ErrorBody};
+use crate::extract::{Auth, Json};
+
+/// Lists the connections of the caller's teams.
+#[utoipa::path(get, path = "/api/v1/connections", tag = "connections", security(("bearer" = [])), params(ListParams),
+    responses((status = 200, body = Paginated<ConnectionView>)))]
+#[get("/connections")]
+pub async fn list(
+    svc: web::Data<Services>,
+    auth: Auth,
+    q: web::Query<ListParams>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.list_connections(&auth.0, &q).await })
+            .await?,
+    ))
+}
+
+/// Registers a connection (team admin). The password is stored encrypted and never returned.
+#[utoipa::path(post, path = "/api/v1/connections", tag = "connections", security(("bearer" = [])),
+    request_body = ConnectionRequest,
+    responses((status = 201, body = ConnectionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/connections")]
+pub async fn create(
+    svc: web::Data<Services>,
+    auth: Auth,
+    body: Json<ConnectionRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Created().json(
+        svc.call(move |app| async move { app.create_connection(&auth.0, body.0).await })
+            .await?,
+    ))
+}
+
+/// Tests connection settings without saving them (team admin).
+#[utoipa::path(post, path = "/api/v1/connections/test", tag = "connections", security(("bearer" = [])),
+    request_body = ConnectionRequest,
+    responses((status = 200, description = "`ok` says whether the database answered", body = TestResult), (status = 422, body = ErrorBody)))]
+#[post("/connections/test")]
+pub async fn test_unsaved(
+    svc: web::Data<Services>,
+    auth: Auth,
+    body: Json<ConnectionRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.test_unsaved_connection(&auth.0, body.0).await })
+            .await?,
+    ))
+}
+
+/// One connection.
+#[utoipa::path(get, path = "/api/v1/connections/{id}", tag = "connections", security(("bearer" = [])),
+    params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = ConnectionView), (status = 404, body = ErrorBody)))]
+#[get("/connections/{id}")]
+pub async fn get(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.get_connection(&auth.0, *id).await })
+            .await?,
+    ))
+}
+
+/// Changes a connection (team admin).
+#[utoipa::path(patch, path = "/api/v1/connections/{id}", tag = "connections", security(("bearer" = [])),
+    request_body = UpdateConnectionRequest, params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = ConnectionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[patch("/connections/{id}")]
+pub async fn update(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+    body: Json<UpdateConnectionRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.update_connection(&auth.0, *id, body.0).await })
+            .await?,
+    ))
+}
+
+/// Deletes a connection (team admin).
+#[utoipa::path(delete, path = "/api/v1/connections/{id}", tag = "connections", security(("bearer" = [])),
+    params(("id" = String, Path, description = "connection id")),
+    responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[delete("/connections/{id}")]
+pub async fn remove(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+) -> ApiResult<HttpResponse> {
+    svc.call(move |app| async move { app.delete_connection(&auth.0, *id).await })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Tests a saved connection with its stored credentials.
+#[utoipa::path(post, path = "/api/v1/connections/{id}/test", tag = "connections", security(("bearer" = [])),
+    params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = TestResult), (status = 404, body = ErrorBody)))]
+#[post("/connections/{id}/test")]
+pub async fn test_saved(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.test_connection(&auth.0, *id).await })
+            .await?,
+    ))
+}
+
+/// Sets the execution mode (team admin).
+#[utoipa::path(put, path = "/api/v1/connections/{id}/execution-mode", tag = "connections", security(("bearer" = [])),
+    request_body = ExecutionModeRequest, params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = ConnectionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[put("/connections/{id}/execution-mode")]
+pub async fn execution_mode(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+    body: Json<ExecutionModeRequest>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.set_execution_mode(&auth.0, *id, body.0).await })
+            .await?,
+    ))
+}
+
+/// Replaces the privacy policy (team admin).
+#[utoipa::path(put, path = "/api/v1/connections/{id}/privacy", tag = "connections", security(("bearer" = [])),
+    request_body = PrivacyPolicy, params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = ConnectionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[put("/connections/{id}/privacy")]
+pub async fn privacy(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+    body: Json<PrivacyPolicy>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.set_privacy(&auth.0, *id, body.0).await })
+            .await?,
+    ))
+}
+
+/// Replaces the statement timeout and row cap (team admin).
+#[utoipa::path(put, path = "/api/v1/connections/{id}/config", tag = "connections", security(("bearer" = [])),
+    request_body = ConnectionLimits, params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = ConnectionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[put("/connections/{id}/config")]
+pub async fn config(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+    body: Json<ConnectionLimits>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.set_limits(&auth.0, *id, body.0).await })
+            .await?,
+    ))
+}

@@ -1,0 +1,55 @@
+//! Routes, one file per resource; wired in [`configure`].
+
+pub mod api_clients;
+pub mod auth;
+pub mod connections;
+pub mod settings;
+pub mod system;
+pub mod teams;
+pub mod users;
+
+use actix_web::web;
+
+/// Registers every native `/api/v1` route and the system routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(system::health).service(system::ready).service(
+        web::scope("/api/v1")
+            .service(auth::setup_status)
+            .service(auth::setup)
+            .service(auth::login)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(auth::logout_all)
+            .service(auth::me)
+            .service(auth::change_password)
+            .service(auth::client_token)
+            .service(users::list)
+            .service(users::create)
+            .service(users::get)
+            .service(users::update)
+            .service(users::remove)
+            .service(teams::list)
+            .service(teams::create)
+            .service(teams::get)
+            .service(teams::remove)
+            .service(teams::set_member)
+            .service(teams::remove_member)
+            .service(api_clients::create)
+            .service(api_clients::list)
+            .service(api_clients::revoke)
+            .service(connections::list)
+            .service(connections::create)
+            // `/connections/test` before `/connections/{id}` so it is not taken for an id.
+            .service(connections::test_unsaved)
+            .service(connections::get)
+            .service(connections::update)
+            .service(connections::remove)
+            .service(connections::test_saved)
+            .service(connections::execution_mode)
+            .service(connections::privacy)
+            .service(connections::config)
+            .service(settings::get)
+            .service(settings::update)
+            .service(settings::audit),
+    );
+}

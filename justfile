@@ -1,0 +1,40 @@
+# Querent developer tasks. `just --list` shows them; CI runs the same checks through .ci/run.
+
+# Show the recipes.
+default:
+    @just --list
+
+# Format every crate.
+fmt:
+    cargo fmt --all
+
+# Fail if anything is not formatted.
+fmt-check:
+    cargo fmt --all -- --check
+
+# Clippy on every crate and target; warnings are errors.
+lint:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Run every test (the README's test command).
+test:
+    cargo test --workspace
+
+# Check the crate layering of docs/design §1 (querent-http never reaches diesel, sqlparser, ring, …).
+layering:
+    bash scripts/layering.sh
+
+# Licences, banned crates and sources (advisories need the network, so they are not checked here).
+deny:
+    cargo deny check bans licenses sources
+
+# API docs for every crate; rustdoc warnings are errors.
+doc:
+    RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
+# Run the server (release build); extra arguments go to `querent serve`, e.g. `just serve --bind 0.0.0.0:8080`.
+serve *ARGS:
+    cargo run --release -- serve {{ARGS}}
+
+# What CI checks, in CI's order.
+ci: fmt-check lint layering test
