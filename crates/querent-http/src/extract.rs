@@ -116,6 +116,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     ApiError::validation(format!("body: could not be read ({e})"))
                 }
             })?;
+            // Every request body of this API is a JSON object; serde would otherwise read a
+            // struct from an array by position.
+            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+                return Err(ApiError::validation(
+                    "body: expected a JSON object, got an array",
+                ));
+            }
             let mut de = serde_json::Deserializer::from_slice(&bytes);
             let value: T = serde_path_to_error::deserialize(&mut de)
                 .map_err(|e| ApiError::validation(describe(&e)))?;

@@ -1,1 +1,26 @@
-//! querent-test-support
+//! # querent-test-support
+//!
+//! What Querent's integration tests stand on: [`TestApp`] starts the real server — the same
+//! composition as `querent serve` ([`querent::build_app`] + [`querent_http::build_server`]) —
+//! on a random port with a fresh data directory, and talks HTTP to it; [`PgDatabase`] and
+//! [`MysqlDatabase`] create a uniquely named database on the local servers and drop it
+//! afterwards. Tests that need a database server skip with a printed reason when it is not
+//! running, unless `QUERENT_REQUIRE_SERVICES=1`, where a missing service fails the test.
+//!
+//! With `QUERENT_TEST_PG_STORE=1`, every [`TestApp`] keeps its metadata in a fresh
+//! PostgreSQL database instead of the embedded SQLite file, so the whole HTTP suite runs
+//! against both store backends.
+//!
+//! Later issues add the fake LLM provider server (OpenAI and Anthropic wire formats) here.
+//!
+//! Depends on: the `querent` composition root, querent-app, querent-http, reqwest,
+//! tokio-postgres, mysql_async. Must never: be a dependency of a non-test target, or reach
+//! anything but loopback services.
+
+mod app;
+mod services;
+
+pub use app::{Response, TestApp, TestAppBuilder};
+pub use services::{
+    MysqlDatabase, PgDatabase, mysql_url, pg_admin_url, require_services, service_missing,
+};

@@ -1,0 +1,152 @@
+//! The `querent` command line: migrate, admin create-user, admin rotate-key.
+
+use std::process::Command;
+
+use querent_test_support::TestApp;
+use serde_json::json;
+
+fn querent(
+    data_dir: &std::path::Path,
+    args: &[&str],
+    database_url: Option<&str>,
+) -> (bool, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_querent"));
+    cmd.arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("QUERENT_DATABASE_URL")
+        .env_remove("QUERENT_MASTER_KEY");
+    if let Some(url) = database_url {
+        cmd.env("QUERENT_DATABASE_URL", url);
+    }
+    let out = cmd.output().expect("run querent");
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_and_create_user_from_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = querent(dir.path(), &["migrate"], None);
+    assert!(ok, "{out}");
+    assert!(out.contains("migrations applied: 1"), "{out}");
+    let (ok, out) = querent(dir.path(), &["migrate"], None);
+    assert!(ok && out.contains("migrations applied: 0"), "{out}");
+    let (ok, out) = querent(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "root-admin",
+            "--password",
+            "terminal-pass",
+        ],
+        None,
+    );
+    assert!(ok && out.contains("created admin"), "{out}");
+    let (ok, out) = querent(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "ann",
+            "--password",
+            "short",
+        ],
+        None,
+    );
+    assert!(!ok && out.contains("password"), "{out}");
+    let (ok, out) = querent(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "ann",
+            "--password",
+            "ann-password",
+        ],
+        None,
+    );
+    assert!(ok && out.contains("created member"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_key_reencrypts_stored_secrets() {
+    let app = TestApp::spawn().await;
+    let admin = app.setup_admin().await.str("access_token");
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::isolation::sqlite_target(dir.path());
+    // A postgres connection with a password (never reached: only its secret matters here).
+    let pg = app
+        .post("/api/v1/connections", Some(&admin),
+            json!({"name": "pg", "dialect": "postgres", "host": "127.0.0.1", "database": "test", "username": "postgres", "password": "rotate-me-pw"}))
+        .await;
+    assert_eq!(pg.status, 201, "{}", pg.text);
+    let lite = app
+        .post(
+            "/api/v1/connections",
+            Some(&admin),
+            json!({"name": "lite", "dialect": "sqlite", "path": path}),
+        )
+        .await;
+    assert_eq!(lite.status, 201);
+    let key_before = std::fs::read_to_string(app.config.key_file_path()).unwrap();
+    app.stop().await;
+
+    let db_url = app.config.database_url.clone();
+    let (ok, out) = querent(&app.data_dir, &["admin", "rotate-key"], db_url.as_deref());
+    assert!(ok, "{out}");
+    assert!(out.contains("1 stored secrets re-encrypted"), "{out}");
+    let key_after = std::fs::read_to_string(app.config.key_file_path()).unwrap();
+    assert_ne!(key_before, key_after);
+    assert_eq!(
+        key_after.lines().filter(|l| !l.starts_with('#')).count(),
+        1,
+        "the old key is dropped once everything is re-encrypted"
+    );
+
+    // Restarted on the new key: stored secrets still decrypt, old tokens are refused.
+    let app = app.restart().await;
+    assert_eq!(
+        app.get("/api/v1/auth/me", Some(&admin)).await.status,
+        401,
+        "tokens signed with the old key are dead"
+    );
+    let admin = app
+        .login("admin", "admin-password-1")
+        .await
+        .str("access_token");
+    let t = app
+        .post(
+            &format!("/api/v1/connections/{}/test", pg.str("id")),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(t.status, 200);
+    assert_ne!(
+        t.json["error"]["detail"]
+            .as_str()
+            .map(|d| d.contains("internal")),
+        Some(true),
+        "{}",
+        t.text
+    );
+    let patched = app
+        .patch(
+            &format!("/api/v1/connections/{}", pg.str("id")),
+            Some(&admin),
+            json!({"description": "after rotation"}),
+        )
+        .await;
+    assert_eq!(patched.json["has_password"], true);
+}

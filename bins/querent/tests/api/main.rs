@@ -1,0 +1,24 @@
+//! HTTP integration tests: the real server (same composition as `querent serve`) on a
+//! random port, spoken to over HTTP. One binary for the whole suite, to keep link time
+//! down. Run against the PostgreSQL store too with `QUERENT_TEST_PG_STORE=1`.
+
+mod auth;
+mod cli;
+mod connections;
+mod isolation;
+mod system;
+mod users_teams;
+mod validation;
+
+/// An access token for `sub` signed with the server's own key file (to forge expired or
+/// odd tokens the way only the server could).
+pub fn sign_with_server_key(
+    app: &querent_test_support::TestApp,
+    sub: &str,
+    ttl_secs: i64,
+    epoch: Option<i64>,
+) -> String {
+    let keyring = querent_vault::Keyring::load_or_create(None, &app.config.key_file_path())
+        .expect("key file");
+    querent_app::jwt::sign(&keyring, sub.to_owned(), ttl_secs, epoch)
+}

@@ -1,0 +1,325 @@
+//! [`TestApp`]: the real server on a random port with its own data directory (and, with
+//! `QUERENT_TEST_PG_STORE=1`, its own PostgreSQL store database).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use querent::Config;
+use serde_json::Value;
+
+use crate::services::PgDatabase;
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    /// The body parsed as JSON (`Null` when empty or not JSON).
+    pub json: Value,
+    /// The raw body.
+    pub text: String,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Response {
+    /// `json[key]` as a string, panicking with the whole body when absent.
+    pub fn str(&self, key: &str) -> String {
+        match self.json.get(key).and_then(Value::as_str) {
+            Some(s) => s.to_owned(),
+            None => panic!("no string `{key}` in {} {}", self.status, self.text),
+        }
+    }
+
+    /// The error code of an error body.
+    pub fn code(&self) -> String {
+        self.json
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    /// The error message of an error body.
+    pub fn detail(&self) -> String {
+        self.json
+            .get("detail")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// Builds a [`TestApp`].
+pub struct TestAppBuilder {
+    config: Config,
+    data_dir: Option<PathBuf>,
+    pg_store: Option<Arc<PgDatabase>>,
+}
+
+impl Default for TestAppBuilder {
+    fn default() -> Self {
+        let config = Config {
+            bind: "127.0.0.1:0".into(),
+            workers: Some(1),
+            log_level: "warn".into(),
+            ..Default::default()
+        };
+        Self {
+            config,
+            data_dir: None,
+            pg_store: None,
+        }
+    }
+}
+
+impl TestAppBuilder {
+    /// Changes the configuration before start.
+    pub fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        f(&mut self.config);
+        self
+    }
+
+    /// Starts the server. Uses a fresh temporary data directory, and a fresh PostgreSQL
+    /// store database when `QUERENT_TEST_PG_STORE=1` (panicking if PostgreSQL is missing).
+    pub async fn spawn(self) -> TestApp {
+        let tmp = match &self.data_dir {
+            Some(_) => None,
+            None => Some(tempfile::tempdir().expect("temp dir")),
+        };
+        let data_dir = self.data_dir.clone().unwrap_or_else(|| {
+            tmp.as_ref()
+                .map(|t| t.path().to_path_buf())
+                .unwrap_or_default()
+        });
+        let pg_store = match self.pg_store {
+            Some(db) => Some(db),
+            None if std::env::var("QUERENT_TEST_PG_STORE").is_ok_and(|v| v == "1") => {
+                Some(Arc::new(
+                    PgDatabase::create("TestApp (QUERENT_TEST_PG_STORE=1)")
+                        .await
+                        .unwrap_or_else(|| panic!("QUERENT_TEST_PG_STORE=1 needs PostgreSQL")),
+                ))
+            }
+            None => None,
+        };
+        let mut config = self.config;
+        config.data_dir = data_dir.clone();
+        config.database_url = pg_store.as_ref().map(|db| db.url.clone());
+        let parts = querent::build_app(&config, None).await.expect("build app");
+        let listener = std::net::TcpListener::bind(&config.bind).expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server =
+            querent_http::build_server(parts.app, config.http_config(), listener).expect("server");
+        let handle = server.handle();
+        tokio::spawn(server);
+        TestApp {
+            base_url: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            data_dir,
+            config,
+            handle,
+            tmp,
+            pg_store,
+        }
+    }
+}
+
+/// The running server and an HTTP client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// The client used by the helpers (public for custom requests).
+    pub client: reqwest::Client,
+    /// The data directory (embedded store, key file).
+    pub data_dir: PathBuf,
+    /// The configuration it runs with.
+    pub config: Config,
+    handle: actix_web::dev::ServerHandle,
+    tmp: Option<tempfile::TempDir>,
+    pg_store: Option<Arc<PgDatabase>>,
+}
+
+impl TestApp {
+    /// A default server.
+    pub async fn spawn() -> TestApp {
+        TestAppBuilder::default().spawn().await
+    }
+
+    /// A builder for a customised server.
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    /// Whether the metadata lives in PostgreSQL (`QUERENT_TEST_PG_STORE=1`).
+    pub fn pg_store(&self) -> Option<&PgDatabase> {
+        self.pg_store.as_deref()
+    }
+
+    /// The embedded store's files (database, WAL, shared memory), for tests that inspect
+    /// them.
+    pub fn store_files(&self) -> Vec<PathBuf> {
+        let db = self.config.sqlite_store_path();
+        ["", "-wal", "-shm"]
+            .iter()
+            .map(|s| PathBuf::from(format!("{}{s}", db.display())))
+            .filter(|p| p.exists())
+            .collect()
+    }
+
+    /// Stops the server and starts a new one on the same data directory and store.
+    pub async fn restart(mut self) -> TestApp {
+        self.handle.stop(true).await;
+        let tmp = self.tmp.take();
+        let mut next = TestAppBuilder {
+            config: self.config.clone(),
+            data_dir: Some(self.data_dir.clone()),
+            pg_store: self.pg_store.clone(),
+        };
+        next.config.bind = "127.0.0.1:0".into();
+        let mut app = next.spawn().await;
+        app.tmp = tmp;
+        app
+    }
+
+    /// Stops the server, keeping the data directory while `self` lives.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// The data directory path.
+    pub fn data_path(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// Sends a request; `body` as JSON when given.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    /// Sends a raw body with a content type.
+    pub async fn request_raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: &str,
+    ) -> Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
+    /// Reads a response whole.
+    pub async fn read(resp: reqwest::Response) -> Response {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response {
+            status,
+            json,
+            text,
+            headers,
+        }
+    }
+
+    /// GET.
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request("GET", path, token, None).await
+    }
+
+    /// POST with a JSON body.
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request("POST", path, token, Some(body)).await
+    }
+
+    /// PUT with a JSON body.
+    pub async fn put(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request("PUT", path, token, Some(body)).await
+    }
+
+    /// PATCH with a JSON body.
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.request("PATCH", path, token, Some(body)).await
+    }
+
+    /// DELETE.
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request("DELETE", path, token, None).await
+    }
+
+    /// First-boot setup as `admin` / `admin-password-1`; returns the setup response.
+    pub async fn setup_admin(&self) -> Response {
+        let r = self
+            .post(
+                "/api/v1/auth/setup",
+                None,
+                serde_json::json!({"username": "admin", "password": "admin-password-1"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "setup failed: {}", r.text);
+        r
+    }
+
+    /// Logs in; returns the response (tokens on success).
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            serde_json::json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// As admin: creates a member user and returns their access token.
+    pub async fn create_user(&self, admin_token: &str, username: &str) -> (String, String) {
+        let password = format!("{username}-password-1");
+        let r = self
+            .post(
+                "/api/v1/users",
+                Some(admin_token),
+                serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "create user failed: {}", r.text);
+        let id = r.str("id");
+        let login = self.login(username, &password).await;
+        assert_eq!(login.status, 200, "login failed: {}", login.text);
+        (id, login.str("access_token"))
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop without waiting: the runtime may be going away with the test.
+        let h = self.handle.clone();
+        drop(h.stop(false));
+    }
+}
