@@ -60,10 +60,8 @@ fn probe(path: &Path, busy_timeout: Duration) -> Result<String, ExecError> {
         .map_err(|e| ExecError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
     conn.busy_timeout(busy_timeout)
         .map_err(|e| ExecError::Connection(format!("sqlite: {e}")))?;
-    let version: String = conn
-        .query_row("select sqlite_version()", [], |r| r.get(0))
-        .map_err(|e| ExecError::Query(format!("sqlite: select sqlite_version(): {e}")))?;
-    // Opening is lazy: only reading the schema proves the file is a database.
+    // Opening is lazy: only reading the schema proves the file is a database (some SQLite
+    // builds already fail `sqlite_version()` on a non-database file, so this comes first).
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
     })
@@ -76,5 +74,8 @@ fn probe(path: &Path, busy_timeout: Duration) -> Result<String, ExecError> {
         }
         _ => ExecError::Connection(format!("sqlite: cannot read {shown}: {e}")),
     })?;
+    let version: String = conn
+        .query_row("select sqlite_version()", [], |r| r.get(0))
+        .map_err(|e| ExecError::Connection(format!("sqlite: select sqlite_version(): {e}")))?;
     Ok(format!("SQLite {version}"))
 }
