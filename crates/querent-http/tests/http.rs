@@ -1,0 +1,21 @@
+//! querent-http on its own: the OpenAPI document is snapshot-tested, so any change to the
+//! public API shows up in review as a diff of `tests/snapshots/`.
+
+use querent_domain::ErrorCode;
+use utoipa::OpenApi as _;
+
+#[test]
+fn openapi_document_is_stable() {
+    let doc = querent_http::openapi::ApiDoc::openapi();
+    let json = serde_json::to_value(&doc).expect("serialise");
+    insta::assert_json_snapshot!("openapi", json);
+}
+
+#[test]
+fn every_error_code_maps_to_its_status() {
+    use actix_web::ResponseError as _;
+    for code in ErrorCode::ALL {
+        let e = querent_http::error::ApiError(querent_app::ServiceError::new(*code, "x"));
+        assert_eq!(e.status_code().as_u16(), code.http_status(), "{code}");
+    }
+}
