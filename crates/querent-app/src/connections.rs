@@ -459,12 +459,11 @@ impl App {
         self.store()
             .insert_connection(&conn)
             .await
-            .map_err(|e| match e {
-                querent_domain::ports::StoreError::Conflict(_) => ServiceError::conflict(format!(
+            .or_conflict(|| {
+                format!(
                     "name: the team already has a connection called `{}`",
                     conn.name
-                )),
-                other => other.into(),
+                )
             })?;
         self.audit_by(
             actor,
@@ -486,12 +485,11 @@ impl App {
         self.store()
             .update_connection(&conn)
             .await
-            .map_err(|e| match e {
-                querent_domain::ports::StoreError::Conflict(_) => ServiceError::conflict(format!(
+            .or_conflict(|| {
+                format!(
                     "name: the team already has a connection called `{}`",
                     conn.name
-                )),
-                other => other.into(),
+                )
             })?;
         self.audit_by(actor, action, format!("connection:{}", conn.id), None)
             .await;

@@ -88,15 +88,25 @@ impl From<CryptoError> for ServiceError {
 /// Result alias for service calls.
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
-/// Maps a store "not found" to a 404 naming the resource kind.
+/// Maps store errors to messages that name the resource or field.
 pub(crate) trait NotFoundAs<T> {
+    /// A store "not found" becomes a 404 naming the resource kind.
     fn or_not_found(self, what: &str) -> ServiceResult<T>;
+    /// A store unique-constraint violation becomes a 409 with `detail` (which names the field).
+    fn or_conflict(self, detail: impl FnOnce() -> String) -> ServiceResult<T>;
 }
 
 impl<T> NotFoundAs<T> for Result<T, StoreError> {
     fn or_not_found(self, what: &str) -> ServiceResult<T> {
         self.map_err(|e| match e {
             StoreError::NotFound => ServiceError::not_found(what),
+            other => other.into(),
+        })
+    }
+
+    fn or_conflict(self, detail: impl FnOnce() -> String) -> ServiceResult<T> {
+        self.map_err(|e| match e {
+            StoreError::Conflict(_) => ServiceError::conflict(detail()),
             other => other.into(),
         })
     }

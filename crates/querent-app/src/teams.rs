@@ -168,13 +168,7 @@ impl App {
         self.store()
             .insert_team(&team, actor.user_id())
             .await
-            .map_err(|e| match e {
-                querent_domain::ports::StoreError::Conflict(_) => ServiceError::conflict(format!(
-                    "name: a team called `{}` already exists",
-                    team.name
-                )),
-                other => other.into(),
-            })?;
+            .or_conflict(|| format!("name: a team called `{}` already exists", team.name))?;
         self.audit_by(actor, "team.create", format!("team:{}", team.id), None)
             .await;
         Ok(team.into())

@@ -195,12 +195,7 @@ impl App {
         self.store()
             .insert_user(&user, &hash)
             .await
-            .map_err(|e| match e {
-                querent_domain::ports::StoreError::Conflict(_) => {
-                    ServiceError::conflict("username: is already taken")
-                }
-                other => other.into(),
-            })?;
+            .or_conflict(|| "username: is already taken".into())?;
         self.audit(
             actor,
             ip,
@@ -248,12 +243,10 @@ impl App {
         if let Some(pw) = &req.password {
             check_password_policy("password", pw.expose())?;
         }
-        self.store().update_user(&user).await.map_err(|e| match e {
-            querent_domain::ports::StoreError::Conflict(_) => {
-                ServiceError::conflict("username: is already taken")
-            }
-            other => other.into(),
-        })?;
+        self.store()
+            .update_user(&user)
+            .await
+            .or_conflict(|| "username: is already taken".into())?;
         if let Some(pw) = req.password {
             let hash = secrets::hash_password(&pw).await?;
             self.store().set_password(id, &hash).await?;
