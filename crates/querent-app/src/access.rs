@@ -48,6 +48,29 @@ impl App {
         }
     }
 
+    /// The team a create-style request acts in — `team_id` when given, else the caller's
+    /// oldest membership — checked for at least `min`.
+    pub async fn acting_team(
+        &self,
+        actor: &Actor,
+        team_id: Option<TeamId>,
+        min: TeamRole,
+    ) -> ServiceResult<TeamId> {
+        let team = match team_id {
+            Some(t) => t,
+            None => self
+                .visible_teams(actor)
+                .await?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    ServiceError::validation("team_id: you belong to no team; give a team_id")
+                })?,
+        };
+        self.require_team_role(actor, team, min, "team").await?;
+        Ok(team)
+    }
+
     /// The teams whose resources the caller can see.
     pub async fn visible_teams(&self, actor: &Actor) -> ServiceResult<Vec<TeamId>> {
         match &actor.principal {

@@ -70,28 +70,14 @@ pub struct ApiClientCreated {
 }
 
 impl App {
-    /// The team a request without `team_id` acts in: the caller's oldest membership.
-    pub(crate) async fn default_team(&self, actor: &Actor) -> ServiceResult<TeamId> {
-        self.visible_teams(actor)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                ServiceError::validation("team_id: you belong to no team; give a team_id")
-            })
-    }
-
     /// Creates an API client (team admin or owner).
     pub async fn create_api_client(
         &self,
         actor: &Actor,
         req: CreateApiClientRequest,
     ) -> ServiceResult<ApiClientCreated> {
-        let team = match req.team_id {
-            Some(t) => t,
-            None => self.default_team(actor).await?,
-        };
-        self.require_team_role(actor, team, TeamRole::Admin, "team")
+        let team = self
+            .acting_team(actor, req.team_id, TeamRole::Admin)
             .await?;
         let name = validate_resource_name("name", &req.name)?;
         if req.scopes.is_empty() {

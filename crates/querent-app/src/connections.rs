@@ -63,6 +63,21 @@ pub struct ConnectionRequest {
     pub sample_values: Option<bool>,
 }
 
+impl ConnectionRequest {
+    /// The target part of the request (not yet validated).
+    fn target(&self) -> ConnectionTarget {
+        ConnectionTarget {
+            dialect: self.dialect,
+            host: self.host.clone(),
+            port: self.port,
+            database: self.database.clone(),
+            username: self.username.clone(),
+            path: self.path.clone(),
+            ssl_mode: self.ssl_mode.unwrap_or(SslMode::Prefer),
+        }
+    }
+}
+
 /// Changes to a connection; absent fields stay as they are. A `password` replaces the
 /// stored one; `clear_password: true` removes it.
 #[derive(Debug, Default, Deserialize)]
@@ -412,11 +427,8 @@ impl App {
         actor: &Actor,
         req: ConnectionRequest,
     ) -> ServiceResult<ConnectionView> {
-        let team = match req.team_id {
-            Some(t) => t,
-            None => self.default_team(actor).await?,
-        };
-        self.require_team_role(actor, team, TeamRole::Admin, "team")
+        let team = self
+            .acting_team(actor, req.team_id, TeamRole::Admin)
             .await?;
         let name = validate_resource_name(
             "name",
@@ -424,15 +436,7 @@ impl App {
                 .as_deref()
                 .ok_or_else(|| ServiceError::validation("name: is required"))?,
         )?;
-        let target = self.validate_target(ConnectionTarget {
-            dialect: req.dialect,
-            host: req.host,
-            port: req.port,
-            database: req.database,
-            username: req.username,
-            path: req.path,
-            ssl_mode: req.ssl_mode.unwrap_or(SslMode::Prefer),
-        })?;
+        let target = self.validate_target(req.target())?;
         let privacy = req.privacy.unwrap_or_default();
         validate_privacy(&privacy)?;
         let limits = req.config.unwrap_or_default();
@@ -644,21 +648,9 @@ impl App {
         actor: &Actor,
         req: ConnectionRequest,
     ) -> ServiceResult<TestResult> {
-        let team = match req.team_id {
-            Some(t) => t,
-            None => self.default_team(actor).await?,
-        };
-        self.require_team_role(actor, team, TeamRole::Admin, "team")
+        self.acting_team(actor, req.team_id, TeamRole::Admin)
             .await?;
-        let target = self.validate_target(ConnectionTarget {
-            dialect: req.dialect,
-            host: req.host,
-            port: req.port,
-            database: req.database,
-            username: req.username,
-            path: req.path,
-            ssl_mode: req.ssl_mode.unwrap_or(SslMode::Prefer),
-        })?;
+        let target = self.validate_target(req.target())?;
         Ok(self.run_probe(&target, req.password.as_ref()).await)
     }
 
