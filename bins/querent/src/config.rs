@@ -52,6 +52,8 @@ pub struct Config {
     pub sqlite_allowed_dirs: Vec<PathBuf>,
     /// HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// Generate the demo database on first start and register it at first-boot setup.
+    pub demo: bool,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             cors_origins: Vec::new(),
             sqlite_allowed_dirs: Vec::new(),
             workers: None,
+            demo: true,
         }
     }
 }
@@ -151,6 +154,7 @@ impl Config {
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
             sqlite_allowed_dirs: self.sqlite_allowed_dirs.clone(),
             protected_paths: vec![self.sqlite_store_path(), self.key_file_path()],
+            demo_database: self.demo.then(|| self.demo_database_path()),
         }
     }
 
@@ -166,6 +170,11 @@ impl Config {
     /// The embedded store file.
     pub fn sqlite_store_path(&self) -> PathBuf {
         self.data_dir.join("querent.db")
+    }
+
+    /// The generated demo database.
+    pub fn demo_database_path(&self) -> PathBuf {
+        self.data_dir.join("demo.sqlite")
     }
 
     /// The master key file.
@@ -198,4 +207,5 @@ const ENV_KEYS: &[&str] = &[
     "cors_origins",
     "sqlite_allowed_dirs",
     "workers",
+    "demo",
 ];

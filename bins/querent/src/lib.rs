@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod demo;
 pub mod logging;
 
 use std::sync::Arc;

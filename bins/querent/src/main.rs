@@ -32,6 +32,8 @@ enum Command {
     },
     /// Run the store's pending migrations and exit.
     Migrate,
+    /// (Re)generate the demo database and register it as connection `demo` of the first team.
+    Demo,
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -83,6 +85,34 @@ async fn main() {
             let ran = store.migrate().await.unwrap_or_else(|e| fail(e));
             println!("migrations applied: {ran} ({:?} store)", store.backend());
         }
+        Command::Demo => {
+            let _ = logging::init("warn", &config.log_format);
+            let summary = querent::demo::generate(&config.demo_database_path(), today())
+                .unwrap_or_else(|e| fail(e));
+            let rows: Vec<String> = summary
+                .rows
+                .iter()
+                .map(|(t, n)| format!("{t} {n}"))
+                .collect();
+            println!(
+                "demo database written to {} ({})",
+                config.demo_database_path().display(),
+                rows.join(", ")
+            );
+            config.demo = true;
+            let parts = build_app(&config, None).await.unwrap_or_else(|e| fail(e));
+            match parts
+                .app
+                .ensure_demo_connection()
+                .await
+                .unwrap_or_else(|e| fail(e.detail))
+            {
+                Some(c) => println!("registered as connection `{}` ({})", c.name, c.id),
+                None => println!(
+                    "connection `demo` already registered (or no team yet: first-boot setup will register it)"
+                ),
+            }
+        }
         Command::Admin { command } => {
             let _ = logging::init("warn", &config.log_format);
             match command {
@@ -119,8 +149,20 @@ async fn main() {
     }
 }
 
+fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
 async fn serve(config: Config) {
     let hook = logging::init(&config.log_level, &config.log_format).unwrap_or_else(|e| fail(e));
+    if config.demo && !config.demo_database_path().exists() {
+        match querent::demo::generate(&config.demo_database_path(), today()) {
+            Ok(_) => {
+                tracing::info!(path = %config.demo_database_path().display(), "generated the demo database")
+            }
+            Err(e) => tracing::warn!(error = %e, "could not generate the demo database"),
+        }
+    }
     let parts = build_app(&config, Some(hook))
         .await
         .unwrap_or_else(|e| fail(e));

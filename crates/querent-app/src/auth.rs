@@ -214,6 +214,13 @@ impl App {
             None,
         )
         .await;
+        if let Err(e) = self
+            .register_demo(team.id, &format!("user:{}", user.id))
+            .await
+        {
+            // The admin exists now; a demo that cannot be registered must not undo setup.
+            tracing::warn!(error = %e, "could not register the demo database");
+        }
         let tokens = self.issue_user_tokens(&user, None).await?;
         Ok(SetupResponse {
             user: UserView::from(user),

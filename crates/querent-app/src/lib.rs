@@ -68,6 +68,9 @@ pub struct AppConfig {
     /// Files that may never be registered as SQLite connections (the embedded store, the
     /// key file): a query against them would read Querent's own secrets.
     pub protected_paths: Vec<PathBuf>,
+    /// The generated demo database, registered as connection `demo` of the first team at
+    /// first-boot setup (and by `querent demo`); `None` to skip.
+    pub demo_database: Option<PathBuf>,
 }
 
 impl Default for AppConfig {
@@ -81,6 +84,7 @@ impl Default for AppConfig {
             connect_timeout: Duration::from_secs(5),
             sqlite_allowed_dirs: Vec::new(),
             protected_paths: Vec::new(),
+            demo_database: None,
         }
     }
 }

@@ -80,6 +80,12 @@ impl TestAppBuilder {
         self
     }
 
+    /// Runs on an existing data directory (kept after the test) instead of a fresh one.
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
     /// Starts the server. Uses a fresh temporary data directory, and a fresh PostgreSQL
     /// store database when `QUERENT_TEST_PG_STORE=1` (panicking if PostgreSQL is missing).
     pub async fn spawn(self) -> TestApp {

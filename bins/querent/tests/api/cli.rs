@@ -150,3 +150,52 @@ async fn rotate_key_reencrypts_stored_secrets() {
         .await;
     assert_eq!(patched.json["has_password"], true);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_database_is_registered_at_setup_and_by_querent_demo() {
+    // First boot with a generated demo database: setup registers it.
+    let dir = tempfile::tempdir().unwrap();
+    let anchor = time::OffsetDateTime::now_utc().date();
+    querent::demo::generate(&dir.path().join("demo.sqlite"), anchor).unwrap();
+    let app = TestApp::builder().data_dir(dir.path()).spawn().await;
+    let admin = app.setup_admin().await.str("access_token");
+    let list = app.get("/api/v1/connections", Some(&admin)).await;
+    assert_eq!(list.json["items"][0]["name"], "demo", "{}", list.text);
+    let id = list.json["items"][0]["id"].as_str().unwrap().to_owned();
+    let t = app
+        .post(
+            &format!("/api/v1/connections/{id}/test"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(t.json["ok"], true, "{}", t.text);
+    drop(app);
+
+    // `querent demo` on a server that has a team but no demo yet.
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = querent(
+        dir.path(),
+        &[
+            "admin",
+            "create-user",
+            "--username",
+            "admin",
+            "--password",
+            "admin-password-1",
+        ],
+        None,
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = querent(dir.path(), &["demo"], None);
+    assert!(
+        ok && out.contains("registered as connection `demo`"),
+        "{out}"
+    );
+    assert!(out.contains("orders"), "{out}");
+    let (ok, out) = querent(dir.path(), &["demo"], None);
+    assert!(
+        ok && out.contains("already registered"),
+        "registered once: {out}"
+    );
+}
