@@ -1,20 +1,49 @@
 //! # querent-sql
 //!
 //! The safety core (design §4): parses SQL with sqlparser for the connection's dialect and
-//! lets through only a single read-only query — `SELECT`/`WITH`/`VALUES`/set operations,
-//! optionally a plain `EXPLAIN` — with no data-modifying CTE, no `SELECT INTO`, no locking
-//! clause and no function from the dialect's deny-list. Every table and column must exist in
-//! the schema snapshot (with CTE and alias scoping; unknown names come back with "did you
-//! mean" suggestions), the privacy policy is enforced (excluded tables/columns rejected,
-//! `SELECT *` expanded to allowed columns), and the row cap is applied as a `LIMIT`. The
-//! result is a [`ValidatedSql`], the only thing querent-exec will run.
+//! lets through only a single read-only query whose tables and columns exist and which the
+//! privacy policy allows. The result is a [`ValidatedSql`], the only thing querent-exec
+//! will run.
 //!
 //! Depends on: querent-domain and sqlparser only, so it can be embedded on its own.
 //!
 //! Must never: execute SQL, open connections, depend on any other querent crate, or hand out
 //! a [`ValidatedSql`] that did not pass every check.
 //!
-//! Status: public types only; behaviour arrives with issue 4.
+//! ## What [`validate`] does now
+//!
+//! - Parses with the dialect's sqlparser dialect under a recursion limit
+//!   ([`RECURSION_LIMIT`]), a size limit ([`MAX_SQL_LEN`]) and a cap on operator tokens
+//!   ([`MAX_OPERATORS`]), so hostile nesting is an error rather than a stack overflow.
+//! - Exactly one statement, and only a query (`SELECT`/`WITH`/`VALUES`/set operations);
+//!   everything else (DML, DDL, `SET`, `COPY`, `CALL`, `PRAGMA`, `ATTACH`, `GRANT`,
+//!   transactions, `EXPLAIN`, …) is refused.
+//! - No data-modifying CTE or subquery, no `SELECT … INTO`, no locking clause, and no
+//!   function from the dialect's deny-list (plus every `pg_*` function outside a small
+//!   allow-list), wherever it appears, schema-qualified or not, in any letter case.
+//! - Every table must exist in the [`GuardSchema`] unless a CTE of that name is in scope;
+//!   qualified column references must exist in the table they name; unqualified ones must
+//!   exist in a table of the enclosing `FROM` scopes or be a select-list alias. Scopes that
+//!   include a CTE, derived table or table function are checked permissively. Unknown names
+//!   come back with up to three "did you mean" suggestions (never excluded objects).
+//! - The [`GuardPolicy`]: excluded tables and columns are refused wherever they appear, and
+//!   so are `*`, `t.*` and whole-row references over a table with an excluded column.
+//! - The outermost query gets `LIMIT max_rows + 1` (added, or lowered when larger or not a
+//!   number); [`ValidatedSql`] carries the normalised SQL, the tables read and the limit.
+//!
+//! ## Not yet
+//!
+//! `SELECT *` expansion to the allowed columns (it is refused for now when a column is
+//! excluded), masking and row filters, an allow-list of functions instead of a deny-list,
+//! plain `EXPLAIN`, ambiguity errors for unqualified columns, column checks through CTE and
+//! derived-table outputs, and combining connection/server row caps (callers pass one).
+
+mod deny;
+mod guard;
+mod schema;
+
+pub use guard::{MAX_OPERATORS, MAX_SQL_LEN, RECURSION_LIMIT, validate};
+pub use schema::{GuardPolicy, GuardSchema, GuardTable};
 
 use querent_domain::{Dialect, ErrorCode};
 use serde::Serialize;
@@ -92,6 +121,18 @@ pub enum GuardError {
     /// The statement nests deeper than the parser's recursion limit.
     #[error("the statement is nested too deeply")]
     TooDeep,
+    /// The SQL text is longer than the guard accepts.
+    #[error("the statement is too long (at most {max_bytes} bytes)")]
+    TooLong {
+        /// The limit, in bytes.
+        max_bytes: usize,
+    },
+    /// The query uses a construct the guard cannot check yet, so it is refused.
+    #[error("not supported by the SQL guard: {feature}")]
+    Unsupported {
+        /// The construct.
+        feature: String,
+    },
 }
 
 fn did_you_mean(suggestions: &[String]) -> String {
@@ -120,8 +161,11 @@ impl GuardError {
 /// accepts nothing else. It serializes (for responses and logs) but cannot be read back.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ValidatedSql {
-    sql: String,
-    dialect: Dialect,
+    pub(crate) sql: String,
+    pub(crate) dialect: Dialect,
+    pub(crate) tables: Vec<String>,
+    pub(crate) max_rows: u64,
+    pub(crate) row_limit: u64,
 }
 
 impl ValidatedSql {
@@ -133,6 +177,28 @@ impl ValidatedSql {
     /// The dialect it was validated for.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The schema tables the statement reads (`schema.name` or `name`), sorted, without
+    /// CTE names.
+    pub fn tables(&self) -> &[String] {
+        &self.tables
+    }
+
+    /// The policy's row cap: a result with more rows than this was truncated.
+    pub fn max_rows(&self) -> u64 {
+        self.max_rows
+    }
+
+    /// The `LIMIT` in force on the outermost query: at most `max_rows + 1`, lower when the
+    /// statement asked for fewer rows.
+    pub fn row_limit(&self) -> u64 {
+        self.row_limit
+    }
+
+    /// Whether a result of `rows` rows was cut off by the row cap.
+    pub fn is_truncated(&self, rows: u64) -> bool {
+        rows > self.max_rows
     }
 }
 

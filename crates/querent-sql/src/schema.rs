@@ -129,7 +129,10 @@ pub(crate) fn levenshtein(a: &str, b: &str) -> usize {
 }
 
 /// Up to three candidates close to `name`, best first.
-pub(crate) fn suggest<'c>(name: &str, candidates: impl IntoIterator<Item = &'c str>) -> Vec<String> {
+pub(crate) fn suggest<'c>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Vec<String> {
     let max = (name.chars().count() / 3).max(2);
     let mut scored: Vec<(usize, String)> = Vec::new();
     for c in candidates {
@@ -151,27 +154,57 @@ mod tests {
         assert_eq!(levenshtein("", "abc"), 3);
         assert_eq!(levenshtein("kitten", "sitting"), 3);
         assert_eq!(levenshtein("Orders", "orders"), 0);
-        assert_eq!(suggest("custmers", ["customers", "orders", "costumers"]), vec!["customers", "costumers"]);
+        assert_eq!(
+            suggest("custmers", ["customers", "orders", "costumers"]),
+            vec!["customers", "costumers"]
+        );
         assert!(suggest("zzzzzz", ["customers"]).is_empty());
     }
 
     #[test]
     fn find_prefers_public() {
-        let t = |s: Option<&str>, n: &str| GuardTable { schema: s.map(Into::into), name: n.into(), columns: vec![] };
-        let schema = GuardSchema::new(vec![t(Some("audit"), "log"), t(Some("public"), "log"), t(None, "x")]);
-        assert_eq!(schema.find(None, "LOG").and_then(|t| t.schema.as_deref()), Some("public"));
-        assert_eq!(schema.find(Some("AUDIT"), "log").and_then(|t| t.schema.as_deref()), Some("audit"));
+        let t = |s: Option<&str>, n: &str| GuardTable {
+            schema: s.map(Into::into),
+            name: n.into(),
+            columns: vec![],
+        };
+        let schema = GuardSchema::new(vec![
+            t(Some("audit"), "log"),
+            t(Some("public"), "log"),
+            t(None, "x"),
+        ]);
+        assert_eq!(
+            schema.find(None, "LOG").and_then(|t| t.schema.as_deref()),
+            Some("public")
+        );
+        assert_eq!(
+            schema
+                .find(Some("AUDIT"), "log")
+                .and_then(|t| t.schema.as_deref()),
+            Some("audit")
+        );
         assert!(schema.find(Some("audit"), "x").is_none());
         assert!(schema.find(None, "X").is_some());
     }
 
     #[test]
     fn policy_matching() {
-        let table = GuardTable { schema: Some("public".into()), name: "users".into(), columns: vec!["id".into(), "ssn".into()] };
-        let p = GuardPolicy { excluded_tables: vec!["PUBLIC.USERS".into()], excluded_columns: vec!["users.SSN".into()], max_rows: 10 };
+        let table = GuardTable {
+            schema: Some("public".into()),
+            name: "users".into(),
+            columns: vec!["id".into(), "ssn".into()],
+        };
+        let p = GuardPolicy {
+            excluded_tables: vec!["PUBLIC.USERS".into()],
+            excluded_columns: vec!["users.SSN".into()],
+            max_rows: 10,
+        };
         assert!(p.table_excluded(&table));
         assert!(p.column_excluded(&table, "ssn"));
         assert!(!p.column_excluded(&table, "id"));
-        assert_eq!(p.first_excluded_column(&table).as_deref(), Some("users.ssn"));
+        assert_eq!(
+            p.first_excluded_column(&table).as_deref(),
+            Some("users.ssn")
+        );
     }
 }

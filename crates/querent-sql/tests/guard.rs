@@ -1,0 +1,1071 @@
+//! The guard against hostile and legitimate statements in all three dialects.
+
+use proptest::prelude::*;
+use querent_domain::{Dialect, ErrorCode};
+use querent_sql::{GuardError, GuardPolicy, GuardSchema, GuardTable, ValidatedSql, validate};
+
+const P: Dialect = Dialect::Postgres;
+const M: Dialect = Dialect::Mysql;
+const S: Dialect = Dialect::Sqlite;
+const ALL: [Dialect; 3] = [P, M, S];
+
+fn table(schema: Option<&str>, name: &str, columns: &[&str]) -> GuardTable {
+    GuardTable {
+        schema: schema.map(Into::into),
+        name: name.into(),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
+fn schema() -> GuardSchema {
+    GuardSchema::new(vec![
+        table(
+            Some("public"),
+            "customers",
+            &[
+                "id",
+                "name",
+                "email",
+                "city",
+                "country",
+                "created_at",
+                "ssn",
+            ],
+        ),
+        table(
+            Some("public"),
+            "orders",
+            &[
+                "id",
+                "customer_id",
+                "employee_id",
+                "status",
+                "total",
+                "ordered_at",
+            ],
+        ),
+        table(
+            Some("public"),
+            "order_items",
+            &["order_id", "product_id", "quantity", "unit_price"],
+        ),
+        table(
+            Some("public"),
+            "products",
+            &["id", "name", "category_id", "price", "active"],
+        ),
+        table(Some("public"), "categories", &["id", "name", "parent_id"]),
+        table(
+            Some("public"),
+            "employees",
+            &[
+                "id",
+                "name",
+                "department_id",
+                "manager_id",
+                "hired_at",
+                "salary",
+                "password_hash",
+            ],
+        ),
+        table(Some("public"), "departments", &["id", "name", "budget"]),
+        table(Some("public"), "api_keys", &["id", "secret"]),
+        table(Some("audit"), "log", &["id", "message"]),
+    ])
+}
+
+fn policy() -> GuardPolicy {
+    GuardPolicy {
+        excluded_tables: vec!["api_keys".into(), "audit.log".into()],
+        excluded_columns: vec![
+            "customers.ssn".into(),
+            "public.employees.password_hash".into(),
+        ],
+        max_rows: 1000,
+    }
+}
+
+fn check(dialect: Dialect, sql: &str) -> Result<ValidatedSql, GuardError> {
+    validate(dialect, sql, &schema(), &policy())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum E {
+    Parse,
+    Empty,
+    Multi,
+    NotQuery,
+    DataCte,
+    Into,
+    Lock,
+    Denied,
+    UnkTable,
+    UnkColumn,
+    Policy,
+    Deep,
+    Long,
+    Unsupported,
+}
+
+fn kind(e: &GuardError) -> E {
+    match e {
+        GuardError::Parse { .. } => E::Parse,
+        GuardError::Empty => E::Empty,
+        GuardError::MultipleStatements { .. } => E::Multi,
+        GuardError::NotAQuery { .. } => E::NotQuery,
+        GuardError::DataModifyingCte => E::DataCte,
+        GuardError::SelectInto => E::Into,
+        GuardError::LockingClause => E::Lock,
+        GuardError::DeniedFunction { .. } => E::Denied,
+        GuardError::UnknownTable { .. } => E::UnkTable,
+        GuardError::UnknownColumn { .. } | GuardError::AmbiguousColumn { .. } => E::UnkColumn,
+        GuardError::PolicyViolation { .. } => E::Policy,
+        GuardError::TooDeep => E::Deep,
+        GuardError::TooLong { .. } => E::Long,
+        GuardError::Unsupported { .. } => E::Unsupported,
+    }
+}
+
+/// (dialect, statement, expected refusal)
+const HOSTILE: &[(Dialect, &str, E)] = &[
+    // statement kinds
+    (P, "DROP TABLE customers", E::NotQuery),
+    (M, "DROP TABLE customers", E::NotQuery),
+    (S, "DROP TABLE customers", E::NotQuery),
+    (P, "DELETE FROM orders", E::NotQuery),
+    (M, "DELETE FROM orders WHERE id = 1", E::NotQuery),
+    (S, "DELETE FROM orders", E::NotQuery),
+    (P, "UPDATE customers SET name = 'x'", E::NotQuery),
+    (
+        M,
+        "UPDATE customers SET name = 'x' WHERE id = 1",
+        E::NotQuery,
+    ),
+    (S, "UPDATE customers SET name = 'x'", E::NotQuery),
+    (P, "INSERT INTO customers (id) VALUES (1)", E::NotQuery),
+    (M, "INSERT INTO customers (id) VALUES (1)", E::NotQuery),
+    (S, "INSERT INTO customers (id) VALUES (1)", E::NotQuery),
+    (S, "REPLACE INTO customers (id) VALUES (1)", E::NotQuery),
+    (P, "INSERT INTO orders SELECT * FROM orders", E::NotQuery),
+    (
+        P,
+        "MERGE INTO orders o USING orders s ON o.id = s.id WHEN MATCHED THEN DELETE",
+        E::NotQuery,
+    ),
+    (P, "TRUNCATE orders", E::NotQuery),
+    (M, "TRUNCATE TABLE orders", E::NotQuery),
+    (P, "CREATE TABLE t (id int)", E::NotQuery),
+    (M, "CREATE TABLE t AS SELECT * FROM orders", E::NotQuery),
+    (S, "CREATE VIEW v AS SELECT 1", E::NotQuery),
+    (
+        P,
+        "CREATE FUNCTION f() RETURNS int AS 'select 1' LANGUAGE sql",
+        E::NotQuery,
+    ),
+    (P, "ALTER TABLE customers ADD COLUMN x int", E::NotQuery),
+    (M, "ALTER TABLE customers DROP COLUMN name", E::NotQuery),
+    (P, "SET statement_timeout = 0", E::NotQuery),
+    (M, "SET GLOBAL general_log = 1", E::NotQuery),
+    (P, "SET ROLE postgres", E::NotQuery),
+    (P, "RESET ALL", E::NotQuery),
+    (P, "COPY customers TO '/tmp/x'", E::NotQuery),
+    (
+        P,
+        "COPY (SELECT * FROM orders) TO PROGRAM 'rm -rf /'",
+        E::NotQuery,
+    ),
+    (P, "CALL do_things()", E::NotQuery),
+    (M, "CALL do_things()", E::NotQuery),
+    (S, "PRAGMA writable_schema = 1", E::NotQuery),
+    (S, "PRAGMA table_info(customers)", E::Parse),
+    (S, "ATTACH DATABASE '/tmp/evil.db' AS evil", E::NotQuery),
+    (S, "DETACH DATABASE main", E::Parse),
+    (S, "VACUUM INTO '/tmp/copy.db'", E::Parse),
+    (P, "GRANT ALL ON customers TO public", E::NotQuery),
+    (M, "GRANT ALL ON *.* TO 'x'@'%'", E::NotQuery),
+    (P, "REVOKE SELECT ON customers FROM public", E::NotQuery),
+    (
+        P,
+        "LOCK TABLE customers IN ACCESS EXCLUSIVE MODE",
+        E::NotQuery,
+    ),
+    (M, "LOCK TABLES customers WRITE", E::NotQuery),
+    (P, "EXPLAIN ANALYZE DELETE FROM orders", E::NotQuery),
+    (P, "EXPLAIN ANALYZE SELECT * FROM orders", E::NotQuery),
+    (P, "BEGIN", E::NotQuery),
+    (P, "COMMIT", E::NotQuery),
+    (M, "START TRANSACTION", E::NotQuery),
+    (S, "ROLLBACK", E::NotQuery),
+    (P, "DO $$ BEGIN PERFORM 1; END $$", E::Parse),
+    (P, "PREPARE p AS SELECT 1", E::NotQuery),
+    (P, "EXECUTE p", E::NotQuery),
+    (P, "LISTEN chan", E::NotQuery),
+    (P, "NOTIFY chan", E::NotQuery),
+    (P, "DISCARD ALL", E::NotQuery),
+    (M, "SHOW DATABASES", E::NotQuery),
+    (M, "KILL 42", E::NotQuery),
+    (M, "FLUSH PRIVILEGES", E::NotQuery),
+    (M, "USE mysql", E::NotQuery),
+    (P, "DEALLOCATE ALL", E::NotQuery),
+    (P, "CREATE EXTENSION dblink", E::NotQuery),
+    (P, "COMMENT ON TABLE customers IS 'x'", E::NotQuery),
+    // data-modifying CTEs
+    (
+        P,
+        "WITH x AS (DELETE FROM orders RETURNING *) SELECT * FROM x",
+        E::DataCte,
+    ),
+    (
+        P,
+        "WITH x AS (UPDATE orders SET total = 0 RETURNING id) SELECT id FROM x",
+        E::DataCte,
+    ),
+    (
+        P,
+        "WITH x AS (INSERT INTO orders (id) VALUES (1) RETURNING id) SELECT 1",
+        E::DataCte,
+    ),
+    (
+        P,
+        "WITH a AS (SELECT 1), b AS (DELETE FROM orders RETURNING id) SELECT 1",
+        E::DataCte,
+    ),
+    (
+        P,
+        "WITH x AS (SELECT id FROM orders) DELETE FROM orders",
+        E::NotQuery,
+    ),
+    (
+        P,
+        "WITH x AS (SELECT id FROM orders) INSERT INTO orders (id) SELECT id FROM x",
+        E::NotQuery,
+    ),
+    // SELECT INTO, locking
+    (P, "SELECT * INTO copy FROM orders", E::Into),
+    (P, "SELECT id INTO TEMPORARY t FROM orders", E::Into),
+    (P, "SELECT * FROM (SELECT id INTO x FROM orders) s", E::Into),
+    (M, "SELECT id INTO @v FROM orders LIMIT 1", E::Into),
+    (
+        M,
+        "SELECT id FROM orders INTO OUTFILE '/tmp/o.txt'",
+        E::Parse,
+    ),
+    (
+        M,
+        "SELECT id INTO OUTFILE '/tmp/o.txt' FROM orders",
+        E::Parse,
+    ),
+    (
+        M,
+        "SELECT id INTO DUMPFILE '/tmp/o.txt' FROM orders",
+        E::Parse,
+    ),
+    (P, "SELECT * FROM orders FOR UPDATE", E::Lock),
+    (P, "SELECT * FROM orders FOR SHARE", E::Lock),
+    (P, "SELECT * FROM orders FOR NO KEY UPDATE NOWAIT", E::Parse),
+    (P, "SELECT * FROM orders FOR UPDATE SKIP LOCKED", E::Lock),
+    (M, "SELECT * FROM orders FOR UPDATE", E::Lock),
+    (M, "SELECT * FROM orders LOCK IN SHARE MODE", E::Parse),
+    (
+        P,
+        "SELECT id FROM (SELECT id FROM orders FOR UPDATE) s",
+        E::Lock,
+    ),
+    (
+        P,
+        "SELECT 1 WHERE EXISTS (SELECT 1 FROM orders FOR UPDATE)",
+        E::Lock,
+    ),
+    // stacked statements and comment tricks
+    (P, "SELECT 1; DROP TABLE customers", E::Multi),
+    (M, "SELECT 1; DROP TABLE customers", E::Multi),
+    (S, "SELECT 1; DROP TABLE customers", E::Multi),
+    (P, "SELECT 1; SELECT 2", E::Multi),
+    (
+        P,
+        "SELECT 1 /* harmless */; DELETE FROM orders -- bye",
+        E::Multi,
+    ),
+    (P, "/* SELECT 1 */ DELETE FROM orders", E::NotQuery),
+    (P, "-- SELECT 1\nDROP TABLE orders", E::NotQuery),
+    (M, "/*!50000 DROP TABLE orders */", E::NotQuery),
+    (M, "SELECT 1 #\n; DROP TABLE orders", E::Multi),
+    (P, "SELECT pg_sleep/**/(10)", E::Denied),
+    (P, "", E::Empty),
+    (P, "   \n\t ", E::Empty),
+    (P, "-- only a comment", E::Empty),
+    (P, ";", E::Empty),
+    (P, "SELEC 1", E::Parse),
+    // denied functions
+    (P, "SELECT pg_sleep(10)", E::Denied),
+    (P, "SELECT PG_SLEEP(1)", E::Denied),
+    (P, "select pg_catalog.pg_sleep(1)", E::Denied),
+    (P, "SELECT \"pg_sleep\"(1)", E::Denied),
+    (P, "SELECT pg_sleep_for('5 minutes')", E::Denied),
+    (P, "SELECT pg_read_file('/etc/passwd')", E::Denied),
+    (P, "SELECT pg_read_binary_file('/etc/passwd')", E::Denied),
+    (P, "SELECT * FROM pg_ls_dir('/')", E::Denied),
+    (P, "SELECT pg_stat_file('/etc/passwd')", E::Denied),
+    (P, "SELECT lo_import('/etc/passwd')", E::Denied),
+    (P, "SELECT lo_export(1, '/tmp/x')", E::Denied),
+    (
+        P,
+        "SELECT * FROM dblink('host=evil', 'select 1') AS t(x int)",
+        E::Denied,
+    ),
+    (P, "SELECT dblink_exec('drop table orders')", E::Denied),
+    (
+        P,
+        "SELECT set_config('statement_timeout', '0', false)",
+        E::Denied,
+    ),
+    (P, "SELECT nextval('orders_id_seq')", E::Denied),
+    (P, "SELECT setval('orders_id_seq', 1)", E::Denied),
+    (P, "SELECT pg_advisory_lock(1)", E::Denied),
+    (P, "SELECT pg_terminate_backend(42)", E::Denied),
+    (P, "SELECT pg_cancel_backend(42)", E::Denied),
+    (P, "SELECT pg_reload_conf()", E::Denied),
+    (
+        P,
+        "SELECT query_to_xml('delete from orders', true, true, '')",
+        E::Denied,
+    ),
+    (P, "SELECT txid_current()", E::Denied),
+    (
+        P,
+        "SELECT pg_logical_emit_message(true, 'x', 'y')",
+        E::Denied,
+    ),
+    (M, "SELECT SLEEP(10)", E::Denied),
+    (M, "SELECT BENCHMARK(1000000000, MD5('x'))", E::Denied),
+    (M, "SELECT LOAD_FILE('/etc/passwd')", E::Denied),
+    (M, "SELECT GET_LOCK('x', 10)", E::Denied),
+    (M, "SELECT release_lock('x')", E::Denied),
+    (M, "SELECT sys_exec('id')", E::Denied),
+    (M, "SELECT id FROM orders WHERE SLEEP(5) = 0", E::Denied),
+    (S, "SELECT load_extension('/tmp/evil.so')", E::Denied),
+    (S, "SELECT readfile('/etc/passwd')", E::Denied),
+    (S, "SELECT writefile('/tmp/x', 'y')", E::Denied),
+    (S, "SELECT fts3_tokenizer('simple')", E::Denied),
+    (S, "SELECT randomblob(1000000000)", E::Denied),
+    (S, "SELECT * FROM fsdir('/')", E::Denied),
+    (S, "SELECT pg_sleep(1)", E::Denied),
+    // denied functions hidden in every clause
+    (
+        P,
+        "SELECT id FROM orders WHERE id IN (SELECT pg_sleep(1))",
+        E::Denied,
+    ),
+    (
+        P,
+        "SELECT CASE WHEN id > 0 THEN pg_sleep(1) END FROM orders",
+        E::Denied,
+    ),
+    (P, "SELECT id FROM orders ORDER BY pg_sleep(1)", E::Denied),
+    (
+        P,
+        "SELECT status FROM orders GROUP BY status HAVING count(pg_sleep(1)) > 0",
+        E::Denied,
+    ),
+    (
+        P,
+        "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id AND pg_sleep(1) IS NULL",
+        E::Denied,
+    ),
+    (
+        P,
+        "WITH x AS (SELECT pg_sleep(1)) SELECT 1 FROM x",
+        E::Denied,
+    ),
+    (P, "SELECT 1 UNION SELECT pg_sleep(1)", E::Denied),
+    (
+        P,
+        "SELECT coalesce(NULL, lower(upper(pg_read_file('/etc/passwd'))))",
+        E::Denied,
+    ),
+    (
+        P,
+        "SELECT sum(total) OVER (ORDER BY pg_sleep(1)) FROM orders",
+        E::Denied,
+    ),
+    (
+        M,
+        "SELECT * FROM orders WHERE id = (SELECT 1 FROM customers WHERE BENCHMARK(10, 1))",
+        E::Denied,
+    ),
+    (M, "SELECT IF(1, SLEEP(1), 0)", E::Denied),
+    (S, "SELECT (SELECT load_extension('x'))", E::Denied),
+    (P, "SELECT 1 LIMIT (SELECT pg_sleep(1))::int", E::Denied),
+    // unknown tables and columns
+    (P, "SELECT * FROM custmers", E::UnkTable),
+    (M, "SELECT * FROM customer", E::UnkTable),
+    (S, "SELECT * FROM sqlite_master", E::UnkTable),
+    (P, "SELECT * FROM pg_catalog.pg_authid", E::UnkTable),
+    (P, "SELECT * FROM information_schema.tables", E::UnkTable),
+    (M, "SELECT * FROM mysql.user", E::UnkTable),
+    (
+        P,
+        "SELECT id FROM orders WHERE customer_id IN (SELECT id FROM custmers)",
+        E::UnkTable,
+    ),
+    (P, "SELECT nme FROM customers", E::UnkColumn),
+    (P, "SELECT c.nme FROM customers c", E::UnkColumn),
+    (P, "SELECT customers.nme FROM customers", E::UnkColumn),
+    (M, "SELECT id FROM orders WHERE totl > 10", E::UnkColumn),
+    (S, "SELECT id FROM orders ORDER BY ordered", E::UnkColumn),
+    (P, "SELECT x.id FROM orders o", E::UnkTable),
+    (
+        P,
+        "SELECT o.id FROM orders o JOIN customers c ON c.idd = o.customer_id",
+        E::UnkColumn,
+    ),
+    (
+        P,
+        "SELECT id FROM orders WHERE EXISTS (SELECT 1 FROM customers c WHERE c.zip = 1)",
+        E::UnkColumn,
+    ),
+    // privacy
+    (P, "SELECT * FROM api_keys", E::Policy),
+    (M, "SELECT secret FROM api_keys", E::Policy),
+    (P, "SELECT message FROM audit.log", E::Policy),
+    (
+        P,
+        "SELECT id FROM orders WHERE id IN (SELECT id FROM api_keys)",
+        E::Policy,
+    ),
+    (P, "WITH k AS (SELECT * FROM api_keys) SELECT 1", E::Policy),
+    (P, "SELECT ssn FROM customers", E::Policy),
+    (P, "SELECT c.ssn FROM customers c", E::Policy),
+    (P, "SELECT customers.SSN FROM customers", E::Policy),
+    (P, "SELECT id FROM customers WHERE ssn LIKE '1%'", E::Policy),
+    (P, "SELECT * FROM customers", E::Policy),
+    (P, "SELECT c.* FROM customers c", E::Policy),
+    (
+        M,
+        "SELECT o.id, c.* FROM orders o JOIN customers c ON c.id = o.customer_id",
+        E::Policy,
+    ),
+    (S, "SELECT password_hash FROM employees", E::Policy),
+    (
+        P,
+        "SELECT x FROM (SELECT ssn AS x FROM customers) s",
+        E::Policy,
+    ),
+    (P, "SELECT row_to_json(c) FROM customers c", E::Policy),
+    (P, "TABLE customers", E::Parse),
+    (
+        P,
+        "SELECT shop.public.customers.ssn FROM customers",
+        E::Policy,
+    ),
+    (
+        P,
+        "SELECT 1 FROM customers a JOIN customers b USING (ssn)",
+        E::Policy,
+    ),
+    (
+        P,
+        "SELECT 1 FROM customers a JOIN customers b USING (nope)",
+        E::UnkColumn,
+    ),
+    (P, "SELECT (SELECT ssn) FROM customers", E::Policy),
+    (
+        P,
+        "SELECT id FROM orders o WHERE EXISTS (SELECT 1 FROM customers WHERE ssn = o.status)",
+        E::Policy,
+    ),
+    (
+        P,
+        "SELECT n FROM (SELECT c.* FROM customers c) s",
+        E::Policy,
+    ),
+    (
+        S,
+        "SELECT e.password_hash FROM departments d JOIN employees e ON e.department_id = d.id",
+        E::Policy,
+    ),
+    (
+        M,
+        "SELECT * FROM orders o JOIN customers c ON c.id = o.customer_id",
+        E::Policy,
+    ),
+    (
+        P,
+        "SELECT count(*) FROM orders o WHERE EXISTS (SELECT 1 FROM customers c WHERE c.ssn = '1')",
+        E::Policy,
+    ),
+];
+
+#[test]
+fn hostile_statements_are_refused() {
+    assert!(HOSTILE.len() >= 100, "only {} hostile cases", HOSTILE.len());
+    let mut failures = Vec::new();
+    for (dialect, sql, expected) in HOSTILE {
+        match check(*dialect, sql) {
+            Ok(v) => failures.push(format!("{dialect:?} ACCEPTED {sql:?} as {:?}", v.sql())),
+            Err(e) if kind(&e) != *expected => failures.push(format!(
+                "{dialect:?} {sql:?}: expected {expected:?}, got {e:?}"
+            )),
+            Err(_) => {}
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// (dialects, statement)
+const LEGIT: &[(&[Dialect], &str)] = &[
+    (&ALL, "SELECT 1"),
+    (&[M], "SELECT 1 -- ; DROP TABLE orders"),
+    (&ALL, "SELECT name FROM customers -- trailing comment"),
+    (&ALL, "SELECT /* hint */ id FROM orders"),
+    (&ALL, "SELECT id, name FROM customers"),
+    (&ALL, "SELECT * FROM orders"),
+    (&ALL, "SELECT o.* FROM orders o"),
+    (
+        &ALL,
+        "SELECT c.name, o.total FROM customers c JOIN orders o ON o.customer_id = c.id",
+    ),
+    (
+        &ALL,
+        "SELECT c.name, count(o.id) AS n FROM customers c LEFT JOIN orders o ON o.customer_id = c.id GROUP BY c.name ORDER BY n DESC",
+    ),
+    (
+        &ALL,
+        "SELECT status, sum(total) AS revenue FROM orders GROUP BY status HAVING sum(total) > 100",
+    ),
+    (
+        &ALL,
+        "SELECT country, COUNT(DISTINCT city) FROM customers GROUP BY country",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM products WHERE price BETWEEN 10 AND 20 AND active",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM products WHERE name LIKE 'A%' ORDER BY name LIMIT 10 OFFSET 20",
+    ),
+    (
+        &ALL,
+        "SELECT p.name, c.name AS category FROM products p JOIN categories c ON c.id = p.category_id",
+    ),
+    (
+        &ALL,
+        "SELECT e.name, d.name FROM employees e JOIN departments d ON d.id = e.department_id WHERE d.budget > 1000",
+    ),
+    (
+        &ALL,
+        "SELECT e.name, m.name AS manager FROM employees e LEFT JOIN employees m ON m.id = e.manager_id",
+    ),
+    (
+        &ALL,
+        "SELECT oi.order_id, sum(oi.quantity * oi.unit_price) AS amount FROM order_items oi GROUP BY oi.order_id",
+    ),
+    (
+        &ALL,
+        "SELECT o.id FROM orders o JOIN order_items oi ON oi.order_id = o.id JOIN products p ON p.id = oi.product_id JOIN categories cat ON cat.id = p.category_id WHERE cat.name = 'Books'",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM customers WHERE id IN (SELECT customer_id FROM orders WHERE total > 100)",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM customers c WHERE EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND o.status = 'open')",
+    ),
+    (
+        &ALL,
+        "SELECT name, (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) AS orders FROM customers c",
+    ),
+    (
+        &ALL,
+        "SELECT t.status, t.n FROM (SELECT status, count(*) AS n FROM orders GROUP BY status) t WHERE t.n > 5",
+    ),
+    (
+        &ALL,
+        "SELECT status, n FROM (SELECT status, count(*) AS n FROM orders GROUP BY status) AS t ORDER BY n",
+    ),
+    (
+        &ALL,
+        "WITH big AS (SELECT * FROM orders WHERE total > 1000) SELECT count(*) FROM big",
+    ),
+    (
+        &ALL,
+        "WITH big AS (SELECT customer_id, total FROM orders WHERE total > 1000) SELECT c.name, b.total FROM big b JOIN customers c ON c.id = b.customer_id",
+    ),
+    (
+        &ALL,
+        "WITH a AS (SELECT id FROM customers), b AS (SELECT id FROM a) SELECT id FROM b",
+    ),
+    (
+        &ALL,
+        "WITH RECURSIVE tree AS (SELECT id, parent_id, name FROM categories WHERE parent_id IS NULL UNION ALL SELECT c.id, c.parent_id, c.name FROM categories c JOIN tree t ON c.parent_id = t.id) SELECT * FROM tree",
+    ),
+    (
+        &ALL,
+        "WITH RECURSIVE chain AS (SELECT id, manager_id, 1 AS depth FROM employees WHERE manager_id IS NULL UNION ALL SELECT e.id, e.manager_id, depth + 1 FROM employees e JOIN chain ON e.manager_id = chain.id) SELECT max(depth) FROM chain",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM customers UNION SELECT name FROM employees",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM customers UNION ALL SELECT name FROM employees ORDER BY name",
+    ),
+    (
+        &ALL,
+        "SELECT id FROM customers EXCEPT SELECT customer_id FROM orders",
+    ),
+    (
+        &ALL,
+        "SELECT id FROM customers INTERSECT SELECT customer_id FROM orders",
+    ),
+    (
+        &ALL,
+        "SELECT id, CASE WHEN total > 100 THEN 'big' WHEN total > 10 THEN 'medium' ELSE 'small' END AS size FROM orders",
+    ),
+    (
+        &ALL,
+        "SELECT CASE status WHEN 'open' THEN 1 ELSE 0 END FROM orders",
+    ),
+    (
+        &ALL,
+        "SELECT id, total, rank() OVER (ORDER BY total DESC) AS r FROM orders",
+    ),
+    (
+        &ALL,
+        "SELECT id, customer_id, sum(total) OVER (PARTITION BY customer_id ORDER BY ordered_at) AS running FROM orders",
+    ),
+    (
+        &ALL,
+        "SELECT id, row_number() OVER (PARTITION BY department_id ORDER BY hired_at) FROM employees",
+    ),
+    (
+        &ALL,
+        "SELECT id, lag(total) OVER (ORDER BY ordered_at) AS prev FROM orders",
+    ),
+    (
+        &ALL,
+        "SELECT department_id, avg(salary) FROM employees GROUP BY department_id",
+    ),
+    (
+        &ALL,
+        "SELECT count(*) FROM orders WHERE status IN ('open', 'paid') AND total IS NOT NULL",
+    ),
+    (
+        &ALL,
+        "SELECT coalesce(city, 'unknown') AS city, count(*) FROM customers GROUP BY coalesce(city, 'unknown')",
+    ),
+    (
+        &ALL,
+        "SELECT upper(name), length(email) FROM customers WHERE lower(country) = 'fr'",
+    ),
+    (
+        &ALL,
+        "SELECT DISTINCT country FROM customers ORDER BY country",
+    ),
+    (
+        &ALL,
+        "SELECT min(price), max(price), avg(price) FROM products",
+    ),
+    (
+        &ALL,
+        "SELECT p.name FROM products p WHERE p.price > (SELECT avg(price) FROM products)",
+    ),
+    (
+        &ALL,
+        "SELECT c.name FROM customers c CROSS JOIN departments d",
+    ),
+    (
+        &ALL,
+        "SELECT o.id FROM orders o, customers c WHERE o.customer_id = c.id",
+    ),
+    (&ALL, "SELECT CAST(total AS INTEGER) FROM orders"),
+    (
+        &ALL,
+        "SELECT total * 2 AS double_total FROM orders ORDER BY double_total",
+    ),
+    (&ALL, "SELECT id FROM ORDERS WHERE STATUS = 'open'"),
+    (
+        &ALL,
+        "SELECT count(*) AS n FROM order_items GROUP BY order_id HAVING count(*) > 1",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM products ORDER BY price DESC, name ASC LIMIT 5",
+    ),
+    (&ALL, "SELECT x.n FROM (SELECT count(*) AS n FROM orders) x"),
+    (
+        &ALL,
+        "SELECT c.name FROM customers c WHERE c.id = ANY (SELECT customer_id FROM orders)",
+    ),
+    (
+        &ALL,
+        "SELECT name FROM employees WHERE salary > (SELECT avg(e2.salary) FROM employees e2 WHERE e2.department_id = employees.department_id)",
+    ),
+    (&ALL, "SELECT id FROM orders WHERE total > 10 ORDER BY 1"),
+    (
+        &ALL,
+        "SELECT * FROM orders o JOIN order_items i ON i.order_id = o.id",
+    ),
+    (
+        &[P],
+        "SELECT date_trunc('month', ordered_at) AS month, sum(total) FROM orders GROUP BY 1 ORDER BY 1",
+    ),
+    (
+        &[P],
+        "SELECT extract(year FROM ordered_at) AS y, count(*) FROM orders GROUP BY y",
+    ),
+    (
+        &[P],
+        "SELECT id FROM orders WHERE ordered_at > now() - interval '30 days'",
+    ),
+    (
+        &[P],
+        "SELECT id FROM orders WHERE ordered_at::date = current_date",
+    ),
+    (
+        &[P],
+        "SELECT name, pg_typeof(total) FROM orders o JOIN customers c ON c.id = o.customer_id",
+    ),
+    (
+        &[P],
+        "SELECT string_agg(name, ', ' ORDER BY name) FROM departments",
+    ),
+    (
+        &[P],
+        "SELECT count(*) FILTER (WHERE status = 'open') FROM orders",
+    ),
+    (&[P], "SELECT g FROM generate_series(1, 10) AS g"),
+    (&[P], "SELECT id FROM orders FETCH FIRST 5 ROWS ONLY"),
+    (
+        &[P],
+        "SELECT c.name, l.total FROM customers c CROSS JOIN LATERAL (SELECT o.total FROM orders o WHERE o.customer_id = c.id ORDER BY o.total DESC LIMIT 1) l",
+    ),
+    (
+        &[P],
+        "SELECT DISTINCT ON (customer_id) customer_id, total FROM orders ORDER BY customer_id, total DESC",
+    ),
+    (&[P], "SELECT public.orders.id FROM public.orders"),
+    (&[P], "SELECT id FROM orders WHERE status ILIKE 'op%'"),
+    (&[P], "VALUES (1, 'a'), (2, 'b')"),
+    (
+        &[M],
+        "SELECT DATE_FORMAT(ordered_at, '%Y-%m') AS month, SUM(total) FROM orders GROUP BY month",
+    ),
+    (
+        &[M],
+        "SELECT YEAR(ordered_at), COUNT(*) FROM orders GROUP BY YEAR(ordered_at)",
+    ),
+    (
+        &[M],
+        "SELECT id FROM orders WHERE ordered_at > DATE_SUB(NOW(), INTERVAL 30 DAY)",
+    ),
+    (
+        &[M],
+        "SELECT `name` FROM `customers` WHERE `city` = \"Paris\"",
+    ),
+    (
+        &[M],
+        "SELECT GROUP_CONCAT(name ORDER BY name SEPARATOR ', ') FROM departments",
+    ),
+    (&[M], "SELECT IFNULL(city, 'n/a') FROM customers"),
+    (&[M], "SELECT id FROM orders LIMIT 10, 20"),
+    (
+        &[S],
+        "SELECT strftime('%Y-%m', ordered_at) AS month, sum(total) FROM orders GROUP BY month",
+    ),
+    (
+        &[S],
+        "SELECT date(ordered_at), count(*) FROM orders WHERE ordered_at >= date('now', '-30 days') GROUP BY 1",
+    ),
+    (&[S], "SELECT group_concat(name, ', ') FROM departments"),
+    (&[S], "SELECT ifnull(city, 'n/a') FROM customers"),
+    (&[S], "SELECT id FROM orders WHERE status = \"open\""),
+    (&[S], "SELECT \"name\" FROM \"customers\""),
+    (
+        &[S],
+        "SELECT julianday('now') - julianday(ordered_at) AS age_days FROM orders",
+    ),
+    (
+        &[M],
+        "SELECT CURDATE(), status, COUNT(*) FROM orders GROUP BY status WITH ROLLUP",
+    ),
+    (
+        &[P],
+        "SELECT EXTRACT(epoch FROM ordered_at) FROM orders WHERE ordered_at >= DATE '2024-01-01'",
+    ),
+    (
+        &[P],
+        "SELECT ordered_at AT TIME ZONE 'UTC', age(now(), ordered_at), to_char(ordered_at, 'YYYY-MM') FROM orders",
+    ),
+    (
+        &[P],
+        "SELECT status, country, sum(total) FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY ROLLUP (status, country)",
+    ),
+    (&[P], "SELECT current_date, current_timestamp, true, NULL"),
+    (&[P], "SELECT id FROM orders ORDER BY total DESC NULLS LAST"),
+    (
+        &[P],
+        "SELECT id, total, sum(total) OVER w FROM orders WINDOW w AS (PARTITION BY customer_id ORDER BY ordered_at)",
+    ),
+    (
+        &ALL,
+        "SELECT name AS n FROM customers UNION SELECT name FROM employees ORDER BY n",
+    ),
+    (
+        &ALL,
+        "SELECT order_id, product_id FROM order_items JOIN products ON products.id = order_items.product_id",
+    ),
+    (
+        &[P, M],
+        "WITH a AS (SELECT id AS order_id FROM orders) SELECT order_id, quantity FROM a JOIN order_items USING (order_id)",
+    ),
+    (&ALL, "SELECT c.name FROM customers c NATURAL JOIN orders"),
+    (
+        &ALL,
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id) THEN 'buyer' ELSE 'lead' END AS kind FROM customers c",
+    ),
+];
+
+#[test]
+fn legitimate_queries_pass() {
+    let count: usize = LEGIT.iter().map(|(d, _)| d.len()).sum();
+    assert!(count >= 60, "only {count} legitimate cases");
+    let mut failures = Vec::new();
+    for (dialects, sql) in LEGIT {
+        for dialect in *dialects {
+            if let Err(e) = check(*dialect, sql) {
+                failures.push(format!("{dialect:?} {sql:?}: {e:?}"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn nesting_is_an_error_not_an_overflow() {
+    for dialect in ALL {
+        let sql = format!("SELECT {}1{}", "(".repeat(10_000), ")".repeat(10_000));
+        assert_eq!(
+            check(dialect, &sql),
+            Err(GuardError::TooDeep),
+            "{dialect:?}"
+        );
+        let sql = format!("SELECT {}1{}", "(".repeat(200), ")".repeat(200));
+        assert!(check(dialect, &sql).is_err());
+        // Operator chains build deep trees without parser recursion: the size cap bounds them.
+        let budget = querent_sql::MAX_SQL_LEN - 64;
+        for op in ["+1", "*1", "||1", " AND 1", "=1", "-1", " OR id", "::int"] {
+            let sql = format!("SELECT 1{} FROM orders", op.repeat(budget / op.len()));
+            assert_eq!(check(dialect, &sql), Err(GuardError::TooDeep), "{op}");
+            // just under the cap: handled (accepted or refused) without overflowing
+            let sql = format!(
+                "SELECT 1{} FROM orders",
+                op.repeat(querent_sql::MAX_OPERATORS - 1)
+            );
+            let _ = check(dialect, &sql);
+        }
+        let sql = format!("SELECT {}1", "-".repeat(budget));
+        let _ = check(dialect, &sql);
+        let sql = format!("SELECT {}1", "NOT ".repeat(budget / 4));
+        let _ = check(dialect, &sql);
+        let sql = format!(
+            "SELECT 1 FROM orders WHERE {}",
+            "id = 1 AND ".repeat(5_000) + "id = 2"
+        );
+        let _ = check(dialect, &sql);
+        let sql = "SELECT 1".to_string() + &" ".repeat(querent_sql::MAX_SQL_LEN);
+        assert!(matches!(
+            check(dialect, &sql),
+            Err(GuardError::TooLong { .. })
+        ));
+    }
+}
+
+#[test]
+fn suggestions_and_codes() {
+    match check(P, "SELECT * FROM custmers") {
+        Err(GuardError::UnknownTable { name, suggestions }) => {
+            assert_eq!(name, "custmers");
+            assert_eq!(suggestions.first().map(String::as_str), Some("customers"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match check(P, "SELECT c.nme FROM customers c") {
+        Err(GuardError::UnknownColumn { name, suggestions }) => {
+            assert_eq!(name, "c.nme");
+            assert_eq!(suggestions.first().map(String::as_str), Some("c.name"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // excluded objects are never suggested
+    match check(P, "SELECT ssm FROM customers") {
+        Err(GuardError::UnknownColumn { suggestions, .. }) => {
+            assert!(!suggestions.iter().any(|s| s == "ssn"), "{suggestions:?}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let e = check(P, "SELECT ssn FROM customers").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::PolicyViolation);
+    let e = check(P, "DROP TABLE customers").unwrap_err();
+    assert_eq!(e.code(), ErrorCode::GuardRejected);
+    assert_eq!(
+        e.to_string(),
+        "only read-only queries are allowed, not DROP"
+    );
+}
+
+#[test]
+fn limit_is_added_or_lowered() {
+    let v = check(P, "SELECT id FROM orders").unwrap();
+    assert_eq!(v.sql(), "SELECT id FROM orders LIMIT 1001");
+    assert_eq!((v.max_rows(), v.row_limit()), (1000, 1001));
+    assert!(v.is_truncated(1001) && !v.is_truncated(1000));
+    let v = check(P, "SELECT id FROM orders LIMIT 50000").unwrap();
+    assert_eq!(v.sql(), "SELECT id FROM orders LIMIT 1001");
+    let v = check(P, "SELECT id FROM orders ORDER BY id LIMIT 10 OFFSET 5").unwrap();
+    assert_eq!(
+        v.sql(),
+        "SELECT id FROM orders ORDER BY id LIMIT 10 OFFSET 5"
+    );
+    assert_eq!(v.row_limit(), 10);
+    let v = check(P, "SELECT id FROM orders LIMIT ALL").unwrap();
+    assert_eq!(v.row_limit(), 1001);
+    assert!(v.sql().ends_with("LIMIT 1001"), "{}", v.sql());
+    let v = check(M, "SELECT id FROM orders LIMIT 5, 100000").unwrap();
+    assert_eq!(v.sql(), "SELECT id FROM orders LIMIT 5, 1001");
+    let v = check(S, "SELECT id FROM orders LIMIT (SELECT 10)").unwrap();
+    assert_eq!(v.row_limit(), 1001);
+    let v = check(P, "SELECT id FROM orders FETCH FIRST 99999 ROWS ONLY").unwrap();
+    assert_eq!(v.row_limit(), 1001);
+    assert!(v.sql().contains("1001"), "{}", v.sql());
+    // inner limits are left alone; the outermost one is capped
+    let v = check(P, "SELECT id FROM (SELECT id FROM orders LIMIT 5000) s").unwrap();
+    assert_eq!(
+        v.sql(),
+        "SELECT id FROM (SELECT id FROM orders LIMIT 5000) s LIMIT 1001"
+    );
+    let v = check(P, "SELECT id FROM orders UNION SELECT id FROM customers").unwrap();
+    assert!(v.sql().ends_with("LIMIT 1001"), "{}", v.sql());
+    let v = check(
+        P,
+        "WITH x AS (SELECT id FROM orders) SELECT id FROM x LIMIT 3",
+    )
+    .unwrap();
+    assert_eq!(v.row_limit(), 3);
+}
+
+#[test]
+fn validated_sql_reports_tables_and_round_trips() {
+    let v = check(
+        P,
+        "WITH x AS (SELECT customer_id FROM orders) SELECT c.name FROM customers c JOIN x ON x.customer_id = c.id",
+    )
+    .unwrap();
+    assert_eq!(v.tables(), ["public.customers", "public.orders"]);
+    assert_eq!(v.dialect(), P);
+    // the normalised SQL passes the guard again unchanged
+    let again = check(P, v.sql()).unwrap();
+    assert_eq!(again.sql(), v.sql());
+}
+
+const TOKENS: &[&str] = &[
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "WITH",
+    "AS",
+    "(",
+    ")",
+    ",",
+    ";",
+    "*",
+    "orders",
+    "customers",
+    "id",
+    "name",
+    "o",
+    ".",
+    "JOIN",
+    "ON",
+    "=",
+    "1",
+    "'x'",
+    "UNION",
+    "LIMIT",
+    "ORDER",
+    "BY",
+    "GROUP",
+    "DELETE",
+    "INSERT",
+    "INTO",
+    "UPDATE",
+    "SET",
+    "DROP",
+    "TABLE",
+    "FOR",
+    "pg_sleep",
+    "sleep",
+    "count",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "END",
+    "NOT",
+    "EXISTS",
+    "IN",
+    "+",
+    "--",
+    "/*",
+    "*/",
+    "\"",
+    "`",
+    "$$",
+    "::",
+    "RECURSIVE",
+    "LATERAL",
+    "VALUES",
+    "OVER",
+    "PARTITION",
+    "ssn",
+    "api_keys",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn never_panics_on_arbitrary_text(sql in ".{0,300}") {
+        for dialect in ALL {
+            let _ = check(dialect, &sql);
+        }
+    }
+
+    #[test]
+    fn never_panics_on_token_soup(tokens in prop::collection::vec(prop::sample::select(TOKENS), 0..40)) {
+        let sql = tokens.join(" ");
+        for dialect in ALL {
+            if let Ok(v) = check(dialect, &sql) {
+                // whatever passes stays within the cap and passes again
+                prop_assert!(v.row_limit() <= 1001);
+                prop_assert!(check(dialect, v.sql()).is_ok(), "{} -> {}", sql, v.sql());
+            }
+        }
+    }
+}
