@@ -1,24 +1,40 @@
 //! # querent-introspect
 //!
-//! Reads the catalogs of a target database (PostgreSQL `information_schema`/`pg_catalog`,
-//! MySQL/MariaDB `information_schema`, SQLite `sqlite_schema` and `PRAGMA`s) into a
-//! [`SchemaSnapshot`]: tables and views, their columns, primary and foreign keys, comments,
-//! and sampled values of low-cardinality columns. Each snapshot carries a fingerprint so
-//! that the semantic model, the cache and drift reports can tell when the live schema
-//! changed (design §1, §8).
+//! Reads the catalogs of a target database (PostgreSQL `pg_catalog`, MySQL/MariaDB
+//! `information_schema`, SQLite `sqlite_master` and the `pragma_*` table-valued functions)
+//! into a [`SchemaSnapshot`]: tables and views, their columns (type, nullability, default,
+//! comment), primary keys, unique constraints, foreign keys, comments, row-count estimates
+//! and sampled values of low-cardinality text columns. Each snapshot carries a
+//! [fingerprint](SchemaSnapshot::fingerprint) of the structure only, so that the semantic
+//! model, the cache and drift reports can tell when the live schema changed (design §1, §8).
 //!
-//! Depends on: querent-domain (for `Dialect`), serde. The snapshot is plain data, stored as
-//! JSON in the metadata store and read by querent-sql (existence checks), querent-semantic
-//! (linking, drafts, drift) and querent-offline (translation).
+//! Entry point: [`introspect`] with [`IntrospectOptions`]; failures are [`IntrospectError`].
+//! Catalog reads are batched (a handful of queries per call, never one per table); only
+//! sampling issues one small bounded query per sampled column.
 //!
-//! Must never: write to a target database, read table contents beyond bounded samples of
-//! low-cardinality columns (and never of excluded or masked columns), or depend on
-//! querent-app, querent-http or the metadata store.
+//! Depends on: querent-domain (`ConnectionTarget`, `Secret`, `Dialect`), serde, the
+//! drivers tokio-postgres, mysql_async and rusqlite (bundled SQLite). The snapshot is plain
+//! data, stored as JSON in the metadata store and read by querent-sql (existence checks),
+//! querent-semantic (linking, drafts, drift) and querent-offline (translation).
 //!
-//! Status: public types only; behaviour arrives with issue 4.
+//! Must never: write to a target database (PostgreSQL and MySQL reads run in a read-only
+//! transaction with a statement timeout, SQLite files are opened read-only with
+//! `query_only`), read table contents beyond bounded samples of low-cardinality text
+//! columns (never of tables or columns the privacy policy excludes or masks), interpolate
+//! an unquoted identifier or any value into SQL, put a password in an error or log line,
+//! or depend on querent-exec, querent-app, querent-http or the metadata store.
 
-use querent_domain::{Dialect, UnixMillis};
+use std::time::Duration;
+
+use querent_domain::{ConnectionTarget, Dialect, PrivacyPolicy, Secret, UnixMillis};
 use serde::{Deserialize, Serialize};
+
+mod fingerprint;
+mod mysql;
+mod postgres;
+mod sqlite;
+
+pub use fingerprint::fingerprint;
 
 /// Everything Querent knows about one target database's structure at one moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,12 +44,14 @@ pub struct SchemaSnapshot {
     /// The database (catalog) name, when the dialect has one.
     #[serde(default)]
     pub database: Option<String>,
-    /// A stable hash of the structure (tables, columns, types, keys), independent of
-    /// comments, samples and read order: equal fingerprints mean the same schema.
+    /// A stable hash of the structure (tables and their kinds, columns with types and
+    /// nullability, primary, unique and foreign keys), independent of comments, defaults,
+    /// row estimates, samples, `taken_at` and read order: equal fingerprints mean the same
+    /// schema. 16 lowercase hex digits (FNV-1a 64, see [`fingerprint()`]).
     pub fingerprint: String,
     /// When the catalog was read.
     pub taken_at: UnixMillis,
-    /// Tables and views, in catalog order.
+    /// Tables and views, sorted by schema then name.
     pub tables: Vec<TableInfo>,
 }
 
@@ -67,10 +85,14 @@ pub struct TableInfo {
     /// Primary key column names, in key order (empty when there is none).
     #[serde(default)]
     pub primary_key: Vec<String>,
-    /// Foreign keys declared on this table.
+    /// Unique constraints (not the primary key), sorted by their columns.
+    #[serde(default)]
+    pub unique_constraints: Vec<UniqueConstraint>,
+    /// Foreign keys declared on this table, sorted by their columns.
     #[serde(default)]
     pub foreign_keys: Vec<ForeignKey>,
-    /// The catalog's row count estimate, when it keeps one.
+    /// The catalog's row count estimate, when it keeps one (`None` for views, for SQLite,
+    /// and for PostgreSQL tables never analysed).
     #[serde(default)]
     pub row_estimate: Option<u64>,
 }
@@ -84,6 +106,9 @@ pub struct ColumnInfo {
     pub data_type: String,
     /// Whether NULL is allowed.
     pub nullable: bool,
+    /// The default expression as the catalog prints it, if any.
+    #[serde(default)]
+    pub default: Option<String>,
     /// The catalog comment, if any.
     #[serde(default)]
     pub comment: Option<String>,
@@ -91,6 +116,16 @@ pub struct ColumnInfo {
     /// when sampling is off for the connection, or when the column is excluded or masked).
     #[serde(default)]
     pub sample_values: Vec<String>,
+}
+
+/// A unique constraint (or, for SQLite, a unique index) over some columns of a table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UniqueConstraint {
+    /// Constraint name, when the catalog has a meaningful one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The columns, in key order.
+    pub columns: Vec<String>,
 }
 
 /// A foreign key from some columns of one table to columns of another.
@@ -108,4 +143,344 @@ pub struct ForeignKey {
     pub referenced_table: String,
     /// Referenced columns, in the same order as `columns`.
     pub referenced_columns: Vec<String>,
+}
+
+impl SchemaSnapshot {
+    /// Sorts tables by schema then name and their keys by columns, then recomputes
+    /// [`SchemaSnapshot::fingerprint`]. Drivers call it once the snapshot is filled in.
+    pub fn normalize(&mut self) {
+        self.tables
+            .sort_by(|a, b| (&a.schema, &a.name).cmp(&(&b.schema, &b.name)));
+        for t in &mut self.tables {
+            t.unique_constraints
+                .sort_by(|a, b| (&a.columns, &a.name).cmp(&(&b.columns, &b.name)));
+            t.foreign_keys.sort_by(|a, b| {
+                (&a.columns, &a.referenced_table, &a.name).cmp(&(
+                    &b.columns,
+                    &b.referenced_table,
+                    &b.name,
+                ))
+            });
+        }
+        self.fingerprint = fingerprint(&self.tables);
+    }
+
+    /// The table with this name (and schema, when given).
+    pub fn table(&self, schema: Option<&str>, name: &str) -> Option<&TableInfo> {
+        self.tables
+            .iter()
+            .find(|t| t.name == name && (schema.is_none() || t.schema.as_deref() == schema))
+    }
+}
+
+impl TableInfo {
+    /// The column with this name.
+    pub fn column(&self, name: &str) -> Option<&ColumnInfo> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// What to read and how long to wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IntrospectOptions {
+    /// Schemas to read. Empty: PostgreSQL `public`, MySQL the connection's database,
+    /// SQLite `main`.
+    pub schemas: Vec<String>,
+    /// Whether to sample distinct values of low-cardinality text columns of base tables.
+    pub sample_values: bool,
+    /// A column is sampled only when it shows at most this many distinct non-null values
+    /// among the rows scanned; that many are kept (default 10).
+    pub max_distinct_samples: usize,
+    /// At most this many rows of a table are scanned per sampled column (a `LIMIT` in a
+    /// subquery), which bounds the cost of sampling on large tables (default 10,000).
+    pub max_sample_rows: u64,
+    /// At most this many columns are sampled per call (default 200).
+    pub max_sampled_columns: usize,
+    /// Excluded tables, excluded columns and masked column patterns are never sampled
+    /// (they are still listed in the snapshot).
+    pub privacy: PrivacyPolicy,
+    /// How long to wait for the connection (default 10 s).
+    pub connect_timeout: Duration,
+    /// Statement timeout for each catalog or sample query (default 30 s).
+    pub query_timeout: Duration,
+}
+
+impl Default for IntrospectOptions {
+    fn default() -> Self {
+        Self {
+            schemas: Vec::new(),
+            sample_values: true,
+            max_distinct_samples: 10,
+            max_sample_rows: 10_000,
+            max_sampled_columns: 200,
+            privacy: PrivacyPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            query_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why introspection failed. Messages carry the database's or driver's own text, never
+/// the password.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    /// Unreachable, refused, authentication failed, unknown database, or not a database file.
+    #[error("connection to the target database failed: {0}")]
+    Connection(String),
+    /// The target did not answer within the given number of milliseconds.
+    #[error("the target database did not answer within {0} ms")]
+    Timeout(u64),
+    /// A catalog query failed.
+    #[error("reading the catalog failed: {0}")]
+    Query(String),
+    /// The connection settings are incomplete or malformed; the message names the field.
+    #[error("invalid connection settings: {0}")]
+    InvalidTarget(String),
+}
+
+/// Reads the schema of `target` into a [`SchemaSnapshot`] (sorted, fingerprinted,
+/// stamped with the current time).
+pub async fn introspect(
+    target: &ConnectionTarget,
+    password: Option<&Secret<String>>,
+    options: &IntrospectOptions,
+) -> Result<SchemaSnapshot, IntrospectError> {
+    let mut snapshot = match target.dialect {
+        Dialect::Postgres => postgres::introspect(target, password, options).await?,
+        Dialect::Mysql => mysql::introspect(target, password, options).await?,
+        Dialect::Sqlite => sqlite::introspect(target, options).await?,
+    };
+    snapshot.taken_at = querent_domain::now_millis();
+    snapshot.normalize();
+    Ok(snapshot)
+}
+
+/// Quotes an identifier with double quotes, doubling embedded ones (PostgreSQL, SQLite).
+pub(crate) fn quote_double(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+/// Quotes an identifier with backticks, doubling embedded ones (MySQL, MariaDB).
+pub(crate) fn quote_backtick(ident: &str) -> String {
+    format!("`{}`", ident.replace('`', "``"))
+}
+
+/// Milliseconds of a duration, saturating.
+pub(crate) fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Passwords shorter than this are not scrubbed: replacing every occurrence of one or two
+/// characters would mangle the message while protecting nothing.
+const MIN_SCRUB_LEN: usize = 3;
+
+/// Removes every occurrence of the password from a driver message (defence in depth).
+pub(crate) fn scrub(message: String, password: Option<&Secret<String>>) -> String {
+    match password.map(|p| p.expose().as_str()) {
+        Some(pw) if pw.len() >= MIN_SCRUB_LEN && message.contains(pw) => {
+            message.replace(pw, "[redacted]")
+        }
+        _ => message,
+    }
+}
+
+/// An error and its chain of sources, joined with `: ` (skipping repeats).
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !text.is_empty() && !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
+}
+
+/// Whether an I/O timeout appears anywhere in an error's chain.
+pub(crate) fn is_io_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(err);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+/// A required, non-blank field of the target.
+pub(crate) fn required<'a>(
+    value: Option<&'a str>,
+    field: &str,
+    dialect: Dialect,
+) -> Result<&'a str, IntrospectError> {
+    match value {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(IntrospectError::InvalidTarget(format!(
+            "{field} is required for {dialect} connections"
+        ))),
+    }
+}
+
+/// The port to use: the target's, else the dialect default; 0 is refused.
+pub(crate) fn port(target: &ConnectionTarget, default: u16) -> Result<u16, IntrospectError> {
+    match target.port {
+        None => Ok(default),
+        Some(0) => Err(IntrospectError::InvalidTarget(
+            "port must be between 1 and 65535".to_owned(),
+        )),
+        Some(p) => Ok(p),
+    }
+}
+
+/// Refuses `ssl_mode=require`, which this build cannot honour (no TLS connector).
+pub(crate) fn refuse_require(target: &ConnectionTarget) -> Result<(), IntrospectError> {
+    if target.ssl_mode == querent_domain::SslMode::Require {
+        return Err(IntrospectError::Connection(
+            "ssl_mode=require: TLS to target databases is not supported by this build yet"
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// The candidate columns (table index, column index) that may be sampled: not excluded or
+/// masked by the privacy policy, at most `max_sampled_columns` of them.
+pub(crate) fn sampling_plan(
+    tables: &[TableInfo],
+    candidates: &[(usize, usize)],
+    options: &IntrospectOptions,
+) -> Vec<(usize, usize)> {
+    candidates
+        .iter()
+        .copied()
+        .filter(|&(ti, ci)| {
+            let t = &tables[ti];
+            may_sample(
+                &options.privacy,
+                t.schema.as_deref(),
+                &t.name,
+                &t.columns[ci].name,
+            )
+        })
+        .take(options.max_sampled_columns)
+        .collect()
+}
+
+/// Whether the privacy policy lets introspection read values of this column. Names compare
+/// case-insensitively; table entries are `table` or `schema.table`, column entries
+/// `table.column` (or `schema.table.column`), masked patterns match the column name with
+/// `*` wildcards.
+pub(crate) fn may_sample(
+    policy: &PrivacyPolicy,
+    schema: Option<&str>,
+    table: &str,
+    column: &str,
+) -> bool {
+    let qualified = |rest: &str| -> Vec<String> {
+        let mut names = vec![rest.to_ascii_lowercase()];
+        if let Some(schema) = schema {
+            names.push(format!("{schema}.{rest}").to_ascii_lowercase());
+        }
+        names
+    };
+    let tables = qualified(table);
+    let columns = qualified(&format!("{table}.{column}"));
+    let hit = |entries: &[String], names: &[String]| {
+        entries
+            .iter()
+            .any(|e| names.contains(&e.trim().to_ascii_lowercase()))
+    };
+    !(hit(&policy.excluded_tables, &tables)
+        || hit(&policy.excluded_columns, &columns)
+        || policy
+            .masked_column_patterns
+            .iter()
+            .any(|p| glob(&p.to_ascii_lowercase(), &column.to_ascii_lowercase())))
+}
+
+/// Matches `text` against `pattern`, where `*` stands for any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() {
+        return false;
+    }
+    let mut rest = &text[first.len()..];
+    for middle in &parts[1..parts.len() - 1] {
+        match rest.find(middle) {
+            Some(at) => rest = &rest[at + middle.len()..],
+            None => return false,
+        }
+    }
+    rest.ends_with(last)
+}
+
+/// Keeps a sampled value list only when it shows a low-cardinality column: at most `max`
+/// values, none of them long.
+pub(crate) fn accept_samples(values: Vec<String>, max: usize) -> Vec<String> {
+    const MAX_VALUE_CHARS: usize = 200;
+    if values.len() > max || values.iter().any(|v| v.chars().count() > MAX_VALUE_CHARS) {
+        Vec::new()
+    } else {
+        values
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_doubles_the_quote_character() {
+        assert_eq!(quote_double(r#"we"ird"#), r#""we""ird""#);
+        assert_eq!(quote_backtick("we`ird"), "`we``ird`");
+        assert_eq!(quote_double("plain"), "\"plain\"");
+    }
+
+    #[test]
+    fn scrub_removes_the_password() {
+        let pw = Secret::new("s3cr3t".to_owned());
+        assert_eq!(
+            scrub("bad s3cr3t here".to_owned(), Some(&pw)),
+            "bad [redacted] here"
+        );
+        assert_eq!(scrub("x".to_owned(), None), "x");
+    }
+
+    #[test]
+    fn privacy_policy_blocks_sampling() {
+        let policy = PrivacyPolicy {
+            excluded_tables: vec!["hr.salaries".to_owned(), "secrets".to_owned()],
+            excluded_columns: vec!["customers.email".to_owned()],
+            masked_column_patterns: vec!["*phone*".to_owned(), "ssn".to_owned()],
+        };
+        let ok = |s: Option<&str>, t: &str, c: &str| may_sample(&policy, s, t, c);
+        assert!(ok(Some("public"), "customers", "segment"));
+        assert!(!ok(Some("public"), "customers", "email"));
+        assert!(!ok(Some("public"), "Customers", "EMAIL"));
+        assert!(!ok(Some("hr"), "salaries", "grade"));
+        assert!(ok(Some("public"), "salaries", "grade"));
+        assert!(!ok(None, "secrets", "x"));
+        assert!(!ok(None, "people", "mobile_phone_no"));
+        assert!(!ok(None, "people", "SSN"));
+        assert!(ok(None, "people", "ssn_kind"));
+        assert!(glob("a*c", "abc") && glob("*", "") && !glob("a*c", "ab") && !glob("ab*ba", "aba"));
+    }
+
+    #[test]
+    fn samples_are_kept_only_for_low_cardinality() {
+        let v = |n: usize| (0..n).map(|i| i.to_string()).collect::<Vec<_>>();
+        assert_eq!(accept_samples(v(3), 3).len(), 3);
+        assert!(accept_samples(v(4), 3).is_empty());
+        assert!(accept_samples(vec!["x".repeat(300)], 3).is_empty());
+    }
 }
