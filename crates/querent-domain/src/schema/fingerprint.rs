@@ -1,6 +1,6 @@
 //! The structural fingerprint of a schema: FNV-1a 64 over a canonical serialisation.
 
-use crate::{TableInfo, TableKind};
+use super::{TableInfo, TableKind};
 
 /// FNV-1a 64-bit offset basis.
 const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
@@ -100,8 +100,8 @@ pub fn fingerprint(tables: &[TableInfo]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{ColumnInfo, ForeignKey};
     use super::*;
-    use crate::{ColumnInfo, ForeignKey};
 
     fn table(name: &str) -> TableInfo {
         TableInfo {
