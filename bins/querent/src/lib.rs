@@ -66,6 +66,7 @@ pub async fn build_app(
         store: Arc::new(store.clone()),
         crypto: keyring.clone(),
         probe: Arc::new(TargetTester),
+        schema: Arc::new(querent_introspect::Introspector),
         log_level_hook,
     };
     Ok(Parts {

@@ -31,6 +31,7 @@ mod error;
 pub mod jwt;
 mod paging;
 mod ratelimit;
+pub mod schema;
 pub mod secrets;
 pub mod settings;
 pub mod teams;
@@ -45,7 +46,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use paging::{ListParams, Paginated};
 pub use querent_domain::Secret;
 
-use querent_domain::ports::{Crypto, MetadataStore, TargetProbe};
+use querent_domain::ports::{Crypto, MetadataStore, SchemaReader, TargetProbe};
 use querent_domain::{AuditEntry, now_millis};
 
 /// Service configuration (the HTTP server's own settings live in querent-http).
@@ -98,6 +99,8 @@ pub struct Ports {
     pub crypto: Arc<dyn Crypto>,
     /// Target database connection tests (querent-exec).
     pub probe: Arc<dyn TargetProbe>,
+    /// Target database catalogs (querent-introspect).
+    pub schema: Arc<dyn SchemaReader>,
     /// Changes the process's log filter (`PATCH /settings` `log_level`), when the binary
     /// offers it.
     pub log_level_hook: Option<LogLevelHook>,
@@ -148,6 +151,10 @@ impl App {
 
     pub(crate) fn probe(&self) -> &dyn TargetProbe {
         self.inner.ports.probe.as_ref()
+    }
+
+    pub(crate) fn schema_reader(&self) -> &dyn SchemaReader {
+        self.inner.ports.schema.as_ref()
     }
 
     /// The configuration.

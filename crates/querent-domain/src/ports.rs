@@ -7,6 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::schema::SchemaSnapshot;
 use crate::{
     ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ConnectionTarget, Dialect,
     Secret, Team, TeamId, TeamMember, TeamRole, User, UserId,
@@ -206,6 +207,18 @@ pub trait MetadataStore: Send + Sync + 'static {
     /// Forgets an account's failures and prunes rows older than `older_than`.
     async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()>;
 
+    /// Stores the latest schema snapshot of a connection (replacing the previous one).
+    async fn save_schema_snapshot(
+        &self,
+        connection: ConnectionId,
+        snapshot: &SchemaSnapshot,
+    ) -> StoreResult<()>;
+    /// The latest schema snapshot of a connection, if one was taken.
+    async fn schema_snapshot(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<SchemaSnapshot>>;
+
     /// Every stored setting as (key, JSON text).
     async fn all_settings(&self) -> StoreResult<Vec<(String, String)>>;
     /// Inserts or replaces settings in one transaction.
@@ -258,6 +271,31 @@ pub enum ProbeError {
     /// The settings are incomplete or invalid (the message names the field).
     #[error("{0}")]
     InvalidTarget(String),
+}
+
+/// What to read when introspecting a target.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaReadOptions {
+    /// Schemas to read (empty: the server's default).
+    pub schemas: Vec<String>,
+    /// Whether to sample values of low-cardinality text columns.
+    pub sample_values: bool,
+    /// Excluded and masked parts are never sampled.
+    pub privacy: crate::PrivacyPolicy,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+}
+
+/// Reads a target database's catalog into a [`SchemaSnapshot`].
+#[async_trait]
+pub trait SchemaReader: Send + Sync + 'static {
+    /// Reads the catalog (read-only, bounded).
+    async fn read_schema(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        options: &SchemaReadOptions,
+    ) -> Result<SchemaSnapshot, ProbeError>;
 }
 
 /// Connects to target databases to check that they are reachable.

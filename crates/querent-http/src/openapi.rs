@@ -35,7 +35,7 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         api_clients::create, api_clients::list, api_clients::revoke,
         connections::list, connections::create, connections::test_unsaved, connections::get, connections::update,
         connections::remove, connections::test_saved, connections::execution_mode, connections::privacy,
-        connections::config,
+        connections::config, connections::schema, connections::schema_refresh,
         settings::get, settings::update, settings::audit,
     ),
     components(schemas(crate::error::ErrorBody)),

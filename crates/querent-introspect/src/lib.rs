@@ -340,3 +340,33 @@ mod tests {
         assert!(accept_samples(vec!["x".repeat(300)], 3).is_empty());
     }
 }
+
+/// The [`querent_domain::ports::SchemaReader`] port implemented with [`introspect`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Introspector;
+
+#[async_trait::async_trait]
+impl querent_domain::ports::SchemaReader for Introspector {
+    async fn read_schema(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        options: &querent_domain::ports::SchemaReadOptions,
+    ) -> Result<SchemaSnapshot, querent_domain::ports::ProbeError> {
+        use querent_domain::ports::ProbeError;
+        let opts = IntrospectOptions {
+            schemas: options.schemas.clone(),
+            sample_values: options.sample_values,
+            privacy: options.privacy.clone(),
+            connect_timeout: options.connect_timeout,
+            ..IntrospectOptions::default()
+        };
+        introspect(target, password, &opts)
+            .await
+            .map_err(|e| match e {
+                IntrospectError::Timeout(ms) => ProbeError::Timeout(ms),
+                IntrospectError::InvalidTarget(m) => ProbeError::InvalidTarget(m),
+                other => ProbeError::Connection(other.to_string()),
+            })
+    }
+}

@@ -113,6 +113,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    schema_snapshots (connection_id) {
+        connection_id -> Text,
+        fingerprint -> Text,
+        snapshot -> Text,
+        taken_at -> BigInt,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(users, teams, team_members);

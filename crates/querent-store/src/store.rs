@@ -19,6 +19,7 @@ use querent_domain::{
 use crate::models::*;
 use crate::schema::*;
 use querent_domain::ports::{MetadataStore, RefreshToken, StoreHealth};
+use querent_domain::schema::SchemaSnapshot;
 
 use crate::{DbError, Page, StoreError, StoreResult};
 
@@ -862,6 +863,60 @@ impl MetadataStore for Store {
     }
 
     // ---------------------------------------------------------------- settings
+
+    async fn save_schema_snapshot(
+        &self,
+        connection: ConnectionId,
+        snapshot: &SchemaSnapshot,
+    ) -> StoreResult<()> {
+        let id = connection.to_string();
+        let json =
+            serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let fp = snapshot.fingerprint.clone();
+        let taken_at = snapshot.taken_at;
+        with_conn!(self, c => {
+            c.transaction::<_, DbError, _>(async move |c| {
+                let n = diesel::update(schema_snapshots::table.find(&id))
+                    .set((
+                        schema_snapshots::fingerprint.eq(&fp),
+                        schema_snapshots::snapshot.eq(&json),
+                        schema_snapshots::taken_at.eq(taken_at),
+                    ))
+                    .execute(c)
+                    .await?;
+                if n == 0 {
+                    diesel::insert_into(schema_snapshots::table)
+                        .values((
+                            schema_snapshots::connection_id.eq(&id),
+                            schema_snapshots::fingerprint.eq(&fp),
+                            schema_snapshots::snapshot.eq(&json),
+                            schema_snapshots::taken_at.eq(taken_at),
+                        ))
+                        .execute(c)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn schema_snapshot(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<SchemaSnapshot>> {
+        with_conn!(self, c => {
+            let json: Option<String> = schema_snapshots::table
+                .find(connection.to_string())
+                .select(schema_snapshots::snapshot)
+                .first(c)
+                .await
+                .optional()?;
+            Ok(json
+                .map(|j| serde_json::from_str(&j).map_err(|e| DbError::corrupt(format!("schema snapshot: {e}"))))
+                .transpose()?)
+        })
+    }
 
     /// Every stored setting as (key, JSON text).
     async fn all_settings(&self) -> StoreResult<Vec<(String, String)>> {

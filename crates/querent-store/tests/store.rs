@@ -319,6 +319,27 @@ async fn suite(store: Store) {
     let all = store.all_settings().await.unwrap();
     assert!(all.contains(&("max_rows_limit".to_owned(), "600".to_owned())));
 
+    // Schema snapshots: one per connection, replaced on refresh, gone with the connection.
+    assert!(store.schema_snapshot(c.id).await.unwrap().is_none());
+    let mut snap = querent_domain::schema::SchemaSnapshot {
+        dialect: Dialect::Postgres,
+        database: Some("sales".into()),
+        fingerprint: "f1".into(),
+        taken_at: now_millis(),
+        tables: vec![],
+    };
+    store.save_schema_snapshot(c.id, &snap).await.unwrap();
+    snap.fingerprint = "f2".into();
+    store.save_schema_snapshot(c.id, &snap).await.unwrap();
+    assert_eq!(
+        store.schema_snapshot(c.id).await.unwrap(),
+        Some(snap.clone())
+    );
+    assert!(matches!(
+        store.save_schema_snapshot(ConnectionId::new(), &snap).await,
+        Err(StoreError::MissingReference(_))
+    ));
+
     // Deleting a team cascades to its connections and memberships.
     store.delete_team(t2.id).await.unwrap();
     assert_eq!(

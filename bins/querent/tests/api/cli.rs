@@ -35,7 +35,16 @@ async fn migrate_and_create_user_from_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out) = querent(dir.path(), &["migrate"], None);
     assert!(ok, "{out}");
-    assert!(out.contains("migrations applied: 1"), "{out}");
+    let migrations = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/sqlite"
+    ))
+    .unwrap()
+    .count();
+    assert!(
+        out.contains(&format!("migrations applied: {migrations}")),
+        "{out}"
+    );
     let (ok, out) = querent(dir.path(), &["migrate"], None);
     assert!(ok && out.contains("migrations applied: 0"), "{out}");
     let (ok, out) = querent(
@@ -170,6 +179,66 @@ async fn the_demo_database_is_registered_at_setup_and_by_querent_demo() {
         )
         .await;
     assert_eq!(t.json["ok"], true, "{}", t.text);
+
+    // Its schema: read on first use, stored, stable on refresh.
+    let schema = app
+        .get(&format!("/api/v1/connections/{id}/schema"), Some(&admin))
+        .await;
+    assert_eq!(schema.status, 200, "{}", schema.text);
+    let tables: Vec<&str> = schema.json["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for want in [
+        "categories",
+        "customers",
+        "departments",
+        "employees",
+        "order_items",
+        "orders",
+        "products",
+    ] {
+        assert!(tables.contains(&want), "{want} missing from {tables:?}");
+    }
+    let orders = schema.json["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "orders")
+        .unwrap();
+    assert!(
+        orders["foreign_keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|fk| fk["referenced_table"] == "customers"),
+        "{orders}"
+    );
+    let status = orders["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "status")
+        .unwrap();
+    assert!(
+        status["sample_values"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == "delivered"),
+        "{status}"
+    );
+    let refreshed = app
+        .post(
+            &format!("/api/v1/connections/{id}/schema/refresh"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text);
+    assert_eq!(refreshed.json["fingerprint"], schema.json["fingerprint"]);
     drop(app);
 
     // `querent demo` on a server that has a team but no demo yet.

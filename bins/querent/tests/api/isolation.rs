@@ -220,6 +220,23 @@ async fn viewers_read_but_cannot_manage_connections() {
         let r = app.request(method, &path, Some(&viewer), body).await;
         assert_eq!(r.status, 403, "{method} {path}: {}", r.text);
     }
+    // Viewers read the schema but do not refresh it.
+    assert_eq!(
+        app.get(&format!("/api/v1/connections/{conn}/schema"), Some(&viewer))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.post(
+            &format!("/api/v1/connections/{conn}/schema/refresh"),
+            Some(&viewer),
+            json!({})
+        )
+        .await
+        .status,
+        403
+    );
     // Not a server admin either.
     assert_eq!(app.get("/api/v1/users", Some(&viewer)).await.status, 403);
     assert_eq!(

@@ -12,6 +12,7 @@ pub use fingerprint::fingerprint;
 
 /// Everything Querent knows about one target database's structure at one moment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchemaSnapshot {
     /// The dialect the catalog was read with.
     pub dialect: Dialect,
@@ -31,6 +32,7 @@ pub struct SchemaSnapshot {
 
 /// Whether a relation is a base table or a kind of view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TableKind {
     /// A base table.
@@ -43,6 +45,7 @@ pub enum TableKind {
 
 /// One table or view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableInfo {
     /// Schema (PostgreSQL) or database (MySQL) name; `None` for SQLite's main database.
     #[serde(default)]
@@ -73,6 +76,7 @@ pub struct TableInfo {
 
 /// One column of a table or view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ColumnInfo {
     /// Column name as the catalog spells it.
     pub name: String,
@@ -94,6 +98,7 @@ pub struct ColumnInfo {
 
 /// A unique constraint (or, for SQLite, a unique index) over some columns of a table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UniqueConstraint {
     /// Constraint name, when the catalog has a meaningful one.
     #[serde(default)]
@@ -104,6 +109,7 @@ pub struct UniqueConstraint {
 
 /// A foreign key from some columns of one table to columns of another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ForeignKey {
     /// Constraint name, when the catalog has one.
     #[serde(default)]

@@ -170,3 +170,37 @@ pub async fn config(
             .await?,
     ))
 }
+
+/// The connection's schema snapshot (read from the database on first use).
+#[utoipa::path(get, path = "/api/v1/connections/{id}/schema", tag = "connections", security(("bearer" = [])),
+    params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = querent_domain::schema::SchemaSnapshot), (status = 404, body = ErrorBody),
+        (status = 502, description = "connection_error", body = ErrorBody)))]
+#[get("/connections/{id}/schema")]
+pub async fn schema(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.get_schema(&auth.0, *id).await })
+            .await?,
+    ))
+}
+
+/// Reads the connection's catalog again (editor or above).
+#[utoipa::path(post, path = "/api/v1/connections/{id}/schema/refresh", tag = "connections", security(("bearer" = [])),
+    params(("id" = String, Path, description = "connection id")),
+    responses((status = 200, body = querent_domain::schema::SchemaSnapshot), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 502, description = "connection_error", body = ErrorBody)))]
+#[post("/connections/{id}/schema/refresh")]
+pub async fn schema_refresh(
+    svc: web::Data<Services>,
+    auth: Auth,
+    id: web::Path<ConnectionId>,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Ok().json(
+        svc.call(move |app| async move { app.refresh_schema(&auth.0, *id).await })
+            .await?,
+    ))
+}

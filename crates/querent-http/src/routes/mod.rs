@@ -48,6 +48,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(connections::execution_mode)
             .service(connections::privacy)
             .service(connections::config)
+            .service(connections::schema)
+            .service(connections::schema_refresh)
             .service(settings::get)
             .service(settings::update)
             .service(settings::audit),
