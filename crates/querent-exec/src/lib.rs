@@ -24,8 +24,8 @@
 //! without connecting, `prefer` falls back to plain connections.
 
 mod error;
-mod mysql;
-mod postgres;
+pub mod mysql;
+pub mod postgres;
 mod sqlite;
 mod target;
 
@@ -35,7 +35,8 @@ use querent_domain::Secret;
 use querent_domain::ports::{ProbeError, TargetProbe};
 use querent_domain::{ConnectionTarget, Dialect};
 
-pub use error::ExecError;
+pub use error::{ExecError, chain, is_io_timeout, scrub};
+pub use target::required;
 
 /// Extra time, beyond the connect timeout, that the version query may take.
 ///
@@ -118,6 +119,6 @@ pub async fn test_connection(
 }
 
 /// A duration in whole milliseconds, saturating.
-pub(crate) fn millis(d: Duration) -> u64 {
+pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

@@ -30,21 +30,34 @@ pub(crate) fn opts(target: &NetTarget<'_>, password: Option<&Secret<String>>) ->
         .into()
 }
 
+/// Validates the target and connects within `connect_timeout` (over TCP, never the local
+/// socket). Errors carry the server's own message, never the password.
+pub async fn connect(
+    target: &ConnectionTarget,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+) -> Result<mysql_async::Conn, ExecError> {
+    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
+    match timeout(
+        connect_timeout,
+        mysql_async::Conn::new(opts(&net, password)),
+    )
+    .await
+    {
+        Err(_) => Err(ExecError::Timeout(millis(connect_timeout))),
+        Ok(Err(e)) => Err(map_error(&e, &net, password, connect_timeout)),
+        Ok(Ok(conn)) => Ok(conn),
+    }
+}
+
 /// Connects, runs `SELECT VERSION()`, disconnects.
 pub(crate) async fn server_version(
     target: &ConnectionTarget,
     password: Option<&Secret<String>>,
     connect_timeout: Duration,
 ) -> Result<String, ExecError> {
-    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
-    let opts = opts(&net, password);
     let started = Instant::now();
-
-    let mut conn = match timeout(connect_timeout, mysql_async::Conn::new(opts)).await {
-        Err(_) => return Err(ExecError::Timeout(millis(connect_timeout))),
-        Ok(Err(e)) => return Err(map_error(&e, &net, password, connect_timeout)),
-        Ok(Ok(conn)) => conn,
-    };
+    let mut conn = connect(target, password, connect_timeout).await?;
 
     let budget = connect_timeout + VERSION_QUERY_MARGIN;
     let version = timeout_at(
@@ -96,7 +109,7 @@ fn map_error(
 
 /// The most useful text of a mysql_async error: for server errors the message with code
 /// and SQLSTATE; otherwise the error with its sources.
-fn my_message(err: &mysql_async::Error) -> String {
+pub fn my_message(err: &mysql_async::Error) -> String {
     match err {
         mysql_async::Error::Server(e) => {
             format!("{} [error {}, SQLSTATE {}]", e.message, e.code, e.state)

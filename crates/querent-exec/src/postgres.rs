@@ -14,15 +14,13 @@ use crate::{VERSION_QUERY_MARGIN, millis};
 /// PostgreSQL's default port.
 pub(crate) const DEFAULT_PORT: u16 = 5432;
 
-/// The `application_name` Querent announces to PostgreSQL servers.
-const APPLICATION_NAME: &str = "querent";
-
 /// Builds the driver configuration field by field: values are never spliced into a
 /// connection string, so spaces, quotes and backslashes in them are harmless.
 pub(crate) fn config(
     target: &NetTarget<'_>,
     password: Option<&Secret<String>>,
     connect_timeout: Duration,
+    application_name: &str,
 ) -> tokio_postgres::Config {
     let mut config = tokio_postgres::Config::new();
     config
@@ -30,7 +28,7 @@ pub(crate) fn config(
         .port(target.port)
         .dbname(target.database)
         .user(target.username)
-        .application_name(APPLICATION_NAME)
+        .application_name(application_name)
         .connect_timeout(connect_timeout)
         // No TLS connector in this build: `prefer` falls back to a plain connection.
         .ssl_mode(match target.ssl_mode {
@@ -43,27 +41,39 @@ pub(crate) fn config(
     config
 }
 
+/// Validates the target and connects within `connect_timeout`, announcing
+/// `application_name`. Returns the client and the task driving the socket (it ends by itself
+/// once the client is dropped; abort it to give up on a stuck server). Errors carry the
+/// server's own message, never the password.
+pub async fn connect(
+    target: &ConnectionTarget,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+    application_name: &str,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ExecError> {
+    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
+    let config = config(&net, password, connect_timeout, application_name);
+    let (client, connection) = match timeout(connect_timeout, config.connect(NoTls)).await {
+        Err(_) => return Err(ExecError::Timeout(millis(connect_timeout))),
+        Ok(Err(e)) => return Err(map_error(&e, &net, password, connect_timeout)),
+        Ok(Ok(pair)) => pair,
+    };
+    let driver = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(error = %e, "postgres connection task ended with an error");
+        }
+    });
+    Ok((client, driver))
+}
+
 /// Connects, runs `SELECT version()`, disconnects.
 pub(crate) async fn server_version(
     target: &ConnectionTarget,
     password: Option<&Secret<String>>,
     connect_timeout: Duration,
 ) -> Result<String, ExecError> {
-    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
-    let config = config(&net, password, connect_timeout);
     let started = Instant::now();
-
-    let (client, connection) = match timeout(connect_timeout, config.connect(NoTls)).await {
-        Err(_) => return Err(ExecError::Timeout(millis(connect_timeout))),
-        Ok(Err(e)) => return Err(map_error(&e, &net, password, connect_timeout)),
-        Ok(Ok(pair)) => pair,
-    };
-    // The connection object drives the socket; it ends by itself once the client is dropped.
-    let driver = tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "postgres connection task ended with an error");
-        }
-    });
+    let (client, driver) = connect(target, password, connect_timeout, "querent").await?;
 
     let budget = connect_timeout + VERSION_QUERY_MARGIN;
     let result = match timeout_at(started + budget, client.simple_query("SELECT version()")).await {
@@ -107,7 +117,7 @@ fn map_error(
 
 /// The most useful text of a postgres error: for server errors the message, detail, hint
 /// and SQLSTATE; otherwise the error with its sources.
-fn pg_message(err: &tokio_postgres::Error) -> String {
+pub fn pg_message(err: &tokio_postgres::Error) -> String {
     match err.as_db_error() {
         Some(db) => {
             let mut out = db.message().to_owned();
@@ -149,7 +159,7 @@ mod tests {
         };
         let net = NetTarget::from_target(&target, DEFAULT_PORT).unwrap();
         let pw = Secret::new("p a s s' =w".to_owned());
-        let c = config(&net, Some(&pw), Duration::from_millis(1500));
+        let c = config(&net, Some(&pw), Duration::from_millis(1500), "querent");
         assert!(matches!(c.get_hosts(), [Host::Tcp(h)] if h == "db.internal"));
         assert_eq!(c.get_ports(), &[5432]);
         assert_eq!(c.get_dbname(), Some("my db 'quoted'"));

@@ -45,8 +45,8 @@ impl<'a> NetTarget<'a> {
     }
 }
 
-/// A field that must be present and not blank.
-pub(crate) fn required<'a>(
+/// A field that must be present and not blank; the error names it.
+pub fn required<'a>(
     value: Option<&'a str>,
     field: &str,
     dialect: querent_domain::Dialect,

@@ -12,8 +12,10 @@
 //! Catalog reads are batched (a handful of queries per call, never one per table); only
 //! sampling issues one small bounded query per sampled column.
 //!
-//! Depends on: querent-domain (`ConnectionTarget`, `Secret`, `Dialect`), serde, the
-//! drivers tokio-postgres, mysql_async and rusqlite (bundled SQLite). The snapshot is plain
+//! Depends on: querent-domain (`ConnectionTarget`, `Secret`, `Dialect`), querent-exec (it
+//! connects to PostgreSQL and MySQL with exec's `connect` functions, so target validation,
+//! timeouts and error messages are the same as for connection tests), serde, the drivers
+//! tokio-postgres, mysql_async and rusqlite (bundled SQLite). The snapshot is plain
 //! data, stored as JSON in the metadata store and read by querent-sql (existence checks),
 //! querent-semantic (linking, drafts, drift) and querent-offline (translation).
 //!
@@ -94,6 +96,20 @@ pub enum IntrospectError {
     InvalidTarget(String),
 }
 
+impl From<querent_exec::ExecError> for IntrospectError {
+    fn from(e: querent_exec::ExecError) -> Self {
+        use querent_exec::ExecError;
+        match e {
+            ExecError::Connection(m) => IntrospectError::Connection(m),
+            ExecError::Timeout(ms) => IntrospectError::Timeout(ms),
+            ExecError::InvalidTarget(m) => IntrospectError::InvalidTarget(m),
+            ExecError::Query(m) => IntrospectError::Query(m),
+        }
+    }
+}
+
+pub(crate) use querent_exec::{chain, millis, required, scrub};
+
 /// Reads the schema of `target` into a [`SchemaSnapshot`] (sorted, fingerprinted,
 /// stamped with the current time).
 pub async fn introspect(
@@ -119,90 +135,6 @@ pub(crate) fn quote_double(ident: &str) -> String {
 /// Quotes an identifier with backticks, doubling embedded ones (MySQL, MariaDB).
 pub(crate) fn quote_backtick(ident: &str) -> String {
     format!("`{}`", ident.replace('`', "``"))
-}
-
-/// Milliseconds of a duration, saturating.
-pub(crate) fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Passwords shorter than this are not scrubbed: replacing every occurrence of one or two
-/// characters would mangle the message while protecting nothing.
-const MIN_SCRUB_LEN: usize = 3;
-
-/// Removes every occurrence of the password from a driver message (defence in depth).
-pub(crate) fn scrub(message: String, password: Option<&Secret<String>>) -> String {
-    match password.map(|p| p.expose().as_str()) {
-        Some(pw) if pw.len() >= MIN_SCRUB_LEN && message.contains(pw) => {
-            message.replace(pw, "[redacted]")
-        }
-        _ => message,
-    }
-}
-
-/// An error and its chain of sources, joined with `: ` (skipping repeats).
-pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !text.is_empty() && !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
-}
-
-/// Whether an I/O timeout appears anywhere in an error's chain.
-pub(crate) fn is_io_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io.kind() == std::io::ErrorKind::TimedOut
-        {
-            return true;
-        }
-        current = e.source();
-    }
-    false
-}
-
-/// A required, non-blank field of the target.
-pub(crate) fn required<'a>(
-    value: Option<&'a str>,
-    field: &str,
-    dialect: Dialect,
-) -> Result<&'a str, IntrospectError> {
-    match value {
-        Some(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(IntrospectError::InvalidTarget(format!(
-            "{field} is required for {dialect} connections"
-        ))),
-    }
-}
-
-/// The port to use: the target's, else the dialect default; 0 is refused.
-pub(crate) fn port(target: &ConnectionTarget, default: u16) -> Result<u16, IntrospectError> {
-    match target.port {
-        None => Ok(default),
-        Some(0) => Err(IntrospectError::InvalidTarget(
-            "port must be between 1 and 65535".to_owned(),
-        )),
-        Some(p) => Ok(p),
-    }
-}
-
-/// Refuses `ssl_mode=require`, which this build cannot honour (no TLS connector).
-pub(crate) fn refuse_require(target: &ConnectionTarget) -> Result<(), IntrospectError> {
-    if target.ssl_mode == querent_domain::SslMode::Require {
-        return Err(IntrospectError::Connection(
-            "ssl_mode=require: TLS to target databases is not supported by this build yet"
-                .to_owned(),
-        ));
-    }
-    Ok(())
 }
 
 /// The candidate columns (table index, column index) that may be sampled: not excluded or
@@ -300,16 +232,6 @@ mod tests {
         assert_eq!(quote_double(r#"we"ird"#), r#""we""ird""#);
         assert_eq!(quote_backtick("we`ird"), "`we``ird`");
         assert_eq!(quote_double("plain"), "\"plain\"");
-    }
-
-    #[test]
-    fn scrub_removes_the_password() {
-        let pw = Secret::new("s3cr3t".to_owned());
-        assert_eq!(
-            scrub("bad s3cr3t here".to_owned(), Some(&pw)),
-            "bad [redacted] here"
-        );
-        assert_eq!(scrub("x".to_owned(), None), "x");
     }
 
     #[test]

@@ -10,12 +10,10 @@ use tokio::time::timeout;
 
 use crate::{
     ColumnInfo, ForeignKey, IntrospectError, IntrospectOptions, SchemaSnapshot, TableInfo,
-    TableKind, UniqueConstraint, accept_samples, chain, is_io_timeout, millis, port,
-    quote_backtick, refuse_require, required, sampling_plan, scrub,
+    TableKind, UniqueConstraint, accept_samples, millis, quote_backtick, required, sampling_plan,
+    scrub,
 };
 
-/// MySQL's default port.
-const DEFAULT_PORT: u16 = 3306;
 /// Extra time given to the client-side timer beyond the server's statement timeout.
 const MARGIN: Duration = Duration::from_secs(2);
 
@@ -28,38 +26,8 @@ pub(crate) async fn introspect(
     password: Option<&Secret<String>>,
     options: &IntrospectOptions,
 ) -> Result<SchemaSnapshot, IntrospectError> {
-    let dialect = Dialect::Mysql;
-    let host = required(target.host.as_deref(), "host", dialect)?;
-    let database = required(target.database.as_deref(), "database", dialect)?;
-    let username = required(target.username.as_deref(), "username", dialect)?;
-    let port = port(target, DEFAULT_PORT)?;
-    refuse_require(target)?;
-
-    // Field by field, never a URL.
-    let opts: mysql_async::Opts = mysql_async::OptsBuilder::default()
-        .ip_or_hostname(host)
-        .tcp_port(port)
-        .user(Some(username))
-        .pass(password.map(|p| p.expose().as_str()))
-        .db_name(Some(database))
-        .prefer_socket(false)
-        .ssl_opts(None::<mysql_async::SslOpts>)
-        .into();
-
-    let mut conn = match timeout(options.connect_timeout, Conn::new(opts)).await {
-        Err(_) => return Err(IntrospectError::Timeout(millis(options.connect_timeout))),
-        Ok(Err(e)) if is_io_timeout(&e) => {
-            return Err(IntrospectError::Timeout(millis(options.connect_timeout)));
-        }
-        Ok(Err(e)) => {
-            let message = match &e {
-                mysql_async::Error::Server(_) => my_message(&e),
-                _ => format!("{host}:{port}: {}", my_message(&e)),
-            };
-            return Err(IntrospectError::Connection(scrub(message, password)));
-        }
-        Ok(Ok(conn)) => conn,
-    };
+    let database = required(target.database.as_deref(), "database", Dialect::Mysql)?;
+    let mut conn = querent_exec::mysql::connect(target, password, options.connect_timeout).await?;
 
     let budget = options.query_timeout + MARGIN;
     let result = read(&mut conn, database, options, password, budget).await;
@@ -89,7 +57,10 @@ async fn query<T: FromRow + Send + 'static>(
     };
     match timeout(budget, conn.exec::<T, _, _>(sql, params)).await {
         Err(_) => Err(IntrospectError::Timeout(millis(budget))),
-        Ok(Err(e)) => Err(IntrospectError::Query(scrub(my_message(&e), password))),
+        Ok(Err(e)) => Err(IntrospectError::Query(scrub(
+            querent_exec::mysql::my_message(&e),
+            password,
+        ))),
         Ok(Ok(rows)) => Ok(rows),
     }
 }
@@ -103,7 +74,10 @@ async fn exec_drop(
 ) -> Result<(), IntrospectError> {
     match timeout(budget, conn.query_drop(sql)).await {
         Err(_) => Err(IntrospectError::Timeout(millis(budget))),
-        Ok(Err(e)) => Err(IntrospectError::Query(scrub(my_message(&e), password))),
+        Ok(Err(e)) => Err(IntrospectError::Query(scrub(
+            querent_exec::mysql::my_message(&e),
+            password,
+        ))),
         Ok(Ok(())) => Ok(()),
     }
 }
@@ -343,16 +317,5 @@ async fn sample(
                 return;
             }
         }
-    }
-}
-
-/// The most useful text of a mysql_async error: for server errors the message with code
-/// and SQLSTATE; otherwise the error with its sources.
-fn my_message(err: &mysql_async::Error) -> String {
-    match err {
-        mysql_async::Error::Server(e) => {
-            format!("{} [error {}, SQLSTATE {}]", e.message, e.code, e.state)
-        }
-        other => chain(other),
     }
 }

@@ -3,19 +3,17 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use querent_domain::{ConnectionTarget, Dialect, Secret, SslMode};
+use querent_domain::{ConnectionTarget, Dialect, Secret};
 use tokio::time::timeout;
 use tokio_postgres::types::{FromSql, ToSql};
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, Row};
 
 use crate::{
     ColumnInfo, ForeignKey, IntrospectError, IntrospectOptions, SchemaSnapshot, TableInfo,
-    TableKind, UniqueConstraint, accept_samples, chain, is_io_timeout, millis, port, quote_double,
-    refuse_require, required, sampling_plan, scrub,
+    TableKind, UniqueConstraint, accept_samples, chain, millis, quote_double, required,
+    sampling_plan, scrub,
 };
 
-/// PostgreSQL's default port.
-const DEFAULT_PORT: u16 = 5432;
 /// Extra time given to the client-side timer beyond the server's statement timeout.
 const MARGIN: Duration = Duration::from_secs(2);
 
@@ -96,50 +94,14 @@ pub(crate) async fn introspect(
     password: Option<&Secret<String>>,
     options: &IntrospectOptions,
 ) -> Result<SchemaSnapshot, IntrospectError> {
-    let dialect = Dialect::Postgres;
-    let host = required(target.host.as_deref(), "host", dialect)?;
-    let database = required(target.database.as_deref(), "database", dialect)?;
-    let username = required(target.username.as_deref(), "username", dialect)?;
-    let port = port(target, DEFAULT_PORT)?;
-    refuse_require(target)?;
-
-    // Field by field: nothing is spliced into a connection string.
-    let mut config = tokio_postgres::Config::new();
-    config
-        .host(host)
-        .port(port)
-        .dbname(database)
-        .user(username)
-        .application_name("querent-introspect")
-        .connect_timeout(options.connect_timeout)
-        .ssl_mode(match target.ssl_mode {
-            SslMode::Disable => tokio_postgres::config::SslMode::Disable,
-            _ => tokio_postgres::config::SslMode::Prefer,
-        });
-    if let Some(pw) = password {
-        config.password(pw.expose().as_bytes());
-    }
-
-    let (client, connection) = match timeout(options.connect_timeout, config.connect(NoTls)).await {
-        Err(_) => return Err(IntrospectError::Timeout(millis(options.connect_timeout))),
-        Ok(Err(e)) if is_io_timeout(&e) => {
-            return Err(IntrospectError::Timeout(millis(options.connect_timeout)));
-        }
-        Ok(Err(e)) => {
-            let message = if e.as_db_error().is_some() {
-                pg_message(&e)
-            } else {
-                format!("{host}:{port}: {}", pg_message(&e))
-            };
-            return Err(IntrospectError::Connection(scrub(message, password)));
-        }
-        Ok(Ok(pair)) => pair,
-    };
-    let driver = tokio::spawn(async move {
-        if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "postgres connection task ended with an error");
-        }
-    });
+    let database = required(target.database.as_deref(), "database", Dialect::Postgres)?;
+    let (client, driver) = querent_exec::postgres::connect(
+        target,
+        password,
+        options.connect_timeout,
+        "querent-introspect",
+    )
+    .await?;
 
     let session = Session {
         client: &client,
@@ -170,7 +132,10 @@ impl Session<'_> {
     async fn batch(&self, sql: &str) -> Result<(), IntrospectError> {
         match timeout(self.budget, self.client.batch_execute(sql)).await {
             Err(_) => Err(IntrospectError::Timeout(millis(self.budget))),
-            Ok(Err(e)) => Err(IntrospectError::Query(scrub(pg_message(&e), self.password))),
+            Ok(Err(e)) => Err(IntrospectError::Query(scrub(
+                querent_exec::postgres::pg_message(&e),
+                self.password,
+            ))),
             Ok(Ok(())) => Ok(()),
         }
     }
@@ -183,7 +148,10 @@ impl Session<'_> {
     ) -> Result<Vec<Row>, IntrospectError> {
         match timeout(self.budget, self.client.query(sql, params)).await {
             Err(_) => Err(IntrospectError::Timeout(millis(self.budget))),
-            Ok(Err(e)) => Err(IntrospectError::Query(scrub(pg_message(&e), self.password))),
+            Ok(Err(e)) => Err(IntrospectError::Query(scrub(
+                querent_exec::postgres::pg_message(&e),
+                self.password,
+            ))),
             Ok(Ok(rows)) => Ok(rows),
         }
     }
@@ -349,29 +317,5 @@ async fn sample(
                 return;
             }
         }
-    }
-}
-
-/// The most useful text of a postgres error: for server errors the message, detail, hint
-/// and SQLSTATE; otherwise the error with its sources.
-fn pg_message(err: &tokio_postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => {
-            let mut out = db.message().to_owned();
-            if let Some(detail) = db.detail() {
-                out.push_str(" (");
-                out.push_str(detail);
-                out.push(')');
-            }
-            if let Some(hint) = db.hint() {
-                out.push_str("; hint: ");
-                out.push_str(hint);
-            }
-            out.push_str(" [SQLSTATE ");
-            out.push_str(db.code().code());
-            out.push(']');
-            out
-        }
-        None => chain(err),
     }
 }
