@@ -57,6 +57,8 @@ codes! {
     ConnectionError => ("connection_error", 502),
     /// The target database rejected the query.
     QueryError => ("query_error", 422),
+    /// The query ran longer than the statement timeout and was cancelled.
+    QueryTimeout => ("query_timeout", 504),
     /// The SQL guard refused the statement.
     GuardRejected => ("guard_rejected", 422),
     /// The statement touches something the privacy policy excludes.

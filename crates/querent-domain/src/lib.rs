@@ -21,6 +21,7 @@ mod entities;
 mod ids;
 mod kinds;
 pub mod ports;
+pub mod query;
 pub mod schema;
 mod secret;
 

@@ -1,0 +1,297 @@
+//! Ports of the question → SQL → rows pipeline: the [`QueryEngine`] (guard + execution,
+//! implemented by querent-exec on top of querent-sql) and the [`SqlProvider`] (NL → SQL,
+//! implemented by querent-offline and, later, the LLM adapters).
+//!
+//! The app layer only ever hands SQL *text* to the engine: the engine validates it with the
+//! guard on every call and executes nothing but the guard's output, so no path through the
+//! service layer can run unchecked SQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::schema::SchemaSnapshot;
+use crate::{ConnectionId, ConnectionTarget, Dialect, ErrorCode, PrivacyPolicy, Secret};
+
+/// One result row: typed JSON values in column order (integers stay integers, NUMERIC and
+/// DECIMAL are strings, timestamps ISO-8601, bytes base64, NULL is `null`).
+pub type Row = Vec<serde_json::Value>;
+
+/// A result column.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ColumnMeta {
+    /// The column label as the database returned it.
+    pub name: String,
+    /// The database's type name (`int4`, `VARCHAR`, `TEXT`, …), lower-case.
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Whether the privacy policy masks this column's values.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub masked: bool,
+}
+
+/// What the guard accepted, as the service layer may see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckedSql {
+    /// The statement as it would run: normalised, row cap applied, `SELECT *` expanded and
+    /// masked columns replaced.
+    pub sql: String,
+    /// Schema tables the statement reads (`schema.name` or `name`), sorted.
+    pub tables: Vec<String>,
+    /// The row cap in force: more rows than this means the result was truncated.
+    pub max_rows: u64,
+}
+
+/// Why the guard refused a statement.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct GuardRejection {
+    /// `guard_rejected` or `policy_violation`.
+    pub code: ErrorCode,
+    /// A message for people and for a provider's self-correction.
+    pub message: String,
+    /// "Did you mean" candidates, best first.
+    pub suggestions: Vec<String>,
+}
+
+/// Limits one execution runs under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Rows returned at most (one more is fetched to detect truncation).
+    pub max_rows: u64,
+    /// Server-side statement timeout.
+    pub statement_timeout: Duration,
+    /// Time allowed to obtain a connection.
+    pub connect_timeout: Duration,
+}
+
+/// One execution request.
+#[derive(Clone, Copy)]
+pub struct QueryRequest<'a> {
+    /// The connection (pool key).
+    pub connection_id: ConnectionId,
+    /// Where to connect.
+    pub target: &'a ConnectionTarget,
+    /// The decrypted password, if any.
+    pub password: Option<&'a Secret<String>>,
+    /// The schema the guard checks against.
+    pub schema: &'a SchemaSnapshot,
+    /// The connection's privacy policy.
+    pub policy: &'a PrivacyPolicy,
+    /// Limits.
+    pub limits: QueryLimits,
+    /// The SQL text to validate and run.
+    pub sql: &'a str,
+}
+
+/// How an execution ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryOutcome {
+    /// The statement that ran (guard output).
+    pub sql: String,
+    /// Result columns.
+    pub columns: Vec<ColumnMeta>,
+    /// Rows delivered (at most the row cap).
+    pub row_count: u64,
+    /// Whether more rows existed than the cap allowed.
+    pub truncated: bool,
+    /// Time spent in the database, in milliseconds.
+    pub execution_time_ms: u64,
+}
+
+/// The receiver of a result as it streams: columns once, then row batches.
+#[async_trait]
+pub trait RowSink: Send {
+    /// The result's columns, before any rows.
+    async fn columns(&mut self, columns: &[ColumnMeta]) -> Result<(), SinkClosed>;
+    /// A batch of rows (at most the engine's batch size, never beyond the row cap).
+    async fn rows(&mut self, batch: Vec<Row>) -> Result<(), SinkClosed>;
+}
+
+/// The consumer went away (client disconnected): the engine cancels the query and releases
+/// its connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the receiver of the result went away")]
+pub struct SinkClosed;
+
+/// A [`RowSink`] that keeps everything in memory.
+#[derive(Debug, Default)]
+pub struct CollectRows {
+    /// Columns received.
+    pub columns: Vec<ColumnMeta>,
+    /// Rows received.
+    pub rows: Vec<Row>,
+}
+
+#[async_trait]
+impl RowSink for CollectRows {
+    async fn columns(&mut self, columns: &[ColumnMeta]) -> Result<(), SinkClosed> {
+        self.columns = columns.to_vec();
+        Ok(())
+    }
+    async fn rows(&mut self, mut batch: Vec<Row>) -> Result<(), SinkClosed> {
+        self.rows.append(&mut batch);
+        Ok(())
+    }
+}
+
+/// Why an execution failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// The guard refused the statement; nothing was sent to the database.
+    #[error(transparent)]
+    Rejected(#[from] GuardRejection),
+    /// The target could not be reached (or refused the credentials) within the timeout.
+    #[error("{0}")]
+    Connection(String),
+    /// The statement ran longer than the statement timeout and was cancelled.
+    #[error("the query ran longer than {0} ms and was cancelled")]
+    Timeout(u64),
+    /// The database refused or failed the statement (its message, scrubbed of secrets).
+    #[error("{0}")]
+    Query(String),
+    /// The consumer went away; the query was cancelled.
+    #[error("the request was cancelled")]
+    Cancelled,
+    /// The target's connection pool is exhausted.
+    #[error("too many queries are running on this connection; try again shortly")]
+    Busy,
+}
+
+impl ExecError {
+    /// The stable code a client sees.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ExecError::Rejected(r) => r.code,
+            ExecError::Connection(_) => ErrorCode::ConnectionError,
+            ExecError::Timeout(_) => ErrorCode::QueryTimeout,
+            ExecError::Query(_) => ErrorCode::QueryError,
+            ExecError::Cancelled => ErrorCode::QueryError,
+            ExecError::Busy => ErrorCode::Unavailable,
+        }
+    }
+}
+
+/// Pool figures for `/ready`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PoolStatus {
+    /// Pools currently open (one per connection used).
+    pub pools: u64,
+    /// Connections checked out right now.
+    pub in_use: u64,
+    /// Pools with no idle connection and waiters queued.
+    pub exhausted: u64,
+}
+
+/// Guard + execution against target databases.
+#[async_trait]
+pub trait QueryEngine: Send + Sync + 'static {
+    /// Validates `sql` for `dialect` against `schema` and `policy` with a row cap of
+    /// `max_rows`; never touches a database.
+    fn check(
+        &self,
+        dialect: Dialect,
+        sql: &str,
+        schema: &SchemaSnapshot,
+        policy: &PrivacyPolicy,
+        max_rows: u64,
+    ) -> Result<CheckedSql, GuardRejection>;
+
+    /// Validates `request.sql` and, if the guard accepts it, runs the guard's output in a
+    /// read-only transaction under the limits, streaming into `sink`, then rolls back.
+    /// Dropping the returned future cancels the query on the server.
+    async fn run(
+        &self,
+        request: QueryRequest<'_>,
+        sink: &mut dyn RowSink,
+    ) -> Result<QueryOutcome, ExecError>;
+
+    /// Drops the pool of a connection (after it was edited or deleted).
+    fn forget(&self, connection: ConnectionId);
+
+    /// Pool figures.
+    fn pool_status(&self) -> PoolStatus;
+}
+
+/// A previous turn of the conversation, for follow-up questions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    /// What the user asked.
+    pub question: String,
+    /// The SQL that answered it, if any.
+    pub sql: Option<String>,
+}
+
+/// Everything a provider gets to write SQL for a question.
+#[derive(Clone, Debug)]
+pub struct GenerateRequest {
+    /// The question in plain language.
+    pub question: String,
+    /// The SQL dialect to write.
+    pub dialect: Dialect,
+    /// The (linked) schema.
+    pub schema: Arc<SchemaSnapshot>,
+    /// The privacy policy: providers should not reference excluded objects.
+    pub policy: PrivacyPolicy,
+    /// Earlier turns of the session, oldest first.
+    pub history: Vec<Turn>,
+    /// For self-correction: the previous attempt and why it was refused.
+    pub previous_error: Option<(String, String)>,
+    /// Row cap the answer will run under.
+    pub max_rows: u64,
+}
+
+/// Tokens a provider call used.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenUsage {
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+}
+
+/// A provider's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Generated {
+    /// The SQL (not yet validated).
+    pub sql: String,
+    /// A plain-English description of what the SQL does.
+    pub explanation: Option<String>,
+    /// Tokens used.
+    pub usage: TokenUsage,
+}
+
+/// Why a provider gave no SQL.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The question could not be translated; says what was understood.
+    #[error("{0}")]
+    CannotTranslate(String),
+    /// The provider failed (network, HTTP error, malformed reply), with its message.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl ProviderError {
+    /// The stable code a client sees.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProviderError::CannotTranslate(_) => ErrorCode::CannotTranslate,
+            ProviderError::Failed(_) => ErrorCode::ProviderError,
+        }
+    }
+}
+
+/// Writes SQL for a question.
+#[async_trait]
+pub trait SqlProvider: Send + Sync + 'static {
+    /// A short name for logs and messages (`offline`, `openai:gpt-4o`, …).
+    fn name(&self) -> &str;
+    /// Writes one SQL statement answering the request.
+    async fn generate(&self, request: &GenerateRequest) -> Result<Generated, ProviderError>;
+}
