@@ -54,6 +54,8 @@ pub struct Config {
     pub workers: Option<usize>,
     /// Generate the demo database on first start and register it at first-boot setup.
     pub demo: bool,
+    /// The largest row cap any query may have, whatever a request or connection asks.
+    pub server_max_rows: u32,
 }
 
 impl Default for Config {
@@ -77,6 +79,7 @@ impl Default for Config {
             sqlite_allowed_dirs: Vec::new(),
             workers: None,
             demo: true,
+            server_max_rows: app.server_max_rows,
         }
     }
 }
@@ -155,6 +158,7 @@ impl Config {
             sqlite_allowed_dirs: self.sqlite_allowed_dirs.clone(),
             protected_paths: vec![self.sqlite_store_path(), self.key_file_path()],
             demo_database: self.demo.then(|| self.demo_database_path()),
+            server_max_rows: self.server_max_rows,
         }
     }
 
@@ -208,4 +212,5 @@ const ENV_KEYS: &[&str] = &[
     "sqlite_allowed_dirs",
     "workers",
     "demo",
+    "server_max_rows",
 ];

@@ -10,6 +10,7 @@
 //! HTTP handling (querent-http); it only wires.
 
 pub mod admin;
+pub mod ask;
 pub mod config;
 pub mod demo;
 pub mod logging;
@@ -67,6 +68,8 @@ pub async fn build_app(
         crypto: keyring.clone(),
         probe: Arc::new(TargetTester),
         schema: Arc::new(querent_introspect::Introspector),
+        engine: Arc::new(querent_exec::Engine::new()),
+        provider: Arc::new(querent_offline::OfflineProvider::default()),
         log_level_hook,
     };
     Ok(Parts {

@@ -30,6 +30,20 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Ask a question about a connection and print the SQL and the answer.
+    Ask {
+        /// The question, e.g. "how many customers are there?".
+        question: String,
+        /// Connection name (default: `demo`, or the only connection).
+        #[arg(long)]
+        connection: Option<String>,
+        /// Act as this user (default: the oldest administrator).
+        #[arg(long)]
+        user: Option<String>,
+        /// Rows to show at most.
+        #[arg(long, default_value_t = 20)]
+        max_rows: u32,
+    },
     /// Run the store's pending migrations and exit.
     Migrate,
     /// (Re)generate the demo database and register it as connection `demo` of the first team.
@@ -77,6 +91,25 @@ async fn main() {
                 config.bind = b;
             }
             serve(config).await
+        }
+        Command::Ask {
+            question,
+            connection,
+            user,
+            max_rows,
+        } => {
+            let _ = logging::init("warn", &config.log_format);
+            let parts = build_app(&config, None).await.unwrap_or_else(|e| fail(e));
+            let args = querent::ask::AskArgs {
+                question,
+                connection,
+                user,
+                max_rows,
+            };
+            match querent::ask::ask(&parts, args).await {
+                Ok(out) => print!("{out}"),
+                Err(e) => fail(e),
+            }
         }
         Command::Migrate => {
             let _ = logging::init(&config.log_level, &config.log_format);

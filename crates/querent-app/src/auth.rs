@@ -613,3 +613,54 @@ impl App {
         }
     }
 }
+
+impl App {
+    /// The caller for commands run on the server's own machine (`querent ask`): whoever can
+    /// read the data directory already holds every secret, so the terminal acts as a user
+    /// without a password — `username`, or the oldest enabled server administrator.
+    pub async fn local_actor(&self, username: Option<&str>) -> ServiceResult<Actor> {
+        let user = match username {
+            Some(name) => self
+                .store()
+                .find_user_by_username(name)
+                .await?
+                .map(|(u, _)| u)
+                .ok_or_else(|| ServiceError::not_found("user"))?,
+            None => {
+                let mut page = querent_domain::ports::Page::first(100);
+                loop {
+                    let users = self.store().list_users(&page).await?;
+                    if let Some(u) = users
+                        .iter()
+                        .find(|u| u.role == querent_domain::Role::Admin && !u.disabled)
+                    {
+                        break u.clone();
+                    }
+                    match users.last() {
+                        Some(last) if users.len() as i64 == page.limit => {
+                            page.after = Some(last.id.to_string());
+                        }
+                        _ => {
+                            return Err(ServiceError::new(
+                                ErrorCode::Unavailable,
+                                "no administrator yet: run first-boot setup (POST /api/v1/auth/setup) \
+                                 or `querent admin create-user --admin`",
+                            ));
+                        }
+                    }
+                }
+            }
+        };
+        if user.disabled {
+            return Err(ServiceError::forbidden("this account is disabled"));
+        }
+        Ok(Actor::new(
+            Principal::User {
+                id: user.id,
+                username: user.username,
+                role: user.role,
+            },
+            Some("local".into()),
+        ))
+    }
+}

@@ -498,6 +498,8 @@ impl App {
                     conn.name
                 )
             })?;
+        // Pools of the old settings must not serve the new ones.
+        self.engine().forget(conn.id);
         self.audit_by(actor, action, format!("connection:{}", conn.id), None)
             .await;
         Ok(conn.into())
@@ -560,6 +562,7 @@ impl App {
             .delete_connection(id)
             .await
             .or_not_found("connection")?;
+        self.engine().forget(id);
         self.audit_by(actor, "connection.delete", format!("connection:{id}"), None)
             .await;
         Ok(())

@@ -4,8 +4,9 @@
 //! calls: first-boot setup and authentication (argon2id passwords, HS256 access tokens,
 //! rotating refresh-token families with reuse detection, API clients), users, teams and
 //! roles, connections to target databases (credentials encrypted by the vault, real
-//! connection tests), settings, audit log and master-key rotation. Later: the chat
-//! pipeline, sessions, examples, providers.
+//! connection tests), settings, audit log and master-key rotation, and the chat pipeline
+//! ([`chat`]: question → provider → guard → execution-mode gate → streamed rows), sessions
+//! and their history, and hand-written SQL ([`sql`]). Later: examples, providers, cache.
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
@@ -26,6 +27,7 @@ mod actor;
 pub mod api_clients;
 pub mod audit;
 pub mod auth;
+pub mod chat;
 pub mod connections;
 mod error;
 pub mod jwt;
@@ -33,7 +35,9 @@ mod paging;
 mod ratelimit;
 pub mod schema;
 pub mod secrets;
+pub mod sessions;
 pub mod settings;
+pub mod sql;
 pub mod teams;
 pub mod users;
 
@@ -47,6 +51,7 @@ pub use paging::{ListParams, Paginated};
 pub use querent_domain::Secret;
 
 use querent_domain::ports::{Crypto, MetadataStore, SchemaReader, TargetProbe};
+use querent_domain::query::{QueryEngine, SqlProvider};
 use querent_domain::{AuditEntry, now_millis};
 
 /// Service configuration (the HTTP server's own settings live in querent-http).
@@ -72,6 +77,8 @@ pub struct AppConfig {
     /// The generated demo database, registered as connection `demo` of the first team at
     /// first-boot setup (and by `querent demo`); `None` to skip.
     pub demo_database: Option<PathBuf>,
+    /// The largest row cap any query may have, whatever a request or connection asks.
+    pub server_max_rows: u32,
 }
 
 impl Default for AppConfig {
@@ -86,6 +93,7 @@ impl Default for AppConfig {
             sqlite_allowed_dirs: Vec::new(),
             protected_paths: Vec::new(),
             demo_database: None,
+            server_max_rows: 10_000,
         }
     }
 }
@@ -101,6 +109,10 @@ pub struct Ports {
     pub probe: Arc<dyn TargetProbe>,
     /// Target database catalogs (querent-introspect).
     pub schema: Arc<dyn SchemaReader>,
+    /// Guard and execution against target databases (querent-exec).
+    pub engine: Arc<dyn QueryEngine>,
+    /// The default SQL provider (querent-offline unless configured otherwise).
+    pub provider: Arc<dyn SqlProvider>,
     /// Changes the process's log filter (`PATCH /settings` `log_level`), when the binary
     /// offers it.
     pub log_level_hook: Option<LogLevelHook>,
@@ -155,6 +167,10 @@ impl App {
 
     pub(crate) fn schema_reader(&self) -> &dyn SchemaReader {
         self.inner.ports.schema.as_ref()
+    }
+
+    pub(crate) fn engine(&self) -> &dyn QueryEngine {
+        self.inner.ports.engine.as_ref()
     }
 
     /// The configuration.

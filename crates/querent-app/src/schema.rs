@@ -33,7 +33,7 @@ impl App {
         self.read_and_store_schema(actor, id).await
     }
 
-    async fn read_and_store_schema(
+    pub(crate) async fn read_and_store_schema(
         &self,
         actor: &Actor,
         id: ConnectionId,

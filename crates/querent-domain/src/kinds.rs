@@ -82,6 +82,26 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// Where a chat message stands.
+    MessageStatus {
+        /// The pipeline is working on it.
+        Running => "running",
+        /// The query ran; results are attached.
+        Executed => "executed",
+        /// Answered from the semantic cache (and re-executed).
+        Cached => "cached",
+        /// Waiting for an editor to approve (review_first connections).
+        PendingApproval => "pending_approval",
+        /// SQL only; never executed (generate_only connections).
+        QueryOnly => "query_only",
+        /// An editor rejected the pending query.
+        Rejected => "rejected",
+        /// Failed; `error_code` and `error_detail` say why.
+        Error => "error",
+    }
+);
+
+wire_enum!(
     /// TLS requirement for a target connection.
     SslMode {
         /// Never use TLS.

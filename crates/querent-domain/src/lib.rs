@@ -16,6 +16,7 @@
 //! HTTP, SQL parsing, storage engines or cryptographic primitives. Everything here is plain
 //! data and trait definitions.
 
+pub mod chat;
 mod codes;
 mod entities;
 mod ids;

@@ -7,10 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
+use crate::chat::{ChatMessage, ChatSession};
 use crate::schema::SchemaSnapshot;
 use crate::{
     ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ConnectionTarget, Dialect,
-    Secret, Team, TeamId, TeamMember, TeamRole, User, UserId,
+    MessageId, MessageStatus, Secret, SessionId, Team, TeamId, TeamMember, TeamRole, User, UserId,
 };
 
 /// What can go wrong in the metadata store.
@@ -218,6 +219,47 @@ pub trait MetadataStore: Send + Sync + 'static {
         &self,
         connection: ConnectionId,
     ) -> StoreResult<Option<SchemaSnapshot>>;
+
+    // ---- chat
+    /// Stores a new session.
+    async fn insert_session(&self, session: &ChatSession) -> StoreResult<()>;
+    /// One session.
+    async fn get_session(&self, id: SessionId) -> StoreResult<ChatSession>;
+    /// A page of an owner's sessions (`user:<id>`/`client:<id>`), optionally of one
+    /// connection, in id order.
+    async fn list_sessions(
+        &self,
+        owner: &str,
+        connection: Option<ConnectionId>,
+        page: &Page,
+    ) -> StoreResult<Vec<ChatSession>>;
+    /// Deletes a session and its messages.
+    async fn delete_session(&self, id: SessionId) -> StoreResult<()>;
+    /// Stores a new message and bumps its session's `updated_at`.
+    async fn insert_message(&self, message: &ChatMessage) -> StoreResult<()>;
+    /// Replaces a message's stored fields.
+    async fn update_message(&self, message: &ChatMessage) -> StoreResult<()>;
+    /// One message.
+    async fn get_message(&self, id: MessageId) -> StoreResult<ChatMessage>;
+    /// The messages of a session, oldest first.
+    async fn list_messages(&self, session: SessionId) -> StoreResult<Vec<ChatMessage>>;
+    /// Moves a message from status `from` to `to` atomically; false when it was not in
+    /// `from` (someone else got there first).
+    async fn transition_message(
+        &self,
+        id: MessageId,
+        from: MessageStatus,
+        to: MessageStatus,
+    ) -> StoreResult<bool>;
+    /// Messages in `status` of sessions of these teams (optionally on one connection),
+    /// oldest first (e.g. the approvals waiting for a reviewer).
+    async fn messages_with_status(
+        &self,
+        teams: &[TeamId],
+        connection: Option<ConnectionId>,
+        status: MessageStatus,
+        page: &Page,
+    ) -> StoreResult<Vec<(ChatSession, ChatMessage)>>;
 
     /// Every stored setting as (key, JSON text).
     async fn all_settings(&self) -> StoreResult<Vec<(String, String)>>;

@@ -58,6 +58,40 @@ impl Services {
             )))),
         }
     }
+
+    /// Runs a prepared chat on the application runtime, collecting no events (JSON).
+    pub async fn run_chat(
+        &self,
+        prepared: querent_app::chat::PreparedChat,
+    ) -> Result<querent_app::chat::ChatResponse, ApiError> {
+        let app = self.app.clone();
+        self.runtime
+            .spawn(async move {
+                app.run_chat(prepared, querent_app::chat::Events::none())
+                    .await
+            })
+            .await
+            .map_err(|e| {
+                ApiError(querent_app::ServiceError::internal(format!(
+                    "chat task failed: {e}"
+                )))
+            })
+    }
+
+    /// Runs a prepared chat on the application runtime, streaming its events; dropping the
+    /// receiver (client gone) cancels it.
+    pub fn stream_chat(
+        &self,
+        prepared: querent_app::chat::PreparedChat,
+    ) -> tokio::sync::mpsc::Receiver<querent_app::chat::ChatEvent> {
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let app = self.app.clone();
+        self.runtime.spawn(async move {
+            app.run_chat(prepared, querent_app::chat::Events::channel(tx))
+                .await
+        });
+        rx
+    }
 }
 
 /// HTTP server settings.

@@ -36,6 +36,9 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         connections::list, connections::create, connections::test_unsaved, connections::get, connections::update,
         connections::remove, connections::test_saved, connections::execution_mode, connections::privacy,
         connections::config, connections::schema, connections::schema_refresh,
+        chat::chat, chat::execute, chat::reject, chat::edit, chat::pending,
+        sessions::list, sessions::get, sessions::remove,
+        sql::validate, sql::run,
         settings::get, settings::update, settings::audit,
     ),
     components(schemas(crate::error::ErrorBody)),
@@ -47,6 +50,8 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         (name = "teams", description = "Teams and memberships"),
         (name = "api-clients", description = "Machine credentials per team"),
         (name = "connections", description = "Target databases"),
+        (name = "chat", description = "Questions, answers, approvals and sessions"),
+        (name = "sql", description = "Hand-written SQL through the same guard"),
         (name = "settings", description = "Server settings and audit log"),
     )
 )]

@@ -21,22 +21,52 @@
 //! - No data-modifying CTE or subquery, no `SELECT … INTO`, no locking clause, and no
 //!   function from the dialect's deny-list (plus every `pg_*` function outside a small
 //!   allow-list), wherever it appears, schema-qualified or not, in any letter case.
-//! - Every table must exist in the [`GuardSchema`] unless a CTE of that name is in scope;
-//!   qualified column references must exist in the table they name; unqualified ones must
-//!   exist in a table of the enclosing `FROM` scopes or be a select-list alias. Scopes that
-//!   include a CTE, derived table or table function are checked permissively. Unknown names
+//! - Every table must exist in the [`GuardSchema`] (looked up through a case-insensitive
+//!   name index, so schemas with tens of thousands of tables stay fast) unless a CTE of that
+//!   name is in scope; qualified column references must exist in the table they name;
+//!   unqualified ones must exist in a table of the enclosing `FROM` scopes or be a
+//!   select-list alias. The guard works out the output columns of CTEs and derived tables
+//!   where it can (explicit columns and aliases), and checks references to them the same way;
+//!   scopes that include a source whose columns it does not know (a table function, `*` that
+//!   could not be expanded, an unaliased expression) are checked permissively. Unknown names
 //!   come back with up to three "did you mean" suggestions (never excluded objects).
-//! - The [`GuardPolicy`]: excluded tables and columns are refused wherever they appear, and
-//!   so are `*`, `t.*` and whole-row references over a table with an excluded column.
+//! - An unqualified column that several sources of the same `FROM` scope have is
+//!   [`GuardError::AmbiguousColumn`], unless it is a select-list alias, a `USING` column, the
+//!   scope has a `NATURAL` join, or (in a PostgreSQL or MySQL `ORDER BY`) it names an output
+//!   column.
+//! - The [`GuardPolicy`]: excluded tables and columns are refused wherever they appear
+//!   (also as whole-row references such as `row_to_json(c)`, `row_to_json(c.*)`, `ROW(c.*)`).
+//! - `*` and `t.*` over sources whose columns the guard knows (schema tables, CTEs, derived
+//!   tables) are replaced by the explicit column list in catalog order, qualified by the
+//!   alias or table name when the `FROM` has several sources, without excluded columns.
+//!   A wildcard it cannot expand (over a table function, a `USING`/`NATURAL` join, a table
+//!   with column aliases, or with dialect options such as `EXCEPT`) stays as written, unless
+//!   a schema table under it has an excluded column (refused as a policy violation) or, in a
+//!   select whose rows reach the result, a masked one (refused as unsupported). `COUNT(*)`
+//!   is not touched.
+//! - Masking (`masked_column_patterns`, see [`GuardPolicy::column_masked`]): in every select whose rows can reach the result —
+//!   the outermost one, CTEs, derived tables, each branch of a set operation and subqueries
+//!   in a select list — a select-list item that references a masked column outside
+//!   `COUNT(…)` becomes `CASE WHEN (<expr>) IS NULL THEN NULL ELSE '****' END AS <label>`
+//!   (label: the item's alias, the column name for a bare column, otherwise the dialect's
+//!   usual name for the expression). Masked columns stay usable in `WHERE`, `JOIN`,
+//!   `GROUP BY`, `HAVING`, `ORDER BY` and in subqueries there, which only filter. A bare
+//!   reference to an already masked CTE/derived column is not masked twice, nor is SQL the
+//!   guard already masked. `GROUP BY <alias>` and `GROUP BY <position>` pointing at a masked
+//!   item are rewritten to the original expression so the groups stay the same. In
+//!   PostgreSQL, which wants matching column types across set-operation branches, the other
+//!   branches are cast to text at masked positions.
+//!   [`ValidatedSql::masked_columns`] lists the outermost output labels that are masked.
 //! - The outermost query gets `LIMIT max_rows + 1` (added, or lowered when larger or not a
 //!   number); [`ValidatedSql`] carries the normalised SQL, the tables read and the limit.
 //!
 //! ## Not yet
 //!
-//! `SELECT *` expansion to the allowed columns (it is refused for now when a column is
-//! excluded), masking and row filters, an allow-list of functions instead of a deny-list,
-//! plain `EXPLAIN`, ambiguity errors for unqualified columns, column checks through CTE and
-//! derived-table outputs, and combining connection/server row caps (callers pass one).
+//! Row filters, an allow-list of functions instead of a deny-list, plain `EXPLAIN`, type-aware
+//! masking (a masked value is text, so an outer query that compares a masked CTE/derived
+//! column with numbers or dates fails in PostgreSQL; a recursive CTE that computes on a masked
+//! column likewise), column lists for `VALUES` and `USING`/`NATURAL` joins (so `*` over them
+//! is not expanded), and combining connection/server row caps (callers pass one).
 
 mod deny;
 mod guard;
@@ -166,6 +196,7 @@ pub struct ValidatedSql {
     pub(crate) tables: Vec<String>,
     pub(crate) max_rows: u64,
     pub(crate) row_limit: u64,
+    pub(crate) masked_columns: Vec<String>,
 }
 
 impl ValidatedSql {
@@ -194,6 +225,12 @@ impl ValidatedSql {
     /// statement asked for fewer rows.
     pub fn row_limit(&self) -> u64 {
         self.row_limit
+    }
+
+    /// Output column labels whose values the guard replaced with a mask (policy
+    /// `masked_column_patterns`), so callers can flag them in result metadata.
+    pub fn masked_columns(&self) -> &[String] {
+        &self.masked_columns
     }
 
     /// Whether a result of `rows` rows was cut off by the row cap.

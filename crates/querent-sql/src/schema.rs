@@ -1,5 +1,7 @@
 //! What the guard knows about a database, and the policy it enforces.
 
+use std::collections::HashMap;
+
 /// One table (or view) of the target database, as the guard sees it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GuardTable {
@@ -27,17 +29,27 @@ impl GuardTable {
 }
 
 /// The tables and columns the guard checks references against. Lookups are
-/// case-insensitive. Built from plain data, so it does not depend on how the snapshot was
+/// case-insensitive and go through a name index, so schemas with tens of thousands of
+/// tables stay fast. Built from plain data, so it does not depend on how the snapshot was
 /// obtained.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GuardSchema {
     tables: Vec<GuardTable>,
+    /// Lower-cased (ASCII) table name → positions in `tables`, in catalog order.
+    by_name: HashMap<String, Vec<usize>>,
 }
 
 impl GuardSchema {
     /// A schema made of these tables.
     pub fn new(tables: Vec<GuardTable>) -> Self {
-        Self { tables }
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::with_capacity(tables.len());
+        for (i, t) in tables.iter().enumerate() {
+            by_name
+                .entry(t.name.to_ascii_lowercase())
+                .or_default()
+                .push(i);
+        }
+        Self { tables, by_name }
     }
 
     /// All tables.
@@ -49,9 +61,10 @@ impl GuardSchema {
     /// a table with no schema or in `public`/`main` is preferred over other schemas.
     pub fn find(&self, schema: Option<&str>, name: &str) -> Option<&GuardTable> {
         let mut matches = self
-            .tables
+            .by_name
+            .get(&name.to_ascii_lowercase())?
             .iter()
-            .filter(|t| t.name.eq_ignore_ascii_case(name))
+            .map(|&i| &self.tables[i])
             .filter(|t| match (schema, &t.schema) {
                 (None, _) => true,
                 (Some(s), Some(ts)) => s.eq_ignore_ascii_case(ts),
@@ -79,8 +92,40 @@ pub struct GuardPolicy {
     pub excluded_tables: Vec<String>,
     /// Columns that may not be referenced: `table.column` or `schema.table.column`.
     pub excluded_columns: Vec<String>,
+    /// Column name patterns (`*` wildcard; `column`, `table.column` or
+    /// `schema.table.column`) whose values are masked in every output.
+    pub masked_column_patterns: Vec<String>,
     /// The maximum number of rows to return; the guard applies `LIMIT max_rows + 1`.
     pub max_rows: u64,
+}
+
+impl GuardPolicy {
+    /// The guard policy for a connection's privacy policy and a row cap.
+    pub fn from_privacy(policy: &querent_domain::PrivacyPolicy, max_rows: u64) -> Self {
+        Self {
+            excluded_tables: policy.excluded_tables.clone(),
+            excluded_columns: policy.excluded_columns.clone(),
+            masked_column_patterns: policy.masked_column_patterns.clone(),
+            max_rows,
+        }
+    }
+}
+
+impl GuardSchema {
+    /// The guard's view of an introspected schema: every table and view with its columns.
+    pub fn from_snapshot(snapshot: &querent_domain::schema::SchemaSnapshot) -> Self {
+        Self::new(
+            snapshot
+                .tables
+                .iter()
+                .map(|t| GuardTable {
+                    schema: t.schema.clone(),
+                    name: t.name.clone(),
+                    columns: t.columns.iter().map(|c| c.name.clone()).collect(),
+                })
+                .collect(),
+        )
+    }
 }
 
 impl GuardPolicy {
@@ -101,6 +146,33 @@ impl GuardPolicy {
             .any(|e| e.eq_ignore_ascii_case(&short) || e.eq_ignore_ascii_case(&long))
     }
 
+    /// Whether the column of this table is masked: some pattern of `masked_column_patterns`
+    /// matches it. A pattern is split at dots: `column`, `table.column` or
+    /// `schema.table.column`, each part matched case-insensitively with `*` standing for any
+    /// run of characters (so `*email*` matches every column whose name contains `email`,
+    /// `*.ssn` every `ssn` column, `customers.phone` one column).
+    pub fn column_masked(&self, table: &GuardTable, column: &str) -> bool {
+        self.masked_column_patterns.iter().any(|pattern| {
+            let parts: Vec<&str> = pattern.split('.').collect();
+            match parts.as_slice() {
+                [c] => glob(c, column),
+                [t, c] => glob(t, &table.name) && glob(c, column),
+                [s, t, c] => {
+                    glob(s, table.schema.as_deref().unwrap_or(""))
+                        && glob(t, &table.name)
+                        && glob(c, column)
+                }
+                _ => false,
+            }
+        })
+    }
+
+    /// Whether any column of the table is masked.
+    pub fn any_masked(&self, table: &GuardTable) -> bool {
+        !self.masked_column_patterns.is_empty()
+            && table.columns.iter().any(|c| self.column_masked(table, c))
+    }
+
     /// The first excluded column of the table, if any (as `table.column`).
     pub fn first_excluded_column(&self, table: &GuardTable) -> Option<String> {
         table
@@ -109,6 +181,30 @@ impl GuardPolicy {
             .find(|c| self.column_excluded(table, c))
             .map(|c| format!("{}.{c}", table.name))
     }
+}
+
+/// Whether `text` matches `pattern` (`*` = any run of characters), ASCII case-insensitively.
+fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let t: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let (mut pi, mut ti) = (0, 0);
+    let mut backtrack: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && p[pi] == '*' {
+            backtrack = Some((pi, ti));
+            pi += 1;
+        } else if pi < p.len() && p[pi] == t[ti] {
+            pi += 1;
+            ti += 1;
+        } else if let Some((bp, bt)) = backtrack {
+            pi = bp + 1;
+            ti = bt + 1;
+            backtrack = Some((bp, bt + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
 }
 
 /// Levenshtein distance between two strings (case-insensitive, by chars).
@@ -188,6 +284,61 @@ mod tests {
     }
 
     #[test]
+    fn globbing_and_masks() {
+        assert!(glob("*email*", "Work_EMAIL_2"));
+        assert!(glob("*", ""));
+        assert!(glob("a*b*c", "aXXbYYc"));
+        assert!(!glob("a*b*c", "aXXbYY"));
+        assert!(glob("phone", "PHONE"));
+        assert!(!glob("phone", "phones"));
+        let table = GuardTable {
+            schema: Some("public".into()),
+            name: "customers".into(),
+            columns: vec!["id".into(), "email".into(), "phone".into(), "ssn".into()],
+        };
+        let p = |pats: &[&str]| GuardPolicy {
+            masked_column_patterns: pats.iter().map(|s| s.to_string()).collect(),
+            ..GuardPolicy::default()
+        };
+        assert!(p(&["*EMAIL*"]).column_masked(&table, "email"));
+        assert!(!p(&["*email*"]).column_masked(&table, "id"));
+        assert!(p(&["customers.phone"]).column_masked(&table, "phone"));
+        assert!(!p(&["orders.phone"]).column_masked(&table, "phone"));
+        assert!(p(&["*.ssn"]).column_masked(&table, "ssn"));
+        assert!(p(&["public.*.ssn"]).column_masked(&table, "ssn"));
+        assert!(!p(&["audit.*.ssn"]).column_masked(&table, "ssn"));
+        // a table name containing the pattern does not mask its other columns
+        let emails = GuardTable {
+            schema: None,
+            name: "emails".into(),
+            columns: vec!["id".into()],
+        };
+        assert!(!p(&["*email*"]).column_masked(&emails, "id"));
+        assert!(p(&["*email*"]).any_masked(&table));
+        assert!(!p(&[]).any_masked(&table));
+    }
+
+    #[test]
+    fn find_scales() {
+        let tables: Vec<GuardTable> = (0..10_000)
+            .map(|i| GuardTable {
+                schema: Some(if i % 2 == 0 { "public" } else { "other" }.into()),
+                name: format!("t{}", i / 2),
+                columns: vec!["id".into()],
+            })
+            .collect();
+        let schema = GuardSchema::new(tables);
+        let start = std::time::Instant::now();
+        for i in 0..10_000 {
+            let t = schema.find(None, &format!("T{}", i / 2)).unwrap();
+            assert_eq!(t.schema.as_deref(), Some("public"));
+        }
+        assert!(schema.find(Some("OTHER"), "t4999").is_some());
+        assert!(schema.find(None, "t5000").is_none());
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
     fn policy_matching() {
         let table = GuardTable {
             schema: Some("public".into()),
@@ -197,6 +348,7 @@ mod tests {
         let p = GuardPolicy {
             excluded_tables: vec!["PUBLIC.USERS".into()],
             excluded_columns: vec!["users.SSN".into()],
+            masked_column_patterns: vec![],
             max_rows: 10,
         };
         assert!(p.table_excluded(&table));

@@ -7,6 +7,7 @@ use querent_domain::{
     ApiClient, AuditEntry, Connection, ConnectionLimits, ConnectionTarget, Team, TeamMember, User,
 };
 
+use querent_domain::chat::{ChatMessage, ChatSession};
 use querent_domain::ports::RefreshToken;
 
 use crate::DbError;
@@ -320,5 +321,118 @@ impl AuditRow {
             ip: self.ip,
             at: self.at,
         }
+    }
+}
+
+#[derive(Queryable, Insertable, Clone)]
+#[diesel(table_name = chat_sessions)]
+pub(crate) struct SessionRow {
+    pub id: String,
+    pub team_id: String,
+    pub connection_id: String,
+    pub owner: String,
+    pub title: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl SessionRow {
+    pub(crate) fn from_domain(s: &ChatSession) -> Self {
+        Self {
+            id: s.id.to_string(),
+            team_id: s.team_id.to_string(),
+            connection_id: s.connection_id.to_string(),
+            owner: s.owner.clone(),
+            title: s.title.clone(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<ChatSession, DbError> {
+        Ok(ChatSession {
+            id: parse("session id", &self.id)?,
+            team_id: parse("team id", &self.team_id)?,
+            connection_id: parse("connection id", &self.connection_id)?,
+            owner: self.owner,
+            title: self.title,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Queryable, Insertable, diesel::AsChangeset, Clone)]
+#[diesel(table_name = messages, treat_none_as_null = true)]
+pub(crate) struct MessageRow {
+    pub id: String,
+    pub session_id: String,
+    pub question: String,
+    pub sql_text: Option<String>,
+    pub dialect: String,
+    pub status: String,
+    pub explanation: Option<String>,
+    pub results: Option<String>,
+    pub error_code: Option<String>,
+    pub error_detail: Option<String>,
+    pub provider: Option<String>,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub latency_ms: Option<i64>,
+    pub options: String,
+    pub asked_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl MessageRow {
+    pub(crate) fn from_domain(m: &ChatMessage) -> Self {
+        Self {
+            id: m.id.to_string(),
+            session_id: m.session_id.to_string(),
+            question: m.question.clone(),
+            sql_text: m.sql.clone(),
+            dialect: m.dialect.as_str().to_owned(),
+            status: m.status.as_str().to_owned(),
+            explanation: m.explanation.clone(),
+            results: m.results.as_ref().map(to_json),
+            error_code: m.error_code.clone(),
+            error_detail: m.error_detail.clone(),
+            provider: m.provider.clone(),
+            prompt_tokens: m.prompt_tokens,
+            completion_tokens: m.completion_tokens,
+            latency_ms: m.latency_ms,
+            options: to_json(&m.options),
+            asked_by: m.asked_by.clone(),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<ChatMessage, DbError> {
+        Ok(ChatMessage {
+            id: parse("message id", &self.id)?,
+            session_id: parse("session id", &self.session_id)?,
+            question: self.question,
+            sql: self.sql_text,
+            dialect: parse("dialect", &self.dialect)?,
+            status: parse("message status", &self.status)?,
+            explanation: self.explanation,
+            results: self
+                .results
+                .as_deref()
+                .map(|r| json("message results", r))
+                .transpose()?,
+            error_code: self.error_code,
+            error_detail: self.error_detail,
+            provider: self.provider,
+            prompt_tokens: self.prompt_tokens,
+            completion_tokens: self.completion_tokens,
+            latency_ms: self.latency_ms,
+            options: json("message options", &self.options)?,
+            asked_by: self.asked_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
     }
 }

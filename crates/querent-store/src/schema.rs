@@ -122,6 +122,43 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    chat_sessions (id) {
+        id -> Text,
+        team_id -> Text,
+        connection_id -> Text,
+        owner -> Text,
+        title -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Text,
+        session_id -> Text,
+        question -> Text,
+        sql_text -> Nullable<Text>,
+        dialect -> Text,
+        status -> Text,
+        explanation -> Nullable<Text>,
+        results -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_detail -> Nullable<Text>,
+        provider -> Nullable<Text>,
+        prompt_tokens -> BigInt,
+        completion_tokens -> BigInt,
+        latency_ms -> Nullable<BigInt>,
+        options -> Text,
+        asked_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(messages -> chat_sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(users, teams, team_members);
+diesel::allow_tables_to_appear_in_same_query!(messages, chat_sessions);

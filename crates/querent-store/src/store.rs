@@ -11,9 +11,10 @@ use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
+use querent_domain::chat::{ChatMessage, ChatSession};
 use querent_domain::{
-    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, Team, TeamId, TeamMember,
-    TeamRole, User, UserId, now_millis,
+    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, MessageId, MessageStatus,
+    SessionId, Team, TeamId, TeamMember, TeamRole, User, UserId, now_millis,
 };
 
 use crate::models::*;
@@ -915,6 +916,156 @@ impl MetadataStore for Store {
             Ok(json
                 .map(|j| serde_json::from_str(&j).map_err(|e| DbError::corrupt(format!("schema snapshot: {e}"))))
                 .transpose()?)
+        })
+    }
+
+    async fn insert_session(&self, session: &ChatSession) -> StoreResult<()> {
+        let row = SessionRow::from_domain(session);
+        with_conn!(self, c => {
+            diesel::insert_into(chat_sessions::table).values(&row).execute(c).await?;
+            Ok(())
+        })
+    }
+
+    async fn get_session(&self, id: SessionId) -> StoreResult<ChatSession> {
+        with_conn!(self, c => {
+            let row: SessionRow = chat_sessions::table.find(id.to_string()).first(c).await?;
+            Ok(row.into_domain()?)
+        })
+    }
+
+    async fn list_sessions(
+        &self,
+        owner: &str,
+        connection: Option<ConnectionId>,
+        page: &Page,
+    ) -> StoreResult<Vec<ChatSession>> {
+        let owner = owner.to_owned();
+        with_conn!(self, c => {
+            let mut q = chat_sessions::table
+                .filter(chat_sessions::owner.eq(owner.clone()))
+                .order(chat_sessions::id.asc())
+                .limit(page.limit)
+                .into_boxed();
+            if let Some(conn) = connection {
+                q = q.filter(chat_sessions::connection_id.eq(conn.to_string()));
+            }
+            if let Some(after) = &page.after {
+                q = q.filter(chat_sessions::id.gt(after.clone()));
+            }
+            let rows: Vec<SessionRow> = q.load(c).await?;
+            Ok(rows.into_iter().map(SessionRow::into_domain).collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn delete_session(&self, id: SessionId) -> StoreResult<()> {
+        let id = id.to_string();
+        with_conn!(self, c => {
+            c.transaction::<_, DbError, _>(async move |c| {
+                diesel::delete(messages::table.filter(messages::session_id.eq(&id))).execute(c).await?;
+                let n = diesel::delete(chat_sessions::table.find(&id)).execute(c).await?;
+                if n == 0 {
+                    return Err(diesel::result::Error::NotFound.into());
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn insert_message(&self, message: &ChatMessage) -> StoreResult<()> {
+        let row = MessageRow::from_domain(message);
+        with_conn!(self, c => {
+            let row = row.clone();
+            c.transaction::<_, DbError, _>(async move |c| {
+                diesel::update(chat_sessions::table.find(&row.session_id))
+                    .set(chat_sessions::updated_at.eq(row.created_at))
+                    .execute(c)
+                    .await?;
+                diesel::insert_into(messages::table).values(&row).execute(c).await?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn update_message(&self, message: &ChatMessage) -> StoreResult<()> {
+        let row = MessageRow::from_domain(message);
+        with_conn!(self, c => {
+            let n = diesel::update(messages::table.find(&row.id)).set(&row).execute(c).await?;
+            if n == 0 {
+                return Err(diesel::result::Error::NotFound.into());
+            }
+            Ok(())
+        })
+    }
+
+    async fn get_message(&self, id: MessageId) -> StoreResult<ChatMessage> {
+        with_conn!(self, c => {
+            let row: MessageRow = messages::table.find(id.to_string()).first(c).await?;
+            Ok(row.into_domain()?)
+        })
+    }
+
+    async fn list_messages(&self, session: SessionId) -> StoreResult<Vec<ChatMessage>> {
+        with_conn!(self, c => {
+            let rows: Vec<MessageRow> = messages::table
+                .filter(messages::session_id.eq(session.to_string()))
+                .order(messages::id.asc())
+                .load(c)
+                .await?;
+            Ok(rows.into_iter().map(MessageRow::into_domain).collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn transition_message(
+        &self,
+        id: MessageId,
+        from: MessageStatus,
+        to: MessageStatus,
+    ) -> StoreResult<bool> {
+        let now = now_millis();
+        with_conn!(self, c => {
+            let n = diesel::update(
+                messages::table
+                    .find(id.to_string())
+                    .filter(messages::status.eq(from.as_str())),
+            )
+            .set((messages::status.eq(to.as_str()), messages::updated_at.eq(now)))
+            .execute(c)
+            .await?;
+            Ok(n == 1)
+        })
+    }
+
+    async fn messages_with_status(
+        &self,
+        teams: &[TeamId],
+        connection: Option<ConnectionId>,
+        status: MessageStatus,
+        page: &Page,
+    ) -> StoreResult<Vec<(ChatSession, ChatMessage)>> {
+        let ids: Vec<String> = teams.iter().map(|c| c.to_string()).collect();
+        with_conn!(self, c => {
+            let mut q = messages::table
+                .inner_join(chat_sessions::table)
+                .filter(chat_sessions::team_id.eq_any(ids.clone()))
+                .filter(messages::status.eq(status.as_str()))
+                .order(messages::id.asc())
+                .limit(page.limit)
+                .select((chat_sessions::all_columns, messages::all_columns))
+                .into_boxed();
+            if let Some(conn) = connection {
+                q = q.filter(chat_sessions::connection_id.eq(conn.to_string()));
+            }
+            if let Some(after) = &page.after {
+                q = q.filter(messages::id.gt(after.clone()));
+            }
+            let rows: Vec<(SessionRow, MessageRow)> = q.load(c).await?;
+            Ok(rows
+                .into_iter()
+                .map(|(s, m)| Ok((s.into_domain()?, m.into_domain()?)))
+                .collect::<Result<_, DbError>>()?)
         })
     }
 

@@ -340,6 +340,134 @@ async fn suite(store: Store) {
         Err(StoreError::MissingReference(_))
     ));
 
+    // Chat: sessions, messages in order, atomic status transitions, cascade on delete.
+    let session = querent_domain::chat::ChatSession {
+        id: SessionId::new(),
+        team_id: c.team_id,
+        connection_id: c.id,
+        owner: format!("user:{}", admin.id),
+        title: "how many?".into(),
+        created_at: now_millis(),
+        updated_at: now_millis(),
+    };
+    store.insert_session(&session).await.unwrap();
+    assert_eq!(store.get_session(session.id).await.unwrap(), session);
+    let message = |q: &str, status: MessageStatus| querent_domain::chat::ChatMessage {
+        id: MessageId::new(),
+        session_id: session.id,
+        question: q.into(),
+        sql: Some("SELECT 1".into()),
+        dialect: Dialect::Postgres,
+        status,
+        explanation: None,
+        results: Some(querent_domain::chat::ResultSet {
+            columns: vec![querent_domain::query::ColumnMeta {
+                name: "n".into(),
+                type_name: "int4".into(),
+                masked: false,
+            }],
+            rows: vec![vec![serde_json::json!(1)]],
+            row_count: 1,
+            truncated: false,
+            execution_time_ms: 3,
+        }),
+        error_code: None,
+        error_detail: None,
+        provider: Some("offline".into()),
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        latency_ms: Some(5),
+        options: Default::default(),
+        asked_by: format!("user:{}", admin.id),
+        created_at: now_millis() + 1,
+        updated_at: now_millis() + 1,
+    };
+    let m1 = message("first", MessageStatus::Executed);
+    let mut m2 = message("second", MessageStatus::PendingApproval);
+    store.insert_message(&m1).await.unwrap();
+    store.insert_message(&m2).await.unwrap();
+    assert_eq!(
+        store.get_session(session.id).await.unwrap().updated_at,
+        m2.created_at,
+        "a new message bumps the session"
+    );
+    let listed = store.list_messages(session.id).await.unwrap();
+    assert_eq!(listed, vec![m1.clone(), m2.clone()]);
+    let pending = store
+        .messages_with_status(
+            &[c.team_id],
+            None,
+            MessageStatus::PendingApproval,
+            &Page::first(10),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].1.id, m2.id);
+    assert!(
+        store
+            .messages_with_status(
+                &[TeamId::new()],
+                None,
+                MessageStatus::PendingApproval,
+                &Page::first(10)
+            )
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .transition_message(
+                m2.id,
+                MessageStatus::PendingApproval,
+                MessageStatus::Running
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .transition_message(
+                m2.id,
+                MessageStatus::PendingApproval,
+                MessageStatus::Running
+            )
+            .await
+            .unwrap(),
+        "only one approval wins"
+    );
+    m2.status = MessageStatus::Error;
+    m2.error_code = Some("query_error".into());
+    m2.results = None;
+    store.update_message(&m2).await.unwrap();
+    let back = store.get_message(m2.id).await.unwrap();
+    assert_eq!(back.status, MessageStatus::Error);
+    assert_eq!(back.results, None);
+    assert_eq!(
+        store
+            .list_sessions(&session.owner, Some(c.id), &Page::first(10))
+            .await
+            .unwrap(),
+        vec![store.get_session(session.id).await.unwrap()]
+    );
+    assert!(
+        store
+            .list_sessions("user:someone-else", None, &Page::first(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store.delete_session(session.id).await.unwrap();
+    assert!(matches!(
+        store.get_message(m1.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_session(session.id).await,
+        Err(StoreError::NotFound)
+    ));
+
     // Deleting a team cascades to its connections and memberships.
     store.delete_team(t2.id).await.unwrap();
     assert_eq!(

@@ -2,8 +2,11 @@
 
 pub mod api_clients;
 pub mod auth;
+pub mod chat;
 pub mod connections;
+pub mod sessions;
 pub mod settings;
+pub mod sql;
 pub mod system;
 pub mod teams;
 pub mod users;
@@ -50,6 +53,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(connections::config)
             .service(connections::schema)
             .service(connections::schema_refresh)
+            .service(chat::chat)
+            .service(chat::pending)
+            .service(chat::execute)
+            .service(chat::reject)
+            .service(chat::edit)
+            .service(sessions::list)
+            .service(sessions::get)
+            .service(sessions::remove)
+            .service(sql::validate)
+            .service(sql::run)
             .service(settings::get)
             .service(settings::update)
             .service(settings::audit),

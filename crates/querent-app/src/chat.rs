@@ -1,0 +1,843 @@
+//! The chat pipeline (design §3.1): question → schema → provider → guard → execution-mode
+//! gate → read-only execution streamed as events → message stored.
+//!
+//! A request is handled in two steps so HTTP can answer client mistakes with a 4xx before it
+//! starts a stream: [`App::prepare_chat`] checks access, resolves the session and stores the
+//! message (status `running`); [`App::run_chat`] then never fails — every problem after that
+//! point ends the message in status `error` with a stable code, sends an `error` event and a
+//! final `done` carrying the complete [`ChatResponse`].
+//!
+//! No store connection is held across the provider call or the query: each store call is one
+//! short unit of work. When the receiver of the events goes away (client disconnected), the
+//! pipeline stops, the engine cancels the query on the target and the message is marked as
+//! cancelled.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use querent_domain::chat::{ChatMessage, ChatOptions, ChatSession, ResultSet};
+use querent_domain::query::{
+    ColumnMeta, GenerateRequest, QueryLimits, QueryRequest, Row, RowSink, SinkClosed, Turn,
+};
+use querent_domain::schema::SchemaSnapshot;
+use querent_domain::{
+    Connection, ConnectionId, Dialect, ErrorCode, ExecutionMode, MessageId, MessageStatus,
+    SessionId, TeamRole, now_millis,
+};
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use crate::error::NotFoundAs;
+use crate::{Actor, App, ServiceError, ServiceResult};
+
+/// Rows per `rows` event.
+pub const ROWS_PER_EVENT: usize = 500;
+/// Rows of a result kept in the message history.
+pub const HISTORY_ROWS: usize = 200;
+/// Earlier turns of a session given to the provider.
+const HISTORY_TURNS: usize = 5;
+/// Longest question accepted, in characters.
+pub const MAX_QUESTION_CHARS: usize = 4_000;
+
+/// `POST /chat` body.
+#[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    /// The connection to ask about.
+    pub connection_id: ConnectionId,
+    /// Continue this session; `null` starts a new one.
+    #[serde(default)]
+    pub session_id: Option<SessionId>,
+    /// The question in plain language.
+    pub message: String,
+    /// The provider to use (`offline` or `null` for the default).
+    #[serde(default)]
+    pub provider: Option<String>,
+    /// Options.
+    #[serde(default)]
+    pub options: ChatOptions,
+}
+
+/// An error as it appears inside a [`ChatResponse`] and in the `error` event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChatError {
+    /// Stable machine code (`cannot_translate`, `guard_rejected`, `query_error`, …).
+    pub code: String,
+    /// What went wrong, for people.
+    pub detail: String,
+}
+
+/// The complete answer to a question (the JSON variant's body and the `done` event).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChatResponse {
+    /// The session.
+    pub session_id: SessionId,
+    /// This message; use it to approve, reject or edit.
+    pub message_id: MessageId,
+    /// The SQL (`null` when `show_query` is false or there is none).
+    pub query: Option<String>,
+    /// The SQL's dialect.
+    pub query_dialect: Dialect,
+    /// A plain-English explanation (when `explain_results`).
+    pub explanation: Option<String>,
+    /// The results (when executed).
+    pub results: Option<ResultSet>,
+    /// executed | cached | pending_approval | query_only | rejected | error.
+    pub status: MessageStatus,
+    /// Whether the SQL came from the semantic cache.
+    pub cache_hit: bool,
+    /// Why it failed (status `error`).
+    pub error: Option<ChatError>,
+}
+
+/// One server-sent event of the chat stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChatEvent {
+    /// A stage begins: `linking`, `generating`, `validating`, `executing`.
+    Status(&'static str),
+    /// The SQL (only when `show_query`).
+    Sql {
+        /// The SQL.
+        query: String,
+        /// Its dialect.
+        dialect: Dialect,
+    },
+    /// A batch of rows; the first batch carries the columns.
+    Rows {
+        /// Columns (first batch only).
+        columns: Option<Vec<ColumnMeta>>,
+        /// Rows.
+        rows: Vec<Row>,
+    },
+    /// The explanation (only when `explain_results`).
+    Explanation(String),
+    /// Something failed; `done` follows.
+    Error(ChatError),
+    /// The end: the complete response.
+    Done(Box<ChatResponse>),
+}
+
+impl ChatEvent {
+    /// The SSE `event:` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChatEvent::Status(_) => "status",
+            ChatEvent::Sql { .. } => "sql",
+            ChatEvent::Rows { .. } => "rows",
+            ChatEvent::Explanation(_) => "explanation",
+            ChatEvent::Error(_) => "error",
+            ChatEvent::Done(_) => "done",
+        }
+    }
+
+    /// The SSE `data:` payload.
+    pub fn data(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            ChatEvent::Status(stage) => json!({ "stage": stage }),
+            ChatEvent::Sql { query, dialect } => json!({ "query": query, "dialect": dialect }),
+            ChatEvent::Rows {
+                columns: Some(c),
+                rows,
+            } => json!({ "columns": c, "rows": rows }),
+            ChatEvent::Rows {
+                columns: None,
+                rows,
+            } => json!({ "rows": rows }),
+            ChatEvent::Explanation(text) => json!({ "text": text }),
+            ChatEvent::Error(e) => json!({ "code": e.code, "detail": e.detail }),
+            ChatEvent::Done(r) => serde_json::to_value(r).unwrap_or_default(),
+        }
+    }
+}
+
+/// Where the pipeline sends its events: a channel to an SSE stream, or nowhere (JSON).
+#[derive(Clone, Debug, Default)]
+pub struct Events(Option<mpsc::Sender<ChatEvent>>);
+
+impl Events {
+    /// Events go to this channel; a dropped receiver cancels the pipeline.
+    pub fn channel(tx: mpsc::Sender<ChatEvent>) -> Self {
+        Self(Some(tx))
+    }
+
+    /// Events are discarded (the JSON variant).
+    pub fn none() -> Self {
+        Self(None)
+    }
+
+    async fn emit(&self, event: ChatEvent) -> Result<(), SinkClosed> {
+        match &self.0 {
+            Some(tx) => tx.send(event).await.map_err(|_| SinkClosed),
+            None => Ok(()),
+        }
+    }
+
+    /// Resolves when the receiver is gone; never for [`Events::none`].
+    async fn closed(&self) {
+        match &self.0 {
+            Some(tx) => tx.closed().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+/// A chat request whose access checks passed and whose message is stored.
+#[derive(Clone, Debug)]
+pub struct PreparedChat {
+    actor: Actor,
+    conn: Connection,
+    session: ChatSession,
+    message: ChatMessage,
+    started: Instant,
+    task: Task,
+}
+
+#[derive(Clone, Debug)]
+enum Task {
+    /// Generate, validate, then act per mode.
+    Ask,
+    /// Run the message's SQL (approval, or an edit on an auto_execute connection).
+    Execute,
+}
+
+impl PreparedChat {
+    /// The message being answered.
+    pub fn message_id(&self) -> MessageId {
+        self.message.id
+    }
+}
+
+/// Collects a result while forwarding it as `rows` events.
+struct ForwardRows<'a> {
+    events: &'a Events,
+    result: ResultSet,
+    sent_columns: bool,
+}
+
+#[async_trait]
+impl RowSink for ForwardRows<'_> {
+    async fn columns(&mut self, columns: &[ColumnMeta]) -> Result<(), SinkClosed> {
+        self.result.columns = columns.to_vec();
+        Ok(())
+    }
+
+    async fn rows(&mut self, batch: Vec<Row>) -> Result<(), SinkClosed> {
+        for chunk in batch.chunks(ROWS_PER_EVENT) {
+            let columns = (!self.sent_columns).then(|| self.result.columns.clone());
+            self.sent_columns = true;
+            self.events
+                .emit(ChatEvent::Rows {
+                    columns,
+                    rows: chunk.to_vec(),
+                })
+                .await?;
+        }
+        self.result.rows.extend(batch);
+        Ok(())
+    }
+}
+
+/// The outcome of the execution stage.
+enum Executed {
+    Rows(ResultSet),
+    Failed(ErrorCode, String),
+}
+
+fn chat_error(code: ErrorCode, detail: impl Into<String>) -> ChatError {
+    ChatError {
+        code: code.as_str().to_owned(),
+        detail: detail.into(),
+    }
+}
+
+fn title_of(question: &str) -> String {
+    let q = question.trim();
+    match q.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &q[..i]),
+        None => q.to_owned(),
+    }
+}
+
+impl App {
+    /// Step 1 of a chat request: access checks, session, stored message. Client mistakes come
+    /// back here as errors (before any stream starts).
+    pub async fn prepare_chat(
+        &self,
+        actor: &Actor,
+        req: ChatRequest,
+    ) -> ServiceResult<PreparedChat> {
+        let question = req.message.trim().to_owned();
+        if question.is_empty() {
+            return Err(ServiceError::validation("message: must not be empty"));
+        }
+        if question.chars().count() > MAX_QUESTION_CHARS {
+            return Err(ServiceError::validation(format!(
+                "message: at most {MAX_QUESTION_CHARS} characters"
+            )));
+        }
+        self.check_options(&req.options)?;
+        self.provider_for(req.provider.as_deref())?;
+        let conn = self
+            .load_connection(actor, req.connection_id, TeamRole::Viewer)
+            .await?;
+        let now = now_millis();
+        let session = match req.session_id {
+            Some(id) => {
+                let s = self.owned_session(actor, id).await?;
+                if s.connection_id != conn.id {
+                    return Err(ServiceError::validation(
+                        "session_id: this session is about another connection; start a new session",
+                    ));
+                }
+                s
+            }
+            None => {
+                let s = ChatSession {
+                    id: SessionId::new(),
+                    team_id: conn.team_id,
+                    connection_id: conn.id,
+                    owner: actor.audit_name(),
+                    title: title_of(&question),
+                    created_at: now,
+                    updated_at: now,
+                };
+                self.store().insert_session(&s).await?;
+                s
+            }
+        };
+        let message = ChatMessage {
+            id: MessageId::new(),
+            session_id: session.id,
+            question,
+            sql: None,
+            dialect: conn.target.dialect,
+            status: MessageStatus::Running,
+            explanation: None,
+            results: None,
+            error_code: None,
+            error_detail: None,
+            provider: None,
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            latency_ms: None,
+            options: req.options,
+            asked_by: actor.audit_name(),
+            created_at: now,
+            updated_at: now,
+        };
+        self.store().insert_message(&message).await?;
+        Ok(PreparedChat {
+            actor: actor.clone(),
+            conn,
+            session,
+            message,
+            started: Instant::now(),
+            task: Task::Ask,
+        })
+    }
+
+    /// Step 2: runs the pipeline, sending events; always ends with `done` and returns the
+    /// same response. Stops (and cancels the query) when the receiver goes away.
+    pub async fn run_chat(&self, prepared: PreparedChat, events: Events) -> ChatResponse {
+        let message_id = prepared.message.id;
+        let fallback = prepared.clone();
+        tokio::select! {
+            response = self.pipeline(prepared, &events) => response,
+            () = events.closed() => {
+                // The client went away: the pipeline future is dropped (cancelling any query)
+                // and the message records why it has no answer.
+                let mut message = fallback.message;
+                if let Ok(current) = self.store().get_message(message_id).await {
+                    message = current;
+                }
+                message.status = MessageStatus::Error;
+                message.error_code = Some(ErrorCode::QueryError.as_str().to_owned());
+                message.error_detail =
+                    Some("the client disconnected before the answer was complete".into());
+                message.updated_at = now_millis();
+                if let Err(e) = self.store().update_message(&message).await {
+                    tracing::warn!(error = %e, %message_id, "could not record a cancelled chat");
+                }
+                self.response_of(&fallback.session, &message, false)
+            }
+        }
+    }
+
+    async fn pipeline(&self, mut p: PreparedChat, events: &Events) -> ChatResponse {
+        let result = match p.task {
+            Task::Ask => self.ask(&mut p, events).await,
+            Task::Execute => self.execute_stage(&mut p, events).await,
+        };
+        if let Err(e) = result {
+            p.message.status = MessageStatus::Error;
+            p.message.error_code = Some(e.code.as_str().to_owned());
+            p.message.error_detail = Some(e.detail.clone());
+            let _ = events
+                .emit(ChatEvent::Error(chat_error(e.code, e.detail)))
+                .await;
+        }
+        p.message.latency_ms = Some(p.started.elapsed().as_millis() as i64);
+        p.message.updated_at = now_millis();
+        if let Err(e) = self.store().update_message(&p.message).await {
+            tracing::error!(error = %e, message_id = %p.message.id, "could not store a chat message");
+        }
+        let response = self.response_of(&p.session, &p.message, true);
+        let _ = events
+            .emit(ChatEvent::Done(Box::new(response.clone())))
+            .await;
+        response
+    }
+
+    /// Generation, validation and the execution-mode gate.
+    async fn ask(&self, p: &mut PreparedChat, events: &Events) -> ServiceResult<()> {
+        let _ = events.emit(ChatEvent::Status("linking")).await;
+        let schema = self.schema_for(&p.actor, &p.conn).await?;
+        let _ = events.emit(ChatEvent::Status("generating")).await;
+        let history = self.history_of(p.session.id, p.message.id).await?;
+        let provider = self.provider_for(None)?;
+        let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
+        let request = GenerateRequest {
+            question: p.message.question.clone(),
+            dialect: p.conn.target.dialect,
+            schema: Arc::clone(&schema),
+            policy: p.conn.privacy.clone(),
+            history,
+            previous_error: None,
+            max_rows,
+        };
+        p.message.provider = Some(provider.name().to_owned());
+        let generated = provider
+            .generate(&request)
+            .await
+            .map_err(|e| ServiceError::new(e.code(), e.to_string()))?;
+        p.message.prompt_tokens = generated.usage.prompt_tokens as i64;
+        p.message.completion_tokens = generated.usage.completion_tokens as i64;
+        p.message.sql = Some(generated.sql.clone());
+        p.message.explanation = generated.explanation.clone();
+        let _ = events.emit(ChatEvent::Status("validating")).await;
+        self.engine()
+            .check(
+                p.conn.target.dialect,
+                &generated.sql,
+                &schema,
+                &p.conn.privacy,
+                max_rows,
+            )
+            .map_err(|r| ServiceError::new(r.code, r.message))?;
+        if p.message.options.show_query {
+            let _ = events
+                .emit(ChatEvent::Sql {
+                    query: generated.sql.clone(),
+                    dialect: p.conn.target.dialect,
+                })
+                .await;
+        }
+        match p.conn.execution_mode {
+            ExecutionMode::GenerateOnly => {
+                p.message.status = MessageStatus::QueryOnly;
+                self.explain(p, events).await;
+                Ok(())
+            }
+            ExecutionMode::ReviewFirst => {
+                p.message.status = MessageStatus::PendingApproval;
+                self.explain(p, events).await;
+                Ok(())
+            }
+            ExecutionMode::AutoExecute => self.run_message_sql(p, events, &schema).await,
+        }
+    }
+
+    /// Runs the message's stored SQL (approvals and edits).
+    async fn execute_stage(&self, p: &mut PreparedChat, events: &Events) -> ServiceResult<()> {
+        let schema = self.schema_for(&p.actor, &p.conn).await?;
+        if p.message.options.show_query
+            && let Some(sql) = &p.message.sql
+        {
+            let _ = events
+                .emit(ChatEvent::Sql {
+                    query: sql.clone(),
+                    dialect: p.conn.target.dialect,
+                })
+                .await;
+        }
+        self.run_message_sql(p, events, &schema).await
+    }
+
+    async fn run_message_sql(
+        &self,
+        p: &mut PreparedChat,
+        events: &Events,
+        schema: &SchemaSnapshot,
+    ) -> ServiceResult<()> {
+        let _ = events.emit(ChatEvent::Status("executing")).await;
+        let sql = p.message.sql.clone().unwrap_or_default();
+        let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
+        match self
+            .execute(&p.conn, schema, &sql, max_rows, events)
+            .await?
+        {
+            Executed::Rows(result) => {
+                p.message.status = MessageStatus::Executed;
+                let mut stored = result;
+                stored.rows.truncate(HISTORY_ROWS);
+                p.message.results = Some(stored);
+                self.explain(p, events).await;
+                Ok(())
+            }
+            Executed::Failed(code, detail) => Err(ServiceError::new(code, detail)),
+        }
+    }
+
+    /// Sends the explanation event (when asked for), adding what the result held.
+    async fn explain(&self, p: &mut PreparedChat, events: &Events) {
+        if !p.message.options.explain_results {
+            return;
+        }
+        let mut text = p
+            .message
+            .explanation
+            .clone()
+            .unwrap_or_else(|| "This query was written by hand.".to_owned());
+        match (&p.message.status, &p.message.results) {
+            (MessageStatus::Executed, Some(r)) => {
+                let rows = if r.row_count == 1 { "row" } else { "rows" };
+                text.push_str(&format!(" It returned {} {rows}", r.row_count));
+                text.push_str(if r.truncated {
+                    " (cut off at the row limit)."
+                } else {
+                    "."
+                });
+            }
+            (MessageStatus::PendingApproval, _) => {
+                text.push_str(" It runs once an editor approves it.");
+            }
+            (MessageStatus::QueryOnly, _) => {
+                text.push_str(" This connection only generates SQL; it was not run.");
+            }
+            _ => {}
+        }
+        p.message.explanation = Some(text.clone());
+        let _ = events.emit(ChatEvent::Explanation(text)).await;
+    }
+
+    /// Validates and runs `sql` on a connection, streaming rows into `events`.
+    async fn execute(
+        &self,
+        conn: &Connection,
+        schema: &SchemaSnapshot,
+        sql: &str,
+        max_rows: u64,
+        events: &Events,
+    ) -> ServiceResult<Executed> {
+        let password = self.connection_password(conn)?;
+        let mut sink = ForwardRows {
+            events,
+            result: ResultSet::default(),
+            sent_columns: false,
+        };
+        let request = QueryRequest {
+            connection_id: conn.id,
+            target: &conn.target,
+            password: password.as_ref(),
+            schema,
+            policy: &conn.privacy,
+            limits: self.limits_of(conn, max_rows),
+            sql,
+        };
+        match self.engine().run(request, &mut sink).await {
+            Ok(outcome) => {
+                let mut result = sink.result;
+                result.columns = outcome.columns;
+                result.row_count = outcome.row_count;
+                result.truncated = outcome.truncated;
+                result.execution_time_ms = outcome.execution_time_ms;
+                if !sink.sent_columns {
+                    // An empty result still tells the client its columns.
+                    let _ = events
+                        .emit(ChatEvent::Rows {
+                            columns: Some(result.columns.clone()),
+                            rows: Vec::new(),
+                        })
+                        .await;
+                }
+                Ok(Executed::Rows(result))
+            }
+            Err(e) => Ok(Executed::Failed(e.code(), e.to_string())),
+        }
+    }
+
+    pub(crate) fn limits_of(&self, conn: &Connection, max_rows: u64) -> QueryLimits {
+        QueryLimits {
+            max_rows,
+            statement_timeout: std::time::Duration::from_millis(u64::from(
+                conn.limits.statement_timeout_ms,
+            )),
+            connect_timeout: self.config().connect_timeout,
+        }
+    }
+
+    pub(crate) fn connection_password(
+        &self,
+        conn: &Connection,
+    ) -> ServiceResult<Option<querent_domain::Secret<String>>> {
+        Ok(conn
+            .encrypted_secret
+            .as_deref()
+            .map(|c| self.crypto().decrypt(c))
+            .transpose()?)
+    }
+
+    /// The stored snapshot, read from the catalog on first use.
+    pub(crate) async fn schema_for(
+        &self,
+        actor: &Actor,
+        conn: &Connection,
+    ) -> ServiceResult<Arc<SchemaSnapshot>> {
+        match self.store().schema_snapshot(conn.id).await? {
+            Some(s) => Ok(Arc::new(s)),
+            None => Ok(Arc::new(self.read_and_store_schema(actor, conn.id).await?)),
+        }
+    }
+
+    /// The row cap: the request's, bounded by the connection's and the server's.
+    pub(crate) fn effective_max_rows(&self, conn: &Connection, options: &ChatOptions) -> u64 {
+        u64::from(options.max_rows)
+            .min(u64::from(conn.limits.max_rows))
+            .min(u64::from(self.config().server_max_rows))
+            .max(1)
+    }
+
+    fn check_options(&self, options: &ChatOptions) -> ServiceResult<()> {
+        if options.max_rows == 0 {
+            return Err(ServiceError::validation(
+                "options.max_rows: must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn provider_for(
+        &self,
+        name: Option<&str>,
+    ) -> ServiceResult<Arc<dyn querent_domain::query::SqlProvider>> {
+        let provider = Arc::clone(&self.inner.ports.provider);
+        match name {
+            None => Ok(provider),
+            Some(n) if n.eq_ignore_ascii_case(provider.name()) => Ok(provider),
+            Some(n) => Err(ServiceError::validation(format!(
+                "provider: unknown provider `{n}`; available: {}",
+                provider.name()
+            ))),
+        }
+    }
+
+    async fn history_of(&self, session: SessionId, current: MessageId) -> ServiceResult<Vec<Turn>> {
+        let messages = self.store().list_messages(session).await?;
+        let turns: Vec<Turn> = messages
+            .into_iter()
+            .filter(|m| m.id != current && m.sql.is_some())
+            .map(|m| Turn {
+                question: m.question,
+                sql: m.sql,
+            })
+            .collect();
+        let skip = turns.len().saturating_sub(HISTORY_TURNS);
+        Ok(turns.into_iter().skip(skip).collect())
+    }
+
+    pub(crate) fn response_of(
+        &self,
+        session: &ChatSession,
+        m: &ChatMessage,
+        with_rows: bool,
+    ) -> ChatResponse {
+        ChatResponse {
+            session_id: session.id,
+            message_id: m.id,
+            query: m.sql.clone().filter(|_| m.options.show_query),
+            query_dialect: m.dialect,
+            explanation: m.explanation.clone().filter(|_| m.options.explain_results),
+            results: m.results.clone().filter(|_| with_rows),
+            status: m.status,
+            cache_hit: m.status == MessageStatus::Cached,
+            error: match (&m.error_code, &m.error_detail) {
+                (Some(code), detail) => Some(ChatError {
+                    code: code.clone(),
+                    detail: detail.clone().unwrap_or_default(),
+                }),
+                _ => None,
+            },
+        }
+    }
+
+    /// A session the caller owns (404 otherwise).
+    pub(crate) async fn owned_session(
+        &self,
+        actor: &Actor,
+        id: SessionId,
+    ) -> ServiceResult<ChatSession> {
+        let s = self.store().get_session(id).await.or_not_found("session")?;
+        if s.owner != actor.audit_name() {
+            return Err(ServiceError::not_found("session"));
+        }
+        // Membership may have been revoked since.
+        self.require_team_role(actor, s.team_id, TeamRole::Viewer, "session")
+            .await?;
+        Ok(s)
+    }
+
+    /// A message and its session, for someone with at least `min` in the team (the asker
+    /// may always read their own).
+    async fn message_for(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        min: TeamRole,
+    ) -> ServiceResult<(ChatSession, ChatMessage, Connection)> {
+        let m = self.store().get_message(id).await.or_not_found("message")?;
+        let s = self
+            .store()
+            .get_session(m.session_id)
+            .await
+            .or_not_found("message")?;
+        let conn = self.load_connection(actor, s.connection_id, min).await?;
+        Ok((s, m, conn))
+    }
+
+    /// Approves a pending query (editor or above) and prepares its execution.
+    pub async fn prepare_approval(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+    ) -> ServiceResult<PreparedChat> {
+        let (session, mut message, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
+        self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
+            .await?;
+        if conn.execution_mode == ExecutionMode::GenerateOnly {
+            return Err(ServiceError::forbidden(
+                "this connection is generate_only: its queries are never executed",
+            ));
+        }
+        if !self
+            .store()
+            .transition_message(id, MessageStatus::PendingApproval, MessageStatus::Running)
+            .await?
+        {
+            let now = self.store().get_message(id).await?.status;
+            return Err(ServiceError::conflict(format!(
+                "only a pending_approval message can be approved; this one is {now}"
+            )));
+        }
+        message.status = MessageStatus::Running;
+        self.audit_by(actor, "chat.approve", format!("message:{id}"), None)
+            .await;
+        Ok(PreparedChat {
+            actor: actor.clone(),
+            conn,
+            session,
+            message,
+            started: Instant::now(),
+            task: Task::Execute,
+        })
+    }
+
+    /// Rejects a pending query (editor or above).
+    pub async fn reject_message(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+    ) -> ServiceResult<ChatResponse> {
+        let (session, _, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
+        self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
+            .await?;
+        if !self
+            .store()
+            .transition_message(id, MessageStatus::PendingApproval, MessageStatus::Rejected)
+            .await?
+        {
+            let now = self.store().get_message(id).await?.status;
+            return Err(ServiceError::conflict(format!(
+                "only a pending_approval message can be rejected; this one is {now}"
+            )));
+        }
+        self.audit_by(actor, "chat.reject", format!("message:{id}"), None)
+            .await;
+        let m = self.store().get_message(id).await?;
+        Ok(self.response_of(&session, &m, true))
+    }
+
+    /// Replaces the SQL of a message (editor or above) after validating it; per the
+    /// connection's mode the result runs now ([`PreparedChat`] to run), waits for approval
+    /// or is only stored (the response is final).
+    pub async fn prepare_edit(
+        &self,
+        actor: &Actor,
+        id: MessageId,
+        sql: &str,
+    ) -> ServiceResult<Result<PreparedChat, ChatResponse>> {
+        let (session, mut message, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
+        self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
+            .await?;
+        if matches!(
+            message.status,
+            MessageStatus::Running | MessageStatus::Rejected
+        ) {
+            return Err(ServiceError::conflict(format!(
+                "a {} message cannot be edited",
+                message.status
+            )));
+        }
+        let sql = sql.trim();
+        if sql.is_empty() {
+            return Err(ServiceError::validation("sql: must not be empty"));
+        }
+        let schema = self.schema_for(actor, &conn).await?;
+        let max_rows = self.effective_max_rows(&conn, &message.options);
+        self.engine()
+            .check(conn.target.dialect, sql, &schema, &conn.privacy, max_rows)
+            .map_err(|r| ServiceError::new(r.code, r.message))?;
+        let previous = message.status;
+        message.sql = Some(sql.to_owned());
+        message.provider = Some("user".into());
+        message.explanation = None;
+        message.results = None;
+        message.error_code = None;
+        message.error_detail = None;
+        message.updated_at = now_millis();
+        message.status = match conn.execution_mode {
+            ExecutionMode::AutoExecute => MessageStatus::Running,
+            ExecutionMode::ReviewFirst => MessageStatus::PendingApproval,
+            ExecutionMode::GenerateOnly => MessageStatus::QueryOnly,
+        };
+        // Only one editor wins a concurrent edit of the same message.
+        if !self
+            .store()
+            .transition_message(id, previous, message.status)
+            .await?
+        {
+            return Err(ServiceError::conflict(
+                "the message changed while it was being edited; reload it",
+            ));
+        }
+        self.store().update_message(&message).await?;
+        self.audit_by(actor, "chat.edit", format!("message:{id}"), None)
+            .await;
+        if message.status == MessageStatus::Running {
+            Ok(Ok(PreparedChat {
+                actor: actor.clone(),
+                conn,
+                session,
+                message,
+                started: Instant::now(),
+                task: Task::Execute,
+            }))
+        } else {
+            Ok(Err(self.response_of(&session, &message, true)))
+        }
+    }
+}
