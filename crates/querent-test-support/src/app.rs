@@ -55,6 +55,7 @@ pub struct TestAppBuilder {
     config: Config,
     data_dir: Option<PathBuf>,
     pg_store: Option<Arc<PgDatabase>>,
+    demo: bool,
 }
 
 impl Default for TestAppBuilder {
@@ -69,6 +70,7 @@ impl Default for TestAppBuilder {
             config,
             data_dir: None,
             pg_store: None,
+            demo: false,
         }
     }
 }
@@ -77,6 +79,13 @@ impl TestAppBuilder {
     /// Changes the configuration before start.
     pub fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(&mut self.config);
+        self
+    }
+
+    /// Generates the demo database (dated today) in the data directory before start, so
+    /// first-boot setup registers it as connection `demo`.
+    pub fn demo(mut self) -> Self {
+        self.demo = true;
         self
     }
 
@@ -111,6 +120,14 @@ impl TestAppBuilder {
         };
         let mut config = self.config;
         config.data_dir = data_dir.clone();
+        if self.demo && !config.demo_database_path().exists() {
+            std::fs::create_dir_all(&data_dir).expect("data dir");
+            querent::demo::generate(
+                &config.demo_database_path(),
+                time::OffsetDateTime::now_utc().date(),
+            )
+            .expect("generate the demo database");
+        }
         config.database_url = pg_store.as_ref().map(|db| db.url.clone());
         let parts = querent::build_app(&config, None).await.expect("build app");
         let listener = std::net::TcpListener::bind(&config.bind).expect("bind");
@@ -184,6 +201,7 @@ impl TestApp {
             config: self.config.clone(),
             data_dir: Some(self.data_dir.clone()),
             pg_store: self.pg_store.clone(),
+            demo: false,
         };
         next.config.bind = "127.0.0.1:0".into();
         let mut app = next.spawn().await;
@@ -281,6 +299,50 @@ impl TestApp {
         self.request("DELETE", path, token, None).await
     }
 
+    /// POSTs and reads a server-sent event stream whole: the status and the `(event, data)`
+    /// pairs in order (data parsed as JSON). A non-stream answer comes back with no events
+    /// and its body in the returned [`Response`].
+    pub async fn sse(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: Value,
+    ) -> (Response, Vec<(String, Value)>) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header("accept", "text/event-stream")
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let resp = Self::read(req.send().await.expect("request")).await;
+        let events = if resp
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"))
+        {
+            parse_sse(&resp.text)
+        } else {
+            Vec::new()
+        };
+        (resp, events)
+    }
+
+    /// POSTs with `Accept: application/json` (the JSON variant of streaming endpoints).
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base_url))
+            .header("accept", "application/json")
+            .json(&body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::read(req.send().await.expect("request")).await
+    }
+
     /// First-boot setup as `admin` / `admin-password-1`; returns the setup response.
     pub async fn setup_admin(&self) -> Response {
         let r = self
@@ -320,6 +382,28 @@ impl TestApp {
         assert_eq!(login.status, 200, "login failed: {}", login.text);
         (id, login.str("access_token"))
     }
+}
+
+/// Splits an SSE body into `(event, data)` pairs.
+pub fn parse_sse(text: &str) -> Vec<(String, Value)> {
+    text.split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let mut event = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(e) = line.strip_prefix("event:") {
+                    event = e.trim().to_owned();
+                } else if let Some(d) = line.strip_prefix("data:") {
+                    data.push_str(d.trim_start());
+                }
+            }
+            (
+                event,
+                serde_json::from_str(&data).unwrap_or(Value::String(data)),
+            )
+        })
+        .collect()
 }
 
 impl Drop for TestApp {

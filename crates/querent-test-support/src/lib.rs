@@ -20,7 +20,7 @@
 mod app;
 mod services;
 
-pub use app::{Response, TestApp, TestAppBuilder};
+pub use app::{Response, TestApp, TestAppBuilder, parse_sse};
 pub use services::{
     MysqlDatabase, PgDatabase, mysql_url, pg_admin_url, require_services, service_missing,
 };

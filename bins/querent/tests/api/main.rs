@@ -3,6 +3,7 @@
 //! down. Run against the PostgreSQL store too with `QUERENT_TEST_PG_STORE=1`.
 
 mod auth;
+mod chat;
 mod cli;
 mod connections;
 mod isolation;
