@@ -197,6 +197,8 @@ impl App {
             store_latency_ms: started.elapsed().as_millis() as u64,
             store_pool_in_use: h.in_use,
             store_pool_size: h.size,
+            targets: self.engine().pool_status(),
+            provider: self.inner.ports.provider.name().to_owned(),
         })
     }
 
@@ -254,4 +256,10 @@ pub struct Readiness {
     pub store_pool_in_use: usize,
     /// Store pool size.
     pub store_pool_size: usize,
+    /// Target database pools: open pools, connections in use, and pools that are exhausted
+    /// (every connection busy and callers waiting). An exhausted target pool slows that
+    /// connection's queries but does not make the server unready.
+    pub targets: querent_domain::query::PoolStatus,
+    /// The default SQL provider.
+    pub provider: String,
 }

@@ -59,23 +59,22 @@ impl Services {
         }
     }
 
-    /// Runs a prepared chat on the application runtime, collecting no events (JSON).
+    /// Runs a prepared chat on the application runtime and waits for its final answer (the
+    /// JSON variant). Events flow through the same channel as for SSE, so a client that goes
+    /// away (this future dropped) cancels the pipeline and its query just the same.
     pub async fn run_chat(
         &self,
         prepared: querent_app::chat::PreparedChat,
     ) -> Result<querent_app::chat::ChatResponse, ApiError> {
-        let app = self.app.clone();
-        self.runtime
-            .spawn(async move {
-                app.run_chat(prepared, querent_app::chat::Events::none())
-                    .await
-            })
-            .await
-            .map_err(|e| {
-                ApiError(querent_app::ServiceError::internal(format!(
-                    "chat task failed: {e}"
-                )))
-            })
+        let mut rx = self.stream_chat(prepared);
+        while let Some(event) = rx.recv().await {
+            if let querent_app::chat::ChatEvent::Done(response) = event {
+                return Ok(*response);
+            }
+        }
+        Err(ApiError(querent_app::ServiceError::internal(
+            "the chat pipeline ended without an answer",
+        )))
     }
 
     /// Runs a prepared chat on the application runtime, streaming its events; dropping the

@@ -384,10 +384,11 @@ impl TestApp {
     }
 }
 
-/// Splits an SSE body into `(event, data)` pairs.
+/// Splits an SSE body into `(event, data)` pairs (comment-only blocks such as keep-alives
+/// are skipped).
 pub fn parse_sse(text: &str) -> Vec<(String, Value)> {
     text.split("\n\n")
-        .filter(|block| !block.trim().is_empty())
+        .filter(|block| block.lines().any(|l| !l.is_empty() && !l.starts_with(':')))
         .map(|block| {
             let mut event = String::from("message");
             let mut data = String::new();

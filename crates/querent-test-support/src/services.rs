@@ -172,6 +172,19 @@ impl MysqlDatabase {
         let _ = conn.disconnect().await;
         Some(Self { name, server_url })
     }
+
+    /// Runs statements (separated by `;`) in this database.
+    pub async fn execute(&self, sql: &str) -> Result<(), String> {
+        use mysql_async::prelude::Queryable as _;
+        let opts = mysql_async::Opts::from_url(&self.server_url).map_err(|e| e.to_string())?;
+        let opts = mysql_async::OptsBuilder::from_opts(opts).db_name(Some(self.name.clone()));
+        let mut conn = mysql_async::Conn::new(opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        conn.query_drop(sql).await.map_err(|e| e.to_string())?;
+        let _ = conn.disconnect().await;
+        Ok(())
+    }
 }
 
 impl Drop for MysqlDatabase {

@@ -8,6 +8,7 @@ mod cli;
 mod connections;
 mod isolation;
 mod system;
+mod targets;
 mod users_teams;
 mod validation;
 

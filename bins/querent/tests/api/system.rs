@@ -18,6 +18,8 @@ async fn health_ready_openapi_and_docs() {
             "sqlite"
         }
     );
+    assert_eq!(r.json["provider"], "offline", "{}", r.text);
+    assert_eq!(r.json["targets"]["exhausted"], 0, "{}", r.text);
 
     let spec = app.get("/openapi.json", None).await;
     assert_eq!(spec.status, 200);

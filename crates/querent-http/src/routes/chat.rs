@@ -39,11 +39,19 @@ fn frame(event: &ChatEvent) -> Bytes {
     ))
 }
 
+/// How often an idle stream sends an SSE comment. Besides keeping proxies from closing
+/// the stream, the write is how a client that went away is noticed while a query runs:
+/// the failed write drops the stream, which cancels the pipeline and the query.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
+
 fn sse(rx: tokio::sync::mpsc::Receiver<ChatEvent>) -> HttpResponse {
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|event| (Ok::<_, Infallible>(frame(&event)), rx))
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let stream = futures_util::stream::unfold((rx, tick), |(mut rx, mut tick)| async move {
+        tokio::select! {
+            event = rx.recv() => event.map(|e| (Ok::<_, Infallible>(frame(&e)), (rx, tick))),
+            _ = tick.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, tick))),
+        }
     });
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
