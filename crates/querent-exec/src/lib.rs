@@ -1,33 +1,62 @@
 //! # querent-exec
 //!
 //! Talks to the *target* databases, the ones users ask questions about (never Querent's own
-//! metadata store). Its job, as it grows: keep a connection pool per target, run every query
-//! in a read-only transaction under a statement timeout, cap the rows it returns, and stream
-//! row batches back to the chat pipeline. Today it does the first step of that: a real
-//! connection test, [`test_connection`], which connects within a timeout, asks the server for
-//! its version and disconnects; pools and execution come later.
+//! metadata store). Two jobs:
 //!
-//! Depends on: `querent-domain` (for [`ConnectionTarget`], [`Dialect`], `SslMode`),
-//! (passwords arrive as [`Secret`]s; [`TargetTester`] implements its `TargetProbe` port), `tokio-postgres` (PostgreSQL),
-//! `mysql_async` (MySQL and MariaDB), `rusqlite` (SQLite files, opened read-only on the
-//! blocking pool) and tokio.
+//! - **Connection tests**: [`test_connection`] (and [`TargetTester`], the `TargetProbe`
+//!   port) connects within a timeout, asks the server for its version and disconnects. The
+//!   [`postgres::connect`] and [`mysql::connect`] functions are shared with
+//!   querent-introspect.
+//! - **Execution**: [`Engine`] implements the `QueryEngine` port
+//!   (`querent_domain::query`). Every `check` and `run` validates the SQL text with the
+//!   guard (`querent_sql::validate`); the executors only ever receive the guard's
+//!   `ValidatedSql`. A run checks out a connection from the target's bounded pool
+//!   (deadpool; one per connection id, replaced when the target or password changes,
+//!   dropped by `forget`), opens a read-only transaction (`BEGIN READ ONLY` /
+//!   `START TRANSACTION READ ONLY`; SQLite files opened read-only with
+//!   `PRAGMA query_only = 1`), sets the statement timeout (`statement_timeout`,
+//!   `max_statement_time` on MariaDB, `MAX_EXECUTION_TIME` on MySQL, a progress handler on
+//!   SQLite), streams typed JSON rows to the `RowSink` in batches of at most
+//!   [`BATCH_SIZE`], stops at the row cap (reporting truncation), and rolls back. If the
+//!   request future is dropped or the sink goes away, the query is cancelled on the server
+//!   (a PostgreSQL cancel request, `KILL QUERY` from a second connection, an SQLite interrupt) and the connection
+//!   is discarded, never returned to the pool; so is a connection after any error.
+//!
+//! Depends on: `querent-domain` (targets, [`Secret`]s, the ports and their types),
+//! `querent-sql` (the guard), `tokio-postgres` (PostgreSQL), `mysql_async` (MySQL and
+//! MariaDB), `rusqlite` (SQLite files, on the blocking pool), `deadpool` (pools), tokio,
+//! serde_json and base64 (result values).
 //!
 //! Must never:
-//! - once execution exists, accept anything but `querent_sql::ValidatedSql` as a query (the
-//!   only way SQL written by a model or a person reaches a target is through the guard);
-//! - write to a target database: connection tests only read the version, SQLite files are
-//!   opened read-only and never created;
+//! - execute anything but a `querent_sql::ValidatedSql` (plus the fixed transaction,
+//!   timeout and version statements): the only way SQL written by a model or a person
+//!   reaches a target is through the guard;
+//! - write to a target database: every query runs in a read-only transaction that is rolled
+//!   back, SQLite files are opened read-only and never created;
+//! - return a connection to its pool after a timeout, a cancellation or an error;
 //! - log credentials or put a password in an error message: passwords are only exposed to
 //!   the drivers' configuration builders, and driver messages are scrubbed of them.
 //!
 //! TLS to target databases is not available in this build: `ssl_mode=require` is refused
 //! without connecting, `prefer` falls back to plain connections.
+//!
+//! There are two error types: [`ExecError`] (this crate's, for connection tests and
+//! `connect`) and `querent_domain::query::ExecError` (what [`Engine`] returns through the
+//! port).
 
+mod deliver;
+mod engine;
 mod error;
+mod exec_common;
+mod exec_mysql;
+mod exec_pg;
+mod exec_sqlite;
 pub mod mysql;
+mod pool;
 pub mod postgres;
 mod sqlite;
 mod target;
+mod values;
 
 use std::time::{Duration, Instant};
 
@@ -35,7 +64,10 @@ use querent_domain::Secret;
 use querent_domain::ports::{ProbeError, TargetProbe};
 use querent_domain::{ConnectionTarget, Dialect};
 
+pub use deliver::BATCH_SIZE;
+pub use engine::{DEFAULT_APPLICATION_NAME, Engine};
 pub use error::{ExecError, chain, is_io_timeout, scrub};
+pub use pool::DEFAULT_POOL_SIZE;
 pub use target::required;
 
 /// Extra time, beyond the connect timeout, that the version query may take.

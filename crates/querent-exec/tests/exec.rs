@@ -369,3 +369,1274 @@ async fn missing_host_names_the_field() {
     let msg = invalid_target(test_connection(&t, None, TIMEOUT).await);
     assert!(msg.contains("username"), "{msg}");
 }
+
+// ================================================================ the execution engine
+
+mod engine {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use async_trait::async_trait;
+    use mysql_async::prelude::Queryable;
+    use querent_domain::query::{
+        ColumnMeta, ExecError, QueryEngine, QueryLimits, QueryOutcome, QueryRequest, Row, RowSink,
+        SinkClosed,
+    };
+    use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo, TableKind};
+    use querent_domain::{
+        ConnectionId, ConnectionTarget, Dialect, ErrorCode, PrivacyPolicy, Secret,
+    };
+    use querent_exec::{BATCH_SIZE, Engine};
+    use serde_json::{Value, json};
+
+    use super::{
+        MY_ADDR, PG_ADDR, TempFile, free_port, my, mysql_root, pg, service_available, sqlite,
+    };
+
+    const BOMB: &str =
+        "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r";
+
+    macro_rules! require_service {
+        ($name:expr, $addr:expr) => {
+            if !service_available($name, $addr).await {
+                return;
+            }
+        };
+    }
+
+    // ------------------------------------------------------------ helpers
+
+    fn unique(prefix: &str) -> String {
+        format!(
+            "{prefix}_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        )
+    }
+
+    /// A snapshot listing just what the test queries use.
+    fn snapshot(
+        dialect: Dialect,
+        schema: Option<&str>,
+        tables: &[(&str, &[&str])],
+    ) -> SchemaSnapshot {
+        let mut s = SchemaSnapshot {
+            dialect,
+            database: None,
+            fingerprint: String::new(),
+            taken_at: querent_domain::now_millis(),
+            tables: tables
+                .iter()
+                .map(|(name, cols)| TableInfo {
+                    schema: schema.map(str::to_owned),
+                    name: (*name).to_owned(),
+                    kind: TableKind::Table,
+                    comment: None,
+                    columns: cols
+                        .iter()
+                        .map(|c| ColumnInfo {
+                            name: (*c).to_owned(),
+                            data_type: "any".to_owned(),
+                            nullable: true,
+                            default: None,
+                            comment: None,
+                            sample_values: Vec::new(),
+                        })
+                        .collect(),
+                    primary_key: Vec::new(),
+                    unique_constraints: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    row_estimate: None,
+                })
+                .collect(),
+        };
+        s.normalize();
+        s
+    }
+
+    fn limits(max_rows: u64, statement_timeout_ms: u64) -> QueryLimits {
+        QueryLimits {
+            max_rows,
+            statement_timeout: Duration::from_millis(statement_timeout_ms),
+            connect_timeout: Duration::from_secs(3),
+        }
+    }
+
+    /// Everything a request borrows, owned (so it can move into a task).
+    #[derive(Clone)]
+    struct Ask {
+        id: ConnectionId,
+        target: ConnectionTarget,
+        password: Option<Secret<String>>,
+        schema: SchemaSnapshot,
+        policy: PrivacyPolicy,
+    }
+
+    impl Ask {
+        fn new(target: ConnectionTarget, schema: SchemaSnapshot) -> Self {
+            Self {
+                id: ConnectionId::new(),
+                target,
+                password: None,
+                schema,
+                policy: PrivacyPolicy::default(),
+            }
+        }
+
+        async fn run(
+            &self,
+            engine: &Engine,
+            sql: &str,
+            limits: QueryLimits,
+            sink: &mut dyn RowSink,
+        ) -> Result<QueryOutcome, ExecError> {
+            let request = QueryRequest {
+                connection_id: self.id,
+                target: &self.target,
+                password: self.password.as_ref(),
+                schema: &self.schema,
+                policy: &self.policy,
+                limits,
+                sql,
+            };
+            engine.run(request, sink).await
+        }
+
+        async fn collect(
+            &self,
+            engine: &Engine,
+            sql: &str,
+            limits: QueryLimits,
+        ) -> Result<(QueryOutcome, Recorder), ExecError> {
+            let mut sink = Recorder::default();
+            let outcome = self.run(engine, sql, limits, &mut sink).await?;
+            Ok((outcome, sink))
+        }
+    }
+
+    /// Records what a sink receives; can close after some batches.
+    #[derive(Debug, Default)]
+    struct Recorder {
+        columns: Vec<ColumnMeta>,
+        columns_calls: usize,
+        batches: Vec<usize>,
+        rows: Vec<Row>,
+        close_after_batches: Option<usize>,
+    }
+
+    #[async_trait]
+    impl RowSink for Recorder {
+        async fn columns(&mut self, columns: &[ColumnMeta]) -> Result<(), SinkClosed> {
+            self.columns = columns.to_vec();
+            self.columns_calls += 1;
+            Ok(())
+        }
+        async fn rows(&mut self, batch: Vec<Row>) -> Result<(), SinkClosed> {
+            if self.close_after_batches == Some(self.batches.len()) {
+                return Err(SinkClosed);
+            }
+            self.batches.push(batch.len());
+            self.rows.extend(batch);
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        fn column(&self, name: &str) -> Vec<Value> {
+            let i = self
+                .columns
+                .iter()
+                .position(|c| c.name == name)
+                .unwrap_or_else(|| panic!("no column {name} in {:?}", self.columns));
+            self.rows.iter().map(|r| r[i].clone()).collect()
+        }
+
+        fn type_of(&self, name: &str) -> &str {
+            &self
+                .columns
+                .iter()
+                .find(|c| c.name == name)
+                .unwrap()
+                .type_name
+        }
+
+        /// The first row as a JSON object.
+        fn first(&self) -> serde_json::Map<String, Value> {
+            self.columns
+                .iter()
+                .zip(self.rows[0].iter())
+                .map(|(c, v)| (c.name.clone(), v.clone()))
+                .collect()
+        }
+    }
+
+    fn rejected(
+        r: Result<impl std::fmt::Debug, ExecError>,
+    ) -> querent_domain::query::GuardRejection {
+        match r {
+            Err(ExecError::Rejected(g)) => g,
+            other => panic!("expected Rejected, got {other:?}"),
+        }
+    }
+
+    fn query_error(r: Result<impl std::fmt::Debug, ExecError>) -> String {
+        match r {
+            Err(ExecError::Query(m)) => m,
+            other => panic!("expected Query, got {other:?}"),
+        }
+    }
+
+    // ------------------------------------------------------------ postgres databases
+
+    async fn pg_client(db: &str) -> tokio_postgres::Client {
+        let (client, conn) = tokio_postgres::connect(
+            &format!("host=127.0.0.1 port=5432 user=postgres dbname={db}"),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(conn);
+        client
+    }
+
+    /// A fresh PostgreSQL database, dropped (with FORCE) when the guard goes away.
+    struct PgDb {
+        name: String,
+        client: tokio_postgres::Client,
+    }
+
+    impl PgDb {
+        async fn new(setup: &str) -> Self {
+            let name = unique("querent_exec");
+            pg_client("test")
+                .await
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let client = pg_client(&name).await;
+            client.batch_execute(setup).await.unwrap();
+            Self { name, client }
+        }
+
+        fn target(&self) -> ConnectionTarget {
+            let mut t = pg();
+            t.database = Some(self.name.clone());
+            t
+        }
+
+        async fn count(&self, table: &str) -> i64 {
+            self.client
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .unwrap()
+                .get(0)
+        }
+    }
+
+    impl Drop for PgDb {
+        fn drop(&mut self) {
+            let name = self.name.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    pg_client("test")
+                        .await
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await
+                        .unwrap();
+                });
+            })
+            .join()
+            .unwrap();
+        }
+    }
+
+    // ------------------------------------------------------------ mariadb databases
+
+    /// A fresh MariaDB database, dropped when the guard goes away.
+    struct MyDb {
+        name: String,
+    }
+
+    impl MyDb {
+        async fn new(setup: &[&str]) -> Self {
+            let name = unique("querent_exec");
+            let mut root = mysql_root().await;
+            root.query_drop(format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            root.query_drop(format!("USE {name}")).await.unwrap();
+            for s in setup {
+                root.query_drop(*s).await.unwrap();
+            }
+            root.disconnect().await.unwrap();
+            Self { name }
+        }
+
+        fn target(&self) -> ConnectionTarget {
+            let mut t = my();
+            t.database = Some(self.name.clone());
+            t
+        }
+
+        async fn count(&self, table: &str) -> i64 {
+            let mut root = mysql_root().await;
+            let n: Option<i64> = root
+                .query_first(format!("SELECT count(*) FROM {}.{table}", self.name))
+                .await
+                .unwrap();
+            root.disconnect().await.unwrap();
+            n.unwrap()
+        }
+    }
+
+    impl Drop for MyDb {
+        fn drop(&mut self) {
+            let name = self.name.clone();
+            std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    let mut root = mysql_root().await;
+                    root.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+                        .await
+                        .unwrap();
+                    root.disconnect().await.unwrap();
+                });
+            })
+            .join()
+            .unwrap();
+        }
+    }
+
+    // ------------------------------------------------------------ sqlite databases
+
+    fn sqlite_db(setup: &str) -> TempFile {
+        let file = TempFile::new("sqlite");
+        let conn = rusqlite::Connection::open(&file.0).unwrap();
+        conn.execute_batch(setup).unwrap();
+        file
+    }
+
+    fn sqlite_count(file: &TempFile, table: &str) -> i64 {
+        let conn = rusqlite::Connection::open(&file.0).unwrap();
+        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+
+    // ------------------------------------------------------------ guard only
+
+    #[test]
+    fn check_validates_without_a_database() {
+        let engine = Engine::new();
+        let schema = snapshot(
+            Dialect::Postgres,
+            Some("public"),
+            &[("customers", &["id", "name", "ssn"])],
+        );
+        let policy = PrivacyPolicy::default();
+        let ok = engine
+            .check(
+                Dialect::Postgres,
+                "SELECT name FROM customers",
+                &schema,
+                &policy,
+                10,
+            )
+            .unwrap();
+        assert!(ok.sql.contains("LIMIT 11"), "{}", ok.sql);
+        assert_eq!(ok.max_rows, 10);
+        assert_eq!(ok.tables.len(), 1);
+
+        let r = engine
+            .check(
+                Dialect::Postgres,
+                "SELECT nme FROM customers",
+                &schema,
+                &policy,
+                10,
+            )
+            .unwrap_err();
+        assert_eq!(r.code, ErrorCode::GuardRejected);
+        assert_eq!(r.suggestions, vec!["name".to_owned()]);
+        assert!(r.message.contains("nme"), "{}", r.message);
+
+        let r = engine
+            .check(
+                Dialect::Postgres,
+                "SELECT * FROM custmers",
+                &schema,
+                &policy,
+                10,
+            )
+            .unwrap_err();
+        assert_eq!(r.suggestions, vec!["customers".to_owned()]);
+
+        let private = PrivacyPolicy {
+            excluded_columns: vec!["customers.ssn".to_owned()],
+            ..PrivacyPolicy::default()
+        };
+        let r = engine
+            .check(
+                Dialect::Postgres,
+                "SELECT ssn FROM customers",
+                &schema,
+                &private,
+                10,
+            )
+            .unwrap_err();
+        assert_eq!(r.code, ErrorCode::PolicyViolation);
+
+        // The cached guard schema is reused, and a changed snapshot is not confused with it.
+        let other = snapshot(Dialect::Postgres, Some("public"), &[("orders", &["id"])]);
+        assert!(
+            engine
+                .check(
+                    Dialect::Postgres,
+                    "SELECT id FROM orders",
+                    &other,
+                    &policy,
+                    5
+                )
+                .is_ok()
+        );
+        assert!(
+            engine
+                .check(
+                    Dialect::Postgres,
+                    "SELECT id FROM orders",
+                    &schema,
+                    &policy,
+                    5
+                )
+                .is_err()
+        );
+    }
+
+    #[tokio::test]
+    async fn run_refuses_before_connecting() {
+        // Nothing listens here: a refusal must come from the guard, not the network.
+        let mut target = pg();
+        target.port = Some(free_port());
+        let ask = Ask::new(
+            target,
+            snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let g = rejected(
+            ask.collect(&engine, "DELETE FROM t", limits(10, 1000))
+                .await,
+        );
+        assert_eq!(g.code, ErrorCode::GuardRejected);
+        assert_eq!(
+            engine.pool_status().pools,
+            0,
+            "no pool for a refused statement"
+        );
+    }
+
+    // ------------------------------------------------------------ postgres
+
+    const PG_TYPES: &str = "
+        CREATE TABLE t (
+            i2 int2, i4 int4, i8 int8, n numeric(10,2), r real, d double precision, b bool,
+            tx text, vc varchar(20), dt date, tm time, ts timestamp, tstz timestamptz, u uuid,
+            j json, jb jsonb, by bytea, arr int4[], nul int4
+        );
+        INSERT INTO t VALUES (
+            -2, 40000, 9007199254740993, 12345.67, 1.5, 2.25, true, 'héllo', 'v',
+            '2024-01-02', '03:04:05', '2024-01-02 03:04:05', '2024-01-02 03:04:05.25+02',
+            'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2]}', '{\"b\": null}',
+            '\\x00ff10', '{1,NULL,3}', NULL
+        );";
+
+    const PG_COLS: &[&str] = &[
+        "i2", "i4", "i8", "n", "r", "d", "b", "tx", "vc", "dt", "tm", "ts", "tstz", "u", "j", "jb",
+        "by", "arr", "nul",
+    ];
+
+    #[tokio::test]
+    async fn pg_values_are_typed_json() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new(PG_TYPES).await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Postgres, Some("public"), &[("t", PG_COLS)]),
+        );
+        let engine = Engine::new();
+        let (out, sink) = ask
+            .collect(
+                &engine,
+                &format!("SELECT {} FROM t", PG_COLS.join(", ")),
+                limits(10, 5000),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.row_count, 1);
+        assert!(!out.truncated);
+        assert_eq!(sink.columns_calls, 1);
+        let row = Value::Object(sink.first());
+        assert_eq!(
+            row,
+            json!({
+                "i2": -2, "i4": 40000, "i8": 9007199254740993i64, "n": "12345.67", "r": 1.5,
+                "d": 2.25, "b": true, "tx": "héllo", "vc": "v", "dt": "2024-01-02",
+                "tm": "03:04:05", "ts": "2024-01-02T03:04:05",
+                "tstz": "2024-01-02T01:04:05.25Z",
+                "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "j": {"a": [1, 2]},
+                "jb": {"b": null}, "by": "AP8Q", "arr": [1, null, 3], "nul": null
+            })
+        );
+        let types: Vec<&str> = sink.columns.iter().map(|c| c.type_name.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "int2",
+                "int4",
+                "int8",
+                "numeric",
+                "float4",
+                "float8",
+                "bool",
+                "text",
+                "varchar",
+                "date",
+                "time",
+                "timestamp",
+                "timestamptz",
+                "uuid",
+                "json",
+                "jsonb",
+                "bytea",
+                "_int4",
+                "int4"
+            ]
+        );
+        assert!(sink.columns.iter().all(|c| !c.masked));
+
+        // Expressions: non-finite floats, intervals, numerics, infinities.
+        let (_, sink) = ask
+            .collect(
+                &engine,
+                "SELECT 'NaN'::float8 AS f, interval '1 day 02:00:00' AS iv, 1.50::numeric AS num, \
+                 -0.001::numeric AS small, 'infinity'::timestamp AS inf, '1999-12-31'::date AS d",
+                limits(10, 5000),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            Value::Object(sink.first()),
+            json!({"f": null, "iv": "1 day 02:00:00", "num": "1.50", "small": "-0.001",
+                   "inf": "infinity", "d": "1999-12-31"})
+        );
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn pg_row_cap_and_batches() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new(
+            "CREATE TABLE nums (n int); INSERT INTO nums SELECT generate_series(1, 1200);",
+        )
+        .await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Postgres, Some("public"), &[("nums", &["n"])]),
+        );
+        let engine = Engine::new();
+        row_cap_checks(&engine, &ask).await;
+        engine.forget(ask.id);
+    }
+
+    /// 25 rows with a cap of 10; 1,200 rows in batches; exactly the cap.
+    async fn row_cap_checks(engine: &Engine, ask: &Ask) {
+        let (out, sink) = ask
+            .collect(
+                engine,
+                "SELECT n FROM nums WHERE n <= 25 ORDER BY n",
+                limits(10, 5000),
+            )
+            .await
+            .unwrap();
+        assert_eq!((out.row_count, out.truncated), (10, true));
+        assert_eq!(
+            sink.column("n"),
+            (1..=10).map(Value::from).collect::<Vec<_>>()
+        );
+        assert!(out.sql.contains("11"), "{}", out.sql);
+
+        let (out, sink) = ask
+            .collect(engine, "SELECT n FROM nums ORDER BY n", limits(5000, 5000))
+            .await
+            .unwrap();
+        assert_eq!((out.row_count, out.truncated), (1200, false));
+        assert_eq!(sink.batches, vec![BATCH_SIZE, BATCH_SIZE, 200]);
+        assert_eq!(sink.rows.last().unwrap()[0], json!(1200));
+
+        let (out, _) = ask
+            .collect(engine, "SELECT n FROM nums", limits(1200, 5000))
+            .await
+            .unwrap();
+        assert_eq!((out.row_count, out.truncated), (1200, false));
+        let (out, sink) = ask
+            .collect(engine, "SELECT n FROM nums", limits(1199, 5000))
+            .await
+            .unwrap();
+        assert_eq!((out.row_count, out.truncated), (1199, true));
+        assert_eq!(sink.batches, vec![BATCH_SIZE, BATCH_SIZE, 199]);
+
+        let (out, sink) = ask
+            .collect(engine, "SELECT n FROM nums WHERE n < 0", limits(10, 5000))
+            .await
+            .unwrap();
+        assert_eq!((out.row_count, out.truncated), (0, false));
+        assert_eq!(sink.columns_calls, 1, "columns are sent even without rows");
+        assert!(sink.batches.is_empty());
+    }
+
+    #[tokio::test]
+    async fn pg_statement_timeout_and_denied_sleep() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new("CREATE TABLE t (a int);").await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let started = Instant::now();
+        let r = ask.collect(&engine, BOMB, limits(10, 500)).await;
+        assert!(matches!(r, Err(ExecError::Timeout(500))), "{:?}", r.err());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        // The connection was not returned dirty: the next query works.
+        let (out, _) = ask
+            .collect(&engine, "SELECT a FROM t", limits(10, 5000))
+            .await
+            .unwrap();
+        assert_eq!(out.row_count, 0);
+
+        let g = rejected(
+            ask.collect(&engine, "SELECT pg_sleep(10)", limits(10, 60_000))
+                .await,
+        );
+        assert!(g.message.contains("pg_sleep"), "{}", g.message);
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn pg_writes_through_a_function_are_stopped() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new(
+            "CREATE TABLE t (a int); INSERT INTO t VALUES (1);
+             CREATE FUNCTION evil() RETURNS int LANGUAGE plpgsql AS
+             $$ BEGIN INSERT INTO t VALUES (99); DELETE FROM t WHERE a = 1; RETURN 1; END $$;",
+        )
+        .await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let msg = query_error(
+            ask.collect(&engine, "SELECT evil()", limits(10, 5000))
+                .await,
+        );
+        assert!(msg.contains("read-only transaction"), "{msg}");
+        let msg = query_error(
+            ask.collect(&engine, "SELECT evil() FROM t", limits(10, 5000))
+                .await,
+        );
+        assert!(msg.contains("read-only transaction"), "{msg}");
+        rejected(
+            ask.collect(&engine, "INSERT INTO t VALUES (2)", limits(10, 5000))
+                .await,
+        );
+        rejected(
+            ask.collect(&engine, "SELECT 1; DELETE FROM t", limits(10, 5000))
+                .await,
+        );
+        assert_eq!(db.count("t").await, 1);
+        let rows = db.client.query("SELECT a FROM t", &[]).await.unwrap();
+        assert_eq!(rows[0].get::<_, i32>(0), 1);
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn unreachable_targets_are_connection_errors() {
+        let engine = Engine::new();
+        for mut target in [pg(), my()] {
+            target.port = Some(1);
+            let dialect = target.dialect;
+            let ask = Ask::new(target, snapshot(dialect, None, &[("t", &["a"])]));
+            let started = Instant::now();
+            let r = ask
+                .collect(&engine, "SELECT a FROM t", limits(10, 1000))
+                .await;
+            match r {
+                Err(ExecError::Connection(m)) => {
+                    assert!(m.to_lowercase().contains("refused"), "{m}")
+                }
+                other => panic!("expected Connection, got {other:?}"),
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "took {:?}",
+                started.elapsed()
+            );
+        }
+        // A missing SQLite file, and a password never appears in messages.
+        let file = TempFile::new("sqlite");
+        let ask = Ask::new(
+            sqlite(&file.0),
+            snapshot(Dialect::Sqlite, None, &[("t", &["a"])]),
+        );
+        match ask
+            .collect(&engine, "SELECT a FROM t", limits(10, 1000))
+            .await
+        {
+            Err(ExecError::Connection(m)) => assert!(m.contains("does not exist"), "{m}"),
+            other => panic!("expected Connection, got {other:?}"),
+        }
+        assert!(!file.0.exists());
+        let mut ask = Ask::new(
+            {
+                let mut t = pg();
+                t.port = Some(free_port());
+                t
+            },
+            snapshot(Dialect::Postgres, None, &[("t", &["a"])]),
+        );
+        ask.password = Some(Secret::new("hunter2-secret".to_owned()));
+        let e = ask
+            .collect(&engine, "SELECT a FROM t", limits(10, 1000))
+            .await
+            .unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+
+    async fn pg_active(client: &tokio_postgres::Client, app: &str) -> i64 {
+        client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'",
+                &[&app],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    async fn wait_until<F, Fut>(what: &str, mut f: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let started = Instant::now();
+        while !f().await {
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "timed out waiting until {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn pg_dropping_the_request_cancels_the_query() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new("CREATE TABLE t (a int);").await;
+        let app = unique("querent_test");
+        let engine = Arc::new(Engine::new().with_application_name(app.clone()));
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]),
+        );
+        let task = {
+            let (engine, ask) = (engine.clone(), ask.clone());
+            tokio::spawn(async move {
+                ask.collect(&engine, BOMB, limits(10, 60_000))
+                    .await
+                    .map(|_| ())
+            })
+        };
+        wait_until("the query runs", || async {
+            pg_active(&db.client, &app).await == 1
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(engine.pool_status().in_use, 1);
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        wait_until("the query is gone", || async {
+            pg_active(&db.client, &app).await == 0
+        })
+        .await;
+        assert_eq!(engine.pool_status().in_use, 0);
+
+        // The sink going away cancels too, and reports Cancelled.
+        let mut sink = Recorder {
+            close_after_batches: Some(0),
+            ..Recorder::default()
+        };
+        let r = ask
+            .run(
+                &engine,
+                "SELECT a FROM t UNION ALL SELECT 1",
+                limits(10, 5000),
+                &mut sink,
+            )
+            .await;
+        assert!(matches!(r, Err(ExecError::Cancelled)), "{r:?}");
+        assert_eq!(engine.pool_status().in_use, 0);
+        // And the pool still works afterwards.
+        let (out, _) = ask
+            .collect(&engine, "SELECT a FROM t", limits(10, 5000))
+            .await
+            .unwrap();
+        assert_eq!(out.row_count, 0);
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn pg_pools_forget_busy_and_status() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new("CREATE TABLE t (a int);").await;
+        let schema = snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]);
+        let app = unique("querent_test");
+        let engine = Arc::new(
+            Engine::new()
+                .with_application_name(app.clone())
+                .with_pool_size(1),
+        );
+        let a = Ask::new(db.target(), schema.clone());
+        let b = Ask::new(db.target(), schema);
+        a.collect(&engine, "SELECT a FROM t", limits(10, 5000))
+            .await
+            .unwrap();
+        b.collect(&engine, "SELECT a FROM t", limits(10, 5000))
+            .await
+            .unwrap();
+        let s = engine.pool_status();
+        assert_eq!((s.pools, s.in_use, s.exhausted), (2, 0, 0));
+
+        // An edited connection (new password) gets a fresh pool under the same id.
+        let mut edited = a.clone();
+        edited.password = Some(Secret::new("new password".to_owned()));
+        edited
+            .collect(&engine, "SELECT a FROM t", limits(10, 5000))
+            .await
+            .unwrap();
+        assert_eq!(engine.pool_status().pools, 2);
+
+        // One slot: a long query holds it, a second request waits (exhausted), then Busy.
+        let long = {
+            let (engine, a) = (engine.clone(), a.clone());
+            tokio::spawn(async move {
+                a.collect(&engine, BOMB, limits(10, 60_000))
+                    .await
+                    .map(|_| ())
+            })
+        };
+        wait_until("the long query runs", || async {
+            pg_active(&db.client, &app).await == 1
+        })
+        .await;
+        let waiter = {
+            let (engine, a) = (engine.clone(), a.clone());
+            tokio::spawn(async move {
+                let mut l = limits(10, 5000);
+                l.connect_timeout = Duration::from_millis(700);
+                a.collect(&engine, "SELECT a FROM t", l).await.map(|_| ())
+            })
+        };
+        let e = engine.clone();
+        wait_until("the pool is exhausted", || {
+            let s = e.pool_status();
+            async move { s.exhausted == 1 && s.in_use == 1 }
+        })
+        .await;
+        assert!(matches!(waiter.await.unwrap(), Err(ExecError::Busy)));
+        long.abort();
+        let _ = long.await;
+        wait_until("the query is gone", || async {
+            pg_active(&db.client, &app).await == 0
+        })
+        .await;
+        a.collect(&engine, "SELECT a FROM t", limits(10, 5000))
+            .await
+            .unwrap();
+
+        engine.forget(a.id);
+        assert_eq!(engine.pool_status().pools, 1);
+        engine.forget(b.id);
+        engine.forget(b.id);
+        assert_eq!(engine.pool_status(), Default::default());
+    }
+
+    // ------------------------------------------------------------ mariadb
+
+    /// MariaDB stops recursive CTEs after `max_recursive_iterations` (1000 by default), so
+    /// its long query is a cross join: 10^9 rows.
+    const MY_BOMB: &str = "SELECT sum(a.a + b.a + c.a) FROM t AS a, t AS b, t AS c";
+    const MY_FILL: &str = "INSERT INTO t SELECT seq FROM seq_1_to_1000";
+
+    const MY_COLS: &[&str] = &[
+        "ti", "si", "i", "bi", "bu", "n", "f", "d", "b", "tx", "vc", "dt", "tm", "ts", "tsp", "u",
+        "j", "bl", "nul",
+    ];
+
+    #[tokio::test]
+    async fn mysql_values_are_typed_json() {
+        require_service!("MariaDB", MY_ADDR);
+        let db = MyDb::new(&[
+            "CREATE TABLE t (ti TINYINT, si SMALLINT, i INT, bi BIGINT, bu BIGINT UNSIGNED,
+                n DECIMAL(10,2), f FLOAT, d DOUBLE, b BOOLEAN, tx TEXT, vc VARCHAR(20), dt DATE,
+                tm TIME, ts DATETIME(2), tsp TIMESTAMP NULL, u UUID, j JSON, bl BLOB, nul INT)",
+            "INSERT INTO t VALUES (-2, 300, 40000, 9007199254740993, 18446744073709551615,
+                12345.67, 1.5, 2.25, TRUE, 'héllo', 'v', '2024-01-02', '03:04:05',
+                '2024-01-02 03:04:05.25', '2024-01-02 03:04:05',
+                'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2]}', x'00ff10', NULL)",
+        ])
+        .await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Mysql, Some(&db.name), &[("t", MY_COLS)]),
+        );
+        let engine = Engine::new();
+        let (out, sink) = ask
+            .collect(
+                &engine,
+                &format!("SELECT {} FROM t", MY_COLS.join(", ")),
+                limits(10, 5000),
+            )
+            .await
+            .unwrap();
+        assert_eq!((out.row_count, out.truncated), (1, false));
+        let mut row = sink.first();
+        // MariaDB's JSON is LONGTEXT on the wire (no type of its own): it arrives as text.
+        let j = row.remove("j").unwrap();
+        assert!(
+            j == json!({"a": [1, 2]}) || j == json!("{\"a\": [1, 2]}"),
+            "{j}"
+        );
+        assert_eq!(
+            Value::Object(row),
+            json!({
+                "ti": -2, "si": 300, "i": 40000, "bi": 9007199254740993i64,
+                "bu": 18446744073709551615u64, "n": "12345.67", "f": 1.5, "d": 2.25, "b": 1,
+                "tx": "héllo", "vc": "v", "dt": "2024-01-02", "tm": "03:04:05",
+                "ts": "2024-01-02T03:04:05.25", "tsp": "2024-01-02T03:04:05",
+                "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "bl": "AP8Q", "nul": null
+            })
+        );
+        for (col, ty) in [
+            ("ti", "tinyint"),
+            ("si", "smallint"),
+            ("i", "int"),
+            ("bi", "bigint"),
+            ("bu", "bigint unsigned"),
+            ("n", "decimal"),
+            ("f", "float"),
+            ("d", "double"),
+            ("tx", "text"),
+            ("vc", "varchar"),
+            ("dt", "date"),
+            ("tm", "time"),
+            ("ts", "datetime"),
+            ("tsp", "timestamp"),
+            ("bl", "blob"),
+        ] {
+            assert_eq!(sink.type_of(col), ty, "{col}");
+        }
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn mysql_row_cap_and_batches() {
+        require_service!("MariaDB", MY_ADDR);
+        let db = MyDb::new(&[
+            "CREATE TABLE nums (n INT)",
+            "INSERT INTO nums SELECT seq FROM seq_1_to_1200",
+        ])
+        .await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Mysql, Some(&db.name), &[("nums", &["n"])]),
+        );
+        let engine = Engine::new();
+        row_cap_checks(&engine, &ask).await;
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn mysql_statement_timeout_and_denied_sleep() {
+        require_service!("MariaDB", MY_ADDR);
+        let db = MyDb::new(&["CREATE TABLE t (a INT)", MY_FILL]).await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Mysql, Some(&db.name), &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let started = Instant::now();
+        let r = ask.collect(&engine, MY_BOMB, limits(10, 500)).await;
+        assert!(matches!(r, Err(ExecError::Timeout(500))), "{:?}", r.err());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+        let (out, _) = ask
+            .collect(&engine, "SELECT a FROM t", limits(5000, 5000))
+            .await
+            .unwrap();
+        assert_eq!(out.row_count, 1000);
+        let g = rejected(
+            ask.collect(&engine, "SELECT SLEEP(10)", limits(10, 60_000))
+                .await,
+        );
+        assert!(g.message.to_lowercase().contains("sleep"), "{}", g.message);
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn mysql_writes_through_a_function_are_stopped() {
+        require_service!("MariaDB", MY_ADDR);
+        let db = MyDb::new(&[
+            "CREATE TABLE t (a INT)",
+            "INSERT INTO t VALUES (1)",
+            "CREATE FUNCTION evil() RETURNS INT DETERMINISTIC MODIFIES SQL DATA
+             BEGIN INSERT INTO t VALUES (99); DELETE FROM t WHERE a = 1; RETURN 1; END",
+        ])
+        .await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Mysql, Some(&db.name), &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let msg = query_error(
+            ask.collect(&engine, "SELECT evil()", limits(10, 5000))
+                .await,
+        );
+        assert!(msg.contains("READ ONLY"), "{msg}");
+        rejected(
+            ask.collect(&engine, "DELETE FROM t", limits(10, 5000))
+                .await,
+        );
+        assert_eq!(db.count("t").await, 1);
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
+    async fn mysql_dropping_the_request_kills_the_query() {
+        require_service!("MariaDB", MY_ADDR);
+        let db = MyDb::new(&["CREATE TABLE t (a INT)", MY_FILL]).await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Mysql, Some(&db.name), &[("t", &["a"])]),
+        );
+        let engine = Arc::new(Engine::new());
+        let running = || {
+            let name = db.name.clone();
+            async move {
+                let mut root = mysql_root().await;
+                let n: Option<i64> = root
+                    .exec_first(
+                        "SELECT count(*) FROM information_schema.processlist WHERE db = ? AND command = 'Query'",
+                        (name,),
+                    )
+                    .await
+                    .unwrap();
+                root.disconnect().await.unwrap();
+                n.unwrap()
+            }
+        };
+        let task = {
+            let (engine, ask) = (engine.clone(), ask.clone());
+            tokio::spawn(async move {
+                ask.collect(&engine, MY_BOMB, limits(10, 60_000))
+                    .await
+                    .map(|_| ())
+            })
+        };
+        wait_until("the query runs", || async { running().await == 1 }).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        task.abort();
+        let _ = task.await;
+        wait_until("the query is gone", || async { running().await == 0 }).await;
+        assert_eq!(engine.pool_status().in_use, 0);
+        engine.forget(ask.id);
+    }
+
+    // ------------------------------------------------------------ sqlite
+
+    #[tokio::test]
+    async fn sqlite_values_are_typed_json() {
+        let file = sqlite_db(
+            "CREATE TABLE t (i INTEGER, n NUMERIC, r REAL, b BOOLEAN, tx TEXT, vc VARCHAR(20),
+                dt DATE, ts DATETIME, u TEXT, j JSON, bl BLOB, nul INTEGER);
+             INSERT INTO t VALUES (9007199254740993, 12.5, 2.25, 1, 'héllo', 'v', '2024-01-02',
+                '2024-01-02T03:04:05', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+                '{\"a\": [1, 2]}', x'00ff10', NULL);",
+        );
+        let cols: &[&str] = &[
+            "i", "n", "r", "b", "tx", "vc", "dt", "ts", "u", "j", "bl", "nul",
+        ];
+        let ask = Ask::new(
+            sqlite(&file.0),
+            snapshot(Dialect::Sqlite, None, &[("t", cols)]),
+        );
+        let engine = Engine::new();
+        let (out, sink) = ask
+            .collect(
+                &engine,
+                &format!("SELECT {} FROM t", cols.join(", ")),
+                limits(10, 5000),
+            )
+            .await
+            .unwrap();
+        assert_eq!((out.row_count, out.truncated), (1, false));
+        assert_eq!(
+            Value::Object(sink.first()),
+            json!({
+                "i": 9007199254740993i64, "n": 12.5, "r": 2.25, "b": true, "tx": "héllo",
+                "vc": "v", "dt": "2024-01-02", "ts": "2024-01-02T03:04:05",
+                "u": "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "j": {"a": [1, 2]}, "bl": "AP8Q",
+                "nul": null
+            })
+        );
+        assert_eq!(sink.type_of("vc"), "varchar(20)");
+        assert_eq!(sink.type_of("i"), "integer");
+        let (_, sink) = ask
+            .collect(
+                &engine,
+                "SELECT i + 1 AS e, 1.0 / 0 AS z FROM t",
+                limits(10, 5000),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            Value::Object(sink.first()),
+            json!({"e": 9007199254740994i64, "z": null})
+        );
+        assert_eq!(sink.type_of("e"), "integer");
+        assert_eq!(engine.pool_status().pools, 0, "sqlite files are not pooled");
+    }
+
+    #[tokio::test]
+    async fn sqlite_row_cap_and_batches() {
+        let file = sqlite_db(
+            "CREATE TABLE nums (n INTEGER);
+             WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1200)
+             INSERT INTO nums SELECT n FROM s;",
+        );
+        let ask = Ask::new(
+            sqlite(&file.0),
+            snapshot(Dialect::Sqlite, None, &[("nums", &["n"])]),
+        );
+        row_cap_checks(&Engine::new(), &ask).await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_statement_timeout_and_refused_writes() {
+        let file = sqlite_db("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);");
+        let ask = Ask::new(
+            sqlite(&file.0),
+            snapshot(Dialect::Sqlite, None, &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let started = Instant::now();
+        let r = ask.collect(&engine, BOMB, limits(10, 500)).await;
+        assert!(matches!(r, Err(ExecError::Timeout(500))), "{:?}", r.err());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            started.elapsed()
+        );
+
+        for sql in [
+            "DELETE FROM t",
+            "INSERT INTO t VALUES (2)",
+            "SELECT a FROM t; DROP TABLE t",
+            "ATTACH DATABASE 'x.db' AS x",
+            "PRAGMA query_only = 0",
+        ] {
+            rejected(ask.collect(&engine, sql, limits(10, 5000)).await);
+        }
+        let g = rejected(
+            ask.collect(&engine, "SELECT load_extension('x')", limits(10, 5000))
+                .await,
+        );
+        assert!(g.message.contains("load_extension"), "{}", g.message);
+        assert_eq!(sqlite_count(&file, "t"), 1);
+    }
+
+    #[tokio::test]
+    async fn masked_columns_are_flagged() {
+        let file =
+            sqlite_db("CREATE TABLE t (a INTEGER, secret TEXT); INSERT INTO t VALUES (1, 'x');");
+        let mut ask = Ask::new(
+            sqlite(&file.0),
+            snapshot(Dialect::Sqlite, None, &[("t", &["a", "secret"])]),
+        );
+        ask.policy.masked_column_patterns = vec!["t.secret".to_owned()];
+        let engine = Engine::new();
+        let (_, sink) = ask
+            .collect(&engine, "SELECT a, secret FROM t", limits(10, 5000))
+            .await
+            .unwrap();
+        let flags: Vec<(&str, bool)> = sink
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.masked))
+            .collect();
+        assert_eq!(flags, [("a", false), ("secret", true)]);
+        assert_ne!(
+            sink.column("secret"),
+            vec![json!("x")],
+            "the value is masked"
+        );
+        assert_eq!(sink.column("a"), vec![json!(1)]);
+    }
+
+    /// Whether a writer can take the file's exclusive lock (no reader holds it).
+    fn sqlite_unlocked(file: &TempFile) -> bool {
+        let conn = rusqlite::Connection::open(&file.0).unwrap();
+        conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").is_ok()
+    }
+
+    #[tokio::test]
+    async fn sqlite_dropping_the_request_interrupts_the_worker() {
+        let file = sqlite_db("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);");
+        let ask = Ask::new(
+            sqlite(&file.0),
+            snapshot(Dialect::Sqlite, None, &[("t", &["a"])]),
+        );
+        let engine = Arc::new(Engine::new());
+        // Reads `t`, so the worker holds a shared lock while it runs.
+        let sql = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+                   SELECT count(*) FROM r WHERE n > (SELECT count(*) FROM t)";
+        let task = {
+            let (engine, ask) = (engine.clone(), ask.clone());
+            tokio::spawn(async move {
+                ask.collect(&engine, sql, limits(10, 60_000))
+                    .await
+                    .map(|_| ())
+            })
+        };
+        wait_until("the worker holds its lock", || async {
+            !sqlite_unlocked(&file)
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!sqlite_unlocked(&file));
+        task.abort();
+        let _ = task.await;
+        wait_until("the worker is gone", || async { sqlite_unlocked(&file) }).await;
+    }
+}

@@ -1,0 +1,347 @@
+//! [`Engine`]: the [`QueryEngine`] port — the guard on every call, then pooled, read-only,
+//! time-limited, row-capped execution.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use deadpool::managed::Pool;
+use querent_domain::query::{
+    CheckedSql, ExecError as RunError, GuardRejection, PoolStatus, QueryEngine, QueryOutcome,
+    QueryRequest, RowSink,
+};
+use querent_domain::schema::SchemaSnapshot;
+use querent_domain::{ConnectionId, ConnectionTarget, Dialect, PrivacyPolicy, Secret};
+use querent_sql::{GuardError, GuardPolicy, GuardSchema, ValidatedSql};
+
+use crate::pool::{DEFAULT_POOL_SIZE, MyManager, PgManager, connect_error, my_pool, pg_pool};
+use crate::target::NetTarget;
+use crate::{exec_mysql, exec_pg, exec_sqlite};
+
+/// Guard schemas kept, most recently used first out last.
+const SCHEMA_CACHE_SIZE: usize = 32;
+
+/// The application name announced to PostgreSQL unless set otherwise.
+pub const DEFAULT_APPLICATION_NAME: &str = "querent";
+
+/// Guard plus execution against target databases (implements [`QueryEngine`]).
+///
+/// - One bounded pool per connection id (PostgreSQL and MySQL/MariaDB; SQLite files are
+///   opened per query on the blocking pool), keyed also by a hash of the target and the
+///   password, so an edited connection gets fresh connections; [`QueryEngine::forget`]
+///   drops a pool.
+/// - Guard schemas built from snapshots are cached by fingerprint.
+///
+/// Construct once per process and share it (`Arc<Engine>`); it needs a tokio runtime with
+/// the time driver when queries run (any flavour; the multi-threaded one in production).
+pub struct Engine {
+    pools: Mutex<HashMap<ConnectionId, PoolEntry>>,
+    schemas: Mutex<Vec<(SchemaKey, Arc<GuardSchema>)>>,
+    hasher: std::collections::hash_map::RandomState,
+    application_name: String,
+    pool_size: usize,
+}
+
+/// A connection's pool and the hash of the settings it was built from.
+struct PoolEntry {
+    key: u64,
+    pool: TargetPool,
+}
+
+/// A pool for one dialect.
+#[derive(Clone)]
+enum TargetPool {
+    Pg(Pool<PgManager>),
+    My(Pool<MyManager>),
+}
+
+impl TargetPool {
+    fn status(&self) -> deadpool::Status {
+        match self {
+            TargetPool::Pg(p) => p.status(),
+            TargetPool::My(p) => p.status(),
+        }
+    }
+
+    fn close(&self) {
+        match self {
+            TargetPool::Pg(p) => p.close(),
+            TargetPool::My(p) => p.close(),
+        }
+    }
+}
+
+/// What identifies a snapshot's structure well enough to reuse its guard schema.
+#[derive(Clone, PartialEq, Eq)]
+struct SchemaKey {
+    dialect: Dialect,
+    fingerprint: String,
+    database: Option<String>,
+    taken_at: i64,
+    tables: usize,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("application_name", &self.application_name)
+            .field("pool_size", &self.pool_size)
+            .field("status", &self.pool_status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Locks a mutex, recovering the data if a panicking thread poisoned it (the maps stay
+/// consistent: every update is a single insert or remove).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Engine {
+    /// An engine with pools of [`DEFAULT_POOL_SIZE`] connections per target announcing
+    /// itself to PostgreSQL as [`DEFAULT_APPLICATION_NAME`]. Creates no connection and needs
+    /// no runtime.
+    pub fn new() -> Self {
+        Self {
+            pools: Mutex::new(HashMap::new()),
+            schemas: Mutex::new(Vec::new()),
+            hasher: std::collections::hash_map::RandomState::new(),
+            application_name: DEFAULT_APPLICATION_NAME.to_owned(),
+            pool_size: DEFAULT_POOL_SIZE,
+        }
+    }
+
+    /// Sets the `application_name` PostgreSQL connections announce (visible in
+    /// `pg_stat_activity`).
+    pub fn with_application_name(mut self, name: impl Into<String>) -> Self {
+        self.application_name = name.into();
+        self
+    }
+
+    /// Sets the number of connections per target (at least 1).
+    pub fn with_pool_size(mut self, size: usize) -> Self {
+        self.pool_size = size.max(1);
+        self
+    }
+
+    /// Validates with the guard (the only way to obtain a [`ValidatedSql`]).
+    fn validate(
+        &self,
+        dialect: Dialect,
+        sql: &str,
+        schema: &SchemaSnapshot,
+        policy: &PrivacyPolicy,
+        max_rows: u64,
+    ) -> Result<ValidatedSql, GuardRejection> {
+        let guard_schema = self.guard_schema(schema);
+        querent_sql::validate(
+            dialect,
+            sql,
+            &guard_schema,
+            &GuardPolicy::from_privacy(policy, max_rows),
+        )
+        .map_err(rejection)
+    }
+
+    /// The guard's schema for a snapshot, from the cache when its fingerprint was seen.
+    fn guard_schema(&self, snapshot: &SchemaSnapshot) -> Arc<GuardSchema> {
+        if snapshot.fingerprint.is_empty() {
+            return Arc::new(GuardSchema::from_snapshot(snapshot));
+        }
+        let key = SchemaKey {
+            dialect: snapshot.dialect,
+            fingerprint: snapshot.fingerprint.clone(),
+            database: snapshot.database.clone(),
+            taken_at: snapshot.taken_at,
+            tables: snapshot.tables.len(),
+        };
+        {
+            let mut cache = lock(&self.schemas);
+            if let Some(pos) = cache.iter().position(|(k, _)| *k == key) {
+                let entry = cache.remove(pos);
+                let schema = entry.1.clone();
+                cache.push(entry);
+                return schema;
+            }
+        }
+        // Built outside the lock: big schemas take a while.
+        let schema = Arc::new(GuardSchema::from_snapshot(snapshot));
+        let mut cache = lock(&self.schemas);
+        if !cache.iter().any(|(k, _)| *k == key) {
+            if cache.len() >= SCHEMA_CACHE_SIZE {
+                cache.remove(0);
+            }
+            cache.push((key, schema.clone()));
+        }
+        schema
+    }
+
+    /// A hash of everything that decides where and as whom the pool connects.
+    fn settings_key(&self, target: &ConnectionTarget, password: Option<&Secret<String>>) -> u64 {
+        let mut h = self.hasher.build_hasher();
+        target.dialect.hash(&mut h);
+        target.host.hash(&mut h);
+        target.port.hash(&mut h);
+        target.database.hash(&mut h);
+        target.username.hash(&mut h);
+        target.path.hash(&mut h);
+        target.ssl_mode.hash(&mut h);
+        password.map(|p| p.expose().as_str()).hash(&mut h);
+        h.finish()
+    }
+
+    /// The pool of a networked connection, created (or replaced, when its settings
+    /// changed) on demand.
+    fn pool(&self, request: &QueryRequest<'_>) -> Result<TargetPool, RunError> {
+        let target = request.target;
+        let key = self.settings_key(target, request.password);
+        let mut pools = lock(&self.pools);
+        if let Some(entry) = pools.get(&request.connection_id)
+            && entry.key == key
+        {
+            return Ok(entry.pool.clone());
+        }
+        let pool = match target.dialect {
+            Dialect::Postgres => {
+                NetTarget::from_target(target, crate::postgres::DEFAULT_PORT)
+                    .map_err(connect_error)?;
+                TargetPool::Pg(pg_pool(
+                    target,
+                    request.password,
+                    &self.application_name,
+                    self.pool_size,
+                )?)
+            }
+            Dialect::Mysql => {
+                NetTarget::from_target(target, crate::mysql::DEFAULT_PORT)
+                    .map_err(connect_error)?;
+                TargetPool::My(my_pool(target, request.password, self.pool_size)?)
+            }
+            Dialect::Sqlite => {
+                return Err(RunError::Connection(
+                    "sqlite targets are not pooled".to_owned(),
+                ));
+            }
+        };
+        if let Some(old) = pools.insert(
+            request.connection_id,
+            PoolEntry {
+                key,
+                pool: pool.clone(),
+            },
+        ) {
+            old.pool.close();
+        }
+        Ok(pool)
+    }
+}
+
+/// A guard refusal as the port reports it.
+fn rejection(e: GuardError) -> GuardRejection {
+    let suggestions = match &e {
+        GuardError::UnknownTable { suggestions, .. }
+        | GuardError::UnknownColumn { suggestions, .. } => suggestions.clone(),
+        _ => Vec::new(),
+    };
+    GuardRejection {
+        code: e.code(),
+        message: e.to_string(),
+        suggestions,
+    }
+}
+
+#[async_trait]
+impl QueryEngine for Engine {
+    fn check(
+        &self,
+        dialect: Dialect,
+        sql: &str,
+        schema: &SchemaSnapshot,
+        policy: &PrivacyPolicy,
+        max_rows: u64,
+    ) -> Result<CheckedSql, GuardRejection> {
+        let v = self.validate(dialect, sql, schema, policy, max_rows)?;
+        Ok(CheckedSql {
+            sql: v.sql().to_owned(),
+            tables: v.tables().to_vec(),
+            max_rows: v.max_rows(),
+        })
+    }
+
+    async fn run(
+        &self,
+        request: QueryRequest<'_>,
+        sink: &mut dyn RowSink,
+    ) -> Result<QueryOutcome, RunError> {
+        let dialect = request.target.dialect;
+        let validated = self.validate(
+            dialect,
+            request.sql,
+            request.schema,
+            request.policy,
+            request.limits.max_rows,
+        )?;
+        tracing::debug!(
+            connection = %request.connection_id,
+            %dialect,
+            max_rows = validated.max_rows(),
+            "running validated sql"
+        );
+        let result = match dialect {
+            Dialect::Sqlite => {
+                exec_sqlite::run(request.target, &validated, &request.limits, sink).await
+            }
+            Dialect::Postgres | Dialect::Mysql => match self.pool(&request)? {
+                TargetPool::Pg(pool) => {
+                    exec_pg::run(&pool, &validated, &request.limits, sink, request.password).await
+                }
+                TargetPool::My(pool) => {
+                    exec_mysql::run(&pool, &validated, &request.limits, sink, request.password)
+                        .await
+                }
+            },
+        };
+        match &result {
+            Ok(o) => tracing::debug!(
+                connection = %request.connection_id,
+                rows = o.row_count,
+                truncated = o.truncated,
+                ms = o.execution_time_ms,
+                "query finished"
+            ),
+            Err(e) => {
+                tracing::debug!(connection = %request.connection_id, error = %e, "query failed")
+            }
+        }
+        result
+    }
+
+    fn forget(&self, connection: ConnectionId) {
+        if let Some(entry) = lock(&self.pools).remove(&connection) {
+            entry.pool.close();
+        }
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let pools = lock(&self.pools);
+        let mut status = PoolStatus {
+            pools: pools.len() as u64,
+            ..PoolStatus::default()
+        };
+        for entry in pools.values() {
+            let s = entry.pool.status();
+            status.in_use += s.size.saturating_sub(s.available) as u64;
+            if s.waiting > 0 && s.available == 0 {
+                status.exhausted += 1;
+            }
+        }
+        status
+    }
+}
