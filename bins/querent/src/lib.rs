@@ -13,6 +13,7 @@ pub mod admin;
 pub mod ask;
 pub mod config;
 pub mod demo;
+pub mod eval;
 pub mod logging;
 
 use std::sync::Arc;

@@ -44,6 +44,33 @@ enum Command {
         #[arg(long, default_value_t = 20)]
         max_rows: u32,
     },
+    /// Measure a provider's execution accuracy on a text-to-SQL suite (e.g. ../shared/eval/spider-dev).
+    Eval {
+        /// Suite directory (questions.jsonl + db/) or a .jsonl file.
+        #[arg(long)]
+        suite: PathBuf,
+        /// Provider (default: offline).
+        #[arg(long)]
+        provider: Option<String>,
+        /// Only some questions: `db=NAME`.
+        #[arg(long)]
+        filter: Option<String>,
+        /// At most N questions.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Questions in flight at once (default: the number of cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Write the JSON report here.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Write a Markdown report here.
+        #[arg(long)]
+        markdown: Option<PathBuf>,
+        /// Write every failed question (JSON Lines) here.
+        #[arg(long)]
+        failures: Option<PathBuf>,
+    },
     /// Run the store's pending migrations and exit.
     Migrate,
     /// (Re)generate the demo database and register it as connection `demo` of the first team.
@@ -109,6 +136,49 @@ async fn main() {
             match querent::ask::ask(&parts, args).await {
                 Ok(out) => print!("{out}"),
                 Err(e) => fail(e),
+            }
+        }
+        Command::Eval {
+            suite,
+            provider,
+            filter,
+            limit,
+            jobs,
+            json,
+            markdown,
+            failures,
+        } => {
+            let _ = logging::init("error", &config.log_format);
+            let db = match filter.as_deref() {
+                None => None,
+                Some(f) => match f.strip_prefix("db=") {
+                    Some(db) => Some(db.to_owned()),
+                    None => fail(format!("--filter: expected db=NAME, got `{f}`")),
+                },
+            };
+            let args = querent::eval::EvalArgs {
+                suite,
+                provider,
+                db,
+                limit,
+                jobs: jobs
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let report = querent::eval::run(&args).await.unwrap_or_else(|e| fail(e));
+            print!("{}", report.table());
+            let write = |path: &PathBuf, text: String| {
+                std::fs::write(path, text)
+                    .unwrap_or_else(|e| fail(format!("cannot write {}: {e}", path.display())));
+            };
+            if let Some(p) = &json {
+                write(p, serde_json::to_string_pretty(&report).unwrap_or_default());
+            }
+            if let Some(p) = &markdown {
+                write(p, report.markdown());
+            }
+            if let Some(p) = &failures {
+                write(p, report.failures_jsonl());
             }
         }
         Command::Migrate => {

@@ -186,6 +186,25 @@ impl Events {
     }
 }
 
+/// Time spent in each stage of one answer, in microseconds (zero for stages not run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct StageTimings {
+    /// Loading the schema snapshot (and linking, once it exists).
+    pub linking_us: u64,
+    /// The provider writing SQL.
+    pub generating_us: u64,
+    /// The guard.
+    pub validating_us: u64,
+    /// Running the query and collecting its rows.
+    pub executing_us: u64,
+    /// Everything, from `run_chat` to `done`.
+    pub total_us: u64,
+}
+
+fn micros(since: Instant) -> u64 {
+    since.elapsed().as_micros() as u64
+}
+
 /// A chat request whose access checks passed and whose message is stored.
 #[derive(Clone, Debug)]
 pub struct PreparedChat {
@@ -195,6 +214,7 @@ pub struct PreparedChat {
     message: ChatMessage,
     started: Instant,
     task: Task,
+    timings: StageTimings,
 }
 
 #[derive(Clone, Debug)]
@@ -338,16 +358,27 @@ impl App {
             message,
             started: Instant::now(),
             task: Task::Ask,
+            timings: StageTimings::default(),
         })
     }
 
     /// Step 2: runs the pipeline, sending events; always ends with `done` and returns the
     /// same response. Stops (and cancels the query) when the receiver goes away.
     pub async fn run_chat(&self, prepared: PreparedChat, events: Events) -> ChatResponse {
+        self.run_chat_timed(prepared, events).await.0
+    }
+
+    /// [`App::run_chat`], also returning the time spent per stage (for `querent eval` and
+    /// `querent bench`).
+    pub async fn run_chat_timed(
+        &self,
+        prepared: PreparedChat,
+        events: Events,
+    ) -> (ChatResponse, StageTimings) {
         let message_id = prepared.message.id;
         let fallback = prepared.clone();
         tokio::select! {
-            response = self.pipeline(prepared, &events) => response,
+            done = self.pipeline(prepared, &events) => done,
             () = events.closed() => {
                 // The client went away: the pipeline future is dropped (cancelling any query)
                 // and the message records why it has no answer.
@@ -363,12 +394,15 @@ impl App {
                 if let Err(e) = self.store().update_message(&message).await {
                     tracing::warn!(error = %e, %message_id, "could not record a cancelled chat");
                 }
-                self.response_of(&fallback.session, &message, false)
+                (
+                    self.response_of(&fallback.session, &message, false),
+                    StageTimings::default(),
+                )
             }
         }
     }
 
-    async fn pipeline(&self, mut p: PreparedChat, events: &Events) -> ChatResponse {
+    async fn pipeline(&self, mut p: PreparedChat, events: &Events) -> (ChatResponse, StageTimings) {
         let result = match p.task {
             Task::Ask => self.ask(&mut p, events).await,
             Task::Execute => self.execute_stage(&mut p, events).await,
@@ -387,17 +421,21 @@ impl App {
             tracing::error!(error = %e, message_id = %p.message.id, "could not store a chat message");
         }
         let response = self.response_of(&p.session, &p.message, true);
+        p.timings.total_us = micros(p.started);
         let _ = events
             .emit(ChatEvent::Done(Box::new(response.clone())))
             .await;
-        response
+        (response, p.timings)
     }
 
     /// Generation, validation and the execution-mode gate.
     async fn ask(&self, p: &mut PreparedChat, events: &Events) -> ServiceResult<()> {
         let _ = events.emit(ChatEvent::Status("linking")).await;
+        let t = Instant::now();
         let schema = self.schema_for(&p.actor, &p.conn).await?;
+        p.timings.linking_us = micros(t);
         let _ = events.emit(ChatEvent::Status("generating")).await;
+        let t = Instant::now();
         let history = self.history_of(p.session.id, p.message.id).await?;
         let provider = self.provider_for(None)?;
         let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
@@ -414,13 +452,17 @@ impl App {
         let generated = provider
             .generate(&request)
             .await
-            .map_err(|e| ServiceError::new(e.code(), e.to_string()))?;
+            .map_err(|e| ServiceError::new(e.code(), e.to_string()));
+        p.timings.generating_us = micros(t);
+        let generated = generated?;
         p.message.prompt_tokens = generated.usage.prompt_tokens as i64;
         p.message.completion_tokens = generated.usage.completion_tokens as i64;
         p.message.sql = Some(generated.sql.clone());
         p.message.explanation = generated.explanation.clone();
         let _ = events.emit(ChatEvent::Status("validating")).await;
-        self.engine()
+        let t = Instant::now();
+        let checked = self
+            .engine()
             .check(
                 p.conn.target.dialect,
                 &generated.sql,
@@ -428,7 +470,9 @@ impl App {
                 &p.conn.privacy,
                 max_rows,
             )
-            .map_err(|r| ServiceError::new(r.code, r.message))?;
+            .map_err(|r| ServiceError::new(r.code, r.message));
+        p.timings.validating_us = micros(t);
+        checked?;
         if p.message.options.show_query {
             let _ = events
                 .emit(ChatEvent::Sql {
@@ -477,10 +521,10 @@ impl App {
         let _ = events.emit(ChatEvent::Status("executing")).await;
         let sql = p.message.sql.clone().unwrap_or_default();
         let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
-        match self
-            .execute(&p.conn, schema, &sql, max_rows, events)
-            .await?
-        {
+        let t = Instant::now();
+        let executed = self.execute(&p.conn, schema, &sql, max_rows, events).await;
+        p.timings.executing_us = micros(t);
+        match executed? {
             Executed::Rows(result) => {
                 p.message.status = MessageStatus::Executed;
                 let mut stored = result;
@@ -743,6 +787,7 @@ impl App {
             message,
             started: Instant::now(),
             task: Task::Execute,
+            timings: StageTimings::default(),
         })
     }
 
@@ -835,6 +880,7 @@ impl App {
                 message,
                 started: Instant::now(),
                 task: Task::Execute,
+                timings: StageTimings::default(),
             }))
         } else {
             Ok(Err(self.response_of(&session, &message, true)))

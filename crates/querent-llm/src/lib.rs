@@ -1,24 +1,55 @@
 //! # querent-llm
 //!
-//! Language-model providers behind one small interface (design §6): the `SqlProvider` trait
-//! (generate SQL from a rendered prompt, optionally streaming tokens; explain results) and
-//! `Embedder`, with adapters for OpenAI-compatible APIs (OpenAI, Groq, Ollama, vLLM,
-//! LM Studio; async-openai with a configurable base URL) and Anthropic's Messages API
-//! (reqwest with SSE parsing). It owns timeouts, retries with backoff on 429/5xx honouring
-//! `Retry-After`, token and cost accounting, structured-output extraction that tolerates
-//! code fences and prose, and the allow/deny policy on provider base URLs (no link-local or
-//! metadata addresses unless allowed). The offline translator is the third kind of
-//! provider; it lives in querent-offline.
+//! Language-model providers behind querent-domain's [`SqlProvider`] port (design §6): the
+//! adapters that turn a [`GenerateRequest`] into a chat prompt, send it to a model over
+//! HTTP and bring back one SQL statement.
 //!
-//! Depends on: querent-domain (and, once implemented, async-openai and reqwest).
+//! - [`prompt`]: renders the request (dialect, the schema the privacy policy allows, rules,
+//!   session history, the previous error on self-correction) into chat messages and trims
+//!   it to a token budget (tiktoken `cl100k_base` estimates).
+//! - [`extract`]: finds the SQL in a reply that may wrap it in fences, prose or JSON.
+//! - [`retry`]: exponential backoff with jitter on 429, 5xx, refused or reset connections
+//!   and timeouts, honouring `Retry-After`; never on other 4xx.
+//! - [`openai`]: [`OpenAiProvider`] for any OpenAI-compatible chat-completions API (OpenAI,
+//!   Groq, Ollama, vLLM, LM Studio), streaming (SSE) or not.
+//! - [`anthropic`]: [`AnthropicProvider`] for Anthropic's Messages API, streaming or not.
+//! - [`url_policy`]: which provider base URLs may be configured (no link-local or metadata
+//!   addresses; private ranges only when allowed).
 //!
-//! Must never: log API keys or prompts containing masked values, hold a store connection
-//! or a target transaction while waiting for a model, or reach the network in tests (tests
-//! use querent-test-support's fake server).
+//! The offline translator is the third kind of provider; it lives in querent-offline.
 //!
-//! Status: public types only; behaviour arrives with issue 5.
+//! Depends on: querent-domain, reqwest (rustls with the ring provider, no native TLS),
+//! tokio, tiktoken-rs, serde_json, time. Tests use querent-fake-llm, a local fake server
+//! speaking both wire formats.
+//!
+//! Must never: log or print API keys (they live in [`querent_domain::Secret`] and only ever
+//! leave it into the request header, marked sensitive), log prompts (they contain schema
+//! details and sample values), follow redirects (a redirect could lead past the URL
+//! policy), spawn tasks that outlive a call (dropping a `generate` future stops the
+//! request and its stream), hold a store connection or a target transaction while waiting
+//! for a model, or reach the network in tests.
+//!
+//! [`SqlProvider`]: querent_domain::query::SqlProvider
+//! [`GenerateRequest`]: querent_domain::query::GenerateRequest
 
+use querent_domain::query::TokenUsage;
 use serde::{Deserialize, Serialize};
+
+pub mod anthropic;
+pub mod extract;
+mod http;
+pub mod openai;
+pub mod prompt;
+pub mod retry;
+mod sse;
+pub mod url_policy;
+
+pub use anthropic::{AnthropicConfig, AnthropicProvider};
+pub use extract::{Extracted, extract_sql};
+pub use openai::{OpenAiConfig, OpenAiProvider};
+pub use prompt::{ChatMessage, Prompt, PromptBudget, Role, render};
+pub use retry::RetryPolicy;
+pub use url_policy::{UrlPolicy, check_base_url};
 
 /// The kind of a configured provider, as written in `POST /api/v1/providers` `{kind}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -43,32 +74,13 @@ impl ProviderKind {
     }
 }
 
-/// Tokens spent on one provider call, for per-message accounting.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenUsage {
-    /// Tokens in the prompt.
-    pub prompt_tokens: u32,
-    /// Tokens in the completion.
-    pub completion_tokens: u32,
-}
-
-impl TokenUsage {
-    /// Prompt plus completion tokens.
-    pub fn total(&self) -> u32 {
-        self.prompt_tokens.saturating_add(self.completion_tokens)
-    }
-}
-
-/// What a provider returned for a question: the SQL (not yet validated) and how it got there.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GeneratedSql {
-    /// The SQL as extracted from the reply; it still has to pass querent-sql's guard.
-    pub sql: String,
-    /// The provider's explanation of its reasoning, when it gave one.
-    #[serde(default)]
-    pub reasoning: Option<String>,
-    /// Tokens spent producing it.
-    #[serde(default)]
+/// What one chat call returned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Completion {
+    /// The model's text (streamed deltas concatenated).
+    pub text: String,
+    /// Tokens used: as the provider reported them, or estimated with `cl100k_base` when it
+    /// reported none.
     pub usage: TokenUsage,
 }
 
@@ -84,11 +96,7 @@ mod tests {
             (ProviderKind::Offline, "offline"),
         ] {
             assert_eq!(kind.as_str(), wire);
+            assert_eq!(serde_json::to_string(&kind).unwrap(), format!("\"{wire}\""));
         }
-        let usage = TokenUsage {
-            prompt_tokens: 10,
-            completion_tokens: 5,
-        };
-        assert_eq!(usage.total(), 15);
     }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod chat;
 mod cli;
 mod connections;
+mod eval;
 mod isolation;
 mod system;
 mod targets;

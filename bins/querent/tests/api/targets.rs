@@ -48,7 +48,13 @@ async fn exercise(app: &TestApp, token: &str, conn: &str, bomb: &str) {
     let d = ask(app, token, conn, "how many products are there?").await;
     assert_eq!(d["status"], "executed", "{d}");
     assert_eq!(d["results"]["rows"], json!([[4]]), "{d}");
-    let d = ask(app, token, conn, "what is the average price of products per category?").await;
+    let d = ask(
+        app,
+        token,
+        conn,
+        "what is the average price of products per category?",
+    )
+    .await;
     assert_eq!(d["status"], "executed", "{d}");
     assert_eq!(d["results"]["row_count"], 2, "{d}");
 
@@ -114,7 +120,11 @@ async fn exercise(app: &TestApp, token: &str, conn: &str, bomb: &str) {
         .await;
     assert_eq!(r.status, 504, "{}", r.text);
     assert_eq!(r.code(), "query_timeout");
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

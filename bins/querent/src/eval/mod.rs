@@ -1,0 +1,612 @@
+//! `querent eval`: execution accuracy of a provider on a text-to-SQL suite (design §7).
+//!
+//! A suite is a JSON Lines file (`questions.jsonl` in the suite directory) of
+//! `{id, db, question, gold_sql: string | [string], difficulty?, category?}` with the SQLite
+//! databases in `db/<db>.sqlite` beside it — the format of `../shared/eval`. Every question
+//! goes through the same service pipeline as `POST /api/v1/chat` (schema, provider, guard,
+//! read-only execution, message stored) on a throw-away embedded store; the gold SQL runs
+//! directly on the same file (read-only), and the two results are compared with the rules
+//! of [`compare`].
+
+pub mod compare;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use querent_app::chat::{ChatRequest, ChatResponse, Events, StageTimings};
+use querent_app::connections::ConnectionRequest;
+use querent_app::{Actor, App};
+use querent_domain::chat::ChatOptions;
+use querent_domain::{ConnectionId, MessageStatus};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::{Config, build_app};
+
+/// Rows a query may return during evaluation (gold answers can be long lists).
+const EVAL_MAX_ROWS: u32 = 10_000;
+
+/// What to evaluate.
+#[derive(Clone, Debug)]
+pub struct EvalArgs {
+    /// The suite directory (with `questions.jsonl` and `db/`) or a `.jsonl` file.
+    pub suite: PathBuf,
+    /// Provider name (default: the server's default, `offline`).
+    pub provider: Option<String>,
+    /// Only questions about this database.
+    pub db: Option<String>,
+    /// At most this many questions (after the filter), in file order.
+    pub limit: Option<usize>,
+    /// Questions in flight at once.
+    pub jobs: usize,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// One question of a suite.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Question {
+    /// Stable id.
+    pub id: String,
+    /// Database name (`db/<db>.sqlite`).
+    pub db: String,
+    /// The question.
+    pub question: String,
+    /// The gold SQL: one statement, or several acceptable ones.
+    pub gold_sql: GoldSql,
+    /// Spider hardness, when the suite has it.
+    #[serde(default)]
+    pub difficulty: Option<String>,
+    /// Category, when the suite has it.
+    #[serde(default)]
+    pub category: Option<String>,
+}
+
+/// One gold statement or a list of acceptable ones.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum GoldSql {
+    /// A single statement.
+    One(String),
+    /// Acceptable alternatives.
+    Many(Vec<String>),
+}
+
+impl GoldSql {
+    fn all(&self) -> Vec<&str> {
+        match self {
+            GoldSql::One(s) => vec![s.as_str()],
+            GoldSql::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// How one question ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Same result as the gold.
+    Correct,
+    /// Ran, but the result differs.
+    Wrong,
+    /// The provider said it could not translate.
+    CannotTranslate,
+    /// The guard refused the SQL.
+    Rejected,
+    /// The SQL failed on the database, or anything else went wrong.
+    Error,
+}
+
+/// The record of one question.
+#[derive(Clone, Debug, Serialize)]
+pub struct Graded {
+    /// Question id.
+    pub id: String,
+    /// Database.
+    pub db: String,
+    /// The question.
+    pub question: String,
+    /// Difficulty, if any.
+    pub difficulty: Option<String>,
+    /// Category, if any.
+    pub category: Option<String>,
+    /// The outcome.
+    pub outcome: Outcome,
+    /// The SQL the provider wrote.
+    pub predicted_sql: Option<String>,
+    /// The first gold statement.
+    pub gold_sql: String,
+    /// Why it failed (error message, or row counts for wrong answers).
+    pub detail: Option<String>,
+    /// Stage timings.
+    #[serde(skip)]
+    pub timings: StageTimings,
+}
+
+/// Counts for one group of questions.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Tally {
+    /// Questions.
+    pub n: usize,
+    /// Correct answers.
+    pub correct: usize,
+    /// `correct / n`.
+    pub accuracy: f64,
+    /// Questions the provider declined.
+    pub cannot_translate: usize,
+    /// Wrong answers.
+    pub wrong: usize,
+    /// Guard rejections.
+    pub rejected: usize,
+    /// Execution and other errors.
+    pub errors: usize,
+}
+
+impl Tally {
+    fn add(&mut self, o: Outcome) {
+        self.n += 1;
+        match o {
+            Outcome::Correct => self.correct += 1,
+            Outcome::Wrong => self.wrong += 1,
+            Outcome::CannotTranslate => self.cannot_translate += 1,
+            Outcome::Rejected => self.rejected += 1,
+            Outcome::Error => self.errors += 1,
+        }
+        self.accuracy = self.correct as f64 / self.n as f64;
+    }
+}
+
+/// p50/p95 of a stage, in milliseconds.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+/// The report (`--json` writes it as is; the layout follows design §7).
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The suite path.
+    pub suite: String,
+    /// The provider.
+    pub provider: String,
+    /// All questions.
+    pub overall: Tally,
+    /// Per difficulty (Spider hardness).
+    pub by_difficulty: BTreeMap<String, Tally>,
+    /// Per category (Defog).
+    pub by_category: BTreeMap<String, Tally>,
+    /// Per database.
+    pub by_db: BTreeMap<String, Tally>,
+    /// Schema-linking metrics; `null` until schema linking exists (issue 7).
+    pub linking: Option<Value>,
+    /// Per-stage latency.
+    pub latency_ms: BTreeMap<String, Percentiles>,
+    /// Wall time of the whole run, in seconds.
+    pub wall_secs: f64,
+    /// Every question's record (not in the JSON report; see `--failures`).
+    #[serde(skip)]
+    pub graded: Vec<Graded>,
+}
+
+/// Reads a suite: the questions and the directory of its databases.
+pub fn load_suite(path: &Path) -> Result<(Vec<Question>, PathBuf), String> {
+    let (file, dir) = if path.is_dir() {
+        (path.join("questions.jsonl"), path.to_path_buf())
+    } else {
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        (path.to_path_buf(), dir)
+    };
+    let text = std::fs::read_to_string(&file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut questions = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        questions.push(
+            serde_json::from_str::<Question>(line)
+                .map_err(|e| format!("{}:{}: {e}", file.display(), i + 1))?,
+        );
+    }
+    Ok((questions, dir.join("db")))
+}
+
+/// Runs a gold statement on a database file, read-only.
+fn run_gold(db: &Path, sql: &str) -> Result<compare::Rows, String> {
+    use rusqlite::types::ValueRef;
+    let conn = rusqlite::Connection::open_with_flags(
+        db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| e.to_string())?;
+    let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
+    let width = stmt.column_count();
+    let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(|e| e.to_string())? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match row.get_ref(i).map_err(|e| e.to_string())? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(n) => json!(n),
+                ValueRef::Real(f) => json!(f),
+                ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => Value::String(format!("{b:02x?}")),
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+fn grade(q: &Question, response: &ChatResponse, db: &Path) -> (Outcome, Option<String>) {
+    match response.status {
+        MessageStatus::Executed | MessageStatus::Cached => {}
+        _ => {
+            let (code, detail) = response
+                .error
+                .as_ref()
+                .map(|e| (e.code.as_str(), e.detail.clone()))
+                .unwrap_or(("", format!("status {}", response.status)));
+            let outcome = match code {
+                "cannot_translate" => Outcome::CannotTranslate,
+                "guard_rejected" | "policy_violation" => Outcome::Rejected,
+                _ => Outcome::Error,
+            };
+            return (outcome, Some(detail));
+        }
+    }
+    let Some(results) = &response.results else {
+        return (Outcome::Error, Some("no results".into()));
+    };
+    let mut detail = None;
+    for gold in q.gold_sql.all() {
+        match run_gold(db, gold) {
+            Ok(rows) => {
+                if compare::same_result(&rows, &results.rows, compare::is_ordered(gold)) {
+                    return (Outcome::Correct, None);
+                }
+                detail.get_or_insert_with(|| {
+                    format!(
+                        "gold returned {} rows x {} columns, prediction {} rows x {} columns",
+                        rows.len(),
+                        rows.first().map_or(0, Vec::len),
+                        results.rows.len(),
+                        results.columns.len()
+                    )
+                });
+            }
+            Err(e) => {
+                detail.get_or_insert_with(|| format!("the gold SQL failed: {e}"));
+            }
+        }
+    }
+    (Outcome::Wrong, detail)
+}
+
+fn percentiles(mut v: Vec<u64>) -> Percentiles {
+    if v.is_empty() {
+        return Percentiles::default();
+    }
+    v.sort_unstable();
+    let at = |p: f64| {
+        let i = ((v.len() as f64 - 1.0) * p).round() as usize;
+        v[i] as f64 / 1000.0
+    };
+    Percentiles {
+        p50: at(0.50),
+        p95: at(0.95),
+    }
+}
+
+async fn register_databases(
+    app: &App,
+    actor: &Actor,
+    db_dir: &Path,
+    names: &[String],
+) -> Result<BTreeMap<String, ConnectionId>, String> {
+    let mut ids = BTreeMap::new();
+    for name in names {
+        let path = db_dir.join(format!("{name}.sqlite"));
+        let path = path
+            .canonicalize()
+            .map_err(|e| format!("database {}: {e}", path.display()))?;
+        let req: ConnectionRequest = serde_json::from_value(json!({
+            "name": name,
+            "dialect": "sqlite",
+            "path": path.display().to_string(),
+            "config": {"statement_timeout_ms": 30_000, "max_rows": EVAL_MAX_ROWS},
+        }))
+        .map_err(|e| e.to_string())?;
+        let view = app
+            .create_connection(actor, req)
+            .await
+            .map_err(|e| format!("database {name}: {}", e.detail))?;
+        ids.insert(name.clone(), view.id);
+    }
+    Ok(ids)
+}
+
+/// Runs a suite and returns the report.
+pub async fn run(args: &EvalArgs) -> Result<Report, String> {
+    let started = Instant::now();
+    let (mut questions, db_dir) = load_suite(&args.suite)?;
+    if let Some(db) = &args.db {
+        questions.retain(|q| &q.db == db);
+    }
+    if let Some(n) = args.limit {
+        questions.truncate(n);
+    }
+    if questions.is_empty() {
+        return Err("no questions to evaluate (check --suite and --filter)".into());
+    }
+
+    // A throw-away server state: embedded store, fresh key, no demo.
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let config = Config {
+        data_dir: tmp.path().to_path_buf(),
+        demo: false,
+        database_url: None,
+        master_key: None,
+        server_max_rows: EVAL_MAX_ROWS,
+        ..Config::default()
+    };
+    let parts = build_app(&config, None).await?;
+    let app = parts.app.clone();
+    app.setup(
+        querent_app::auth::SetupRequest {
+            username: "eval".into(),
+            password: querent_app::Secret::new("evaluation-only-password".into()),
+            email: None,
+        },
+        None,
+    )
+    .await
+    .map_err(|e| e.detail)?;
+    let actor = app.local_actor(None).await.map_err(|e| e.detail)?;
+    let mut names: Vec<String> = questions.iter().map(|q| q.db.clone()).collect();
+    names.sort();
+    names.dedup();
+    let connections = register_databases(&app, &actor, &db_dir, &names).await?;
+
+    let bar = if args.progress {
+        indicatif::ProgressBar::new(questions.len() as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} {elapsed_precise} eta {eta} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let correct = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let db_dir = Arc::new(db_dir);
+    let graded: Vec<Graded> = futures_util::stream::iter(questions.into_iter())
+        .map(|q| {
+            let app = app.clone();
+            let actor = actor.clone();
+            let conn = connections[&q.db];
+            let db_dir = Arc::clone(&db_dir);
+            let provider = args.provider.clone();
+            let bar = bar.clone();
+            let correct = Arc::clone(&correct);
+            async move {
+                let db = db_dir.join(format!("{}.sqlite", q.db));
+                let request = ChatRequest {
+                    connection_id: conn,
+                    session_id: None,
+                    message: q.question.clone(),
+                    provider,
+                    options: ChatOptions {
+                        show_query: true,
+                        max_rows: EVAL_MAX_ROWS,
+                        explain_results: false,
+                    },
+                };
+                let (outcome, detail, sql, timings) = match app.prepare_chat(&actor, request).await
+                {
+                    Ok(prepared) => {
+                        let (response, timings) =
+                            app.run_chat_timed(prepared, Events::none()).await;
+                        let q2 = q.clone();
+                        let r2 = response.clone();
+                        let (outcome, detail) =
+                            tokio::task::spawn_blocking(move || grade(&q2, &r2, &db))
+                                .await
+                                .unwrap_or((Outcome::Error, Some("grading panicked".into())));
+                        (outcome, detail, response.query, timings)
+                    }
+                    Err(e) => (
+                        Outcome::Error,
+                        Some(e.detail),
+                        None,
+                        StageTimings::default(),
+                    ),
+                };
+                if outcome == Outcome::Correct {
+                    correct.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                bar.inc(1);
+                let done = bar.position().max(1);
+                bar.set_message(format!(
+                    "{:.1}% correct",
+                    100.0 * correct.load(std::sync::atomic::Ordering::Relaxed) as f64 / done as f64
+                ));
+                Graded {
+                    id: q.id.clone(),
+                    db: q.db.clone(),
+                    question: q.question.clone(),
+                    difficulty: q.difficulty.clone(),
+                    category: q.category.clone(),
+                    outcome,
+                    predicted_sql: sql,
+                    gold_sql: q.gold_sql.all().first().copied().unwrap_or("").to_owned(),
+                    detail,
+                    timings,
+                }
+            }
+        })
+        .buffered(args.jobs.max(1))
+        .collect()
+        .await;
+    bar.finish_and_clear();
+
+    let mut report = Report {
+        suite: args.suite.display().to_string(),
+        provider: args.provider.clone().unwrap_or_else(|| "offline".into()),
+        overall: Tally::default(),
+        by_difficulty: BTreeMap::new(),
+        by_category: BTreeMap::new(),
+        by_db: BTreeMap::new(),
+        linking: None,
+        latency_ms: BTreeMap::new(),
+        wall_secs: 0.0,
+        graded: Vec::new(),
+    };
+    for g in &graded {
+        report.overall.add(g.outcome);
+        if let Some(d) = &g.difficulty {
+            report
+                .by_difficulty
+                .entry(d.clone())
+                .or_default()
+                .add(g.outcome);
+        }
+        if let Some(c) = &g.category {
+            report
+                .by_category
+                .entry(c.clone())
+                .or_default()
+                .add(g.outcome);
+        }
+        report.by_db.entry(g.db.clone()).or_default().add(g.outcome);
+    }
+    let stage =
+        |f: fn(&StageTimings) -> u64| percentiles(graded.iter().map(|g| f(&g.timings)).collect());
+    report
+        .latency_ms
+        .insert("linking".into(), stage(|t| t.linking_us));
+    report
+        .latency_ms
+        .insert("generating".into(), stage(|t| t.generating_us));
+    report
+        .latency_ms
+        .insert("validating".into(), stage(|t| t.validating_us));
+    report
+        .latency_ms
+        .insert("executing".into(), stage(|t| t.executing_us));
+    report
+        .latency_ms
+        .insert("total".into(), stage(|t| t.total_us));
+    report.wall_secs = started.elapsed().as_secs_f64();
+    report.graded = graded;
+    Ok(report)
+}
+
+fn tally_rows(title: &str, groups: &BTreeMap<String, Tally>, overall: &Tally) -> Vec<Vec<String>> {
+    let order = ["easy", "medium", "hard", "extra"];
+    let mut keys: Vec<&String> = groups.keys().collect();
+    keys.sort_by_key(|k| {
+        (
+            order.iter().position(|o| o == k).unwrap_or(order.len()),
+            (*k).clone(),
+        )
+    });
+    let row = |name: &str, t: &Tally| {
+        vec![
+            name.to_owned(),
+            t.n.to_string(),
+            t.correct.to_string(),
+            format!("{:.1}%", 100.0 * t.accuracy),
+            t.cannot_translate.to_string(),
+            t.wrong.to_string(),
+            t.rejected.to_string(),
+            t.errors.to_string(),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = keys.into_iter().map(|k| row(k, &groups[k])).collect();
+    rows.push(row(title, overall));
+    rows
+}
+
+const HEADER: [&str; 8] = [
+    "group",
+    "n",
+    "correct",
+    "accuracy",
+    "cannot_translate",
+    "wrong",
+    "rejected",
+    "errors",
+];
+
+impl Report {
+    fn main_groups(&self) -> &BTreeMap<String, Tally> {
+        if !self.by_difficulty.is_empty() {
+            &self.by_difficulty
+        } else {
+            &self.by_category
+        }
+    }
+
+    /// The terminal table.
+    pub fn table(&self) -> String {
+        let mut t = comfy_table::Table::new();
+        t.set_header(HEADER);
+        for r in tally_rows("overall", self.main_groups(), &self.overall) {
+            t.add_row(r);
+        }
+        let mut lat = comfy_table::Table::new();
+        lat.set_header(["stage", "p50 ms", "p95 ms"]);
+        for (stage, p) in &self.latency_ms {
+            lat.add_row([
+                stage.clone(),
+                format!("{:.2}", p.p50),
+                format!("{:.2}", p.p95),
+            ]);
+        }
+        format!(
+            "suite {} · provider {} · {} questions in {:.1} s\n{t}\n{lat}\nschema linking: not measured yet (no linking stage; every prompt gets the whole schema)\n",
+            self.suite, self.provider, self.overall.n, self.wall_secs
+        )
+    }
+
+    /// The Markdown report.
+    pub fn markdown(&self) -> String {
+        let mut out = format!(
+            "**{}** with provider `{}`: {} questions, {:.1}% correct, {:.1} s.\n\n| {} |\n|{}|\n",
+            self.suite,
+            self.provider,
+            self.overall.n,
+            100.0 * self.overall.accuracy,
+            self.wall_secs,
+            HEADER.join(" | "),
+            HEADER.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+        );
+        for r in tally_rows("**overall**", self.main_groups(), &self.overall) {
+            out.push_str(&format!("| {} |\n", r.join(" | ")));
+        }
+        out.push_str("\n| stage | p50 ms | p95 ms |\n|---|---|---|\n");
+        for (stage, p) in &self.latency_ms {
+            out.push_str(&format!("| {stage} | {:.2} | {:.2} |\n", p.p50, p.p95));
+        }
+        out
+    }
+
+    /// The failures as JSON Lines.
+    pub fn failures_jsonl(&self) -> String {
+        self.graded
+            .iter()
+            .filter(|g| g.outcome != Outcome::Correct)
+            .filter_map(|g| serde_json::to_string(g).ok())
+            .map(|l| l + "\n")
+            .collect()
+    }
+}

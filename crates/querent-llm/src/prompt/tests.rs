@@ -1,0 +1,311 @@
+use std::sync::Arc;
+
+use insta::assert_snapshot;
+use querent_domain::query::{GenerateRequest, Turn};
+use querent_domain::schema::{ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind};
+use querent_domain::{Dialect, PrivacyPolicy};
+
+use super::*;
+
+fn col(name: &str, ty: &str, nullable: bool) -> ColumnInfo {
+    ColumnInfo {
+        name: name.into(),
+        data_type: ty.into(),
+        nullable,
+        default: None,
+        comment: None,
+        sample_values: Vec::new(),
+    }
+}
+
+fn table(name: &str, columns: Vec<ColumnInfo>) -> TableInfo {
+    TableInfo {
+        schema: Some("public".into()),
+        name: name.into(),
+        kind: TableKind::Table,
+        comment: None,
+        columns,
+        primary_key: vec!["id".into()],
+        unique_constraints: Vec::new(),
+        foreign_keys: Vec::new(),
+        row_estimate: None,
+    }
+}
+
+fn schema() -> SchemaSnapshot {
+    let mut customers = table(
+        "customers",
+        vec![
+            col("id", "integer", false),
+            col("name", "text", false),
+            col("email", "text", true),
+            col("country", "text", true),
+            col("password_hash", "text", false),
+        ],
+    );
+    customers.comment = Some("People who bought something".into());
+    customers.columns[1].comment = Some("Full name,\nas entered".into());
+    customers.columns[2].sample_values = vec!["a@example.com".into()];
+    customers.columns[3].sample_values = vec!["DE".into(), "FR".into(), "US".into()];
+
+    let mut orders = table(
+        "orders",
+        vec![
+            col("id", "integer", false),
+            col("customer_id", "integer", false),
+            col("status", "varchar(20)", false),
+            col("total", "numeric(10,2)", true),
+            col("ordered_at", "timestamp", false),
+        ],
+    );
+    orders.comment = Some("One row per order".into());
+    orders.columns[2].comment = Some("Lifecycle state".into());
+    orders.columns[2].sample_values = vec!["paid".into(), "shipped".into(), "O'Brien's".into()];
+    orders.foreign_keys = vec![ForeignKey {
+        name: Some("orders_customer_fk".into()),
+        columns: vec!["customer_id".into()],
+        referenced_schema: Some("public".into()),
+        referenced_table: "customers".into(),
+        referenced_columns: vec!["id".into()],
+    }];
+
+    let mut audit = table(
+        "audit_log",
+        vec![col("id", "integer", false), col("entry", "text", true)],
+    );
+    audit.comment = Some("Never show this".into());
+
+    let mut stations = table(
+        "weather_stations",
+        vec![
+            col("id", "integer", false),
+            col("city", "text", true),
+            col("elevation_m", "integer", true),
+        ],
+    );
+    stations.comment = Some("Weather stations used for the delivery forecast".into());
+    stations.columns[1].sample_values = vec!["Berlin".into(), "Paris".into()];
+
+    let mut snapshot = SchemaSnapshot {
+        dialect: Dialect::Postgres,
+        database: Some("shop".into()),
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables: vec![customers, orders, audit, stations],
+    };
+    snapshot.normalize();
+    snapshot
+}
+
+fn policy() -> PrivacyPolicy {
+    PrivacyPolicy {
+        excluded_tables: vec!["public.audit_log".into()],
+        excluded_columns: vec!["customers.password_hash".into()],
+        masked_column_patterns: vec!["*email*".into()],
+    }
+}
+
+fn request(question: &str) -> GenerateRequest {
+    GenerateRequest {
+        question: question.into(),
+        dialect: Dialect::Postgres,
+        schema: Arc::new(schema()),
+        policy: policy(),
+        history: Vec::new(),
+        previous_error: None,
+        max_rows: 100,
+    }
+}
+
+fn history() -> Vec<Turn> {
+    vec![
+        Turn {
+            question: "How many customers are there?".into(),
+            sql: Some("SELECT count(*) FROM public.customers".into()),
+        },
+        Turn {
+            question: "What is the weather like?".into(),
+            sql: None,
+        },
+    ]
+}
+
+fn show(p: &Prompt) -> String {
+    let mut out = String::new();
+    for m in &p.messages {
+        out.push_str(&format!("=== {} ===\n{}\n", m.role.as_str(), m.content));
+    }
+    out.push_str(&format!(
+        "=== estimated tokens: {} ===\n",
+        p.estimated_tokens
+    ));
+    out
+}
+
+#[test]
+fn renders_schema_rules_and_question() {
+    let p = render(
+        &request("Which customers from France placed paid orders?"),
+        &PromptBudget::default(),
+    );
+    assert!(!p.trimmed.any());
+    assert_eq!(p.estimated_tokens, estimate_tokens(&p.messages));
+    assert_snapshot!("prompt_plain", show(&p));
+}
+
+#[test]
+fn renders_history_as_alternating_turns() {
+    let mut r = request("And how many of them are from Germany?");
+    r.history = history();
+    let p = render(&r, &PromptBudget::default());
+    let roles: Vec<Role> = p.messages.iter().map(|m| m.role).collect();
+    assert_eq!(
+        roles,
+        [
+            Role::System,
+            Role::User,
+            Role::Assistant,
+            Role::User,
+            Role::Assistant,
+            Role::User
+        ]
+    );
+    assert_snapshot!("prompt_history", show(&p));
+}
+
+#[test]
+fn renders_self_correction() {
+    let mut r = request("Total revenue per country");
+    r.previous_error = Some((
+        "SELECT country, sum(amount) FROM orders GROUP BY country;".into(),
+        "unknown column \"amount\" in table orders; did you mean: total?".into(),
+    ));
+    let p = render(&r, &PromptBudget::default());
+    let last = &p.messages.last().unwrap().content;
+    assert!(last.contains("sum(amount)"));
+    assert!(last.contains("did you mean: total?"));
+    assert!(last.contains("corrected SQL statement"));
+    assert_snapshot!("prompt_previous_error", show(&p));
+}
+
+#[test]
+fn policy_hides_excluded_parts_and_masked_samples() {
+    let p = render(&request("anything"), &PromptBudget::default());
+    let system = p.system();
+    assert!(!system.contains("audit_log"));
+    assert!(!system.contains("Never show this"));
+    assert!(!system.contains("password_hash"));
+    assert!(system.contains("email text"));
+    assert!(!system.contains("a@example.com"));
+    assert!(system.contains("'O''Brien''s'"));
+    assert!(system.contains("FOREIGN KEY (customer_id) REFERENCES public.customers (id)"));
+    assert!(system.contains("LIMIT 100"));
+    assert!(system.contains("PostgreSQL"));
+}
+
+#[test]
+fn foreign_keys_to_excluded_tables_are_left_out() {
+    let mut r = request("orders");
+    r.policy.excluded_tables.push("customers".into());
+    let p = render(&r, &PromptBudget::default());
+    assert!(!p.system().contains("customers"));
+    assert!(!p.system().contains("FOREIGN KEY"));
+}
+
+#[test]
+fn trims_in_order_samples_comments_tables_history() {
+    let mut r = request("Which customers placed orders?");
+    r.history = history();
+    let full = render(&r, &PromptBudget::default());
+    assert!(!full.trimmed.any());
+    let budget = |n: usize| PromptBudget {
+        max_prompt_tokens: n,
+    };
+
+    // Just below the full size: only the samples go.
+    let p = render(&r, &budget(full.estimated_tokens - 1));
+    assert!(
+        p.trimmed.sample_values && !p.trimmed.comments,
+        "{:?}",
+        p.trimmed
+    );
+    assert!(p.trimmed.tables.is_empty() && p.trimmed.history_turns == 0);
+    assert!(!p.system().contains("'Berlin'"));
+    assert!(p.system().contains("One row per order"));
+    assert!(p.estimated_tokens < full.estimated_tokens);
+
+    // Below that: comments go too.
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert!(
+        p.trimmed.sample_values && p.trimmed.comments,
+        "{:?}",
+        p.trimmed
+    );
+    assert!(p.trimmed.tables.is_empty() && p.trimmed.history_turns == 0);
+    assert!(!p.system().contains("One row per order"));
+
+    // Below that: the table sharing no word with the question.
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert_eq!(p.trimmed.tables, ["public.weather_stations"]);
+    assert_eq!(p.trimmed.history_turns, 0);
+    assert!(!p.system().contains("weather_stations"));
+    assert!(p.system().contains("CREATE TABLE public.orders"));
+
+    // Below that: the oldest turns, one at a time.
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert_eq!(p.trimmed.history_turns, 1);
+    assert_eq!(p.messages.len(), 4);
+    assert_eq!(p.messages[1].content, "What is the weather like?");
+    let p = render(&r, &budget(10));
+    assert_eq!(p.trimmed.history_turns, 2);
+    assert_eq!(p.messages.len(), 2);
+    // Tables that match the question are never dropped.
+    assert!(p.system().contains("CREATE TABLE public.customers"));
+    assert!(p.estimated_tokens > 10);
+}
+
+#[test]
+fn unlinked_tables_go_before_linked_ones() {
+    // "status" matches only orders; customers is linked to it by a foreign key, the
+    // stations are not, so the stations go first.
+    let r = request("status breakdown");
+    let full = render(&r, &PromptBudget::default());
+    let bare = render(
+        &r,
+        &PromptBudget {
+            max_prompt_tokens: 1,
+        },
+    );
+    assert_eq!(
+        bare.trimmed.tables,
+        ["public.weather_stations", "public.customers"]
+    );
+    assert!(bare.estimated_tokens < full.estimated_tokens);
+}
+
+#[test]
+fn words_and_stems() {
+    assert_eq!(split_words("customerOrders"), ["customer", "order"]);
+    assert_eq!(split_words("order_items"), ["order", "item"]);
+    assert_eq!(split_words("Categories"), ["category"]);
+    assert_eq!(split_words("id"), Vec::<String>::new());
+    assert_eq!(split_words("addresses"), ["address"]);
+    assert!(words_of_question("How many orders were shipped?").contains("order"));
+    assert!(!words_of_question("How many orders were shipped?").contains("how"));
+}
+
+#[test]
+fn globbing() {
+    assert!(glob("*email*", "contact_EMAIL_2"));
+    assert!(glob("ssn", "SSN"));
+    assert!(!glob("ssn", "ssn2"));
+    assert!(glob("a*b*c", "axxbyyc"));
+}
+
+#[test]
+fn tokens_are_counted() {
+    assert_eq!(count_tokens(""), 0);
+    assert_eq!(count_tokens("hello world"), 2);
+    let messages = [ChatMessage::new(Role::User, "hello world")];
+    assert_eq!(estimate_tokens(&messages), 2 + 4 + 3);
+}
