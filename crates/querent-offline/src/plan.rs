@@ -1,0 +1,2895 @@
+//! From a tokenised question to a [`Select`]: link words to tables, columns and values,
+//! read the cues (counts, aggregates, grouping, ordering, superlatives, comparisons,
+//! negation, time ranges), pick the main table and connect everything along foreign keys.
+
+use std::collections::BTreeSet;
+
+use crate::TranslatorOptions;
+use crate::index::{Index, Kind};
+use crate::sql::{Agg, Cond, Expr, Lit, Rel, Select};
+use crate::text::{Tok, is_stopword, stem, tokenize, word_matches};
+
+/// What a span of the question was linked to.
+#[derive(Clone, Debug, PartialEq)]
+enum MK {
+    /// Tables and/or columns whose names match.
+    Ent {
+        tables: Vec<usize>,
+        cols: Vec<usize>,
+        partial: bool,
+    },
+    /// A sampled value of one of these columns.
+    Value { cols: Vec<usize>, text: String },
+    /// A quoted or capitalised literal not found among the samples.
+    Literal(String),
+    /// A number.
+    Number(f64, String),
+}
+
+#[derive(Clone, Debug)]
+struct Ment {
+    s: usize,
+    e: usize,
+    kind: MK,
+}
+
+/// A select-list entry before columns are resolved to one table.
+#[derive(Clone, Debug)]
+enum Item {
+    Col(usize),
+    Agg(Agg, usize, bool),
+    CountStar,
+    CountDistinct(usize),
+    /// One of these columns, resolved for mention `.1`.
+    Cands(Vec<usize>, usize),
+}
+
+const SUP_DESC: &[&str] = &[
+    "highest", "largest", "biggest", "greatest", "most", "maximum", "max", "longest", "heaviest",
+    "tallest", "latest", "newest", "oldest", "top", "richest", "best", "last",
+];
+const SUP_ASC: &[&str] = &[
+    "lowest", "smallest", "least", "fewest", "minimum", "min", "shortest", "lightest", "youngest",
+    "earliest", "worst", "cheapest", "poorest",
+];
+const DESC_WORDS: &[&str] = &[
+    "descending",
+    "decreasing",
+    "desc",
+    "reverse",
+    "reversed",
+    "descend",
+];
+
+struct P<'a> {
+    toks: Vec<Tok>,
+    idx: &'a Index,
+    opts: &'a TranslatorOptions,
+    ms: Vec<Ment>,
+    used: Vec<bool>,
+    /// An open negated clause: (negation position, index of its NOT IN, tables inside).
+    neg: Option<(usize, usize, BTreeSet<usize>)>,
+}
+
+/// Plans the query for a question; `Err` carries what was understood.
+pub(crate) fn plan(
+    question: &str,
+    idx: &Index,
+    opts: &TranslatorOptions,
+) -> Result<Select, String> {
+    let toks = tokenize(question);
+    let ms = find_mentions(&toks, idx);
+    let used = vec![false; ms.len()];
+    let mut p = P {
+        toks,
+        idx,
+        opts,
+        ms,
+        used,
+        neg: None,
+    };
+    p.run()
+}
+
+fn sample_words(v: &str) -> Vec<String> {
+    tokenize(v)
+        .into_iter()
+        .filter(|t| !t.quoted)
+        .map(|t| t.low)
+        .collect()
+}
+
+fn is_generic(w: &str) -> bool {
+    matches!(
+        w,
+        "id" | "name"
+            | "code"
+            | "type"
+            | "date"
+            | "number"
+            | "year"
+            | "time"
+            | "detail"
+            | "info"
+            | "description"
+            | "value"
+            | "status"
+            | "count"
+    )
+}
+
+fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
+    // Sampled values, pre-tokenised.
+    let mut samples: Vec<(usize, String, Vec<String>)> = Vec::new();
+    for (ci, c) in idx.cols.iter().enumerate() {
+        if c.kind != Kind::Text {
+            continue;
+        }
+        for v in &c.samples {
+            let w = sample_words(v);
+            if w.is_empty() || v.trim().parse::<f64>().is_ok() {
+                continue;
+            }
+            if w.len() == 1 && (w[0].chars().count() < 2 || is_stopword(&w[0])) {
+                continue;
+            }
+            samples.push((ci, v.clone(), w));
+        }
+    }
+    let n = toks.len();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < n {
+        let t = &toks[i];
+        // Values from samples.
+        let mut vlen = 0;
+        let mut vcols: Vec<usize> = Vec::new();
+        let mut vtext = String::new();
+        for (ci, v, w) in &samples {
+            let len = w.len();
+            let hit = if t.quoted {
+                len >= 1 && t.low == v.to_lowercase().trim()
+            } else {
+                i + len <= n
+                    && (0..len).all(|k| {
+                        let q = &toks[i + k];
+                        !q.quoted
+                            && (q.low == w[k] || (k + 1 == len && len > 1 && q.stem == stem(&w[k])))
+                    })
+                    && !(len == 1 && w[0].len() <= 3 && !toks[i].capitalised())
+            };
+            let len = if t.quoted { 1 } else { len };
+            if hit && len >= vlen {
+                if len > vlen {
+                    vcols.clear();
+                    vlen = len;
+                    vtext = v.clone();
+                }
+                if !vcols.contains(ci) {
+                    vcols.push(*ci);
+                }
+            }
+        }
+        if t.quoted {
+            let kind = if vlen > 0 {
+                MK::Value {
+                    cols: vcols,
+                    text: vtext,
+                }
+            } else {
+                MK::Literal(t.text.clone())
+            };
+            out.push(Ment {
+                s: i,
+                e: i + 1,
+                kind,
+            });
+            i += 1;
+            continue;
+        }
+        let imperative = i == 0
+            && matches!(
+                t.low.as_str(),
+                "show"
+                    | "list"
+                    | "give"
+                    | "find"
+                    | "return"
+                    | "count"
+                    | "tell"
+                    | "get"
+                    | "display"
+                    | "sort"
+                    | "order"
+            );
+        let (elen, tables, cols, partial) = if imperative {
+            (0, Vec::new(), Vec::new(), false)
+        } else {
+            best_entity(toks, i, idx)
+        };
+        let take_value = vlen > 0
+            && (vlen > elen
+                || (vlen == elen && (tables.is_empty() || t.capitalised()))
+                || (partial && vlen >= elen));
+        if take_value {
+            out.push(Ment {
+                s: i,
+                e: i + vlen,
+                kind: MK::Value {
+                    cols: vcols,
+                    text: vtext,
+                },
+            });
+            i += vlen;
+            continue;
+        }
+        let cap_literal = i > 0 && t.capitalised() && !is_stopword(&t.low) && t.low != "i";
+        if elen > 0 && !(partial && cap_literal && tables.is_empty()) {
+            out.push(Ment {
+                s: i,
+                e: i + elen,
+                kind: MK::Ent {
+                    tables,
+                    cols,
+                    partial,
+                },
+            });
+            i += elen;
+            continue;
+        }
+        if let Some(v) = t.number() {
+            let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
+            let word_ok = t.is_digits()
+                || (t.low != "one"
+                    || matches!(prev, "than" | "least" | "most" | "exactly" | "top" | "only"));
+            if word_ok {
+                out.push(Ment {
+                    s: i,
+                    e: i + 1,
+                    kind: MK::Number(v, t.low.replace(',', "")),
+                });
+                i += 1;
+                continue;
+            }
+        }
+        if cap_literal {
+            let mut j = i + 1;
+            while j < n
+                && !toks[j].quoted
+                && (toks[j].capitalised() || toks[j].is_digits())
+                && best_entity(toks, j, idx).0 == 0
+            {
+                j += 1;
+            }
+            let text: Vec<&str> = toks[i..j].iter().map(|t| t.text.as_str()).collect();
+            out.push(Ment {
+                s: i,
+                e: j,
+                kind: MK::Literal(text.join(" ")),
+            });
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
+fn seq_matches(span: &[Tok], words: &[String]) -> bool {
+    span.len() == words.len() && span.iter().zip(words).all(|(t, w)| word_matches(t, w))
+}
+
+fn concat_matches(span: &[Tok], words: &[String]) -> bool {
+    if span.len() < 2 || span.iter().any(|t| t.quoted) {
+        return false;
+    }
+    let joined: String = words.concat();
+    let q: String = span.iter().map(|t| t.low.as_str()).collect();
+    if q == joined || stem(&q) == joined || stem(&q) == stem(&joined) {
+        return true;
+    }
+    // "first name" → `fname`, "student id" → `stuid`: a prefix of the first word + the rest.
+    if span.len() == 2 && words.len() == 1 {
+        let first = &span[0].low;
+        let rest = &span[1].stem;
+        let w = &words[0];
+        if let Some(pre) = w.strip_suffix(rest.as_str()) {
+            return !pre.is_empty() && pre.len() < first.len() && first.starts_with(pre);
+        }
+    }
+    false
+}
+
+/// The longest table/column name match starting at `i`: (length, tables, columns, partial).
+fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<usize>, bool) {
+    let n = toks.len();
+    for len in (1..=4usize).rev() {
+        if i + len > n {
+            continue;
+        }
+        let span = &toks[i..i + len];
+        if span
+            .iter()
+            .any(|t| t.quoted || t.number().is_some() && t.is_digits())
+        {
+            continue;
+        }
+        let edge_stop = is_stopword(&span[0].low) || is_stopword(&span[len - 1].low);
+        let mut tables = Vec::new();
+        let mut cols = Vec::new();
+        for (ti, t) in idx.tables.iter().enumerate() {
+            let exact = ((!edge_stop || exact_low(span, &t.words)) && seq_matches(span, &t.words))
+                || (!t.alt.is_empty() && seq_matches(span, &t.alt) && !edge_stop);
+            if exact || (len >= 2 && concat_matches(span, &t.words)) {
+                tables.push(ti);
+            }
+        }
+        for (ci, c) in idx.cols.iter().enumerate() {
+            let mut hit = false;
+            for w in [&c.short, &c.words] {
+                if (!edge_stop || exact_low(span, w)) && seq_matches(span, w) {
+                    hit = true;
+                }
+                if len >= 2 && concat_matches(span, w) {
+                    hit = true;
+                }
+                if len == 2
+                    && w.len() == 2
+                    && !is_generic(&w[0])
+                    && !is_generic(&w[1])
+                    && word_matches(&span[0], &w[1])
+                    && word_matches(&span[1], &w[0])
+                {
+                    hit = true;
+                }
+                if len == 2
+                    && w.len() == 2
+                    && is_generic(&w[0])
+                    && !is_generic(&w[1])
+                    && span[0].low.len() > 4
+                    && word_matches(&span[0], &w[1])
+                    && word_matches(&span[1], &w[0])
+                {
+                    hit = true;
+                }
+                if len == 3
+                    && w.len() == 2
+                    && span[1].low == "of"
+                    && word_matches(&span[0], &w[0])
+                    && word_matches(&span[2], &w[1])
+                {
+                    hit = true;
+                }
+                if len == 3
+                    && w.len() == 2
+                    && span[1].low == "of"
+                    && word_matches(&span[0], &w[1])
+                    && word_matches(&span[2], &w[0])
+                    && !is_generic(&w[0])
+                {
+                    hit = true;
+                }
+            }
+            if hit {
+                cols.push(ci);
+            }
+        }
+        if !tables.is_empty() || !cols.is_empty() {
+            return (len, tables, cols, false);
+        }
+    }
+    // Partial: two words that are the start or the end of a longer column name.
+    if i + 2 <= n {
+        let span = &toks[i..i + 2];
+        if !span
+            .iter()
+            .any(|t| t.quoted || is_stopword(&t.low) || t.number().is_some())
+        {
+            let mut cols = Vec::new();
+            for (ci, c) in idx.cols.iter().enumerate() {
+                let w = &c.words;
+                if w.len() > 2
+                    && (seq_matches(span, &w[w.len() - 2..]) || seq_matches(span, &w[..2]))
+                {
+                    cols.push(ci);
+                }
+            }
+            if !cols.is_empty() {
+                return (2, Vec::new(), cols, true);
+            }
+        }
+    }
+    // Partial: one meaningful word that is the first or last word of a longer name.
+    let t = &toks[i];
+    if t.quoted
+        || is_stopword(&t.low)
+        || is_generic(&t.stem)
+        || t.low.len() < 3
+        || t.number().is_some()
+    {
+        return (0, Vec::new(), Vec::new(), false);
+    }
+    let mut tables = Vec::new();
+    let mut cols = Vec::new();
+    for (ti, tb) in idx.tables.iter().enumerate() {
+        if tb.words.len() > 1
+            && (word_matches(t, &tb.words[tb.words.len() - 1]) || word_matches(t, &tb.words[0]))
+        {
+            tables.push(ti);
+        }
+    }
+    for (ci, c) in idx.cols.iter().enumerate() {
+        let w = &c.short;
+        if w.len() == 2 && w[1] == "id" {
+            // "students" alone does not ask for `student_id`.
+            continue;
+        }
+        let middle = t.low.len() >= 5 && w.iter().any(|x| word_matches(t, x));
+        if w.len() > 1
+            && w.len() <= 3
+            && (word_matches(t, &w[0]) || word_matches(t, &w[w.len() - 1]) || middle)
+        {
+            cols.push(ci);
+        }
+    }
+    if tables.is_empty() && cols.is_empty() {
+        return (0, tables, cols, false);
+    }
+    // "degree names" → `degree_summary_name`: the next word is another word of the column.
+    if let Some(nt) = toks
+        .get(i + 1)
+        .filter(|t| !t.quoted && !is_stopword(&t.low))
+    {
+        let wider: Vec<usize> = cols
+            .iter()
+            .copied()
+            .filter(|&c| {
+                idx.cols[c]
+                    .words
+                    .iter()
+                    .skip(1)
+                    .any(|w| word_matches(nt, w))
+            })
+            .collect();
+        if !wider.is_empty() {
+            return (2, Vec::new(), wider, true);
+        }
+    }
+    (1, tables, cols, true)
+}
+
+fn exact_low(span: &[Tok], words: &[String]) -> bool {
+    span.len() == words.len()
+        && span
+            .iter()
+            .zip(words)
+            .all(|(t, w)| t.stem == *w || t.low == *w)
+}
+
+fn is_marker(w: &str) -> bool {
+    matches!(
+        w,
+        "who"
+            | "whose"
+            | "that"
+            | "where"
+            | "with"
+            | "without"
+            | "having"
+            | "has"
+            | "have"
+            | "had"
+            | "whom"
+            | "when"
+            | "from"
+            | "in"
+            | "for"
+            | "ordered"
+            | "sorted"
+            | "order"
+            | "by"
+            | "on"
+            | "at"
+            | "after"
+            | "before"
+            | "than"
+            | "between"
+            | "under"
+            | "over"
+            | "above"
+            | "below"
+            | "not"
+            | "born"
+            | "since"
+            | "during"
+            | "among"
+            | "sort"
+            | "within"
+            | "to"
+            | "except"
+            | "excluding"
+            | "but"
+            | "ranked"
+            | "located"
+            | "made"
+            | "written"
+            | "directed"
+            | "played"
+            | "owned"
+            | "belong"
+            | "belongs"
+            | "if"
+            | "across"
+    )
+}
+
+fn is_verb_marker(w: &str) -> bool {
+    matches!(w, "is" | "are" | "was" | "were" | "do" | "does" | "did")
+}
+
+fn agg_word(w: &str) -> Option<(Agg, bool)> {
+    Some(match w {
+        "average" | "mean" | "avg" => (Agg::Avg, false),
+        "total" | "sum" | "combined" => (Agg::Sum, false),
+        "maximum" | "max" => (Agg::Max, false),
+        "minimum" | "min" => (Agg::Min, false),
+        "highest" | "largest" | "biggest" | "greatest" | "most" | "latest" => (Agg::Max, true),
+        "lowest" | "smallest" | "least" | "fewest" | "earliest" => (Agg::Min, true),
+        _ => return None,
+    })
+}
+
+fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
+impl P<'_> {
+    fn low(&self, i: usize) -> &str {
+        self.toks.get(i).map(|t| t.low.as_str()).unwrap_or("")
+    }
+
+    fn ment_at(&self, i: usize) -> Option<usize> {
+        self.ms.iter().position(|m| m.s == i)
+    }
+
+    /// The next mention starting at or after `i`, skipping filler words only.
+    fn next_ment(&self, i: usize, fillers: &[&str]) -> Option<usize> {
+        let mut j = i;
+        while j < self.toks.len() {
+            if let Some(k) = self.ment_at(j) {
+                // A mention made only of filler words ("types") is skipped like them.
+                let m = &self.ms[k];
+                if (m.s..m.e).all(|x| fillers.contains(&self.low(x))) {
+                    j = m.e;
+                    continue;
+                }
+                return Some(k);
+            }
+            if fillers.contains(&self.low(j)) {
+                j += 1;
+                continue;
+            }
+            return None;
+        }
+        None
+    }
+
+    fn ent(&self, k: usize) -> Option<(&[usize], &[usize])> {
+        match &self.ms[k].kind {
+            MK::Ent { tables, cols, .. } => Some((tables, cols)),
+            _ => None,
+        }
+    }
+
+    fn table_mentions(&self) -> Vec<(usize, usize)> {
+        let mut v = Vec::new();
+        for m in &self.ms {
+            if let MK::Ent {
+                tables,
+                partial: false,
+                ..
+            } = &m.kind
+            {
+                for &t in tables {
+                    v.push((t, m.s));
+                }
+            }
+        }
+        v
+    }
+
+    /// How many other mentions name a column (or value) of table `t`.
+    fn support(&self, t: usize, except: usize) -> i64 {
+        self.ms
+            .iter()
+            .enumerate()
+            .filter(|(k, m)| {
+                *k != except
+                    && match &m.kind {
+                        MK::Ent { cols, .. } | MK::Value { cols, .. } => {
+                            cols.iter().any(|c| self.idx.cols[*c].table == t)
+                        }
+                        _ => false,
+                    }
+            })
+            .count() as i64
+    }
+
+    /// The table a column mention is qualified by: "stadium name", "name of the stadium".
+    fn qualifier(&self, k: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let m = &self.ms[k];
+        if k > 0
+            && self.ms[k - 1].e == m.s
+            && let Some((t, _)) = self.ent(k - 1)
+        {
+            out.extend_from_slice(t);
+        }
+        let mut j = m.e;
+        if matches!(self.low(j), "of" | "for" | "in") {
+            j += 1;
+            while matches!(
+                self.low(j),
+                "the" | "all" | "each" | "every" | "a" | "an" | "this" | "that"
+            ) {
+                j += 1;
+            }
+            if let Some(nk) = self.ment_at(j)
+                && let Some((t, _)) = self.ent(nk)
+            {
+                out.extend_from_slice(t);
+            }
+        }
+        out
+    }
+
+    /// Picks one column among candidates for mention `k`, preferring the table the mention
+    /// is qualified by, the main table, tables named in the question (nearest first), tables
+    /// holding the other columns mentioned, and foreign-key neighbours.
+    fn pick(
+        &self,
+        cands: &[usize],
+        k: usize,
+        main: Option<usize>,
+        kind: Option<Kind>,
+    ) -> Option<usize> {
+        let pos = self.ms[k].s;
+        let tm = self.table_mentions();
+        let qual = self.qualifier(k);
+        let mut best: Option<(i64, usize)> = None;
+        for &c in cands {
+            let col = &self.idx.cols[c];
+            let t = col.table;
+            let mut s: i64 = 0;
+            if let Some(kd) = kind {
+                if col.kind == kd || (kd == Kind::Number && col.kind == Kind::Date) {
+                    s += 30;
+                } else if kd == Kind::Number {
+                    s -= 200;
+                }
+            }
+            if qual.contains(&t) {
+                s += 150;
+            }
+            if Some(t) == main {
+                s += 100;
+            }
+            if let Some(d) = tm
+                .iter()
+                .filter(|(mt, _)| *mt == t)
+                .map(|(_, p)| p.abs_diff(pos) as i64)
+                .min()
+            {
+                s += 60 - d.min(40);
+            }
+            if let Some(m) = main
+                && self.idx.adjacent(m, t)
+            {
+                s += 20;
+            }
+            if tm.iter().any(|(mt, _)| self.idx.adjacent(*mt, t)) {
+                s += 10;
+            }
+            s += 15 * self.support(t, k).min(4);
+            // Words of the column name not covered by the mention but present nearby.
+            let lo = pos.saturating_sub(4);
+            let hi = (self.ms[k].e + 4).min(self.toks.len());
+            for w in &col.words {
+                let in_mention =
+                    (self.ms[k].s..self.ms[k].e).any(|j| word_matches(&self.toks[j], w));
+                if !in_mention && !is_generic(w) && (lo..hi).any(|j| word_matches(&self.toks[j], w))
+                {
+                    s += 12;
+                }
+            }
+            if col.fk || col.pk {
+                s -= 5;
+            }
+            if best.is_none_or(|(b, _)| s > b) {
+                best = Some((s, c));
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+
+    /// The best of several tables a mention could name: the one holding most of the
+    /// other columns mentioned.
+    fn best_table(&self, tables: &[usize], k: usize) -> usize {
+        let mut best = (i64::MIN, tables[0]);
+        for &t in tables {
+            let s = self.support(t, k);
+            if s > best.0 {
+                best = (s, t);
+            }
+        }
+        best.1
+    }
+
+    fn run(&mut self) -> Result<Select, String> {
+        let n = self.toks.len();
+        let has_ent = self
+            .ms
+            .iter()
+            .any(|m| matches!(m.kind, MK::Ent { partial: false, .. } | MK::Value { .. }));
+        if !has_ent {
+            return Err(
+                "I did not recognise any table, column or stored value of this database in the question"
+                    .into(),
+            );
+        }
+        // ---- Head: what is asked for.
+        // A leading phrase set off by a comma ("For each stadium, how many …") is not
+        // what is asked for.
+        let mut head_start = 0;
+        if matches!(
+            self.low(0),
+            "for"
+                | "in"
+                | "among"
+                | "of"
+                | "across"
+                | "from"
+                | "with"
+                | "by"
+                | "at"
+                | "on"
+                | "after"
+                | "before"
+        ) && let Some(c) = self.toks.iter().take(10).position(|t| t.comma)
+        {
+            head_start = c + 1;
+        }
+        // "Which makers designed more than 3 models? List full name and id." / "…, and return
+        // the name": a later imperative names the output.
+        let mut first_which: Option<usize> = None;
+        let mut ranges: Vec<(usize, usize)> = Vec::new();
+        for i in 1..n.saturating_sub(1) {
+            let prev = &self.toks[i - 1];
+            let brk = prev.stop
+                || (prev.comma && self.low(i) == "and")
+                || self.low(i - 1) == "and"
+                    && self.toks.get(i.saturating_sub(2)).is_some_and(|t| t.comma);
+            let verb = matches!(
+                self.low(i),
+                "list" | "show" | "return" | "give" | "find" | "display" | "report"
+            );
+            if brk && verb && i > head_start {
+                if matches!(self.low(head_start), "which" | "what" | "who") {
+                    first_which = Some(head_start + 1);
+                } else if matches!(
+                    self.low(head_start),
+                    "find" | "show" | "list" | "give" | "return" | "count" | "tell" | "how"
+                ) {
+                    // "Find the number of employees in each shop; show the shop name as
+                    // well": both clauses name outputs.
+                    ranges.push((head_start, self.head_end_from(head_start).min(i - 1)));
+                }
+                head_start = i + 1;
+                break;
+            }
+        }
+        let head_end = self.head_end_from(head_start);
+        ranges.push((head_start, head_end));
+        let mut in_head = vec![false; n];
+        for &(a, b) in &ranges {
+            for x in in_head.iter_mut().take(b).skip(a) {
+                *x = true;
+            }
+        }
+        let mut items: Vec<(usize, Item)> = Vec::new();
+        let mut item_ments: Vec<usize> = Vec::new();
+        let mut head_tables: Vec<usize> = Vec::new();
+        let mut count_table: Option<usize> = None;
+        let mut count_cue = false;
+        let mut distinct = false;
+        let mut pending: Vec<(Agg, bool, usize)> = Vec::new();
+        let mut cue_tok = vec![false; n];
+        // "the names of the winner and loser": a generic output word (name, id, …) and the
+        // index of its item, refined by the words that follow.
+        let mut generic: Option<(String, usize, Option<usize>)> = None;
+        for &(range_start, range_end) in &ranges {
+            let mut i = range_start;
+            while i < range_end {
+                let w = self.low(i).to_string();
+                if w == "how" && matches!(self.low(i + 1), "many" | "much") {
+                    if self.low(i + 1) == "many" {
+                        count_cue = true;
+                    }
+                    i += 2;
+                    continue;
+                }
+                let compound = i > 0
+                    && !matches!(
+                        self.low(i - 1),
+                        "the"
+                            | "a"
+                            | "total"
+                            | "and"
+                            | "what"
+                            | "is"
+                            | "are"
+                            | "of"
+                            | "find"
+                            | "show"
+                            | "list"
+                            | "give"
+                            | "return"
+                            | "count"
+                            | "how"
+                            | "average"
+                            | "maximum"
+                            | "minimum"
+                            | "max"
+                            | "min"
+                            | "their"
+                            | "its"
+                            | "his"
+                            | "her"
+                            | "with"
+                            | "largest"
+                            | "smallest"
+                            | "highest"
+                            | "lowest"
+                            | "greatest"
+                            | "most"
+                            | "least"
+                            | "overall"
+                            | "different"
+                            | "by"
+                            | "mean"
+                            | "whose"
+                            | "tell"
+                            | "corresponding"
+                            | "respective"
+                    );
+                let column_named = self.ment_at(i).is_some_and(|k| self.ms[k].e > i + 1);
+                if (w == "number" || w == "count" || w == "amount")
+                    && (self.low(i + 1) == "of" || w == "count" && i == 0)
+                    && !compound
+                    && !column_named
+                {
+                    let nk = self.next_ment(
+                        i + 1,
+                        &["of", "the", "different", "distinct", "unique", "all", "a"],
+                    );
+                    let table_next = nk.is_some_and(|k| {
+                        self.ent(k)
+                            .is_some_and(|(t, c)| !t.is_empty() || c.is_empty())
+                            || matches!(self.ms[k].kind, MK::Value { .. })
+                    });
+                    let distinct_next =
+                        matches!(self.low(i + 2), "different" | "distinct" | "unique");
+                    if distinct_next {
+                        distinct = true;
+                    }
+                    if table_next || nk.is_none() || w == "count" || distinct_next {
+                        if pending.iter().any(|(a, _, _)| *a == Agg::Sum) {
+                            pending.retain(|(a, _, _)| *a != Agg::Sum);
+                        }
+                        count_cue = true;
+                        i += 1;
+                        continue;
+                    }
+                }
+                if matches!(w.as_str(), "different" | "distinct" | "unique") {
+                    distinct = true;
+                }
+                if let Some(a) = agg_word(&w)
+                    && !(a.0 == Agg::Sum && self.low(i + 1) == "number")
+                {
+                    // A cue word that is also a column name ("average", "total") stays a cue
+                    // only when another column follows in the head.
+                    match self.ment_at(i) {
+                        Some(k) => {
+                            let later = self.ms.iter().any(|m| {
+                                m.s > i
+                                    && in_head[m.s]
+                                    && matches!(&m.kind, MK::Ent { cols, .. } if !cols.is_empty())
+                            });
+                            if later && self.ms[k].e == i + 1 {
+                                pending.push((a.0, a.1, i));
+                                i += 1;
+                                continue;
+                            }
+                            // "the total of orders": the aggregate of the column so named.
+                            if !a.1
+                                && pending.is_empty()
+                                && !count_cue
+                                && self.low(i + 1) == "of"
+                                && self.ent(k).is_some_and(|(_, c)| {
+                                    c.iter().any(|c| self.idx.cols[*c].kind == Kind::Number)
+                                })
+                            {
+                                items.push((i, Item::Agg(a.0, k, false)));
+                                cue_tok[i] = true;
+                                self.used[k] = true;
+                                i = self.ms[k].e;
+                                continue;
+                            }
+                        }
+                        None => {
+                            pending.push((a.0, a.1, i));
+                        }
+                    }
+                }
+                // "each X" / "per X" is left to the grouping cue.
+                if i > 0
+                    && matches!(self.low(i - 1), "each" | "every" | "per")
+                    && let Some(k) = self.ment_at(i)
+                {
+                    i = self.ms[k].e;
+                    continue;
+                }
+                if let Some(k) = self.ment_at(i) {
+                    let m = self.ms[k].clone();
+                    if let MK::Ent {
+                        tables,
+                        cols,
+                        partial,
+                    } = &m.kind
+                    {
+                        let as_table = !tables.is_empty() && (!*partial || cols.is_empty());
+                        if let Some((g, gend, gitem)) = generic.clone()
+                            && !count_cue
+                            && pending.is_empty()
+                            && (gend..i).all(|j| {
+                                matches!(self.low(j), "of" | "the" | "all" | "and" | "a" | "an")
+                            })
+                        {
+                            let combo: Vec<usize> = (0..self.idx.cols.len())
+                                .filter(|&c| {
+                                    let w = &self.idx.cols[c].words;
+                                    w.len() > 1
+                                        && w.contains(&g)
+                                        && (m.s..m.e).all(|j| {
+                                            w.iter()
+                                                .any(|x| x != &g && word_matches(&self.toks[j], x))
+                                        })
+                                })
+                                .collect();
+                            if !combo.is_empty() {
+                                match gitem {
+                                    Some(ix) => items[ix] = (items[ix].0, Item::Cands(combo, k)),
+                                    None => items.push((i, Item::Cands(combo, k))),
+                                }
+                                generic = Some((g, m.e, None));
+                                self.used[k] = true;
+                                i = m.e;
+                                continue;
+                            }
+                        }
+                        if count_cue {
+                            if as_table && (cols.is_empty() || !distinct) {
+                                count_table = Some(self.best_table(tables, k));
+                                items.push((i, Item::CountStar));
+                                head_tables.push(self.best_table(tables, k));
+                            } else if !cols.is_empty() && distinct {
+                                items.push((i, Item::CountDistinct(k)));
+                            } else if !cols.is_empty() {
+                                items.push((i, Item::CountStar));
+                                item_ments.push(k);
+                            } else {
+                                items.push((i, Item::CountStar));
+                            }
+                            self.used[k] = true;
+                            count_cue = false;
+                            distinct = false;
+                        } else if !pending.is_empty() && !cols.is_empty() {
+                            for (a, _, at) in pending.drain(..) {
+                                cue_tok[at] = true;
+                                items.push((i, Item::Agg(a, k, false)));
+                            }
+                            self.used[k] = true;
+                        } else if !(cols.is_empty()
+                            || as_table && cols.len() > 1 && tables.len() == 1 && !*partial)
+                        {
+                            // "the average age of losers and winners", "different series and
+                            // contents": an aggregate carries over a list joined by "and".
+                            let carried: Vec<Item> = match items.last() {
+                                Some((p, last @ (Item::Agg(..) | Item::CountDistinct(_))))
+                                    if (self.ms.iter().find(|m| m.s == *p).map_or(*p, |m| m.e)
+                                        ..i)
+                                        .all(|j| {
+                                            matches!(self.low(j), "and" | "the" | "of" | "its")
+                                        })
+                                        && (*p..i).any(|j| self.low(j) == "and") =>
+                                {
+                                    let lp = *p;
+                                    items
+                                        .iter()
+                                        .filter(|(q, _)| *q == lp)
+                                        .map(|(_, it)| match it {
+                                            Item::Agg(a, _, d) => Item::Agg(*a, k, *d),
+                                            _ => Item::CountDistinct(k),
+                                        })
+                                        .filter(|_| {
+                                            matches!(last, Item::Agg(..) | Item::CountDistinct(_))
+                                        })
+                                        .collect()
+                                }
+                                _ => Vec::new(),
+                            };
+                            let numeric =
+                                cols.iter().any(|c| self.idx.cols[*c].kind == Kind::Number);
+                            let carried: Vec<Item> = carried
+                                .into_iter()
+                                .filter(|it| numeric || matches!(it, Item::CountDistinct(_)))
+                                .collect();
+                            if carried.is_empty() {
+                                items.push((i, Item::Col(k)));
+                                let words: Vec<&str> =
+                                    (m.s..m.e).map(|j| self.toks[j].stem.as_str()).collect();
+                                if let [
+                                    g @ ("name" | "id" | "code" | "type" | "date" | "number"
+                                    | "year"),
+                                ] = words.as_slice()
+                                {
+                                    generic = Some(((*g).to_string(), m.e, Some(items.len() - 1)));
+                                }
+                            } else {
+                                items.extend(carried.into_iter().map(|it| (i, it)));
+                            }
+                            self.used[k] = true;
+                        } else if as_table {
+                            head_tables.push(self.best_table(tables, k));
+                            self.used[k] = true;
+                            pending.clear();
+                        }
+                    }
+                    i = self.ms[k].e;
+                    continue;
+                }
+                i += 1;
+            }
+        }
+        if count_cue {
+            items.push((head_end, Item::CountStar));
+        }
+        if let Some(p) = first_which
+            && let Some(k) = self.ment_at(p)
+            && let Some((t, _)) = self.ent(k)
+            && !t.is_empty()
+        {
+            head_tables.insert(0, self.best_table(t, k));
+        }
+        // A second clause "…, and how many likes does each have?" adds a count.
+        let mut late_count: Option<usize> = None;
+        if !items.iter().any(|(_, it)| matches!(it, Item::CountStar)) {
+            for i in head_end..n.saturating_sub(1) {
+                let and_before = (i.saturating_sub(2)..i).any(|j| self.low(j) == "and");
+                let cue = (self.low(i) == "how" && self.low(i + 1) == "many")
+                    || (self.low(i) == "number" && self.low(i + 1) == "of");
+                if and_before && cue {
+                    if let Some(k) = self.next_ment(i + 2, &["the", "different", "distinct"])
+                        && let Some((t, _)) = self.ent(k)
+                        && !t.is_empty()
+                    {
+                        late_count = Some(self.best_table(t, k));
+                        self.used[k] = true;
+                    }
+                    items.push((i, Item::CountStar));
+                    break;
+                }
+            }
+        }
+        // Superlative words that turned into MAX/MIN next to other plain columns are
+        // orderings, not aggregates.
+        let plain_cols = items
+            .iter()
+            .filter(|(_, it)| matches!(it, Item::Col(_)))
+            .count();
+        let mut head_order: Option<(usize, bool)> = None;
+        if plain_cols > 0 {
+            let mut keep = Vec::new();
+            for (pos, it) in items.drain(..) {
+                if let Item::Agg(a, k, _) = &it {
+                    let w = self.low(pos.saturating_sub(1)).to_string();
+                    let sup = agg_word(&w).is_some_and(|x| x.1) || {
+                        (0..pos)
+                            .rev()
+                            .take(3)
+                            .any(|j| agg_word(self.low(j)).is_some_and(|x| x.1))
+                    };
+                    if sup && head_order.is_none() {
+                        head_order = Some((*k, matches!(a, Agg::Max)));
+                        continue;
+                    }
+                }
+                keep.push((pos, it));
+            }
+            items = keep;
+        }
+
+        // ---- Main table.
+        let tm = self.table_mentions();
+        let mut main: Option<usize> = count_table;
+        if main.is_none()
+            && let Some((_, Item::Col(k) | Item::Agg(_, k, _) | Item::CountDistinct(k))) = items
+                .iter()
+                .find(|(_, it)| !matches!(it, Item::CountStar))
+                .cloned()
+        {
+            let cols = self.ent(k).map(|(_, c)| c.to_vec()).unwrap_or_default();
+            let head_main = head_tables.first().copied();
+            main = self
+                .pick(&cols, k, head_main, None)
+                .map(|c| self.idx.cols[c].table);
+        }
+        if main.is_none() {
+            main = head_tables.first().copied();
+        }
+        if main.is_none() {
+            main = tm.first().map(|(t, _)| *t);
+        }
+        if main.is_none() {
+            for m in &self.ms {
+                match &m.kind {
+                    MK::Ent { cols, .. } | MK::Value { cols, .. } if !cols.is_empty() => {
+                        main = Some(self.idx.cols[cols[0]].table);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let Some(main) = main else {
+            return Err("I could not tell which table the question is about".into());
+        };
+
+        let mut q = Select {
+            from: main,
+            ..Select::default()
+        };
+        let mut extra_tables: Vec<usize> = Vec::new();
+        let mut not_understood: Vec<String> = Vec::new();
+        let mut group_target: Option<(usize, bool)> = None; // (col or table, is_table)
+        let mut count_order: Option<(bool, usize)> = None; // (desc, table counted)
+        let mut having: Option<(&'static str, String, usize)> = None;
+        let mut limit: Option<u64> = None;
+
+        // A table grouped by ("for each concert") is where plain output columns come from
+        // when the question also aggregates.
+        let fill: &[&str] = &[
+            "the",
+            "a",
+            "an",
+            "of",
+            "all",
+            "its",
+            "their",
+            "his",
+            "her",
+            "different",
+            "number",
+        ];
+        let mut group_pref = None;
+        for i in 0..n {
+            if matches!(self.low(i), "each" | "every" | "per")
+                && let Some(k) = self.next_ment(i + 1, fill)
+                && let Some((t, c)) = self.ent(k)
+                && !t.is_empty()
+                && c.is_empty()
+            {
+                group_pref = Some(self.best_table(t, k));
+            }
+        }
+        let aggregated = items.iter().any(|(_, it)| !matches!(it, Item::Col(_)));
+        let col_main = if aggregated {
+            group_pref.or(Some(main))
+        } else {
+            Some(main)
+        };
+        // Resolve head items.
+        let mut sel: Vec<Expr> = Vec::new();
+        let mut sel_pos: Vec<usize> = Vec::new();
+        for (pos, it) in &items {
+            sel_pos.push(*pos);
+            match it {
+                Item::CountStar => sel.push(Expr::CountStar),
+                Item::Col(k) => {
+                    let cols = self.ent(*k).map(|(_, c)| c.to_vec()).unwrap_or_default();
+                    let generic_name = (self.ms[*k].s..self.ms[*k].e)
+                        .all(|j| matches!(self.toks[j].stem.as_str(), "name" | "title"));
+                    let qual = self.qualifier(*k);
+                    let labelled = qual
+                        .iter()
+                        .copied()
+                        .find(|t| !cols.iter().any(|c| self.idx.cols[*c].table == *t))
+                        .and_then(|t| self.idx.label_col(t));
+                    if generic_name
+                        && qual
+                            .iter()
+                            .all(|t| !cols.iter().any(|c| self.idx.cols[*c].table == *t))
+                        && let Some(l) = labelled
+                    {
+                        sel.push(Expr::Col(l));
+                    } else if let Some(c) = self.pick(&cols, *k, col_main, None) {
+                        sel.push(Expr::Col(c));
+                    }
+                }
+                Item::Agg(a, k, d) => {
+                    let cols = self.ent(*k).map(|(_, c)| c.to_vec()).unwrap_or_default();
+                    if let Some(c) = self.pick(&cols, *k, Some(main), Some(Kind::Number)) {
+                        sel.push(Expr::Agg(*a, c, *d));
+                    }
+                }
+                Item::CountDistinct(k) => {
+                    let cols = self.ent(*k).map(|(_, c)| c.to_vec()).unwrap_or_default();
+                    if let Some(c) = self.pick(&cols, *k, Some(main), None) {
+                        sel.push(Expr::Agg(Agg::Count, c, true));
+                    }
+                }
+                Item::Cands(cols, k) => {
+                    if let Some(c) = self.pick(cols, *k, col_main, None) {
+                        sel.push(Expr::Col(c));
+                    }
+                }
+            }
+            if sel.len() < sel_pos.len() {
+                sel_pos.pop();
+            }
+        }
+        if let Some(t) = late_count
+            && t != main
+        {
+            extra_tables.push(t);
+        }
+        for t in &head_tables {
+            if *t != main && !extra_tables.contains(t) {
+                extra_tables.push(*t);
+            }
+        }
+        // The same column asked twice is shown once.
+        let mut seen = Vec::new();
+        let mut keep_pos = Vec::new();
+        let mut kept = Vec::new();
+        for (e, p) in sel.iter().zip(sel_pos.iter()) {
+            if !seen.contains(e) {
+                seen.push(e.clone());
+                kept.push(e.clone());
+                keep_pos.push(*p);
+            }
+        }
+        sel = kept;
+        sel_pos = keep_pos;
+        if let Some((k, desc)) = head_order {
+            let cols = self.ent(k).map(|(_, c)| c.to_vec()).unwrap_or_default();
+            if let Some(c) = self.pick(&cols, k, Some(main), Some(Kind::Number)) {
+                q.order.push((Expr::Col(c), desc));
+                limit = Some(1);
+            }
+        }
+
+        // ---- Cues over the whole question.
+        let mut group_pos = 0;
+        let mut avg_conds: Vec<(usize, Cond)> = Vec::new();
+        let mut i = 0;
+        while i < n {
+            let w = self.low(i).to_string();
+            // Grouping.
+            let group_cue = matches!(w.as_str(), "each" | "every" | "per")
+                || (w == "for" && matches!(self.low(i + 1), "different" | "various"))
+                || (w == "different"
+                    && (!in_head[i]
+                        || (i.saturating_sub(3)..i)
+                            .any(|j| matches!(self.low(j), "for" | "across" | "by")))
+                    && sel.iter().any(|e| !matches!(e, Expr::Col(_))))
+                || (w == "by"
+                    && i > 0
+                    && !sel.is_empty()
+                    && sel.iter().any(|e| !matches!(e, Expr::Col(_)))
+                    && !{
+                        let p = self.low(i - 1);
+                        p.ends_with("ed") || p.ends_with("en") || p == "order" || p == "sort"
+                    });
+            if group_cue
+                && let Some(k) = self.next_ment(i + 1, fill)
+                && !self.used[k]
+                && let Some((tables, cols)) = self.ent(k)
+            {
+                let (tables, cols) = (tables.to_vec(), cols.to_vec());
+                if !tables.is_empty()
+                    && (cols.is_empty() || !tables.contains(&main) || tables[0] == main)
+                {
+                    group_target = Some((self.best_table(&tables, k), true));
+                } else if let Some(c) = self.pick(&cols, k, Some(main), None) {
+                    group_target = Some((c, false));
+                }
+                self.used[k] = true;
+                group_pos = self.ms[k].s;
+                i = self.ms[k].e;
+                continue;
+            }
+            // Comparison with the average: "weight below the average", "longer than average".
+            if w == "average" && !in_head[i] {
+                let cmp = (i.saturating_sub(3)..i).rev().find_map(|j| {
+                    let x = self.low(j);
+                    if matches!(
+                        x,
+                        "more"
+                            | "greater"
+                            | "larger"
+                            | "bigger"
+                            | "higher"
+                            | "longer"
+                            | "older"
+                            | "above"
+                            | "over"
+                            | "exceeds"
+                            | "exceed"
+                            | "heavier"
+                            | "taller"
+                    ) {
+                        Some((j, ">"))
+                    } else if matches!(
+                        x,
+                        "less"
+                            | "fewer"
+                            | "smaller"
+                            | "lower"
+                            | "shorter"
+                            | "younger"
+                            | "below"
+                            | "under"
+                            | "lighter"
+                    ) {
+                        Some((j, "<"))
+                    } else {
+                        None
+                    }
+                });
+                if let Some((cj, op)) = cmp {
+                    let after = self
+                        .next_ment(i + 1, &["of", "the", "all"])
+                        .filter(|&k| self.ent(k).is_some_and(|(_, c)| !c.is_empty()));
+                    let before = (0..self.ms.len()).rev().find(|&k| {
+                        self.ms[k].e <= cj
+                            && cj - self.ms[k].e <= 3
+                            && self.ent(k).is_some_and(|(_, c)| !c.is_empty())
+                    });
+                    // The comparative itself may name the column ("older" → age).
+                    let itself = self
+                        .ment_at(cj)
+                        .filter(|&k| self.ent(k).is_some_and(|(_, c)| !c.is_empty()));
+                    if let Some(mk) = after.or(itself).or(before) {
+                        let cols = self.ent(mk).map(|(_, c)| c.to_vec()).unwrap_or_default();
+                        if let Some(c) = self.pick(&cols, mk, Some(main), Some(Kind::Number))
+                            && self.idx.cols[c].kind == Kind::Number
+                        {
+                            self.used[mk] = true;
+                            avg_conds.push((i, Cond::CmpAvg(c, op)));
+                            if let Some(e) = after {
+                                i = self.ms[e].e;
+                                continue;
+                            }
+                        }
+                    }
+                }
+            }
+            // Explicit ordering.
+            if matches!(
+                w.as_str(),
+                "order" | "ordered" | "sorted" | "sort" | "ranked" | "arranged" | "ordering"
+            ) && ((i + 1)..(i + 4).min(n))
+                .chain(i.saturating_sub(2)..i)
+                .any(|j| {
+                    matches!(
+                        self.low(j),
+                        "by" | "in"
+                            | "of"
+                            | "from"
+                            | "alphabetically"
+                            | "alphabetical"
+                            | "ascending"
+                            | "descending"
+                            | "asc"
+                            | "desc"
+                            | "increasing"
+                            | "decreasing"
+                            | "reverse"
+                            | "reversed"
+                    )
+                })
+            {
+                let win_lo = i.saturating_sub(4);
+                let win_hi = (i + 8).min(n);
+                let mut desc = (win_lo..win_hi).any(|j| DESC_WORDS.contains(&self.low(j)));
+                let from_hi = (win_lo..win_hi).any(|j| {
+                    self.low(j) == "from"
+                        && matches!(
+                            self.low(j + 1),
+                            "highest"
+                                | "largest"
+                                | "most"
+                                | "biggest"
+                                | "greatest"
+                                | "high"
+                                | "large"
+                                | "big"
+                                | "oldest"
+                                | "old"
+                                | "longest"
+                                | "latest"
+                                | "newest"
+                                | "the"
+                        )
+                        && (!matches!(self.low(j + 1), "the")
+                            || matches!(
+                                self.low(j + 2),
+                                "highest"
+                                    | "largest"
+                                    | "most"
+                                    | "biggest"
+                                    | "greatest"
+                                    | "oldest"
+                                    | "longest"
+                                    | "latest"
+                                    | "newest"
+                            ))
+                });
+                if from_hi {
+                    desc = true;
+                }
+                let alpha = (win_lo..win_hi)
+                    .any(|j| matches!(self.low(j), "alphabetical" | "alphabetically"));
+                let by = (i + 1..(i + 5).min(n)).find(|&j| matches!(self.low(j), "by" | "of"));
+                let mut j = by.map_or(i + 1, |b| b + 1);
+                let mut target = None;
+                while j < (i + 9).min(n) {
+                    if let Some(k) = self.ment_at(j) {
+                        if let Some((_, cols)) = self.ent(k)
+                            && !cols.is_empty()
+                        {
+                            target = Some(k);
+                            break;
+                        }
+                        if !matches!(self.ms[k].kind, MK::Ent { .. }) {
+                            break;
+                        }
+                    }
+                    j += 1;
+                }
+                let by_count = (i + 1..(i + 6).min(n)).any(|j| {
+                    matches!(self.low(j), "count" | "frequency" | "popularity")
+                        || (self.low(j) == "number" && self.low(j + 1) == "of" && target.is_none())
+                });
+                if by_count && target.is_none() && count_order.is_none() {
+                    count_order = Some((desc, main));
+                    i += 1;
+                    continue;
+                }
+                let mut col = None;
+                if let Some(k) = target {
+                    let cols = self.ent(k).map(|(_, c)| c.to_vec()).unwrap_or_default();
+                    col = self.pick(&cols, k, Some(main), None);
+                    self.used[k] = true;
+                    if let Some(c) = col {
+                        let oldword = (win_lo..win_hi).any(|j| self.low(j) == "oldest");
+                        if oldword && self.idx.cols[c].kind != Kind::Number {
+                            desc = !desc;
+                        }
+                    }
+                }
+                if col.is_none() && q.order.is_empty() {
+                    col = sel.iter().find_map(|e| match e {
+                        Expr::Col(c) if alpha => {
+                            (self.idx.cols[*c].kind == Kind::Text).then_some(*c)
+                        }
+                        Expr::Col(c) => Some(*c),
+                        _ => None,
+                    });
+                    if col.is_none() && alpha {
+                        col = self.idx.label_col(main);
+                    }
+                }
+                if let Some(c) = col
+                    && !q.order.iter().any(|(e, _)| *e == Expr::Col(c))
+                {
+                    q.order.push((Expr::Col(c), desc));
+                }
+                i += 1;
+                continue;
+            }
+            // Superlatives.
+            let is_sup = (SUP_DESC.contains(&w.as_str()) || SUP_ASC.contains(&w.as_str()))
+                && !(w == "top" && self.toks.get(i + 1).is_some_and(|t| t.number().is_some()));
+            let in_range = i > 0 && matches!(self.low(i - 1), "from" | "to")
+                || i > 1 && matches!(self.low(i - 2), "from" | "to") && self.low(i - 1) == "the";
+            let head_agg = cue_tok[i];
+            if is_sup
+                && !head_agg
+                && !in_range
+                && q.order.is_empty()
+                && count_order.is_none()
+                && (!in_head[i]
+                    || matches!(
+                        w.as_str(),
+                        "oldest" | "youngest" | "latest" | "newest" | "earliest" | "most" | "top"
+                    ))
+            {
+                if w == "last" && self.low(i + 1) != "one" {
+                    i += 1;
+                    continue;
+                }
+                let mut desc = SUP_DESC.contains(&w.as_str());
+                if w == "most" && matches!(self.low(i + 1), "recent" | "recently") {
+                    desc = true;
+                }
+                if w == "top"
+                    && let Some(v) = self.toks.get(i + 1).and_then(|t| t.number())
+                {
+                    limit = Some(v as u64);
+                }
+                let k_before = if i > 0 {
+                    self.toks[i - 1]
+                        .number()
+                        .filter(|_| self.toks[i - 1].is_digits() || i >= 1)
+                } else {
+                    None
+                };
+                // "the 3 countries with the fewest people", "3 most highly rated": a number
+                // shortly before the superlative is how many rows to keep.
+                let k_near = (i.saturating_sub(6)..i).rev().find_map(|j| {
+                    let t = &self.toks[j];
+                    let before = self.low(j.saturating_sub(1));
+                    (t.is_digits()
+                        && !matches!(before, "than" | "least" | "most" | "over" | "under" | "of")
+                        && self
+                            .ment_at(j)
+                            .is_some_and(|k| matches!(self.ms[k].kind, MK::Number(..)))
+                        && self
+                            .next_ment(j + 1, &[])
+                            .is_some_and(|k| self.ent(k).is_some_and(|(t, _)| !t.is_empty())))
+                    .then(|| t.number())
+                    .flatten()
+                });
+                let k = k_before
+                    .or(k_near)
+                    .map(|v| v as u64)
+                    .or(limit)
+                    .unwrap_or(1)
+                    .max(1);
+                let skip: &[&str] = &[
+                    "the", "number", "of", "amount", "count", "total", "recent", "recently", "a",
+                    "an", "many", "highest", "largest", "greatest", "most", "value",
+                ];
+                let recent = w == "most" && matches!(self.low(i + 1), "recent" | "recently");
+                let nk = self
+                    .next_ment(i + 1, skip)
+                    .filter(|&k| !self.used[k] && !recent);
+                let count_words = !recent && matches!(w.as_str(), "most" | "fewest" | "least")
+                    || (i + 2 < n && self.low(i + 1) == "number" && self.low(i + 2) == "of");
+                let mut done = false;
+                if let Some(mk) = nk
+                    && let Some((tables, cols)) = self.ent(mk)
+                {
+                    let (tables, cols) = (tables.to_vec(), cols.to_vec());
+                    let numeric_col = self.pick(&cols, mk, Some(main), Some(Kind::Number));
+                    let numeric_ok = numeric_col.is_some_and(|c| {
+                        matches!(self.idx.cols[c].kind, Kind::Number | Kind::Date)
+                            && self.idx.cols[c].table == main
+                    });
+                    if count_words
+                        && !tables.is_empty()
+                        && (!numeric_ok || tables.iter().any(|t| *t != main))
+                    {
+                        count_order = Some((desc, self.best_table(&tables, mk)));
+                        limit = Some(k);
+                        done = true;
+                    } else if let Some(c) = numeric_col {
+                        if matches!(self.idx.cols[c].kind, Kind::Number | Kind::Date)
+                            || !count_words
+                        {
+                            q.order.push((Expr::Col(c), desc));
+                            limit = Some(k);
+                            done = true;
+                        } else if !tables.is_empty() {
+                            count_order = Some((desc, self.best_table(&tables, mk)));
+                            limit = Some(k);
+                            done = true;
+                        } else if count_words && self.idx.cols[c].table != main {
+                            // "the largest number of languages": count the rows holding them.
+                            count_order = Some((desc, self.idx.cols[c].table));
+                            limit = Some(k);
+                            done = true;
+                        }
+                    }
+                    if done {
+                        self.used[mk] = true;
+                    }
+                }
+                if !done {
+                    let adj = matches!(
+                        w.as_str(),
+                        "oldest"
+                            | "youngest"
+                            | "latest"
+                            | "newest"
+                            | "earliest"
+                            | "most"
+                            | "last"
+                            | "longest"
+                            | "shortest"
+                    ) && (w != "most"
+                        || matches!(self.low(i + 1), "recent" | "recently"));
+                    // The noun after the adjective names where to look ("the youngest dog").
+                    let mut look = extra_tables.clone();
+                    if let Some(mk) = nk
+                        && let Some((t, _)) = self.ent(mk)
+                    {
+                        look.splice(0..0, t.iter().copied());
+                    }
+                    look.extend(self.table_mentions().iter().map(|(t, _)| *t));
+                    if adj && let Some((c, d)) = self.age_or_date(main, &look, &w) {
+                        q.order.push((Expr::Col(c), d));
+                        limit = Some(k);
+                        done = true;
+                    }
+                }
+                if !done && nk.is_none() {
+                    // "whose number of products is the largest": the column comes before.
+                    if let Some(pk) = (0..self.ms.len()).rev().find(|&pk| {
+                        self.ms[pk].e <= i
+                            && i - self.ms[pk].e <= 3
+                            && (self.ms[pk].e..i).all(|j| {
+                                matches!(self.low(j), "is" | "the" | "was" | "are" | "were" | "be")
+                            })
+                    }) && let Some((_, cols)) = self.ent(pk)
+                    {
+                        let cols = cols.to_vec();
+                        if let Some(c) = self.pick(&cols, pk, Some(main), Some(Kind::Number))
+                            && matches!(self.idx.cols[c].kind, Kind::Number | Kind::Date)
+                        {
+                            self.consume_item(pk, &mut sel);
+                            q.order.push((Expr::Col(c), desc));
+                            limit = Some(k);
+                            done = true;
+                        }
+                    }
+                }
+                if !done
+                    && count_words
+                    && i + 1 < n
+                    && matches!(
+                        self.low(i + 1),
+                        "times" | "often" | "frequent" | "common" | "popular"
+                    )
+                {
+                    count_order = Some((desc, main));
+                    limit = Some(k);
+                }
+                i += 1;
+                continue;
+            }
+            if (w == "top" || (w == "first" && self.toks.get(i + 1).is_some_and(|t| t.is_digits())))
+                && let Some(v) = self.toks.get(i + 1).and_then(|t| t.number())
+            {
+                limit = Some(v as u64);
+                // "top 5 X by Y": order by Y (summed across a child table when needed).
+                let mut j = i + 2;
+                while j < n && self.low(j) != "by" {
+                    j += 1;
+                }
+                if j < n {
+                    let summed = matches!(self.low(j + 1), "total" | "sum");
+                    let from = if summed { j + 2 } else { j + 1 };
+                    if let Some(k) = self.next_ment(from, &["the", "of", "their", "its"])
+                        && let Some((_, cols)) = self.ent(k)
+                    {
+                        let cols = cols.to_vec();
+                        if let Some(c) = self.pick(&cols, k, Some(main), Some(Kind::Number)) {
+                            self.used[k] = true;
+                            if self.idx.cols[c].table != main || summed {
+                                q.order.push((Expr::Agg(Agg::Sum, c, false), true));
+                                group_target.get_or_insert((main, true));
+                                if self.idx.cols[c].table != main {
+                                    extra_tables.push(self.idx.cols[c].table);
+                                }
+                            } else {
+                                q.order.push((Expr::Col(c), true));
+                            }
+                        }
+                    }
+                }
+            }
+            i += 1;
+        }
+
+        // ---- Values, literals, numbers, negation of related tables.
+        let mut conds: Vec<(usize, Cond)> = avg_conds;
+        for k in 0..self.ms.len() {
+            if self.used[k] {
+                continue;
+            }
+            let m = self.ms[k].clone();
+            let negated = (m.s.saturating_sub(3)..m.s).any(|j| {
+                matches!(
+                    self.low(j),
+                    "not" | "no" | "except" | "excluding" | "never" | "without"
+                ) || (self.low(j) == "other" && self.low(j + 1) == "than")
+            });
+            match &m.kind {
+                MK::Value { cols, text } => {
+                    let mut col = None;
+                    if let Some(pk) = self.prev_ent(k, 3, false) {
+                        let pcols = self.ent(pk).map(|(_, c)| c.to_vec()).unwrap_or_default();
+                        if let Some(c) = pcols.iter().find(|c| cols.contains(c)) {
+                            col = Some(*c);
+                            self.consume_item(pk, &mut sel);
+                        }
+                    }
+                    let col = col.or_else(|| self.pick(cols, k, Some(main), None));
+                    if let Some(c) = col
+                        && negated
+                        && self.neg.is_none()
+                        && self.idx.cols[c].table != main
+                        && self.fans_out(main, self.idx.cols[c].table)
+                        && let Some(cue) = self.neg_cue(m.s)
+                        && let Some((a, mut sub, scope)) = self.not_in(main, self.idx.cols[c].table)
+                    {
+                        // "students who do not have a cat": no related row with that value.
+                        sub.conds.push(Cond::Cmp(c, "=", Lit::Str(text.clone())));
+                        conds.push((m.s, Cond::NotIn(a, Box::new(sub))));
+                        self.neg = Some((cue, conds.len() - 1, scope));
+                        continue;
+                    }
+                    if let Some(c) = col {
+                        let cond =
+                            Cond::Cmp(c, if negated { "!=" } else { "=" }, Lit::Str(text.clone()));
+                        self.push_cond(&mut conds, m.s, cond);
+                    }
+                }
+                MK::Literal(text) => {
+                    let like = (m.s.saturating_sub(2)..m.s).any(|j| {
+                        matches!(
+                            self.low(j),
+                            "like"
+                                | "contain"
+                                | "contains"
+                                | "containing"
+                                | "include"
+                                | "includes"
+                                | "including"
+                                | "substring"
+                                | "word"
+                        )
+                    }) || (self.low(m.e) == "in"
+                        && self
+                            .next_ment(m.e + 1, &["the", "its", "their", "his", "her"])
+                            .is_some());
+                    let mut col = None;
+                    if self.low(m.e) == "in"
+                        && let Some(nk) =
+                            self.next_ment(m.e + 1, &["the", "its", "their", "his", "her"])
+                        && let Some((_, cols)) = self.ent(nk)
+                    {
+                        let cols: Vec<usize> = cols
+                            .iter()
+                            .copied()
+                            .filter(|c| self.fits_as(*c, text, like))
+                            .collect();
+                        col = self.pick(&cols, nk, Some(main), Some(Kind::Text));
+                        self.used[nk] = true;
+                    }
+                    // "Aberdeen or Abilene": the same column as the value just before.
+                    if col.is_none()
+                        && matches!(self.low(m.s.saturating_sub(1)), "or" | "and")
+                        && let Some((_, last)) = conds.last()
+                    {
+                        let prev_col = match last {
+                            Cond::Cmp(c, _, Lit::Str(_)) | Cond::Like(c, _, _) => Some(*c),
+                            Cond::Or(parts) => parts.last().and_then(|p| match p {
+                                Cond::Cmp(c, _, Lit::Str(_)) => Some(*c),
+                                _ => None,
+                            }),
+                            _ => None,
+                        };
+                        col = prev_col.filter(|c| self.fits_as(*c, text, like));
+                    }
+                    let reach = if like { 6 } else { 4 };
+                    if col.is_none()
+                        && let Some(pk) = self.prev_ent(k, reach, like)
+                    {
+                        let (ptables, pcols) = self
+                            .ent(pk)
+                            .map(|(t, c)| (t.to_vec(), c.to_vec()))
+                            .unwrap_or_default();
+                        let text_cols: Vec<usize> = pcols
+                            .iter()
+                            .copied()
+                            .filter(|c| self.fits_as(*c, text, like))
+                            .collect();
+                        let ptable = ptables.first().map(|_| self.best_table(&ptables, pk));
+                        let plabel = ptable.and_then(|t| self.text_key_col(t, text));
+                        if !text_cols.is_empty() && (ptables.is_empty() || plabel.is_none()) {
+                            col = self.pick(&text_cols, pk, Some(main), Some(Kind::Text));
+                            self.consume_item(pk, &mut sel);
+                        } else if let (Some(t), Some(l)) = (ptable, plabel) {
+                            col = Some(l);
+                            if t != main {
+                                extra_tables.push(t);
+                            }
+                        }
+                    }
+                    if col.is_none() && like {
+                        // "whose names contain 'Al'": a text column the question asks for.
+                        col = sel.iter().find_map(|e| match e {
+                            Expr::Col(c) if self.fits_as(*c, text, true) => Some(*c),
+                            _ => None,
+                        });
+                    }
+                    if col.is_none() {
+                        col = self.text_key_col(main, text);
+                    }
+                    if col.is_none() {
+                        // A neighbouring table's name column ("languages spoken in Aruba").
+                        let mut near: Vec<usize> = self
+                            .table_mentions()
+                            .iter()
+                            .map(|(t, _)| *t)
+                            .filter(|t| *t != main)
+                            .collect();
+                        near.extend(
+                            (0..self.idx.tables.len()).filter(|t| self.idx.adjacent(main, *t)),
+                        );
+                        if let Some((t, c)) = near
+                            .into_iter()
+                            .find_map(|t| self.text_key_col(t, text).map(|c| (t, c)))
+                        {
+                            col = Some(c);
+                            extra_tables.push(t);
+                        }
+                    }
+                    match col {
+                        Some(c) => {
+                            let cond = if like {
+                                Cond::Like(c, text.clone(), negated)
+                            } else {
+                                Cond::Cmp(
+                                    c,
+                                    if negated { "!=" } else { "=" },
+                                    Lit::Str(text.clone()),
+                                )
+                            };
+                            self.push_cond(&mut conds, m.s, cond);
+                        }
+                        None => not_understood.push(format!("the value '{text}'")),
+                    }
+                }
+                MK::Number(v, text) => {
+                    let rel_unit = matches!(
+                        self.low(m.e),
+                        "days" | "day" | "weeks" | "week" | "months" | "month" | "years" | "year"
+                    ) && matches!(
+                        self.low(m.s.saturating_sub(1)),
+                        "last" | "past" | "previous"
+                    );
+                    if rel_unit {
+                        continue;
+                    }
+                    let limit_number = limit == Some(*v as u64)
+                        && (self
+                            .next_ment(m.e, &["most", "highly", "least"])
+                            .is_some_and(|k| self.ent(k).is_some_and(|(t, _)| !t.is_empty()))
+                            || SUP_DESC.contains(&self.low(m.e))
+                            || SUP_ASC.contains(&self.low(m.e)));
+                    if limit_number {
+                        continue;
+                    }
+                    if self.handle_number(
+                        k,
+                        *v,
+                        text,
+                        main,
+                        &mut conds,
+                        &mut having,
+                        &extra_tables,
+                        &mut sel,
+                    ) {
+                        continue;
+                    }
+                    // Numbers that set a limit were consumed earlier.
+                    let prev = self.low(m.s.saturating_sub(1));
+                    if matches!(prev, "top" | "first") || limit == Some(*v as u64) {
+                        continue;
+                    }
+                    not_understood.push(format!("the number {text}"));
+                }
+                MK::Ent { tables, .. } => {
+                    if tables.is_empty() {
+                        continue;
+                    }
+                    let t = self.best_table(tables, k);
+                    // Inside a negated clause: the table joins the subquery.
+                    if let Some((cue, ci, scope)) = self.neg.clone()
+                        && !self.boundary(cue, m.s)
+                        && t != main
+                    {
+                        if !scope.contains(&t)
+                            && let Some((_, Cond::NotIn(_, sub))) = conds.get_mut(ci)
+                            && let Some(steps) = self.idx.path(&scope, t, 2)
+                        {
+                            let mut scope = scope.clone();
+                            for (a, b) in steps {
+                                if scope.insert(self.idx.cols[b].table) {
+                                    sub.joins.push((a, b));
+                                }
+                            }
+                            self.neg = Some((cue, ci, scope));
+                        }
+                        continue;
+                    }
+                    if let Some(cue) = self.neg_cue(m.s)
+                        && t != main
+                        && let Some((a, sub, scope)) = self.not_in(main, t)
+                    {
+                        conds.push((m.s, Cond::NotIn(a, Box::new(sub))));
+                        self.neg = Some((cue, conds.len() - 1, scope));
+                        continue;
+                    }
+                    if !tables.is_empty()
+                        && !tables.contains(&main)
+                        && !extra_tables.contains(&tables[0])
+                    {
+                        let t = self.best_table(tables, k);
+                        let near = self.idx.path(&BTreeSet::from([main]), t, 2).is_some();
+                        if near && !matches!(&m.kind, MK::Ent { partial: true, .. }) {
+                            extra_tables.push(t);
+                        }
+                    }
+                }
+            }
+        }
+        // Relative time ranges.
+        if let Some((rel, at)) = self.relative() {
+            match self.date_col(main, &extra_tables) {
+                Some(c) => conds.push((at, Cond::Relative(c, rel))),
+                None => not_understood.push("a time range, but no date column".into()),
+            }
+        }
+        if !not_understood.is_empty() && sel.is_empty() && conds.is_empty() {
+            return Err(format!(
+                "I recognised the table `{}` but not {}",
+                self.idx.tables[main].name,
+                not_understood.join(", ")
+            ));
+        }
+        if !not_understood.is_empty() {
+            return Err(format!(
+                "I recognised the table `{}` but could not place {}",
+                self.idx.tables[main].name,
+                not_understood.join(", ")
+            ));
+        }
+        q.conds = conds.into_iter().map(|(_, c)| c).collect();
+
+        // ---- Grouping, having, counted superlatives.
+        let key = |t: usize| self.idx.key_col(t).or_else(|| self.idx.label_col(t));
+        let needs_group = count_order.is_some() || having.is_some();
+        let aggregated = sel.iter().any(|e| !matches!(e, Expr::Col(_)))
+            || q.order.iter().any(|(e, _)| !matches!(e, Expr::Col(_)));
+        match group_target {
+            Some((g, true)) if !aggregated && !needs_group && g != main => extra_tables.push(g),
+            // "List each charge type and its amount": a listed column, not a grouping.
+            Some((g, false)) if !aggregated && !needs_group && !sel.contains(&Expr::Col(g)) => {
+                let at = sel_pos
+                    .iter()
+                    .filter(|p| **p < group_pos)
+                    .count()
+                    .min(sel.len());
+                sel.insert(at, Expr::Col(g));
+            }
+            _ => {}
+        }
+        if let (Some((g, is_table)), true) = (group_target, aggregated || needs_group) {
+            let (gcol, label) = if is_table {
+                (key(g), self.idx.label_col(g))
+            } else {
+                (Some(g), None)
+            };
+            if let Some(gc) = gcol {
+                if is_table && g != main {
+                    extra_tables.push(g);
+                }
+                q.group.push(gc);
+                let show = label.unwrap_or(gc);
+                let has_plain = sel.iter().any(|e| matches!(e, Expr::Col(_)));
+                if !(sel.contains(&Expr::Col(show)) || is_table && has_plain) {
+                    let at = sel_pos
+                        .iter()
+                        .filter(|p| **p < group_pos)
+                        .count()
+                        .min(sel.len());
+                    sel.insert(at, Expr::Col(show));
+                }
+            }
+        } else if needs_group {
+            let plain: Vec<usize> = sel
+                .iter()
+                .filter_map(|e| match e {
+                    Expr::Col(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            let counted = count_order.map(|(_, t)| t).or(having.as_ref().map(|h| h.2));
+            let group_by_plain = !plain.is_empty()
+                && counted == Some(main)
+                && plain
+                    .iter()
+                    .all(|c| self.idx.cols[*c].table == main && !self.idx.cols[*c].pk);
+            if group_by_plain {
+                q.group.extend(plain);
+            } else if let Some(k) = key(main) {
+                q.group.push(k);
+            }
+        } else {
+            let has_agg = sel.iter().any(|e| !matches!(e, Expr::Col(_)));
+            let plain: Vec<usize> = sel
+                .iter()
+                .filter_map(|e| match e {
+                    Expr::Col(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            if has_agg && !plain.is_empty() {
+                q.group.extend(plain);
+            }
+        }
+        if needs_group && q.group.is_empty() {
+            let plain: Vec<usize> = sel
+                .iter()
+                .filter_map(|e| match e {
+                    Expr::Col(c) => Some(*c),
+                    _ => None,
+                })
+                .collect();
+            if plain.is_empty() {
+                return Err(format!(
+                    "I recognised the table `{}` but not what to group its rows by",
+                    self.idx.tables[main].name
+                ));
+            }
+            q.group.extend(plain);
+        }
+        if let Some((desc, t)) = count_order {
+            if t != main {
+                extra_tables.push(t);
+            }
+            q.order.insert(0, (Expr::CountStar, desc));
+        }
+        if let Some((op, v, t)) = having {
+            if t != main {
+                extra_tables.push(t);
+            }
+            q.having = Some((op, v));
+        }
+        if sel.is_empty() {
+            let t = head_tables.first().copied().unwrap_or(main);
+            if let Some(l) = self.idx.label_col(t) {
+                sel.push(Expr::Col(l));
+                if t != main {
+                    extra_tables.push(t);
+                }
+            } else {
+                for &c in &self.idx.tables[main].cols {
+                    sel.push(Expr::Col(c));
+                }
+            }
+        }
+        if distinct && !sel.iter().any(|e| !matches!(e, Expr::Col(_))) {
+            q.distinct = true;
+        }
+        q.items = sel;
+        q.limit = limit;
+
+        // ---- Joins.
+        let mut needed: Vec<usize> = Vec::new();
+        let mut note = |t: usize| {
+            if t != main && !needed.contains(&t) {
+                needed.push(t);
+            }
+        };
+        let col_t = |c: usize| self.idx.cols[c].table;
+        for e in q.items.iter().chain(q.order.iter().map(|(e, _)| e)) {
+            match e {
+                Expr::Col(c) | Expr::Agg(_, c, _) => note(col_t(*c)),
+                Expr::CountStar => {}
+            }
+        }
+        for c in &q.conds {
+            for col in cond_cols(c) {
+                note(col_t(col));
+            }
+        }
+        for g in &q.group {
+            note(col_t(*g));
+        }
+        for t in &extra_tables {
+            note(*t);
+        }
+        let mut tree = BTreeSet::from([main]);
+        for t in needed {
+            if tree.contains(&t) {
+                continue;
+            }
+            match self.idx.path(&tree, t, self.opts.max_join_hops) {
+                Some(steps) => {
+                    for (a, b) in steps {
+                        let nt = col_t(b);
+                        if tree.insert(nt) {
+                            q.joins.push((a, b));
+                        }
+                    }
+                }
+                None => {
+                    return Err(format!(
+                        "I recognised the tables `{}` and `{}` but found no foreign-key path between them",
+                        self.idx.tables[main].name, self.idx.tables[t].name
+                    ));
+                }
+            }
+        }
+        // "both X and Y": the same query for each, intersected.
+        if let Some(bi) = q.conds.iter().position(|c| matches!(c, Cond::Both(_)))
+            && q.order.is_empty()
+            && q.limit.is_none()
+            && q.items.iter().all(|e| matches!(e, Expr::Col(_)))
+            && let Cond::Both(parts) = q.conds[bi].clone()
+            && parts.len() == 2
+        {
+            let mut second = q.clone();
+            q.conds[bi] = parts[0].clone();
+            second.conds[bi] = parts[1].clone();
+            q.intersect = Some(Box::new(second));
+        }
+        // Counting rows of the main table through a one-to-many join counts each row once.
+        let fans_out = q.joins.iter().any(|(_, b)| {
+            self.idx
+                .edges
+                .iter()
+                .any(|e| e.from == *b && tree.contains(&self.idx.cols[e.to].table))
+        });
+        if q.items == [Expr::CountStar]
+            && q.group.is_empty()
+            && fans_out
+            && let Some(k) = self.idx.key_col(main).filter(|&c| self.idx.cols[c].pk)
+        {
+            q.items = vec![Expr::Agg(Agg::Count, k, true)];
+        }
+        if q.items.is_empty() {
+            return Err(format!(
+                "I recognised the table `{}` but not what to compute",
+                self.idx.tables[main].name
+            ));
+        }
+        Ok(q)
+    }
+
+    /// Where the head (the part naming the output) that starts at `start` ends: at the
+    /// first relative word, preposition or verb after a mention.
+    fn head_end_from(&self, start: usize) -> usize {
+        let n = self.toks.len();
+        let mut seen_ment = false;
+        for i in start..n {
+            let w = self.low(i);
+            if self.ms.iter().any(|m| m.s < i && i < m.e) {
+                continue;
+            }
+            let along =
+                w == "with" && matches!(self.low(i.saturating_sub(1)), "along" | "together");
+            if i > start && !along && (is_marker(w) || (w == "which" && i > start + 1)) {
+                return i;
+            }
+            if i > start && is_verb_marker(w) && seen_ment {
+                return i;
+            }
+            if let Some(k) = self.ment_at(i)
+                && matches!(self.ms[k].kind, MK::Ent { .. })
+            {
+                seen_ment = true;
+            }
+        }
+        n
+    }
+
+    fn prev_ent(&self, k: usize, max_gap: usize, any_gap: bool) -> Option<usize> {
+        let s = self.ms[k].s;
+        let pk = k.checked_sub(1)?;
+        let pm = &self.ms[pk];
+        if !matches!(pm.kind, MK::Ent { .. }) || s - pm.e > max_gap {
+            return None;
+        }
+        let gap_ok = any_gap
+            || (pm.e..s).all(|j| {
+                matches!(
+                    self.low(j),
+                    "is" | "named"
+                        | "called"
+                        | "the"
+                        | "of"
+                        | "as"
+                        | "equal"
+                        | "equals"
+                        | "to"
+                        | "="
+                        | "not"
+                        | "a"
+                        | "an"
+                        | "with"
+                        | "are"
+                        | "was"
+                        | "were"
+                        | "titled"
+                        | "being"
+                        | "by"
+                        | "in"
+                        | "for"
+                )
+            });
+        gap_ok.then_some(pk)
+    }
+
+    /// Whether `text` can be a value of column `c`: a text column, and one of its sampled
+    /// values when the samples are known (sampled columns list all their values).
+    fn fits(&self, c: usize, text: &str) -> bool {
+        self.fits_as(c, text, false)
+    }
+
+    /// [`Self::fits`], or for a `LIKE` pattern: some sampled value contains the text.
+    fn fits_as(&self, c: usize, text: &str, like: bool) -> bool {
+        let col = &self.idx.cols[c];
+        let t = text.trim().to_lowercase();
+        col.kind == Kind::Text
+            && (col.samples.is_empty()
+                || col.samples.iter().any(|v| {
+                    let v = v.trim().to_lowercase();
+                    if like { v.contains(&t) } else { v == t }
+                }))
+    }
+
+    /// The column of `t` a literal most likely names a row by: a code column for short
+    /// upper-case codes ("AKO"), else the label column.
+    fn text_key_col(&self, t: usize, text: &str) -> Option<usize> {
+        let code = text.len() <= 5
+            && !text.contains(' ')
+            && text
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if code {
+            let coded = self.idx.tables[t].cols.iter().copied().find(|&c| {
+                let col = &self.idx.cols[c];
+                self.fits(c, text)
+                    && col.words.iter().any(|w| {
+                        matches!(
+                            w.as_str(),
+                            "code" | "abbreviation" | "abbr" | "symbol" | "acronym"
+                        )
+                    })
+            });
+            if coded.is_some() {
+                return coded;
+            }
+        }
+        self.idx.label_col(t).filter(|&c| self.fits(c, text))
+    }
+
+    /// A column mention that turned out to name the filtered column stops being an output.
+    fn consume_item(&mut self, k: usize, sel: &mut Vec<Expr>) {
+        let cols = self.ent(k).map(|(_, c)| c.to_vec()).unwrap_or_default();
+        if self.used[k]
+            && sel.len() > 1
+            && let Some(p) = sel
+                .iter()
+                .position(|e| matches!(e, Expr::Col(c) if cols.contains(c)))
+        {
+            sel.remove(p);
+        }
+        self.used[k] = true;
+    }
+
+    fn push_cond(&self, conds: &mut Vec<(usize, Cond)>, pos: usize, cond: Cond) {
+        // Conditions on the tables of an open negated clause go into its subquery.
+        if let Some((cue, ci, scope)) = &self.neg
+            && !self.boundary(*cue, pos)
+            && cond_cols(&cond)
+                .iter()
+                .all(|c| scope.contains(&self.idx.cols[*c].table))
+            && let Some((_, Cond::NotIn(_, sub))) = conds.get_mut(*ci)
+        {
+            sub.conds.push(cond);
+            return;
+        }
+        // "X or Y" on the same column becomes one OR.
+        let or_before = pos > 0 && matches!(self.low(pos - 1), "or")
+            || (pos > 1 && self.low(pos - 1) == "either");
+        if or_before && let Some((_, last)) = conds.last_mut() {
+            let same = cond_cols(last).first() == cond_cols(&cond).first();
+            if same || self.low(pos - 1) == "or" {
+                let prev = std::mem::replace(last, Cond::Or(Vec::new()));
+                let mut parts = match prev {
+                    Cond::Or(p) => p,
+                    other => vec![other],
+                };
+                parts.push(cond);
+                *last = Cond::Or(parts);
+                return;
+            }
+        }
+        // "X and Y" on the same column: rows matching both (INTERSECT) when the question
+        // says "both"/"also"/"shared", else rows matching either.
+        if pos > 0
+            && self.low(pos - 1) == "and"
+            && let Some((_, last)) = conds.last_mut()
+            && match (&*last, &cond) {
+                (Cond::Cmp(a, "=", x), Cond::Cmp(b, "=", y)) => a == b && x != y,
+                (Cond::Range(a, x, _), Cond::Range(b, y, _)) => a == b && x != y,
+                _ => false,
+            }
+        {
+            let both = self
+                .toks
+                .iter()
+                .any(|t| matches!(t.low.as_str(), "both" | "also" | "shared" | "common"));
+            let prev = std::mem::replace(last, Cond::Or(Vec::new()));
+            *last = if both {
+                Cond::Both(vec![prev, cond])
+            } else {
+                Cond::Or(vec![prev, cond])
+            };
+            return;
+        }
+        conds.push((pos, cond));
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn handle_number(
+        &mut self,
+        k: usize,
+        v: f64,
+        text: &str,
+        main: usize,
+        conds: &mut Vec<(usize, Cond)>,
+        having: &mut Option<(&'static str, String, usize)>,
+        extra: &[usize],
+        sel: &mut Vec<Expr>,
+    ) -> bool {
+        let m = self.ms[k].clone();
+        let s = m.s;
+        let w = |j: usize| self.low(j).to_string();
+        let before: Vec<String> = (s.saturating_sub(4)..s).map(w).collect();
+        let b = |off: usize| -> &str {
+            before
+                .len()
+                .checked_sub(off)
+                .and_then(|i| before.get(i))
+                .map(String::as_str)
+                .unwrap_or("")
+        };
+        let after1 = self.low(m.e).to_string();
+        let after2 = self.low(m.e + 1).to_string();
+        let gt_words = [
+            "more",
+            "greater",
+            "larger",
+            "bigger",
+            "higher",
+            "older",
+            "longer",
+            "heavier",
+            "taller",
+            "later",
+            "over",
+            "above",
+            "exceeds",
+            "exceed",
+            "exceeding",
+            "after",
+        ];
+        let lt_words = [
+            "less", "fewer", "smaller", "lower", "younger", "shorter", "lighter", "earlier",
+            "under", "below", "before",
+        ];
+        let mut op: Option<&'static str> = None;
+        let mut between_hi: Option<(usize, f64, String)> = None;
+        {
+            // The nearest comparative before the number, skipping filler and column names:
+            // "older than 30", "above age 20", "weight greater than 10", "not higher than 4".
+            let mut j = s;
+            let mut steps = 0;
+            while j > 0 && steps < 6 {
+                j -= 1;
+                steps += 1;
+                let wj = self.low(j);
+                let gt = gt_words.contains(&wj);
+                if gt || lt_words.contains(&wj) {
+                    let neg = (j.saturating_sub(2)..j).any(|x| matches!(self.low(x), "no" | "not"));
+                    op = Some(match (gt, neg) {
+                        (true, false) => ">",
+                        (true, true) => "<=",
+                        (false, false) => "<",
+                        (false, true) => ">=",
+                    });
+                    break;
+                }
+                let in_ent = self
+                    .ms
+                    .iter()
+                    .any(|m| m.s <= j && j < m.e && matches!(m.kind, MK::Ent { .. }));
+                if in_ent
+                    || matches!(
+                        wj,
+                        "than"
+                            | "the"
+                            | "a"
+                            | "an"
+                            | "of"
+                            | "is"
+                            | "are"
+                            | "was"
+                            | "were"
+                            | "with"
+                            | "has"
+                            | "have"
+                            | "had"
+                            | "value"
+                            | "equal"
+                            | "to"
+                            | "that"
+                            | "in"
+                            | "year"
+                            | "date"
+                            | "time"
+                    )
+                {
+                    continue;
+                }
+                break;
+            }
+        }
+        if b(2) == "at" && b(1) == "least" || b(1) == "since" || (b(2) == "or" && b(1) == "more") {
+            op = Some(">=");
+        }
+        if b(2) == "at" && b(1) == "most" || (b(2) == "up" && b(1) == "to") {
+            op = Some("<=");
+        }
+        if after1 == "or"
+            && matches!(
+                after2.as_str(),
+                "more" | "greater" | "higher" | "above" | "over" | "later"
+            )
+        {
+            op = Some(">=");
+        }
+        if after1 == "or"
+            && matches!(
+                after2.as_str(),
+                "less" | "fewer" | "lower" | "below" | "under" | "earlier" | "before"
+            )
+        {
+            op = Some("<=");
+        }
+        if (b(1) == "between" || (b(2) == "between" && b(1) == "the"))
+            && after1 == "and"
+            && let Some(nk) = self.ment_at(m.e + 1)
+            && let MK::Number(v2, t2) = &self.ms[nk].kind
+        {
+            between_hi = Some((nk, *v2, t2.clone()));
+            op = Some("between");
+        }
+        if op.is_none() && matches!(b(1), "not") {
+            op = Some("!=");
+        }
+        let year_like = v.fract() == 0.0 && (1000.0..3000.0).contains(&v) && text.len() == 4;
+        let year_prep = matches!(
+            b(1),
+            "in" | "during"
+                | "of"
+                | "year"
+                | "before"
+                | "after"
+                | "since"
+                | "until"
+                | "from"
+                | "both"
+                | "either"
+                | "between"
+        ) || (matches!(b(1), "or" | "and")
+            && s >= 2
+            && self.toks[s - 2].is_digits()
+            && self.toks[s - 2].low.len() == 4);
+        // Having-count: "more than 3 orders".
+        if op.is_some() && (matches!(text, "once" | "twice") || after1 == "times") {
+            // "visited more than once": count the rows of the related table named before.
+            let related = (0..k).rev().find_map(|pk| {
+                self.ent(pk).and_then(|(t, _)| {
+                    t.iter().copied().find(|t| {
+                        *t != main && self.idx.path(&BTreeSet::from([main]), *t, 2).is_some()
+                    })
+                })
+            });
+            *having = Some((op.unwrap_or("="), fmt_num(v), related.unwrap_or(main)));
+            return true;
+        }
+        if let Some(nk) = self.next_ment(
+            m.e,
+            &[
+                "different",
+                "distinct",
+                "or",
+                "more",
+                "times",
+                "types",
+                "type",
+                "kinds",
+                "kind",
+                "of",
+                "unique",
+            ],
+        ) && let Some((tables, cols)) = self.ent(nk)
+        {
+            let (tables, cols) = (tables.to_vec(), cols.to_vec());
+            let is_count_noun = !tables.is_empty()
+                && !cols.iter().any(|c| {
+                    self.idx.cols[*c].table == main && self.idx.cols[*c].kind == Kind::Number
+                });
+            // "speak more than 2 languages": a column of a table whose rows point at the
+            // main table counts those rows.
+            let counted_col_table = cols
+                .iter()
+                .map(|c| self.idx.cols[*c].table)
+                .find(|t| *t != main && self.fans_out(main, *t));
+            if (is_count_noun || (tables.is_empty() && counted_col_table.is_some()))
+                && op.is_some()
+                && op != Some("between")
+                && !self.used[nk]
+            {
+                self.used[nk] = true;
+                let t = if is_count_noun {
+                    self.best_table(&tables, nk)
+                } else {
+                    counted_col_table.unwrap_or(main)
+                };
+                *having = Some((op.unwrap_or("="), fmt_num(v), t));
+                return true;
+            }
+        }
+        if op.is_none() && matches!(after1.as_str(), "times") {
+            // "at least 3 times" without a comparator word handled above.
+        }
+        // The compared column: a numeric column named right after the number ("8 cylinders"),
+        // else a mention just before (possibly the comparative itself), else one after.
+        let mut target: Option<usize> = None;
+        let mut tk: Option<usize> = None;
+        let wants_year = year_like && year_prep;
+        let yearish = |c: usize| {
+            let col = &self.idx.cols[c];
+            col.kind == Kind::Date || col.words.iter().any(|w| w == "year" || w == "date")
+        };
+        if let Some(nk) = self.ment_at(m.e)
+            && let Some((_, cols)) = self.ent(nk)
+        {
+            let cols = cols.to_vec();
+            if let Some(c) = self.pick(&cols, nk, Some(main), Some(Kind::Number))
+                && self.idx.cols[c].kind == Kind::Number
+                && !wants_year
+            {
+                target = Some(c);
+                tk = Some(nk);
+            }
+        }
+        for pk in (0..k).rev() {
+            if target.is_some() {
+                break;
+            }
+            let pm = &self.ms[pk];
+            if s - pm.e > 6 {
+                break;
+            }
+            if let Some((_, cols)) = self.ent(pk) {
+                let cols = cols.to_vec();
+                let kind = if wants_year { None } else { Some(Kind::Number) };
+                if let Some(c) = self.pick(&cols, pk, Some(main), kind) {
+                    let ck = self.idx.cols[c].kind;
+                    let ok = if wants_year {
+                        yearish(c)
+                    } else {
+                        ck == Kind::Number || ck == Kind::Date || ck == Kind::Text
+                    };
+                    if ok {
+                        target = Some(c);
+                        tk = Some(pk);
+                    }
+                }
+                if !wants_year {
+                    break;
+                }
+                continue;
+            }
+            if matches!(pm.kind, MK::Value { .. } | MK::Literal(_)) {
+                break;
+            }
+        }
+        if target.is_none()
+            && !wants_year
+            && let Some(nk) = self.next_ment(m.e, &["the", "in", "of"])
+            && let Some((_, cols)) = self.ent(nk)
+        {
+            let cols = cols.to_vec();
+            if let Some(c) = self.pick(&cols, nk, Some(main), Some(Kind::Number))
+                && self.idx.cols[c].kind == Kind::Number
+            {
+                target = Some(c);
+                tk = Some(nk);
+            }
+        }
+        if target.is_none() && year_like && year_prep {
+            let ext = extra.to_vec();
+            let mut near: Vec<usize> = self
+                .table_mentions()
+                .iter()
+                .filter(|(_, p)| *p < s)
+                .map(|(t, _)| *t)
+                .collect();
+            near.reverse();
+            // The nearest table named before the number ("customers who ordered in 2023"),
+            // else the main table.
+            let first_near = near.first().copied().filter(|t| *t != main);
+            target = first_near
+                .and_then(|t| self.year_col(t).or_else(|| self.date_col(t, &[])))
+                .or_else(|| self.year_col(main))
+                .or_else(|| self.date_col(main, &ext))
+                .or_else(|| near.iter().find_map(|t| self.year_col(*t)))
+                .or_else(|| self.date_col(near.first().copied().unwrap_or(main), &near));
+        }
+        let Some(c) = target else {
+            return false;
+        };
+        if let Some(tk) = tk {
+            self.consume_item(tk, sel);
+        }
+        let ck = self.idx.cols[c].kind;
+        let op = op.unwrap_or("=");
+        let cond = if ck == Kind::Date && year_like {
+            let y = v as i64;
+            let lo = Lit::Str(format!("{y}-01-01"));
+            let hi = Lit::Str(format!("{}-01-01", y + 1));
+            match op {
+                "<" => Cond::Cmp(c, "<", lo),
+                ">" => Cond::Cmp(c, ">=", hi),
+                ">=" if b(1) == "since" => Cond::Cmp(c, ">=", lo),
+                ">=" => Cond::Cmp(c, ">=", lo),
+                "<=" => Cond::Cmp(c, "<", hi),
+                _ => Cond::Range(c, lo, hi),
+            }
+        } else if op == "between" {
+            let (nk, v2, _) = between_hi.clone().unwrap_or((k, v, text.to_string()));
+            self.used[nk] = true;
+            Cond::Between(c, Lit::Num(fmt_num(v)), Lit::Num(fmt_num(v2)))
+        } else if ck == Kind::Text {
+            Cond::Cmp(c, op, Lit::Str(text.to_string()))
+        } else {
+            Cond::Cmp(c, op, Lit::Num(fmt_num(v)))
+        };
+        self.push_cond(conds, s, cond);
+        true
+    }
+
+    /// `main.col NOT IN (SELECT … FROM the tables leading to other)`: the column of `main`
+    /// and the subquery, following the foreign-key path from `main` to `other`.
+    fn not_in(&self, main: usize, other: usize) -> Option<(usize, Select, BTreeSet<usize>)> {
+        let path = self
+            .idx
+            .path(&BTreeSet::from([main]), other, self.opts.max_join_hops)?;
+        let (&(a, b), rest) = path.split_first()?;
+        let mut sub = Select {
+            items: vec![Expr::Col(b)],
+            from: self.idx.cols[b].table,
+            joins: rest.to_vec(),
+            conds: vec![Cond::NotNull(b)],
+            ..Select::default()
+        };
+        sub.joins.retain(|(_, n)| self.idx.cols[*n].table != main);
+        let tables: BTreeSet<usize> = std::iter::once(sub.from)
+            .chain(sub.joins.iter().map(|(_, n)| self.idx.cols[*n].table))
+            .collect();
+        Some((a, sub, tables))
+    }
+
+    /// Whether the first foreign-key step from `main` towards `t` goes to rows that point at
+    /// `main` (one-to-many), so that "no such row" needs a subquery.
+    fn fans_out(&self, main: usize, t: usize) -> bool {
+        self.idx
+            .path(&BTreeSet::from([main]), t, self.opts.max_join_hops)
+            .and_then(|p| p.first().copied())
+            .is_some_and(|(a, b)| self.idx.edges.iter().any(|e| e.from == b && e.to == a))
+    }
+
+    /// Where the negation governing a mention at `s` is, if any.
+    fn neg_cue(&self, s: usize) -> Option<usize> {
+        (s.saturating_sub(4)..s).rev().find(|&j| {
+            matches!(
+                self.low(j),
+                "not" | "no" | "except" | "excluding" | "never" | "without"
+            ) || (self.low(j) == "other" && self.low(j + 1) == "than")
+        })
+    }
+
+    /// Whether a clause boundary lies between token positions `a` and `b`.
+    fn boundary(&self, a: usize, b: usize) -> bool {
+        (a..b).any(|j| {
+            self.toks[j].comma
+                || self.toks[j].stop
+                || (j > a
+                    && matches!(
+                        self.low(j),
+                        "and" | "or" | "but" | "who" | "whose" | "which" | "that"
+                    ))
+        })
+    }
+
+    fn age_or_date(&self, main: usize, extra: &[usize], w: &str) -> Option<(usize, bool)> {
+        // The table named right after the adjective comes first, then the main table.
+        let mut tables: Vec<usize> = extra.iter().take(1).copied().collect();
+        tables.push(main);
+        tables.extend(extra.iter().skip(1).copied());
+        if matches!(w, "longest" | "shortest") {
+            for &t in &tables {
+                for &c in &self.idx.tables[t].cols {
+                    let col = &self.idx.cols[c];
+                    if col.kind == Kind::Number
+                        && col.words.iter().any(|x| {
+                            matches!(
+                                x.as_str(),
+                                "length"
+                                    | "duration"
+                                    | "minute"
+                                    | "hour"
+                                    | "second"
+                                    | "day"
+                                    | "time"
+                                    | "long"
+                            )
+                        })
+                    {
+                        return Some((c, w == "longest"));
+                    }
+                }
+            }
+            return None;
+        }
+        let is_age = matches!(w, "oldest" | "youngest");
+        if is_age {
+            for &t in &tables {
+                for &c in &self.idx.tables[t].cols {
+                    let col = &self.idx.cols[c];
+                    if col.kind != Kind::Date && col.short.iter().any(|x| x == "age") {
+                        return Some((c, w == "oldest"));
+                    }
+                }
+            }
+            for &t in &tables {
+                for &c in &self.idx.tables[t].cols {
+                    let col = &self.idx.cols[c];
+                    if col
+                        .words
+                        .iter()
+                        .any(|x| x == "birth" || x == "born" || x == "dob")
+                    {
+                        return Some((c, w == "youngest"));
+                    }
+                }
+            }
+        }
+        let c = self.date_col(main, extra).or_else(|| self.year_col(main))?;
+        let desc = matches!(w, "latest" | "newest" | "most" | "last" | "youngest");
+        Some((c, desc))
+    }
+
+    fn date_col(&self, main: usize, extra: &[usize]) -> Option<usize> {
+        for t in std::iter::once(main).chain(extra.iter().copied()) {
+            let cols: Vec<usize> = self.idx.tables[t]
+                .cols
+                .iter()
+                .copied()
+                .filter(|&c| self.idx.cols[c].kind == Kind::Date)
+                .collect();
+            // A date column named in the question wins.
+            for &c in &cols {
+                if self
+                    .ms
+                    .iter()
+                    .any(|m| matches!(&m.kind, MK::Ent { cols: mc, .. } if mc.contains(&c)))
+                {
+                    return Some(c);
+                }
+            }
+            if let Some(&c) = cols.first() {
+                return Some(c);
+            }
+        }
+        None
+    }
+
+    fn year_col(&self, main: usize) -> Option<usize> {
+        self.idx.tables[main].cols.iter().copied().find(|&c| {
+            let col = &self.idx.cols[c];
+            matches!(col.kind, Kind::Number | Kind::Text)
+                && col.words.last().is_some_and(|w| w == "year")
+        })
+    }
+
+    /// A relative time phrase ("this month", "last 7 days") and where it starts.
+    fn relative(&self) -> Option<(Rel, usize)> {
+        let n = self.toks.len();
+        for i in 0..n {
+            let w = self.low(i);
+            let nx = self.low(i + 1);
+            let r = match (w, nx) {
+                ("today", _) => Some(Rel::Today),
+                ("yesterday", _) => Some(Rel::Yesterday),
+                ("this", "week") => Some(Rel::ThisWeek),
+                ("this", "month") => Some(Rel::ThisMonth),
+                ("this", "year") => Some(Rel::ThisYear),
+                ("last" | "previous" | "past", "week") => Some(Rel::LastWeek),
+                ("last" | "previous" | "past", "month") => Some(Rel::LastMonth),
+                ("last" | "previous" | "past", "year") => Some(Rel::LastYear),
+                ("last" | "past" | "previous", _) => {
+                    let num = self.toks.get(i + 1).and_then(|t| t.number());
+                    let unit = self.low(i + 2);
+                    match (num, unit) {
+                        (Some(v), "days" | "day") => Some(Rel::LastDays(v as u32)),
+                        (Some(v), "weeks" | "week") => Some(Rel::LastDays(v as u32 * 7)),
+                        (Some(v), "months" | "month") => Some(Rel::LastMonths(v as u32)),
+                        (Some(v), "years" | "year") => Some(Rel::LastMonths(v as u32 * 12)),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(r) = r {
+                return Some((r, i));
+            }
+        }
+        None
+    }
+}
+
+fn cond_cols(c: &Cond) -> Vec<usize> {
+    match c {
+        Cond::Cmp(c, _, _)
+        | Cond::Like(c, _, _)
+        | Cond::Between(c, _, _)
+        | Cond::Relative(c, _) => {
+            vec![*c]
+        }
+        Cond::NotIn(c, _) | Cond::Range(c, _, _) | Cond::NotNull(c) | Cond::CmpAvg(c, _) => {
+            vec![*c]
+        }
+        Cond::Both(cs) => cs.iter().flat_map(cond_cols).collect(),
+        Cond::Or(cs) => cs.iter().flat_map(cond_cols).collect(),
+    }
+}

@@ -1,0 +1,696 @@
+//! The small query model the planner fills in, and its rendering to SQL text in each
+//! dialect and to a plain-English explanation.
+
+use std::fmt::Write as _;
+
+use querent_domain::Dialect;
+
+use crate::index::Index;
+
+/// An aggregate function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Agg {
+    /// `COUNT`.
+    Count,
+    /// `SUM`.
+    Sum,
+    /// `AVG`.
+    Avg,
+    /// `MIN`.
+    Min,
+    /// `MAX`.
+    Max,
+}
+
+impl Agg {
+    fn sql(self) -> &'static str {
+        match self {
+            Agg::Count => "COUNT",
+            Agg::Sum => "SUM",
+            Agg::Avg => "AVG",
+            Agg::Min => "MIN",
+            Agg::Max => "MAX",
+        }
+    }
+    fn words(self) -> &'static str {
+        match self {
+            Agg::Count => "number of distinct",
+            Agg::Sum => "total",
+            Agg::Avg => "average",
+            Agg::Min => "minimum",
+            Agg::Max => "maximum",
+        }
+    }
+}
+
+/// A select-list or ordering expression.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Expr {
+    /// A column.
+    Col(usize),
+    /// `COUNT(*)`.
+    CountStar,
+    /// An aggregate of a column (the flag: `DISTINCT`).
+    Agg(Agg, usize, bool),
+}
+
+/// A literal value.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Lit {
+    /// A string.
+    Str(String),
+    /// A number as written.
+    Num(String),
+}
+
+/// A time range relative to the current date.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Rel {
+    /// Today.
+    Today,
+    /// Yesterday.
+    Yesterday,
+    /// The current week.
+    ThisWeek,
+    /// The previous week.
+    LastWeek,
+    /// The current month.
+    ThisMonth,
+    /// The previous month.
+    LastMonth,
+    /// The current year.
+    ThisYear,
+    /// The previous year.
+    LastYear,
+    /// The last N days up to now.
+    LastDays(u32),
+    /// The last N months up to now.
+    LastMonths(u32),
+}
+
+/// A condition.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Cond {
+    /// `col op literal`.
+    Cmp(usize, &'static str, Lit),
+    /// `col LIKE '%text%'` (or `NOT LIKE`).
+    Like(usize, String, bool),
+    /// `col BETWEEN a AND b`.
+    Between(usize, Lit, Lit),
+    /// `col >= a AND col < b`.
+    Range(usize, Lit, Lit),
+    /// `col NOT IN (subquery)`.
+    NotIn(usize, Box<Select>),
+    /// `col IS NOT NULL`.
+    NotNull(usize),
+    /// `col op (SELECT AVG(col) FROM its table)`.
+    CmpAvg(usize, &'static str),
+    /// Rows for each of these conditions (`INTERSECT`); split before rendering.
+    Both(Vec<Cond>),
+    /// A relative time range on a date column.
+    Relative(usize, Rel),
+    /// Any of these.
+    Or(Vec<Cond>),
+}
+
+/// One `SELECT`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Select {
+    /// Select list.
+    pub items: Vec<Expr>,
+    /// `SELECT DISTINCT`.
+    pub distinct: bool,
+    /// The first table.
+    pub from: usize,
+    /// Join steps: (column already in the query, column of the newly joined table).
+    pub joins: Vec<(usize, usize)>,
+    /// Conditions, AND-ed.
+    pub conds: Vec<Cond>,
+    /// Grouping columns.
+    pub group: Vec<usize>,
+    /// `HAVING COUNT(*) op n`.
+    pub having: Option<(&'static str, String)>,
+    /// Ordering.
+    pub order: Vec<(Expr, bool)>,
+    /// Row limit.
+    pub limit: Option<u64>,
+    /// A second query whose rows must also appear (`INTERSECT`).
+    pub intersect: Option<Box<Select>>,
+}
+
+const RESERVED: &[&str] = &[
+    "all",
+    "and",
+    "any",
+    "as",
+    "asc",
+    "between",
+    "by",
+    "case",
+    "cast",
+    "check",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "default",
+    "delete",
+    "desc",
+    "distinct",
+    "drop",
+    "else",
+    "end",
+    "except",
+    "exists",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "from",
+    "full",
+    "group",
+    "having",
+    "in",
+    "index",
+    "inner",
+    "insert",
+    "intersect",
+    "interval",
+    "into",
+    "is",
+    "join",
+    "key",
+    "left",
+    "like",
+    "limit",
+    "natural",
+    "not",
+    "null",
+    "offset",
+    "on",
+    "or",
+    "order",
+    "outer",
+    "primary",
+    "references",
+    "right",
+    "select",
+    "set",
+    "table",
+    "then",
+    "to",
+    "true",
+    "union",
+    "unique",
+    "update",
+    "user",
+    "using",
+    "values",
+    "when",
+    "where",
+    "with",
+    "window",
+    "match",
+    "range",
+    "rows",
+    "row",
+    "rank",
+    "div",
+    "mod",
+    "xor",
+    "regexp",
+    "glob",
+    "year",
+    "month",
+    "day",
+    "time",
+    "date",
+    "timestamp",
+    "current",
+    "view",
+    "option",
+    "analyze",
+    "explain",
+    "replace",
+];
+
+/// An identifier, quoted only when it has to be.
+pub(crate) fn ident(name: &str, dialect: Dialect) -> String {
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
+        && !(dialect == Dialect::Postgres && name.chars().any(|c| c.is_ascii_uppercase()));
+    if plain {
+        return name.to_string();
+    }
+    match dialect {
+        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+fn string_lit(s: &str, dialect: Dialect) -> String {
+    let mut v = s.replace('\'', "''");
+    if dialect == Dialect::Mysql {
+        v = v.replace('\\', "\\\\");
+    }
+    format!("'{v}'")
+}
+
+struct R<'a> {
+    idx: &'a Index,
+    dialect: Dialect,
+    aliases: Vec<(usize, String)>,
+}
+
+impl R<'_> {
+    fn table(&self, t: usize) -> String {
+        let tab = &self.idx.tables[t];
+        let name = ident(&tab.name, self.dialect);
+        match &tab.schema {
+            Some(s) if self.dialect != Dialect::Sqlite => {
+                format!("{}.{}", ident(s, self.dialect), name)
+            }
+            _ => name,
+        }
+    }
+    fn col(&self, c: usize) -> String {
+        let col = &self.idx.cols[c];
+        let name = ident(&col.name, self.dialect);
+        match self.aliases.iter().find(|(t, _)| *t == col.table) {
+            Some((_, a)) if self.aliases.len() > 1 => format!("{a}.{name}"),
+            _ => name,
+        }
+    }
+    fn expr(&self, e: &Expr) -> String {
+        match e {
+            Expr::Col(c) => self.col(*c),
+            Expr::CountStar => "COUNT(*)".to_string(),
+            Expr::Agg(a, c, d) => {
+                format!(
+                    "{}({}{})",
+                    a.sql(),
+                    if *d { "DISTINCT " } else { "" },
+                    self.col(*c)
+                )
+            }
+        }
+    }
+    fn lit(&self, l: &Lit) -> String {
+        match l {
+            Lit::Str(s) => string_lit(s, self.dialect),
+            Lit::Num(n) => n.clone(),
+        }
+    }
+    fn rel(&self, c: &str, r: Rel) -> String {
+        let (lo, hi): (String, Option<String>) = match self.dialect {
+            Dialect::Sqlite => {
+                let d = |m: &str| format!("date('now'{m})");
+                match r {
+                    Rel::Today => (d(""), Some(d(", '+1 day'"))),
+                    Rel::Yesterday => (d(", '-1 day'"), Some(d(""))),
+                    Rel::ThisWeek => (d(", 'weekday 0', '-6 days'"), None),
+                    Rel::LastWeek => (
+                        d(", 'weekday 0', '-13 days'"),
+                        Some(d(", 'weekday 0', '-6 days'")),
+                    ),
+                    Rel::ThisMonth => (
+                        d(", 'start of month'"),
+                        Some(d(", 'start of month', '+1 month'")),
+                    ),
+                    Rel::LastMonth => (
+                        d(", 'start of month', '-1 month'"),
+                        Some(d(", 'start of month'")),
+                    ),
+                    Rel::ThisYear => (
+                        d(", 'start of year'"),
+                        Some(d(", 'start of year', '+1 year'")),
+                    ),
+                    Rel::LastYear => (
+                        d(", 'start of year', '-1 year'"),
+                        Some(d(", 'start of year'")),
+                    ),
+                    Rel::LastDays(n) => (d(&format!(", '-{n} days'")), None),
+                    Rel::LastMonths(n) => (d(&format!(", '-{n} months'")), None),
+                }
+            }
+            Dialect::Postgres => {
+                let t = |u: &str| format!("date_trunc('{u}', CURRENT_DATE)");
+                match r {
+                    Rel::Today => (
+                        "CURRENT_DATE".into(),
+                        Some("CURRENT_DATE + INTERVAL '1 day'".into()),
+                    ),
+                    Rel::Yesterday => (
+                        "CURRENT_DATE - INTERVAL '1 day'".into(),
+                        Some("CURRENT_DATE".into()),
+                    ),
+                    Rel::ThisWeek => (
+                        t("week"),
+                        Some(format!("{} + INTERVAL '1 week'", t("week"))),
+                    ),
+                    Rel::LastWeek => (
+                        format!("{} - INTERVAL '1 week'", t("week")),
+                        Some(t("week")),
+                    ),
+                    Rel::ThisMonth => (
+                        t("month"),
+                        Some(format!("{} + INTERVAL '1 month'", t("month"))),
+                    ),
+                    Rel::LastMonth => (
+                        format!("{} - INTERVAL '1 month'", t("month")),
+                        Some(t("month")),
+                    ),
+                    Rel::ThisYear => (
+                        t("year"),
+                        Some(format!("{} + INTERVAL '1 year'", t("year"))),
+                    ),
+                    Rel::LastYear => (
+                        format!("{} - INTERVAL '1 year'", t("year")),
+                        Some(t("year")),
+                    ),
+                    Rel::LastDays(n) => (format!("CURRENT_DATE - INTERVAL '{n} days'"), None),
+                    Rel::LastMonths(n) => (format!("CURRENT_DATE - INTERVAL '{n} months'"), None),
+                }
+            }
+            Dialect::Mysql => {
+                let month = "DATE_FORMAT(CURRENT_DATE, '%Y-%m-01')".to_string();
+                let year = "MAKEDATE(YEAR(CURRENT_DATE), 1)".to_string();
+                let week = "(CURRENT_DATE - INTERVAL WEEKDAY(CURRENT_DATE) DAY)".to_string();
+                match r {
+                    Rel::Today => (
+                        "CURRENT_DATE".into(),
+                        Some("CURRENT_DATE + INTERVAL 1 DAY".into()),
+                    ),
+                    Rel::Yesterday => (
+                        "CURRENT_DATE - INTERVAL 1 DAY".into(),
+                        Some("CURRENT_DATE".into()),
+                    ),
+                    Rel::ThisWeek => (week.clone(), Some(format!("{week} + INTERVAL 1 WEEK"))),
+                    Rel::LastWeek => (format!("{week} - INTERVAL 1 WEEK"), Some(week)),
+                    Rel::ThisMonth => (month.clone(), Some(format!("{month} + INTERVAL 1 MONTH"))),
+                    Rel::LastMonth => (format!("{month} - INTERVAL 1 MONTH"), Some(month)),
+                    Rel::ThisYear => (year.clone(), Some(format!("{year} + INTERVAL 1 YEAR"))),
+                    Rel::LastYear => (format!("{year} - INTERVAL 1 YEAR"), Some(year)),
+                    Rel::LastDays(n) => (format!("CURRENT_DATE - INTERVAL {n} DAY"), None),
+                    Rel::LastMonths(n) => (format!("CURRENT_DATE - INTERVAL {n} MONTH"), None),
+                }
+            }
+        };
+        match hi {
+            Some(h) => format!("{c} >= {lo} AND {c} < {h}"),
+            None => format!("{c} >= {lo}"),
+        }
+    }
+    fn cond(&self, c: &Cond) -> String {
+        match c {
+            Cond::Cmp(col, op, l) => format!("{} {op} {}", self.col(*col), self.lit(l)),
+            Cond::Like(col, s, neg) => format!(
+                "{} {}LIKE {}",
+                self.col(*col),
+                if *neg { "NOT " } else { "" },
+                string_lit(&format!("%{s}%"), self.dialect)
+            ),
+            Cond::Between(col, a, b) => {
+                format!(
+                    "{} BETWEEN {} AND {}",
+                    self.col(*col),
+                    self.lit(a),
+                    self.lit(b)
+                )
+            }
+            Cond::Range(col, a, b) => {
+                let c = self.col(*col);
+                format!("{c} >= {} AND {c} < {}", self.lit(a), self.lit(b))
+            }
+            Cond::NotIn(col, sub) => format!(
+                "{} NOT IN ({})",
+                self.col(*col),
+                render(sub, self.idx, self.dialect)
+            ),
+            Cond::NotNull(col) => format!("{} IS NOT NULL", self.col(*col)),
+            Cond::CmpAvg(col, op) => {
+                let c = &self.idx.cols[*col];
+                format!(
+                    "{} {op} (SELECT AVG({}) FROM {})",
+                    self.col(*col),
+                    ident(&c.name, self.dialect),
+                    self.table(c.table)
+                )
+            }
+            Cond::Both(cs) => {
+                let parts: Vec<String> = cs.iter().map(|c| self.cond(c)).collect();
+                parts.join(" AND ")
+            }
+            Cond::Relative(col, r) => self.rel(&self.col(*col), *r),
+            Cond::Or(cs) => {
+                let parts: Vec<String> = cs
+                    .iter()
+                    .map(|c| {
+                        let t = self.cond(c);
+                        if t.contains(" AND ") && !t.starts_with('(') {
+                            format!("({t})")
+                        } else {
+                            t
+                        }
+                    })
+                    .collect();
+                format!("({})", parts.join(" OR "))
+            }
+        }
+    }
+}
+
+/// Renders the query in `dialect`.
+pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
+    let mut aliases = vec![(q.from, "T1".to_string())];
+    for (i, (_, new)) in q.joins.iter().enumerate() {
+        aliases.push((idx.cols[*new].table, format!("T{}", i + 2)));
+    }
+    let r = R {
+        idx,
+        dialect,
+        aliases,
+    };
+    let multi = !q.joins.is_empty();
+    let mut s = String::from("SELECT ");
+    if q.distinct {
+        s.push_str("DISTINCT ");
+    }
+    let items: Vec<String> = q.items.iter().map(|e| r.expr(e)).collect();
+    s.push_str(&items.join(", "));
+    let _ = write!(s, " FROM {}", r.table(q.from));
+    if multi {
+        s.push_str(" AS T1");
+    }
+    for (i, (old, new)) in q.joins.iter().enumerate() {
+        let _ = write!(
+            s,
+            " JOIN {} AS T{} ON {} = {}",
+            r.table(idx.cols[*new].table),
+            i + 2,
+            r.col(*old),
+            r.col(*new)
+        );
+    }
+    if !q.conds.is_empty() {
+        let parts: Vec<String> = q.conds.iter().map(|c| r.cond(c)).collect();
+        let _ = write!(s, " WHERE {}", parts.join(" AND "));
+    }
+    if !q.group.is_empty() {
+        let parts: Vec<String> = q.group.iter().map(|c| r.col(*c)).collect();
+        let _ = write!(s, " GROUP BY {}", parts.join(", "));
+    }
+    if let Some((op, n)) = &q.having {
+        let _ = write!(s, " HAVING COUNT(*) {op} {n}");
+    }
+    if !q.order.is_empty() {
+        let parts: Vec<String> = q
+            .order
+            .iter()
+            .map(|(e, d)| format!("{}{}", r.expr(e), if *d { " DESC" } else { "" }))
+            .collect();
+        let _ = write!(s, " ORDER BY {}", parts.join(", "));
+    }
+    if let Some(l) = q.limit {
+        let _ = write!(s, " LIMIT {l}");
+    }
+    if let Some(other) = &q.intersect {
+        let _ = write!(s, " INTERSECT {}", render(other, idx, dialect));
+    }
+    s
+}
+
+fn lit_words(l: &Lit) -> String {
+    match l {
+        Lit::Str(s) => format!("'{s}'"),
+        Lit::Num(n) => n.clone(),
+    }
+}
+
+fn op_words(op: &str) -> &'static str {
+    match op {
+        "=" => "is",
+        "!=" => "is not",
+        ">" => "is greater than",
+        ">=" => "is at least",
+        "<" => "is less than",
+        "<=" => "is at most",
+        _ => "compares to",
+    }
+}
+
+fn rel_words(r: Rel) -> String {
+    match r {
+        Rel::Today => "today".into(),
+        Rel::Yesterday => "yesterday".into(),
+        Rel::ThisWeek => "this week".into(),
+        Rel::LastWeek => "last week".into(),
+        Rel::ThisMonth => "this month".into(),
+        Rel::LastMonth => "last month".into(),
+        Rel::ThisYear => "this year".into(),
+        Rel::LastYear => "last year".into(),
+        Rel::LastDays(n) => format!("in the last {n} days"),
+        Rel::LastMonths(n) => format!("in the last {n} months"),
+    }
+}
+
+fn cond_words(c: &Cond, idx: &Index) -> String {
+    match c {
+        Cond::Cmp(col, op, l) => {
+            format!("{} {} {}", idx.col_words(*col), op_words(op), lit_words(l))
+        }
+        Cond::Like(col, s, neg) => format!(
+            "{} {} '{s}'",
+            idx.col_words(*col),
+            if *neg { "does not contain" } else { "contains" }
+        ),
+        Cond::Between(col, a, b) => format!(
+            "{} is between {} and {}",
+            idx.col_words(*col),
+            lit_words(a),
+            lit_words(b)
+        ),
+        Cond::Range(col, a, b) => format!(
+            "{} is from {} up to (not including) {}",
+            idx.col_words(*col),
+            lit_words(a),
+            lit_words(b)
+        ),
+        Cond::NotIn(col, sub) => {
+            let mut w = format!(
+                "the {} does not appear in {}",
+                idx.col_words(*col),
+                idx.table_words(sub.from)
+            );
+            let inner: Vec<String> = sub
+                .conds
+                .iter()
+                .filter(|c| !matches!(c, Cond::NotNull(_)))
+                .map(|c| cond_words(c, idx))
+                .collect();
+            if !inner.is_empty() {
+                let _ = write!(w, " with {}", inner.join(" and "));
+            }
+            w
+        }
+        Cond::NotNull(col) => format!("{} is set", idx.col_words(*col)),
+        Cond::CmpAvg(col, op) => format!("{} {} its average", idx.col_words(*col), op_words(op)),
+        Cond::Both(cs) => cs
+            .iter()
+            .map(|c| cond_words(c, idx))
+            .collect::<Vec<_>>()
+            .join(" and also "),
+        Cond::Relative(col, r) => format!("{} falls {}", idx.col_words(*col), rel_words(*r)),
+        Cond::Or(cs) => cs
+            .iter()
+            .map(|c| cond_words(c, idx))
+            .collect::<Vec<_>>()
+            .join(" or "),
+    }
+}
+
+fn expr_words(e: &Expr, idx: &Index) -> String {
+    match e {
+        Expr::Col(c) => idx.col_words(*c),
+        Expr::CountStar => "the number of rows".into(),
+        Expr::Agg(Agg::Count, c, _) => format!("the number of distinct {}", idx.col_words(*c)),
+        Expr::Agg(a, c, d) => format!(
+            "the {}{} {}",
+            a.words(),
+            if *d { " distinct" } else { "" },
+            idx.col_words(*c)
+        ),
+    }
+}
+
+/// A plain-English description of what the query does.
+pub(crate) fn explain(q: &Select, idx: &Index) -> String {
+    let mut tables = vec![idx.table_words(q.from)];
+    for (_, new) in &q.joins {
+        tables.push(idx.table_words(idx.cols[*new].table));
+    }
+    let source = if tables.len() == 1 {
+        tables[0].clone()
+    } else {
+        format!("{} joined with {}", tables[0], tables[1..].join(" and "))
+    };
+    let mut s = if q.items == [Expr::CountStar] && q.group.is_empty() {
+        format!("Counts the rows of {source}")
+    } else {
+        let items: Vec<String> = q.items.iter().map(|e| expr_words(e, idx)).collect();
+        format!(
+            "Lists {}{} of {source}",
+            if q.distinct { "the distinct " } else { "" },
+            items.join(", ")
+        )
+    };
+    if !q.conds.is_empty() {
+        let parts: Vec<String> = q.conds.iter().map(|c| cond_words(c, idx)).collect();
+        let _ = write!(s, " where {}", parts.join(" and "));
+    }
+    if !q.group.is_empty() {
+        let parts: Vec<String> = q.group.iter().map(|c| idx.col_words(*c)).collect();
+        let _ = write!(s, ", grouped by {}", parts.join(", "));
+    }
+    if let Some((op, n)) = &q.having {
+        let _ = write!(s, ", keeping groups whose row count {} {n}", op_words(op));
+    }
+    if !q.order.is_empty() {
+        let parts: Vec<String> = q
+            .order
+            .iter()
+            .map(|(e, d)| {
+                format!(
+                    "{} ({})",
+                    expr_words(e, idx),
+                    if *d { "highest first" } else { "lowest first" }
+                )
+            })
+            .collect();
+        let _ = write!(s, ", sorted by {}", parts.join(", "));
+    }
+    if let Some(l) = q.limit {
+        if l == 1 {
+            s.push_str(", keeping only the first row");
+        } else {
+            let _ = write!(s, ", keeping the first {l} rows");
+        }
+    }
+    if let Some(other) = &q.intersect {
+        let inner = explain(other, idx);
+        let _ = write!(
+            s,
+            ", keeping only rows also found by: {}",
+            inner.trim_end_matches('.').to_lowercase()
+        );
+    }
+    s.push('.');
+    s
+}
