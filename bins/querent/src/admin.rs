@@ -31,8 +31,19 @@ pub async fn rotate_key(config: &Config) -> Result<RotateReport, String> {
             .map_err(|e| format!("connection {id}: {e}"))?;
         updates.push((id, old, new));
     }
-    let changed = store
+    let mut changed = store
         .replace_connection_secrets(&updates)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut key_updates = Vec::new();
+    for (id, old) in store.provider_keys().await.map_err(|e| e.to_string())? {
+        let new = rotated
+            .reencrypt(&old)
+            .map_err(|e| format!("provider {id}: {e}"))?;
+        key_updates.push((id, old, new));
+    }
+    changed += store
+        .replace_provider_keys(&key_updates)
         .await
         .map_err(|e| e.to_string())?;
     let final_ring: Keyring = rotated.only_current().map_err(|e| e.to_string())?;

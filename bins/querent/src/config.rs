@@ -56,6 +56,12 @@ pub struct Config {
     pub demo: bool,
     /// The largest row cap any query may have, whatever a request or connection asks.
     pub server_max_rows: u32,
+    /// Whether provider base URLs may point at private networks (10/8, 192.168/16, …).
+    /// Loopback (Ollama on this machine) is always allowed; link-local and cloud metadata
+    /// addresses never are.
+    pub allow_private_provider_urls: bool,
+    /// Longest wait between retries of a provider call, in milliseconds.
+    pub provider_max_retry_delay_ms: u64,
 }
 
 impl Default for Config {
@@ -80,6 +86,8 @@ impl Default for Config {
             workers: None,
             demo: true,
             server_max_rows: app.server_max_rows,
+            allow_private_provider_urls: false,
+            provider_max_retry_delay_ms: 8_000,
         }
     }
 }
@@ -213,4 +221,6 @@ const ENV_KEYS: &[&str] = &[
     "workers",
     "demo",
     "server_max_rows",
+    "allow_private_provider_urls",
+    "provider_max_retry_delay_ms",
 ];

@@ -14,6 +14,7 @@ pub mod ask;
 pub mod config;
 pub mod demo;
 pub mod eval;
+pub mod llm;
 pub mod logging;
 
 use std::sync::Arc;
@@ -64,13 +65,23 @@ pub async fn build_app(
     let store = Store::open(store_config(config))
         .await
         .map_err(|e| format!("cannot open the metadata store: {e}"))?;
+    let offline: Arc<dyn querent_domain::query::SqlProvider> =
+        Arc::new(querent_offline::OfflineProvider::default());
     let ports = Ports {
         store: Arc::new(store.clone()),
         crypto: keyring.clone(),
         probe: Arc::new(TargetTester),
         schema: Arc::new(querent_introspect::Introspector),
         engine: Arc::new(querent_exec::Engine::new()),
-        provider: Arc::new(querent_offline::OfflineProvider::default()),
+        provider: offline.clone(),
+        providers: Arc::new(llm::LlmProviders::new(
+            querent_llm::UrlPolicy {
+                allow_private: config.allow_private_provider_urls,
+                allow_loopback: true,
+            },
+            offline,
+            std::time::Duration::from_millis(config.provider_max_retry_delay_ms),
+        )),
         log_level_hook,
     };
     Ok(Parts {

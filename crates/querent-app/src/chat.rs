@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
-use querent_domain::chat::{ChatMessage, ChatOptions, ChatSession, ResultSet};
+use querent_domain::chat::{Attempt, ChatMessage, ChatOptions, ChatSession, ResultSet};
 use querent_domain::query::{
     ColumnMeta, GenerateRequest, QueryLimits, QueryRequest, Row, RowSink, SinkClosed, Turn,
 };
@@ -29,6 +29,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
 use crate::error::NotFoundAs;
+use crate::providers::Resolved;
 use crate::{Actor, App, ServiceError, ServiceResult};
 
 /// Rows per `rows` event.
@@ -215,6 +216,7 @@ pub struct PreparedChat {
     started: Instant,
     task: Task,
     timings: StageTimings,
+    resolved: Option<Resolved>,
 }
 
 #[derive(Clone, Debug)]
@@ -265,8 +267,28 @@ impl RowSink for ForwardRows<'_> {
 /// The outcome of the execution stage.
 enum Executed {
     Rows(ResultSet),
-    Failed(ErrorCode, String),
+    /// Code, message, and whether rows had already been streamed.
+    Failed(ErrorCode, String, bool),
 }
+
+/// Why running a message's SQL failed, and whether asking the provider again may help (a
+/// database error before any row was sent).
+struct RunFailure {
+    error: ServiceError,
+    retryable: bool,
+}
+
+impl From<ServiceError> for RunFailure {
+    fn from(error: ServiceError) -> Self {
+        Self {
+            error,
+            retryable: false,
+        }
+    }
+}
+
+/// Provider calls after the first one when the guard or the database refuses the SQL.
+pub const MAX_CORRECTIONS: usize = 2;
 
 fn chat_error(code: ErrorCode, detail: impl Into<String>) -> ChatError {
     ChatError {
@@ -301,9 +323,11 @@ impl App {
             )));
         }
         self.check_options(&req.options)?;
-        self.provider_for(req.provider.as_deref())?;
         let conn = self
             .load_connection(actor, req.connection_id, TeamRole::Viewer)
+            .await?;
+        let resolved = self
+            .resolve_provider(conn.team_id, req.provider.as_deref())
             .await?;
         let now = now_millis();
         let session = match req.session_id {
@@ -346,6 +370,8 @@ impl App {
             completion_tokens: 0,
             latency_ms: None,
             options: req.options,
+            attempts: Vec::new(),
+            cost_usd: None,
             asked_by: actor.audit_name(),
             created_at: now,
             updated_at: now,
@@ -359,6 +385,7 @@ impl App {
             started: Instant::now(),
             task: Task::Ask,
             timings: StageTimings::default(),
+            resolved: Some(resolved),
         })
     }
 
@@ -434,12 +461,14 @@ impl App {
         let t = Instant::now();
         let schema = self.schema_for(&p.actor, &p.conn).await?;
         p.timings.linking_us = micros(t);
-        let _ = events.emit(ChatEvent::Status("generating")).await;
-        let t = Instant::now();
         let history = self.history_of(p.session.id, p.message.id).await?;
-        let provider = self.provider_for(None)?;
+        let resolved = match &p.resolved {
+            Some(r) => r.clone(),
+            None => self.resolve_provider(p.conn.team_id, None).await?,
+        };
+        let provider = Arc::clone(&resolved.provider);
         let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
-        let request = GenerateRequest {
+        let mut request = GenerateRequest {
             question: p.message.question.clone(),
             dialect: p.conn.target.dialect,
             schema: Arc::clone(&schema),
@@ -449,51 +478,127 @@ impl App {
             max_rows,
         };
         p.message.provider = Some(provider.name().to_owned());
-        let generated = provider
-            .generate(&request)
-            .await
-            .map_err(|e| ServiceError::new(e.code(), e.to_string()));
-        p.timings.generating_us = micros(t);
-        let generated = generated?;
-        p.message.prompt_tokens = generated.usage.prompt_tokens as i64;
-        p.message.completion_tokens = generated.usage.completion_tokens as i64;
-        p.message.sql = Some(generated.sql.clone());
-        p.message.explanation = generated.explanation.clone();
-        let _ = events.emit(ChatEvent::Status("validating")).await;
-        let t = Instant::now();
-        let checked = self
-            .engine()
-            .check(
+        for attempt in 0..=MAX_CORRECTIONS {
+            let _ = events.emit(ChatEvent::Status("generating")).await;
+            let t = Instant::now();
+            let generated = provider.generate(&request).await;
+            let took = t.elapsed();
+            p.timings.generating_us += took.as_micros() as u64;
+            let generated = match generated {
+                Ok(g) => g,
+                Err(e) => {
+                    p.message.attempts.push(Attempt {
+                        sql: None,
+                        error: Some(e.to_string()),
+                        latency_ms: took.as_millis() as u64,
+                        ..Attempt::default()
+                    });
+                    return Err(ServiceError::new(e.code(), e.to_string()));
+                }
+            };
+            p.message.prompt_tokens += generated.usage.prompt_tokens as i64;
+            p.message.completion_tokens += generated.usage.completion_tokens as i64;
+            if let Some(cost) = resolved.config.as_ref().and_then(|c| {
+                c.cost(
+                    generated.usage.prompt_tokens,
+                    generated.usage.completion_tokens,
+                )
+            }) {
+                p.message.cost_usd = Some(p.message.cost_usd.unwrap_or(0.0) + cost);
+            }
+            // A provider that answers a correction with the same SQL will not correct
+            // itself: keep the first error.
+            if let Some((previous, why)) = &request.previous_error
+                && previous.trim() == generated.sql.trim()
+            {
+                p.message.attempts.push(Attempt {
+                    sql: Some(generated.sql.clone()),
+                    error: Some("the provider repeated the refused SQL".into()),
+                    latency_ms: took.as_millis() as u64,
+                    prompt_tokens: generated.usage.prompt_tokens,
+                    completion_tokens: generated.usage.completion_tokens,
+                });
+                let code = p
+                    .message
+                    .error_code
+                    .as_deref()
+                    .and_then(|c| ErrorCode::ALL.iter().copied().find(|e| e.as_str() == c))
+                    .unwrap_or(ErrorCode::GuardRejected);
+                return Err(ServiceError::new(code, why.clone()));
+            }
+            p.message.attempts.push(Attempt {
+                sql: Some(generated.sql.clone()),
+                error: None,
+                latency_ms: took.as_millis() as u64,
+                prompt_tokens: generated.usage.prompt_tokens,
+                completion_tokens: generated.usage.completion_tokens,
+            });
+            p.message.sql = Some(generated.sql.clone());
+            p.message.explanation = generated.explanation.clone();
+            let _ = events.emit(ChatEvent::Status("validating")).await;
+            let t = Instant::now();
+            let checked = self.engine().check(
                 p.conn.target.dialect,
                 &generated.sql,
                 &schema,
                 &p.conn.privacy,
                 max_rows,
-            )
-            .map_err(|r| ServiceError::new(r.code, r.message));
-        p.timings.validating_us = micros(t);
-        checked?;
-        if p.message.options.show_query {
-            let _ = events
-                .emit(ChatEvent::Sql {
-                    query: generated.sql.clone(),
-                    dialect: p.conn.target.dialect,
-                })
-                .await;
-        }
-        match p.conn.execution_mode {
-            ExecutionMode::GenerateOnly => {
-                p.message.status = MessageStatus::QueryOnly;
-                self.explain(p, events).await;
-                Ok(())
+            );
+            p.timings.validating_us += micros(t);
+            if let Err(r) = checked {
+                let mut why = r.message.clone();
+                if !r.suggestions.is_empty() && !why.contains("did you mean") {
+                    why.push_str(&format!(" (did you mean {}?)", r.suggestions.join(", ")));
+                }
+                if let Some(a) = p.message.attempts.last_mut() {
+                    a.error = Some(why.clone());
+                }
+                if attempt < MAX_CORRECTIONS {
+                    p.message.error_code = Some(r.code.as_str().to_owned());
+                    request.previous_error = Some((generated.sql, why));
+                    continue;
+                }
+                return Err(ServiceError::new(r.code, r.message));
             }
-            ExecutionMode::ReviewFirst => {
-                p.message.status = MessageStatus::PendingApproval;
-                self.explain(p, events).await;
-                Ok(())
+            p.message.error_code = None;
+            if p.message.options.show_query {
+                let _ = events
+                    .emit(ChatEvent::Sql {
+                        query: generated.sql.clone(),
+                        dialect: p.conn.target.dialect,
+                    })
+                    .await;
             }
-            ExecutionMode::AutoExecute => self.run_message_sql(p, events, &schema).await,
+            return match p.conn.execution_mode {
+                ExecutionMode::GenerateOnly => {
+                    p.message.status = MessageStatus::QueryOnly;
+                    self.explain(p, events).await;
+                    Ok(())
+                }
+                ExecutionMode::ReviewFirst => {
+                    p.message.status = MessageStatus::PendingApproval;
+                    self.explain(p, events).await;
+                    Ok(())
+                }
+                ExecutionMode::AutoExecute => {
+                    match self.run_message_sql(p, events, &schema).await {
+                        Ok(()) => Ok(()),
+                        Err(f) if f.retryable && attempt < MAX_CORRECTIONS => {
+                            if let Some(a) = p.message.attempts.last_mut() {
+                                a.error = Some(f.error.detail.clone());
+                            }
+                            p.message.error_code = Some(f.error.code.as_str().to_owned());
+                            request.previous_error = Some((generated.sql, f.error.detail));
+                            continue;
+                        }
+                        Err(f) => Err(f.error),
+                    }
+                }
+            };
         }
+        Err(ServiceError::internal(
+            "self-correction loop ended without an answer",
+        ))
     }
 
     /// Runs the message's stored SQL (approvals and edits).
@@ -509,7 +614,9 @@ impl App {
                 })
                 .await;
         }
-        self.run_message_sql(p, events, &schema).await
+        self.run_message_sql(p, events, &schema)
+            .await
+            .map_err(|f| f.error)
     }
 
     async fn run_message_sql(
@@ -517,7 +624,7 @@ impl App {
         p: &mut PreparedChat,
         events: &Events,
         schema: &SchemaSnapshot,
-    ) -> ServiceResult<()> {
+    ) -> Result<(), RunFailure> {
         let _ = events.emit(ChatEvent::Status("executing")).await;
         let sql = p.message.sql.clone().unwrap_or_default();
         let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
@@ -533,7 +640,10 @@ impl App {
                 self.explain(p, events).await;
                 Ok(())
             }
-            Executed::Failed(code, detail) => Err(ServiceError::new(code, detail)),
+            Executed::Failed(code, detail, rows_sent) => Err(RunFailure {
+                retryable: code == ErrorCode::QueryError && !rows_sent,
+                error: ServiceError::new(code, detail),
+            }),
         }
     }
 
@@ -611,7 +721,7 @@ impl App {
                 }
                 Ok(Executed::Rows(result))
             }
-            Err(e) => Ok(Executed::Failed(e.code(), e.to_string())),
+            Err(e) => Ok(Executed::Failed(e.code(), e.to_string(), sink.sent_columns)),
         }
     }
 
@@ -663,21 +773,6 @@ impl App {
             ));
         }
         Ok(())
-    }
-
-    fn provider_for(
-        &self,
-        name: Option<&str>,
-    ) -> ServiceResult<Arc<dyn querent_domain::query::SqlProvider>> {
-        let provider = Arc::clone(&self.inner.ports.provider);
-        match name {
-            None => Ok(provider),
-            Some(n) if n.eq_ignore_ascii_case(provider.name()) => Ok(provider),
-            Some(n) => Err(ServiceError::validation(format!(
-                "provider: unknown provider `{n}`; available: {}",
-                provider.name()
-            ))),
-        }
     }
 
     async fn history_of(&self, session: SessionId, current: MessageId) -> ServiceResult<Vec<Turn>> {
@@ -788,6 +883,7 @@ impl App {
             started: Instant::now(),
             task: Task::Execute,
             timings: StageTimings::default(),
+            resolved: None,
         })
     }
 
@@ -881,6 +977,7 @@ impl App {
                 started: Instant::now(),
                 task: Task::Execute,
                 timings: StageTimings::default(),
+                resolved: None,
             }))
         } else {
             Ok(Err(self.response_of(&session, &message, true)))

@@ -32,6 +32,7 @@ pub mod connections;
 mod error;
 pub mod jwt;
 mod paging;
+pub mod providers;
 mod ratelimit;
 pub mod schema;
 pub mod secrets;
@@ -51,7 +52,7 @@ pub use paging::{ListParams, Paginated};
 pub use querent_domain::Secret;
 
 use querent_domain::ports::{Crypto, MetadataStore, SchemaReader, TargetProbe};
-use querent_domain::query::{QueryEngine, SqlProvider};
+use querent_domain::query::{ProviderFactory, QueryEngine, SqlProvider};
 use querent_domain::{AuditEntry, now_millis};
 
 /// Service configuration (the HTTP server's own settings live in querent-http).
@@ -111,8 +112,10 @@ pub struct Ports {
     pub schema: Arc<dyn SchemaReader>,
     /// Guard and execution against target databases (querent-exec).
     pub engine: Arc<dyn QueryEngine>,
-    /// The default SQL provider (querent-offline unless configured otherwise).
+    /// The built-in SQL provider used when a team configured none (querent-offline).
     pub provider: Arc<dyn SqlProvider>,
+    /// Builds configured providers (querent-llm) and checks their URLs.
+    pub providers: Arc<dyn ProviderFactory>,
     /// Changes the process's log filter (`PATCH /settings` `log_level`), when the binary
     /// offers it.
     pub log_level_hook: Option<LogLevelHook>,

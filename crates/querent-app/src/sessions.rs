@@ -68,6 +68,10 @@ pub struct MessageView {
     pub completion_tokens: i64,
     /// Time from question to answer, in milliseconds.
     pub latency_ms: Option<i64>,
+    /// Every provider call made for it (first try and self-corrections).
+    pub attempts: Vec<querent_domain::chat::Attempt>,
+    /// Estimated cost of the provider calls in US dollars, when prices are configured.
+    pub cost_usd: Option<f64>,
     /// Options it was asked with.
     pub options: ChatOptions,
     /// Creation time (RFC 3339).
@@ -93,6 +97,8 @@ impl From<ChatMessage> for MessageView {
             prompt_tokens: m.prompt_tokens,
             completion_tokens: m.completion_tokens,
             latency_ms: m.latency_ms,
+            attempts: m.attempts,
+            cost_usd: m.cost_usd,
             options: m.options,
             created_at: millis_to_rfc3339(m.created_at),
         }

@@ -64,6 +64,23 @@ impl Default for ChatOptions {
     }
 }
 
+/// One call to the provider while answering a question (the first try and each
+/// self-correction).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Attempt {
+    /// The SQL it wrote, if any.
+    pub sql: Option<String>,
+    /// Why it was not accepted (guard or database message), or the provider's failure.
+    pub error: Option<String>,
+    /// Time the provider took, in milliseconds.
+    pub latency_ms: u64,
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+}
+
 /// One question and its answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChatMessage {
@@ -97,6 +114,10 @@ pub struct ChatMessage {
     pub latency_ms: Option<i64>,
     /// Options the question was asked with.
     pub options: ChatOptions,
+    /// Every provider call made for it, in order.
+    pub attempts: Vec<Attempt>,
+    /// Estimated cost of the provider calls, in US dollars (when prices are configured).
+    pub cost_usd: Option<f64>,
     /// Who asked: `user:<id>` or `client:<id>`.
     pub asked_by: String,
     /// Creation time.

@@ -102,6 +102,18 @@ wire_enum!(
 );
 
 wire_enum!(
+    /// The kind of a configured SQL provider.
+    ProviderKind {
+        /// Any OpenAI-compatible chat-completions API (OpenAI, Groq, Ollama, vLLM, LM Studio).
+        Openai => "openai",
+        /// Anthropic's Messages API.
+        Anthropic => "anthropic",
+        /// The built-in deterministic translator: no network, no model.
+        Offline => "offline",
+    }
+);
+
+wire_enum!(
     /// TLS requirement for a target connection.
     SslMode {
         /// Never use TLS.

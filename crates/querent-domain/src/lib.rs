@@ -22,6 +22,7 @@ mod entities;
 mod ids;
 mod kinds;
 pub mod ports;
+pub mod providers;
 pub mod query;
 pub mod schema;
 mod secret;
@@ -47,4 +48,30 @@ pub fn millis_to_rfc3339(ms: UnixMillis) -> String {
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     t.format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()
+}
+
+/// Parses an RFC 3339 time or a `YYYY-MM-DD` date (midnight UTC) into [`UnixMillis`].
+pub fn parse_time(s: &str) -> Option<UnixMillis> {
+    use time::format_description::well_known::Rfc3339;
+    let s = s.trim();
+    if let Ok(t) = time::OffsetDateTime::parse(s, &Rfc3339) {
+        return Some((t.unix_timestamp_nanos() / 1_000_000) as i64);
+    }
+    let mut parts = s.splitn(3, '-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u8 = parts.next()?.parse().ok()?;
+    let day: u8 = parts.next()?.parse().ok()?;
+    let d = time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    Some(d.midnight().assume_utc().unix_timestamp() * 1000)
+}
+
+#[cfg(test)]
+mod time_tests {
+    #[test]
+    fn parses_times_and_dates() {
+        assert_eq!(super::parse_time("1970-01-02"), Some(86_400_000));
+        assert_eq!(super::parse_time("1970-01-01T00:00:01Z"), Some(1000));
+        assert_eq!(super::parse_time("2024-02-30"), None);
+        assert_eq!(super::parse_time("yesterday"), None);
+    }
 }

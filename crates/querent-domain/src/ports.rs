@@ -8,10 +8,12 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::chat::{ChatMessage, ChatSession};
+use crate::providers::ProviderConfig;
 use crate::schema::SchemaSnapshot;
 use crate::{
     ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ConnectionTarget, Dialect,
-    MessageId, MessageStatus, Secret, SessionId, Team, TeamId, TeamMember, TeamRole, User, UserId,
+    MessageId, MessageStatus, ProviderId, Secret, SessionId, Team, TeamId, TeamMember, TeamRole,
+    UnixMillis, User, UserId,
 };
 
 /// What can go wrong in the metadata store.
@@ -219,6 +221,42 @@ pub trait MetadataStore: Send + Sync + 'static {
         &self,
         connection: ConnectionId,
     ) -> StoreResult<Option<SchemaSnapshot>>;
+
+    // ---- providers
+    /// Stores a provider; when it is the default, the team's other providers stop being.
+    async fn insert_provider(&self, provider: &ProviderConfig) -> StoreResult<()>;
+    /// One provider.
+    async fn get_provider(&self, id: ProviderId) -> StoreResult<ProviderConfig>;
+    /// A page of the providers of some teams.
+    async fn list_providers(
+        &self,
+        teams: &[TeamId],
+        page: &Page,
+    ) -> StoreResult<Vec<ProviderConfig>>;
+    /// Replaces a provider (same default rule as insert).
+    async fn update_provider(&self, provider: &ProviderConfig) -> StoreResult<()>;
+    /// Deletes a provider.
+    async fn delete_provider(&self, id: ProviderId) -> StoreResult<()>;
+    /// A team's provider by name.
+    async fn find_provider(&self, team: TeamId, name: &str) -> StoreResult<Option<ProviderConfig>>;
+    /// A team's default provider.
+    async fn default_provider(&self, team: TeamId) -> StoreResult<Option<ProviderConfig>>;
+    /// Every provider with an encrypted API key (for key rotation).
+    async fn provider_keys(&self) -> StoreResult<Vec<(ProviderId, String)>>;
+    /// Replaces encrypted API keys `(id, old, new)` in one transaction where they still hold
+    /// `old`; returns how many changed.
+    async fn replace_provider_keys(
+        &self,
+        updates: &[(ProviderId, String, String)],
+    ) -> StoreResult<usize>;
+    /// Per message of a team's sessions created in `[from, to)`: provider, prompt tokens,
+    /// completion tokens, cost.
+    async fn usage_rows(
+        &self,
+        team: TeamId,
+        from: UnixMillis,
+        to: UnixMillis,
+    ) -> StoreResult<Vec<(Option<String>, i64, i64, Option<f64>)>>;
 
     // ---- chat
     /// Stores a new session.

@@ -295,3 +295,30 @@ pub trait SqlProvider: Send + Sync + 'static {
     /// Writes one SQL statement answering the request.
     async fn generate(&self, request: &GenerateRequest) -> Result<Generated, ProviderError>;
 }
+
+/// Builds providers from stored configurations (implemented by the binary with querent-llm
+/// and querent-offline), and talks to them for tests and model lists.
+#[async_trait]
+pub trait ProviderFactory: Send + Sync + 'static {
+    /// A provider for a configuration, with its decrypted API key.
+    fn build(
+        &self,
+        config: &crate::providers::ProviderConfig,
+        api_key: Option<Secret<String>>,
+    ) -> Result<Arc<dyn SqlProvider>, ProviderError>;
+    /// Checks a base URL against the outbound policy (no link-local or metadata addresses;
+    /// private ranges only when allowed); the message says why it is refused.
+    async fn check_url(&self, base_url: &str) -> Result<(), String>;
+    /// A tiny real call; returns the model's reply.
+    async fn test(
+        &self,
+        config: &crate::providers::ProviderConfig,
+        api_key: Option<Secret<String>>,
+    ) -> Result<String, ProviderError>;
+    /// The models the provider offers.
+    async fn list_models(
+        &self,
+        config: &crate::providers::ProviderConfig,
+        api_key: Option<Secret<String>>,
+    ) -> Result<Vec<String>, ProviderError>;
+}

@@ -33,7 +33,6 @@
 //! [`GenerateRequest`]: querent_domain::query::GenerateRequest
 
 use querent_domain::query::TokenUsage;
-use serde::{Deserialize, Serialize};
 
 pub mod anthropic;
 pub mod extract;
@@ -51,28 +50,7 @@ pub use prompt::{ChatMessage, Prompt, PromptBudget, Role, render};
 pub use retry::RetryPolicy;
 pub use url_policy::{UrlPolicy, check_base_url};
 
-/// The kind of a configured provider, as written in `POST /api/v1/providers` `{kind}`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProviderKind {
-    /// Any OpenAI-compatible chat-completions API.
-    Openai,
-    /// Anthropic's Messages API.
-    Anthropic,
-    /// The built-in deterministic translator (querent-offline): no network, no model.
-    Offline,
-}
-
-impl ProviderKind {
-    /// The stable wire spelling (`openai`, `anthropic`, `offline`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ProviderKind::Openai => "openai",
-            ProviderKind::Anthropic => "anthropic",
-            ProviderKind::Offline => "offline",
-        }
-    }
-}
+pub use querent_domain::ProviderKind;
 
 /// What one chat call returned.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -9,6 +9,7 @@ use querent_domain::{
 
 use querent_domain::chat::{ChatMessage, ChatSession};
 use querent_domain::ports::RefreshToken;
+use querent_domain::providers::ProviderConfig;
 
 use crate::DbError;
 use crate::schema::*;
@@ -383,6 +384,8 @@ pub(crate) struct MessageRow {
     pub asked_by: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub attempts: String,
+    pub cost_usd: Option<f64>,
 }
 
 impl MessageRow {
@@ -406,6 +409,8 @@ impl MessageRow {
             asked_by: m.asked_by.clone(),
             created_at: m.created_at,
             updated_at: m.updated_at,
+            attempts: to_json(&m.attempts),
+            cost_usd: m.cost_usd,
         }
     }
 
@@ -430,7 +435,66 @@ impl MessageRow {
             completion_tokens: self.completion_tokens,
             latency_ms: self.latency_ms,
             options: json("message options", &self.options)?,
+            attempts: json("message attempts", &self.attempts)?,
+            cost_usd: self.cost_usd,
             asked_by: self.asked_by,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+#[derive(Queryable, Insertable, diesel::AsChangeset, Clone)]
+#[diesel(table_name = provider_configs, treat_none_as_null = true)]
+pub(crate) struct ProviderRow {
+    pub id: String,
+    pub team_id: String,
+    pub name: String,
+    pub kind: String,
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub encrypted_api_key: Option<String>,
+    pub options: String,
+    pub is_default: bool,
+    pub created_by: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ProviderRow {
+    pub(crate) fn from_domain(p: &ProviderConfig) -> Self {
+        Self {
+            id: p.id.to_string(),
+            team_id: p.team_id.to_string(),
+            name: p.name.clone(),
+            kind: p.kind.as_str().to_owned(),
+            base_url: p.base_url.clone(),
+            model: p.model.clone(),
+            encrypted_api_key: p.encrypted_api_key.clone(),
+            options: to_json(&p.options),
+            is_default: p.is_default,
+            created_by: p.created_by.map(|u| u.to_string()),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+
+    pub(crate) fn into_domain(self) -> Result<ProviderConfig, DbError> {
+        Ok(ProviderConfig {
+            id: parse("provider id", &self.id)?,
+            team_id: parse("team id", &self.team_id)?,
+            name: self.name,
+            kind: parse("provider kind", &self.kind)?,
+            base_url: self.base_url,
+            model: self.model,
+            encrypted_api_key: self.encrypted_api_key,
+            options: json("provider options", &self.options)?,
+            is_default: self.is_default,
+            created_by: self
+                .created_by
+                .as_deref()
+                .map(|u| parse("user id", u))
+                .transpose()?,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })

@@ -154,6 +154,25 @@ diesel::table! {
         asked_by -> Text,
         created_at -> BigInt,
         updated_at -> BigInt,
+        attempts -> Text,
+        cost_usd -> Nullable<Double>,
+    }
+}
+
+diesel::table! {
+    provider_configs (id) {
+        id -> Text,
+        team_id -> Text,
+        name -> Text,
+        kind -> Text,
+        base_url -> Nullable<Text>,
+        model -> Nullable<Text>,
+        encrypted_api_key -> Nullable<Text>,
+        options -> Text,
+        is_default -> Bool,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 

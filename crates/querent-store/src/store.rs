@@ -12,9 +12,10 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 use querent_domain::chat::{ChatMessage, ChatSession};
+use querent_domain::providers::ProviderConfig;
 use querent_domain::{
     ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, MessageId, MessageStatus,
-    SessionId, Team, TeamId, TeamMember, TeamRole, User, UserId, now_millis,
+    ProviderId, SessionId, Team, TeamId, TeamMember, TeamRole, User, UserId, now_millis,
 };
 
 use crate::models::*;
@@ -916,6 +917,165 @@ impl MetadataStore for Store {
             Ok(json
                 .map(|j| serde_json::from_str(&j).map_err(|e| DbError::corrupt(format!("schema snapshot: {e}"))))
                 .transpose()?)
+        })
+    }
+
+    async fn insert_provider(&self, provider: &ProviderConfig) -> StoreResult<()> {
+        let row = ProviderRow::from_domain(provider);
+        with_conn!(self, c => {
+            c.transaction::<_, DbError, _>(async move |c| {
+                if row.is_default {
+                    diesel::update(provider_configs::table.filter(provider_configs::team_id.eq(&row.team_id)))
+                        .set(provider_configs::is_default.eq(false))
+                        .execute(c)
+                        .await?;
+                }
+                diesel::insert_into(provider_configs::table).values(&row).execute(c).await?;
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn get_provider(&self, id: ProviderId) -> StoreResult<ProviderConfig> {
+        with_conn!(self, c => {
+            let row: ProviderRow = provider_configs::table.find(id.to_string()).first(c).await?;
+            Ok(row.into_domain()?)
+        })
+    }
+
+    async fn list_providers(
+        &self,
+        teams: &[TeamId],
+        page: &Page,
+    ) -> StoreResult<Vec<ProviderConfig>> {
+        let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
+        with_conn!(self, c => {
+            let mut q = provider_configs::table
+                .filter(provider_configs::team_id.eq_any(ids.clone()))
+                .order(provider_configs::id.asc())
+                .limit(page.limit)
+                .into_boxed();
+            if let Some(after) = &page.after {
+                q = q.filter(provider_configs::id.gt(after.clone()));
+            }
+            let rows: Vec<ProviderRow> = q.load(c).await?;
+            Ok(rows.into_iter().map(ProviderRow::into_domain).collect::<Result<_, _>>()?)
+        })
+    }
+
+    async fn update_provider(&self, provider: &ProviderConfig) -> StoreResult<()> {
+        let row = ProviderRow::from_domain(provider);
+        with_conn!(self, c => {
+            c.transaction::<_, DbError, _>(async move |c| {
+                if row.is_default {
+                    diesel::update(provider_configs::table.filter(provider_configs::team_id.eq(&row.team_id)))
+                        .set(provider_configs::is_default.eq(false))
+                        .execute(c)
+                        .await?;
+                }
+                let n = diesel::update(provider_configs::table.find(&row.id)).set(&row).execute(c).await?;
+                if n == 0 {
+                    return Err(diesel::result::Error::NotFound.into());
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn delete_provider(&self, id: ProviderId) -> StoreResult<()> {
+        with_conn!(self, c => {
+            let n = diesel::delete(provider_configs::table.find(id.to_string())).execute(c).await?;
+            if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
+        })
+    }
+
+    async fn find_provider(&self, team: TeamId, name: &str) -> StoreResult<Option<ProviderConfig>> {
+        let name = name.to_owned();
+        with_conn!(self, c => {
+            let row: Option<ProviderRow> = provider_configs::table
+                .filter(provider_configs::team_id.eq(team.to_string()))
+                .filter(provider_configs::name.eq(name.clone()))
+                .first(c)
+                .await
+                .optional()?;
+            Ok(row.map(ProviderRow::into_domain).transpose()?)
+        })
+    }
+
+    async fn default_provider(&self, team: TeamId) -> StoreResult<Option<ProviderConfig>> {
+        with_conn!(self, c => {
+            let row: Option<ProviderRow> = provider_configs::table
+                .filter(provider_configs::team_id.eq(team.to_string()))
+                .filter(provider_configs::is_default.eq(true))
+                .first(c)
+                .await
+                .optional()?;
+            Ok(row.map(ProviderRow::into_domain).transpose()?)
+        })
+    }
+
+    async fn provider_keys(&self) -> StoreResult<Vec<(ProviderId, String)>> {
+        with_conn!(self, c => {
+            let rows: Vec<(String, Option<String>)> = provider_configs::table
+                .filter(provider_configs::encrypted_api_key.is_not_null())
+                .select((provider_configs::id, provider_configs::encrypted_api_key))
+                .load(c)
+                .await?;
+            rows.into_iter()
+                .filter_map(|(id, k)| k.map(|k| (id, k)))
+                .map(|(id, k)| Ok((id.parse().map_err(|_| DbError::corrupt(format!("provider id `{id}`")))?, k)))
+                .collect()
+        })
+    }
+
+    async fn replace_provider_keys(
+        &self,
+        updates: &[(ProviderId, String, String)],
+    ) -> StoreResult<usize> {
+        let updates: Vec<(String, String, String)> = updates
+            .iter()
+            .map(|(id, old, new)| (id.to_string(), old.clone(), new.clone()))
+            .collect();
+        with_conn!(self, c => {
+            c.transaction::<_, DbError, _>(async move |c| {
+                let mut changed = 0;
+                for (id, old, new) in &updates {
+                    changed += diesel::update(
+                        provider_configs::table
+                            .filter(provider_configs::id.eq(id).and(provider_configs::encrypted_api_key.eq(old))),
+                    )
+                    .set(provider_configs::encrypted_api_key.eq(Some(new)))
+                    .execute(c)
+                    .await?;
+                }
+                Ok(changed)
+            })
+            .await
+        })
+    }
+
+    async fn usage_rows(
+        &self,
+        team: TeamId,
+        from: i64,
+        to: i64,
+    ) -> StoreResult<Vec<(Option<String>, i64, i64, Option<f64>)>> {
+        with_conn!(self, c => {
+            Ok(messages::table
+                .inner_join(chat_sessions::table)
+                .filter(chat_sessions::team_id.eq(team.to_string()))
+                .filter(messages::created_at.ge(from))
+                .filter(messages::created_at.lt(to))
+                .select((
+                    messages::provider,
+                    messages::prompt_tokens,
+                    messages::completion_tokens,
+                    messages::cost_usd,
+                ))
+                .load(c)
+                .await?)
         })
     }
 

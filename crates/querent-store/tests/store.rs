@@ -378,6 +378,14 @@ async fn suite(store: Store) {
         completion_tokens: 0,
         latency_ms: Some(5),
         options: Default::default(),
+        attempts: vec![querent_domain::chat::Attempt {
+            sql: Some("SELECT 1".into()),
+            error: None,
+            latency_ms: 4,
+            prompt_tokens: 120,
+            completion_tokens: 8,
+        }],
+        cost_usd: Some(0.0012),
         asked_by: format!("user:{}", admin.id),
         created_at: now_millis() + 1,
         updated_at: now_millis() + 1,
@@ -458,6 +466,95 @@ async fn suite(store: Store) {
             .unwrap()
             .is_empty()
     );
+    let usage = store.usage_rows(c.team_id, 0, i64::MAX).await.unwrap();
+    assert_eq!(usage.len(), 2);
+    assert!(
+        usage
+            .iter()
+            .all(|(p, _, _, _)| p.as_deref() == Some("offline"))
+    );
+    assert!(store.usage_rows(c.team_id, 0, 1).await.unwrap().is_empty());
+
+    // Providers: unique names per team, one default per team, keys for rotation.
+    let provider = |name: &str, default: bool| querent_domain::providers::ProviderConfig {
+        id: ProviderId::new(),
+        team_id: c.team_id,
+        name: name.into(),
+        kind: ProviderKind::Openai,
+        base_url: Some("http://127.0.0.1:11434/v1".into()),
+        model: Some("llama3".into()),
+        encrypted_api_key: Some(format!("qv1:k:{name}")),
+        options: Default::default(),
+        is_default: default,
+        created_by: Some(admin.id),
+        created_at: now_millis(),
+        updated_at: now_millis(),
+    };
+    let p1 = provider("local", true);
+    let mut p2 = provider("groq", true);
+    store.insert_provider(&p1).await.unwrap();
+    store.insert_provider(&p2).await.unwrap();
+    assert!(matches!(
+        store.insert_provider(&provider("local", false)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.default_provider(c.team_id).await.unwrap().unwrap().id,
+        p2.id
+    );
+    assert!(!store.get_provider(p1.id).await.unwrap().is_default);
+    assert_eq!(
+        store
+            .find_provider(c.team_id, "local")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        p1.id
+    );
+    assert!(
+        store
+            .find_provider(c.team_id, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    p2.is_default = false;
+    p2.options.max_tokens = Some(77);
+    store.update_provider(&p2).await.unwrap();
+    assert_eq!(store.get_provider(p2.id).await.unwrap(), p2);
+    assert!(store.default_provider(c.team_id).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .list_providers(&[c.team_id], &Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(store.provider_keys().await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .replace_provider_keys(&[(p1.id, "qv1:k:local".into(), "qv1:k2:local".into())])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .get_provider(p1.id)
+            .await
+            .unwrap()
+            .encrypted_api_key
+            .as_deref(),
+        Some("qv1:k2:local")
+    );
+    store.delete_provider(p1.id).await.unwrap();
+    assert!(matches!(
+        store.delete_provider(p1.id).await,
+        Err(StoreError::NotFound)
+    ));
+
     store.delete_session(session.id).await.unwrap();
     assert!(matches!(
         store.get_message(m1.id).await,

@@ -21,6 +21,8 @@ mod app;
 mod services;
 
 pub use app::{Response, TestApp, TestAppBuilder, parse_sse};
+/// The fake LLM provider server (OpenAI and Anthropic wire formats).
+pub use querent_fake_llm as fake_llm;
 pub use services::{
     MysqlDatabase, PgDatabase, mysql_url, pg_admin_url, require_services, service_missing,
 };

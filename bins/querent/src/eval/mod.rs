@@ -388,7 +388,7 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
     );
     let correct = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let db_dir = Arc::new(db_dir);
-    let graded: Vec<Graded> = futures_util::stream::iter(questions.into_iter())
+    let graded: Vec<Graded> = futures_util::stream::iter(questions)
         .map(|q| {
             let app = app.clone();
             let actor = actor.clone();

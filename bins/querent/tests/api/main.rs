@@ -8,6 +8,7 @@ mod cli;
 mod connections;
 mod eval;
 mod isolation;
+mod providers;
 mod system;
 mod targets;
 mod users_teams;

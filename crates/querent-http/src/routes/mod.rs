@@ -4,6 +4,7 @@ pub mod api_clients;
 pub mod auth;
 pub mod chat;
 pub mod connections;
+pub mod providers;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
@@ -53,6 +54,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(connections::config)
             .service(connections::schema)
             .service(connections::schema_refresh)
+            .service(providers::create)
+            .service(providers::list)
+            .service(providers::get)
+            .service(providers::update)
+            .service(providers::remove)
+            .service(providers::test)
+            .service(providers::models)
+            .service(providers::usage)
             .service(chat::chat)
             .service(chat::pending)
             .service(chat::execute)
