@@ -40,7 +40,8 @@
 //! written as SQL date arithmetic, so the same question always gives the same SQL), execute
 //! SQL, reference a table or column the privacy policy excludes, or carry any knowledge
 //! specific to one database or evaluation suite — its rules are generic English and schema
-//! rules only. Accuracy is measured by `examples/spider.rs` (and `querent eval`).
+//! rules only. Accuracy is measured through the whole pipeline by `querent eval --suite
+//! ../shared/eval/spider-dev` (figures in `docs/ACCURACY.md`).
 
 use async_trait::async_trait;
 use querent_domain::query::{GenerateRequest, Generated, ProviderError, SqlProvider, TokenUsage};
