@@ -290,6 +290,28 @@ impl From<ServiceError> for RunFailure {
 /// Provider calls after the first one when the guard or the database refuses the SQL.
 pub const MAX_CORRECTIONS: usize = 2;
 
+/// What a provider is told when its query returned no rows and its configuration asks for
+/// a second look (`reconsider_empty_results`).
+const RECONSIDER_NOTE: &str = "the query ran but returned no rows; if the question expects \
+rows, reconsider the filters and the literal values (spelling, case, the sample values in the \
+schema); if no rows is the right answer, reply with the same SQL";
+
+/// After a failed "reconsider" pass, puts back the answer it tried to improve (keeping the
+/// attempts made); true when there was one.
+fn keep_first(p: &mut PreparedChat, before: &mut Option<ChatMessage>) -> bool {
+    match before.take() {
+        Some(mut first) => {
+            first.attempts = std::mem::take(&mut p.message.attempts);
+            first.prompt_tokens = p.message.prompt_tokens;
+            first.completion_tokens = p.message.completion_tokens;
+            first.cost_usd = p.message.cost_usd;
+            p.message = first;
+            true
+        }
+        None => false,
+    }
+}
+
 fn chat_error(code: ErrorCode, detail: impl Into<String>) -> ChatError {
     ChatError {
         code: code.as_str().to_owned(),
@@ -478,6 +500,13 @@ impl App {
             max_rows,
         };
         p.message.provider = Some(provider.name().to_owned());
+        let reconsider = resolved
+            .config
+            .as_ref()
+            .is_some_and(|c| c.options.reconsider_empty_results);
+        // The answer before a "reconsider" pass: kept when the pass does not produce a
+        // better one.
+        let mut before_reconsider: Option<ChatMessage> = None;
         for attempt in 0..=MAX_CORRECTIONS {
             let _ = events.emit(ChatEvent::Status("generating")).await;
             let t = Instant::now();
@@ -493,6 +522,9 @@ impl App {
                         latency_ms: took.as_millis() as u64,
                         ..Attempt::default()
                     });
+                    if keep_first(p, &mut before_reconsider) {
+                        return Ok(());
+                    }
                     return Err(ServiceError::new(e.code(), e.to_string()));
                 }
             };
@@ -518,6 +550,9 @@ impl App {
                     prompt_tokens: generated.usage.prompt_tokens,
                     completion_tokens: generated.usage.completion_tokens,
                 });
+                if keep_first(p, &mut before_reconsider) {
+                    return Ok(());
+                }
                 let code = p
                     .message
                     .error_code
@@ -553,6 +588,9 @@ impl App {
                 if let Some(a) = p.message.attempts.last_mut() {
                     a.error = Some(why.clone());
                 }
+                if keep_first(p, &mut before_reconsider) {
+                    return Ok(());
+                }
                 if attempt < MAX_CORRECTIONS {
                     p.message.error_code = Some(r.code.as_str().to_owned());
                     request.previous_error = Some((generated.sql, why));
@@ -582,7 +620,25 @@ impl App {
                 }
                 ExecutionMode::AutoExecute => {
                     match self.run_message_sql(p, events, &schema).await {
-                        Ok(()) => Ok(()),
+                        Ok(()) => {
+                            let empty =
+                                p.message.results.as_ref().is_some_and(|r| r.row_count == 0);
+                            if empty
+                                && reconsider
+                                && before_reconsider.is_none()
+                                && attempt < MAX_CORRECTIONS
+                            {
+                                before_reconsider = Some(p.message.clone());
+                                if let Some(a) = p.message.attempts.last_mut() {
+                                    a.error = Some(RECONSIDER_NOTE.into());
+                                }
+                                request.previous_error =
+                                    Some((generated.sql, RECONSIDER_NOTE.into()));
+                                continue;
+                            }
+                            Ok(())
+                        }
+                        Err(_) if keep_first(p, &mut before_reconsider) => Ok(()),
                         Err(f) if f.retryable && attempt < MAX_CORRECTIONS => {
                             if let Some(a) = p.message.attempts.last_mut() {
                                 a.error = Some(f.error.detail.clone());

@@ -21,6 +21,9 @@ pub struct ProviderOptions {
     pub max_retries: Option<u32>,
     /// The prompt's token budget (default 8,000).
     pub max_prompt_tokens: Option<u32>,
+    /// When a query returns no rows, ask the provider once to reconsider (it may keep its
+    /// SQL); off by default.
+    pub reconsider_empty_results: bool,
     /// Price of one million prompt tokens, in US dollars, for cost estimates.
     pub price_prompt_per_mtok: Option<f64>,
     /// Price of one million completion tokens, in US dollars.

@@ -345,3 +345,38 @@ async fn providers_are_managed_tested_and_listed_and_metadata_urls_refused() {
         .await;
     assert_eq!(r.json["status"], "executed", "{}", r.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_result_can_be_reconsidered_once() {
+    let fake = FakeLlm::start().await;
+    let (app, token, demo) = app().await;
+    add_provider(
+        &app,
+        &token,
+        json!({"name": "nokey", "kind": "openai", "base_url": fake.base_url(), "model": "m-3",
+               "options": {"reconsider_empty_results": true}}),
+    )
+    .await;
+    // Lower-case value: no rows; the second look fixes the case.
+    fake.push_replies([
+        Reply::sql("SELECT first_name FROM customers WHERE country = 'germany'"),
+        Reply::sql("SELECT first_name FROM customers WHERE country = 'Germany'"),
+    ]);
+    let (status, d) = ask(&app, &token, &demo, "nokey", "names of customers in germany").await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["query"], "SELECT first_name FROM customers WHERE country = 'Germany'");
+    assert!(d["results"]["row_count"].as_u64().unwrap() > 0, "{d}");
+    let second = fake.last_request().unwrap().prompt_text();
+    assert!(second.contains("returned no rows"), "the provider is told why");
+
+    // When the provider stands by its SQL, the empty answer stays.
+    fake.push_replies([
+        Reply::sql("SELECT first_name FROM customers WHERE country = 'Atlantis'"),
+        Reply::sql("SELECT first_name FROM customers WHERE country = 'Atlantis'"),
+    ]);
+    let (status, d) = ask(&app, &token, &demo, "nokey", "customers in Atlantis").await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["status"], "executed");
+    assert_eq!(d["results"]["row_count"], 0);
+    assert_eq!(fake.remaining_replies(), 0);
+}
