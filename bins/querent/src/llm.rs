@@ -14,6 +14,27 @@ use querent_llm::{
     UrlPolicy,
 };
 
+/// Copies the options both adapters' configurations share (same field names, different
+/// types) from a stored provider configuration.
+macro_rules! apply_options {
+    ($factory:expr, $c:ident, $config:expr, $key:expr) => {
+        $c.api_key = $key;
+        if $config.options.temperature.is_some() {
+            $c.temperature = $config.options.temperature;
+        }
+        $c.stream = $config.options.stream;
+        if let Some(ms) = $config.options.request_timeout_ms {
+            $c.request_timeout = Duration::from_millis(ms);
+        }
+        $c.retry = $factory.retry($config);
+        if let Some(t) = $config.options.max_prompt_tokens {
+            $c.budget = PromptBudget {
+                max_prompt_tokens: t as usize,
+            };
+        }
+    };
+}
+
 /// Builds providers; one per process.
 pub struct LlmProviders {
     policy: UrlPolicy,
@@ -63,22 +84,9 @@ impl LlmProviders {
     ) -> Result<OpenAiProvider, ProviderError> {
         let (url, model) = Self::parts(config)?;
         let mut c = OpenAiConfig::new(url, model);
-        c.api_key = key;
-        if config.options.temperature.is_some() {
-            c.temperature = config.options.temperature;
-        }
+        apply_options!(self, c, config, key);
         if config.options.max_tokens.is_some() {
             c.max_tokens = config.options.max_tokens;
-        }
-        c.stream = config.options.stream;
-        if let Some(ms) = config.options.request_timeout_ms {
-            c.request_timeout = Duration::from_millis(ms);
-        }
-        c.retry = self.retry(config);
-        if let Some(t) = config.options.max_prompt_tokens {
-            c.budget = PromptBudget {
-                max_prompt_tokens: t as usize,
-            };
         }
         OpenAiProvider::new(c)
     }
@@ -90,22 +98,9 @@ impl LlmProviders {
     ) -> Result<AnthropicProvider, ProviderError> {
         let (url, model) = Self::parts(config)?;
         let mut c = AnthropicConfig::new(url, model);
-        c.api_key = key;
-        if config.options.temperature.is_some() {
-            c.temperature = config.options.temperature;
-        }
+        apply_options!(self, c, config, key);
         if let Some(m) = config.options.max_tokens {
             c.max_tokens = m;
-        }
-        c.stream = config.options.stream;
-        if let Some(ms) = config.options.request_timeout_ms {
-            c.request_timeout = Duration::from_millis(ms);
-        }
-        c.retry = self.retry(config);
-        if let Some(t) = config.options.max_prompt_tokens {
-            c.budget = PromptBudget {
-                max_prompt_tokens: t as usize,
-            };
         }
         AnthropicProvider::new(c)
     }

@@ -918,16 +918,8 @@ impl App {
                 "this connection is generate_only: its queries are never executed",
             ));
         }
-        if !self
-            .store()
-            .transition_message(id, MessageStatus::PendingApproval, MessageStatus::Running)
-            .await?
-        {
-            let now = self.store().get_message(id).await?.status;
-            return Err(ServiceError::conflict(format!(
-                "only a pending_approval message can be approved; this one is {now}"
-            )));
-        }
+        self.leave_pending(id, MessageStatus::Running, "approved")
+            .await?;
         message.status = MessageStatus::Running;
         self.audit_by(actor, "chat.approve", format!("message:{id}"), None)
             .await;
@@ -943,6 +935,27 @@ impl App {
         })
     }
 
+    /// Moves a pending message on to `to`; only one caller wins, the others get a 409
+    /// naming the status the message is in now.
+    async fn leave_pending(
+        &self,
+        id: MessageId,
+        to: MessageStatus,
+        verb: &str,
+    ) -> ServiceResult<()> {
+        if self
+            .store()
+            .transition_message(id, MessageStatus::PendingApproval, to)
+            .await?
+        {
+            return Ok(());
+        }
+        let now = self.store().get_message(id).await?.status;
+        Err(ServiceError::conflict(format!(
+            "only a pending_approval message can be {verb}; this one is {now}"
+        )))
+    }
+
     /// Rejects a pending query (editor or above).
     pub async fn reject_message(
         &self,
@@ -952,16 +965,8 @@ impl App {
         let (session, _, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
         self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
             .await?;
-        if !self
-            .store()
-            .transition_message(id, MessageStatus::PendingApproval, MessageStatus::Rejected)
-            .await?
-        {
-            let now = self.store().get_message(id).await?.status;
-            return Err(ServiceError::conflict(format!(
-                "only a pending_approval message can be rejected; this one is {now}"
-            )));
-        }
+        self.leave_pending(id, MessageStatus::Rejected, "rejected")
+            .await?;
         self.audit_by(actor, "chat.reject", format!("message:{id}"), None)
             .await;
         let m = self.store().get_message(id).await?;
