@@ -62,6 +62,8 @@ pub struct Config {
     pub allow_private_provider_urls: bool,
     /// Longest wait between retries of a provider call, in milliseconds.
     pub provider_max_retry_delay_ms: u64,
+    /// Schemas with more tables than this are linked before the provider sees them.
+    pub link_above_tables: usize,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             server_max_rows: app.server_max_rows,
             allow_private_provider_urls: false,
             provider_max_retry_delay_ms: 8_000,
+            link_above_tables: app.link_above_tables,
         }
     }
 }
@@ -167,6 +170,7 @@ impl Config {
             protected_paths: vec![self.sqlite_store_path(), self.key_file_path()],
             demo_database: self.demo.then(|| self.demo_database_path()),
             server_max_rows: self.server_max_rows,
+            link_above_tables: self.link_above_tables,
         }
     }
 
@@ -223,4 +227,5 @@ const ENV_KEYS: &[&str] = &[
     "server_max_rows",
     "allow_private_provider_urls",
     "provider_max_retry_delay_ms",
+    "link_above_tables",
 ];

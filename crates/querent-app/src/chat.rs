@@ -482,6 +482,7 @@ impl App {
         let _ = events.emit(ChatEvent::Status("linking")).await;
         let t = Instant::now();
         let schema = self.schema_for(&p.actor, &p.conn).await?;
+        let prompt_schema = self.link_schema(&p.conn, &schema, &p.message.question);
         p.timings.linking_us = micros(t);
         let history = self.history_of(p.session.id, p.message.id).await?;
         let resolved = match &p.resolved {
@@ -493,7 +494,7 @@ impl App {
         let mut request = GenerateRequest {
             question: p.message.question.clone(),
             dialect: p.conn.target.dialect,
-            schema: Arc::clone(&schema),
+            schema: prompt_schema,
             policy: p.conn.privacy.clone(),
             history,
             previous_error: None,

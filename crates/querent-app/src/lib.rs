@@ -31,6 +31,7 @@ pub mod chat;
 pub mod connections;
 mod error;
 pub mod jwt;
+mod linking;
 mod paging;
 pub mod providers;
 mod ratelimit;
@@ -80,6 +81,9 @@ pub struct AppConfig {
     pub demo_database: Option<PathBuf>,
     /// The largest row cap any query may have, whatever a request or connection asks.
     pub server_max_rows: u32,
+    /// Schemas with more tables than this are linked (the tables a question needs are
+    /// picked) before the provider sees them; smaller ones are given whole.
+    pub link_above_tables: usize,
 }
 
 impl Default for AppConfig {
@@ -95,6 +99,7 @@ impl Default for AppConfig {
             protected_paths: Vec::new(),
             demo_database: None,
             server_max_rows: 10_000,
+            link_above_tables: 30,
         }
     }
 }
@@ -128,6 +133,7 @@ struct Inner {
     ports: Ports,
     config: AppConfig,
     limiter: ratelimit::RateLimiter,
+    links: linking::LinkCache,
 }
 
 /// The service layer. Cheap to clone.
@@ -152,6 +158,7 @@ impl App {
                 ports,
                 config,
                 limiter: Default::default(),
+                links: Default::default(),
             }),
         }
     }

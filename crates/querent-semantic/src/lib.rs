@@ -1,23 +1,46 @@
 //! # querent-semantic
 //!
-//! The semantic model of a target database and schema linking (design §8). The model adds
-//! what a catalog cannot say: display names, descriptions, synonyms, join paths, value
-//! mappings ("Germany" → `'DE'`) and named metrics. A draft is generated from a schema
-//! snapshot (comments become descriptions, foreign keys and naming conventions become join
-//! paths, sampled low-cardinality values become value lists); people then edit it, and each
-//! saved edit is a new version. A drift report compares a model with the live schema.
-//! Linking ranks tables and columns for a question (names, synonyms, descriptions, sampled
-//! values, embeddings when a provider offers them), expands along join paths to connect
-//! them, and renders only those into the prompt within a token budget — fast and accurate
-//! for schemas of 10,000+ tables.
+//! The semantic side of a target database (design §8). Today it holds the **schema
+//! linker**: given a possibly huge [`SchemaSnapshot`](querent_domain::schema::SchemaSnapshot)
+//! and a plain-language question, pick the few tables (and their columns) the question
+//! needs, so that only those are rendered into the prompt.
 //!
-//! Depends on: querent-domain, querent-introspect (the `SchemaSnapshot` it drafts from,
-//! links against and checks drift with).
+//! - [`LinkIndex::new`] (or [`LinkIndex::new_with_policy`]) builds, once per snapshot, a
+//!   lexical index: table and column names split at snake_case/camelCase/digit
+//!   boundaries, lowercased, generic abbreviations expanded (`qty`, `num`/`no`, `dept`,
+//!   `emp`, `cust`, `addr`, `amt`, …), lightly stemmed (`categories` → `category`,
+//!   `ordered` → `order`); comments and sampled values too. Postings carry per-field counts
+//!   (table name, column names, comments, value words) scored BM25-style with IDF over the
+//!   schema's tables; whole sampled values are kept for phrase lookup; declared foreign
+//!   keys form an undirected adjacency graph. 10,000 tables index in well under a second
+//!   and take a few megabytes.
+//! - [`LinkIndex::link`] scores the tables for a question (table-name hits weigh most,
+//!   then column names, comments and value words; a sampled value found whole in the
+//!   question, especially quoted or capitalised, is strong evidence), keeps the best
+//!   [`LinkOptions::max_tables`] above the thresholds, and adds the tables on the shortest
+//!   FK paths (≤ 3 hops) that connect them. Ordering is deterministic (score descending,
+//!   then name).
+//! - [`subset`] / [`subset_with_policy`] cut the snapshot down to the linked tables for
+//!   rendering into a prompt.
+//! - [`synthetic_schema`] generates large, varied schemas for tests and benches.
 //!
-//! Must never: call a provider itself (embeddings are passed in), touch the metadata store
-//! or a target database, or put excluded tables and columns into a prompt.
+//! The stored semantic-model types ([`SemanticModel`] and its parts: display names,
+//! synonyms, join paths, value mappings, metrics) are defined here too; drafting them from
+//! a snapshot, drift reports and using them in linking come later (issue 7).
 //!
-//! Status: public types only; behaviour arrives with issue 7.
+//! Depends on: querent-domain only (plus serde for the model types). Pure and synchronous.
+//!
+//! Must never: call a provider (embeddings, when used, will be passed in), do I/O (no
+//! metadata store, no target database, no files), or put excluded tables and columns into a
+//! prompt — an index built with [`LinkIndex::new_with_policy`] never links them nor routes
+//! join paths through them, and [`subset_with_policy`] strips them from a rendered subset.
+
+mod link;
+mod synthetic;
+mod text;
+
+pub use link::{LinkIndex, LinkOptions, Linked, LinkedTable, subset, subset_with_policy};
+pub use synthetic::synthetic_schema;
 
 use querent_domain::{ConnectionId, UnixMillis};
 use serde::{Deserialize, Serialize};

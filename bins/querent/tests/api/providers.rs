@@ -380,3 +380,55 @@ async fn an_empty_result_can_be_reconsidered_once() {
     assert_eq!(d["results"]["row_count"], 0);
     assert_eq!(fake.remaining_replies(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_schema_is_linked_before_the_provider_sees_it() {
+    const WORDS: [&str; 40] = [
+        "invoice", "shipment", "supplier", "warehouse", "pallet", "carrier", "route", "driver",
+        "vehicle", "fuel", "tariff", "customs", "port", "vessel", "container", "berth", "crane",
+        "gate", "yard", "slot", "booking", "quote", "contract", "claim", "damage", "insurer",
+        "broker", "agent", "commission", "ledger", "journal", "budget", "forecast", "audit",
+        "payroll", "timesheet", "shift", "badge", "locker", "canteen",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.sqlite");
+    let db = rusqlite::Connection::open(&path).unwrap();
+    let mut ddl = String::new();
+    for w in WORDS {
+        ddl.push_str(&format!(
+            "CREATE TABLE {w} ({w}_id INTEGER PRIMARY KEY, {w}_name TEXT, created_on DATE, amount REAL);\n"
+        ));
+    }
+    ddl.push_str("INSERT INTO supplier VALUES (1, 'Acme', '2024-01-01', 3.5);");
+    db.execute_batch(&ddl).unwrap();
+    drop(db);
+
+    let fake = FakeLlm::start().await;
+    fake.set_default_reply(Reply::sql("SELECT count(*) FROM supplier"));
+    let (app, token, _) = app().await;
+    let r = app
+        .post(
+            "/api/v1/connections",
+            Some(&token),
+            json!({"name": "big", "dialect": "sqlite", "path": path.display().to_string()}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let conn = r.str("id");
+    add_provider(
+        &app,
+        &token,
+        json!({"name": "nokey", "kind": "openai", "base_url": fake.base_url(), "model": "m-4"}),
+    )
+    .await;
+    let (status, d) = ask(&app, &token, &conn, "nokey", "how many suppliers are there?").await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["results"]["rows"], json!([[1]]));
+    let prompt = fake.last_request().unwrap().prompt_text();
+    assert!(prompt.contains("supplier"), "the linked table is in the prompt");
+    let others = WORDS
+        .iter()
+        .filter(|w| **w != "supplier" && prompt.contains(&format!("{w}_id")))
+        .count();
+    assert!(others <= 8, "{others} unrelated tables reached the prompt");
+}

@@ -1,0 +1,246 @@
+//! Table recall and precision of the schema linker on Spider dev.
+//!
+//! `cargo run --release -p querent-semantic --example linking_recall [questions.jsonl] [db dir]`
+//!
+//! For each question: builds a `SchemaSnapshot` of the question's SQLite database (tables,
+//! columns, primary and foreign keys, up to 20 distinct values of low-cardinality text
+//! columns), gets the gold tables by running the gold SQL through the guard, links the
+//! question with default options and compares.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use querent_domain::Dialect;
+use querent_domain::schema::{ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind};
+use querent_semantic::{LinkIndex, LinkOptions};
+use querent_sql::{GuardPolicy, GuardSchema, validate};
+use rusqlite::Connection;
+
+/// Text columns with at most this many distinct values are sampled.
+const LOW_CARDINALITY: i64 = 50;
+/// Sampled values per column.
+const MAX_SAMPLES: i64 = 20;
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn snapshot(path: &str) -> rusqlite::Result<SchemaSnapshot> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut names: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, type FROM sqlite_master WHERE type IN ('table','view') \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    names.dedup();
+    let mut tables = Vec::new();
+    for (name, kind) in names {
+        let mut columns = Vec::new();
+        let mut pk: Vec<(i64, String)> = Vec::new();
+        let cols: Vec<(String, String, bool, Option<String>, i64)> = conn
+            .prepare(&format!("PRAGMA table_info({})", quote(&name)))?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    r.get::<_, i64>(3)? == 0,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (cname, ty, nullable, default, pkpos) in cols {
+            if pkpos > 0 {
+                pk.push((pkpos, cname.clone()));
+            }
+            let lower = ty.to_lowercase();
+            let texty = lower.is_empty()
+                || lower.contains("char")
+                || lower.contains("text")
+                || lower.contains("clob")
+                || lower.contains("varchar");
+            let mut sample_values = Vec::new();
+            if texty {
+                let qc = quote(&cname);
+                let distinct: i64 = conn
+                    .query_row(
+                        &format!("SELECT COUNT(DISTINCT {qc}) FROM {}", quote(&name)),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(i64::MAX);
+                if distinct <= LOW_CARDINALITY {
+                    let sql = format!(
+                        "SELECT CAST({qc} AS TEXT) AS v, COUNT(*) AS n FROM {} WHERE {qc} IS NOT NULL \
+                         GROUP BY v ORDER BY n DESC, v LIMIT {MAX_SAMPLES}",
+                        quote(&name)
+                    );
+                    if let Ok(mut st) = conn.prepare(&sql) {
+                        sample_values = st
+                            .query_map([], |r| r.get::<_, Option<String>>(0))
+                            .map(|rows| rows.flatten().flatten().collect())
+                            .unwrap_or_default();
+                    }
+                }
+            }
+            columns.push(ColumnInfo {
+                name: cname,
+                data_type: ty,
+                nullable,
+                default,
+                comment: None,
+                sample_values,
+            });
+        }
+        pk.sort();
+        let mut fks: HashMap<i64, ForeignKey> = HashMap::new();
+        let rows: Vec<(i64, String, String, Option<String>)> = conn
+            .prepare(&format!("PRAGMA foreign_key_list({})", quote(&name)))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, table, from, to) in rows {
+            let fk = fks.entry(id).or_insert_with(|| ForeignKey {
+                name: None,
+                columns: Vec::new(),
+                referenced_schema: None,
+                referenced_table: table,
+                referenced_columns: Vec::new(),
+            });
+            fk.columns.push(from);
+            fk.referenced_columns.push(to.unwrap_or_default());
+        }
+        let mut foreign_keys: Vec<ForeignKey> = fks.into_values().collect();
+        foreign_keys.sort_by(|a, b| a.columns.cmp(&b.columns));
+        tables.push(TableInfo {
+            schema: None,
+            name,
+            kind: if kind == "view" {
+                TableKind::View
+            } else {
+                TableKind::Table
+            },
+            comment: None,
+            columns,
+            primary_key: pk.into_iter().map(|(_, c)| c).collect(),
+            unique_constraints: Vec::new(),
+            foreign_keys,
+            row_estimate: None,
+        });
+    }
+    let mut snap = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables,
+    };
+    snap.normalize();
+    Ok(snap)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let questions = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "/work/shared/eval/spider-dev/questions.jsonl".into());
+    let db_dir = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "/work/shared/eval/spider-dev/db".into());
+    let verbose = std::env::var_os("VERBOSE").is_some();
+    let text = std::fs::read_to_string(&questions).expect("read questions");
+    // `LINK_REL=0.3` overrides `min_relative_score`, for tuning.
+    let mut options = LinkOptions::default();
+    if let Some(rel) = std::env::var("LINK_REL").ok().and_then(|v| v.parse().ok()) {
+        options.min_relative_score = rel;
+    }
+
+    let mut cache: HashMap<String, (SchemaSnapshot, LinkIndex, GuardSchema)> = HashMap::new();
+    let (mut n, mut skipped) = (0usize, 0usize);
+    let (mut recall_sum, mut precision_sum, mut full) = (0f64, 0f64, 0usize);
+    let (mut linked_sum, mut schema_sum, mut gold_sum) = (0usize, 0usize, 0usize);
+    let mut empty = 0usize;
+    let mut link_time = std::time::Duration::ZERO;
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let q: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let db = q["db"].as_str().expect("db");
+        let question = q["question"].as_str().expect("question");
+        let gold_sql = q["gold_sql"].as_str().expect("gold_sql");
+        if !cache.contains_key(db) {
+            let snap = snapshot(&format!("{db_dir}/{db}.sqlite")).expect("read database");
+            let index = LinkIndex::new(&snap);
+            let guard = GuardSchema::from_snapshot(&snap);
+            cache.insert(db.to_string(), (snap, index, guard));
+        }
+        let (snap, index, guard) = &cache[db];
+        let policy = GuardPolicy {
+            max_rows: 100_000,
+            ..Default::default()
+        };
+        let gold: BTreeSet<String> = match validate(Dialect::Sqlite, gold_sql, guard, &policy) {
+            Ok(v) => v.tables().iter().map(|t| t.to_lowercase()).collect(),
+            Err(e) => {
+                skipped += 1;
+                if verbose {
+                    eprintln!("skip {}: {e}", q["id"]);
+                }
+                continue;
+            }
+        };
+        if gold.is_empty() {
+            skipped += 1;
+            continue;
+        }
+        let started = Instant::now();
+        let linked = index.link(question, &options);
+        link_time += started.elapsed();
+        let got: BTreeSet<String> = linked
+            .table_indexes()
+            .into_iter()
+            .map(|i| snap.tables[i].name.to_lowercase())
+            .collect();
+        let hit = gold.intersection(&got).count();
+        let recall = hit as f64 / gold.len() as f64;
+        let precision = if got.is_empty() {
+            0.0
+        } else {
+            hit as f64 / got.len() as f64
+        };
+        if got.is_empty() {
+            empty += 1;
+        }
+        n += 1;
+        recall_sum += recall;
+        precision_sum += precision;
+        if hit == gold.len() {
+            full += 1;
+        } else if verbose {
+            eprintln!(
+                "MISS {} [{db}] {question}\n  gold {gold:?}\n  got  {got:?}",
+                q["id"]
+            );
+        }
+        linked_sum += got.len();
+        schema_sum += snap.tables.len();
+        gold_sum += gold.len();
+    }
+    let nf = n as f64;
+    println!("questions evaluated: {n} (skipped: {skipped} whose gold SQL the guard refused)");
+    println!("table recall (mean):     {:.4}", recall_sum / nf);
+    println!("table precision (mean):  {:.4}", precision_sum / nf);
+    println!("full recall questions:   {:.4}", full as f64 / nf);
+    println!(
+        "tables linked (mean):    {:.2}  gold: {:.2}  in schema: {:.2}",
+        linked_sum as f64 / nf,
+        gold_sum as f64 / nf,
+        schema_sum as f64 / nf
+    );
+    println!("questions linked to nothing: {empty}");
+    println!(
+        "link time per question (mean): {:.1} µs",
+        link_time.as_secs_f64() * 1e6 / nf
+    );
+}
