@@ -168,6 +168,24 @@ pub struct Percentiles {
     pub p95: f64,
 }
 
+/// How the schema linker does on the suite: the tables it links for each question against
+/// the tables the gold SQL reads (parsed by the guard), and the prompt it saves.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct LinkingMetrics {
+    /// Questions measured (gold SQL the guard could parse).
+    pub n: usize,
+    /// Mean fraction of the gold tables among the linked ones.
+    pub table_recall: f64,
+    /// Mean fraction of the linked tables the gold reads.
+    pub table_precision: f64,
+    /// Fraction of questions with every gold table linked.
+    pub full_recall: f64,
+    /// Mean estimated prompt tokens with the linked schema over those with the whole schema.
+    pub prompt_tokens_ratio: f64,
+    /// Mean time to link one question, in microseconds (index built once per database).
+    pub link_us: f64,
+}
+
 /// The report (`--json` writes it as is; the layout follows design §7).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -183,8 +201,8 @@ pub struct Report {
     pub by_category: BTreeMap<String, Tally>,
     /// Per database.
     pub by_db: BTreeMap<String, Tally>,
-    /// Schema-linking metrics; `null` until schema linking exists (issue 7).
-    pub linking: Option<Value>,
+    /// Schema-linking metrics: how well the linker picks the tables the gold SQL reads.
+    pub linking: Option<LinkingMetrics>,
     /// Per-stage latency.
     pub latency_ms: BTreeMap<String, Percentiles>,
     /// Wall time of the whole run, in seconds.
@@ -388,6 +406,7 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
     );
     let correct = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let db_dir = Arc::new(db_dir);
+    let graded_questions = questions.clone();
     let graded: Vec<Graded> = futures_util::stream::iter(questions)
         .map(|q| {
             let app = app.clone();
@@ -505,9 +524,104 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
     report
         .latency_ms
         .insert("total".into(), stage(|t| t.total_us));
+    report.linking = Some(linking_metrics(&app, &actor, &connections, &graded_questions).await?);
     report.wall_secs = started.elapsed().as_secs_f64();
     report.graded = graded;
     Ok(report)
+}
+
+/// Links every question with querent-semantic and compares with the gold tables.
+async fn linking_metrics(
+    app: &App,
+    actor: &Actor,
+    connections: &BTreeMap<String, ConnectionId>,
+    questions: &[Question],
+) -> Result<LinkingMetrics, String> {
+    use querent_sql::{GuardPolicy, GuardSchema};
+    let mut by_db: BTreeMap<
+        &str,
+        (
+            Arc<querent_domain::schema::SchemaSnapshot>,
+            querent_semantic::LinkIndex,
+            GuardSchema,
+        ),
+    > = BTreeMap::new();
+    for (name, id) in connections {
+        let snap = app.get_schema(actor, *id).await.map_err(|e| e.detail)?;
+        let index = querent_semantic::LinkIndex::new(&snap);
+        let guard = GuardSchema::from_snapshot(&snap);
+        by_db.insert(name.as_str(), (Arc::new(snap), index, guard));
+    }
+    let policy = GuardPolicy {
+        max_rows: u64::from(EVAL_MAX_ROWS),
+        ..Default::default()
+    };
+    let budget = querent_llm::PromptBudget {
+        max_prompt_tokens: usize::MAX,
+    };
+    let mut m = LinkingMetrics::default();
+    let (mut recall, mut precision, mut full, mut ratio, mut us) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for q in questions {
+        let Some((snap, index, guard)) = by_db.get(q.db.as_str()) else {
+            continue;
+        };
+        let gold = q.gold_sql.all()[0];
+        let Ok(validated) = querent_sql::validate(snap.dialect, gold, guard, &policy) else {
+            continue;
+        };
+        let gold_tables: Vec<String> = validated
+            .tables()
+            .iter()
+            .map(|t| t.to_lowercase())
+            .collect();
+        if gold_tables.is_empty() {
+            continue;
+        }
+        let t = Instant::now();
+        let linked = index.link(&q.question, &querent_semantic::LinkOptions::default());
+        us += t.elapsed().as_secs_f64() * 1e6;
+        let names: Vec<String> = linked
+            .table_indexes()
+            .into_iter()
+            .map(|i| snap.tables[i].name.to_lowercase())
+            .collect();
+        let hits = gold_tables.iter().filter(|g| names.contains(g)).count();
+        recall += hits as f64 / gold_tables.len() as f64;
+        precision += if names.is_empty() {
+            0.0
+        } else {
+            names.iter().filter(|n| gold_tables.contains(n)).count() as f64 / names.len() as f64
+        };
+        full += f64::from(u8::from(hits == gold_tables.len()));
+        let request = |schema: Arc<querent_domain::schema::SchemaSnapshot>| {
+            querent_domain::query::GenerateRequest {
+                question: q.question.clone(),
+                dialect: snap.dialect,
+                schema,
+                policy: Default::default(),
+                history: Vec::new(),
+                previous_error: None,
+                max_rows: 100,
+            }
+        };
+        let whole = querent_llm::render(&request(Arc::clone(snap)), &budget).estimated_tokens;
+        let part = querent_llm::render(
+            &request(Arc::new(querent_semantic::subset(snap, &linked))),
+            &budget,
+        )
+        .estimated_tokens;
+        ratio += part as f64 / whole.max(1) as f64;
+        m.n += 1;
+    }
+    if m.n > 0 {
+        let n = m.n as f64;
+        m.table_recall = recall / n;
+        m.table_precision = precision / n;
+        m.full_recall = full / n;
+        m.prompt_tokens_ratio = ratio / n;
+        m.link_us = us / n;
+    }
+    Ok(m)
 }
 
 fn tally_rows(title: &str, groups: &BTreeMap<String, Tally>, overall: &Tally) -> Vec<Vec<String>> {
@@ -572,8 +686,20 @@ impl Report {
                 format!("{:.2}", p.p95),
             ]);
         }
+        let linking = match &self.linking {
+            Some(l) => format!(
+                "schema linking: table recall {:.3}, precision {:.3}, full recall {:.1}% of {} questions, prompt tokens {:.0}% of the whole schema, {:.0} µs per question\n",
+                l.table_recall,
+                l.table_precision,
+                100.0 * l.full_recall,
+                l.n,
+                100.0 * l.prompt_tokens_ratio,
+                l.link_us
+            ),
+            None => "schema linking: not measured\n".to_owned(),
+        };
         format!(
-            "suite {} · provider {} · {} questions in {:.1} s\n{t}\n{lat}\nschema linking: not measured yet (no linking stage; every prompt gets the whole schema)\n",
+            "suite {} · provider {} · {} questions in {:.1} s\n{t}\n{lat}\n{linking}",
             self.suite, self.provider, self.overall.n, self.wall_secs
         )
     }

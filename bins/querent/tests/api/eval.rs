@@ -71,6 +71,10 @@ async fn a_tiny_suite_gives_its_known_score() {
     assert_eq!(report.by_difficulty["easy"].correct, 2);
     assert_eq!(report.by_difficulty["medium"].wrong, 1);
     assert_eq!(report.by_db["zoo"].n, 4);
+    let linking = report.linking.clone().expect("linking metrics");
+    assert_eq!(linking.n, 2, "questions whose first gold SQL reads a table");
+    // t1 links `animal` (its gold table); t3's gold reads `keeper`, which the question never names.
+    assert!((linking.table_recall - 0.5).abs() < 1e-9, "{linking:?}");
     let json = serde_json::to_value(&report).unwrap();
     for key in [
         "suite",
@@ -126,4 +130,5 @@ async fn spider_dev_accuracy_does_not_regress() {
         report.table()
     );
     assert_eq!(report.overall.rejected, 0, "the guard refused translations");
+    assert!(report.linking.unwrap().table_recall >= 0.95, "linking recall");
 }
