@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod ask;
+pub mod bench;
 pub mod config;
 pub mod demo;
 pub mod eval;

@@ -71,6 +71,36 @@ enum Command {
         #[arg(long)]
         failures: Option<PathBuf>,
     },
+    /// Run the performance benchmarks and print their numbers (docs/BENCHMARKS.md).
+    Bench {
+        /// Only these benchmarks (comma-separated): guard, chat, throughput, sse, introspect, cold_start.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Write all results to this JSON file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Seconds per throughput phase.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        /// Concurrent clients of the throughput benchmark.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Sequential chat requests per provider (chat benchmark).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        /// SSE streams held open at once (sse benchmark).
+        #[arg(long, default_value_t = 200)]
+        streams: usize,
+        /// Schema sizes in tables (introspect benchmark), comma-separated.
+        #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000])]
+        tables: Vec<usize>,
+        /// Directory of the evaluation suites (guard benchmark).
+        #[arg(long, default_value = "../shared/eval")]
+        eval_dir: PathBuf,
+        /// PostgreSQL server for the introspect benchmark (connection string without dbname).
+        #[arg(long, default_value = "host=127.0.0.1 port=5432 user=postgres")]
+        pg: String,
+    },
     /// Run the store's pending migrations and exit.
     Migrate,
     /// (Re)generate the demo database and register it as connection `demo` of the first team.
@@ -179,6 +209,35 @@ async fn main() {
             }
             if let Some(p) = &failures {
                 write(p, report.failures_jsonl());
+            }
+        }
+        Command::Bench {
+            only,
+            json,
+            duration,
+            clients,
+            requests,
+            streams,
+            tables,
+            eval_dir,
+            pg,
+        } => {
+            let _ = logging::init("error", &config.log_format);
+            let args = querent::bench::BenchArgs {
+                only,
+                duration: std::time::Duration::from_secs(duration),
+                clients,
+                requests,
+                streams,
+                tables,
+                eval_dir,
+                pg,
+            };
+            let report = querent::bench::run(&args).await.unwrap_or_else(|e| fail(e));
+            if let Some(p) = &json {
+                std::fs::write(p, serde_json::to_string_pretty(&report).unwrap_or_default())
+                    .unwrap_or_else(|e| fail(format!("cannot write {}: {e}", p.display())));
+                println!("\nresults written to {}", p.display());
             }
         }
         Command::Migrate => {

@@ -130,5 +130,8 @@ async fn spider_dev_accuracy_does_not_regress() {
         report.table()
     );
     assert_eq!(report.overall.rejected, 0, "the guard refused translations");
-    assert!(report.linking.unwrap().table_recall >= 0.95, "linking recall");
+    assert!(
+        report.linking.unwrap().table_recall >= 0.95,
+        "linking recall"
+    );
 }

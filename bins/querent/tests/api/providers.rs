@@ -362,12 +362,25 @@ async fn an_empty_result_can_be_reconsidered_once() {
         Reply::sql("SELECT first_name FROM customers WHERE country = 'germany'"),
         Reply::sql("SELECT first_name FROM customers WHERE country = 'Germany'"),
     ]);
-    let (status, d) = ask(&app, &token, &demo, "nokey", "names of customers in germany").await;
+    let (status, d) = ask(
+        &app,
+        &token,
+        &demo,
+        "nokey",
+        "names of customers in germany",
+    )
+    .await;
     assert_eq!(status, 200, "{d}");
-    assert_eq!(d["query"], "SELECT first_name FROM customers WHERE country = 'Germany'");
+    assert_eq!(
+        d["query"],
+        "SELECT first_name FROM customers WHERE country = 'Germany'"
+    );
     assert!(d["results"]["row_count"].as_u64().unwrap() > 0, "{d}");
     let second = fake.last_request().unwrap().prompt_text();
-    assert!(second.contains("returned no rows"), "the provider is told why");
+    assert!(
+        second.contains("returned no rows"),
+        "the provider is told why"
+    );
 
     // When the provider stands by its SQL, the empty answer stays.
     fake.push_replies([
@@ -384,11 +397,46 @@ async fn an_empty_result_can_be_reconsidered_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_schema_is_linked_before_the_provider_sees_it() {
     const WORDS: [&str; 40] = [
-        "invoice", "shipment", "supplier", "warehouse", "pallet", "carrier", "route", "driver",
-        "vehicle", "fuel", "tariff", "customs", "port", "vessel", "container", "berth", "crane",
-        "gate", "yard", "slot", "booking", "quote", "contract", "claim", "damage", "insurer",
-        "broker", "agent", "commission", "ledger", "journal", "budget", "forecast", "audit",
-        "payroll", "timesheet", "shift", "badge", "locker", "canteen",
+        "invoice",
+        "shipment",
+        "supplier",
+        "warehouse",
+        "pallet",
+        "carrier",
+        "route",
+        "driver",
+        "vehicle",
+        "fuel",
+        "tariff",
+        "customs",
+        "port",
+        "vessel",
+        "container",
+        "berth",
+        "crane",
+        "gate",
+        "yard",
+        "slot",
+        "booking",
+        "quote",
+        "contract",
+        "claim",
+        "damage",
+        "insurer",
+        "broker",
+        "agent",
+        "commission",
+        "ledger",
+        "journal",
+        "budget",
+        "forecast",
+        "audit",
+        "payroll",
+        "timesheet",
+        "shift",
+        "badge",
+        "locker",
+        "canteen",
     ];
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.sqlite");
@@ -421,11 +469,21 @@ async fn a_large_schema_is_linked_before_the_provider_sees_it() {
         json!({"name": "nokey", "kind": "openai", "base_url": fake.base_url(), "model": "m-4"}),
     )
     .await;
-    let (status, d) = ask(&app, &token, &conn, "nokey", "how many suppliers are there?").await;
+    let (status, d) = ask(
+        &app,
+        &token,
+        &conn,
+        "nokey",
+        "how many suppliers are there?",
+    )
+    .await;
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["results"]["rows"], json!([[1]]));
     let prompt = fake.last_request().unwrap().prompt_text();
-    assert!(prompt.contains("supplier"), "the linked table is in the prompt");
+    assert!(
+        prompt.contains("supplier"),
+        "the linked table is in the prompt"
+    );
     let others = WORDS
         .iter()
         .filter(|w| **w != "supplier" && prompt.contains(&format!("{w}_id")))
