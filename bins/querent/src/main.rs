@@ -52,6 +52,9 @@ enum Command {
         /// Provider (default: offline).
         #[arg(long)]
         provider: Option<String>,
+        /// Register this provider for the run: the JSON body of POST /api/v1/providers.
+        #[arg(long, env = "QUERENT_EVAL_PROVIDER", hide_env_values = true)]
+        provider_config: Option<String>,
         /// Only some questions: `db=NAME`.
         #[arg(long)]
         filter: Option<String>,
@@ -171,6 +174,7 @@ async fn main() {
         Command::Eval {
             suite,
             provider,
+            provider_config,
             filter,
             limit,
             jobs,
@@ -189,6 +193,7 @@ async fn main() {
             let args = querent::eval::EvalArgs {
                 suite,
                 provider,
+                provider_config,
                 db,
                 limit,
                 jobs: jobs

@@ -36,6 +36,10 @@ pub struct EvalArgs {
     pub suite: PathBuf,
     /// Provider name (default: the server's default, `offline`).
     pub provider: Option<String>,
+    /// A provider to register for the run, as the JSON body of `POST /api/v1/providers`
+    /// (e.g. `{"name": "groq", "kind": "openai", "base_url": "…", "model": "…",
+    /// "api_key": "…"}`); `provider` defaults to its name.
+    pub provider_config: Option<String>,
     /// Only questions about this database.
     pub db: Option<String>,
     /// At most this many questions (after the filter), in file order.
@@ -124,6 +128,9 @@ pub struct Graded {
     /// Stage timings.
     #[serde(skip)]
     pub timings: StageTimings,
+    /// Prompt and completion tokens the provider reported, and the estimated cost.
+    #[serde(skip)]
+    pub usage: (u64, u64, f64),
 }
 
 /// Counts for one group of questions.
@@ -186,6 +193,15 @@ pub struct LinkingMetrics {
     pub link_us: f64,
 }
 
+/// Token totals.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Tokens {
+    /// Prompt tokens.
+    pub prompt: u64,
+    /// Completion tokens.
+    pub completion: u64,
+}
+
 /// The report (`--json` writes it as is; the layout follows design §7).
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -205,6 +221,10 @@ pub struct Report {
     pub linking: Option<LinkingMetrics>,
     /// Per-stage latency.
     pub latency_ms: BTreeMap<String, Percentiles>,
+    /// Tokens the provider reported over the run (zero for the offline translator).
+    pub tokens: Tokens,
+    /// Estimated cost over the run, in US dollars (providers with prices configured).
+    pub cost_usd: f64,
     /// Wall time of the whole run, in seconds.
     pub wall_secs: f64,
     /// Every question's record (not in the JSON report; see `--failures`).
@@ -388,6 +408,16 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
     .await
     .map_err(|e| e.detail)?;
     let actor = app.local_actor(None).await.map_err(|e| e.detail)?;
+    let mut provider = args.provider.clone();
+    if let Some(json) = &args.provider_config {
+        let req: querent_app::providers::ProviderRequest =
+            serde_json::from_str(json).map_err(|e| format!("--provider-config: {e}"))?;
+        let created = app
+            .create_provider(&actor, req)
+            .await
+            .map_err(|e| format!("--provider-config: {}", e.detail))?;
+        provider.get_or_insert(created.name);
+    }
     let mut names: Vec<String> = questions.iter().map(|q| q.db.clone()).collect();
     names.sort();
     names.dedup();
@@ -413,7 +443,7 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
             let actor = actor.clone();
             let conn = connections[&q.db];
             let db_dir = Arc::clone(&db_dir);
-            let provider = args.provider.clone();
+            let provider = provider.clone();
             let bar = bar.clone();
             let correct = Arc::clone(&correct);
             async move {
@@ -440,15 +470,30 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
                             tokio::task::spawn_blocking(move || grade(&q2, &r2, &db))
                                 .await
                                 .unwrap_or((Outcome::Error, Some("grading panicked".into())));
-                        (outcome, detail, response.query, timings)
+                        // Tokens and cost are kept on the stored message.
+                        let usage = app
+                            .get_session(&actor, response.session_id)
+                            .await
+                            .ok()
+                            .and_then(|s| s.messages.into_iter().next())
+                            .map(|m| {
+                                (
+                                    m.prompt_tokens.max(0) as u64,
+                                    m.completion_tokens.max(0) as u64,
+                                    m.cost_usd.unwrap_or(0.0),
+                                )
+                            })
+                            .unwrap_or_default();
+                        (outcome, detail, response.query, (timings, usage))
                     }
                     Err(e) => (
                         Outcome::Error,
                         Some(e.detail),
                         None,
-                        StageTimings::default(),
+                        (StageTimings::default(), (0, 0, 0.0)),
                     ),
                 };
+                let (timings, usage) = timings;
                 if outcome == Outcome::Correct {
                     correct.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
@@ -469,6 +514,7 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
                     gold_sql: q.gold_sql.all().first().copied().unwrap_or("").to_owned(),
                     detail,
                     timings,
+                    usage,
                 }
             }
         })
@@ -479,17 +525,22 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
 
     let mut report = Report {
         suite: args.suite.display().to_string(),
-        provider: args.provider.clone().unwrap_or_else(|| "offline".into()),
+        provider: provider.clone().unwrap_or_else(|| "offline".into()),
         overall: Tally::default(),
         by_difficulty: BTreeMap::new(),
         by_category: BTreeMap::new(),
         by_db: BTreeMap::new(),
         linking: None,
         latency_ms: BTreeMap::new(),
+        tokens: Tokens::default(),
+        cost_usd: 0.0,
         wall_secs: 0.0,
         graded: Vec::new(),
     };
     for g in &graded {
+        report.tokens.prompt += g.usage.0;
+        report.tokens.completion += g.usage.1;
+        report.cost_usd += g.usage.2;
         report.overall.add(g.outcome);
         if let Some(d) = &g.difficulty {
             report
@@ -699,8 +750,14 @@ impl Report {
             None => "schema linking: not measured\n".to_owned(),
         };
         format!(
-            "suite {} · provider {} · {} questions in {:.1} s\n{t}\n{lat}\n{linking}",
-            self.suite, self.provider, self.overall.n, self.wall_secs
+            "suite {} · provider {} · {} questions in {:.1} s · tokens {} prompt + {} completion · ${:.4}\n{t}\n{lat}\n{linking}",
+            self.suite,
+            self.provider,
+            self.overall.n,
+            self.wall_secs,
+            self.tokens.prompt,
+            self.tokens.completion,
+            self.cost_usd
         )
     }
 

@@ -38,6 +38,7 @@ fn args(suite: PathBuf) -> EvalArgs {
     EvalArgs {
         suite,
         provider: None,
+        provider_config: None,
         db: None,
         limit: None,
         jobs: 2,
@@ -134,4 +135,30 @@ async fn spider_dev_accuracy_does_not_regress() {
         report.linking.unwrap().table_recall >= 0.95,
         "linking recall"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_provider_is_evaluated_with_its_tokens() {
+    use querent_test_support::fake_llm::{FakeLlm, Reply};
+    let fake = FakeLlm::start().await;
+    fake.set_default_reply(Reply::sql("SELECT count(*) FROM animal"));
+    let suite = tiny_suite();
+    let mut a = args(suite.path().to_path_buf());
+    a.provider_config = Some(
+        serde_json::json!({"name": "fake", "kind": "openai", "base_url": fake.base_url(), "model": "m",
+            "options": {"price_prompt_per_mtok": 1.0}})
+        .to_string(),
+    );
+    let report = run(&a).await.unwrap();
+    assert_eq!(report.provider, "fake");
+    // The fake answers every question with the animal count: t1 right, t2 wrong (keepers),
+    // t3 wrong (gold counts keepers), t4 wrong (gold is SELECT 1).
+    assert_eq!(report.overall.correct, 1, "{}", report.table());
+    assert!(
+        report.tokens.prompt > 100 && report.tokens.completion > 0,
+        "{:?}",
+        report.tokens
+    );
+    assert!(report.cost_usd > 0.0);
+    assert_eq!(fake.completion_requests().len(), 4);
 }
