@@ -17,7 +17,17 @@
 //! concurrent misses (evict in one statement in a fixed order, or with `SKIP LOCKED`), or
 //! store masked values.
 //!
-//! Status: public types only; behaviour arrives with issue 7.
+//! Status: the matching core is here — [`normalize`], [`Guards`], the deterministic
+//! [`lexical_embedding`] (used until a model embedder is configured) and the
+//! [`CacheIndex`] (exact and guarded similarity lookup, TTL, per-connection LRU). Storing
+//! entries in the metadata store, the chat pipeline's use of it and the `/cache` endpoints
+//! arrive with the rest of issue 7.
+
+mod index;
+mod matching;
+
+pub use index::{CacheConfig, CacheIndex, Entry, Hit, Scope, Stats};
+pub use matching::{Guards, LEXICAL_DIMS, cosine, lexical_embedding, normalize};
 
 use querent_domain::ConnectionId;
 use serde::{Deserialize, Serialize};
