@@ -29,22 +29,7 @@ mod matching;
 pub use index::{CacheConfig, CacheIndex, Entry, Hit, Scope, Stats};
 pub use matching::{Guards, LEXICAL_DIMS, cosine, lexical_embedding, normalize};
 
-use querent_domain::ConnectionId;
 use serde::{Deserialize, Serialize};
-
-/// What a cached entry is filed under. Two questions can share an entry only when all of
-/// these agree (and, for similarity hits, the guards agree too).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct CacheKey {
-    /// The target database the SQL was generated for.
-    pub connection_id: ConnectionId,
-    /// Fingerprint of the schema snapshot the SQL was validated against.
-    pub schema_fingerprint: String,
-    /// Version of the connection's semantic model, `None` when it has none.
-    pub semantic_version: Option<u32>,
-    /// The question after normalisation (case, whitespace, punctuation, stop words).
-    pub normalized_question: String,
-}
 
 /// How a cache hit was found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
