@@ -499,6 +499,8 @@ impl App {
             history,
             previous_error: None,
             max_rows,
+            semantic: None,
+            examples: Vec::new(),
         };
         p.message.provider = Some(provider.name().to_owned());
         let reconsider = resolved

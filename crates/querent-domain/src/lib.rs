@@ -18,6 +18,7 @@
 
 pub mod chat;
 mod codes;
+pub mod embed;
 mod entities;
 mod ids;
 mod kinds;
@@ -26,6 +27,7 @@ pub mod providers;
 pub mod query;
 pub mod schema;
 mod secret;
+pub mod semantic;
 
 pub use codes::ErrorCode;
 pub use entities::*;

@@ -98,8 +98,14 @@ pub struct StoreHealth {
 
 /// The metadata store, in the services' terms. Each method is one short unit of work: it
 /// takes a pooled connection and gives it back before returning.
+///
+/// The semantic layer's tables have their own traits ([`SemanticModelStore`],
+/// [`CacheStore`], [`ExampleStore`]), implemented in their own files of querent-store and
+/// reachable through any `dyn MetadataStore`.
 #[async_trait]
-pub trait MetadataStore: Send + Sync + 'static {
+pub trait MetadataStore:
+    SemanticModelStore + CacheStore + ExampleStore + Send + Sync + 'static
+{
     /// Checks that the store answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
     /// Backend name and pool occupancy.
@@ -389,3 +395,15 @@ pub trait TargetProbe: Send + Sync + 'static {
         timeout: Duration,
     ) -> Result<ServerInfo, ProbeError>;
 }
+
+/// Versioned semantic models per connection (`semantic_models`).
+#[async_trait]
+pub trait SemanticModelStore: Send + Sync + 'static {}
+
+/// The semantic cache's entries (`cache_entries`).
+#[async_trait]
+pub trait CacheStore: Send + Sync + 'static {}
+
+/// Verified question/SQL examples (`examples`).
+#[async_trait]
+pub trait ExampleStore: Send + Sync + 'static {}

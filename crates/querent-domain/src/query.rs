@@ -243,6 +243,10 @@ pub struct GenerateRequest {
     pub previous_error: Option<(String, String)>,
     /// Row cap the answer will run under.
     pub max_rows: u64,
+    /// The connection's semantic model, if it has one (synonyms, value mappings, metrics).
+    pub semantic: Option<Arc<crate::semantic::SemanticModel>>,
+    /// The most similar verified examples, most similar first.
+    pub examples: Vec<crate::semantic::FewShot>,
 }
 
 /// Tokens a provider call used.

@@ -147,6 +147,8 @@ fn request() -> GenerateRequest {
         history: Vec::new(),
         previous_error: None,
         max_rows: 50,
+        semantic: None,
+        examples: Vec::new(),
     }
 }
 

@@ -402,6 +402,8 @@ async fn provider_reports_cannot_translate() {
         history: Vec::new(),
         previous_error: None,
         max_rows: 100,
+        semantic: None,
+        examples: Vec::new(),
     };
     let g = p.generate(&req).await.unwrap();
     assert_eq!(g.sql, "SELECT COUNT(*) FROM customers");

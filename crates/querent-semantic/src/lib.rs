@@ -24,9 +24,9 @@
 //!   rendering into a prompt.
 //! - [`synthetic_schema`] generates large, varied schemas for tests and benches.
 //!
-//! The stored semantic-model types ([`SemanticModel`] and its parts: display names,
-//! synonyms, join paths, value mappings, metrics) are defined here too; drafting them from
-//! a snapshot, drift reports and using them in linking come later (issue 7).
+//! The semantic-model types ([`SemanticModel`] and its parts: display names, synonyms,
+//! join paths, value mappings, metrics) are defined in querent-domain (providers and the
+//! offline translator read them) and re-exported here.
 //!
 //! Depends on: querent-domain only (plus serde for the model types). Pure and synchronous.
 //!
@@ -42,125 +42,6 @@ mod text;
 pub use link::{LinkIndex, LinkOptions, Linked, LinkedTable, subset, subset_with_policy};
 pub use synthetic::synthetic_schema;
 
-use querent_domain::{ConnectionId, UnixMillis};
-use serde::{Deserialize, Serialize};
-
-/// The semantic layer of one connection, as stored (`semantic_models`) and as edited
-/// through `GET/PUT /api/v1/connections/{id}/semantic-model`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct SemanticModel {
-    /// The connection it describes.
-    pub connection_id: ConnectionId,
-    /// Version, increased by every saved edit; part of the cache key.
-    pub version: u32,
-    /// Fingerprint of the schema snapshot it was drafted from or last reconciled with.
-    pub schema_fingerprint: String,
-    /// What the database is about, in plain words, for prompts.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Tables the model describes (tables it does not mention are still usable).
-    #[serde(default)]
-    pub tables: Vec<SemanticTable>,
-    /// How tables join.
-    #[serde(default)]
-    pub joins: Vec<JoinPath>,
-    /// Named business measures.
-    #[serde(default)]
-    pub metrics: Vec<Metric>,
-    /// When this version was saved.
-    pub updated_at: UnixMillis,
-}
-
-/// What the model says about one table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SemanticTable {
-    /// The table as in the snapshot (`schema.table` or `table`).
-    pub table: String,
-    /// The name people use for it.
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// What a row is, in plain words.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Other words for it ("clients" for `customers`).
-    #[serde(default)]
-    pub synonyms: Vec<String>,
-    /// What the model says about its columns.
-    #[serde(default)]
-    pub columns: Vec<SemanticColumn>,
-}
-
-/// What the model says about one column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SemanticColumn {
-    /// The column as in the snapshot.
-    pub column: String,
-    /// The name people use for it.
-    #[serde(default)]
-    pub display_name: Option<String>,
-    /// What it holds, with units where they matter.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Other words for it.
-    #[serde(default)]
-    pub synonyms: Vec<String>,
-    /// The values of a low-cardinality column, as stored.
-    #[serde(default)]
-    pub values: Vec<String>,
-    /// Words people use for stored values.
-    #[serde(default)]
-    pub value_mappings: Vec<ValueMapping>,
-}
-
-/// A phrase people use for a value stored in a column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ValueMapping {
-    /// What people say ("Germany", "active").
-    pub phrase: String,
-    /// What the column stores (`DE`, `1`).
-    pub value: String,
-}
-
-/// How two tables join.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JoinPath {
-    /// The referencing table.
-    pub from_table: String,
-    /// Its join columns.
-    pub from_columns: Vec<String>,
-    /// The referenced table.
-    pub to_table: String,
-    /// Its join columns, in the same order.
-    pub to_columns: Vec<String>,
-    /// Where the path came from.
-    pub source: JoinSource,
-}
-
-/// Where a join path came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JoinSource {
-    /// A declared foreign key.
-    ForeignKey,
-    /// Inferred from names and types (e.g. `orders.customer_id` → `customers.id`).
-    Inferred,
-    /// Written by a person.
-    Manual,
-}
-
-/// A named measure ("revenue" = `SUM(order_items.quantity * order_items.unit_price)`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Metric {
-    /// Its name.
-    pub name: String,
-    /// What it measures.
-    #[serde(default)]
-    pub description: Option<String>,
-    /// The SQL expression (an aggregate over columns of `table` and tables joined to it).
-    pub expression: String,
-    /// The table it is computed from.
-    pub table: String,
-    /// Other words for it.
-    #[serde(default)]
-    pub synonyms: Vec<String>,
-}
+pub use querent_domain::semantic::{
+    JoinPath, JoinSource, Metric, SemanticColumn, SemanticModel, SemanticTable, ValueMapping,
+};

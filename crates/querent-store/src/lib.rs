@@ -16,7 +16,9 @@
 //! (bundled). Must never: decide authorisation (querent-app does), see a plaintext secret,
 //! or build SQL from strings (every query is diesel's, parameterised).
 
+mod cache;
 mod models;
+mod semantic;
 mod schema;
 mod store;
 

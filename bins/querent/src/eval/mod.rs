@@ -653,6 +653,8 @@ async fn linking_metrics(
                 history: Vec::new(),
                 previous_error: None,
                 max_rows: 100,
+                semantic: None,
+                examples: Vec::new(),
             }
         };
         let whole = querent_llm::render(&request(Arc::clone(snap)), &budget).estimated_tokens;

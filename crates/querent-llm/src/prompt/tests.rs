@@ -114,6 +114,8 @@ fn request(question: &str) -> GenerateRequest {
         history: Vec::new(),
         previous_error: None,
         max_rows: 100,
+        semantic: None,
+        examples: Vec::new(),
     }
 }
 
