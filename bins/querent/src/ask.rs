@@ -69,6 +69,7 @@ pub async fn ask(parts: &Parts, args: AskArgs) -> Result<String, String> {
                     show_query: true,
                     max_rows: args.max_rows,
                     explain_results: true,
+                    ..ChatOptions::default()
                 },
             },
         )

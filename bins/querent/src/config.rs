@@ -64,6 +64,21 @@ pub struct Config {
     pub provider_max_retry_delay_ms: u64,
     /// Schemas with more tables than this are linked before the provider sees them.
     pub link_above_tables: usize,
+    /// Embedder of the semantic cache: `auto` (the local model when this build has the
+    /// `local-embeddings` feature and a model directory is found, else lexical), `local`,
+    /// `openai` (an OpenAI-compatible `/embeddings` API) or `lexical` (hashed character
+    /// trigrams, no model).
+    pub embedder: String,
+    /// Directory of a sentence-transformer (`model.safetensors`, `tokenizer.json`,
+    /// `config.json`) for the local embedder; default `$QUERENT_EMBED_MODEL_DIR`.
+    pub embedding_model_dir: Option<PathBuf>,
+    /// Base URL of the OpenAI-compatible embeddings API (`embedder = "openai"`).
+    pub embedding_base_url: Option<String>,
+    /// Embedding model name (`embedder = "openai"`), e.g. `text-embedding-3-small`.
+    pub embedding_model: Option<String>,
+    /// API key of the embeddings API.
+    #[serde(skip_serializing)]
+    pub embedding_api_key: Option<String>,
 }
 
 impl Default for Config {
@@ -91,6 +106,11 @@ impl Default for Config {
             allow_private_provider_urls: false,
             provider_max_retry_delay_ms: 8_000,
             link_above_tables: app.link_above_tables,
+            embedder: "auto".into(),
+            embedding_model_dir: None,
+            embedding_base_url: None,
+            embedding_model: None,
+            embedding_api_key: None,
         }
     }
 }
@@ -228,4 +248,9 @@ const ENV_KEYS: &[&str] = &[
     "allow_private_provider_urls",
     "provider_max_retry_delay_ms",
     "link_above_tables",
+    "embedder",
+    "embedding_model_dir",
+    "embedding_base_url",
+    "embedding_model",
+    "embedding_api_key",
 ];

@@ -14,6 +14,7 @@ pub mod ask;
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod embedder;
 pub mod eval;
 pub mod llm;
 pub mod logging;
@@ -66,6 +67,7 @@ pub async fn build_app(
     let store = Store::open(store_config(config))
         .await
         .map_err(|e| format!("cannot open the metadata store: {e}"))?;
+    let (embedder, embedder_note) = embedder::build(config).await;
     let offline: Arc<dyn querent_domain::query::SqlProvider> =
         Arc::new(querent_offline::OfflineProvider::default());
     let ports = Ports {
@@ -83,6 +85,8 @@ pub async fn build_app(
             offline,
             std::time::Duration::from_millis(config.provider_max_retry_delay_ms),
         )),
+        embedder,
+        embedder_note,
         log_level_hook,
     };
     Ok(Parts {

@@ -76,7 +76,7 @@ enum Command {
     },
     /// Run the performance benchmarks and print their numbers (docs/BENCHMARKS.md).
     Bench {
-        /// Only these benchmarks (comma-separated): guard, chat, throughput, sse, introspect, cold_start.
+        /// Only these benchmarks (comma-separated): guard, chat, cache, throughput, sse, introspect, cold_start.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Write all results to this JSON file.
@@ -103,6 +103,9 @@ enum Command {
         /// PostgreSQL server for the introspect benchmark (connection string without dbname).
         #[arg(long, default_value = "host=127.0.0.1 port=5432 user=postgres")]
         pg: String,
+        /// Entries in the cache benchmark's index.
+        #[arg(long, default_value_t = 1_000_000)]
+        cache_entries: usize,
     },
     /// Run the store's pending migrations and exit.
     Migrate,
@@ -226,6 +229,7 @@ async fn main() {
             tables,
             eval_dir,
             pg,
+            cache_entries,
         } => {
             let _ = logging::init("error", &config.log_format);
             let args = querent::bench::BenchArgs {
@@ -237,6 +241,7 @@ async fn main() {
                 tables,
                 eval_dir,
                 pg,
+                cache_entries,
             };
             let report = querent::bench::run(&args).await.unwrap_or_else(|e| fail(e));
             if let Some(p) = &json {

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use querent_cache::{MatchKind, Scope};
 use querent_domain::chat::{Attempt, ChatMessage, ChatOptions, ChatSession, ResultSet};
 use querent_domain::query::{
     ColumnMeta, GenerateRequest, QueryLimits, QueryRequest, Row, RowSink, SinkClosed, Turn,
@@ -28,6 +29,7 @@ use querent_domain::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
+use crate::cache::CacheHit;
 use crate::error::NotFoundAs;
 use crate::providers::Resolved;
 use crate::{Actor, App, ServiceError, ServiceResult};
@@ -190,8 +192,10 @@ impl Events {
 /// Time spent in each stage of one answer, in microseconds (zero for stages not run).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct StageTimings {
-    /// Loading the schema snapshot (and linking, once it exists).
+    /// Loading the schema snapshot and linking the tables the question needs.
     pub linking_us: u64,
+    /// Looking the question up in the semantic cache.
+    pub cache_us: u64,
     /// The provider writing SQL.
     pub generating_us: u64,
     /// The guard.
@@ -217,6 +221,9 @@ pub struct PreparedChat {
     task: Task,
     timings: StageTimings,
     resolved: Option<Resolved>,
+    /// Where a successful answer is cached (`None`: not cacheable — cache off, or a
+    /// follow-up whose meaning depends on earlier turns).
+    cache_scope: Option<Scope>,
 }
 
 #[derive(Clone, Debug)]
@@ -408,6 +415,7 @@ impl App {
             task: Task::Ask,
             timings: StageTimings::default(),
             resolved: Some(resolved),
+            cache_scope: None,
         })
     }
 
@@ -456,6 +464,14 @@ impl App {
             Task::Ask => self.ask(&mut p, events).await,
             Task::Execute => self.execute_stage(&mut p, events).await,
         };
+        // Only SQL that passed the guard and ran is cached.
+        if result.is_ok()
+            && p.message.status == MessageStatus::Executed
+            && let (Some(scope), Some(sql)) = (&p.cache_scope, &p.message.sql)
+        {
+            self.cache_answer(scope, &p.message.question, sql, Some(p.message.id))
+                .await;
+        }
         if let Err(e) = result {
             p.message.status = MessageStatus::Error;
             p.message.error_code = Some(e.code.as_str().to_owned());
@@ -482,15 +498,33 @@ impl App {
         let _ = events.emit(ChatEvent::Status("linking")).await;
         let t = Instant::now();
         let schema = self.schema_for(&p.actor, &p.conn).await?;
-        let prompt_schema = self.link_schema(&p.conn, &schema, &p.message.question);
+        let model = self.semantic_model_of(p.conn.id).await;
+        let prompt_schema =
+            self.link_schema(&p.conn, &schema, model.as_deref(), &p.message.question);
         p.timings.linking_us = micros(t);
         let history = self.history_of(p.session.id, p.message.id).await?;
+        let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
+        if p.message.options.use_cache && history.is_empty() {
+            let scope = cache_scope_of(&p.conn, &schema, model.as_deref());
+            let _ = events.emit(ChatEvent::Status("cache")).await;
+            let t = Instant::now();
+            let hit = self.cache_lookup(&scope, &p.message.question).await;
+            p.timings.cache_us = micros(t);
+            p.cache_scope = Some(scope);
+            if let Some(hit) = hit
+                && self
+                    .answer_from_cache(p, events, &schema, hit, max_rows)
+                    .await?
+            {
+                return Ok(());
+            }
+        }
+        let examples = self.few_shots(p.conn.id, &p.message.question).await;
         let resolved = match &p.resolved {
             Some(r) => r.clone(),
             None => self.resolve_provider(p.conn.team_id, None).await?,
         };
         let provider = Arc::clone(&resolved.provider);
-        let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
         let mut request = GenerateRequest {
             question: p.message.question.clone(),
             dialect: p.conn.target.dialect,
@@ -499,8 +533,8 @@ impl App {
             history,
             previous_error: None,
             max_rows,
-            semantic: None,
-            examples: Vec::new(),
+            semantic: model,
+            examples,
         };
         p.message.provider = Some(provider.name().to_owned());
         let reconsider = resolved
@@ -660,9 +694,110 @@ impl App {
         ))
     }
 
+    /// Serves a cache hit: the SQL is validated by the guard and, on auto_execute
+    /// connections, run again. `false` when the entry no longer fits (refused by the guard,
+    /// or a database error before any row was sent): it is evicted and the question goes
+    /// to the provider.
+    async fn answer_from_cache(
+        &self,
+        p: &mut PreparedChat,
+        events: &Events,
+        schema: &SchemaSnapshot,
+        hit: CacheHit,
+        max_rows: u64,
+    ) -> ServiceResult<bool> {
+        if let Err(r) = self.engine().check(
+            p.conn.target.dialect,
+            &hit.sql,
+            schema,
+            &p.conn.privacy,
+            max_rows,
+        ) {
+            tracing::info!(entry = %hit.id, reason = %r.message, "cached SQL no longer passes the guard; evicted");
+            self.cache_evict(hit.id).await;
+            return Ok(false);
+        }
+        p.message.sql = Some(hit.sql.clone());
+        p.message.provider = Some(CACHE_PROVIDER.to_owned());
+        p.message.explanation = Some(match hit.kind {
+            MatchKind::Exact => {
+                "Answered from the semantic cache: this question was answered before.".to_owned()
+            }
+            MatchKind::Similar => format!(
+                "Answered from the semantic cache: it asks the same as the earlier question \"{}\".",
+                hit.question
+            ),
+        });
+        if p.message.options.show_query {
+            let _ = events
+                .emit(ChatEvent::Sql {
+                    query: hit.sql.clone(),
+                    dialect: p.conn.target.dialect,
+                })
+                .await;
+        }
+        match p.conn.execution_mode {
+            ExecutionMode::GenerateOnly => {
+                p.message.status = MessageStatus::QueryOnly;
+                self.explain(p, events).await;
+                Ok(true)
+            }
+            ExecutionMode::ReviewFirst => {
+                p.message.status = MessageStatus::PendingApproval;
+                self.explain(p, events).await;
+                Ok(true)
+            }
+            ExecutionMode::AutoExecute => match self.run_message_sql(p, events, schema).await {
+                Ok(()) => {
+                    p.message.status = MessageStatus::Cached;
+                    Ok(true)
+                }
+                Err(f) if f.retryable => {
+                    tracing::info!(entry = %hit.id, error = %f.error.detail, "cached SQL failed to run; evicted");
+                    self.cache_evict(hit.id).await;
+                    p.message.sql = None;
+                    p.message.provider = None;
+                    p.message.explanation = None;
+                    p.message.results = None;
+                    p.message.status = MessageStatus::Running;
+                    Ok(false)
+                }
+                Err(f) => Err(f.error),
+            },
+        }
+    }
+
+    /// The connection's semantic model; store trouble means none (answers still work).
+    async fn semantic_model_of(
+        &self,
+        connection: ConnectionId,
+    ) -> Option<Arc<querent_domain::semantic::SemanticModel>> {
+        match self.semantic_model_for(connection).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e.detail, %connection, "could not load the semantic model");
+                None
+            }
+        }
+    }
+
+    /// The cache scope of a connection now: its schema fingerprint and model version.
+    pub(crate) async fn cache_scope(&self, conn: &Connection, schema: &SchemaSnapshot) -> Scope {
+        let model = self.semantic_model_of(conn.id).await;
+        cache_scope_of(conn, schema, model.as_deref())
+    }
+
     /// Runs the message's stored SQL (approvals and edits).
     async fn execute_stage(&self, p: &mut PreparedChat, events: &Events) -> ServiceResult<()> {
         let schema = self.schema_for(&p.actor, &p.conn).await?;
+        if p.message.options.use_cache
+            && self
+                .history_of(p.session.id, p.message.id)
+                .await?
+                .is_empty()
+        {
+            p.cache_scope = Some(self.cache_scope(&p.conn, &schema).await);
+        }
         if p.message.options.show_query
             && let Some(sql) = &p.message.sql
         {
@@ -862,7 +997,8 @@ impl App {
             explanation: m.explanation.clone().filter(|_| m.options.explain_results),
             results: m.results.clone().filter(|_| with_rows),
             status: m.status,
-            cache_hit: m.status == MessageStatus::Cached,
+            cache_hit: m.status == MessageStatus::Cached
+                || m.provider.as_deref() == Some(CACHE_PROVIDER),
             error: match (&m.error_code, &m.error_detail) {
                 (Some(code), detail) => Some(ChatError {
                     code: code.clone(),
@@ -891,7 +1027,7 @@ impl App {
 
     /// A message and its session, for someone with at least `min` in the team (the asker
     /// may always read their own).
-    async fn message_for(
+    pub(crate) async fn message_for(
         &self,
         actor: &Actor,
         id: MessageId,
@@ -935,6 +1071,7 @@ impl App {
             task: Task::Execute,
             timings: StageTimings::default(),
             resolved: None,
+            cache_scope: None,
         })
     }
 
@@ -1042,9 +1179,25 @@ impl App {
                 task: Task::Execute,
                 timings: StageTimings::default(),
                 resolved: None,
+                cache_scope: None,
             }))
         } else {
             Ok(Err(self.response_of(&session, &message, true)))
         }
+    }
+}
+
+/// The `provider` recorded on a message answered from the semantic cache.
+pub const CACHE_PROVIDER: &str = "cache";
+
+fn cache_scope_of(
+    conn: &Connection,
+    schema: &SchemaSnapshot,
+    model: Option<&querent_domain::semantic::SemanticModel>,
+) -> Scope {
+    Scope {
+        connection_id: conn.id,
+        schema_fingerprint: schema.fingerprint.clone(),
+        semantic_version: model.map(|m| m.version),
     }
 }

@@ -563,6 +563,10 @@ impl App {
             .await
             .or_not_found("connection")?;
         self.engine().forget(id);
+        // The store dropped its cache entries with it; drop this instance's mirror too.
+        if let Err(e) = self.cache_invalidate(id, None).await {
+            tracing::warn!(error = %e.detail, connection = %id, "could not clear the cache mirror");
+        }
         self.audit_by(actor, "connection.delete", format!("connection:{id}"), None)
             .await;
         Ok(())
@@ -591,8 +595,15 @@ impl App {
         validate_privacy(&policy)?;
         let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
         conn.privacy = policy;
-        self.save_connection(actor, conn, "connection.privacy")
-            .await
+        let view = self
+            .save_connection(actor, conn, "connection.privacy")
+            .await?;
+        // Cached SQL is validated again on every use, so it could never leak what the new
+        // policy hides; still, answers written under another policy are not kept.
+        if let Err(e) = self.cache_invalidate(id, None).await {
+            tracing::warn!(error = %e.detail, connection = %id, "could not invalidate the cache");
+        }
+        Ok(view)
     }
 
     /// Replaces the limits (team admin).

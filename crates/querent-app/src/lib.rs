@@ -6,7 +6,8 @@
 //! roles, connections to target databases (credentials encrypted by the vault, real
 //! connection tests), settings, audit log and master-key rotation, and the chat pipeline
 //! ([`chat`]: question → provider → guard → execution-mode gate → streamed rows), sessions
-//! and their history, and hand-written SQL ([`sql`]). Later: examples, providers, cache.
+//! and their history, hand-written SQL ([`sql`]), LLM providers ([`providers`]), the
+//! semantic cache ([`cache`]) and verified examples with chat feedback ([`examples`]).
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
@@ -27,9 +28,11 @@ mod actor;
 pub mod api_clients;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod chat;
 pub mod connections;
 mod error;
+pub mod examples;
 pub mod jwt;
 mod linking;
 mod paging;
@@ -37,6 +40,7 @@ pub mod providers;
 mod ratelimit;
 pub mod schema;
 pub mod secrets;
+pub mod semantic;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
@@ -52,6 +56,7 @@ pub use error::{ServiceError, ServiceResult};
 pub use paging::{ListParams, Paginated};
 pub use querent_domain::Secret;
 
+use querent_domain::embed::Embedder;
 use querent_domain::ports::{Crypto, MetadataStore, SchemaReader, TargetProbe};
 use querent_domain::query::{ProviderFactory, QueryEngine, SqlProvider};
 use querent_domain::{AuditEntry, now_millis};
@@ -121,6 +126,11 @@ pub struct Ports {
     pub provider: Arc<dyn SqlProvider>,
     /// Builds configured providers (querent-llm) and checks their URLs.
     pub providers: Arc<dyn ProviderFactory>,
+    /// Embeds questions for the semantic cache: a local model, a remote `/embeddings`
+    /// API, or the lexical fallback (querent-cache's `LexicalEmbedder`).
+    pub embedder: Arc<dyn Embedder>,
+    /// Why the embedder is the lexical fallback when a model was wanted (shown by `/ready`).
+    pub embedder_note: Option<String>,
     /// Changes the process's log filter (`PATCH /settings` `log_level`), when the binary
     /// offers it.
     pub log_level_hook: Option<LogLevelHook>,
@@ -134,6 +144,7 @@ struct Inner {
     config: AppConfig,
     limiter: ratelimit::RateLimiter,
     links: linking::LinkCache,
+    cache: cache::CacheState,
 }
 
 /// The service layer. Cheap to clone.
@@ -159,6 +170,7 @@ impl App {
                 config,
                 limiter: Default::default(),
                 links: Default::default(),
+                cache: Default::default(),
             }),
         }
     }
@@ -209,6 +221,8 @@ impl App {
             store_pool_size: h.size,
             targets: self.engine().pool_status(),
             provider: self.inner.ports.provider.name().to_owned(),
+            embedder: self.inner.ports.embedder.id().to_owned(),
+            embedder_note: self.inner.ports.embedder_note.clone(),
         })
     }
 
@@ -272,4 +286,8 @@ pub struct Readiness {
     pub targets: querent_domain::query::PoolStatus,
     /// The default SQL provider.
     pub provider: String,
+    /// The embedder the semantic cache uses (`lexical-trigram-256` is the built-in fallback).
+    pub embedder: String,
+    /// Why the lexical fallback is in use although a model was configured, if it is.
+    pub embedder_note: Option<String>,
 }

@@ -1,13 +1,16 @@
 //! Schema linking in the chat pipeline: for a large schema, the provider gets only the
 //! tables a question needs (querent-semantic's BM25 index over names, comments and sampled
-//! values, plus the tables on the foreign-key paths joining them). The guard still checks
-//! the SQL against the whole schema. Indexes are kept per connection and schema
-//! fingerprint, so a schema refresh builds a new one.
+//! values — and the semantic model's display names, synonyms, value mappings and metrics
+//! when the connection has one — plus the tables on the foreign-key paths joining them).
+//! The guard still checks the SQL against the whole schema. Indexes are kept per
+//! connection, schema fingerprint, policy and model version, so a schema refresh or a model
+//! edit builds a new one.
 
 use std::sync::{Arc, Mutex};
 
 use querent_domain::Connection;
 use querent_domain::schema::SchemaSnapshot;
+use querent_domain::semantic::SemanticModel;
 use querent_semantic::{LinkIndex, LinkOptions, subset_with_policy};
 
 use crate::App;
@@ -15,8 +18,13 @@ use crate::App;
 /// Link indexes kept (most recently used last).
 const CACHED_INDEXES: usize = 16;
 
-/// Key: connection, schema fingerprint, privacy policy (as JSON).
-type Key = (querent_domain::ConnectionId, String, String);
+/// Key: connection, schema fingerprint, privacy policy (as JSON), model version and time.
+type Key = (
+    querent_domain::ConnectionId,
+    String,
+    String,
+    Option<(u32, i64)>,
+);
 
 /// A small LRU of link indexes.
 #[derive(Default)]
@@ -52,6 +60,7 @@ impl App {
         &self,
         conn: &Connection,
         schema: &Arc<SchemaSnapshot>,
+        model: Option<&SemanticModel>,
         question: &str,
     ) -> Arc<SchemaSnapshot> {
         if schema.tables.len() <= self.config().link_above_tables {
@@ -61,11 +70,11 @@ impl App {
             conn.id,
             schema.fingerprint.clone(),
             serde_json::to_string(&conn.privacy).unwrap_or_default(),
+            model.map(|m| (m.version, m.updated_at)),
         );
-        let index = self
-            .inner
-            .links
-            .get_or_build(key, || LinkIndex::new_with_policy(schema, &conn.privacy));
+        let index = self.inner.links.get_or_build(key, || {
+            LinkIndex::new_with_model(schema, &conn.privacy, model)
+        });
         let linked = index.link(question, &LinkOptions::default());
         if linked.tables.is_empty() {
             return Arc::clone(schema);

@@ -71,6 +71,11 @@ impl App {
                 }
                 other => other.into(),
             })?;
+        // Entries validated against another schema can no longer be trusted to mean the
+        // same thing: drop them (the new fingerprint's entries, if any, stay).
+        if let Err(e) = self.cache_invalidate(id, Some(&snapshot.fingerprint)).await {
+            tracing::warn!(error = %e.detail, connection = %id, "could not invalidate the cache");
+        }
         self.audit_by(
             actor,
             "connection.schema_refresh",

@@ -3,7 +3,7 @@
 //! whose guards hash alike, so a lookup touches a handful of entries even with a million in
 //! the index. TTL and a least-recently-used bound per connection limit its size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use querent_domain::{ConnectionId, UnixMillis};
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,8 @@ pub struct Entry {
     pub normalized: String,
     /// Its guards.
     pub guards: Guards,
+    /// Which embedder produced `embedding` (only vectors of the same embedder are compared).
+    pub embedder: String,
     /// Its embedding (unit length).
     pub embedding: Vec<f32>,
     /// The SQL.
@@ -48,6 +50,9 @@ pub struct Entry {
     pub expires_at: UnixMillis,
 }
 
+/// Id of the built-in lexical embedding, [`lexical_embedding`].
+pub const LEXICAL_EMBEDDER: &str = crate::LexicalEmbedder::ID;
+
 impl Entry {
     /// A new entry for a question answered by `sql`, with the lexical embedding.
     pub fn new(
@@ -58,14 +63,39 @@ impl Entry {
         now: UnixMillis,
         ttl_ms: i64,
     ) -> Self {
-        let normalized = normalize(question);
+        let embedding = lexical_embedding(&normalize(question));
+        Self::embedded(
+            id,
+            scope,
+            question,
+            sql,
+            now,
+            ttl_ms,
+            LEXICAL_EMBEDDER.to_owned(),
+            embedding,
+        )
+    }
+
+    /// A new entry with an embedding computed by `embedder`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn embedded(
+        id: String,
+        scope: Scope,
+        question: &str,
+        sql: String,
+        now: UnixMillis,
+        ttl_ms: i64,
+        embedder: String,
+        embedding: Vec<f32>,
+    ) -> Self {
         Self {
             id,
             scope,
             question: question.to_owned(),
-            embedding: lexical_embedding(&normalized),
+            normalized: normalize(question),
             guards: Guards::of(question),
-            normalized,
+            embedder,
+            embedding,
             sql,
             hits: 0,
             last_used: now,
@@ -81,6 +111,8 @@ pub struct Hit {
     pub id: String,
     /// Its SQL (to be validated and executed again, never served stale).
     pub sql: String,
+    /// The question the entry was stored for.
+    pub question: String,
     /// Exact or similar.
     pub kind: MatchKind,
     /// Cosine similarity (1 for exact hits).
@@ -94,6 +126,10 @@ pub struct CacheConfig {
     pub threshold: f32,
     /// Entries kept per connection (least recently used go first).
     pub max_per_connection: usize,
+    /// A similarity lookup compares at most this many entries of a bucket (scope and
+    /// guards), the most recently added first, so its cost is bounded whatever the size of
+    /// the index; older entries still hit exactly.
+    pub max_scan: usize,
 }
 
 impl Default for CacheConfig {
@@ -101,6 +137,7 @@ impl Default for CacheConfig {
         Self {
             threshold: 0.8,
             max_per_connection: 10_000,
+            max_scan: 4096,
         }
     }
 }
@@ -118,14 +155,22 @@ pub struct Stats {
     pub entries: u64,
 }
 
+/// Ids of one bucket, oldest first. Removal is lazy (ids of removed entries stay until the
+/// bucket is compacted), so removing from a huge bucket costs nothing.
+#[derive(Debug, Default)]
+struct Bucket {
+    ids: Vec<String>,
+    stale: usize,
+}
+
 /// The index.
 #[derive(Debug, Default)]
 pub struct CacheIndex {
     config: CacheConfig,
     entries: HashMap<String, Entry>,
     exact: HashMap<(Scope, String), String>,
-    buckets: HashMap<(Scope, u64), Vec<String>>,
-    per_connection: HashMap<ConnectionId, usize>,
+    buckets: HashMap<(Scope, u64), Bucket>,
+    lru: HashMap<ConnectionId, BTreeSet<(UnixMillis, String)>>,
     stats: Stats,
 }
 
@@ -151,8 +196,36 @@ impl CacheIndex {
         self.entries.get(id)
     }
 
-    /// Looks a question up in a scope; expired entries are dropped on the way.
+    /// Entries held for a connection.
+    pub fn len_of(&self, connection: ConnectionId) -> usize {
+        self.lru.get(&connection).map_or(0, BTreeSet::len)
+    }
+
+    /// Ids of a connection's entries.
+    pub fn ids_of(&self, connection: ConnectionId) -> Vec<String> {
+        self.lru
+            .get(&connection)
+            .map(|s| s.iter().map(|(_, id)| id.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    /// Looks a question up in a scope with the lexical embedding; expired entries are
+    /// dropped on the way.
     pub fn lookup(&mut self, scope: &Scope, question: &str, now: UnixMillis) -> Option<Hit> {
+        let embedding = lexical_embedding(&normalize(question));
+        self.lookup_embedded(scope, question, Some((LEXICAL_EMBEDDER, &embedding)), now)
+    }
+
+    /// Looks a question up: exact match on the normalised question first, then — when an
+    /// embedding is given — the most similar entry of the same scope and embedder whose
+    /// guards are equal, at or above the threshold.
+    pub fn lookup_embedded(
+        &mut self,
+        scope: &Scope,
+        question: &str,
+        embedding: Option<(&str, &[f32])>,
+        now: UnixMillis,
+    ) -> Option<Hit> {
         let normalized = normalize(question);
         if let Some(id) = self
             .exact
@@ -166,30 +239,9 @@ impl CacheIndex {
                 return self.touch(&id, now, MatchKind::Exact, 1.0);
             }
         }
-        let guards = Guards::of(question);
-        let embedding = lexical_embedding(&normalized);
-        let candidates = self
-            .buckets
-            .get(&(scope.clone(), guards.bucket()))
-            .cloned()
-            .unwrap_or_default();
-        let mut best: Option<(f32, String)> = None;
-        for id in candidates {
-            if self.expired(&id, now) {
-                self.remove(&id);
-                continue;
-            }
-            let Some(e) = self.entries.get(&id) else {
-                continue;
-            };
-            if e.guards != guards {
-                continue;
-            }
-            let sim = cosine(&e.embedding, &embedding);
-            if sim >= self.config.threshold && best.as_ref().is_none_or(|(b, _)| sim > *b) {
-                best = Some((sim, id));
-            }
-        }
+        let best = embedding.and_then(|(embedder, vector)| {
+            self.most_similar(scope, &Guards::of(question), embedder, vector, now)
+        });
         match best {
             Some((sim, id)) => {
                 self.stats.similar_hits += 1;
@@ -200,6 +252,49 @@ impl CacheIndex {
                 None
             }
         }
+    }
+
+    fn most_similar(
+        &mut self,
+        scope: &Scope,
+        guards: &Guards,
+        embedder: &str,
+        vector: &[f32],
+        now: UnixMillis,
+    ) -> Option<(f32, String)> {
+        let key = (scope.clone(), guards.bucket());
+        let bucket = self.buckets.get(&key)?;
+        let mut best: Option<(f32, &str)> = None;
+        let mut expired = Vec::new();
+        let mut scanned = 0;
+        for id in bucket.ids.iter().rev() {
+            let Some(e) = self.entries.get(id) else {
+                continue;
+            };
+            if e.scope != *scope {
+                continue;
+            }
+            if e.expires_at <= now {
+                expired.push(id.clone());
+                continue;
+            }
+            scanned += 1;
+            if scanned > self.config.max_scan {
+                break;
+            }
+            if e.embedder != embedder || e.guards != *guards {
+                continue;
+            }
+            let sim = cosine(&e.embedding, vector);
+            if sim >= self.config.threshold && best.is_none_or(|(b, _)| sim > b) {
+                best = Some((sim, id));
+            }
+        }
+        let best = best.map(|(s, id)| (s, id.to_owned()));
+        for id in expired {
+            self.remove(&id);
+        }
+        best
     }
 
     fn expired(&self, id: &str, now: UnixMillis) -> bool {
@@ -214,19 +309,25 @@ impl CacheIndex {
         similarity: f32,
     ) -> Option<Hit> {
         let e = self.entries.get_mut(id)?;
+        if let Some(set) = self.lru.get_mut(&e.scope.connection_id) {
+            set.remove(&(e.last_used, e.id.clone()));
+            set.insert((now, e.id.clone()));
+        }
         e.hits += 1;
         e.last_used = now;
         Some(Hit {
             id: e.id.clone(),
             sql: e.sql.clone(),
+            question: e.question.clone(),
             kind,
             similarity,
         })
     }
 
-    /// Adds an entry (replacing one with the same scope and normalised question), evicting
-    /// the connection's least recently used entries beyond the bound.
+    /// Adds an entry (replacing one with the same id, or with the same scope and normalised
+    /// question), evicting the connection's least recently used entries beyond the bound.
     pub fn insert(&mut self, entry: Entry) {
+        self.remove(&entry.id);
         let exact_key = (entry.scope.clone(), entry.normalized.clone());
         if let Some(old) = self.exact.get(&exact_key).cloned() {
             self.remove(&old);
@@ -236,47 +337,53 @@ impl CacheIndex {
         self.buckets
             .entry((entry.scope.clone(), entry.guards.bucket()))
             .or_default()
+            .ids
             .push(entry.id.clone());
-        *self.per_connection.entry(conn).or_default() += 1;
+        let lru = self.lru.entry(conn).or_default();
+        lru.insert((entry.last_used, entry.id.clone()));
         self.entries.insert(entry.id.clone(), entry);
-        while self.per_connection.get(&conn).copied().unwrap_or(0) > self.config.max_per_connection
-        {
-            let lru = self
-                .entries
-                .values()
-                .filter(|e| e.scope.connection_id == conn)
-                .min_by(|a, b| a.last_used.cmp(&b.last_used).then_with(|| a.id.cmp(&b.id)))
-                .map(|e| e.id.clone());
-            match lru {
-                Some(id) => {
-                    self.remove(&id);
-                }
-                None => break,
-            }
+        while self.len_of(conn) > self.config.max_per_connection {
+            let Some((_, id)) = self.lru.get(&conn).and_then(|s| s.first().cloned()) else {
+                break;
+            };
+            self.remove(&id);
         }
     }
 
     /// Removes an entry; returns it.
     pub fn remove(&mut self, id: &str) -> Option<Entry> {
         let e = self.entries.remove(id)?;
-        self.exact.remove(&(e.scope.clone(), e.normalized.clone()));
-        if let Some(b) = self.buckets.get_mut(&(e.scope.clone(), e.guards.bucket())) {
-            b.retain(|x| x != id);
+        let exact_key = (e.scope.clone(), e.normalized.clone());
+        if self.exact.get(&exact_key).is_some_and(|x| x == id) {
+            self.exact.remove(&exact_key);
         }
-        if let Some(n) = self.per_connection.get_mut(&e.scope.connection_id) {
-            *n = n.saturating_sub(1);
+        let conn = e.scope.connection_id;
+        if let Some(set) = self.lru.get_mut(&conn) {
+            set.remove(&(e.last_used, e.id.clone()));
+            if set.is_empty() {
+                self.lru.remove(&conn);
+            }
+        }
+        let key = (e.scope.clone(), e.guards.bucket());
+        if let Some(b) = self.buckets.get_mut(&key) {
+            b.stale += 1;
+            if b.stale * 2 > b.ids.len() {
+                let entries = &self.entries;
+                let mut seen = std::collections::HashSet::new();
+                b.ids
+                    .retain(|x| entries.contains_key(x) && seen.insert(x.clone()));
+                b.stale = 0;
+                if b.ids.is_empty() {
+                    self.buckets.remove(&key);
+                }
+            }
         }
         Some(e)
     }
 
     /// Drops every entry of a connection (schema refresh, model edit, connection deleted).
     pub fn invalidate_connection(&mut self, connection: ConnectionId) -> usize {
-        let ids: Vec<String> = self
-            .entries
-            .values()
-            .filter(|e| e.scope.connection_id == connection)
-            .map(|e| e.id.clone())
-            .collect();
+        let ids = self.ids_of(connection);
         for id in &ids {
             self.remove(id);
         }

@@ -17,16 +17,22 @@
 //! concurrent misses (evict in one statement in a fixed order, or with `SKIP LOCKED`), or
 //! store masked values.
 //!
-//! Status: the matching core is here — [`normalize`], [`Guards`], the deterministic
-//! [`lexical_embedding`] (used until a model embedder is configured) and the
-//! [`CacheIndex`] (exact and guarded similarity lookup, TTL, per-connection LRU). Storing
-//! entries in the metadata store, the chat pipeline's use of it and the `/cache` endpoints
-//! arrive with the rest of issue 7.
+//! What is here: [`normalize`], [`Guards`], the deterministic [`lexical_embedding`] and its
+//! [`LexicalEmbedder`] (the fallback when no model embedder is configured), and the
+//! [`CacheIndex`]: exact lookup by (scope, normalised question), then the most similar entry
+//! of the same scope, embedder and guard bucket at or above the threshold, scanning at most
+//! [`CacheConfig::max_scan`] entries of a bucket (newest first) so a lookup stays bounded
+//! in a million-entry index; TTL; a least-recently-used bound per connection kept in an
+//! ordered set, so eviction costs O(log n). querent-app keeps one index per server instance
+//! as a mirror of the store's rows and confirms every hit against the store before serving
+//! it.
 
+mod embedder;
 mod index;
 mod matching;
 
-pub use index::{CacheConfig, CacheIndex, Entry, Hit, Scope, Stats};
+pub use embedder::LexicalEmbedder;
+pub use index::{CacheConfig, CacheIndex, Entry, Hit, LEXICAL_EMBEDDER, Scope, Stats};
 pub use matching::{Guards, LEXICAL_DIMS, cosine, lexical_embedding, normalize};
 
 use serde::{Deserialize, Serialize};

@@ -52,6 +52,9 @@ pub struct ChatOptions {
     pub max_rows: u32,
     /// Add a plain-English explanation of the query and its result.
     pub explain_results: bool,
+    /// Answer from the semantic cache when an earlier answer fits (the cached SQL is
+    /// validated and run again); `false` always asks the provider.
+    pub use_cache: bool,
 }
 
 impl Default for ChatOptions {
@@ -60,6 +63,7 @@ impl Default for ChatOptions {
             show_query: true,
             max_rows: 100,
             explain_results: false,
+            use_cache: true,
         }
     }
 }

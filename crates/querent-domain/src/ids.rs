@@ -93,6 +93,14 @@ id_type!(
     /// An audit log entry.
     AuditId
 );
+id_type!(
+    /// A semantic cache entry.
+    CacheEntryId
+);
+id_type!(
+    /// A verified question/SQL example.
+    ExampleId
+);
 
 #[cfg(test)]
 mod tests {

@@ -22,6 +22,7 @@ pub mod embed;
 mod entities;
 mod ids;
 mod kinds;
+pub mod learning;
 pub mod ports;
 pub mod providers;
 pub mod query;

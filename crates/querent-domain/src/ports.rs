@@ -8,12 +8,13 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::chat::{ChatMessage, ChatSession};
+use crate::learning::{CacheCounters, CacheOutcome, CacheRecord, Example};
 use crate::providers::ProviderConfig;
 use crate::schema::SchemaSnapshot;
 use crate::{
-    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ConnectionTarget, Dialect,
-    MessageId, MessageStatus, ProviderId, Secret, SessionId, Team, TeamId, TeamMember, TeamRole,
-    UnixMillis, User, UserId,
+    ApiClient, ApiClientId, AuditEntry, CacheEntryId, Connection, ConnectionId, ConnectionTarget,
+    Dialect, ExampleId, MessageId, MessageStatus, ProviderId, Secret, SessionId, Team, TeamId,
+    TeamMember, TeamRole, UnixMillis, User, UserId,
 };
 
 /// What can go wrong in the metadata store.
@@ -396,14 +397,121 @@ pub trait TargetProbe: Send + Sync + 'static {
     ) -> Result<ServerInfo, ProbeError>;
 }
 
-/// Versioned semantic models per connection (`semantic_models`).
+/// Versioned semantic models per connection (`semantic_models`). Every saved version is
+/// kept (history); the latest is the one in force.
 #[async_trait]
-pub trait SemanticModelStore: Send + Sync + 'static {}
+pub trait SemanticModelStore: Send + Sync + 'static {
+    /// Stores `model` as version `model.version` of its connection, saved by `created_by`
+    /// (`user:<id>`/`client:<id>`). [`StoreError::Conflict`] when that version exists
+    /// already (someone else saved first: optimistic concurrency);
+    /// [`StoreError::MissingReference`] when the connection does not exist.
+    async fn insert_semantic_model(
+        &self,
+        model: &crate::semantic::SemanticModel,
+        created_by: Option<&str>,
+    ) -> StoreResult<()>;
+    /// The highest version of a connection's model, if it has one.
+    async fn latest_semantic_model(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<crate::semantic::SemanticModel>>;
+    /// One version of a connection's model, if it exists.
+    async fn semantic_model_version(
+        &self,
+        connection: ConnectionId,
+        version: u32,
+    ) -> StoreResult<Option<crate::semantic::SemanticModel>>;
+    /// Every saved version of a connection's model (number, fingerprint, author, time),
+    /// newest first.
+    async fn list_semantic_model_versions(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Vec<crate::semantic::SemanticModelVersion>>;
+    /// Deletes every version of a connection's model; returns how many there were.
+    async fn delete_semantic_models(&self, connection: ConnectionId) -> StoreResult<u64>;
+}
 
-/// The semantic cache's entries (`cache_entries`).
+/// The semantic cache's entries (`cache_entries`) and counters (`cache_counters`).
 #[async_trait]
-pub trait CacheStore: Send + Sync + 'static {}
+pub trait CacheStore: Send + Sync + 'static {
+    /// Stores an entry, replacing one with the same connection, fingerprint, model version
+    /// and normalised question; then drops the connection's expired entries and, beyond
+    /// `max_entries`, its least recently used ones (one statement each, oldest first, so
+    /// concurrent writers cannot deadlock).
+    async fn put_cache_entry(&self, entry: &CacheRecord, max_entries: u64) -> StoreResult<()>;
+    /// An entry by id.
+    async fn cache_entry(&self, id: CacheEntryId) -> StoreResult<CacheRecord>;
+    /// The live (unexpired) entries of a connection, most recently used first, at most `limit`.
+    async fn cache_entries_of(
+        &self,
+        connection: ConnectionId,
+        now: UnixMillis,
+        limit: i64,
+    ) -> StoreResult<Vec<CacheRecord>>;
+    /// The live entry with exactly this key, if any.
+    async fn find_cache_entry(
+        &self,
+        connection: ConnectionId,
+        schema_fingerprint: &str,
+        semantic_version: u32,
+        normalized: &str,
+        now: UnixMillis,
+    ) -> StoreResult<Option<CacheRecord>>;
+    /// Records a hit on a live entry; false when it is gone or expired (another instance
+    /// evicted it), in which case it must not be served.
+    async fn touch_cache_entry(&self, id: CacheEntryId, now: UnixMillis) -> StoreResult<bool>;
+    /// A page of the entries of some connections, by id (keyset paging).
+    async fn list_cache_entries(
+        &self,
+        connections: &[ConnectionId],
+        page: &Page,
+    ) -> StoreResult<Vec<CacheRecord>>;
+    /// Deletes an entry; false when there was none.
+    async fn delete_cache_entry(&self, id: CacheEntryId) -> StoreResult<bool>;
+    /// Deletes a connection's entries whose normalised question is this; returns how many.
+    async fn delete_cache_entries_for(
+        &self,
+        connection: ConnectionId,
+        normalized: &str,
+    ) -> StoreResult<u64>;
+    /// Deletes every entry of a connection, or only those not on `keep_fingerprint`
+    /// (a schema refresh keeps entries of the schema it found); returns how many.
+    async fn clear_cache(
+        &self,
+        connection: ConnectionId,
+        keep_fingerprint: Option<&str>,
+    ) -> StoreResult<u64>;
+    /// Increases one counter of a connection.
+    async fn count_cache(&self, connection: ConnectionId, outcome: CacheOutcome)
+    -> StoreResult<()>;
+    /// Counters, entry counts and live entry counts per connection.
+    async fn cache_stats(
+        &self,
+        connections: &[ConnectionId],
+        now: UnixMillis,
+    ) -> StoreResult<Vec<(ConnectionId, CacheCounters, u64)>>;
+}
 
 /// Verified question/SQL examples (`examples`).
 #[async_trait]
-pub trait ExampleStore: Send + Sync + 'static {}
+pub trait ExampleStore: Send + Sync + 'static {
+    /// Inserts an example.
+    async fn insert_example(&self, example: &Example) -> StoreResult<()>;
+    /// An example.
+    async fn get_example(&self, id: ExampleId) -> StoreResult<Example>;
+    /// Replaces question, SQL, source, verified_by and updated_at.
+    async fn update_example(&self, example: &Example) -> StoreResult<()>;
+    /// Deletes an example.
+    async fn delete_example(&self, id: ExampleId) -> StoreResult<()>;
+    /// A page of the examples of some teams, optionally of one connection, by id.
+    async fn list_examples(
+        &self,
+        teams: &[TeamId],
+        connection: Option<ConnectionId>,
+        page: &Page,
+    ) -> StoreResult<Vec<Example>>;
+    /// The newest `limit` examples of a connection (candidates for few-shot prompts).
+    async fn examples_of(&self, connection: ConnectionId, limit: i64) -> StoreResult<Vec<Example>>;
+    /// The example recorded from a chat message, if any.
+    async fn example_of_message(&self, message: MessageId) -> StoreResult<Option<Example>>;
+}

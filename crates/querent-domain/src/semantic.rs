@@ -1,6 +1,7 @@
 //! The semantic layer of a target database (design §8): the stored, versioned business
 //! model of one connection — display names, descriptions, synonyms, join paths, value
-//! mappings and metrics — plus the few-shot examples providers are shown. Plain data:
+//! mappings and metrics — its saved versions, the [`DriftReport`] that compares it with the
+//! live schema, and the few-shot examples providers are shown. Plain data:
 //! querent-semantic drafts, validates and diffs models; querent-app stores them through
 //! the [`SemanticModelStore`](crate::ports::SemanticModelStore) port.
 
@@ -60,6 +61,10 @@ pub struct SemanticTable {
 pub struct SemanticColumn {
     /// The column as in the snapshot.
     pub column: String,
+    /// Its declared type when the model was drafted or last reconciled (as the database
+    /// names it); lets a drift report tell a type change and pair a rename.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_type: Option<String>,
     /// The name people use for it.
     #[serde(default)]
     pub display_name: Option<String>,
@@ -99,8 +104,25 @@ pub struct JoinPath {
     pub to_table: String,
     /// Its join columns, in the same order.
     pub to_columns: Vec<String>,
+    /// How many rows of each side match one row of the other.
+    #[serde(default)]
+    pub cardinality: JoinCardinality,
     /// Where the path came from.
     pub source: JoinSource,
+}
+
+/// How many rows of each side of a join match one row of the other side.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum JoinCardinality {
+    /// Many rows of `from_table` to one of `to_table` (a foreign key; the default).
+    #[default]
+    ManyToOne,
+    /// One row of `from_table` to many of `to_table`.
+    OneToMany,
+    /// At most one row on each side (a foreign key that is also unique).
+    OneToOne,
 }
 
 /// Where a join path came from.
@@ -142,4 +164,116 @@ pub struct FewShot {
     pub question: String,
     /// SQL that answers it (it passed the guard when it was stored).
     pub sql: String,
+}
+
+/// One saved version of a connection's semantic model, as listed by
+/// `GET /api/v1/connections/{id}/semantic-model/versions`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SemanticModelVersion {
+    /// The version number (1, 2, …).
+    pub version: u32,
+    /// Fingerprint of the schema snapshot the version was checked against.
+    pub schema_fingerprint: String,
+    /// Who saved it (`user:<id>` or `client:<id>`), when known.
+    #[serde(default)]
+    pub created_by: Option<String>,
+    /// When it was saved.
+    pub created_at: UnixMillis,
+}
+
+/// How the live schema differs from what a semantic model describes
+/// (`GET /api/v1/connections/{id}/semantic-model/drift`). Produced by querent-semantic's
+/// `drift`; plain data here so every layer can carry it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DriftReport {
+    /// The model version compared.
+    pub model_version: u32,
+    /// The schema fingerprint the model was saved against.
+    pub model_fingerprint: String,
+    /// The fingerprint of the live schema.
+    pub schema_fingerprint: String,
+    /// Whether the two fingerprints differ (the structure changed since the model was saved).
+    pub fingerprint_changed: bool,
+    /// Whether anything below is non-empty: the model needs attention.
+    pub drifted: bool,
+    /// Tables the model describes that the live schema no longer has (and that were not
+    /// paired with a new table as a rename).
+    pub dropped_tables: Vec<String>,
+    /// Likely table renames: a described table is gone and a new table has the same columns.
+    pub renamed_tables: Vec<RenamedTable>,
+    /// Described columns the live table no longer has (not paired as a rename).
+    pub dropped_columns: Vec<ColumnRef>,
+    /// Likely column renames: in one table a described column is gone and a new column of
+    /// the same type appeared.
+    pub renamed_columns: Vec<RenamedColumn>,
+    /// Described columns whose declared type changed.
+    pub type_changes: Vec<TypeChange>,
+    /// Live tables the model does not describe.
+    pub new_tables: Vec<String>,
+    /// Live columns of described tables that the model does not describe (not paired as a
+    /// rename).
+    pub new_columns: Vec<ColumnRef>,
+    /// References of the model (tables, columns, joins, metrics) that no longer resolve, with
+    /// where they are in the model.
+    pub broken_references: Vec<BrokenReference>,
+}
+
+/// A column of a table.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ColumnRef {
+    /// The table (as the model or the snapshot names it).
+    pub table: String,
+    /// The column.
+    pub column: String,
+}
+
+/// A table that was probably renamed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenamedTable {
+    /// The name in the model.
+    pub from: String,
+    /// The name in the live schema.
+    pub to: String,
+}
+
+/// A column that was probably renamed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RenamedColumn {
+    /// Its table.
+    pub table: String,
+    /// The name in the model.
+    pub from: String,
+    /// The name in the live schema.
+    pub to: String,
+}
+
+/// A column whose declared type changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TypeChange {
+    /// Its table.
+    pub table: String,
+    /// The column.
+    pub column: String,
+    /// The type the model recorded.
+    pub from: String,
+    /// The live type.
+    pub to: String,
+}
+
+/// A reference of a semantic model that does not resolve against a schema.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BrokenReference {
+    /// Where it is in the model, e.g. `tables[2].columns[0].column` or `joins[1].to_table`.
+    pub location: String,
+    /// What it names: `table` or `table.column`.
+    pub reference: String,
+    /// What is wrong, with a suggestion when there is one.
+    pub problem: String,
 }

@@ -4,12 +4,16 @@
 //! the wire formats of both APIs Querent talks to — OpenAI-compatible chat completions
 //! (`{base_url}/chat/completions`, `{base_url}/models`) and Anthropic's Messages API
 //! (`{anthropic_base_url}/messages`, `{anthropic_base_url}/models`) — streaming (server-sent
-//! events) or not, as each request's `stream` flag asks.
+//! events) or not, as each request's `stream` flag asks. It also answers OpenAI-style
+//! embedding requests (`{base_url}/embeddings`) with deterministic vectors derived from each
+//! input text ([`fake_embedding`]).
 //!
 //! Replies are scripted: [`FakeLlm::push_reply`] queues [`Reply`]s that completion
 //! requests of either API consume in order; when the queue is empty the default reply
-//! ([`FakeLlm::set_default_reply`]) answers. Every request is recorded (method, path,
-//! headers, JSON body) so tests can assert what was sent: [`FakeLlm::requests`].
+//! ([`FakeLlm::set_default_reply`]) answers. Embedding requests have a queue of their own
+//! ([`FakeLlm::push_embedding_reply`]) taking the same faults; when it is empty they
+//! succeed. Every request is recorded (method, path, headers, JSON body) so tests can assert
+//! what was sent: [`FakeLlm::requests`], [`FakeLlm::embedding_requests`].
 //!
 //! Usage figures are deterministic: prompt tokens are the number of whitespace-separated
 //! words in the request's messages (and Anthropic `system`), completion tokens the number
@@ -144,6 +148,24 @@ impl RecordedRequest {
         }
     }
 
+    /// Whether this was an OpenAI-style embeddings request.
+    pub fn is_embedding(&self) -> bool {
+        self.method == "POST" && self.api() == Api::OpenAi && self.path.ends_with("/embeddings")
+    }
+
+    /// The `input` texts of an embeddings request (a single string counts as one).
+    pub fn embedding_inputs(&self) -> Vec<String> {
+        match self.body.as_ref().and_then(|b| b.get("input")) {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Whether this was a completion (chat or messages) request.
     pub fn is_completion(&self) -> bool {
         self.method == "POST"
@@ -193,9 +215,36 @@ pub fn prompt_words(body: &Value) -> u64 {
     n
 }
 
+/// Vector length the fake's embeddings have unless [`FakeLlm::set_embedding_dims`] or the
+/// request's `dimensions` says otherwise.
+pub const FAKE_EMBEDDING_DIMS: usize = 8;
+
+/// The fake's embedding of a text: `dims` values in `[-1, 1)` from an FNV-1a hash of the
+/// text and the position, then scaled by the text's length in characters plus one so that
+/// the vector is deliberately *not* unit length (clients must normalise). Equal texts get
+/// equal vectors; different texts almost surely different directions.
+pub fn fake_embedding(text: &str, dims: usize) -> Vec<f32> {
+    let scale = text.chars().count() as f32 + 1.0;
+    (0..dims)
+        .map(|i| {
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in text.bytes().chain((i as u32).to_le_bytes()) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+            // The top 24 bits as a fraction in [0, 1), then mapped to [-1, 1).
+            let unit = (h >> 40) as f32 / (1u64 << 24) as f32;
+            (unit * 2.0 - 1.0) * scale
+        })
+        .collect()
+}
+
 #[derive(Debug)]
 struct Inner {
     script: Mutex<VecDeque<Reply>>,
+    embedding_script: Mutex<VecDeque<Reply>>,
+    embedding_dims: Mutex<usize>,
+    embeddings_reversed: Mutex<bool>,
     default_reply: Mutex<Reply>,
     requests: Mutex<Vec<RecordedRequest>>,
     models: Mutex<Vec<String>>,
@@ -230,6 +279,9 @@ impl FakeLlm {
         let addr = listener.local_addr().expect("the fake's address");
         let inner = Arc::new(Inner {
             script: Mutex::new(VecDeque::new()),
+            embedding_script: Mutex::new(VecDeque::new()),
+            embedding_dims: Mutex::new(FAKE_EMBEDDING_DIMS),
+            embeddings_reversed: Mutex::new(false),
             default_reply: Mutex::new(Reply::sql("SELECT 1")),
             requests: Mutex::new(Vec::new()),
             models: Mutex::new(vec!["fake-model".to_owned()]),
@@ -283,6 +335,39 @@ impl FakeLlm {
     /// Anthropic) on every request; others get a 401 in the API's error format.
     pub fn require_api_key(&self, key: impl Into<String>) {
         *lock(&self.inner.required_key) = Some(key.into());
+    }
+
+    /// Queues a reply for the next embeddings request: the faults of [`Reply`]
+    /// ([`Reply::Status`], [`Reply::Slow`], [`Reply::Malformed`], a cut-off body for
+    /// [`Reply::TruncatedStream`], a 500 with the message for [`Reply::StreamError`]);
+    /// [`Reply::Text`] (any text) answers normally. With the queue empty, requests succeed.
+    pub fn push_embedding_reply(&self, reply: Reply) {
+        lock(&self.inner.embedding_script).push_back(reply);
+    }
+
+    /// Queues several embedding replies.
+    pub fn push_embedding_replies(&self, replies: impl IntoIterator<Item = Reply>) {
+        lock(&self.inner.embedding_script).extend(replies);
+    }
+
+    /// The length of the vectors `/embeddings` returns when the request names no
+    /// `dimensions` (default [`FAKE_EMBEDDING_DIMS`]).
+    pub fn set_embedding_dims(&self, dims: usize) {
+        *lock(&self.inner.embedding_dims) = dims;
+    }
+
+    /// Lists `data[]` of embedding replies in reverse order (each item keeps its true
+    /// `index`), as a server is allowed to: clients must order by `index`.
+    pub fn set_embeddings_reversed(&self, reversed: bool) {
+        *lock(&self.inner.embeddings_reversed) = reversed;
+    }
+
+    /// The embeddings requests received so far, in order.
+    pub fn embedding_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(RecordedRequest::is_embedding)
+            .collect()
     }
 
     /// Every request received so far, in order.
@@ -448,8 +533,104 @@ async fn handle(mut socket: TcpStream, inner: Arc<Inner>) -> std::io::Result<()>
             let body = request.body.clone().unwrap_or(Value::Null);
             answer(&mut socket, api, &body, reply).await
         }
+        ("POST", "/embeddings", Api::OpenAi) => {
+            let reply = lock(&inner.embedding_script).pop_front();
+            let dims = *lock(&inner.embedding_dims);
+            let reversed = *lock(&inner.embeddings_reversed);
+            answer_embeddings(&mut socket, &request, reply, dims, reversed).await
+        }
         _ => send_error(&mut socket, api, 404, None, None).await,
     }
+}
+
+/// Answers `POST /embeddings`: a scripted fault, or `data[]` with one [`fake_embedding`]
+/// per input (`index` = its position in `input`), OpenAI's reply shape.
+async fn answer_embeddings(
+    socket: &mut TcpStream,
+    request: &RecordedRequest,
+    mut reply: Option<Reply>,
+    dims: usize,
+    reversed: bool,
+) -> std::io::Result<()> {
+    let api = Api::OpenAi;
+    while let Some(Reply::Slow { delay, then }) = reply {
+        tokio::time::sleep(delay).await;
+        reply = Some(*then);
+    }
+    match reply {
+        None | Some(Reply::Text(_)) => {}
+        Some(Reply::Slow { .. }) => unreachable!("unwrapped above"),
+        Some(Reply::Status {
+            code,
+            retry_after,
+            body,
+        }) => return send_error(socket, api, code, retry_after.as_deref(), body.as_deref()).await,
+        Some(Reply::Malformed) => {
+            return send_raw(
+                socket,
+                200,
+                "application/json",
+                &[],
+                br#"{"data": [{"embedding": "#,
+            )
+            .await;
+        }
+        Some(Reply::StreamError(message)) => {
+            return send_error(socket, api, 500, None, Some(&message)).await;
+        }
+        Some(Reply::TruncatedStream) => {
+            let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 4096\r\nconnection: close\r\n\r\n";
+            socket.write_all(head.as_bytes()).await?;
+            socket
+                .write_all(br#"{"object": "list", "data": [{"object": "embe"#)
+                .await?;
+            socket.flush().await?;
+            return socket.shutdown().await;
+        }
+    }
+    let body = request.body.clone().unwrap_or(Value::Null);
+    let valid_input = match body.get("input") {
+        Some(Value::String(_)) => true,
+        Some(Value::Array(items)) => !items.is_empty() && items.iter().all(Value::is_string),
+        _ => false,
+    };
+    if !valid_input {
+        return send_error(
+            socket,
+            api,
+            400,
+            None,
+            Some("'input' must be a string or a non-empty array of strings (fake)"),
+        )
+        .await;
+    }
+    let dims = body
+        .get("dimensions")
+        .and_then(Value::as_u64)
+        .map_or(dims, |d| d as usize);
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or("fake-embedding-model");
+    let inputs = request.embedding_inputs();
+    let mut data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            json!({"object": "embedding", "index": i, "embedding": fake_embedding(text, dims)})
+        })
+        .collect();
+    if reversed {
+        data.reverse();
+    }
+    let tokens: u64 = inputs.iter().map(|t| word_count(t)).sum();
+    let reply = json!({
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    });
+    send_json(socket, 200, &reply).await
 }
 
 async fn answer(
@@ -865,6 +1046,74 @@ mod tests {
             .unwrap();
         assert!(text.contains("\"content\":\"a fairly\""));
         assert!(text.trim_end().ends_with("data: [DONE]"));
+    }
+
+    #[tokio::test]
+    async fn answers_embeddings_deterministically() {
+        let fake = FakeLlm::start().await;
+        fake.set_embeddings_reversed(true);
+        fake.push_embedding_reply(Reply::status(503));
+        let client = reqwest::Client::new();
+        let url = format!("{}/embeddings", fake.base_url());
+        let body = json!({"model": "e", "input": ["alpha", "beta gamma"]});
+        let response = client.post(&url).json(&body).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 503);
+
+        let reply: Value = client
+            .post(&url)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        // Reversed listing, true indices, vectors of the input text.
+        assert_eq!(reply["data"][0]["index"], 1);
+        assert_eq!(reply["data"][1]["index"], 0);
+        let vector = |v: &Value| -> Vec<f32> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        };
+        assert_eq!(
+            vector(&reply["data"][0]["embedding"]),
+            fake_embedding("beta gamma", 8)
+        );
+        assert_eq!(
+            vector(&reply["data"][1]["embedding"]),
+            fake_embedding("alpha", 8)
+        );
+        assert_eq!(reply["usage"]["prompt_tokens"], 3);
+        assert_ne!(fake_embedding("alpha", 8), fake_embedding("beta", 8));
+        assert_eq!(fake_embedding("alpha", 8), fake_embedding("alpha", 8));
+
+        let reply: Value = client
+            .post(&url)
+            .json(&json!({"model": "e", "input": "one", "dimensions": 3}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(reply["data"][0]["embedding"].as_array().unwrap().len(), 3);
+
+        let response = client
+            .post(&url)
+            .json(&json!({"model": "e", "input": []}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400);
+
+        let sent = fake.embedding_requests();
+        assert_eq!(sent.len(), 4);
+        assert_eq!(sent[1].embedding_inputs(), ["alpha", "beta gamma"]);
+        assert_eq!(sent[2].embedding_inputs(), ["one"]);
+        assert!(fake.completion_requests().is_empty());
     }
 
     #[tokio::test]

@@ -13,6 +13,8 @@
 //! - [`openai`]: [`OpenAiProvider`] for any OpenAI-compatible chat-completions API (OpenAI,
 //!   Groq, Ollama, vLLM, LM Studio), streaming (SSE) or not.
 //! - [`anthropic`]: [`AnthropicProvider`] for Anthropic's Messages API, streaming or not.
+//! - [`embeddings`]: [`OpenAiEmbedder`], querent-domain's `Embedder` port over any
+//!   OpenAI-compatible `/embeddings` API (batched, retried like chat, unit-length vectors).
 //! - [`url_policy`]: which provider base URLs may be configured (no link-local or metadata
 //!   addresses; private ranges only when allowed).
 //!
@@ -35,6 +37,7 @@
 use querent_domain::query::TokenUsage;
 
 pub mod anthropic;
+pub mod embeddings;
 pub mod extract;
 mod http;
 pub mod openai;
@@ -44,6 +47,7 @@ mod sse;
 pub mod url_policy;
 
 pub use anthropic::{AnthropicConfig, AnthropicProvider};
+pub use embeddings::{OpenAiEmbedder, OpenAiEmbedderConfig};
 pub use extract::{Extracted, extract_sql};
 pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use prompt::{ChatMessage, Prompt, PromptBudget, Role, render};

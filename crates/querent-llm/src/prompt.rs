@@ -8,6 +8,18 @@
 //!   `CREATE TABLE` statements — only the tables and columns the privacy policy allows, with
 //!   types, `NOT NULL`, primary and foreign keys, comments and sampled values (never for
 //!   masked columns);
+//! - when the request carries a semantic model, its business context next to each table it
+//!   describes (and only for tables in the rendered schema, never for excluded objects): the
+//!   table's name and description and synonyms as a comment line above the table, each
+//!   column's name, description, synonyms and value mappings (`"Germany" means 'DE'`) as a
+//!   comment on its line, the metrics computed from the table (`revenue = SUM(...)`) and the
+//!   join paths from it that are not declared foreign keys as comment lines below it; the
+//!   model's description of the database comes before the schema;
+//! - when the request carries verified examples, a **Verified examples** section of the
+//!   system message (question, then its SQL), most similar first. They are reference
+//!   material, not conversation: rendered as prior user/assistant turns they would read as
+//!   things this user already asked, so a follow-up ("and only in Germany?") could be
+//!   resolved against an example instead of the real session;
 //! - the session's earlier turns as alternating **user** (the question) and **assistant**
 //!   (the SQL that answered it) messages, oldest first;
 //! - a final **user** message with the question and, on self-correction, the refused SQL,
@@ -17,16 +29,19 @@
 //! Tokens are estimated with tiktoken's `cl100k_base` (exact for OpenAI's GPT-4 family, a
 //! good-enough estimate for other models). When the estimate exceeds the
 //! [`PromptBudget`], the prompt is trimmed in this order, stopping as soon as it fits:
-//! sample values, then comments, then tables whose names and columns share no word with the
-//! question (those not joined by a foreign key to a matching table first, the last ones
-//! listed first), then the oldest history turns. What was trimmed is reported in
-//! [`Prompt::trimmed`].
+//! sample values, then comments (with the model's descriptions, display names and
+//! synonyms), then tables whose names and columns share no word with the question (those
+//! not joined by a foreign key to a matching table first, the last ones listed first), then
+//! the examples (the least similar first), then the oldest history turns. Value mappings,
+//! metrics and join paths stay as long as their table does: they decide which literal or
+//! expression the SQL must use. What was trimmed is reported in [`Prompt::trimmed`].
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use querent_domain::query::GenerateRequest;
 use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
+use querent_domain::semantic::{FewShot, Metric, SemanticColumn, SemanticModel, SemanticTable};
 use querent_domain::{Dialect, PrivacyPolicy};
 use serde::{Deserialize, Serialize};
 
@@ -92,10 +107,13 @@ impl Default for PromptBudget {
 pub struct Trimmed {
     /// Sample values were left out.
     pub sample_values: bool,
-    /// Table and column comments were left out.
+    /// Table and column comments were left out, with the semantic model's descriptions,
+    /// display names and synonyms.
     pub comments: bool,
     /// Tables left out (qualified names), in the order they were dropped.
     pub tables: Vec<String>,
+    /// Verified examples left out (the least similar ones).
+    pub examples: usize,
     /// Oldest history turns left out.
     pub history_turns: usize,
 }
@@ -103,7 +121,11 @@ pub struct Trimmed {
 impl Trimmed {
     /// Whether anything was left out.
     pub fn any(&self) -> bool {
-        self.sample_values || self.comments || !self.tables.is_empty() || self.history_turns > 0
+        self.sample_values
+            || self.comments
+            || !self.tables.is_empty()
+            || self.examples > 0
+            || self.history_turns > 0
     }
 }
 
@@ -145,6 +167,12 @@ const REPLY_PRIMING_TOKENS: usize = 3;
 const MAX_SAMPLES: usize = 12;
 /// Characters shown per sample value at most.
 const MAX_SAMPLE_CHARS: usize = 40;
+/// Characters shown of a model description at most.
+const MAX_DESCRIPTION_CHARS: usize = 300;
+/// Synonyms shown per table or column at most.
+const MAX_SYNONYMS: usize = 8;
+/// Value mappings shown per column at most.
+const MAX_MAPPINGS: usize = 20;
 
 fn bpe() -> &'static tiktoken_rs::CoreBPE {
     static BPE: OnceLock<tiktoken_rs::CoreBPE> = OnceLock::new();
@@ -213,6 +241,14 @@ struct View<'a> {
     /// Visible foreign keys: index into `table.foreign_keys` and the target's qualified name.
     foreign_keys: Vec<(usize, String)>,
     words: HashSet<String>,
+    /// What the semantic model says about the table, if anything.
+    sem: Option<&'a SemanticTable>,
+    /// What the semantic model says about each visible column (parallel to `columns`).
+    sem_columns: Vec<Option<&'a SemanticColumn>>,
+    /// Metrics computed from this table that reference nothing excluded.
+    metrics: Vec<&'a Metric>,
+    /// Join paths from this table that are not declared foreign keys, rendered.
+    joins: Vec<String>,
 }
 
 /// Renders a request into chat messages within the budget.
@@ -226,7 +262,27 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
         .collect();
 
     let mut header = system_header(request);
+    if let Some(about) = request
+        .semantic
+        .as_deref()
+        .and_then(|m| m.description.as_deref())
+        .map(description)
+        .filter(|d| !d.is_empty())
+    {
+        header.push_str(&format!("\n\nAbout the database: {about}"));
+    }
     header.push_str("\n\nSchema:\n");
+    let examples: Vec<String> = request
+        .examples
+        .iter()
+        .filter(|e| example_allowed(e, policy))
+        .map(example_block)
+        .collect();
+    let example_tokens: Vec<usize> = examples
+        .iter()
+        .map(|e| count_tokens(&format!("\n{e}\n")))
+        .collect();
+    let examples_header_tokens = count_tokens(EXAMPLES_HEADER);
     let header_tokens = count_tokens(&header) + PER_MESSAGE_TOKENS + REPLY_PRIMING_TOKENS;
     let history: Vec<[ChatMessage; 2]> = request.history.iter().map(turn_messages).collect();
     let history_tokens: Vec<usize> = history
@@ -273,6 +329,7 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
         kept_sum: 0,
         kept: vec![true; tables.len()],
         dropped: 0,
+        examples: examples.len(),
         first_turn: 0,
     };
     state.kept_sum = state.table_tokens.iter().sum();
@@ -303,6 +360,10 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
             state.dropped += 1;
             return true;
         }
+        if state.examples > 0 {
+            state.examples -= 1;
+            return true;
+        }
         if state.first_turn < history.len() {
             state.first_turn += 1;
             return true;
@@ -310,8 +371,14 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
         false
     };
     let approx = |state: &TrimState| -> usize {
+        let examples_sum = if state.examples > 0 {
+            examples_header_tokens + example_tokens[..state.examples].iter().sum::<usize>()
+        } else {
+            0
+        };
         header_tokens
             + state.kept_sum
+            + examples_sum
             + history_tokens[state.first_turn..].iter().sum::<usize>()
             + final_tokens
     };
@@ -334,6 +401,14 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
         if !any {
             system.push_str("\n(no tables are available)\n");
         }
+        if state.examples > 0 {
+            system.push_str(EXAMPLES_HEADER);
+            for e in &examples[..state.examples] {
+                system.push('\n');
+                system.push_str(e);
+                system.push('\n');
+            }
+        }
         let mut messages = vec![ChatMessage::new(Role::System, system.trim_end())];
         for pair in &history[state.first_turn..] {
             messages.extend(pair.iter().cloned());
@@ -348,6 +423,7 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
                     .iter()
                     .map(|i| tables[*i].qualified.clone())
                     .collect(),
+                examples: examples.len() - state.examples,
                 history_turns: state.first_turn,
             };
             return Prompt {
@@ -367,7 +443,73 @@ struct TrimState {
     kept_sum: usize,
     kept: Vec<bool>,
     dropped: usize,
+    /// Examples kept (the first ones, most similar first).
+    examples: usize,
     first_turn: usize,
+}
+
+/// The heading of the examples section.
+const EXAMPLES_HEADER: &str = "\nVerified examples (questions about this database with SQL \
+                               that answers them correctly, most similar first):\n";
+
+fn example_block(example: &FewShot) -> String {
+    format!(
+        "Question: {}\n```sql\n{}\n```",
+        one_line(&example.question),
+        example.sql.trim()
+    )
+}
+
+/// Whether an example's SQL names nothing the policy excludes (examples passed the guard
+/// when stored, but the policy may have changed since).
+fn example_allowed(example: &FewShot, policy: &PrivacyPolicy) -> bool {
+    let words = sql_identifiers(&example.sql);
+    !mentions_excluded(&words, None, policy)
+}
+
+/// Lower-cased identifiers of a SQL text, split at dots (`s.t.c` → `s`, `t`, `c`), with the
+/// dotted forms too (`t.c`).
+fn sql_identifiers(sql: &str) -> HashSet<String> {
+    let mut out = HashSet::new();
+    let lower = sql.to_lowercase();
+    for token in lower.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.')) {
+        let token = token.trim_matches('.');
+        if token.is_empty() {
+            continue;
+        }
+        let parts: Vec<&str> = token.split('.').filter(|p| !p.is_empty()).collect();
+        for p in &parts {
+            out.insert((*p).to_owned());
+        }
+        if parts.len() >= 2 {
+            out.insert(parts[parts.len() - 2..].join("."));
+        }
+        out.insert(token.to_owned());
+    }
+    out
+}
+
+/// Whether these identifiers name an excluded table, or an excluded column (`table.col`
+/// written out, or the bare column when `home` is the excluded column's table).
+fn mentions_excluded(words: &HashSet<String>, home: Option<&str>, policy: &PrivacyPolicy) -> bool {
+    let excluded_table = policy.excluded_tables.iter().any(|e| {
+        let e = e.to_lowercase();
+        let bare = e.rsplit('.').next().unwrap_or(&e).to_owned();
+        words.contains(&e) || words.contains(&bare)
+    });
+    excluded_table
+        || policy.excluded_columns.iter().any(|e| {
+            let e = e.to_lowercase();
+            let parts: Vec<&str> = e.split('.').collect();
+            let (table, column) = match parts.as_slice() {
+                [.., t, c] => (*t, *c),
+                _ => return false,
+            };
+            words.contains(&format!("{table}.{column}"))
+                || (words.contains(column)
+                    && (words.contains(table)
+                        || home.is_some_and(|h| h.eq_ignore_ascii_case(table))))
+        })
 }
 
 fn system_header(request: &GenerateRequest) -> String {
@@ -532,6 +674,49 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
             for c in &columns {
                 words.extend(split_words(&c.name));
             }
+            let model = request.semantic.as_deref();
+            let sem = model.and_then(|m| semantic_table(m, t));
+            let sem_columns: Vec<Option<&SemanticColumn>> = columns
+                .iter()
+                .map(|c| {
+                    sem.and_then(|st| {
+                        st.columns
+                            .iter()
+                            .find(|sc| sc.column.eq_ignore_ascii_case(&c.name))
+                    })
+                })
+                .collect();
+            if let Some(st) = sem {
+                for name in st.display_name.iter().chain(&st.synonyms) {
+                    words.extend(split_words(name));
+                }
+            }
+            for sc in sem_columns.iter().flatten() {
+                for name in sc.display_name.iter().chain(&sc.synonyms) {
+                    words.extend(split_words(name));
+                }
+            }
+            let metrics: Vec<&Metric> = model
+                .map(|m| {
+                    m.metrics
+                        .iter()
+                        .filter(|metric| names_table(&metric.table, t))
+                        .filter(|metric| {
+                            let ids = sql_identifiers(&metric.expression);
+                            !mentions_excluded(&ids, Some(&t.name), policy)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            for metric in &metrics {
+                words.extend(split_words(&metric.name));
+                for syn in &metric.synonyms {
+                    words.extend(split_words(syn));
+                }
+            }
+            let joins = model
+                .map(|m| manual_joins(m, t, &visible, policy))
+                .unwrap_or_default();
             View {
                 table: t,
                 qualified: qualified(s, &t.name),
@@ -539,18 +724,158 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
                 masked,
                 foreign_keys,
                 words,
+                sem,
+                sem_columns,
+                metrics,
+                joins,
             }
         })
         .collect()
 }
 
+/// Whether a model's table reference (`schema.table` or `table`) names `t`.
+fn names_table(reference: &str, t: &TableInfo) -> bool {
+    reference.eq_ignore_ascii_case(&t.name)
+        || reference.eq_ignore_ascii_case(&qualified(t.schema.as_deref(), &t.name))
+}
+
+/// What the model says about `t`.
+fn semantic_table<'m>(model: &'m SemanticModel, t: &TableInfo) -> Option<&'m SemanticTable> {
+    model.tables.iter().find(|st| names_table(&st.table, t))
+}
+
+/// The model's join paths from `t` to another visible table that are not declared foreign
+/// keys of either side, over columns the policy allows, rendered as comment lines.
+fn manual_joins(
+    model: &SemanticModel,
+    t: &TableInfo,
+    visible: &[&TableInfo],
+    policy: &PrivacyPolicy,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for j in &model.joins {
+        if !names_table(&j.from_table, t)
+            || j.from_columns.is_empty()
+            || j.from_columns.len() != j.to_columns.len()
+        {
+            continue;
+        }
+        let Some(target) = visible.iter().find(|o| names_table(&j.to_table, o)) else {
+            continue;
+        };
+        let has = |table: &TableInfo, cols: &[String]| {
+            cols.iter().all(|c| {
+                table.columns.iter().any(|x| x.name.eq_ignore_ascii_case(c))
+                    && !column_excluded(policy, table.schema.as_deref(), &table.name, c)
+            })
+        };
+        if !has(t, &j.from_columns) || !has(target, &j.to_columns) {
+            continue;
+        }
+        let declared = |from: &TableInfo, fc: &[String], to: &TableInfo, tc: &[String]| {
+            from.foreign_keys.iter().any(|fk| {
+                fk.referenced_table.eq_ignore_ascii_case(&to.name)
+                    && fk.columns.len() == fc.len()
+                    && fk
+                        .columns
+                        .iter()
+                        .zip(fc)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+                    && fk
+                        .referenced_columns
+                        .iter()
+                        .zip(tc)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+            })
+        };
+        if declared(t, &j.from_columns, target, &j.to_columns)
+            || declared(target, &j.to_columns, t, &j.from_columns)
+        {
+            continue;
+        }
+        let on: Vec<String> = j
+            .from_columns
+            .iter()
+            .zip(&j.to_columns)
+            .map(|(a, b)| format!("{}.{a} = {}.{b}", t.name, target.name))
+            .collect();
+        let line = format!(
+            "-- join: {} ON {} (not a declared foreign key)",
+            qualified(target.schema.as_deref(), &target.name),
+            on.join(" AND ")
+        );
+        if !out.contains(&line) {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// A model description on one line, cut to [`MAX_DESCRIPTION_CHARS`].
+fn description(text: &str) -> String {
+    let flat = one_line(text);
+    if flat.chars().count() > MAX_DESCRIPTION_CHARS {
+        let cut: String = flat.chars().take(MAX_DESCRIPTION_CHARS).collect();
+        format!("{cut}...")
+    } else {
+        flat
+    }
+}
+
+/// `also called: a, b` for the synonyms, or nothing.
+fn synonyms_note(synonyms: &[String]) -> Option<String> {
+    let names: Vec<String> = synonyms
+        .iter()
+        .map(|s| one_line(s))
+        .filter(|s| !s.is_empty())
+        .take(MAX_SYNONYMS)
+        .collect();
+    (!names.is_empty()).then(|| format!("also called: {}", names.join(", ")))
+}
+
+/// The model's words about a table or column, for the comment on it: display name,
+/// description, synonyms.
+fn model_notes(
+    display_name: Option<&str>,
+    description_text: Option<&str>,
+    synonyms: &[String],
+    name: &str,
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(d) = display_name.map(one_line).filter(|d| {
+        !d.is_empty() && split_words(d) != split_words(name) && !d.eq_ignore_ascii_case(name)
+    }) {
+        notes.push(format!("\"{d}\""));
+    }
+    if let Some(d) = description_text.map(description).filter(|d| !d.is_empty()) {
+        notes.push(d);
+    }
+    notes.extend(synonyms_note(synonyms));
+    notes
+}
+
 fn table_block(v: &View<'_>, detail: Detail) -> String {
     let t = v.table;
     let mut out = String::new();
-    if detail != Detail::Bare
-        && let Some(comment) = t.comment.as_deref().map(one_line).filter(|c| !c.is_empty())
-    {
-        out.push_str(&format!("-- {comment}\n"));
+    if detail != Detail::Bare {
+        let mut notes: Vec<String> = t
+            .comment
+            .as_deref()
+            .map(one_line)
+            .filter(|c| !c.is_empty())
+            .into_iter()
+            .collect();
+        if let Some(st) = v.sem {
+            notes.extend(model_notes(
+                st.display_name.as_deref(),
+                st.description.as_deref(),
+                &st.synonyms,
+                &t.name,
+            ));
+        }
+        if !notes.is_empty() {
+            out.push_str(&format!("-- {}\n", notes.join("; ")));
+        }
     }
     let kind = match t.kind {
         TableKind::Table => "TABLE",
@@ -559,7 +884,7 @@ fn table_block(v: &View<'_>, detail: Detail) -> String {
     };
     out.push_str(&format!("CREATE {kind} {} (\n", v.qualified));
     let mut items: Vec<(String, Option<String>)> = Vec::new();
-    for (c, masked) in v.columns.iter().zip(&v.masked) {
+    for ((c, masked), sc) in v.columns.iter().zip(&v.masked).zip(&v.sem_columns) {
         let mut def = format!("{} {}", c.name, c.data_type);
         if !c.nullable {
             def.push_str(" NOT NULL");
@@ -570,14 +895,40 @@ fn table_block(v: &View<'_>, detail: Detail) -> String {
         {
             notes.push(comment);
         }
-        if detail == Detail::Full && !masked && !c.sample_values.is_empty() {
-            let values: Vec<String> = c
-                .sample_values
+        if detail != Detail::Bare
+            && let Some(sc) = sc
+        {
+            notes.extend(model_notes(
+                sc.display_name.as_deref(),
+                sc.description.as_deref(),
+                &sc.synonyms,
+                &c.name,
+            ));
+        }
+        if !masked && let Some(sc) = sc {
+            let mappings: Vec<String> = sc
+                .value_mappings
+                .iter()
+                .filter(|m| !m.phrase.trim().is_empty())
+                .take(MAX_MAPPINGS)
+                .map(|m| format!("\"{}\" means '{}'", one_line(&m.phrase), sample(&m.value)))
+                .collect();
+            if !mappings.is_empty() {
+                notes.push(mappings.join(", "));
+            }
+        }
+        // The model's value list stands in for samples the snapshot does not have.
+        let values_shown: &[String] = match sc {
+            Some(sc) if c.sample_values.is_empty() => &sc.values,
+            _ => &c.sample_values,
+        };
+        if detail == Detail::Full && !masked && !values_shown.is_empty() {
+            let values: Vec<String> = values_shown
                 .iter()
                 .take(MAX_SAMPLES)
                 .map(|v| format!("'{}'", sample(v)))
                 .collect();
-            let more = if c.sample_values.len() > MAX_SAMPLES {
+            let more = if values_shown.len() > MAX_SAMPLES {
                 ", ..."
             } else {
                 ""
@@ -620,6 +971,27 @@ fn table_block(v: &View<'_>, detail: Detail) -> String {
         out.push('\n');
     }
     out.push_str(");");
+    for m in &v.metrics {
+        let mut line = format!("\n-- metric {}", one_line(&m.name));
+        if let Some(syn) = synonyms_note(&m.synonyms).filter(|_| detail != Detail::Bare) {
+            line.push_str(&format!(" ({syn})"));
+        }
+        line.push_str(&format!(" = {}", one_line(&m.expression)));
+        if detail != Detail::Bare
+            && let Some(d) = m
+                .description
+                .as_deref()
+                .map(description)
+                .filter(|d| !d.is_empty())
+        {
+            line.push_str(&format!(": {d}"));
+        }
+        out.push_str(&line);
+    }
+    for j in &v.joins {
+        out.push('\n');
+        out.push_str(j);
+    }
     out
 }
 

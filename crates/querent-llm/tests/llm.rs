@@ -1,5 +1,6 @@
 //! Both adapters against querent-fake-llm, streaming and not: the wire formats, usage,
-//! retries, timeouts, broken replies and what is sent.
+//! retries, timeouts, broken replies and what is sent; the embeddings adapter in
+//! `llm/embeddings.rs`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,6 +13,10 @@ use querent_llm::{
     AnthropicConfig, AnthropicProvider, OpenAiConfig, OpenAiProvider, RetryPolicy, UrlPolicy,
     check_base_url,
 };
+
+/// The embeddings adapter (kept in this one test binary).
+#[path = "llm/embeddings.rs"]
+mod embeddings;
 
 const KEY: &str = "sk-test-0123456789";
 

@@ -1,12 +1,16 @@
 //! The schema as the translator sees it: tables and columns the policy allows, their words,
-//! kinds and sampled values, and the foreign-key graph used to find join paths.
+//! kinds and sampled values, and the foreign-key graph used to find join paths. With a
+//! semantic model it also holds the model's other names for tables and columns (display
+//! names, synonyms), its value mappings, its join paths as extra edges and its metrics as
+//! pseudo-columns whose SQL is the metric's expression.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 
 use querent_domain::PrivacyPolicy;
 use querent_domain::schema::SchemaSnapshot;
+use querent_domain::semantic::{JoinSource, Metric, SemanticModel, SemanticTable};
 
-use crate::text::{split_ident, stem};
+use crate::text::{is_stopword, split_ident, stem, tokenize};
 
 /// The broad kind of a column's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,8 +42,24 @@ pub(crate) struct Col {
     pub pk: bool,
     /// Part of a foreign key.
     pub fk: bool,
-    /// Sampled values.
+    /// Sampled values (the semantic model's value list when the snapshot has none).
     pub samples: Vec<String>,
+    /// Other names from the semantic model (display name, synonyms), as stemmed words.
+    pub aliases: Vec<Vec<String>>,
+    /// The semantic model's value mappings: (phrase people use, value stored).
+    pub mappings: Vec<(String, String)>,
+    /// For a metric of the semantic model: its expression with the column references
+    /// resolved. Metric pseudo-columns are not listed in their table's `cols`.
+    pub metric: Option<Vec<Piece>>,
+}
+
+/// A part of a metric's SQL expression.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Piece {
+    /// Text copied as written (functions, operators, literals, keywords).
+    Text(String),
+    /// A column reference, rendered with the query's alias for its table.
+    Col(usize),
 }
 
 /// One usable table.
@@ -56,6 +76,8 @@ pub(crate) struct Table {
     pub alt: Vec<String>,
     /// Its usable columns (indices into [`Index::cols`]).
     pub cols: Vec<usize>,
+    /// Other names from the semantic model (display name, synonyms), as stemmed words.
+    pub aliases: Vec<Vec<String>>,
 }
 
 /// A foreign-key edge `from_col` → `to_col` (single-column keys only).
@@ -67,6 +89,22 @@ pub(crate) struct Edge {
     pub to: usize,
 }
 
+/// A value a question may name: a sampled value of a text column, or a phrase the
+/// semantic model maps to a stored value (of a column of any kind).
+#[derive(Clone, Debug)]
+pub(crate) struct Value {
+    /// The column.
+    pub col: usize,
+    /// The value as stored.
+    pub value: String,
+    /// What a question says for it (lower case, trimmed).
+    pub said: String,
+    /// The words of what is said, lower case.
+    pub words: Vec<String>,
+    /// Whether it comes from a value mapping.
+    pub mapped: bool,
+}
+
 /// The usable schema.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Index {
@@ -76,6 +114,17 @@ pub(crate) struct Index {
     pub cols: Vec<Col>,
     /// Foreign-key edges.
     pub edges: Vec<Edge>,
+    /// Values questions may name: sampled values, then value mappings.
+    pub values: Vec<Value>,
+}
+
+/// Lower-case words of a value, as the tokeniser reads a question.
+fn value_words(v: &str) -> Vec<String> {
+    tokenize(v)
+        .into_iter()
+        .filter(|t| !t.quoted)
+        .map(|t| t.low)
+        .collect()
 }
 
 fn excluded_table(policy: &PrivacyPolicy, schema: Option<&str>, name: &str) -> bool {
@@ -121,22 +170,70 @@ fn kind_of(data_type: &str, name: &str) -> Kind {
     Kind::Other
 }
 
+/// Stemmed words of a name as people write it ("Order lines", `order_lines`).
+fn name_words(name: &str) -> Vec<String> {
+    split_ident(name).iter().map(|w| stem(w)).collect()
+}
+
+/// The model's other names for something called `words`: display name and synonyms, as
+/// stemmed words, without repeats or the name itself.
+fn aliases_of(
+    display_name: Option<&String>,
+    synonyms: &[String],
+    words: &[String],
+) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for name in display_name.into_iter().chain(synonyms) {
+        let w = name_words(name);
+        if !w.is_empty() && w.len() <= 4 && w != words && !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out
+}
+
+/// The model's tables by lower-cased reference (`schema.table` or `table`).
+fn model_tables(model: Option<&SemanticModel>) -> HashMap<String, &SemanticTable> {
+    let mut out = HashMap::new();
+    for st in model.map(|m| m.tables.as_slice()).unwrap_or_default() {
+        out.entry(st.table.to_lowercase()).or_insert(st);
+    }
+    out
+}
+
 impl Index {
-    /// Builds the usable schema, leaving out everything the policy excludes.
-    pub fn new(snapshot: &SchemaSnapshot, policy: &PrivacyPolicy) -> Self {
+    /// Builds the usable schema, leaving out everything the policy excludes, with what the
+    /// semantic model adds (other names, value mappings, join paths, metrics).
+    pub fn new(
+        snapshot: &SchemaSnapshot,
+        policy: &PrivacyPolicy,
+        model: Option<&SemanticModel>,
+    ) -> Self {
         let mut idx = Index::default();
+        let described = model_tables(model);
         for t in &snapshot.tables {
             if excluded_table(policy, t.schema.as_deref(), &t.name) {
                 continue;
             }
             let ti = idx.tables.len();
-            let words: Vec<String> = split_ident(&t.name).iter().map(|w| stem(w)).collect();
+            let words: Vec<String> = name_words(&t.name);
+            let st = t
+                .schema
+                .as_ref()
+                .and_then(|s| described.get(&format!("{s}.{}", t.name).to_lowercase()))
+                .or_else(|| described.get(&t.name.to_lowercase()))
+                .copied();
             let mut cols = Vec::new();
             for c in &t.columns {
                 if excluded_column(policy, t.schema.as_deref(), &t.name, &c.name) {
                     continue;
                 }
-                let cw: Vec<String> = split_ident(&c.name).iter().map(|w| stem(w)).collect();
+                let cw: Vec<String> = name_words(&c.name);
+                let sc = st.and_then(|st| {
+                    st.columns
+                        .iter()
+                        .find(|sc| sc.column.eq_ignore_ascii_case(&c.name))
+                });
                 let generic = |w: &String| {
                     matches!(
                         w.as_str(),
@@ -168,6 +265,9 @@ impl Index {
                     .foreign_keys
                     .iter()
                     .any(|f| f.columns.iter().any(|x| x == &c.name));
+                let aliases = sc
+                    .map(|sc| aliases_of(sc.display_name.as_ref(), &sc.synonyms, &cw))
+                    .unwrap_or_default();
                 cols.push(idx.cols.len());
                 idx.cols.push(Col {
                     table: ti,
@@ -177,7 +277,21 @@ impl Index {
                     kind: kind_of(&c.data_type, &c.name),
                     pk: t.primary_key.iter().any(|p| p == &c.name),
                     fk,
-                    samples: c.sample_values.clone(),
+                    samples: match sc {
+                        Some(sc) if c.sample_values.is_empty() => sc.values.clone(),
+                        _ => c.sample_values.clone(),
+                    },
+                    aliases,
+                    mappings: sc
+                        .map(|sc| {
+                            sc.value_mappings
+                                .iter()
+                                .filter(|m| !m.phrase.trim().is_empty())
+                                .map(|m| (m.phrase.clone(), m.value.clone()))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    metric: None,
                 });
             }
             let generic = |w: &String| {
@@ -204,12 +318,16 @@ impl Index {
             } else {
                 alt
             };
+            let aliases = st
+                .map(|st| aliases_of(st.display_name.as_ref(), &st.synonyms, &words))
+                .unwrap_or_default();
             idx.tables.push(Table {
                 schema: t.schema.clone(),
                 name: t.name.clone(),
                 alt,
                 words,
                 cols,
+                aliases,
             });
         }
         for (ti, t) in snapshot.tables.iter().enumerate() {
@@ -238,6 +356,30 @@ impl Index {
                 if !idx.edges.contains(&e) {
                     idx.edges.push(e);
                 }
+            }
+        }
+        // The model's manual join paths (single-column ones) are edges like declared keys.
+        // Inferred ones are not: the naming convention below already covers what a draft
+        // infers, and a person's word is what makes a path trustworthy.
+        for j in model.map(|m| m.joins.as_slice()).unwrap_or_default() {
+            if j.source != JoinSource::Manual {
+                continue;
+            }
+            let (Some(from_t), Some(to_t)) =
+                (idx.table_ref(&j.from_table), idx.table_ref(&j.to_table))
+            else {
+                continue;
+            };
+            let ([fc], [tc]) = (j.from_columns.as_slice(), j.to_columns.as_slice()) else {
+                continue;
+            };
+            let (Some(a), Some(b)) = (idx.find_col(from_t, fc), idx.find_col(to_t, tc)) else {
+                continue;
+            };
+            let e = Edge { from: a, to: b };
+            let reverse = Edge { from: b, to: a };
+            if from_t != to_t && !idx.edges.contains(&e) && !idx.edges.contains(&reverse) {
+                idx.edges.push(e);
             }
         }
         // Undeclared references by naming convention: a column named after another table
@@ -273,7 +415,262 @@ impl Index {
             }
         }
         idx.edges.extend(inferred);
+        idx.prune_aliases();
+        for m in model.map(|m| m.metrics.as_slice()).unwrap_or_default() {
+            idx.add_metric(m, policy);
+        }
+        idx.values = idx.question_values();
         idx
+    }
+
+    /// Drops the model's other names that would take a word from something named so:
+    /// a table's alias that is another table's name, a column's alias that is a table's
+    /// name (a drafted `singer_id` → "singer" must not shadow the table `singer`) or
+    /// another column's name in its table, and a column's alias made only of words of its
+    /// own name (`winner_id` → "winner": the name's words already match, and alone they
+    /// would pull "winners" away from `winner_age`).
+    fn prune_aliases(&mut self) {
+        let table_names: Vec<Vec<String>> = self
+            .tables
+            .iter()
+            .flat_map(|t| [t.words.clone(), t.alt.clone()])
+            .filter(|w| !w.is_empty())
+            .collect();
+        for t in &mut self.tables {
+            t.aliases.retain(|a| !table_names.contains(a));
+        }
+        for ti in 0..self.tables.len() {
+            let cols = self.tables[ti].cols.clone();
+            for &c in &cols {
+                if self.cols[c].aliases.is_empty() {
+                    continue;
+                }
+                let taken: Vec<Vec<String>> = cols
+                    .iter()
+                    .filter(|&&o| o != c)
+                    .flat_map(|&o| [self.cols[o].words.clone(), self.cols[o].short.clone()])
+                    .collect();
+                let own = self.cols[c].words.clone();
+                self.cols[c].aliases.retain(|a| {
+                    !table_names.contains(a)
+                        && !taken.contains(a)
+                        && !a.iter().all(|w| own.contains(w))
+                });
+            }
+        }
+    }
+
+    /// Sampled values of text columns, pre-tokenised, then the model's value mappings.
+    fn question_values(&self) -> Vec<Value> {
+        let mut out = Vec::new();
+        for (ci, c) in self.cols.iter().enumerate() {
+            if c.kind != Kind::Text {
+                continue;
+            }
+            for v in &c.samples {
+                let w = value_words(v);
+                if w.is_empty() || v.trim().parse::<f64>().is_ok() {
+                    continue;
+                }
+                if w.len() == 1 && (w[0].chars().count() < 2 || is_stopword(&w[0])) {
+                    continue;
+                }
+                out.push(Value {
+                    col: ci,
+                    value: v.clone(),
+                    said: v.to_lowercase().trim().to_owned(),
+                    words: w,
+                    mapped: false,
+                });
+            }
+        }
+        for (ci, c) in self.cols.iter().enumerate() {
+            for (phrase, value) in &c.mappings {
+                let w = value_words(phrase);
+                if w.is_empty() || (w.len() == 1 && is_stopword(&w[0])) {
+                    continue;
+                }
+                out.push(Value {
+                    col: ci,
+                    value: value.clone(),
+                    said: phrase.to_lowercase().trim().to_owned(),
+                    words: w,
+                    mapped: true,
+                });
+            }
+        }
+        out
+    }
+
+    /// Adds a metric as a pseudo-column of its table, when its table is usable and every
+    /// column its expression references resolves to a usable column (so a metric over an
+    /// excluded column is never offered).
+    fn add_metric(&mut self, m: &Metric, policy: &PrivacyPolicy) {
+        let Some(ti) = self.table_ref(&m.table) else {
+            return;
+        };
+        let Some(pieces) = self.parse_expression(&m.expression, ti, policy) else {
+            return;
+        };
+        if !pieces.iter().any(|p| matches!(p, Piece::Col(_))) {
+            return;
+        }
+        let words = name_words(&m.name);
+        if words.is_empty() {
+            return;
+        }
+        let aliases = aliases_of(None, &m.synonyms, &words);
+        self.cols.push(Col {
+            table: ti,
+            name: m.name.clone(),
+            short: words.clone(),
+            words,
+            kind: Kind::Number,
+            pk: false,
+            fk: false,
+            samples: Vec::new(),
+            aliases,
+            mappings: Vec::new(),
+            metric: Some(pieces),
+        });
+    }
+
+    /// Splits a metric's SQL expression into text and column references: `table.column`
+    /// (or `schema.table.column`) anywhere, a bare name when it is a column of the metric's
+    /// table `home` and not a function call. `None` when a qualified reference does not
+    /// resolve to a usable column.
+    fn parse_expression(
+        &self,
+        expr: &str,
+        home: usize,
+        policy: &PrivacyPolicy,
+    ) -> Option<Vec<Piece>> {
+        let chars: Vec<char> = expr.chars().collect();
+        let mut out: Vec<Piece> = Vec::new();
+        let mut text = String::new();
+        let mut i = 0;
+        let ident_char = |c: char| c.is_alphanumeric() || c == '_';
+        while i < chars.len() {
+            let c = chars[i];
+            if c == '\'' {
+                // A string literal, copied as written ('' escapes a quote).
+                text.push(c);
+                i += 1;
+                while i < chars.len() {
+                    text.push(chars[i]);
+                    if chars[i] == '\'' {
+                        if chars.get(i + 1) == Some(&'\'') {
+                            text.push('\'');
+                            i += 2;
+                            continue;
+                        }
+                        i += 1;
+                        break;
+                    }
+                    i += 1;
+                }
+                continue;
+            }
+            if !(ident_char(c) || c == '"' || c == '`') || c.is_ascii_digit() {
+                // Numbers run together with their digits and letters (`1e3`).
+                if c.is_ascii_digit() {
+                    while i < chars.len() && (ident_char(chars[i]) || chars[i] == '.') {
+                        text.push(chars[i]);
+                        i += 1;
+                    }
+                } else {
+                    text.push(c);
+                    i += 1;
+                }
+                continue;
+            }
+            // An identifier chain: parts separated by dots, each bare or quoted.
+            let start = i;
+            let mut parts: Vec<String> = Vec::new();
+            loop {
+                let mut part = String::new();
+                if i < chars.len() && (chars[i] == '"' || chars[i] == '`') {
+                    let q = chars[i];
+                    i += 1;
+                    while i < chars.len() && chars[i] != q {
+                        part.push(chars[i]);
+                        i += 1;
+                    }
+                    i += 1;
+                } else {
+                    while i < chars.len() && ident_char(chars[i]) {
+                        part.push(chars[i]);
+                        i += 1;
+                    }
+                }
+                parts.push(part);
+                if i + 1 < chars.len()
+                    && chars[i] == '.'
+                    && (ident_char(chars[i + 1]) || chars[i + 1] == '"' || chars[i + 1] == '`')
+                {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            let raw: String = chars[start..i.min(chars.len())].iter().collect();
+            let call = chars[i.min(chars.len())..]
+                .iter()
+                .find(|c| !c.is_whitespace())
+                == Some(&'(');
+            let resolved = match parts.as_slice() {
+                [col] if !call => {
+                    let t = &self.tables[home];
+                    if excluded_column(policy, t.schema.as_deref(), &t.name, col) {
+                        return None;
+                    }
+                    self.find_col(home, col)
+                }
+                [.., table, col] => {
+                    let schema = (parts.len() == 3).then(|| parts[0].as_str());
+                    let t = self.find_table(schema, table)?;
+                    Some(self.find_col(t, col)?)
+                }
+                _ => None,
+            };
+            match resolved {
+                Some(ci) => {
+                    if !text.is_empty() {
+                        out.push(Piece::Text(std::mem::take(&mut text)));
+                    }
+                    out.push(Piece::Col(ci));
+                }
+                None => text.push_str(&raw),
+            }
+        }
+        if !text.is_empty() {
+            out.push(Piece::Text(text));
+        }
+        Some(out)
+    }
+
+    /// The table a model reference (`schema.table` or `table`) names.
+    fn table_ref(&self, reference: &str) -> Option<usize> {
+        match reference.rsplit_once('.') {
+            Some((schema, name)) => self
+                .find_table(Some(schema), name)
+                .or_else(|| self.find_table(None, reference)),
+            None => self.find_table(None, reference),
+        }
+    }
+
+    /// Tables other than its own that a metric column's expression reads.
+    pub fn metric_tables(&self, c: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        for p in self.cols[c].metric.iter().flatten() {
+            if let Piece::Col(k) = p {
+                let t = self.cols[*k].table;
+                if t != self.cols[c].table && !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        out
     }
 
     fn find_table(&self, schema: Option<&str>, name: &str) -> Option<usize> {

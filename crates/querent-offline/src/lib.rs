@@ -27,6 +27,20 @@
 //!   as `NOT IN` subqueries, and "both X and Y" as `INTERSECT`;
 //! - ordering ("sorted by", "in descending order of", "alphabetical", "by frequency").
 //!
+//! **With a semantic model** (design §8) the model's display names and synonyms are extra
+//! names for tables and columns ("clients" finds `customers`), its value mappings are
+//! values ("customers in Germany" → `country = 'DE'` when `Germany` maps to `DE` on
+//! `customers.country`), its metrics are named measures whose expression is used as written
+//! ("total revenue by region" → the metric's expression per region, with the joins it needs)
+//! and its manual single-column join paths are edges like declared foreign keys. A verified example
+//! whose question is the same as the asked one up to case, punctuation and spacing is
+//! answered with the example's SQL.
+//!
+//! **Caching.** [`OfflineProvider`] keeps the last few schema indexes it built (a small LRU
+//! of shared indexes behind a mutex), keyed by the schema's fingerprint, read time, table
+//! names, the privacy policy and the semantic model's identity and version, so a big schema
+//! is indexed once rather than on every question.
+//!
 //! SQL is written in the requested dialect (identifier quoting only when needed, date
 //! arithmetic per dialect). When it cannot place part of a question (a number or value it
 //! cannot attach to a column, tables with no join path, no table at all) it returns
@@ -43,9 +57,14 @@
 //! rules only. Accuracy is measured through the whole pipeline by `querent eval --suite
 //! ../shared/eval/spider-dev` (figures in `docs/ACCURACY.md`).
 
+use std::collections::BTreeSet;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
 use async_trait::async_trait;
 use querent_domain::query::{GenerateRequest, Generated, ProviderError, SqlProvider, TokenUsage};
 use querent_domain::schema::SchemaSnapshot;
+use querent_domain::semantic::{FewShot, SemanticModel};
 use querent_domain::{Dialect, PrivacyPolicy};
 
 use serde::{Deserialize, Serialize};
@@ -122,30 +141,333 @@ pub fn translate_with(
     policy: &PrivacyPolicy,
     options: &TranslatorOptions,
 ) -> Result<Translation, CannotTranslate> {
-    let idx = index::Index::new(schema, policy);
+    translate_with_model(question, schema, dialect, policy, options, None, &[])
+}
+
+/// Translates `question` like [`translate_with`], using the connection's semantic `model`
+/// (other names, value mappings, metrics, join paths) and its verified `examples` (a
+/// question that normalises to an example's question gets the example's SQL).
+pub fn translate_with_model(
+    question: &str,
+    schema: &SchemaSnapshot,
+    dialect: Dialect,
+    policy: &PrivacyPolicy,
+    options: &TranslatorOptions,
+    model: Option<&SemanticModel>,
+    examples: &[FewShot],
+) -> Result<Translation, CannotTranslate> {
+    if let Some(t) = from_examples(question, examples, policy) {
+        return Ok(t);
+    }
+    let idx = index::Index::new(schema, policy, model);
+    translate_on(question, &idx, dialect, options)
+}
+
+/// The SQL of the first example whose question normalises to the same text as `question`
+/// and whose SQL names nothing the policy excludes (it may have changed since the example
+/// was verified).
+fn from_examples(
+    question: &str,
+    examples: &[FewShot],
+    policy: &PrivacyPolicy,
+) -> Option<Translation> {
+    let asked = normalize_question(question);
+    if asked.is_empty() {
+        return None;
+    }
+    examples
+        .iter()
+        .find(|e| {
+            normalize_question(&e.question) == asked
+                && !e.sql.trim().is_empty()
+                && !names_excluded(&e.sql, policy)
+        })
+        .map(|e| Translation {
+            sql: e.sql.trim().trim_end_matches(';').trim_end().to_owned(),
+            explanation: format!(
+                "Answers with the verified example for \"{}\".",
+                e.question.trim()
+            ),
+        })
+}
+
+/// Whether SQL text names an excluded table (bare or qualified) or an excluded column
+/// together with its table. Word-level, so it errs on the side of refusing.
+fn names_excluded(sql: &str, policy: &PrivacyPolicy) -> bool {
+    let lower = sql.to_lowercase();
+    let words: std::collections::HashSet<&str> = lower
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let last = |e: &str| e.rsplit('.').next().unwrap_or("").to_lowercase();
+    policy
+        .excluded_tables
+        .iter()
+        .any(|e| words.contains(last(e).as_str()))
+        || policy.excluded_columns.iter().any(|e| {
+            let parts: Vec<String> = e.to_lowercase().split('.').map(str::to_owned).collect();
+            match parts.as_slice() {
+                [.., t, c] => words.contains(t.as_str()) && words.contains(c.as_str()),
+                _ => false,
+            }
+        })
+}
+
+/// A question for comparison: lower case, apostrophes dropped, other punctuation as
+/// spaces, single spaces.
+fn normalize_question(q: &str) -> String {
+    let mapped: String = q
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '\u{2019}'))
+        .map(|c| {
+            if c.is_alphanumeric() {
+                c.to_lowercase().next().unwrap_or(c)
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    mapped.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn translate_on(
+    question: &str,
+    idx: &index::Index,
+    dialect: Dialect,
+    options: &TranslatorOptions,
+) -> Result<Translation, CannotTranslate> {
     if idx.tables.is_empty() {
         return Err(CannotTranslate {
             understood: "the schema has no tables I may use".into(),
         });
     }
-    let q =
-        plan::plan(question, &idx, options).map_err(|understood| CannotTranslate { understood })?;
+    let mut q =
+        plan::plan(question, idx, options).map_err(|understood| CannotTranslate { understood })?;
+    finish_metrics(&mut q, idx, options).map_err(|understood| CannotTranslate { understood })?;
     Ok(Translation {
-        sql: sql::render(&q, &idx, dialect),
-        explanation: sql::explain(&q, &idx),
+        sql: sql::render(&q, idx, dialect),
+        explanation: sql::explain(&q, idx),
     })
 }
 
-/// The offline provider: [`translate_with`] behind the [`SqlProvider`] port.
+/// Makes a query that uses metrics of the semantic model well-formed: metrics are
+/// aggregates, so they are never grouped by or filtered on, the plain columns listed next to
+/// them become the grouping, and the tables their expressions read are joined.
+fn finish_metrics(
+    q: &mut sql::Select,
+    idx: &index::Index,
+    options: &TranslatorOptions,
+) -> Result<(), String> {
+    use sql::Expr;
+    if let Some(other) = q.intersect.as_deref_mut() {
+        finish_metrics(other, idx, options)?;
+    }
+    for c in &mut q.conds {
+        if let sql::Cond::NotIn(_, sub) = c {
+            finish_metrics(sub, idx, options)?;
+        }
+    }
+    let is_metric = |c: usize| idx.cols[c].metric.is_some();
+    if let Some(c) = q
+        .conds
+        .iter()
+        .flat_map(cond_columns)
+        .find(|&c| is_metric(c))
+    {
+        return Err(format!(
+            "I recognised the metric `{}` but cannot filter on a metric's value",
+            idx.cols[c].name
+        ));
+    }
+    let expr_metric = |e: &Expr| match e {
+        Expr::Col(c) | Expr::Agg(_, c, _) => is_metric(*c).then_some(*c),
+        Expr::CountStar => None,
+    };
+    let mut used: Vec<usize> = q
+        .items
+        .iter()
+        .chain(q.order.iter().map(|(e, _)| e))
+        .filter_map(expr_metric)
+        .collect();
+    used.extend(q.group.iter().copied().filter(|&c| is_metric(c)));
+    used.sort_unstable();
+    used.dedup();
+    if used.is_empty() {
+        return Ok(());
+    }
+    q.group.retain(|&c| !is_metric(c));
+    q.distinct = false;
+    if q.group.is_empty() {
+        q.group = q
+            .items
+            .iter()
+            .filter_map(|e| match e {
+                Expr::Col(c) if !is_metric(*c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+    }
+    let mut tables: BTreeSet<usize> = BTreeSet::from([q.from]);
+    tables.extend(q.joins.iter().map(|(_, new)| idx.cols[*new].table));
+    for c in used {
+        let mut needed = vec![idx.cols[c].table];
+        needed.extend(idx.metric_tables(c));
+        for t in needed {
+            if tables.contains(&t) {
+                continue;
+            }
+            let steps = idx.path(&tables, t, options.max_join_hops).ok_or_else(|| {
+                format!(
+                    "I recognised the metric `{}` but found no join path to `{}`",
+                    idx.cols[c].name, idx.tables[t].name
+                )
+            })?;
+            for (old, new) in steps {
+                tables.insert(idx.cols[new].table);
+                q.joins.push((old, new));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The columns a condition reads (subqueries excluded: they are planned on their own).
+fn cond_columns(c: &sql::Cond) -> Vec<usize> {
+    use sql::Cond;
+    match c {
+        Cond::Cmp(c, ..)
+        | Cond::Like(c, ..)
+        | Cond::Between(c, ..)
+        | Cond::Range(c, ..)
+        | Cond::NotIn(c, _)
+        | Cond::NotNull(c)
+        | Cond::CmpAvg(c, _)
+        | Cond::Relative(c, _) => vec![*c],
+        Cond::Both(cs) | Cond::Or(cs) => cs.iter().flat_map(cond_columns).collect(),
+    }
+}
+
+/// Indexes kept by an [`OfflineProvider`].
+const INDEX_CACHE_SIZE: usize = 8;
+
+/// A small LRU of built schema indexes, most recently used first.
+#[derive(Default)]
+struct IndexCache {
+    entries: Vec<(u64, Arc<index::Index>)>,
+}
+
+impl std::fmt::Debug for IndexCache {
+    // The indexes themselves are far too large to print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexCache")
+            .field("entries", &self.entries.len())
+            .finish()
+    }
+}
+
+impl IndexCache {
+    fn get(&mut self, key: u64) -> Option<Arc<index::Index>> {
+        let at = self.entries.iter().position(|(k, _)| *k == key)?;
+        let entry = self.entries.remove(at);
+        let idx = Arc::clone(&entry.1);
+        self.entries.insert(0, entry);
+        Some(idx)
+    }
+
+    fn put(&mut self, key: u64, idx: Arc<index::Index>) {
+        self.entries.retain(|(k, _)| *k != key);
+        self.entries.insert(0, (key, idx));
+        self.entries.truncate(INDEX_CACHE_SIZE);
+    }
+}
+
+/// What an index depends on, hashed: the schema's structure (fingerprint), when it was read
+/// (samples), which of its tables are present (a linked subset keeps the fingerprint), the
+/// policy and the semantic model's identity and version.
+fn index_key(
+    schema: &SchemaSnapshot,
+    policy: &PrivacyPolicy,
+    model: Option<&SemanticModel>,
+) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    schema.fingerprint.hash(&mut h);
+    schema.taken_at.hash(&mut h);
+    schema.database.hash(&mut h);
+    schema.tables.len().hash(&mut h);
+    for t in &schema.tables {
+        t.schema.hash(&mut h);
+        t.name.hash(&mut h);
+        t.columns.len().hash(&mut h);
+    }
+    policy.excluded_tables.hash(&mut h);
+    policy.excluded_columns.hash(&mut h);
+    policy.masked_column_patterns.hash(&mut h);
+    match model {
+        Some(m) => {
+            1u8.hash(&mut h);
+            m.connection_id.to_string().hash(&mut h);
+            m.version.hash(&mut h);
+            m.updated_at.hash(&mut h);
+            m.schema_fingerprint.hash(&mut h);
+        }
+        None => 0u8.hash(&mut h),
+    }
+    h.finish()
+}
+
+/// The offline provider: [`translate_with_model`] behind the [`SqlProvider`] port, with the
+/// request's semantic model and examples, and a small cache of schema indexes.
 #[derive(Clone, Debug, Default)]
 pub struct OfflineProvider {
     options: TranslatorOptions,
+    cache: Arc<Mutex<IndexCache>>,
 }
 
 impl OfflineProvider {
     /// A provider with these options.
     pub fn new(options: TranslatorOptions) -> Self {
-        Self { options }
+        Self {
+            options,
+            cache: Arc::default(),
+        }
+    }
+
+    /// How many schema indexes the provider keeps at the moment (at most a small fixed
+    /// number).
+    pub fn cached_indexes(&self) -> usize {
+        self.cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entries
+            .len()
+    }
+
+    /// Translates a request: a matching verified example first, else the rule-based
+    /// translator over the (cached) index of the request's schema and semantic model.
+    pub fn translate(&self, request: &GenerateRequest) -> Result<Translation, CannotTranslate> {
+        if let Some(t) = from_examples(&request.question, &request.examples, &request.policy) {
+            return Ok(t);
+        }
+        let model = request.semantic.as_deref();
+        let key = index_key(&request.schema, &request.policy, model);
+        let cached = self
+            .cache
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(key);
+        let idx = match cached {
+            Some(idx) => idx,
+            None => {
+                // Built outside the lock: other questions are not held up meanwhile.
+                let idx = Arc::new(index::Index::new(&request.schema, &request.policy, model));
+                self.cache
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .put(key, Arc::clone(&idx));
+                idx
+            }
+        };
+        translate_on(&request.question, &idx, request.dialect, &self.options)
     }
 }
 
@@ -156,14 +478,9 @@ impl SqlProvider for OfflineProvider {
     }
 
     async fn generate(&self, request: &GenerateRequest) -> Result<Generated, ProviderError> {
-        let t = translate_with(
-            &request.question,
-            &request.schema,
-            request.dialect,
-            &request.policy,
-            &self.options,
-        )
-        .map_err(|e| ProviderError::CannotTranslate(e.understood))?;
+        let t = self
+            .translate(request)
+            .map_err(|e| ProviderError::CannotTranslate(e.understood))?;
         Ok(Generated {
             sql: t.sql,
             explanation: Some(t.explanation),

@@ -18,8 +18,13 @@ enum MK {
         cols: Vec<usize>,
         partial: bool,
     },
-    /// A sampled value of one of these columns.
-    Value { cols: Vec<usize>, text: String },
+    /// A sampled value of one of these columns (`text`), or a phrase the semantic model
+    /// maps to a stored value (`mapped`: the value per column, which wins over `text`).
+    Value {
+        cols: Vec<usize>,
+        text: String,
+        mapped: Vec<(usize, String)>,
+    },
     /// A quoted or capitalised literal not found among the samples.
     Literal(String),
     /// A number.
@@ -91,14 +96,6 @@ pub(crate) fn plan(
     p.run()
 }
 
-fn sample_words(v: &str) -> Vec<String> {
-    tokenize(v)
-        .into_iter()
-        .filter(|t| !t.quoted)
-        .map(|t| t.low)
-        .collect()
-}
-
 fn is_generic(w: &str) -> bool {
     matches!(
         w,
@@ -119,23 +116,7 @@ fn is_generic(w: &str) -> bool {
 }
 
 fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
-    // Sampled values, pre-tokenised.
-    let mut samples: Vec<(usize, String, Vec<String>)> = Vec::new();
-    for (ci, c) in idx.cols.iter().enumerate() {
-        if c.kind != Kind::Text {
-            continue;
-        }
-        for v in &c.samples {
-            let w = sample_words(v);
-            if w.is_empty() || v.trim().parse::<f64>().is_ok() {
-                continue;
-            }
-            if w.len() == 1 && (w[0].chars().count() < 2 || is_stopword(&w[0])) {
-                continue;
-            }
-            samples.push((ci, v.clone(), w));
-        }
-    }
+    let samples = &idx.values;
     let n = toks.len();
     let mut out = Vec::new();
     let mut i = 0;
@@ -145,10 +126,18 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
         let mut vlen = 0;
         let mut vcols: Vec<usize> = Vec::new();
         let mut vtext = String::new();
-        for (ci, v, w) in &samples {
+        let mut vmapped: Vec<(usize, String)> = Vec::new();
+        for crate::index::Value {
+            col: ci,
+            value: v,
+            said,
+            words: w,
+            mapped,
+        } in samples
+        {
             let len = w.len();
             let hit = if t.quoted {
-                len >= 1 && t.low == v.to_lowercase().trim()
+                len >= 1 && t.low == *said
             } else {
                 i + len <= n
                     && (0..len).all(|k| {
@@ -156,25 +145,35 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
                         !q.quoted
                             && (q.low == w[k] || (k + 1 == len && len > 1 && q.stem == stem(&w[k])))
                     })
-                    && !(len == 1 && w[0].len() <= 3 && !toks[i].capitalised())
+                    && (len != 1 || w[0].len() > 3 || toks[i].capitalised() || *mapped)
             };
             let len = if t.quoted { 1 } else { len };
             if hit && len >= vlen {
                 if len > vlen {
                     vcols.clear();
+                    vmapped.clear();
                     vlen = len;
                     vtext = v.clone();
+                }
+                if *mapped && !vmapped.iter().any(|(c, _)| c == ci) {
+                    vmapped.push((*ci, v.clone()));
                 }
                 if !vcols.contains(ci) {
                     vcols.push(*ci);
                 }
             }
         }
+        // A phrase the model maps to a value speaks for those columns only.
+        if !vmapped.is_empty() {
+            vcols = vmapped.iter().map(|(c, _)| *c).collect();
+            vtext = vmapped[0].1.clone();
+        }
         if t.quoted {
             let kind = if vlen > 0 {
                 MK::Value {
                     cols: vcols,
                     text: vtext,
+                    mapped: vmapped,
                 }
             } else {
                 MK::Literal(t.text.clone())
@@ -209,6 +208,7 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
         };
         let take_value = vlen > 0
             && (vlen > elen
+                || (!vmapped.is_empty() && vlen == elen)
                 || (vlen == elen && (tables.is_empty() || t.capitalised()))
                 || (partial && vlen >= elen));
         if take_value {
@@ -218,6 +218,7 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
                 kind: MK::Value {
                     cols: vcols,
                     text: vtext,
+                    mapped: vmapped,
                 },
             });
             i += vlen;
@@ -319,13 +320,23 @@ fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<u
         let mut cols = Vec::new();
         for (ti, t) in idx.tables.iter().enumerate() {
             let exact = ((!edge_stop || exact_low(span, &t.words)) && seq_matches(span, &t.words))
-                || (!t.alt.is_empty() && seq_matches(span, &t.alt) && !edge_stop);
+                || (!t.alt.is_empty() && seq_matches(span, &t.alt) && !edge_stop)
+                || t.aliases
+                    .iter()
+                    .any(|a| (!edge_stop || exact_low(span, a)) && seq_matches(span, a));
             if exact || (len >= 2 && concat_matches(span, &t.words)) {
                 tables.push(ti);
             }
         }
         for (ci, c) in idx.cols.iter().enumerate() {
             let mut hit = false;
+            // The model's other names match as written, word for word.
+            if c.aliases
+                .iter()
+                .any(|a| (!edge_stop || exact_low(span, a)) && seq_matches(span, a))
+            {
+                hit = true;
+            }
             for w in [&c.short, &c.words] {
                 if (!edge_stop || exact_low(span, w)) && seq_matches(span, w) {
                     hit = true;
@@ -1733,7 +1744,7 @@ impl P<'_> {
                 ) || (self.low(j) == "other" && self.low(j + 1) == "than")
             });
             match &m.kind {
-                MK::Value { cols, text } => {
+                MK::Value { cols, text, mapped } => {
                     let mut col = None;
                     if let Some(pk) = self.prev_ent(k, 3, false) {
                         let pcols = self.ent(pk).map(|(_, c)| c.to_vec()).unwrap_or_default();
@@ -1752,14 +1763,15 @@ impl P<'_> {
                         && let Some((a, mut sub, scope)) = self.not_in(main, self.idx.cols[c].table)
                     {
                         // "students who do not have a cat": no related row with that value.
-                        sub.conds.push(Cond::Cmp(c, "=", Lit::Str(text.clone())));
+                        sub.conds
+                            .push(Cond::Cmp(c, "=", self.value_lit(c, text, mapped)));
                         conds.push((m.s, Cond::NotIn(a, Box::new(sub))));
                         self.neg = Some((cue, conds.len() - 1, scope));
                         continue;
                     }
                     if let Some(c) = col {
-                        let cond =
-                            Cond::Cmp(c, if negated { "!=" } else { "=" }, Lit::Str(text.clone()));
+                        let lit = self.value_lit(c, text, mapped);
+                        let cond = Cond::Cmp(c, if negated { "!=" } else { "=" }, lit);
                         self.push_cond(&mut conds, m.s, cond);
                     }
                 }
@@ -2298,6 +2310,20 @@ impl P<'_> {
     }
 
     /// A column mention that turned out to name the filtered column stops being an output.
+    /// The literal a value mention stands for in column `c`: the model's mapped value for
+    /// that column when there is one, a number for numeric columns.
+    fn value_lit(&self, c: usize, text: &str, mapped: &[(usize, String)]) -> Lit {
+        let text = mapped
+            .iter()
+            .find(|(mc, _)| *mc == c)
+            .map_or(text, |(_, v)| v.as_str());
+        if self.idx.cols[c].kind == Kind::Number && text.trim().parse::<f64>().is_ok() {
+            Lit::Num(text.trim().to_owned())
+        } else {
+            Lit::Str(text.to_owned())
+        }
+    }
+
     fn consume_item(&mut self, k: usize, sel: &mut Vec<Expr>) {
         let cols = self.ent(k).map(|(_, c)| c.to_vec()).unwrap_or_default();
         if self.used[k]

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use querent_domain::Dialect;
 
-use crate::index::Index;
+use crate::index::{Index, Piece};
 
 /// An aggregate function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -282,6 +282,17 @@ impl R<'_> {
     }
     fn col(&self, c: usize) -> String {
         let col = &self.idx.cols[c];
+        if let Some(pieces) = &col.metric {
+            // A metric of the semantic model: its expression, columns with the query's
+            // aliases.
+            return pieces
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(t) => t.clone(),
+                    Piece::Col(k) => self.col(*k),
+                })
+                .collect();
+        }
         let name = ident(&col.name, self.dialect);
         match self.aliases.iter().find(|(t, _)| *t == col.table) {
             Some((_, a)) if self.aliases.len() > 1 => format!("{a}.{name}"),
@@ -292,6 +303,8 @@ impl R<'_> {
         match e {
             Expr::Col(c) => self.col(*c),
             Expr::CountStar => "COUNT(*)".to_string(),
+            // A metric is an aggregate already.
+            Expr::Agg(_, c, _) if self.idx.cols[*c].metric.is_some() => self.col(*c),
             Expr::Agg(a, c, d) => {
                 format!(
                     "{}({}{})",
@@ -619,6 +632,7 @@ fn cond_words(c: &Cond, idx: &Index) -> String {
 fn expr_words(e: &Expr, idx: &Index) -> String {
     match e {
         Expr::Col(c) => idx.col_words(*c),
+        Expr::Agg(_, c, _) if idx.cols[*c].metric.is_some() => idx.col_words(*c),
         Expr::CountStar => "the number of rows".into(),
         Expr::Agg(Agg::Count, c, _) => format!("the number of distinct {}", idx.col_words(*c)),
         Expr::Agg(a, c, d) => format!(

@@ -1,6 +1,7 @@
 //! Tests on a hand-built snapshot shaped like the demo database.
 
 use querent_domain::schema::{ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind};
+use querent_domain::semantic::{FewShot, SemanticModel};
 use querent_domain::{Dialect, PrivacyPolicy};
 use querent_sql::{GuardPolicy, GuardSchema, validate};
 
@@ -450,4 +451,419 @@ fn odd_inputs_never_panic_and_stay_valid() {
             }
         }
     }
+}
+
+// ---- The semantic model and verified examples -------------------------------------------
+
+fn shop() -> SchemaSnapshot {
+    let mut s = SchemaSnapshot {
+        dialect: Dialect::Postgres,
+        database: None,
+        fingerprint: "f1".into(),
+        taken_at: 1,
+        tables: vec![
+            table(
+                "customers",
+                vec![
+                    col("id", "integer", &[]),
+                    col("full_name", "text", &[]),
+                    col("country", "text", &["DE", "FR", "US"]),
+                    col("region", "text", &["EMEA", "AMER"]),
+                    col("segment_code", "integer", &[]),
+                    col("ssn", "text", &[]),
+                ],
+                vec![],
+            ),
+            table(
+                "orders",
+                vec![
+                    col("id", "integer", &[]),
+                    col("customer_id", "integer", &[]),
+                    col("status", "text", &["paid", "open"]),
+                    col("amount", "numeric(10,2)", &[]),
+                    col("ordered_at", "date", &[]),
+                ],
+                vec![fk("customer_id", "customers")],
+            ),
+            table(
+                "shipments",
+                vec![
+                    col("id", "integer", &[]),
+                    col("order_ref", "integer", &[]),
+                    col("carrier", "text", &[]),
+                ],
+                vec![],
+            ),
+        ],
+    };
+    s.normalize();
+    s
+}
+
+fn shop_model() -> SemanticModel {
+    use querent_domain::semantic::{
+        JoinPath, JoinSource, Metric, SemanticColumn, SemanticTable, ValueMapping,
+    };
+    let column = |name: &str| SemanticColumn {
+        column: name.into(),
+        data_type: None,
+        display_name: None,
+        description: None,
+        synonyms: Vec::new(),
+        values: Vec::new(),
+        value_mappings: Vec::new(),
+    };
+    let mut country = column("country");
+    country.value_mappings = vec![
+        ValueMapping {
+            phrase: "Germany".into(),
+            value: "DE".into(),
+        },
+        ValueMapping {
+            phrase: "the United States".into(),
+            value: "US".into(),
+        },
+    ];
+    let mut name = column("full_name");
+    name.display_name = Some("Client name".into());
+    let mut segment = column("segment_code");
+    segment.value_mappings = vec![ValueMapping {
+        phrase: "wholesale".into(),
+        value: "2".into(),
+    }];
+    let mut amount = column("amount");
+    amount.synonyms = vec!["spend".into()];
+    SemanticModel {
+        connection_id: querent_domain::ConnectionId::new(),
+        version: 1,
+        schema_fingerprint: "f1".into(),
+        description: None,
+        tables: vec![
+            SemanticTable {
+                table: "customers".into(),
+                display_name: None,
+                description: None,
+                synonyms: vec!["clients".into()],
+                columns: vec![country, name, segment],
+            },
+            SemanticTable {
+                table: "orders".into(),
+                display_name: None,
+                description: None,
+                synonyms: vec!["purchases".into()],
+                columns: vec![amount],
+            },
+        ],
+        joins: vec![JoinPath {
+            from_table: "shipments".into(),
+            from_columns: vec!["order_ref".into()],
+            to_table: "orders".into(),
+            to_columns: vec!["id".into()],
+            cardinality: Default::default(),
+            source: JoinSource::Manual,
+        }],
+        metrics: vec![
+            Metric {
+                name: "revenue".into(),
+                description: Some("Money from paid orders".into()),
+                expression: "SUM(CASE WHEN orders.status = 'paid' THEN amount ELSE 0 END)".into(),
+                table: "orders".into(),
+                synonyms: vec!["sales".into()],
+            },
+            Metric {
+                name: "identity checks".into(),
+                description: None,
+                expression: "COUNT(DISTINCT customers.ssn)".into(),
+                table: "customers".into(),
+                synonyms: Vec::new(),
+            },
+        ],
+        updated_at: 0,
+    }
+}
+
+fn shop_policy() -> PrivacyPolicy {
+    PrivacyPolicy {
+        excluded_columns: vec!["customers.ssn".into()],
+        ..Default::default()
+    }
+}
+
+/// Translates with the shop model and checks the SQL passes the guard.
+fn shop_sql(
+    q: &str,
+    model: Option<&SemanticModel>,
+    examples: &[FewShot],
+) -> Result<String, String> {
+    let snap = shop();
+    let policy = shop_policy();
+    let t = translate_with_model(
+        q,
+        &snap,
+        Dialect::Postgres,
+        &policy,
+        &TranslatorOptions::default(),
+        model,
+        examples,
+    )
+    .map_err(|e| e.understood)?;
+    let guard = GuardPolicy {
+        max_rows: 1000,
+        ..Default::default()
+    };
+    validate(
+        Dialect::Postgres,
+        &t.sql,
+        &GuardSchema::from_snapshot(&snap),
+        &guard,
+    )
+    .unwrap_or_else(|e| panic!("{q}: guard refused {}: {e}", t.sql));
+    Ok(t.sql)
+}
+
+#[test]
+fn table_and_column_synonyms_are_names() {
+    let m = shop_model();
+    assert!(shop_sql("how many clients are there?", None, &[]).is_err());
+    assert_eq!(
+        shop_sql("how many clients are there?", Some(&m), &[]).unwrap(),
+        "SELECT COUNT(*) FROM customers"
+    );
+    // The display name "Client name" names `full_name`.
+    assert_eq!(
+        shop_sql("list the client names", Some(&m), &[]).unwrap(),
+        "SELECT full_name FROM customers"
+    );
+    // A column synonym.
+    let sql = shop_sql("what is the average spend of purchases?", Some(&m), &[]).unwrap();
+    assert_eq!(sql, "SELECT AVG(amount) FROM orders");
+}
+
+#[test]
+fn drafted_names_do_not_shadow_tables_or_other_columns() {
+    // What a draft says about keys and plain columns: the subject of a key, the column's
+    // own words, another column's name. None of it may change an answer.
+    let mut m = shop_model();
+    let orders = &mut m.tables[1];
+    let mut key = orders.columns[0].clone();
+    key.column = "customer_id".into();
+    key.synonyms = vec!["customer".into(), "customer id".into()];
+    key.display_name = Some("Customer ID".into());
+    let mut status = orders.columns[0].clone();
+    status.column = "status".into();
+    status.synonyms = vec!["amount".into()];
+    orders.columns.extend([key, status]);
+    for q in [
+        "how many orders per customer",
+        "customers with more than 3 orders",
+        "total amount of orders by status",
+    ] {
+        assert_eq!(shop_sql(q, None, &[]), shop_sql(q, Some(&m), &[]), "{q}");
+    }
+}
+
+#[test]
+fn value_mappings_are_literal_filters() {
+    let m = shop_model();
+    // Without the model "Germany" is a name; with it, the stored code.
+    assert_eq!(
+        shop_sql("customers in Germany", None, &[]).unwrap(),
+        "SELECT full_name FROM customers WHERE full_name = 'Germany'"
+    );
+    assert_eq!(
+        shop_sql("customers in Germany", Some(&m), &[]).unwrap(),
+        "SELECT full_name FROM customers WHERE country = 'DE'"
+    );
+    assert_eq!(
+        shop_sql(
+            "how many customers are in the United States?",
+            Some(&m),
+            &[]
+        )
+        .unwrap(),
+        "SELECT COUNT(*) FROM customers WHERE country = 'US'"
+    );
+    // A mapping to a number on a numeric column is a number.
+    assert_eq!(
+        shop_sql("wholesale customers", Some(&m), &[]).unwrap(),
+        "SELECT full_name FROM customers WHERE segment_code = 2"
+    );
+}
+
+#[test]
+fn metrics_are_named_measures() {
+    let m = shop_model();
+    assert_eq!(
+        shop_sql("total sales", Some(&m), &[]).unwrap(),
+        "SELECT SUM(CASE WHEN status = 'paid' THEN amount ELSE 0 END) FROM orders"
+    );
+    // Per group, joined along the foreign key, the expression's columns with aliases.
+    assert_eq!(
+        shop_sql("total revenue by region", Some(&m), &[]).unwrap(),
+        "SELECT SUM(CASE WHEN T1.status = 'paid' THEN T1.amount ELSE 0 END), T2.region \
+         FROM orders AS T1 JOIN customers AS T2 ON T1.customer_id = T2.id GROUP BY T2.region"
+    );
+    // "revenue per country" names no aggregate: the metric is one, so it is grouped.
+    let sql = shop_sql("revenue per country", Some(&m), &[]).unwrap();
+    assert!(sql.ends_with("GROUP BY T2.country"), "{sql}");
+    // A metric reading another table's columns brings the join it needs.
+    let mut model = m.clone();
+    model.metrics.push(querent_domain::semantic::Metric {
+        name: "buyer count".into(),
+        description: None,
+        expression: "COUNT(DISTINCT customers.id)".into(),
+        table: "orders".into(),
+        synonyms: Vec::new(),
+    });
+    assert_eq!(
+        shop_sql("buyer count per status", Some(&model), &[]).unwrap(),
+        "SELECT COUNT(DISTINCT T2.id), T1.status FROM orders AS T1 \
+         JOIN customers AS T2 ON T1.customer_id = T2.id GROUP BY T1.status"
+    );
+    // Filtering on a metric is refused rather than written into WHERE.
+    let err = shop_sql("statuses with revenue above 1000", Some(&m), &[]).unwrap_err();
+    assert!(err.contains("metric `revenue`"), "{err}");
+    // A metric over an excluded column is never offered.
+    let err = shop_sql("total identity checks", Some(&m), &[]).unwrap_err();
+    assert!(!err.contains("identity"), "{err}");
+}
+
+#[test]
+fn metric_expressions_resolve_columns_and_keep_literals() {
+    let snap = shop();
+    let idx = index::Index::new(&snap, &shop_policy(), Some(&shop_model()));
+    let revenue = idx
+        .cols
+        .iter()
+        .position(|c| c.name == "revenue")
+        .expect("the metric is indexed");
+    let pieces = idx.cols[revenue].metric.as_ref().unwrap();
+    let cols: Vec<&str> = pieces
+        .iter()
+        .filter_map(|p| match p {
+            index::Piece::Col(c) => Some(idx.cols[*c].name.as_str()),
+            index::Piece::Text(_) => None,
+        })
+        .collect();
+    assert_eq!(cols, ["status", "amount"]);
+    assert!(pieces.contains(&index::Piece::Text(" = 'paid' THEN ".into())));
+    // Metrics are not columns of their table.
+    assert!(!idx.tables[idx.cols[revenue].table].cols.contains(&revenue));
+    assert!(!idx.cols.iter().any(|c| c.name == "identity checks"));
+}
+
+#[test]
+fn model_join_paths_are_edges() {
+    let m = shop_model();
+    let q = "carriers of shipments of paid orders";
+    let err = shop_sql(q, None, &[]).unwrap_err();
+    assert!(err.contains("no foreign-key path"), "{err}");
+    assert_eq!(
+        shop_sql(q, Some(&m), &[]).unwrap(),
+        "SELECT T1.carrier FROM shipments AS T1 JOIN orders AS T2 ON T1.order_ref = T2.id \
+         WHERE T2.status = 'paid'"
+    );
+}
+
+#[test]
+fn a_verified_example_with_the_same_question_answers_it() {
+    let examples = [
+        FewShot {
+            question: "Which carriers ship the most?".into(),
+            sql: "SELECT carrier, COUNT(*) FROM shipments GROUP BY carrier ORDER BY 2 DESC;".into(),
+        },
+        FewShot {
+            question: "How many clients?".into(),
+            sql: "SELECT COUNT(*) FROM customers".into(),
+        },
+    ];
+    assert_eq!(
+        shop_sql("  which CARRIERS ship the most ", None, &examples).unwrap(),
+        "SELECT carrier, COUNT(*) FROM shipments GROUP BY carrier ORDER BY 2 DESC"
+    );
+    // Only the same question: a similar one is translated.
+    assert_eq!(
+        shop_sql("how many shipments?", None, &examples).unwrap(),
+        "SELECT COUNT(*) FROM shipments"
+    );
+    assert_eq!(
+        normalize_question("What's the  total, per year?"),
+        "whats the total per year"
+    );
+    // Never an example that reads an excluded column.
+    let leaky = [FewShot {
+        question: "how many customers?".into(),
+        sql: "SELECT COUNT(DISTINCT ssn) FROM customers".into(),
+    }];
+    assert_eq!(
+        shop_sql("How many customers?", None, &leaky).unwrap(),
+        "SELECT COUNT(*) FROM customers"
+    );
+}
+
+#[tokio::test]
+async fn provider_uses_model_examples_and_caches_indexes() {
+    use std::sync::Arc;
+    let provider = OfflineProvider::default();
+    let mut request = GenerateRequest {
+        question: "customers in Germany".into(),
+        dialect: Dialect::Postgres,
+        schema: Arc::new(shop()),
+        policy: shop_policy(),
+        history: Vec::new(),
+        previous_error: None,
+        max_rows: 100,
+        semantic: Some(Arc::new(shop_model())),
+        examples: Vec::new(),
+    };
+    let g = provider.generate(&request).await.unwrap();
+    assert_eq!(
+        g.sql,
+        "SELECT full_name FROM customers WHERE country = 'DE'"
+    );
+    let g = provider.generate(&request).await.unwrap();
+    assert_eq!(
+        g.sql,
+        "SELECT full_name FROM customers WHERE country = 'DE'"
+    );
+    assert_eq!(provider.cached_indexes(), 1);
+    // Another model version or policy is another index.
+    let mut model = shop_model();
+    model.version = 2;
+    model.tables[0].columns[0].value_mappings[0].value = "GER".into();
+    request.semantic = Some(Arc::new(model));
+    let g = provider.generate(&request).await.unwrap();
+    assert_eq!(
+        g.sql,
+        "SELECT full_name FROM customers WHERE country = 'GER'"
+    );
+    request
+        .policy
+        .excluded_columns
+        .push("customers.country".into());
+    let g = provider.generate(&request).await.unwrap();
+    assert!(!g.sql.contains("country"), "{}", g.sql);
+    assert_eq!(provider.cached_indexes(), 3);
+    // A linked subset keeps the fingerprint but is another index.
+    let mut subset = shop();
+    subset.tables.retain(|t| t.name != "shipments");
+    request.schema = Arc::new(subset);
+    provider.generate(&request).await.unwrap();
+    assert_eq!(provider.cached_indexes(), 4);
+    // The cache is bounded.
+    for v in 10..30 {
+        let mut model = shop_model();
+        model.version = v;
+        request.semantic = Some(Arc::new(model));
+        provider.generate(&request).await.unwrap();
+    }
+    assert_eq!(provider.cached_indexes(), INDEX_CACHE_SIZE);
+    // Examples win over translation.
+    request.examples = vec![FewShot {
+        question: "Customers in Germany!".into(),
+        sql: "SELECT id FROM customers WHERE country = 'DE'".into(),
+    }];
+    request.policy = shop_policy();
+    let g = provider.generate(&request).await.unwrap();
+    assert_eq!(g.sql, "SELECT id FROM customers WHERE country = 'DE'");
 }

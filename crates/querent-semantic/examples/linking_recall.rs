@@ -5,7 +5,8 @@
 //! For each question: builds a `SchemaSnapshot` of the question's SQLite database (tables,
 //! columns, primary and foreign keys, up to 20 distinct values of low-cardinality text
 //! columns), gets the gold tables by running the gold SQL through the guard, links the
-//! question with default options and compares.
+//! question with default options and compares. With `DRAFT_MODEL=1` the index also holds
+//! a semantic model drafted from the schema (`LinkIndex::new_with_model`).
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -151,6 +152,8 @@ fn main() {
         .cloned()
         .unwrap_or_else(|| "/work/shared/eval/spider-dev/db".into());
     let verbose = std::env::var_os("VERBOSE").is_some();
+    // `DRAFT_MODEL=1` links with a semantic model drafted from each database's schema.
+    let draft_model = std::env::var_os("DRAFT_MODEL").is_some();
     let text = std::fs::read_to_string(&questions).expect("read questions");
     // `LINK_REL=0.3` overrides `min_relative_score`, for tuning.
     let mut options = LinkOptions::default();
@@ -171,7 +174,13 @@ fn main() {
         let gold_sql = q["gold_sql"].as_str().expect("gold_sql");
         if !cache.contains_key(db) {
             let snap = snapshot(&format!("{db_dir}/{db}.sqlite")).expect("read database");
-            let index = LinkIndex::new(&snap);
+            let index = if draft_model {
+                let policy = querent_domain::PrivacyPolicy::default();
+                let model = querent_semantic::draft(&snap, &policy);
+                LinkIndex::new_with_model(&snap, &policy, Some(&model))
+            } else {
+                LinkIndex::new(&snap)
+            };
             let guard = GuardSchema::from_snapshot(&snap);
             cache.insert(db.to_string(), (snap, index, guard));
         }

@@ -1,11 +1,17 @@
 //! Build time, size and per-question link latency of the schema linker on a synthetic
-//! 10,000-table schema.
+//! 10,000-table schema, without and with a semantic model (a synonym, a described column
+//! and a value mapping on every tenth table, a metric on every fiftieth).
 //!
 //! `cargo run --release -p querent-semantic --example linking_speed [tables]`
 
 use std::time::{Duration, Instant};
 
-use querent_semantic::{LinkIndex, LinkOptions, synthetic_schema};
+use querent_domain::PrivacyPolicy;
+use querent_domain::schema::SchemaSnapshot;
+use querent_semantic::{
+    LinkIndex, LinkOptions, Metric, SemanticColumn, SemanticModel, SemanticTable, ValueMapping,
+    synthetic_schema,
+};
 
 fn main() {
     let tables: usize = std::env::args()
@@ -91,6 +97,38 @@ fn main() {
         times[times.len() - 1].as_secs_f64() * 1e3,
         linked_tables as f64 / times.len() as f64
     );
+
+    // The same with a semantic model.
+    let model = synthetic_model(&snap);
+    let policy = PrivacyPolicy::default();
+    let mut model_builds = Vec::new();
+    let mut with_model = LinkIndex::new_with_model(&snap, &policy, Some(&model));
+    for _ in 0..3 {
+        let started = Instant::now();
+        with_model = LinkIndex::new_with_model(&snap, &policy, Some(&model));
+        model_builds.push(started.elapsed());
+    }
+    model_builds.sort();
+    let mut model_times: Vec<Duration> = Vec::new();
+    for _round in 0..3 {
+        for q in questions.iter().chain(&model_questions(&model)) {
+            let started = Instant::now();
+            let _ = with_model.link(q, &options);
+            model_times.push(started.elapsed());
+        }
+    }
+    model_times.sort();
+    let mpct = |p: f64| model_times[((model_times.len() - 1) as f64 * p).round() as usize];
+    println!(
+        "with a model ({} described tables, {} metrics): build median {:.0} ms; link p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        model.tables.len(),
+        model.metrics.len(),
+        model_builds[model_builds.len() / 2].as_secs_f64() * 1e3,
+        mpct(0.5).as_secs_f64() * 1e3,
+        mpct(0.95).as_secs_f64() * 1e3,
+        model_times[model_times.len() - 1].as_secs_f64() * 1e3,
+    );
+
     for q in questions
         .iter()
         .take(4)
@@ -109,4 +147,70 @@ fn main() {
             .collect();
         println!("  {q:?}\n    -> {names:?} + joins {joins:?}");
     }
+}
+
+/// A model describing every tenth table (a synonym, its second column with a synonym and a
+/// value mapping) and with a metric on every fiftieth.
+fn synthetic_model(snap: &SchemaSnapshot) -> SemanticModel {
+    let mut tables = Vec::new();
+    let mut metrics = Vec::new();
+    for (i, t) in snap.tables.iter().enumerate() {
+        if i % 10 == 0 {
+            let column = &t.columns[1];
+            tables.push(SemanticTable {
+                table: t.name.clone(),
+                display_name: None,
+                description: Some(format!("Records of kind {i}")),
+                synonyms: vec![format!("ledger{i}")],
+                columns: vec![SemanticColumn {
+                    column: column.name.clone(),
+                    data_type: None,
+                    display_name: None,
+                    description: None,
+                    synonyms: vec![format!("figure{i}")],
+                    values: Vec::new(),
+                    value_mappings: vec![ValueMapping {
+                        phrase: format!("Region{i}"),
+                        value: format!("R{i}"),
+                    }],
+                }],
+            });
+        }
+        if i % 50 == 0 {
+            metrics.push(Metric {
+                name: format!("measure{i}"),
+                description: None,
+                expression: format!("COUNT({})", t.columns[0].name),
+                table: t.name.clone(),
+                synonyms: Vec::new(),
+            });
+        }
+    }
+    SemanticModel {
+        connection_id: querent_domain::ConnectionId::new(),
+        version: 1,
+        schema_fingerprint: snap.fingerprint.clone(),
+        description: None,
+        tables,
+        joins: Vec::new(),
+        metrics,
+        updated_at: 0,
+    }
+}
+
+/// Questions that name the model's synonyms, mapped values and metrics.
+fn model_questions(model: &SemanticModel) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, t) in model.tables.iter().step_by(97).take(10).enumerate() {
+        let column = &t.columns[0];
+        out.push(match k % 3 {
+            0 => format!("how many {} are there", t.synonyms[0]),
+            1 => format!("rows in {}", column.value_mappings[0].phrase),
+            _ => format!("total {} per {}", column.synonyms[0], t.synonyms[0]),
+        });
+    }
+    for m in model.metrics.iter().step_by(31).take(5) {
+        out.push(format!("{} by status", m.name));
+    }
+    out
 }

@@ -24,24 +24,53 @@
 //!   rendering into a prompt.
 //! - [`synthetic_schema`] generates large, varied schemas for tests and benches.
 //!
-//! The semantic-model types ([`SemanticModel`] and its parts: display names, synonyms,
-//! join paths, value mappings, metrics) are defined in querent-domain (providers and the
-//! offline translator read them) and re-exported here.
+//! The **semantic model** of a connection ([`SemanticModel`] and its parts: display names,
+//! synonyms, join paths with their cardinality, value lists and mappings, metrics) is
+//! defined in querent-domain (providers and the offline translator read it) and
+//! re-exported here with the [`DriftReport`]; this crate drafts, checks and diffs it:
 //!
-//! Depends on: querent-domain only (plus serde for the model types). Pure and synchronous.
+//! - [`draft`] writes a first model from a snapshot with generic rules only: display names
+//!   from identifiers (`order_items` → "Order items"), descriptions from catalog comments,
+//!   synonyms from word forms, role prefixes and common abbreviations, join paths from
+//!   declared foreign keys (`many_to_one`, `one_to_one` when unique) plus inferred ones
+//!   (`customer_id` → `customers.id` when no key is declared and the types fit), value
+//!   lists of low-cardinality columns from sampled values. Excluded tables and columns
+//!   never appear; masked columns get no values.
+//! - [`references`] lists every table and column a model names with its location in the
+//!   model (`tables[2].columns[0].column`); [`check_model`] checks the model's shape and
+//!   that each reference resolves and is allowed, naming the bad reference, where it is,
+//!   and what was probably meant. [`join_check_sql`] and [`metric_check_sql`] build the
+//!   one-line `SELECT`s with which the caller has the guard check joins and metric
+//!   expressions — this crate does not parse SQL.
+//! - [`drift`] / [`drift_with_policy`] compare a saved model with the live schema:
+//!   dropped, renamed (same-type pairs) and retyped columns, dropped and renamed tables,
+//!   new tables and columns, broken references, and whether the fingerprint changed.
+//!
+//! Depends on: querent-domain only (plus serde for the model types, uuid for the nil id of
+//! a draft). Pure and synchronous.
 //!
 //! Must never: call a provider (embeddings, when used, will be passed in), do I/O (no
 //! metadata store, no target database, no files), or put excluded tables and columns into a
 //! prompt — an index built with [`LinkIndex::new_with_policy`] never links them nor routes
 //! join paths through them, and [`subset_with_policy`] strips them from a rendered subset.
 
+mod draft;
+mod drift;
 mod link;
+mod model_check;
 mod synthetic;
 mod text;
 
+pub use draft::{MAX_DRAFT_VALUES, column_synonyms, display_name, draft, table_synonyms};
+pub use drift::{drift, drift_with_policy};
 pub use link::{LinkIndex, LinkOptions, Linked, LinkedTable, subset, subset_with_policy};
+pub use model_check::{
+    CheckSql, ModelProblem, Reference, check_model, join_check_sql, metric_check_sql, references,
+};
 pub use synthetic::synthetic_schema;
 
 pub use querent_domain::semantic::{
-    JoinPath, JoinSource, Metric, SemanticColumn, SemanticModel, SemanticTable, ValueMapping,
+    BrokenReference, ColumnRef, DriftReport, JoinCardinality, JoinPath, JoinSource, Metric,
+    RenamedColumn, RenamedTable, SemanticColumn, SemanticModel, SemanticModelVersion,
+    SemanticTable, TypeChange, ValueMapping,
 };

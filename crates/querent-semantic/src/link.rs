@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use querent_domain::PrivacyPolicy;
 use querent_domain::schema::{SchemaSnapshot, TableInfo};
+use querent_domain::semantic::{Metric, SemanticModel, SemanticTable};
 
 use crate::text::{identifier_terms, question_words, text_terms};
 
@@ -149,13 +150,35 @@ impl LinkIndex {
     /// never linked, their sampled values are not indexed, and no FK path goes through an
     /// excluded table.
     pub fn new_with_policy(snapshot: &SchemaSnapshot, policy: &PrivacyPolicy) -> Self {
+        Self::new_with_model(snapshot, policy, None)
+    }
+
+    /// Indexes the snapshot like [`LinkIndex::new_with_policy`], plus what the semantic
+    /// `model` says (only about tables and columns the policy allows):
+    /// - a table's display name and synonyms count as its name ("clients" links
+    ///   `customers`), its description as a comment;
+    /// - a column's display name and synonyms count as column names, its description as a
+    ///   comment, its value list as sampled values, and each value mapping's phrase
+    ///   ("Germany" for `DE`) as a whole value of that column, so a question naming it links
+    ///   the column's table;
+    /// - a metric's name and synonyms count as column names of the metric's table, its
+    ///   description as a comment.
+    ///
+    /// Without a model this is exactly [`LinkIndex::new_with_policy`].
+    pub fn new_with_model(
+        snapshot: &SchemaSnapshot,
+        policy: &PrivacyPolicy,
+        model: Option<&SemanticModel>,
+    ) -> Self {
         let mut b = Builder::default();
         let n = snapshot.tables.len();
         b.index.docs.reserve(n);
         b.index.adjacency = vec![Vec::new(); n];
+        let described = model.map(|m| ModelByTable::new(m, snapshot));
         for (ti, table) in snapshot.tables.iter().enumerate() {
             let excluded = table_excluded(policy, table);
-            b.add_table(ti as u32, table, excluded, policy);
+            let about = described.as_ref().map(|d| d.about(ti)).unwrap_or_default();
+            b.add_table(ti as u32, table, excluded, policy, about);
         }
         b.finish(snapshot)
     }
@@ -566,6 +589,52 @@ struct Builder {
     index: LinkIndex,
 }
 
+/// What a semantic model says about one table of the snapshot.
+#[derive(Clone, Copy, Default)]
+struct About<'m> {
+    table: Option<&'m SemanticTable>,
+    metrics: &'m [&'m Metric],
+}
+
+/// A semantic model's tables and metrics by the snapshot table they describe.
+struct ModelByTable<'m> {
+    tables: HashMap<usize, &'m SemanticTable>,
+    metrics: HashMap<usize, Vec<&'m Metric>>,
+}
+
+impl<'m> ModelByTable<'m> {
+    fn new(model: &'m SemanticModel, snapshot: &SchemaSnapshot) -> Self {
+        // Model references are `schema.table` or `table`, matched case-insensitively.
+        let mut by_ref: HashMap<String, usize> = HashMap::new();
+        for (i, t) in snapshot.tables.iter().enumerate() {
+            by_ref.entry(qualified(t).to_lowercase()).or_insert(i);
+        }
+        for (i, t) in snapshot.tables.iter().enumerate() {
+            by_ref.entry(t.name.to_lowercase()).or_insert(i);
+        }
+        let mut tables = HashMap::new();
+        for st in &model.tables {
+            if let Some(&i) = by_ref.get(&st.table.to_lowercase()) {
+                tables.entry(i).or_insert(st);
+            }
+        }
+        let mut metrics: HashMap<usize, Vec<&Metric>> = HashMap::new();
+        for m in &model.metrics {
+            if let Some(&i) = by_ref.get(&m.table.to_lowercase()) {
+                metrics.entry(i).or_default().push(m);
+            }
+        }
+        Self { tables, metrics }
+    }
+
+    fn about(&self, table: usize) -> About<'_> {
+        About {
+            table: self.tables.get(&table).copied(),
+            metrics: self.metrics.get(&table).map_or(&[], Vec::as_slice),
+        }
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Field {
     Name,
@@ -609,7 +678,14 @@ impl Builder {
         id
     }
 
-    fn add_table(&mut self, ti: u32, table: &TableInfo, excluded: bool, policy: &PrivacyPolicy) {
+    fn add_table(
+        &mut self,
+        ti: u32,
+        table: &TableInfo,
+        excluded: bool,
+        policy: &PrivacyPolicy,
+        about: About<'_>,
+    ) {
         let mut doc = TableDoc {
             key: qualified(table).to_lowercase(),
             excluded,
@@ -632,6 +708,37 @@ impl Builder {
                 doc.text_len += 1.0;
             }
         }
+        if let Some(st) = about.table {
+            // Other names of the table weigh like its name (without lengthening it, so the
+            // table's own name keeps its weight); words of its own name are not counted
+            // twice.
+            let own: Vec<String> = identifier_terms(&table.name);
+            let mut added: Vec<String> = Vec::new();
+            for name in st.display_name.iter().chain(&st.synonyms) {
+                for term in text_terms(name) {
+                    if !own.contains(&term) && !added.contains(&term) {
+                        self.bump(ti, &term, Field::Name);
+                        added.push(term);
+                    }
+                }
+            }
+            for term in st.description.iter().flat_map(|d| text_terms(d)) {
+                self.bump(ti, &term, Field::Comment);
+                doc.text_len += 1.0;
+            }
+        }
+        for m in about.metrics {
+            for name in std::iter::once(&m.name).chain(&m.synonyms) {
+                for term in text_terms(name) {
+                    self.bump(ti, &term, Field::Column);
+                    doc.column_len += 1.0;
+                }
+            }
+            for term in m.description.iter().flat_map(|d| text_terms(d)) {
+                self.bump(ti, &term, Field::Comment);
+                doc.text_len += 1.0;
+            }
+        }
         for (ci, col) in table.columns.iter().enumerate() {
             let mut ct = Vec::new();
             if column_excluded(policy, table, &col.name) {
@@ -648,7 +755,38 @@ impl Builder {
                     doc.text_len += 1.0;
                 }
             }
-            for v in &col.sample_values {
+            let sc = about.table.and_then(|st| {
+                st.columns
+                    .iter()
+                    .find(|sc| sc.column.eq_ignore_ascii_case(&col.name))
+            });
+            let mut model_values: &[String] = &[];
+            if let Some(sc) = sc {
+                // Other names of the column: only words its own name does not have.
+                let own: Vec<String> = identifier_terms(&col.name);
+                let mut added: Vec<String> = Vec::new();
+                for name in sc.display_name.iter().chain(&sc.synonyms) {
+                    for term in text_terms(name) {
+                        if !own.contains(&term) && !added.contains(&term) {
+                            ct.push(self.bump(ti, &term, Field::Column));
+                            doc.column_len += 1.0;
+                            added.push(term);
+                        }
+                    }
+                }
+                for term in sc.description.iter().flat_map(|d| text_terms(d)) {
+                    ct.push(self.bump(ti, &term, Field::Comment));
+                    doc.text_len += 1.0;
+                }
+                // A phrase people use for a stored value is a value of the column.
+                for m in &sc.value_mappings {
+                    self.add_value(ti, ci as u32, &m.phrase, &mut doc);
+                }
+                if col.sample_values.is_empty() {
+                    model_values = &sc.values;
+                }
+            }
+            for v in col.sample_values.iter().chain(model_values) {
                 if v.is_empty() || v.len() > MAX_VALUE_LEN {
                     continue;
                 }
@@ -672,6 +810,26 @@ impl Builder {
             doc.column_terms.push(ct);
         }
         self.index.docs.push(doc);
+    }
+
+    /// Indexes a whole value of column `ci` of table `ti` (for phrase lookup) and its words.
+    fn add_value(&mut self, ti: u32, ci: u32, value: &str, doc: &mut TableDoc) {
+        if value.is_empty() || value.len() > MAX_VALUE_LEN {
+            return;
+        }
+        let key = value_key(value);
+        if !key.is_empty() {
+            let occ = self.index.values.entry(key).or_default();
+            if !occ.contains(&(ti, ci)) {
+                occ.push((ti, ci));
+            }
+        }
+        for term in text_terms(value) {
+            if term.chars().any(|c| c.is_alphabetic()) {
+                self.bump(ti, &term, Field::Value);
+                doc.text_len += 1.0;
+            }
+        }
     }
 
     fn finish(mut self, snapshot: &SchemaSnapshot) -> LinkIndex {
@@ -1142,5 +1300,148 @@ mod tests {
             },
         );
         assert!(none.tables.is_empty() && none.join_tables_added.is_empty());
+    }
+
+    fn semantic_column(name: &str) -> querent_domain::semantic::SemanticColumn {
+        querent_domain::semantic::SemanticColumn {
+            column: name.into(),
+            data_type: None,
+            display_name: None,
+            description: None,
+            synonyms: Vec::new(),
+            values: Vec::new(),
+            value_mappings: Vec::new(),
+        }
+    }
+
+    /// The company schema with country codes instead of names, and a model that says
+    /// which names people use.
+    fn coded_company() -> (SchemaSnapshot, SemanticModel) {
+        use querent_domain::semantic::ValueMapping;
+        let mut snap = company();
+        for t in &mut snap.tables {
+            for c in &mut t.columns {
+                if c.name == "country" {
+                    c.sample_values = vec!["DE".into(), "FR".into(), "US".into()];
+                }
+            }
+        }
+        let mut country = semantic_column("country");
+        country.value_mappings = vec![
+            ValueMapping {
+                phrase: "Germany".into(),
+                value: "DE".into(),
+            },
+            ValueMapping {
+                phrase: "France".into(),
+                value: "FR".into(),
+            },
+        ];
+        let model = SemanticModel {
+            connection_id: querent_domain::ConnectionId::new(),
+            version: 1,
+            schema_fingerprint: String::new(),
+            description: None,
+            tables: vec![SemanticTable {
+                table: "customers".into(),
+                display_name: Some("Client accounts".into()),
+                description: None,
+                synonyms: vec!["clients".into(), "patrons".into()],
+                columns: vec![country],
+            }],
+            joins: Vec::new(),
+            metrics: vec![Metric {
+                name: "turnover".into(),
+                description: None,
+                expression: "SUM(quantity)".into(),
+                table: "order_items".into(),
+                synonyms: vec!["throughput".into()],
+            }],
+            updated_at: 0,
+        };
+        (snap, model)
+    }
+
+    #[test]
+    fn clients_links_customers_via_a_synonym() {
+        let (snap, model) = coded_company();
+        let question = "How many clients do we have?";
+        let plain = LinkIndex::new(&snap).link(question, &LinkOptions::default());
+        assert!(!picks(&snap, &plain).contains(&"customers".to_string()));
+        let index = LinkIndex::new_with_model(&snap, &PrivacyPolicy::default(), Some(&model));
+        let linked = index.link(question, &LinkOptions::default());
+        assert_eq!(picks(&snap, &linked)[0], "customers");
+        assert!(
+            linked.tables[0]
+                .matched_terms
+                .contains(&"client".to_string())
+        );
+    }
+
+    #[test]
+    fn germany_links_customers_via_a_value_mapping() {
+        let (snap, model) = coded_company();
+        let question = "Who lives in Germany?";
+        let plain = LinkIndex::new(&snap).link(question, &LinkOptions::default());
+        assert!(plain.tables.is_empty(), "{:?}", picks(&snap, &plain));
+        let index = LinkIndex::new_with_model(&snap, &PrivacyPolicy::default(), Some(&model));
+        let linked = index.link(question, &LinkOptions::default());
+        let top = &linked.tables[0];
+        assert_eq!(snap.tables[top.index].name, "customers");
+        let country = snap.tables[top.index]
+            .columns
+            .iter()
+            .position(|c| c.name == "country")
+            .expect("country");
+        assert!(top.columns.contains(&country), "{top:?}");
+        assert!(
+            top.matched_terms.contains(&"germany".to_string()),
+            "{top:?}"
+        );
+    }
+
+    #[test]
+    fn metric_names_link_the_metric_table() {
+        let (snap, model) = coded_company();
+        let index = LinkIndex::new_with_model(&snap, &PrivacyPolicy::default(), Some(&model));
+        let linked = index.link("weekly throughput", &LinkOptions::default());
+        assert_eq!(picks(&snap, &linked)[0], "order_items");
+    }
+
+    #[test]
+    fn the_model_never_links_excluded_objects() {
+        let (snap, model) = coded_company();
+        let policy = PrivacyPolicy {
+            excluded_columns: vec!["customers.country".into()],
+            ..PrivacyPolicy::default()
+        };
+        let index = LinkIndex::new_with_model(&snap, &policy, Some(&model));
+        let linked = index.link("Who lives in Germany?", &LinkOptions::default());
+        assert!(linked.tables.is_empty(), "{:?}", picks(&snap, &linked));
+        let policy = PrivacyPolicy {
+            excluded_tables: vec!["customers".into()],
+            ..PrivacyPolicy::default()
+        };
+        let index = LinkIndex::new_with_model(&snap, &policy, Some(&model));
+        let linked = index.link("How many clients in Germany?", &LinkOptions::default());
+        assert!(!all(&snap, &linked).contains(&"customers".to_string()));
+    }
+
+    #[test]
+    fn without_a_model_linking_is_unchanged() {
+        let snap = synthetic_schema(500, 5);
+        let policy = PrivacyPolicy::default();
+        let a = LinkIndex::new_with_policy(&snap, &policy);
+        let b = LinkIndex::new_with_model(&snap, &policy, None);
+        for q in [
+            "total invoice amount by currency for pending invoices",
+            "customers from Germany",
+            "how many open support tickets have urgent priority",
+        ] {
+            assert_eq!(
+                a.link(q, &LinkOptions::default()),
+                b.link(q, &LinkOptions::default())
+            );
+        }
     }
 }

@@ -32,7 +32,7 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 
 /// Abbreviations common in identifiers (only applied to schema names, where `no` means
 /// number; in questions it is a negation).
-fn identifier_abbreviation(word: &str) -> Option<&'static str> {
+pub(crate) fn identifier_abbreviation(word: &str) -> Option<&'static str> {
     Some(match word {
         "qty" | "qnty" => "quantity",
         "num" | "no" | "nbr" | "nr" => "number",

@@ -16,10 +16,38 @@
 //! (bundled). Must never: decide authorisation (querent-app does), see a plaintext secret,
 //! or build SQL from strings (every query is diesel's, parameterised).
 
+/// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
+/// The body is compiled once per backend; the connection goes back to the pool at the end.
+/// Defined before the modules so every one of them (store.rs, semantic.rs, cache.rs) can use it.
+macro_rules! with_conn {
+    ($self:expr, $c:ident => $body:expr) => {{
+        let result: Result<_, $crate::DbError> = async {
+            match &*$self.pools {
+                $crate::store::Pools::Sqlite(p) => {
+                    let mut guard = p.get().await.map_err(|e| {
+                        $crate::DbError($crate::StoreError::Unavailable(e.to_string()))
+                    })?;
+                    let $c: &mut $crate::store::SqliteConn = &mut guard;
+                    $body
+                }
+                $crate::store::Pools::Postgres(p) => {
+                    let mut guard = p.get().await.map_err(|e| {
+                        $crate::DbError($crate::StoreError::Unavailable(e.to_string()))
+                    })?;
+                    let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
+                    $body
+                }
+            }
+        }
+        .await;
+        result.map_err(|e| e.0)
+    }};
+}
+
 mod cache;
 mod models;
-mod semantic;
 mod schema;
+mod semantic;
 mod store;
 
 pub use store::{Backend, Store, StoreConfig};

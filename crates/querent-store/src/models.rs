@@ -14,12 +14,12 @@ use querent_domain::providers::ProviderConfig;
 use crate::DbError;
 use crate::schema::*;
 
-fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, DbError> {
+pub(crate) fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, DbError> {
     s.parse()
         .map_err(|_| DbError::corrupt(format!("{what}: `{s}`")))
 }
 
-fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, DbError> {
+pub(crate) fn json<T: serde::de::DeserializeOwned>(what: &str, s: &str) -> Result<T, DbError> {
     serde_json::from_str(s).map_err(|e| DbError::corrupt(format!("{what}: {e}")))
 }
 

@@ -181,3 +181,58 @@ diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(messages -> chat_sessions (session_id));
 diesel::allow_tables_to_appear_in_same_query!(users, teams, team_members);
 diesel::allow_tables_to_appear_in_same_query!(messages, chat_sessions);
+
+diesel::table! {
+    semantic_models (connection_id, version) {
+        connection_id -> Text,
+        version -> Integer,
+        model -> Text,
+        schema_fingerprint -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    cache_entries (id) {
+        id -> Text,
+        connection_id -> Text,
+        schema_fingerprint -> Text,
+        semantic_version -> BigInt,
+        question -> Text,
+        normalized -> Text,
+        guards -> Text,
+        embedder -> Text,
+        embedding -> Binary,
+        sql_text -> Text,
+        source_message_id -> Nullable<Text>,
+        hits -> BigInt,
+        last_used -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    cache_counters (connection_id) {
+        connection_id -> Text,
+        exact_hits -> BigInt,
+        similar_hits -> BigInt,
+        misses -> BigInt,
+    }
+}
+
+diesel::table! {
+    examples (id) {
+        id -> Text,
+        team_id -> Text,
+        connection_id -> Text,
+        question -> Text,
+        sql_text -> Text,
+        source -> Text,
+        message_id -> Nullable<Text>,
+        verified_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}

@@ -28,7 +28,7 @@ use crate::{DbError, Page, StoreError, StoreResult};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
-type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 /// Which database holds the metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ impl StoreConfig {
     }
 }
 
-enum Pools {
+pub(crate) enum Pools {
     Sqlite(Pool<SqliteConn>),
     Postgres(Pool<AsyncPgConnection>),
 }
@@ -90,7 +90,7 @@ enum Pools {
 /// The metadata store. Cheap to clone; all clones share one pool.
 #[derive(Clone)]
 pub struct Store {
-    pools: Arc<Pools>,
+    pub(crate) pools: Arc<Pools>,
     config: Arc<StoreConfig>,
 }
 
@@ -101,35 +101,6 @@ impl std::fmt::Debug for Store {
             .field("backend", &self.backend())
             .finish()
     }
-}
-
-/// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
-/// The body is compiled once per backend; the connection goes back to the pool at the end.
-macro_rules! with_conn {
-    ($self:expr, $c:ident => $body:expr) => {{
-        let result: Result<_, DbError> = async {
-            match &*$self.pools {
-                Pools::Sqlite(p) => {
-                    let mut guard = p
-                        .get()
-                        .await
-                        .map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
-                    let $c: &mut SqliteConn = &mut guard;
-                    $body
-                }
-                Pools::Postgres(p) => {
-                    let mut guard = p
-                        .get()
-                        .await
-                        .map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
-                    let $c: &mut AsyncPgConnection = &mut guard;
-                    $body
-                }
-            }
-        }
-        .await;
-        result.map_err(|e| e.0)
-    }};
 }
 
 fn sqlite_setup(

@@ -6,6 +6,12 @@ use querent_domain::ports::{MetadataStore, Page, RefreshToken, StoreError};
 use querent_domain::*;
 use querent_store::{Store, StoreConfig};
 
+#[path = "store/semantic.rs"]
+mod semantic;
+
+#[path = "store/learning.rs"]
+mod learning;
+
 fn user(name: &str, role: Role) -> User {
     User {
         id: UserId::new(),
@@ -174,6 +180,7 @@ async fn suite(store: Store) {
     // Connections round-trip every field; names are unique per team.
     let c = connection(t.id, "warehouse");
     store.insert_connection(&c).await.unwrap();
+    learning::suite(&store, t.id, c.id).await;
     assert_eq!(store.get_connection(c.id).await.unwrap(), c);
     assert!(matches!(
         store
@@ -582,6 +589,7 @@ async fn suite(store: Store) {
         Err(StoreError::NotFound)
     ));
     store.delete_user(bob.id).await.unwrap();
+    semantic::suite(&store).await;
     store.ping().await.unwrap();
     assert!(store.health().size > 0);
     assert_eq!(

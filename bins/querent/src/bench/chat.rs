@@ -140,6 +140,7 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
             let us = |x: u64| x as f64 / 1000.0;
             let StageTimings {
                 linking_us,
+                cache_us: _,
                 generating_us,
                 validating_us,
                 executing_us,

@@ -10,11 +10,13 @@
 //! | `throughput` | requests/s and latency of `GET /health` and JSON chat under `--clients` concurrent clients |
 //! | `sse` | memory (VmRSS) with `--streams` chat event streams held open at once |
 //! | `introspect` | `querent_introspect::introspect` on PostgreSQL schemas of 1,000 and 10,000 tables |
+//! | `cache` | the semantic cache's index with 1,000,000 entries (exact, similar, miss lookups) and a question's first answer against its cached repeat over HTTP |
 //! | `cold_start` | from spawning `querent serve` on a fresh data directory to the first 200 of `/ready` |
 //!
 //! The server benchmarks run the real server in-process ([`server::BenchServer`], composed
 //! like `querent serve`), against an embedded store in a temporary data directory.
 
+mod cache;
 mod chat;
 mod cold_start;
 mod guard;
@@ -30,9 +32,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Every benchmark, in the order they run.
-pub const ALL: [&str; 6] = [
+pub const ALL: [&str; 7] = [
     "guard",
     "chat",
+    "cache",
     "throughput",
     "sse",
     "introspect",
@@ -58,6 +61,8 @@ pub struct BenchArgs {
     pub eval_dir: PathBuf,
     /// PostgreSQL server for `introspect` (a libpq-style connection string without `dbname`).
     pub pg: String,
+    /// Entries in the `cache` benchmark's index.
+    pub cache_entries: usize,
 }
 
 impl Default for BenchArgs {
@@ -71,6 +76,7 @@ impl Default for BenchArgs {
             tables: vec![1_000, 10_000],
             eval_dir: PathBuf::from("../shared/eval"),
             pg: "host=127.0.0.1 port=5432 user=postgres".into(),
+            cache_entries: 1_000_000,
         }
     }
 }
@@ -247,6 +253,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
         let outcome = match name {
             "guard" => guard::run(args).await,
             "chat" => chat::run(args).await,
+            "cache" => cache::run(args).await,
             "throughput" => throughput::run(args).await,
             "sse" => sse::run(args).await,
             "introspect" => introspect::run(args).await,
@@ -281,6 +288,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
             "requests": args.requests,
             "streams": args.streams,
             "tables": args.tables,
+            "cache_entries": args.cache_entries,
         },
         "benchmarks": Value::Object(results),
     }))

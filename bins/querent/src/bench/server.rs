@@ -155,6 +155,8 @@ impl BenchServer {
             "connection_id": self.demo,
             "message": question,
             "provider": provider,
+            // These benchmarks measure the whole pipeline: never answer from the cache.
+            "options": {"use_cache": false},
         })
     }
 

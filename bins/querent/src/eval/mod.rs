@@ -457,6 +457,8 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
                         show_query: true,
                         max_rows: EVAL_MAX_ROWS,
                         explain_results: false,
+                        // Accuracy is the provider's: never answer from the cache.
+                        use_cache: false,
                     },
                 };
                 let (outcome, detail, sql, timings) = match app.prepare_chat(&actor, request).await

@@ -86,6 +86,7 @@ async fn a_question_streams_status_sql_rows_and_a_complete_done() {
         names(&events),
         [
             "status:linking",
+            "status:cache",
             "status:generating",
             "status:validating",
             "sql",
@@ -97,18 +98,18 @@ async fn a_question_streams_status_sql_rows_and_a_complete_done() {
         "{}",
         resp.text
     );
-    let sql = events[3].1["query"].as_str().unwrap().to_lowercase();
+    let sql = events[4].1["query"].as_str().unwrap().to_lowercase();
     assert!(
         sql.contains("count(*)") && sql.contains("customers"),
         "{sql}"
     );
-    assert_eq!(events[3].1["dialect"], "sqlite");
+    assert_eq!(events[4].1["dialect"], "sqlite");
     assert_eq!(
-        events[5].1["rows"],
+        events[6].1["rows"],
         json!([[600]]),
         "the demo has 600 customers"
     );
-    assert!(events[5].1["columns"].is_array());
+    assert!(events[6].1["columns"].is_array());
     let d = done(&events);
     for key in [
         "session_id",
@@ -127,7 +128,7 @@ async fn a_question_streams_status_sql_rows_and_a_complete_done() {
     assert_eq!(d["results"]["rows"], json!([[600]]));
     assert_eq!(d["results"]["row_count"], 1);
     assert_eq!(d["results"]["truncated"], false);
-    assert_eq!(d["query"], events[3].1["query"]);
+    assert_eq!(d["query"], events[4].1["query"]);
     assert_eq!(d["cache_hit"], false);
     assert!(d["explanation"].as_str().unwrap().contains("1 row"), "{d}");
 

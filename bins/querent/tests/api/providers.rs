@@ -39,7 +39,9 @@ async fn ask(app: &TestApp, token: &str, demo: &str, provider: &str, q: &str) ->
         .post_json(
             "/api/v1/chat",
             Some(token),
-            json!({"connection_id": demo, "message": q, "provider": provider}),
+            // These tests exercise the providers: never answer from the semantic cache.
+            json!({"connection_id": demo, "message": q, "provider": provider,
+                   "options": {"use_cache": false}}),
         )
         .await;
     assert!(!r.text.contains(KEY), "the key leaked into a response");

@@ -20,6 +20,9 @@ async fn health_ready_openapi_and_docs() {
     );
     assert_eq!(r.json["provider"], "offline", "{}", r.text);
     assert_eq!(r.json["targets"]["exhausted"], 0, "{}", r.text);
+    // No model configured: the semantic cache says it uses the lexical fallback, and why.
+    assert_eq!(r.json["embedder"], "lexical-trigram-256", "{}", r.text);
+    assert!(r.json["embedder_note"].is_string(), "{}", r.text);
 
     let spec = app.get("/openapi.json", None).await;
     assert_eq!(spec.status, 200);

@@ -2,9 +2,12 @@
 
 pub mod api_clients;
 pub mod auth;
+pub mod cache;
 pub mod chat;
 pub mod connections;
+pub mod examples;
 pub mod providers;
+pub mod semantic;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
@@ -54,6 +57,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(connections::config)
             .service(connections::schema)
             .service(connections::schema_refresh)
+            .service(semantic::get)
+            .service(semantic::save)
+            .service(semantic::remove)
+            .service(semantic::generate)
+            .service(semantic::drift)
+            .service(semantic::versions)
             .service(providers::create)
             .service(providers::list)
             .service(providers::get)
@@ -67,6 +76,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(chat::execute)
             .service(chat::reject)
             .service(chat::edit)
+            .service(examples::feedback)
+            .service(examples::create)
+            .service(examples::list)
+            .service(examples::get)
+            .service(examples::update)
+            .service(examples::remove)
+            .service(cache::stats)
+            .service(cache::entries)
+            .service(cache::remove_entry)
+            .service(cache::clear)
             .service(sessions::list)
             .service(sessions::get)
             .service(sessions::remove)

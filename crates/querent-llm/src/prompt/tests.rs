@@ -3,6 +3,7 @@ use std::sync::Arc;
 use insta::assert_snapshot;
 use querent_domain::query::{GenerateRequest, Turn};
 use querent_domain::schema::{ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind};
+use querent_domain::semantic::FewShot;
 use querent_domain::{Dialect, PrivacyPolicy};
 
 use super::*;
@@ -310,4 +311,287 @@ fn tokens_are_counted() {
     assert_eq!(count_tokens("hello world"), 2);
     let messages = [ChatMessage::new(Role::User, "hello world")];
     assert_eq!(estimate_tokens(&messages), 2 + 4 + 3);
+}
+
+fn model() -> SemanticModel {
+    use querent_domain::semantic::{JoinPath, JoinSource, ValueMapping};
+    SemanticModel {
+        connection_id: querent_domain::ConnectionId::new(),
+        version: 3,
+        schema_fingerprint: String::new(),
+        description: Some("An online shop: customers and their orders.".into()),
+        tables: vec![
+            SemanticTable {
+                table: "customers".into(),
+                display_name: Some("Clients".into()),
+                description: Some("Everyone with an account".into()),
+                synonyms: vec!["clients".into(), "buyers".into()],
+                columns: vec![
+                    SemanticColumn {
+                        column: "country".into(),
+                        data_type: None,
+                        display_name: Some("Country".into()),
+                        description: Some("ISO 3166 code".into()),
+                        synonyms: vec!["nation".into()],
+                        values: Vec::new(),
+                        value_mappings: vec![
+                            ValueMapping {
+                                phrase: "Germany".into(),
+                                value: "DE".into(),
+                            },
+                            ValueMapping {
+                                phrase: "France".into(),
+                                value: "FR".into(),
+                            },
+                        ],
+                    },
+                    SemanticColumn {
+                        column: "password_hash".into(),
+                        data_type: None,
+                        display_name: None,
+                        description: Some("Never show this either".into()),
+                        synonyms: vec!["secret".into()],
+                        values: Vec::new(),
+                        value_mappings: Vec::new(),
+                    },
+                ],
+            },
+            SemanticTable {
+                table: "public.orders".into(),
+                display_name: None,
+                description: None,
+                synonyms: vec!["purchases".into()],
+                columns: vec![SemanticColumn {
+                    column: "status".into(),
+                    data_type: None,
+                    display_name: None,
+                    description: None,
+                    synonyms: Vec::new(),
+                    values: Vec::new(),
+                    value_mappings: vec![ValueMapping {
+                        phrase: "completed".into(),
+                        value: "paid".into(),
+                    }],
+                }],
+            },
+            SemanticTable {
+                table: "audit_log".into(),
+                display_name: Some("Audit trail".into()),
+                description: Some("Secret audit entries".into()),
+                synonyms: vec!["history".into()],
+                columns: Vec::new(),
+            },
+        ],
+        joins: vec![
+            JoinPath {
+                from_table: "weather_stations".into(),
+                from_columns: vec!["city".into()],
+                to_table: "customers".into(),
+                to_columns: vec!["name".into()],
+                cardinality: Default::default(),
+                source: JoinSource::Manual,
+            },
+            // Declared as a foreign key already: not repeated.
+            JoinPath {
+                from_table: "orders".into(),
+                from_columns: vec!["customer_id".into()],
+                to_table: "customers".into(),
+                to_columns: vec!["id".into()],
+                cardinality: Default::default(),
+                source: JoinSource::ForeignKey,
+            },
+            // To an excluded table: left out.
+            JoinPath {
+                from_table: "orders".into(),
+                from_columns: vec!["id".into()],
+                to_table: "audit_log".into(),
+                to_columns: vec!["id".into()],
+                cardinality: Default::default(),
+                source: JoinSource::Manual,
+            },
+        ],
+        metrics: vec![
+            Metric {
+                name: "revenue".into(),
+                description: Some("Money taken from paid orders".into()),
+                expression: "SUM(orders.total) FILTER (WHERE orders.status = 'paid')".into(),
+                table: "orders".into(),
+                synonyms: vec!["sales".into(), "turnover".into()],
+            },
+            // Reads an excluded column: left out.
+            Metric {
+                name: "hashes".into(),
+                description: None,
+                expression: "COUNT(DISTINCT customers.password_hash)".into(),
+                table: "customers".into(),
+                synonyms: Vec::new(),
+            },
+        ],
+        updated_at: 0,
+    }
+}
+
+fn examples() -> Vec<FewShot> {
+    vec![
+        FewShot {
+            question: "How many clients are in Germany?".into(),
+            sql: "SELECT count(*) FROM public.customers WHERE country = 'DE'".into(),
+        },
+        FewShot {
+            question: "Revenue per country".into(),
+            sql: "SELECT c.country, SUM(o.total) FROM public.orders o JOIN public.customers c \
+                  ON c.id = o.customer_id WHERE o.status = 'paid' GROUP BY c.country"
+                .into(),
+        },
+        // Reads an excluded table: never shown.
+        FewShot {
+            question: "What happened last?".into(),
+            sql: "SELECT entry FROM audit_log ORDER BY id DESC LIMIT 1".into(),
+        },
+        FewShot {
+            question: "Stations above 500 m".into(),
+            sql: "SELECT city FROM public.weather_stations WHERE elevation_m > 500".into(),
+        },
+    ]
+}
+
+fn request_with_model(question: &str) -> GenerateRequest {
+    let mut r = request(question);
+    r.semantic = Some(Arc::new(model()));
+    r.examples = examples();
+    r
+}
+
+#[test]
+fn renders_semantic_model_and_examples() {
+    let p = render(
+        &request_with_model("Total sales from clients in Germany"),
+        &PromptBudget::default(),
+    );
+    assert!(!p.trimmed.any());
+    assert_eq!(p.estimated_tokens, estimate_tokens(&p.messages));
+    let system = p.system();
+    assert!(system.contains("\"Germany\" means 'DE'"));
+    assert!(
+        system.contains("-- metric revenue (also called: sales, turnover) = SUM(orders.total)")
+    );
+    assert!(system.contains(
+        "-- join: public.customers ON weather_stations.city = customers.name (not a declared foreign key)"
+    ));
+    assert!(system.contains("Question: How many clients are in Germany?"));
+    // Examples are reference material in the system message, not conversation turns.
+    assert_eq!(p.messages.len(), 2);
+    assert_snapshot!("prompt_semantic_examples", show(&p));
+}
+
+#[test]
+fn semantic_context_respects_the_policy() {
+    let mut r = request_with_model("anything");
+    r.policy.excluded_tables.push("weather_stations".into());
+    let p = render(&r, &PromptBudget::default());
+    let system = p.system();
+    for hidden in [
+        "audit",
+        "Audit trail",
+        "Never show this either",
+        "secret",
+        "hashes",
+        "password_hash",
+        "weather",
+        "Stations above",
+        "What happened last?",
+    ] {
+        assert!(!system.contains(hidden), "{hidden} leaked:\n{system}");
+    }
+    // Masked columns show no value mappings.
+    r.policy.masked_column_patterns.push("country".into());
+    let p = render(&r, &PromptBudget::default());
+    assert!(!p.system().contains("\"Germany\" means"));
+    assert!(p.system().contains("country text"));
+}
+
+#[test]
+fn semantic_context_goes_only_with_its_tables() {
+    let mut r = request_with_model("anything");
+    let mut schema = schema();
+    schema.tables.retain(|t| t.name != "orders");
+    r.schema = Arc::new(schema);
+    let p = render(&r, &PromptBudget::default());
+    assert!(!p.system().contains("metric revenue"));
+    assert!(!p.system().contains("purchases"));
+    assert!(p.system().contains("\"Germany\" means 'DE'"));
+}
+
+#[test]
+fn trims_samples_descriptions_tables_examples_history_in_order() {
+    let mut r = request_with_model("Which clients in Germany placed orders?");
+    r.history = history();
+    let full = render(&r, &PromptBudget::default());
+    assert!(!full.trimmed.any());
+    let budget = |n: usize| PromptBudget {
+        max_prompt_tokens: n,
+    };
+
+    // Samples first; the value mappings stay.
+    let p = render(&r, &budget(full.estimated_tokens - 1));
+    assert!(
+        p.trimmed.sample_values && !p.trimmed.comments,
+        "{:?}",
+        p.trimmed
+    );
+    assert!(!p.system().contains("'Berlin'"));
+    assert!(p.system().contains("\"Germany\" means 'DE'"));
+    assert!(p.system().contains("Everyone with an account"));
+
+    // Then comments with the model's descriptions and synonyms; mappings and metrics stay.
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert!(
+        p.trimmed.comments && p.trimmed.tables.is_empty(),
+        "{:?}",
+        p.trimmed
+    );
+    assert!(!p.system().contains("Everyone with an account"));
+    assert!(!p.system().contains("also called"));
+    assert!(p.system().contains("\"Germany\" means 'DE'"));
+    assert!(p.system().contains("-- metric revenue = SUM(orders.total)"));
+    assert_eq!(p.trimmed.examples, 0);
+
+    // Then the table sharing no word with the question (its join line goes with it).
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert_eq!(p.trimmed.tables, ["public.weather_stations"]);
+    assert_eq!(p.trimmed.examples, 0);
+    assert!(
+        !p.system()
+            .contains("join: public.customers ON weather_stations")
+    );
+
+    // Then the examples, least similar first.
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert_eq!(p.trimmed.examples, 1, "{:?}", p.trimmed);
+    assert!(!p.system().contains("Stations above 500 m"));
+    assert!(p.system().contains("Revenue per country"));
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert_eq!(p.trimmed.examples, 2);
+    assert!(!p.system().contains("Revenue per country"));
+    assert!(p.system().contains("How many clients are in Germany?"));
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert_eq!(p.trimmed.examples, 3);
+    assert!(!p.system().contains("Verified examples"));
+    assert_eq!(p.trimmed.history_turns, 0);
+
+    // Then the history.
+    let p = render(&r, &budget(p.estimated_tokens - 1));
+    assert_eq!(p.trimmed.history_turns, 1);
+    // The value mappings of a kept table survive everything.
+    let p = render(&r, &budget(10));
+    assert_eq!(p.trimmed.history_turns, 2);
+    assert!(p.system().contains("\"Germany\" means 'DE'"));
+}
+
+#[test]
+fn sql_identifiers_split_dotted_names() {
+    let ids = sql_identifiers("SELECT t.Col FROM public.T AS t");
+    for id in ["t.col", "col", "public", "t", "public.t", "select"] {
+        assert!(ids.contains(id), "{id} missing from {ids:?}");
+    }
 }

@@ -1,0 +1,252 @@
+//! What a drafted semantic model does to the offline translator's answers on Spider dev.
+//!
+//! `cargo run --release -p querent-offline --example drafted_model_effect [questions.jsonl] [db dir]`
+//!
+//! For each question: builds a `SchemaSnapshot` of the question's SQLite database (tables,
+//! columns, keys, up to 20 values of low-cardinality text columns), drafts a semantic model
+//! from it with `querent_semantic::draft` (display names, synonyms, inferred joins, value
+//! lists), translates the question over the whole schema without and with that model, runs
+//! both answers and the gold SQL, and compares the rows (as multisets, ignoring order).
+//! Prints how many answers the model changed and how many of those got better or worse.
+//! This runs the translator alone (no linking, no guard), so its accuracy is not the
+//! pipeline's; the difference between the two runs is what it measures.
+
+use std::collections::HashMap;
+
+use querent_domain::schema::{ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind};
+use querent_domain::semantic::SemanticModel;
+use querent_domain::{Dialect, PrivacyPolicy};
+use querent_offline::{TranslatorOptions, translate_with_model};
+use rusqlite::Connection;
+use rusqlite::types::ValueRef;
+
+/// Text columns with at most this many distinct values are sampled.
+const LOW_CARDINALITY: i64 = 50;
+/// Sampled values per column.
+const MAX_SAMPLES: i64 = 20;
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn snapshot(path: &str) -> rusqlite::Result<SchemaSnapshot> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut names: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, type FROM sqlite_master WHERE type IN ('table','view') \
+             AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    names.dedup();
+    let mut tables = Vec::new();
+    for (name, kind) in names {
+        let mut columns = Vec::new();
+        let mut pk: Vec<(i64, String)> = Vec::new();
+        let cols: Vec<(String, String, bool, Option<String>, i64)> = conn
+            .prepare(&format!("PRAGMA table_info({})", quote(&name)))?
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    r.get::<_, i64>(3)? == 0,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, i64>(5)?,
+                ))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (cname, ty, nullable, default, pkpos) in cols {
+            if pkpos > 0 {
+                pk.push((pkpos, cname.clone()));
+            }
+            let lower = ty.to_lowercase();
+            let texty = lower.is_empty()
+                || lower.contains("char")
+                || lower.contains("text")
+                || lower.contains("clob")
+                || lower.contains("varchar");
+            let mut sample_values = Vec::new();
+            if texty {
+                let qc = quote(&cname);
+                let distinct: i64 = conn
+                    .query_row(
+                        &format!("SELECT COUNT(DISTINCT {qc}) FROM {}", quote(&name)),
+                        [],
+                        |r| r.get(0),
+                    )
+                    .unwrap_or(i64::MAX);
+                if distinct <= LOW_CARDINALITY {
+                    let sql = format!(
+                        "SELECT CAST({qc} AS TEXT) AS v, COUNT(*) AS n FROM {} WHERE {qc} IS NOT NULL \
+                         GROUP BY v ORDER BY n DESC, v LIMIT {MAX_SAMPLES}",
+                        quote(&name)
+                    );
+                    if let Ok(mut st) = conn.prepare(&sql) {
+                        sample_values = st
+                            .query_map([], |r| r.get::<_, Option<String>>(0))
+                            .map(|rows| rows.flatten().flatten().collect())
+                            .unwrap_or_default();
+                    }
+                }
+            }
+            columns.push(ColumnInfo {
+                name: cname,
+                data_type: ty,
+                nullable,
+                default,
+                comment: None,
+                sample_values,
+            });
+        }
+        pk.sort();
+        let mut fks: HashMap<i64, ForeignKey> = HashMap::new();
+        let rows: Vec<(i64, String, String, Option<String>)> = conn
+            .prepare(&format!("PRAGMA foreign_key_list({})", quote(&name)))?
+            .query_map([], |r| Ok((r.get(0)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+            .collect::<Result<_, _>>()?;
+        for (id, table, from, to) in rows {
+            let fk = fks.entry(id).or_insert_with(|| ForeignKey {
+                name: None,
+                columns: Vec::new(),
+                referenced_schema: None,
+                referenced_table: table,
+                referenced_columns: Vec::new(),
+            });
+            fk.columns.push(from);
+            fk.referenced_columns.push(to.unwrap_or_default());
+        }
+        let mut foreign_keys: Vec<ForeignKey> = fks.into_values().collect();
+        foreign_keys.sort_by(|a, b| a.columns.cmp(&b.columns));
+        tables.push(TableInfo {
+            schema: None,
+            name,
+            kind: if kind == "view" {
+                TableKind::View
+            } else {
+                TableKind::Table
+            },
+            comment: None,
+            columns,
+            primary_key: pk.into_iter().map(|(_, c)| c).collect(),
+            unique_constraints: Vec::new(),
+            foreign_keys,
+            row_estimate: None,
+        });
+    }
+    let mut snap = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables,
+    };
+    snap.normalize();
+    Ok(snap)
+}
+
+/// The rows of a query as sorted strings (a multiset), or `None` when it fails.
+fn rows(conn: &Connection, sql: &str) -> Option<Vec<String>> {
+    let mut st = conn.prepare(sql).ok()?;
+    let n = st.column_count();
+    let mut out: Vec<String> = st
+        .query_map([], |r| {
+            let mut cells = Vec::with_capacity(n);
+            for i in 0..n {
+                cells.push(match r.get_ref(i)? {
+                    ValueRef::Null => "NULL".to_owned(),
+                    ValueRef::Integer(v) => format!("{}", v as f64),
+                    ValueRef::Real(v) => format!("{v}"),
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    ValueRef::Blob(b) => format!("{b:?}"),
+                });
+            }
+            Ok(cells.join("\u{1f}"))
+        })
+        .ok()?
+        .take(100_000)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    out.sort();
+    Some(out)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let questions = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "/work/shared/eval/spider-dev/questions.jsonl".into());
+    let db_dir = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "/work/shared/eval/spider-dev/db".into());
+    // `VERBOSE=1` prints every question whose answer the model changed.
+    let verbose = std::env::var_os("VERBOSE").is_some();
+    let text = std::fs::read_to_string(&questions).expect("read questions");
+    let policy = PrivacyPolicy::default();
+    let options = TranslatorOptions::default();
+    let mut dbs: HashMap<String, (SchemaSnapshot, SemanticModel, Connection)> = HashMap::new();
+    let (mut n, mut changed, mut better, mut worse) = (0usize, 0usize, 0usize, 0usize);
+    let (mut plain_ok, mut model_ok) = (0usize, 0usize);
+    let (mut plain_translated, mut model_translated) = (0usize, 0usize);
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let q: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let db = q["db"].as_str().expect("db").to_owned();
+        let question = q["question"].as_str().expect("question");
+        let gold = match &q["gold_sql"] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(a) => a[0].as_str().unwrap_or_default().to_owned(),
+            _ => continue,
+        };
+        let (snap, model, conn) = dbs.entry(db.clone()).or_insert_with(|| {
+            let path = format!("{db_dir}/{db}.sqlite");
+            let snap = snapshot(&path).expect("snapshot");
+            let model = querent_semantic::draft(&snap, &policy);
+
+            let conn =
+                Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .expect("open");
+            (snap, model, conn)
+        });
+        n += 1;
+        let translate = |m: Option<&SemanticModel>| {
+            translate_with_model(question, snap, Dialect::Sqlite, &policy, &options, m, &[])
+                .ok()
+                .map(|t| t.sql)
+        };
+        let plain = translate(None);
+        let with_model = translate(Some(model));
+        plain_translated += usize::from(plain.is_some());
+        model_translated += usize::from(with_model.is_some());
+        let expected = rows(conn, &gold);
+        let correct = |sql: &Option<String>| {
+            sql.as_deref()
+                .and_then(|s| rows(conn, s))
+                .is_some_and(|r| Some(&r) == expected.as_ref())
+        };
+        let (a, b) = (correct(&plain), correct(&with_model));
+        plain_ok += usize::from(a);
+        model_ok += usize::from(b);
+        if plain != with_model {
+            changed += 1;
+            better += usize::from(b && !a);
+            worse += usize::from(a && !b);
+            if verbose {
+                println!(
+                    "{question}\n  without: {plain:?}\n  with:    {with_model:?} ({a} -> {b})"
+                );
+            }
+        }
+    }
+    let pct = |k: usize| 100.0 * k as f64 / n.max(1) as f64;
+    println!("questions: {n}");
+    println!(
+        "without a model: {plain_translated} translated, {plain_ok} correct ({:.1}%)",
+        pct(plain_ok)
+    );
+    println!(
+        "with a drafted model: {model_translated} translated, {model_ok} correct ({:.1}%)",
+        pct(model_ok)
+    );
+    println!("answers changed by the model: {changed} ({better} better, {worse} worse)");
+}

@@ -1,0 +1,97 @@
+//! Per-question time of the offline translator on a big synthetic schema, rebuilding the
+//! schema index for every question (`translate_with_model`) and with the provider's index
+//! cache (`OfflineProvider::translate`).
+//!
+//! `cargo run --release -p querent-offline --example offline_speed [tables] [questions]`
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use querent_domain::query::GenerateRequest;
+use querent_domain::{Dialect, PrivacyPolicy};
+use querent_offline::{OfflineProvider, TranslatorOptions, translate_with_model};
+use querent_semantic::synthetic_schema;
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let tables: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let count: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
+    let snap = Arc::new(synthetic_schema(tables, 1));
+    let questions: Vec<String> = (0..count)
+        .map(|k| {
+            let t = &snap.tables[(k * 7919 + 13) % snap.tables.len()];
+            // The table's words without its number (`sales_order_line_2731`).
+            let words = t
+                .name
+                .split('_')
+                .filter(|w| !w.chars().all(|c| c.is_ascii_digit()))
+                .collect::<Vec<_>>()
+                .join(" ");
+            match k % 3 {
+                0 => format!("how many {words} are there"),
+                1 => format!(
+                    "list the {} of {words}",
+                    t.columns[1].name.replace('_', " ")
+                ),
+                _ => format!("{words} with status active"),
+            }
+        })
+        .collect();
+    let policy = PrivacyPolicy::default();
+    let options = TranslatorOptions::default();
+
+    let mut uncached = Vec::new();
+    let mut answers = Vec::new();
+    for q in &questions {
+        let started = Instant::now();
+        let t = translate_with_model(q, &snap, Dialect::Postgres, &policy, &options, None, &[]);
+        uncached.push(started.elapsed());
+        answers.push(t.map(|t| t.sql).ok());
+    }
+
+    let provider = OfflineProvider::new(options.clone());
+    let mut cached = Vec::new();
+    for (q, expected) in questions.iter().zip(&answers) {
+        let request = GenerateRequest {
+            question: q.clone(),
+            dialect: Dialect::Postgres,
+            schema: Arc::clone(&snap),
+            policy: policy.clone(),
+            history: Vec::new(),
+            previous_error: None,
+            max_rows: 100,
+            semantic: None,
+            examples: Vec::new(),
+        };
+        let started = Instant::now();
+        let t = provider.translate(&request);
+        cached.push(started.elapsed());
+        assert_eq!(
+            &t.map(|t| t.sql).ok(),
+            expected,
+            "the cache changed an answer"
+        );
+    }
+
+    let translated = answers.iter().filter(|a| a.is_some()).count();
+    println!(
+        "{tables} tables, {count} questions ({translated} translated, same answers both ways)"
+    );
+    report("rebuilding the index per question", &mut uncached);
+    println!("with the index cache: first question {:?}", cached[0]);
+    report(
+        "with the index cache, later questions",
+        &mut cached[1..].to_vec(),
+    );
+}
+
+fn report(what: &str, times: &mut [Duration]) {
+    times.sort();
+    let total: Duration = times.iter().sum();
+    println!(
+        "{what}: mean {:?}, p50 {:?}, max {:?}",
+        total / times.len().max(1) as u32,
+        times[times.len() / 2],
+        times[times.len() - 1]
+    );
+}

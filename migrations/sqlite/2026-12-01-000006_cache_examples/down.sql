@@ -1,0 +1,3 @@
+DROP TABLE examples;
+DROP TABLE cache_counters;
+DROP TABLE cache_entries;
