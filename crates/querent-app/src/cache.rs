@@ -11,7 +11,7 @@
 //! Only SQL that passed the guard and executed is stored, and a hit is validated by the
 //! guard and executed again — results are never served stale.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,7 @@ use querent_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::error::NotFoundAs;
 use crate::{Actor, App, ListParams, Paginated, ServiceError, ServiceResult};
 
 /// A mirror older than this is reloaded from the store before a lookup.
@@ -33,11 +34,17 @@ pub const MIRROR_MAX_AGE: Duration = Duration::from_secs(60);
 /// Entries kept per connection (least recently used go first).
 pub const MAX_ENTRIES_PER_CONNECTION: usize = 10_000;
 
+/// Longest wait for the embedder on the chat path; beyond it the lexical embedding is used
+/// (a slow or unreachable embeddings API must not slow every question down).
+pub const EMBED_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The per-process part of the cache: the lookup mirror.
 #[derive(Debug)]
 pub(crate) struct CacheState {
     index: Mutex<CacheIndex>,
     loaded: Mutex<HashMap<ConnectionId, Instant>>,
+    /// Connections whose mirror is being (re)loaded: one load at a time per connection.
+    loading: Mutex<HashSet<ConnectionId>>,
 }
 
 impl Default for CacheState {
@@ -48,8 +55,20 @@ impl Default for CacheState {
                 ..CacheConfig::default()
             })),
             loaded: Mutex::new(HashMap::new()),
+            loading: Mutex::new(HashSet::new()),
         }
     }
+}
+
+/// A question's embedding: the embedder's id and the vector.
+pub(crate) type Embedded = (String, Vec<f32>);
+
+/// What a lookup found: the hit, if any, and the question's embedding when it had to be
+/// computed (for storing the answer without embedding again).
+#[derive(Debug, Default)]
+pub(crate) struct CacheLookup {
+    pub hit: Option<CacheHit>,
+    pub embedded: Option<Embedded>,
 }
 
 /// A cache hit, before it is validated and run.
@@ -92,18 +111,26 @@ impl App {
     /// one when the embedder fails (a remote provider down must not break chat).
     pub(crate) async fn embed_question(&self, question: &str) -> (String, Vec<f32>) {
         let embedder = &self.inner.ports.embedder;
-        match embedder.embed(&[question.to_owned()]).await {
-            Ok(mut v) if v.len() == 1 => (embedder.id().to_owned(), v.remove(0)),
-            Ok(_) => (
+        let lexical = || {
+            (
                 LEXICAL_EMBEDDER.to_owned(),
                 lexical_embedding(&normalize(question)),
-            ),
-            Err(e) => {
+            )
+        };
+        match tokio::time::timeout(EMBED_TIMEOUT, embedder.embed(&[question.to_owned()])).await {
+            Ok(Ok(mut v)) if v.len() == 1 => (embedder.id().to_owned(), v.remove(0)),
+            Ok(Ok(_)) => lexical(),
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, embedder = embedder.id(), "embedding failed; using the lexical embedding");
-                (
-                    LEXICAL_EMBEDDER.to_owned(),
-                    lexical_embedding(&normalize(question)),
-                )
+                lexical()
+            }
+            Err(_) => {
+                tracing::warn!(
+                    embedder = embedder.id(),
+                    timeout_ms = EMBED_TIMEOUT.as_millis() as u64,
+                    "embedding timed out; using the lexical embedding"
+                );
+                lexical()
             }
         }
     }
@@ -112,7 +139,9 @@ impl App {
         let fresh = lock(&self.inner.cache.loaded)
             .get(&connection)
             .is_some_and(|t| t.elapsed() < MIRROR_MAX_AGE);
-        if fresh {
+        if fresh || !lock(&self.inner.cache.loading).insert(connection) {
+            // Fresh, or another request is loading it: use the mirror as it is (a miss
+            // still asks the store for an exact match).
             return;
         }
         match self
@@ -131,6 +160,7 @@ impl App {
             }
             Err(e) => tracing::warn!(error = %e, %connection, "could not load the cache mirror"),
         }
+        lock(&self.inner.cache.loading).remove(&connection);
     }
 
     async fn count(&self, connection: ConnectionId, outcome: CacheOutcome) {
@@ -139,54 +169,64 @@ impl App {
         }
     }
 
-    /// Looks a question up. Store trouble is a miss, never a failed chat.
-    pub(crate) async fn cache_lookup(&self, scope: &Scope, question: &str) -> Option<CacheHit> {
-        let connection = scope.connection_id;
-        self.ensure_mirror(connection).await;
-        let (embedder, vector) = self.embed_question(question).await;
-        let now = now_millis();
-        let hit = lock(&self.inner.cache.index).lookup_embedded(
-            scope,
-            question,
-            Some((&embedder, &vector)),
-            now,
-        );
-        if let Some(h) = hit {
-            let id: Option<CacheEntryId> = h.id.parse().ok();
-            if let Some(id) = id {
-                match self.store().touch_cache_entry(id, now).await {
-                    Ok(true) => {
-                        let outcome = match h.kind {
-                            MatchKind::Exact => CacheOutcome::ExactHit,
-                            MatchKind::Similar => CacheOutcome::SimilarHit,
-                        };
-                        self.count(connection, outcome).await;
-                        return Some(CacheHit {
-                            id,
-                            sql: h.sql,
-                            question: h.question,
-                            kind: h.kind,
-                        });
-                    }
-                    Ok(false) => {
-                        // Evicted or expired elsewhere.
-                        lock(&self.inner.cache.index).remove(&h.id);
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cache store unavailable; treating as a miss");
-                        return None;
-                    }
-                }
+    /// Confirms a mirror hit against the store (it may have been evicted or expired on
+    /// another instance) and counts it; `None` when it must not be served.
+    async fn confirm(&self, scope: &Scope, h: querent_cache::Hit, now: i64) -> Option<CacheHit> {
+        let id: CacheEntryId = h.id.parse().ok()?;
+        match self.store().touch_cache_entry(id, now).await {
+            Ok(true) => {
+                let outcome = match h.kind {
+                    MatchKind::Exact => CacheOutcome::ExactHit,
+                    MatchKind::Similar => CacheOutcome::SimilarHit,
+                };
+                self.count(scope.connection_id, outcome).await;
+                Some(CacheHit {
+                    id,
+                    sql: h.sql,
+                    question: h.question,
+                    kind: h.kind,
+                })
+            }
+            Ok(false) => {
+                lock(&self.inner.cache.index).remove(&h.id);
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cache store unavailable; treating as a miss");
+                None
             }
         }
-        // Another instance may have stored this exact question since the mirror loaded.
+    }
+
+    /// Looks a question up: the exact normalised question in the mirror, then in the store
+    /// (another instance may have stored it since the mirror loaded), then — embedding the
+    /// question only now — the most similar entry whose guards agree. Store trouble is a
+    /// miss, never a failed chat. A question with no words left after normalisation
+    /// ("list all") is never looked up or stored.
+    pub(crate) async fn cache_lookup(&self, scope: &Scope, question: &str) -> CacheLookup {
+        let connection = scope.connection_id;
+        let normalized = normalize(question);
+        if normalized.is_empty() {
+            return CacheLookup::default();
+        }
+        self.ensure_mirror(connection).await;
+        let now = now_millis();
+        let exact = lock(&self.inner.cache.index).lookup_embedded(scope, question, None, now);
+        if let Some(h) = exact
+            && let Some(hit) = self.confirm(scope, h, now).await
+        {
+            return CacheLookup {
+                hit: Some(hit),
+                embedded: None,
+            };
+        }
         let found = self
             .store()
             .find_cache_entry(
                 connection,
                 &scope.schema_fingerprint,
                 scope.semantic_version.unwrap_or(0),
-                &normalize(question),
+                &normalized,
                 now,
             )
             .await;
@@ -195,36 +235,65 @@ impl App {
         {
             lock(&self.inner.cache.index).insert(entry_of(&r));
             self.count(connection, CacheOutcome::ExactHit).await;
-            return Some(CacheHit {
-                id: r.id,
-                sql: r.sql,
-                question: r.question,
-                kind: MatchKind::Exact,
-            });
+            return CacheLookup {
+                hit: Some(CacheHit {
+                    id: r.id,
+                    sql: r.sql,
+                    question: r.question,
+                    kind: MatchKind::Exact,
+                }),
+                embedded: None,
+            };
+        }
+        let (embedder, vector) = self.embed_question(question).await;
+        let similar = lock(&self.inner.cache.index).lookup_embedded(
+            scope,
+            question,
+            Some((&embedder, &vector)),
+            now,
+        );
+        if let Some(h) = similar
+            && let Some(hit) = self.confirm(scope, h, now).await
+        {
+            return CacheLookup {
+                hit: Some(hit),
+                embedded: Some((embedder, vector)),
+            };
         }
         self.count(connection, CacheOutcome::Miss).await;
-        None
+        CacheLookup {
+            hit: None,
+            embedded: Some((embedder, vector)),
+        }
     }
 
-    /// Stores an answer: `sql` passed the guard and executed for `question`.
+    /// Stores an answer: `sql` passed the guard and executed for `question` (`embedded`:
+    /// the question's embedding when the lookup computed it). Whether it was stored.
     pub(crate) async fn cache_answer(
         &self,
         scope: &Scope,
         question: &str,
         sql: &str,
         message: Option<MessageId>,
-    ) {
+        embedded: Option<Embedded>,
+    ) -> bool {
+        if normalize(question).is_empty() {
+            return false;
+        }
         let ttl = match self.effective_settings().await {
             Ok(s) => s.cache_ttl_seconds,
             Err(e) => {
                 tracing::warn!(error = %e, "settings unavailable; not caching");
-                return;
+                return false;
             }
         };
         if ttl == 0 {
-            return;
+            return false;
         }
-        let (embedder, embedding) = self.embed_question(question).await;
+        let (embedder, embedding) = match embedded {
+            Some(e) => e,
+            None => self.embed_question(question).await,
+        };
         let now = now_millis();
         let record = CacheRecord {
             id: CacheEntryId::new(),
@@ -248,8 +317,14 @@ impl App {
             .put_cache_entry(&record, MAX_ENTRIES_PER_CONNECTION as u64)
             .await
         {
-            Ok(()) => lock(&self.inner.cache.index).insert(entry_of(&record)),
-            Err(e) => tracing::warn!(error = %e, "could not store a cache entry"),
+            Ok(()) => {
+                lock(&self.inner.cache.index).insert(entry_of(&record));
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store a cache entry");
+                false
+            }
         }
     }
 
@@ -261,22 +336,35 @@ impl App {
         }
     }
 
-    /// Removes a connection's entries for a question, in every scope; returns how many.
+    /// Removes a connection's entries for a question, in every scope — and, with `sql`,
+    /// every entry answering with that SQL (a similar hit was stored under another
+    /// question); returns how many.
     pub(crate) async fn cache_evict_question(
         &self,
         connection: ConnectionId,
         question: &str,
+        sql: Option<&str>,
     ) -> ServiceResult<u64> {
         let normalized = normalize(question);
-        let n = self
+        let mut n = self
             .store()
             .delete_cache_entries_for(connection, &normalized)
             .await?;
+        if let Some(sql) = sql {
+            n += self
+                .store()
+                .delete_cache_entries_with_sql(connection, sql)
+                .await?;
+        }
         let mut index = lock(&self.inner.cache.index);
         let ids: Vec<String> = index
             .ids_of(connection)
             .into_iter()
-            .filter(|id| index.get(id).is_some_and(|e| e.normalized == normalized))
+            .filter(|id| {
+                index
+                    .get(id)
+                    .is_some_and(|e| e.normalized == normalized || sql.is_some_and(|s| e.sql == s))
+            })
             .collect();
         for id in ids {
             index.remove(&id);
@@ -389,7 +477,10 @@ impl App {
             .cache_connections(actor, connection, TeamRole::Editor)
             .await?;
         let ids: Vec<ConnectionId> = conns.iter().map(|(id, _)| *id).collect();
-        let rows = self.store().list_cache_entries(&ids, &page).await?;
+        let rows = self
+            .store()
+            .list_cache_entries(&ids, now_millis(), &page)
+            .await?;
         Ok(Paginated::from_rows(
             rows,
             &page,
@@ -404,7 +495,7 @@ impl App {
             .store()
             .cache_entry(id)
             .await
-            .map_err(|_| ServiceError::not_found("cache entry"))?;
+            .or_not_found("cache entry")?;
         self.load_connection(actor, entry.connection_id, TeamRole::Editor)
             .await
             .map_err(|e| {

@@ -29,7 +29,7 @@ use querent_domain::{
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use crate::cache::CacheHit;
+use crate::cache::{CacheHit, Embedded};
 use crate::error::NotFoundAs;
 use crate::providers::Resolved;
 use crate::{Actor, App, ServiceError, ServiceResult};
@@ -224,6 +224,8 @@ pub struct PreparedChat {
     /// Where a successful answer is cached (`None`: not cacheable — cache off, or a
     /// follow-up whose meaning depends on earlier turns).
     cache_scope: Option<Scope>,
+    /// The question's embedding, when the cache lookup computed it.
+    cache_embedded: Option<Embedded>,
 }
 
 #[derive(Clone, Debug)]
@@ -416,6 +418,7 @@ impl App {
             timings: StageTimings::default(),
             resolved: Some(resolved),
             cache_scope: None,
+            cache_embedded: None,
         })
     }
 
@@ -464,13 +467,27 @@ impl App {
             Task::Ask => self.ask(&mut p, events).await,
             Task::Execute => self.execute_stage(&mut p, events).await,
         };
-        // Only SQL that passed the guard and ran is cached.
+        // Only SQL that passed the guard and ran is cached — and only SQL a provider wrote
+        // (or an editor approved): a hand edit is not a team-wide answer until someone
+        // confirms it with feedback.
+        let hand_written = matches!(
+            p.message.provider.as_deref(),
+            Some(USER_PROVIDER | CACHE_PROVIDER)
+        );
         if result.is_ok()
             && p.message.status == MessageStatus::Executed
+            && !hand_written
             && let (Some(scope), Some(sql)) = (&p.cache_scope, &p.message.sql)
         {
-            self.cache_answer(scope, &p.message.question, sql, Some(p.message.id))
-                .await;
+            let embedded = p.cache_embedded.take();
+            self.cache_answer(
+                scope,
+                &p.message.question,
+                sql,
+                Some(p.message.id),
+                embedded,
+            )
+            .await;
         }
         if let Err(e) = result {
             p.message.status = MessageStatus::Error;
@@ -508,10 +525,11 @@ impl App {
             let scope = cache_scope_of(&p.conn, &schema, model.as_deref());
             let _ = events.emit(ChatEvent::Status("cache")).await;
             let t = Instant::now();
-            let hit = self.cache_lookup(&scope, &p.message.question).await;
+            let found = self.cache_lookup(&scope, &p.message.question).await;
             p.timings.cache_us = micros(t);
             p.cache_scope = Some(scope);
-            if let Some(hit) = hit
+            p.cache_embedded = found.embedded;
+            if let Some(hit) = found.hit
                 && self
                     .answer_from_cache(p, events, &schema, hit, max_rows)
                     .await?
@@ -969,11 +987,17 @@ impl App {
         Ok(())
     }
 
-    async fn history_of(&self, session: SessionId, current: MessageId) -> ServiceResult<Vec<Turn>> {
+    /// The turns before `current` (ids are UUIDv7: they sort in creation order) that have
+    /// SQL, at most the last `HISTORY_TURNS`.
+    pub(crate) async fn history_of(
+        &self,
+        session: SessionId,
+        current: MessageId,
+    ) -> ServiceResult<Vec<Turn>> {
         let messages = self.store().list_messages(session).await?;
         let turns: Vec<Turn> = messages
             .into_iter()
-            .filter(|m| m.id != current && m.sql.is_some())
+            .filter(|m| m.id < current && m.sql.is_some())
             .map(|m| Turn {
                 question: m.question,
                 sql: m.sql,
@@ -1072,6 +1096,7 @@ impl App {
             timings: StageTimings::default(),
             resolved: None,
             cache_scope: None,
+            cache_embedded: None,
         })
     }
 
@@ -1145,7 +1170,7 @@ impl App {
             .map_err(|r| ServiceError::new(r.code, r.message))?;
         let previous = message.status;
         message.sql = Some(sql.to_owned());
-        message.provider = Some("user".into());
+        message.provider = Some(USER_PROVIDER.into());
         message.explanation = None;
         message.results = None;
         message.error_code = None;
@@ -1180,6 +1205,7 @@ impl App {
                 timings: StageTimings::default(),
                 resolved: None,
                 cache_scope: None,
+                cache_embedded: None,
             }))
         } else {
             Ok(Err(self.response_of(&session, &message, true)))
@@ -1189,6 +1215,9 @@ impl App {
 
 /// The `provider` recorded on a message answered from the semantic cache.
 pub const CACHE_PROVIDER: &str = "cache";
+
+/// The `provider` recorded on a message whose SQL was edited by hand.
+pub const USER_PROVIDER: &str = "user";
 
 fn cache_scope_of(
     conn: &Connection,

@@ -15,6 +15,7 @@ use querent_domain::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::chat::CACHE_PROVIDER;
 use crate::error::NotFoundAs;
 use crate::{Actor, App, ListParams, Paginated, ServiceError, ServiceResult};
 
@@ -232,6 +233,9 @@ impl App {
                 }
                 other => other.into(),
             })?;
+        // A verified example outranks what the cache remembered for its question.
+        self.cache_evict_question(example.connection_id, &example.question, None)
+            .await?;
         self.audit_by(
             actor,
             "example.create",
@@ -283,6 +287,7 @@ impl App {
         req: &UpdateExample,
     ) -> ServiceResult<ExampleView> {
         let mut e = self.load_example(actor, id, TeamRole::Editor).await?;
+        let before = e.question.clone();
         if req.question.is_none() && req.sql.is_none() {
             return Err(ServiceError::validation(
                 "nothing to change: give question and/or sql",
@@ -303,6 +308,9 @@ impl App {
             .update_example(&e)
             .await
             .or_not_found("example")?;
+        for q in [&before, &e.question] {
+            self.cache_evict_question(e.connection_id, q, None).await?;
+        }
         self.audit_by(actor, "example.update", format!("example:{id}"), None)
             .await;
         Ok(e.into())
@@ -347,10 +355,25 @@ impl App {
         req: &FeedbackRequest,
     ) -> ServiceResult<FeedbackResult> {
         let (session, message, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
+        let editor = self
+            .team_role(actor, conn.team_id)
+            .await?
+            .is_some_and(|r| r.at_least(TeamRole::Editor));
+        // Sessions are private: besides their owner, only editors (who approve and edit
+        // the team's queries) may judge an answer.
+        if session.owner != actor.audit_name() && !editor {
+            return Err(ServiceError::not_found("message"));
+        }
         let wants_example = req.rating == Rating::Up || req.corrected_sql.is_some();
         if wants_example {
             self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
                 .await?;
+            if !self.history_of(session.id, id).await?.is_empty() {
+                return Err(ServiceError::validation(
+                    "this question follows earlier turns of its session and means little on \
+                     its own; add a standalone example with POST /examples instead",
+                ));
+            }
         }
         let mut result = FeedbackResult {
             message_id: id,
@@ -367,8 +390,14 @@ impl App {
             None => None,
         };
         if req.rating == Rating::Down || corrected.is_some() {
+            // An answer served by a similar hit came from an entry stored under another
+            // question: evict what answered with this SQL too.
+            let served = message
+                .sql
+                .as_deref()
+                .filter(|_| message.provider.as_deref() == Some(CACHE_PROVIDER));
             result.cache_entries_removed = self
-                .cache_evict_question(conn.id, &message.question)
+                .cache_evict_question(conn.id, &message.question, served)
                 .await?;
         }
         let existing = self.store().example_of_message(id).await?;
@@ -411,19 +440,21 @@ impl App {
                 self.store().insert_example(&e).await?;
                 result.example = Some(e.into());
             }
-            (None, Some(e)) => {
-                // A thumbs-down withdraws an earlier thumbs-up's example.
+            (None, Some(e)) if editor => {
+                // An editor's thumbs-down withdraws the example an earlier thumbs-up or
+                // correction stored (a viewer's only evicts the cached answer).
                 self.store()
                     .delete_example(e.id)
                     .await
                     .or_not_found("example")?;
             }
-            (None, None) => {}
+            (None, _) => {}
         }
         // A confirmed answer that ran is cached (a correction has not run yet: it is an
         // example until it answers a question).
         if req.rating == Rating::Up
             && corrected.is_none()
+            && message.options.use_cache
             && matches!(
                 message.status,
                 MessageStatus::Executed | MessageStatus::Cached
@@ -432,9 +463,9 @@ impl App {
         {
             let schema = self.schema_for(actor, &conn).await?;
             let scope = self.cache_scope(&conn, &schema).await;
-            self.cache_answer(&scope, &message.question, sql, Some(id))
+            result.cached = self
+                .cache_answer(&scope, &message.question, sql, Some(id), None)
                 .await;
-            result.cached = true;
         }
         self.audit_by(
             actor,

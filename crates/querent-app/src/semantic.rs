@@ -6,7 +6,7 @@
 //! drafts and drift; editors and above save and delete. Saving checks every table and
 //! column the model names against the connection's latest schema snapshot and privacy
 //! policy (a problem is a 422 naming the reference and where it is in the model), and has
-//! the guard — through the [`QueryEngine`](querent_domain::query::QueryEngine) port, so
+//! the guard — through the [`QueryEngine`] port, so
 //! this crate never parses SQL — accept each join as `SELECT 1 FROM a JOIN b ON …` and
 //! each metric as `SELECT <expression> AS m FROM <table>`. Saving is optimistic: a body
 //! naming the version it was based on fails with 409 when someone saved since, and two

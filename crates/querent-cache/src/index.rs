@@ -9,7 +9,7 @@ use querent_domain::{ConnectionId, UnixMillis};
 use serde::{Deserialize, Serialize};
 
 use crate::MatchKind;
-use crate::matching::{Guards, cosine, lexical_embedding, normalize};
+use crate::matching::{Guards, lexical_embedding, normalize};
 
 /// What entries are filed under: they answer only questions about the same connection, on
 /// the same schema, under the same semantic model version.
@@ -38,7 +38,8 @@ pub struct Entry {
     pub guards: Guards,
     /// Which embedder produced `embedding` (only vectors of the same embedder are compared).
     pub embedder: String,
-    /// Its embedding (unit length).
+    /// Its embedding (unit length). Once inserted, the index keeps the vector in its
+    /// bucket's contiguous matrix and this field is empty.
     pub embedding: Vec<f32>,
     /// The SQL.
     pub sql: String,
@@ -137,7 +138,7 @@ impl Default for CacheConfig {
         Self {
             threshold: 0.8,
             max_per_connection: 10_000,
-            max_scan: 4096,
+            max_scan: 2048,
         }
     }
 }
@@ -155,12 +156,41 @@ pub struct Stats {
     pub entries: u64,
 }
 
-/// Ids of one bucket, oldest first. Removal is lazy (ids of removed entries stay until the
-/// bucket is compacted), so removing from a huge bucket costs nothing.
+/// The entries of one bucket (scope, embedder, guards), oldest first: their ids and their
+/// vectors in one contiguous matrix, so a similarity scan reads memory in order. Removal
+/// leaves a tombstone (`None`); the bucket is compacted once half of it is tombstones.
 #[derive(Debug, Default)]
 struct Bucket {
-    ids: Vec<String>,
-    stale: usize,
+    dims: usize,
+    ids: Vec<Option<String>>,
+    vectors: Vec<f32>,
+    dead: usize,
+}
+
+/// Where an entry's vector is.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct BucketKey {
+    scope: Scope,
+    embedder: String,
+    guards: u64,
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    // Four independent accumulators let the compiler vectorise the loop.
+    let mut acc = [0.0f32; 4];
+    let (ca, ra) = a.as_chunks::<4>();
+    let (cb, rb) = b.as_chunks::<4>();
+    for (x, y) in ca.iter().zip(cb) {
+        for k in 0..4 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
+}
+
+fn norm(v: &[f32]) -> f32 {
+    dot(v, v).sqrt()
 }
 
 /// The index.
@@ -169,7 +199,9 @@ pub struct CacheIndex {
     config: CacheConfig,
     entries: HashMap<String, Entry>,
     exact: HashMap<(Scope, String), String>,
-    buckets: HashMap<(Scope, u64), Bucket>,
+    buckets: HashMap<BucketKey, Bucket>,
+    /// Each entry's bucket and row in it.
+    slots: HashMap<String, (BucketKey, usize)>,
     lru: HashMap<ConnectionId, BTreeSet<(UnixMillis, String)>>,
     stats: Stats,
 }
@@ -262,39 +294,46 @@ impl CacheIndex {
         vector: &[f32],
         now: UnixMillis,
     ) -> Option<(f32, String)> {
-        let key = (scope.clone(), guards.bucket());
+        let key = BucketKey {
+            scope: scope.clone(),
+            embedder: embedder.to_owned(),
+            guards: guards.bucket(),
+        };
         let bucket = self.buckets.get(&key)?;
-        let mut best: Option<(f32, &str)> = None;
-        let mut expired = Vec::new();
+        let dims = bucket.dims;
+        let qn = norm(vector);
+        if dims != vector.len() || qn == 0.0 {
+            return None;
+        }
+        let mut best: Option<(f32, usize)> = None;
         let mut scanned = 0;
-        for id in bucket.ids.iter().rev() {
-            let Some(e) = self.entries.get(id) else {
-                continue;
-            };
-            if e.scope != *scope {
-                continue;
-            }
-            if e.expires_at <= now {
-                expired.push(id.clone());
+        // Newest first: the scan is bounded, and recent questions are the likeliest repeats.
+        for row in (0..bucket.ids.len()).rev() {
+            if bucket.ids[row].is_none() {
                 continue;
             }
             scanned += 1;
             if scanned > self.config.max_scan {
                 break;
             }
-            if e.embedder != embedder || e.guards != *guards {
-                continue;
-            }
-            let sim = cosine(&e.embedding, vector);
+            let v = &bucket.vectors[row * dims..(row + 1) * dims];
+            let sim = dot(v, vector) / qn;
             if sim >= self.config.threshold && best.is_none_or(|(b, _)| sim > b) {
-                best = Some((sim, id));
+                best = Some((sim, row));
             }
         }
-        let best = best.map(|(s, id)| (s, id.to_owned()));
-        for id in expired {
-            self.remove(&id);
+        let (sim, row) = best?;
+        let id = bucket.ids[row].clone()?;
+        // Buckets are keyed by a hash of the guards: check them for real, and the expiry.
+        let e = self.entries.get(&id)?;
+        if e.guards != *guards {
+            return None;
         }
-        best
+        if e.expires_at <= now {
+            self.remove(&id);
+            return None;
+        }
+        Some((sim, id))
     }
 
     fn expired(&self, id: &str, now: UnixMillis) -> bool {
@@ -334,11 +373,27 @@ impl CacheIndex {
         }
         let conn = entry.scope.connection_id;
         self.exact.insert(exact_key, entry.id.clone());
-        self.buckets
-            .entry((entry.scope.clone(), entry.guards.bucket()))
-            .or_default()
-            .ids
-            .push(entry.id.clone());
+        let mut entry = entry;
+        let vector = std::mem::take(&mut entry.embedding);
+        let n = norm(&vector);
+        if !vector.is_empty() && n > 0.0 {
+            let key = BucketKey {
+                scope: entry.scope.clone(),
+                embedder: entry.embedder.clone(),
+                guards: entry.guards.bucket(),
+            };
+            let bucket = self.buckets.entry(key.clone()).or_default();
+            if bucket.ids.is_empty() {
+                bucket.dims = vector.len();
+            }
+            // A vector of another length (a misconfigured embedder) is only found exactly.
+            if bucket.dims == vector.len() {
+                bucket.vectors.extend(vector.iter().map(|x| x / n));
+                bucket.ids.push(Some(entry.id.clone()));
+                self.slots
+                    .insert(entry.id.clone(), (key, bucket.ids.len() - 1));
+            }
+        }
         let lru = self.lru.entry(conn).or_default();
         lru.insert((entry.last_used, entry.id.clone()));
         self.entries.insert(entry.id.clone(), entry);
@@ -364,21 +419,47 @@ impl CacheIndex {
                 self.lru.remove(&conn);
             }
         }
-        let key = (e.scope.clone(), e.guards.bucket());
-        if let Some(b) = self.buckets.get_mut(&key) {
-            b.stale += 1;
-            if b.stale * 2 > b.ids.len() {
-                let entries = &self.entries;
-                let mut seen = std::collections::HashSet::new();
-                b.ids
-                    .retain(|x| entries.contains_key(x) && seen.insert(x.clone()));
-                b.stale = 0;
-                if b.ids.is_empty() {
-                    self.buckets.remove(&key);
-                }
-            }
+        if let Some((key, row)) = self.slots.remove(id) {
+            self.tombstone(&key, row);
         }
         Some(e)
+    }
+
+    fn tombstone(&mut self, key: &BucketKey, row: usize) {
+        let Some(b) = self.buckets.get_mut(key) else {
+            return;
+        };
+        if b.ids.get(row).is_some_and(Option::is_some) {
+            b.ids[row] = None;
+            b.dead += 1;
+        }
+        if b.dead * 2 < b.ids.len() {
+            return;
+        }
+        // Compact: keep the live rows in order and renumber them.
+        let dims = b.dims;
+        let mut ids = Vec::with_capacity(b.ids.len() - b.dead);
+        let mut vectors = Vec::with_capacity(ids.capacity() * dims);
+        for (r, id) in b.ids.iter().enumerate() {
+            if let Some(id) = id {
+                vectors.extend_from_slice(&b.vectors[r * dims..(r + 1) * dims]);
+                ids.push(Some(id.clone()));
+            }
+        }
+        if ids.is_empty() {
+            self.buckets.remove(key);
+            return;
+        }
+        for (r, id) in ids.iter().enumerate() {
+            if let Some(id) = id
+                && let Some(slot) = self.slots.get_mut(id)
+            {
+                slot.1 = r;
+            }
+        }
+        b.ids = ids;
+        b.vectors = vectors;
+        b.dead = 0;
     }
 
     /// Drops every entry of a connection (schema refresh, model edit, connection deleted).
@@ -495,10 +576,10 @@ mod tests {
             ix.lookup(&s, "how many orders", 70_000).is_none(),
             "expired"
         );
-        assert_eq!(
-            ix.stats().entries,
-            0,
-            "expired entries met on the way are dropped"
+        assert_eq!(ix.stats().entries, 1, "the expired exact match was dropped");
+        assert!(
+            ix.lookup(&s, "how many employees?", 70_000).is_none(),
+            "expired, also by similarity"
         );
         add(&mut ix, &s, "how many orders", "A", 70_001);
         assert_eq!(ix.invalidate_connection(conn), 1);

@@ -460,10 +460,11 @@ pub trait CacheStore: Send + Sync + 'static {
     /// Records a hit on a live entry; false when it is gone or expired (another instance
     /// evicted it), in which case it must not be served.
     async fn touch_cache_entry(&self, id: CacheEntryId, now: UnixMillis) -> StoreResult<bool>;
-    /// A page of the entries of some connections, by id (keyset paging).
+    /// A page of the live entries of some connections, by id (keyset paging).
     async fn list_cache_entries(
         &self,
         connections: &[ConnectionId],
+        now: UnixMillis,
         page: &Page,
     ) -> StoreResult<Vec<CacheRecord>>;
     /// Deletes an entry; false when there was none.
@@ -473,6 +474,12 @@ pub trait CacheStore: Send + Sync + 'static {
         &self,
         connection: ConnectionId,
         normalized: &str,
+    ) -> StoreResult<u64>;
+    /// Deletes a connection's entries that answer with exactly this SQL; returns how many.
+    async fn delete_cache_entries_with_sql(
+        &self,
+        connection: ConnectionId,
+        sql: &str,
     ) -> StoreResult<u64>;
     /// Deletes every entry of a connection, or only those not on `keep_fingerprint`
     /// (a schema refresh keeps entries of the schema it found); returns how many.

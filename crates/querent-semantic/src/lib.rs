@@ -1,7 +1,7 @@
 //! # querent-semantic
 //!
-//! The semantic side of a target database (design §8). Today it holds the **schema
-//! linker**: given a possibly huge [`SchemaSnapshot`](querent_domain::schema::SchemaSnapshot)
+//! The semantic side of a target database (design §8): the **schema linker** and the
+//! **semantic model**'s drafts, checks and drift reports. The linker, given a possibly huge [`SchemaSnapshot`](querent_domain::schema::SchemaSnapshot)
 //! and a plain-language question, pick the few tables (and their columns) the question
 //! needs, so that only those are rendered into the prompt.
 //!
@@ -20,6 +20,11 @@
 //!   [`LinkOptions::max_tables`] above the thresholds, and adds the tables on the shortest
 //!   FK paths (≤ 3 hops) that connect them. Ordering is deterministic (score descending,
 //!   then name).
+//! - [`LinkIndex::new_with_model`] also indexes a connection's semantic model: table and
+//!   column display names, synonyms and descriptions as text, value-mapping phrases as
+//!   value evidence ("Germany" links `customers` through `country_code`), metric names and
+//!   synonyms as evidence for the metric's table. Names the model gives that are another
+//!   table's or column's name are not counted, so a drafted model does not blur tables.
 //! - [`subset`] / [`subset_with_policy`] cut the snapshot down to the linked tables for
 //!   rendering into a prompt.
 //! - [`synthetic_schema`] generates large, varied schemas for tests and benches.

@@ -216,9 +216,105 @@ fn shape_problems(model: &SemanticModel) -> Vec<ModelProblem> {
                 format!("metrics[{k}].expression"),
                 "must not be empty".into(),
             );
+        } else if let Err(why) = single_expression(&m.expression) {
+            push(
+                format!("metrics[{k}].expression"),
+                format!("metric \"{}\": {why}", m.name),
+            );
         }
     }
     out
+}
+
+/// Checks that a metric is one SQL expression: no comments, no `;`, and — outside
+/// parentheses and quotes — no commas and no clause keywords (`AS`, `FROM`, `WHERE`,
+/// `UNION`, …). The guard accepts `SUM(x) AS a, COUNT(*)` or `SUM(x) FROM t UNION …` once
+/// wrapped in `SELECT … FROM t`, yet pasted into another query they change its shape.
+pub(crate) fn single_expression(expr: &str) -> Result<(), String> {
+    const CLAUSES: [&str; 14] = [
+        "as",
+        "from",
+        "where",
+        "group",
+        "having",
+        "order",
+        "limit",
+        "union",
+        "intersect",
+        "except",
+        "select",
+        "into",
+        "offset",
+        "window",
+    ];
+    if expr.contains(';') {
+        return Err("must be one expression: `;` is not allowed".into());
+    }
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut word = String::new();
+    let chars: Vec<char> = expr.chars().collect();
+    let mut i = 0;
+    let check_word = |w: &mut String, depth: i32| -> Result<(), String> {
+        if depth == 0 && CLAUSES.contains(&w.to_ascii_lowercase().as_str()) {
+            let found = w.to_ascii_uppercase();
+            w.clear();
+            return Err(format!(
+                "must be one expression (like `SUM(quantity * unit_price)`): `{found}` is not allowed outside parentheses"
+            ));
+        }
+        w.clear();
+        Ok(())
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if let Some(q) = quote {
+            if c == q {
+                quote = None;
+            }
+            i += 1;
+            continue;
+        }
+        match c {
+            '\'' | '"' | '`' => {
+                check_word(&mut word, depth)?;
+                quote = Some(c);
+            }
+            '-' if chars.get(i + 1) == Some(&'-') => {
+                return Err("must be one expression: comments are not allowed".into());
+            }
+            '/' if chars.get(i + 1) == Some(&'*') => {
+                return Err("must be one expression: comments are not allowed".into());
+            }
+            '(' => {
+                check_word(&mut word, depth)?;
+                depth += 1;
+            }
+            ')' => {
+                check_word(&mut word, depth)?;
+                depth -= 1;
+                if depth < 0 {
+                    return Err("unbalanced parentheses".into());
+                }
+            }
+            ',' if depth == 0 => {
+                return Err(
+                    "must be one expression: a comma outside parentheses is not allowed".into(),
+                );
+            }
+            c if c.is_alphanumeric() || c == '_' => word.push(c),
+            _ => check_word(&mut word, depth)?,
+        }
+        i += 1;
+    }
+    check_word(&mut word, depth)?;
+    if quote.is_some() {
+        return Err("unterminated quoted text".into());
+    }
+    if depth != 0 {
+        return Err("unbalanced parentheses".into());
+    }
+    Ok(())
 }
 
 /// Resolves a reference in `snapshot` under `policy`.
@@ -670,6 +766,38 @@ fn qualifiers(expression: &str) -> Vec<String> {
     }
     flush(&mut parts, &mut out);
     out
+}
+
+#[cfg(test)]
+mod single_expression_tests {
+    use super::single_expression;
+
+    #[test]
+    fn metrics_must_be_one_expression() {
+        for ok in [
+            "SUM(quantity * unit_price)",
+            "COUNT(DISTINCT customer_id)",
+            "SUM(CASE WHEN status = 'paid, final' THEN amount ELSE 0 END)",
+            "AVG(amount) / NULLIF(COUNT(*), 0)",
+            "SUM(x) FILTER (WHERE y > 0)",
+            "COALESCE(SUM(a), 0)",
+        ] {
+            assert_eq!(single_expression(ok), Ok(()), "{ok}");
+        }
+        for (bad, why) in [
+            ("SUM(amount) AS x, COUNT(*)", "AS"),
+            ("SUM(amount) FROM orders UNION SELECT MAX(amount)", "FROM"),
+            ("SUM(amount) -- paid and open", "comments"),
+            ("SUM(amount) /* x */", "comments"),
+            ("SUM(amount); DROP TABLE t", ";"),
+            ("SUM(amount), COUNT(*)", "comma"),
+            ("SUM(amount", "unbalanced"),
+            ("'open", "unterminated"),
+        ] {
+            let e = single_expression(bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -218,12 +218,14 @@ impl CacheStore for Store {
     async fn list_cache_entries(
         &self,
         connections: &[ConnectionId],
+        now: UnixMillis,
         page: &Page,
     ) -> StoreResult<Vec<CacheRecord>> {
         let ids: Vec<String> = connections.iter().map(|c| c.to_string()).collect();
         with_conn!(self, c => {
             let mut q = cache_entries::table
                 .filter(cache_entries::connection_id.eq_any(ids.clone()))
+                .filter(cache_entries::expires_at.gt(now))
                 .order(cache_entries::id.asc())
                 .limit(page.limit)
                 .into_boxed();
@@ -253,6 +255,24 @@ impl CacheStore for Store {
                 cache_entries::table
                     .filter(cache_entries::connection_id.eq(connection.to_string()))
                     .filter(cache_entries::normalized.eq(norm.clone())),
+            )
+            .execute(c)
+            .await?;
+            Ok(n as u64)
+        })
+    }
+
+    async fn delete_cache_entries_with_sql(
+        &self,
+        connection: ConnectionId,
+        sql: &str,
+    ) -> StoreResult<u64> {
+        let sql = sql.to_owned();
+        with_conn!(self, c => {
+            let n = diesel::delete(
+                cache_entries::table
+                    .filter(cache_entries::connection_id.eq(connection.to_string()))
+                    .filter(cache_entries::sql_text.eq(sql.clone())),
             )
             .execute(c)
             .await?;

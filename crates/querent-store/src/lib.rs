@@ -1,14 +1,18 @@
 //! # querent-store
 //!
 //! Querent's metadata store: users, teams, refresh-token families, API clients, connections
-//! (with encrypted secrets), audit log, login throttling and settings. Built on diesel +
+//! (with encrypted secrets), audit log, login throttling, settings, schema snapshots, chat
+//! sessions and messages, provider configurations, versioned semantic models
+//! (`semantic.rs`), semantic cache entries and counters, and verified examples
+//! (`cache.rs`). Built on diesel +
 //! diesel-async with two interchangeable backends: embedded SQLite (the default: one file
 //! under the data directory, WAL, foreign keys on) and PostgreSQL (`QUERENT_DATABASE_URL`)
 //! for several server instances sharing state. Both run the same queries (one `table!`
 //! schema using only portable types) and pass one shared test suite. Migrations for each
 //! backend live in `migrations/{sqlite,postgres}` and are embedded in the binary.
 //!
-//! [`Store`] implements the [`querent_domain::ports::MetadataStore`] port, the repository
+//! [`Store`] implements the [`querent_domain::ports::MetadataStore`] port (and its
+//! supertraits `SemanticModelStore`, `CacheStore`, `ExampleStore`), the repository
 //! the services in querent-app use, in their terms: each method is one short unit of work that takes a pooled connection and gives it back before
 //! returning, so no caller can hold a store connection across a stream or an LLM call.
 //!

@@ -308,12 +308,16 @@ async fn end_to_end(args: &BenchArgs) -> Result<(String, Value), String> {
     let n = (args.requests / 4).clamp(10, 50);
     let mut rows = Vec::new();
     let mut report = serde_json::Map::new();
-    for provider in ["offline", "slow-llm"] {
+    for (p, provider) in ["offline", "slow-llm"].into_iter().enumerate() {
         let mut miss = Vec::new();
         let mut hit = Vec::new();
         for i in 0..n {
             // Distinct numbers make distinct questions (the guards never share them).
-            let q = format!("how many customers are there with an id above {i}?");
+            // (the cache is shared by every provider, so each provider gets its own).
+            let q = format!(
+                "how many customers are there with an id above {}?",
+                i + 1000 * p
+            );
             for (phase, into) in [("miss", &mut miss), ("hit", &mut hit)] {
                 let body =
                     json!({"connection_id": server.demo, "message": q, "provider": provider});

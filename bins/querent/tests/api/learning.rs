@@ -319,7 +319,8 @@ async fn feedback_teaches_examples_and_the_cache() {
     assert_eq!(r.status, 422, "{}", r.text);
     assert!(r.detail().contains("signup_day"), "{}", r.text);
     let r = feedback(json!({"rating": "down", "corrected_sql": "DELETE FROM customers"})).await;
-    assert!(r.status == 422 || r.status == 403, "{}", r.text);
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.code(), "guard_rejected", "{}", r.text);
 
     // A valid correction becomes the example, and the next answer to the question uses it.
     let corrected = "SELECT first_name, last_name, signup_date FROM customers ORDER BY signup_date DESC LIMIT 3";
@@ -335,24 +336,19 @@ async fn feedback_teaches_examples_and_the_cache() {
     // ...and that answer, having run, is cached.
     assert!(hit(&ask(&app, &token, &conn, q).await));
 
-    // A viewer may thumb down but not store examples; another team sees nothing.
+    // Sessions are private: a viewer cannot judge someone else's answer, and another
+    // team sees nothing.
     let viewer = member(&app, &token, &team, "vera", "viewer").await;
-    let r = app
-        .post(
-            &format!("/api/v1/chat/feedback/{message}"),
-            Some(&viewer),
-            json!({"rating": "up"}),
-        )
-        .await;
-    assert_eq!(r.status, 403, "{}", r.text);
-    let r = app
-        .post(
-            &format!("/api/v1/chat/feedback/{message}"),
-            Some(&viewer),
-            json!({"rating": "down"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    for rating in ["up", "down"] {
+        let r = app
+            .post(
+                &format!("/api/v1/chat/feedback/{message}"),
+                Some(&viewer),
+                json!({"rating": rating}),
+            )
+            .await;
+        assert_eq!(r.status, 404, "{}", r.text);
+    }
     let (_, outsider) = app.create_user(&token, "otto").await;
     let r = app
         .post(
@@ -362,6 +358,61 @@ async fn feedback_teaches_examples_and_the_cache() {
         )
         .await;
     assert_eq!(r.status, 404, "{}", r.text);
+    // On their own answer a viewer may say `down` (the cached answer goes; the editor's
+    // example stays) but not `up` (examples need an editor).
+    let mine = ask(&app, &viewer, &conn, q).await;
+    assert!(hit(&mine), "{mine}");
+    let own = mine["message_id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/chat/feedback/{own}"),
+            Some(&viewer),
+            json!({"rating": "up"}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = app
+        .post(
+            &format!("/api/v1/chat/feedback/{own}"),
+            Some(&viewer),
+            json!({"rating": "down"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.json["cache_entries_removed"].as_u64().unwrap() >= 1,
+        "{}",
+        r.text
+    );
+    let listed = app
+        .get(
+            &format!("/api/v1/examples?connection_id={conn}"),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(examples_of(&listed).len(), 1, "{}", listed.text);
+
+    // A follow-up question cannot become an example: it means little on its own.
+    let follow = app
+        .post_json(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"connection_id": conn, "session_id": first["session_id"],
+                   "message": "how many customers are there?"}),
+        )
+        .await;
+    assert_eq!(follow.status, 200, "{}", follow.text);
+    assert_eq!(follow.json["cache_hit"], false, "follow-ups skip the cache");
+    let fid = follow.json["message_id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("/api/v1/chat/feedback/{fid}"),
+            Some(&token),
+            json!({"rating": "up"}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.detail().contains("earlier turns"), "{}", r.text);
     let r = app
         .post(
             &format!("/api/v1/chat/feedback/{message}"),
@@ -390,7 +441,8 @@ async fn examples_crud_validates_sql_and_respects_teams() {
 
     let r =
         create(json!({"connection_id": conn, "question": "q", "sql": "DROP TABLE orders"})).await;
-    assert!(r.status == 422 || r.status == 403, "{}", r.text);
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.code(), "guard_rejected", "{}", r.text);
     let r = create(json!({"connection_id": conn, "question": "q",
         "sql": "SELECT shipping_country FROM orders"}))
     .await;

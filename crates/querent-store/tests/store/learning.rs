@@ -98,13 +98,14 @@ pub async fn suite(store: &dyn MetadataStore, team: TeamId, conn: ConnectionId) 
     );
     // Listing, deleting by question, clearing.
     let page = store
-        .list_cache_entries(&[conn], &Page::first(1))
+        .list_cache_entries(&[conn], now + 30, &Page::first(1))
         .await
         .unwrap();
     assert_eq!(page.len(), 1);
     let rest = store
         .list_cache_entries(
             &[conn],
+            now + 30,
             &Page {
                 after: Some(page[0].id.to_string()),
                 limit: 10,
@@ -113,9 +114,26 @@ pub async fn suite(store: &dyn MetadataStore, team: TeamId, conn: ConnectionId) 
         .await
         .unwrap();
     assert_eq!(rest.len(), 1);
+    assert!(
+        store
+            .list_cache_entries(&[conn], now + 70_000, &Page::first(10))
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired entries are not listed"
+    );
     assert_eq!(store.delete_cache_entries_for(conn, "b").await.unwrap(), 1);
-    assert!(store.delete_cache_entry(c.id).await.unwrap());
-    assert!(!store.delete_cache_entry(c.id).await.unwrap());
+    assert_eq!(
+        store
+            .delete_cache_entries_with_sql(conn, "SELECT 'c'")
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !store.delete_cache_entry(c.id).await.unwrap(),
+        "gone with its SQL"
+    );
     store
         .put_cache_entry(&entry(conn, "old", "x", now, 60_000), 100)
         .await
