@@ -76,7 +76,7 @@ enum Command {
     },
     /// Run the performance benchmarks and print their numbers (docs/BENCHMARKS.md).
     Bench {
-        /// Only these benchmarks (comma-separated): guard, chat, cache, throughput, sse, introspect, cold_start.
+        /// Only these benchmarks (comma-separated): guard, chat, cache, linking, throughput, sse, introspect, cold_start.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Write all results to this JSON file.
@@ -94,7 +94,7 @@ enum Command {
         /// SSE streams held open at once (sse benchmark).
         #[arg(long, default_value_t = 200)]
         streams: usize,
-        /// Schema sizes in tables (introspect benchmark), comma-separated.
+        /// Schema sizes in tables (introspect and linking benchmarks), comma-separated.
         #[arg(long, value_delimiter = ',', default_values_t = [1_000usize, 10_000])]
         tables: Vec<usize>,
         /// Directory of the evaluation suites (guard benchmark).

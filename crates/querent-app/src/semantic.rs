@@ -48,6 +48,11 @@ pub struct GenerateQuery {
     /// returned.
     #[serde(default)]
     pub save: bool,
+    /// The team provider that describes the tables and columns (descriptions and synonyms
+    /// on top of the rule-based draft). Default: the team's default provider when it is a
+    /// language model; `offline` for rules only.
+    #[serde(default)]
+    pub provider: Option<String>,
 }
 
 /// `PUT /connections/{id}/semantic-model` body: a model as `GET` returns it (the read-only
@@ -224,8 +229,9 @@ impl App {
         &self,
         actor: &Actor,
         id: ConnectionId,
-        save: bool,
+        query: &GenerateQuery,
     ) -> ServiceResult<SemanticModel> {
+        let save = query.save;
         let min = if save {
             TeamRole::Editor
         } else {
@@ -237,6 +243,8 @@ impl App {
         let mut model = blocking(move || Ok(querent_semantic::draft(&snapshot, &policy))).await?;
         model.connection_id = id;
         model.description = conn.description.clone();
+        self.describe_with_provider(&conn, &mut model, query.provider.as_deref())
+            .await?;
         let current = self.current_version(id).await?;
         if !save {
             model.version = current;
@@ -245,6 +253,42 @@ impl App {
         model.updated_at = now_millis();
         self.save_model(actor, &conn, model, current, "semantic_model.generate")
             .await
+    }
+
+    /// Asks a language model to describe a draft's tables and columns (only what the draft
+    /// holds: allowed tables and columns, unmasked samples). A provider named in the request
+    /// that fails is an error; the team default failing leaves the rule-based draft.
+    async fn describe_with_provider(
+        &self,
+        conn: &querent_domain::Connection,
+        model: &mut SemanticModel,
+        provider: Option<&str>,
+    ) -> ServiceResult<()> {
+        let explicit = provider.is_some();
+        let resolved = self.resolve_provider(conn.team_id, provider).await?;
+        if resolved.config.is_none() || model.tables.is_empty() {
+            return Ok(());
+        }
+        let (system, user) = querent_semantic::describe_request(model);
+        let outcome = match resolved.provider.complete_text(&system, &user).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(reply)) => querent_semantic::apply_descriptions(model, &reply.text),
+            Err(e) => Err(e.to_string()),
+        };
+        match outcome {
+            Ok(n) => {
+                tracing::info!(connection = %conn.id, provider = resolved.provider.name(), described = n, "semantic model draft described by the provider");
+                Ok(())
+            }
+            Err(why) if explicit => Err(ServiceError::new(
+                ErrorCode::ProviderError,
+                format!("the provider could not describe the schema: {why}"),
+            )),
+            Err(why) => {
+                tracing::warn!(connection = %conn.id, provider = resolved.provider.name(), "rule-based draft only: {why}");
+                Ok(())
+            }
+        }
     }
 
     /// Reads the live schema again (storing it as the connection's snapshot, like a

@@ -298,6 +298,26 @@ pub trait SqlProvider: Send + Sync + 'static {
     fn name(&self) -> &str;
     /// Writes one SQL statement answering the request.
     async fn generate(&self, request: &GenerateRequest) -> Result<Generated, ProviderError>;
+
+    /// Answers a free-form instruction with text (used to draft semantic-model
+    /// descriptions). `None` from providers without a language model (the offline
+    /// translator), which is the default.
+    async fn complete_text(
+        &self,
+        _system: &str,
+        _user: &str,
+    ) -> Result<Option<TextReply>, ProviderError> {
+        Ok(None)
+    }
+}
+
+/// A free-form reply of a language model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TextReply {
+    /// The text.
+    pub text: String,
+    /// Tokens used.
+    pub usage: TokenUsage,
 }
 
 /// Builds providers from stored configurations (implemented by the binary with querent-llm

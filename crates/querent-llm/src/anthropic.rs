@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use querent_domain::Secret;
-use querent_domain::query::{GenerateRequest, Generated, ProviderError, SqlProvider, TokenUsage};
+use querent_domain::query::{
+    GenerateRequest, Generated, ProviderError, SqlProvider, TextReply, TokenUsage,
+};
 use reqwest::header::HeaderValue;
 use serde_json::{Value, json};
 
@@ -364,6 +366,17 @@ impl SqlProvider for AnthropicProvider {
 
     async fn generate(&self, request: &GenerateRequest) -> Result<Generated, ProviderError> {
         generate_with(request, &self.config.budget, |messages| async move {
+            self.chat(&messages).await
+        })
+        .await
+    }
+
+    async fn complete_text(
+        &self,
+        system: &str,
+        user: &str,
+    ) -> Result<Option<TextReply>, ProviderError> {
+        crate::complete_text_with(system, user, |messages| async move {
             self.chat(&messages).await
         })
         .await

@@ -66,6 +66,28 @@ pub struct Completion {
     pub usage: TokenUsage,
 }
 
+/// [`querent_domain::query::SqlProvider::complete_text`] for the chat adapters: a system and
+/// a user message through `chat`, the reply's text and tokens back.
+pub(crate) async fn complete_text_with<F, Fut>(
+    system: &str,
+    user: &str,
+    chat: F,
+) -> Result<Option<querent_domain::query::TextReply>, querent_domain::query::ProviderError>
+where
+    F: FnOnce(Vec<ChatMessage>) -> Fut,
+    Fut: std::future::Future<Output = Result<Completion, querent_domain::query::ProviderError>>,
+{
+    let messages = vec![
+        ChatMessage::new(Role::System, system),
+        ChatMessage::new(Role::User, user),
+    ];
+    let c = chat(messages).await?;
+    Ok(Some(querent_domain::query::TextReply {
+        text: c.text,
+        usage: c.usage,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -40,7 +40,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use querent_domain::query::GenerateRequest;
-use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
+use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo, TableKind};
 use querent_domain::semantic::{FewShot, Metric, SemanticColumn, SemanticModel, SemanticTable};
 use querent_domain::{Dialect, PrivacyPolicy};
 use serde::{Deserialize, Serialize};
@@ -275,7 +275,7 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
     let examples: Vec<String> = request
         .examples
         .iter()
-        .filter(|e| example_allowed(e, policy))
+        .filter(|e| example_allowed(e, policy, &request.schema))
         .map(example_block)
         .collect();
     let example_tokens: Vec<usize> = examples
@@ -461,10 +461,24 @@ fn example_block(example: &FewShot) -> String {
 }
 
 /// Whether an example's SQL names nothing the policy excludes (examples passed the guard
-/// when stored, but the policy may have changed since).
-fn example_allowed(example: &FewShot, policy: &PrivacyPolicy) -> bool {
+/// when stored, but the policy may have changed since), and writes no literal next to a
+/// masked column (`WHERE email = 'ann@…'` would show the provider a masked value).
+fn example_allowed(example: &FewShot, policy: &PrivacyPolicy, schema: &SchemaSnapshot) -> bool {
     let words = sql_identifiers(&example.sql);
-    !mentions_excluded(&words, None, policy)
+    if mentions_excluded(&words, None, policy) {
+        return false;
+    }
+    if !example.sql.contains('\'') || policy.masked_column_patterns.is_empty() {
+        return true;
+    }
+    !schema.tables.iter().any(|t| {
+        t.columns.iter().any(|c| {
+            let name = c.name.to_lowercase();
+            column_masked(policy, t, &c.name)
+                && (words.contains(&name)
+                    || words.contains(&format!("{}.{name}", t.name.to_lowercase())))
+        })
+    })
 }
 
 /// Lower-cased identifiers of a SQL text, split at dots (`s.t.c` → `s`, `t`, `c`), with the

@@ -47,18 +47,22 @@
 //!   and what was probably meant. [`join_check_sql`] and [`metric_check_sql`] build the
 //!   one-line `SELECT`s with which the caller has the guard check joins and metric
 //!   expressions — this crate does not parse SQL.
+//! - [`describe_request`] / [`apply_descriptions`]: the instruction asking a language model
+//!   to describe a draft's tables and columns, and the merge of its JSON reply (only
+//!   descriptions and synonyms of names the draft has; catalog comments win).
 //! - [`drift`] / [`drift_with_policy`] compare a saved model with the live schema:
 //!   dropped, renamed (same-type pairs) and retyped columns, dropped and renamed tables,
 //!   new tables and columns, broken references, and whether the fingerprint changed.
 //!
-//! Depends on: querent-domain only (plus serde for the model types, uuid for the nil id of
-//! a draft). Pure and synchronous.
+//! Depends on: querent-domain only (plus serde and serde_json for the model types and
+//! providers' replies, uuid for the nil id of a draft). Pure and synchronous.
 //!
 //! Must never: call a provider (embeddings, when used, will be passed in), do I/O (no
 //! metadata store, no target database, no files), or put excluded tables and columns into a
 //! prompt — an index built with [`LinkIndex::new_with_policy`] never links them nor routes
 //! join paths through them, and [`subset_with_policy`] strips them from a rendered subset.
 
+mod describe;
 mod draft;
 mod drift;
 mod link;
@@ -66,6 +70,7 @@ mod model_check;
 mod synthetic;
 mod text;
 
+pub use describe::{DESCRIBE_MAX_TABLES, apply_descriptions, describe_request};
 pub use draft::{MAX_DRAFT_VALUES, column_synonyms, display_name, draft, table_synonyms};
 pub use drift::{drift, drift_with_policy};
 pub use link::{LinkIndex, LinkOptions, Linked, LinkedTable, subset, subset_with_policy};

@@ -11,6 +11,7 @@
 //! | `sse` | memory (VmRSS) with `--streams` chat event streams held open at once |
 //! | `introspect` | `querent_introspect::introspect` on PostgreSQL schemas of 1,000 and 10,000 tables |
 //! | `cache` | the semantic cache's index with 1,000,000 entries (exact, similar, miss lookups) and a question's first answer against its cached repeat over HTTP |
+//! | `linking` | the schema linker on synthetic schemas of `--tables` tables: index build, per-question link latency |
 //! | `cold_start` | from spawning `querent serve` on a fresh data directory to the first 200 of `/ready` |
 //!
 //! The server benchmarks run the real server in-process ([`server::BenchServer`], composed
@@ -21,6 +22,7 @@ mod chat;
 mod cold_start;
 mod guard;
 mod introspect;
+mod linking;
 pub mod server;
 mod sse;
 mod throughput;
@@ -32,10 +34,11 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Every benchmark, in the order they run.
-pub const ALL: [&str; 7] = [
+pub const ALL: [&str; 8] = [
     "guard",
     "chat",
     "cache",
+    "linking",
     "throughput",
     "sse",
     "introspect",
@@ -55,7 +58,7 @@ pub struct BenchArgs {
     pub requests: usize,
     /// Event streams held open at once in the `sse` benchmark.
     pub streams: usize,
-    /// Schema sizes (tables) of the `introspect` benchmark.
+    /// Schema sizes (tables) of the `introspect` and `linking` benchmarks.
     pub tables: Vec<usize>,
     /// The evaluation suites (`spider-dev/`, `defog/`); default `../shared/eval`.
     pub eval_dir: PathBuf,
@@ -254,6 +257,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
             "guard" => guard::run(args).await,
             "chat" => chat::run(args).await,
             "cache" => cache::run(args).await,
+            "linking" => linking::run(args).await,
             "throughput" => throughput::run(args).await,
             "sse" => sse::run(args).await,
             "introspect" => introspect::run(args).await,

@@ -426,3 +426,119 @@ async fn drift_shows_a_renamed_column_on_postgres() {
     assert!(r.detail().contains("orders.total"), "{}", r.text);
     assert!(r.detail().contains(&location), "{}", r.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_provider_describes_the_draft_within_the_privacy_policy() {
+    use querent_test_support::fake_llm::{FakeLlm, Reply};
+    let (app, admin, conn, _) = demo_app().await;
+    let fake = FakeLlm::start().await;
+    fake.set_default_reply(Reply::text(
+        "```json\n{\"tables\": [{\"table\": \"customers\", \"description\": \"People and \
+         companies that buy from us.\", \"synonyms\": [\"clients\", \"buyers\"], \"columns\": \
+         [{\"column\": \"segment\", \"description\": \"Size class of the account.\", \
+         \"synonyms\": [\"tier\"]}]}, {\"table\": \"invented_table\", \"description\": \"x\"}]}\n```",
+    ));
+    let r = app
+        .post(
+            "/api/v1/providers",
+            Some(&admin),
+            json!({"name": "llm", "kind": "openai", "base_url": fake.base_url(), "model": "m",
+                   "is_default": true, "options": {"max_retries": 0}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let r = app
+        .put(
+            &format!("/api/v1/connections/{conn}/privacy"),
+            Some(&admin),
+            json!({"excluded_tables": [], "excluded_columns": ["customers.email"],
+                   "masked_column_patterns": ["city"]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = app
+        .post(&path(&conn, "/generate"), Some(&admin), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let t = table_ix(&r.json, "customers");
+    let customers = &r.json["tables"][t];
+    assert_eq!(
+        customers["description"], "People and companies that buy from us.",
+        "{customers}"
+    );
+    let synonyms: Vec<&str> = customers["synonyms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        synonyms.contains(&"clients") && synonyms.contains(&"buyers"),
+        "{synonyms:?}"
+    );
+    let segment = &customers["columns"][column_ix(&r.json, t, "segment")];
+    assert_eq!(segment["description"], "Size class of the account.");
+    assert!(
+        !r.text.contains("invented_table"),
+        "the reply cannot add tables"
+    );
+    // The provider saw the allowed schema only: no excluded column, no masked values.
+    let prompt = fake.completion_requests().last().unwrap().prompt_text();
+    let block: Vec<&str> = prompt
+        .lines()
+        .skip_while(|l| *l != "table customers")
+        .skip(1)
+        .take_while(|l| !l.starts_with("table "))
+        .collect();
+    assert!(block.iter().any(|l| l.contains("segment")), "{prompt}");
+    assert!(!block.iter().any(|l| l.contains("email")), "{prompt}");
+    let city_line = prompt
+        .lines()
+        .find(|l| l.trim_start().starts_with("city "))
+        .unwrap_or_else(|| panic!("{prompt}"));
+    assert!(
+        !city_line.contains("e.g."),
+        "masked values stay out: {city_line}"
+    );
+
+    // `offline` means rules only (no call); a named provider that fails is a 502, the
+    // default one failing leaves the rule-based draft.
+    let calls = fake.completion_requests().len();
+    let r = app
+        .post(
+            &path(&conn, "/generate?provider=offline"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(fake.completion_requests().len(), calls);
+    let t = table_ix(&r.json, "customers");
+    assert_ne!(
+        r.json["tables"][t]["description"],
+        "People and companies that buy from us."
+    );
+    fake.set_default_reply(Reply::status(500));
+    let r = app
+        .post(
+            &path(&conn, "/generate?provider=llm"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 502, "{}", r.text);
+    assert_eq!(r.code(), "provider_error");
+    let r = app
+        .post(&path(&conn, "/generate"), Some(&admin), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app
+        .post(
+            &path(&conn, "/generate?provider=nope"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.text);
+}

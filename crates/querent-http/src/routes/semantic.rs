@@ -68,13 +68,16 @@ pub async fn remove(
 }
 
 /// Drafts a model from the schema snapshot and sampled values (display names,
-/// descriptions from comments, synonyms, join paths, value lists). Returned only, unless
-/// `?save=true` (editor or above) saves it as the next version.
+/// descriptions from comments, synonyms, join paths, value lists), then — with the team's
+/// default LLM provider or `?provider=NAME` — has the model describe the tables and columns
+/// (descriptions and synonyms only; `?provider=offline` for rules only). Returned only,
+/// unless `?save=true` (editor or above) saves it as the next version.
 #[utoipa::path(post, path = "/api/v1/connections/{id}/semantic-model/generate", tag = "semantic", security(("bearer" = [])),
     params(("id" = String, Path, description = "connection id"), GenerateQuery),
     responses((status = 200, description = "the draft (saved when `save=true`)", body = SemanticModel),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 502, description = "connection_error", body = ErrorBody)))]
+        (status = 422, body = ErrorBody),
+        (status = 502, description = "connection_error, or provider_error from a named provider", body = ErrorBody)))]
 #[post("/connections/{id}/semantic-model/generate")]
 pub async fn generate(
     svc: web::Data<Services>,
@@ -83,7 +86,7 @@ pub async fn generate(
     q: web::Query<GenerateQuery>,
 ) -> ApiResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.generate_semantic_model(&auth.0, *id, q.save).await })
+        svc.call(move |app| async move { app.generate_semantic_model(&auth.0, *id, &q).await })
             .await?,
     ))
 }

@@ -503,11 +503,17 @@ fn semantic_context_respects_the_policy() {
     ] {
         assert!(!system.contains(hidden), "{hidden} leaked:\n{system}");
     }
-    // Masked columns show no value mappings.
+    // Masked columns show no value mappings, and no example writes a literal next to one.
     r.policy.masked_column_patterns.push("country".into());
     let p = render(&r, &PromptBudget::default());
     assert!(!p.system().contains("\"Germany\" means"));
     assert!(p.system().contains("country text"));
+    assert!(!p.system().contains("country = 'DE'"), "{}", p.system());
+    assert!(
+        !p.system().contains("How many clients are in Germany?"),
+        "{}",
+        p.system()
+    );
 }
 
 #[test]
