@@ -163,30 +163,26 @@ impl App {
         lock(&self.inner.cache.loading).remove(&connection);
     }
 
-    async fn count(&self, connection: ConnectionId, outcome: CacheOutcome) {
+    /// Counts a lookup's outcome. Hits are counted when served (after the guard accepted
+    /// the SQL again and, on auto_execute connections, it ran), so an entry evicted on the
+    /// way counts as the miss it was.
+    pub(crate) async fn count(&self, connection: ConnectionId, outcome: CacheOutcome) {
         if let Err(e) = self.store().count_cache(connection, outcome).await {
             tracing::warn!(error = %e, "could not count a cache lookup");
         }
     }
 
     /// Confirms a mirror hit against the store (it may have been evicted or expired on
-    /// another instance) and counts it; `None` when it must not be served.
-    async fn confirm(&self, scope: &Scope, h: querent_cache::Hit, now: i64) -> Option<CacheHit> {
+    /// another instance); `None` when it must not be served.
+    async fn confirm(&self, h: querent_cache::Hit, now: i64) -> Option<CacheHit> {
         let id: CacheEntryId = h.id.parse().ok()?;
         match self.store().touch_cache_entry(id, now).await {
-            Ok(true) => {
-                let outcome = match h.kind {
-                    MatchKind::Exact => CacheOutcome::ExactHit,
-                    MatchKind::Similar => CacheOutcome::SimilarHit,
-                };
-                self.count(scope.connection_id, outcome).await;
-                Some(CacheHit {
-                    id,
-                    sql: h.sql,
-                    question: h.question,
-                    kind: h.kind,
-                })
-            }
+            Ok(true) => Some(CacheHit {
+                id,
+                sql: h.sql,
+                question: h.question,
+                kind: h.kind,
+            }),
             Ok(false) => {
                 lock(&self.inner.cache.index).remove(&h.id);
                 None
@@ -213,7 +209,7 @@ impl App {
         let now = now_millis();
         let exact = lock(&self.inner.cache.index).lookup_embedded(scope, question, None, now);
         if let Some(h) = exact
-            && let Some(hit) = self.confirm(scope, h, now).await
+            && let Some(hit) = self.confirm(h, now).await
         {
             return CacheLookup {
                 hit: Some(hit),
@@ -234,7 +230,6 @@ impl App {
             && let Ok(true) = self.store().touch_cache_entry(r.id, now).await
         {
             lock(&self.inner.cache.index).insert(entry_of(&r));
-            self.count(connection, CacheOutcome::ExactHit).await;
             return CacheLookup {
                 hit: Some(CacheHit {
                     id: r.id,
@@ -253,7 +248,7 @@ impl App {
             now,
         );
         if let Some(h) = similar
-            && let Some(hit) = self.confirm(scope, h, now).await
+            && let Some(hit) = self.confirm(h, now).await
         {
             return CacheLookup {
                 hit: Some(hit),

@@ -18,6 +18,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use querent_cache::{MatchKind, Scope};
 use querent_domain::chat::{Attempt, ChatMessage, ChatOptions, ChatSession, ResultSet};
+use querent_domain::learning::CacheOutcome;
 use querent_domain::query::{
     ColumnMeta, GenerateRequest, QueryLimits, QueryRequest, Row, RowSink, SinkClosed, Turn,
 };
@@ -733,6 +734,7 @@ impl App {
         ) {
             tracing::info!(entry = %hit.id, reason = %r.message, "cached SQL no longer passes the guard; evicted");
             self.cache_evict(hit.id).await;
+            self.count(p.conn.id, CacheOutcome::Miss).await;
             return Ok(false);
         }
         p.message.sql = Some(hit.sql.clone());
@@ -746,6 +748,10 @@ impl App {
                 hit.question
             ),
         });
+        let served = match hit.kind {
+            MatchKind::Exact => CacheOutcome::ExactHit,
+            MatchKind::Similar => CacheOutcome::SimilarHit,
+        };
         if p.message.options.show_query {
             let _ = events
                 .emit(ChatEvent::Sql {
@@ -758,21 +764,25 @@ impl App {
             ExecutionMode::GenerateOnly => {
                 p.message.status = MessageStatus::QueryOnly;
                 self.explain(p, events).await;
+                self.count(p.conn.id, served).await;
                 Ok(true)
             }
             ExecutionMode::ReviewFirst => {
                 p.message.status = MessageStatus::PendingApproval;
                 self.explain(p, events).await;
+                self.count(p.conn.id, served).await;
                 Ok(true)
             }
             ExecutionMode::AutoExecute => match self.run_message_sql(p, events, schema).await {
                 Ok(()) => {
                     p.message.status = MessageStatus::Cached;
+                    self.count(p.conn.id, served).await;
                     Ok(true)
                 }
                 Err(f) if f.retryable => {
                     tracing::info!(entry = %hit.id, error = %f.error.detail, "cached SQL failed to run; evicted");
                     self.cache_evict(hit.id).await;
+                    self.count(p.conn.id, CacheOutcome::Miss).await;
                     p.message.sql = None;
                     p.message.provider = None;
                     p.message.explanation = None;
@@ -780,7 +790,12 @@ impl App {
                     p.message.status = MessageStatus::Running;
                     Ok(false)
                 }
-                Err(f) => Err(f.error),
+                Err(f) => {
+                    // Rows were already sent (or it timed out): the answer came from the
+                    // cache and failed; it counts as served.
+                    self.count(p.conn.id, served).await;
+                    Err(f.error)
+                }
             },
         }
     }

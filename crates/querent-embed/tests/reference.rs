@@ -316,3 +316,74 @@ async fn batches_give_the_vectors_of_single_calls() {
     assert!(cosine(&blocking[0], &batched[2]) > 0.9999);
     assert!(e.embed(&[]).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn the_semantic_cache_finds_paraphrases_the_lexical_embedding_misses() {
+    use querent_cache::{CacheConfig, CacheIndex, Entry, LexicalEmbedder, Scope};
+    use querent_domain::ConnectionId;
+    let Some(e) = embedder() else { return };
+    let scope = Scope {
+        connection_id: ConnectionId::new(),
+        schema_fingerprint: "f".into(),
+        semantic_version: None,
+    };
+    let stored = [
+        (
+            "How many singers do we have?",
+            "SELECT count(*) FROM singer",
+        ),
+        (
+            "top 5 singers by age",
+            "SELECT name FROM singer ORDER BY age DESC LIMIT 5",
+        ),
+    ];
+    let lexical = LexicalEmbedder::new();
+    let mut with_model = CacheIndex::new(CacheConfig::default());
+    let mut with_lexical = CacheIndex::new(CacheConfig::default());
+    for (i, (q, sql)) in stored.iter().enumerate() {
+        let v = e.embed(&texts(&[q])).await.unwrap().remove(0);
+        with_model.insert(Entry::embedded(
+            format!("m{i}"),
+            scope.clone(),
+            q,
+            (*sql).into(),
+            0,
+            1 << 40,
+            e.id().to_owned(),
+            v,
+        ));
+        with_lexical.insert(Entry::new(
+            format!("l{i}"),
+            scope.clone(),
+            q,
+            (*sql).into(),
+            0,
+            1 << 40,
+        ));
+    }
+    let ask = "What is the total number of singers?";
+    let v = e.embed(&texts(&[ask])).await.unwrap().remove(0);
+    let hit = with_model
+        .lookup_embedded(&scope, ask, Some((e.id(), &v)), 1)
+        .expect("the model sees the paraphrase");
+    assert_eq!(hit.sql, "SELECT count(*) FROM singer");
+    eprintln!(
+        "paraphrase similarity with the model: {:.3}",
+        hit.similarity
+    );
+    let lv = lexical.embed_one(ask);
+    assert!(
+        with_lexical
+            .lookup_embedded(&scope, ask, Some((LexicalEmbedder::ID, &lv)), 1)
+            .is_none(),
+        "the lexical embedding does not"
+    );
+    // The guards still refuse what the model finds similar: other numbers.
+    let ask = "top 10 singers by age";
+    let v = e.embed(&texts(&[ask])).await.unwrap().remove(0);
+    assert!(
+        with_model
+            .lookup_embedded(&scope, ask, Some((e.id(), &v)), 1)
+            .is_none()
+    );
+}
