@@ -60,6 +60,18 @@ impl Default for CacheState {
     }
 }
 
+/// Marks a connection's mirror as loading until dropped.
+struct LoadingGuard<'a> {
+    state: &'a CacheState,
+    connection: ConnectionId,
+}
+
+impl Drop for LoadingGuard<'_> {
+    fn drop(&mut self) {
+        lock(&self.state.loading).remove(&self.connection);
+    }
+}
+
 /// A question's embedding: the embedder's id and the vector.
 pub(crate) type Embedded = (String, Vec<f32>);
 
@@ -144,6 +156,11 @@ impl App {
             // still asks the store for an exact match).
             return;
         }
+        // Cleared however this ends, including a dropped future (a client that went away).
+        let _loading = LoadingGuard {
+            state: &self.inner.cache,
+            connection,
+        };
         match self
             .store()
             .cache_entries_of(connection, now_millis(), MAX_ENTRIES_PER_CONNECTION as i64)
@@ -160,7 +177,6 @@ impl App {
             }
             Err(e) => tracing::warn!(error = %e, %connection, "could not load the cache mirror"),
         }
-        lock(&self.inner.cache.loading).remove(&connection);
     }
 
     /// Counts a lookup's outcome. Hits are counted when served (after the guard accepted
@@ -331,36 +347,32 @@ impl App {
         }
     }
 
-    /// Removes a connection's entries for a question, in every scope — and, with `sql`,
-    /// every entry answering with that SQL (a similar hit was stored under another
-    /// question); returns how many.
+    /// Removes a connection's entries for a question, in every scope, and the entry that
+    /// served an answer (`served`: a similar hit is stored under another question);
+    /// returns how many.
     pub(crate) async fn cache_evict_question(
         &self,
         connection: ConnectionId,
         question: &str,
-        sql: Option<&str>,
+        served: Option<CacheEntryId>,
     ) -> ServiceResult<u64> {
         let normalized = normalize(question);
         let mut n = self
             .store()
             .delete_cache_entries_for(connection, &normalized)
             .await?;
-        if let Some(sql) = sql {
-            n += self
-                .store()
-                .delete_cache_entries_with_sql(connection, sql)
-                .await?;
+        if let Some(id) = served
+            && self.store().delete_cache_entry(id).await?
+        {
+            n += 1;
         }
         let mut index = lock(&self.inner.cache.index);
-        let ids: Vec<String> = index
+        let mut ids: Vec<String> = index
             .ids_of(connection)
             .into_iter()
-            .filter(|id| {
-                index
-                    .get(id)
-                    .is_some_and(|e| e.normalized == normalized || sql.is_some_and(|s| e.sql == s))
-            })
+            .filter(|id| index.get(id).is_some_and(|e| e.normalized == normalized))
             .collect();
+        ids.extend(served.map(|s| s.to_string()));
         for id in ids {
             index.remove(&id);
         }

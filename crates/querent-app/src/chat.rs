@@ -404,6 +404,7 @@ impl App {
             options: req.options,
             attempts: Vec::new(),
             cost_usd: None,
+            cache_entry_id: None,
             asked_by: actor.audit_name(),
             created_at: now,
             updated_at: now,
@@ -739,6 +740,7 @@ impl App {
         }
         p.message.sql = Some(hit.sql.clone());
         p.message.provider = Some(CACHE_PROVIDER.to_owned());
+        p.message.cache_entry_id = Some(hit.id);
         p.message.explanation = Some(match hit.kind {
             MatchKind::Exact => {
                 "Answered from the semantic cache: this question was answered before.".to_owned()
@@ -785,6 +787,7 @@ impl App {
                     self.count(p.conn.id, CacheOutcome::Miss).await;
                     p.message.sql = None;
                     p.message.provider = None;
+                    p.message.cache_entry_id = None;
                     p.message.explanation = None;
                     p.message.results = None;
                     p.message.status = MessageStatus::Running;

@@ -15,7 +15,6 @@ use querent_domain::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::chat::CACHE_PROVIDER;
 use crate::error::NotFoundAs;
 use crate::{Actor, App, ListParams, Paginated, ServiceError, ServiceResult};
 
@@ -234,8 +233,8 @@ impl App {
                 other => other.into(),
             })?;
         // A verified example outranks what the cache remembered for its question.
-        self.cache_evict_question(example.connection_id, &example.question, None)
-            .await?;
+        self.evict_for_example(example.connection_id, &example.question)
+            .await;
         self.audit_by(
             actor,
             "example.create",
@@ -309,7 +308,7 @@ impl App {
             .await
             .or_not_found("example")?;
         for q in [&before, &e.question] {
-            self.cache_evict_question(e.connection_id, q, None).await?;
+            self.evict_for_example(e.connection_id, q).await;
         }
         self.audit_by(actor, "example.update", format!("example:{id}"), None)
             .await;
@@ -326,6 +325,14 @@ impl App {
         self.audit_by(actor, "example.delete", format!("example:{id}"), None)
             .await;
         Ok(())
+    }
+
+    /// A verified example outranks what the cache remembered for its question; the example
+    /// is already stored, so trouble here is logged, not returned.
+    async fn evict_for_example(&self, connection: ConnectionId, question: &str) {
+        if let Err(e) = self.cache_evict_question(connection, question, None).await {
+            tracing::warn!(error = %e.detail, %connection, "could not evict the cached answer of an example's question");
+        }
     }
 
     /// The examples most similar to `question` (lexical similarity over the connection's
@@ -390,14 +397,10 @@ impl App {
             None => None,
         };
         if req.rating == Rating::Down || corrected.is_some() {
-            // An answer served by a similar hit came from an entry stored under another
-            // question: evict what answered with this SQL too.
-            let served = message
-                .sql
-                .as_deref()
-                .filter(|_| message.provider.as_deref() == Some(CACHE_PROVIDER));
+            // A similar hit came from an entry stored under another question: evict the
+            // entry that served this answer too.
             result.cache_entries_removed = self
-                .cache_evict_question(conn.id, &message.question, served)
+                .cache_evict_question(conn.id, &message.question, message.cache_entry_id)
                 .await?;
         }
         let existing = self.store().example_of_message(id).await?;

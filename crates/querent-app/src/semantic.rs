@@ -243,7 +243,7 @@ impl App {
         let mut model = blocking(move || Ok(querent_semantic::draft(&snapshot, &policy))).await?;
         model.connection_id = id;
         model.description = conn.description.clone();
-        self.describe_with_provider(&conn, &mut model, query.provider.as_deref())
+        self.describe_with_provider(actor, &conn, &mut model, query.provider.as_deref())
             .await?;
         let current = self.current_version(id).await?;
         if !save {
@@ -256,39 +256,62 @@ impl App {
     }
 
     /// Asks a language model to describe a draft's tables and columns (only what the draft
-    /// holds: allowed tables and columns, unmasked samples). A provider named in the request
-    /// that fails is an error; the team default failing leaves the rule-based draft.
+    /// holds: allowed tables and columns, unmasked samples), a few tables per request. Only
+    /// for editors (each request costs tokens). A provider named in the request that cannot
+    /// be used or fails is an error; the team default failing leaves the rule-based draft.
     async fn describe_with_provider(
         &self,
+        actor: &Actor,
         conn: &querent_domain::Connection,
         model: &mut SemanticModel,
         provider: Option<&str>,
     ) -> ServiceResult<()> {
-        let explicit = provider.is_some();
-        let resolved = self.resolve_provider(conn.team_id, provider).await?;
-        if resolved.config.is_none() || model.tables.is_empty() {
+        let explicit = provider.is_some_and(|p| !p.trim().is_empty());
+        let editor = self
+            .team_role(actor, conn.team_id)
+            .await?
+            .is_some_and(|r| r.at_least(TeamRole::Editor));
+        if !editor {
+            if explicit && !provider.is_some_and(|p| p.eq_ignore_ascii_case("offline")) {
+                return Err(ServiceError::forbidden(
+                    "describing the schema with a provider needs the editor role",
+                ));
+            }
             return Ok(());
         }
-        let (system, user) = querent_semantic::describe_request(model);
-        let outcome = match resolved.provider.complete_text(&system, &user).await {
-            Ok(None) => return Ok(()),
-            Ok(Some(reply)) => querent_semantic::apply_descriptions(model, &reply.text),
-            Err(e) => Err(e.to_string()),
-        };
-        match outcome {
-            Ok(n) => {
-                tracing::info!(connection = %conn.id, provider = resolved.provider.name(), described = n, "semantic model draft described by the provider");
-                Ok(())
+        let resolved = match self.resolve_provider(conn.team_id, provider).await {
+            Ok(r) => r,
+            Err(e) if !explicit => {
+                tracing::warn!(connection = %conn.id, error = %e.detail, "rule-based draft only: the default provider cannot be used");
+                return Ok(());
             }
-            Err(why) if explicit => Err(ServiceError::new(
-                ErrorCode::ProviderError,
-                format!("the provider could not describe the schema: {why}"),
-            )),
-            Err(why) => {
-                tracing::warn!(connection = %conn.id, provider = resolved.provider.name(), "rule-based draft only: {why}");
-                Ok(())
+            Err(e) => return Err(e),
+        };
+        if resolved.config.is_none() {
+            return Ok(());
+        }
+        let mut described = 0;
+        for (system, user) in querent_semantic::describe_requests(model) {
+            let outcome = match resolved.provider.complete_text(&system, &user).await {
+                Ok(None) => return Ok(()),
+                Ok(Some(reply)) => querent_semantic::apply_descriptions(model, &reply.text),
+                Err(e) => Err(e.to_string()),
+            };
+            match outcome {
+                Ok(n) => described += n,
+                Err(why) if explicit => {
+                    return Err(ServiceError::new(
+                        ErrorCode::ProviderError,
+                        format!("the provider could not describe the schema: {why}"),
+                    ));
+                }
+                Err(why) => {
+                    tracing::warn!(connection = %conn.id, provider = resolved.provider.name(), "part of the draft stays rule-based: {why}");
+                }
             }
         }
+        tracing::info!(connection = %conn.id, provider = resolved.provider.name(), described, "semantic model draft described by the provider");
+        Ok(())
     }
 
     /// Reads the live schema again (storing it as the connection's snapshot, like a

@@ -305,35 +305,40 @@ impl CacheIndex {
         if dims != vector.len() || qn == 0.0 {
             return None;
         }
-        let mut best: Option<(f32, usize)> = None;
+        let mut best: Option<(f32, String)> = None;
+        let mut expired = Vec::new();
         let mut scanned = 0;
         // Newest first: the scan is bounded, and recent questions are the likeliest repeats.
         for row in (0..bucket.ids.len()).rev() {
-            if bucket.ids[row].is_none() {
+            let Some(id) = &bucket.ids[row] else {
                 continue;
-            }
+            };
             scanned += 1;
             if scanned > self.config.max_scan {
                 break;
             }
             let v = &bucket.vectors[row * dims..(row + 1) * dims];
             let sim = dot(v, vector) / qn;
-            if sim >= self.config.threshold && best.is_none_or(|(b, _)| sim > b) {
-                best = Some((sim, row));
+            if sim < self.config.threshold || best.as_ref().is_some_and(|(b, _)| sim <= *b) {
+                continue;
+            }
+            // A candidate: buckets are keyed by a hash of the guards, so compare them for
+            // real, and skip (and later drop) an expired entry instead of giving up.
+            let Some(e) = self.entries.get(id) else {
+                continue;
+            };
+            if e.expires_at <= now {
+                expired.push(id.clone());
+                continue;
+            }
+            if e.guards == *guards {
+                best = Some((sim, id.clone()));
             }
         }
-        let (sim, row) = best?;
-        let id = bucket.ids[row].clone()?;
-        // Buckets are keyed by a hash of the guards: check them for real, and the expiry.
-        let e = self.entries.get(&id)?;
-        if e.guards != *guards {
-            return None;
-        }
-        if e.expires_at <= now {
+        for id in expired {
             self.remove(&id);
-            return None;
         }
-        Some((sim, id))
+        best
     }
 
     fn expired(&self, id: &str, now: UnixMillis) -> bool {

@@ -122,6 +122,9 @@ pub struct ChatMessage {
     pub attempts: Vec<Attempt>,
     /// Estimated cost of the provider calls, in US dollars (when prices are configured).
     pub cost_usd: Option<f64>,
+    /// The semantic cache entry that answered it (status `cached`, or a cached SQL waiting
+    /// for approval), so feedback can evict exactly that entry.
+    pub cache_entry_id: Option<crate::CacheEntryId>,
     /// Who asked: `user:<id>` or `client:<id>`.
     pub asked_by: String,
     /// Creation time.

@@ -475,12 +475,6 @@ pub trait CacheStore: Send + Sync + 'static {
         connection: ConnectionId,
         normalized: &str,
     ) -> StoreResult<u64>;
-    /// Deletes a connection's entries that answer with exactly this SQL; returns how many.
-    async fn delete_cache_entries_with_sql(
-        &self,
-        connection: ConnectionId,
-        sql: &str,
-    ) -> StoreResult<u64>;
     /// Deletes every entry of a connection, or only those not on `keep_fingerprint`
     /// (a schema refresh keeps entries of the schema it found); returns how many.
     async fn clear_cache(

@@ -376,8 +376,11 @@ impl SqlProvider for AnthropicProvider {
         system: &str,
         user: &str,
     ) -> Result<Option<TextReply>, ProviderError> {
+        // Free-form answers (a schema's descriptions) are longer than one SQL statement.
+        let max_tokens = self.config.max_tokens.max(crate::TEXT_MAX_TOKENS);
         crate::complete_text_with(system, user, |messages| async move {
-            self.chat(&messages).await
+            self.complete(&messages, max_tokens, self.config.stream, &mut |_| {})
+                .await
         })
         .await
     }

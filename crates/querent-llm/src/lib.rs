@@ -66,6 +66,10 @@ pub struct Completion {
     pub usage: TokenUsage,
 }
 
+/// Output tokens allowed for [`querent_domain::query::SqlProvider::complete_text`] (at
+/// least; a larger configured `max_tokens` wins).
+pub const TEXT_MAX_TOKENS: u32 = 4096;
+
 /// [`querent_domain::query::SqlProvider::complete_text`] for the chat adapters: a system and
 /// a user message through `chat`, the reply's text and tokens back.
 pub(crate) async fn complete_text_with<F, Fut>(

@@ -349,8 +349,14 @@ impl SqlProvider for OpenAiProvider {
         system: &str,
         user: &str,
     ) -> Result<Option<TextReply>, ProviderError> {
+        // Free-form answers (a schema's descriptions) are longer than one SQL statement.
+        let max_tokens = self
+            .config
+            .max_tokens
+            .map_or(crate::TEXT_MAX_TOKENS, |m| m.max(crate::TEXT_MAX_TOKENS));
         crate::complete_text_with(system, user, |messages| async move {
-            self.chat(&messages).await
+            self.complete(&messages, Some(max_tokens), self.config.stream, &mut |_| {})
+                .await
         })
         .await
     }

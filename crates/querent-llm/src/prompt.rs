@@ -40,7 +40,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use querent_domain::query::GenerateRequest;
-use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo, TableKind};
+use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
 use querent_domain::semantic::{FewShot, Metric, SemanticColumn, SemanticModel, SemanticTable};
 use querent_domain::{Dialect, PrivacyPolicy};
 use serde::{Deserialize, Serialize};
@@ -275,7 +275,7 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
     let examples: Vec<String> = request
         .examples
         .iter()
-        .filter(|e| example_allowed(e, policy, &request.schema))
+        .filter(|e| example_allowed(e, policy))
         .map(example_block)
         .collect();
     let example_tokens: Vec<usize> = examples
@@ -461,24 +461,39 @@ fn example_block(example: &FewShot) -> String {
 }
 
 /// Whether an example's SQL names nothing the policy excludes (examples passed the guard
-/// when stored, but the policy may have changed since), and writes no literal next to a
-/// masked column (`WHERE email = 'ann@…'` would show the provider a masked value).
-fn example_allowed(example: &FewShot, policy: &PrivacyPolicy, schema: &SchemaSnapshot) -> bool {
+/// when stored, but the policy may have changed since), and writes no literal where it
+/// names a masked column (`WHERE email = 'ann@…'` or `salary > 100000` would show the
+/// provider a masked value). Masked columns are matched by name against the patterns
+/// alone — the prompt's schema is only the linked subset — so a bare column name matching
+/// any pattern counts.
+fn example_allowed(example: &FewShot, policy: &PrivacyPolicy) -> bool {
     let words = sql_identifiers(&example.sql);
     if mentions_excluded(&words, None, policy) {
         return false;
     }
-    if !example.sql.contains('\'') || policy.masked_column_patterns.is_empty() {
+    if policy.masked_column_patterns.is_empty() || !has_literal(&example.sql) {
         return true;
     }
-    !schema.tables.iter().any(|t| {
-        t.columns.iter().any(|c| {
-            let name = c.name.to_lowercase();
-            column_masked(policy, t, &c.name)
-                && (words.contains(&name)
-                    || words.contains(&format!("{}.{name}", t.name.to_lowercase())))
-        })
-    })
+    !words.iter().any(|w| masked_name(policy, w))
+}
+
+/// Whether SQL text holds a string or numeric literal.
+fn has_literal(sql: &str) -> bool {
+    sql.contains('\'')
+        || sql
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .any(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+}
+
+/// Whether an identifier (`col`, `t.col`, `alias.col`) may name a masked column: its last
+/// part matches the column part of a pattern (tables cannot be told from aliases here, so
+/// `orders.email` also catches `o.email` and `c.email`: cautious on purpose).
+fn masked_name(policy: &PrivacyPolicy, word: &str) -> bool {
+    let col = word.rsplit('.').next().unwrap_or(word);
+    policy
+        .masked_column_patterns
+        .iter()
+        .any(|pattern| glob(pattern.rsplit('.').next().unwrap_or(pattern), col))
 }
 
 /// Lower-cased identifiers of a SQL text, split at dots (`s.t.c` → `s`, `t`, `c`), with the

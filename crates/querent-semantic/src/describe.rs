@@ -9,8 +9,10 @@ use serde::Deserialize;
 
 use querent_domain::semantic::SemanticModel;
 
-/// Tables described per request (the rest keep their rule-based draft).
-pub const DESCRIBE_MAX_TABLES: usize = 150;
+/// Tables described at most (the rest keep their rule-based draft).
+pub const DESCRIBE_MAX_TABLES: usize = 100;
+/// Tables per request, so a reply fits a model's output limit.
+pub const DESCRIBE_TABLES_PER_REQUEST: usize = 20;
 /// Longest description kept.
 const MAX_DESCRIPTION: usize = 400;
 /// Synonyms kept per table or column from a reply.
@@ -18,13 +20,24 @@ const MAX_SYNONYMS: usize = 5;
 /// Longest synonym kept.
 const MAX_SYNONYM: usize = 60;
 
-/// The system and user messages asking for descriptions of `model`'s tables and columns.
-pub fn describe_request(model: &SemanticModel) -> (String, String) {
+/// The requests describing `model`'s first [`DESCRIBE_MAX_TABLES`] tables, each a system
+/// and a user message covering [`DESCRIBE_TABLES_PER_REQUEST`] tables.
+pub fn describe_requests(model: &SemanticModel) -> Vec<(String, String)> {
+    let n = model.tables.len().min(DESCRIBE_MAX_TABLES);
+    (0..n)
+        .step_by(DESCRIBE_TABLES_PER_REQUEST)
+        .map(|start| describe_request(model, start..(start + DESCRIBE_TABLES_PER_REQUEST).min(n)))
+        .collect()
+}
+
+/// The system and user messages asking for descriptions of `model`'s tables in `tables`
+/// (indexes) and their columns.
+pub fn describe_request(model: &SemanticModel, tables: std::ops::Range<usize>) -> (String, String) {
     let system = "You document databases for business users. You reply with one JSON object \
                   and nothing else."
         .to_owned();
     let mut listing = String::new();
-    for t in model.tables.iter().take(DESCRIBE_MAX_TABLES) {
+    for t in model.tables.get(tables).unwrap_or_default() {
         listing.push_str(&format!("table {}", t.table));
         if let Some(d) = &t.description {
             listing.push_str(&format!(" -- {}", one_line(d)));
@@ -65,7 +78,7 @@ pub fn describe_request(model: &SemanticModel) -> (String, String) {
 #[derive(Deserialize)]
 struct Reply {
     #[serde(default)]
-    tables: Vec<TableReply>,
+    tables: Option<Vec<TableReply>>,
 }
 
 #[derive(Deserialize)]
@@ -74,9 +87,9 @@ struct TableReply {
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
-    synonyms: Vec<String>,
+    synonyms: Option<Vec<String>>,
     #[serde(default)]
-    columns: Vec<ColumnReply>,
+    columns: Option<Vec<ColumnReply>>,
 }
 
 #[derive(Deserialize)]
@@ -85,7 +98,7 @@ struct ColumnReply {
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
-    synonyms: Vec<String>,
+    synonyms: Option<Vec<String>>,
 }
 
 fn one_line(s: &str) -> String {
@@ -104,16 +117,21 @@ fn clean_description(d: Option<String>) -> Option<String> {
     })
 }
 
-fn merge_synonyms(into: &mut Vec<String>, new: Vec<String>, taken: &[String]) {
+/// A name as a phrase: lower case, `_` as spaces (`order_date` → `order date`).
+fn phrase(s: &str) -> String {
+    one_line(&s.replace('_', " ")).to_lowercase()
+}
+
+fn merge_synonyms(into: &mut Vec<String>, new: Option<Vec<String>>, taken: &[String]) {
     let mut added = 0;
-    for s in new {
+    for s in new.unwrap_or_default() {
         let s = one_line(&s);
-        let lower = s.to_lowercase();
+        let lower = phrase(&s);
         if s.is_empty()
             || s.chars().count() > MAX_SYNONYM
             || added == MAX_SYNONYMS
             || taken.contains(&lower)
-            || into.iter().any(|x| x.to_lowercase() == lower)
+            || into.iter().any(|x| phrase(x) == lower)
         {
             continue;
         }
@@ -135,11 +153,11 @@ pub fn apply_descriptions(model: &mut SemanticModel, reply: &str) -> Result<usiz
     // Names a synonym must not take: every table's and column's own name.
     let mut taken: Vec<String> = Vec::new();
     for t in &model.tables {
-        taken.push(t.table.to_lowercase());
-        taken.extend(t.columns.iter().map(|c| c.column.to_lowercase()));
+        taken.push(phrase(&t.table));
+        taken.extend(t.columns.iter().map(|c| phrase(&c.column)));
     }
     let mut touched = 0;
-    for tr in parsed.tables {
+    for tr in parsed.tables.unwrap_or_default() {
         let Some(t) = model
             .tables
             .iter_mut()
@@ -158,7 +176,7 @@ pub fn apply_descriptions(model: &mut SemanticModel, reply: &str) -> Result<usiz
         merge_synonyms(&mut t.synonyms, tr.synonyms, &taken);
         any |= t.synonyms.len() > before;
         touched += usize::from(any);
-        for cr in tr.columns {
+        for cr in tr.columns.unwrap_or_default() {
             let Some(c) = t
                 .columns
                 .iter_mut()
@@ -221,7 +239,8 @@ mod tests {
 
     #[test]
     fn the_request_lists_only_what_the_draft_holds() {
-        let (system, user) = describe_request(&model());
+        let (system, user) = describe_request(&model(), 0..1);
+        assert_eq!(describe_requests(&model()).len(), 1);
         assert!(system.contains("JSON"));
         assert!(user.contains("table customers -- From the catalog."));
         assert!(user.contains("  segment text (e.g. SMB, Enterprise)"));
@@ -247,6 +266,15 @@ mod tests {
         assert_eq!(t.columns[1].synonyms, ["tier"]);
         assert_eq!(m.tables.len(), 1, "no table is invented");
         assert!(apply_descriptions(&mut m, "no json here").is_err());
+        // Nulls are tolerated; a synonym spelling another column's name is not taken.
+        let n = apply_descriptions(
+            &mut m,
+            "{\"tables\": [{\"table\": \"customers\", \"synonyms\": null, \"columns\": \
+             [{\"column\": \"id\", \"synonyms\": [\"Segment\", \"customer number\"]}]}]}",
+        )
+        .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(m.tables[0].columns[0].synonyms, ["customer number"]);
         assert!(apply_descriptions(&mut m, "{\"tables\": 3}").is_err());
     }
 }

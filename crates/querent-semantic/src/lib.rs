@@ -70,7 +70,10 @@ mod model_check;
 mod synthetic;
 mod text;
 
-pub use describe::{DESCRIBE_MAX_TABLES, apply_descriptions, describe_request};
+pub use describe::{
+    DESCRIBE_MAX_TABLES, DESCRIBE_TABLES_PER_REQUEST, apply_descriptions, describe_request,
+    describe_requests,
+};
 pub use draft::{MAX_DRAFT_VALUES, column_synonyms, display_name, draft, table_synonyms};
 pub use drift::{drift, drift_with_policy};
 pub use link::{LinkIndex, LinkOptions, Linked, LinkedTable, subset, subset_with_policy};

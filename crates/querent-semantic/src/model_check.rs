@@ -250,6 +250,13 @@ pub(crate) fn single_expression(expr: &str) -> Result<(), String> {
     if expr.contains(';') {
         return Err("must be one expression: `;` is not allowed".into());
     }
+    // Backslash escapes (MySQL, PostgreSQL `E''`), `$$` quoting and MySQL `#` comments
+    // would let text this scanner reads as quoted end a string in the database's eyes.
+    for (c, what) in [('\\', "a backslash"), ('$', "`$`"), ('#', "`#`")] {
+        if expr.contains(c) {
+            return Err(format!("must be one expression: {what} is not allowed"));
+        }
+    }
     let mut depth = 0i32;
     let mut quote: Option<char> = None;
     let mut word = String::new();
@@ -793,6 +800,9 @@ mod single_expression_tests {
             ("SUM(amount), COUNT(*)", "comma"),
             ("SUM(amount", "unbalanced"),
             ("'open", "unterminated"),
+            ("'a\\'' AS x, (SELECT 1), 'b\\''", "backslash"),
+            ("SUM(x) # note", "`#`"),
+            ("$$a$$", "`$`"),
         ] {
             let e = single_expression(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

@@ -262,24 +262,6 @@ impl CacheStore for Store {
         })
     }
 
-    async fn delete_cache_entries_with_sql(
-        &self,
-        connection: ConnectionId,
-        sql: &str,
-    ) -> StoreResult<u64> {
-        let sql = sql.to_owned();
-        with_conn!(self, c => {
-            let n = diesel::delete(
-                cache_entries::table
-                    .filter(cache_entries::connection_id.eq(connection.to_string()))
-                    .filter(cache_entries::sql_text.eq(sql.clone())),
-            )
-            .execute(c)
-            .await?;
-            Ok(n as u64)
-        })
-    }
-
     async fn clear_cache(
         &self,
         connection: ConnectionId,

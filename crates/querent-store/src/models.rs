@@ -386,6 +386,7 @@ pub(crate) struct MessageRow {
     pub updated_at: i64,
     pub attempts: String,
     pub cost_usd: Option<f64>,
+    pub cache_entry_id: Option<String>,
 }
 
 impl MessageRow {
@@ -411,6 +412,7 @@ impl MessageRow {
             updated_at: m.updated_at,
             attempts: to_json(&m.attempts),
             cost_usd: m.cost_usd,
+            cache_entry_id: m.cache_entry_id.map(|c| c.to_string()),
         }
     }
 
@@ -437,6 +439,11 @@ impl MessageRow {
             options: json("message options", &self.options)?,
             attempts: json("message attempts", &self.attempts)?,
             cost_usd: self.cost_usd,
+            cache_entry_id: self
+                .cache_entry_id
+                .as_deref()
+                .map(|c| parse("cache entry id", c))
+                .transpose()?,
             asked_by: self.asked_by,
             created_at: self.created_at,
             updated_at: self.updated_at,

@@ -156,6 +156,7 @@ diesel::table! {
         updated_at -> BigInt,
         attempts -> Text,
         cost_usd -> Nullable<Double>,
+        cache_entry_id -> Nullable<Text>,
     }
 }
 

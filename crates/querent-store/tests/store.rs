@@ -393,6 +393,7 @@ async fn suite(store: Store) {
             completion_tokens: 8,
         }],
         cost_usd: Some(0.0012),
+        cache_entry_id: Some(CacheEntryId::new()),
         asked_by: format!("user:{}", admin.id),
         created_at: now_millis() + 1,
         updated_at: now_millis() + 1,

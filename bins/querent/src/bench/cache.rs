@@ -4,7 +4,7 @@
 //!    (default 1,000,000) of generated analytic questions, in two layouts: spread over 100
 //!    connections (10,000 each, the default per-connection bound), and all in one scope
 //!    and guard bucket (the worst case for similarity search, whose scan is capped at
-//!    `max_scan` = 4,096 entries). Lookup latency for exact hits, similar hits (a
+//!    `max_scan` = 2,048 entries). Lookup latency for exact hits, similar hits (a
 //!    rephrasing of a recent entry) and misses; insertion rate; memory.
 //! 2. End to end over HTTP: a question's first answer (miss: provider, guard, execution,
 //!    store) against its repeat (hit: lookup, guard, execution), with the offline provider

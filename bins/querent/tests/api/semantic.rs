@@ -541,4 +541,39 @@ async fn a_configured_provider_describes_the_draft_within_the_privacy_policy() {
         )
         .await;
     assert_eq!(r.status, 422, "{}", r.text);
+
+    // Each description costs tokens: a viewer gets the rules-only draft, and may not name
+    // a provider.
+    let team = app.get("/api/v1/connections", Some(&admin)).await.json["items"][0]["team_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (vid, viewer) = app.create_user(&admin, "vic").await;
+    let r = app
+        .post(
+            &format!("/api/v1/teams/{team}/members/{vid}"),
+            Some(&admin),
+            json!({"role": "viewer"}),
+        )
+        .await;
+    assert!(r.status == 200 || r.status == 201, "{}", r.text);
+    fake.set_default_reply(Reply::text("{\"tables\": []}"));
+    let calls = fake.completion_requests().len();
+    let r = app
+        .post(&path(&conn, "/generate"), Some(&viewer), json!({}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        fake.completion_requests().len(),
+        calls,
+        "no provider call for a viewer"
+    );
+    let r = app
+        .post(
+            &path(&conn, "/generate?provider=llm"),
+            Some(&viewer),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
 }

@@ -514,6 +514,15 @@ fn semantic_context_respects_the_policy() {
         "{}",
         p.system()
     );
+    // Numbers count as literals too, and a masked column outside the linked tables is
+    // still recognised by its name.
+    r.policy.masked_column_patterns = vec!["*.salary".into()];
+    r.examples = vec![FewShot {
+        question: "Who earns more than 100000?".into(),
+        sql: "SELECT name FROM staff s WHERE s.salary > 100000".into(),
+    }];
+    let p = render(&r, &PromptBudget::default());
+    assert!(!p.system().contains("100000"), "{}", p.system());
 }
 
 #[test]
