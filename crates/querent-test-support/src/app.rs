@@ -382,6 +382,30 @@ impl TestApp {
         assert_eq!(login.status, 200, "login failed: {}", login.text);
         (id, login.str("access_token"))
     }
+
+    /// Creates a user with `role` in `team` (as the admin) and returns their access token.
+    pub async fn create_member(
+        &self,
+        admin_token: &str,
+        team: &str,
+        username: &str,
+        role: &str,
+    ) -> String {
+        let (id, token) = self.create_user(admin_token, username).await;
+        let r = self
+            .post(
+                &format!("/api/v1/teams/{team}/members/{id}"),
+                Some(admin_token),
+                serde_json::json!({ "role": role }),
+            )
+            .await;
+        assert!(
+            r.status == 200 || r.status == 201,
+            "adding a member failed: {}",
+            r.text
+        );
+        token
+    }
 }
 
 /// Splits an SSE body into `(event, data)` pairs (comment-only blocks such as keep-alives

@@ -48,20 +48,6 @@ async fn set_mode(app: &TestApp, token: &str, conn: &str, mode: &str) {
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
-/// A user with `role` in `team`: (id, token).
-async fn member(app: &TestApp, admin: &str, team: &str, name: &str, role: &str) -> String {
-    let (id, token) = app.create_user(admin, name).await;
-    let r = app
-        .post(
-            &format!("/api/v1/teams/{team}/members/{id}"),
-            Some(admin),
-            json!({ "role": role }),
-        )
-        .await;
-    assert!(r.status == 200 || r.status == 201, "{}", r.text);
-    token
-}
-
 fn rows_of(events: &[(String, Value)]) -> Vec<Value> {
     events
         .iter()
@@ -273,7 +259,7 @@ async fn an_untranslatable_question_ends_with_an_error_event_and_is_kept() {
 async fn review_first_waits_for_an_editor_and_approvals_survive_a_restart() {
     let (app, admin, conn, team) = demo_app().await;
     set_mode(&app, &admin, &conn, "review_first").await;
-    let viewer = member(&app, &admin, &team, "vera", "viewer").await;
+    let viewer = app.create_member(&admin, &team, "vera", "viewer").await;
 
     let (_, events) = app
         .sse(
@@ -619,7 +605,7 @@ async fn hand_written_sql_is_validated_and_run_for_editors_only() {
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(r.code(), "query_error");
 
-    let viewer = member(&app, &admin, &team, "val", "viewer").await;
+    let viewer = app.create_member(&admin, &team, "val", "viewer").await;
     for path in ["/api/v1/sql/validate", "/api/v1/sql/run"] {
         let r = app
             .post(

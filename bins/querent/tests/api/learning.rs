@@ -243,19 +243,6 @@ async fn entries_survive_a_restart_and_a_schema_change_invalidates_them() {
     assert!(!hit(&fresh));
 }
 
-async fn member(app: &TestApp, admin: &str, team: &str, name: &str, role: &str) -> String {
-    let (id, token) = app.create_user(admin, name).await;
-    let r = app
-        .post(
-            &format!("/api/v1/teams/{team}/members/{id}"),
-            Some(admin),
-            json!({ "role": role }),
-        )
-        .await;
-    assert!(r.status == 200 || r.status == 201, "{}", r.text);
-    token
-}
-
 fn examples_of(r: &Response) -> Vec<Value> {
     r.json["items"].as_array().cloned().unwrap_or_default()
 }
@@ -338,7 +325,7 @@ async fn feedback_teaches_examples_and_the_cache() {
 
     // Sessions are private: a viewer cannot judge someone else's answer, and another
     // team sees nothing.
-    let viewer = member(&app, &token, &team, "vera", "viewer").await;
+    let viewer = app.create_member(&token, &team, "vera", "viewer").await;
     for rating in ["up", "down"] {
         let r = app
             .post(
@@ -476,7 +463,7 @@ async fn examples_crud_validates_sql_and_respects_teams() {
         "a refused edit changes nothing"
     );
 
-    let viewer = member(&app, &token, &team, "vic", "viewer").await;
+    let viewer = app.create_member(&token, &team, "vic", "viewer").await;
     assert_eq!(
         app.get(&format!("/api/v1/examples/{id}"), Some(&viewer))
             .await

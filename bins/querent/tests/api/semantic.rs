@@ -548,15 +548,7 @@ async fn a_configured_provider_describes_the_draft_within_the_privacy_policy() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (vid, viewer) = app.create_user(&admin, "vic").await;
-    let r = app
-        .post(
-            &format!("/api/v1/teams/{team}/members/{vid}"),
-            Some(&admin),
-            json!({"role": "viewer"}),
-        )
-        .await;
-    assert!(r.status == 200 || r.status == 201, "{}", r.text);
+    let viewer = app.create_member(&admin, &team, "vic", "viewer").await;
     fake.set_default_reply(Reply::text("{\"tables\": []}"));
     let calls = fake.completion_requests().len();
     let r = app
