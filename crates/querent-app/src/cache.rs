@@ -223,7 +223,7 @@ impl App {
         }
         self.ensure_mirror(connection).await;
         let now = now_millis();
-        let exact = lock(&self.inner.cache.index).lookup_embedded(scope, question, None, now);
+        let exact = lock(&self.inner.cache.index).lookup_exact(scope, question, now);
         if let Some(h) = exact
             && let Some(hit) = self.confirm(h, now).await
         {
@@ -257,12 +257,8 @@ impl App {
             };
         }
         let (embedder, vector) = self.embed_question(question).await;
-        let similar = lock(&self.inner.cache.index).lookup_embedded(
-            scope,
-            question,
-            Some((&embedder, &vector)),
-            now,
-        );
+        let similar =
+            lock(&self.inner.cache.index).lookup_similar(scope, question, &embedder, &vector, now);
         if let Some(h) = similar
             && let Some(hit) = self.confirm(h, now).await
         {

@@ -258,23 +258,46 @@ impl CacheIndex {
         embedding: Option<(&str, &[f32])>,
         now: UnixMillis,
     ) -> Option<Hit> {
-        let normalized = normalize(question);
-        if let Some(id) = self
-            .exact
-            .get(&(scope.clone(), normalized.clone()))
-            .cloned()
-        {
-            if self.expired(&id, now) {
-                self.remove(&id);
-            } else {
-                self.stats.exact_hits += 1;
-                return self.touch(&id, now, MatchKind::Exact, 1.0);
+        if let Some(hit) = self.lookup_exact(scope, question, now) {
+            return Some(hit);
+        }
+        match embedding {
+            Some((embedder, vector)) => self.lookup_similar(scope, question, embedder, vector, now),
+            None => {
+                self.stats.misses += 1;
+                None
             }
         }
-        let best = embedding.and_then(|(embedder, vector)| {
-            self.most_similar(scope, &Guards::of(question), embedder, vector, now)
-        });
-        match best {
+    }
+
+    /// The entry stored for exactly this normalised question in the scope, if any and
+    /// unexpired (an expired one is dropped). Counts hits only: a caller that goes on to
+    /// [`CacheIndex::lookup_similar`] has that count the miss.
+    pub fn lookup_exact(&mut self, scope: &Scope, question: &str, now: UnixMillis) -> Option<Hit> {
+        let id = self
+            .exact
+            .get(&(scope.clone(), normalize(question)))
+            .cloned()?;
+        if self.expired(&id, now) {
+            self.remove(&id);
+            return None;
+        }
+        self.stats.exact_hits += 1;
+        self.touch(&id, now, MatchKind::Exact, 1.0)
+    }
+
+    /// The most similar entry of the scope and `embedder` whose guards equal the
+    /// question's, at or above the threshold (no exact lookup: see
+    /// [`CacheIndex::lookup_exact`]).
+    pub fn lookup_similar(
+        &mut self,
+        scope: &Scope,
+        question: &str,
+        embedder: &str,
+        vector: &[f32],
+        now: UnixMillis,
+    ) -> Option<Hit> {
+        match self.most_similar(scope, &Guards::of(question), embedder, vector, now) {
             Some((sim, id)) => {
                 self.stats.similar_hits += 1;
                 self.touch(&id, now, MatchKind::Similar, sim)
