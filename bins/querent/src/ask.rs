@@ -7,6 +7,7 @@ use querent_app::ListParams;
 use querent_app::chat::{ChatRequest, ChatResponse, Events};
 use querent_domain::MessageStatus;
 use querent_domain::chat::ChatOptions;
+use querent_domain::query::TruncationReason;
 
 use crate::Parts;
 
@@ -122,10 +123,13 @@ pub fn render(r: &ChatResponse) -> Result<String, String> {
             "{} row{}{} in {} ms\n",
             results.row_count,
             if results.row_count == 1 { "" } else { "s" },
-            if results.truncated {
-                " (more exist: cut off at the row limit)"
-            } else {
-                ""
+            match (results.truncated, results.truncated_reason) {
+                (false, _) => "",
+                (true, Some(TruncationReason::ResultBytes)) => {
+                    " (more exist: cut off at the result size limit)"
+                }
+                (true, Some(TruncationReason::ValueBytes)) => " (long values were shortened)",
+                (true, _) => " (more exist: cut off at the row limit)",
             },
             results.execution_time_ms
         ));

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use querent_app::sqlite_files::SqliteSandbox;
 use querent_app::{AppConfig, Secret};
 use querent_http::HttpConfig;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -47,9 +48,21 @@ pub struct Config {
     /// Browser origins allowed by CORS (`*` for any), comma separated in the environment.
     #[serde(deserialize_with = "string_or_list")]
     pub cors_origins: Vec<String>,
-    /// When set, SQLite connections must be inside one of these directories.
-    #[serde(deserialize_with = "string_or_list_paths")]
-    pub sqlite_allowed_dirs: Vec<PathBuf>,
+    /// Directories of SQLite files any team admin may register as connections
+    /// (`QUERENT_SQLITE_DIRS`, comma separated; default: `<data_dir>/files`). Whatever is
+    /// set, a team's uploads (`<data_dir>/files/<team_id>/`, only for that team) and the
+    /// demo database are usable too, and Querent's own files never are.
+    #[serde(
+        alias = "sqlite_allowed_dirs",
+        deserialize_with = "string_or_list_paths"
+    )]
+    pub sqlite_dirs: Vec<PathBuf>,
+    /// Largest SQLite file `POST /connections/sqlite-files` accepts, in bytes.
+    pub sqlite_upload_max_bytes: u64,
+    /// Most bytes one team's upload folder (`<data_dir>/files/<team_id>/`) may hold, all
+    /// files together (`QUERENT_SQLITE_TEAM_QUOTA_BYTES`); an upload beyond is refused with
+    /// 413 `payload_too_large`. Free space with `DELETE /connections/sqlite-files`.
+    pub sqlite_team_quota_bytes: u64,
     /// HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
     /// Generate the demo database on first start and register it at first-boot setup.
@@ -99,7 +112,9 @@ impl Default for Config {
             connect_timeout_ms: app.connect_timeout.as_millis() as u64,
             max_body_bytes: HttpConfig::default().max_body_bytes,
             cors_origins: Vec::new(),
-            sqlite_allowed_dirs: Vec::new(),
+            sqlite_dirs: Vec::new(),
+            sqlite_upload_max_bytes: app.sqlite.max_upload_bytes,
+            sqlite_team_quota_bytes: app.sqlite.team_quota_bytes,
             workers: None,
             demo: true,
             server_max_rows: app.server_max_rows,
@@ -186,12 +201,70 @@ impl Config {
             login_max_failures_per_ip: self.login_max_failures_per_ip,
             login_window: Duration::from_secs(self.login_window_secs),
             connect_timeout: Duration::from_millis(self.connect_timeout_ms),
-            sqlite_allowed_dirs: self.sqlite_allowed_dirs.clone(),
-            protected_paths: vec![self.sqlite_store_path(), self.key_file_path()],
+            sqlite: self.sqlite_sandbox(),
             demo_database: self.demo.then(|| self.demo_database_path()),
+            own_store: self.own_store_location(),
             server_max_rows: self.server_max_rows,
             link_above_tables: self.link_above_tables,
         }
+    }
+
+    /// Where the PostgreSQL store of `database_url` lives (hosts, port, database), so that
+    /// it is never accepted as a target; `None` with the embedded store or a URL that does
+    /// not parse (the store would not open either).
+    pub fn own_store_location(&self) -> Option<querent_app::own_store::StoreLocation> {
+        let url = self.database_url.as_deref()?;
+        let pg: tokio_postgres::Config = url.parse().ok()?;
+        let hosts: Vec<String> = pg
+            .get_hosts()
+            .iter()
+            .map(|h| match h {
+                tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                tokio_postgres::config::Host::Unix(dir) => dir.display().to_string(),
+            })
+            .collect();
+        let hosts = if hosts.is_empty() {
+            vec!["localhost".to_owned()]
+        } else {
+            hosts
+        };
+        // libpq defaults: port 5432, database named after the user.
+        let port = pg.get_ports().first().copied().unwrap_or(5432);
+        let database = pg
+            .get_dbname()
+            .or(pg.get_user())
+            .unwrap_or("postgres")
+            .to_owned();
+        Some(querent_app::own_store::StoreLocation {
+            hosts,
+            port,
+            database,
+        })
+    }
+
+    /// Where SQLite targets may live: the shared directories (default `<data_dir>/files`),
+    /// the teams' upload folders and the demo database; never the store or the key file.
+    pub fn sqlite_sandbox(&self) -> SqliteSandbox {
+        SqliteSandbox {
+            data_dir: Some(self.data_dir.clone()),
+            shared_dirs: if self.sqlite_dirs.is_empty() {
+                vec![self.files_dir()]
+            } else {
+                self.sqlite_dirs.clone()
+            },
+            // The demo database is a target only while the demo is on; otherwise it is
+            // one more file of the data directory.
+            demo_database: self.demo.then(|| self.demo_database_path()),
+            protected_files: vec![self.sqlite_store_path(), self.key_file_path()],
+            max_upload_bytes: self.sqlite_upload_max_bytes,
+            team_quota_bytes: self.sqlite_team_quota_bytes,
+        }
+    }
+
+    /// The folder of uploaded and shared SQLite files: `<data_dir>/files`.
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir.join(querent_app::sqlite_files::FILES_DIR)
     }
 
     /// The HTTP configuration.
@@ -241,7 +314,10 @@ const ENV_KEYS: &[&str] = &[
     "connect_timeout_ms",
     "max_body_bytes",
     "cors_origins",
+    "sqlite_dirs",
     "sqlite_allowed_dirs",
+    "sqlite_upload_max_bytes",
+    "sqlite_team_quota_bytes",
     "workers",
     "demo",
     "server_max_rows",
@@ -254,3 +330,44 @@ const ENV_KEYS: &[&str] = &[
     "embedding_model",
     "embedding_api_key",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_postgres_store_location_comes_from_database_url() {
+        let with = |url: &str| Config {
+            database_url: Some(url.to_owned()),
+            ..Default::default()
+        };
+        let loc = with("postgres://q:pw@db.internal:6543/querent?sslmode=disable")
+            .own_store_location()
+            .unwrap();
+        assert_eq!(
+            (loc.hosts, loc.port, loc.database.as_str()),
+            (vec!["db.internal".to_owned()], 6543, "querent")
+        );
+        // libpq defaults: localhost, 5432, the user's name as the database.
+        let loc = with("postgresql://alice@/").own_store_location().unwrap();
+        assert_eq!(
+            (loc.hosts, loc.port, loc.database.as_str()),
+            (vec!["localhost".to_owned()], 5432, "alice")
+        );
+        assert!(Config::default().own_store_location().is_none());
+    }
+
+    #[test]
+    fn the_demo_database_is_a_target_only_while_the_demo_is_on() {
+        let on = Config::default();
+        assert_eq!(
+            on.sqlite_sandbox().demo_database,
+            Some(on.demo_database_path())
+        );
+        let off = Config {
+            demo: false,
+            ..Default::default()
+        };
+        assert_eq!(off.sqlite_sandbox().demo_database, None);
+    }
+}

@@ -296,10 +296,13 @@ fn day(start: Date, end: Date, rng: &mut Rng) -> Date {
 /// Generates the demo database at `path` (replacing any file there), with data up to `anchor`.
 pub fn generate(path: &Path, anchor: Date) -> Result<DemoSummary, String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        crate::at_rest::create_private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
+    // Created 0600 before SQLite opens it, so its journal inherits that and the renamed
+    // database keeps it.
+    crate::at_rest::create_private_file(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let mut db = Connection::open(&tmp).map_err(|e| e.to_string())?;
     build(&mut db, anchor).map_err(|e| format!("generating the demo database: {e}"))?;
     let rows = summary(&db).map_err(|e| e.to_string())?;

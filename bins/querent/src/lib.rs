@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod ask;
+pub mod at_rest;
 pub mod bench;
 pub mod config;
 pub mod demo;
@@ -46,14 +47,10 @@ pub fn store_config(config: &Config) -> StoreConfig {
     }
 }
 
-/// Opens the keyring (creating the key file on first start).
+/// Opens the keyring (creating the key file on first start), after preparing the data
+/// directory (created private, permissions tightened: see [`at_rest`]).
 pub fn open_keyring(config: &Config) -> Result<Keyring, String> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-        format!(
-            "cannot create data directory {}: {e}",
-            config.data_dir.display()
-        )
-    })?;
+    at_rest::prepare_data_dir(config)?;
     Keyring::load_or_create(config.master_key_secret().as_ref(), &config.key_file_path())
         .map_err(|e| e.to_string())
 }
@@ -94,4 +91,21 @@ pub async fn build_app(
         store,
         keyring,
     })
+}
+
+/// What a serving process runs besides the HTTP server: at start, chats a crash left
+/// `running` are ended with the code `interrupted`; then a sweep ends stale ones every
+/// minute (see `querent_app::recovery` for why this is safe with several instances on one
+/// PostgreSQL store). Only `querent serve` (and the test harness, which serves the same
+/// way) calls it — not one-shot commands like `querent ask`. Abort the handle to stop.
+pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
+    match app.recover_interrupted_chats().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            messages = n,
+            "chats interrupted by the last stop were ended"
+        ),
+        Err(e) => tracing::warn!(error = %e.detail, "could not end interrupted chats"),
+    }
+    app.spawn_recovery_sweep()
 }

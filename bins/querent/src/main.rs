@@ -344,6 +344,7 @@ async fn serve(config: Config) {
     {
         parts.app.apply_log_level(&settings.log_level);
     }
+    let _background = querent::start_background(&parts.app).await;
     let listener = std::net::TcpListener::bind(&config.bind)
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", config.bind)));
     let addr = listener.local_addr().unwrap_or_else(|e| fail(e));

@@ -10,7 +10,8 @@
 
 use querent_domain::ports::RefreshToken;
 use querent_domain::{
-    ApiClientId, ErrorCode, Role, Secret, Team, TeamId, TeamRole, User, UserId, now_millis,
+    ApiClientId, ErrorCode, RefreshTokenId, Role, Secret, Team, TeamId, TeamRole, TokenFamilyId,
+    User, UserId, now_millis,
 };
 use serde::{Deserialize, Serialize};
 
@@ -304,23 +305,23 @@ impl App {
     async fn issue_user_tokens(
         &self,
         user: &User,
-        family: Option<String>,
+        family: Option<TokenFamilyId>,
     ) -> ServiceResult<TokenPair> {
         let (refresh, row) = self.new_refresh_token(user.id, family)?;
         self.store().insert_refresh_token(&row).await?;
-        Ok(self.token_pair(user, refresh))
+        Ok(self.token_pair(user, refresh, row.family_id))
     }
 
     fn new_refresh_token(
         &self,
         user: UserId,
-        family: Option<String>,
+        family: Option<TokenFamilyId>,
     ) -> ServiceResult<(Secret<String>, RefreshToken)> {
         let token = secrets::random_token(self.crypto(), "qrt_")?;
         let now = now_millis();
         let row = RefreshToken {
-            id: uuid::Uuid::now_v7().to_string(),
-            family_id: family.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+            id: RefreshTokenId::new(),
+            family_id: family.unwrap_or_default(),
             user_id: user,
             token_hash: self.crypto().sha256_hex(token.expose().as_bytes()),
             expires_at: now + self.config().refresh_token_ttl.as_millis() as i64,
@@ -331,13 +332,16 @@ impl App {
         Ok((token, row))
     }
 
-    fn token_pair(&self, user: &User, refresh: Secret<String>) -> TokenPair {
+    /// The access token names the refresh-token family: revoking the family (logout,
+    /// reuse) refuses the access tokens issued from it too (see [`App::authenticate`]).
+    fn token_pair(&self, user: &User, refresh: Secret<String>, family: TokenFamilyId) -> TokenPair {
         TokenPair {
-            access_token: jwt::sign(
+            access_token: jwt::sign_in_family(
                 self.crypto(),
                 format!("user:{}", user.id),
                 self.access_ttl_secs(),
                 Some(user.token_epoch),
+                Some(family),
             ),
             refresh_token: refresh.into_inner(),
             token_type: BEARER,
@@ -371,19 +375,23 @@ impl App {
             .await
             .or_not_found("user")?;
         if user.disabled {
-            self.store().revoke_token_family(&old.family_id).await?;
+            self.store().revoke_token_family(old.family_id).await?;
             return Err(ServiceError::forbidden("this account is disabled"));
         }
-        let (refresh, new) = self.new_refresh_token(user.id, Some(old.family_id.clone()))?;
-        if !self.store().rotate_refresh_token(&old.id, &new).await? {
-            // Someone else used it between our read and our write: same as reuse.
+        let (refresh, new) = self.new_refresh_token(user.id, Some(old.family_id))?;
+        // The store refuses, in the rotating statement itself, a token that was used or
+        // revoked since we read it *and* any token of a family with a revoked token: a
+        // logout racing this refresh can never leave it a live token.
+        if !self.store().rotate_refresh_token(old.id, &new).await? {
+            // Someone else used it between our read and our write, or the login was ended:
+            // treated as reuse.
             return Err(self.token_reused(&old, ip).await);
         }
-        Ok(self.token_pair(&user, refresh))
+        Ok(self.token_pair(&user, refresh, new.family_id))
     }
 
     async fn token_reused(&self, token: &RefreshToken, ip: Option<&str>) -> ServiceError {
-        if let Err(e) = self.store().revoke_token_family(&token.family_id).await {
+        if let Err(e) = self.store().revoke_token_family(token.family_id).await {
             tracing::error!(error = %e, "could not revoke a token family after reuse");
         }
         tracing::warn!(user = %token.user_id, family = %token.family_id, "refresh token reuse: family revoked");
@@ -407,7 +415,7 @@ impl App {
             .crypto()
             .sha256_hex(req.refresh_token.expose().as_bytes());
         if let Some(t) = self.store().find_refresh_token(&hash).await? {
-            self.store().revoke_token_family(&t.family_id).await?;
+            self.store().revoke_token_family(t.family_id).await?;
         }
         Ok(())
     }
@@ -562,12 +570,17 @@ impl App {
 
     /// Verifies a bearer token and loads the principal (checking that the user still exists,
     /// is enabled and has not revoked the token; that the client is not revoked).
+    ///
+    /// A user's token is refused once its refresh-token family is revoked (logout of that
+    /// login, or reuse of a rotated refresh token): the family is looked up in the store
+    /// with the user, in the same unit of work as the user lookup every request already
+    /// makes, so revocation takes effect at once on every instance — no cache, no delay.
     pub async fn authenticate(&self, bearer: &str, ip: Option<String>) -> ServiceResult<Actor> {
         let claims = jwt::verify(self.crypto(), bearer)?;
         let invalid = |m: &str| ServiceError::new(ErrorCode::InvalidToken, m);
         if let Some(id) = claims.sub.strip_prefix("user:") {
             let id: UserId = id.parse().map_err(|_| invalid("malformed token subject"))?;
-            let (user, _) = match self.store().get_user(id).await {
+            let (user, family_revoked) = match self.store().user_for_token(id, claims.fam).await {
                 Ok(u) => u,
                 Err(querent_domain::ports::StoreError::NotFound) => {
                     return Err(invalid("the token's user no longer exists"));
@@ -579,6 +592,11 @@ impl App {
             }
             if claims.ep != Some(user.token_epoch) {
                 return Err(invalid("this token was revoked; log in again"));
+            }
+            if family_revoked {
+                return Err(invalid(
+                    "this token's login was ended (logout, or reuse of a refresh token); log in again",
+                ));
             }
             Ok(Actor::new(
                 Principal::User {

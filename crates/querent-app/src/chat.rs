@@ -20,11 +20,12 @@ use querent_cache::{MatchKind, Scope};
 use querent_domain::chat::{Attempt, ChatMessage, ChatOptions, ChatSession, ResultSet};
 use querent_domain::learning::CacheOutcome;
 use querent_domain::query::{
-    ColumnMeta, GenerateRequest, QueryLimits, QueryRequest, Row, RowSink, SinkClosed, Turn,
+    ColumnMeta, ExecError, GenerateRequest, QueryLimits, QueryRequest, Row, RowSink, SinkClosed,
+    TruncationReason, Turn,
 };
 use querent_domain::schema::SchemaSnapshot;
 use querent_domain::{
-    Connection, ConnectionId, Dialect, ErrorCode, ExecutionMode, MessageId, MessageStatus,
+    Connection, ConnectionId, Dialect, ErrorCode, ExecutionMode, MessageId, MessageStatus, RunId,
     SessionId, TeamRole, now_millis,
 };
 use serde::{Deserialize, Serialize};
@@ -37,8 +38,11 @@ use crate::{Actor, App, ServiceError, ServiceResult};
 
 /// Rows per `rows` event.
 pub const ROWS_PER_EVENT: usize = 500;
-/// Rows of a result kept in the message history.
+/// Rows of a result kept in the message history (and in the final response).
 pub const HISTORY_ROWS: usize = 200;
+/// Bytes of row data (as JSON) kept in the message history at most: the preview stops
+/// before the row that would pass it.
+pub const HISTORY_BYTES: usize = 1024 * 1024;
 /// Earlier turns of a session given to the provider.
 const HISTORY_TURNS: usize = 5;
 /// Longest question accepted, in characters.
@@ -244,41 +248,97 @@ impl PreparedChat {
     }
 }
 
-/// Collects a result while forwarding it as `rows` events.
+/// Forwards a result as `rows` events, keeping only the preview the message stores (at
+/// most [`HISTORY_ROWS`] rows and [`HISTORY_BYTES`] bytes): the whole result is never held.
 struct ForwardRows<'a> {
     events: &'a Events,
-    result: ResultSet,
+    columns: Vec<ColumnMeta>,
+    preview: Vec<Row>,
+    preview_bytes: usize,
+    preview_full: bool,
     sent_columns: bool,
+}
+
+impl<'a> ForwardRows<'a> {
+    fn new(events: &'a Events) -> Self {
+        Self {
+            events,
+            columns: Vec::new(),
+            preview: Vec::new(),
+            preview_bytes: 0,
+            preview_full: false,
+            sent_columns: false,
+        }
+    }
+
+    /// Keeps the leading rows of a batch that fit the preview.
+    fn keep_preview(&mut self, batch: &[Row]) {
+        for row in batch {
+            if self.preview_full {
+                return;
+            }
+            let size = json_len(row);
+            if self.preview.len() >= HISTORY_ROWS || self.preview_bytes + size > HISTORY_BYTES {
+                self.preview_full = true;
+                return;
+            }
+            self.preview_bytes += size;
+            self.preview.push(row.clone());
+        }
+    }
+}
+
+/// The length of a value's JSON text, counted without building it.
+fn json_len(v: &impl Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    match serde_json::to_writer(&mut count, v) {
+        Ok(()) => count.0,
+        Err(_) => usize::MAX / 2,
+    }
 }
 
 #[async_trait]
 impl RowSink for ForwardRows<'_> {
     async fn columns(&mut self, columns: &[ColumnMeta]) -> Result<(), SinkClosed> {
-        self.result.columns = columns.to_vec();
+        self.columns = columns.to_vec();
         Ok(())
     }
 
     async fn rows(&mut self, batch: Vec<Row>) -> Result<(), SinkClosed> {
-        for chunk in batch.chunks(ROWS_PER_EVENT) {
-            let columns = (!self.sent_columns).then(|| self.result.columns.clone());
+        self.keep_preview(&batch);
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let tail = rest.split_off(rest.len().min(ROWS_PER_EVENT));
+            let columns = (!self.sent_columns).then(|| self.columns.clone());
             self.sent_columns = true;
             self.events
                 .emit(ChatEvent::Rows {
                     columns,
-                    rows: chunk.to_vec(),
+                    rows: rest,
                 })
                 .await?;
+            rest = tail;
         }
-        self.result.rows.extend(batch);
         Ok(())
     }
 }
 
 /// The outcome of the execution stage.
 enum Executed {
+    /// The result, with the rows of its preview.
     Rows(ResultSet),
-    /// Code, message, and whether rows had already been streamed.
-    Failed(ErrorCode, String, bool),
+    /// The error, and whether rows had already been streamed.
+    Failed(ExecError, bool),
 }
 
 /// Why running a message's SQL failed, and whether asking the provider again may help (a
@@ -286,6 +346,8 @@ enum Executed {
 struct RunFailure {
     error: ServiceError,
     retryable: bool,
+    /// What the provider may be told (a database error's code and scrubbed message).
+    for_provider: Option<String>,
 }
 
 impl From<ServiceError> for RunFailure {
@@ -293,6 +355,7 @@ impl From<ServiceError> for RunFailure {
         Self {
             error,
             retryable: false,
+            for_provider: None,
         }
     }
 }
@@ -405,6 +468,7 @@ impl App {
             attempts: Vec::new(),
             cost_usd: None,
             cache_entry_id: None,
+            run_id: Some(RunId::new()),
             asked_by: actor.audit_name(),
             created_at: now,
             updated_at: now,
@@ -438,9 +502,12 @@ impl App {
         events: Events,
     ) -> (ChatResponse, StageTimings) {
         let message_id = prepared.message.id;
+        let run = prepared.message.run_id;
         let fallback = prepared.clone();
         tokio::select! {
             done = self.pipeline(prepared, &events) => done,
+            // Keeps the message's heartbeat fresh so recovery leaves it alone (recovery.rs).
+            never = self.keep_alive(message_id, run) => match never {},
             () = events.closed() => {
                 // The client went away: the pipeline future is dropped (cancelling any query)
                 // and the message records why it has no answer.
@@ -453,8 +520,11 @@ impl App {
                 message.error_detail =
                     Some("the client disconnected before the answer was complete".into());
                 message.updated_at = now_millis();
-                if let Err(e) = self.store().update_message(&message).await {
-                    tracing::warn!(error = %e, %message_id, "could not record a cancelled chat");
+                // Only while the message is still this run's: an edit since then owns it.
+                match self.store().finish_message(&message, run).await {
+                    Ok(true) => {}
+                    Ok(false) => tracing::info!(%message_id, "a newer run owns this message; the cancelled run leaves it alone"),
+                    Err(e) => tracing::warn!(error = %e, %message_id, "could not record a cancelled chat"),
                 }
                 (
                     self.response_of(&fallback.session, &message, false),
@@ -501,8 +571,22 @@ impl App {
         }
         p.message.latency_ms = Some(p.started.elapsed().as_millis() as i64);
         p.message.updated_at = now_millis();
-        if let Err(e) = self.store().update_message(&p.message).await {
-            tracing::error!(error = %e, message_id = %p.message.id, "could not store a chat message");
+        // The final write lands only while the message is still this run's: if it was
+        // marked interrupted and then edited or re-run meanwhile, the newer run's state
+        // stays (a mark alone is overwritten with the real outcome).
+        match self
+            .store()
+            .finish_message(&p.message, p.message.run_id)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(
+                message_id = %p.message.id,
+                "a newer run took this message over; this run's outcome is not stored"
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, message_id = %p.message.id, "could not store a chat message")
+            }
         }
         let response = self.response_of(&p.session, &p.message, true);
         p.timings.total_us = micros(p.started);
@@ -564,6 +648,8 @@ impl App {
         // The answer before a "reconsider" pass: kept when the pass does not produce a
         // better one.
         let mut before_reconsider: Option<ChatMessage> = None;
+        // The last refusal as the client sees it (the provider may have seen less).
+        let mut refused_detail: Option<String> = None;
         for attempt in 0..=MAX_CORRECTIONS {
             let _ = events.emit(ChatEvent::Status("generating")).await;
             let t = Instant::now();
@@ -616,7 +702,10 @@ impl App {
                     .as_deref()
                     .and_then(|c| ErrorCode::ALL.iter().copied().find(|e| e.as_str() == c))
                     .unwrap_or(ErrorCode::GuardRejected);
-                return Err(ServiceError::new(code, why.clone()));
+                return Err(ServiceError::new(
+                    code,
+                    refused_detail.clone().unwrap_or_else(|| why.clone()),
+                ));
             }
             p.message.attempts.push(Attempt {
                 sql: Some(generated.sql.clone()),
@@ -650,6 +739,8 @@ impl App {
                 }
                 if attempt < MAX_CORRECTIONS {
                     p.message.error_code = Some(r.code.as_str().to_owned());
+                    // A guard refusal names identifiers only: it may go back as it is.
+                    refused_detail = Some(why.clone());
                     request.previous_error = Some((generated.sql, why));
                     continue;
                 }
@@ -701,7 +792,13 @@ impl App {
                                 a.error = Some(f.error.detail.clone());
                             }
                             p.message.error_code = Some(f.error.code.as_str().to_owned());
-                            request.previous_error = Some((generated.sql, f.error.detail));
+                            // The provider is a third party: it gets the database's code and
+                            // a message without values, never the whole message.
+                            let why = f
+                                .for_provider
+                                .unwrap_or_else(|| "the database refused the query".to_owned());
+                            refused_detail = Some(f.error.detail);
+                            request.previous_error = Some((generated.sql, why));
                             continue;
                         }
                         Err(f) => Err(f.error),
@@ -864,15 +961,18 @@ impl App {
         match executed? {
             Executed::Rows(result) => {
                 p.message.status = MessageStatus::Executed;
-                let mut stored = result;
-                stored.rows.truncate(HISTORY_ROWS);
-                p.message.results = Some(stored);
+                p.message.results = Some(result);
                 self.explain(p, events).await;
                 Ok(())
             }
-            Executed::Failed(code, detail, rows_sent) => Err(RunFailure {
-                retryable: code == ErrorCode::QueryError && !rows_sent,
-                error: ServiceError::new(code, detail),
+            Executed::Failed(e, rows_sent) => Err(RunFailure {
+                retryable: e.code() == ErrorCode::QueryError && !rows_sent,
+                for_provider: match &e {
+                    ExecError::Query(db) => Some(db.for_provider(&sql)),
+                    ExecError::Rejected(r) => Some(r.message.clone()),
+                    _ => None,
+                },
+                error: ServiceError::new(e.code(), e.to_string()),
             }),
         }
     }
@@ -891,10 +991,13 @@ impl App {
             (MessageStatus::Executed, Some(r)) => {
                 let rows = if r.row_count == 1 { "row" } else { "rows" };
                 text.push_str(&format!(" It returned {} {rows}", r.row_count));
-                text.push_str(if r.truncated {
-                    " (cut off at the row limit)."
-                } else {
-                    "."
+                text.push_str(match (r.truncated, r.truncated_reason) {
+                    (false, _) => ".",
+                    (true, Some(TruncationReason::ResultBytes)) => {
+                        " (cut off at the result size limit)."
+                    }
+                    (true, Some(TruncationReason::ValueBytes)) => " (long values were shortened).",
+                    (true, _) => " (cut off at the row limit).",
                 });
             }
             (MessageStatus::PendingApproval, _) => {
@@ -919,27 +1022,21 @@ impl App {
         events: &Events,
     ) -> ServiceResult<Executed> {
         let password = self.connection_password(conn)?;
-        let mut sink = ForwardRows {
-            events,
-            result: ResultSet::default(),
-            sent_columns: false,
-        };
+        let target = self.usable_target(conn).await?;
+        let limits = self.limits_of(conn, max_rows).await;
+        let mut sink = ForwardRows::new(events);
         let request = QueryRequest {
             connection_id: conn.id,
-            target: &conn.target,
+            target: &target,
             password: password.as_ref(),
             schema,
             policy: &conn.privacy,
-            limits: self.limits_of(conn, max_rows),
+            limits,
             sql,
         };
         match self.engine().run(request, &mut sink).await {
             Ok(outcome) => {
-                let mut result = sink.result;
-                result.columns = outcome.columns;
-                result.row_count = outcome.row_count;
-                result.truncated = outcome.truncated;
-                result.execution_time_ms = outcome.execution_time_ms;
+                let result = ResultSet::from_outcome(outcome, sink.preview);
                 if !sink.sent_columns {
                     // An empty result still tells the client its columns.
                     let _ = events
@@ -951,17 +1048,28 @@ impl App {
                 }
                 Ok(Executed::Rows(result))
             }
-            Err(e) => Ok(Executed::Failed(e.code(), e.to_string(), sink.sent_columns)),
+            Err(e) => Ok(Executed::Failed(e, sink.sent_columns)),
         }
     }
 
-    pub(crate) fn limits_of(&self, conn: &Connection, max_rows: u64) -> QueryLimits {
+    /// The limits a query on `conn` runs under: its row cap and statement timeout, the
+    /// server's byte caps (settings; their defaults when the store cannot say).
+    pub(crate) async fn limits_of(&self, conn: &Connection, max_rows: u64) -> QueryLimits {
+        let settings = match self.effective_settings().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e.detail, "settings unreadable; default byte caps apply");
+                crate::settings::Settings::default()
+            }
+        };
         QueryLimits {
             max_rows,
             statement_timeout: std::time::Duration::from_millis(u64::from(
                 conn.limits.statement_timeout_ms,
             )),
             connect_timeout: self.config().connect_timeout,
+            max_value_bytes: settings.max_value_bytes,
+            max_result_bytes: settings.max_result_bytes,
         }
     }
 
@@ -982,7 +1090,7 @@ impl App {
         actor: &Actor,
         conn: &Connection,
     ) -> ServiceResult<Arc<SchemaSnapshot>> {
-        match self.store().schema_snapshot(conn.id).await? {
+        match self.stored_schema(conn).await? {
             Some(s) => Ok(Arc::new(s)),
             None => Ok(Arc::new(self.read_and_store_schema(actor, conn.id).await?)),
         }
@@ -1099,9 +1207,11 @@ impl App {
                 "this connection is generate_only: its queries are never executed",
             ));
         }
-        self.leave_pending(id, MessageStatus::Running, "approved")
+        let run = RunId::new();
+        self.leave_pending(id, MessageStatus::Running, "approved", Some(run))
             .await?;
         message.status = MessageStatus::Running;
+        message.run_id = Some(run);
         self.audit_by(actor, "chat.approve", format!("message:{id}"), None)
             .await;
         Ok(PreparedChat {
@@ -1125,10 +1235,11 @@ impl App {
         id: MessageId,
         to: MessageStatus,
         verb: &str,
+        run: Option<RunId>,
     ) -> ServiceResult<()> {
         if self
             .store()
-            .transition_message(id, MessageStatus::PendingApproval, to)
+            .transition_message(id, MessageStatus::PendingApproval, to, run)
             .await?
         {
             return Ok(());
@@ -1148,7 +1259,7 @@ impl App {
         let (session, _, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
         self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
             .await?;
-        self.leave_pending(id, MessageStatus::Rejected, "rejected")
+        self.leave_pending(id, MessageStatus::Rejected, "rejected", None)
             .await?;
         self.audit_by(actor, "chat.reject", format!("message:{id}"), None)
             .await;
@@ -1194,6 +1305,10 @@ impl App {
         message.error_code = None;
         message.error_detail = None;
         message.updated_at = now_millis();
+        // A new run owns the message from here: a pipeline still finishing an older run
+        // (say one marked interrupted) can no longer overwrite it.
+        let run = RunId::new();
+        message.run_id = Some(run);
         message.status = match conn.execution_mode {
             ExecutionMode::AutoExecute => MessageStatus::Running,
             ExecutionMode::ReviewFirst => MessageStatus::PendingApproval,
@@ -1202,7 +1317,7 @@ impl App {
         // Only one editor wins a concurrent edit of the same message.
         if !self
             .store()
-            .transition_message(id, previous, message.status)
+            .transition_message(id, previous, message.status, Some(run))
             .await?
         {
             return Err(ServiceError::conflict(

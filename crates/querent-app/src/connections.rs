@@ -4,8 +4,6 @@
 //! connections — and testing unsaved ones, which opens network connections to arbitrary
 //! hosts — needs the team admin role; using and testing saved ones needs membership.
 
-use std::path::PathBuf;
-
 use querent_domain::ports::ProbeError;
 use querent_domain::{
     Connection, ConnectionId, ConnectionLimits, ConnectionTarget, Dialect, ErrorCode,
@@ -45,7 +43,9 @@ pub struct ConnectionRequest {
     /// Password: write-only, stored encrypted.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Password))]
     pub password: Option<Secret<String>>,
-    /// Database file (sqlite); must exist.
+    /// Database file (sqlite): an existing file inside the server's SQLite directories —
+    /// the team's uploads (`POST /connections/sqlite-files`), the operator's `sqlite_dirs`
+    /// or the demo database.
     pub path: Option<String>,
     /// `disable`, `prefer` (default) or `require`.
     pub ssl_mode: Option<SslMode>,
@@ -277,8 +277,15 @@ pub fn validate_limits(l: &ConnectionLimits) -> ServiceResult<()> {
 }
 
 impl App {
-    /// Normalises and checks a target; the error names the field.
-    fn validate_target(&self, mut t: ConnectionTarget) -> ServiceResult<ConnectionTarget> {
+    /// Normalises and checks a target for `team`; the error names the field. A new SQLite
+    /// path (`new_path`) must be inside the sandbox ([`crate::sqlite_files`]) and is stored
+    /// canonical; a stored one is left as it is (it is checked whenever it is used).
+    async fn validate_target(
+        &self,
+        team: TeamId,
+        mut t: ConnectionTarget,
+        new_path: bool,
+    ) -> ServiceResult<ConnectionTarget> {
         t.host = clean_text("host", t.host, 255)?;
         t.database = clean_text("database", t.database, 255)?;
         t.username = clean_text("username", t.username, 255)?;
@@ -336,49 +343,16 @@ impl App {
                 let path = t.path.clone().ok_or_else(|| {
                     ServiceError::validation("path: is required for sqlite connections")
                 })?;
-                t.path = Some(self.check_sqlite_path(&path)?);
+                if new_path {
+                    t.path = Some(self.sqlite_path_for(team, &path).await?);
+                }
             }
         }
+        if t.dialect == Dialect::Postgres {
+            // The server's own PostgreSQL store, by its address: refused without connecting.
+            self.refuse_own_store_target(&t).await?;
+        }
         Ok(t)
-    }
-
-    fn check_sqlite_path(&self, path: &str) -> ServiceResult<String> {
-        let canonical = std::fs::canonicalize(path).map_err(|_| {
-            ServiceError::validation(format!("path: `{path}` does not exist or cannot be read"))
-        })?;
-        if !canonical.is_file() {
-            return Err(ServiceError::validation(format!(
-                "path: `{path}` is not a file"
-            )));
-        }
-        let is_protected = |p: &PathBuf| {
-            std::fs::canonicalize(p).is_ok_and(|c| c == canonical)
-                || p.file_name().zip(p.parent()).is_some_and(|(name, dir)| {
-                    // The store's WAL and SHM companions are as sensitive as the store itself.
-                    std::fs::canonicalize(dir).is_ok_and(|d| {
-                        canonical.parent() == Some(d.as_path())
-                            && canonical.file_name().is_some_and(|f| {
-                                f.to_string_lossy().starts_with(&*name.to_string_lossy())
-                            })
-                    })
-                })
-        };
-        if self.config().protected_paths.iter().any(is_protected) {
-            return Err(ServiceError::forbidden(
-                "path: Querent's own files cannot be registered as a connection",
-            ));
-        }
-        let allowed = &self.config().sqlite_allowed_dirs;
-        if !allowed.is_empty()
-            && !allowed
-                .iter()
-                .any(|dir| std::fs::canonicalize(dir).is_ok_and(|d| canonical.starts_with(&d)))
-        {
-            return Err(ServiceError::forbidden(
-                "path: outside the directories allowed for sqlite connections",
-            ));
-        }
-        Ok(canonical.to_string_lossy().into_owned())
     }
 
     fn encrypt_password(
@@ -439,13 +413,18 @@ impl App {
                 .as_deref()
                 .ok_or_else(|| ServiceError::validation("name: is required"))?,
         )?;
-        let target = self.validate_target(req.target())?;
+        let target = self.validate_target(team, req.target(), true).await?;
         let privacy = req.privacy.unwrap_or_default();
         validate_privacy(&privacy)?;
         let limits = req.config.unwrap_or_default();
         validate_limits(&limits)?;
         let schemas = req.schemas.unwrap_or_default();
         check_list("schemas", &schemas)?;
+        // A Querent metadata store (another instance's, reached under any name) is known by
+        // its tables: the catalog is read once, without samples, and the target refused on
+        // a match. Unreadable now, it is checked again whenever its schema is read.
+        self.refuse_store_by_schema(&target, req.password.as_ref(), &schemas)
+            .await?;
         let now = now_millis();
         let conn = Connection {
             id: ConnectionId::new(),
@@ -516,6 +495,7 @@ impl App {
         if let Some(name) = req.name {
             conn.name = validate_resource_name("name", &name)?;
         }
+        let before = conn.target.clone();
         let mut t = conn.target.clone();
         if req.host.is_some() {
             t.host = req.host;
@@ -529,13 +509,19 @@ impl App {
         if req.username.is_some() {
             t.username = req.username;
         }
-        if req.path.is_some() {
+        let new_path = req.path.is_some();
+        if new_path {
             t.path = req.path;
         }
         if let Some(m) = req.ssl_mode {
             t.ssl_mode = m;
         }
-        conn.target = self.validate_target(t)?;
+        conn.target = self.validate_target(conn.team_id, t, new_path).await?;
+        let reaches_elsewhere = conn.target != before
+            || req.schemas.is_some()
+            || req.password.is_some()
+            || req.clear_password == Some(true);
+        let new_password = req.password.clone();
         if req.clear_password == Some(true) {
             conn.encrypted_secret = None;
         }
@@ -545,6 +531,16 @@ impl App {
         if let Some(s) = req.schemas {
             check_list("schemas", &s)?;
             conn.schemas = s;
+        }
+        if reaches_elsewhere {
+            // Pointed somewhere new (or with other credentials or schemas): the same store
+            // check as at registration.
+            let password = match new_password.filter(|p| !p.expose().is_empty()) {
+                Some(p) => Some(p),
+                None => self.connection_password(&conn)?,
+            };
+            self.refuse_store_by_schema(&conn.target, password.as_ref(), &conn.schemas)
+                .await?;
         }
         if req.description.is_some() {
             conn.description = clean_text("description", req.description, 4000)?;
@@ -598,6 +594,11 @@ impl App {
         let view = self
             .save_connection(actor, conn, "connection.privacy")
             .await?;
+        // Samples of what the new policy hides leave the stored snapshot (reads filter by
+        // the current policy anyway).
+        if let Err(e) = self.strip_stored_samples(id, &view.privacy).await {
+            tracing::warn!(error = %e.detail, connection = %id, "could not strip protected samples from the snapshot");
+        }
         // Cached SQL is validated again on every use, so it could never leak what the new
         // policy hides; still, answers written under another policy are not kept.
         if let Err(e) = self.cache_invalidate(id, None).await {
@@ -665,10 +666,18 @@ impl App {
         actor: &Actor,
         req: ConnectionRequest,
     ) -> ServiceResult<TestResult> {
-        self.acting_team(actor, req.team_id, TeamRole::Admin)
+        let team = self
+            .acting_team(actor, req.team_id, TeamRole::Admin)
             .await?;
-        let target = self.validate_target(req.target())?;
-        Ok(self.run_probe(&target, req.password.as_ref()).await)
+        let target = self.validate_target(team, req.target(), true).await?;
+        let result = self.run_probe(&target, req.password.as_ref()).await;
+        if result.ok {
+            // It answered: make sure it is not a Querent metadata store (403 if it is).
+            let schemas = req.schemas.clone().unwrap_or_default();
+            self.refuse_store_by_schema(&target, req.password.as_ref(), &schemas)
+                .await?;
+        }
+        Ok(result)
     }
 
     /// Tests a saved connection with its stored credentials.
@@ -683,7 +692,29 @@ impl App {
             .as_deref()
             .map(|c| self.crypto().decrypt(c))
             .transpose()?;
-        let result = self.run_probe(&conn.target, password.as_ref()).await;
+        // A Querent metadata store is refused outright (403), not reported as a failed test.
+        self.refuse_own_store_target(&conn.target).await?;
+        let result = match self.usable_target(&conn).await {
+            Ok(target) => {
+                let result = self.run_probe(&target, password.as_ref()).await;
+                if result.ok {
+                    self.refuse_store_by_schema(&target, password.as_ref(), &conn.schemas)
+                        .await?;
+                }
+                result
+            }
+            // Outside the SQLite sandbox: not opened at all.
+            Err(e) => TestResult {
+                ok: false,
+                dialect: conn.target.dialect,
+                server_version: None,
+                latency_ms: 0,
+                error: Some(ErrorInfo {
+                    code: e.code,
+                    detail: e.detail,
+                }),
+            },
+        };
         self.audit_by(
             actor,
             "connection.test",
@@ -701,7 +732,15 @@ impl App {
         team: TeamId,
         actor: &str,
     ) -> ServiceResult<Option<ConnectionView>> {
-        let Some(path) = self.config().demo_database.clone().filter(|p| p.is_file()) else {
+        let Some(path) = self.config().demo_database.clone() else {
+            return Ok(None);
+        };
+        // Canonical, like every stored SQLite path; off the async runtime.
+        let Ok(Some(path)) = tokio::task::spawn_blocking(move || {
+            std::fs::canonicalize(&path).ok().filter(|p| p.is_file())
+        })
+        .await
+        else {
             return Ok(None);
         };
         let existing = self
@@ -711,7 +750,6 @@ impl App {
         if existing.iter().any(|c| c.name == DEMO_CONNECTION_NAME) {
             return Ok(None);
         }
-        let path = std::fs::canonicalize(&path).unwrap_or(path);
         let now = now_millis();
         let conn = Connection {
             id: ConnectionId::new(),

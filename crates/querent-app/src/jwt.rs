@@ -8,8 +8,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use querent_domain::ErrorCode;
 use querent_domain::ports::Crypto;
+use querent_domain::{ErrorCode, TokenFamilyId};
 use serde::{Deserialize, Serialize};
 
 use crate::ServiceError;
@@ -41,14 +41,31 @@ pub struct Claims {
     /// logout-all, which kills older tokens at once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ep: Option<i64>,
+    /// For users: the refresh-token family (one per login) the token was issued from, so
+    /// that revoking the family (logout, refresh-token reuse) also refuses its access
+    /// tokens. Absent on API-client tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fam: Option<TokenFamilyId>,
 }
 
 fn now_secs() -> i64 {
     querent_domain::now_millis() / 1000
 }
 
-/// Signs claims; returns the compact token.
+/// Signs claims without a token family; returns the compact token.
 pub fn sign(crypto: &dyn Crypto, sub: String, ttl_secs: i64, epoch: Option<i64>) -> String {
+    sign_in_family(crypto, sub, ttl_secs, epoch, None)
+}
+
+/// Signs claims, naming the refresh-token family the token belongs to; returns the compact
+/// token.
+pub fn sign_in_family(
+    crypto: &dyn Crypto,
+    sub: String,
+    ttl_secs: i64,
+    epoch: Option<i64>,
+    family: Option<TokenFamilyId>,
+) -> String {
     let (kid, _) = crypto.mac(PURPOSE, b"");
     let header = Header {
         alg: "HS256".into(),
@@ -63,6 +80,7 @@ pub fn sign(crypto: &dyn Crypto, sub: String, ttl_secs: i64, epoch: Option<i64>)
         exp: iat + ttl_secs,
         jti: uuid::Uuid::now_v7().simple().to_string(),
         ep: epoch,
+        fam: family,
     };
     let h = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).unwrap_or_default());
     let c = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap_or_default());
@@ -130,7 +148,10 @@ mod tests {
         let k = Keyring::generate_in_memory().unwrap();
         let t = sign(&k, "user:x".into(), 60, Some(3));
         let c = verify(&k, &t).unwrap();
-        assert_eq!((c.sub.as_str(), c.ep), ("user:x", Some(3)));
+        assert_eq!((c.sub.as_str(), c.ep, c.fam), ("user:x", Some(3), None));
+        let fam = TokenFamilyId::new();
+        let t = sign_in_family(&k, "user:x".into(), 60, Some(3), Some(fam));
+        assert_eq!(verify(&k, &t).unwrap().fam, Some(fam));
     }
 
     #[test]

@@ -7,7 +7,10 @@
 //! connection tests), settings, audit log and master-key rotation, and the chat pipeline
 //! ([`chat`]: question → provider → guard → execution-mode gate → streamed rows), sessions
 //! and their history, hand-written SQL ([`sql`]), LLM providers ([`providers`]), the
-//! semantic cache ([`cache`]) and verified examples with chat feedback ([`examples`]).
+//! semantic cache ([`cache`]) and verified examples with chat feedback ([`examples`]),
+//! the SQLite sandbox and uploads ([`sqlite_files`]), the refusal of Querent's own
+//! metadata store as a target ([`own_store`]) and the recovery of chats a crash
+//! interrupted ([`recovery`]).
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
@@ -35,15 +38,18 @@ mod error;
 pub mod examples;
 pub mod jwt;
 mod linking;
+pub mod own_store;
 mod paging;
 pub mod providers;
 mod ratelimit;
+pub mod recovery;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;
 pub mod sessions;
 pub mod settings;
 pub mod sql;
+pub mod sqlite_files;
 pub mod teams;
 pub mod users;
 
@@ -76,14 +82,16 @@ pub struct AppConfig {
     pub login_window: Duration,
     /// Timeout for connecting to target databases.
     pub connect_timeout: Duration,
-    /// When non-empty, SQLite connections must point inside one of these directories.
-    pub sqlite_allowed_dirs: Vec<PathBuf>,
-    /// Files that may never be registered as SQLite connections (the embedded store, the
-    /// key file): a query against them would read Querent's own secrets.
-    pub protected_paths: Vec<PathBuf>,
+    /// Where SQLite targets may live (shared directories, team upload folders, the demo)
+    /// and what they may never be (Querent's own files).
+    pub sqlite: sqlite_files::SqliteSandbox,
     /// The generated demo database, registered as connection `demo` of the first team at
     /// first-boot setup (and by `querent demo`); `None` to skip.
     pub demo_database: Option<PathBuf>,
+    /// The server's own PostgreSQL store (from `database_url`), never accepted as a target;
+    /// `None` with the embedded store (its files are in [`AppConfig::sqlite`]'s protected
+    /// files).
+    pub own_store: Option<own_store::StoreLocation>,
     /// The largest row cap any query may have, whatever a request or connection asks.
     pub server_max_rows: u32,
     /// Schemas with more tables than this are linked (the tables a question needs are
@@ -100,9 +108,9 @@ impl Default for AppConfig {
             login_max_failures_per_ip: 50,
             login_window: Duration::from_secs(15 * 60),
             connect_timeout: Duration::from_secs(5),
-            sqlite_allowed_dirs: Vec::new(),
-            protected_paths: Vec::new(),
+            sqlite: Default::default(),
             demo_database: None,
+            own_store: None,
             server_max_rows: 10_000,
             link_above_tables: 30,
         }

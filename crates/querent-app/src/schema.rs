@@ -2,10 +2,17 @@
 //! [`querent_domain::ports::SchemaReader`] port), stored per connection, served from the
 //! store. Reading the catalog only reads: the introspector uses read-only transactions and
 //! never samples excluded or masked columns.
+//!
+//! Sample values follow the *current* privacy policy: every snapshot the services read
+//! from the store goes through `App::stored_schema`, which drops the samples of masked
+//! and excluded columns and of excluded tables, so a column protected after its schema was
+//! read never has its values served, linked on, drafted into a semantic model or put in a
+//! prompt. A policy change also strips them from the stored snapshot
+//! (`App::strip_stored_samples`).
 
 use querent_domain::ports::{ProbeError, SchemaReadOptions};
 use querent_domain::schema::SchemaSnapshot;
-use querent_domain::{ConnectionId, ErrorCode, TeamRole};
+use querent_domain::{Connection, ConnectionId, ErrorCode, PrivacyPolicy, TeamRole};
 
 use crate::{Actor, App, ServiceError, ServiceResult};
 
@@ -16,11 +23,52 @@ impl App {
         actor: &Actor,
         id: ConnectionId,
     ) -> ServiceResult<SchemaSnapshot> {
-        self.load_connection(actor, id, TeamRole::Viewer).await?;
-        match self.store().schema_snapshot(id).await? {
+        let conn = self.load_connection(actor, id, TeamRole::Viewer).await?;
+        match self.stored_schema(&conn).await? {
             Some(s) => Ok(s),
             None => self.read_and_store_schema(actor, id).await,
         }
+    }
+
+    /// The stored snapshot of a connection with the samples its current policy hides
+    /// removed; `None` when the catalog was never read.
+    ///
+    /// A snapshot of a Querent metadata store (stored before stores were refused, say) is
+    /// never served, nor one of a target that is a store now: the connection is refused
+    /// ([`crate::own_store`]).
+    pub(crate) async fn stored_schema(
+        &self,
+        conn: &Connection,
+    ) -> ServiceResult<Option<SchemaSnapshot>> {
+        // The target itself first: the server's own PostgreSQL store, or a SQLite file that
+        // became a store after its (harmless) schema was read.
+        self.refuse_own_store_target(&conn.target).await?;
+        match self.store().schema_snapshot(conn.id).await? {
+            Some(mut s) => {
+                crate::own_store::refuse_store_snapshot(&s)?;
+                s.strip_protected_samples(&conn.privacy);
+                Ok(Some(s))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Removes from the stored snapshot the samples `policy` hides (after a policy change).
+    /// A snapshot stored concurrently under the old policy may keep some; reads filter
+    /// them anyway ([`App::stored_schema`]).
+    pub(crate) async fn strip_stored_samples(
+        &self,
+        id: ConnectionId,
+        policy: &PrivacyPolicy,
+    ) -> ServiceResult<usize> {
+        let Some(mut snapshot) = self.store().schema_snapshot(id).await? else {
+            return Ok(0);
+        };
+        let stripped = snapshot.strip_protected_samples(policy);
+        if stripped > 0 {
+            self.store().save_schema_snapshot(id, &snapshot).await?;
+        }
+        Ok(stripped)
     }
 
     /// Reads the catalog again and stores the new snapshot (editor or above).
@@ -50,9 +98,10 @@ impl App {
             privacy: conn.privacy.clone(),
             connect_timeout: self.config().connect_timeout,
         };
-        let snapshot = self
+        let target = self.usable_target(&conn).await?;
+        let mut snapshot = self
             .schema_reader()
-            .read_schema(&conn.target, password.as_ref(), &options)
+            .read_schema(&target, password.as_ref(), &options)
             .await
             .map_err(|e| match e {
                 ProbeError::InvalidTarget(m) => ServiceError::validation(m),
@@ -61,6 +110,10 @@ impl App {
                     format!("could not read the schema: {other}"),
                 ),
             })?;
+        // A Querent metadata store is never a target: refused before anything is stored.
+        crate::own_store::refuse_store_snapshot(&snapshot)?;
+        // The introspector samples nothing the policy hides; this makes sure of it.
+        snapshot.strip_protected_samples(&conn.privacy);
         // The connection may have been deleted while its catalog was read.
         self.store()
             .save_schema_snapshot(id, &snapshot)

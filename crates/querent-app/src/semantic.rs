@@ -124,8 +124,8 @@ impl App {
         id: ConnectionId,
         version: Option<u32>,
     ) -> ServiceResult<SemanticModel> {
-        self.load_connection(actor, id, TeamRole::Viewer).await?;
-        match version {
+        let conn = self.load_connection(actor, id, TeamRole::Viewer).await?;
+        let mut model = match version {
             Some(v) => self
                 .store()
                 .semantic_model_version(id, v)
@@ -141,7 +141,10 @@ impl App {
                 .latest_semantic_model(id)
                 .await?
                 .ok_or_else(no_model),
-        }
+        }?;
+        // Value lists of columns the current policy protects are not served.
+        model.strip_protected_values(&conn.privacy);
+        Ok(model)
     }
 
     /// Every saved version of a connection's model (number, fingerprint, author, time),
@@ -356,11 +359,14 @@ impl App {
         &self,
         connection: ConnectionId,
     ) -> ServiceResult<Option<Arc<SemanticModel>>> {
-        Ok(self
-            .store()
-            .latest_semantic_model(connection)
-            .await?
-            .map(Arc::new))
+        let Some(mut model) = self.store().latest_semantic_model(connection).await? else {
+            return Ok(None);
+        };
+        // The value lists of columns the current policy protects reach no prompt, linking
+        // index or translator.
+        let policy = self.store().get_connection(connection).await?.privacy;
+        model.strip_protected_values(&policy);
+        Ok(Some(Arc::new(model)))
     }
 
     /// Cached answers were found under the previous model version (their synonyms, value

@@ -2,6 +2,7 @@
 //! readable by any signed-in caller, changed by server administrators. Unknown keys and
 //! out-of-range values are refused with a message naming the key.
 
+use querent_domain::query::{DEFAULT_MAX_RESULT_BYTES, DEFAULT_MAX_VALUE_BYTES};
 use serde::{Deserialize, Serialize};
 
 use crate::{Actor, App, ServiceError, ServiceResult};
@@ -22,6 +23,14 @@ pub struct Settings {
     pub log_level: String,
     /// Requests per minute per user or API client.
     pub rate_limit_per_minute: u32,
+    /// Longest value a result delivers, in bytes (text as UTF-8, bytes as their base64
+    /// text): longer values are cut (text at a character boundary) and the result says
+    /// `truncated_reason: value_bytes`.
+    pub max_value_bytes: u64,
+    /// Row data a result delivers at most, in bytes (about the rows' JSON size): rows stop
+    /// before the one that would pass it and the result says
+    /// `truncated_reason: result_bytes`.
+    pub max_result_bytes: u64,
 }
 
 impl Default for Settings {
@@ -33,9 +42,16 @@ impl Default for Settings {
             statement_timeout_ms: 30_000,
             log_level: "info".into(),
             rate_limit_per_minute: 600,
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
         }
     }
 }
+
+/// Bounds of [`Settings::max_value_bytes`]: 1 KiB to 64 MiB.
+const VALUE_BYTES_RANGE: (u64, u64) = (1024, 64 * 1024 * 1024);
+/// Bounds of [`Settings::max_result_bytes`]: 64 KiB to 256 MiB.
+const RESULT_BYTES_RANGE: (u64, u64) = (64 * 1024, 256 * 1024 * 1024);
 
 /// A change to some settings; absent keys stay as they are.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -54,6 +70,10 @@ pub struct SettingsPatch {
     pub log_level: Option<String>,
     /// See [`Settings::rate_limit_per_minute`] (1–1 000 000).
     pub rate_limit_per_minute: Option<u32>,
+    /// See [`Settings::max_value_bytes`] (1 024–67 108 864, at most `max_result_bytes`).
+    pub max_value_bytes: Option<u64>,
+    /// See [`Settings::max_result_bytes`] (65 536–268 435 456).
+    pub max_result_bytes: Option<u64>,
 }
 
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
@@ -111,6 +131,30 @@ impl Settings {
         if let Some(v) = p.rate_limit_per_minute {
             range("rate_limit_per_minute", v, 1, 1_000_000)?;
             self.rate_limit_per_minute = v;
+        }
+        if let Some(v) = p.max_result_bytes {
+            range(
+                "max_result_bytes",
+                v,
+                RESULT_BYTES_RANGE.0,
+                RESULT_BYTES_RANGE.1,
+            )?;
+            self.max_result_bytes = v;
+        }
+        if let Some(v) = p.max_value_bytes {
+            range(
+                "max_value_bytes",
+                v,
+                VALUE_BYTES_RANGE.0,
+                VALUE_BYTES_RANGE.1,
+            )?;
+            self.max_value_bytes = v;
+        }
+        if self.max_value_bytes > self.max_result_bytes {
+            return Err(ServiceError::validation(format!(
+                "max_value_bytes: must be at most max_result_bytes ({})",
+                self.max_result_bytes
+            )));
         }
         Ok(())
     }
@@ -209,5 +253,47 @@ mod tests {
         assert!(e.detail.starts_with("log_level"));
         let e: Result<SettingsPatch, _> = serde_json::from_str(r#"{"nope": 1}"#);
         assert!(e.unwrap_err().to_string().contains("nope"));
+    }
+
+    #[test]
+    fn byte_caps_are_validated() {
+        let mut s = Settings::default();
+        assert_eq!(
+            (s.max_value_bytes, s.max_result_bytes),
+            (65_536, 16_777_216)
+        );
+        s.apply(SettingsPatch {
+            max_value_bytes: Some(4096),
+            max_result_bytes: Some(1 << 20),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((s.max_value_bytes, s.max_result_bytes), (4096, 1 << 20));
+        let e = s
+            .apply(SettingsPatch {
+                max_value_bytes: Some(10),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(e.detail.starts_with("max_value_bytes"), "{}", e.detail);
+        let e = s
+            .apply(SettingsPatch {
+                max_result_bytes: Some(1 << 30),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(e.detail.starts_with("max_result_bytes"), "{}", e.detail);
+        let e = s
+            .apply(SettingsPatch {
+                max_value_bytes: Some(2 << 20),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert!(
+            e.detail.contains("at most max_result_bytes"),
+            "{}",
+            e.detail
+        );
+        assert_eq!((s.max_value_bytes, s.max_result_bytes), (4096, 1 << 20));
     }
 }

@@ -113,14 +113,15 @@ impl App {
         );
         let schema = self.schema_for(actor, &conn).await?;
         let password = self.connection_password(&conn)?;
+        let target = self.usable_target(&conn).await?;
         let mut sink = CollectRows::default();
         let request = QueryRequest {
             connection_id: conn.id,
-            target: &conn.target,
+            target: &target,
             password: password.as_ref(),
             schema: &schema,
             policy: &conn.privacy,
-            limits: self.limits_of(&conn, max_rows),
+            limits: self.limits_of(&conn, max_rows).await,
             sql: &req.sql,
         };
         let outcome = self.engine().run(request, &mut sink).await;
@@ -132,12 +133,7 @@ impl App {
         )
         .await;
         let outcome = outcome.map_err(|e| ServiceError::new(e.code(), e.to_string()))?;
-        Ok(ResultSet {
-            columns: outcome.columns,
-            rows: sink.rows,
-            row_count: outcome.row_count,
-            truncated: outcome.truncated,
-            execution_time_ms: outcome.execution_time_ms,
-        })
+        // The engine delivered within the byte caps: the rows held here are bounded.
+        Ok(ResultSet::from_outcome(outcome, sink.rows))
     }
 }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::query::{ColumnMeta, Row};
+use crate::query::{ColumnMeta, QueryOutcome, Row, TruncationReason};
 use crate::{ConnectionId, Dialect, MessageId, MessageStatus, SessionId, TeamId, UnixMillis};
 
 /// A conversation about one connection.
@@ -35,10 +35,38 @@ pub struct ResultSet {
     pub rows: Vec<Row>,
     /// Rows the query returned (up to the row cap).
     pub row_count: u64,
-    /// Whether the row cap cut the result off.
+    /// Whether the result is incomplete: the row cap or the result byte cap cut it off, or
+    /// values were shortened by the value byte cap (`truncated_reason` says which).
     pub truncated: bool,
+    /// Which limit cut the result short: `row_cap`, `result_bytes` (the one that stopped the
+    /// rows) or else `value_bytes` (values were shortened); `null` when it is complete.
+    #[serde(default)]
+    pub truncated_reason: Option<TruncationReason>,
+    /// The value of that limit: rows for `row_cap`, bytes for the others.
+    #[serde(default)]
+    pub truncated_limit: Option<u64>,
+    /// How many values were shortened by the value byte cap (also when another limit is
+    /// the `truncated_reason`).
+    #[serde(default)]
+    pub values_truncated: u64,
     /// Time spent in the database, in milliseconds.
     pub execution_time_ms: u64,
+}
+
+impl ResultSet {
+    /// The result of an execution with the rows kept of it.
+    pub fn from_outcome(outcome: QueryOutcome, rows: Vec<Row>) -> Self {
+        Self {
+            columns: outcome.columns,
+            rows,
+            row_count: outcome.row_count,
+            truncated: outcome.truncated,
+            truncated_reason: outcome.truncated_by.map(|t| t.reason),
+            truncated_limit: outcome.truncated_by.map(|t| t.limit),
+            values_truncated: outcome.values_truncated,
+            execution_time_ms: outcome.execution_time_ms,
+        }
+    }
 }
 
 /// Options a question was asked with (kept so an approval runs it the same way).
@@ -127,8 +155,12 @@ pub struct ChatMessage {
     pub cache_entry_id: Option<crate::CacheEntryId>,
     /// Who asked: `user:<id>` or `client:<id>`.
     pub asked_by: String,
+    /// The run that owns the message now (set when it is asked, approved or edited); the
+    /// final write of a run is conditional on it ([`crate::ports::MetadataStore::finish_message`]).
+    pub run_id: Option<crate::RunId>,
     /// Creation time.
     pub created_at: UnixMillis,
-    /// Last change.
+    /// Last change (the store's clock for messages: see
+    /// [`crate::ports::MetadataStore::interrupt_running_messages`]).
     pub updated_at: UnixMillis,
 }

@@ -71,6 +71,9 @@ codes! {
     Unavailable => ("unavailable", 503),
     /// A bug or an unexpected failure on our side.
     Internal => ("internal_error", 500),
+    /// The server stopped (crash or restart) while it was answering; the question can be
+    /// asked again.
+    Interrupted => ("interrupted", 503),
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -92,5 +95,12 @@ mod tests {
         }
         assert_eq!(ErrorCode::ValidationError.http_status(), 422);
         assert_eq!(ErrorCode::Internal.http_status(), 500);
+        assert_eq!(
+            (
+                ErrorCode::Interrupted.as_str(),
+                ErrorCode::Interrupted.http_status()
+            ),
+            ("interrupted", 503)
+        );
     }
 }

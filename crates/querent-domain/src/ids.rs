@@ -86,6 +86,12 @@ id_type!(
     MessageId
 );
 id_type!(
+    /// One run of a message's pipeline (asking, approval or edit): the final write of a
+    /// run lands only while the message is still that run's, so a stale run never
+    /// overwrites a newer one.
+    RunId
+);
+id_type!(
     /// An LLM provider configuration.
     ProviderId
 );

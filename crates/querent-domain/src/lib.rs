@@ -24,6 +24,7 @@ mod ids;
 mod kinds;
 pub mod learning;
 pub mod ports;
+mod privacy;
 pub mod providers;
 pub mod query;
 pub mod schema;

@@ -13,8 +13,8 @@ use crate::providers::ProviderConfig;
 use crate::schema::SchemaSnapshot;
 use crate::{
     ApiClient, ApiClientId, AuditEntry, CacheEntryId, Connection, ConnectionId, ConnectionTarget,
-    Dialect, ExampleId, MessageId, MessageStatus, ProviderId, Secret, SessionId, Team, TeamId,
-    TeamMember, TeamRole, UnixMillis, User, UserId,
+    Dialect, ExampleId, MessageId, MessageStatus, ProviderId, RefreshTokenId, RunId, Secret,
+    SessionId, Team, TeamId, TeamMember, TeamRole, TokenFamilyId, UnixMillis, User, UserId,
 };
 
 /// What can go wrong in the metadata store.
@@ -69,9 +69,10 @@ impl Page {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefreshToken {
     /// Id.
-    pub id: String,
-    /// Family: all tokens rotated from one login.
-    pub family_id: String,
+    pub id: RefreshTokenId,
+    /// Family: all tokens rotated from one login. The family counts as revoked as soon as
+    /// any of its tokens is.
+    pub family_id: TokenFamilyId,
     /// Owner.
     pub user_id: UserId,
     /// SHA-256 of the token, hex.
@@ -167,10 +168,24 @@ pub trait MetadataStore:
     /// The refresh token with this hash.
     async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
     /// Marks `old_id` used and stores `new`, atomically, only if `old_id` was unused and
-    /// unrevoked; `false` (nothing stored) otherwise.
-    async fn rotate_refresh_token(&self, old_id: &str, new: &RefreshToken) -> StoreResult<bool>;
+    /// unrevoked *and no token of its family is revoked* (checked in the same statement, so
+    /// a rotation racing a revocation of the family never leaves a live token behind);
+    /// `false` (nothing stored) otherwise.
+    async fn rotate_refresh_token(
+        &self,
+        old_id: RefreshTokenId,
+        new: &RefreshToken,
+    ) -> StoreResult<bool>;
     /// Revokes a whole token family.
-    async fn revoke_token_family(&self, family_id: &str) -> StoreResult<()>;
+    async fn revoke_token_family(&self, family_id: TokenFamilyId) -> StoreResult<()>;
+    /// The user an access token names and whether the refresh-token family the token was
+    /// issued from has been revoked (any of its tokens revoked; `false` when no family is
+    /// given), in one unit of work: the per-request check of a bearer token.
+    async fn user_for_token(
+        &self,
+        id: UserId,
+        family_id: Option<TokenFamilyId>,
+    ) -> StoreResult<(User, bool)>;
 
     /// Stores an API client with its secret hash.
     async fn insert_api_client(&self, client: &ApiClient, secret_hash: &str) -> StoreResult<()>;
@@ -280,22 +295,47 @@ pub trait MetadataStore:
     ) -> StoreResult<Vec<ChatSession>>;
     /// Deletes a session and its messages.
     async fn delete_session(&self, id: SessionId) -> StoreResult<()>;
-    /// Stores a new message and bumps its session's `updated_at`.
+    /// Stores a new message and bumps its session's `updated_at`. A `running` message's
+    /// `updated_at` is the store's clock, not the one given (see
+    /// [`MetadataStore::interrupt_running_messages`]).
     async fn insert_message(&self, message: &ChatMessage) -> StoreResult<()>;
-    /// Replaces a message's stored fields.
+    /// Replaces a message's stored fields (`updated_at` of a `running` one: the store's
+    /// clock).
     async fn update_message(&self, message: &ChatMessage) -> StoreResult<()>;
+    /// The final write of a run: replaces a message's stored fields (its `run_id`
+    /// included) only while the stored message still belongs to run `run` — a run that
+    /// was overtaken (the message was edited, approved again or re-run since) writes
+    /// nothing. `false` when nothing was written.
+    async fn finish_message(&self, message: &ChatMessage, run: Option<RunId>) -> StoreResult<bool>;
+    /// A running chat's heartbeat: sets `updated_at` to the store's clock while the
+    /// message is `running` and still run `run`'s; `false` otherwise.
+    async fn heartbeat_message(&self, id: MessageId, run: Option<RunId>) -> StoreResult<bool>;
     /// One message.
     async fn get_message(&self, id: MessageId) -> StoreResult<ChatMessage>;
     /// The messages of a session, oldest first.
     async fn list_messages(&self, session: SessionId) -> StoreResult<Vec<ChatMessage>>;
-    /// Moves a message from status `from` to `to` atomically; false when it was not in
-    /// `from` (someone else got there first).
+    /// Moves a message from status `from` to `to` atomically (`updated_at`: the store's
+    /// clock); with `run`, the message becomes that run's in the same statement. False
+    /// when it was not in `from` (someone else got there first).
     async fn transition_message(
         &self,
         id: MessageId,
         from: MessageStatus,
         to: MessageStatus,
+        run: Option<RunId>,
     ) -> StoreResult<bool>;
+    /// Ends the messages still `running` that nobody touched for `idle_for` (every running
+    /// message when `None`): status `error` with this code and detail (recovery after a
+    /// crash). Idleness is measured on the store's clock alone — `updated_at` of running
+    /// messages is stamped by the store and compared with its own `now` in the same
+    /// statement — so instances with skewed clocks never mark each other's live chats.
+    /// The message's run is left as it is. Returns how many.
+    async fn interrupt_running_messages(
+        &self,
+        idle_for: Option<Duration>,
+        error_code: &str,
+        error_detail: &str,
+    ) -> StoreResult<u64>;
     /// Messages in `status` of sessions of these teams (optionally on one connection),
     /// oldest first (e.g. the approvals waiting for a reviewer).
     async fn messages_with_status(

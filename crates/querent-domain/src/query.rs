@@ -12,6 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+mod scrub;
+
+pub use scrub::scrub_db_message;
+
 use crate::schema::SchemaSnapshot;
 use crate::{ConnectionId, ConnectionTarget, Dialect, ErrorCode, PrivacyPolicy, Secret};
 
@@ -57,6 +61,12 @@ pub struct GuardRejection {
     pub suggestions: Vec<String>,
 }
 
+/// The default per-value byte cap ([`QueryLimits::max_value_bytes`]): 64 KiB.
+pub const DEFAULT_MAX_VALUE_BYTES: u64 = 64 * 1024;
+
+/// The default per-result byte cap ([`QueryLimits::max_result_bytes`]): 16 MiB.
+pub const DEFAULT_MAX_RESULT_BYTES: u64 = 16 * 1024 * 1024;
+
 /// Limits one execution runs under.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct QueryLimits {
@@ -66,6 +76,60 @@ pub struct QueryLimits {
     pub statement_timeout: Duration,
     /// Time allowed to obtain a connection.
     pub connect_timeout: Duration,
+    /// Longest value delivered, in bytes of its JSON text (bytes count as their base64
+    /// text): longer text and byte values are cut (text at a character boundary), and
+    /// the result reports [`TruncationReason::ValueBytes`].
+    pub max_value_bytes: u64,
+    /// Row data delivered at most, in bytes (the size of the rows as JSON, approximately):
+    /// rows stop before the one that would exceed it, and the result reports
+    /// [`TruncationReason::ResultBytes`].
+    pub max_result_bytes: u64,
+}
+
+impl QueryLimits {
+    /// Limits with the default byte caps.
+    pub fn new(max_rows: u64, statement_timeout: Duration, connect_timeout: Duration) -> Self {
+        Self {
+            max_rows,
+            statement_timeout,
+            connect_timeout,
+            max_value_bytes: DEFAULT_MAX_VALUE_BYTES,
+            max_result_bytes: DEFAULT_MAX_RESULT_BYTES,
+        }
+    }
+}
+
+/// Which limit cut a result short.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TruncationReason {
+    /// More rows existed than the row cap allowed.
+    RowCap,
+    /// One or more values were longer than the per-value byte cap and were shortened.
+    ValueBytes,
+    /// The rows reached the per-result byte cap; later rows were not delivered.
+    ResultBytes,
+}
+
+impl TruncationReason {
+    /// The wire spelling (`row_cap`, `value_bytes`, `result_bytes`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TruncationReason::RowCap => "row_cap",
+            TruncationReason::ValueBytes => "value_bytes",
+            TruncationReason::ResultBytes => "result_bytes",
+        }
+    }
+}
+
+/// A limit that cut a result short, and its value (rows for `row_cap`, bytes otherwise).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Truncation {
+    /// Which limit.
+    pub reason: TruncationReason,
+    /// The limit in force.
+    pub limit: u64,
 }
 
 /// One execution request.
@@ -96,8 +160,16 @@ pub struct QueryOutcome {
     pub columns: Vec<ColumnMeta>,
     /// Rows delivered (at most the row cap).
     pub row_count: u64,
-    /// Whether more rows existed than the cap allowed.
+    /// Whether the result is incomplete: more rows existed than the row cap allowed, the
+    /// result byte cap stopped the rows, or values were shortened.
     pub truncated: bool,
+    /// The limit that cut it short: the one that stopped the rows (row cap or result
+    /// bytes), else the value byte cap when values were shortened.
+    #[serde(default)]
+    pub truncated_by: Option<Truncation>,
+    /// How many values were shortened by the per-value byte cap.
+    #[serde(default)]
+    pub values_truncated: u64,
     /// Time spent in the database, in milliseconds.
     pub execution_time_ms: u64,
 }
@@ -138,6 +210,110 @@ impl RowSink for CollectRows {
     }
 }
 
+/// The database's own code of an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbErrorCode {
+    /// PostgreSQL: the SQLSTATE (`22P02`).
+    Postgres {
+        /// The five-character SQLSTATE.
+        sqlstate: String,
+    },
+    /// MySQL or MariaDB: the error number (`1292`) and the SQLSTATE (`22007`).
+    Mysql {
+        /// The server's error number.
+        number: u16,
+        /// The five-character SQLSTATE.
+        sqlstate: String,
+    },
+    /// SQLite: the result code's name (`SQLITE_ERROR`).
+    Sqlite {
+        /// `SQLITE_…`.
+        name: String,
+    },
+    /// Raised by Querent itself (no database code).
+    Querent,
+}
+
+impl std::fmt::Display for DbErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbErrorCode::Postgres { sqlstate } => write!(f, "SQLSTATE {sqlstate}"),
+            DbErrorCode::Mysql { number, sqlstate } => {
+                write!(f, "MySQL error {number} (SQLSTATE {sqlstate})")
+            }
+            DbErrorCode::Sqlite { name } => write!(f, "SQLite {name}"),
+            DbErrorCode::Querent => f.write_str("error"),
+        }
+    }
+}
+
+/// A database's refusal of a statement, kept in parts so that each audience gets what it
+/// may see: the client the whole message (`Display`: message, detail, hint and code, as
+/// the database said them), an LLM provider only the code and a message scrubbed of
+/// anything that may be a data value ([`DbError::for_provider`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbError {
+    /// The database's code.
+    pub code: DbErrorCode,
+    /// The primary message.
+    pub message: String,
+    /// PostgreSQL's DETAIL (often quotes values: never sent to a provider).
+    pub detail: Option<String>,
+    /// PostgreSQL's HINT.
+    pub hint: Option<String>,
+}
+
+impl DbError {
+    /// An error raised by Querent itself while running a statement.
+    pub fn querent(message: impl Into<String>) -> Self {
+        Self {
+            code: DbErrorCode::Querent,
+            message: message.into(),
+            detail: None,
+            hint: None,
+        }
+    }
+
+    /// What an LLM provider may see for self-correction: the code and the message with
+    /// every fragment that may be a data value removed (see [`scrub_db_message`]); the
+    /// DETAIL never, the HINT scrubbed. `sql` is the statement the provider wrote: quoted
+    /// names that appear in it are kept, since they are what the model needs to fix.
+    pub fn for_provider(&self, sql: &str) -> String {
+        let mut out = scrub_db_message(&self.message, sql);
+        if let Some(hint) = &self.hint {
+            let hint = scrub_db_message(hint, sql);
+            if !hint.is_empty() {
+                out.push_str(" (hint: ");
+                out.push_str(&hint);
+                out.push(')');
+            }
+        }
+        match self.code {
+            DbErrorCode::Querent => out,
+            ref code => format!("{code}: {out}"),
+        }
+    }
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(detail) = &self.detail {
+            write!(f, " ({detail})")?;
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "; hint: {hint}")?;
+        }
+        match &self.code {
+            DbErrorCode::Postgres { sqlstate } => write!(f, " [SQLSTATE {sqlstate}]"),
+            DbErrorCode::Mysql { number, sqlstate } => {
+                write!(f, " [error {number}, SQLSTATE {sqlstate}]")
+            }
+            DbErrorCode::Sqlite { .. } | DbErrorCode::Querent => Ok(()),
+        }
+    }
+}
+
 /// Why an execution failed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ExecError {
@@ -150,9 +326,11 @@ pub enum ExecError {
     /// The statement ran longer than the statement timeout and was cancelled.
     #[error("the query ran longer than {0} ms and was cancelled")]
     Timeout(u64),
-    /// The database refused or failed the statement (its message, scrubbed of secrets).
+    /// The database refused or failed the statement (its code and message, scrubbed of
+    /// secrets). Its `Display` is the whole message, for the client; a provider gets only
+    /// [`DbError::for_provider`].
     #[error("{0}")]
-    Query(String),
+    Query(DbError),
     /// The consumer went away; the query was cancelled.
     #[error("the request was cancelled")]
     Cancelled,
@@ -239,7 +417,9 @@ pub struct GenerateRequest {
     pub policy: PrivacyPolicy,
     /// Earlier turns of the session, oldest first.
     pub history: Vec<Turn>,
-    /// For self-correction: the previous attempt and why it was refused.
+    /// For self-correction: the previous attempt and why it was refused. The reason must
+    /// carry no data values: a guard refusal (it names identifiers only), a database error
+    /// through [`DbError::for_provider`], or a fixed note.
     pub previous_error: Option<(String, String)>,
     /// Row cap the answer will run under.
     pub max_rows: u64,

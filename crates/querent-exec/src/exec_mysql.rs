@@ -6,14 +6,15 @@ use std::time::Instant;
 use deadpool::managed::Pool;
 use mysql_async::prelude::Queryable;
 use querent_domain::Secret;
-use querent_domain::query::{ExecError as RunError, QueryLimits, QueryOutcome, Row, RowSink};
+use querent_domain::query::{
+    DbError, DbErrorCode, ExecError as RunError, QueryLimits, QueryOutcome, Row, RowSink,
+};
 use querent_sql::ValidatedSql;
 
 use crate::deliver::{Delivery, column_meta};
 use crate::error::{chain, scrub};
-use crate::exec_common::{Done, Failure, safety_budget};
+use crate::exec_common::{AfterQuery, Done, Failure, safety_budget};
 use crate::millis;
-use crate::mysql::my_message;
 use crate::pool::{MyConn, MyManager, checkout};
 use crate::values::mysql as values;
 
@@ -33,7 +34,7 @@ pub(crate) async fn run(
     let mut lease = checkout(pool, limits.connect_timeout).await?;
     let timeout_ms = millis(limits.statement_timeout).max(1);
     let started = Instant::now();
-    let work = execute(lease.conn(), validated, timeout_ms, sink);
+    let work = execute(lease.conn(), validated, limits, timeout_ms, sink);
     let result = tokio::time::timeout(safety_budget(limits), work).await;
     let execution_time_ms = millis(started.elapsed());
     match result {
@@ -45,7 +46,12 @@ pub(crate) async fn run(
             Err(map_error(&e, timeout_ms, password))
         }
         Ok(Ok(done)) => {
-            lease.release();
+            match done.after {
+                AfterQuery::Reuse => lease.release(),
+                AfterQuery::Close => lease.discard(),
+                // Dropped armed: the query is killed on the server.
+                AfterQuery::Cancel => drop(lease),
+            }
             Ok(done.outcome(validated, execution_time_ms))
         }
     }
@@ -68,6 +74,7 @@ fn timeout_statement(mariadb: bool, timeout_ms: u64) -> String {
 async fn execute(
     my: &mut MyConn,
     validated: &ValidatedSql,
+    limits: &QueryLimits,
     timeout_ms: u64,
     sink: &mut dyn RowSink,
 ) -> Result<Done, Failure<mysql_async::Error>> {
@@ -75,37 +82,49 @@ async fn execute(
     conn.query_drop(timeout_statement(my.mariadb, timeout_ms))
         .await?;
     conn.query_drop("START TRANSACTION READ ONLY").await?;
-    let mut result = conn.query_iter(validated.sql()).await?;
+    let mut result = conn.query_iter(validated.executable()).await?;
     let cols = result.columns().unwrap_or_else(|| Vec::new().into());
     let columns = column_meta(
         cols.iter()
             .map(|c| (c.name_str().into_owned(), values::type_name(c))),
         validated,
     );
-    let mut delivery = Delivery::new(sink, validated.max_rows());
+    let mut delivery = Delivery::new(sink, limits, validated.max_rows());
     delivery.columns(&columns).await?;
     while let Some(row) = result.next().await? {
         if delivery.full() {
             delivery.overflow();
             break;
         }
-        let values: Row = row
-            .unwrap()
+        let raw = row.unwrap();
+        delivery.raw_row(raw.iter().map(raw_len).sum());
+        let values: Row = raw
             .into_iter()
             .zip(cols.iter())
-            .map(|(v, c)| values::value(c, v))
+            .map(|(v, c)| values::value(c, v, delivery.values()))
             .collect();
-        delivery.push(values).await?;
+        if !delivery.push(values).await? {
+            break;
+        }
+    }
+    let delivered = delivery.finish().await?;
+    let done = Done::new(columns, delivered);
+    if done.after == AfterQuery::Cancel {
+        // The rest is not read: the lease kills the query and closes the connection.
+        return Ok(done);
     }
     // Reads whatever is left (at most nothing: the guard's LIMIT stops at cap + 1).
     result.drop_result().await?;
-    let (row_count, truncated) = delivery.finish().await?;
     conn.query_drop("ROLLBACK").await?;
-    Ok(Done {
-        columns,
-        row_count,
-        truncated,
-    })
+    Ok(done)
+}
+
+/// The bytes a value took on the wire (text protocol: bytes or NULL).
+fn raw_len(v: &mysql_async::Value) -> usize {
+    match v {
+        mysql_async::Value::Bytes(b) => b.len(),
+        _ => 8,
+    }
 }
 
 /// A driver error as the engine reports it: statement timeouts (MariaDB 1969, MySQL 3024)
@@ -122,7 +141,15 @@ fn map_error(
         {
             RunError::Timeout(timeout_ms)
         }
-        mysql_async::Error::Server(_) => RunError::Query(scrub(my_message(e), password)),
+        mysql_async::Error::Server(s) => RunError::Query(DbError {
+            code: DbErrorCode::Mysql {
+                number: s.code,
+                sqlstate: s.state.clone(),
+            },
+            message: scrub(s.message.clone(), password),
+            detail: None,
+            hint: None,
+        }),
         other => RunError::Connection(scrub(
             format!(
                 "lost the connection to the target database: {}",

@@ -6,17 +6,18 @@ use std::time::Instant;
 use deadpool::managed::Pool;
 use futures_util::TryStreamExt;
 use querent_domain::Secret;
-use querent_domain::query::{ExecError as RunError, QueryLimits, QueryOutcome, Row, RowSink};
+use querent_domain::query::{
+    DbError, DbErrorCode, ExecError as RunError, QueryLimits, QueryOutcome, Row, RowSink,
+};
 use querent_sql::ValidatedSql;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
 use crate::deliver::{Delivery, column_meta};
 use crate::error::{chain, scrub};
-use crate::exec_common::{Failure, safety_budget};
+use crate::exec_common::{AfterQuery, Done, Failure, safety_budget};
 use crate::millis;
 use crate::pool::{PgManager, checkout};
-use crate::postgres::pg_message;
 use crate::values::pg;
 
 /// Checks out a connection, runs the statement, streams the rows into `sink`.
@@ -30,7 +31,7 @@ pub(crate) async fn run(
     let mut lease = checkout(pool, limits.connect_timeout).await?;
     let timeout_ms = millis(limits.statement_timeout).max(1);
     let started = Instant::now();
-    let work = execute(&lease.conn().client, validated, timeout_ms, sink);
+    let work = execute(&lease.conn().client, validated, limits, timeout_ms, sink);
     let result = tokio::time::timeout(safety_budget(limits), work).await;
     let execution_time_ms = millis(started.elapsed());
     match result {
@@ -42,7 +43,12 @@ pub(crate) async fn run(
             Err(map_error(&e, timeout_ms, password))
         }
         Ok(Ok(done)) => {
-            lease.release();
+            match done.after {
+                AfterQuery::Reuse => lease.release(),
+                AfterQuery::Close => lease.discard(),
+                // Dropped armed: the query is cancelled on the server.
+                AfterQuery::Cancel => drop(lease),
+            }
             Ok(done.outcome(validated, execution_time_ms))
         }
     }
@@ -52,28 +58,41 @@ pub(crate) async fn run(
 async fn execute(
     client: &tokio_postgres::Client,
     validated: &ValidatedSql,
+    limits: &QueryLimits,
     timeout_ms: u64,
     sink: &mut dyn RowSink,
-) -> Result<crate::exec_common::Done, Failure<tokio_postgres::Error>> {
+) -> Result<Done, Failure<tokio_postgres::Error>> {
     client
         .batch_execute(&format!(
             "BEGIN READ ONLY; SET LOCAL statement_timeout = {timeout_ms}"
         ))
         .await?;
-    let statement = client.prepare(validated.sql()).await?;
-    let types: Vec<_> = statement
-        .columns()
-        .iter()
-        .map(|c| c.type_().clone())
-        .collect();
+    let described = client.prepare(validated.executable()).await?;
     let columns = column_meta(
-        statement
+        described
             .columns()
             .iter()
             .map(|c| (c.name().to_owned(), pg::type_name(c.type_()))),
         validated,
     );
-    let mut delivery = Delivery::new(sink, validated.max_rows());
+    // The client library holds a whole row before we see it: long values are cut on the
+    // server (to one character more than the cap, so the cut is still seen and reported).
+    let cuts: Vec<(String, querent_sql::ValueCut)> = described
+        .columns()
+        .iter()
+        .map(|c| (c.name().to_owned(), pg::cut(c.type_())))
+        .collect();
+    let max_chars = limits.max_value_bytes.saturating_add(1);
+    let statement = match validated.with_value_caps(&cuts, max_chars) {
+        Some(capped) => client.prepare(&capped).await?,
+        None => described,
+    };
+    let types: Vec<_> = statement
+        .columns()
+        .iter()
+        .map(|c| c.type_().clone())
+        .collect();
+    let mut delivery = Delivery::new(sink, limits, validated.max_rows());
     delivery.columns(&columns).await?;
     let stream = client
         .query_raw(&statement, std::iter::empty::<&(dyn ToSql + Sync)>())
@@ -84,23 +103,29 @@ async fn execute(
             delivery.overflow();
             break;
         }
+        let mut raw_bytes = 0;
         let values: Row = types
             .iter()
             .enumerate()
             .map(|(i, ty)| match row.try_get::<_, Option<pg::Raw<'_>>>(i) {
-                Ok(Some(raw)) => pg::value(ty, raw.0),
+                Ok(Some(raw)) => {
+                    raw_bytes += raw.0.len();
+                    pg::value(ty, raw.0, delivery.values())
+                }
                 _ => serde_json::Value::Null,
             })
             .collect();
-        delivery.push(values).await?;
+        delivery.raw_row(raw_bytes);
+        if !delivery.push(values).await? {
+            break;
+        }
     }
-    let (row_count, truncated) = delivery.finish().await?;
-    client.batch_execute("ROLLBACK").await?;
-    Ok(crate::exec_common::Done {
-        columns,
-        row_count,
-        truncated,
-    })
+    let delivered = delivery.finish().await?;
+    let done = Done::new(columns, delivered);
+    if done.after != AfterQuery::Cancel {
+        client.batch_execute("ROLLBACK").await?;
+    }
+    Ok(done)
 }
 
 /// A driver error as the engine reports it: a statement timeout (SQLSTATE 57014) is
@@ -113,7 +138,14 @@ fn map_error(
 ) -> RunError {
     match e.as_db_error() {
         Some(db) if db.code() == &SqlState::QUERY_CANCELED => RunError::Timeout(timeout_ms),
-        Some(_) => RunError::Query(scrub(pg_message(e), password)),
+        Some(db) => RunError::Query(DbError {
+            code: DbErrorCode::Postgres {
+                sqlstate: db.code().code().to_owned(),
+            },
+            message: scrub(db.message().to_owned(), password),
+            detail: db.detail().map(|d| scrub(d.to_owned(), password)),
+            hint: db.hint().map(|h| scrub(h.to_owned(), password)),
+        }),
         None => RunError::Connection(scrub(
             format!("lost the connection to the target database: {}", chain(e)),
             password,

@@ -9,14 +9,16 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use querent_domain::query::{
-    ColumnMeta, ExecError as RunError, QueryLimits, QueryOutcome, Row, RowSink,
+    ColumnMeta, DbError, DbErrorCode, ExecError as RunError, QueryLimits, QueryOutcome, Row,
+    RowSink,
 };
 use querent_domain::{ConnectionTarget, Dialect};
 use querent_sql::ValidatedSql;
-use rusqlite::{Connection, ErrorCode, InterruptHandle, OpenFlags};
+use rusqlite::limits::Limit;
+use rusqlite::{Connection, ErrorCode, InterruptHandle};
 use tokio::sync::mpsc;
 
-use crate::deliver::{BATCH_SIZE, Delivery, column_meta};
+use crate::deliver::{Admitted, BATCH_SIZE, Budget, Delivery, column_meta};
 use crate::exec_common::{Done, safety_budget};
 use crate::millis;
 use crate::pool::connect_error;
@@ -33,7 +35,8 @@ const CHANNEL_DEPTH: usize = 4;
 enum Msg {
     Columns(Vec<ColumnMeta>),
     Rows(Vec<Row>),
-    Done { truncated: bool },
+    /// What the worker's budget admitted (its stop reason and the values it cut).
+    Done(Admitted),
     Failed(RunError),
 }
 
@@ -88,14 +91,15 @@ pub(crate) async fn run(
         validated: validated.clone(),
         statement_timeout: limits.statement_timeout,
         busy_timeout: limits.connect_timeout,
+        limits: *limits,
         cancel,
     };
     let worker = tokio::task::spawn_blocking(move || job.run(&tx));
 
-    let mut delivery = Delivery::new(sink, validated.max_rows());
+    let mut delivery = Delivery::new(sink, limits, validated.max_rows());
     let mut columns = Vec::new();
     let deadline = tokio::time::Instant::now() + safety_budget(limits);
-    let truncated_by_worker = loop {
+    loop {
         let msg = match tokio::time::timeout_at(deadline, rx.recv()).await {
             Err(_) => return Err(RunError::Timeout(millis(limits.statement_timeout))),
             Ok(Some(msg)) => msg,
@@ -106,7 +110,7 @@ pub(crate) async fn run(
                     Err(e) => format!("the sqlite worker failed: {e}"),
                     Ok(()) => "the sqlite worker stopped unexpectedly".to_owned(),
                 };
-                return Err(RunError::Query(why));
+                return Err(RunError::Query(DbError::querent(why)));
             }
         };
         match msg {
@@ -121,22 +125,20 @@ pub(crate) async fn run(
                     return Err(RunError::Cancelled);
                 }
             }
-            Msg::Done { truncated } => break truncated,
+            Msg::Done(admitted) => {
+                delivery.absorb(admitted);
+                break;
+            }
             Msg::Failed(e) => {
                 guard.0 = None;
                 return Err(e);
             }
         }
-    };
-    guard.0 = None;
-    let (row_count, truncated) = delivery.finish().await.map_err(|_| RunError::Cancelled)?;
-    let execution_time_ms = millis(started.elapsed());
-    Ok(Done {
-        columns,
-        row_count,
-        truncated: truncated || truncated_by_worker,
     }
-    .outcome(validated, execution_time_ms))
+    guard.0 = None;
+    let delivered = delivery.finish().await.map_err(|_| RunError::Cancelled)?;
+    let execution_time_ms = millis(started.elapsed());
+    Ok(Done::new(columns, delivered).outcome(validated, execution_time_ms))
 }
 
 /// The worker's inputs.
@@ -145,6 +147,7 @@ struct Job {
     validated: ValidatedSql,
     statement_timeout: Duration,
     busy_timeout: Duration,
+    limits: QueryLimits,
     cancel: Arc<Cancel>,
 }
 
@@ -158,7 +161,7 @@ impl Job {
     }
 
     fn stream(&self, tx: &mpsc::Sender<Msg>) -> Result<(), RunError> {
-        let conn = open(&self.path, self.busy_timeout)?;
+        let conn = open(&self.path, self.busy_timeout, length_limit(&self.limits))?;
         let deadline = Instant::now() + self.statement_timeout;
         {
             let mut slot = self.cancel.handle.lock().unwrap_or_else(|e| e.into_inner());
@@ -176,24 +179,22 @@ impl Job {
 
         let validated = &self.validated;
         let mut stmt = conn
-            .prepare(validated.sql())
+            .prepare(validated.executable())
             .map_err(|e| self.error(&e, deadline))?;
         // Defence in depth: the guard admits only queries, and the file is read-only.
         if !stmt.readonly() {
-            return Err(RunError::Query(
-                "the statement would write to the database".to_owned(),
-            ));
+            return Err(RunError::Query(DbError::querent(
+                "the statement would write to the database",
+            )));
         }
         let decls: Vec<(String, Option<String>)> = stmt
             .columns()
             .iter()
             .map(|c| (c.name().to_owned(), c.decl_type().map(str::to_lowercase)))
             .collect();
-        let max_rows = validated.max_rows();
+        let mut budget = Budget::new(&self.limits, validated.max_rows());
         let mut rows = stmt.query([]).map_err(|e| self.error(&e, deadline))?;
         let mut batch: Vec<Row> = Vec::new();
-        let mut count: u64 = 0;
-        let mut truncated = false;
         let mut sent_columns = false;
         while let Some(row) = rows.next().map_err(|e| self.error(&e, deadline))? {
             if !sent_columns {
@@ -216,20 +217,22 @@ impl Job {
                 }
                 sent_columns = true;
             }
-            if count >= max_rows {
-                truncated = true;
+            if budget.full() {
+                budget.overflow();
                 break;
             }
             let values: Row = decls
                 .iter()
                 .enumerate()
                 .map(|(i, (_, decl))| match row.get_ref(i) {
-                    Ok(v) => values::value(decl.as_deref().unwrap_or(""), v),
+                    Ok(v) => values::value(decl.as_deref().unwrap_or(""), v, &mut budget.values),
                     Err(_) => serde_json::Value::Null,
                 })
                 .collect();
+            if !budget.admit(&values) {
+                break;
+            }
             batch.push(values);
-            count += 1;
             if batch.len() >= BATCH_SIZE
                 && tx
                     .blocking_send(Msg::Rows(std::mem::take(&mut batch)))
@@ -252,7 +255,7 @@ impl Job {
         if !batch.is_empty() && tx.blocking_send(Msg::Rows(batch)).is_err() {
             return Ok(());
         }
-        let _ = tx.blocking_send(Msg::Done { truncated });
+        let _ = tx.blocking_send(Msg::Done(budget.admitted()));
         Ok(())
     }
 
@@ -269,13 +272,75 @@ impl Job {
                 }
             }
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => timeout,
-            _ => RunError::Query(e.to_string()),
+            Some(code) => {
+                let message = match e {
+                    rusqlite::Error::SqliteFailure(_, Some(m)) => m.clone(),
+                    other => other.to_string(),
+                };
+                let hint = (code == ErrorCode::TooBig).then(|| {
+                    format!(
+                        "values are limited to {} bytes on this server",
+                        length_limit(&self.limits)
+                    )
+                });
+                RunError::Query(DbError {
+                    code: DbErrorCode::Sqlite {
+                        name: code_name(code).to_owned(),
+                    },
+                    message,
+                    detail: None,
+                    hint,
+                })
+            }
+            None => RunError::Query(DbError::querent(e.to_string())),
         }
     }
 }
 
-/// Opens an existing database file read-only (never creating it) with `query_only` on.
-fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, RunError> {
+/// SQLite's own name of a result code.
+fn code_name(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::InternalMalfunction => "SQLITE_INTERNAL",
+        ErrorCode::PermissionDenied => "SQLITE_PERM",
+        ErrorCode::OperationAborted => "SQLITE_ABORT",
+        ErrorCode::DatabaseBusy => "SQLITE_BUSY",
+        ErrorCode::DatabaseLocked => "SQLITE_LOCKED",
+        ErrorCode::OutOfMemory => "SQLITE_NOMEM",
+        ErrorCode::ReadOnly => "SQLITE_READONLY",
+        ErrorCode::OperationInterrupted => "SQLITE_INTERRUPT",
+        ErrorCode::SystemIoFailure => "SQLITE_IOERR",
+        ErrorCode::DatabaseCorrupt => "SQLITE_CORRUPT",
+        ErrorCode::NotFound => "SQLITE_NOTFOUND",
+        ErrorCode::DiskFull => "SQLITE_FULL",
+        ErrorCode::CannotOpen => "SQLITE_CANTOPEN",
+        ErrorCode::FileLockingProtocolFailed => "SQLITE_PROTOCOL",
+        ErrorCode::SchemaChanged => "SQLITE_SCHEMA",
+        ErrorCode::TooBig => "SQLITE_TOOBIG",
+        ErrorCode::ConstraintViolation => "SQLITE_CONSTRAINT",
+        ErrorCode::TypeMismatch => "SQLITE_MISMATCH",
+        ErrorCode::ApiMisuse => "SQLITE_MISUSE",
+        ErrorCode::NoLargeFileSupport => "SQLITE_NOLFS",
+        ErrorCode::AuthorizationForStatementDenied => "SQLITE_AUTH",
+        ErrorCode::ParameterOutOfRange => "SQLITE_RANGE",
+        ErrorCode::NotADatabase => "SQLITE_NOTADB",
+        _ => "SQLITE_ERROR",
+    }
+}
+
+/// The longest string or blob SQLite may build or read for a query (`SQLITE_LIMIT_LENGTH`):
+/// the result byte cap (nothing longer could be delivered), at least the value cap, at
+/// least 1 MiB (so ordinary queries never meet it).
+fn length_limit(limits: &QueryLimits) -> i32 {
+    let bytes = limits
+        .max_result_bytes
+        .max(limits.max_value_bytes)
+        .max(1024 * 1024);
+    i32::try_from(bytes).unwrap_or(i32::MAX)
+}
+
+/// Opens an existing database file read-only (never creating it) with `query_only` on and
+/// strings and blobs limited to `max_length` bytes.
+fn open(path: &Path, busy_timeout: Duration, max_length: i32) -> Result<Connection, RunError> {
     let shown = path.display();
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {}
@@ -295,14 +360,20 @@ fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, RunError> {
             )));
         }
     }
-    // READ_ONLY without CREATE; no URI flag, so the configured path is taken literally
-    // (as the connection test does) and cannot smuggle in URI parameters.
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
+    // READ_ONLY without CREATE, never through a symbolic link; no URI flag, so the
+    // configured path is taken literally (as the connection test does) and cannot smuggle
+    // in URI parameters. The file's schema is untrusted: trusted_schema off, defensive on.
+    let conn = Connection::open_with_flags(path, crate::sqlite::target_open_flags())
+        .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
+    crate::sqlite::harden_target_connection(&conn)
         .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
     conn.busy_timeout(busy_timeout)
         .map_err(|e| RunError::Connection(format!("sqlite: {e}")))?;
     conn.execute_batch("PRAGMA query_only = 1")
         .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
+    // SQLite refuses to build (or read) a longer value: `repeat`-style giants end in
+    // SQLITE_TOOBIG instead of memory.
+    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, max_length)
+        .map_err(|e| RunError::Connection(format!("sqlite: {e}")))?;
     Ok(conn)
 }

@@ -13,11 +13,23 @@
 //!   `ValidatedSql`. A run checks out a connection from the target's bounded pool
 //!   (deadpool; one per connection id, replaced when the target or password changes,
 //!   dropped by `forget`), opens a read-only transaction (`BEGIN READ ONLY` /
-//!   `START TRANSACTION READ ONLY`; SQLite files opened read-only with
-//!   `PRAGMA query_only = 1`), sets the statement timeout (`statement_timeout`,
+//!   `START TRANSACTION READ ONLY`; SQLite files opened read-only, never through a
+//!   symbolic link, with `PRAGMA query_only = 1`, `trusted_schema` off and defensive mode
+//!   on: [`target_open_flags`], [`harden_target_connection`]), sets the statement timeout (`statement_timeout`,
 //!   `max_statement_time` on MariaDB, `MAX_EXECUTION_TIME` on MySQL, a progress handler on
 //!   SQLite), streams typed JSON rows to the `RowSink` in batches of at most
-//!   [`BATCH_SIZE`], stops at the row cap (reporting truncation), and rolls back. If the
+//!   [`BATCH_SIZE`], stops at the row cap (reporting truncation), and rolls back. Results
+//!   are bounded in bytes too (`QueryLimits::max_value_bytes`, `max_result_bytes`): values
+//!   are cut while they are converted (never copied whole), rows stop before the one that
+//!   would pass the result cap (the query is then cancelled on the server instead of
+//!   drained), SQLite's `SQLITE_LIMIT_LENGTH` stops it building giant values, a connection
+//!   that carried a row over 1 MiB is closed rather than pooled (its driver buffers go with
+//!   it), and `QueryOutcome::truncated_by` names the limit that cut a result short. Every
+//!   pooled session reads string literals one way only: PostgreSQL with
+//!   `standard_conforming_strings = on`, MySQL/MariaDB with `NO_BACKSLASH_ESCAPES` and
+//!   `ANSI_QUOTES` removed from its `sql_mode` and the `utf8mb4` character set (`SET NAMES`,
+//!   so no multi-byte client charset such as GBK or SJIS can swallow an escaping backslash;
+//!   both checked after they are set). If the
 //!   request future is dropped or the sink goes away, the query is cancelled on the server
 //!   (a PostgreSQL cancel request, `KILL QUERY` from a second connection, an SQLite interrupt) and the connection
 //!   is discarded, never returned to the pool; so is a connection after any error.
@@ -68,6 +80,7 @@ pub use deliver::BATCH_SIZE;
 pub use engine::{DEFAULT_APPLICATION_NAME, Engine};
 pub use error::{ExecError, chain, is_io_timeout, scrub};
 pub use pool::DEFAULT_POOL_SIZE;
+pub use sqlite::{harden_target_connection, target_open_flags};
 pub use target::required;
 
 /// Extra time, beyond the connect timeout, that the version query may take.

@@ -11,6 +11,28 @@ use crate::error::ExecError;
 use crate::target::required;
 use crate::{VERSION_QUERY_MARGIN, millis};
 
+/// How every target SQLite file is opened: read-only without CREATE (never created or
+/// written), no URI flag (the path is taken literally and cannot smuggle in URI
+/// parameters), and `NOFOLLOW`: a path that is a symbolic link is refused by SQLite itself
+/// (stored paths are canonical, so a link there appeared after the sandbox checked it).
+pub fn target_open_flags() -> OpenFlags {
+    OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW
+}
+
+/// Hardens a freshly opened connection to a target file (a file an admin uploaded, so its
+/// schema is untrusted): `trusted_schema` off, so views, triggers and defaults in the file
+/// cannot call functions that are not marked innocuous nor use unsafe virtual tables, and
+/// SQLite's defensive mode on (no writes to the schema or shadow tables, no
+/// `sqlite_dbpage` writes, whatever a statement tries).
+pub fn harden_target_connection(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::config::DbConfig;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;
+    conn.execute_batch("PRAGMA trusted_schema = OFF")
+}
+
 /// Opens the file read-only (never creating it), checks that it really is a database and
 /// returns `SQLite <version>`.
 pub(crate) async fn server_version(
@@ -54,9 +76,10 @@ fn probe(path: &Path, busy_timeout: Duration) -> Result<String, ExecError> {
         }
     }
     // READ_ONLY without CREATE: never creates or modifies the file. No URI flag, so the
-    // path is taken literally.
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
+    // path is taken literally; never through a symbolic link.
+    let conn = Connection::open_with_flags(path, target_open_flags())
+        .map_err(|e| ExecError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
+    harden_target_connection(&conn)
         .map_err(|e| ExecError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
     conn.busy_timeout(busy_timeout)
         .map_err(|e| ExecError::Connection(format!("sqlite: {e}")))?;
@@ -78,4 +101,68 @@ fn probe(path: &Path, busy_timeout: Duration) -> Result<String, ExecError> {
         .query_row("select sqlite_version()", [], |r| r.get(0))
         .map_err(|e| ExecError::Connection(format!("sqlite: select sqlite_version(): {e}")))?;
     Ok(format!("SQLite {version}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database file in a fresh temporary folder (removed when dropped).
+    struct Folder(PathBuf);
+
+    impl Folder {
+        fn new() -> Self {
+            let dir = std::env::temp_dir().join(format!("querent-sqlite-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            // Canonical, as stored target paths are.
+            Self(std::fs::canonicalize(dir).unwrap())
+        }
+    }
+
+    impl Drop for Folder {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn database(dir: &Path) -> PathBuf {
+        let path = dir.join("db.sqlite");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("CREATE TABLE t (a INTEGER); CREATE VIEW v AS SELECT a FROM t;")
+            .unwrap();
+        path
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn target_files_are_never_opened_through_a_link() {
+        let dir = Folder::new();
+        let real = database(&dir.0);
+        let link = dir.0.join("link.sqlite");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(probe(&real, Duration::from_secs(1)).is_ok());
+        let refused = probe(&link, Duration::from_secs(1)).unwrap_err();
+        assert!(refused.to_string().contains("cannot open"), "{refused}");
+    }
+
+    #[test]
+    fn target_connections_distrust_the_file_schema() {
+        let dir = Folder::new();
+        let path = database(&dir.0);
+        let conn = Connection::open_with_flags(&path, target_open_flags()).unwrap();
+        harden_target_connection(&conn).unwrap();
+        let trusted: i64 = conn
+            .query_row("PRAGMA trusted_schema", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(trusted, 0);
+        assert!(
+            conn.db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DEFENSIVE)
+                .unwrap()
+        );
+        // Ordinary views still work.
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM v", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+    }
 }

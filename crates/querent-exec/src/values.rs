@@ -105,9 +105,9 @@ pub(crate) mod pg {
     use tokio_postgres::types::{FromSql, Kind, Type};
 
     use super::{
-        MICROS_PER_DAY, base64, float, format_date, format_offset, format_time_of_day,
-        format_timestamp, json_text,
+        MICROS_PER_DAY, float, format_date, format_offset, format_time_of_day, format_timestamp,
     };
+    use crate::deliver::{ValueCap, json_size};
 
     /// Days from 1970-01-01 to PostgreSQL's epoch, 2000-01-01.
     const PG_EPOCH_DAYS: i64 = 10_957;
@@ -133,6 +133,50 @@ pub(crate) mod pg {
         ty.name().to_lowercase()
     }
 
+    /// How the server cuts long values of this type before sending them (see
+    /// `ValidatedSql::with_value_caps`).
+    pub(crate) fn cut(ty: &Type) -> querent_sql::ValueCut {
+        use querent_sql::ValueCut;
+        match *ty {
+            Type::BOOL
+            | Type::INT2
+            | Type::INT4
+            | Type::INT8
+            | Type::OID
+            | Type::XID
+            | Type::CID
+            | Type::FLOAT4
+            | Type::FLOAT8
+            | Type::NUMERIC
+            | Type::MONEY
+            | Type::CHAR
+            | Type::UUID
+            | Type::DATE
+            | Type::TIME
+            | Type::TIMETZ
+            | Type::TIMESTAMP
+            | Type::TIMESTAMPTZ
+            | Type::INTERVAL
+            | Type::INET
+            | Type::CIDR
+            | Type::MACADDR
+            | Type::MACADDR8 => ValueCut::Keep,
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::UNKNOWN => {
+                ValueCut::Text
+            }
+            Type::XML | Type::JSONPATH | Type::BIT | Type::VARBIT => ValueCut::TextCast,
+            Type::BYTEA => ValueCut::Bytes,
+            Type::JSON => ValueCut::Json,
+            Type::JSONB => ValueCut::Jsonb,
+            _ => match ty.kind() {
+                Kind::Enum(_) => ValueCut::Keep,
+                Kind::Domain(base) => cut(base),
+                _ if matches!(ty.name(), "citext") => ValueCut::TextCast,
+                _ => ValueCut::AsJson,
+            },
+        }
+    }
+
     fn be<const N: usize>(raw: &[u8]) -> Option<[u8; N]> {
         raw.get(..N)?.try_into().ok()
     }
@@ -149,17 +193,14 @@ pub(crate) mod pg {
         raw.get(at..).and_then(be::<8>).map(i64::from_be_bytes)
     }
 
-    fn text(raw: &[u8]) -> Value {
-        Value::String(String::from_utf8_lossy(raw).into_owned())
-    }
-
     /// The JSON value of one binary-format value of type `ty` (NULL is handled by the
-    /// caller). Malformed input gives `null` rather than an error.
-    pub(crate) fn value(ty: &Type, raw: &[u8]) -> Value {
-        decode(ty, raw).unwrap_or(Value::Null)
+    /// caller), cut to the value cap. Malformed input gives `null` rather than an error.
+    pub(crate) fn value(ty: &Type, raw: &[u8], cap: &mut ValueCap) -> Value {
+        let v = decode(ty, raw, cap).unwrap_or(Value::Null);
+        cap.value(v)
     }
 
-    fn decode(ty: &Type, raw: &[u8]) -> Option<Value> {
+    fn decode(ty: &Type, raw: &[u8], cap: &mut ValueCap) -> Option<Value> {
         let v = match *ty {
             Type::BOOL => Value::Bool(*raw.first()? != 0),
             Type::INT2 => i16_at(raw, 0)?.into(),
@@ -176,14 +217,14 @@ pub(crate) mod pg {
             | Type::NAME
             | Type::UNKNOWN
             | Type::XML
-            | Type::JSONPATH => text(raw),
+            | Type::JSONPATH => cap.text(raw),
             Type::CHAR => Value::String(char::from(*raw.first()?).to_string()),
-            Type::JSON => json_text(raw),
+            Type::JSON => cap.json(raw),
             Type::JSONB => match raw.split_first() {
-                Some((1, doc)) => json_text(doc),
+                Some((1, doc)) => cap.json(doc),
                 _ => return None,
             },
-            Type::BYTEA => base64(raw),
+            Type::BYTEA => cap.bytes(raw),
             Type::UUID => Value::String(uuid(raw)?),
             Type::DATE => Value::String(date(i32_at(raw, 0)?)),
             Type::TIME => Value::String(format_time_of_day(i64_at(raw, 0)?)),
@@ -207,11 +248,11 @@ pub(crate) mod pg {
             Type::MACADDR8 => Value::String(hex_colon(raw.get(..8)?)),
             Type::BIT | Type::VARBIT => Value::String(bits(raw)?),
             _ => match ty.kind() {
-                Kind::Enum(_) => text(raw),
-                Kind::Domain(base) => return decode(base, raw),
-                Kind::Array(elem) => array(elem, raw)?,
+                Kind::Enum(_) => cap.text(raw),
+                Kind::Domain(base) => return decode(base, raw, cap),
+                Kind::Array(elem) => array(elem, raw, cap)?,
                 // Extension text types whose binary form is their text.
-                _ if matches!(ty.name(), "citext") => text(raw),
+                _ if matches!(ty.name(), "citext") => cap.text(raw),
                 _ => Value::Null,
             },
         };
@@ -383,8 +424,9 @@ pub(crate) mod pg {
     }
 
     /// The binary array format: ndim, has-nulls flag, element oid, (length, lower bound)
-    /// per dimension, then each element as a length (-1 for NULL) and its bytes.
-    fn array(elem: &Type, raw: &[u8]) -> Option<Value> {
+    /// per dimension, then each element as a length (-1 for NULL) and its bytes. An array
+    /// whose elements pass the value cap keeps the leading elements that fit, flattened.
+    fn array(elem: &Type, raw: &[u8], cap: &mut ValueCap) -> Option<Value> {
         let ndim = usize::try_from(i32_at(raw, 0)?).ok()?;
         if ndim == 0 {
             return Some(Value::Array(Vec::new()));
@@ -396,16 +438,24 @@ pub(crate) mod pg {
         let mut at = 12 + 8 * ndim;
         let total: usize = dims.iter().product();
         let mut elems = Vec::with_capacity(total.min(1 << 16));
+        let mut size = 2u64;
         for _ in 0..total {
             let len = i32_at(raw, at)?;
             at += 4;
-            if len < 0 {
-                elems.push(Value::Null);
+            let v = if len < 0 {
+                Value::Null
             } else {
                 let len = usize::try_from(len).ok()?;
-                elems.push(value(elem, raw.get(at..at + len)?));
+                let v = value(elem, raw.get(at..at + len)?, cap);
                 at += len;
+                v
+            };
+            size += json_size(&v) + 1;
+            if size > cap.max() as u64 {
+                cap.count_cut();
+                return Some(Value::Array(elems));
             }
+            elems.push(v);
         }
         let mut iter = elems.into_iter();
         Some(nest(&dims, &mut iter))
@@ -476,7 +526,8 @@ pub(crate) mod mysql {
     use mysql_async::consts::{ColumnFlags, ColumnType};
     use serde_json::Value;
 
-    use super::{base64, float, json_text};
+    use super::float;
+    use crate::deliver::ValueCap;
 
     /// The `binary` character set: such string columns hold bytes.
     const BINARY_CHARSET: u16 = 63;
@@ -557,8 +608,12 @@ pub(crate) mod mysql {
         }
     }
 
-    /// The JSON value of one text-protocol value.
-    pub(crate) fn value(col: &mysql_async::Column, v: mysql_async::Value) -> Value {
+    /// The JSON value of one text-protocol value, cut to the value cap.
+    pub(crate) fn value(
+        col: &mysql_async::Column,
+        v: mysql_async::Value,
+        cap: &mut ValueCap,
+    ) -> Value {
         use ColumnType::*;
         use mysql_async::Value as V;
         let bytes = match v {
@@ -569,7 +624,7 @@ pub(crate) mod mysql {
             V::UInt(u) => return u.into(),
             V::Float(f) => return float(f64::from(f)),
             V::Double(f) => return float(f),
-            other => return Value::String(other.as_sql(true)),
+            other => return cap.string(other.as_sql(true)),
         };
         let as_text = || String::from_utf8_lossy(&bytes).into_owned();
         match col.column_type() {
@@ -592,16 +647,16 @@ pub(crate) mod mysql {
             | MYSQL_TYPE_DATETIME2
             | MYSQL_TYPE_TIMESTAMP
             | MYSQL_TYPE_TIMESTAMP2 => Value::String(as_text().replacen(' ', "T", 1)),
-            MYSQL_TYPE_JSON => json_text(&bytes),
+            MYSQL_TYPE_JSON => cap.json(&bytes),
             MYSQL_TYPE_BIT => {
                 if bytes.len() <= 8 {
                     Value::from(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
                 } else {
-                    base64(&bytes)
+                    cap.bytes(&bytes)
                 }
             }
             MYSQL_TYPE_NULL => Value::Null,
-            MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR => base64(&bytes),
+            MYSQL_TYPE_GEOMETRY | MYSQL_TYPE_VECTOR => cap.bytes(&bytes),
             MYSQL_TYPE_VARCHAR
             | MYSQL_TYPE_VAR_STRING
             | MYSQL_TYPE_STRING
@@ -611,9 +666,9 @@ pub(crate) mod mysql {
             | MYSQL_TYPE_BLOB
                 if is_binary(col) =>
             {
-                base64(&bytes)
+                cap.bytes(&bytes)
             }
-            _ => Value::String(as_text()),
+            _ => cap.text(&bytes),
         }
     }
 }
@@ -624,7 +679,8 @@ pub(crate) mod sqlite {
     use rusqlite::types::ValueRef;
     use serde_json::Value;
 
-    use super::{base64, float, json_text};
+    use super::float;
+    use crate::deliver::ValueCap;
 
     /// The storage class name of a value, for columns without a declared type.
     pub(crate) fn storage_class(v: ValueRef<'_>) -> &'static str {
@@ -637,8 +693,9 @@ pub(crate) mod sqlite {
         }
     }
 
-    /// The JSON value of one SQLite value whose column is declared as `decl` (lower-case).
-    pub(crate) fn value(decl: &str, v: ValueRef<'_>) -> Value {
+    /// The JSON value of one SQLite value whose column is declared as `decl` (lower-case),
+    /// cut to the value cap.
+    pub(crate) fn value(decl: &str, v: ValueRef<'_>, cap: &mut ValueCap) -> Value {
         match v {
             ValueRef::Null => Value::Null,
             ValueRef::Integer(i) if matches!(decl, "bool" | "boolean") && (i == 0 || i == 1) => {
@@ -646,9 +703,9 @@ pub(crate) mod sqlite {
             }
             ValueRef::Integer(i) => i.into(),
             ValueRef::Real(f) => float(f),
-            ValueRef::Text(t) if decl == "json" || decl == "jsonb" => json_text(t),
-            ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-            ValueRef::Blob(b) => base64(b),
+            ValueRef::Text(t) if decl == "json" || decl == "jsonb" => cap.json(t),
+            ValueRef::Text(t) => cap.text(t),
+            ValueRef::Blob(b) => cap.bytes(b),
         }
     }
 }

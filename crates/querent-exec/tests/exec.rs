@@ -134,6 +134,9 @@ async fn mysql_root() -> mysql_async::Conn {
     mysql_async::Conn::new(opts).await.unwrap()
 }
 
+#[path = "corpus/run.rs"]
+mod corpus;
+
 // ---------------------------------------------------------------- postgres
 
 #[tokio::test]
@@ -379,8 +382,8 @@ mod engine {
     use async_trait::async_trait;
     use mysql_async::prelude::Queryable;
     use querent_domain::query::{
-        ColumnMeta, ExecError, QueryEngine, QueryLimits, QueryOutcome, QueryRequest, Row, RowSink,
-        SinkClosed,
+        ColumnMeta, DbErrorCode, ExecError, QueryEngine, QueryLimits, QueryOutcome, QueryRequest,
+        Row, RowSink, SinkClosed, Truncation, TruncationReason,
     };
     use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo, TableKind};
     use querent_domain::{
@@ -454,10 +457,18 @@ mod engine {
     }
 
     fn limits(max_rows: u64, statement_timeout_ms: u64) -> QueryLimits {
-        QueryLimits {
+        QueryLimits::new(
             max_rows,
-            statement_timeout: Duration::from_millis(statement_timeout_ms),
-            connect_timeout: Duration::from_secs(3),
+            Duration::from_millis(statement_timeout_ms),
+            Duration::from_secs(3),
+        )
+    }
+
+    /// [`limits`] with a result byte cap.
+    fn byte_limits(max_rows: u64, max_result_bytes: u64) -> QueryLimits {
+        QueryLimits {
+            max_result_bytes,
+            ..limits(max_rows, 10_000)
         }
     }
 
@@ -575,13 +586,6 @@ mod engine {
         match r {
             Err(ExecError::Rejected(g)) => g,
             other => panic!("expected Rejected, got {other:?}"),
-        }
-    }
-
-    fn query_error(r: Result<impl std::fmt::Debug, ExecError>) -> String {
-        match r {
-            Err(ExecError::Query(m)) => m,
-            other => panic!("expected Query, got {other:?}"),
         }
     }
 
@@ -998,6 +1002,237 @@ mod engine {
         assert!(sink.batches.is_empty());
     }
 
+    /// Tables of [`byte_cap_checks`]: `big` (id 1: 100,000 × 'x' and 100,000 bytes; id 2:
+    /// 40,000 × 'é'), `rows1k` (2,000 rows of 1,000 × 'y').
+    const PG_BIG: &str = "
+        CREATE TABLE big (id int, t text, b bytea);
+        INSERT INTO big VALUES (1, repeat('x', 100000), decode(repeat('ab', 100000), 'hex')),
+                               (2, repeat('é', 40000), NULL);
+        CREATE TABLE rows1k (id int, s text);
+        INSERT INTO rows1k SELECT n, repeat('y', 1000) FROM generate_series(1, 2000) n;
+        CREATE TABLE people (id int, email text);
+        INSERT INTO people VALUES (1, 'alice@example.com');";
+
+    fn big_snapshot(dialect: Dialect, schema: Option<&str>) -> SchemaSnapshot {
+        snapshot(
+            dialect,
+            schema,
+            &[
+                ("big", &["id", "t", "b"]),
+                ("rows1k", &["id", "s"]),
+                ("people", &["id", "email"]),
+                ("huge", &["t"]),
+            ],
+        )
+    }
+
+    /// Values longer than 64 KiB are cut (text at a character boundary, bytes as base64),
+    /// rows stop at the result byte cap, and each is reported; the connection is usable
+    /// afterwards.
+    async fn byte_cap_checks(engine: &Engine, ask: &Ask) {
+        let cap = querent_domain::query::DEFAULT_MAX_VALUE_BYTES;
+        let (out, sink) = ask
+            .collect(
+                engine,
+                "SELECT id, t FROM big ORDER BY id",
+                limits(10, 10_000),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.row_count, 2);
+        assert!(out.truncated);
+        assert_eq!(
+            out.truncated_by,
+            Some(Truncation {
+                reason: TruncationReason::ValueBytes,
+                limit: cap
+            })
+        );
+        assert_eq!(out.values_truncated, 2);
+        let t = sink.column("t");
+        let x = t[0].as_str().unwrap();
+        assert_eq!(x.len() as u64, cap);
+        assert!(x.bytes().all(|b| b == b'x'));
+        let e = t[1].as_str().unwrap();
+        assert_eq!(e.len() as u64, cap, "65,536 bytes are 32,768 é");
+        assert!(e.chars().all(|c| c == 'é'));
+
+        let (out, sink) = ask
+            .collect(engine, "SELECT b FROM big WHERE id = 1", limits(10, 10_000))
+            .await
+            .unwrap();
+        assert_eq!(out.values_truncated, 1);
+        let b = sink.column("b")[0].as_str().unwrap().to_owned();
+        assert_eq!(b.len() as u64, cap, "base64 of 49,152 bytes");
+        assert!(b.starts_with("q6ur"), "{}", &b[..8]);
+
+        // Rows stop at the result cap (each row counts about 1,010 bytes).
+        let (out, sink) = ask
+            .collect(
+                engine,
+                "SELECT id, s FROM rows1k ORDER BY id",
+                byte_limits(5000, 64 * 1024),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            out.truncated_by,
+            Some(Truncation {
+                reason: TruncationReason::ResultBytes,
+                limit: 64 * 1024
+            })
+        );
+        assert!((60..=65).contains(&out.row_count), "{}", out.row_count);
+        assert_eq!(sink.rows.len() as u64, out.row_count);
+        let bytes: usize = sink
+            .rows
+            .iter()
+            .map(|r| serde_json::to_vec(r).unwrap().len())
+            .sum();
+        assert!(bytes <= 64 * 1024, "{bytes}");
+        assert_eq!(sink.column("id")[0], json!(1));
+
+        // The row cap is reported as before, and the engine keeps working.
+        let (out, _) = ask
+            .collect(engine, "SELECT id FROM rows1k", limits(10, 10_000))
+            .await
+            .unwrap();
+        assert_eq!(
+            (out.row_count, out.truncated_by),
+            (
+                10,
+                Some(Truncation {
+                    reason: TruncationReason::RowCap,
+                    limit: 10
+                })
+            )
+        );
+        let (out, _) = ask
+            .collect(
+                engine,
+                "SELECT id FROM rows1k WHERE id = 7",
+                limits(10, 10_000),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (out.row_count, out.truncated, out.truncated_by),
+            (1, false, None)
+        );
+    }
+
+    #[tokio::test]
+    async fn pg_byte_caps() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new(PG_BIG).await;
+        let ask = Ask::new(db.target(), big_snapshot(Dialect::Postgres, Some("public")));
+        let engine = Engine::new();
+        byte_cap_checks(&engine, &ask).await;
+        // The connections that were stopped early or held a big row are not pooled.
+        let e = &engine;
+        wait_until("no connection is checked out", || {
+            let s = e.pool_status();
+            async move { s.in_use == 0 }
+        })
+        .await;
+        engine.forget(ask.id);
+    }
+
+    /// A value built on the server (an aggregate of many long strings) is cut there, before
+    /// the client library would hold it whole: typed columns keep their types, JSON stays
+    /// JSON, arrays come back as JSON, and every cut is reported.
+    #[tokio::test]
+    async fn pg_long_values_are_cut_on_the_server() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new("CREATE TABLE t (a int);").await;
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let cap = 1024;
+        let lim = QueryLimits {
+            max_value_bytes: cap,
+            ..limits(10, 20_000)
+        };
+        // About 100 MB built by the server, in one value.
+        let sql = "SELECT 7 AS n, string_agg(repeat('x', 100000), '') AS big, \
+                   json_build_object('k', repeat('y', 5000)) AS doc, \
+                   array_agg(repeat('z', 3000)) AS arr, \
+                   ARRAY[1, 2] AS small, '{\"a\": 1}'::jsonb AS small_doc \
+                   FROM generate_series(1, 1000)";
+        let (outcome, rec) = ask.collect(&engine, sql, lim).await.unwrap();
+        let row = rec.first();
+        assert_eq!(row["n"], json!(7));
+        assert_eq!(row["big"].as_str().unwrap().len() as u64, cap);
+        assert!(row["doc"].is_string(), "{}", row["doc"]);
+        assert!(row["arr"].is_string(), "{}", row["arr"]);
+        assert_eq!(row["small"], json!([1, 2]));
+        assert_eq!(row["small_doc"], json!({"a": 1}));
+        assert!(outcome.values_truncated >= 3, "{outcome:?}");
+        // The types reported are the statement's own.
+        assert_eq!(rec.type_of("big"), "text");
+        assert_eq!(rec.type_of("small"), "_int4");
+        engine.forget(ask.id);
+    }
+
+    /// Database errors keep their code; a provider's view drops the value they quote.
+    #[tokio::test]
+    async fn pg_errors_are_structured_and_scrubbed_for_providers() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new(PG_BIG).await;
+        let ask = Ask::new(db.target(), big_snapshot(Dialect::Postgres, Some("public")));
+        let engine = Engine::new();
+        let sql = "SELECT id FROM people WHERE CAST(email AS integer) = 1";
+        let err = match ask.collect(&engine, sql, limits(10, 5000)).await {
+            Err(ExecError::Query(db)) => db,
+            other => panic!("expected a query error, got {other:?}"),
+        };
+        assert_eq!(
+            err.code,
+            DbErrorCode::Postgres {
+                sqlstate: "22P02".into()
+            }
+        );
+        // The client sees the database's whole message…
+        let full = err.to_string();
+        assert!(full.contains("alice@example.com"), "{full}");
+        assert!(full.ends_with("[SQLSTATE 22P02]"), "{full}");
+        // …a provider only the code and the message without the value.
+        let scrubbed = err.for_provider(sql);
+        assert_eq!(
+            scrubbed,
+            "SQLSTATE 22P02: invalid input syntax for type integer: \"…\""
+        );
+        engine.forget(ask.id);
+    }
+
+    /// Every pooled PostgreSQL session runs with standard_conforming_strings on, even when
+    /// the database says otherwise: a backslash in '…' is an ordinary character.
+    #[tokio::test]
+    async fn pg_sessions_use_standard_conforming_strings() {
+        require_service!("PostgreSQL", PG_ADDR);
+        let db = PgDb::new("CREATE TABLE t (a int);").await;
+        db.client
+            .batch_execute(&format!(
+                "ALTER DATABASE {} SET standard_conforming_strings = off",
+                db.name
+            ))
+            .await
+            .unwrap();
+        let ask = Ask::new(
+            db.target(),
+            snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let (_, sink) = ask
+            .collect(&engine, r"SELECT 'a\b' AS s", limits(10, 5000))
+            .await
+            .unwrap();
+        assert_eq!(sink.column("s"), vec![json!(r"a\b")]);
+        engine.forget(ask.id);
+    }
+
     #[tokio::test]
     async fn pg_statement_timeout_and_denied_sleep() {
         require_service!("PostgreSQL", PG_ADDR);
@@ -1031,7 +1266,7 @@ mod engine {
     }
 
     #[tokio::test]
-    async fn pg_writes_through_a_function_are_stopped() {
+    async fn pg_writes_through_a_function_are_refused() {
         require_service!("PostgreSQL", PG_ADDR);
         let db = PgDb::new(
             "CREATE TABLE t (a int); INSERT INTO t VALUES (1);
@@ -1044,16 +1279,17 @@ mod engine {
             snapshot(Dialect::Postgres, Some("public"), &[("t", &["a"])]),
         );
         let engine = Engine::new();
-        let msg = query_error(
-            ask.collect(&engine, "SELECT evil()", limits(10, 5000))
-                .await,
-        );
-        assert!(msg.contains("read-only transaction"), "{msg}");
-        let msg = query_error(
-            ask.collect(&engine, "SELECT evil() FROM t", limits(10, 5000))
-                .await,
-        );
-        assert!(msg.contains("read-only transaction"), "{msg}");
+        // A user-defined function is not on the allow-list: refused before any database
+        // sees it (the read-only transaction stays as a second line behind the guard).
+        for sql in [
+            "SELECT evil()",
+            "SELECT evil() FROM t",
+            "SELECT public.evil()",
+        ] {
+            let r = rejected(ask.collect(&engine, sql, limits(10, 5000)).await);
+            assert_eq!(r.code, querent_domain::ErrorCode::PolicyViolation, "{sql}");
+            assert!(r.message.contains("evil"), "{}", r.message);
+        }
         rejected(
             ask.collect(&engine, "INSERT INTO t VALUES (2)", limits(10, 5000))
                 .await,
@@ -1375,6 +1611,29 @@ mod engine {
     }
 
     #[tokio::test]
+    async fn mysql_byte_caps() {
+        require_service!("MariaDB", MY_ADDR);
+        let db = MyDb::new(&[
+            "CREATE TABLE big (id INT, t LONGTEXT CHARACTER SET utf8mb4, b LONGBLOB)",
+            "INSERT INTO big VALUES (1, REPEAT('x', 100000), UNHEX(REPEAT('ab', 100000))),
+                (2, REPEAT('é', 40000), NULL)",
+            "CREATE TABLE rows1k (id INT, s TEXT)",
+            "INSERT INTO rows1k SELECT seq, REPEAT('y', 1000) FROM seq_1_to_2000",
+        ])
+        .await;
+        let ask = Ask::new(db.target(), big_snapshot(Dialect::Mysql, Some(&db.name)));
+        let engine = Engine::new();
+        byte_cap_checks(&engine, &ask).await;
+        let e = &engine;
+        wait_until("no connection is checked out", || {
+            let s = e.pool_status();
+            async move { s.in_use == 0 }
+        })
+        .await;
+        engine.forget(ask.id);
+    }
+
+    #[tokio::test]
     async fn mysql_statement_timeout_and_denied_sleep() {
         require_service!("MariaDB", MY_ADDR);
         let db = MyDb::new(&["CREATE TABLE t (a INT)", MY_FILL]).await;
@@ -1405,7 +1664,7 @@ mod engine {
     }
 
     #[tokio::test]
-    async fn mysql_writes_through_a_function_are_stopped() {
+    async fn mysql_writes_through_a_function_are_refused() {
         require_service!("MariaDB", MY_ADDR);
         let db = MyDb::new(&[
             "CREATE TABLE t (a INT)",
@@ -1419,11 +1678,11 @@ mod engine {
             snapshot(Dialect::Mysql, Some(&db.name), &[("t", &["a"])]),
         );
         let engine = Engine::new();
-        let msg = query_error(
+        let r = rejected(
             ask.collect(&engine, "SELECT evil()", limits(10, 5000))
                 .await,
         );
-        assert!(msg.contains("READ ONLY"), "{msg}");
+        assert_eq!(r.code, querent_domain::ErrorCode::PolicyViolation);
         rejected(
             ask.collect(&engine, "DELETE FROM t", limits(10, 5000))
                 .await,
@@ -1526,6 +1785,56 @@ mod engine {
         );
         assert_eq!(sink.type_of("e"), "integer");
         assert_eq!(engine.pool_status().pools, 0, "sqlite files are not pooled");
+    }
+
+    #[tokio::test]
+    async fn sqlite_byte_caps_and_length_limit() {
+        let file = sqlite_db(
+            "CREATE TABLE big (id INTEGER, t TEXT, b BLOB);
+             INSERT INTO big VALUES
+                (1, replace(hex(zeroblob(50000)), '00', 'xx'),
+                    unhex(replace(hex(zeroblob(100000)), '00', 'AB'))),
+                (2, replace(hex(zeroblob(40000)), '00', 'é'), NULL);
+             CREATE TABLE rows1k (id INTEGER, s TEXT);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+             INSERT INTO rows1k SELECT i, replace(hex(zeroblob(500)), '00', 'yy') FROM n;
+             CREATE TABLE people (id INTEGER, email TEXT);
+             CREATE TABLE huge (t TEXT);
+             INSERT INTO huge VALUES (replace(hex(zeroblob(1048576)), '00', 'zz'));",
+        );
+        let ask = Ask::new(sqlite(&file.0), big_snapshot(Dialect::Sqlite, None));
+        let engine = Engine::new();
+        byte_cap_checks(&engine, &ask).await;
+
+        // SQLITE_LIMIT_LENGTH: with a 1 MiB result cap SQLite refuses to build or read a
+        // longer value; with the default (16 MiB) the 2 MiB value is read and cut.
+        let err = match ask
+            .collect(&engine, "SELECT t FROM huge", byte_limits(10, 1024 * 1024))
+            .await
+        {
+            Err(ExecError::Query(db)) => db,
+            other => panic!("expected SQLITE_TOOBIG, got {other:?}"),
+        };
+        assert_eq!(
+            err.code,
+            DbErrorCode::Sqlite {
+                name: "SQLITE_TOOBIG".into()
+            },
+            "{err}"
+        );
+        let built =
+            "SELECT t || t || t || t || t || t || t || t || t || t || t AS s FROM big WHERE id = 1";
+        assert!(matches!(
+            ask.collect(&engine, built, byte_limits(10, 1024 * 1024))
+                .await,
+            Err(ExecError::Query(_))
+        ));
+        let (out, sink) = ask
+            .collect(&engine, "SELECT t FROM huge", limits(10, 10_000))
+            .await
+            .unwrap();
+        assert_eq!(out.values_truncated, 1);
+        assert_eq!(sink.column("t")[0].as_str().unwrap().len(), 64 * 1024);
     }
 
     #[tokio::test]

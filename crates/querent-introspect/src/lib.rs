@@ -160,56 +160,18 @@ pub(crate) fn sampling_plan(
         .collect()
 }
 
-/// Whether the privacy policy lets introspection read values of this column. Names compare
-/// case-insensitively; table entries are `table` or `schema.table`, column entries
-/// `table.column` (or `schema.table.column`), masked patterns match the column name with
-/// `*` wildcards.
+/// Whether the privacy policy lets introspection read values of this column: not when it
+/// is masked (a pattern `column`, `table.column` or `schema.table.column` with `*`
+/// wildcards matches it), excluded (`table.column` or `schema.table.column`) or in an
+/// excluded table (`table` or `schema.table`) — the rules of
+/// [`PrivacyPolicy::hides_values_of`], names compared case-insensitively.
 pub(crate) fn may_sample(
     policy: &PrivacyPolicy,
     schema: Option<&str>,
     table: &str,
     column: &str,
 ) -> bool {
-    let qualified = |rest: &str| -> Vec<String> {
-        let mut names = vec![rest.to_ascii_lowercase()];
-        if let Some(schema) = schema {
-            names.push(format!("{schema}.{rest}").to_ascii_lowercase());
-        }
-        names
-    };
-    let tables = qualified(table);
-    let columns = qualified(&format!("{table}.{column}"));
-    let hit = |entries: &[String], names: &[String]| {
-        entries
-            .iter()
-            .any(|e| names.contains(&e.trim().to_ascii_lowercase()))
-    };
-    !(hit(&policy.excluded_tables, &tables)
-        || hit(&policy.excluded_columns, &columns)
-        || policy
-            .masked_column_patterns
-            .iter()
-            .any(|p| glob(&p.to_ascii_lowercase(), &column.to_ascii_lowercase())))
-}
-
-/// Matches `text` against `pattern`, where `*` stands for any run of characters.
-fn glob(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == text;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !text.starts_with(first) || text.len() < first.len() + last.len() {
-        return false;
-    }
-    let mut rest = &text[first.len()..];
-    for middle in &parts[1..parts.len() - 1] {
-        match rest.find(middle) {
-            Some(at) => rest = &rest[at + middle.len()..],
-            None => return false,
-        }
-    }
-    rest.ends_with(last)
+    !policy.hides_values_of(schema, table, column)
 }
 
 /// Keeps a sampled value list only when it shows a low-cardinality column: at most `max`
@@ -251,7 +213,15 @@ mod tests {
         assert!(!ok(None, "people", "mobile_phone_no"));
         assert!(!ok(None, "people", "SSN"));
         assert!(ok(None, "people", "ssn_kind"));
-        assert!(glob("a*c", "abc") && glob("*", "") && !glob("a*c", "ab") && !glob("ab*ba", "aba"));
+        // Qualified masking patterns name the table (and schema) too.
+        let policy = PrivacyPolicy {
+            masked_column_patterns: vec!["customers.phone".to_owned(), "*.iban".to_owned()],
+            ..PrivacyPolicy::default()
+        };
+        let ok = |s: Option<&str>, t: &str, c: &str| may_sample(&policy, s, t, c);
+        assert!(!ok(Some("public"), "customers", "phone"));
+        assert!(ok(Some("public"), "suppliers", "phone"));
+        assert!(!ok(None, "accounts", "IBAN"));
     }
 
     #[test]

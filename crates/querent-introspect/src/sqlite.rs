@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use querent_domain::{ConnectionTarget, Dialect};
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, params};
 use tokio::time::timeout;
 
 use crate::{
@@ -76,8 +76,11 @@ fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, IntrospectErr
             )));
         }
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)
+    // As querent-exec opens target files: read-only, never through a symbolic link, the
+    // file's schema untrusted (views and triggers cannot call unsafe functions).
+    let conn = Connection::open_with_flags(path, querent_exec::target_open_flags())
+        .map_err(|e| IntrospectError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
+    querent_exec::harden_target_connection(&conn)
         .map_err(|e| IntrospectError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
     conn.busy_timeout(busy_timeout)
         .map_err(|e| IntrospectError::Connection(format!("sqlite: {e}")))?;

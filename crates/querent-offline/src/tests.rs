@@ -144,7 +144,7 @@ fn check_valid(q: &str) {
     for d in DIALECTS {
         let t = translate(q, &snap, d).unwrap_or_else(|e| panic!("{q}: {}", e.understood));
         let policy = GuardPolicy {
-            max_rows: 1000,
+            max_rows: Some(1000),
             ..Default::default()
         };
         if let Err(e) = validate(d, &t.sql, &GuardSchema::from_snapshot(&snap), &policy) {
@@ -440,7 +440,7 @@ fn odd_inputs_never_panic_and_stay_valid() {
     ];
     let long = "customers ".repeat(500);
     let guard = GuardPolicy {
-        max_rows: 1000,
+        max_rows: Some(1000),
         ..Default::default()
     };
     for q in odd.iter().copied().chain(std::iter::once(long.as_str())) {
@@ -608,7 +608,7 @@ fn shop_sql(
     )
     .map_err(|e| e.understood)?;
     let guard = GuardPolicy {
-        max_rows: 1000,
+        max_rows: Some(1000),
         ..Default::default()
     };
     validate(

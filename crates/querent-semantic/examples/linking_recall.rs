@@ -65,7 +65,7 @@ fn main() {
         }
         let (snap, index, guard) = &cache[db];
         let policy = GuardPolicy {
-            max_rows: 100_000,
+            max_rows: Some(100_000),
             ..Default::default()
         };
         let gold: BTreeSet<String> = match validate(Dialect::Sqlite, gold_sql, guard, &policy) {

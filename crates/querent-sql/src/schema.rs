@@ -24,7 +24,17 @@ impl GuardTable {
 
     /// Whether the table has this column (case-insensitive).
     pub fn has_column(&self, column: &str) -> bool {
-        self.columns.iter().any(|c| c.eq_ignore_ascii_case(column))
+        self.column(column).is_some()
+    }
+
+    /// The catalog spelling of a column: the exact match when there is one, otherwise the
+    /// first case-insensitive match.
+    pub fn column(&self, column: &str) -> Option<&str> {
+        self.columns
+            .iter()
+            .find(|c| *c == column)
+            .or_else(|| self.columns.iter().find(|c| c.eq_ignore_ascii_case(column)))
+            .map(String::as_str)
     }
 }
 
@@ -86,6 +96,9 @@ impl GuardSchema {
 }
 
 /// The privacy policy and row cap the guard enforces for one connection.
+///
+/// `GuardPolicy::default()` enforces nothing beyond the guard's own rules (read-only
+/// queries, allowed functions, no catalogs, existing names) and adds no row cap.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GuardPolicy {
     /// Tables that may not be referenced at all: `name` or `schema.name`.
@@ -95,8 +108,29 @@ pub struct GuardPolicy {
     /// Column name patterns (`*` wildcard; `column`, `table.column` or
     /// `schema.table.column`) whose values are masked in every output.
     pub masked_column_patterns: Vec<String>,
-    /// The maximum number of rows to return; the guard applies `LIMIT max_rows + 1`.
-    pub max_rows: u64,
+    /// Row filters: a table's rows are only those its predicate keeps.
+    pub row_filters: Vec<RowFilter>,
+    /// Whether catalog schemas and tables (`pg_catalog`, `information_schema`, `mysql`,
+    /// `performance_schema`, `sys`, `sqlite_master`, …) may be read. Even then they must be
+    /// in the schema the guard checks against.
+    pub allow_catalogs: bool,
+    /// The maximum number of rows to return: the guard applies `LIMIT max_rows + 1` so a
+    /// caller can tell a truncated result. `None` adds no limit.
+    pub max_rows: Option<u64>,
+}
+
+/// A row filter: only the rows of `table` for which `predicate` holds are visible.
+///
+/// The predicate is a SQL boolean expression over the table's own columns, in the
+/// connection's dialect (`region = 'EU'`, `deleted_at IS NULL`). It may use the allowed
+/// functions but no subqueries and no other table. The guard applies it inside the derived
+/// table that replaces every reference to the table, so no query can see the other rows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowFilter {
+    /// The table: `name` or `schema.name`.
+    pub table: String,
+    /// The predicate.
+    pub predicate: String,
 }
 
 impl GuardPolicy {
@@ -106,7 +140,9 @@ impl GuardPolicy {
             excluded_tables: policy.excluded_tables.clone(),
             excluded_columns: policy.excluded_columns.clone(),
             masked_column_patterns: policy.masked_column_patterns.clone(),
-            max_rows,
+            row_filters: Vec::new(),
+            allow_catalogs: false,
+            max_rows: Some(max_rows),
         }
     }
 }
@@ -165,6 +201,27 @@ impl GuardPolicy {
                 _ => false,
             }
         })
+    }
+
+    /// The row filters that apply to the table.
+    pub fn row_filters_for<'p>(
+        &'p self,
+        table: &GuardTable,
+    ) -> impl Iterator<Item = &'p RowFilter> {
+        let qualified = table.qualified_name();
+        self.row_filters.iter().filter(move |f| {
+            f.table.eq_ignore_ascii_case(&table.name) || f.table.eq_ignore_ascii_case(&qualified)
+        })
+    }
+
+    /// Whether the table has anything to enforce (excluded or masked columns, row filters),
+    /// so that every reference to it is replaced by a derived table.
+    pub fn governs(&self, table: &GuardTable) -> bool {
+        table
+            .columns
+            .iter()
+            .any(|c| self.column_excluded(table, c) || self.column_masked(table, c))
+            || self.row_filters_for(table).next().is_some()
     }
 
     /// Whether any column of the table is masked.
@@ -348,8 +405,8 @@ mod tests {
         let p = GuardPolicy {
             excluded_tables: vec!["PUBLIC.USERS".into()],
             excluded_columns: vec!["users.SSN".into()],
-            masked_column_patterns: vec![],
-            max_rows: 10,
+            max_rows: Some(10),
+            ..GuardPolicy::default()
         };
         assert!(p.table_excluded(&table));
         assert!(p.column_excluded(&table, "ssn"));

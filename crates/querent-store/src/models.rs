@@ -133,8 +133,8 @@ pub(crate) struct RefreshTokenRow {
 impl RefreshTokenRow {
     pub(crate) fn into_domain(self) -> Result<RefreshToken, DbError> {
         Ok(RefreshToken {
-            id: self.id,
-            family_id: self.family_id,
+            id: parse("refresh token id", &self.id)?,
+            family_id: parse("token family id", &self.family_id)?,
             user_id: parse("user id", &self.user_id)?,
             token_hash: self.token_hash,
             expires_at: self.expires_at,
@@ -146,8 +146,8 @@ impl RefreshTokenRow {
 
     pub(crate) fn from_domain(t: &RefreshToken) -> Self {
         Self {
-            id: t.id.clone(),
-            family_id: t.family_id.clone(),
+            id: t.id.to_string(),
+            family_id: t.family_id.to_string(),
             user_id: t.user_id.to_string(),
             token_hash: t.token_hash.clone(),
             expires_at: t.expires_at,
@@ -387,6 +387,7 @@ pub(crate) struct MessageRow {
     pub attempts: String,
     pub cost_usd: Option<f64>,
     pub cache_entry_id: Option<String>,
+    pub run_id: Option<String>,
 }
 
 impl MessageRow {
@@ -413,6 +414,7 @@ impl MessageRow {
             attempts: to_json(&m.attempts),
             cost_usd: m.cost_usd,
             cache_entry_id: m.cache_entry_id.map(|c| c.to_string()),
+            run_id: m.run_id.map(|r| r.to_string()),
         }
     }
 
@@ -443,6 +445,11 @@ impl MessageRow {
                 .cache_entry_id
                 .as_deref()
                 .map(|c| parse("cache entry id", c))
+                .transpose()?,
+            run_id: self
+                .run_id
+                .as_deref()
+                .map(|r| parse("run id", r))
                 .transpose()?,
             asked_by: self.asked_by,
             created_at: self.created_at,

@@ -157,6 +157,7 @@ diesel::table! {
         attempts -> Text,
         cost_usd -> Nullable<Double>,
         cache_entry_id -> Nullable<Text>,
+        run_id -> Nullable<Text>,
     }
 }
 

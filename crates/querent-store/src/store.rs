@@ -15,7 +15,8 @@ use querent_domain::chat::{ChatMessage, ChatSession};
 use querent_domain::providers::ProviderConfig;
 use querent_domain::{
     ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, MessageId, MessageStatus,
-    ProviderId, SessionId, Team, TeamId, TeamMember, TeamRole, User, UserId, now_millis,
+    ProviderId, RefreshTokenId, RunId, SessionId, Team, TeamId, TeamMember, TeamRole,
+    TokenFamilyId, User, UserId, now_millis,
 };
 
 use crate::models::*;
@@ -29,6 +30,31 @@ const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migration
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+
+/// The store's own clock, in Unix milliseconds, as SQL of each backend. Times that several
+/// instances compare (the heartbeat of running chats) are written and compared with it, so
+/// the instances' own clocks never meet.
+pub(crate) trait StoreClock {
+    /// An SQL expression for "now" in Unix milliseconds.
+    const NOW_MS: &'static str;
+}
+
+impl StoreClock for SqliteConn {
+    const NOW_MS: &'static str = "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)";
+}
+
+impl StoreClock for AsyncPgConnection {
+    const NOW_MS: &'static str = "CAST(floor(extract(epoch FROM now()) * 1000) AS BIGINT)";
+}
+
+/// The store's "now" minus `minus_ms` milliseconds, for the connection `_c` of its backend.
+fn store_now<C: StoreClock>(
+    _c: &C,
+    minus_ms: i64,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
+    // `minus_ms` is a number: formatting it into the SQL text injects nothing.
+    diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!("({} - {minus_ms})", C::NOW_MS))
+}
 
 /// Which database holds the metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -578,19 +604,41 @@ impl MetadataStore for Store {
     /// Rotation: marks `old_id` used and stores `new` in one transaction, but only if `old_id`
     /// was still unused and unrevoked. Returns `false` (and stores nothing) when it was not:
     /// the caller treats that as reuse.
-    async fn rotate_refresh_token(&self, old_id: &str, new: &RefreshToken) -> StoreResult<bool> {
+    async fn rotate_refresh_token(
+        &self,
+        old_id: RefreshTokenId,
+        new: &RefreshToken,
+    ) -> StoreResult<bool> {
         let now = now_millis();
-        let old_id = old_id.to_owned();
+        let old_id = old_id.to_string();
         let new = RefreshTokenRow::from_domain(new);
         with_conn!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
+                    // One statement: the token is unused and unrevoked, and no token of its
+                    // family is revoked. A revocation racing this rotation either revoked
+                    // the old token first (no row matches) or comes after and finds the
+                    // family's rows — and a family with any revoked token counts as revoked
+                    // everywhere (`user_for_token`, the next rotation), even for a new
+                    // token its UPDATE did not see.
+                    let fam_tokens = diesel::alias!(refresh_tokens as family_tokens);
+                    let family_revoked = diesel::dsl::exists(
+                        fam_tokens
+                            .filter(
+                                fam_tokens
+                                    .field(refresh_tokens::family_id)
+                                    .eq(&new.family_id),
+                            )
+                            .filter(fam_tokens.field(refresh_tokens::revoked).eq(true)),
+                    );
                     let n = diesel::update(
                         refresh_tokens::table.filter(
                             refresh_tokens::id
                                 .eq(&old_id)
+                                .and(refresh_tokens::family_id.eq(&new.family_id))
                                 .and(refresh_tokens::used_at.is_null())
-                                .and(refresh_tokens::revoked.eq(false)),
+                                .and(refresh_tokens::revoked.eq(false))
+                                .and(diesel::dsl::not(family_revoked)),
                         ),
                     )
                     .set(refresh_tokens::used_at.eq(Some(now)))
@@ -608,13 +656,42 @@ impl MetadataStore for Store {
     }
 
     /// Revokes every token of a family.
-    async fn revoke_token_family(&self, family_id: &str) -> StoreResult<()> {
+    async fn revoke_token_family(&self, family_id: TokenFamilyId) -> StoreResult<()> {
+        let family_id = family_id.to_string();
         with_conn!(self, c => {
-            diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(family_id)))
+            diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(&family_id)))
                 .set(refresh_tokens::revoked.eq(true))
                 .execute(c)
                 .await?;
             Ok(())
+        })
+    }
+
+    /// The user and whether the token family is revoked: two indexed reads on one pooled
+    /// connection.
+    async fn user_for_token(
+        &self,
+        id: UserId,
+        family_id: Option<TokenFamilyId>,
+    ) -> StoreResult<(User, bool)> {
+        let id = id.to_string();
+        let family = family_id.map(|f| f.to_string());
+        with_conn!(self, c => {
+            let row: UserRow = users::table.find(&id).first(c).await?;
+            let (user, _) = row.into_domain()?;
+            let revoked = match &family {
+                Some(f) => diesel::select(diesel::dsl::exists(
+                    refresh_tokens::table.filter(
+                        refresh_tokens::family_id
+                            .eq(f)
+                            .and(refresh_tokens::revoked.eq(true)),
+                    ),
+                ))
+                .get_result::<bool>(c)
+                .await?,
+                None => false,
+            };
+            Ok((user, revoked))
         })
     }
 
@@ -1106,6 +1183,7 @@ impl MetadataStore for Store {
 
     async fn insert_message(&self, message: &ChatMessage) -> StoreResult<()> {
         let row = MessageRow::from_domain(message);
+        let running = message.status == MessageStatus::Running;
         with_conn!(self, c => {
             let row = row.clone();
             c.transaction::<_, DbError, _>(async move |c| {
@@ -1114,6 +1192,14 @@ impl MetadataStore for Store {
                     .execute(c)
                     .await?;
                 diesel::insert_into(messages::table).values(&row).execute(c).await?;
+                if running {
+                    // Heartbeats are on the store's clock (see interrupt_running_messages).
+                    let now = store_now(&*c, 0);
+                    diesel::update(messages::table.find(&row.id))
+                        .set(messages::updated_at.eq(now))
+                        .execute(c)
+                        .await?;
+                }
                 Ok(())
             })
             .await
@@ -1122,12 +1208,86 @@ impl MetadataStore for Store {
 
     async fn update_message(&self, message: &ChatMessage) -> StoreResult<()> {
         let row = MessageRow::from_domain(message);
+        let running = message.status == MessageStatus::Running;
         with_conn!(self, c => {
-            let n = diesel::update(messages::table.find(&row.id)).set(&row).execute(c).await?;
-            if n == 0 {
-                return Err(diesel::result::Error::NotFound.into());
-            }
-            Ok(())
+            let row = row.clone();
+            c.transaction::<_, DbError, _>(async move |c| {
+                let n = diesel::update(messages::table.find(&row.id)).set(&row).execute(c).await?;
+                if n == 0 {
+                    return Err(diesel::result::Error::NotFound.into());
+                }
+                if running {
+                    let now = store_now(&*c, 0);
+                    diesel::update(messages::table.find(&row.id))
+                        .set(messages::updated_at.eq(now))
+                        .execute(c)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn finish_message(&self, message: &ChatMessage, run: Option<RunId>) -> StoreResult<bool> {
+        let row = MessageRow::from_domain(message);
+        let run = run.map(|r| r.to_string());
+        let running = message.status == MessageStatus::Running;
+        with_conn!(self, c => {
+            let (row, run) = (row.clone(), run.clone());
+            c.transaction::<_, DbError, _>(async move |c| {
+                // The run check and the write are one statement: a newer run that took the
+                // message over (edit, approval) is never overwritten, whatever the timing.
+                let n = match &run {
+                    Some(r) => {
+                        diesel::update(messages::table.find(&row.id).filter(messages::run_id.eq(r)))
+                            .set(&row)
+                            .execute(c)
+                            .await?
+                    }
+                    None => {
+                        diesel::update(messages::table.find(&row.id).filter(messages::run_id.is_null()))
+                            .set(&row)
+                            .execute(c)
+                            .await?
+                    }
+                };
+                if n == 1 && running {
+                    let now = store_now(&*c, 0);
+                    diesel::update(messages::table.find(&row.id))
+                        .set(messages::updated_at.eq(now))
+                        .execute(c)
+                        .await?;
+                }
+                Ok(n == 1)
+            })
+            .await
+        })
+    }
+
+    async fn heartbeat_message(&self, id: MessageId, run: Option<RunId>) -> StoreResult<bool> {
+        let id = id.to_string();
+        let run = run.map(|r| r.to_string());
+        with_conn!(self, c => {
+            let now = store_now(&*c, 0);
+            let q = messages::table
+                .find(&id)
+                .filter(messages::status.eq(MessageStatus::Running.as_str()));
+            let n = match &run {
+                Some(r) => {
+                    diesel::update(q.filter(messages::run_id.eq(r)))
+                        .set(messages::updated_at.eq(now))
+                        .execute(c)
+                        .await?
+                }
+                None => {
+                    diesel::update(q.filter(messages::run_id.is_null()))
+                        .set(messages::updated_at.eq(now))
+                        .execute(c)
+                        .await?
+                }
+            };
+            Ok(n == 1)
         })
     }
 
@@ -1154,17 +1314,31 @@ impl MetadataStore for Store {
         id: MessageId,
         from: MessageStatus,
         to: MessageStatus,
+        run: Option<RunId>,
     ) -> StoreResult<bool> {
-        let now = now_millis();
+        let id = id.to_string();
+        let run = run.map(|r| r.to_string());
         with_conn!(self, c => {
-            let n = diesel::update(
-                messages::table
-                    .find(id.to_string())
-                    .filter(messages::status.eq(from.as_str())),
-            )
-            .set((messages::status.eq(to.as_str()), messages::updated_at.eq(now)))
-            .execute(c)
-            .await?;
+            let now = store_now(&*c, 0);
+            let q = messages::table.find(&id).filter(messages::status.eq(from.as_str()));
+            let n = match &run {
+                Some(r) => {
+                    diesel::update(q)
+                        .set((
+                            messages::status.eq(to.as_str()),
+                            messages::updated_at.eq(now),
+                            messages::run_id.eq(Some(r)),
+                        ))
+                        .execute(c)
+                        .await?
+                }
+                None => {
+                    diesel::update(q)
+                        .set((messages::status.eq(to.as_str()), messages::updated_at.eq(now)))
+                        .execute(c)
+                        .await?
+                }
+            };
             Ok(n == 1)
         })
     }
@@ -1197,6 +1371,36 @@ impl MetadataStore for Store {
                 .into_iter()
                 .map(|(s, m)| Ok((s.into_domain()?, m.into_domain()?)))
                 .collect::<Result<_, DbError>>()?)
+        })
+    }
+
+    async fn interrupt_running_messages(
+        &self,
+        idle_for: Option<Duration>,
+        error_code: &str,
+        error_detail: &str,
+    ) -> StoreResult<u64> {
+        let idle_ms = idle_for.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
+        with_conn!(self, c => {
+            // Both sides of the comparison are the store's clock: the heartbeat wrote
+            // `updated_at` with it, and "now" is read in this very statement.
+            let set = (
+                messages::status.eq(MessageStatus::Error.as_str()),
+                messages::error_code.eq(Some(error_code)),
+                messages::error_detail.eq(Some(error_detail)),
+                messages::updated_at.eq(store_now(&*c, 0)),
+            );
+            let running = messages::table.filter(messages::status.eq(MessageStatus::Running.as_str()));
+            let n = match idle_ms {
+                Some(ms) => {
+                    diesel::update(running.filter(messages::updated_at.lt(store_now(&*c, ms))))
+                        .set(set)
+                        .execute(c)
+                        .await?
+                }
+                None => diesel::update(running).set(set).execute(c).await?,
+            };
+            Ok(n as u64)
         })
     }
 

@@ -66,10 +66,10 @@ fn connection(team: TeamId, name: &str) -> Connection {
     }
 }
 
-fn token(family: &str, user: UserId, hash: &str) -> RefreshToken {
+fn token(family: TokenFamilyId, user: UserId, hash: &str) -> RefreshToken {
     RefreshToken {
-        id: uuid::Uuid::now_v7().to_string(),
-        family_id: family.into(),
+        id: RefreshTokenId::new(),
+        family_id: family,
         user_id: user,
         token_hash: hash.into(),
         expires_at: now_millis() + 60_000,
@@ -235,23 +235,51 @@ async fn suite(store: Store) {
     );
 
     // Refresh-token rotation is single-use.
-    let fam = uuid::Uuid::now_v7().to_string();
-    let t1 = token(&fam, admin.id, "h1");
+    let fam = TokenFamilyId::new();
+    let t1 = token(fam, admin.id, "h1");
     store.insert_refresh_token(&t1).await.unwrap();
     assert!(
         store
-            .rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h2"))
+            .rotate_refresh_token(t1.id, &token(fam, admin.id, "h2"))
             .await
             .unwrap()
     );
     assert!(
         !store
-            .rotate_refresh_token(&t1.id, &token(&fam, admin.id, "h3"))
+            .rotate_refresh_token(t1.id, &token(fam, admin.id, "h3"))
             .await
             .unwrap()
     );
     assert!(store.find_refresh_token("h3").await.unwrap().is_none());
-    store.revoke_token_family(&fam).await.unwrap();
+    // A revocation racing a rotation can miss the token the rotation inserts (its UPDATE
+    // did not see the row yet): the family still counts as revoked, so that token is
+    // refused by the next rotation and by the bearer check.
+    let raced = TokenFamilyId::new();
+    let old = token(raced, admin.id, "r1");
+    store.insert_refresh_token(&old).await.unwrap();
+    let missed = token(raced, admin.id, "r2");
+    store.insert_refresh_token(&missed).await.unwrap();
+    store.revoke_token_family(raced).await.unwrap();
+    store
+        .insert_refresh_token(&token(raced, admin.id, "r3-after-revoke"))
+        .await
+        .unwrap();
+    let late = store
+        .find_refresh_token("r3-after-revoke")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!late.revoked);
+    assert!(
+        !store
+            .rotate_refresh_token(late.id, &token(raced, admin.id, "r4"))
+            .await
+            .unwrap(),
+        "a token of a revoked family is never rotated"
+    );
+    assert!(store.find_refresh_token("r4").await.unwrap().is_none());
+    assert!(store.user_for_token(admin.id, Some(raced)).await.unwrap().1);
+    store.revoke_token_family(fam).await.unwrap();
     assert!(
         store
             .find_refresh_token("h2")
@@ -260,6 +288,27 @@ async fn suite(store: Store) {
             .unwrap()
             .revoked
     );
+    // The bearer-token check: the user, and whether the token's family is revoked.
+    let (u, revoked) = store.user_for_token(admin.id, Some(fam)).await.unwrap();
+    assert_eq!((u.id, revoked), (admin.id, true));
+    let live = TokenFamilyId::new();
+    store
+        .insert_refresh_token(&token(live, admin.id, "h-live"))
+        .await
+        .unwrap();
+    assert!(!store.user_for_token(admin.id, Some(live)).await.unwrap().1);
+    assert!(!store.user_for_token(admin.id, None).await.unwrap().1);
+    assert!(
+        !store
+            .user_for_token(admin.id, Some(TokenFamilyId::new()))
+            .await
+            .unwrap()
+            .1
+    );
+    assert!(matches!(
+        store.user_for_token(UserId::new(), None).await,
+        Err(StoreError::NotFound)
+    ));
 
     // API clients.
     let client = ApiClient {
@@ -377,6 +426,7 @@ async fn suite(store: Store) {
             row_count: 1,
             truncated: false,
             execution_time_ms: 3,
+            ..Default::default()
         }),
         error_code: None,
         error_detail: None,
@@ -394,6 +444,7 @@ async fn suite(store: Store) {
         }],
         cost_usd: Some(0.0012),
         cache_entry_id: Some(CacheEntryId::new()),
+        run_id: Some(RunId::new()),
         asked_by: format!("user:{}", admin.id),
         created_at: now_millis() + 1,
         updated_at: now_millis() + 1,
@@ -437,7 +488,8 @@ async fn suite(store: Store) {
             .transition_message(
                 m2.id,
                 MessageStatus::PendingApproval,
-                MessageStatus::Running
+                MessageStatus::Running,
+                None
             )
             .await
             .unwrap()
@@ -447,7 +499,8 @@ async fn suite(store: Store) {
             .transition_message(
                 m2.id,
                 MessageStatus::PendingApproval,
-                MessageStatus::Running
+                MessageStatus::Running,
+                None
             )
             .await
             .unwrap(),
@@ -482,6 +535,8 @@ async fn suite(store: Store) {
             .all(|(p, _, _, _)| p.as_deref() == Some("offline"))
     );
     assert!(store.usage_rows(c.team_id, 0, 1).await.unwrap().is_empty());
+
+    recovery_suite(&store, &message).await;
 
     // Providers: unique names per team, one default per team, keys for rotation.
     let provider = |name: &str, default: bool| querent_domain::providers::ProviderConfig {
@@ -597,6 +652,183 @@ async fn suite(store: Store) {
         store.migrate().await.unwrap(),
         0,
         "migrations are idempotent"
+    );
+}
+
+/// Recovery of interrupted chats, on the store's clock, and runs that were overtaken.
+async fn recovery_suite(
+    store: &Store,
+    message: &(dyn Fn(&str, MessageStatus) -> querent_domain::chat::ChatMessage + Sync),
+) {
+    use std::time::Duration;
+    let idle = Duration::from_millis(500);
+    // `running` messages nobody touched for `idle` end as interrupted; fresher ones and
+    // finished ones stay as they are.
+    let stale = message("stale", MessageStatus::Running);
+    store.insert_message(&stale).await.unwrap();
+    let done = message("done", MessageStatus::Executed);
+    store.insert_message(&done).await.unwrap();
+    tokio::time::sleep(idle * 2).await;
+    let fresh = message("fresh", MessageStatus::Running);
+    store.insert_message(&fresh).await.unwrap();
+    // Written by an instance whose clock is ten minutes behind the store's: its chat is
+    // not stale for that (the store stamps running messages with its own clock).
+    let mut skewed = message("skewed", MessageStatus::Running);
+    skewed.created_at -= 600_000;
+    skewed.updated_at -= 600_000;
+    store.insert_message(&skewed).await.unwrap();
+    assert_eq!(
+        store
+            .interrupt_running_messages(Some(idle), "interrupted", "stopped")
+            .await
+            .unwrap(),
+        1
+    );
+    let back = store.get_message(stale.id).await.unwrap();
+    assert_eq!(
+        (
+            back.status,
+            back.error_code.as_deref(),
+            back.error_detail.as_deref(),
+            back.run_id
+        ),
+        (
+            MessageStatus::Error,
+            Some("interrupted"),
+            Some("stopped"),
+            stale.run_id
+        ),
+        "the mark leaves the run as it was"
+    );
+    for id in [fresh.id, skewed.id] {
+        assert_eq!(
+            store.get_message(id).await.unwrap().status,
+            MessageStatus::Running
+        );
+    }
+    assert_eq!(
+        store.get_message(done.id).await.unwrap().status,
+        MessageStatus::Executed
+    );
+    // Far in the past by the skewed writer's clock, five minutes is still not reached.
+    assert_eq!(
+        store
+            .interrupt_running_messages(Some(Duration::from_secs(300)), "interrupted", "stopped")
+            .await
+            .unwrap(),
+        0
+    );
+    // A heartbeat keeps a message fresh, only for the run that owns it.
+    tokio::time::sleep(idle * 2).await;
+    assert!(
+        store
+            .heartbeat_message(fresh.id, fresh.run_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .heartbeat_message(fresh.id, Some(RunId::new()))
+            .await
+            .unwrap()
+    );
+    assert!(!store.heartbeat_message(done.id, done.run_id).await.unwrap());
+    assert_eq!(
+        store
+            .interrupt_running_messages(Some(idle), "interrupted", "stopped")
+            .await
+            .unwrap(),
+        1,
+        "only the skewed one, which had no heartbeat"
+    );
+    assert_eq!(
+        store.get_message(fresh.id).await.unwrap().status,
+        MessageStatus::Running
+    );
+    assert_eq!(
+        store
+            .interrupt_running_messages(None, "interrupted", "stopped")
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.get_message(fresh.id).await.unwrap().status,
+        MessageStatus::Error
+    );
+
+    // A run marked interrupted by mistake still writes its real outcome…
+    let mut live = stale.clone();
+    live.status = MessageStatus::Executed;
+    live.error_code = None;
+    live.error_detail = None;
+    assert!(store.finish_message(&live, stale.run_id).await.unwrap());
+    assert_eq!(
+        store.get_message(stale.id).await.unwrap().status,
+        MessageStatus::Executed
+    );
+    // …but once someone edited the message (a new run took it over), the old run's final
+    // write lands nowhere, whatever it carries.
+    let old = fresh.clone();
+    let edit_run = RunId::new();
+    assert!(
+        store
+            .transition_message(
+                old.id,
+                MessageStatus::Error,
+                MessageStatus::PendingApproval,
+                Some(edit_run)
+            )
+            .await
+            .unwrap()
+    );
+    let mut edited = store.get_message(old.id).await.unwrap();
+    assert_eq!(edited.run_id, Some(edit_run));
+    edited.sql = Some("SELECT 2".into());
+    edited.error_code = None;
+    edited.error_detail = None;
+    store.update_message(&edited).await.unwrap();
+    let mut stale_write = old.clone();
+    stale_write.status = MessageStatus::Executed;
+    stale_write.sql = Some("SELECT 1".into());
+    assert!(
+        !store
+            .finish_message(&stale_write, old.run_id)
+            .await
+            .unwrap()
+    );
+    let now = store.get_message(old.id).await.unwrap();
+    assert_eq!(
+        (now.status, now.sql.as_deref(), now.run_id),
+        (
+            MessageStatus::PendingApproval,
+            Some("SELECT 2"),
+            Some(edit_run)
+        )
+    );
+    // The new run's own final write lands.
+    let mut approved = now.clone();
+    approved.status = MessageStatus::Executed;
+    assert!(
+        store
+            .finish_message(&approved, Some(edit_run))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_message(old.id).await.unwrap().status,
+        MessageStatus::Executed
+    );
+    // Messages stored before runs existed have none; their writers match on that.
+    let mut legacy = message("legacy", MessageStatus::Executed);
+    legacy.run_id = None;
+    store.insert_message(&legacy).await.unwrap();
+    assert!(store.finish_message(&legacy, None).await.unwrap());
+    assert!(
+        !store
+            .finish_message(&legacy, Some(RunId::new()))
+            .await
+            .unwrap()
     );
 }
 

@@ -89,6 +89,13 @@ impl TestAppBuilder {
         self
     }
 
+    /// Keeps the metadata in this PostgreSQL database (whatever `QUERENT_TEST_PG_STORE`
+    /// says): for tests that need a second instance with a store of its own.
+    pub fn pg_store(mut self, db: Arc<PgDatabase>) -> Self {
+        self.pg_store = Some(db);
+        self
+    }
+
     /// Runs on an existing data directory (kept after the test) instead of a fresh one.
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.data_dir = Some(dir.into());
@@ -130,6 +137,7 @@ impl TestAppBuilder {
         }
         config.database_url = pg_store.as_ref().map(|db| db.url.clone());
         let parts = querent::build_app(&config, None).await.expect("build app");
+        let background = querent::start_background(&parts.app).await;
         let listener = std::net::TcpListener::bind(&config.bind).expect("bind");
         let addr = listener.local_addr().expect("addr");
         let server =
@@ -145,6 +153,7 @@ impl TestAppBuilder {
             data_dir,
             config,
             handle,
+            background,
             tmp,
             pg_store,
         }
@@ -162,6 +171,7 @@ pub struct TestApp {
     /// The configuration it runs with.
     pub config: Config,
     handle: actix_web::dev::ServerHandle,
+    background: tokio::task::JoinHandle<()>,
     tmp: Option<tempfile::TempDir>,
     pg_store: Option<Arc<PgDatabase>>,
 }
@@ -195,6 +205,7 @@ impl TestApp {
 
     /// Stops the server and starts a new one on the same data directory and store.
     pub async fn restart(mut self) -> TestApp {
+        self.background.abort();
         self.handle.stop(true).await;
         let tmp = self.tmp.take();
         let mut next = TestAppBuilder {
@@ -211,7 +222,79 @@ impl TestApp {
 
     /// Stops the server, keeping the data directory while `self` lives.
     pub async fn stop(&self) {
+        self.background.abort();
         self.handle.stop(true).await;
+    }
+
+    /// Runs SQL statements directly on the metadata store (the embedded SQLite file or the
+    /// PostgreSQL store database), bypassing the server: for tests that stage states the
+    /// API cannot produce, such as a crash.
+    pub async fn store_execute(&self, sql: &str) {
+        match &self.pg_store {
+            Some(db) => db.execute(sql).await.expect("store statement"),
+            None => {
+                let path = self.config.sqlite_store_path();
+                let sql = sql.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    let c = rusqlite::Connection::open(path).expect("open the store");
+                    c.busy_timeout(std::time::Duration::from_secs(10))
+                        .expect("busy timeout");
+                    c.execute_batch(&sql).expect("store statement");
+                })
+                .await
+                .expect("store statement task");
+            }
+        }
+    }
+
+    /// Runs a query returning one text column directly on the metadata store.
+    pub async fn store_strings(&self, sql: &str) -> Vec<Option<String>> {
+        match &self.pg_store {
+            Some(db) => db.query_strings(sql).await.expect("store query"),
+            None => {
+                let path = self.config.sqlite_store_path();
+                let sql = sql.to_owned();
+                tokio::task::spawn_blocking(move || {
+                    let c = rusqlite::Connection::open(path).expect("open the store");
+                    c.busy_timeout(std::time::Duration::from_secs(10))
+                        .expect("busy timeout");
+                    let mut stmt = c.prepare(&sql).expect("store query");
+                    stmt.query_map([], |r| r.get::<_, Option<String>>(0))
+                        .expect("store query")
+                        .collect::<Result<Vec<_>, _>>()
+                        .expect("store rows")
+                })
+                .await
+                .expect("store query task")
+            }
+        }
+    }
+
+    /// Creates an empty SQLite file (a valid, empty database) in the server's shared SQLite
+    /// directory (`<data_dir>/files`, the default `sqlite_dirs`) and returns its path.
+    pub fn sqlite_file(&self) -> String {
+        let dir = self.config.files_dir();
+        std::fs::create_dir_all(&dir).expect("files dir");
+        let path = dir.join(format!("target-{}.sqlite", uuid::Uuid::new_v4().simple()));
+        std::fs::write(&path, b"").expect("sqlite file");
+        path.display().to_string()
+    }
+
+    /// `POST /api/v1/connections/sqlite-files?filename=…` with `bytes` as the raw body.
+    pub async fn upload_sqlite(&self, token: &str, query: &str, bytes: Vec<u8>) -> Response {
+        let resp = self
+            .client
+            .post(format!(
+                "{}/api/v1/connections/sqlite-files?{query}",
+                self.base_url
+            ))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload");
+        Self::read(resp).await
     }
 
     /// The data directory path.
@@ -434,6 +517,7 @@ pub fn parse_sse(text: &str) -> Vec<(String, Value)> {
 impl Drop for TestApp {
     fn drop(&mut self) {
         // Stop without waiting: the runtime may be going away with the test.
+        self.background.abort();
         let h = self.handle.clone();
         drop(h.stop(false));
     }

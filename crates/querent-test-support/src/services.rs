@@ -185,6 +185,19 @@ impl MysqlDatabase {
         let _ = conn.disconnect().await;
         Ok(())
     }
+
+    /// The first column of every row of a query in this database, as text.
+    pub async fn query_strings(&self, sql: &str) -> Result<Vec<Option<String>>, String> {
+        use mysql_async::prelude::Queryable as _;
+        let opts = mysql_async::Opts::from_url(&self.server_url).map_err(|e| e.to_string())?;
+        let opts = mysql_async::OptsBuilder::from_opts(opts).db_name(Some(self.name.clone()));
+        let mut conn = mysql_async::Conn::new(opts)
+            .await
+            .map_err(|e| e.to_string())?;
+        let rows: Vec<Option<String>> = conn.query(sql).await.map_err(|e| e.to_string())?;
+        let _ = conn.disconnect().await;
+        Ok(rows)
+    }
 }
 
 impl Drop for MysqlDatabase {

@@ -385,10 +385,12 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
         return Err("no questions to evaluate (check --suite and --filter)".into());
     }
 
-    // A throw-away server state: embedded store, fresh key, no demo.
+    // A throw-away server state: embedded store, fresh key, no demo; the suite's database
+    // folder is the SQLite directory its connections may use.
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let config = Config {
         data_dir: tmp.path().to_path_buf(),
+        sqlite_dirs: vec![db_dir.clone()],
         demo: false,
         database_url: None,
         master_key: None,
@@ -606,7 +608,7 @@ async fn linking_metrics(
         by_db.insert(name.as_str(), (Arc::new(snap), index, guard));
     }
     let policy = GuardPolicy {
-        max_rows: u64::from(EVAL_MAX_ROWS),
+        max_rows: Some(u64::from(EVAL_MAX_ROWS)),
         ..Default::default()
     };
     let budget = querent_llm::PromptBudget {

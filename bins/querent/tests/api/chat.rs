@@ -602,6 +602,18 @@ async fn hand_written_sql_is_validated_and_run_for_editors_only() {
             json!({"connection_id": conn, "sql": "SELECT no_such_fn(1)"}),
         )
         .await;
+    // A function off the allow-list never reaches the database.
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.code(), "policy_violation");
+    assert!(r.detail().contains("no_such_fn"), "{}", r.text);
+    // An error of the database itself is a 422 query_error.
+    let r = app
+        .post(
+            "/api/v1/sql/run",
+            Some(&admin),
+            json!({"connection_id": conn, "sql": "SELECT json('{not json')"}),
+        )
+        .await;
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(r.code(), "query_error");
 
@@ -687,4 +699,103 @@ async fn another_teams_connections_sessions_and_messages_are_not_found() {
         .get(&format!("/api/v1/sessions/{session}"), Some(&admin))
         .await;
     assert_eq!(r.status, 404);
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chats_left_running_by_a_crash_end_as_interrupted_at_start() {
+    let (app, token, conn, _) = demo_app().await;
+    let first = app
+        .post_json(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"connection_id": conn, "message": "how many customers are there?"}),
+        )
+        .await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    let session = first.str("session_id");
+    let crashed = first.str("message_id");
+    let follow = |q: &str| json!({"connection_id": conn, "session_id": session, "message": q});
+    let live = app
+        .post_json(
+            "/api/v1/chat",
+            Some(&token),
+            follow("how many orders are there?"),
+        )
+        .await
+        .str("message_id");
+    set_mode(&app, &token, &conn, "review_first").await;
+    let pending = app
+        .post_json(
+            "/api/v1/chat",
+            Some(&token),
+            follow("how many products are there?"),
+        )
+        .await;
+    assert_eq!(
+        pending.json["status"], "pending_approval",
+        "{}",
+        pending.text
+    );
+    let pending = pending.str("message_id");
+
+    // A crash in the middle of two answers: the store keeps them `running`. One was last
+    // touched an hour ago; the other just now (on a shared PostgreSQL store: as if another
+    // live instance were answering it, its heartbeat fresh).
+    app.stop().await;
+    let now = now_ms();
+    app.store_execute(&format!(
+        "UPDATE messages SET status = 'running', error_code = NULL, error_detail = NULL, \
+         updated_at = {old} WHERE id = '{crashed}';
+         UPDATE messages SET status = 'running', error_code = NULL, error_detail = NULL, \
+         updated_at = {now} WHERE id = '{live}';",
+        old = now - 3_600_000
+    ))
+    .await;
+    let app = app.restart().await;
+
+    let s = app
+        .get(&format!("/api/v1/sessions/{session}"), Some(&token))
+        .await;
+    assert_eq!(s.status, 200, "{}", s.text);
+    let messages = s.json["messages"].as_array().unwrap().clone();
+    let message = |id: &str| {
+        messages
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("message {id} missing: {}", s.text))
+            .clone()
+    };
+    let m = message(&crashed);
+    assert_eq!(
+        (m["status"].as_str(), m["error"]["code"].as_str()),
+        (Some("error"), Some("interrupted")),
+        "{m}"
+    );
+    assert!(
+        m["error"]["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("ask the question again")),
+        "{m}"
+    );
+    let m = message(&live);
+    if app.pg_store().is_some() {
+        // Shared store: another instance may be answering it; only stale ones end at start.
+        assert_eq!(m["status"], "running", "{m}");
+    } else {
+        // The embedded store belongs to this one server: everything running is from before.
+        assert_eq!(
+            (m["status"].as_str(), m["error"]["code"].as_str()),
+            (Some("error"), Some("interrupted")),
+            "{m}"
+        );
+    }
+    // Approvals are not in flight: they survive restarts untouched.
+    assert_eq!(message(&pending)["status"], "pending_approval");
 }

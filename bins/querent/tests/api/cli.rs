@@ -92,8 +92,7 @@ async fn migrate_and_create_user_from_the_terminal() {
 async fn rotate_key_reencrypts_stored_secrets() {
     let app = TestApp::spawn().await;
     let admin = app.setup_admin().await.str("access_token");
-    let dir = tempfile::tempdir().unwrap();
-    let path = crate::isolation::sqlite_target(dir.path());
+    let path = crate::isolation::sqlite_target(&app);
     // A postgres connection with a password (never reached: only its secret matters here).
     let pg = app
         .post("/api/v1/connections", Some(&admin),

@@ -5,25 +5,22 @@ use querent_test_support::TestApp;
 use serde_json::json;
 
 /// A SQLite file the tests may register as a connection (an empty file is a valid, empty
-/// SQLite database).
-pub fn sqlite_target(dir: &std::path::Path) -> String {
-    let path = dir.join(format!("target-{}.sqlite", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&path, b"").unwrap();
-    path.display().to_string()
+/// SQLite database), in the server's shared SQLite directory: files elsewhere are refused.
+pub fn sqlite_target(app: &TestApp) -> String {
+    app.sqlite_file()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_of_one_team_get_404_for_another_teams_resources() {
     let app = TestApp::spawn().await;
     let admin = app.setup_admin().await.str("access_token");
-    let dir = tempfile::tempdir().unwrap();
 
     // Team B (the admin's Default team) with a connection and an API client.
     let b_conn = app
         .post(
             "/api/v1/connections",
             Some(&admin),
-            json!({"name": "b-db", "dialect": "sqlite", "path": sqlite_target(dir.path())}),
+            json!({"name": "b-db", "dialect": "sqlite", "path": sqlite_target(&app)}),
         )
         .await;
     assert_eq!(b_conn.status, 201, "{}", b_conn.text);
@@ -60,7 +57,7 @@ async fn members_of_one_team_get_404_for_another_teams_resources() {
         .post(
             "/api/v1/connections",
             Some(&alice),
-            json!({"name": "a-db", "dialect": "sqlite", "path": sqlite_target(dir.path()), "team_id": a_team}),
+            json!({"name": "a-db", "dialect": "sqlite", "path": sqlite_target(&app), "team_id": a_team}),
         )
         .await;
     assert_eq!(a_conn.status, 201, "{}", a_conn.text);
@@ -127,7 +124,7 @@ async fn members_of_one_team_get_404_for_another_teams_resources() {
     }
     // Creating in another team is refused the same way.
     let r = app
-        .post("/api/v1/connections", Some(&alice), json!({"name": "sneaky", "dialect": "sqlite", "path": sqlite_target(dir.path()), "team_id": b_team}))
+        .post("/api/v1/connections", Some(&alice), json!({"name": "sneaky", "dialect": "sqlite", "path": sqlite_target(&app), "team_id": b_team}))
         .await;
     assert_eq!(r.status, 404);
     // Nothing of team B changed.
@@ -143,7 +140,6 @@ async fn members_of_one_team_get_404_for_another_teams_resources() {
 async fn viewers_read_but_cannot_manage_connections() {
     let app = TestApp::spawn().await;
     let admin = app.setup_admin().await.str("access_token");
-    let dir = tempfile::tempdir().unwrap();
     let team = app.get("/api/v1/auth/me", Some(&admin)).await.json["teams"][0]["team_id"]
         .as_str()
         .unwrap()
@@ -152,7 +148,7 @@ async fn viewers_read_but_cannot_manage_connections() {
         .post(
             "/api/v1/connections",
             Some(&admin),
-            json!({"name": "shared", "dialect": "sqlite", "path": sqlite_target(dir.path())}),
+            json!({"name": "shared", "dialect": "sqlite", "path": sqlite_target(&app)}),
         )
         .await
         .str("id");
@@ -185,7 +181,7 @@ async fn viewers_read_but_cannot_manage_connections() {
         .post(
             "/api/v1/connections",
             Some(&viewer),
-            json!({"name": "v", "dialect": "sqlite", "path": sqlite_target(dir.path())}),
+            json!({"name": "v", "dialect": "sqlite", "path": sqlite_target(&app)}),
         )
         .await;
     assert_eq!(

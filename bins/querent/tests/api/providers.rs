@@ -440,8 +440,12 @@ async fn a_large_schema_is_linked_before_the_provider_sees_it() {
         "locker",
         "canteen",
     ];
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("big.sqlite");
+
+    let fake = FakeLlm::start().await;
+    fake.set_default_reply(Reply::sql("SELECT count(*) FROM supplier"));
+    let (app, token, _) = app().await;
+    // In the server's shared SQLite folder: files elsewhere are refused.
+    let path = app.config.files_dir().join("big.sqlite");
     let db = rusqlite::Connection::open(&path).unwrap();
     let mut ddl = String::new();
     for w in WORDS {
@@ -452,10 +456,6 @@ async fn a_large_schema_is_linked_before_the_provider_sees_it() {
     ddl.push_str("INSERT INTO supplier VALUES (1, 'Acme', '2024-01-01', 3.5);");
     db.execute_batch(&ddl).unwrap();
     drop(db);
-
-    let fake = FakeLlm::start().await;
-    fake.set_default_reply(Reply::sql("SELECT count(*) FROM supplier"));
-    let (app, token, _) = app().await;
     let r = app
         .post(
             "/api/v1/connections",
@@ -491,4 +491,100 @@ async fn a_large_schema_is_linked_before_the_provider_sees_it() {
         .filter(|w| **w != "supplier" && prompt.contains(&format!("{w}_id")))
         .count();
     assert!(others <= 8, "{others} unrelated tables reached the prompt");
+}
+
+/// Design §4: a database error fed back for self-correction carries its SQLSTATE and a
+/// message without the value it quoted; no result row ever reaches the provider (the
+/// reconsider pass and the explanation included). The client still sees the whole error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn database_errors_reach_the_provider_without_values() {
+    use querent_test_support::PgDatabase;
+
+    let Some(db) = PgDatabase::create("database_errors_reach_the_provider_without_values").await
+    else {
+        return;
+    };
+    // 30 distinct names and emails: too many to be sampled into the schema prompt.
+    db.execute(
+        "CREATE TABLE customers (id int PRIMARY KEY, name text, email text);
+         INSERT INTO customers SELECT n, 'Customer-Name-' || n,
+             CASE WHEN n = 1 THEN 'alice@example.com' ELSE 'user' || n || '@example.org' END
+         FROM generate_series(1, 30) n;",
+    )
+    .await
+    .unwrap();
+    let fake = FakeLlm::start().await;
+    let app = TestApp::spawn().await;
+    let token = app.setup_admin().await.str("access_token");
+    let r = app
+        .post(
+            "/api/v1/connections",
+            Some(&token),
+            json!({"name": "crm", "dialect": "postgres", "host": "127.0.0.1", "port": 5432,
+                   "database": db.name, "username": "postgres"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let conn = r.str("id");
+    add_provider(
+        &app,
+        &token,
+        json!({"name": "nokey", "kind": "openai", "base_url": fake.base_url(), "model": "m-4",
+               "is_default": true, "options": {"reconsider_empty_results": true}}),
+    )
+    .await;
+    fake.push_replies([
+        // Fails with `invalid input syntax for type integer: "alice@example.com"`.
+        Reply::sql("SELECT name FROM customers WHERE CAST(email AS integer) = 1"),
+        // Runs, returns nothing: the provider gets one second look.
+        Reply::sql("SELECT name FROM customers WHERE id < 0"),
+        Reply::sql("SELECT name, email FROM customers ORDER BY id LIMIT 3"),
+    ]);
+    let r = app
+        .post_json(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"connection_id": conn, "message": "names and emails of the first customers",
+                   "options": {"use_cache": false, "explain_results": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["status"], "executed", "{}", r.text);
+    assert_eq!(r.json["results"]["rows"][0][1], "alice@example.com");
+
+    let requests = fake.completion_requests();
+    assert_eq!(requests.len(), 3);
+    let retry = requests[1].prompt_text();
+    assert!(retry.contains("SQLSTATE 22P02"), "{retry}");
+    assert!(
+        retry.contains("invalid input syntax for type integer"),
+        "{retry}"
+    );
+    assert!(requests[2].prompt_text().contains("returned no rows"));
+    for (i, req) in requests.iter().enumerate() {
+        for value in ["alice@example.com", "Customer-Name-", "@example.org"] {
+            assert!(
+                !req.raw_body.contains(value),
+                "request {i} carries the value {value}: {}",
+                req.prompt_text()
+            );
+        }
+    }
+
+    // The client (and the stored attempts) keep the database's whole message.
+    let s = app
+        .get(
+            &format!(
+                "/api/v1/sessions/{}",
+                r.json["session_id"].as_str().unwrap()
+            ),
+            Some(&token),
+        )
+        .await;
+    let first = s.json["messages"][0]["attempts"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(first.contains("alice@example.com"), "{}", s.text);
+    assert!(first.contains("22P02"), "{first}");
 }

@@ -191,3 +191,61 @@ async fn requests_per_minute_are_limited_per_caller() {
     assert_eq!(limited.code(), "rate_limited");
     assert!(limited.headers.get("retry-after").is_some());
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_and_its_files_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("fresh/querent-data");
+    let app = TestApp::builder().data_dir(&data).demo().spawn().await;
+    let token = app.setup_admin().await.str("access_token");
+    // Some writes, so the store has a WAL and shared memory.
+    let up = app
+        .post(
+            "/api/v1/teams",
+            Some(&token),
+            serde_json::json!({"name": "Writers"}),
+        )
+        .await;
+    assert_eq!(up.status, 201, "{}", up.text);
+    let mut files = vec![app.config.key_file_path(), app.config.demo_database_path()];
+    if app.pg_store().is_none() {
+        let store = app.config.sqlite_store_path();
+        files.extend(app.store_files());
+        assert!(
+            files
+                .iter()
+                .any(|f| f.display().to_string().ends_with("-wal")),
+            "the store runs in WAL mode: {files:?}"
+        );
+        assert!(files.contains(&store));
+    }
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&app.config.files_dir()), 0o700);
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+    }
+
+    // An install from before: loosened permissions are tightened at the next start.
+    app.stop().await;
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    for f in &files {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let app = app.restart().await;
+    assert_eq!(app.get("/api/v1/auth/me", Some(&token)).await.status, 200);
+    assert_eq!(mode(&data), 0o700);
+    for f in &files {
+        if f.exists() {
+            assert_eq!(mode(f), 0o600, "{}", f.display());
+        }
+    }
+}

@@ -157,9 +157,11 @@ async fn postgres_target_answers_questions_read_only_and_under_a_timeout() {
             json!({"connection_id": conn, "sql": "SELECT sneaky()"}),
         )
         .await;
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.code(), "query_error");
-    assert!(r.detail().contains("read-only"), "{}", r.text);
+    // A user-defined function is not on the allow-list: refused before the database sees
+    // it (the read-only transaction stays behind the guard as a second line).
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(r.code(), "policy_violation");
+    assert!(r.detail().contains("sneaky"), "{}", r.text);
     assert_eq!(
         db.query_strings("SELECT count(*)::text FROM products")
             .await
@@ -314,4 +316,178 @@ async fn a_client_that_disconnects_cancels_its_query_on_the_target() {
         assert!(Instant::now() < deadline, "message still {m}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Design §4: byte caps per value and per result, reported like the row cap, on /sql/run,
+/// the chat (JSON and SSE) and the stored preview; the caps are settings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_are_bounded_by_byte_caps() {
+    use querent_test_support::fake_llm::{FakeLlm, Reply};
+
+    let Some(db) = PgDatabase::create("results_are_bounded_by_byte_caps").await else {
+        return;
+    };
+    db.execute(
+        "CREATE TABLE big (id int, t text);
+         INSERT INTO big VALUES (1, repeat('x', 100000)), (2, 'short');
+         CREATE TABLE rows1k (id int, s text);
+         INSERT INTO rows1k SELECT n, repeat('y', 1000) FROM generate_series(1, 3000) n;",
+    )
+    .await
+    .unwrap();
+    let app = TestApp::spawn().await;
+    let token = app.setup_admin().await.str("access_token");
+    let conn = register(
+        &app,
+        &token,
+        json!({"name": "big", "dialect": "postgres", "host": "127.0.0.1", "port": 5432,
+               "database": db.name, "username": "postgres"}),
+    )
+    .await;
+    let run = |sql: &'static str| {
+        let (app, token, conn) = (&app, &token, &conn);
+        async move {
+            let r = app
+                .post(
+                    "/api/v1/sql/run",
+                    Some(token),
+                    json!({"connection_id": conn, "sql": sql, "max_rows": 1000}),
+                )
+                .await;
+            assert_eq!(r.status, 200, "{sql}: {}", &r.text[..r.text.len().min(500)]);
+            r
+        }
+    };
+
+    // Defaults: a 100,000-character value comes back as 64 KiB, and says so.
+    let s = app.get("/api/v1/settings", Some(&token)).await;
+    assert_eq!(
+        (&s.json["max_value_bytes"], &s.json["max_result_bytes"]),
+        (&json!(65536), &json!(16_777_216)),
+        "{}",
+        s.text
+    );
+    let r = run("SELECT id, t FROM big ORDER BY id").await;
+    assert_eq!(r.json["truncated"], true);
+    assert_eq!(r.json["truncated_reason"], "value_bytes");
+    assert_eq!(r.json["truncated_limit"], 65536);
+    assert_eq!(r.json["values_truncated"], 1);
+    assert_eq!(r.json["row_count"], 2);
+    assert_eq!(r.json["rows"][0][1].as_str().unwrap().len(), 65536);
+    assert_eq!(r.json["rows"][1][1], "short");
+    let r = run("SELECT id FROM big WHERE id = 2").await;
+    assert_eq!(
+        (&r.json["truncated"], &r.json["truncated_reason"]),
+        (&json!(false), &Value::Null)
+    );
+
+    // Smaller caps through /settings: rows stop at the result cap.
+    let p = app
+        .patch(
+            "/api/v1/settings",
+            Some(&token),
+            json!({"max_result_bytes": 262_144, "max_value_bytes": 4096}),
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.text);
+    let bad = app
+        .patch(
+            "/api/v1/settings",
+            Some(&token),
+            json!({"max_value_bytes": 1_000_000}),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.text);
+    let r = run("SELECT id, s FROM rows1k ORDER BY id").await;
+    assert_eq!(
+        r.json["truncated_reason"],
+        "result_bytes",
+        "{}",
+        &r.text[..300]
+    );
+    assert_eq!(r.json["truncated_limit"], 262_144);
+    let n = r.json["row_count"].as_u64().unwrap();
+    assert!((250..=262).contains(&n), "{n}");
+    assert_eq!(r.json["rows"].as_array().unwrap().len() as u64, n);
+    assert!(r.text.len() < 262_144 + 4096, "{}", r.text.len());
+    let r = run("SELECT t FROM big WHERE id = 1").await;
+    assert_eq!(r.json["rows"][0][0].as_str().unwrap().len(), 4096);
+    assert_eq!(r.json["truncated_limit"], 4096);
+
+    // The chat reports the same, streams only what the caps allow, and keeps a bounded
+    // preview in the history.
+    let fake = FakeLlm::start().await;
+    let p = app
+        .post(
+            "/api/v1/providers",
+            Some(&token),
+            json!({"name": "fake", "kind": "openai", "base_url": fake.base_url(),
+                   "model": "m", "is_default": true}),
+        )
+        .await;
+    assert_eq!(p.status, 201, "{}", p.text);
+    let ask_body = json!({"connection_id": conn, "message": "every row",
+                          "options": {"max_rows": 1000, "use_cache": false}});
+    fake.push_replies([Reply::sql("SELECT id, s FROM rows1k ORDER BY id")]);
+    let r = app
+        .post_json("/api/v1/chat", Some(&token), ask_body.clone())
+        .await;
+    assert_eq!(r.status, 200, "{}", &r.text[..r.text.len().min(500)]);
+    let results = &r.json["results"];
+    assert_eq!(results["truncated"], true);
+    assert_eq!(results["truncated_reason"], "result_bytes");
+    assert_eq!(results["truncated_limit"], 262_144);
+    assert_eq!(results["row_count"].as_u64().unwrap(), n);
+    assert_eq!(
+        results["rows"].as_array().unwrap().len(),
+        200,
+        "the preview"
+    );
+
+    fake.push_replies([Reply::sql("SELECT id, s FROM rows1k ORDER BY id")]);
+    let (_, events) = app.sse("/api/v1/chat", Some(&token), ask_body).await;
+    let streamed: usize = events
+        .iter()
+        .filter(|(e, _)| e == "rows")
+        .map(|(_, d)| d["rows"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(streamed as u64, n, "every delivered row is streamed");
+    let done = &events.last().unwrap().1;
+    assert_eq!(done["results"]["truncated_reason"], "result_bytes");
+
+    fake.push_replies([Reply::sql("SELECT t FROM big WHERE id = 1")]);
+    let r = app
+        .post_json(
+            "/api/v1/chat",
+            Some(&token),
+            json!({"connection_id": conn, "message": "the big text",
+                   "options": {"use_cache": false, "explain_results": true}}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", &r.text[..r.text.len().min(500)]);
+    assert_eq!(r.json["results"]["truncated_reason"], "value_bytes");
+    assert_eq!(
+        r.json["results"]["rows"][0][0].as_str().unwrap().len(),
+        4096
+    );
+    assert!(
+        r.json["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("long values were shortened"),
+        "{}",
+        r.json["explanation"]
+    );
+    let s = app
+        .get(
+            &format!(
+                "/api/v1/sessions/{}",
+                r.json["session_id"].as_str().unwrap()
+            ),
+            Some(&token),
+        )
+        .await;
+    let stored = &s.json["messages"][0]["results"];
+    assert_eq!(stored["truncated_reason"], "value_bytes");
+    assert_eq!(stored["truncated_limit"], 4096);
 }

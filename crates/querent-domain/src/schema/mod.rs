@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Dialect, UnixMillis};
 
 mod fingerprint;
+pub mod querent_store;
 
 pub use fingerprint::fingerprint;
 

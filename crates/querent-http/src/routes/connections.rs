@@ -1,12 +1,14 @@
 //! `/api/v1/connections`: target databases of the caller's teams.
 
-use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use futures_util::StreamExt as _;
 use querent_app::connections::*;
+use querent_app::sqlite_files::{SqliteFileQuery, SqliteFileView, SqliteUploadQuery};
 use querent_app::{ListParams, Paginated};
 use querent_domain::{ConnectionId, ConnectionLimits, PrivacyPolicy};
 
 use crate::Services;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{Auth, Json};
 
 /// Lists the connections of the caller's teams.
@@ -38,6 +40,79 @@ pub async fn create(
         svc.call(move |app| async move { app.create_connection(&auth.0, body.0).await })
             .await?,
     ))
+}
+
+/// The raw bytes of a SQLite database file (OpenAPI description of the upload body).
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct SqliteFileBody(Vec<u8>);
+
+/// Uploads a SQLite database file into the team's folder on the server (team admin), so it
+/// can be registered: SQLite connections may only use files in the server's SQLite
+/// directories. The body is the file itself (`Content-Type: application/octet-stream`); it
+/// must start with the SQLite header and stay within the upload limit (config
+/// `sqlite_upload_max_bytes`) and the team's quota for all its files together (config
+/// `sqlite_team_quota_bytes`; 413 beyond either — free space with `DELETE
+/// /connections/sqlite-files`). The answer's `path` goes into `POST /connections` with
+/// `dialect: sqlite`; only the uploading team may register it. An existing file of the same
+/// name is never replaced (409). A copy of a Querent metadata store is refused when it is
+/// registered or used (403).
+#[utoipa::path(post, path = "/api/v1/connections/sqlite-files", tag = "connections", security(("bearer" = [])),
+    params(SqliteUploadQuery),
+    request_body(content = SqliteFileBody, content_type = "application/octet-stream", description = "the SQLite database file"),
+    responses((status = 201, body = SqliteFileView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, description = "payload_too_large", body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[post("/connections/sqlite-files")]
+pub async fn upload_sqlite(
+    svc: web::Data<Services>,
+    auth: Auth,
+    q: web::Query<SqliteUploadQuery>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> ApiResult<HttpResponse> {
+    let declared = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let actor = auth.0.clone();
+    let query = q.into_inner();
+    let mut upload = svc
+        .call(move |app| async move { app.begin_sqlite_upload(&actor, query, declared).await })
+        .await?;
+    while let Some(chunk) = payload.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::validation(format!("body: could not be read: {e}")))?;
+        upload.write(chunk.to_vec()).await?;
+    }
+    Ok(HttpResponse::Created().json(
+        svc.call(move |app| async move { app.finish_sqlite_upload(upload).await })
+            .await?,
+    ))
+}
+
+/// Deletes an uploaded SQLite file from the team's folder (team admin), freeing its share of
+/// the team's upload quota (config `sqlite_team_quota_bytes`). Refused with 409 while a
+/// connection of the team uses the file — delete or re-point those connections first — so
+/// that a later upload of the same name can never become an existing connection's data.
+/// Only files of the team's own upload folder can be deleted (not the operator's shared
+/// directories, nor the demo database).
+#[utoipa::path(delete, path = "/api/v1/connections/sqlite-files", tag = "connections", security(("bearer" = [])),
+    params(SqliteFileQuery),
+    responses((status = 204, description = "deleted"), (status = 403, body = ErrorBody),
+        (status = 404, description = "no such file in the team's folder", body = ErrorBody),
+        (status = 409, description = "a connection uses the file", body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[delete("/connections/sqlite-files")]
+pub async fn delete_sqlite(
+    svc: web::Data<Services>,
+    auth: Auth,
+    q: web::Query<SqliteFileQuery>,
+) -> ApiResult<HttpResponse> {
+    let query = q.into_inner();
+    svc.call(move |app| async move { app.delete_sqlite_file(&auth.0, query).await })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Tests connection settings without saving them (team admin).

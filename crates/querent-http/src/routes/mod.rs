@@ -46,8 +46,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(api_clients::revoke)
             .service(connections::list)
             .service(connections::create)
-            // `/connections/test` before `/connections/{id}` so it is not taken for an id.
+            // `/connections/test` and `/connections/sqlite-files` before `/connections/{id}`
+            // so they are not taken for an id.
             .service(connections::test_unsaved)
+            .service(connections::upload_sqlite)
+            .service(connections::delete_sqlite)
             .service(connections::get)
             .service(connections::update)
             .service(connections::remove)

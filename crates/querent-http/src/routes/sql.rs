@@ -26,7 +26,9 @@ pub async fn validate(
 }
 
 /// Validates and runs a statement in a read-only transaction under the connection's
-/// timeout and row cap (refused on generate_only connections).
+/// timeout and row cap and the server's byte caps (settings `max_value_bytes`,
+/// `max_result_bytes`); `truncated_reason` and `truncated_limit` name the limit that cut
+/// the result short (refused on generate_only connections).
 #[utoipa::path(post, path = "/api/v1/sql/run", tag = "sql", security(("bearer" = [])), request_body = RunSqlRequest,
     responses((status = 200, body = ResultSet), (status = 403, description = "forbidden or policy_violation", body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 422, description = "guard_rejected or query_error", body = ErrorBody),
