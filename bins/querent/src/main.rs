@@ -249,6 +249,11 @@ async fn main() {
                     .unwrap_or_else(|e| fail(format!("cannot write {}: {e}", p.display())));
                 println!("\nresults written to {}", p.display());
             }
+            let (line, code) = querent::bench::verdict(&report);
+            println!("\n{line}");
+            if code != 0 {
+                std::process::exit(code);
+            }
         }
         Command::Migrate => {
             let _ = logging::init(&config.log_level, &config.log_format);

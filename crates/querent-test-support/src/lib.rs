@@ -4,14 +4,15 @@
 //! composition as `querent serve` ([`querent::build_app`] + [`querent_http::build_server`]) —
 //! on a random port with a fresh data directory, and talks HTTP to it; [`PgDatabase`] and
 //! [`MysqlDatabase`] create a uniquely named database on the local servers and drop it
-//! afterwards. Tests that need a database server skip with a printed reason when it is not
-//! running, unless `QUERENT_REQUIRE_SERVICES=1`, where a missing service fails the test.
+//! afterwards. Tests that need a database server skip when it is not running — through
+//! [`gate`] (querent-test-gate), which writes a `SKIPPED` line libtest does not swallow —
+//! unless `QUERENT_REQUIRE_SERVICES=1`, where a missing service fails the test.
 //!
 //! With `QUERENT_TEST_PG_STORE=1`, every [`TestApp`] keeps its metadata in a fresh
 //! PostgreSQL database instead of the embedded SQLite file, so the whole HTTP suite runs
 //! against both store backends.
 //!
-//! Later issues add the fake LLM provider server (OpenAI and Anthropic wire formats) here.
+//! [`fake_llm`] re-exports the fake LLM provider server (OpenAI and Anthropic wire formats).
 //!
 //! Depends on: the `querent` composition root, querent-app, querent-http, reqwest,
 //! tokio-postgres, mysql_async. Must never: be a dependency of a non-test target, or reach
@@ -23,6 +24,8 @@ mod services;
 pub use app::{Response, TestApp, TestAppBuilder, parse_sse};
 /// The fake LLM provider server (OpenAI and Anthropic wire formats).
 pub use querent_fake_llm as fake_llm;
+/// Skip or fail when a service is missing (the rule every test binary shares).
+pub use querent_test_gate as gate;
 pub use services::{
     MysqlDatabase, PgDatabase, mysql_url, pg_admin_url, require_services, service_missing,
 };

@@ -2,18 +2,17 @@
 
 use std::time::Duration;
 
-/// Whether tests must fail (not skip) when a service is missing: `QUERENT_REQUIRE_SERVICES=1`.
+/// Whether tests must fail (not skip) when a service is missing: `QUERENT_REQUIRE_SERVICES=1`
+/// (the [`querent_test_gate`] rule every test binary shares).
 pub fn require_services() -> bool {
-    std::env::var("QUERENT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+    querent_test_gate::SERVICES.required()
 }
 
 /// Call when a service is unreachable: panics under `QUERENT_REQUIRE_SERVICES=1`, else
-/// prints why the test is skipped. Returns `true` so callers can `return` on it.
+/// writes the gate's `SKIPPED` line (seen in `cargo test`'s output). `test` names the
+/// caller for the message when the running test's name is not known.
 pub fn service_missing(test: &str, service: &str, why: &str) -> bool {
-    if require_services() {
-        panic!("{test}: {service} is required (QUERENT_REQUIRE_SERVICES=1) but unavailable: {why}");
-    }
-    eprintln!("skipping {test}: {service} unavailable ({why})");
+    querent_test_gate::missing(service, format_args!("{why}; needed by {test}"));
     true
 }
 

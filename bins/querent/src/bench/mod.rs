@@ -298,9 +298,74 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
     }))
 }
 
+/// How a run ended: the closing line `querent bench` prints and its exit code — 0 when
+/// every selected benchmark ran, 1 when one failed, 2 when none failed but one was skipped
+/// (a missing suite or server: the numbers asked for were not measured).
+pub fn verdict(report: &Value) -> (String, i32) {
+    let (mut ran, mut skipped, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    if let Some(benchmarks) = report["benchmarks"].as_object() {
+        for (name, value) in benchmarks {
+            if value.get("failed").is_some() {
+                failed.push(name.as_str());
+            } else if value.get("skipped").is_some() {
+                skipped.push(name.as_str());
+            } else {
+                ran.push(name.as_str());
+            }
+        }
+    }
+    let list = |names: &[&str]| {
+        if names.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", names.join(", "))
+        }
+    };
+    let line = format!(
+        "bench: {} ran, {} skipped{}, {} failed{}",
+        ran.len(),
+        skipped.len(),
+        list(&skipped),
+        failed.len(),
+        list(&failed)
+    );
+    let code = if !failed.is_empty() {
+        1
+    } else if !skipped.is_empty() {
+        2
+    } else {
+        0
+    };
+    (line, code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_skipped_benchmark_is_named_and_not_a_success() {
+        let report = |b: Value| json!({ "benchmarks": b });
+        assert_eq!(
+            verdict(&report(json!({"guard": {"p50": 1.0}, "chat": {"n": 3}}))),
+            ("bench: 2 ran, 0 skipped, 0 failed".to_owned(), 0)
+        );
+        assert_eq!(
+            verdict(&report(
+                json!({"guard": {"skipped": "no suites"}, "chat": {"n": 3}})
+            )),
+            ("bench: 1 ran, 1 skipped (guard), 0 failed".to_owned(), 2)
+        );
+        assert_eq!(
+            verdict(&report(
+                json!({"guard": {"skipped": "no suites"}, "sse": {"failed": "no /proc"}})
+            )),
+            (
+                "bench: 0 ran, 1 skipped (guard), 1 failed (sse)".to_owned(),
+                1
+            )
+        );
+    }
 
     #[test]
     fn nearest_rank_percentiles() {
