@@ -2,7 +2,7 @@
 //! `POST /api/v1/chat` (provider, guard, execution mode, history), printed as SQL and a
 //! table.
 
-use comfy_table::{ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table, TableComponent, presets};
 use querent_app::ListParams;
 use querent_app::chat::{ChatRequest, ChatResponse, Events};
 use querent_domain::MessageStatus;
@@ -92,7 +92,7 @@ pub fn render(r: &ChatResponse) -> Result<String, String> {
                 .error
                 .clone()
                 .unwrap_or_else(|| querent_app::chat::ChatError {
-                    code: "error".into(),
+                    code: querent_domain::ErrorCode::Internal,
                     detail: "failed".into(),
                 });
             return Err(format!("{out}{}: {}", e.code, e.detail));
@@ -108,17 +108,10 @@ pub fn render(r: &ChatResponse) -> Result<String, String> {
         _ => {}
     }
     if let Some(results) = &r.results {
-        let mut table = Table::new();
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-        table.set_header(results.columns.iter().map(|c| c.name.clone()));
-        for row in &results.rows {
-            table.add_row(row.iter().map(|v| match v {
-                serde_json::Value::Null => "NULL".to_owned(),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            }));
-        }
-        out.push_str(&format!("{table}\n"));
+        out.push_str(&table(
+            results.columns.iter().map(|c| c.name.clone()),
+            &results.rows,
+        ));
         out.push_str(&format!(
             "{} row{}{} in {} ms\n",
             results.row_count,
@@ -138,4 +131,47 @@ pub fn render(r: &ChatResponse) -> Result<String, String> {
         out.push_str(&format!("\n{e}\n"));
     }
     Ok(out)
+}
+
+/// Rows as an ASCII table: a `+===+===+` line under the header (with the column
+/// junctions), no rules between rows.
+fn table(header: impl IntoIterator<Item = String>, rows: &[Vec<serde_json::Value>]) -> String {
+    let mut table = Table::new();
+    table.load_preset(presets::ASCII_FULL_CONDENSED);
+    table.set_style(TableComponent::MiddleHeaderIntersections, '+');
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    table.set_header(header);
+    for row in rows {
+        table.add_row(row.iter().map(|v| match v {
+            serde_json::Value::Null => "NULL".to_owned(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }));
+    }
+    format!("{table}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn the_table_header_line_has_its_junctions() {
+        let t = super::table(
+            ["AVG(salary)".to_owned(), "name".to_owned()],
+            &[
+                vec![json!(79710.5), json!("Sales")],
+                vec![json!(null), json!("Support")],
+            ],
+        );
+        assert_eq!(
+            t,
+            "+-------------+---------+\n\
+             | AVG(salary) | name    |\n\
+             +=============+=========+\n\
+             | 79710.5     | Sales   |\n\
+             | NULL        | Support |\n\
+             +-------------+---------+\n"
+        );
+    }
 }

@@ -17,6 +17,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use querent_cache::{MatchKind, Scope};
+use querent_domain::HasErrorCode as _;
 use querent_domain::chat::{Attempt, ChatMessage, ChatOptions, ChatSession, ResultSet};
 use querent_domain::learning::CacheOutcome;
 use querent_domain::query::{
@@ -73,7 +74,7 @@ pub struct ChatRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ChatError {
     /// Stable machine code (`cannot_translate`, `guard_rejected`, `query_error`, …).
-    pub code: String,
+    pub code: ErrorCode,
     /// What went wrong, for people.
     pub detail: String,
 }
@@ -387,7 +388,7 @@ fn keep_first(p: &mut PreparedChat, before: &mut Option<ChatMessage>) -> bool {
 
 fn chat_error(code: ErrorCode, detail: impl Into<String>) -> ChatError {
     ChatError {
-        code: code.as_str().to_owned(),
+        code,
         detail: detail.into(),
     }
 }
@@ -516,7 +517,7 @@ impl App {
                     message = current;
                 }
                 message.status = MessageStatus::Error;
-                message.error_code = Some(ErrorCode::QueryError.as_str().to_owned());
+                message.error_code = Some(ErrorCode::QueryError);
                 message.error_detail =
                     Some("the client disconnected before the answer was complete".into());
                 message.updated_at = now_millis();
@@ -563,7 +564,7 @@ impl App {
         }
         if let Err(e) = result {
             p.message.status = MessageStatus::Error;
-            p.message.error_code = Some(e.code.as_str().to_owned());
+            p.message.error_code = Some(e.code);
             p.message.error_detail = Some(e.detail.clone());
             let _ = events
                 .emit(ChatEvent::Error(chat_error(e.code, e.detail)))
@@ -696,12 +697,7 @@ impl App {
                 if keep_first(p, &mut before_reconsider) {
                     return Ok(());
                 }
-                let code = p
-                    .message
-                    .error_code
-                    .as_deref()
-                    .and_then(|c| ErrorCode::ALL.iter().copied().find(|e| e.as_str() == c))
-                    .unwrap_or(ErrorCode::GuardRejected);
+                let code = p.message.error_code.unwrap_or(ErrorCode::GuardRejected);
                 return Err(ServiceError::new(
                     code,
                     refused_detail.clone().unwrap_or_else(|| why.clone()),
@@ -738,7 +734,7 @@ impl App {
                     return Ok(());
                 }
                 if attempt < MAX_CORRECTIONS {
-                    p.message.error_code = Some(r.code.as_str().to_owned());
+                    p.message.error_code = Some(r.code);
                     // A guard refusal names identifiers only: it may go back as it is.
                     refused_detail = Some(why.clone());
                     request.previous_error = Some((generated.sql, why));
@@ -791,7 +787,7 @@ impl App {
                             if let Some(a) = p.message.attempts.last_mut() {
                                 a.error = Some(f.error.detail.clone());
                             }
-                            p.message.error_code = Some(f.error.code.as_str().to_owned());
+                            p.message.error_code = Some(f.error.code);
                             // The provider is a third party: it gets the database's code and
                             // a message without values, never the whole message.
                             let why = f
@@ -1149,9 +1145,9 @@ impl App {
             status: m.status,
             cache_hit: m.status == MessageStatus::Cached
                 || m.provider.as_deref() == Some(CACHE_PROVIDER),
-            error: match (&m.error_code, &m.error_detail) {
+            error: match (m.error_code, &m.error_detail) {
                 (Some(code), detail) => Some(ChatError {
-                    code: code.clone(),
+                    code,
                     detail: detail.clone().unwrap_or_default(),
                 }),
                 _ => None,

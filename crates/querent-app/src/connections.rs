@@ -4,7 +4,7 @@
 //! connections — and testing unsaved ones, which opens network connections to arbitrary
 //! hosts — needs the team admin role; using and testing saved ones needs membership.
 
-use querent_domain::ports::ProbeError;
+use querent_domain::HasErrorCode as _;
 use querent_domain::{
     Connection, ConnectionId, ConnectionLimits, ConnectionTarget, Dialect, ErrorCode,
     ExecutionMode, PrivacyPolicy, Secret, SslMode, TeamId, TeamRole, millis_to_rfc3339, now_millis,
@@ -640,12 +640,7 @@ impl App {
                 error: None,
             },
             Err(e) => {
-                let code = match e {
-                    ProbeError::InvalidTarget(_) => ErrorCode::ValidationError,
-                    ProbeError::Connection(_) | ProbeError::Timeout(_) => {
-                        ErrorCode::ConnectionError
-                    }
-                };
+                let code = e.code();
                 TestResult {
                     ok: false,
                     dialect: target.dialect,

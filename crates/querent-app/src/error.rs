@@ -2,8 +2,8 @@
 //! lower crates' errors so each failure keeps its meaning (a store conflict is a 409, an
 //! unreachable target a 502) without leaking internals in the message.
 
-use querent_domain::ErrorCode;
 use querent_domain::ports::{CryptoError, StoreError};
+use querent_domain::{ErrorCode, HasErrorCode};
 
 /// A failed service call, as a client will see it.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -82,6 +82,12 @@ impl From<StoreError> for ServiceError {
 impl From<CryptoError> for ServiceError {
     fn from(e: CryptoError) -> Self {
         ServiceError::internal(e)
+    }
+}
+
+impl HasErrorCode for ServiceError {
+    fn code(&self) -> ErrorCode {
+        self.code
     }
 }
 

@@ -2,6 +2,7 @@
 //! write-only API keys (encrypted by the vault), a default per team, connection tests,
 //! model lists, the choice of provider for a chat, and token/cost usage.
 
+use querent_domain::HasErrorCode as _;
 use std::sync::Arc;
 use std::time::Instant;
 

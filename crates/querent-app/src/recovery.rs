@@ -64,11 +64,7 @@ impl App {
     async fn interrupt_idle(&self, idle_for: Option<Duration>) -> ServiceResult<u64> {
         let n = self
             .store()
-            .interrupt_running_messages(
-                idle_for,
-                ErrorCode::Interrupted.as_str(),
-                INTERRUPTED_DETAIL,
-            )
+            .interrupt_running_messages(idle_for, ErrorCode::Interrupted, INTERRUPTED_DETAIL)
             .await?;
         if n > 0 {
             tracing::warn!(

@@ -1,6 +1,7 @@
 //! SQL for people who write it (design §3): check or run a hand-written query with the same
 //! guard, limits and privacy policy as generated ones. Editor role or above.
 
+use querent_domain::HasErrorCode as _;
 use querent_domain::chat::ResultSet;
 use querent_domain::query::{CollectRows, QueryRequest};
 use querent_domain::{ConnectionId, ExecutionMode, TeamRole};

@@ -133,7 +133,7 @@ pub struct ChatMessage {
     /// The stored result preview.
     pub results: Option<ResultSet>,
     /// Stable error code when `status` is `error`.
-    pub error_code: Option<String>,
+    pub error_code: Option<crate::ErrorCode>,
     /// Error message when `status` is `error`.
     pub error_detail: Option<String>,
     /// The provider that wrote the SQL (`offline`, …) or `user` when edited by hand.

@@ -2,10 +2,16 @@
 //! of these; the HTTP layer maps each to exactly one status. Codes are stable API: add new
 //! ones, never rename.
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
+use crate::UnknownVariant;
+
+// `$wire` is a `tt` rather than a `literal` so that utoipa reads the serde rename (a
+// `literal` fragment reaches derive macros inside an invisible group).
 macro_rules! codes {
-    ($($(#[$doc:meta])* $variant:ident => ($wire:literal, $status:literal)),+ $(,)?) => {
+    ($($(#[$doc:meta])* $variant:ident => ($wire:tt, $status:literal)),+ $(,)?) => {
         /// A stable machine error code.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -25,7 +31,30 @@ macro_rules! codes {
                 match self { $(ErrorCode::$variant => $status),+ }
             }
         }
+
+        impl FromStr for ErrorCode {
+            type Err = UnknownVariant;
+            /// Reads a wire spelling back (e.g. a code stored as text), from the same table.
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($wire => Ok(ErrorCode::$variant),)+
+                    _ => Err(UnknownVariant {
+                        kind: "ErrorCode",
+                        value: s.to_owned(),
+                        expected: &[$($wire),+],
+                    }),
+                }
+            }
+        }
     };
+}
+
+/// An error that knows the stable code a client sees for it. Each crate's error enum
+/// implements it (`GuardError`, `ExecError`, `ProviderError`, `StoreError`…), so the
+/// services map a failure to its code in one place and nothing invents codes elsewhere.
+pub trait HasErrorCode {
+    /// The stable code a client sees for this error.
+    fn code(&self) -> ErrorCode;
 }
 
 codes! {
@@ -74,6 +103,10 @@ codes! {
     /// The server stopped (crash or restart) while it was answering; the question can be
     /// asked again.
     Interrupted => ("interrupted", 503),
+    /// The path exists but not with this method; the `Allow` header lists the methods.
+    MethodNotAllowed => ("method_not_allowed", 405),
+    /// The request's headers are too many or too large.
+    HeadersTooLarge => ("headers_too_large", 431),
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -95,6 +128,11 @@ mod tests {
         }
         assert_eq!(ErrorCode::ValidationError.http_status(), 422);
         assert_eq!(ErrorCode::Internal.http_status(), 500);
+        for c in ErrorCode::ALL {
+            assert_eq!(c.as_str().parse::<ErrorCode>().unwrap(), *c);
+        }
+        let unknown = "no_such_code".parse::<ErrorCode>().unwrap_err();
+        assert!(unknown.to_string().contains("not_found"), "{unknown}");
         assert_eq!(
             (
                 ErrorCode::Interrupted.as_str(),

@@ -5,8 +5,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+// `$wire` is a `tt`, not a `literal`: a `literal` fragment reaches derive macros wrapped in
+// an invisible group, which utoipa does not read as a rename, so the OpenAPI document would
+// spell the variants `Sqlite`, `AutoExecute`… instead of their wire names.
 macro_rules! wire_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $wire:tt),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -31,7 +31,7 @@ pub mod schema;
 mod secret;
 pub mod semantic;
 
-pub use codes::ErrorCode;
+pub use codes::{ErrorCode, HasErrorCode};
 pub use entities::*;
 pub use ids::*;
 pub use kinds::*;

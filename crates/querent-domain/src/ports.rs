@@ -46,6 +46,21 @@ pub enum StoreError {
     Database(String),
 }
 
+impl crate::HasErrorCode for StoreError {
+    fn code(&self) -> crate::ErrorCode {
+        use crate::ErrorCode;
+        match self {
+            StoreError::NotFound | StoreError::MissingReference(_) => ErrorCode::NotFound,
+            StoreError::Conflict(_) => ErrorCode::Conflict,
+            StoreError::AlreadyInitialized => ErrorCode::AlreadyInitialized,
+            StoreError::Unavailable(_) => ErrorCode::Unavailable,
+            StoreError::Migration(_) | StoreError::Corrupt(_) | StoreError::Database(_) => {
+                ErrorCode::Internal
+            }
+        }
+    }
+}
+
 /// Result alias for store calls.
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -333,7 +348,7 @@ pub trait MetadataStore:
     async fn interrupt_running_messages(
         &self,
         idle_for: Option<Duration>,
-        error_code: &str,
+        error_code: crate::ErrorCode,
         error_detail: &str,
     ) -> StoreResult<u64>;
     /// Messages in `status` of sessions of these teams (optionally on one connection),
@@ -398,6 +413,15 @@ pub enum ProbeError {
     /// The settings are incomplete or invalid (the message names the field).
     #[error("{0}")]
     InvalidTarget(String),
+}
+
+impl crate::HasErrorCode for ProbeError {
+    fn code(&self) -> crate::ErrorCode {
+        match self {
+            ProbeError::InvalidTarget(_) => crate::ErrorCode::ValidationError,
+            ProbeError::Connection(_) | ProbeError::Timeout(_) => crate::ErrorCode::ConnectionError,
+        }
+    }
 }
 
 /// What to read when introspecting a target.

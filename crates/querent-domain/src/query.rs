@@ -339,9 +339,8 @@ pub enum ExecError {
     Busy,
 }
 
-impl ExecError {
-    /// The stable code a client sees.
-    pub fn code(&self) -> ErrorCode {
+impl crate::HasErrorCode for ExecError {
+    fn code(&self) -> ErrorCode {
         match self {
             ExecError::Rejected(r) => r.code,
             ExecError::Connection(_) => ErrorCode::ConnectionError,
@@ -461,9 +460,8 @@ pub enum ProviderError {
     Failed(String),
 }
 
-impl ProviderError {
-    /// The stable code a client sees.
-    pub fn code(&self) -> ErrorCode {
+impl crate::HasErrorCode for ProviderError {
+    fn code(&self) -> ErrorCode {
         match self {
             ProviderError::CannotTranslate(_) => ErrorCode::CannotTranslate,
             ProviderError::Failed(_) => ErrorCode::ProviderError,

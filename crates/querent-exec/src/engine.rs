@@ -251,7 +251,7 @@ fn rejection(e: GuardError) -> GuardRejection {
         _ => Vec::new(),
     };
     GuardRejection {
-        code: e.code(),
+        code: querent_domain::HasErrorCode::code(&e),
         message: e.to_string(),
         suggestions,
     }

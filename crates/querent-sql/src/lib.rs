@@ -221,9 +221,9 @@ fn did_you_mean(suggestions: &[String]) -> String {
     }
 }
 
-impl GuardError {
+impl querent_domain::HasErrorCode for GuardError {
     /// The stable error code a client sees for this refusal.
-    pub fn code(&self) -> ErrorCode {
+    fn code(&self) -> ErrorCode {
         match self {
             GuardError::PolicyViolation { .. }
             | GuardError::FunctionNotAllowed { .. }
@@ -385,6 +385,7 @@ pub enum ValueCut {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use querent_domain::HasErrorCode as _;
 
     #[test]
     fn messages_carry_suggestions_and_codes() {

@@ -1,7 +1,7 @@
 //! The guard against hostile and legitimate statements in all three dialects.
 
 use proptest::prelude::*;
-use querent_domain::{Dialect, ErrorCode};
+use querent_domain::{Dialect, ErrorCode, HasErrorCode as _};
 use querent_sql::{GuardError, GuardPolicy, GuardSchema, GuardTable, ValidatedSql, validate};
 
 const P: Dialect = Dialect::Postgres;

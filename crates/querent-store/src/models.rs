@@ -401,7 +401,7 @@ impl MessageRow {
             status: m.status.as_str().to_owned(),
             explanation: m.explanation.clone(),
             results: m.results.as_ref().map(to_json),
-            error_code: m.error_code.clone(),
+            error_code: m.error_code.map(|c| c.as_str().to_owned()),
             error_detail: m.error_detail.clone(),
             provider: m.provider.clone(),
             prompt_tokens: m.prompt_tokens,
@@ -432,7 +432,11 @@ impl MessageRow {
                 .as_deref()
                 .map(|r| json("message results", r))
                 .transpose()?,
-            error_code: self.error_code,
+            error_code: self
+                .error_code
+                .as_deref()
+                .map(|c| parse("error code", c))
+                .transpose()?,
             error_detail: self.error_detail,
             provider: self.provider,
             prompt_tokens: self.prompt_tokens,

@@ -14,9 +14,9 @@ use futures_util::FutureExt;
 use querent_domain::chat::{ChatMessage, ChatSession};
 use querent_domain::providers::ProviderConfig;
 use querent_domain::{
-    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, MessageId, MessageStatus,
-    ProviderId, RefreshTokenId, RunId, SessionId, Team, TeamId, TeamMember, TeamRole,
-    TokenFamilyId, User, UserId, now_millis,
+    ApiClient, ApiClientId, AuditEntry, Connection, ConnectionId, ErrorCode, MessageId,
+    MessageStatus, ProviderId, RefreshTokenId, RunId, SessionId, Team, TeamId, TeamMember,
+    TeamRole, TokenFamilyId, User, UserId, now_millis,
 };
 
 use crate::models::*;
@@ -1377,7 +1377,7 @@ impl MetadataStore for Store {
     async fn interrupt_running_messages(
         &self,
         idle_for: Option<Duration>,
-        error_code: &str,
+        error_code: ErrorCode,
         error_detail: &str,
     ) -> StoreResult<u64> {
         let idle_ms = idle_for.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
@@ -1386,7 +1386,7 @@ impl MetadataStore for Store {
             // `updated_at` with it, and "now" is read in this very statement.
             let set = (
                 messages::status.eq(MessageStatus::Error.as_str()),
-                messages::error_code.eq(Some(error_code)),
+                messages::error_code.eq(Some(error_code.as_str())),
                 messages::error_detail.eq(Some(error_detail)),
                 messages::updated_at.eq(store_now(&*c, 0)),
             );

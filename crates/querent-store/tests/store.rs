@@ -507,7 +507,7 @@ async fn suite(store: Store) {
         "only one approval wins"
     );
     m2.status = MessageStatus::Error;
-    m2.error_code = Some("query_error".into());
+    m2.error_code = Some(querent_domain::ErrorCode::QueryError);
     m2.results = None;
     store.update_message(&m2).await.unwrap();
     let back = store.get_message(m2.id).await.unwrap();
@@ -679,7 +679,11 @@ async fn recovery_suite(
     store.insert_message(&skewed).await.unwrap();
     assert_eq!(
         store
-            .interrupt_running_messages(Some(idle), "interrupted", "stopped")
+            .interrupt_running_messages(
+                Some(idle),
+                querent_domain::ErrorCode::Interrupted,
+                "stopped"
+            )
             .await
             .unwrap(),
         1
@@ -688,7 +692,7 @@ async fn recovery_suite(
     assert_eq!(
         (
             back.status,
-            back.error_code.as_deref(),
+            back.error_code.map(|c| c.as_str()),
             back.error_detail.as_deref(),
             back.run_id
         ),
@@ -713,7 +717,11 @@ async fn recovery_suite(
     // Far in the past by the skewed writer's clock, five minutes is still not reached.
     assert_eq!(
         store
-            .interrupt_running_messages(Some(Duration::from_secs(300)), "interrupted", "stopped")
+            .interrupt_running_messages(
+                Some(Duration::from_secs(300)),
+                querent_domain::ErrorCode::Interrupted,
+                "stopped"
+            )
             .await
             .unwrap(),
         0
@@ -735,7 +743,11 @@ async fn recovery_suite(
     assert!(!store.heartbeat_message(done.id, done.run_id).await.unwrap());
     assert_eq!(
         store
-            .interrupt_running_messages(Some(idle), "interrupted", "stopped")
+            .interrupt_running_messages(
+                Some(idle),
+                querent_domain::ErrorCode::Interrupted,
+                "stopped"
+            )
             .await
             .unwrap(),
         1,
@@ -747,7 +759,7 @@ async fn recovery_suite(
     );
     assert_eq!(
         store
-            .interrupt_running_messages(None, "interrupted", "stopped")
+            .interrupt_running_messages(None, querent_domain::ErrorCode::Interrupted, "stopped")
             .await
             .unwrap(),
         1

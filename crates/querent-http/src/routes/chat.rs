@@ -11,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use querent_app::chat::{ChatEvent, ChatRequest, ChatResponse, PreparedChat};
 use querent_app::sessions::{MessageView, SessionFilter};
 use querent_app::{ListParams, Paginated};
-use querent_domain::{ErrorCode, MessageId, MessageStatus};
+use querent_domain::{MessageId, MessageStatus};
 use serde::Deserialize;
 
 use crate::Services;
@@ -66,16 +66,11 @@ fn json_response(response: &ChatResponse) -> HttpResponse {
     let mut body = serde_json::to_value(response).unwrap_or_default();
     let status = match (&response.status, &response.error) {
         (MessageStatus::Error, Some(e)) => {
-            let code: Option<ErrorCode> = ErrorCode::ALL
-                .iter()
-                .copied()
-                .find(|c| c.as_str() == e.code);
             if let Some(map) = body.as_object_mut() {
                 map.insert("detail".into(), e.detail.clone().into());
-                map.insert("code".into(), e.code.clone().into());
+                map.insert("code".into(), e.code.as_str().into());
             }
-            code.and_then(|c| StatusCode::from_u16(c.http_status()).ok())
-                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
         }
         _ => StatusCode::OK,
     };
