@@ -166,15 +166,22 @@ impl Config {
             Some(f) if !f.exists() => {
                 return Err(format!("config file {} does not exist", f.display()));
             }
-            Some(f) => fig = fig.merge(Toml::file(f)),
+            Some(f) => fig = fig.merge(known_keys_only(f)?),
             None if Path::new("querent.toml").exists() => {
-                fig = fig.merge(Toml::file("querent.toml"))
+                fig = fig.merge(known_keys_only(Path::new("querent.toml"))?)
             }
             None => {}
         }
         fig = fig.merge(
             Env::prefixed("QUERENT_")
-                .filter(|k| ENV_KEYS.contains(&k.as_str().to_ascii_lowercase().as_str())),
+                .filter(|k| KEYS.contains(&k.as_str().to_ascii_lowercase().as_str()))
+                .map(|k| {
+                    if k.as_str().eq_ignore_ascii_case(OLD_SQLITE_DIRS) {
+                        "sqlite_dirs".into()
+                    } else {
+                        k.into()
+                    }
+                }),
         );
         let cfg: Config = fig
             .extract()
@@ -297,9 +304,63 @@ impl Config {
     }
 }
 
-/// The keys read from `QUERENT_*` variables (others, like `QUERENT_REQUIRE_SERVICES`, are
-/// not configuration).
-const ENV_KEYS: &[&str] = &[
+/// The configuration file, refused when it names a key Querent does not know (a misspelled
+/// key would otherwise be silently ignored and its default used). The older name
+/// `sqlite_allowed_dirs` is read as `sqlite_dirs`.
+fn known_keys_only(path: &Path) -> Result<Serialized<figment::value::Dict>, String> {
+    let mut keys: figment::value::Dict = Figment::from(Toml::file(path))
+        .extract()
+        .map_err(|e| format!("invalid configuration file {}: {e}", path.display()))?;
+    if let Some(key) = keys.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(format!(
+            "{}: unknown key `{key}`{}",
+            path.display(),
+            match did_you_mean(key) {
+                Some(k) => format!(" (did you mean `{k}`?)"),
+                None => " (see the Configuration table in README.md)".to_owned(),
+            }
+        ));
+    }
+    if let Some(dirs) = keys.remove(OLD_SQLITE_DIRS) {
+        keys.entry("sqlite_dirs".to_owned()).or_insert(dirs);
+    }
+    Ok(Serialized::globals(keys))
+}
+
+/// The older name of `sqlite_dirs`, still read from the file and the environment.
+const OLD_SQLITE_DIRS: &str = "sqlite_allowed_dirs";
+
+/// The known key closest to `key`, if it is close enough to be a typo.
+fn did_you_mean(key: &str) -> Option<&'static str> {
+    let key = key.to_ascii_lowercase();
+    KEYS.iter()
+        .map(|k| (edit_distance(&key, k), *k))
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let next = (prev + usize::from(ca != *cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            prev = row[j + 1];
+            row[j + 1] = next;
+        }
+    }
+    row[b.len()]
+}
+
+/// Every configuration key: what `querent.toml` may contain and the `QUERENT_*` variables
+/// read (others, like `QUERENT_REQUIRE_SERVICES`, are not configuration).
+const KEYS: &[&str] = &[
     "bind",
     "data_dir",
     "database_url",
@@ -355,6 +416,45 @@ mod tests {
             (vec!["localhost".to_owned()], 5432, "alice")
         );
         assert!(Config::default().own_store_location().is_none());
+    }
+
+    #[test]
+    fn every_setting_is_a_known_key() {
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        for key in defaults.as_object().unwrap().keys() {
+            assert!(KEYS.contains(&key.as_str()), "{key} is missing from KEYS");
+        }
+        for secret in ["database_url", "master_key", "embedding_api_key"] {
+            assert!(KEYS.contains(&secret));
+        }
+    }
+
+    #[test]
+    fn a_misspelled_key_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("querent.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\nlog_levle = \"debug\"\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err();
+        assert!(
+            err.ends_with("unknown key `log_levle` (did you mean `log_level`?)"),
+            "{err}"
+        );
+        std::fs::write(&file, "colour = \"blue\"\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err();
+        assert!(
+            err.contains("unknown key `colour` (see the Configuration table"),
+            "{err}"
+        );
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:9000\"\nsqlite_allowed_dirs = \"/srv\"\n",
+        )
+        .unwrap();
+        let cfg = Config::load(Some(&file)).unwrap();
+        assert_eq!(cfg.sqlite_dirs, vec![PathBuf::from("/srv")]);
+        assert_eq!(did_you_mean("workerz"), Some("workers"));
+        assert_eq!(did_you_mean("cors_origin"), Some("cors_origins"));
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]
