@@ -1,16 +1,67 @@
-//! One shared suite, run against both backends: embedded SQLite (always) and PostgreSQL
-//! (a fresh database created for the run and dropped after; skipped with a message when the
-//! server is absent, unless `QUERENT_REQUIRE_SERVICES=1`).
+//! The metadata store's contract: one named test per area, each run on both backends —
+//! `sqlite::<name>` on a fresh embedded store, `postgres::<name>` on a fresh PostgreSQL
+//! database created for the test and dropped after it (skipped through querent-test-gate
+//! when the server is absent, failed under `QUERENT_REQUIRE_SERVICES=1`). `cargo test -p
+//! querent-store --test store users` runs one area on both.
 
+use querent_domain::chat::{ChatMessage, ChatSession};
 use querent_domain::ports::{MetadataStore, Page, RefreshToken, StoreError};
 use querent_domain::*;
-use querent_store::{Store, StoreConfig};
+use querent_store::Store;
+
+#[path = "store/fixture.rs"]
+mod fixture;
 
 #[path = "store/semantic.rs"]
 mod semantic;
 
 #[path = "store/learning.rs"]
 mod learning;
+
+/// Declares each named test twice: `sqlite::NAME` and `postgres::NAME`, both calling
+/// `NAME(store)` on a fresh store of that backend.
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::fixture::Backend::Sqlite.run(super::$name).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::fixture::Backend::Postgres.run(super::$name).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    first_boot_setup_happens_once,
+    users_are_unique_updatable_and_paged,
+    teams_and_memberships,
+    connections_round_trip_and_names_are_unique_per_team,
+    refresh_tokens_rotate_once,
+    a_token_issued_after_its_family_was_revoked_is_refused,
+    the_bearer_check_reports_revoked_families,
+    api_clients,
+    audit_log,
+    login_failures_count_per_account_and_address,
+    settings_are_upserted,
+    schema_snapshots_are_replaced_and_need_a_connection,
+    chat_sessions_and_messages,
+    interrupted_chats_and_overtaken_runs,
+    providers,
+    deleting_a_team_cascades,
+    cache_entries_counters_and_examples,
+    semantic_models_keep_every_version,
+    health_and_idempotent_migrations,
+);
 
 fn user(name: &str, role: Role) -> User {
     User {
@@ -79,8 +130,93 @@ fn token(family: TokenFamilyId, user: UserId, hash: &str) -> RefreshToken {
     }
 }
 
-async fn suite(store: Store) {
-    // Setup happens once, atomically.
+/// The state after first-boot setup: the admin and their team.
+struct Seeded {
+    admin: User,
+    team: Team,
+}
+
+/// First-boot setup: an admin and their team.
+async fn seed(store: &Store) -> Seeded {
+    let admin = user("admin", Role::Admin);
+    let team = team("Default");
+    store
+        .create_first_admin(&admin, "hash", &team)
+        .await
+        .unwrap();
+    Seeded { admin, team }
+}
+
+/// Setup, then the connection `warehouse` in the admin's team.
+async fn seed_with_connection(store: &Store) -> (Seeded, Connection) {
+    let seeded = seed(store).await;
+    let c = connection(seeded.team.id, "warehouse");
+    store.insert_connection(&c).await.unwrap();
+    (seeded, c)
+}
+
+/// A session of `c` owned by `admin`, stored.
+async fn session(store: &Store, admin: &User, c: &Connection) -> ChatSession {
+    let session = ChatSession {
+        id: SessionId::new(),
+        team_id: c.team_id,
+        connection_id: c.id,
+        owner: format!("user:{}", admin.id),
+        title: "how many?".into(),
+        created_at: now_millis(),
+        updated_at: now_millis(),
+    };
+    store.insert_session(&session).await.unwrap();
+    session
+}
+
+/// A message of `session` asked by its owner, with every field set.
+fn message(session: &ChatSession, q: &str, status: MessageStatus) -> ChatMessage {
+    ChatMessage {
+        id: MessageId::new(),
+        session_id: session.id,
+        question: q.into(),
+        sql: Some("SELECT 1".into()),
+        dialect: Dialect::Postgres,
+        status,
+        explanation: None,
+        results: Some(querent_domain::chat::ResultSet {
+            columns: vec![querent_domain::query::ColumnMeta {
+                name: "n".into(),
+                type_name: "int4".into(),
+                masked: false,
+            }],
+            rows: vec![vec![serde_json::json!(1)]],
+            row_count: 1,
+            truncated: false,
+            execution_time_ms: 3,
+            ..Default::default()
+        }),
+        error_code: None,
+        error_detail: None,
+        provider: Some("offline".into()),
+        prompt_tokens: 0,
+        completion_tokens: 0,
+        latency_ms: Some(5),
+        options: Default::default(),
+        attempts: vec![querent_domain::chat::Attempt {
+            sql: Some("SELECT 1".into()),
+            error: None,
+            latency_ms: 4,
+            prompt_tokens: 120,
+            completion_tokens: 8,
+        }],
+        cost_usd: Some(0.0012),
+        cache_entry_id: Some(CacheEntryId::new()),
+        run_id: Some(RunId::new()),
+        asked_by: session.owner.clone(),
+        created_at: now_millis() + 1,
+        updated_at: now_millis() + 1,
+    }
+}
+
+/// Setup happens once, atomically.
+async fn first_boot_setup_happens_once(store: Store) {
     assert_eq!(store.count_users().await.unwrap(), 0);
     let admin = user("admin", Role::Admin);
     let t = team("Default");
@@ -97,8 +233,11 @@ async fn suite(store: Store) {
         store.membership(t.id, admin.id).await.unwrap(),
         Some(TeamRole::Owner)
     );
+}
 
-    // Users: unique usernames, lookups, updates, password change bumps the epoch.
+/// Users: unique usernames, lookups, updates, a password change bumps the epoch; pages by id.
+async fn users_are_unique_updatable_and_paged(store: Store) {
+    seed(&store).await;
     let bob = user("bob", Role::Member);
     store.insert_user(&bob, "bobhash").await.unwrap();
     assert!(matches!(
@@ -136,8 +275,13 @@ async fn suite(store: Store) {
         .unwrap();
     assert_eq!(rest.len(), 1);
     assert_ne!(rest[0].id, first[0].id);
+}
 
-    // Teams and memberships.
+/// Teams and memberships: unique names, roles, owners, foreign keys enforced.
+async fn teams_and_memberships(store: Store) {
+    let Seeded { admin, .. } = seed(&store).await;
+    let bob = user("bob", Role::Member);
+    store.insert_user(&bob, "bobhash").await.unwrap();
     let t2 = team("Analytics");
     store.insert_team(&t2, Some(bob.id)).await.unwrap();
     assert!(matches!(
@@ -176,11 +320,15 @@ async fn suite(store: Store) {
         only.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
         vec!["Analytics"]
     );
+}
 
-    // Connections round-trip every field; names are unique per team.
+/// Connections round-trip every field; names are unique per team; secrets are replaced for key rotation.
+async fn connections_round_trip_and_names_are_unique_per_team(store: Store) {
+    let Seeded { team: t, .. } = seed(&store).await;
+    let t2 = team("Analytics");
+    store.insert_team(&t2, None).await.unwrap();
     let c = connection(t.id, "warehouse");
     store.insert_connection(&c).await.unwrap();
-    learning::suite(&store, t.id, c.id).await;
     assert_eq!(store.get_connection(c.id).await.unwrap(), c);
     assert!(matches!(
         store
@@ -233,8 +381,11 @@ async fn suite(store: Store) {
             .as_deref(),
         Some("qv1:new:zzz")
     );
+}
 
-    // Refresh-token rotation is single-use.
+/// Refresh-token rotation is single-use; revoking the family revokes its tokens.
+async fn refresh_tokens_rotate_once(store: Store) {
+    let Seeded { admin, .. } = seed(&store).await;
     let fam = TokenFamilyId::new();
     let t1 = token(fam, admin.id, "h1");
     store.insert_refresh_token(&t1).await.unwrap();
@@ -251,9 +402,22 @@ async fn suite(store: Store) {
             .unwrap()
     );
     assert!(store.find_refresh_token("h3").await.unwrap().is_none());
-    // A revocation racing a rotation can miss the token the rotation inserts (its UPDATE
-    // did not see the row yet): the family still counts as revoked, so that token is
-    // refused by the next rotation and by the bearer check.
+    store.revoke_token_family(fam).await.unwrap();
+    assert!(
+        store
+            .find_refresh_token("h2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+}
+
+/// A revocation racing a rotation can miss the token the rotation inserts (its UPDATE did
+/// not see the row yet): the family still counts as revoked, so that token is refused by
+/// the next rotation and by the bearer check.
+async fn a_token_issued_after_its_family_was_revoked_is_refused(store: Store) {
+    let Seeded { admin, .. } = seed(&store).await;
     let raced = TokenFamilyId::new();
     let old = token(raced, admin.id, "r1");
     store.insert_refresh_token(&old).await.unwrap();
@@ -279,16 +443,17 @@ async fn suite(store: Store) {
     );
     assert!(store.find_refresh_token("r4").await.unwrap().is_none());
     assert!(store.user_for_token(admin.id, Some(raced)).await.unwrap().1);
+}
+
+/// The bearer-token check: the user, and whether the token's family is revoked.
+async fn the_bearer_check_reports_revoked_families(store: Store) {
+    let Seeded { admin, .. } = seed(&store).await;
+    let fam = TokenFamilyId::new();
+    store
+        .insert_refresh_token(&token(fam, admin.id, "h1"))
+        .await
+        .unwrap();
     store.revoke_token_family(fam).await.unwrap();
-    assert!(
-        store
-            .find_refresh_token("h2")
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked
-    );
-    // The bearer-token check: the user, and whether the token's family is revoked.
     let (u, revoked) = store.user_for_token(admin.id, Some(fam)).await.unwrap();
     assert_eq!((u.id, revoked), (admin.id, true));
     let live = TokenFamilyId::new();
@@ -309,8 +474,11 @@ async fn suite(store: Store) {
         store.user_for_token(UserId::new(), None).await,
         Err(StoreError::NotFound)
     ));
+}
 
-    // API clients.
+/// API clients: secrets hashed, revocation, lists per team.
+async fn api_clients(store: Store) {
+    let Seeded { admin, team: t } = seed(&store).await;
     let client = ApiClient {
         id: ApiClientId::new(),
         name: "etl".into(),
@@ -331,8 +499,10 @@ async fn suite(store: Store) {
     store.revoke_api_client(client.id).await.unwrap();
     assert!(store.get_api_client(client.id).await.unwrap().0.revoked);
     assert_eq!(store.list_api_clients(&[t.id]).await.unwrap().len(), 1);
+}
 
-    // Audit, login throttling, settings.
+/// The audit log keeps entries, newest first.
+async fn audit_log(store: Store) {
     store
         .append_audit(&AuditEntry {
             actor: "system".into(),
@@ -345,6 +515,10 @@ async fn suite(store: Store) {
         .await
         .unwrap();
     assert_eq!(store.recent_audit(5).await.unwrap()[0].action, "test");
+}
+
+/// Login throttling counts failures per account and per client address; a success clears the account's.
+async fn login_failures_count_per_account_and_address(store: Store) {
     for _ in 0..3 {
         store.record_login_failure("bob", "10.0.0.1").await.unwrap();
     }
@@ -364,6 +538,10 @@ async fn suite(store: Store) {
             .unwrap(),
         (0, 1)
     );
+}
+
+/// Settings: a key written twice keeps the last value.
+async fn settings_are_upserted(store: Store) {
     store
         .put_settings(&[("max_rows_limit".into(), "500".into())])
         .await
@@ -374,8 +552,11 @@ async fn suite(store: Store) {
         .unwrap();
     let all = store.all_settings().await.unwrap();
     assert!(all.contains(&("max_rows_limit".to_owned(), "600".to_owned())));
+}
 
-    // Schema snapshots: one per connection, replaced on refresh, gone with the connection.
+/// Schema snapshots: one per connection, replaced on refresh, refused without a connection.
+async fn schema_snapshots_are_replaced_and_need_a_connection(store: Store) {
+    let (_, c) = seed_with_connection(&store).await;
     assert!(store.schema_snapshot(c.id).await.unwrap().is_none());
     let mut snap = querent_domain::schema::SchemaSnapshot {
         dialect: Dialect::Postgres,
@@ -395,62 +576,15 @@ async fn suite(store: Store) {
         store.save_schema_snapshot(ConnectionId::new(), &snap).await,
         Err(StoreError::MissingReference(_))
     ));
+}
 
-    // Chat: sessions, messages in order, atomic status transitions, cascade on delete.
-    let session = querent_domain::chat::ChatSession {
-        id: SessionId::new(),
-        team_id: c.team_id,
-        connection_id: c.id,
-        owner: format!("user:{}", admin.id),
-        title: "how many?".into(),
-        created_at: now_millis(),
-        updated_at: now_millis(),
-    };
-    store.insert_session(&session).await.unwrap();
+/// Chat: sessions, messages in order, atomic status transitions, usage, cascade on delete.
+async fn chat_sessions_and_messages(store: Store) {
+    let (Seeded { admin, .. }, c) = seed_with_connection(&store).await;
+    let session = session(&store, &admin, &c).await;
     assert_eq!(store.get_session(session.id).await.unwrap(), session);
-    let message = |q: &str, status: MessageStatus| querent_domain::chat::ChatMessage {
-        id: MessageId::new(),
-        session_id: session.id,
-        question: q.into(),
-        sql: Some("SELECT 1".into()),
-        dialect: Dialect::Postgres,
-        status,
-        explanation: None,
-        results: Some(querent_domain::chat::ResultSet {
-            columns: vec![querent_domain::query::ColumnMeta {
-                name: "n".into(),
-                type_name: "int4".into(),
-                masked: false,
-            }],
-            rows: vec![vec![serde_json::json!(1)]],
-            row_count: 1,
-            truncated: false,
-            execution_time_ms: 3,
-            ..Default::default()
-        }),
-        error_code: None,
-        error_detail: None,
-        provider: Some("offline".into()),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        latency_ms: Some(5),
-        options: Default::default(),
-        attempts: vec![querent_domain::chat::Attempt {
-            sql: Some("SELECT 1".into()),
-            error: None,
-            latency_ms: 4,
-            prompt_tokens: 120,
-            completion_tokens: 8,
-        }],
-        cost_usd: Some(0.0012),
-        cache_entry_id: Some(CacheEntryId::new()),
-        run_id: Some(RunId::new()),
-        asked_by: format!("user:{}", admin.id),
-        created_at: now_millis() + 1,
-        updated_at: now_millis() + 1,
-    };
-    let m1 = message("first", MessageStatus::Executed);
-    let mut m2 = message("second", MessageStatus::PendingApproval);
+    let m1 = message(&session, "first", MessageStatus::Executed);
+    let mut m2 = message(&session, "second", MessageStatus::PendingApproval);
     store.insert_message(&m1).await.unwrap();
     store.insert_message(&m2).await.unwrap();
     assert_eq!(
@@ -535,89 +669,6 @@ async fn suite(store: Store) {
             .all(|(p, _, _, _)| p.as_deref() == Some("offline"))
     );
     assert!(store.usage_rows(c.team_id, 0, 1).await.unwrap().is_empty());
-
-    recovery_suite(&store, &message).await;
-
-    // Providers: unique names per team, one default per team, keys for rotation.
-    let provider = |name: &str, default: bool| querent_domain::providers::ProviderConfig {
-        id: ProviderId::new(),
-        team_id: c.team_id,
-        name: name.into(),
-        kind: ProviderKind::Openai,
-        base_url: Some("http://127.0.0.1:11434/v1".into()),
-        model: Some("llama3".into()),
-        encrypted_api_key: Some(format!("qv1:k:{name}")),
-        options: Default::default(),
-        is_default: default,
-        created_by: Some(admin.id),
-        created_at: now_millis(),
-        updated_at: now_millis(),
-    };
-    let p1 = provider("local", true);
-    let mut p2 = provider("groq", true);
-    store.insert_provider(&p1).await.unwrap();
-    store.insert_provider(&p2).await.unwrap();
-    assert!(matches!(
-        store.insert_provider(&provider("local", false)).await,
-        Err(StoreError::Conflict(_))
-    ));
-    assert_eq!(
-        store.default_provider(c.team_id).await.unwrap().unwrap().id,
-        p2.id
-    );
-    assert!(!store.get_provider(p1.id).await.unwrap().is_default);
-    assert_eq!(
-        store
-            .find_provider(c.team_id, "local")
-            .await
-            .unwrap()
-            .unwrap()
-            .id,
-        p1.id
-    );
-    assert!(
-        store
-            .find_provider(c.team_id, "nope")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    p2.is_default = false;
-    p2.options.max_tokens = Some(77);
-    store.update_provider(&p2).await.unwrap();
-    assert_eq!(store.get_provider(p2.id).await.unwrap(), p2);
-    assert!(store.default_provider(c.team_id).await.unwrap().is_none());
-    assert_eq!(
-        store
-            .list_providers(&[c.team_id], &Page::first(10))
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
-    assert_eq!(store.provider_keys().await.unwrap().len(), 2);
-    assert_eq!(
-        store
-            .replace_provider_keys(&[(p1.id, "qv1:k:local".into(), "qv1:k2:local".into())])
-            .await
-            .unwrap(),
-        1
-    );
-    assert_eq!(
-        store
-            .get_provider(p1.id)
-            .await
-            .unwrap()
-            .encrypted_api_key
-            .as_deref(),
-        Some("qv1:k2:local")
-    );
-    store.delete_provider(p1.id).await.unwrap();
-    assert!(matches!(
-        store.delete_provider(p1.id).await,
-        Err(StoreError::NotFound)
-    ));
-
     store.delete_session(session.id).await.unwrap();
     assert!(matches!(
         store.get_message(m1.id).await,
@@ -627,53 +678,26 @@ async fn suite(store: Store) {
         store.delete_session(session.id).await,
         Err(StoreError::NotFound)
     ));
-
-    // Deleting a team cascades to its connections and memberships.
-    store.delete_team(t2.id).await.unwrap();
-    assert_eq!(
-        store
-            .list_connections(&[t2.id], &Page::first(10))
-            .await
-            .unwrap()
-            .len(),
-        0
-    );
-    assert!(store.memberships_of(bob.id).await.unwrap().is_empty());
-    store.delete_connection(c.id).await.unwrap();
-    assert!(matches!(
-        store.get_connection(c.id).await,
-        Err(StoreError::NotFound)
-    ));
-    store.delete_user(bob.id).await.unwrap();
-    semantic::suite(&store).await;
-    store.ping().await.unwrap();
-    assert!(store.health().size > 0);
-    assert_eq!(
-        store.migrate().await.unwrap(),
-        0,
-        "migrations are idempotent"
-    );
 }
 
 /// Recovery of interrupted chats, on the store's clock, and runs that were overtaken.
-async fn recovery_suite(
-    store: &Store,
-    message: &(dyn Fn(&str, MessageStatus) -> querent_domain::chat::ChatMessage + Sync),
-) {
+async fn interrupted_chats_and_overtaken_runs(store: Store) {
+    let (Seeded { admin, .. }, c) = seed_with_connection(&store).await;
+    let session = session(&store, &admin, &c).await;
     use std::time::Duration;
     let idle = Duration::from_millis(500);
     // `running` messages nobody touched for `idle` end as interrupted; fresher ones and
     // finished ones stay as they are.
-    let stale = message("stale", MessageStatus::Running);
+    let stale = message(&session, "stale", MessageStatus::Running);
     store.insert_message(&stale).await.unwrap();
-    let done = message("done", MessageStatus::Executed);
+    let done = message(&session, "done", MessageStatus::Executed);
     store.insert_message(&done).await.unwrap();
     tokio::time::sleep(idle * 2).await;
-    let fresh = message("fresh", MessageStatus::Running);
+    let fresh = message(&session, "fresh", MessageStatus::Running);
     store.insert_message(&fresh).await.unwrap();
     // Written by an instance whose clock is ten minutes behind the store's: its chat is
     // not stale for that (the store stamps running messages with its own clock).
-    let mut skewed = message("skewed", MessageStatus::Running);
+    let mut skewed = message(&session, "skewed", MessageStatus::Running);
     skewed.created_at -= 600_000;
     skewed.updated_at -= 600_000;
     store.insert_message(&skewed).await.unwrap();
@@ -832,7 +856,7 @@ async fn recovery_suite(
         MessageStatus::Executed
     );
     // Messages stored before runs existed have none; their writers match on that.
-    let mut legacy = message("legacy", MessageStatus::Executed);
+    let mut legacy = message(&session, "legacy", MessageStatus::Executed);
     legacy.run_id = None;
     store.insert_message(&legacy).await.unwrap();
     assert!(store.finish_message(&legacy, None).await.unwrap());
@@ -844,52 +868,149 @@ async fn recovery_suite(
     );
 }
 
+/// Providers: unique names per team, one default per team, keys for rotation.
+async fn providers(store: Store) {
+    let (Seeded { admin, .. }, c) = seed_with_connection(&store).await;
+    let provider = |name: &str, default: bool| querent_domain::providers::ProviderConfig {
+        id: ProviderId::new(),
+        team_id: c.team_id,
+        name: name.into(),
+        kind: ProviderKind::Openai,
+        base_url: Some("http://127.0.0.1:11434/v1".into()),
+        model: Some("llama3".into()),
+        encrypted_api_key: Some(format!("qv1:k:{name}")),
+        options: Default::default(),
+        is_default: default,
+        created_by: Some(admin.id),
+        created_at: now_millis(),
+        updated_at: now_millis(),
+    };
+    let p1 = provider("local", true);
+    let mut p2 = provider("groq", true);
+    store.insert_provider(&p1).await.unwrap();
+    store.insert_provider(&p2).await.unwrap();
+    assert!(matches!(
+        store.insert_provider(&provider("local", false)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.default_provider(c.team_id).await.unwrap().unwrap().id,
+        p2.id
+    );
+    assert!(!store.get_provider(p1.id).await.unwrap().is_default);
+    assert_eq!(
+        store
+            .find_provider(c.team_id, "local")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        p1.id
+    );
+    assert!(
+        store
+            .find_provider(c.team_id, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    p2.is_default = false;
+    p2.options.max_tokens = Some(77);
+    store.update_provider(&p2).await.unwrap();
+    assert_eq!(store.get_provider(p2.id).await.unwrap(), p2);
+    assert!(store.default_provider(c.team_id).await.unwrap().is_none());
+    assert_eq!(
+        store
+            .list_providers(&[c.team_id], &Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(store.provider_keys().await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .replace_provider_keys(&[(p1.id, "qv1:k:local".into(), "qv1:k2:local".into())])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .get_provider(p1.id)
+            .await
+            .unwrap()
+            .encrypted_api_key
+            .as_deref(),
+        Some("qv1:k2:local")
+    );
+    store.delete_provider(p1.id).await.unwrap();
+    assert!(matches!(
+        store.delete_provider(p1.id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+/// Deleting a team cascades to its connections and memberships; connections and users delete.
+async fn deleting_a_team_cascades(store: Store) {
+    let (_, c) = seed_with_connection(&store).await;
+    let bob = user("bob", Role::Member);
+    store.insert_user(&bob, "bobhash").await.unwrap();
+    let t2 = team("Analytics");
+    store.insert_team(&t2, Some(bob.id)).await.unwrap();
+    store
+        .insert_connection(&connection(t2.id, "warehouse"))
+        .await
+        .unwrap();
+    store.delete_team(t2.id).await.unwrap();
+    assert_eq!(
+        store
+            .list_connections(&[t2.id], &Page::first(10))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+    assert!(store.memberships_of(bob.id).await.unwrap().is_empty());
+    store.delete_connection(c.id).await.unwrap();
+    assert!(matches!(
+        store.get_connection(c.id).await,
+        Err(StoreError::NotFound)
+    ));
+    store.delete_user(bob.id).await.unwrap();
+}
+
+/// Cache entries, counters and verified examples (store/learning.rs).
+async fn cache_entries_counters_and_examples(store: Store) {
+    let (Seeded { team: t, .. }, c) = seed_with_connection(&store).await;
+    learning::suite(&store, t.id, c.id).await;
+}
+
+/// Semantic models (store/semantic.rs).
+async fn semantic_models_keep_every_version(store: Store) {
+    semantic::suite(&store).await;
+}
+
+/// The store answers pings, reports its size, and migrating again runs nothing.
+async fn health_and_idempotent_migrations(store: Store) {
+    seed(&store).await;
+    store.ping().await.unwrap();
+    assert!(store.health().size > 0);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        0,
+        "migrations are idempotent"
+    );
+}
+
+/// WAL mode is on for the embedded store.
 #[tokio::test]
-async fn sqlite_backend_passes_the_suite() {
+async fn sqlite_store_uses_wal() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("querent.db");
-    let store = Store::open(StoreConfig::sqlite(&path)).await.unwrap();
-    suite(store).await;
-    // WAL mode is on for the embedded store.
-    assert!(dir.path().join("querent.db-wal").exists() || path.exists());
-}
-
-fn require_services() -> bool {
-    std::env::var("QUERENT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
-#[tokio::test]
-async fn postgres_backend_passes_the_suite() {
-    let admin_url = std::env::var("QUERENT_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let (client, conn) = match tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
-        Ok(x) => x,
-        Err(e) if !require_services() => {
-            eprintln!(
-                "skipping postgres_backend_passes_the_suite: PostgreSQL unreachable at {admin_url}: {e}"
-            );
-            return;
-        }
-        Err(e) => panic!("PostgreSQL required (QUERENT_REQUIRE_SERVICES=1) but unreachable: {e}"),
-    };
-    tokio::spawn(conn);
-    let db = format!("querent_store_{}", uuid::Uuid::new_v4().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {db}"))
+    let store = Store::open(querent_store::StoreConfig::sqlite(&path))
         .await
         .unwrap();
-    let url = match admin_url.rfind('/') {
-        Some(i) => format!("{}/{db}", &admin_url[..i]),
-        None => unreachable!(),
-    };
-    let store = Store::open(StoreConfig::postgres(url)).await.unwrap();
-    let outcome = tokio::spawn(suite(store.clone())).await;
-    drop(store);
-    client
-        .batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
-        .await
-        .unwrap();
-    if let Err(e) = outcome {
-        std::panic::resume_unwind(e.into_panic());
-    }
+    seed(&store).await;
+    assert!(dir.path().join("querent.db-wal").exists());
 }

@@ -1,6 +1,6 @@
-//! The `semantic_models` part of the shared suite: versions are kept, the latest wins, a
-//! version can be saved only once (optimistic locking), and deleting a connection or its
-//! model removes every version.
+//! The `semantic_models` part of the store contract (`semantic_models_keep_every_version`):
+//! versions are kept, the latest wins, a version can be saved only once (optimistic
+//! locking), and deleting a connection or its model removes every version.
 
 use querent_domain::ports::{MetadataStore, SemanticModelStore, StoreError};
 use querent_domain::semantic::{
