@@ -32,6 +32,10 @@ deny:
 doc:
     RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
+# The benchmarks (docs/BENCHMARKS.md), release build with the `bench` feature; e.g. `just bench --only guard`.
+bench *ARGS:
+    cargo run --release -p querent --features bench -- bench {{ARGS}}
+
 # Fuzz the SQL guard for SECONDS (nightly + cargo-fuzz, installed when missing; seeds from the test corpora).
 fuzz-guard SECONDS="600":
     bash scripts/fuzz-guard.sh {{SECONDS}}

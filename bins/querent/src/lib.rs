@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod ask;
 pub mod at_rest;
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod config;
 pub mod demo;

@@ -219,6 +219,7 @@ async fn main() {
                 write(p, report.failures_jsonl());
             }
         }
+        #[cfg(feature = "bench")]
         Command::Bench {
             only,
             json,
@@ -254,6 +255,14 @@ async fn main() {
             if code != 0 {
                 std::process::exit(code);
             }
+        }
+        #[cfg(not(feature = "bench"))]
+        Command::Bench { .. } => {
+            eprintln!(
+                "querent bench is built only with the `bench` feature (it links a fake LLM server the \
+                 shipping binary does not carry): cargo run --release --features bench -- bench …"
+            );
+            std::process::exit(2);
         }
         Command::Migrate => {
             let _ = logging::init(&config.log_level, &config.log_format);
