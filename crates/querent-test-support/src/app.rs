@@ -7,7 +7,9 @@ use std::sync::Arc;
 use querent::Config;
 use serde_json::Value;
 
+use crate::client::Client;
 use crate::services::PgDatabase;
+use crate::views::{ConnectionView, Setup};
 
 /// A response, read whole.
 #[derive(Debug, Clone)]
@@ -56,6 +58,7 @@ pub struct TestAppBuilder {
     data_dir: Option<PathBuf>,
     pg_store: Option<Arc<PgDatabase>>,
     demo: bool,
+    admin: bool,
 }
 
 impl Default for TestAppBuilder {
@@ -71,6 +74,7 @@ impl Default for TestAppBuilder {
             data_dir: None,
             pg_store: None,
             demo: false,
+            admin: false,
         }
     }
 }
@@ -87,6 +91,19 @@ impl TestAppBuilder {
     pub fn demo(mut self) -> Self {
         self.demo = true;
         self
+    }
+
+    /// Runs first-boot setup after start: [`TestApp::admin`] is then a [`Client`] of the
+    /// admin (`admin` / `admin-password-1`) and [`TestApp::setup`] its setup answer.
+    pub fn with_admin(mut self) -> Self {
+        self.admin = true;
+        self
+    }
+
+    /// The demo database, registered at setup as the admin's connection `demo`
+    /// ([`TestApp::demo`]): [`demo`](Self::demo) plus [`with_admin`](Self::with_admin).
+    pub fn with_demo(self) -> Self {
+        self.demo().with_admin()
     }
 
     /// Keeps the metadata in this PostgreSQL database (whatever `QUERENT_TEST_PG_STORE`
@@ -144,7 +161,7 @@ impl TestAppBuilder {
             querent_http::build_server(parts.app, config.http_config(), listener).expect("server");
         let handle = server.handle();
         tokio::spawn(server);
-        TestApp {
+        let mut app = TestApp {
             base_url: format!("http://{addr}"),
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -156,7 +173,25 @@ impl TestAppBuilder {
             background,
             tmp,
             pg_store,
+            setup: None,
+            demo_connection: None,
+        };
+        if self.admin {
+            let setup: Setup = app.setup_admin().await.typed();
+            let admin = app.anonymous().with_token(setup.access_token.clone());
+            if self.demo {
+                app.demo_connection = Some(
+                    admin
+                        .connections()
+                        .await
+                        .into_iter()
+                        .find(|c| c.name == "demo")
+                        .expect("setup registers the demo database as `demo`"),
+                );
+            }
+            app.setup = Some(setup);
         }
+        app
     }
 }
 
@@ -174,6 +209,8 @@ pub struct TestApp {
     background: tokio::task::JoinHandle<()>,
     tmp: Option<tempfile::TempDir>,
     pg_store: Option<Arc<PgDatabase>>,
+    setup: Option<Setup>,
+    demo_connection: Option<ConnectionView>,
 }
 
 impl TestApp {
@@ -185,6 +222,40 @@ impl TestApp {
     /// A builder for a customised server.
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()
+    }
+
+    /// A client without a token.
+    pub fn anonymous(&self) -> Client {
+        Client {
+            base_url: self.base_url.clone(),
+            http: self.client.clone(),
+            token: None,
+        }
+    }
+
+    /// A client sending `token`.
+    pub fn client(&self, token: impl Into<String>) -> Client {
+        self.anonymous().with_token(token)
+    }
+
+    /// The first admin's client (built [`with_admin`](TestAppBuilder::with_admin)).
+    pub fn admin(&self) -> Client {
+        self.client(self.setup().access_token.clone())
+    }
+
+    /// First-boot setup's answer: the admin, their team, their tokens (built
+    /// [`with_admin`](TestAppBuilder::with_admin)).
+    pub fn setup(&self) -> &Setup {
+        self.setup
+            .as_ref()
+            .expect("build the TestApp with_admin() (or with_demo())")
+    }
+
+    /// The demo connection (built [`with_demo`](TestAppBuilder::with_demo)).
+    pub fn demo(&self) -> &ConnectionView {
+        self.demo_connection
+            .as_ref()
+            .expect("build the TestApp with_demo()")
     }
 
     /// Whether the metadata lives in PostgreSQL (`QUERENT_TEST_PG_STORE=1`).
@@ -213,10 +284,14 @@ impl TestApp {
             data_dir: Some(self.data_dir.clone()),
             pg_store: self.pg_store.clone(),
             demo: false,
+            admin: false,
         };
         next.config.bind = "127.0.0.1:0".into();
         let mut app = next.spawn().await;
         app.tmp = tmp;
+        // Tokens outlive a restart (the signing key comes from the kept master key).
+        app.setup = self.setup.take();
+        app.demo_connection = self.demo_connection.take();
         app
     }
 

@@ -8,6 +8,11 @@
 //! [`gate`] (querent-test-gate), which writes a `SKIPPED` line libtest does not swallow —
 //! unless `QUERENT_REQUIRE_SERVICES=1`, where a missing service fails the test.
 //!
+//! Build it with [`TestAppBuilder::with_admin`] / [`TestAppBuilder::with_demo`] and talk
+//! to it through a [`Client`] that holds its token and returns typed [`views`]
+//! (`app.admin().ask(app.demo().id, "how many customers are there?").await.status`);
+//! [`snapshot::redact`] prepares JSON for insta snapshots.
+//!
 //! With `QUERENT_TEST_PG_STORE=1`, every [`TestApp`] keeps its metadata in a fresh
 //! PostgreSQL database instead of the embedded SQLite file, so the whole HTTP suite runs
 //! against both store backends.
@@ -19,9 +24,13 @@
 //! anything but loopback services.
 
 mod app;
+mod client;
 mod services;
+pub mod snapshot;
+pub mod views;
 
 pub use app::{Response, TestApp, TestAppBuilder, parse_sse};
+pub use client::Client;
 /// The fake LLM provider server (OpenAI and Anthropic wire formats).
 pub use querent_fake_llm as fake_llm;
 /// Skip or fail when a service is missing (the rule every test binary shares).

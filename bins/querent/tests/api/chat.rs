@@ -1,75 +1,27 @@
 //! The chat flow over HTTP on the generated demo database with the offline provider: SSE
 //! event order, `done` = the complete ChatResponse, the JSON variant, all three execution
 //! modes (approvals survive a restart), edits, masking on every path, sessions, hand-written
-//! SQL, and team isolation.
+//! SQL, and team isolation. Written against the typed client (`TestApp::with_demo`,
+//! `Client`, `views`); the shapes themselves are pinned by snapshots (`snapshots.rs`).
 
-use querent_test_support::{Response, TestApp};
+use querent_domain::chat::ResultSet;
+use querent_domain::{ErrorCode, ExecutionMode, MessageStatus, TeamRole};
+use querent_test_support::TestApp;
+use querent_test_support::views::{Page, SessionDetail, SessionView, SqlValidation};
 use serde_json::{Value, json};
-
-/// A server with the demo database registered at setup: (app, admin token, demo id, team id).
-async fn demo_app() -> (TestApp, String, String, String) {
-    let app = TestApp::builder().demo().spawn().await;
-    let setup = app.setup_admin().await;
-    let token = setup.str("access_token");
-    let list = app.get("/api/v1/connections", Some(&token)).await;
-    assert_eq!(list.json["items"][0]["name"], "demo", "{}", list.text);
-    let id = list.json["items"][0]["id"].as_str().unwrap().to_owned();
-    let team = list.json["items"][0]["team_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (app, token, id, team)
-}
-
-fn names(events: &[(String, Value)]) -> Vec<String> {
-    events
-        .iter()
-        .map(|(e, d)| match e.as_str() {
-            "status" => format!("status:{}", d["stage"].as_str().unwrap_or("?")),
-            other => other.to_owned(),
-        })
-        .collect()
-}
-
-fn done(events: &[(String, Value)]) -> Value {
-    let (name, data) = events.last().expect("at least one event");
-    assert_eq!(name, "done", "the stream ends with done: {events:?}");
-    data.clone()
-}
-
-async fn set_mode(app: &TestApp, token: &str, conn: &str, mode: &str) {
-    let r = app
-        .put(
-            &format!("/api/v1/connections/{conn}/execution-mode"),
-            Some(token),
-            json!({ "mode": mode }),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-}
-
-fn rows_of(events: &[(String, Value)]) -> Vec<Value> {
-    events
-        .iter()
-        .filter(|(e, _)| e == "rows")
-        .flat_map(|(_, d)| d["rows"].as_array().cloned().unwrap_or_default())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_question_streams_status_sql_rows_and_a_complete_done() {
-    let (app, token, conn, _) = demo_app().await;
-    let (resp, events) = app
-        .sse(
-            "/api/v1/chat",
-            Some(&token),
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+    let s = admin
+        .chat_stream(
             json!({"connection_id": conn, "message": "how many customers are there?",
                    "options": {"explain_results": true}}),
         )
         .await;
-    assert_eq!(resp.status, 200, "{}", resp.text);
     assert_eq!(
-        names(&events),
+        s.names(),
         [
             "status:linking",
             "status:cache",
@@ -80,143 +32,103 @@ async fn a_question_streams_status_sql_rows_and_a_complete_done() {
             "rows",
             "explanation",
             "done"
-        ],
-        "{}",
-        resp.text
+        ]
     );
-    let sql = events[4].1["query"].as_str().unwrap().to_lowercase();
+    let sql = s.event("sql");
+    let query = sql["query"].as_str().unwrap().to_lowercase();
     assert!(
-        sql.contains("count(*)") && sql.contains("customers"),
-        "{sql}"
+        query.contains("count(*)") && query.contains("customers"),
+        "{query}"
     );
-    assert_eq!(events[4].1["dialect"], "sqlite");
-    assert_eq!(
-        events[6].1["rows"],
-        json!([[600]]),
-        "the demo has 600 customers"
-    );
-    assert!(events[6].1["columns"].is_array());
-    let d = done(&events);
-    for key in [
-        "session_id",
-        "message_id",
-        "query",
-        "query_dialect",
-        "explanation",
-        "results",
-        "status",
-        "cache_hit",
-        "error",
-    ] {
-        assert!(d.get(key).is_some(), "done lacks {key}: {d}");
-    }
-    assert_eq!(d["status"], "executed");
-    assert_eq!(d["results"]["rows"], json!([[600]]));
-    assert_eq!(d["results"]["row_count"], 1);
-    assert_eq!(d["results"]["truncated"], false);
-    assert_eq!(d["query"], events[4].1["query"]);
-    assert_eq!(d["cache_hit"], false);
-    assert!(d["explanation"].as_str().unwrap().contains("1 row"), "{d}");
+    assert_eq!(sql["dialect"], "sqlite");
+    let rows = s.event("rows");
+    assert_eq!(rows["rows"], json!([[600]]), "the demo has 600 customers");
+    assert!(rows["columns"].is_array());
+    // `done` carries the complete answer (every field: it deserialised into ChatAnswer).
+    let d = &s.done;
+    assert_eq!(d.status, MessageStatus::Executed);
+    assert_eq!(d.rows(), [[json!(600)]]);
+    let results = d.results.as_ref().unwrap();
+    assert_eq!((results.row_count, results.truncated), (1, false));
+    assert_eq!(d.query.as_deref(), sql["query"].as_str());
+    assert!(!d.cache_hit);
+    assert!(d.explanation.as_deref().unwrap().contains("1 row"), "{d:?}");
 
     // The JSON variant answers with the same ChatResponse in one body.
-    let j = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&token),
+    let j = admin
+        .chat(
             json!({"connection_id": conn, "message": "how many customers are there?",
-                   "session_id": d["session_id"], "options": {"show_query": false}}),
+                   "session_id": d.session_id, "options": {"show_query": false}}),
         )
         .await;
-    assert_eq!(j.status, 200, "{}", j.text);
-    assert_eq!(j.json["status"], "executed");
-    assert_eq!(
-        j.json["query"],
-        Value::Null,
-        "show_query=false hides the SQL"
-    );
-    assert_eq!(j.json["explanation"], Value::Null);
-    assert_eq!(j.json["results"]["rows"], json!([[600]]));
-    assert_eq!(j.json["session_id"], d["session_id"]);
+    assert_eq!(j.status, MessageStatus::Executed);
+    assert_eq!(j.query, None, "show_query=false hides the SQL");
+    assert_eq!(j.explanation, None);
+    assert_eq!(j.rows(), [[json!(600)]]);
+    assert_eq!(j.session_id, d.session_id);
 
     // show_query=false: no sql event either; max_rows caps and flags truncation.
-    let (_, events) = app
-        .sse(
-            "/api/v1/chat",
-            Some(&token),
+    let s = admin
+        .chat_stream(
             json!({"connection_id": conn, "message": "list all customers",
                    "options": {"show_query": false, "max_rows": 7}}),
         )
         .await;
-    assert!(!names(&events).contains(&"sql".to_owned()), "{events:?}");
-    let d = done(&events);
-    assert_eq!(d["status"], "executed", "{d}");
-    assert_eq!(d["query"], Value::Null);
-    assert_eq!(d["results"]["row_count"], 7);
-    assert_eq!(d["results"]["truncated"], true);
-    assert_eq!(rows_of(&events).len(), 7);
+    assert!(!s.names().contains(&"sql".to_owned()), "{:?}", s.names());
+    assert_eq!(s.done.status, MessageStatus::Executed);
+    assert_eq!(s.done.query, None);
+    let results = s.done.results.as_ref().unwrap();
+    assert_eq!((results.row_count, results.truncated), (7, true));
+    assert_eq!(s.rows().len(), 7);
 
     // The session keeps the messages in order with SQL, status and a row preview.
-    let s = app
-        .get(
-            &format!(
-                "/api/v1/sessions/{}",
-                j.json["session_id"].as_str().unwrap()
-            ),
-            Some(&token),
-        )
+    let session: SessionDetail = admin
+        .get(&format!("/api/v1/sessions/{}", j.session_id))
         .await;
-    assert_eq!(s.status, 200, "{}", s.text);
-    let messages = s.json["messages"].as_array().unwrap();
-    assert_eq!(messages.len(), 2);
-    assert_eq!(messages[0]["status"], "executed");
+    assert_eq!(session.messages.len(), 2);
+    assert_eq!(session.messages[0].status, MessageStatus::Executed);
     assert!(
-        messages[0]["sql"]
-            .as_str()
+        session.messages[0]
+            .sql
+            .as_deref()
             .unwrap()
             .to_lowercase()
             .contains("count")
     );
-    assert_eq!(messages[1]["results"]["rows"], json!([[600]]));
-    let list = app.get("/api/v1/sessions", Some(&token)).await;
     assert_eq!(
-        list.json["items"].as_array().unwrap().len(),
-        2,
-        "{}",
-        list.text
+        session.messages[1].results.as_ref().unwrap().rows,
+        [[json!(600)]]
     );
+    let sessions: Page<SessionView> = admin.get("/api/v1/sessions").await;
+    assert_eq!(sessions.items.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_untranslatable_question_ends_with_an_error_event_and_is_kept() {
-    let (app, token, conn, _) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
     let body =
         json!({"connection_id": conn, "message": "what's the weather like tomorrow in Paris?"});
-    let (resp, events) = app.sse("/api/v1/chat", Some(&token), body.clone()).await;
-    assert_eq!(resp.status, 200);
-    let n = names(&events);
+    let s = admin.chat_stream(body.clone()).await;
+    let n = s.names();
     assert_eq!(n[n.len() - 2], "error", "{n:?}");
-    assert_eq!(events[n.len() - 2].1["code"], "cannot_translate");
-    let d = done(&events);
-    assert_eq!(d["status"], "error");
-    assert_eq!(d["error"]["code"], "cannot_translate");
-    assert_eq!(d["results"], Value::Null);
+    assert_eq!(s.event("error")["code"], "cannot_translate");
+    assert_eq!(s.done.status, MessageStatus::Error);
+    assert_eq!(s.done.error_code(), ErrorCode::CannotTranslate);
+    assert_eq!(s.done.results, None);
 
     // JSON variant: the error's status, a standard error body and the ChatResponse.
-    let j = app.post_json("/api/v1/chat", Some(&token), body).await;
-    assert_eq!(j.status, 422, "{}", j.text);
-    assert_eq!(j.code(), "cannot_translate");
-    assert!(!j.detail().is_empty());
-    assert_eq!(j.json["status"], "error");
-    let s = app
-        .get(
-            &format!("/api/v1/sessions/{}", j.str("session_id")),
-            Some(&token),
-        )
+    let r = admin.chat_raw(body).await;
+    let e = r.error();
+    assert_eq!((e.status, e.code), (422, ErrorCode::CannotTranslate));
+    assert!(!e.detail.is_empty());
+    assert_eq!(r.json["status"], "error");
+    let session: SessionDetail = admin
+        .get(&format!("/api/v1/sessions/{}", r.str("session_id")))
         .await;
     assert_eq!(
-        s.json["messages"][0]["error"]["code"], "cannot_translate",
-        "{}",
-        s.text
+        session.messages[0].error.as_ref().unwrap().code,
+        ErrorCode::CannotTranslate
     );
 
     // Client mistakes are 4xx before any stream starts.
@@ -239,282 +151,211 @@ async fn an_untranslatable_question_ends_with_an_error_event_and_is_kept() {
             404,
         ),
     ] {
-        let (r, events) = app.sse("/api/v1/chat", Some(&token), bad.clone()).await;
-        assert_eq!(r.status, status, "{bad}: {}", r.text);
-        assert!(events.is_empty());
-        assert!(!r.code().is_empty());
+        let r = app.sse("/api/v1/chat", Some(admin.token()), bad.clone()).await;
+        assert!(r.1.is_empty(), "{bad}: no stream");
+        assert_eq!(r.0.error().status, status, "{bad}: {}", r.0.text);
     }
-    let r = app
-        .sse(
+    let e = admin
+        .anonymous()
+        .fails(
+            "POST",
             "/api/v1/chat",
-            None,
-            json!({"connection_id": conn, "message": "hi"}),
+            Some(json!({"connection_id": conn, "message": "hi"})),
         )
-        .await
-        .0;
-    assert_eq!(r.status, 401);
+        .await;
+    assert_eq!(e.status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn review_first_waits_for_an_editor_and_approvals_survive_a_restart() {
-    let (app, admin, conn, team) = demo_app().await;
-    set_mode(&app, &admin, &conn, "review_first").await;
-    let viewer = app.create_member(&admin, &team, "vera", "viewer").await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn, team) = (app.admin(), app.demo().id, app.demo().team_id);
+    admin.set_mode(conn, ExecutionMode::ReviewFirst).await;
+    let viewer = admin.create_member(team, "vera", TeamRole::Viewer).await;
 
-    let (_, events) = app
-        .sse(
-            "/api/v1/chat",
-            Some(&viewer),
-            json!({"connection_id": conn, "message": "how many orders are there?"}),
-        )
+    let s = viewer
+        .chat_stream(json!({"connection_id": conn, "message": "how many orders are there?"}))
         .await;
-    assert!(!names(&events).contains(&"rows".to_owned()), "{events:?}");
-    assert!(!names(&events).contains(&"status:executing".to_owned()));
-    let d = done(&events);
-    assert_eq!(d["status"], "pending_approval", "{d}");
-    assert_eq!(d["results"], Value::Null);
-    assert!(d["query"].as_str().is_some());
-    let pending_id = d["message_id"].as_str().unwrap().to_owned();
-    let session_id = d["session_id"].as_str().unwrap().to_owned();
+    assert!(!s.names().contains(&"rows".to_owned()), "{:?}", s.names());
+    assert!(!s.names().contains(&"status:executing".to_owned()));
+    assert_eq!(s.done.status, MessageStatus::PendingApproval);
+    assert_eq!(s.done.results, None);
+    assert!(s.done.query.is_some());
+    let (pending_id, session_id) = (s.done.message_id, s.done.session_id);
 
     // A viewer cannot approve; the queue shows it to editors.
-    let r = app
-        .post(
+    let e = viewer
+        .fails(
+            "POST",
             &format!("/api/v1/chat/execute/{pending_id}"),
-            Some(&viewer),
-            json!({}),
+            Some(json!({})),
         )
         .await;
-    assert_eq!(r.status, 403, "{}", r.text);
-    let r = app.get("/api/v1/chat/pending", Some(&viewer)).await;
-    assert_eq!(r.json["items"], json!([]), "{}", r.text);
+    assert_eq!(e.status, 403);
+    let queue: Page<Value> = viewer.get("/api/v1/chat/pending").await;
+    assert!(queue.items.is_empty());
 
     // Restart: the approval is still there.
     let app = app.restart().await;
-    let q = app.get("/api/v1/chat/pending", Some(&admin)).await;
-    assert_eq!(q.status, 200, "{}", q.text);
-    assert_eq!(q.json["items"][0]["id"], pending_id.as_str(), "{}", q.text);
+    let admin = app.admin();
+    let queue: Page<Value> = admin.get("/api/v1/chat/pending").await;
+    assert_eq!(queue.items[0]["id"], pending_id.to_string());
 
-    let (resp, events) = app
-        .sse(
+    let s = admin
+        .stream(&format!("/api/v1/chat/execute/{pending_id}"), json!({}))
+        .await;
+    assert_eq!(s.names(), ["sql", "status:executing", "rows", "done"]);
+    assert_eq!(s.done.status, MessageStatus::Executed);
+    let orders = s.done.rows()[0][0].as_i64().unwrap();
+    assert!(orders > 1000, "{:?}", s.done);
+    let again = admin
+        .fails(
+            "POST",
             &format!("/api/v1/chat/execute/{pending_id}"),
-            Some(&admin),
-            json!({}),
+            Some(json!({})),
         )
         .await;
-    assert_eq!(resp.status, 200, "{}", resp.text);
-    assert_eq!(
-        names(&events),
-        ["sql", "status:executing", "rows", "done"],
-        "{}",
-        resp.text
-    );
-    let d = done(&events);
-    assert_eq!(d["status"], "executed", "{d}");
-    let orders = d["results"]["rows"][0][0].as_i64().unwrap();
-    assert!(orders > 1000, "{d}");
-    let again = app
-        .post(
-            &format!("/api/v1/chat/execute/{pending_id}"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(again.status, 409, "{}", again.text);
+    assert_eq!(again.status, 409);
 
     // Reject another one; it can no longer be approved.
-    let d = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&viewer),
-            json!({"connection_id": conn, "message": "how many products are there?", "session_id": session_id}),
-        )
+    let viewer = app.client(viewer.token());
+    let d = viewer
+        .chat(json!({"connection_id": conn, "message": "how many products are there?", "session_id": session_id}))
         .await;
-    assert_eq!(d.json["status"], "pending_approval", "{}", d.text);
-    let id = d.str("message_id");
-    let r = app
-        .post(
-            &format!("/api/v1/chat/reject/{id}"),
-            Some(&viewer),
+    assert_eq!(d.status, MessageStatus::PendingApproval);
+    let reject = format!("/api/v1/chat/reject/{}", d.message_id);
+    assert_eq!(
+        viewer.fails("POST", &reject, Some(json!({}))).await.status,
+        403
+    );
+    let rejected: Value = admin.post(&reject, json!({})).await;
+    assert_eq!(rejected["status"], "rejected");
+    let r = admin
+        .post_json_variant(
+            &format!("/api/v1/chat/execute/{}", d.message_id),
             json!({}),
         )
         .await;
-    assert_eq!(r.status, 403);
-    let r = app
-        .post(
-            &format!("/api/v1/chat/reject/{id}"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.json["status"], "rejected");
-    let r = app
-        .post_json(
-            &format!("/api/v1/chat/execute/{id}"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(r.error().status, 409);
 
     // The viewer's session shows both outcomes.
-    let s = app
-        .get(&format!("/api/v1/sessions/{session_id}"), Some(&viewer))
-        .await;
-    let statuses: Vec<&str> = s.json["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["executed", "rejected"], "{}", s.text);
+    let session: SessionDetail = viewer.get(&format!("/api/v1/sessions/{session_id}")).await;
+    let statuses: Vec<MessageStatus> = session.messages.iter().map(|m| m.status).collect();
+    assert_eq!(
+        statuses,
+        [MessageStatus::Executed, MessageStatus::Rejected]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generate_only_never_executes_and_edits_are_validated() {
-    let (app, admin, conn, _) = demo_app().await;
-    set_mode(&app, &admin, &conn, "generate_only").await;
-    let d = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&admin),
-            json!({"connection_id": conn, "message": "how many customers are there?"}),
-        )
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+    admin.set_mode(conn, ExecutionMode::GenerateOnly).await;
+    let d = admin.ask(conn, "how many customers are there?").await;
+    assert_eq!(d.status, MessageStatus::QueryOnly);
+    assert_eq!(d.results, None);
+    let id = d.message_id;
+    let e = admin
+        .fails("POST", &format!("/api/v1/chat/execute/{id}"), Some(json!({})))
         .await;
-    assert_eq!(d.status, 200, "{}", d.text);
-    assert_eq!(d.json["status"], "query_only");
-    assert_eq!(d.json["results"], Value::Null);
-    let id = d.str("message_id");
-    let r = app
-        .post(
-            &format!("/api/v1/chat/execute/{id}"),
-            Some(&admin),
-            json!({}),
-        )
-        .await;
-    assert_eq!(r.status, 403, "{}", r.text);
-    let r = app
-        .post(
+    assert_eq!(e.status, 403);
+    let e = admin
+        .fails(
+            "POST",
             "/api/v1/sql/run",
-            Some(&admin),
-            json!({"connection_id": conn, "sql": "SELECT 1"}),
+            Some(json!({"connection_id": conn, "sql": "SELECT 1"})),
         )
         .await;
-    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(e.status, 403);
 
     // Edits go through the guard; a refused edit changes nothing.
-    let r = app
-        .post_json(
-            &format!("/api/v1/chat/edit/{id}"),
-            Some(&admin),
-            json!({"sql": "DELETE FROM customers"}),
-        )
-        .await;
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.code(), "guard_rejected");
-    let r = app
-        .post_json(
-            &format!("/api/v1/chat/edit/{id}"),
-            Some(&admin),
-            json!({"sql": "SELECT count(*) FROM custmers"}),
-        )
-        .await;
-    assert_eq!(r.status, 422);
-    assert!(r.detail().contains("customers"), "did you mean: {}", r.text);
-    let r = app
-        .post_json(
-            &format!("/api/v1/chat/edit/{id}"),
-            Some(&admin),
-            json!({"sql": "SELECT count(*) AS n FROM orders"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.json["status"], "query_only");
-    assert_eq!(r.json["query"], "SELECT count(*) AS n FROM orders");
+    let edit = format!("/api/v1/chat/edit/{id}");
+    let e = admin
+        .post_json_variant(&edit, json!({"sql": "DELETE FROM customers"}))
+        .await
+        .error();
+    assert_eq!((e.status, e.code), (422, ErrorCode::GuardRejected));
+    let e = admin
+        .post_json_variant(&edit, json!({"sql": "SELECT count(*) FROM custmers"}))
+        .await
+        .error();
+    assert_eq!(e.status, 422);
+    assert!(e.detail.contains("customers"), "did you mean: {e:?}");
+    let edited = admin
+        .post_json_variant(&edit, json!({"sql": "SELECT count(*) AS n FROM orders"}))
+        .await
+        .answer();
+    assert_eq!(edited.status, MessageStatus::QueryOnly);
+    assert_eq!(
+        edited.query.as_deref(),
+        Some("SELECT count(*) AS n FROM orders")
+    );
 
     // Switch to auto_execute: an edit now runs.
-    set_mode(&app, &admin, &conn, "auto_execute").await;
-    let (resp, events) = app
-        .sse(
-            &format!("/api/v1/chat/edit/{id}"),
-            Some(&admin),
-            json!({"sql": "SELECT count(*) AS n FROM products"}),
-        )
+    admin.set_mode(conn, ExecutionMode::AutoExecute).await;
+    let s = admin
+        .stream(&edit, json!({"sql": "SELECT count(*) AS n FROM products"}))
         .await;
-    assert_eq!(resp.status, 200, "{}", resp.text);
-    let d = done(&events);
-    assert_eq!(d["status"], "executed", "{d}");
-    assert_eq!(d["results"]["rows"], json!([[36]]));
-    assert_eq!(d["results"]["columns"][0]["name"], "n");
+    assert_eq!(s.done.status, MessageStatus::Executed);
+    assert_eq!(s.done.rows(), [[json!(36)]]);
+    assert_eq!(s.done.results.as_ref().unwrap().columns[0].name, "n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn masked_columns_are_masked_on_every_path_and_excluded_ones_refused() {
-    let (app, admin, conn, _) = demo_app().await;
-    let r = app
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+    let _: Value = admin
         .put(
             &format!("/api/v1/connections/{conn}/privacy"),
-            Some(&admin),
             json!({"masked_column_patterns": ["*email*"], "excluded_columns": ["employees.salary"]}),
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.text);
 
     // A generated question, then an edit that selects the masked column (auto_execute).
-    let d = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&admin),
-            json!({"connection_id": conn, "message": "how many customers are there?"}),
-        )
-        .await;
-    let id = d.str("message_id");
-    let (_, events) = app
-        .sse(
-            &format!("/api/v1/chat/edit/{id}"),
-            Some(&admin),
+    let d = admin.ask(conn, "how many customers are there?").await;
+    let s = admin
+        .stream(
+            &format!("/api/v1/chat/edit/{}", d.message_id),
             json!({"sql": "SELECT first_name, email FROM customers ORDER BY id LIMIT 3"}),
         )
         .await;
-    let rows = rows_of(&events);
-    assert_eq!(rows.len(), 3, "{events:?}");
-    let first_rows = events.iter().find(|(e, _)| e == "rows").unwrap();
-    assert_eq!(first_rows.1["columns"][1]["masked"], true, "{first_rows:?}");
-    let d = done(&events);
-    let mut seen = vec![serde_json::to_string(&events).unwrap()];
-    for row in rows.iter().chain(d["results"]["rows"].as_array().unwrap()) {
+    let rows = s.rows();
+    assert_eq!(rows.len(), 3, "{:?}", s.events);
+    assert_eq!(s.event("rows")["columns"][1]["masked"], true);
+    let mut seen = vec![serde_json::to_string(&s.done.json).unwrap()];
+    seen.extend(s.events.iter().map(|e| e.data.to_string()));
+    let done_rows: Vec<Value> = s.done.rows().into_iter().map(Value::from).collect();
+    for row in rows.iter().chain(&done_rows) {
         assert_eq!(row[1], "****", "{row}");
         assert_ne!(row[0], "****");
     }
-    let s = app
-        .get(
-            &format!("/api/v1/sessions/{}", d["session_id"].as_str().unwrap()),
-            Some(&admin),
+    let session = admin
+        .send(
+            "GET",
+            &format!("/api/v1/sessions/{}", s.done.session_id),
+            None,
         )
         .await;
-    seen.push(s.text.clone());
-    let run = app
-        .post(
+    seen.push(session.text.clone());
+    let run = admin
+        .send(
+            "POST",
             "/api/v1/sql/run",
-            Some(&admin),
-            json!({"connection_id": conn, "sql": "SELECT * FROM customers ORDER BY id", "max_rows": 5}),
+            Some(
+                json!({"connection_id": conn, "sql": "SELECT * FROM customers ORDER BY id", "max_rows": 5}),
+            ),
         )
         .await;
-    assert_eq!(run.status, 200, "{}", run.text);
-    assert_eq!(run.json["row_count"], 5);
-    assert_eq!(run.json["truncated"], true);
-    let cols: Vec<&str> = run.json["columns"]
-        .as_array()
-        .unwrap()
+    let result: ResultSet = run.typed();
+    assert_eq!((result.row_count, result.truncated), (5, true));
+    let email = result
+        .columns
         .iter()
-        .map(|c| c["name"].as_str().unwrap())
-        .collect();
-    let email = cols
-        .iter()
-        .position(|c| *c == "email")
+        .position(|c| c.name == "email")
         .expect("email listed");
-    assert_eq!(run.json["rows"][0][email], "****");
+    assert_eq!(result.rows[0][email], "****");
     seen.push(run.text.clone());
     // No real address appears anywhere (the demo's addresses contain '@').
     for text in &seen {
@@ -522,131 +363,102 @@ async fn masked_columns_are_masked_on_every_path_and_excluded_ones_refused() {
     }
 
     // Excluded columns are refused, including through SELECT * expansion's complement.
-    let r = app
-        .post(
+    let e = admin
+        .fails(
+            "POST",
             "/api/v1/sql/run",
-            Some(&admin),
-            json!({"connection_id": conn, "sql": "SELECT first_name, salary FROM employees"}),
+            Some(json!({"connection_id": conn, "sql": "SELECT first_name, salary FROM employees"})),
         )
         .await;
-    assert_eq!(r.status, 403, "{}", r.text);
-    assert_eq!(r.code(), "policy_violation");
-    let r = app
+    assert_eq!((e.status, e.code), (403, ErrorCode::PolicyViolation));
+    let star: ResultSet = admin
         .post(
             "/api/v1/sql/run",
-            Some(&admin),
             json!({"connection_id": conn, "sql": "SELECT * FROM employees LIMIT 1"}),
         )
         .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-    assert!(!r.text.contains("salary"), "{}", r.text);
+    assert!(star.columns.iter().all(|c| c.name != "salary"), "{star:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hand_written_sql_is_validated_and_run_for_editors_only() {
-    let (app, admin, conn, team) = demo_app().await;
-    let ok = app
-        .post(
-            "/api/v1/sql/validate",
-            Some(&admin),
-            json!({"connection_id": conn, "sql": "SELECT name FROM products WHERE unit_price > 100"}),
-        )
-        .await;
-    assert_eq!(ok.status, 200, "{}", ok.text);
-    assert_eq!(ok.json["valid"], true);
-    assert_eq!(ok.json["tables"], json!(["products"]));
-    assert!(ok.str("normalized_sql").contains("LIMIT"), "{}", ok.text);
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn, team) = (app.admin(), app.demo().id, app.demo().team_id);
+    let validate = |sql: &str| {
+        let admin = admin.clone();
+        let body = json!({"connection_id": conn, "sql": sql});
+        async move {
+            admin
+                .post::<SqlValidation>("/api/v1/sql/validate", body)
+                .await
+        }
+    };
+    let ok = validate("SELECT name FROM products WHERE unit_price > 100").await;
+    assert!(ok.valid);
+    assert_eq!(ok.tables, ["products"]);
+    assert!(
+        ok.normalized_sql.as_deref().unwrap().contains("LIMIT"),
+        "{ok:?}"
+    );
 
-    let bad = app
-        .post(
-            "/api/v1/sql/validate",
-            Some(&admin),
-            json!({"connection_id": conn, "sql": "SELECT nmae FROM products"}),
-        )
-        .await;
-    assert_eq!(bad.status, 200);
-    assert_eq!(bad.json["valid"], false);
-    assert_eq!(bad.json["code"], "guard_rejected");
-    assert_eq!(bad.json["suggestions"][0], "name", "{}", bad.text);
+    let bad = validate("SELECT nmae FROM products").await;
+    assert!(!bad.valid);
+    assert_eq!(bad.code, Some(ErrorCode::GuardRejected));
+    assert_eq!(bad.suggestions[0], "name", "{bad:?}");
     for sql in [
         "DROP TABLE customers",
         "SELECT 1; DELETE FROM orders",
         "ATTACH DATABASE '/tmp/x' AS x",
         "SELECT load_extension('x')",
     ] {
-        let r = app
-            .post(
-                "/api/v1/sql/validate",
-                Some(&admin),
-                json!({"connection_id": conn, "sql": sql}),
-            )
-            .await;
-        assert_eq!(r.json["valid"], false, "{sql}: {}", r.text);
+        assert!(!validate(sql).await.valid, "{sql}");
     }
 
-    let run = app
+    let run: ResultSet = admin
         .post(
             "/api/v1/sql/run",
-            Some(&admin),
             json!({"connection_id": conn, "sql": "SELECT count(*) AS n, min(order_date) AS first FROM orders"}),
         )
         .await;
-    assert_eq!(run.status, 200, "{}", run.text);
-    assert!(run.json["rows"][0][0].as_i64().unwrap() > 1000);
-    assert!(run.json["rows"][0][1].is_string());
-    assert!(run.json["execution_time_ms"].is_u64());
-    let r = app
-        .post(
-            "/api/v1/sql/run",
-            Some(&admin),
-            json!({"connection_id": conn, "sql": "SELECT no_such_fn(1)"}),
-        )
-        .await;
+    assert!(run.rows[0][0].as_i64().unwrap() > 1000);
+    assert!(run.rows[0][1].is_string());
+    let run_sql = |sql: &str| {
+        let admin = admin.clone();
+        let body = json!({"connection_id": conn, "sql": sql});
+        async move { admin.fails("POST", "/api/v1/sql/run", Some(body)).await }
+    };
     // A function off the allow-list never reaches the database.
-    assert_eq!(r.status, 403, "{}", r.text);
-    assert_eq!(r.code(), "policy_violation");
-    assert!(r.detail().contains("no_such_fn"), "{}", r.text);
+    let e = run_sql("SELECT no_such_fn(1)").await;
+    assert_eq!((e.status, e.code), (403, ErrorCode::PolicyViolation));
+    assert!(e.detail.contains("no_such_fn"), "{e:?}");
     // An error of the database itself is a 422 query_error.
-    let r = app
-        .post(
-            "/api/v1/sql/run",
-            Some(&admin),
-            json!({"connection_id": conn, "sql": "SELECT json('{not json')"}),
-        )
-        .await;
-    assert_eq!(r.status, 422, "{}", r.text);
-    assert_eq!(r.code(), "query_error");
+    let e = run_sql("SELECT json('{not json')").await;
+    assert_eq!((e.status, e.code), (422, ErrorCode::QueryError));
 
-    let viewer = app.create_member(&admin, &team, "val", "viewer").await;
+    let viewer = admin.create_member(team, "val", TeamRole::Viewer).await;
     for path in ["/api/v1/sql/validate", "/api/v1/sql/run"] {
-        let r = app
-            .post(
+        let e = viewer
+            .fails(
+                "POST",
                 path,
-                Some(&viewer),
-                json!({"connection_id": conn, "sql": "SELECT 1"}),
+                Some(json!({"connection_id": conn, "sql": "SELECT 1"})),
             )
             .await;
-        assert_eq!(r.status, 403, "{path}: {}", r.text);
+        assert_eq!(e.status, 403, "{path}: {e:?}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_teams_connections_sessions_and_messages_are_not_found() {
-    let (app, admin, conn, _) = demo_app().await;
-    let d = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&admin),
-            json!({"connection_id": conn, "message": "how many customers are there?"}),
-        )
-        .await;
-    let message = d.str("message_id");
-    let session = d.str("session_id");
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+    let d = admin.ask(conn, "how many customers are there?").await;
+    let (message, session) = (d.message_id, d.session_id);
 
     // An outsider with a team of their own.
-    let (_, outsider) = app.create_user(&admin, "otto").await;
-    let r = app
-        .post("/api/v1/teams", Some(&outsider), json!({"name": "Otto's"}))
+    let (_, outsider) = admin.create_user("otto").await;
+    let r = outsider
+        .send("POST", "/api/v1/teams", Some(json!({"name": "Otto's"})))
         .await;
     assert!(r.status == 201 || r.status == 403, "{}", r.text);
     let checks: Vec<(&str, String, Option<Value>)> = vec![
@@ -684,21 +496,20 @@ async fn another_teams_connections_sessions_and_messages_are_not_found() {
         ),
     ];
     for (method, path, body) in checks {
-        let r: Response = app.request(method, &path, Some(&outsider), body).await;
-        assert_eq!(r.status, 404, "{method} {path}: {}", r.text);
+        let e = outsider.fails(method, &path, body).await;
+        assert_eq!(
+            (e.status, e.code),
+            (404, ErrorCode::NotFound),
+            "{method} {path}"
+        );
     }
-    let r = app.get("/api/v1/sessions", Some(&outsider)).await;
-    assert_eq!(r.json["items"], json!([]));
+    let sessions: Page<SessionView> = outsider.get("/api/v1/sessions").await;
+    assert!(sessions.items.is_empty());
 
     // The owner deletes the session; it is gone.
-    let r = app
-        .delete(&format!("/api/v1/sessions/{session}"), Some(&admin))
-        .await;
-    assert_eq!(r.status, 204, "{}", r.text);
-    let r = app
-        .get(&format!("/api/v1/sessions/{session}"), Some(&admin))
-        .await;
-    assert_eq!(r.status, 404);
+    let path = format!("/api/v1/sessions/{session}");
+    admin.delete(&path).await;
+    assert_eq!(admin.fails("GET", &path, None).await.status, 404);
 }
 
 fn now_ms() -> i64 {
@@ -710,40 +521,19 @@ fn now_ms() -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chats_left_running_by_a_crash_end_as_interrupted_at_start() {
-    let (app, token, conn, _) = demo_app().await;
-    let first = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&token),
-            json!({"connection_id": conn, "message": "how many customers are there?"}),
-        )
-        .await;
-    assert_eq!(first.status, 200, "{}", first.text);
-    let session = first.str("session_id");
-    let crashed = first.str("message_id");
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+    let first = admin.ask(conn, "how many customers are there?").await;
+    let (session, crashed) = (first.session_id, first.message_id);
     let follow = |q: &str| json!({"connection_id": conn, "session_id": session, "message": q});
-    let live = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&token),
-            follow("how many orders are there?"),
-        )
+    let live = admin
+        .chat(follow("how many orders are there?"))
         .await
-        .str("message_id");
-    set_mode(&app, &token, &conn, "review_first").await;
-    let pending = app
-        .post_json(
-            "/api/v1/chat",
-            Some(&token),
-            follow("how many products are there?"),
-        )
-        .await;
-    assert_eq!(
-        pending.json["status"], "pending_approval",
-        "{}",
-        pending.text
-    );
-    let pending = pending.str("message_id");
+        .message_id;
+    admin.set_mode(conn, ExecutionMode::ReviewFirst).await;
+    let pending = admin.chat(follow("how many products are there?")).await;
+    assert_eq!(pending.status, MessageStatus::PendingApproval);
+    let pending = pending.message_id;
 
     // A crash in the middle of two answers: the store keeps them `running`. One was last
     // touched an hour ago; the other just now (on a shared PostgreSQL store: as if another
@@ -760,42 +550,35 @@ async fn chats_left_running_by_a_crash_end_as_interrupted_at_start() {
     .await;
     let app = app.restart().await;
 
-    let s = app
-        .get(&format!("/api/v1/sessions/{session}"), Some(&token))
+    let detail: SessionDetail = app
+        .admin()
+        .get(&format!("/api/v1/sessions/{session}"))
         .await;
-    assert_eq!(s.status, 200, "{}", s.text);
-    let messages = s.json["messages"].as_array().unwrap().clone();
-    let message = |id: &str| {
-        messages
+    let message = |id| {
+        detail
+            .messages
             .iter()
-            .find(|m| m["id"] == id)
-            .unwrap_or_else(|| panic!("message {id} missing: {}", s.text))
-            .clone()
+            .find(|m| m.id == id)
+            .unwrap_or_else(|| panic!("message {id} missing: {detail:?}"))
     };
-    let m = message(&crashed);
+    let m = message(crashed);
+    let error = m.error.as_ref().expect("an error");
     assert_eq!(
-        (m["status"].as_str(), m["error"]["code"].as_str()),
-        (Some("error"), Some("interrupted")),
-        "{m}"
+        (m.status, error.code),
+        (MessageStatus::Error, ErrorCode::Interrupted)
     );
-    assert!(
-        m["error"]["detail"]
-            .as_str()
-            .is_some_and(|d| d.contains("ask the question again")),
-        "{m}"
-    );
-    let m = message(&live);
+    assert!(error.detail.contains("ask the question again"), "{m:?}");
+    let m = message(live);
     if app.pg_store().is_some() {
         // Shared store: another instance may be answering it; only stale ones end at start.
-        assert_eq!(m["status"], "running", "{m}");
+        assert_eq!(m.status, MessageStatus::Running, "{m:?}");
     } else {
         // The embedded store belongs to this one server: everything running is from before.
         assert_eq!(
-            (m["status"].as_str(), m["error"]["code"].as_str()),
-            (Some("error"), Some("interrupted")),
-            "{m}"
+            (m.status, m.error.as_ref().map(|e| e.code)),
+            (MessageStatus::Error, Some(ErrorCode::Interrupted))
         );
     }
     // Approvals are not in flight: they survive restarts untouched.
-    assert_eq!(message(&pending)["status"], "pending_approval");
+    assert_eq!(message(pending).status, MessageStatus::PendingApproval);
 }

@@ -13,6 +13,7 @@ mod learning;
 mod own_store;
 mod providers;
 mod semantic;
+mod snapshots;
 mod system;
 mod targets;
 mod users_teams;
