@@ -8,19 +8,6 @@ use querent_test_support::fake_llm::{FakeLlm, Reply};
 use querent_test_support::{Response, TestApp};
 use serde_json::{Value, json};
 
-async fn demo_app() -> (TestApp, String, String, String) {
-    let app = TestApp::builder().demo().spawn().await;
-    let setup = app.setup_admin().await;
-    let token = setup.str("access_token");
-    let list = app.get("/api/v1/connections", Some(&token)).await;
-    let id = list.json["items"][0]["id"].as_str().unwrap().to_owned();
-    let team = list.json["items"][0]["team_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (app, token, id, team)
-}
-
 /// Asks in a new session (JSON variant).
 async fn ask(app: &TestApp, token: &str, conn: &str, question: &str) -> Value {
     let r = app
@@ -51,7 +38,9 @@ async fn stats(app: &TestApp, token: &str, conn: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cache_serves_repeats_and_rephrasings_but_not_other_numbers_or_years() {
-    let (app, token, conn, _) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let token = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
     let first = ask(&app, &token, &conn, "How many customers are there?").await;
     assert_eq!(first["status"], "executed", "{first}");
     assert!(!hit(&first));
@@ -202,7 +191,9 @@ async fn the_cache_serves_repeats_and_rephrasings_but_not_other_numbers_or_years
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_survive_a_restart_and_a_schema_change_invalidates_them() {
-    let (app, token, conn, _) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let token = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
     let q = "how many products are there?";
     assert!(!hit(&ask(&app, &token, &conn, q).await));
     let app = app.restart().await;
@@ -249,7 +240,10 @@ fn examples_of(r: &Response) -> Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn feedback_teaches_examples_and_the_cache() {
-    let (app, token, conn, team) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let token = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
+    let team = app.demo().team_id.to_string();
     let q = "which customers signed up most recently?";
     let first = ask(&app, &token, &conn, q).await;
     assert_eq!(first["status"], "executed", "{first}");
@@ -412,7 +406,10 @@ async fn feedback_teaches_examples_and_the_cache() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_crud_validates_sql_and_respects_teams() {
-    let (app, token, conn, team) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let token = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
+    let team = app.demo().team_id.to_string();
     let create = |body: Value| {
         let (app, token) = (&app, token.clone());
         async move { app.post("/api/v1/examples", Some(&token), body).await }
@@ -558,7 +555,9 @@ async fn a_configured_embeddings_api_embeds_questions_and_its_failure_does_not_b
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_most_similar_examples_reach_the_provider_prompt() {
-    let (app, token, conn, _) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let token = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::sql("SELECT count(*) AS n FROM orders"));
     let r = app

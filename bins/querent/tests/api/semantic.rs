@@ -6,20 +6,6 @@
 use querent_test_support::{PgDatabase, TestApp};
 use serde_json::{Value, json};
 
-/// A server with the demo database registered at setup: (app, admin token, demo id, team id).
-async fn demo_app() -> (TestApp, String, String, String) {
-    let app = TestApp::builder().demo().spawn().await;
-    let token = app.setup_admin().await.str("access_token");
-    let list = app.get("/api/v1/connections", Some(&token)).await;
-    assert_eq!(list.json["items"][0]["name"], "demo", "{}", list.text);
-    let id = list.json["items"][0]["id"].as_str().unwrap().to_owned();
-    let team = list.json["items"][0]["team_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    (app, token, id, team)
-}
-
 fn path(conn: &str, rest: &str) -> String {
     format!("/api/v1/connections/{conn}/semantic-model{rest}")
 }
@@ -46,7 +32,10 @@ fn column_ix(model: &Value, t: usize, name: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draft_save_validate_lock_isolate_and_delete() {
-    let (app, admin, conn, team) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let admin = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
+    let team = app.demo().team_id.to_string();
 
     // Nothing saved yet.
     let r = app.get(&path(&conn, ""), Some(&admin)).await;
@@ -430,7 +419,9 @@ async fn drift_shows_a_renamed_column_on_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_configured_provider_describes_the_draft_within_the_privacy_policy() {
     use querent_test_support::fake_llm::{FakeLlm, Reply};
-    let (app, admin, conn, _) = demo_app().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let admin = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::text(
         "```json\n{\"tables\": [{\"table\": \"customers\", \"description\": \"People and \
