@@ -42,12 +42,16 @@ impl Client {
 
     /// The access token this client sends (panics for an anonymous client).
     pub fn token(&self) -> &str {
-        self.token.as_deref().expect("an anonymous client has no token")
+        self.token
+            .as_deref()
+            .expect("an anonymous client has no token")
     }
 
     fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let req = self.http.request(method, format!("{}{path}", self.base_url));
+        let req = self
+            .http
+            .request(method, format!("{}{path}", self.base_url));
         match &self.token {
             Some(t) => req.bearer_auth(t),
             None => req,

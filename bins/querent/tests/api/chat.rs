@@ -151,7 +151,9 @@ async fn an_untranslatable_question_ends_with_an_error_event_and_is_kept() {
             404,
         ),
     ] {
-        let r = app.sse("/api/v1/chat", Some(admin.token()), bad.clone()).await;
+        let r = app
+            .sse("/api/v1/chat", Some(admin.token()), bad.clone())
+            .await;
         assert!(r.1.is_empty(), "{bad}: no stream");
         assert_eq!(r.0.error().status, status, "{bad}: {}", r.0.text);
     }
@@ -231,20 +233,14 @@ async fn review_first_waits_for_an_editor_and_approvals_survive_a_restart() {
     let rejected: Value = admin.post(&reject, json!({})).await;
     assert_eq!(rejected["status"], "rejected");
     let r = admin
-        .post_json_variant(
-            &format!("/api/v1/chat/execute/{}", d.message_id),
-            json!({}),
-        )
+        .post_json_variant(&format!("/api/v1/chat/execute/{}", d.message_id), json!({}))
         .await;
     assert_eq!(r.error().status, 409);
 
     // The viewer's session shows both outcomes.
     let session: SessionDetail = viewer.get(&format!("/api/v1/sessions/{session_id}")).await;
     let statuses: Vec<MessageStatus> = session.messages.iter().map(|m| m.status).collect();
-    assert_eq!(
-        statuses,
-        [MessageStatus::Executed, MessageStatus::Rejected]
-    );
+    assert_eq!(statuses, [MessageStatus::Executed, MessageStatus::Rejected]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -257,7 +253,11 @@ async fn generate_only_never_executes_and_edits_are_validated() {
     assert_eq!(d.results, None);
     let id = d.message_id;
     let e = admin
-        .fails("POST", &format!("/api/v1/chat/execute/{id}"), Some(json!({})))
+        .fails(
+            "POST",
+            &format!("/api/v1/chat/execute/{id}"),
+            Some(json!({})),
+        )
         .await;
     assert_eq!(e.status, 403);
     let e = admin

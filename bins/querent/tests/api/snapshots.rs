@@ -36,8 +36,10 @@ async fn chat_done_payloads() {
 
     admin.set_mode(conn, ExecutionMode::GenerateOnly).await;
     let query_only = admin
-        .chat_stream(json!({"connection_id": conn, "message": "how many orders are there?",
-                            "options": {"explain_results": true}}))
+        .chat_stream(
+            json!({"connection_id": conn, "message": "how many orders are there?",
+                            "options": {"explain_results": true}}),
+        )
         .await;
     insta::assert_json_snapshot!("done_query_only", redact(&query_only.done.json));
 }
@@ -48,7 +50,13 @@ async fn error_bodies() {
     let (admin, conn, team) = (app.admin(), app.demo().id, app.demo().team_id);
     let viewer = admin.create_member(team, "vic", TeamRole::Viewer).await;
     let missing = uuid::Uuid::now_v7();
-    let cases: Vec<(&str, querent_test_support::Client, &str, String, Option<Value>)> = vec![
+    let cases: Vec<(
+        &str,
+        querent_test_support::Client,
+        &str,
+        String,
+        Option<Value>,
+    )> = vec![
         (
             "unauthorized_without_a_token",
             admin.anonymous(),
@@ -123,9 +131,6 @@ async fn error_bodies() {
     for (name, client, method, path, body) in cases {
         let r = client.send(method, &path, body).await;
         let e = r.error();
-        insta::assert_json_snapshot!(
-            name,
-            json!({"status": e.status, "body": redact(&r.json)})
-        );
+        insta::assert_json_snapshot!(name, json!({"status": e.status, "body": redact(&r.json)}));
     }
 }
