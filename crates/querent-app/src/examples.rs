@@ -57,6 +57,7 @@ pub struct UpdateExample {
 /// `GET /examples` filters.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ExampleFilter {
     /// Only this connection's examples.
     #[cfg_attr(feature = "openapi", param(value_type = Option<String>))]

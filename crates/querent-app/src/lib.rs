@@ -59,7 +59,7 @@ use std::time::Duration;
 
 pub use actor::{Actor, Principal};
 pub use error::{ServiceError, ServiceResult};
-pub use paging::{ListParams, Paginated};
+pub use paging::{ListParams, MAX_LIMIT, Paginated};
 pub use querent_domain::Secret;
 
 use querent_domain::embed::Embedder;

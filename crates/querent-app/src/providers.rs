@@ -145,6 +145,7 @@ pub struct ModelList {
 /// `GET /usage` query.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct UsageQuery {
     /// The team (default: the caller's first team).
     pub team_id: Option<TeamId>,

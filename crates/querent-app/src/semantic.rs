@@ -34,6 +34,7 @@ const MAX_LISTED_PROBLEMS: usize = 10;
 /// `GET /connections/{id}/semantic-model` query parameters.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SemanticModelQuery {
     /// A saved version to read instead of the latest.
     #[serde(default)]
@@ -43,6 +44,7 @@ pub struct SemanticModelQuery {
 /// `POST /connections/{id}/semantic-model/generate` query parameters.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct GenerateQuery {
     /// Save the draft as the next version (editor or above); by default it is only
     /// returned.

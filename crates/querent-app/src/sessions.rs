@@ -119,6 +119,7 @@ pub struct SessionDetail {
 /// Filters of `GET /sessions` and `GET /chat/pending`.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SessionFilter {
     /// Only this connection.
     pub connection_id: Option<ConnectionId>,

@@ -1,6 +1,6 @@
-//! Extractors: [`Auth`] (a verified caller, so no handler parses tokens), [`Json`] (a JSON
-//! body whose errors name the offending field and come back as 422), and the client
-//! address.
+//! Extractors: [`Caller`] (a verified caller with the services, so no handler parses
+//! tokens), [`Json`] (a JSON body whose errors name the offending field and come back as 422;
+//! also the 200 JSON answer, see [`crate::reply`]), and the client address.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,11 +9,12 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
-use querent_app::{Actor, ServiceError};
+use querent_app::{Actor, App, ServiceError, ServiceResult};
 use querent_domain::ErrorCode;
 use serde::de::DeserializeOwned;
 
-use crate::error::ApiError;
+use crate::Services;
+use crate::error::{ApiError, ApiResult};
 
 /// The client address: the TCP peer (forwarding headers are not trusted, so they cannot be
 /// used to dodge login throttling).
@@ -21,16 +22,59 @@ pub fn client_ip(req: &HttpRequest) -> Option<String> {
     req.peer_addr().map(|a| a.ip().to_string())
 }
 
-/// The authenticated caller of a request (bearer access token), rate limited per caller.
-#[derive(Debug, Clone)]
-pub struct Auth(pub Actor);
+/// The services, for handlers that need no caller (login, setup, health).
+fn services(req: &HttpRequest) -> Result<web::Data<Services>, ApiError> {
+    req.app_data::<web::Data<Services>>()
+        .cloned()
+        .ok_or_else(|| ApiError(ServiceError::internal("services missing from app data")))
+}
 
-impl FromRequest for Auth {
+/// The authenticated caller of a request (bearer access token, rate limited per caller)
+/// with the services it calls.
+#[derive(Clone)]
+pub struct Caller {
+    svc: web::Data<Services>,
+    actor: Actor,
+}
+
+impl Caller {
+    /// Runs `f(app, actor)` to completion on the application runtime (see
+    /// [`Services::call`]).
+    pub async fn call<T, F, Fut>(self, f: F) -> ApiResult<T>
+    where
+        F: FnOnce(App, Actor) -> Fut,
+        Fut: Future<Output = ServiceResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let actor = self.actor;
+        self.svc.call(move |app| f(app, actor)).await
+    }
+
+    /// [`Caller::call`], with the result wrapped in the handler's reply type ([`Json`],
+    /// [`crate::reply::Created`], [`crate::reply::NoContent`]): the documented body is the
+    /// type the service returns.
+    pub async fn reply<R, T, F, Fut>(self, f: F) -> ApiResult<R>
+    where
+        R: From<T>,
+        F: FnOnce(App, Actor) -> Fut,
+        Fut: Future<Output = ServiceResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.call(f).await.map(R::from)
+    }
+
+    /// The services, for work that outlives one call (a chat stream).
+    pub fn services(&self) -> &Services {
+        &self.svc
+    }
+}
+
+impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let svc = req.app_data::<web::Data<crate::Services>>().cloned();
+        let svc = services(req);
         let token = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -41,9 +85,7 @@ impl FromRequest for Auth {
             .map(|(_, t)| t.trim().to_owned());
         let ip = client_ip(req);
         Box::pin(async move {
-            let svc = svc.ok_or_else(|| {
-                ApiError(ServiceError::internal("services missing from app data"))
-            })?;
+            let svc = svc?;
             let token = token.ok_or_else(|| {
                 ApiError(ServiceError::unauthorized(
                     "missing bearer token: send `Authorization: Bearer <access_token>`",
@@ -56,16 +98,57 @@ impl FromRequest for Auth {
                     Ok(actor)
                 })
                 .await?;
-            Ok(Auth(actor))
+            Ok(Caller { svc, actor })
         })
+    }
+}
+
+/// The services and the client address, for the endpoints that need no bearer token.
+#[derive(Clone)]
+pub struct Public {
+    svc: web::Data<Services>,
+    ip: Option<String>,
+}
+
+impl Public {
+    /// Runs `f(app, client address)` on the application runtime, wrapping the result in
+    /// the handler's reply type (see [`Caller::reply`]).
+    pub async fn reply<R, T, F, Fut>(self, f: F) -> ApiResult<R>
+    where
+        R: From<T>,
+        F: FnOnce(App, Option<String>) -> Fut,
+        Fut: Future<Output = ServiceResult<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        let ip = self.ip;
+        self.svc.call(move |app| f(app, ip)).await.map(R::from)
+    }
+}
+
+impl FromRequest for Public {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(services(req).map(|svc| Public {
+            svc,
+            ip: client_ip(req),
+        }))
     }
 }
 
 /// A JSON request body. Malformed JSON, missing fields, wrong types and unknown fields are
 /// 422 `validation_error` with a message naming the field; a body over the size limit is
-/// 413 `payload_too_large`.
+/// 413 `payload_too_large`. As a handler's return value it is a 200 answer with `T` as
+/// JSON.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
+
+impl<T> From<T> for Json<T> {
+    fn from(value: T) -> Self {
+        Json(value)
+    }
+}
 
 fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
     let path = err.path().to_string();

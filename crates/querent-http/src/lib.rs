@@ -15,6 +15,7 @@
 pub mod error;
 pub mod extract;
 pub mod openapi;
+pub mod reply;
 pub mod routes;
 
 use std::net::TcpListener;
@@ -27,7 +28,7 @@ use actix_web::{HttpResponse, web};
 use querent_app::App;
 use querent_domain::ErrorCode;
 use tracing::Instrument as _;
-use utoipa::OpenApi as _;
+use utoipa_actix_web::AppExt as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, error_response};
@@ -139,12 +140,14 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
     .then(|| s.to_owned())
 }
 
-/// Registers every route, extractor setting and the docs on an actix `App`. Service calls
+/// Registers the services, the extractor settings and the docs (`/docs/`, serving `doc` at
+/// `/openapi.json`) on an actix `App`; the endpoints are [`routes::endpoints`]. Service calls
 /// run on `runtime`.
 pub fn configure(
     app: App,
     runtime: tokio::runtime::Handle,
     http: &HttpConfig,
+    doc: utoipa::openapi::OpenApi,
 ) -> impl FnOnce(&mut web::ServiceConfig) + Clone + use<> {
     let max_body = http.max_body_bytes;
     move |cfg: &mut web::ServiceConfig| {
@@ -160,7 +163,6 @@ pub fn configure(
                 web::QueryConfig::default()
                     .error_handler(|err, _| ApiError::validation(format!("query: {err}")).into()),
             )
-            .configure(routes::configure)
             .route(
                 "/docs",
                 web::get().to(|| async {
@@ -169,9 +171,7 @@ pub fn configure(
                         .finish()
                 }),
             )
-            .service(
-                SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi::ApiDoc::openapi()),
-            );
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc));
     }
 }
 
@@ -181,9 +181,13 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
     let workers = http.workers;
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| std::io::Error::other(format!("build_server needs a tokio runtime: {e}")))?;
+    let doc = openapi::document();
     let mut server = actix_web::HttpServer::new(move || {
         actix_web::App::new()
-            .configure(configure(app.clone(), runtime.clone(), &http))
+            .into_utoipa_app()
+            .configure(routes::endpoints)
+            .into_app()
+            .configure(configure(app.clone(), runtime.clone(), &http, doc.clone()))
             .default_service(web::to(|| async { error_response(ErrorCode::NotFound, "no such endpoint; see /docs") }))
             .wrap(cors(&http.cors_origins))
             .wrap_fn(|req, srv| {

@@ -1,10 +1,18 @@
-//! The OpenAPI document, generated from the handlers' annotations, served at
-//! `/openapi.json`; Swagger UI (vendored assets, works offline) at `/docs/`.
+//! The OpenAPI document, served at `/openapi.json`; Swagger UI (vendored assets, works
+//! offline) at `/docs/`. Paths and schemas come from the same registration as the router
+//! ([`crate::routes::endpoints`]); [`ApiDoc`] adds what is not per endpoint (title, bearer
+//! scheme, tags), and [`ErrorResponses`] the error answers every operation can give.
 
+use std::collections::BTreeSet;
+
+use querent_domain::ErrorCode;
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
-
-use crate::routes::*;
+use utoipa_actix_web::AppExt as _;
 
 struct BearerAuth;
 
@@ -17,7 +25,8 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Querent's native API.
+/// What the document says beyond the endpoints. Every operation needs a bearer token
+/// unless it says `security(())`.
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -26,29 +35,13 @@ impl Modify for BearerAuth {
 Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists take `?limit=&cursor=` and return \
 `{items, next_cursor}`."
     ),
-    paths(
-        system::health, system::ready,
-        auth::setup_status, auth::setup, auth::login, auth::refresh, auth::logout, auth::logout_all, auth::me,
-        auth::change_password, auth::client_token,
-        users::list, users::create, users::get, users::update, users::remove,
-        teams::list, teams::create, teams::get, teams::remove, teams::set_member, teams::remove_member,
-        api_clients::create, api_clients::list, api_clients::revoke,
-        connections::list, connections::create, connections::test_unsaved, connections::upload_sqlite,
-        connections::delete_sqlite,
-        connections::get, connections::update,
-        connections::remove, connections::test_saved, connections::execution_mode, connections::privacy,
-        connections::config, connections::schema, connections::schema_refresh,
-        semantic::get, semantic::save, semantic::remove, semantic::generate, semantic::drift, semantic::versions,
-        providers::create, providers::list, providers::get, providers::update, providers::remove,
-        providers::test, providers::models, providers::usage,
-        chat::chat, chat::execute, chat::reject, chat::edit, chat::pending, examples::feedback,
-        examples::create, examples::list, examples::get, examples::update, examples::remove,
-        cache::stats, cache::entries, cache::remove_entry, cache::clear,
-        sessions::list, sessions::get, sessions::remove,
-        sql::validate, sql::run,
-        settings::get, settings::update, settings::audit,
-    ),
-    components(schemas(crate::error::ErrorBody)),
+    security(("bearer" = [])),
+    components(schemas(
+        crate::error::ErrorBody, ErrorCode,
+        querent_domain::UserId, querent_domain::TeamId, querent_domain::ConnectionId,
+        querent_domain::SessionId, querent_domain::MessageId, querent_domain::ProviderId,
+        querent_domain::ApiClientId, querent_domain::ExampleId, querent_domain::CacheEntryId,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "system", description = "Liveness and readiness"),
@@ -59,7 +52,8 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         (name = "connections", description = "Target databases"),
         (name = "semantic", description = "Semantic models of connections: names, synonyms, joins, metrics; drafts and drift"),
         (name = "providers", description = "LLM providers per team, token and cost usage"),
-        (name = "chat", description = "Questions, answers, approvals and sessions"),
+        (name = "chat", description = "Questions, answers, approvals and feedback"),
+        (name = "sessions", description = "Chat sessions and their history"),
         (name = "examples", description = "Verified question/SQL examples shown to providers"),
         (name = "cache", description = "The semantic cache of answered questions"),
         (name = "sql", description = "Hand-written SQL through the same guard"),
@@ -67,3 +61,138 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
     )
 )]
 pub struct ApiDoc;
+
+/// Declares what the actix attribute already says once: every `{name}` of a path template
+/// is a required path parameter (every one of this API is an id, a UUID), and each
+/// operation's id is `{tag}_{handler}` (handler names repeat across resources:
+/// `connections_list`, `users_list`…).
+pub struct PathsAndIds;
+
+impl Modify for PathsAndIds {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let names: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            for op in operations(item) {
+                let params = op.parameters.get_or_insert_with(Vec::new);
+                for name in &names {
+                    if !params
+                        .iter()
+                        .any(|p| p.name == *name && p.parameter_in == ParameterIn::Path)
+                    {
+                        params.push(
+                            ParameterBuilder::new()
+                                .name(*name)
+                                .parameter_in(ParameterIn::Path)
+                                .required(Required::True)
+                                .schema(Some(
+                                    ObjectBuilder::new()
+                                        .schema_type(Type::String)
+                                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
+                                ))
+                                .build(),
+                        );
+                    }
+                }
+                if params.is_empty() {
+                    op.parameters = None;
+                }
+                if let (Some(tag), Some(id)) =
+                    (op.tags.as_ref().and_then(|t| t.first()), &op.operation_id)
+                {
+                    op.operation_id = Some(format!("{}_{id}", tag.replace('-', "_")));
+                }
+            }
+        }
+    }
+}
+
+/// The operations of a path item.
+fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// Adds the error answers an operation can give and does not already describe: 401, 403
+/// and 429 where a token is needed (the caller's rate limit), 404 where the path names a
+/// resource, 422 where a body or parameter is read, 413 where a body is read. Each is an
+/// [`crate::error::ErrorBody`], described by the codes of its status.
+pub struct ErrorResponses;
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in operations(item) {
+                for status in statuses(op) {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| error_response(status).into());
+                }
+            }
+        }
+    }
+}
+
+/// The error statuses `op` can answer with.
+fn statuses(op: &Operation) -> BTreeSet<u16> {
+    // `security(())` is one empty requirement: no token needed.
+    let public = op.security.as_ref().is_some_and(|reqs| {
+        reqs.iter()
+            .all(|r| *r == utoipa::openapi::security::SecurityRequirement::default())
+    });
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let body = op.request_body.is_some();
+    let mut out = BTreeSet::new();
+    if !public {
+        out.extend([401, 403, 429]);
+    }
+    if params.iter().any(|p| p.parameter_in == ParameterIn::Path) {
+        out.insert(404);
+    }
+    if body || !params.is_empty() {
+        out.insert(422);
+    }
+    if body {
+        out.insert(413);
+    }
+    out
+}
+
+/// An error answer: `ErrorBody`, described by the codes served with `status`.
+fn error_response(status: u16) -> utoipa::openapi::Response {
+    let codes: Vec<&str> = ErrorCode::ALL
+        .iter()
+        .filter(|c| c.http_status() == status)
+        .map(|c| c.as_str())
+        .collect();
+    ResponseBuilder::new()
+        .description(codes.join(", "))
+        .content(
+            "application/json",
+            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+        )
+        .build()
+}
+
+/// The whole document: [`ApiDoc`], every endpoint of [`crate::routes::endpoints`], then
+/// [`PathsAndIds`] and [`ErrorResponses`].
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(crate::routes::endpoints)
+        .split_for_parts();
+    PathsAndIds.modify(&mut doc);
+    ErrorResponses.modify(&mut doc);
+    doc
+}

@@ -4,19 +4,30 @@
 
 use std::convert::Infallible;
 
+use actix_web::body::BoxBody;
 use actix_web::http::StatusCode;
 use actix_web::http::header;
-use actix_web::web::Bytes;
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use querent_app::chat::{ChatEvent, ChatRequest, ChatResponse, PreparedChat};
+use actix_web::web::{Bytes, Path, Query};
+use actix_web::{HttpRequest, HttpResponse, Responder, get, post};
+use querent_app::chat::{ChatError, ChatEvent, ChatRequest, ChatResponse, PreparedChat};
 use querent_app::sessions::{MessageView, SessionFilter};
 use querent_app::{ListParams, Paginated};
-use querent_domain::{MessageId, MessageStatus};
+use querent_domain::query::ColumnMeta;
+use querent_domain::{Dialect, MessageId, MessageStatus};
 use serde::Deserialize;
 
 use crate::Services;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Json};
+use crate::extract::{Caller, Json};
+
+/// Registers the endpoints of this file.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(ask)
+        .service(pending)
+        .service(execute)
+        .service(reject)
+        .service(edit);
+}
 
 /// Whether the client asked for the JSON variant (`Accept: application/json` without
 /// `text/event-stream`); SSE otherwise.
@@ -30,24 +41,58 @@ fn wants_json(req: &HttpRequest) -> bool {
     accept.contains("application/json") && !accept.contains("text/event-stream")
 }
 
-/// One SSE frame.
-fn frame(event: &ChatEvent) -> Bytes {
-    Bytes::from(format!(
-        "event: {}\ndata: {}\n\n",
-        event.name(),
-        event.data()
-    ))
-}
-
 /// How often an idle stream sends an SSE comment. Besides keeping proxies from closing
 /// the stream, the write is how a client that went away is noticed while a query runs:
 /// the failed write drops the stream, which cancels the pipeline and the query.
 const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// A chat answer: server-sent events, or the final ChatResponse as JSON.
+pub enum ChatReply {
+    /// The pipeline's events as `text/event-stream`.
+    Events(tokio::sync::mpsc::Receiver<ChatEvent>),
+    /// The JSON variant: 200 with the response, or the error's status with the response
+    /// plus `detail` and `code` (so it is both a ChatResponse and a standard error body).
+    Json(Box<ChatResponse>),
+}
+
+impl ChatReply {
+    /// Runs a prepared chat as SSE or JSON, as the request asks.
+    async fn run(svc: &Services, req: &HttpRequest, prepared: PreparedChat) -> ApiResult<Self> {
+        Ok(if wants_json(req) {
+            ChatReply::Json(Box::new(svc.run_chat(prepared).await?))
+        } else {
+            ChatReply::Events(svc.stream_chat(prepared))
+        })
+    }
+
+    /// A final response (nothing to run) as SSE (`done` only) or JSON.
+    fn done(req: &HttpRequest, response: ChatResponse) -> Self {
+        if wants_json(req) {
+            ChatReply::Json(Box::new(response))
+        } else {
+            let (tx, rx) = tokio::sync::mpsc::channel(1);
+            let _ = tx.try_send(ChatEvent::Done(Box::new(response)));
+            ChatReply::Events(rx)
+        }
+    }
+}
+
+impl Responder for ChatReply {
+    type Body = BoxBody;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+        match self {
+            ChatReply::Events(rx) => sse(rx),
+            ChatReply::Json(response) => json_response(&response),
+        }
+    }
+}
+
 fn sse(rx: tokio::sync::mpsc::Receiver<ChatEvent>) -> HttpResponse {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let stream = futures_util::stream::unfold((rx, tick), |(mut rx, mut tick)| async move {
+    let frame = |e: &ChatEvent| Bytes::from(format!("event: {}\ndata: {}\n\n", e.name(), e.data()));
+    let stream = futures_util::stream::unfold((rx, tick), move |(mut rx, mut tick)| async move {
         tokio::select! {
             event = rx.recv() => event.map(|e| (Ok::<_, Infallible>(frame(&e)), (rx, tick))),
             _ = tick.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, tick))),
@@ -60,8 +105,6 @@ fn sse(rx: tokio::sync::mpsc::Receiver<ChatEvent>) -> HttpResponse {
         .streaming(stream)
 }
 
-/// The JSON variant: 200 with the response, or the error's status with the response plus
-/// `detail` and `code` (so it is both a ChatResponse and a standard error body).
 fn json_response(response: &ChatResponse) -> HttpResponse {
     let mut body = serde_json::to_value(response).unwrap_or_default();
     let status = match (&response.status, &response.error) {
@@ -77,28 +120,56 @@ fn json_response(response: &ChatResponse) -> HttpResponse {
     HttpResponse::build(status).json(body)
 }
 
-/// Runs a prepared chat as SSE or JSON.
-async fn answer(
-    svc: &Services,
-    req: &HttpRequest,
-    prepared: PreparedChat,
-) -> ApiResult<HttpResponse> {
-    Ok(if wants_json(req) {
-        json_response(&svc.run_chat(prepared).await?)
-    } else {
-        sse(svc.stream_chat(prepared))
-    })
+/// `status` event: a stage begins.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct StageEvent {
+    /// `linking`, `cache`, `generating`, `validating` or `executing`.
+    stage: String,
 }
 
-/// A final response (nothing to run) as SSE (`done` only) or JSON.
-fn final_answer(req: &HttpRequest, response: ChatResponse) -> HttpResponse {
-    if wants_json(req) {
-        json_response(&response)
-    } else {
-        let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let _ = tx.try_send(ChatEvent::Done(Box::new(response)));
-        sse(rx)
-    }
+/// `sql` event: the SQL (when `show_query`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SqlEvent {
+    /// The SQL.
+    query: String,
+    /// Its dialect.
+    dialect: Dialect,
+}
+
+/// `rows` event: a batch of at most 500 rows; the first batch carries the columns.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct RowsEvent {
+    /// Columns (first batch only).
+    columns: Option<Vec<ColumnMeta>>,
+    /// Rows, each a list of JSON values in column order.
+    rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// `explanation` event (when `explain_results`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ExplanationEvent {
+    /// A plain-English explanation.
+    text: String,
+}
+
+/// One server-sent event of a chat stream: its `event:` name and its `data:` JSON, written
+/// here as `{"event", "data"}`. The stream always ends with `done`, whose data is the
+/// complete ChatResponse; `error` precedes it on failure. Idle streams carry SSE comments.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(tag = "event", content = "data", rename_all = "snake_case")]
+pub enum ChatStreamEvent {
+    /// A stage begins.
+    Status(StageEvent),
+    /// The SQL.
+    Sql(SqlEvent),
+    /// A batch of rows.
+    Rows(RowsEvent),
+    /// The explanation.
+    Explanation(ExplanationEvent),
+    /// Something failed; `done` follows.
+    Error(ChatError),
+    /// The complete answer.
+    Done(Box<ChatResponse>),
 }
 
 /// Asks a question about a connection.
@@ -111,62 +182,55 @@ fn final_answer(req: &HttpRequest, response: ChatResponse) -> HttpResponse {
 /// returned as one JSON body (with `detail` and `code` and the error's status on failure).
 /// The connection's execution mode decides: auto_execute runs the query, review_first
 /// stores it as `pending_approval`, generate_only returns it as `query_only`.
-#[utoipa::path(post, path = "/api/v1/chat", tag = "chat", security(("bearer" = [])), request_body = ChatRequest,
+#[utoipa::path(tag = "chat", request_body = ChatRequest,
     responses(
-        (status = 200, description = "text/event-stream of status, sql, rows, explanation, error and done events; or the ChatResponse with Accept: application/json", body = ChatResponse),
-        (status = 404, body = ErrorBody), (status = 422, description = "invalid request, cannot_translate, guard_rejected or query_error (JSON variant)", body = ErrorBody),
+        (status = 200, description = "server-sent events (see ChatStreamEvent), or the ChatResponse with Accept: application/json",
+            content((ChatStreamEvent = "text/event-stream"), (ChatResponse = "application/json"))),
+        (status = 404, description = "no such connection or session", body = ErrorBody),
+        (status = 422, description = "invalid request, cannot_translate, guard_rejected or query_error (JSON variant)", body = ErrorBody),
         (status = 403, description = "policy_violation (JSON variant)", body = ErrorBody),
-        (status = 502, description = "connection_error (JSON variant)", body = ErrorBody),
+        (status = 502, description = "connection_error or provider_error (JSON variant)", body = ErrorBody),
         (status = 504, description = "query_timeout (JSON variant)", body = ErrorBody)))]
 #[post("/chat")]
-pub async fn chat(
-    svc: web::Data<Services>,
-    auth: Auth,
+pub async fn ask(
+    caller: Caller,
     req: HttpRequest,
     body: Json<ChatRequest>,
-) -> ApiResult<HttpResponse> {
-    let prepared = svc
-        .call(move |app| async move { app.prepare_chat(&auth.0, body.0).await })
+) -> ApiResult<ChatReply> {
+    let svc = caller.services().clone();
+    let prepared = caller
+        .call(|app, actor| async move { app.prepare_chat(&actor, body.0).await })
         .await?;
-    answer(&svc, &req, prepared).await
+    ChatReply::run(&svc, &req, prepared).await
 }
 
 /// Approves a query waiting for approval and runs it (editor or above); SSE or JSON like
 /// `POST /chat`.
-#[utoipa::path(post, path = "/api/v1/chat/execute/{message_id}", tag = "chat", security(("bearer" = [])),
-    params(("message_id" = String, Path, description = "message id")),
-    responses((status = 200, body = ChatResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+#[utoipa::path(tag = "chat",
+    responses((status = 200, description = "as for POST /chat",
+            content((ChatStreamEvent = "text/event-stream"), (ChatResponse = "application/json"))),
         (status = 409, description = "not pending approval", body = ErrorBody)))]
 #[post("/chat/execute/{message_id}")]
 pub async fn execute(
-    svc: web::Data<Services>,
-    auth: Auth,
+    caller: Caller,
     req: HttpRequest,
-    id: web::Path<MessageId>,
-) -> ApiResult<HttpResponse> {
-    let id = *id;
-    let prepared = svc
-        .call(move |app| async move { app.prepare_approval(&auth.0, id).await })
+    id: Path<MessageId>,
+) -> ApiResult<ChatReply> {
+    let svc = caller.services().clone();
+    let prepared = caller
+        .call(|app, actor| async move { app.prepare_approval(&actor, *id).await })
         .await?;
-    answer(&svc, &req, prepared).await
+    ChatReply::run(&svc, &req, prepared).await
 }
 
 /// Rejects a query waiting for approval (editor or above).
-#[utoipa::path(post, path = "/api/v1/chat/reject/{message_id}", tag = "chat", security(("bearer" = [])),
-    params(("message_id" = String, Path, description = "message id")),
-    responses((status = 200, body = ChatResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "not pending approval", body = ErrorBody)))]
+#[utoipa::path(tag = "chat",
+    responses((status = 200, body = ChatResponse), (status = 409, description = "not pending approval", body = ErrorBody)))]
 #[post("/chat/reject/{message_id}")]
-pub async fn reject(
-    svc: web::Data<Services>,
-    auth: Auth,
-    id: web::Path<MessageId>,
-) -> ApiResult<HttpResponse> {
-    let id = *id;
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.reject_message(&auth.0, id).await })
-            .await?,
-    ))
+pub async fn reject(caller: Caller, id: Path<MessageId>) -> ApiResult<Json<ChatResponse>> {
+    caller
+        .reply(|app, actor| async move { app.reject_message(&actor, *id).await })
+        .await
 }
 
 /// `POST /chat/edit/{message_id}` body.
@@ -180,41 +244,36 @@ pub struct EditRequest {
 /// Replaces the SQL of a generated or pending query (editor or above) after the guard
 /// accepts it; then, per the connection's mode, runs it (auto_execute, SSE or JSON like
 /// `POST /chat`), leaves it pending approval (review_first) or stores it (generate_only).
-#[utoipa::path(post, path = "/api/v1/chat/edit/{message_id}", tag = "chat", security(("bearer" = [])),
-    params(("message_id" = String, Path, description = "message id")), request_body = EditRequest,
-    responses((status = 200, body = ChatResponse), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+#[utoipa::path(tag = "chat", request_body = EditRequest,
+    responses((status = 200, description = "as for POST /chat",
+            content((ChatStreamEvent = "text/event-stream"), (ChatResponse = "application/json"))),
         (status = 409, body = ErrorBody), (status = 422, description = "guard_rejected", body = ErrorBody)))]
 #[post("/chat/edit/{message_id}")]
 pub async fn edit(
-    svc: web::Data<Services>,
-    auth: Auth,
+    caller: Caller,
     req: HttpRequest,
-    id: web::Path<MessageId>,
+    id: Path<MessageId>,
     body: Json<EditRequest>,
-) -> ApiResult<HttpResponse> {
-    let id = *id;
-    let next = svc
-        .call(move |app| async move { app.prepare_edit(&auth.0, id, &body.0.sql).await })
+) -> ApiResult<ChatReply> {
+    let svc = caller.services().clone();
+    let next = caller
+        .call(|app, actor| async move { app.prepare_edit(&actor, *id, &body.0.sql).await })
         .await?;
     match next {
-        Ok(prepared) => answer(&svc, &req, prepared).await,
-        Err(response) => Ok(final_answer(&req, response)),
+        Ok(prepared) => ChatReply::run(&svc, &req, prepared).await,
+        Err(response) => Ok(ChatReply::done(&req, response)),
     }
 }
 
 /// Queries waiting for approval on connections where the caller is editor or above.
-#[utoipa::path(get, path = "/api/v1/chat/pending", tag = "chat", security(("bearer" = [])),
-    params(SessionFilter, ListParams),
-    responses((status = 200, body = Paginated<MessageView>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "chat", params(SessionFilter, ListParams), responses((status = 200, body = Paginated<MessageView>)))]
 #[get("/chat/pending")]
 pub async fn pending(
-    svc: web::Data<Services>,
-    auth: Auth,
-    filter: web::Query<SessionFilter>,
-    params: web::Query<ListParams>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.pending_approvals(&auth.0, &filter, &params).await })
-            .await?,
-    ))
+    caller: Caller,
+    filter: Query<SessionFilter>,
+    params: Query<ListParams>,
+) -> ApiResult<Json<Paginated<MessageView>>> {
+    caller
+        .reply(|app, actor| async move { app.pending_approvals(&actor, &filter, &params).await })
+        .await
 }

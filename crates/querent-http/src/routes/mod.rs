@@ -1,4 +1,7 @@
-//! Routes, one file per resource; wired in [`configure`].
+//! Routes, one file per resource. Each file's `routes` registers its endpoints, once each;
+//! [`endpoints`] mounts them. The actix router and the OpenAPI document are both built from
+//! [`endpoints`] (utoipa-actix-web reads each handler's path and method from its actix
+//! attribute), so an endpoint cannot be routed without being documented, or the reverse.
 
 pub mod api_clients;
 pub mod auth;
@@ -15,87 +18,25 @@ pub mod system;
 pub mod teams;
 pub mod users;
 
-use actix_web::web;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-/// Registers every native `/api/v1` route and the system routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(system::health).service(system::ready).service(
-        web::scope("/api/v1")
-            .service(auth::setup_status)
-            .service(auth::setup)
-            .service(auth::login)
-            .service(auth::refresh)
-            .service(auth::logout)
-            .service(auth::logout_all)
-            .service(auth::me)
-            .service(auth::change_password)
-            .service(auth::client_token)
-            .service(users::list)
-            .service(users::create)
-            .service(users::get)
-            .service(users::update)
-            .service(users::remove)
-            .service(teams::list)
-            .service(teams::create)
-            .service(teams::get)
-            .service(teams::remove)
-            .service(teams::set_member)
-            .service(teams::remove_member)
-            .service(api_clients::create)
-            .service(api_clients::list)
-            .service(api_clients::revoke)
-            .service(connections::list)
-            .service(connections::create)
-            // `/connections/test` and `/connections/sqlite-files` before `/connections/{id}`
-            // so they are not taken for an id.
-            .service(connections::test_unsaved)
-            .service(connections::upload_sqlite)
-            .service(connections::delete_sqlite)
-            .service(connections::get)
-            .service(connections::update)
-            .service(connections::remove)
-            .service(connections::test_saved)
-            .service(connections::execution_mode)
-            .service(connections::privacy)
-            .service(connections::config)
-            .service(connections::schema)
-            .service(connections::schema_refresh)
-            .service(semantic::get)
-            .service(semantic::save)
-            .service(semantic::remove)
-            .service(semantic::generate)
-            .service(semantic::drift)
-            .service(semantic::versions)
-            .service(providers::create)
-            .service(providers::list)
-            .service(providers::get)
-            .service(providers::update)
-            .service(providers::remove)
-            .service(providers::test)
-            .service(providers::models)
-            .service(providers::usage)
-            .service(chat::chat)
-            .service(chat::pending)
-            .service(chat::execute)
-            .service(chat::reject)
-            .service(chat::edit)
-            .service(examples::feedback)
-            .service(examples::create)
-            .service(examples::list)
-            .service(examples::get)
-            .service(examples::update)
-            .service(examples::remove)
-            .service(cache::stats)
-            .service(cache::entries)
-            .service(cache::remove_entry)
-            .service(cache::clear)
-            .service(sessions::list)
-            .service(sessions::get)
-            .service(sessions::remove)
-            .service(sql::validate)
-            .service(sql::run)
-            .service(settings::get)
-            .service(settings::update)
-            .service(settings::audit),
+/// Every endpoint: the system routes and the native `/api/v1` API.
+pub fn endpoints(cfg: &mut ServiceConfig) {
+    cfg.configure(system::routes).service(
+        scope("/api/v1")
+            .configure(auth::routes)
+            .configure(users::routes)
+            .configure(teams::routes)
+            .configure(api_clients::routes)
+            .configure(connections::routes)
+            .configure(semantic::routes)
+            .configure(providers::routes)
+            .configure(chat::routes)
+            .configure(examples::routes)
+            .configure(cache::routes)
+            .configure(sessions::routes)
+            .configure(sql::routes)
+            .configure(settings::routes),
     );
 }

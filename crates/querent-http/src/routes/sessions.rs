@@ -1,59 +1,47 @@
 //! `/api/v1/sessions`: the caller's chat sessions and their history.
 
-use actix_web::{HttpResponse, delete, get, web};
+use actix_web::web::{Path, Query};
+use actix_web::{delete, get};
 use querent_app::sessions::{SessionDetail, SessionFilter, SessionView};
 use querent_app::{ListParams, Paginated};
 use querent_domain::SessionId;
 
-use crate::Services;
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::Auth;
+use crate::error::ApiResult;
+use crate::extract::{Caller, Json};
+use crate::reply::NoContent;
+
+/// Registers the endpoints of this file.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list).service(get).service(remove);
+}
 
 /// The caller's sessions, oldest first.
-#[utoipa::path(get, path = "/api/v1/sessions", tag = "chat", security(("bearer" = [])),
-    params(SessionFilter, ListParams), responses((status = 200, body = Paginated<SessionView>)))]
+#[utoipa::path(tag = "sessions", params(SessionFilter, ListParams), responses((status = 200, body = Paginated<SessionView>)))]
 #[get("/sessions")]
 pub async fn list(
-    svc: web::Data<Services>,
-    auth: Auth,
-    filter: web::Query<SessionFilter>,
-    params: web::Query<ListParams>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.list_sessions(&auth.0, &filter, &params).await })
-            .await?,
-    ))
+    caller: Caller,
+    filter: Query<SessionFilter>,
+    params: Query<ListParams>,
+) -> ApiResult<Json<Paginated<SessionView>>> {
+    caller
+        .reply(|app, actor| async move { app.list_sessions(&actor, &filter, &params).await })
+        .await
 }
 
 /// A session with its messages in order (SQL, status, result preview).
-#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "chat", security(("bearer" = [])),
-    params(("id" = String, Path, description = "session id")),
-    responses((status = 200, body = SessionDetail), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "sessions", responses((status = 200, body = SessionDetail)))]
 #[get("/sessions/{id}")]
-pub async fn get(
-    svc: web::Data<Services>,
-    auth: Auth,
-    id: web::Path<SessionId>,
-) -> ApiResult<HttpResponse> {
-    let id = *id;
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.get_session(&auth.0, id).await })
-            .await?,
-    ))
+pub async fn get(caller: Caller, id: Path<SessionId>) -> ApiResult<Json<SessionDetail>> {
+    caller
+        .reply(|app, actor| async move { app.get_session(&actor, *id).await })
+        .await
 }
 
 /// Deletes a session and its messages.
-#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "chat", security(("bearer" = [])),
-    params(("id" = String, Path, description = "session id")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "sessions", responses((status = 204, description = "deleted")))]
 #[delete("/sessions/{id}")]
-pub async fn remove(
-    svc: web::Data<Services>,
-    auth: Auth,
-    id: web::Path<SessionId>,
-) -> ApiResult<HttpResponse> {
-    let id = *id;
-    svc.call(move |app| async move { app.delete_session(&auth.0, id).await })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn remove(caller: Caller, id: Path<SessionId>) -> ApiResult<NoContent> {
+    caller
+        .reply(|app, actor| async move { app.delete_session(&actor, *id).await })
+        .await
 }

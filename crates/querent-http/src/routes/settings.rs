@@ -1,58 +1,51 @@
 //! `/api/v1/settings` and `/api/v1/audit`.
 
-use actix_web::{HttpResponse, get, patch, web};
+use actix_web::web::Query;
+use actix_web::{get, patch};
 use querent_app::audit::AuditView;
 use querent_app::settings::{Settings, SettingsPatch};
 use serde::Deserialize;
 
-use crate::Services;
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Json};
+use crate::error::ApiResult;
+use crate::extract::{Caller, Json};
+
+/// Registers the endpoints of this file.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(get).service(update).service(audit);
+}
 
 /// The effective settings.
-#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", security(("bearer" = [])),
-    responses((status = 200, body = Settings)))]
+#[utoipa::path(tag = "settings", responses((status = 200, body = Settings)))]
 #[get("/settings")]
-pub async fn get(svc: web::Data<Services>, auth: Auth) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.get_settings(&auth.0).await })
-            .await?,
-    ))
+pub async fn get(caller: Caller) -> ApiResult<Json<Settings>> {
+    caller
+        .reply(|app, actor| async move { app.get_settings(&actor).await })
+        .await
 }
 
 /// Changes settings (server admin).
-#[utoipa::path(patch, path = "/api/v1/settings", tag = "settings", security(("bearer" = [])), request_body = SettingsPatch,
-    responses((status = 200, body = Settings), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(tag = "settings", request_body = SettingsPatch, responses((status = 200, body = Settings)))]
 #[patch("/settings")]
-pub async fn update(
-    svc: web::Data<Services>,
-    auth: Auth,
-    body: Json<SettingsPatch>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.patch_settings(&auth.0, body.0).await })
-            .await?,
-    ))
+pub async fn update(caller: Caller, body: Json<SettingsPatch>) -> ApiResult<Json<Settings>> {
+    caller
+        .reply(|app, actor| async move { app.patch_settings(&actor, body.0).await })
+        .await
 }
 
 /// Audit query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// How many entries (1–500, default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 
 /// The newest audit entries (server admin).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "settings", security(("bearer" = [])), params(AuditQuery),
-    responses((status = 200, body = Vec<AuditView>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "settings", params(AuditQuery), responses((status = 200, body = Vec<AuditView>)))]
 #[get("/audit")]
-pub async fn audit(
-    svc: web::Data<Services>,
-    auth: Auth,
-    q: web::Query<AuditQuery>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.recent_audit(&auth.0, q.limit).await })
-            .await?,
-    ))
+pub async fn audit(caller: Caller, q: Query<AuditQuery>) -> ApiResult<Json<Vec<AuditView>>> {
+    caller
+        .reply(|app, actor| async move { app.recent_audit(&actor, q.limit).await })
+        .await
 }

@@ -1,10 +1,19 @@
 //! Liveness and readiness.
 
-use actix_web::{HttpResponse, get, web};
-use querent_app::Readiness;
+use actix_web::get;
+use actix_web::web::Data;
+use querent_app::{Readiness, ServiceError};
+use querent_domain::ErrorCode;
 use serde::Serialize;
 
 use crate::Services;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::Json;
+
+/// Registers the endpoints of this file.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(health).service(ready);
+}
 
 /// Liveness body.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -16,25 +25,22 @@ pub struct Health {
 }
 
 /// Liveness: the process is up and serving.
-#[utoipa::path(get, path = "/health", tag = "system", responses((status = 200, body = Health)))]
+#[utoipa::path(tag = "system", security(()), responses((status = 200, body = Health)))]
 #[get("/health")]
-pub async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(Health {
+pub async fn health() -> Json<Health> {
+    Json(Health {
         status: "ok",
         version: env!("CARGO_PKG_VERSION"),
     })
 }
 
 /// Readiness: the store answers and its pool has room.
-#[utoipa::path(get, path = "/ready", tag = "system",
-    responses((status = 200, body = Readiness), (status = 503, body = crate::error::ErrorBody)))]
+#[utoipa::path(tag = "system", security(()),
+    responses((status = 200, body = Readiness), (status = 503, description = "unavailable", body = ErrorBody)))]
 #[get("/ready")]
-pub async fn ready(svc: web::Data<Services>) -> HttpResponse {
-    match svc
-        .call(move |app| async move { app.readiness().await })
+pub async fn ready(svc: Data<Services>) -> ApiResult<Json<Readiness>> {
+    svc.call(|app| async move { app.readiness().await })
         .await
-    {
-        Ok(r) => HttpResponse::Ok().json(r),
-        Err(e) => crate::error::error_response(querent_domain::ErrorCode::Unavailable, e.0.detail),
-    }
+        .map(Json)
+        .map_err(|e| ApiError(ServiceError::new(ErrorCode::Unavailable, e.0.detail)))
 }

@@ -1,88 +1,71 @@
 //! `/api/v1/users` (server administrators).
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::web::{Path, Query};
+use actix_web::{delete, get, patch, post};
 use querent_app::users::*;
 use querent_app::{ListParams, Paginated};
 use querent_domain::UserId;
 
-use crate::Services;
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Auth, Json};
+use crate::extract::{Caller, Json};
+use crate::reply::{Created, NoContent};
+
+/// Registers the endpoints of this file.
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(list)
+        .service(create)
+        .service(get)
+        .service(update)
+        .service(remove);
+}
 
 /// Lists users.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListParams),
-    responses((status = 200, body = Paginated<UserView>), (status = 403, body = ErrorBody)))]
+#[utoipa::path(tag = "users", params(ListParams), responses((status = 200, body = Paginated<UserView>)))]
 #[get("/users")]
-pub async fn list(
-    svc: web::Data<Services>,
-    auth: Auth,
-    q: web::Query<ListParams>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.list_users(&auth.0, &q).await })
-            .await?,
-    ))
+pub async fn list(caller: Caller, q: Query<ListParams>) -> ApiResult<Json<Paginated<UserView>>> {
+    caller
+        .reply(|app, actor| async move { app.list_users(&actor, &q).await })
+        .await
 }
 
 /// Creates a user.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", security(("bearer" = [])), request_body = CreateUserRequest,
-    responses((status = 201, body = UserView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+#[utoipa::path(tag = "users", request_body = CreateUserRequest,
+    responses((status = 201, body = UserView), (status = 409, description = "the username is taken", body = ErrorBody)))]
 #[post("/users")]
-pub async fn create(
-    svc: web::Data<Services>,
-    auth: Auth,
-    body: Json<CreateUserRequest>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Created().json(
-        svc.call(move |app| async move { app.create_user(&auth.0, body.0).await })
-            .await?,
-    ))
+pub async fn create(caller: Caller, body: Json<CreateUserRequest>) -> ApiResult<Created<UserView>> {
+    caller
+        .reply(|app, actor| async move { app.create_user(&actor, body.0).await })
+        .await
 }
 
 /// One user.
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody)))]
+#[utoipa::path(tag = "users", responses((status = 200, body = UserView)))]
 #[get("/users/{id}")]
-pub async fn get(
-    svc: web::Data<Services>,
-    auth: Auth,
-    id: web::Path<UserId>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.get_user(&auth.0, *id).await })
-            .await?,
-    ))
+pub async fn get(caller: Caller, id: Path<UserId>) -> ApiResult<Json<UserView>> {
+    caller
+        .reply(|app, actor| async move { app.get_user(&actor, *id).await })
+        .await
 }
 
 /// Changes a user.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])), request_body = UpdateUserRequest,
-    params(("id" = String, Path, description = "user id")),
-    responses((status = 200, body = UserView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(tag = "users", request_body = UpdateUserRequest,
+    responses((status = 200, body = UserView), (status = 409, body = ErrorBody)))]
 #[patch("/users/{id}")]
 pub async fn update(
-    svc: web::Data<Services>,
-    auth: Auth,
-    id: web::Path<UserId>,
+    caller: Caller,
+    id: Path<UserId>,
     body: Json<UpdateUserRequest>,
-) -> ApiResult<HttpResponse> {
-    Ok(HttpResponse::Ok().json(
-        svc.call(move |app| async move { app.update_user(&auth.0, *id, body.0).await })
-            .await?,
-    ))
+) -> ApiResult<Json<UserView>> {
+    caller
+        .reply(|app, actor| async move { app.update_user(&actor, *id, body.0).await })
+        .await
 }
 
 /// Deletes a user.
-#[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", security(("bearer" = [])),
-    params(("id" = String, Path, description = "user id")),
-    responses((status = 204, description = "deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+#[utoipa::path(tag = "users", responses((status = 204, description = "deleted"), (status = 409, body = ErrorBody)))]
 #[delete("/users/{id}")]
-pub async fn remove(
-    svc: web::Data<Services>,
-    auth: Auth,
-    id: web::Path<UserId>,
-) -> ApiResult<HttpResponse> {
-    svc.call(move |app| async move { app.delete_user(&auth.0, *id).await })
-        .await?;
-    Ok(HttpResponse::NoContent().finish())
+pub async fn remove(caller: Caller, id: Path<UserId>) -> ApiResult<NoContent> {
+    caller
+        .reply(|app, actor| async move { app.delete_user(&actor, *id).await })
+        .await
 }
