@@ -20,7 +20,7 @@ lint:
 test:
     cargo test --workspace
 
-# Check the crate layering of docs/design §1 (querent-http never reaches diesel, sqlparser, ring, …).
+# Check the crate layering of docs/DESIGN.md §1 (querent-http never reaches diesel, sqlparser, ring, …).
 layering:
     bash scripts/layering.sh
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Enforces the crate layering of docs/design §1 with `cargo tree`.
+# Enforces the crate layering of docs/DESIGN.md §1 (and docs/ARCHITECTURE.md) with `cargo tree`.
 #
 #   scripts/layering.sh              check the workspace; prints "layering: ok" or each violation, exit 1
 #   scripts/layering.sh --self-test  prove the rules bite, on made-up dependency lists (no cargo needed)

@@ -6,6 +6,7 @@ mod auth;
 mod chat;
 mod cli;
 mod connections;
+mod docs;
 mod eval;
 mod isolation;
 mod leaks;
