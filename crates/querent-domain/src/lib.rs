@@ -3,6 +3,9 @@
 //! The bottom of Querent's crate stack: identifiers (newtypes over UUIDv7), enums shared by
 //! every layer (`Dialect`, `ExecutionMode`, `Role`, `TeamRole`, `SslMode`, …), plain entities,
 //! and the stable machine error codes ([`ErrorCode`]) that the HTTP layer maps to statuses.
+//! What is true of each SQL dialect whoever asks — its name, default port, whether it is a
+//! file, how it quotes and folds identifiers, its reserved words, how it writes string
+//! literals — is a method of [`Dialect`] (`dialect.rs`), decided once per dialect.
 //!
 //! It also defines the **ports** ([`ports`]): the traits through which querent-app reaches
 //! the outside world — the metadata store, the cryptography of the vault, target databases.
@@ -18,6 +21,7 @@
 
 pub mod chat;
 mod codes;
+mod dialect;
 pub mod embed;
 mod entities;
 mod ids;
@@ -32,6 +36,7 @@ mod secret;
 pub mod semantic;
 
 pub use codes::{ErrorCode, HasErrorCode};
+pub use dialect::CaseFolding;
 pub use entities::*;
 pub use ids::*;
 pub use kinds::*;
