@@ -24,6 +24,7 @@ use sqlparser::tokenizer::{Location, Span};
 use crate::GuardError;
 use crate::functions::{self, ArgRule, TableFn};
 use crate::names::{self, exact_ident, fold, make_ident};
+use crate::rules::{Fence, Rules, rules};
 use crate::schema::{GuardPolicy, GuardSchema, GuardTable, suggest};
 
 /// The text masked values are replaced with.
@@ -154,6 +155,8 @@ struct Expanded {
 
 pub(crate) struct Checker<'a> {
     dialect: Dialect,
+    /// The guard's rules for `dialect`.
+    rules: &'static Rules,
     schema: &'a GuardSchema,
     policy: &'a GuardPolicy,
     scopes: Vec<Scope<'a>>,
@@ -251,6 +254,7 @@ impl<'a> Checker<'a> {
     pub(crate) fn new(dialect: Dialect, schema: &'a GuardSchema, policy: &'a GuardPolicy) -> Self {
         Self {
             dialect,
+            rules: rules(dialect),
             schema,
             policy,
             scopes: Vec::new(),
@@ -300,9 +304,12 @@ impl<'a> Checker<'a> {
     /// regard to case in SQLite.
     fn find_cte(&self, ident: &Ident) -> Option<usize> {
         let name = self.name_of(ident);
-        self.ctes.iter().rposition(|c| match self.dialect {
-            Dialect::Sqlite => c.name.eq_ignore_ascii_case(&name),
-            Dialect::Postgres | Dialect::Mysql => c.name == name,
+        self.ctes.iter().rposition(|c| {
+            if self.rules.cte_names_ignore_case {
+                c.name.eq_ignore_ascii_case(&name)
+            } else {
+                c.name == name
+            }
         })
     }
 
@@ -356,7 +363,7 @@ impl<'a> Checker<'a> {
         }
         if let Some(with) = &mut query.with {
             for cte in &with.cte_tables {
-                if cte.materialized.is_some() && self.dialect != Dialect::Postgres {
+                if cte.materialized.is_some() && !self.rules.materialized_ctes {
                     return Err(unsupported("MATERIALIZED CTEs"));
                 }
             }
@@ -498,11 +505,11 @@ impl<'a> Checker<'a> {
                     .into_iter()
                     .enumerate()
                     .map(|(i, masked)| OutCol {
-                        name: match self.dialect {
-                            Dialect::Postgres | Dialect::Sqlite => Some(format!("column{}", i + 1)),
-                            // MariaDB names VALUES columns after the first row's values.
-                            Dialect::Mysql => None,
-                        },
+                        // MariaDB names VALUES columns after the first row's values.
+                        name: self
+                            .rules
+                            .values_column_names
+                            .then(|| format!("column{}", i + 1)),
                         masked,
                     })
                     .collect()
@@ -536,7 +543,7 @@ impl<'a> Checker<'a> {
         let (schema_part, name_part) = match parts {
             [t] => (None, t),
             [s, t] => (Some(s), t),
-            [_, s, t] if self.dialect != Dialect::Sqlite => (Some(s), t),
+            [_, s, t] if self.rules.three_part_table_names => (Some(s), t),
             _ => {
                 return Err(GuardError::UnknownTable {
                     name: parts
@@ -834,8 +841,7 @@ impl<'a> Checker<'a> {
                 with_offset_alias,
                 with_ordinality,
             } => {
-                if self.dialect != Dialect::Postgres || *with_offset || with_offset_alias.is_some()
-                {
+                if !self.rules.unnest || *with_offset || with_offset_alias.is_some() {
                     return Err(unsupported("UNNEST here"));
                 }
                 if let Some(alias) = alias.as_ref() {
@@ -869,7 +875,7 @@ impl<'a> Checker<'a> {
                 columns,
                 alias,
             } => {
-                if self.dialect != Dialect::Mysql {
+                if !self.rules.json_table {
                     return Err(unsupported("JSON_TABLE outside MySQL/MariaDB"));
                 }
                 let mut names = Vec::new();
@@ -1190,7 +1196,7 @@ impl<'a> Checker<'a> {
     /// The name PostgreSQL gives an unaliased expression, where it is certain; MySQL and
     /// SQLite name it after its text, which the guard does not try to reproduce.
     fn default_label(&self, expr: &Expr) -> Option<String> {
-        if self.dialect != Dialect::Postgres {
+        if !self.rules.default_labels {
             return None;
         }
         match expr {
@@ -1361,8 +1367,8 @@ impl<'a> Checker<'a> {
     fn aliases_visible(&self, clause: Clause) -> bool {
         match clause {
             Clause::OrderBy | Clause::GroupBy => true,
-            Clause::Having => self.dialect != Dialect::Postgres,
-            Clause::Where => self.dialect == Dialect::Sqlite,
+            Clause::Having => self.rules.aliases_in_having,
+            Clause::Where => self.rules.aliases_in_where,
             Clause::Projection | Clause::Other => false,
         }
     }
@@ -1403,7 +1409,7 @@ impl<'a> Checker<'a> {
                             hits.push(binding.clone());
                             used.push((*factor, col.to_string()));
                             masked |= self.policy.column_masked(table, col);
-                        } else if self.dialect == Dialect::Sqlite && names::is_rowid(&name) {
+                        } else if self.rules.rowid_columns && names::is_rowid(&name) {
                             hits.push(binding.clone());
                             rowid_factor = Some(*factor);
                         }
@@ -1421,7 +1427,7 @@ impl<'a> Checker<'a> {
             let merged = scope.natural || scope.using.contains(&lower);
             let output_name = innermost
                 && scope.clause == Clause::OrderBy
-                && self.dialect != Dialect::Sqlite
+                && self.rules.order_by_output_names
                 && scope.outputs.contains(&lower);
             if hits.len() > 1 && !merged && !output_name {
                 return Err(GuardError::AmbiguousColumn {
@@ -1445,7 +1451,7 @@ impl<'a> Checker<'a> {
                 return Ok(*masked);
             }
             // PostgreSQL: a bare table alias is a whole-row reference.
-            if self.dialect == Dialect::Postgres
+            if self.rules.whole_row_references
                 && let Some(source) = scope
                     .sources
                     .iter()
@@ -1509,7 +1515,7 @@ impl<'a> Checker<'a> {
                         *parts = vec![qualifier, column];
                         return self.resolve_compound(parts);
                     }
-                    if self.dialect != Dialect::Postgres {
+                    if !self.rules.field_access {
                         return Err(self.unknown_qualifier(&format!("{schema_part}.{table_part}")));
                     }
                 }
@@ -1519,12 +1525,12 @@ impl<'a> Checker<'a> {
                     Some(source) => {
                         let masked = self.resolve_in_source(&source, &qualifier, &column)?;
                         // PostgreSQL composite fields beyond the column: `t.c.field`.
-                        if n > 2 && self.dialect != Dialect::Postgres {
+                        if n > 2 && !self.rules.field_access {
                             return Err(unsupported("field access"));
                         }
                         Ok(masked)
                     }
-                    None if self.dialect == Dialect::Postgres => {
+                    None if self.rules.field_access => {
                         // `column.field` of a composite column.
                         let first = parts[0].clone();
                         match self.resolve_column(&first) {
@@ -1559,7 +1565,7 @@ impl<'a> Checker<'a> {
                     self.note_used(*factor, col);
                     return Ok(self.policy.column_masked(table, col));
                 }
-                if self.dialect == Dialect::Sqlite && names::is_rowid(&name) {
+                if self.rules.rowid_columns && names::is_rowid(&name) {
                     self.note_rowid(*factor, &name);
                     return Ok(false);
                 }
@@ -1740,7 +1746,7 @@ impl<'a> Checker<'a> {
             let arg = match arg {
                 FunctionArg::Unnamed(a) => a,
                 FunctionArg::Named { arg, .. } | FunctionArg::ExprNamed { arg, .. } => {
-                    if self.dialect != Dialect::Postgres {
+                    if !self.rules.named_arguments {
                         return Err(unsupported("named arguments"));
                     }
                     arg
@@ -1833,7 +1839,7 @@ impl<'a> Checker<'a> {
     /// tables, so there the name alone is exact.
     fn exact_name(&self, table: &GuardTable) -> ObjectName {
         let mut parts = Vec::new();
-        if let (Some(s), false) = (&table.schema, self.dialect == Dialect::Sqlite) {
+        if let (Some(s), true) = (&table.schema, self.dialect.qualifies_tables()) {
             parts.push(exact_ident(self.dialect, s));
         }
         let mut last = exact_ident(self.dialect, &table.name);
@@ -1943,8 +1949,8 @@ impl<'a> Checker<'a> {
         // With a row filter, keep the database from evaluating outer conditions before it:
         // a LIMIT/OFFSET keeps the derived table from being merged or having conditions
         // pushed into it (PostgreSQL, MariaDB and SQLite alike).
-        let limit_clause = fenced.then(|| match self.dialect {
-            Dialect::Postgres => LimitClause::LimitOffset {
+        let limit_clause = fenced.then(|| match self.rules.fence {
+            Fence::OffsetZero => LimitClause::LimitOffset {
                 limit: None,
                 offset: Some(Offset {
                     value: Expr::value(Value::Number("0".into(), false)),
@@ -1952,12 +1958,12 @@ impl<'a> Checker<'a> {
                 }),
                 limit_by: Vec::new(),
             },
-            Dialect::Mysql => LimitClause::LimitOffset {
+            Fence::LimitMax => LimitClause::LimitOffset {
                 limit: Some(Expr::value(Value::Number(u64::MAX.to_string(), false))),
                 offset: None,
                 limit_by: Vec::new(),
             },
-            Dialect::Sqlite => LimitClause::LimitOffset {
+            Fence::LimitNone => LimitClause::LimitOffset {
                 limit: Some(Expr::UnaryOp {
                     op: UnaryOperator::Minus,
                     expr: Box::new(Expr::value(Value::Number("1".into(), false))),
@@ -2109,7 +2115,8 @@ impl ExprCheck<'_, '_> {
                     // SQLite reads a double-quoted name that is no column as a string;
                     // say so in the text, so no reader can take it the other way.
                     Err(GuardError::UnknownColumn { .. })
-                        if dialect == Dialect::Sqlite && ident.quote_style == Some('"') =>
+                        if self.ck.rules.double_quoted_fallback_to_string
+                            && ident.quote_style == Some('"') =>
                     {
                         *expr = Expr::value(Value::SingleQuotedString(ident.value));
                     }
@@ -2164,7 +2171,7 @@ impl ExprCheck<'_, '_> {
                 styles,
                 ..
             } => {
-                if *is_try || !styles.is_empty() || dialect != Dialect::Mysql {
+                if *is_try || !styles.is_empty() || !self.ck.rules.convert {
                     return Err(unsupported("this form of CONVERT"));
                 }
                 if let Some(t) = data_type {
@@ -2176,7 +2183,8 @@ impl ExprCheck<'_, '_> {
             }
             Expr::Prefixed { prefix, value } => {
                 let is_string = matches!(value.as_ref(), Expr::Value(v) if v.value.clone().into_string().is_some());
-                if dialect != Dialect::Mysql || !names::is_introducer(prefix) || !is_string {
+                if !self.ck.rules.charset_introducers || !names::is_introducer(prefix) || !is_string
+                {
                     return Err(unsupported("this prefixed literal"));
                 }
             }
@@ -2196,7 +2204,7 @@ impl ExprCheck<'_, '_> {
                 }
             }
             Expr::MatchAgainst { columns, .. } => {
-                if dialect != Dialect::Mysql {
+                if !self.ck.rules.match_against {
                     return Err(unsupported("MATCH … AGAINST"));
                 }
                 for c in columns.iter() {
@@ -2226,7 +2234,7 @@ impl ExprCheck<'_, '_> {
                 }
             }
             Expr::CompoundFieldAccess { access_chain, .. } => {
-                if dialect != Dialect::Postgres {
+                if !self.ck.rules.field_access {
                     return Err(unsupported("field and subscript access"));
                 }
                 for access in access_chain.iter() {

@@ -11,12 +11,17 @@
 //! `database`, `sqlite_version`). A new function is added here only after reading what it
 //! does in that database.
 //!
+//! Which lists apply to a dialect is set in its [`crate::rules::Rules`] (`functions`,
+//! `table_functions`); the lists are guard policy, reviewed here in one place.
+//!
 //! Some functions carry an argument rule: a unit keyword that is not a column
 //! (`TIMESTAMPDIFF(DAY, a, b)`), a size that must be a small literal (`repeat`, `lpad`,
 //! `space`), or a format string whose widths are bounded (`printf`, `format`), so that one
 //! call cannot build a value of hundreds of megabytes.
 
 use querent_domain::Dialect;
+
+use crate::rules::rules;
 
 /// The largest repeat count or pad length accepted as a literal.
 pub(crate) const MAX_SIZE_ARGUMENT: u64 = 100_000;
@@ -57,42 +62,49 @@ pub(crate) fn scalar(dialect: Dialect, name: &str) -> Option<ArgRule> {
     if let Some(rule) = common(name) {
         return Some(rule);
     }
-    match dialect {
-        Dialect::Postgres => postgres(name),
-        Dialect::Mysql => mysql(name),
-        Dialect::Sqlite => sqlite(name),
-    }
+    (rules(dialect).functions)(name)
 }
 
 /// The table-valued functions allowed in `FROM`, with their columns.
 pub(crate) fn table(dialect: Dialect, name: &str) -> Option<TableFn> {
-    match dialect {
-        Dialect::Postgres => match name {
-            "generate_series"
-            | "generate_subscripts"
-            | "regexp_split_to_table"
-            | "regexp_matches"
-            | "string_to_table"
-            | "json_array_elements"
-            | "jsonb_array_elements"
-            | "json_array_elements_text"
-            | "jsonb_array_elements_text"
-            | "json_object_keys"
-            | "jsonb_object_keys" => Some(TableFn::Single),
-            "unnest" => Some(TableFn::PerArgument),
-            "json_each" | "jsonb_each" | "json_each_text" | "jsonb_each_text" => {
-                Some(TableFn::Columns(&["key", "value"]))
-            }
-            _ => None,
-        },
-        Dialect::Sqlite => match name {
-            "json_each" | "json_tree" | "jsonb_each" | "jsonb_tree" => Some(TableFn::Columns(&[
-                "key", "value", "type", "atom", "id", "parent", "fullkey", "path",
-            ])),
-            _ => None,
-        },
-        // MySQL/MariaDB's only table function is JSON_TABLE, which has its own syntax.
-        Dialect::Mysql => None,
+    (rules(dialect).table_functions)(name)
+}
+
+/// PostgreSQL's table-valued functions.
+pub(crate) fn postgres_tables(name: &str) -> Option<TableFn> {
+    match name {
+        "generate_series"
+        | "generate_subscripts"
+        | "regexp_split_to_table"
+        | "regexp_matches"
+        | "string_to_table"
+        | "json_array_elements"
+        | "jsonb_array_elements"
+        | "json_array_elements_text"
+        | "jsonb_array_elements_text"
+        | "json_object_keys"
+        | "jsonb_object_keys" => Some(TableFn::Single),
+        "unnest" => Some(TableFn::PerArgument),
+        "json_each" | "jsonb_each" | "json_each_text" | "jsonb_each_text" => {
+            Some(TableFn::Columns(&["key", "value"]))
+        }
+        _ => None,
+    }
+}
+
+/// MySQL/MariaDB's only table function is JSON_TABLE, which has its own syntax.
+pub(crate) fn mysql_tables(_name: &str) -> Option<TableFn> {
+    None
+}
+
+/// SQLite's table-valued functions (the `pragma_*` ones read the catalog and are not
+/// listed).
+pub(crate) fn sqlite_tables(name: &str) -> Option<TableFn> {
+    match name {
+        "json_each" | "json_tree" | "jsonb_each" | "jsonb_tree" => Some(TableFn::Columns(&[
+            "key", "value", "type", "atom", "id", "parent", "fullkey", "path",
+        ])),
+        _ => None,
     }
 }
 
@@ -117,7 +129,8 @@ fn common(name: &str) -> Option<ArgRule> {
     })
 }
 
-fn postgres(name: &str) -> Option<ArgRule> {
+/// PostgreSQL's own functions.
+pub(crate) fn postgres(name: &str) -> Option<ArgRule> {
     Some(match name {
         // aggregates and statistics
         "bool_and" | "bool_or" | "every" | "string_agg" | "array_agg" | "json_agg"
@@ -259,7 +272,8 @@ fn postgres(name: &str) -> Option<ArgRule> {
     })
 }
 
-fn mysql(name: &str) -> Option<ArgRule> {
+/// MySQL's and MariaDB's own functions.
+pub(crate) fn mysql(name: &str) -> Option<ArgRule> {
     Some(match name {
         // aggregates
         "group_concat" | "std" | "stddev" | "stddev_pop" | "stddev_samp" | "variance"
@@ -324,7 +338,8 @@ fn mysql(name: &str) -> Option<ArgRule> {
     })
 }
 
-fn sqlite(name: &str) -> Option<ArgRule> {
+/// SQLite's own functions.
+pub(crate) fn sqlite(name: &str) -> Option<ArgRule> {
     Some(match name {
         // aggregates
         "group_concat" | "string_agg" | "total" | "json_group_array" | "json_group_object"

@@ -5,13 +5,14 @@
 
 use querent_domain::Dialect;
 use sqlparser::ast::{Expr, LimitClause, Query, SetExpr, Statement, Value};
-use sqlparser::dialect::{Dialect as SqlDialect, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::Dialect as SqlDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::check::Checker;
 use crate::render::{print, verify};
+use crate::rules::rules;
 use crate::schema::{GuardPolicy, GuardSchema};
 use crate::{GuardError, ValidatedSql};
 
@@ -101,11 +102,7 @@ pub(crate) fn parse_row_filter(dialect: Dialect, predicate: &str) -> Result<Expr
 }
 
 fn sql_dialect(dialect: Dialect) -> Box<dyn SqlDialect> {
-    match dialect {
-        Dialect::Postgres => Box::new(PostgreSqlDialect {}),
-        Dialect::Mysql => Box::new(MySqlDialect {}),
-        Dialect::Sqlite => Box::new(SQLiteDialect {}),
-    }
+    (rules(dialect).parser)()
 }
 
 fn to_guard(e: ParserError) -> GuardError {
@@ -262,6 +259,8 @@ pub(crate) fn cap_rows(query: &mut Query, max_rows: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use sqlparser::dialect::PostgreSqlDialect;
+
     use super::*;
 
     fn query(sql: &str) -> Box<Query> {

@@ -10,6 +10,11 @@
 //! Must never: execute SQL, open connections, depend on any other querent crate, or hand out
 //! a [`ValidatedSql`] that did not pass every check.
 //!
+//! Everything the guard does differently per dialect is decided in one table, the `rules`
+//! module (capability flags and the allow-lists that apply, one value per dialect); facts
+//! that are not the guard's to decide (identifier quoting and folding, reserved words,
+//! string literals) are methods of [`Dialect`].
+//!
 //! ## Example
 //!
 //! ```
@@ -89,6 +94,7 @@ mod functions;
 mod guard;
 mod names;
 mod render;
+mod rules;
 mod schema;
 
 pub use guard::{MAX_OPERATORS, MAX_SQL_LEN, RECURSION_LIMIT, validate};
@@ -316,7 +322,7 @@ impl ValidatedSql {
         columns: &[(String, ValueCut)],
         max_chars: u64,
     ) -> Option<String> {
-        if self.dialect != Dialect::Postgres
+        if !rules::rules(self.dialect).value_caps
             || columns.iter().all(|(_, cut)| *cut == ValueCut::Keep)
         {
             return None;
@@ -352,7 +358,7 @@ impl ValidatedSql {
             };
             select.push_str(&expr);
             select.push_str(" AS ");
-            select.push_str(&render::quoted(self.dialect, name));
+            select.push_str(&self.dialect.quote_identifier(name));
         }
         Some(format!(
             "{select} FROM ({}) AS querent_values ({names})",

@@ -34,7 +34,8 @@ use querent_domain::Dialect;
 use sqlparser::ast::{Ident, Query, Statement, Value, ValueWithSpan, VisitMut, VisitorMut};
 
 use crate::GuardError;
-use crate::names::{is_plain_word, quote_char};
+use crate::names::is_plain_word;
+use crate::rules::rules;
 
 /// Prints `query` for `dialect`. The query is left as it was.
 pub(crate) fn print(dialect: Dialect, query: &mut Query) -> Result<String, GuardError> {
@@ -96,13 +97,12 @@ impl VisitorMut for Printer {
 
     fn pre_visit_ident(&mut self, ident: &mut Ident) -> ControlFlow<GuardError> {
         let printed = match ident.quote_style {
-            Some(_) => quoted(self.dialect, &ident.value),
+            Some(_) => self.dialect.quote_identifier(&ident.value),
             // Printed as it is, and left alone (so also by `Restore`).
             None if is_plain_word(&ident.value) => return ControlFlow::Continue(()),
-            None if self.dialect == Dialect::Postgres => {
-                quoted(self.dialect, &ident.value.to_lowercase())
-            }
-            None => quoted(self.dialect, &ident.value),
+            None => self
+                .dialect
+                .quote_identifier(&self.dialect.fold_unquoted(&ident.value)),
         };
         let value = std::mem::replace(&mut ident.value, printed);
         self.idents.push((value, ident.quote_style.take()));
@@ -144,20 +144,6 @@ where
     }
 }
 
-pub(crate) fn quoted(dialect: Dialect, name: &str) -> String {
-    let q = quote_char(dialect);
-    let mut out = String::with_capacity(name.len() + 2);
-    out.push(q);
-    for c in name.chars() {
-        if c == q {
-            out.push(q);
-        }
-        out.push(c);
-    }
-    out.push(q);
-    out
-}
-
 /// The printed form of a literal, or the refusal for literals the guard does not print.
 pub(crate) fn literal(dialect: Dialect, value: &Value) -> Result<String, GuardError> {
     let refuse = |what: &str| {
@@ -165,24 +151,21 @@ pub(crate) fn literal(dialect: Dialect, value: &Value) -> Result<String, GuardEr
             feature: what.to_string(),
         })
     };
+    let rules = rules(dialect);
     match value {
         Value::Number(n, false) if is_number(n) => Ok(n.clone()),
         Value::SingleQuotedString(s) => string(dialect, s, ""),
-        Value::EscapedStringLiteral(s) | Value::UnicodeStringLiteral(s)
-            if dialect == Dialect::Postgres =>
-        {
+        Value::EscapedStringLiteral(s) | Value::UnicodeStringLiteral(s) if rules.escape_strings => {
             string(dialect, s, "")
         }
-        Value::DollarQuotedString(d) if dialect == Dialect::Postgres => {
-            string(dialect, &d.value, "")
-        }
-        Value::DoubleQuotedString(s) if dialect == Dialect::Mysql => string(dialect, s, ""),
-        Value::NationalStringLiteral(s) if dialect != Dialect::Sqlite => string(dialect, s, "N"),
+        Value::DollarQuotedString(d) if rules.dollar_strings => string(dialect, &d.value, ""),
+        Value::DoubleQuotedString(s) if rules.double_quoted_strings => string(dialect, s, ""),
+        Value::NationalStringLiteral(s) if rules.national_strings => string(dialect, s, "N"),
         Value::HexStringLiteral(h) if !h.is_empty() && h.chars().all(|c| c.is_ascii_hexdigit()) => {
             Ok(format!("X'{h}'"))
         }
         Value::SingleQuotedByteStringLiteral(b)
-            if dialect != Dialect::Sqlite && b.chars().all(|c| c == '0' || c == '1') =>
+            if rules.bit_strings && b.chars().all(|c| c == '0' || c == '1') =>
         {
             Ok(format!("B'{b}'"))
         }
@@ -231,18 +214,17 @@ fn string(dialect: Dialect, s: &str, prefix: &str) -> Result<String, GuardError>
             feature: "a NUL character in a string".into(),
         });
     }
-    Ok(match dialect {
-        Dialect::Postgres if s.contains('\\') => {
-            if !prefix.is_empty() {
-                return Err(GuardError::Unsupported {
-                    feature: "a backslash in a national string".into(),
-                });
-            }
-            format!("E'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
-        }
-        Dialect::Postgres | Dialect::Sqlite => format!("{prefix}'{}'", s.replace('\'', "''")),
-        Dialect::Mysql => format!("{prefix}'{}'", s.replace('\\', "\\\\").replace('\'', "''")),
-    })
+    let literal = dialect.string_literal(s);
+    if prefix.is_empty() {
+        Ok(literal)
+    } else if literal.starts_with('\'') {
+        Ok(format!("{prefix}{literal}"))
+    } else {
+        // PostgreSQL writes a string with a backslash as `E'…'`, which takes no prefix.
+        Err(GuardError::Unsupported {
+            feature: "a backslash in a national string".into(),
+        })
+    }
 }
 
 /// The statement printed with every spelling difference that does not change its meaning
@@ -296,8 +278,7 @@ impl VisitorMut for Canonical {
         let exact = match ident.quote_style {
             Some(_) => ident.value.clone(),
             None if is_plain_word(&ident.value) => return ControlFlow::Continue(()),
-            None if self.dialect == Dialect::Postgres => ident.value.to_lowercase(),
-            None => ident.value.clone(),
+            None => self.dialect.fold_unquoted(&ident.value),
         };
         ident.value = format!("\"{}\"", hex(&exact));
         ident.quote_style = None;
@@ -321,7 +302,10 @@ mod tests {
         assert!(literal(Dialect::Postgres, &Value::SingleQuotedString("a\0".into())).is_err());
         assert!(is_number("1") && is_number("1.5") && is_number(".5") && is_number("1e-3"));
         assert!(!is_number("1x") && !is_number("") && !is_number("e5") && !is_number("1e"));
-        assert_eq!(quoted(Dialect::Mysql, "a`b"), "`a``b`");
-        assert_eq!(quoted(Dialect::Postgres, "a\"b"), "\"a\"\"b\"");
+        let national = |d, v: &str| literal(d, &Value::NationalStringLiteral(v.into()));
+        assert_eq!(national(Dialect::Mysql, "a\\").unwrap(), "N'a\\\\'");
+        assert_eq!(national(Dialect::Postgres, "it's").unwrap(), "N'it''s'");
+        assert!(national(Dialect::Postgres, "a\\").is_err());
+        assert!(national(Dialect::Sqlite, "a").is_err());
     }
 }
