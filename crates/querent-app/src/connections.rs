@@ -301,55 +301,53 @@ impl App {
                 "port: must be between 1 and 65535",
             ));
         }
-        match t.dialect {
-            Dialect::Postgres | Dialect::Mysql => {
-                for (field, v) in [
-                    ("host", &t.host),
-                    ("database", &t.database),
-                    ("username", &t.username),
-                ] {
-                    if v.is_none() {
-                        return Err(ServiceError::validation(format!(
-                            "{field}: is required for {} connections",
-                            t.dialect
-                        )));
-                    }
-                }
-                if t.path.is_some() {
+        if t.dialect.is_file_based() {
+            for (field, present) in [
+                ("host", t.host.is_some()),
+                ("port", t.port.is_some()),
+                ("database", t.database.is_some()),
+                ("username", t.username.is_some()),
+            ] {
+                if present {
                     return Err(ServiceError::validation(format!(
-                        "path: is only for sqlite connections, not {}",
+                        "{field}: is not used by {} connections; give path",
                         t.dialect
                     )));
                 }
-                t.port = Some(t.port.unwrap_or(if t.dialect == Dialect::Postgres {
-                    5432
-                } else {
-                    3306
-                }));
             }
-            Dialect::Sqlite => {
-                for (field, present) in [
-                    ("host", t.host.is_some()),
-                    ("port", t.port.is_some()),
-                    ("database", t.database.is_some()),
-                    ("username", t.username.is_some()),
-                ] {
-                    if present {
-                        return Err(ServiceError::validation(format!(
-                            "{field}: is not used by sqlite connections; give path"
-                        )));
-                    }
-                }
-                let path = t.path.clone().ok_or_else(|| {
-                    ServiceError::validation("path: is required for sqlite connections")
-                })?;
-                if new_path {
-                    t.path = Some(self.sqlite_path_for(team, &path).await?);
+            let path = t.path.clone().ok_or_else(|| {
+                ServiceError::validation(format!("path: is required for {} connections", t.dialect))
+            })?;
+            if new_path {
+                t.path = Some(self.sqlite_path_for(team, &path).await?);
+            }
+        } else {
+            for (field, v) in [
+                ("host", &t.host),
+                ("database", &t.database),
+                ("username", &t.username),
+            ] {
+                if v.is_none() {
+                    return Err(ServiceError::validation(format!(
+                        "{field}: is required for {} connections",
+                        t.dialect
+                    )));
                 }
             }
-        }
-        if t.dialect == Dialect::Postgres {
-            // The server's own PostgreSQL store, by its address: refused without connecting.
+            if t.path.is_some() {
+                let file_based: Vec<&str> = Dialect::ALL
+                    .iter()
+                    .filter(|d| d.is_file_based())
+                    .map(|d| d.as_str())
+                    .collect();
+                return Err(ServiceError::validation(format!(
+                    "path: is only for {} connections, not {}",
+                    file_based.join(" and "),
+                    t.dialect
+                )));
+            }
+            t.port = t.port.or(t.dialect.default_port());
+            // The server's own store, by its address: refused without connecting.
             self.refuse_own_store_target(&t).await?;
         }
         Ok(t)
@@ -361,8 +359,8 @@ impl App {
         password: Option<Secret<String>>,
     ) -> ServiceResult<Option<String>> {
         match password {
-            Some(pw) if dialect == Dialect::Sqlite && !pw.expose().is_empty() => Err(
-                ServiceError::validation("password: is not used by sqlite connections"),
+            Some(pw) if dialect.is_file_based() && !pw.expose().is_empty() => Err(
+                ServiceError::validation(format!("password: is not used by {dialect} connections")),
             ),
             Some(pw) if !pw.expose().is_empty() => Ok(Some(self.crypto().encrypt(&pw)?)),
             _ => Ok(None),

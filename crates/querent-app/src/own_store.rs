@@ -131,7 +131,7 @@ impl App {
         else {
             return false;
         };
-        if target.port.unwrap_or(5432) != store.port
+        if target.port.or(Dialect::Postgres.default_port()) != Some(store.port)
             || !database.eq_ignore_ascii_case(&store.database)
         {
             return false;

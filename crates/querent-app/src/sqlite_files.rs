@@ -20,7 +20,7 @@
 use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
-use querent_domain::{Connection, ConnectionTarget, Dialect, ErrorCode, TeamId, TeamRole};
+use querent_domain::{Connection, ConnectionTarget, ErrorCode, TeamId, TeamRole};
 use serde::{Deserialize, Serialize};
 
 use crate::{Actor, App, ServiceError, ServiceResult};
@@ -494,7 +494,7 @@ impl App {
                 ),
             )
         };
-        if target.dialect != Dialect::Sqlite {
+        if !target.dialect.is_file_based() {
             self.refuse_own_store_target(&target)
                 .await
                 .map_err(cannot_use)?;
@@ -630,7 +630,7 @@ impl App {
             users.extend(
                 rows.into_iter()
                     .filter(|c| {
-                        c.target.dialect == Dialect::Sqlite
+                        c.target.dialect.is_file_based()
                             && c.target.path.as_deref() == Some(shown.as_str())
                     })
                     .map(|c| format!("`{}`", c.name)),

@@ -196,15 +196,6 @@ pub fn estimate_tokens(messages: &[ChatMessage]) -> usize {
         + REPLY_PRIMING_TOKENS
 }
 
-/// The dialect's name as people write it.
-pub fn dialect_name(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Postgres => "PostgreSQL",
-        Dialect::Mysql => "MySQL",
-        Dialect::Sqlite => "SQLite",
-    }
-}
-
 fn dialect_hints(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => {
@@ -542,7 +533,7 @@ fn mentions_excluded(words: &HashSet<String>, home: Option<&str>, policy: &Priva
 }
 
 fn system_header(request: &GenerateRequest) -> String {
-    let name = dialect_name(request.dialect);
+    let name = request.dialect.display_name();
     let max_rows = request.max_rows;
     format!(
         "You translate questions about a {name} database into SQL.\n\

@@ -138,6 +138,9 @@ pub(crate) struct Select {
     pub intersect: Option<Box<Select>>,
 }
 
+/// Words the translator quotes whatever the dialect (keywords and type or function names
+/// of one dialect or another), so that its SQL reads the same on every database; the
+/// dialect's own rule for bare identifiers ([`Dialect::is_bare_identifier`]) comes first.
 const RESERVED: &[&str] = &[
     "all",
     "and",
@@ -237,30 +240,18 @@ const RESERVED: &[&str] = &[
     "replace",
 ];
 
-/// An identifier, quoted only when it has to be.
+/// An identifier, quoted only when it has to be: when the dialect would not read it as
+/// itself unquoted, or it is one of the [`RESERVED`] words.
 pub(crate) fn ident(name: &str, dialect: Dialect) -> String {
-    let plain = name
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && !RESERVED.contains(&name.to_ascii_lowercase().as_str())
-        && !(dialect == Dialect::Postgres && name.chars().any(|c| c.is_ascii_uppercase()));
-    if plain {
-        return name.to_string();
-    }
-    match dialect {
-        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
+    if dialect.is_bare_identifier(name) && !RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
+        name.to_string()
+    } else {
+        dialect.quote_identifier(name)
     }
 }
 
 fn string_lit(s: &str, dialect: Dialect) -> String {
-    let mut v = s.replace('\'', "''");
-    if dialect == Dialect::Mysql {
-        v = v.replace('\\', "\\\\");
-    }
-    format!("'{v}'")
+    dialect.string_literal(s)
 }
 
 struct R<'a> {
@@ -274,7 +265,7 @@ impl R<'_> {
         let tab = &self.idx.tables[t];
         let name = ident(&tab.name, self.dialect);
         match &tab.schema {
-            Some(s) if self.dialect != Dialect::Sqlite => {
+            Some(s) if self.dialect.qualifies_tables() => {
                 format!("{}.{}", ident(s, self.dialect), name)
             }
             _ => name,

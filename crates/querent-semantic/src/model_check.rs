@@ -563,12 +563,7 @@ pub struct CheckSql {
 
 /// Quotes one identifier for `dialect`.
 fn quote(dialect: Dialect, ident: &str) -> String {
-    let q = match dialect {
-        Dialect::Mysql => '`',
-        Dialect::Postgres | Dialect::Sqlite => '"',
-    };
-    let escaped = ident.replace(q, &format!("{q}{q}"));
-    format!("{q}{escaped}{q}")
+    dialect.quote_identifier(ident)
 }
 
 /// Quotes a table name (`table` or `schema.table`) for `dialect`, each part separately.
