@@ -21,7 +21,6 @@
 
 #![cfg(feature = "local")]
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -188,22 +187,12 @@ fn model_dir() -> Option<PathBuf> {
         Some(_) => find_model_dir(None),
         None => default.and_then(|d| find_model_dir(Some(&d))),
     };
-    if found.is_none() {
-        let required = std::env::var("QUERENT_REQUIRE_EMBED_MODEL").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "QUERENT_REQUIRE_EMBED_MODEL=1 but no embedding model was found: set \
-             QUERENT_EMBED_MODEL_DIR to the directory scripts/fetch-embedding-model.sh printed"
-        );
-        // Straight to the process's stderr: libtest captures `eprintln!` of passing tests,
-        // and a skip must be seen.
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIPPED: no local embedding model (set QUERENT_EMBED_MODEL_DIR, or run \
-             scripts/fetch-embedding-model.sh); the local embedder was not tested"
-        );
-    }
-    found
+    // Without it: a SKIPPED line (or, under QUERENT_REQUIRE_EMBED_MODEL=1, a failure).
+    querent_test_gate::EMBED_MODEL.some(
+        "the local embedding model",
+        found,
+        "set QUERENT_EMBED_MODEL_DIR to the directory scripts/fetch-embedding-model.sh printed",
+    )
 }
 
 /// The model, loaded once for all tests of this binary.

@@ -454,22 +454,10 @@ mod tests {
 
     use super::*;
 
-    /// Whether a local service is up; without it the test is skipped (or fails under
-    /// `QUERENT_REQUIRE_SERVICES=1`).
+    /// Whether a local service is up; without it querent-test-gate skips the test (or
+    /// fails it under `QUERENT_REQUIRE_SERVICES=1`).
     async fn up(name: &str, addr: &str) -> bool {
-        let ok = matches!(
-            tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr))
-                .await,
-            Ok(Ok(_))
-        );
-        if !ok {
-            assert!(
-                std::env::var("QUERENT_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "{name} at {addr} is unreachable and QUERENT_REQUIRE_SERVICES=1"
-            );
-            eprintln!("skipping: {name} at {addr} is unreachable");
-        }
-        ok
+        querent_test_gate::tcp(name, addr)
     }
 
     fn target(dialect: Dialect, port: u16, user: &str) -> ConnectionTarget {

@@ -10,12 +10,10 @@ use querent_introspect::{
     IntrospectError, IntrospectOptions, SchemaSnapshot, TableInfo, TableKind, introspect,
 };
 
-/// Skips (or, when services are required, fails) a test whose service is missing.
+/// Skips (or, when services are required, fails) a test whose service is missing, through
+/// querent-test-gate.
 fn skip(reason: &str) {
-    if std::env::var("QUERENT_REQUIRE_SERVICES").as_deref() == Ok("1") {
-        panic!("required service unavailable: {reason}");
-    }
-    eprintln!("skipping: {reason}");
+    querent_test_gate::missing("a database server", reason);
 }
 
 fn unique_db_name() -> String {

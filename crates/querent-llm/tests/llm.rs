@@ -3,7 +3,7 @@
 //! `llm/embeddings.rs`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use querent_domain::query::{GenerateRequest, Generated, ProviderError, SqlProvider, Turn};
 use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo, TableKind};
@@ -239,18 +239,22 @@ async fn rate_limit_is_retried_after_retry_after() {
         warm_up();
         let mut opts = Opts::default();
         opts.retry.max_delay = Duration::from_millis(60);
+        // The wait before the retry honours Retry-After up to the cap: what the policy
+        // computes is asserted, not how long the call took (STYLE.md).
+        for random in [0, u64::MAX] {
+            assert_eq!(
+                opts.retry.delay(0, Some(Duration::from_secs(10)), random),
+                Duration::from_millis(60)
+            );
+        }
         let provider = Provider::new(&fake, api, stream, opts);
-        let started = Instant::now();
         let generated = provider.generate(&request()).await.unwrap();
-        let elapsed = started.elapsed();
         assert!(generated.sql.starts_with("SELECT count(*)"));
         assert_eq!(
             fake.completion_requests().len(),
             2,
             "{api:?} stream={stream}"
         );
-        assert!(elapsed >= Duration::from_millis(60), "{elapsed:?}");
-        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
     }
 }
 
@@ -309,10 +313,8 @@ async fn timeout_fails_mentioning_the_timeout() {
             ..Opts::default()
         };
         let provider = Provider::new(&fake, api, stream, opts);
-        let started = Instant::now();
         let message = failed(provider.generate(&request()).await);
         assert!(message.contains("timed out after 100 ms"), "{message}");
-        assert!(started.elapsed() < Duration::from_secs(2));
     }
 }
 
@@ -633,11 +635,9 @@ async fn dropping_a_call_abandons_it() {
     // Warm up (the tokenizer loads on first use, synchronously).
     provider.generate(&request()).await.unwrap();
     fake.push_reply(Reply::slow(Duration::from_secs(5), Reply::text(SQL_REPLY)));
-    let started = Instant::now();
     let result =
         tokio::time::timeout(Duration::from_millis(300), provider.generate(&request())).await;
     assert!(result.is_err(), "the call should still have been waiting");
-    assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(
         fake.remaining_replies(),
         0,

@@ -1729,11 +1729,7 @@ proptest! {
 #[test]
 fn gold_sql_of_the_open_suites_passes_and_means_the_same() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/eval");
-    if !root.is_dir() {
-        eprintln!(
-            "SKIPPED gold_sql_of_the_open_suites: {} is absent",
-            root.display()
-        );
+    if !querent_test_gate::path("the evaluation suites", &root) {
         return;
     }
     let mut total = 0;

@@ -182,7 +182,6 @@ async fn mariadb_and_unreachable_targets() {
         .local_addr()
         .unwrap()
         .port();
-    let started = std::time::Instant::now();
     let down = app
         .post("/api/v1/connections/test", Some(&admin),
             json!({"dialect": "postgres", "host": "127.0.0.1", "port": port, "database": "x", "username": "y", "password": SECRET}))
@@ -196,7 +195,6 @@ async fn mariadb_and_unreachable_targets() {
         (Some(false), Some("connection_error"))
     );
     assert!(!down.text.contains(SECRET));
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
 
 /// The bytes of a SQLite database built by `ddl`.

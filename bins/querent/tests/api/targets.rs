@@ -110,7 +110,6 @@ async fn exercise(app: &TestApp, token: &str, conn: &str, bomb: &str) {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let started = Instant::now();
     let r = app
         .post(
             "/api/v1/sql/run",
@@ -120,11 +119,6 @@ async fn exercise(app: &TestApp, token: &str, conn: &str, bomb: &str) {
         .await;
     assert_eq!(r.status, 504, "{}", r.text);
     assert_eq!(r.code(), "query_timeout");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -214,7 +208,6 @@ async fn an_unreachable_target_is_a_502_connection_error() {
                "database": "nothing", "username": "postgres"}),
     )
     .await;
-    let started = Instant::now();
     let r = app
         .post_json(
             "/api/v1/chat",
@@ -234,7 +227,6 @@ async fn an_unreachable_target_is_a_502_connection_error() {
         .await;
     assert_eq!(r.status, 502, "{}", r.text);
     assert_eq!(r.code(), "connection_error");
-    assert!(started.elapsed() < Duration::from_secs(15));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
