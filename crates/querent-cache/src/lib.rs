@@ -26,6 +26,26 @@
 //! ordered set, so eviction costs O(log n). querent-app keeps one index per server instance
 //! as a mirror of the store's rows and confirms every hit against the store before serving
 //! it.
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_cache::{CacheConfig, CacheIndex, Entry, Scope};
+//! use querent_domain::ConnectionId;
+//!
+//! let scope = Scope {
+//!     connection_id: ConnectionId::new(),
+//!     schema_fingerprint: "f1".into(),
+//!     semantic_version: None,
+//! };
+//! let mut index = CacheIndex::new(CacheConfig::default());
+//! let sql = "SELECT count(*) FROM orders WHERE year = 2023".to_owned();
+//! index.insert(Entry::new("e1".into(), scope.clone(), "orders in 2023", sql, 0, 60_000));
+//! assert!(index.lookup(&scope, "Orders in 2023?", 1).is_some());
+//! assert!(index.lookup(&scope, "orders in 2024", 1).is_none(), "years must agree");
+//! ```
+//!
+//! More in `examples/cache_lookup.rs`.
 
 mod embedder;
 mod index;

@@ -18,6 +18,19 @@
 //! feature). Must never: perform I/O, depend on any other Querent crate, or know about
 //! HTTP, SQL parsing, storage engines or cryptographic primitives. Everything here is plain
 //! data and trait definitions.
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_domain::{Dialect, ErrorCode, Secret};
+//!
+//! let code: ErrorCode = "not_found".parse().unwrap();
+//! assert_eq!((code.as_str(), code.http_status()), ("not_found", 404));
+//! assert_eq!(Dialect::Mysql.quote_identifier("order"), "`order`");
+//! assert_eq!(format!("{:?}", Secret::new("pw")), "Secret([redacted])");
+//! ```
+//!
+//! More in `examples/domain_types.rs` (`cargo run -p querent-domain --example domain_types`).
 
 pub mod chat;
 mod codes;

@@ -27,6 +27,15 @@
 //! Must never: download anything or touch the network (model files come from a local
 //! directory an operator provisioned), block an async worker thread with inference, or
 //! return vectors that are not unit length.
+//!
+//! ## Example
+//!
+//! ```
+//! // Without the `local` feature the crate compiles to a stub that says so.
+//! assert_eq!(querent_embed::local_available(), cfg!(feature = "local"));
+//! ```
+//!
+//! Also `examples/local_or_not.rs`.
 
 use std::path::{Path, PathBuf};
 

@@ -55,6 +55,27 @@
 //! There are two error types: [`ExecError`] (this crate's, for connection tests and
 //! `connect`) and `querent_domain::query::ExecError` (what [`Engine`] returns through the
 //! port).
+//!
+//! ## Example
+//!
+//! ```
+//! use std::time::Duration;
+//! use querent_domain::{ConnectionTarget, Dialect, SslMode};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let target = ConnectionTarget {
+//!     dialect: Dialect::Sqlite,
+//!     host: None, port: None, database: None, username: None,
+//!     path: Some("/nonexistent/db.sqlite".into()),
+//!     ssl_mode: SslMode::Prefer,
+//! };
+//! // A SQLite target is opened read-only and never created.
+//! let err = querent_exec::test_connection(&target, None, Duration::from_secs(5)).await;
+//! assert!(err.unwrap_err().to_string().contains("does not exist"));
+//! # });
+//! ```
+//!
+//! A successful test in `examples/test_a_connection.rs`.
 
 mod deliver;
 mod engine;

@@ -22,6 +22,21 @@
 //! Depends on: tokio and serde_json only (a hand-written server: no web framework to
 //! build, and full control over broken replies). Must never: listen on anything but the
 //! loopback interface, or be used outside tests.
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_fake_llm::{FakeLlm, Reply};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let fake = FakeLlm::start().await;
+//! fake.set_default_reply(Reply::sql("SELECT 1"));
+//! assert!(fake.base_url().starts_with("http://127.0.0.1:"));
+//! assert!(fake.completion_requests().is_empty());
+//! # });
+//! ```
+//!
+//! A request and its reply in `examples/fake_provider.rs`.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;

@@ -25,6 +25,31 @@
 //! columns (never of tables or columns the privacy policy excludes or masks), interpolate
 //! an unquoted identifier or any value into SQL, put a password in an error or log line,
 //! or depend on querent-exec, querent-app, querent-http or the metadata store.
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_domain::{ConnectionTarget, Dialect, SslMode};
+//! use querent_introspect::{IntrospectOptions, introspect};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let path = dir.path().join("shop.sqlite");
+//! rusqlite::Connection::open(&path).unwrap()
+//!     .execute_batch("CREATE TABLE orders (id INTEGER PRIMARY KEY, total REAL)").unwrap();
+//! let target = ConnectionTarget {
+//!     dialect: Dialect::Sqlite,
+//!     host: None, port: None, database: None, username: None,
+//!     path: Some(path.display().to_string()),
+//!     ssl_mode: SslMode::Prefer,
+//! };
+//! let snapshot = introspect(&target, None, &IntrospectOptions::default()).await.unwrap();
+//! assert_eq!(snapshot.tables[0].name, "orders");
+//! assert_eq!(snapshot.tables[0].primary_key, ["id"]);
+//! # });
+//! ```
+//!
+//! Also `examples/read_a_schema.rs`.
 
 use std::time::Duration;
 

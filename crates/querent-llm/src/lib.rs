@@ -33,6 +33,16 @@
 //!
 //! [`SqlProvider`]: querent_domain::query::SqlProvider
 //! [`GenerateRequest`]: querent_domain::query::GenerateRequest
+//!
+//! ## Example
+//!
+//! ```
+//! let reply = "Sure:\n```sql\nSELECT count(*) FROM customers;\n```";
+//! let found = querent_llm::extract_sql(reply).unwrap();
+//! assert_eq!(found.sql, "SELECT count(*) FROM customers");
+//! ```
+//!
+//! The base-URL policy too in `examples/read_a_reply.rs`.
 
 use querent_domain::query::TokenUsage;
 

@@ -56,6 +56,25 @@
 //! specific to one database or evaluation suite — its rules are generic English and schema
 //! rules only. Accuracy is measured through the whole pipeline by `querent eval --suite
 //! ../shared/eval/spider-dev` (figures in `docs/ACCURACY.md`).
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_domain::Dialect;
+//! use querent_domain::schema::SchemaSnapshot;
+//!
+//! let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+//!     "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+//!     "tables": [{"name": "customers", "kind": "table", "columns": [
+//!         {"name": "id", "data_type": "integer", "nullable": false}]}]
+//! })).unwrap();
+//! let t = querent_offline::translate("how many customers are there?", &schema, Dialect::Sqlite)
+//!     .unwrap();
+//! assert_eq!(t.sql, "SELECT COUNT(*) FROM customers");
+//! assert!(querent_offline::translate("weather in Paris?", &schema, Dialect::Sqlite).is_err());
+//! ```
+//!
+//! More questions in `examples/translate.rs`.
 
 use std::collections::BTreeSet;
 use std::hash::{Hash, Hasher};

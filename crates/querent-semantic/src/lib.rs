@@ -61,6 +61,19 @@
 //! metadata store, no target database, no files), or put excluded tables and columns into a
 //! prompt — an index built with [`LinkIndex::new_with_policy`] never links them nor routes
 //! join paths through them, and [`subset_with_policy`] strips them from a rendered subset.
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_semantic::{LinkIndex, LinkOptions, synthetic_schema};
+//!
+//! let schema = synthetic_schema(200, 1);
+//! let wanted = &schema.tables[17].name;
+//! let linked = LinkIndex::new(&schema).link(&format!("rows of {wanted}"), &LinkOptions::default());
+//! assert_eq!(&schema.tables[linked.tables[0].index].name, wanted);
+//! ```
+//!
+//! Also `examples/link_a_question.rs`.
 
 mod describe;
 mod draft;

@@ -19,6 +19,23 @@
 //! Depends on: querent-domain, diesel, diesel-async, diesel_migrations, libsqlite3-sys
 //! (bundled). Must never: decide authorisation (querent-app does), see a plaintext secret,
 //! or build SQL from strings (every query is diesel's, parameterised).
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_domain::ports::MetadataStore;
+//! use querent_store::{Store, StoreConfig};
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(StoreConfig::sqlite(dir.path().join("querent.db"))).await?;
+//! assert_eq!(store.count_users().await?, 0);
+//! assert_eq!(store.migrate().await?, 0, "open ran the migrations");
+//! # Ok::<(), querent_store::StoreError>(())
+//! # }).unwrap();
+//! ```
+//!
+//! Also `examples/embedded_store.rs`.
 
 /// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
 /// The body is compiled once per backend; the connection goes back to the pool at the end.

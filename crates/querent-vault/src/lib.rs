@@ -17,6 +17,20 @@
 //!
 //! Depends on: querent-domain, ring, base64. Must never: log, print or serialise a
 //! plaintext secret, reuse a nonce, or depend on a Querent crate other than the domain.
+//!
+//! ## Example
+//!
+//! ```
+//! use querent_vault::{Keyring, Secret};
+//!
+//! let keyring = Keyring::generate_in_memory()?;
+//! let stored = keyring.encrypt_str(&Secret::new("hunter2".to_owned()))?;
+//! assert!(!stored.contains("hunter2"));
+//! assert_eq!(keyring.decrypt_str(&stored)?.expose(), "hunter2");
+//! # Ok::<(), querent_vault::VaultError>(())
+//! ```
+//!
+//! Rotation in `examples/encrypt_a_secret.rs`.
 
 mod keyring;
 
