@@ -276,3 +276,23 @@ pub struct SqlValidation {
     /// The tables it reads.
     pub tables: Vec<String>,
 }
+
+/// A team with its members (`GET /teams/{id}`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct TeamDetail {
+    /// Id.
+    pub id: TeamId,
+    /// Name.
+    pub name: String,
+    /// Members.
+    pub members: Vec<MemberView>,
+}
+
+/// The caller (`GET /auth/me`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct Me {
+    /// `user` or `api_client`.
+    pub kind: String,
+    /// The user, for a user.
+    pub user: Option<UserView>,
+}

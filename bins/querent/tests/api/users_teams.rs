@@ -1,189 +1,118 @@
-//! User administration and team membership rules.
+//! User administration and team membership rules (typed client).
 
+use querent_domain::{ErrorCode, Role, TeamRole};
 use querent_test_support::TestApp;
-use serde_json::json;
+use querent_test_support::views::{Me, Page, TeamDetail, TeamView, UserView};
+use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_users_and_the_last_admin_is_protected() {
-    let app = TestApp::spawn().await;
-    let setup = app.setup_admin().await;
-    let admin = setup.str("access_token");
-    let admin_id = setup.json["user"]["id"].as_str().unwrap().to_owned();
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
+    let admin_id = app.setup().user.id;
 
-    let (bob_id, bob) = app.create_user(&admin, "bob").await;
-    let dup = app
-        .post(
+    let (bob_user, bob) = admin.create_user("bob").await;
+    let bob_id = bob_user.id;
+    assert_eq!(bob_user.role, Role::Member);
+    let dup = admin
+        .fails(
+            "POST",
             "/api/v1/users",
-            Some(&admin),
-            json!({"username": "bob", "password": "another-pass"}),
+            Some(json!({"username": "bob", "password": "another-pass"})),
         )
         .await;
-    assert_eq!((dup.status, dup.code().as_str()), (409, "conflict"));
-    assert_eq!(app.get("/api/v1/users", Some(&bob)).await.status, 403);
-    assert_eq!(
-        app.get(&format!("/api/v1/users/{bob_id}"), Some(&bob))
-            .await
-            .status,
-        200,
-        "users see themselves"
-    );
+    assert_eq!((dup.status, dup.code), (409, ErrorCode::Conflict));
+    assert_eq!(bob.fails("GET", "/api/v1/users", None).await.status, 403);
+    let me: UserView = bob.get(&format!("/api/v1/users/{bob_id}")).await;
+    assert_eq!(me.username, "bob", "users see themselves");
 
-    let page = app.get("/api/v1/users?limit=1", Some(&admin)).await;
-    assert_eq!(page.json["items"].as_array().unwrap().len(), 1);
-    let cursor = page.str("next_cursor");
-    let next = app
-        .get(
-            &format!("/api/v1/users?limit=1&cursor={cursor}"),
-            Some(&admin),
-        )
+    let page: Page<UserView> = admin.get("/api/v1/users?limit=1").await;
+    assert_eq!(page.items.len(), 1);
+    let cursor = page.next_cursor.expect("a second page");
+    let next: Page<UserView> = admin
+        .get(&format!("/api/v1/users?limit=1&cursor={cursor}"))
         .await;
-    assert_eq!(next.json["items"][0]["username"], "bob");
-    assert!(next.json["next_cursor"].is_null());
-    assert_eq!(
-        app.get("/api/v1/users?limit=0", Some(&admin)).await.status,
-        422
-    );
+    assert_eq!(next.items[0].username, "bob");
+    assert_eq!(next.next_cursor, None);
+    let e = admin.fails("GET", "/api/v1/users?limit=0", None).await;
+    assert_eq!(e.status, 422);
 
-    let demote = app
-        .patch(
-            &format!("/api/v1/users/{admin_id}"),
-            Some(&admin),
-            json!({"role": "member"}),
-        )
+    let user = format!("/api/v1/users/{admin_id}");
+    let demote = admin
+        .fails("PATCH", &user, Some(json!({"role": "member"})))
         .await;
-    assert_eq!(demote.status, 409, "last admin: {}", demote.text);
-    assert_eq!(
-        app.delete(&format!("/api/v1/users/{admin_id}"), Some(&admin))
-            .await
-            .status,
-        409
-    );
+    assert_eq!(demote.status, 409, "last admin: {demote:?}");
+    assert_eq!(admin.fails("DELETE", &user, None).await.status, 409);
 
-    let disabled = app
-        .patch(
-            &format!("/api/v1/users/{bob_id}"),
-            Some(&admin),
-            json!({"disabled": true}),
-        )
-        .await;
-    assert_eq!(disabled.json["disabled"], true);
+    let bob_path = format!("/api/v1/users/{bob_id}");
+    let disabled: UserView = admin.patch(&bob_path, json!({"disabled": true})).await;
+    assert!(disabled.disabled);
     assert_eq!(
-        app.get("/api/v1/auth/me", Some(&bob)).await.status,
+        bob.fails("GET", "/api/v1/auth/me", None).await.status,
         403,
         "disabled accounts stop at once"
     );
-    assert_eq!(app.login("bob", "bob-password-1").await.status, 403);
+    assert_eq!(app.login("bob", "bob-password-1").await.error().status, 403);
+    admin.delete(&bob_path).await;
     assert_eq!(
-        app.delete(&format!("/api/v1/users/{bob_id}"), Some(&admin))
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        app.get(&format!("/api/v1/users/{bob_id}"), Some(&admin))
-            .await
-            .status,
-        404
+        admin.fails("GET", &bob_path, None).await.code,
+        ErrorCode::NotFound
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn teams_keep_an_owner_and_only_owners_grant_ownership() {
-    let app = TestApp::spawn().await;
-    let admin = app.setup_admin().await.str("access_token");
-    let team = app
-        .post("/api/v1/teams", Some(&admin), json!({"name": "Analytics"}))
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
+    let team: TeamView = admin
+        .post("/api/v1/teams", json!({"name": "Analytics"}))
         .await;
-    assert_eq!(team.status, 201);
-    let team = team.str("id");
-    assert_eq!(
-        app.post("/api/v1/teams", Some(&admin), json!({"name": "Analytics"}))
-            .await
-            .status,
-        409
-    );
-    let (carol_id, carol) = app.create_user(&admin, "carol").await;
-    let (dave_id, _) = app.create_user(&admin, "dave").await;
-    assert_eq!(
-        app.post(
-            &format!("/api/v1/teams/{team}/members/{carol_id}"),
-            Some(&admin),
-            json!({"role": "admin"})
-        )
-        .await
-        .status,
-        200
-    );
+    let team = team.id;
+    let again = admin
+        .fails("POST", "/api/v1/teams", Some(json!({"name": "Analytics"})))
+        .await;
+    assert_eq!(again.status, 409);
+    let (carol_user, carol) = admin.create_user("carol").await;
+    let (dave, _) = admin.create_user("dave").await;
+    let member = |user| format!("/api/v1/teams/{team}/members/{user}");
+    let _: Value = admin
+        .post(&member(carol_user.id), json!({"role": TeamRole::Admin}))
+        .await;
     // A team admin manages members but cannot create owners.
-    assert_eq!(
-        app.post(
-            &format!("/api/v1/teams/{team}/members/{dave_id}"),
-            Some(&carol),
-            json!({"role": "editor"})
-        )
-        .await
-        .status,
-        200
-    );
-    assert_eq!(
-        app.post(
-            &format!("/api/v1/teams/{team}/members/{dave_id}"),
-            Some(&carol),
-            json!({"role": "owner"})
-        )
-        .await
-        .status,
-        403
-    );
-    let detail = app
-        .get(&format!("/api/v1/teams/{team}"), Some(&carol))
+    let _: Value = carol
+        .post(&member(dave.id), json!({"role": TeamRole::Editor}))
         .await;
+    let e = carol
+        .fails("POST", &member(dave.id), Some(json!({"role": "owner"})))
+        .await;
+    assert_eq!(e.status, 403);
+    let detail: TeamDetail = carol.get(&format!("/api/v1/teams/{team}")).await;
+    assert_eq!(detail.members.len(), 3, "{detail:?}");
     assert_eq!(
-        detail.json["members"].as_array().unwrap().len(),
-        3,
-        "{}",
-        detail.text
+        detail
+            .members
+            .iter()
+            .find(|m| m.user_id == dave.id)
+            .map(|m| m.role),
+        Some(TeamRole::Editor)
     );
     // The admin (owner, as creator) cannot leave the team ownerless.
-    let me = app.get("/api/v1/auth/me", Some(&admin)).await;
-    let admin_id = me.json["user"]["id"].as_str().unwrap().to_owned();
-    let r = app
-        .post(
-            &format!("/api/v1/teams/{team}/members/{admin_id}"),
-            Some(&admin),
-            json!({"role": "viewer"}),
-        )
+    let me: Me = admin.get("/api/v1/auth/me").await;
+    let admin_id = me.user.expect("a user").id;
+    let e = admin
+        .fails("POST", &member(admin_id), Some(json!({"role": "viewer"})))
         .await;
-    assert_eq!(r.status, 409, "{}", r.text);
+    assert_eq!(e.status, 409, "{e:?}");
     assert_eq!(
-        app.delete(
-            &format!("/api/v1/teams/{team}/members/{admin_id}"),
-            Some(&admin)
-        )
-        .await
-        .status,
+        admin.fails("DELETE", &member(admin_id), None).await.status,
         409
     );
+    carol.delete(&member(dave.id)).await;
+    let team_path = format!("/api/v1/teams/{team}");
     assert_eq!(
-        app.delete(
-            &format!("/api/v1/teams/{team}/members/{dave_id}"),
-            Some(&carol)
-        )
-        .await
-        .status,
-        204
-    );
-    assert_eq!(
-        app.delete(&format!("/api/v1/teams/{team}"), Some(&carol))
-            .await
-            .status,
+        carol.fails("DELETE", &team_path, None).await.status,
         403,
         "only owners delete teams"
     );
-    assert_eq!(
-        app.delete(&format!("/api/v1/teams/{team}"), Some(&admin))
-            .await
-            .status,
-        204
-    );
+    admin.delete(&team_path).await;
 }
