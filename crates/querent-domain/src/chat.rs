@@ -31,7 +31,7 @@ pub struct ResultSet {
     /// Result columns.
     pub columns: Vec<ColumnMeta>,
     /// Rows, each a list of typed JSON values in column order.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Object>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Value>>))]
     pub rows: Vec<Row>,
     /// Rows the query returned (up to the row cap).
     pub row_count: u64,

@@ -22,7 +22,8 @@ use std::net::TcpListener;
 use std::time::Instant;
 
 use actix_cors::Cors;
-use actix_web::dev::{Server, Service as _};
+use actix_web::body::{BodySize, EitherBody, MessageBody};
+use actix_web::dev::{Server, Service as _, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, web};
 use querent_app::App;
@@ -175,6 +176,95 @@ pub fn configure(
     }
 }
 
+/// The answer where no endpoint matched: 405 `method_not_allowed` with an `Allow` header
+/// when the path is one of `doc`'s with other methods, 404 `not_found` otherwise.
+pub fn fallback(doc: &utoipa::openapi::OpenApi) -> actix_web::Route {
+    let endpoints: Vec<(Vec<Option<String>>, Vec<&'static str>)> = doc
+        .paths
+        .paths
+        .iter()
+        .map(|(path, item)| {
+            let segments = path
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then(|| s.to_owned()))
+                .collect();
+            let methods = [
+                ("GET", item.get.is_some()),
+                ("PUT", item.put.is_some()),
+                ("POST", item.post.is_some()),
+                ("DELETE", item.delete.is_some()),
+                ("PATCH", item.patch.is_some()),
+            ];
+            (
+                segments,
+                methods.into_iter().filter(|m| m.1).map(|m| m.0).collect(),
+            )
+        })
+        .collect();
+    let endpoints = std::sync::Arc::new(endpoints);
+    web::to(move |req: actix_web::HttpRequest| {
+        let endpoints = endpoints.clone();
+        async move {
+            let path: Vec<&str> = req.path().split('/').collect();
+            let mut allow: Vec<&str> = endpoints
+                .iter()
+                .filter(|(segments, _)| {
+                    segments.len() == path.len()
+                        && segments
+                            .iter()
+                            .zip(&path)
+                            .all(|(t, s)| t.as_deref().is_none_or(|t| t == *s))
+                })
+                .flat_map(|(_, methods)| methods.iter().copied())
+                .collect();
+            allow.sort_unstable();
+            allow.dedup();
+            if allow.is_empty() {
+                return error_response(ErrorCode::NotFound, "no such endpoint; see /docs");
+            }
+            let allow = allow.join(", ");
+            let mut resp = error_response(
+                ErrorCode::MethodNotAllowed,
+                format!(
+                    "{} is not allowed on {}; allowed: {allow}",
+                    req.method(),
+                    req.path()
+                ),
+            );
+            if let Ok(v) = HeaderValue::from_str(&allow) {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            resp
+        }
+    })
+}
+
+/// Gives an error answer that has no body (one actix makes itself, such as a 413 for an
+/// oversized body) the `{"detail", "code"}` body of its status's code.
+pub fn error_body<B: MessageBody>(res: ServiceResponse<B>) -> ServiceResponse<EitherBody<B>> {
+    let status = res.status();
+    let empty = matches!(
+        res.response().body().size(),
+        BodySize::None | BodySize::Sized(0)
+    );
+    let code = ErrorCode::ALL
+        .iter()
+        .find(|c| c.http_status() == status.as_u16());
+    match code {
+        Some(code) if empty && (status.is_client_error() || status.is_server_error()) => {
+            let detail = status.canonical_reason().unwrap_or("error").to_owned();
+            let mut answer = error_response(*code, detail);
+            for (name, value) in res.headers() {
+                if !answer.headers().contains_key(name) {
+                    answer.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            res.into_response(answer).map_into_right_body()
+        }
+        _ => res.map_into_left_body(),
+    }
+}
+
 /// Builds the server on a bound listener (port 0 works: tests use it). Must be called
 /// inside a multi-threaded tokio runtime: service calls run on it.
 pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::io::Result<Server> {
@@ -188,7 +278,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
             .configure(routes::endpoints)
             .into_app()
             .configure(configure(app.clone(), runtime.clone(), &http, doc.clone()))
-            .default_service(web::to(|| async { error_response(ErrorCode::NotFound, "no such endpoint; see /docs") }))
+            .default_service(fallback(&doc))
             .wrap(cors(&http.cors_origins))
             .wrap_fn(|req, srv| {
                 let id = req
@@ -206,7 +296,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
                     }
                     let status = res.status().as_u16();
                     span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request"));
-                    Ok(res)
+                    Ok(error_body(res))
                 }
             })
     })

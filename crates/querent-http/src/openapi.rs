@@ -63,9 +63,9 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
 pub struct ApiDoc;
 
 /// Declares what the actix attribute already says once: every `{name}` of a path template
-/// is a required path parameter (every one of this API is an id, a UUID), and each
-/// operation's id is `{tag}_{handler}` (handler names repeat across resources:
-/// `connections_list`, `users_list`…).
+/// is a required path parameter (every one of this API is an id, a UUID); each operation's
+/// id is `{tag}_{handler}` (handler names repeat across resources: `connections_list`,
+/// `users_list`…); public operations (`security(())`) get `security: []`.
 pub struct PathsAndIds;
 
 impl Modify for PathsAndIds {
@@ -99,6 +99,14 @@ impl Modify for PathsAndIds {
                 if params.is_empty() {
                     op.parameters = None;
                 }
+                // `security(())` (one empty requirement) marks a public operation; OpenAPI
+                // says that with an empty list, which clients read as "no credentials".
+                if op.security.as_ref().is_some_and(|reqs| {
+                    reqs.iter()
+                        .all(|r| *r == utoipa::openapi::security::SecurityRequirement::default())
+                }) {
+                    op.security = Some(Vec::new());
+                }
                 if let (Some(tag), Some(id)) =
                     (op.tags.as_ref().and_then(|t| t.first()), &op.operation_id)
                 {
@@ -123,16 +131,44 @@ fn operations(item: &mut utoipa::openapi::PathItem) -> impl Iterator<Item = &mut
 }
 
 /// Adds the error answers an operation can give and does not already describe: 401, 403
-/// and 429 where a token is needed (the caller's rate limit), 404 where the path names a
-/// resource, 422 where a body or parameter is read, 413 where a body is read. Each is an
+/// and 429 where a token is needed (the caller's rate limit), 404 where the path (or, for a
+/// caller, the body or a parameter) names a resource by id, 422 where a body or parameter is
+/// read, 413 where a body is read. Each is an
 /// [`crate::error::ErrorBody`], described by the codes of its status.
 pub struct ErrorResponses;
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        // Request bodies that name a resource by id (`team_id`, `connection_id`…).
+        let ids_in: BTreeSet<String> = openapi
+            .components
+            .iter()
+            .flat_map(|c| c.schemas.iter())
+            .filter(|(_, schema)| {
+                serde_json::to_value(schema).is_ok_and(|v| {
+                    v["properties"]
+                        .as_object()
+                        .is_some_and(|p| p.keys().any(|k| k.ends_with("_id")))
+                })
+            })
+            .map(|(name, _)| format!("#/components/schemas/{name}"))
+            .collect();
         for item in openapi.paths.paths.values_mut() {
             for op in operations(item) {
-                for status in statuses(op) {
+                let names_an_id = op.request_body.as_ref().is_some_and(|b| {
+                    serde_json::to_value(b).is_ok_and(|v| {
+                        v["content"]
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .any(|(_, m)| {
+                                m["schema"]["$ref"]
+                                    .as_str()
+                                    .is_some_and(|r| ids_in.contains(r))
+                            })
+                    })
+                });
+                for status in statuses(op, names_an_id) {
                     op.responses
                         .responses
                         .entry(status.to_string())
@@ -143,20 +179,23 @@ impl Modify for ErrorResponses {
     }
 }
 
-/// The error statuses `op` can answer with.
-fn statuses(op: &Operation) -> BTreeSet<u16> {
-    // `security(())` is one empty requirement: no token needed.
-    let public = op.security.as_ref().is_some_and(|reqs| {
-        reqs.iter()
-            .all(|r| *r == utoipa::openapi::security::SecurityRequirement::default())
-    });
+/// The error statuses `op` can answer with; `names_an_id`: its body names a resource.
+fn statuses(op: &Operation, names_an_id: bool) -> BTreeSet<u16> {
+    // Public operations have `security: []` (see PathsAndIds): no token needed.
+    let public = op.security.as_ref().is_some_and(Vec::is_empty);
     let params = op.parameters.as_deref().unwrap_or_default();
     let body = op.request_body.is_some();
     let mut out = BTreeSet::new();
     if !public {
         out.extend([401, 403, 429]);
     }
-    if params.iter().any(|p| p.parameter_in == ParameterIn::Path) {
+    // A resource named in the path, a parameter or the body: a team, a connection, a
+    // session.
+    if (names_an_id && !public)
+        || params
+            .iter()
+            .any(|p| p.parameter_in == ParameterIn::Path || p.name.ends_with("_id"))
+    {
         out.insert(404);
     }
     if body || !params.is_empty() {

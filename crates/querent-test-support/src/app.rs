@@ -422,7 +422,9 @@ impl TestApp {
     pub async fn read(resp: reqwest::Response) -> Response {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
+        let url = resp.url().clone();
         let text = resp.text().await.unwrap_or_default();
+        crate::openapi_check::check_response(None, &url, status, &headers, &text);
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         Response {
             status,

@@ -25,6 +25,7 @@
 
 mod app;
 mod client;
+pub mod openapi_check;
 mod services;
 pub mod snapshot;
 pub mod views;

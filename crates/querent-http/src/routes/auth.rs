@@ -42,6 +42,7 @@ pub async fn setup(public: Public, body: Json<SetupRequest>) -> ApiResult<Create
 /// Username and password login.
 #[utoipa::path(tag = "auth", security(()), request_body = LoginRequest,
     responses((status = 200, body = TokenPair), (status = 401, description = "invalid_credentials", body = ErrorBody),
+        (status = 403, description = "the account is disabled", body = ErrorBody),
         (status = 429, description = "rate_limited", body = ErrorBody)))]
 #[post("/auth/login")]
 pub async fn login(public: Public, body: Json<LoginRequest>) -> ApiResult<Json<TokenPair>> {
@@ -53,7 +54,8 @@ pub async fn login(public: Public, body: Json<LoginRequest>) -> ApiResult<Json<T
 /// Exchanges a refresh token for a new pair; reusing a rotated-out token revokes its family.
 #[utoipa::path(tag = "auth", security(()), request_body = RefreshRequest,
     responses((status = 200, body = TokenPair),
-        (status = 401, description = "token_reused, invalid_token, token_expired", body = ErrorBody)))]
+        (status = 401, description = "token_reused, invalid_token, token_expired", body = ErrorBody),
+        (status = 403, description = "the account is disabled", body = ErrorBody)))]
 #[post("/auth/refresh")]
 pub async fn refresh(public: Public, body: Json<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
     public
