@@ -50,7 +50,7 @@ pub async fn build(config: &Config) -> (Arc<dyn Embedder>, Option<String>) {
                     Some(match &config.embedding_model_dir {
                         Some(d) => format!("no model files in {}", d.display()),
                         None => format!(
-                            "no local model (set embedding_model_dir or {}; `just embedding-model` fetches one)",
+                            "no local model (set embedding_model_dir or {}; `bash scripts/fetch-embedding-model.sh` fetches one)",
                             querent_embed::MODEL_DIR_ENV
                         ),
                     }),

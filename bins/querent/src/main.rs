@@ -390,7 +390,9 @@ async fn serve(config: Config) {
         println!(
             "         -d '{{\"username\": \"admin\", \"password\": \"choose-a-long-password\"}}'"
         );
-        println!("  or: querent admin create-user --username admin --password …");
+        // This very program, as it was started (`querent` may not be on the PATH).
+        let program = std::env::args().next().unwrap_or_else(|| "querent".into());
+        println!("  or: {program} admin create-user --username admin --password …");
     }
     if let Err(e) = server.await {
         fail(e);
