@@ -44,6 +44,10 @@ fuzz-guard SECONDS="600":
 embedding-model *CACHE:
     bash scripts/fetch-embedding-model.sh {{CACHE}}
 
+# Generate a Python client from a fresh server's /openapi.json and use it: setup, login, connections, a chat answer (skips when PyPI is out of reach).
+client-smoke:
+    bash scripts/client-smoke.sh
+
 # Run the server (release build); extra arguments go to `querent serve`, e.g. `just serve --bind 0.0.0.0:8080`.
 serve *ARGS:
     cargo run --release -- serve {{ARGS}}

@@ -185,7 +185,7 @@ pub enum ChatStreamEvent {
 #[utoipa::path(tag = "chat", request_body = ChatRequest,
     responses(
         (status = 200, description = "server-sent events (see ChatStreamEvent), or the ChatResponse with Accept: application/json",
-            content((ChatStreamEvent = "text/event-stream"), (ChatResponse = "application/json"))),
+            content((ChatResponse = "application/json"), (ChatStreamEvent = "text/event-stream"))),
         (status = 404, description = "no such connection or session", body = ErrorBody),
         (status = 422, description = "invalid request, cannot_translate, guard_rejected or query_error (JSON variant)", body = ErrorBody),
         (status = 403, description = "policy_violation (JSON variant)", body = ErrorBody),
@@ -208,7 +208,7 @@ pub async fn ask(
 /// `POST /chat`.
 #[utoipa::path(tag = "chat",
     responses((status = 200, description = "as for POST /chat",
-            content((ChatStreamEvent = "text/event-stream"), (ChatResponse = "application/json"))),
+            content((ChatResponse = "application/json"), (ChatStreamEvent = "text/event-stream"))),
         (status = 409, description = "not pending approval", body = ErrorBody)))]
 #[post("/chat/execute/{message_id}")]
 pub async fn execute(
@@ -246,7 +246,7 @@ pub struct EditRequest {
 /// `POST /chat`), leaves it pending approval (review_first) or stores it (generate_only).
 #[utoipa::path(tag = "chat", request_body = EditRequest,
     responses((status = 200, description = "as for POST /chat",
-            content((ChatStreamEvent = "text/event-stream"), (ChatResponse = "application/json"))),
+            content((ChatResponse = "application/json"), (ChatStreamEvent = "text/event-stream"))),
         (status = 409, body = ErrorBody), (status = 422, description = "guard_rejected", body = ErrorBody)))]
 #[post("/chat/edit/{message_id}")]
 pub async fn edit(
