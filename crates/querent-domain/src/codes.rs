@@ -105,8 +105,6 @@ codes! {
     Interrupted => ("interrupted", 503),
     /// The path exists but not with this method; the `Allow` header lists the methods.
     MethodNotAllowed => ("method_not_allowed", 405),
-    /// The request's headers are too many or too large.
-    HeadersTooLarge => ("headers_too_large", 431),
 }
 
 impl std::fmt::Display for ErrorCode {

@@ -7,6 +7,14 @@
 //! the OpenAPI document (utoipa) at `/openapi.json` and Swagger UI at `/docs/` from
 //! vendored assets.
 //!
+//! An endpoint is one handler in `routes/<resource>.rs`: its actix attribute gives the
+//! method and path, `#[utoipa::path]` the tag, parameters and answers, and its return type
+//! the body (`ApiResult<Json<T>>`, `Created<T>`, `NoContent`, `ChatReply`; see [`reply`]).
+//! The file's `routes` registers it once, and [`routes::endpoints`] feeds both the router
+//! and [`openapi::document`], which adds the error answers, path ids and operation ids.
+//! A wrong method on a known path is 405 with `Allow` ([`fallback`]); the HTTP test suite
+//! validates every answer against the document.
+//!
 //! Depends on: querent-app, querent-domain, actix-web, actix-cors, utoipa, serde.
 //! Must never: contain business rules or authorisation decisions (querent-app makes them),
 //! or depend on diesel, sqlparser, ring, async-openai, deadpool or a database driver —
