@@ -6,7 +6,6 @@ use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use deadpool::managed::Pool;
 use querent_domain::query::{
     CheckedSql, ExecError as RunError, GuardRejection, PoolStatus, QueryEngine, QueryOutcome,
     QueryRequest, RowSink,
@@ -15,9 +14,8 @@ use querent_domain::schema::SchemaSnapshot;
 use querent_domain::{ConnectionId, ConnectionTarget, Dialect, PrivacyPolicy, Secret};
 use querent_sql::{GuardError, GuardPolicy, GuardSchema, ValidatedSql};
 
-use crate::pool::{DEFAULT_POOL_SIZE, MyManager, PgManager, connect_error, my_pool, pg_pool};
-use crate::target::NetTarget;
-use crate::{exec_mysql, exec_pg, exec_sqlite};
+use crate::drivers::{Runner, RunnerSettings, driver};
+use crate::pool::DEFAULT_POOL_SIZE;
 
 /// Guard schemas kept, most recently used first out last.
 const SCHEMA_CACHE_SIZE: usize = 32;
@@ -30,7 +28,7 @@ pub const DEFAULT_APPLICATION_NAME: &str = "querent";
 /// - One bounded pool per connection id (PostgreSQL and MySQL/MariaDB; SQLite files are
 ///   opened per query on the blocking pool), keyed also by a hash of the target and the
 ///   password, so an edited connection gets fresh connections; [`QueryEngine::forget`]
-///   drops a pool.
+///   drops a pool. What runs a query is the dialect's driver (`drivers/<name>/`).
 /// - Guard schemas built from snapshots are cached by fingerprint.
 ///
 /// Construct once per process and share it (`Arc<Engine>`); it needs a tokio runtime with
@@ -46,30 +44,7 @@ pub struct Engine {
 /// A connection's pool and the hash of the settings it was built from.
 struct PoolEntry {
     key: u64,
-    pool: TargetPool,
-}
-
-/// A pool for one dialect.
-#[derive(Clone)]
-enum TargetPool {
-    Pg(Pool<PgManager>),
-    My(Pool<MyManager>),
-}
-
-impl TargetPool {
-    fn status(&self) -> deadpool::Status {
-        match self {
-            TargetPool::Pg(p) => p.status(),
-            TargetPool::My(p) => p.status(),
-        }
-    }
-
-    fn close(&self) {
-        match self {
-            TargetPool::Pg(p) => p.close(),
-            TargetPool::My(p) => p.close(),
-        }
-    }
+    runner: Arc<dyn Runner>,
 }
 
 /// What identifies a snapshot's structure well enough to reuse its guard schema.
@@ -197,49 +172,36 @@ impl Engine {
         h.finish()
     }
 
-    /// The pool of a networked connection, created (or replaced, when its settings
-    /// changed) on demand.
-    fn pool(&self, request: &QueryRequest<'_>) -> Result<TargetPool, RunError> {
+    /// What runs the connection's queries: its pool, created (or replaced, when its
+    /// settings changed) on demand; a runner without a pool (a file opened per query) is
+    /// made for the query and not kept.
+    fn runner(&self, request: &QueryRequest<'_>) -> Result<Arc<dyn Runner>, RunError> {
         let target = request.target;
         let key = self.settings_key(target, request.password);
         let mut pools = lock(&self.pools);
         if let Some(entry) = pools.get(&request.connection_id)
             && entry.key == key
         {
-            return Ok(entry.pool.clone());
+            return Ok(entry.runner.clone());
         }
-        let pool = match target.dialect {
-            Dialect::Postgres => {
-                NetTarget::from_target(target, crate::postgres::DEFAULT_PORT)
-                    .map_err(connect_error)?;
-                TargetPool::Pg(pg_pool(
-                    target,
-                    request.password,
-                    &self.application_name,
-                    self.pool_size,
-                )?)
-            }
-            Dialect::Mysql => {
-                NetTarget::from_target(target, crate::mysql::DEFAULT_PORT)
-                    .map_err(connect_error)?;
-                TargetPool::My(my_pool(target, request.password, self.pool_size)?)
-            }
-            Dialect::Sqlite => {
-                return Err(RunError::Connection(
-                    "sqlite targets are not pooled".to_owned(),
-                ));
-            }
+        let settings = RunnerSettings {
+            application_name: &self.application_name,
+            pool_size: self.pool_size,
         };
+        let runner = driver(target.dialect).runner(target, request.password, &settings)?;
+        if runner.pool_status().is_none() {
+            return Ok(runner);
+        }
         if let Some(old) = pools.insert(
             request.connection_id,
             PoolEntry {
                 key,
-                pool: pool.clone(),
+                runner: runner.clone(),
             },
         ) {
-            old.pool.close();
+            old.runner.close();
         }
-        Ok(pool)
+        Ok(runner)
     }
 }
 
@@ -294,20 +256,8 @@ impl QueryEngine for Engine {
             max_rows = validated.max_rows(),
             "running validated sql"
         );
-        let result = match dialect {
-            Dialect::Sqlite => {
-                exec_sqlite::run(request.target, &validated, &request.limits, sink).await
-            }
-            Dialect::Postgres | Dialect::Mysql => match self.pool(&request)? {
-                TargetPool::Pg(pool) => {
-                    exec_pg::run(&pool, &validated, &request.limits, sink, request.password).await
-                }
-                TargetPool::My(pool) => {
-                    exec_mysql::run(&pool, &validated, &request.limits, sink, request.password)
-                        .await
-                }
-            },
-        };
+        let runner = self.runner(&request)?;
+        let result = runner.run(&validated, &request.limits, sink).await;
         match &result {
             Ok(o) => tracing::debug!(
                 connection = %request.connection_id,
@@ -325,7 +275,7 @@ impl QueryEngine for Engine {
 
     fn forget(&self, connection: ConnectionId) {
         if let Some(entry) = lock(&self.pools).remove(&connection) {
-            entry.pool.close();
+            entry.runner.close();
         }
     }
 
@@ -335,8 +285,10 @@ impl QueryEngine for Engine {
             pools: pools.len() as u64,
             ..PoolStatus::default()
         };
-        for entry in pools.values() {
-            let s = entry.pool.status();
+        for s in pools
+            .values()
+            .filter_map(|entry| entry.runner.pool_status())
+        {
             status.in_use += s.size.saturating_sub(s.available) as u64;
             if s.waiting > 0 && s.available == 0 {
                 status.exhausted += 1;

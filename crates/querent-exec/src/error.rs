@@ -31,7 +31,7 @@ const MIN_SCRUB_LEN: usize = 3;
 
 /// Removes every occurrence of the password from a driver message (defence in depth: no
 /// driver is known to echo it, but a message must never carry it).
-pub fn scrub(message: String, password: Option<&Secret<String>>) -> String {
+pub(crate) fn scrub(message: String, password: Option<&Secret<String>>) -> String {
     match password.map(|p| p.expose().as_str()) {
         Some(pw) if pw.len() >= MIN_SCRUB_LEN && message.contains(pw) => {
             message.replace(pw, "[redacted]")
@@ -42,7 +42,7 @@ pub fn scrub(message: String, password: Option<&Secret<String>>) -> String {
 
 /// An error and its chain of sources, joined with `: ` (skipping repeats), because several
 /// drivers put the useful part (e.g. "Connection refused") only in the source.
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut out = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {
@@ -73,7 +73,7 @@ pub(crate) fn innermost_io<'a>(
 }
 
 /// Whether an I/O timeout appears anywhere in an error's chain.
-pub fn is_io_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn is_io_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(err);
     while let Some(e) = current {
         if let Some(io) = e.downcast_ref::<std::io::Error>()

@@ -1,4 +1,4 @@
-//! Pieces shared by the PostgreSQL and MySQL executors.
+//! Pieces shared by the drivers' executors (`drivers/<name>/run.rs`).
 
 use std::time::Duration;
 
@@ -28,18 +28,6 @@ pub(crate) enum Failure<E> {
 impl<E> From<SinkClosed> for Failure<E> {
     fn from(_: SinkClosed) -> Self {
         Failure::SinkClosed
-    }
-}
-
-impl From<tokio_postgres::Error> for Failure<tokio_postgres::Error> {
-    fn from(e: tokio_postgres::Error) -> Self {
-        Failure::Driver(e)
-    }
-}
-
-impl From<mysql_async::Error> for Failure<mysql_async::Error> {
-    fn from(e: mysql_async::Error) -> Self {
-        Failure::Driver(e)
     }
 }
 

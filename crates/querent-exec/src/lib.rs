@@ -1,12 +1,18 @@
 //! # querent-exec
 //!
 //! Talks to the *target* databases, the ones users ask questions about (never Querent's own
-//! metadata store). Two jobs:
+//! metadata store). Each database engine is one folder, `src/drivers/<name>/`, implementing
+//! the crate's `TargetDriver` trait (connect, version, run, cancel, read the catalog); a new
+//! database is one more folder and one more variant of `querent_domain::Dialect`. Three
+//! jobs:
 //!
 //! - **Connection tests**: [`test_connection`] (and [`TargetTester`], the `TargetProbe`
-//!   port) connects within a timeout, asks the server for its version and disconnects. The
-//!   [`postgres::connect`] and [`mysql::connect`] functions are shared with
-//!   querent-introspect.
+//!   port) connects within a timeout, asks the server for its version and disconnects.
+//! - **Catalogs**: [`read_catalog`] reads tables, columns, keys, comments, row estimates
+//!   and bounded samples of low-cardinality columns ([`IntrospectOptions`]; never of
+//!   columns the privacy policy excludes or masks) in a read-only transaction with a
+//!   statement timeout. querent-introspect stamps and fingerprints the result and serves
+//!   it through the `SchemaReader` port.
 //! - **Execution**: [`Engine`] implements the `QueryEngine` port
 //!   (`querent_domain::query`). Every `check` and `run` validates the SQL text with the
 //!   guard (`querent_sql::validate`); the executors only ever receive the guard's
@@ -15,7 +21,7 @@
 //!   dropped by `forget`), opens a read-only transaction (`BEGIN READ ONLY` /
 //!   `START TRANSACTION READ ONLY`; SQLite files opened read-only, never through a
 //!   symbolic link, with `PRAGMA query_only = 1`, `trusted_schema` off and defensive mode
-//!   on: [`target_open_flags`], [`harden_target_connection`]), sets the statement timeout (`statement_timeout`,
+//!   on), sets the statement timeout (`statement_timeout`,
 //!   `max_statement_time` on MariaDB, `MAX_EXECUTION_TIME` on MySQL, a progress handler on
 //!   SQLite), streams typed JSON rows to the `RowSink` in batches of at most
 //!   [`BATCH_SIZE`], stops at the row cap (reporting truncation), and rolls back. Results
@@ -37,7 +43,8 @@
 //! Depends on: `querent-domain` (targets, [`Secret`]s, the ports and their types),
 //! `querent-sql` (the guard), `tokio-postgres` (PostgreSQL), `mysql_async` (MySQL and
 //! MariaDB), `rusqlite` (SQLite files, on the blocking pool), `deadpool` (pools), tokio,
-//! serde_json and base64 (result values).
+//! serde_json and base64 (result values). It is the only Querent crate that links a
+//! database driver for targets.
 //!
 //! Must never:
 //! - execute anything but a `querent_sql::ValidatedSql` (plus the fixed transaction,
@@ -53,8 +60,8 @@
 //! without connecting, `prefer` falls back to plain connections.
 //!
 //! There are two error types: [`ExecError`] (this crate's, for connection tests and
-//! `connect`) and `querent_domain::query::ExecError` (what [`Engine`] returns through the
-//! port).
+//! catalog reads) and `querent_domain::query::ExecError` (what [`Engine`] returns through
+//! the port).
 //!
 //! ## Example
 //!
@@ -77,32 +84,27 @@
 //!
 //! A successful test in `examples/test_a_connection.rs`.
 
+mod catalog;
 mod deliver;
+mod drivers;
 mod engine;
 mod error;
 mod exec_common;
-mod exec_mysql;
-mod exec_pg;
-mod exec_sqlite;
-pub mod mysql;
 mod pool;
-pub mod postgres;
-mod sqlite;
 mod target;
 mod values;
 
 use std::time::{Duration, Instant};
 
+use querent_domain::ConnectionTarget;
 use querent_domain::Secret;
 use querent_domain::ports::{ProbeError, TargetProbe};
-use querent_domain::{ConnectionTarget, Dialect};
 
+pub use catalog::{IntrospectOptions, read_catalog};
 pub use deliver::BATCH_SIZE;
 pub use engine::{DEFAULT_APPLICATION_NAME, Engine};
-pub use error::{ExecError, chain, is_io_timeout, scrub};
+pub use error::ExecError;
 pub use pool::DEFAULT_POOL_SIZE;
-pub use sqlite::{harden_target_connection, target_open_flags};
-pub use target::required;
 
 /// Extra time, beyond the connect timeout, that the version query may take.
 ///
@@ -162,11 +164,9 @@ pub async fn test_connection(
         path = target.path.as_deref().unwrap_or(""),
         "testing target connection"
     );
-    let result = match target.dialect {
-        Dialect::Postgres => postgres::server_version(target, password, connect_timeout).await,
-        Dialect::Mysql => mysql::server_version(target, password, connect_timeout).await,
-        Dialect::Sqlite => sqlite::server_version(target, connect_timeout).await,
-    };
+    let result = drivers::driver(target.dialect)
+        .server_version(target, password, connect_timeout)
+        .await;
     let latency_ms = millis(started.elapsed());
     match result {
         Ok(server_version) => {
@@ -185,6 +185,6 @@ pub async fn test_connection(
 }
 
 /// A duration in whole milliseconds, saturating.
-pub fn millis(d: Duration) -> u64 {
+pub(crate) fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

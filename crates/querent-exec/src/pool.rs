@@ -1,14 +1,12 @@
-//! Connection pools for networked targets (deadpool managers for tokio-postgres and
-//! mysql_async) and the lease that decides what happens to a connection after a query:
-//! back to the pool, thrown away, or cancelled on the server and thrown away.
+//! What every pooled driver shares: bounded deadpool pools of server connections, and the
+//! lease that decides what happens to a connection after a query — back to the pool, thrown
+//! away, or cancelled on the server and thrown away. Each driver's manager (how a
+//! connection is made, checked and killed) is its `pool.rs` (`drivers/<name>/pool.rs`).
 
 use std::time::Duration;
 
-use deadpool::managed::{self, Metrics, Object, Pool, PoolError, RecycleError, TimeoutType};
-use mysql_async::prelude::Queryable;
+use deadpool::managed::{self, Object, Pool, PoolError, TimeoutType};
 use querent_domain::query::ExecError as RunError;
-use querent_domain::{ConnectionTarget, Secret};
-use tokio_postgres::NoTls;
 
 use crate::error::ExecError;
 use crate::millis;
@@ -18,13 +16,13 @@ pub const DEFAULT_POOL_SIZE: usize = 8;
 
 /// The drivers' own connect timeout; the real bound is the request's connect timeout,
 /// applied by the pool around connection creation.
-const DRIVER_CONNECT_CAP: Duration = Duration::from_secs(30);
+pub(crate) const DRIVER_CONNECT_CAP: Duration = Duration::from_secs(30);
 
 /// How long the server-side cancellation of an abandoned query may take.
-const CANCEL_BUDGET: Duration = Duration::from_secs(5);
+pub(crate) const CANCEL_BUDGET: Duration = Duration::from_secs(5);
 
 /// An idle connection older than this is checked with a round trip before reuse.
-const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
+pub(crate) const CHECK_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 /// A connection that can be cancelled on the server when its query is abandoned.
 pub(crate) trait Kill: Send + Sized + 'static {
@@ -34,309 +32,23 @@ pub(crate) trait Kill: Send + Sized + 'static {
 }
 
 /// Spawns `fut` on the current runtime, if there is one (drop guards may run anywhere).
-fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
+pub(crate) fn spawn_detached(fut: impl Future<Output = ()> + Send + 'static) {
     if let Ok(handle) = tokio::runtime::Handle::try_current() {
         handle.spawn(fut);
     }
 }
 
-// ---------------------------------------------------------------- postgres
-
-/// Creates tokio-postgres connections to one target.
-pub(crate) struct PgManager {
-    target: ConnectionTarget,
-    password: Option<Secret<String>>,
-    application_name: String,
-}
-
-/// A pooled PostgreSQL connection.
-pub(crate) struct PgConn {
-    /// The client; its socket is driven by a spawned task that ends when it is dropped.
-    pub client: tokio_postgres::Client,
-}
-
-impl managed::Manager for PgManager {
-    type Type = PgConn;
-    type Error = ExecError;
-
-    async fn create(&self) -> Result<PgConn, ExecError> {
-        let (client, _driver) = crate::postgres::connect(
-            &self.target,
-            self.password.as_ref(),
-            DRIVER_CONNECT_CAP,
-            &self.application_name,
-        )
-        .await?;
-        pg_session(&client).await?;
-        Ok(PgConn { client })
-    }
-
-    async fn recycle(
-        &self,
-        conn: &mut PgConn,
-        metrics: &Metrics,
-    ) -> managed::RecycleResult<ExecError> {
-        if conn.client.is_closed() {
-            return Err(RecycleError::message("connection closed"));
-        }
-        if metrics.last_used() > CHECK_AFTER_IDLE {
-            conn.client
-                .check_connection()
-                .await
-                .map_err(|e| RecycleError::message(format!("connection check failed: {e}")))?;
-        }
-        Ok(())
-    }
-}
-
-impl Kill for PgConn {
-    fn kill(self) {
-        let token = self.client.cancel_token();
-        spawn_detached(async move {
-            match tokio::time::timeout(CANCEL_BUDGET, token.cancel_query(NoTls)).await {
-                Ok(Ok(())) => tracing::debug!("cancelled an abandoned postgres query"),
-                Ok(Err(e)) => {
-                    tracing::warn!(error = %e, "could not cancel an abandoned postgres query")
-                }
-                Err(_) => tracing::warn!("cancelling an abandoned postgres query timed out"),
-            }
-            drop(self);
-        });
-    }
-}
-
-/// Session settings every pooled PostgreSQL connection runs with, whatever the server,
-/// database or role defaults say: `standard_conforming_strings = on`, so `'…'` strings
-/// never treat a backslash as an escape (the guard writes `E'…'` for any literal with a
-/// backslash, which reads the same either way).
-pub(crate) const PG_SESSION: &str = "SET standard_conforming_strings = on";
-
-/// Applies [`PG_SESSION`] to a new connection.
-pub(crate) async fn pg_session(client: &tokio_postgres::Client) -> Result<(), ExecError> {
-    client.batch_execute(PG_SESSION).await.map_err(|e| {
-        ExecError::Connection(format!(
-            "could not set up the session: {}",
-            crate::postgres::pg_message(&e)
-        ))
-    })
-}
-
-/// A bounded pool of PostgreSQL connections to one target.
-pub(crate) fn pg_pool(
-    target: &ConnectionTarget,
-    password: Option<&Secret<String>>,
-    application_name: &str,
+/// A bounded pool of `max_size` connections made by `manager`.
+pub(crate) fn bounded<M: managed::Manager>(
+    manager: M,
     max_size: usize,
-) -> Result<Pool<PgManager>, RunError> {
-    let manager = PgManager {
-        target: target.clone(),
-        password: password.cloned(),
-        application_name: application_name.to_owned(),
-    };
+) -> Result<Pool<M>, RunError> {
     Pool::builder(manager)
         .max_size(max_size)
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(|e| RunError::Connection(format!("could not build the connection pool: {e}")))
 }
-
-// ---------------------------------------------------------------- mysql / mariadb
-
-/// Creates mysql_async connections to one target.
-pub(crate) struct MyManager {
-    target: ConnectionTarget,
-    password: Option<Secret<String>>,
-}
-
-/// A pooled MySQL or MariaDB connection.
-pub(crate) struct MyConn {
-    /// The connection.
-    pub conn: mysql_async::Conn,
-    /// Whether the server is MariaDB (statement timeouts are set differently).
-    pub mariadb: bool,
-}
-
-impl managed::Manager for MyManager {
-    type Type = MyConn;
-    type Error = ExecError;
-
-    async fn create(&self) -> Result<MyConn, ExecError> {
-        let mut conn =
-            crate::mysql::connect(&self.target, self.password.as_ref(), DRIVER_CONNECT_CAP).await?;
-        let version: Option<String> = conn
-            .query_first("SELECT VERSION()")
-            .await
-            .map_err(|e| ExecError::Connection(crate::mysql::my_message(&e)))?;
-        let mariadb = version.is_some_and(|v| v.to_ascii_lowercase().contains("mariadb"));
-        my_session(&mut conn).await?;
-        Ok(MyConn { conn, mariadb })
-    }
-
-    async fn recycle(
-        &self,
-        conn: &mut MyConn,
-        metrics: &Metrics,
-    ) -> managed::RecycleResult<ExecError> {
-        if metrics.last_used() > CHECK_AFTER_IDLE {
-            conn.conn
-                .ping()
-                .await
-                .map_err(|e| RecycleError::message(format!("connection check failed: {e}")))?;
-        }
-        Ok(())
-    }
-}
-
-impl Kill for MyConn {
-    fn kill(self) {
-        let id = self.conn.id();
-        let opts = self.conn.opts().clone();
-        spawn_detached(async move {
-            let killed = tokio::time::timeout(CANCEL_BUDGET, async move {
-                let mut killer = mysql_async::Conn::new(opts).await?;
-                killer.query_drop(format!("KILL QUERY {id}")).await?;
-                killer.disconnect().await
-            })
-            .await;
-            match killed {
-                Ok(Ok(())) => tracing::debug!(id, "killed an abandoned mysql query"),
-                Ok(Err(e)) => {
-                    tracing::warn!(id, error = %e, "could not kill an abandoned mysql query")
-                }
-                Err(_) => tracing::warn!(id, "killing an abandoned mysql query timed out"),
-            }
-            drop(self);
-        });
-    }
-}
-
-/// SQL modes a pooled MySQL/MariaDB session must not have: they change how the statements
-/// the guard renders are read. `NO_BACKSLASH_ESCAPES` makes a backslash in a string
-/// literal an ordinary character (the guard escapes with backslashes), `ANSI_QUOTES`
-/// makes `"…"` an identifier; the combination modes that switch `ANSI_QUOTES` on again
-/// when the list is set back (`ANSI`, `DB2`, `MAXDB`, `MSSQL`, `ORACLE`, `POSTGRESQL`) go
-/// too.
-const UNSAFE_SQL_MODES: &[&str] = &[
-    "NO_BACKSLASH_ESCAPES",
-    "ANSI_QUOTES",
-    "ANSI",
-    "DB2",
-    "MAXDB",
-    "MSSQL",
-    "ORACLE",
-    "POSTGRESQL",
-];
-
-/// `sql_mode` without the [`UNSAFE_SQL_MODES`] (and without anything that is not a plain
-/// mode name, so the result can be written into a statement as it is).
-pub(crate) fn safe_sql_mode(mode: &str) -> String {
-    mode.split(',')
-        .map(str::trim)
-        .filter(|m| !m.is_empty() && m.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
-        .filter(|m| !UNSAFE_SQL_MODES.iter().any(|u| u.eq_ignore_ascii_case(m)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Whether a session's `sql_mode` reads backslash escapes and single-quoted strings only.
-fn sql_mode_is_safe(mode: &str) -> bool {
-    !mode.split(',').map(str::trim).any(|m| {
-        m.eq_ignore_ascii_case("NO_BACKSLASH_ESCAPES") || m.eq_ignore_ascii_case("ANSI_QUOTES")
-    })
-}
-
-/// The character sets a session may read the guard's statements in: ASCII-compatible
-/// ones in which a byte below 0x80 is always that ASCII character. In multi-byte sets such
-/// as `gbk`, `big5`, `sjis`, `cp932` or `gb18030` a backslash (0x5C) can be the second byte
-/// of a character: `'中\\'` would be read as an unfinished string, and an escaped quote as
-/// a real one.
-const SAFE_CHARSETS: &[&str] = &["utf8mb4", "utf8mb3", "utf8", "latin1", "ascii"];
-
-/// Whether a session character set reads backslashes and quotes as the guard wrote them.
-fn charset_is_safe(charset: &str) -> bool {
-    SAFE_CHARSETS
-        .iter()
-        .any(|c| c.eq_ignore_ascii_case(charset.trim()))
-}
-
-/// Puts the session on `utf8mb4` (`SET NAMES`) and checks `character_set_client` and
-/// `character_set_connection` afterwards: a session left on a multi-byte set that can hide
-/// a backslash (a server `init_connect`, a proxy) is refused.
-async fn my_charset(conn: &mut mysql_async::Conn) -> Result<(), ExecError> {
-    let failed = |e: mysql_async::Error| {
-        ExecError::Connection(format!(
-            "could not set up the session: {}",
-            crate::mysql::my_message(&e)
-        ))
-    };
-    conn.query_drop("SET NAMES utf8mb4").await.map_err(failed)?;
-    let sets: Option<(String, String)> = conn
-        .query_first("SELECT @@SESSION.character_set_client, @@SESSION.character_set_connection")
-        .await
-        .map_err(failed)?;
-    let (client, connection) = sets.unwrap_or_default();
-    if !charset_is_safe(&client) || !charset_is_safe(&connection) {
-        return Err(ExecError::Connection(format!(
-            "the session keeps character set {client}/{connection}: it must be utf8mb4 (or \
-             another ASCII-safe set) so that escaped strings are read as written"
-        )));
-    }
-    Ok(())
-}
-
-/// Puts a new session on `utf8mb4` ([`my_charset`]), reads its `sql_mode`, drops the
-/// [`UNSAFE_SQL_MODES`], sets it back and checks the result: a session the guard's
-/// rendering would be misread on is refused.
-pub(crate) async fn my_session(conn: &mut mysql_async::Conn) -> Result<(), ExecError> {
-    my_charset(conn).await?;
-    let failed = |e: mysql_async::Error| {
-        ExecError::Connection(format!(
-            "could not set up the session: {}",
-            crate::mysql::my_message(&e)
-        ))
-    };
-    let mode: Option<String> = conn
-        .query_first("SELECT @@SESSION.sql_mode")
-        .await
-        .map_err(failed)?;
-    let mode = mode.unwrap_or_default();
-    let safe = safe_sql_mode(&mode);
-    if safe != mode {
-        conn.query_drop(format!("SET SESSION sql_mode = '{safe}'"))
-            .await
-            .map_err(failed)?;
-        let now: Option<String> = conn
-            .query_first("SELECT @@SESSION.sql_mode")
-            .await
-            .map_err(failed)?;
-        let now = now.unwrap_or_default();
-        if !sql_mode_is_safe(&now) {
-            return Err(ExecError::Connection(format!(
-                "the session keeps sql_mode {now}: NO_BACKSLASH_ESCAPES and ANSI_QUOTES must be off"
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// A bounded pool of MySQL/MariaDB connections to one target.
-pub(crate) fn my_pool(
-    target: &ConnectionTarget,
-    password: Option<&Secret<String>>,
-    max_size: usize,
-) -> Result<Pool<MyManager>, RunError> {
-    let manager = MyManager {
-        target: target.clone(),
-        password: password.cloned(),
-    };
-    Pool::builder(manager)
-        .max_size(max_size)
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()
-        .map_err(|e| RunError::Connection(format!("could not build the connection pool: {e}")))
-}
-
-// ---------------------------------------------------------------- checkout and lease
 
 /// A connect-time error as the query engine reports it.
 pub(crate) fn connect_error(e: ExecError) -> RunError {
@@ -447,20 +159,19 @@ where
     }
 }
 
+/// Test helpers shared by the drivers' pool tests.
 #[cfg(test)]
-mod tests {
-    use mysql_async::prelude::Queryable;
-    use querent_domain::{Dialect, SslMode};
-
-    use super::*;
+pub(crate) mod tests {
+    use querent_domain::{ConnectionTarget, Dialect, SslMode};
 
     /// Whether a local service is up; without it querent-test-gate skips the test (or
     /// fails it under `QUERENT_REQUIRE_SERVICES=1`).
-    async fn up(name: &str, addr: &str) -> bool {
+    pub(crate) async fn up(name: &str, addr: &str) -> bool {
         querent_test_gate::tcp(name, addr)
     }
 
-    fn target(dialect: Dialect, port: u16, user: &str) -> ConnectionTarget {
+    /// A target on the local test server.
+    pub(crate) fn target(dialect: Dialect, port: u16, user: &str) -> ConnectionTarget {
         ConnectionTarget {
             dialect,
             host: Some("127.0.0.1".into()),
@@ -470,257 +181,5 @@ mod tests {
             path: None,
             ssl_mode: SslMode::Prefer,
         }
-    }
-
-    #[test]
-    fn unsafe_sql_modes_are_dropped() {
-        assert_eq!(
-            safe_sql_mode(
-                "STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES,ANSI_QUOTES,ONLY_FULL_GROUP_BY"
-            ),
-            "STRICT_TRANS_TABLES,ONLY_FULL_GROUP_BY"
-        );
-        assert_eq!(
-            safe_sql_mode("REAL_AS_FLOAT,PIPES_AS_CONCAT,ANSI_QUOTES,IGNORE_SPACE,ANSI"),
-            "REAL_AS_FLOAT,PIPES_AS_CONCAT,IGNORE_SPACE"
-        );
-        assert_eq!(safe_sql_mode(""), "");
-        assert_eq!(safe_sql_mode("no_backslash_escapes"), "");
-        assert_eq!(
-            safe_sql_mode("STRICT_ALL_TABLES,X'; DROP"),
-            "STRICT_ALL_TABLES"
-        );
-        assert!(sql_mode_is_safe("STRICT_TRANS_TABLES"));
-        assert!(!sql_mode_is_safe("ANSI_QUOTES"));
-    }
-
-    async fn sql_mode(conn: &mut mysql_async::Conn) -> String {
-        conn.query_first::<String, _>("SELECT @@SESSION.sql_mode")
-            .await
-            .unwrap()
-            .unwrap_or_default()
-    }
-
-    /// `'a\\'` and `"b"` as the session reads them.
-    async fn literals(conn: &mut mysql_async::Conn) -> (String, String) {
-        conn.query_first::<(String, String), _>(r#"SELECT 'a\\', "b""#)
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn mysql_sessions_read_backslash_escapes_and_single_quoted_strings() {
-        if !up("MariaDB", "127.0.0.1:3306").await {
-            return;
-        }
-        let t = target(Dialect::Mysql, 3306, "root");
-        let mut conn = crate::mysql::connect(&t, None, Duration::from_secs(5))
-            .await
-            .unwrap();
-        for mode in [
-            "STRICT_TRANS_TABLES,NO_BACKSLASH_ESCAPES",
-            "ANSI,NO_BACKSLASH_ESCAPES",
-            "ORACLE",
-            "",
-        ] {
-            conn.query_drop(format!("SET SESSION sql_mode = '{mode}'"))
-                .await
-                .unwrap();
-            my_session(&mut conn).await.unwrap();
-            let now = sql_mode(&mut conn).await;
-            assert!(sql_mode_is_safe(&now), "{mode} → {now}");
-            assert_eq!(
-                literals(&mut conn).await,
-                ("a\\".to_owned(), "b".to_owned()),
-                "{mode} → {now}"
-            );
-            if mode.starts_with("STRICT") {
-                assert_eq!(now, "STRICT_TRANS_TABLES", "other modes stay");
-            }
-        }
-        conn.disconnect().await.unwrap();
-
-        // Through the pool, with the server's default mode unsafe while the connection is
-        // made. The change is GLOBAL on a server other tests share: the window is kept to
-        // one connection attempt, and the guard restores the old mode on every path — a
-        // failed step, a panic — before anything is unwrapped or asserted.
-        let global = GlobalSqlMode::make_unsafe(&t).await;
-        let pool = my_pool(&t, None, 1);
-        let lease = match &pool {
-            Ok(pool) => Some(checkout(pool, Duration::from_secs(5)).await),
-            Err(_) => None,
-        };
-        let unsafe_global = global.restore().await;
-        assert!(
-            unsafe_global.contains("NO_BACKSLASH_ESCAPES"),
-            "{unsafe_global}"
-        );
-        let pool = pool.unwrap();
-        let mut lease = lease.unwrap().unwrap();
-        let conn = &mut lease.conn().conn;
-        let now = sql_mode(conn).await;
-        assert!(sql_mode_is_safe(&now), "{now}");
-        assert_eq!(literals(conn).await, ("a\\".to_owned(), "b".to_owned()));
-        lease.release();
-        pool.close();
-    }
-
-    /// Sets the server's GLOBAL `sql_mode` to an unsafe one and puts it back — by
-    /// [`GlobalSqlMode::restore`], or when dropped (a panic, an early return) from a thread
-    /// of its own, so the shared server never stays unsafe for the tests that follow.
-    struct GlobalSqlMode {
-        target: ConnectionTarget,
-        /// The mode to put back; `None` once restored.
-        saved: Option<String>,
-    }
-
-    impl GlobalSqlMode {
-        /// Adds `NO_BACKSLASH_ESCAPES` and `ANSI_QUOTES` to the global mode.
-        async fn make_unsafe(t: &ConnectionTarget) -> Self {
-            let mut root = crate::mysql::connect(t, None, Duration::from_secs(5))
-                .await
-                .unwrap();
-            let saved: String = root
-                .query_first("SELECT @@GLOBAL.sql_mode")
-                .await
-                .unwrap()
-                .unwrap_or_default();
-            // From here on, Drop restores `saved` whatever happens.
-            let guard = Self {
-                target: t.clone(),
-                saved: Some(saved),
-            };
-            let set = root
-                .query_drop(
-                    "SET GLOBAL sql_mode = CONCAT_WS(',', NULLIF(@@GLOBAL.sql_mode, ''), \
-                     'NO_BACKSLASH_ESCAPES', 'ANSI_QUOTES')",
-                )
-                .await;
-            let _ = root.disconnect().await;
-            set.unwrap();
-            guard
-        }
-
-        /// Restores the saved mode; returns the global mode as it was just before.
-        async fn restore(mut self) -> String {
-            let saved = self.saved.take().unwrap_or_default();
-            set_global_sql_mode(&self.target, &saved).await
-        }
-    }
-
-    impl Drop for GlobalSqlMode {
-        fn drop(&mut self) {
-            let Some(saved) = self.saved.take() else {
-                return;
-            };
-            let target = self.target.clone();
-            // Drop may run on the test's runtime (while unwinding): a thread with its own.
-            let _ = std::thread::spawn(move || {
-                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                {
-                    rt.block_on(set_global_sql_mode(&target, &saved));
-                }
-            })
-            .join();
-        }
-    }
-
-    /// Sets the GLOBAL `sql_mode` (a plain list of mode names) and returns the one before.
-    async fn set_global_sql_mode(t: &ConnectionTarget, mode: &str) -> String {
-        assert!(
-            mode.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ','),
-            "only plain mode names are written into the statement: {mode}"
-        );
-        let mut root = crate::mysql::connect(t, None, Duration::from_secs(5))
-            .await
-            .expect("reconnect to restore the global sql_mode");
-        let before: Option<String> = root
-            .query_first("SELECT @@GLOBAL.sql_mode")
-            .await
-            .ok()
-            .flatten();
-        root.query_drop(format!("SET GLOBAL sql_mode = '{mode}'"))
-            .await
-            .expect("restore the global sql_mode");
-        let _ = root.disconnect().await;
-        before.unwrap_or_default()
-    }
-
-    #[test]
-    fn only_ascii_safe_charsets_are_accepted() {
-        for ok in ["utf8mb4", "UTF8MB3", "utf8", "latin1", "ascii"] {
-            assert!(charset_is_safe(ok), "{ok}");
-        }
-        for bad in [
-            "gbk", "big5", "sjis", "cp932", "gb18030", "gb2312", "ucs2", "",
-        ] {
-            assert!(!charset_is_safe(bad), "{bad}");
-        }
-    }
-
-    /// A client character set in which a backslash can end a multi-byte character (`中` is
-    /// E4 B8 AD in UTF-8; GBK reads AD 5C as one character) would swallow the backslash
-    /// that escapes the next one: every pooled session is put on utf8mb4 first.
-    #[tokio::test]
-    async fn mysql_sessions_are_utf8mb4_whatever_the_client_charset() {
-        if !up("MariaDB", "127.0.0.1:3306").await {
-            return;
-        }
-        let t = target(Dialect::Mysql, 3306, "root");
-        let mut conn = crate::mysql::connect(&t, None, Duration::from_secs(5))
-            .await
-            .unwrap();
-        for charset in ["gbk", "big5", "sjis", "cp932"] {
-            conn.query_drop(format!("SET NAMES {charset}"))
-                .await
-                .unwrap();
-            my_session(&mut conn).await.unwrap();
-            let sets: (String, String) = conn
-                .query_first(
-                    "SELECT @@SESSION.character_set_client, @@SESSION.character_set_connection",
-                )
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(
-                sets,
-                ("utf8mb4".to_owned(), "utf8mb4".to_owned()),
-                "{charset}"
-            );
-            // The value `中\`, rendered for MySQL as the guard does: its backslash escaped.
-            let v: Option<String> = conn.query_first(r"SELECT '中\\' AS v").await.unwrap();
-            assert_eq!(v.as_deref(), Some(r"中\"), "{charset}");
-        }
-        conn.disconnect().await.unwrap();
-    }
-
-    #[tokio::test]
-    async fn pg_sessions_use_standard_conforming_strings() {
-        if !up("PostgreSQL", "127.0.0.1:5432").await {
-            return;
-        }
-        let t = target(Dialect::Postgres, 5432, "postgres");
-        let (client, _driver) =
-            crate::postgres::connect(&t, None, Duration::from_secs(5), "querent-test")
-                .await
-                .unwrap();
-        client
-            .batch_execute("SET standard_conforming_strings = off")
-            .await
-            .unwrap();
-        pg_session(&client).await.unwrap();
-        let row = client
-            .query_one(
-                r"SELECT current_setting('standard_conforming_strings'), 'a\\b'",
-                &[],
-            )
-            .await
-            .unwrap();
-        assert_eq!(row.get::<_, String>(0), "on");
-        assert_eq!(row.get::<_, String>(1), r"a\\b");
     }
 }

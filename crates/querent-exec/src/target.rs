@@ -4,7 +4,7 @@ use querent_domain::{ConnectionTarget, SslMode};
 
 use crate::error::{ExecError, TLS_UNSUPPORTED};
 
-/// The fields a networked target (PostgreSQL, MySQL) must have, checked and defaulted.
+/// The fields a server target (PostgreSQL, MySQL) must have, checked and defaulted.
 #[derive(Debug)]
 pub(crate) struct NetTarget<'a> {
     pub host: &'a str,
@@ -16,15 +16,22 @@ pub(crate) struct NetTarget<'a> {
 }
 
 impl<'a> NetTarget<'a> {
-    /// Checks the required fields (naming the first one missing), applies the default port,
-    /// then refuses `ssl_mode=require`, which this build cannot honour.
-    pub fn from_target(target: &'a ConnectionTarget, default_port: u16) -> Result<Self, ExecError> {
+    /// Checks the required fields (naming the first one missing), applies the dialect's
+    /// default port, then refuses `ssl_mode=require`, which this build cannot honour.
+    pub fn from_target(target: &'a ConnectionTarget) -> Result<Self, ExecError> {
         let dialect = target.dialect;
         let host = required(target.host.as_deref(), "host", dialect)?;
         let database = required(target.database.as_deref(), "database", dialect)?;
         let username = required(target.username.as_deref(), "username", dialect)?;
         let port = match target.port {
-            None => default_port,
+            None => match dialect.default_port() {
+                Some(p) => p,
+                None => {
+                    return Err(ExecError::InvalidTarget(format!(
+                        "port is required for {dialect} connections"
+                    )));
+                }
+            },
             Some(0) => {
                 return Err(ExecError::InvalidTarget(
                     "port must be between 1 and 65535".to_owned(),
@@ -46,7 +53,7 @@ impl<'a> NetTarget<'a> {
 }
 
 /// A field that must be present and not blank; the error names it.
-pub fn required<'a>(
+pub(crate) fn required<'a>(
     value: Option<&'a str>,
     field: &str,
     dialect: querent_domain::Dialect,
@@ -78,7 +85,7 @@ mod tests {
     }
 
     fn invalid(t: &ConnectionTarget) -> String {
-        match NetTarget::from_target(t, 5432) {
+        match NetTarget::from_target(t) {
             Err(ExecError::InvalidTarget(m)) => m,
             other => panic!("expected InvalidTarget, got {other:?}"),
         }
@@ -87,7 +94,7 @@ mod tests {
     #[test]
     fn defaults_the_port() {
         let t = target();
-        let n = NetTarget::from_target(&t, 5432).unwrap();
+        let n = NetTarget::from_target(&t).unwrap();
         assert_eq!(
             (n.host, n.port, n.database, n.username),
             ("db.example", 5432, "sales", "reader")
@@ -117,7 +124,7 @@ mod tests {
     fn refuses_require() {
         let mut t = target();
         t.ssl_mode = SslMode::Require;
-        match NetTarget::from_target(&t, 5432) {
+        match NetTarget::from_target(&t) {
             Err(ExecError::Connection(m)) => assert_eq!(m, TLS_UNSUPPORTED),
             other => panic!("expected Connection, got {other:?}"),
         }

@@ -3,16 +3,18 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use querent_domain::schema::{
+    ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind, UniqueConstraint,
+};
 use querent_domain::{ConnectionTarget, Dialect, Secret};
 use tokio::time::timeout;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, Row};
 
-use crate::{
-    ColumnInfo, ForeignKey, IntrospectError, IntrospectOptions, SchemaSnapshot, TableInfo,
-    TableKind, UniqueConstraint, accept_samples, chain, millis, quote_double, required,
-    sampling_plan, scrub,
-};
+use crate::catalog::{IntrospectOptions, accept_samples, sampling_plan};
+use crate::error::{ExecError, chain, scrub};
+use crate::millis;
+use crate::target::required;
 
 /// Extra time given to the client-side timer beyond the server's statement timeout.
 const MARGIN: Duration = Duration::from_secs(2);
@@ -93,9 +95,9 @@ pub(crate) async fn introspect(
     target: &ConnectionTarget,
     password: Option<&Secret<String>>,
     options: &IntrospectOptions,
-) -> Result<SchemaSnapshot, IntrospectError> {
+) -> Result<SchemaSnapshot, ExecError> {
     let database = required(target.database.as_deref(), "database", Dialect::Postgres)?;
-    let (client, driver) = querent_exec::postgres::connect(
+    let (client, driver) = super::connect(
         target,
         password,
         options.connect_timeout,
@@ -129,11 +131,11 @@ struct Session<'a> {
 
 impl Session<'_> {
     /// Runs statements without results.
-    async fn batch(&self, sql: &str) -> Result<(), IntrospectError> {
+    async fn batch(&self, sql: &str) -> Result<(), ExecError> {
         match timeout(self.budget, self.client.batch_execute(sql)).await {
-            Err(_) => Err(IntrospectError::Timeout(millis(self.budget))),
-            Ok(Err(e)) => Err(IntrospectError::Query(scrub(
-                querent_exec::postgres::pg_message(&e),
+            Err(_) => Err(ExecError::Timeout(millis(self.budget))),
+            Ok(Err(e)) => Err(ExecError::Query(scrub(
+                super::pg_message(&e),
                 self.password,
             ))),
             Ok(Ok(())) => Ok(()),
@@ -145,11 +147,11 @@ impl Session<'_> {
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
-    ) -> Result<Vec<Row>, IntrospectError> {
+    ) -> Result<Vec<Row>, ExecError> {
         match timeout(self.budget, self.client.query(sql, params)).await {
-            Err(_) => Err(IntrospectError::Timeout(millis(self.budget))),
-            Ok(Err(e)) => Err(IntrospectError::Query(scrub(
-                querent_exec::postgres::pg_message(&e),
+            Err(_) => Err(ExecError::Timeout(millis(self.budget))),
+            Ok(Err(e)) => Err(ExecError::Query(scrub(
+                super::pg_message(&e),
                 self.password,
             ))),
             Ok(Ok(rows)) => Ok(rows),
@@ -158,9 +160,9 @@ impl Session<'_> {
 }
 
 /// Reads a column of a catalog row.
-fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, IntrospectError> {
+fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, ExecError> {
     row.try_get(idx)
-        .map_err(|e| IntrospectError::Query(format!("unexpected catalog value: {}", chain(&e))))
+        .map_err(|e| ExecError::Query(format!("unexpected catalog value: {}", chain(&e))))
 }
 
 /// The catalog reads and the sampling, inside one read-only transaction.
@@ -168,7 +170,7 @@ async fn read(
     s: &Session<'_>,
     database: &str,
     options: &IntrospectOptions,
-) -> Result<SchemaSnapshot, IntrospectError> {
+) -> Result<SchemaSnapshot, ExecError> {
     // A number, not user text: safe to format into the statement.
     let timeout_ms = millis(options.query_timeout).max(1);
     s.batch(&format!(
@@ -293,11 +295,11 @@ async fn sample(
         i64::try_from(options.max_distinct_samples.saturating_add(1)).unwrap_or(i64::MAX);
     for (ti, ci) in sampling_plan(tables, candidates, options) {
         let table = &tables[ti];
-        let column = quote_double(&table.columns[ci].name);
+        let column = Dialect::Postgres.quote_identifier(&table.columns[ci].name);
         let relation = format!(
             "{}.{}",
-            quote_double(table.schema.as_deref().unwrap_or("public")),
-            quote_double(&table.name)
+            Dialect::Postgres.quote_identifier(table.schema.as_deref().unwrap_or("public")),
+            Dialect::Postgres.quote_identifier(&table.name)
         );
         let sql = format!(
             "SELECT DISTINCT v FROM (SELECT {column}::text AS v FROM {relation} \

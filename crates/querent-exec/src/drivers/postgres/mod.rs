@@ -1,18 +1,100 @@
-//! PostgreSQL targets (tokio-postgres).
+//! PostgreSQL targets (tokio-postgres): connecting, the version query, and the driver.
+//! Its pool is `pool.rs`, execution `run.rs`, value decoding `values.rs`, the catalog
+//! reader `catalog.rs`.
 
+mod catalog;
+mod pool;
+mod run;
+mod values;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-use querent_domain::Secret;
-use querent_domain::{ConnectionTarget, SslMode};
+use async_trait::async_trait;
+use deadpool::managed::Pool;
+use querent_domain::query::{ExecError as RunError, QueryLimits, QueryOutcome, RowSink};
+use querent_domain::schema::SchemaSnapshot;
+use querent_domain::{ConnectionTarget, Secret, SslMode};
+use querent_sql::ValidatedSql;
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_postgres::{NoTls, SimpleQueryMessage};
 
+use self::pool::{PgManager, pg_pool};
+use crate::catalog::IntrospectOptions;
+use crate::drivers::{Runner, RunnerSettings, TargetDriver};
 use crate::error::{ExecError, chain, is_io_timeout, scrub};
+use crate::pool::connect_error;
 use crate::target::NetTarget;
 use crate::{VERSION_QUERY_MARGIN, millis};
 
-/// PostgreSQL's default port.
-pub(crate) const DEFAULT_PORT: u16 = 5432;
+/// The PostgreSQL driver.
+pub(crate) struct Postgres;
+
+#[async_trait]
+impl TargetDriver for Postgres {
+    async fn server_version(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        connect_timeout: Duration,
+    ) -> Result<String, ExecError> {
+        server_version(target, password, connect_timeout).await
+    }
+
+    fn runner(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        settings: &RunnerSettings<'_>,
+    ) -> Result<Arc<dyn Runner>, RunError> {
+        NetTarget::from_target(target).map_err(connect_error)?;
+        Ok(Arc::new(PgRunner {
+            pool: pg_pool(
+                target,
+                password,
+                settings.application_name,
+                settings.pool_size,
+            )?,
+            password: password.cloned(),
+        }))
+    }
+
+    async fn read_catalog(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        options: &IntrospectOptions,
+    ) -> Result<SchemaSnapshot, ExecError> {
+        catalog::introspect(target, password, options).await
+    }
+}
+
+/// A target's pool of connections.
+struct PgRunner {
+    pool: Pool<PgManager>,
+    /// Scrubbed from error messages.
+    password: Option<Secret<String>>,
+}
+
+#[async_trait]
+impl Runner for PgRunner {
+    async fn run(
+        &self,
+        validated: &ValidatedSql,
+        limits: &QueryLimits,
+        sink: &mut dyn RowSink,
+    ) -> Result<QueryOutcome, RunError> {
+        run::run(&self.pool, validated, limits, sink, self.password.as_ref()).await
+    }
+
+    fn pool_status(&self) -> Option<deadpool::Status> {
+        Some(self.pool.status())
+    }
+
+    fn close(&self) {
+        self.pool.close();
+    }
+}
 
 /// Builds the driver configuration field by field: values are never spliced into a
 /// connection string, so spaces, quotes and backslashes in them are harmless.
@@ -45,13 +127,13 @@ pub(crate) fn config(
 /// `application_name`. Returns the client and the task driving the socket (it ends by itself
 /// once the client is dropped; abort it to give up on a stuck server). Errors carry the
 /// server's own message, never the password.
-pub async fn connect(
+pub(crate) async fn connect(
     target: &ConnectionTarget,
     password: Option<&Secret<String>>,
     connect_timeout: Duration,
     application_name: &str,
 ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ExecError> {
-    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
+    let net = NetTarget::from_target(target)?;
     let config = config(&net, password, connect_timeout, application_name);
     let (client, connection) = match timeout(connect_timeout, config.connect(NoTls)).await {
         Err(_) => return Err(ExecError::Timeout(millis(connect_timeout))),
@@ -117,7 +199,7 @@ fn map_error(
 
 /// The most useful text of a postgres error: for server errors the message, detail, hint
 /// and SQLSTATE; otherwise the error with its sources.
-pub fn pg_message(err: &tokio_postgres::Error) -> String {
+pub(crate) fn pg_message(err: &tokio_postgres::Error) -> String {
     match err.as_db_error() {
         Some(db) => {
             let mut out = db.message().to_owned();
@@ -157,7 +239,7 @@ mod tests {
             path: None,
             ssl_mode: SslMode::Disable,
         };
-        let net = NetTarget::from_target(&target, DEFAULT_PORT).unwrap();
+        let net = NetTarget::from_target(&target).unwrap();
         let pw = Secret::new("p a s s' =w".to_owned());
         let c = config(&net, Some(&pw), Duration::from_millis(1500), "querent");
         assert!(matches!(c.get_hosts(), [Host::Tcp(h)] if h == "db.internal"));

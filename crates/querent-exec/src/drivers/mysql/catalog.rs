@@ -5,14 +5,16 @@ use std::time::Duration;
 
 use mysql_async::prelude::{FromRow, Queryable};
 use mysql_async::{Conn, Params, Value};
+use querent_domain::schema::{
+    ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind, UniqueConstraint,
+};
 use querent_domain::{ConnectionTarget, Dialect, Secret};
 use tokio::time::timeout;
 
-use crate::{
-    ColumnInfo, ForeignKey, IntrospectError, IntrospectOptions, SchemaSnapshot, TableInfo,
-    TableKind, UniqueConstraint, accept_samples, millis, quote_backtick, required, sampling_plan,
-    scrub,
-};
+use crate::catalog::{IntrospectOptions, accept_samples, sampling_plan};
+use crate::error::{ExecError, scrub};
+use crate::millis;
+use crate::target::required;
 
 /// Extra time given to the client-side timer beyond the server's statement timeout.
 const MARGIN: Duration = Duration::from_secs(2);
@@ -25,9 +27,9 @@ pub(crate) async fn introspect(
     target: &ConnectionTarget,
     password: Option<&Secret<String>>,
     options: &IntrospectOptions,
-) -> Result<SchemaSnapshot, IntrospectError> {
+) -> Result<SchemaSnapshot, ExecError> {
     let database = required(target.database.as_deref(), "database", Dialect::Mysql)?;
-    let mut conn = querent_exec::mysql::connect(target, password, options.connect_timeout).await?;
+    let mut conn = super::connect(target, password, options.connect_timeout).await?;
 
     let budget = options.query_timeout + MARGIN;
     let result = read(&mut conn, database, options, password, budget).await;
@@ -49,18 +51,15 @@ async fn query<T: FromRow + Send + 'static>(
     params: Vec<Value>,
     password: Option<&Secret<String>>,
     budget: Duration,
-) -> Result<Vec<T>, IntrospectError> {
+) -> Result<Vec<T>, ExecError> {
     let params = if params.is_empty() {
         Params::Empty
     } else {
         Params::Positional(params)
     };
     match timeout(budget, conn.exec::<T, _, _>(sql, params)).await {
-        Err(_) => Err(IntrospectError::Timeout(millis(budget))),
-        Ok(Err(e)) => Err(IntrospectError::Query(scrub(
-            querent_exec::mysql::my_message(&e),
-            password,
-        ))),
+        Err(_) => Err(ExecError::Timeout(millis(budget))),
+        Ok(Err(e)) => Err(ExecError::Query(scrub(super::my_message(&e), password))),
         Ok(Ok(rows)) => Ok(rows),
     }
 }
@@ -71,13 +70,10 @@ async fn exec_drop(
     sql: &str,
     password: Option<&Secret<String>>,
     budget: Duration,
-) -> Result<(), IntrospectError> {
+) -> Result<(), ExecError> {
     match timeout(budget, conn.query_drop(sql)).await {
-        Err(_) => Err(IntrospectError::Timeout(millis(budget))),
-        Ok(Err(e)) => Err(IntrospectError::Query(scrub(
-            querent_exec::mysql::my_message(&e),
-            password,
-        ))),
+        Err(_) => Err(ExecError::Timeout(millis(budget))),
+        Ok(Err(e)) => Err(ExecError::Query(scrub(super::my_message(&e), password))),
         Ok(Ok(())) => Ok(()),
     }
 }
@@ -124,7 +120,7 @@ async fn read(
     options: &IntrospectOptions,
     password: Option<&Secret<String>>,
     budget: Duration,
-) -> Result<SchemaSnapshot, IntrospectError> {
+) -> Result<SchemaSnapshot, ExecError> {
     // Statement timeout: MariaDB's `max_statement_time` (seconds), else MySQL's
     // `max_execution_time` (milliseconds). Numbers, not user text.
     let ms = millis(options.query_timeout).max(1);
@@ -293,10 +289,14 @@ async fn sample(
         u64::try_from(options.max_distinct_samples.saturating_add(1)).unwrap_or(u64::MAX);
     for (ti, ci) in sampling_plan(tables, candidates, options) {
         let table = &tables[ti];
-        let column = quote_backtick(&table.columns[ci].name);
+        let column = Dialect::Mysql.quote_identifier(&table.columns[ci].name);
         let relation = match &table.schema {
-            Some(schema) => format!("{}.{}", quote_backtick(schema), quote_backtick(&table.name)),
-            None => quote_backtick(&table.name),
+            Some(schema) => format!(
+                "{}.{}",
+                Dialect::Mysql.quote_identifier(schema),
+                Dialect::Mysql.quote_identifier(&table.name)
+            ),
+            None => Dialect::Mysql.quote_identifier(&table.name),
         };
         let sql = format!(
             "SELECT DISTINCT v FROM (SELECT CAST({column} AS CHAR) AS v FROM {relation} \

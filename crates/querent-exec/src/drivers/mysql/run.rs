@@ -11,12 +11,13 @@ use querent_domain::query::{
 };
 use querent_sql::ValidatedSql;
 
+use super::pool::{MyConn, MyManager};
+use super::values;
 use crate::deliver::{Delivery, column_meta};
 use crate::error::{chain, scrub};
 use crate::exec_common::{AfterQuery, Done, Failure, safety_budget};
 use crate::millis;
-use crate::pool::{MyConn, MyManager, checkout};
-use crate::values::mysql as values;
+use crate::pool::checkout;
 
 /// MariaDB's `ER_STATEMENT_TIMEOUT` (max_statement_time exceeded).
 const MARIADB_STATEMENT_TIMEOUT: u16 = 1969;
@@ -157,6 +158,12 @@ fn map_error(
             ),
             password,
         )),
+    }
+}
+
+impl From<mysql_async::Error> for Failure<mysql_async::Error> {
+    fn from(e: mysql_async::Error) -> Self {
+        Failure::Driver(e)
     }
 }
 

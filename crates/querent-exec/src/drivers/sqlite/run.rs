@@ -18,12 +18,12 @@ use rusqlite::limits::Limit;
 use rusqlite::{Connection, ErrorCode, InterruptHandle};
 use tokio::sync::mpsc;
 
+use super::values;
 use crate::deliver::{Admitted, BATCH_SIZE, Budget, Delivery, column_meta};
 use crate::exec_common::{Done, safety_budget};
 use crate::millis;
 use crate::pool::connect_error;
 use crate::target::required;
-use crate::values::sqlite as values;
 
 /// SQLite VM instructions between two checks of the deadline and the cancel flag.
 const PROGRESS_EVERY: i32 = 1_000;
@@ -363,9 +363,9 @@ fn open(path: &Path, busy_timeout: Duration, max_length: i32) -> Result<Connecti
     // READ_ONLY without CREATE, never through a symbolic link; no URI flag, so the
     // configured path is taken literally (as the connection test does) and cannot smuggle
     // in URI parameters. The file's schema is untrusted: trusted_schema off, defensive on.
-    let conn = Connection::open_with_flags(path, crate::sqlite::target_open_flags())
+    let conn = Connection::open_with_flags(path, super::target_open_flags())
         .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
-    crate::sqlite::harden_target_connection(&conn)
+    super::harden_target_connection(&conn)
         .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
     conn.busy_timeout(busy_timeout)
         .map_err(|e| RunError::Connection(format!("sqlite: {e}")))?;

@@ -1,18 +1,95 @@
-//! MySQL and MariaDB targets (mysql_async).
+//! MySQL and MariaDB targets (mysql_async): connecting, the version query, and the driver.
+//! Its pool is `pool.rs`, execution `run.rs`, value decoding `values.rs`, the catalog
+//! reader `catalog.rs`.
 
+mod catalog;
+mod pool;
+mod run;
+mod values;
+
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
+use deadpool::managed::Pool;
 use mysql_async::prelude::Queryable;
-use querent_domain::ConnectionTarget;
-use querent_domain::Secret;
+use querent_domain::query::{ExecError as RunError, QueryLimits, QueryOutcome, RowSink};
+use querent_domain::schema::SchemaSnapshot;
+use querent_domain::{ConnectionTarget, Secret};
+use querent_sql::ValidatedSql;
 use tokio::time::{Instant, timeout, timeout_at};
 
+use self::pool::{MyManager, my_pool};
+use crate::catalog::IntrospectOptions;
+use crate::drivers::{Runner, RunnerSettings, TargetDriver};
 use crate::error::{ExecError, chain, innermost_io, is_io_timeout, scrub};
+use crate::pool::connect_error;
 use crate::target::NetTarget;
 use crate::{VERSION_QUERY_MARGIN, millis};
 
-/// MySQL's default port.
-pub(crate) const DEFAULT_PORT: u16 = 3306;
+/// The MySQL and MariaDB driver.
+pub(crate) struct Mysql;
+
+#[async_trait]
+impl TargetDriver for Mysql {
+    async fn server_version(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        connect_timeout: Duration,
+    ) -> Result<String, ExecError> {
+        server_version(target, password, connect_timeout).await
+    }
+
+    fn runner(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        settings: &RunnerSettings<'_>,
+    ) -> Result<Arc<dyn Runner>, RunError> {
+        NetTarget::from_target(target).map_err(connect_error)?;
+        Ok(Arc::new(MyRunner {
+            pool: my_pool(target, password, settings.pool_size)?,
+            password: password.cloned(),
+        }))
+    }
+
+    async fn read_catalog(
+        &self,
+        target: &ConnectionTarget,
+        password: Option<&Secret<String>>,
+        options: &IntrospectOptions,
+    ) -> Result<SchemaSnapshot, ExecError> {
+        catalog::introspect(target, password, options).await
+    }
+}
+
+/// A target's pool of connections.
+struct MyRunner {
+    pool: Pool<MyManager>,
+    /// Scrubbed from error messages.
+    password: Option<Secret<String>>,
+}
+
+#[async_trait]
+impl Runner for MyRunner {
+    async fn run(
+        &self,
+        validated: &ValidatedSql,
+        limits: &QueryLimits,
+        sink: &mut dyn RowSink,
+    ) -> Result<QueryOutcome, RunError> {
+        run::run(&self.pool, validated, limits, sink, self.password.as_ref()).await
+    }
+
+    fn pool_status(&self) -> Option<deadpool::Status> {
+        Some(self.pool.status())
+    }
+
+    fn close(&self) {
+        self.pool.close();
+    }
+}
 
 /// Builds the driver options field by field (never a URL, so no escaping issues).
 pub(crate) fn opts(target: &NetTarget<'_>, password: Option<&Secret<String>>) -> mysql_async::Opts {
@@ -32,12 +109,12 @@ pub(crate) fn opts(target: &NetTarget<'_>, password: Option<&Secret<String>>) ->
 
 /// Validates the target and connects within `connect_timeout` (over TCP, never the local
 /// socket). Errors carry the server's own message, never the password.
-pub async fn connect(
+pub(crate) async fn connect(
     target: &ConnectionTarget,
     password: Option<&Secret<String>>,
     connect_timeout: Duration,
 ) -> Result<mysql_async::Conn, ExecError> {
-    let net = NetTarget::from_target(target, DEFAULT_PORT)?;
+    let net = NetTarget::from_target(target)?;
     match timeout(
         connect_timeout,
         mysql_async::Conn::new(opts(&net, password)),
@@ -109,7 +186,7 @@ fn map_error(
 
 /// The most useful text of a mysql_async error: for server errors the message with code
 /// and SQLSTATE; otherwise the error with its sources.
-pub fn my_message(err: &mysql_async::Error) -> String {
+pub(crate) fn my_message(err: &mysql_async::Error) -> String {
     match err {
         mysql_async::Error::Server(e) => {
             format!("{} [error {}, SQLSTATE {}]", e.message, e.code, e.state)
@@ -135,7 +212,7 @@ mod tests {
             path: None,
             ssl_mode: SslMode::Prefer,
         };
-        let net = NetTarget::from_target(&target, DEFAULT_PORT).unwrap();
+        let net = NetTarget::from_target(&target).unwrap();
         let pw = Secret::new("p@ss:w/rd?".to_owned());
         let o = opts(&net, Some(&pw));
         assert_eq!(o.ip_or_hostname(), "db.internal");

@@ -13,12 +13,13 @@ use querent_sql::ValidatedSql;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 
+use super::pool::PgManager;
+use super::values as pg;
 use crate::deliver::{Delivery, column_meta};
 use crate::error::{chain, scrub};
 use crate::exec_common::{AfterQuery, Done, Failure, safety_budget};
 use crate::millis;
-use crate::pool::{PgManager, checkout};
-use crate::values::pg;
+use crate::pool::checkout;
 
 /// Checks out a connection, runs the statement, streams the rows into `sink`.
 pub(crate) async fn run(
@@ -150,5 +151,11 @@ fn map_error(
             format!("lost the connection to the target database: {}", chain(e)),
             password,
         )),
+    }
+}
+
+impl From<tokio_postgres::Error> for Failure<tokio_postgres::Error> {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Failure::Driver(e)
     }
 }

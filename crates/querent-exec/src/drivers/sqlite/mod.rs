@@ -1,21 +1,92 @@
-//! SQLite targets (rusqlite), opened read-only on tokio's blocking pool.
+//! SQLite targets (rusqlite), opened read-only on tokio's blocking pool: how a target file
+//! is opened, the version probe, and the driver. Execution is `run.rs`, value decoding
+//! `values.rs`, the catalog reader `catalog.rs`; nothing is pooled.
+
+mod catalog;
+mod run;
+mod values;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use querent_domain::{ConnectionTarget, Dialect};
+use async_trait::async_trait;
+use querent_domain::query::{ExecError as RunError, QueryLimits, QueryOutcome, RowSink};
+use querent_domain::schema::SchemaSnapshot;
+use querent_domain::{ConnectionTarget, Dialect, Secret};
+use querent_sql::ValidatedSql;
 use rusqlite::{Connection, OpenFlags};
 use tokio::time::timeout;
 
+use crate::catalog::IntrospectOptions;
+use crate::drivers::{Runner, RunnerSettings, TargetDriver};
 use crate::error::ExecError;
 use crate::target::required;
 use crate::{VERSION_QUERY_MARGIN, millis};
+
+/// The SQLite driver.
+pub(crate) struct Sqlite;
+
+#[async_trait]
+impl TargetDriver for Sqlite {
+    async fn server_version(
+        &self,
+        target: &ConnectionTarget,
+        _password: Option<&Secret<String>>,
+        connect_timeout: Duration,
+    ) -> Result<String, ExecError> {
+        server_version(target, connect_timeout).await
+    }
+
+    fn runner(
+        &self,
+        target: &ConnectionTarget,
+        _password: Option<&Secret<String>>,
+        _settings: &RunnerSettings<'_>,
+    ) -> Result<Arc<dyn Runner>, RunError> {
+        Ok(Arc::new(FileRunner {
+            target: target.clone(),
+        }))
+    }
+
+    async fn read_catalog(
+        &self,
+        target: &ConnectionTarget,
+        _password: Option<&Secret<String>>,
+        options: &IntrospectOptions,
+    ) -> Result<SchemaSnapshot, ExecError> {
+        catalog::introspect(target, options).await
+    }
+}
+
+/// A target file, opened for each query.
+struct FileRunner {
+    target: ConnectionTarget,
+}
+
+#[async_trait]
+impl Runner for FileRunner {
+    async fn run(
+        &self,
+        validated: &ValidatedSql,
+        limits: &QueryLimits,
+        sink: &mut dyn RowSink,
+    ) -> Result<QueryOutcome, RunError> {
+        run::run(&self.target, validated, limits, sink).await
+    }
+
+    fn pool_status(&self) -> Option<deadpool::Status> {
+        None
+    }
+
+    fn close(&self) {}
+}
 
 /// How every target SQLite file is opened: read-only without CREATE (never created or
 /// written), no URI flag (the path is taken literally and cannot smuggle in URI
 /// parameters), and `NOFOLLOW`: a path that is a symbolic link is refused by SQLite itself
 /// (stored paths are canonical, so a link there appeared after the sandbox checked it).
-pub fn target_open_flags() -> OpenFlags {
+pub(crate) fn target_open_flags() -> OpenFlags {
     OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_NOFOLLOW
@@ -26,7 +97,7 @@ pub fn target_open_flags() -> OpenFlags {
 /// cannot call functions that are not marked innocuous nor use unsafe virtual tables, and
 /// SQLite's defensive mode on (no writes to the schema or shadow tables, no
 /// `sqlite_dbpage` writes, whatever a statement tries).
-pub fn harden_target_connection(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn harden_target_connection(conn: &Connection) -> rusqlite::Result<()> {
     use rusqlite::config::DbConfig;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_DEFENSIVE, true)?;

@@ -5,14 +5,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use querent_domain::schema::{
+    ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind, UniqueConstraint,
+};
 use querent_domain::{ConnectionTarget, Dialect};
 use rusqlite::{Connection, params};
 use tokio::time::timeout;
 
-use crate::{
-    ColumnInfo, ForeignKey, IntrospectError, IntrospectOptions, SchemaSnapshot, TableInfo,
-    TableKind, UniqueConstraint, accept_samples, millis, quote_double, required, sampling_plan,
-};
+use crate::catalog::{IntrospectOptions, accept_samples, sampling_plan};
+use crate::error::ExecError;
+use crate::millis;
+use crate::target::required;
 
 /// Extra time given to the blocking work beyond the configured timeouts.
 const MARGIN: Duration = Duration::from_secs(2);
@@ -22,7 +25,7 @@ const MARGIN: Duration = Duration::from_secs(2);
 pub(crate) async fn introspect(
     target: &ConnectionTarget,
     options: &IntrospectOptions,
-) -> Result<SchemaSnapshot, IntrospectError> {
+) -> Result<SchemaSnapshot, ExecError> {
     let path = PathBuf::from(required(target.path.as_deref(), "path", Dialect::Sqlite)?);
     let busy = options.connect_timeout;
     let budget = busy + MARGIN;
@@ -32,9 +35,9 @@ pub(crate) async fn introspect(
     )
     .await
     {
-        Err(_) => return Err(IntrospectError::Timeout(millis(budget))),
+        Err(_) => return Err(ExecError::Timeout(millis(budget))),
         Ok(Err(join)) => {
-            return Err(IntrospectError::Connection(format!(
+            return Err(ExecError::Connection(format!(
                 "sqlite worker failed: {join}"
             )));
         }
@@ -46,56 +49,54 @@ pub(crate) async fn introspect(
     match timeout(options.query_timeout, task).await {
         Err(_) => {
             interrupt.interrupt();
-            Err(IntrospectError::Timeout(millis(options.query_timeout)))
+            Err(ExecError::Timeout(millis(options.query_timeout)))
         }
-        Ok(Err(join)) => Err(IntrospectError::Query(format!(
-            "sqlite worker failed: {join}"
-        ))),
+        Ok(Err(join)) => Err(ExecError::Query(format!("sqlite worker failed: {join}"))),
         Ok(Ok(result)) => result,
     }
 }
 
 /// Opens an existing file read-only (never creating it) and proves it is a database.
-fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, IntrospectError> {
+fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, ExecError> {
     let shown = path.display();
     match std::fs::metadata(path) {
         Ok(m) if m.is_file() => {}
         Ok(_) => {
-            return Err(IntrospectError::Connection(format!(
+            return Err(ExecError::Connection(format!(
                 "sqlite: {shown} is not a regular file"
             )));
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(IntrospectError::Connection(format!(
+            return Err(ExecError::Connection(format!(
                 "sqlite: database file {shown} does not exist"
             )));
         }
         Err(e) => {
-            return Err(IntrospectError::Connection(format!(
+            return Err(ExecError::Connection(format!(
                 "sqlite: cannot access {shown}: {e}"
             )));
         }
     }
     // As querent-exec opens target files: read-only, never through a symbolic link, the
     // file's schema untrusted (views and triggers cannot call unsafe functions).
-    let conn = Connection::open_with_flags(path, querent_exec::target_open_flags())
-        .map_err(|e| IntrospectError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
-    querent_exec::harden_target_connection(&conn)
-        .map_err(|e| IntrospectError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
+    let conn = Connection::open_with_flags(path, super::target_open_flags())
+        .map_err(|e| ExecError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
+    super::harden_target_connection(&conn)
+        .map_err(|e| ExecError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
     conn.busy_timeout(busy_timeout)
-        .map_err(|e| IntrospectError::Connection(format!("sqlite: {e}")))?;
+        .map_err(|e| ExecError::Connection(format!("sqlite: {e}")))?;
     conn.execute_batch("PRAGMA query_only = ON")
-        .map_err(|e| IntrospectError::Connection(format!("sqlite: {e}")))?;
+        .map_err(|e| ExecError::Connection(format!("sqlite: {e}")))?;
     conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
         r.get::<_, i64>(0)
     })
-    .map_err(|e| IntrospectError::Connection(format!("sqlite: cannot read {shown}: {e}")))?;
+    .map_err(|e| ExecError::Connection(format!("sqlite: cannot read {shown}: {e}")))?;
     Ok(conn)
 }
 
 /// A catalog query error.
-fn q(e: rusqlite::Error) -> IntrospectError {
-    IntrospectError::Query(format!("sqlite: {e}"))
+fn q(e: rusqlite::Error) -> ExecError {
+    ExecError::Query(format!("sqlite: {e}"))
 }
 
 /// Whether a declared type has SQLite's TEXT affinity.
@@ -105,7 +106,7 @@ fn text_affinity(declared: &str) -> bool {
 }
 
 /// Reads every requested schema (`main` by default).
-fn read(conn: &Connection, options: &IntrospectOptions) -> Result<SchemaSnapshot, IntrospectError> {
+fn read(conn: &Connection, options: &IntrospectOptions) -> Result<SchemaSnapshot, ExecError> {
     let schemas: Vec<String> = if options.schemas.is_empty() {
         vec!["main".to_owned()]
     } else {
@@ -134,8 +135,8 @@ fn read_schema(
     schema: &str,
     tables: &mut Vec<TableInfo>,
     candidates: &mut Vec<(usize, usize)>,
-) -> Result<(), IntrospectError> {
-    let master = format!("{}.sqlite_master", quote_double(schema));
+) -> Result<(), ExecError> {
+    let master = format!("{}.sqlite_master", Dialect::Sqlite.quote_identifier(schema));
     let shown_schema = (schema != "main").then(|| schema.to_owned());
     let user_tables = r"m.type IN ('table', 'view') AND m.name NOT LIKE 'sqlite\_%' ESCAPE '\'";
 
@@ -324,11 +325,11 @@ fn sample(
         i64::try_from(options.max_distinct_samples.saturating_add(1)).unwrap_or(i64::MAX);
     for (ti, ci) in sampling_plan(tables, candidates, options) {
         let table = &tables[ti];
-        let column = quote_double(&table.columns[ci].name);
+        let column = Dialect::Sqlite.quote_identifier(&table.columns[ci].name);
         let relation = format!(
             "{}.{}",
-            quote_double(table.schema.as_deref().unwrap_or("main")),
-            quote_double(&table.name)
+            Dialect::Sqlite.quote_identifier(table.schema.as_deref().unwrap_or("main")),
+            Dialect::Sqlite.quote_identifier(&table.name)
         );
         let sql = format!(
             "SELECT DISTINCT v FROM (SELECT {column} AS v FROM {relation} \
