@@ -177,33 +177,34 @@ const REFERENCE_LONG: [f32; 384] = [
     0.068789706, -0.004588092, 0.015284827, -0.048997227, -0.041503824, 0.04028154,
 ];
 
-/// The model directory, or `None` (after saying why) when the tests must be skipped.
+/// The model directory, if there is one.
 fn model_dir() -> Option<PathBuf> {
     let default = std::env::var_os("HOME")
         .map(|home| PathBuf::from(home).join(".cache/querent/embed/all-MiniLM-L6-v2"));
     // An explicit QUERENT_EMBED_MODEL_DIR is used as it is; otherwise the fetch script's
     // default cache directory.
-    let found = match std::env::var_os(MODEL_DIR_ENV) {
+    match std::env::var_os(MODEL_DIR_ENV) {
         Some(_) => find_model_dir(None),
         None => default.and_then(|d| find_model_dir(Some(&d))),
-    };
-    // Without it: a SKIPPED line (or, under QUERENT_REQUIRE_EMBED_MODEL=1, a failure).
-    querent_test_gate::EMBED_MODEL.some(
-        "the local embedding model",
-        found,
-        "set QUERENT_EMBED_MODEL_DIR to the directory scripts/fetch-embedding-model.sh printed",
-    )
+    }
 }
 
 /// The model, loaded once for all tests of this binary.
 fn embedder() -> Option<&'static LocalEmbedder> {
     static MODEL: OnceLock<Option<LocalEmbedder>> = OnceLock::new();
-    MODEL
+    let model = MODEL
         .get_or_init(|| {
             let dir = model_dir()?;
             Some(LocalEmbedder::load(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())))
         })
-        .as_ref()
+        .as_ref();
+    // Without it, each calling test is skipped with a SKIPPED line (or, under
+    // QUERENT_REQUIRE_EMBED_MODEL=1, fails).
+    querent_test_gate::EMBED_MODEL.some(
+        "the local embedding model",
+        model,
+        "set QUERENT_EMBED_MODEL_DIR to the directory scripts/fetch-embedding-model.sh printed",
+    )
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
