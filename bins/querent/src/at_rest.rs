@@ -7,6 +7,8 @@
 //! SQLite creates a database's `-wal`, `-shm` and `-journal` files with the permissions of
 //! the database file, so the store file is created (empty, 0600) before SQLite opens it.
 
+#![allow(clippy::disallowed_methods)] // start-up code: runs before the server takes requests
+
 use std::path::Path;
 
 use crate::Config;
@@ -118,6 +120,7 @@ pub fn prepare_data_dir(config: &Config) -> Result<(), String> {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::disallowed_methods, clippy::unwrap_used)] // test code
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 

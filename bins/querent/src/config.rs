@@ -1,6 +1,8 @@
 //! Configuration: defaults < `querent.toml` (or `--config FILE`) < `QUERENT_*` environment
 //! variables < command-line flags.
 
+#![allow(clippy::disallowed_methods)] // start-up code: configuration is read before the runtime serves anything
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -393,6 +395,7 @@ const KEYS: &[&str] = &[
 ];
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // test code may block
 mod tests {
     use super::*;
 

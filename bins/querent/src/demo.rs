@@ -5,6 +5,8 @@
 //! years before the anchor's year up to the anchor, so "this month", "last year" and
 //! "in 2023"-style questions all have answers.
 
+#![allow(clippy::disallowed_methods)] // the demo database is generated at start-up or by `querent demo`, synchronously
+
 use std::path::Path;
 
 use rusqlite::{Connection, params};
@@ -311,6 +313,7 @@ pub fn generate(path: &Path, anchor: Date) -> Result<DemoSummary, String> {
     Ok(DemoSummary { rows })
 }
 
+#[allow(clippy::too_many_lines)] // one statement per table of the demo database, in order
 fn build(db: &mut Connection, anchor: Date) -> rusqlite::Result<()> {
     let mut rng = Rng(0x5155_4552_454E_5431); // "QUERENT1"
     let start = Date::from_calendar_date(anchor.year() - 4, Month::January, 1).unwrap_or(anchor);

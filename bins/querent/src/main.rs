@@ -142,6 +142,8 @@ fn fail(msg: impl std::fmt::Display) -> ! {
 }
 
 #[tokio::main]
+#[allow(clippy::too_many_lines)] // one arm per CLI command
+#[allow(clippy::disallowed_methods)] // the CLI: each command runs alone on the runtime, or before the server starts
 async fn main() {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref()).unwrap_or_else(|e| fail(e));
@@ -339,6 +341,7 @@ fn today() -> time::Date {
     time::OffsetDateTime::now_utc().date()
 }
 
+#[allow(clippy::disallowed_methods)] // start-up: the demo database is checked before the server takes requests
 async fn serve(config: Config) {
     let hook = logging::init(&config.log_level, &config.log_format).unwrap_or_else(|e| fail(e));
     if config.demo && !config.demo_database_path().exists() {

@@ -598,6 +598,7 @@ impl App {
     }
 
     /// Generation, validation and the execution-mode gate.
+    #[allow(clippy::too_many_lines)] // the chat pipeline's stages in order (link, cache, generate, guard, gate, run)
     async fn ask(&self, p: &mut PreparedChat, events: &Events) -> ServiceResult<()> {
         let _ = events.emit(ChatEvent::Status("linking")).await;
         let t = Instant::now();

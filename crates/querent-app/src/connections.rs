@@ -729,10 +729,7 @@ impl App {
             return Ok(None);
         };
         // Canonical, like every stored SQLite path; off the async runtime.
-        let Ok(Some(path)) = tokio::task::spawn_blocking(move || {
-            std::fs::canonicalize(&path).ok().filter(|p| p.is_file())
-        })
-        .await
+        let Ok(Some(path)) = tokio::task::spawn_blocking(move || canonical_file(&path)).await
         else {
             return Ok(None);
         };
@@ -796,4 +793,11 @@ impl App {
             None => Ok(None),
         }
     }
+}
+
+/// The canonical path of a regular file, or `None`. Blocking: call it from
+/// `spawn_blocking`.
+#[allow(clippy::disallowed_methods)] // runs on the blocking pool (see the caller)
+fn canonical_file(path: &std::path::Path) -> Option<std::path::PathBuf> {
+    std::fs::canonicalize(path).ok().filter(|p| p.is_file())
 }

@@ -17,6 +17,8 @@
 //! was swapped for a symlink since, is refused when it would be opened. Every check touches
 //! the file system, so it runs on the blocking pool.
 
+#![allow(clippy::disallowed_methods)] // the file-system work here runs on the blocking pool (`blocking`, spawn_blocking); async methods only await it
+
 use std::io::Read as _;
 use std::path::{Component, Path, PathBuf};
 
@@ -733,6 +735,7 @@ impl App {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // test code may block
 mod tests {
     use super::*;
 

@@ -2,6 +2,12 @@
 //!
 //! `cargo run -p querent-cache --example cache_lookup`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_cache::{CacheConfig, CacheIndex, Entry, Scope};
 use querent_domain::ConnectionId;
 

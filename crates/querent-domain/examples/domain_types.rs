@@ -2,6 +2,12 @@
 //!
 //! `cargo run -p querent-domain --example domain_types`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_domain::{ConnectionId, Dialect, ErrorCode, Secret};
 
 fn main() {

@@ -8,6 +8,12 @@
 //!
 //! N (default 64) is the number of sentences per measurement.
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};

@@ -2,6 +2,12 @@
 //!
 //! `cargo run -p querent-embed --example local_or_not` (add `--features local` for the model)
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 fn main() {
     println!(
         "local embedder compiled in: {}",

@@ -2,6 +2,8 @@
 //! pooling over the attention mask and L2 normalisation — sentence-transformers'
 //! `Transformer → Pooling(mean) → Normalize` for all-MiniLM-L6-v2.
 
+#![allow(clippy::disallowed_methods)] // the model is loaded at start-up, synchronously; embedding runs on spawn_blocking
+
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};

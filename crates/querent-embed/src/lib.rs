@@ -62,6 +62,7 @@ pub fn local_available() -> bool {
 
 /// The directory holding the model files: `dir` itself when it has all of
 /// [`MODEL_FILES`], else `dir/model` when that has them, else `None`.
+#[allow(clippy::disallowed_methods)] // called at start-up and from spawn_blocking
 pub fn resolve_model_dir(dir: &Path) -> Option<PathBuf> {
     let holds = |d: &Path| MODEL_FILES.iter().all(|f| d.join(f).is_file());
     if holds(dir) {
@@ -186,6 +187,7 @@ impl Embedder for LocalEmbedder {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // test code may block
 mod tests {
     use super::*;
 

@@ -19,6 +19,12 @@
 //! fetch script). Without it the tests print why they are skipped and pass, unless
 //! `QUERENT_REQUIRE_EMBED_MODEL=1` (CI), where they fail.
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
 #![cfg(feature = "local")]
 
 use std::path::PathBuf;

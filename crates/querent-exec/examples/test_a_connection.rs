@@ -3,6 +3,12 @@
 //!
 //! `cargo run -p querent-exec --example test_a_connection`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use std::time::Duration;
 
 use querent_domain::{ConnectionTarget, Dialect, SslMode};

@@ -5,6 +5,13 @@
 //! A test that needs a service skips (with a message on stderr) when it is unreachable,
 //! unless `QUERENT_REQUIRE_SERVICES=1`, in which case it fails.
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
+
 use std::path::PathBuf;
 use std::time::Duration;
 

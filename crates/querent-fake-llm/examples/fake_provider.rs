@@ -2,6 +2,12 @@
 //!
 //! `cargo run -p querent-fake-llm --example fake_provider`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_fake_llm::{FakeLlm, Reply};
 
 #[tokio::main]

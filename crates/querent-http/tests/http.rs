@@ -5,6 +5,13 @@
 //! unique, every component is a valid JSON Schema, error answers are documented, enums are
 //! spelt as on the wire, `limit` maxima are the server's).
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
+
 mod openapi_valid;
 
 use querent_domain::ErrorCode;

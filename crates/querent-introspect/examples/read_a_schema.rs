@@ -3,6 +3,12 @@
 //!
 //! `cargo run -p querent-introspect --example read_a_schema`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_domain::{ConnectionTarget, Dialect, SslMode};
 use querent_introspect::{IntrospectOptions, introspect};
 

@@ -2,6 +2,13 @@
 //! trust auth), MariaDB/MySQL at 127.0.0.1:3306 (`root`, empty password) and SQLite files.
 //! A missing service skips its test with a message, unless `QUERENT_REQUIRE_SERVICES=1`.
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
+
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;

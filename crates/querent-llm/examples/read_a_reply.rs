@@ -3,6 +3,12 @@
 //!
 //! `cargo run -p querent-llm --example read_a_reply`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_llm::{UrlPolicy, check_base_url, extract_sql};
 
 #[tokio::main]

@@ -243,6 +243,7 @@ struct View<'a> {
 }
 
 /// Renders a request into chat messages within the budget.
+#[allow(clippy::too_many_lines)] // the prompt's sections in order, trimmed to the budget
 pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
     let policy = &request.policy;
     let tables: Vec<View<'_>> = visible_tables(request, policy);

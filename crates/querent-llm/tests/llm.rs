@@ -2,6 +2,13 @@
 //! retries, timeouts, broken replies and what is sent; the embeddings adapter in
 //! `llm/embeddings.rs`.
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -11,6 +11,12 @@
 //! This runs the translator alone (no linking, no guard), so its accuracy is not the
 //! pipeline's; the difference between the two runs is what it measures.
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use std::collections::HashMap;
 
 use querent_domain::schema::SchemaSnapshot;

@@ -4,6 +4,12 @@
 //!
 //! `cargo run --release -p querent-offline --example offline_speed [tables] [questions]`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,12 @@
 //!
 //! `cargo run -p querent-offline --example translate`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_domain::Dialect;
 use querent_domain::schema::SchemaSnapshot;
 

@@ -204,6 +204,7 @@ fn model_tables(model: Option<&SemanticModel>) -> HashMap<String, &SemanticTable
 impl Index {
     /// Builds the usable schema, leaving out everything the policy excludes, with what the
     /// semantic model adds (other names, value mappings, join paths, metrics).
+    #[allow(clippy::too_many_lines)] // builds every index of a schema in one pass
     pub fn new(
         snapshot: &SchemaSnapshot,
         policy: &PrivacyPolicy,

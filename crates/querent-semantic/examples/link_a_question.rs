@@ -3,6 +3,12 @@
 //!
 //! `cargo run -p querent-semantic --example link_a_question`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_semantic::{LinkIndex, LinkOptions, synthetic_schema};
 
 fn main() {

@@ -8,6 +8,12 @@
 //! question with default options and compares. With `DRAFT_MODEL=1` the index also holds
 //! a semantic model drafted from the schema (`LinkIndex::new_with_model`).
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
 

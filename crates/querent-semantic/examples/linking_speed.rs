@@ -4,6 +4,12 @@
 //!
 //! `cargo run --release -p querent-semantic --example linking_speed [tables]`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use std::time::{Duration, Instant};
 
 use querent_domain::PrivacyPolicy;

@@ -231,6 +231,7 @@ impl LinkIndex {
     /// Links a question: scores tables, picks the best (at most `max_tables`, above the
     /// score thresholds) and, when asked, adds the tables on the shortest FK paths (at most
     /// three hops) connecting them. Deterministic for the same index, question and options.
+    #[allow(clippy::too_many_lines)] // the linking stages in order (score, expand along joins, trim)
     pub fn link(&self, question: &str, options: &LinkOptions) -> Linked {
         let n = self.docs.len();
         if n == 0 || options.max_tables == 0 {

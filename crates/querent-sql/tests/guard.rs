@@ -1,5 +1,12 @@
 //! The guard against hostile and legitimate statements in all three dialects.
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
+
 use proptest::prelude::*;
 use querent_domain::{Dialect, ErrorCode, HasErrorCode as _};
 use querent_sql::{GuardError, GuardPolicy, GuardSchema, GuardTable, ValidatedSql, validate};

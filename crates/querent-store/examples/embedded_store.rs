@@ -2,6 +2,12 @@
 //!
 //! `cargo run -p querent-store --example embedded_store`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_domain::ports::MetadataStore;
 use querent_store::{Store, StoreConfig};
 

@@ -159,6 +159,7 @@ impl Store {
     }
 
     /// Opens the store without running migrations.
+    #[allow(clippy::disallowed_methods)] // start-up: creates the embedded store's folder once
     pub fn connect(config: StoreConfig) -> StoreResult<Self> {
         let pools = match &config.database_url {
             Some(url) => {

@@ -4,6 +4,13 @@
 //! when the server is absent, failed under `QUERENT_REQUIRE_SERVICES=1`). `cargo test -p
 //! querent-store --test store users` runs one area on both.
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
+
 use querent_domain::chat::{ChatMessage, ChatSession};
 use querent_domain::ports::{MetadataStore, Page, RefreshToken, StoreError};
 use querent_domain::*;

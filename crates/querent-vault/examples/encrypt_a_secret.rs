@@ -2,6 +2,12 @@
 //!
 //! `cargo run -p querent-vault --example encrypt_a_secret`
 
+#![allow(
+    // Example code: unwrapping keeps it short; it runs no async server.
+    clippy::unwrap_used,
+    clippy::disallowed_methods
+)]
+
 use querent_vault::{Keyring, Secret};
 
 fn main() -> Result<(), querent_vault::VaultError> {

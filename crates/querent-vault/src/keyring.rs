@@ -144,6 +144,7 @@ impl Keyring {
     /// The keyring from `QUERENT_MASTER_KEY` when given (comma-separated, first current),
     /// else from `key_file`, which is created with mode `0600` holding a new random key when
     /// it does not exist yet.
+    #[allow(clippy::disallowed_methods)] // start-up: the key file is read or created before anything runs
     pub fn load_or_create(
         env_key: Option<&Secret<String>>,
         key_file: &Path,
@@ -353,6 +354,7 @@ fn random_key(rng: &SystemRandom) -> Result<[u8; KEY_LEN], VaultError> {
     Ok(key)
 }
 
+#[allow(clippy::disallowed_methods)] // start-up and `querent admin rotate-key`: synchronous by design
 fn write_key_file(path: &Path, lines: &[String]) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
@@ -427,6 +429,7 @@ impl Crypto for Keyring {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // test code may block
 mod tests {
     use super::*;
 

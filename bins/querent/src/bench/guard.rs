@@ -82,6 +82,7 @@ fn kind(debug: &str) -> String {
         .to_owned()
 }
 
+#[allow(clippy::too_many_lines)] // load, classify, time and report, in order
 async fn measure(eval_dir: &Path, suites: &[&'static str]) -> Result<(String, Value), String> {
     let build_started = Instant::now();
     let mut schemas: Vec<GuardSchema> = Vec::new();

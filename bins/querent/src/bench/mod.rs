@@ -17,6 +17,8 @@
 //! The server benchmarks run the real server in-process ([`server::BenchServer`], composed
 //! like `querent serve`), against an embedded store in a temporary data directory.
 
+#![allow(clippy::disallowed_methods)] // a CLI command: reads its inputs while nothing else runs on the runtime
+
 mod cache;
 mod chat;
 mod cold_start;

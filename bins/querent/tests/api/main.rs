@@ -2,6 +2,13 @@
 //! random port, spoken to over HTTP. One binary for the whole suite, to keep link time
 //! down. Run against the PostgreSQL store too with `QUERENT_TEST_PG_STORE=1`.
 
+#![allow(
+    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::too_many_lines
+)]
+
 mod auth;
 mod chat;
 mod cli;

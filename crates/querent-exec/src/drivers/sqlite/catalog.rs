@@ -57,6 +57,7 @@ pub(crate) async fn introspect(
 }
 
 /// Opens an existing file read-only (never creating it) and proves it is a database.
+#[allow(clippy::disallowed_methods)] // runs on the blocking pool
 fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, ExecError> {
     let shown = path.display();
     match std::fs::metadata(path) {
@@ -130,6 +131,7 @@ fn read(conn: &Connection, options: &IntrospectOptions) -> Result<SchemaSnapshot
 }
 
 /// Reads one schema with four queries (relations, columns, foreign keys, unique indexes).
+#[allow(clippy::too_many_lines)] // four catalog reads and their assembly
 fn read_schema(
     conn: &Connection,
     schema: &str,

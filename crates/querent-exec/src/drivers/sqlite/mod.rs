@@ -126,6 +126,7 @@ pub(crate) async fn server_version(
 }
 
 /// The blocking part of [`server_version`].
+#[allow(clippy::disallowed_methods)] // runs on the blocking pool
 fn probe(path: &Path, busy_timeout: Duration) -> Result<String, ExecError> {
     let shown = path.display();
     match std::fs::metadata(path) {
@@ -175,6 +176,7 @@ fn probe(path: &Path, busy_timeout: Duration) -> Result<String, ExecError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // test code may block
 mod tests {
     use super::*;
 

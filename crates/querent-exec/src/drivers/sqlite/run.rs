@@ -340,6 +340,7 @@ fn length_limit(limits: &QueryLimits) -> i32 {
 
 /// Opens an existing database file read-only (never creating it) with `query_only` on and
 /// strings and blobs limited to `max_length` bytes.
+#[allow(clippy::disallowed_methods)] // runs on the blocking pool (the SQLite worker)
 fn open(path: &Path, busy_timeout: Duration, max_length: i32) -> Result<Connection, RunError> {
     let shown = path.display();
     match std::fs::metadata(path) {
