@@ -12,6 +12,7 @@
     clippy::too_many_lines
 )]
 
+#[path = "http/openapi_valid.rs"]
 mod openapi_valid;
 
 use querent_domain::ErrorCode;

@@ -2,13 +2,6 @@
 //! http openapi_document_is_valid` checks another document (e.g. an older snapshot) instead
 //! of the served one, and prints every problem.
 
-#![allow(
-    // Test code: unwrapping is the assertion, blocking I/O and long tests are fine.
-    clippy::unwrap_used,
-    clippy::disallowed_methods,
-    clippy::too_many_lines
-)]
-
 use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
