@@ -37,7 +37,7 @@
 //!   so no multi-byte client charset such as GBK or SJIS can swallow an escaping backslash;
 //!   both checked after they are set). If the
 //!   request future is dropped or the sink goes away, the query is cancelled on the server
-//!   (a PostgreSQL cancel request, `KILL QUERY` from a second connection, an SQLite interrupt) and the connection
+//!   (a PostgreSQL cancel request, `KILL CONNECTION` from a second connection, an SQLite interrupt) and the connection
 //!   is discarded, never returned to the pool; so is a connection after any error.
 //!
 //! Depends on: `querent-domain` (targets, [`Secret`]s, the ports and their types),

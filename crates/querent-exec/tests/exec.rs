@@ -690,9 +690,11 @@ mod engine {
                     .unwrap();
                 rt.block_on(async {
                     let mut root = mysql_root().await;
-                    root.query_drop(format!("DROP DATABASE IF EXISTS {name}"))
-                        .await
-                        .unwrap();
+                    root.query_drop(format!(
+                        "SET SESSION lock_wait_timeout = 20; DROP DATABASE IF EXISTS {name}"
+                    ))
+                    .await
+                    .unwrap();
                     root.disconnect().await.unwrap();
                 });
             })

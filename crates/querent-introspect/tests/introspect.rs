@@ -491,7 +491,9 @@ async fn mysql_snapshot() {
         .unwrap();
     let outcome = tokio::spawn(mysql_body(db.clone())).await;
     admin
-        .query_drop(format!("DROP DATABASE IF EXISTS `{db}`"))
+        .query_drop(format!(
+            "SET SESSION lock_wait_timeout = 20; DROP DATABASE IF EXISTS `{db}`"
+        ))
         .await
         .unwrap();
     if let Err(e) = outcome {

@@ -215,7 +215,9 @@ impl Drop for MysqlDatabase {
                     && let Ok(mut conn) = mysql_async::Conn::new(opts).await
                 {
                     let _ = conn
-                        .query_drop(format!("DROP DATABASE IF EXISTS {name}"))
+                        .query_drop(format!(
+                            "SET SESSION lock_wait_timeout = 20; DROP DATABASE IF EXISTS {name}"
+                        ))
                         .await;
                     let _ = conn.disconnect().await;
                 }

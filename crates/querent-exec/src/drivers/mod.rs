@@ -7,7 +7,7 @@
 //! guard's rules for it, the compiler then asks for).
 //!
 //! - `postgres/` — tokio-postgres; pooled; a cancel request stops an abandoned query.
-//! - `mysql/` — mysql_async, MySQL and MariaDB; pooled; `KILL QUERY` from a second
+//! - `mysql/` — mysql_async, MySQL and MariaDB; pooled; `KILL CONNECTION` from a second
 //!   connection stops an abandoned query.
 //! - `sqlite/` — rusqlite on tokio's blocking pool; the file is opened read-only per query
 //!   and the statement interrupted when abandoned.

@@ -516,9 +516,11 @@ async fn corpus_on_mariadb() {
     let (summary, failures) = exercise(&t).await;
     let after = my_state(&name).await;
     let mut root = mysql_root().await;
-    root.query_drop(format!("DROP DATABASE {name}"))
-        .await
-        .unwrap();
+    root.query_drop(format!(
+        "SET SESSION lock_wait_timeout = 20; DROP DATABASE {name}"
+    ))
+    .await
+    .unwrap();
     root.disconnect().await.unwrap();
     eprintln!("{summary}");
     assert_eq!(before, after, "the database changed");

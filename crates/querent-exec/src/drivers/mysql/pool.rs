@@ -1,6 +1,7 @@
 //! Pooled MySQL and MariaDB connections: the deadpool manager, the session every
 //! connection is put in (character set and `sql_mode` the guard's rendering relies on), and
-//! cancellation of an abandoned query (`KILL QUERY` from a second connection).
+//! cancellation of an abandoned query (`KILL CONNECTION` from a second connection: the
+//! connection is never reused, and its open transaction must not keep its locks).
 
 use deadpool::managed::{self, Metrics, Pool, RecycleError};
 use mysql_async::prelude::Queryable;
@@ -64,7 +65,10 @@ impl Kill for MyConn {
         spawn_detached(async move {
             let killed = tokio::time::timeout(CANCEL_BUDGET, async move {
                 let mut killer = mysql_async::Conn::new(opts).await?;
-                killer.query_drop(format!("KILL QUERY {id}")).await?;
+                // The whole connection, not just its query: it is never reused, and its
+                // open read-only transaction would otherwise keep its metadata locks (and
+                // block DDL on the target) until the socket finally closes.
+                killer.query_drop(format!("KILL CONNECTION {id}")).await?;
                 killer.disconnect().await
             })
             .await;
