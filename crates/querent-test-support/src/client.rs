@@ -2,18 +2,25 @@
 //! and returns typed views ([`crate::views`]).
 //!
 //! The typed calls (`get`, `post`, …) assert a 2xx status and deserialise the body,
-//! panicking with the method, path, status and body when either fails; [`Client::fails`]
-//! is their mirror for error answers and returns the typed [`ApiError`]. [`Client::send`]
-//! gives the raw [`Response`] for anything else (headers, odd statuses, non-JSON bodies).
+//! panicking with the method, path, status and body when either fails; which 2xx is pinned
+//! by the OpenAPI check every response goes through (each operation documents one success
+//! status), and [`Client::delete`] asserts its 204 itself. [`Client::fails`] is their
+//! mirror for error answers and returns the typed [`ApiError`]. [`Client::send`] gives the
+//! raw [`Response`] for anything else (headers, odd statuses, non-JSON bodies, bodies a
+//! test reads as text on purpose).
 //! Every response is read through [`TestApp::read`](crate::TestApp::read), like the
 //! untyped helpers.
 
-use querent_domain::{ConnectionId, ExecutionMode, TeamId, TeamRole};
+use querent_domain::chat::ResultSet;
+use querent_domain::{ConnectionId, ExecutionMode, TeamId, TeamRole, UserId};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::{Response, TestApp, parse_sse};
-use crate::views::{ApiError, ChatAnswer, ChatStream, ConnectionView, Event, Page, UserView};
+use crate::views::{
+    ApiError, ChatAnswer, ChatStream, ConnectionView, Event, Me, Page, ProviderView, Tokens,
+    UserView,
+};
 
 /// A client of one server, as one caller (or anonymous).
 #[derive(Clone, Debug)]
@@ -67,6 +74,15 @@ impl Client {
         TestApp::read(req.send().await.expect("request")).await
     }
 
+    /// Sends `body` as is, with `Content-Type: application/json` (for malformed JSON).
+    pub async fn send_raw(&self, method: &str, path: &str, body: &str) -> Response {
+        let req = self
+            .request(method, path)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        TestApp::read(req.send().await.expect("request")).await
+    }
+
     /// Sends and expects a 2xx answer whose body deserialises as `T`.
     pub async fn call<T: DeserializeOwned>(
         &self,
@@ -98,15 +114,10 @@ impl Client {
         self.call("PATCH", path, Some(body)).await
     }
 
-    /// `DELETE`, expecting 2xx (the body, if any, is not read).
+    /// `DELETE`, expecting `204 No Content`.
     pub async fn delete(&self, path: &str) {
         let r = self.send("DELETE", path, None).await;
-        assert!(
-            (200..300).contains(&r.status),
-            "DELETE {path}: {} {}",
-            r.status,
-            r.text
-        );
+        assert_eq!(r.status, 204, "DELETE {path}: {} {}", r.status, r.text);
     }
 
     /// Sends and expects an error answer: the typed `{"detail", "code"}` with its status.
@@ -177,6 +188,65 @@ impl Client {
         self.stream("/api/v1/chat", body).await
     }
 
+    /// Logs `username` in (expecting success) and returns the tokens.
+    pub async fn login(&self, username: &str, password: &str) -> Tokens {
+        self.anonymous()
+            .post(
+                "/api/v1/auth/login",
+                json!({"username": username, "password": password}),
+            )
+            .await
+    }
+
+    /// Who this client is (`GET /auth/me`).
+    pub async fn me(&self) -> Me {
+        self.get("/api/v1/auth/me").await
+    }
+
+    /// Registers a connection (`POST /connections` with `body`).
+    pub async fn create_connection(&self, body: Value) -> ConnectionView {
+        self.post("/api/v1/connections", body).await
+    }
+
+    /// Registers the SQLite file at `path` as connection `name` (of the caller's team).
+    pub async fn add_sqlite(&self, name: &str, path: &str) -> ConnectionView {
+        self.create_connection(json!({"name": name, "dialect": "sqlite", "path": path}))
+            .await
+    }
+
+    /// Configures a provider (`POST /providers` with `body`).
+    pub async fn add_provider(&self, body: Value) -> ProviderView {
+        self.post("/api/v1/providers", body).await
+    }
+
+    /// `POST /sql/run`, expecting the result.
+    pub async fn run_sql(&self, connection: ConnectionId, sql: &str) -> ResultSet {
+        self.post(
+            "/api/v1/sql/run",
+            json!({"connection_id": connection, "sql": sql}),
+        )
+        .await
+    }
+
+    /// `POST /connections/sqlite-files?{query}` with `bytes` as the raw body, read raw.
+    pub async fn upload_sqlite(&self, query: &str, bytes: Vec<u8>) -> Response {
+        let req = self
+            .request("POST", &format!("/api/v1/connections/sqlite-files?{query}"))
+            .header("content-type", "application/octet-stream")
+            .body(bytes);
+        TestApp::read(req.send().await.expect("upload")).await
+    }
+
+    /// As a team admin: gives `user` the `role` in `team`.
+    pub async fn add_member(&self, team: TeamId, user: UserId, role: TeamRole) {
+        let _: Value = self
+            .post(
+                &format!("/api/v1/teams/{team}/members/{user}"),
+                json!({ "role": role }),
+            )
+            .await;
+    }
+
     /// The connections this caller sees (first page).
     pub async fn connections(&self) -> Vec<ConnectionView> {
         self.get::<Page<ConnectionView>>("/api/v1/connections")
@@ -204,25 +274,14 @@ impl Client {
                 json!({"username": username, "password": password}),
             )
             .await;
-        let tokens: crate::views::Tokens = self
-            .anonymous()
-            .post(
-                "/api/v1/auth/login",
-                json!({"username": username, "password": password}),
-            )
-            .await;
+        let tokens = self.login(username, &password).await;
         (user, self.with_token(tokens.access_token))
     }
 
     /// As an admin: creates a user with `role` in `team` and returns a client of theirs.
     pub async fn create_member(&self, team: TeamId, username: &str, role: TeamRole) -> Client {
         let (user, client) = self.create_user(username).await;
-        let _: Value = self
-            .post(
-                &format!("/api/v1/teams/{team}/members/{}", user.id),
-                json!({ "role": role }),
-            )
-            .await;
+        self.add_member(team, user.id, role).await;
         client
     }
 }
