@@ -1,95 +1,133 @@
+//! First-boot setup, login, tokens (expired, tampered, refreshed, reused, revoked), logout,
+//! password change and API clients (typed client).
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use querent_test_support::TestApp;
+use querent_domain::{ErrorCode, Role, Scope, TeamRole};
+use querent_test_support::views::{
+    ApiClientCreated, ApiClientView, ApiError, ClientToken, ConnectionView, Me, Page, Setup,
+    SetupStatus, Tokens,
+};
+use querent_test_support::{Response, TestApp};
 use serde_json::json;
 
 use crate::sign_with_server_key;
 
+/// `POST /auth/refresh` with `refresh_token`, read raw (`.typed()` or `.error()` it).
+async fn refresh(app: &TestApp, refresh_token: &str) -> Response {
+    app.anonymous()
+        .send(
+            "POST",
+            "/api/v1/auth/refresh",
+            Some(json!({ "refresh_token": refresh_token })),
+        )
+        .await
+}
+
+/// `POST /auth/logout` with `refresh_token`, read raw.
+async fn logout(app: &TestApp, refresh_token: &str) -> Response {
+    app.anonymous()
+        .send(
+            "POST",
+            "/api/v1/auth/logout",
+            Some(json!({ "refresh_token": refresh_token })),
+        )
+        .await
+}
+
+/// `GET /auth/me` with `token`, expecting a refusal.
+async fn me_refused(app: &TestApp, token: &str) -> ApiError {
+    app.client(token)
+        .fails("GET", "/api/v1/auth/me", None)
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn setup_happens_only_once() {
     let app = TestApp::spawn().await;
-    let status = app.get("/api/v1/auth/setup-status", None).await;
-    assert_eq!(status.json["needs_setup"], true);
+    let anon = app.anonymous();
+    let status: SetupStatus = anon.get("/api/v1/auth/setup-status").await;
+    assert!(status.needs_setup);
 
-    let r = app.setup_admin().await;
-    assert_eq!(r.json["user"]["role"], "admin");
-    assert_eq!(r.json["token_type"], "bearer");
-    assert!(r.json["expires_in"].as_i64().unwrap() > 0);
-    assert!(!r.str("refresh_token").is_empty());
+    let setup: Setup = app.setup_admin().await.typed();
+    assert_eq!(setup.user.role, Role::Admin);
+    assert_eq!(setup.token_type, "bearer");
+    assert!(setup.expires_in > 0);
+    assert!(!setup.refresh_token.is_empty());
 
-    let again = app
-        .post(
+    let again = anon
+        .fails(
+            "POST",
             "/api/v1/auth/setup",
-            None,
-            json!({"username": "intruder", "password": "intruder-pass"}),
+            Some(json!({"username": "intruder", "password": "intruder-pass"})),
         )
         .await;
-    assert_eq!(again.status, 409);
-    assert_eq!(again.code(), "already_initialized");
     assert_eq!(
-        app.get("/api/v1/auth/setup-status", None).await.json["needs_setup"],
-        false
+        (again.status, again.code),
+        (409, ErrorCode::AlreadyInitialized)
     );
+    let status: SetupStatus = anon.get("/api/v1/auth/setup-status").await;
+    assert!(!status.needs_setup);
     // The intruder account does not exist.
-    assert_eq!(app.login("intruder", "intruder-pass").await.status, 401);
+    assert_eq!(
+        app.login("intruder", "intruder-pass").await.error().status,
+        401
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_me_and_wrong_password() {
-    let app = TestApp::spawn().await;
-    app.setup_admin().await;
-    let ok = app.login("admin", "admin-password-1").await;
-    assert_eq!(ok.status, 200, "{}", ok.text);
-    let token = ok.str("access_token");
-    let me = app.get("/api/v1/auth/me", Some(&token)).await;
-    assert_eq!(me.status, 200);
-    assert_eq!(me.json["user"]["username"], "admin");
-    assert_eq!(me.json["teams"][0]["role"], "owner");
+    let app = TestApp::builder().with_admin().spawn().await;
+    let tokens = app.anonymous().login("admin", "admin-password-1").await;
+    let me = app.client(tokens.access_token).me().await;
+    assert_eq!(me.user.expect("a user").username, "admin");
+    assert_eq!(me.teams[0].role, TeamRole::Owner);
 
     let wrong = app.login("admin", "not-the-password").await;
-    assert_eq!(wrong.status, 401);
-    assert_eq!(wrong.code(), "invalid_credentials");
+    let e = wrong.error();
+    assert_eq!((e.status, e.code), (401, ErrorCode::InvalidCredentials));
     assert_eq!(wrong.headers.get("www-authenticate").unwrap(), "Bearer");
-    let unknown = app.login("nobody", "whatever-pass").await;
+    let unknown = app.login("nobody", "whatever-pass").await.error();
     assert_eq!(
-        (unknown.status, unknown.code().as_str()),
-        (401, "invalid_credentials"),
+        (unknown.status, unknown.code),
+        (401, ErrorCode::InvalidCredentials),
         "no user enumeration"
     );
     assert_eq!(
-        app.get("/api/v1/auth/me", None).await.code(),
-        "unauthorized"
+        app.anonymous()
+            .fails("GET", "/api/v1/auth/me", None)
+            .await
+            .code,
+        ErrorCode::Unauthorized
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_is_throttled_per_account() {
-    let app = TestApp::spawn().await;
-    app.setup_admin().await;
+    let app = TestApp::builder().with_admin().spawn().await;
     for _ in 0..5 {
-        assert_eq!(app.login("admin", "wrong-password").await.status, 401);
+        assert_eq!(
+            app.login("admin", "wrong-password").await.error().status,
+            401
+        );
     }
     let blocked = app.login("admin", "admin-password-1").await;
-    assert_eq!(
-        blocked.status, 429,
-        "even the right password waits: {}",
-        blocked.text
-    );
-    assert_eq!(blocked.code(), "rate_limited");
+    let e = blocked.error();
+    assert_eq!(e.status, 429, "even the right password waits: {e:?}");
+    assert_eq!(e.code, ErrorCode::RateLimited);
     assert!(blocked.headers.get("retry-after").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_tampered_and_alg_none_tokens_are_refused() {
-    let app = TestApp::spawn().await;
-    let setup = app.setup_admin().await;
-    let user_id = setup.json["user"]["id"].as_str().unwrap().to_owned();
-    let good = setup.str("access_token");
-    assert_eq!(app.get("/api/v1/auth/me", Some(&good)).await.status, 200);
+    let app = TestApp::builder().with_admin().spawn().await;
+    let user_id = app.setup().user.id;
+    let good = app.admin().token().to_owned();
+    let _: Me = app.admin().me().await;
 
     let expired = sign_with_server_key(&app, &format!("user:{user_id}"), -5, Some(0));
-    let r = app.get("/api/v1/auth/me", Some(&expired)).await;
-    assert_eq!((r.status, r.code().as_str()), (401, "token_expired"));
+    let e = me_refused(&app, &expired).await;
+    assert_eq!((e.status, e.code), (401, ErrorCode::TokenExpired));
 
     // Change the payload, keep the signature.
     let parts: Vec<&str> = good.split('.').collect();
@@ -102,8 +140,8 @@ async fn expired_tampered_and_alg_none_tokens_are_refused() {
         URL_SAFE_NO_PAD.encode(claims.to_string()),
         parts[2]
     );
-    let r = app.get("/api/v1/auth/me", Some(&forged)).await;
-    assert_eq!((r.status, r.code().as_str()), (401, "invalid_token"));
+    let e = me_refused(&app, &forged).await;
+    assert_eq!((e.status, e.code), (401, ErrorCode::InvalidToken));
 
     // alg: none, with and without a signature part.
     let header: serde_json::Value =
@@ -116,8 +154,8 @@ async fn expired_tampered_and_alg_none_tokens_are_refused() {
         format!("{none_h}.{}.{}", parts[1], parts[2]),
         format!("{none_h}.{}", parts[1]),
     ] {
-        let r = app.get("/api/v1/auth/me", Some(&t)).await;
-        assert_eq!((r.status, r.code().as_str()), (401, "invalid_token"), "{t}");
+        let e = me_refused(&app, &t).await;
+        assert_eq!((e.status, e.code), (401, ErrorCode::InvalidToken), "{t}");
     }
     // HS512 header on an HS256 signature, garbage, and a token signed by another key.
     let mut hs512 = header;
@@ -128,331 +166,232 @@ async fn expired_tampered_and_alg_none_tokens_are_refused() {
         parts[1],
         parts[2]
     );
-    assert_eq!(app.get("/api/v1/auth/me", Some(&t)).await.status, 401);
-    assert_eq!(
-        app.get("/api/v1/auth/me", Some("garbage")).await.status,
-        401
-    );
+    assert_eq!(me_refused(&app, &t).await.status, 401);
+    assert_eq!(me_refused(&app, "garbage").await.status, 401);
     let other_key = querent_vault::Keyring::generate_in_memory().unwrap();
     let foreign = querent_app::jwt::sign(&other_key, format!("user:{user_id}"), 600, Some(0));
     assert_eq!(
-        app.get("/api/v1/auth/me", Some(&foreign)).await.code(),
-        "invalid_token"
+        me_refused(&app, &foreign).await.code,
+        ErrorCode::InvalidToken
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let app = TestApp::spawn().await;
-    let setup = app.setup_admin().await;
-    let r1 = setup.str("refresh_token");
+    let app = TestApp::builder().with_admin().spawn().await;
+    let r1 = app.setup().refresh_token.clone();
     // A second, independent login: a different family.
     let other_login = app
+        .anonymous()
         .login("admin", "admin-password-1")
         .await
-        .str("refresh_token");
+        .refresh_token;
 
-    let second = app
-        .post("/api/v1/auth/refresh", None, json!({"refresh_token": r1}))
-        .await;
-    assert_eq!(second.status, 200, "{}", second.text);
-    let r2 = second.str("refresh_token");
+    let second: Tokens = refresh(&app, &r1).await.typed();
+    let r2 = second.refresh_token;
     assert_ne!(r1, r2);
-    assert_eq!(
-        app.get("/api/v1/auth/me", Some(&second.str("access_token")))
-            .await
-            .status,
-        200
-    );
+    let _: Me = app.client(second.access_token).me().await;
 
     // The old token again: theft assumed, family revoked.
-    let reuse = app
-        .post("/api/v1/auth/refresh", None, json!({"refresh_token": r1}))
-        .await;
-    assert_eq!((reuse.status, reuse.code().as_str()), (401, "token_reused"));
-    let after = app
-        .post("/api/v1/auth/refresh", None, json!({"refresh_token": r2}))
-        .await;
+    let reuse = refresh(&app, &r1).await.error();
+    assert_eq!((reuse.status, reuse.code), (401, ErrorCode::TokenReused));
+    let after = refresh(&app, &r2).await.error();
     assert_eq!(
         after.status, 401,
         "the newest token of a revoked family is dead too"
     );
     // Other logins are unaffected.
+    let _: Tokens = refresh(&app, &other_login).await.typed();
+    let unknown = refresh(&app, "qrt_nonsense").await.error();
     assert_eq!(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": other_login})
-        )
-        .await
-        .status,
-        200
-    );
-    let unknown = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": "qrt_nonsense"}),
-        )
-        .await;
-    assert_eq!(
-        (unknown.status, unknown.code().as_str()),
-        (401, "invalid_token")
+        (unknown.status, unknown.code),
+        (401, ErrorCode::InvalidToken)
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logout_logout_all_and_password_change() {
-    let app = TestApp::spawn().await;
-    let setup = app.setup_admin().await;
-    let (access, refresh) = (setup.str("access_token"), setup.str("refresh_token"));
-    assert_eq!(
-        app.post(
-            "/api/v1/auth/logout",
-            None,
-            json!({"refresh_token": refresh})
-        )
-        .await
-        .status,
-        204
+    let app = TestApp::builder().with_admin().spawn().await;
+    let anon = app.anonymous();
+    let (access, refresh_token) = (
+        app.setup().access_token.clone(),
+        app.setup().refresh_token.clone(),
     );
-    assert_eq!(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": refresh})
-        )
-        .await
-        .status,
-        401
-    );
+    assert_eq!(logout(&app, &refresh_token).await.status, 204);
+    assert_eq!(refresh(&app, &refresh_token).await.error().status, 401);
 
-    let second = app.login("admin", "admin-password-1").await;
+    let second = anon.login("admin", "admin-password-1").await;
+    let r = app
+        .client(&second.access_token)
+        .send("POST", "/api/v1/auth/logout-all", Some(json!({})))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let e = me_refused(&app, &access).await;
     assert_eq!(
-        app.post(
-            "/api/v1/auth/logout-all",
-            Some(&second.str("access_token")),
-            json!({})
-        )
-        .await
-        .status,
-        204
-    );
-    let r = app.get("/api/v1/auth/me", Some(&access)).await;
-    assert_eq!(
-        (r.status, r.code().as_str()),
-        (401, "invalid_token"),
+        (e.status, e.code),
+        (401, ErrorCode::InvalidToken),
         "logout-all kills access tokens at once"
     );
     assert_eq!(
-        app.post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": second.str("refresh_token")})
-        )
-        .await
-        .status,
+        refresh(&app, &second.refresh_token).await.error().status,
         401
     );
 
-    let third = app
-        .login("admin", "admin-password-1")
-        .await
-        .str("access_token");
-    let bad = app
-        .post(
+    let third = app.client(anon.login("admin", "admin-password-1").await.access_token);
+    let change =
+        |current: &str, new: &str| Some(json!({"current_password": current, "new_password": new}));
+    let bad = third
+        .fails(
+            "POST",
             "/api/v1/auth/change-password",
-            Some(&third),
-            json!({"current_password": "wrong-one!", "new_password": "brand-new-pass"}),
+            change("wrong-one!", "brand-new-pass"),
         )
         .await;
     assert_eq!(bad.status, 401);
-    let short = app
-        .post(
+    let short = third
+        .fails(
+            "POST",
             "/api/v1/auth/change-password",
-            Some(&third),
-            json!({"current_password": "admin-password-1", "new_password": "short"}),
+            change("admin-password-1", "short"),
         )
         .await;
     assert_eq!(
-        (short.status, short.code().as_str()),
-        (422, "validation_error")
+        (short.status, short.code),
+        (422, ErrorCode::ValidationError)
     );
-    assert!(short.detail().starts_with("new_password"));
-    let changed = app
-        .post(
+    assert!(short.detail.starts_with("new_password"));
+    let changed: Tokens = third
+        .call(
+            "POST",
             "/api/v1/auth/change-password",
-            Some(&third),
-            json!({"current_password": "admin-password-1", "new_password": "brand-new-pass"}),
+            change("admin-password-1", "brand-new-pass"),
         )
         .await;
-    assert_eq!(changed.status, 200, "{}", changed.text);
     assert_eq!(
-        app.get("/api/v1/auth/me", Some(&third)).await.status,
+        third.fails("GET", "/api/v1/auth/me", None).await.status,
         401,
         "old sessions end"
     );
+    let _: Me = app.client(changed.access_token).me().await;
     assert_eq!(
-        app.get("/api/v1/auth/me", Some(&changed.str("access_token")))
-            .await
-            .status,
-        200
+        app.login("admin", "admin-password-1").await.error().status,
+        401
     );
-    assert_eq!(app.login("admin", "admin-password-1").await.status, 401);
-    assert_eq!(app.login("admin", "brand-new-pass").await.status, 200);
+    let _: Tokens = anon.login("admin", "brand-new-pass").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_clients_exchange_credentials_and_act_with_their_scopes() {
-    let app = TestApp::spawn().await;
-    let admin = app.setup_admin().await.str("access_token");
-    let created = app
+    let app = TestApp::builder().with_admin().spawn().await;
+    let (admin, anon) = (app.admin(), app.anonymous());
+    let created: ApiClientCreated = admin
         .post(
             "/api/v1/api-clients",
-            Some(&admin),
             json!({"name": "etl", "scopes": ["query:read"]}),
         )
         .await;
-    assert_eq!(created.status, 201, "{}", created.text);
-    let (id, secret) = (created.str("client_id"), created.str("client_secret"));
-    let listed = app.get("/api/v1/api-clients", Some(&admin)).await;
+    assert_eq!(created.client.scopes, [Scope::QueryRead]);
+    let (id, secret) = (created.client.client_id, created.client_secret);
+    let listed = admin.send("GET", "/api/v1/api-clients", None).await;
     assert!(!listed.text.contains(&secret), "the secret is shown once");
-    assert_eq!(listed.json[0]["client_id"], id.as_str());
+    let listed: Vec<ApiClientView> = listed.typed();
+    assert_eq!(listed[0].client_id, id);
 
-    let wrong = app
-        .post(
+    let wrong = anon
+        .fails(
+            "POST",
             "/api/v1/auth/token",
-            None,
-            json!({"client_id": id, "client_secret": "qcs_wrong"}),
+            Some(json!({"client_id": id, "client_secret": "qcs_wrong"})),
         )
         .await;
     assert_eq!(
-        (wrong.status, wrong.code().as_str()),
-        (401, "invalid_credentials")
+        (wrong.status, wrong.code),
+        (401, ErrorCode::InvalidCredentials)
     );
-    let tok = app
+    let tok: ClientToken = anon
         .post(
             "/api/v1/auth/token",
-            None,
             json!({"client_id": id, "client_secret": secret, "grant_type": "client_credentials"}),
         )
         .await;
-    assert_eq!(tok.status, 200, "{}", tok.text);
-    assert_eq!(tok.json["scope"], "query:read");
-    let ct = tok.str("access_token");
-    let me = app.get("/api/v1/auth/me", Some(&ct)).await;
+    assert_eq!(tok.scope, "query:read");
+    let client = app.client(tok.access_token);
+    let me = client.me().await;
     assert_eq!(
-        (
-            me.json["kind"].as_str(),
-            me.json["teams"][0]["role"].as_str()
-        ),
-        (Some("client"), Some("viewer"))
+        (me.kind.as_str(), me.teams[0].role),
+        ("client", TeamRole::Viewer)
     );
-    assert_eq!(app.get("/api/v1/connections", Some(&ct)).await.status, 200);
-    let denied = app
-        .post(
+    let _: Page<ConnectionView> = client.get("/api/v1/connections").await;
+    let denied = client
+        .fails(
+            "POST",
             "/api/v1/connections",
-            Some(&ct),
-            json!({"name": "x", "dialect": "sqlite", "path": "/nope"}),
+            Some(json!({"name": "x", "dialect": "sqlite", "path": "/nope"})),
         )
         .await;
     assert_eq!(
         denied.status, 403,
-        "query:read cannot manage connections: {}",
-        denied.text
+        "query:read cannot manage connections: {denied:?}"
     );
     assert_eq!(
-        app.get("/api/v1/users", Some(&ct)).await.status,
+        client.fails("GET", "/api/v1/users", None).await.status,
         403,
         "clients are not server admins"
     );
 
+    admin.delete(&format!("/api/v1/api-clients/{id}")).await;
     assert_eq!(
-        app.delete(&format!("/api/v1/api-clients/{id}"), Some(&admin))
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        app.get("/api/v1/auth/me", Some(&ct)).await.status,
+        client.fails("GET", "/api/v1/auth/me", None).await.status,
         401,
         "revoked clients' tokens stop working"
     );
-    assert_eq!(
-        app.post(
+    let again = anon
+        .fails(
+            "POST",
             "/api/v1/auth/token",
-            None,
-            json!({"client_id": id, "client_secret": secret})
+            Some(json!({"client_id": id, "client_secret": secret})),
         )
-        .await
-        .status,
-        401
-    );
+        .await;
+    assert_eq!(again.status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_family_takes_its_access_tokens_with_it() {
-    let app = TestApp::spawn().await;
-    app.setup_admin().await;
-    let login = app.login("admin", "admin-password-1").await;
-    let (a1, r1) = (login.str("access_token"), login.str("refresh_token"));
+    let app = TestApp::builder().with_admin().spawn().await;
+    let anon = app.anonymous();
+    let login = anon.login("admin", "admin-password-1").await;
+    let (a1, r1) = (login.access_token, login.refresh_token);
     // Another login of the same user: a family of its own.
-    let other = app.login("admin", "admin-password-1").await;
-    let (other_access, other_refresh) = (other.str("access_token"), other.str("refresh_token"));
+    let other = anon.login("admin", "admin-password-1").await;
 
-    let rotated = app
-        .post("/api/v1/auth/refresh", None, json!({"refresh_token": r1}))
-        .await;
-    assert_eq!(rotated.status, 200, "{}", rotated.text);
-    let a2 = rotated.str("access_token");
+    let rotated: Tokens = refresh(&app, &r1).await.typed();
+    let a2 = rotated.access_token;
     for t in [&a1, &a2] {
-        assert_eq!(app.get("/api/v1/auth/me", Some(t)).await.status, 200);
+        let _: Me = app.client(t).me().await;
     }
 
     // The rotated-out refresh token again: theft assumed, the family is revoked…
-    let reuse = app
-        .post("/api/v1/auth/refresh", None, json!({"refresh_token": r1}))
-        .await;
-    assert_eq!((reuse.status, reuse.code().as_str()), (401, "token_reused"));
+    let reuse = refresh(&app, &r1).await.error();
+    assert_eq!((reuse.status, reuse.code), (401, ErrorCode::TokenReused));
     // …and every access token issued from it stops working at once, long before expiry.
     for t in [&a1, &a2] {
-        let r = app.get("/api/v1/auth/me", Some(t)).await;
-        assert_eq!(
-            (r.status, r.code().as_str()),
-            (401, "invalid_token"),
-            "{}",
-            r.text
-        );
-        assert!(r.detail().contains("log in again"), "{}", r.text);
-        let r = app.get("/api/v1/connections", Some(t)).await;
-        assert_eq!(r.status, 401);
+        let e = me_refused(&app, t).await;
+        assert_eq!((e.status, e.code), (401, ErrorCode::InvalidToken), "{e:?}");
+        assert!(e.detail.contains("log in again"), "{e:?}");
+        let e = app
+            .client(t)
+            .fails("GET", "/api/v1/connections", None)
+            .await;
+        assert_eq!(e.status, 401);
     }
     // The other login is untouched…
-    assert_eq!(
-        app.get("/api/v1/auth/me", Some(&other_access)).await.status,
-        200
-    );
+    let _: Me = app.client(&other.access_token).me().await;
     // …until it logs out: that ends its access token too.
-    assert_eq!(
-        app.post(
-            "/api/v1/auth/logout",
-            None,
-            json!({"refresh_token": other_refresh})
-        )
-        .await
-        .status,
-        204
-    );
-    assert_eq!(
-        app.get("/api/v1/auth/me", Some(&other_access)).await.status,
-        401
-    );
+    assert_eq!(logout(&app, &other.refresh_token).await.status, 204);
+    assert_eq!(me_refused(&app, &other.access_token).await.status, 401);
     // A fresh login works.
-    let fresh = app
-        .login("admin", "admin-password-1")
-        .await
-        .str("access_token");
-    assert_eq!(app.get("/api/v1/auth/me", Some(&fresh)).await.status, 200);
+    let fresh = anon.login("admin", "admin-password-1").await;
+    let _: Me = app.client(fresh.access_token).me().await;
 }
 
 /// A logout racing a refresh: the revocation's UPDATE did not see the token the refresh
@@ -461,41 +400,22 @@ async fn a_revoked_family_takes_its_access_tokens_with_it() {
 /// is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_racing_a_revocation_never_keeps_the_login_alive() {
-    let app = TestApp::spawn().await;
-    app.setup_admin().await;
-    let login = app.login("admin", "admin-password-1").await;
-    let rotated = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": login.str("refresh_token")}),
-        )
-        .await;
-    assert_eq!(rotated.status, 200, "{}", rotated.text);
-    let (a2, r2) = (rotated.str("access_token"), rotated.str("refresh_token"));
+    let app = TestApp::builder().with_admin().spawn().await;
+    let anon = app.anonymous();
+    let login = anon.login("admin", "admin-password-1").await;
+    let rotated: Tokens = refresh(&app, &login.refresh_token).await.typed();
+    let (a2, r2) = (rotated.access_token, rotated.refresh_token);
     // Another login stays out of it.
-    let other = app.login("admin", "admin-password-1").await;
-    let other_refresh = other.str("refresh_token");
+    let other = anon.login("admin", "admin-password-1").await;
     // The family's first (used) token is revoked, the live one the revocation missed is not.
     app.store_execute("UPDATE refresh_tokens SET revoked = TRUE WHERE used_at IS NOT NULL")
         .await;
-    let r = app
-        .post("/api/v1/auth/refresh", None, json!({"refresh_token": r2}))
-        .await;
-    assert_eq!(
-        r.status, 401,
-        "a revoked family is never rotated: {}",
-        r.text
-    );
+    let r = refresh(&app, &r2).await;
+    let e = r.error();
+    assert_eq!(e.status, 401, "a revoked family is never rotated: {e:?}");
+    // No token slipped into the refusal (the raw body, on purpose).
     assert!(r.json.get("access_token").is_none(), "{}", r.text);
-    let me = app.get("/api/v1/auth/me", Some(&a2)).await;
-    assert_eq!(me.status, 401, "{}", me.text);
-    let ok = app
-        .post(
-            "/api/v1/auth/refresh",
-            None,
-            json!({"refresh_token": other_refresh}),
-        )
-        .await;
-    assert_eq!(ok.status, 200, "{}", ok.text);
+    let e = me_refused(&app, &a2).await;
+    assert_eq!(e.status, 401, "{e:?}");
+    let _: Tokens = refresh(&app, &other.refresh_token).await.typed();
 }
