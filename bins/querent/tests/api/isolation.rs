@@ -1,8 +1,13 @@
 //! Team isolation: a member of team A sees nothing of team B (404, as if absent), and roles
 //! inside a team are enforced (403).
 
+use querent_domain::schema::SchemaSnapshot;
+use querent_domain::{ErrorCode, ExecutionMode, TeamRole};
 use querent_test_support::TestApp;
-use serde_json::json;
+use querent_test_support::views::{
+    ApiClientCreated, ApiClientView, ConnectionView, Page, TeamView, UserView,
+};
+use serde_json::{Value, json};
 
 /// A SQLite file the tests may register as a connection (an empty file is a valid, empty
 /// SQLite database), in the server's shared SQLite directory: files elsewhere are refused.
@@ -12,79 +17,48 @@ pub fn sqlite_target(app: &TestApp) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_of_one_team_get_404_for_another_teams_resources() {
-    let app = TestApp::spawn().await;
-    let admin = app.setup_admin().await.str("access_token");
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
 
     // Team B (the admin's Default team) with a connection and an API client.
-    let b_conn = app
-        .post(
-            "/api/v1/connections",
-            Some(&admin),
-            json!({"name": "b-db", "dialect": "sqlite", "path": sqlite_target(&app)}),
-        )
-        .await;
-    assert_eq!(b_conn.status, 201, "{}", b_conn.text);
-    let b_conn = b_conn.str("id");
-    let b_team = app.get("/api/v1/auth/me", Some(&admin)).await.json["teams"][0]["team_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let b_client = app
+    let b_conn = admin.add_sqlite("b-db", &sqlite_target(&app)).await.id;
+    let b_team = app.setup().team.id;
+    let b_client: ApiClientCreated = admin
         .post(
             "/api/v1/api-clients",
-            Some(&admin),
             json!({"name": "b-etl", "scopes": ["admin"]}),
         )
-        .await
-        .str("client_id");
+        .await;
+    let b_client = b_client.client.client_id;
 
     // Team A with its own owner.
-    let (alice_id, alice) = app.create_user(&admin, "alice").await;
-    let a_team = app
-        .post("/api/v1/teams", Some(&admin), json!({"name": "Team A"}))
-        .await;
-    assert_eq!(a_team.status, 201);
-    let a_team = a_team.str("id");
-    let added = app
-        .post(
-            &format!("/api/v1/teams/{a_team}/members/{alice_id}"),
-            Some(&admin),
-            json!({"role": "owner"}),
-        )
-        .await;
-    assert_eq!(added.status, 200, "{}", added.text);
-    let a_conn = app
-        .post(
-            "/api/v1/connections",
-            Some(&alice),
+    let (alice_user, alice) = admin.create_user("alice").await;
+    let alice_id = alice_user.id;
+    let a_team: TeamView = admin.post("/api/v1/teams", json!({"name": "Team A"})).await;
+    let a_team = a_team.id;
+    admin.add_member(a_team, alice_id, TeamRole::Owner).await;
+    alice
+        .create_connection(
             json!({"name": "a-db", "dialect": "sqlite", "path": sqlite_target(&app), "team_id": a_team}),
         )
         .await;
-    assert_eq!(a_conn.status, 201, "{}", a_conn.text);
 
     // Lists show only team A.
-    let list = app.get("/api/v1/connections", Some(&alice)).await;
-    let names: Vec<&str> = list.json["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["name"].as_str().unwrap())
+    let names: Vec<String> = alice
+        .connections()
+        .await
+        .into_iter()
+        .map(|c| c.name)
         .collect();
-    assert_eq!(names, vec!["a-db"]);
-    let teams = app.get("/api/v1/teams", Some(&alice)).await;
-    assert_eq!(teams.json["items"].as_array().unwrap().len(), 1);
-    assert!(
-        app.get("/api/v1/api-clients", Some(&alice))
-            .await
-            .json
-            .as_array()
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(names, ["a-db"]);
+    let teams: Page<TeamView> = alice.get("/api/v1/teams").await;
+    assert_eq!(teams.items.len(), 1);
+    let clients: Vec<ApiClientView> = alice.get("/api/v1/api-clients").await;
+    assert!(clients.is_empty());
 
     // Every team-B resource is 404 for alice.
     let c = format!("/api/v1/connections/{b_conn}");
-    let attempts: Vec<(&str, String, Option<serde_json::Value>)> = vec![
+    let attempts: Vec<(&str, String, Option<Value>)> = vec![
         ("GET", c.clone(), None),
         ("PATCH", c.clone(), Some(json!({"description": "mine now"}))),
         ("DELETE", c.clone(), None),
@@ -114,81 +88,52 @@ async fn members_of_one_team_get_404_for_another_teams_resources() {
         ("DELETE", format!("/api/v1/api-clients/{b_client}"), None),
     ];
     for (method, path, body) in attempts {
-        let r = app.request(method, &path, Some(&alice), body).await;
+        let e = alice.fails(method, &path, body).await;
         assert_eq!(
-            (r.status, r.code().as_str()),
-            (404, "not_found"),
-            "{method} {path}: {}",
-            r.text
+            (e.status, e.code),
+            (404, ErrorCode::NotFound),
+            "{method} {path}: {e:?}"
         );
     }
     // Creating in another team is refused the same way.
-    let r = app
-        .post("/api/v1/connections", Some(&alice), json!({"name": "sneaky", "dialect": "sqlite", "path": sqlite_target(&app), "team_id": b_team}))
+    let e = alice
+        .fails(
+            "POST",
+            "/api/v1/connections",
+            Some(
+                json!({"name": "sneaky", "dialect": "sqlite", "path": sqlite_target(&app), "team_id": b_team}),
+            ),
+        )
         .await;
-    assert_eq!(r.status, 404);
+    assert_eq!(e.status, 404);
     // Nothing of team B changed.
-    let still = app.get(&c, Some(&admin)).await;
-    assert_eq!(
-        (still.status, still.json["execution_mode"].as_str()),
-        (200, Some("auto_execute"))
-    );
-    assert!(still.json["description"].is_null());
+    let still: ConnectionView = admin.get(&c).await;
+    assert_eq!(still.execution_mode, ExecutionMode::AutoExecute);
+    assert_eq!(still.description, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewers_read_but_cannot_manage_connections() {
-    let app = TestApp::spawn().await;
-    let admin = app.setup_admin().await.str("access_token");
-    let team = app.get("/api/v1/auth/me", Some(&admin)).await.json["teams"][0]["team_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let conn = app
-        .post(
-            "/api/v1/connections",
-            Some(&admin),
-            json!({"name": "shared", "dialect": "sqlite", "path": sqlite_target(&app)}),
-        )
-        .await
-        .str("id");
-    let (vid, viewer) = app.create_user(&admin, "victor").await;
-    assert_eq!(
-        app.post(
-            &format!("/api/v1/teams/{team}/members/{vid}"),
-            Some(&admin),
-            json!({"role": "viewer"})
-        )
-        .await
-        .status,
-        200
-    );
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
+    let team = app.setup().team.id;
+    let conn = admin.add_sqlite("shared", &sqlite_target(&app)).await.id;
+    let (victor, viewer): (UserView, _) = admin.create_user("victor").await;
+    admin.add_member(team, victor.id, TeamRole::Viewer).await;
 
-    assert_eq!(
-        app.get(&format!("/api/v1/connections/{conn}"), Some(&viewer))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        app.get("/api/v1/connections", Some(&viewer)).await.json["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        1
-    );
-    let create = app
-        .post(
+    let _: ConnectionView = viewer.get(&format!("/api/v1/connections/{conn}")).await;
+    assert_eq!(viewer.connections().await.len(), 1);
+    let create = viewer
+        .fails(
+            "POST",
             "/api/v1/connections",
-            Some(&viewer),
-            json!({"name": "v", "dialect": "sqlite", "path": sqlite_target(&app)}),
+            Some(json!({"name": "v", "dialect": "sqlite", "path": sqlite_target(&app)})),
         )
         .await;
     assert_eq!(
-        (create.status, create.code().as_str()),
-        (403, "forbidden"),
-        "{}",
-        create.text
+        (create.status, create.code),
+        (403, ErrorCode::Forbidden),
+        "{create:?}"
     );
     for (method, path, body) in [
         ("DELETE", format!("/api/v1/connections/{conn}"), None),
@@ -204,7 +149,7 @@ async fn viewers_read_but_cannot_manage_connections() {
         ),
         (
             "POST",
-            format!("/api/v1/teams/{team}/members/{vid}"),
+            format!("/api/v1/teams/{team}/members/{}", victor.id),
             Some(json!({"role": "owner"})),
         ),
         (
@@ -213,58 +158,38 @@ async fn viewers_read_but_cannot_manage_connections() {
             Some(json!({"name": "x", "scopes": ["admin"]})),
         ),
     ] {
-        let r = app.request(method, &path, Some(&viewer), body).await;
-        assert_eq!(r.status, 403, "{method} {path}: {}", r.text);
+        let e = viewer.fails(method, &path, body).await;
+        assert_eq!(e.status, 403, "{method} {path}: {e:?}");
     }
     // Viewers read the schema but do not refresh it.
-    assert_eq!(
-        app.get(&format!("/api/v1/connections/{conn}/schema"), Some(&viewer))
-            .await
-            .status,
-        200
-    );
-    assert_eq!(
-        app.post(
+    let _: SchemaSnapshot = viewer
+        .get(&format!("/api/v1/connections/{conn}/schema"))
+        .await;
+    let e = viewer
+        .fails(
+            "POST",
             &format!("/api/v1/connections/{conn}/schema/refresh"),
-            Some(&viewer),
-            json!({})
+            Some(json!({})),
         )
-        .await
-        .status,
-        403
-    );
+        .await;
+    assert_eq!(e.status, 403);
     // Not a server admin either.
-    assert_eq!(app.get("/api/v1/users", Some(&viewer)).await.status, 403);
-    assert_eq!(
-        app.patch(
+    assert_eq!(viewer.fails("GET", "/api/v1/users", None).await.status, 403);
+    let e = viewer
+        .fails(
+            "PATCH",
             "/api/v1/settings",
-            Some(&viewer),
-            json!({"log_level": "debug"})
+            Some(json!({"log_level": "debug"})),
         )
-        .await
-        .status,
-        403
-    );
-    // Promoted to editor: still not a connection manager; to admin: allowed.
-    assert_eq!(
-        app.post(
-            &format!("/api/v1/teams/{team}/members/{vid}"),
-            Some(&admin),
-            json!({"role": "admin"})
-        )
-        .await
-        .status,
-        200
-    );
-    let renamed = app
+        .await;
+    assert_eq!(e.status, 403);
+    // Promoted to team admin: allowed to manage the connection.
+    admin.add_member(team, victor.id, TeamRole::Admin).await;
+    let renamed: ConnectionView = viewer
         .patch(
             &format!("/api/v1/connections/{conn}"),
-            Some(&viewer),
             json!({"name": "renamed"}),
         )
         .await;
-    assert_eq!(
-        (renamed.status, renamed.json["name"].as_str()),
-        (200, Some("renamed"))
-    );
+    assert_eq!(renamed.name, "renamed");
 }

@@ -1,30 +1,34 @@
-//! Health, readiness, docs, request ids, CORS, body limits, unknown routes.
+//! Health, readiness, docs, request ids, CORS, body limits, unknown routes, settings, rate
+//! limits and the data directory's permissions.
 
+use querent_domain::ErrorCode;
 use querent_test_support::TestApp;
+use querent_test_support::views::{AuditView, Health, Me, Readiness, SettingsView, TeamView};
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_ready_openapi_and_docs() {
     let app = TestApp::spawn().await;
-    let h = app.get("/health", None).await;
-    assert_eq!((h.status, h.json["status"].as_str()), (200, Some("ok")));
-    let r = app.get("/ready", None).await;
-    assert_eq!(r.status, 200, "{}", r.text);
+    let anon = app.anonymous();
+    let h: Health = anon.get("/health").await;
+    assert_eq!(h.status, "ok");
+    let r: Readiness = anon.get("/ready").await;
     assert_eq!(
-        r.json["store"],
+        r.store,
         if app.pg_store().is_some() {
             "postgres"
         } else {
             "sqlite"
         }
     );
-    assert_eq!(r.json["provider"], "offline", "{}", r.text);
-    assert_eq!(r.json["targets"]["exhausted"], 0, "{}", r.text);
+    assert_eq!(r.provider, "offline", "{r:?}");
+    assert_eq!(r.targets.exhausted, 0, "{r:?}");
     // No model configured: the semantic cache says it uses the lexical fallback, and why.
-    assert_eq!(r.json["embedder"], "lexical-trigram-256", "{}", r.text);
-    assert!(r.json["embedder_note"].is_string(), "{}", r.text);
+    assert_eq!(r.embedder, "lexical-trigram-256", "{r:?}");
+    assert!(r.embedder_note.is_some(), "{r:?}");
 
-    let spec = app.get("/openapi.json", None).await;
+    // The document itself, read raw: it is what clients are generated from.
+    let spec = anon.send("GET", "/openapi.json", None).await;
     assert_eq!(spec.status, 200);
     for path in [
         "/api/v1/auth/setup",
@@ -38,12 +42,12 @@ async fn health_ready_openapi_and_docs() {
         );
     }
     assert!(spec.json["components"]["securitySchemes"]["bearer"].is_object());
-    let redirect = app.get("/docs", None).await;
+    let redirect = anon.send("GET", "/docs", None).await;
     assert_eq!(redirect.status, 308);
-    let docs = app.get("/docs/", None).await;
+    let docs = anon.send("GET", "/docs/", None).await;
     assert_eq!(docs.status, 200);
     assert!(docs.text.contains("swagger"), "vendored Swagger UI page");
-    let js = app.get("/docs/swagger-ui-bundle.js", None).await;
+    let js = anon.send("GET", "/docs/swagger-ui-bundle.js", None).await;
     assert_eq!(js.status, 200, "assets are served locally, not from a CDN");
 }
 
@@ -56,7 +60,8 @@ async fn request_ids_404s_body_limit_and_cors() {
         })
         .spawn()
         .await;
-    let r = app.get("/health", None).await;
+    let anon = app.anonymous();
+    let r = anon.send("GET", "/health", None).await;
     assert!(r.headers.get("x-request-id").is_some());
     let resp = app
         .client
@@ -67,16 +72,15 @@ async fn request_ids_404s_body_limit_and_cors() {
         .unwrap();
     assert_eq!(resp.headers().get("x-request-id").unwrap(), "abc-123");
 
-    let nf = app.get("/api/v1/does-not-exist", None).await;
-    assert_eq!((nf.status, nf.code().as_str()), (404, "not_found"));
+    let nf = anon.fails("GET", "/api/v1/does-not-exist", None).await;
+    assert_eq!((nf.status, nf.code), (404, ErrorCode::NotFound));
 
     let big = json!({"username": "a".repeat(5000), "password": "x"});
-    let r = app.post("/api/v1/auth/login", None, big).await;
+    let e = anon.fails("POST", "/api/v1/auth/login", Some(big)).await;
     assert_eq!(
-        (r.status, r.code().as_str()),
-        (413, "payload_too_large"),
-        "{}",
-        r.text
+        (e.status, e.code),
+        (413, ErrorCode::PayloadTooLarge),
+        "{e:?}"
     );
 
     let pre = app
@@ -107,55 +111,41 @@ async fn request_ids_404s_body_limit_and_cors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn settings_are_read_by_all_changed_by_admins_and_validated() {
-    let app = TestApp::spawn().await;
-    let admin = app.setup_admin().await.str("access_token");
-    let s = app.get("/api/v1/settings", Some(&admin)).await;
-    assert_eq!(s.status, 200);
-    assert_eq!(s.json["default_max_rows"], 100);
-    let p = app
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
+    let s: SettingsView = admin.get("/api/v1/settings").await;
+    assert_eq!(s.default_max_rows, 100);
+    let p: SettingsView = admin
         .patch(
             "/api/v1/settings",
-            Some(&admin),
             json!({"max_rows_limit": 500, "log_level": "debug"}),
         )
         .await;
-    assert_eq!(p.status, 200, "{}", p.text);
-    assert_eq!(
-        app.get("/api/v1/settings", Some(&admin)).await.json["max_rows_limit"],
-        500
-    );
-    let bad = app
-        .patch(
+    assert_eq!((p.max_rows_limit, p.log_level.as_str()), (500, "debug"));
+    let s: SettingsView = admin.get("/api/v1/settings").await;
+    assert_eq!(s.max_rows_limit, 500);
+    let bad = admin
+        .fails(
+            "PATCH",
             "/api/v1/settings",
-            Some(&admin),
-            json!({"default_max_rows": 501}),
+            Some(json!({"default_max_rows": 501})),
         )
         .await;
     assert_eq!(bad.status, 422);
-    assert!(bad.detail().starts_with("default_max_rows"), "{}", bad.text);
-    let unknown = app
-        .patch("/api/v1/settings", Some(&admin), json!({"colour": "blue"}))
+    assert!(bad.detail.starts_with("default_max_rows"), "{bad:?}");
+    let unknown = admin
+        .fails("PATCH", "/api/v1/settings", Some(json!({"colour": "blue"})))
         .await;
     assert_eq!(unknown.status, 422);
-    assert!(unknown.detail().contains("colour"));
+    assert!(unknown.detail.contains("colour"));
     // Survives a restart (it lives in the store).
     let app = app.restart().await;
-    let admin = app
-        .login("admin", "admin-password-1")
-        .await
-        .str("access_token");
-    assert_eq!(
-        app.get("/api/v1/settings", Some(&admin)).await.json["max_rows_limit"],
-        500
-    );
-    let audit = app.get("/api/v1/audit?limit=50", Some(&admin)).await;
-    let actions: Vec<&str> = audit
-        .json
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let tokens = app.anonymous().login("admin", "admin-password-1").await;
+    let admin = app.client(tokens.access_token);
+    let s: SettingsView = admin.get("/api/v1/settings").await;
+    assert_eq!(s.max_rows_limit, 500);
+    let audit: Vec<AuditView> = admin.get("/api/v1/audit?limit=50").await;
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert!(
         actions.contains(&"settings.update") && actions.contains(&"auth.setup"),
         "{actions:?}"
@@ -164,31 +154,25 @@ async fn settings_are_read_by_all_changed_by_admins_and_validated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_per_minute_are_limited_per_caller() {
-    let app = TestApp::spawn().await;
-    let admin = app.setup_admin().await.str("access_token");
-    assert_eq!(
-        app.patch(
-            "/api/v1/settings",
-            Some(&admin),
-            json!({"rate_limit_per_minute": 3})
-        )
-        .await
-        .status,
-        200
-    );
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
+    let s: SettingsView = admin
+        .patch("/api/v1/settings", json!({"rate_limit_per_minute": 3}))
+        .await;
+    assert_eq!(s.rate_limit_per_minute, 3);
     // The limit is re-read within a few seconds; wait for it, then exceed it.
     tokio::time::sleep(std::time::Duration::from_secs(6)).await;
     // Ten quick requests exceed a limit of 3 even if a minute boundary falls among them.
     let mut limited = None;
     for _ in 0..10 {
-        let r = app.get("/api/v1/auth/me", Some(&admin)).await;
+        let r = admin.send("GET", "/api/v1/auth/me", None).await;
         if r.status == 429 {
             limited = Some(r);
             break;
         }
     }
     let limited = limited.expect("no request was rate limited");
-    assert_eq!(limited.code(), "rate_limited");
+    assert_eq!(limited.error().code, ErrorCode::RateLimited);
     assert!(limited.headers.get("retry-after").is_some());
 }
 
@@ -205,17 +189,12 @@ async fn the_data_directory_and_its_files_are_private() {
     };
     let root = tempfile::tempdir().unwrap();
     let data = root.path().join("fresh/querent-data");
-    let app = TestApp::builder().data_dir(&data).demo().spawn().await;
-    let token = app.setup_admin().await.str("access_token");
+    let app = TestApp::builder().data_dir(&data).with_demo().spawn().await;
     // Some writes, so the store has a WAL and shared memory.
-    let up = app
-        .post(
-            "/api/v1/teams",
-            Some(&token),
-            serde_json::json!({"name": "Writers"}),
-        )
+    let _: TeamView = app
+        .admin()
+        .post("/api/v1/teams", json!({"name": "Writers"}))
         .await;
-    assert_eq!(up.status, 201, "{}", up.text);
     let mut files = vec![app.config.key_file_path(), app.config.demo_database_path()];
     if app.pg_store().is_none() {
         let store = app.config.sqlite_store_path();
@@ -241,7 +220,7 @@ async fn the_data_directory_and_its_files_are_private() {
         std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     let app = app.restart().await;
-    assert_eq!(app.get("/api/v1/auth/me", Some(&token)).await.status, 200);
+    let _: Me = app.admin().me().await;
     assert_eq!(mode(&data), 0o700);
     for f in &files {
         if f.exists() {

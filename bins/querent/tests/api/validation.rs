@@ -1,132 +1,122 @@
 //! Client mistakes are 422 with a message naming the field, never a 500.
 
+use querent_domain::ErrorCode;
 use querent_test_support::TestApp;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_json_missing_fields_and_wrong_types_are_422_naming_the_field() {
-    let app = TestApp::spawn().await;
-    let admin = app.setup_admin().await.str("access_token");
-    let t = Some(admin.as_str());
-    let cases: Vec<(&str, &str, Option<&str>, &str, &str)> = vec![
+    let app = TestApp::builder().with_admin().spawn().await;
+    let (admin, anon) = (app.admin(), app.anonymous());
+    // (caller, path, raw body, the field the message must name); every one a POST.
+    let cases = [
         (
-            "POST",
+            &anon,
             "/api/v1/auth/login",
-            None,
             r#"{"username": "admin""#,
             "body",
         ),
         (
-            "POST",
+            &anon,
             "/api/v1/auth/login",
-            None,
             r#"{"username": "admin"}"#,
             "password",
         ),
         (
-            "POST",
+            &anon,
             "/api/v1/auth/login",
-            None,
             r#"{"username": 42, "password": "x"}"#,
             "username",
         ),
-        ("POST", "/api/v1/auth/login", None, "", "body"),
-        ("POST", "/api/v1/auth/login", None, "[1, 2]", "body"),
+        (&anon, "/api/v1/auth/login", "", "body"),
+        (&anon, "/api/v1/auth/login", "[1, 2]", "body"),
         (
-            "POST",
+            &admin,
             "/api/v1/connections",
-            t,
             r#"{"name": "x", "dialect": "oracle"}"#,
             "dialect",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/connections",
-            t,
             r#"{"name": "x", "dialect": "postgres", "port": "5432"}"#,
             "port",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/connections",
-            t,
             r#"{"name": "x", "dialect": "postgres", "port": 70000}"#,
             "port",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/connections",
-            t,
             r#"{"name": "x", "dialect": "postgres", "host": "h", "database": "d"}"#,
             "username",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/connections",
-            t,
             r#"{"name": "x", "dialect": "postgres", "pasword": "typo"}"#,
             "pasword",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/connections",
-            t,
             r#"{"dialect": "sqlite", "path": "/tmp"}"#,
             "name",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/users",
-            t,
             r#"{"username": "ok-name", "password": "x", "role": "superuser"}"#,
             "role",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/users",
-            t,
             r#"{"username": "ok-name", "password": "short"}"#,
             "password",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/users",
-            t,
             r#"{"username": "a b", "password": "long-enough"}"#,
             "username",
         ),
-        ("POST", "/api/v1/teams", t, r#"{"name": ""}"#, "name"),
+        (&admin, "/api/v1/teams", r#"{"name": ""}"#, "name"),
         (
-            "POST",
+            &admin,
             "/api/v1/api-clients",
-            t,
             r#"{"name": "x", "scopes": ["root"]}"#,
             "scopes",
         ),
         (
-            "POST",
+            &admin,
             "/api/v1/api-clients",
-            t,
             r#"{"name": "x", "scopes": []}"#,
             "scopes",
         ),
     ];
-    for (method, path, token, body, field) in cases {
-        let r = app.request_raw(method, path, token, body).await;
+    for (caller, path, body, field) in cases {
+        let e = caller.send_raw("POST", path, body).await.error();
         assert_eq!(
-            (r.status, r.code().as_str()),
-            (422, "validation_error"),
-            "{method} {path} {body}: {}",
-            r.text
+            (e.status, e.code),
+            (422, ErrorCode::ValidationError),
+            "POST {path} {body}: {e:?}"
         );
         assert!(
-            r.detail().contains(field),
-            "{method} {path} {body}: message should name `{field}`: {}",
-            r.detail()
+            e.detail.contains(field),
+            "POST {path} {body}: message should name `{field}`: {}",
+            e.detail
         );
     }
-    let r = app.get("/api/v1/connections/not-a-uuid", t).await;
-    assert_eq!(r.status, 422);
-    assert!(r.detail().starts_with("path"));
-    let r = app.get("/api/v1/connections?limit=abc", t).await;
-    assert_eq!(r.status, 422);
+    let e = admin
+        .fails("GET", "/api/v1/connections/not-a-uuid", None)
+        .await;
+    assert_eq!(e.status, 422);
+    assert!(e.detail.starts_with("path"));
+    let e = admin
+        .fails("GET", "/api/v1/connections?limit=abc", None)
+        .await;
+    assert_eq!(e.status, 422);
 }
