@@ -108,6 +108,35 @@ id_type!(
     ExampleId
 );
 
+id_type!(
+    /// A saved query.
+    SavedQueryId
+);
+id_type!(
+    /// One run of a saved query.
+    QueryRunId
+);
+id_type!(
+    /// A dashboard.
+    DashboardId
+);
+id_type!(
+    /// A scheduled (or manual) workflow.
+    WorkflowId
+);
+id_type!(
+    /// One run of a workflow.
+    WorkflowRunId
+);
+id_type!(
+    /// An asynchronous question.
+    QuestionId
+);
+id_type!(
+    /// An assistant: a saved (connection, provider, instructions) profile.
+    AssistantId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -216,3 +216,59 @@ mod tests {
         assert_eq!(Scope::QueryWrite.as_team_role(), TeamRole::Editor);
     }
 }
+
+wire_enum!(
+    /// How a dashboard widget shows its query's result.
+    WidgetKind {
+        /// One number.
+        Metric => "metric",
+        /// The rows as a table.
+        Table => "table",
+        /// Bars: a category and a measure.
+        Bar => "bar",
+        /// A line over time (or an ordered axis).
+        Line => "line",
+        /// An area under a line.
+        Area => "area",
+        /// Shares of a whole.
+        Pie => "pie",
+    }
+);
+
+wire_enum!(
+    /// Where a workflow run stands.
+    WorkflowRunStatus {
+        /// Claimed, not started yet.
+        Queued => "queued",
+        /// Running its steps.
+        Running => "running",
+        /// Every step ran (or a condition ended it early).
+        Succeeded => "succeeded",
+        /// A step failed, the run timed out, or the instance running it stopped.
+        Failed => "failed",
+    }
+);
+
+wire_enum!(
+    /// What started a run.
+    RunTrigger {
+        /// The scheduler, at a slot of the workflow's cron.
+        Schedule => "schedule",
+        /// Somebody asked (`POST …/run`).
+        Manual => "manual",
+    }
+);
+
+wire_enum!(
+    /// Where an asynchronous question stands (seed 004's spelling).
+    QuestionState {
+        /// Waiting for a worker.
+        Pending => "PENDING",
+        /// A worker is answering it.
+        InProgress => "IN_PROGRESS",
+        /// Answered: results are available.
+        Completed => "COMPLETED",
+        /// It could not be answered: the error says why.
+        Failed => "FAILED",
+    }
+);
