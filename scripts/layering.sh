@@ -9,7 +9,9 @@
 #   (b) querent-sql depends on no querent crate except querent-domain;
 #   (c) querent-domain depends on no querent crate;
 #   (d) only querent-http, querent-test-support and the `querent` binary may depend on
-#       querent-http or querent-app (lower crates never depend on higher ones).
+#       querent-http or querent-app (lower crates never depend on higher ones);
+#   (e) querent-results (pure computation over rows) depends on no querent crate except
+#       querent-domain, and on no async runtime or database crate.
 set -euo pipefail
 
 # Crates querent-http must never pull in, directly or through another crate.
@@ -17,6 +19,9 @@ HTTP_FORBIDDEN=(diesel diesel-async diesel_migrations sqlparser ring async-opena
   deadpool-postgres tokio-postgres mysql_async rusqlite libsqlite3-sys)
 # The only crates allowed to depend on querent-http / querent-app.
 TOP_CRATES=(querent-http querent-test-support querent)
+# What querent-results must not reach: it computes over rows it is given, nothing else.
+RESULTS_FORBIDDEN=(tokio diesel diesel-async sqlparser deadpool tokio-postgres mysql_async
+  rusqlite libsqlite3-sys reqwest)
 
 in_list() { # in_list NEEDLE ITEM... -> 0 if NEEDLE is one of ITEMs
   local needle=$1 item
@@ -53,6 +58,12 @@ check_deps() {
     # (c) querent-domain is the bottom of the stack
     if [[ $crate == querent-domain && ($dep == querent-* || $dep == querent) ]]; then
       echo "layering violation: querent-domain depends on $dep (it must depend on no querent crate)"
+      bad=1
+    fi
+    # (e) querent-results is pure: rows in, numbers, text, charts and files out
+    if [[ $crate == querent-results ]] &&
+      { [[ $dep == querent-* && $dep != querent-domain ]] || in_list "$dep" "${RESULTS_FORBIDDEN[@]}"; }; then
+      echo "layering violation: querent-results depends on $dep (only querent-domain and pure libraries are allowed)"
       bad=1
     fi
     # (d) nothing below the HTTP/app layers depends on them
@@ -130,6 +141,9 @@ self_test() {
   expect fail querent-exec "querent-http v0.1.0 (/x)"
   expect pass querent-test-support "querent-http v0.1.0 (/x)" "querent-app v0.1.0 (/x)"
   expect pass querent "querent-http v0.1.0 (/x)" "querent-app v0.1.0 (/x)" "diesel v2.3.14"
+  expect pass querent-results "querent-domain v0.1.0 (/x)" "rust_xlsxwriter v0.102.0" "serde_json v1.0.0"
+  expect fail querent-results "querent-sql v0.1.0 (/x)"
+  expect fail querent-results "tokio v1.48.0"
   if [[ $failures -ne 0 ]]; then
     echo "layering self-test: $failures case(s) wrong"
     exit 1
