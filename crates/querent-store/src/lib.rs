@@ -3,18 +3,23 @@
 //! Querent's metadata store: users, teams, refresh-token families, API clients, connections
 //! (with encrypted secrets), audit log, login throttling, settings, schema snapshots, chat
 //! sessions and messages, provider configurations, versioned semantic models
-//! (`semantic.rs`), semantic cache entries and counters, and verified examples
-//! (`cache.rs`). Built on diesel +
-//! diesel-async with two interchangeable backends: embedded SQLite (the default: one file
-//! under the data directory, WAL, foreign keys on) and PostgreSQL (`QUERENT_DATABASE_URL`)
-//! for several server instances sharing state. Both run the same queries (one `table!`
-//! schema using only portable types) and pass one shared test suite. Migrations for each
-//! backend live in `migrations/{sqlite,postgres}` and are embedded in the binary.
+//! (`semantic.rs`), semantic cache entries and counters, verified examples (`cache.rs`), and
+//! the analytics workspace (`workspace/`): saved queries with their tags and runs,
+//! dashboards, workflows and their runs, asynchronous questions and assistants. Workflow
+//! slots and questions are claimed by compare-and-set and leased rows are written only by
+//! their lease's holder, so instances sharing one store never run a scheduled slot or take
+//! a question twice. Built on diesel + diesel-async with two interchangeable backends:
+//! embedded SQLite (the default: one file under the data directory, WAL, foreign keys on)
+//! and PostgreSQL (`QUERENT_DATABASE_URL`) for several server instances sharing state. Both
+//! run the same queries (one `table!` schema using only portable types) and pass one shared
+//! test suite. Migrations for each backend live in `migrations/{sqlite,postgres}` and are
+//! embedded in the binary.
 //!
 //! [`Store`] implements the [`querent_domain::ports::MetadataStore`] port (and its
-//! supertraits `SemanticModelStore`, `CacheStore`, `ExampleStore`), the repository
-//! the services in querent-app use, in their terms: each method is one short unit of work that takes a pooled connection and gives it back before
-//! returning, so no caller can hold a store connection across a stream or an LLM call.
+//! supertraits `SemanticModelStore`, `CacheStore`, `ExampleStore`, `WorkspaceStore`), the
+//! repository the services in querent-app use, in their terms: each method is one short
+//! unit of work that takes a pooled connection and gives it back before returning, so no
+//! caller can hold a store connection across a stream or an LLM call.
 //!
 //! Depends on: querent-domain, diesel, diesel-async, diesel_migrations, libsqlite3-sys
 //! (bundled). Must never: decide authorisation (querent-app does), see a plaintext secret,
@@ -39,7 +44,8 @@
 
 /// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
 /// The body is compiled once per backend; the connection goes back to the pool at the end.
-/// Defined before the modules so every one of them (store.rs, semantic.rs, cache.rs) can use it.
+/// Defined before the modules so every one of them (store.rs, semantic.rs, cache.rs,
+/// workspace/) can use it.
 macro_rules! with_conn {
     ($self:expr, $c:ident => $body:expr) => {{
         let result: Result<_, $crate::DbError> = async {
@@ -70,6 +76,7 @@ mod models;
 mod schema;
 mod semantic;
 mod store;
+mod workspace;
 
 pub use store::{Backend, Store, StoreConfig};
 

@@ -238,3 +238,134 @@ diesel::table! {
         updated_at -> BigInt,
     }
 }
+
+diesel::table! {
+    saved_queries (id) {
+        id -> Text,
+        team_id -> Text,
+        connection_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        question -> Nullable<Text>,
+        sql_text -> Text,
+        tags -> Text,
+        provider -> Nullable<Text>,
+        message_id -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        search_text -> Text,
+    }
+}
+
+diesel::table! {
+    saved_query_tags (query_id, tag) {
+        query_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    query_runs (id) {
+        id -> Text,
+        query_id -> Text,
+        run_by -> Text,
+        started_at -> BigInt,
+        duration_ms -> BigInt,
+        row_count -> Nullable<BigInt>,
+        truncated -> Bool,
+        error_code -> Nullable<Text>,
+        error_detail -> Nullable<Text>,
+        snapshot -> Nullable<Text>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(saved_queries, saved_query_tags);
+
+diesel::table! {
+    dashboards (id) {
+        id -> Text,
+        team_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        widgets -> Text,
+        refresh_seconds -> BigInt,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    workflows (id) {
+        id -> Text,
+        team_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        enabled -> Bool,
+        schedule -> Nullable<Text>,
+        steps -> Text,
+        next_run_at -> Nullable<BigInt>,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    workflow_runs (id) {
+        id -> Text,
+        workflow_id -> Text,
+        team_id -> Text,
+        status -> Text,
+        run_trigger -> Text,
+        scheduled_for -> Nullable<BigInt>,
+        missed_slots -> BigInt,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+        steps -> Text,
+        error -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    assistants (id) {
+        id -> Text,
+        team_id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        connection_id -> Text,
+        provider -> Nullable<Text>,
+        model -> Nullable<Text>,
+        instructions -> Nullable<Text>,
+        options -> Text,
+        created_by -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    async_questions (id) {
+        id -> Text,
+        team_id -> Text,
+        connection_id -> Text,
+        question -> Text,
+        provider -> Nullable<Text>,
+        assistant_id -> Nullable<Text>,
+        state -> Text,
+        asked_by -> Text,
+        attempts -> BigInt,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<BigInt>,
+        results -> Nullable<Text>,
+        error_code -> Nullable<Text>,
+        error_detail -> Nullable<Text>,
+        created_at -> BigInt,
+        started_at -> Nullable<BigInt>,
+        finished_at -> Nullable<BigInt>,
+    }
+}

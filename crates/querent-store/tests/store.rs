@@ -25,6 +25,17 @@ mod semantic;
 #[path = "store/learning.rs"]
 mod learning;
 
+#[path = "store/workspace.rs"]
+mod workspace;
+use workspace::{
+    a_workflow_slot_is_claimed_once, assistants_round_trip_update_and_page,
+    dashboards_round_trip_update_and_page, query_runs_keep_the_newest,
+    questions_are_claimed_once_each, questions_finish_and_recover_under_their_lease,
+    saved_queries_filter_and_page, saved_queries_round_trip_update_and_delete,
+    workflow_runs_are_written_under_their_lease, workflows_round_trip_update_and_due,
+    workspace_rows_die_with_their_owners,
+};
+
 /// Declares each named test twice: `sqlite::NAME` and `postgres::NAME`, both calling
 /// `NAME(store)` on a fresh store of that backend.
 macro_rules! on_both_backends {
@@ -68,6 +79,17 @@ on_both_backends!(
     cache_entries_counters_and_examples,
     semantic_models_keep_every_version,
     health_and_idempotent_migrations,
+    saved_queries_round_trip_update_and_delete,
+    saved_queries_filter_and_page,
+    query_runs_keep_the_newest,
+    dashboards_round_trip_update_and_page,
+    assistants_round_trip_update_and_page,
+    workspace_rows_die_with_their_owners,
+    workflows_round_trip_update_and_due,
+    a_workflow_slot_is_claimed_once,
+    workflow_runs_are_written_under_their_lease,
+    questions_are_claimed_once_each,
+    questions_finish_and_recover_under_their_lease,
 );
 
 fn user(name: &str, role: Role) -> User {

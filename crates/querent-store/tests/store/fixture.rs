@@ -49,6 +49,40 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// Runs `test` on two stores opened separately on one fresh database of this backend,
+    /// as two server instances sharing it would (two pools; on SQLite, two pools on one
+    /// file).
+    pub async fn run_pair<F, Fut>(self, test: F)
+    where
+        F: FnOnce(Store, Store) -> Fut,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        match self {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let config = StoreConfig::sqlite(dir.path().join("querent.db"));
+                let a = Store::open(config.clone()).await.unwrap();
+                let b = Store::open(config).await.unwrap();
+                test(a, b).await;
+            }
+            Backend::Postgres => {
+                let Some(db) = PgDatabase::create().await else {
+                    return;
+                };
+                let config = StoreConfig::postgres(db.url.clone());
+                let a = Store::open(config.clone()).await.unwrap();
+                let b = Store::open(config).await.unwrap();
+                let outcome = tokio::spawn(test(a, b)).await;
+                db.drop_database().await;
+                if let Err(e) = outcome {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+    }
+}
+
 /// A database created for one test.
 struct PgDatabase {
     admin: tokio_postgres::Client,
