@@ -11,6 +11,7 @@ use crate::chat::{ChatMessage, ChatSession};
 use crate::learning::{CacheCounters, CacheOutcome, CacheRecord, Example};
 use crate::providers::ProviderConfig;
 use crate::schema::SchemaSnapshot;
+pub use crate::workspace::WorkspaceStore;
 use crate::{
     ApiClient, ApiClientId, AuditEntry, CacheEntryId, Connection, ConnectionId, ConnectionTarget,
     Dialect, ExampleId, MessageId, MessageStatus, ProviderId, RefreshTokenId, RunId, Secret,
@@ -121,7 +122,7 @@ pub struct StoreHealth {
 /// reachable through any `dyn MetadataStore`.
 #[async_trait]
 pub trait MetadataStore:
-    SemanticModelStore + CacheStore + ExampleStore + Send + Sync + 'static
+    SemanticModelStore + CacheStore + ExampleStore + WorkspaceStore + Send + Sync + 'static
 {
     /// Checks that the store answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;

@@ -13,6 +13,7 @@
 //! | `cache` | the semantic cache's index with 1,000,000 entries (exact, similar, miss lookups) and a question's first answer against its cached repeat over HTTP |
 //! | `linking` | the schema linker on synthetic schemas of `--tables` tables: index build, per-question link latency |
 //! | `cold_start` | from spawning `querent serve` on a fresh data directory to the first 200 of `/ready` |
+//! | `stats` | querent-results' one-pass column statistics over 1,000,000 synthetic rows of 5 columns (rows/s, distinct-count error) and the CSV export of the same rows |
 //!
 //! The server benchmarks run the real server in-process ([`server::BenchServer`], composed
 //! like `querent serve`), against an embedded store in a temporary data directory.
@@ -27,6 +28,7 @@ mod introspect;
 mod linking;
 pub mod server;
 mod sse;
+mod stats;
 mod throughput;
 
 use std::path::PathBuf;
@@ -36,7 +38,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Every benchmark, in the order they run.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 9] = [
     "guard",
     "chat",
     "cache",
@@ -45,6 +47,7 @@ pub const ALL: [&str; 8] = [
     "sse",
     "introspect",
     "cold_start",
+    "stats",
 ];
 
 /// What to run and how hard.
@@ -264,6 +267,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
             "sse" => sse::run(args).await,
             "introspect" => introspect::run(args).await,
             "cold_start" => cold_start::run(args).await,
+            "stats" => stats::run(args).await,
             _ => Outcome::Failed("unknown benchmark".into()),
         };
         let value = match outcome {
