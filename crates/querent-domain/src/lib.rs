@@ -47,6 +47,7 @@ pub mod query;
 pub mod schema;
 mod secret;
 pub mod semantic;
+pub mod webhook;
 pub mod workspace;
 
 pub use codes::{ErrorCode, HasErrorCode};

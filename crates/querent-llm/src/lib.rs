@@ -17,6 +17,8 @@
 //!   OpenAI-compatible `/embeddings` API (batched, retried like chat, unit-length vectors).
 //! - [`url_policy`]: which provider base URLs may be configured (no link-local or metadata
 //!   addresses; private ranges only when allowed).
+//! - [`webhook`]: [`HttpWebhooks`], querent-domain's `WebhookSender` port (workflow webhook
+//!   steps) under the same URL policy, pinned to the addresses it checked.
 //!
 //! The offline translator is the third kind of provider; it lives in querent-offline.
 //!
@@ -55,6 +57,7 @@ pub mod prompt;
 pub mod retry;
 mod sse;
 pub mod url_policy;
+pub mod webhook;
 
 pub use anthropic::{AnthropicConfig, AnthropicProvider};
 pub use embeddings::{OpenAiEmbedder, OpenAiEmbedderConfig};
@@ -63,6 +66,7 @@ pub use openai::{OpenAiConfig, OpenAiProvider};
 pub use prompt::{ChatMessage, Prompt, PromptBudget, Role, render};
 pub use retry::RetryPolicy;
 pub use url_policy::{UrlPolicy, check_base_url};
+pub use webhook::HttpWebhooks;
 
 pub use querent_domain::ProviderKind;
 
