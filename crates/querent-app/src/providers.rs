@@ -6,6 +6,7 @@ use querent_domain::HasErrorCode as _;
 use std::sync::Arc;
 use std::time::Instant;
 
+use querent_domain::ports::StoreError;
 use querent_domain::providers::{ProviderConfig, ProviderOptions};
 use querent_domain::query::SqlProvider;
 use querent_domain::{
@@ -445,24 +446,44 @@ impl App {
         Ok(ModelList { models })
     }
 
-    /// The provider for a chat in `team`: the one named (a configured provider, or the
-    /// built-in `offline`), else the team's default, else the built-in offline translator.
+    /// A provider of `team` given by its id or its name. An id of another team's provider
+    /// finds nothing, exactly like an unknown one (team isolation); a value that parses as an
+    /// id but is none is still tried as a name.
+    async fn find_team_provider(
+        &self,
+        team: TeamId,
+        id_or_name: &str,
+    ) -> ServiceResult<Option<ProviderConfig>> {
+        if let Ok(id) = id_or_name.parse::<ProviderId>() {
+            match self.store().get_provider(id).await {
+                Ok(p) if p.team_id == team => return Ok(Some(p)),
+                Ok(_) | Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(self.store().find_provider(team, id_or_name).await?)
+    }
+
+    /// The provider for a chat in `team`: the one given by id or name (a configured
+    /// provider, or the built-in `offline`), else the team's default, else the built-in
+    /// offline translator.
     pub(crate) async fn resolve_provider(
         &self,
         team: TeamId,
-        name: Option<&str>,
+        id_or_name: Option<&str>,
     ) -> ServiceResult<Resolved> {
         let builtin = || Resolved {
             provider: Arc::clone(&self.inner.ports.provider),
             config: None,
         };
-        let config = match name.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => match self.store().find_provider(team, n).await? {
+        let config = match id_or_name.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => match self.find_team_provider(team, n).await? {
                 Some(p) => Some(p),
                 None if n.eq_ignore_ascii_case(self.inner.ports.provider.name()) => None,
                 None => {
                     return Err(ServiceError::validation(format!(
-                        "provider: the team has no provider named `{n}` (GET /api/v1/providers lists them)"
+                        "provider: the team has no provider `{n}` (give the id or the name of one \
+                         that GET /api/v1/providers lists, or `offline`)"
                     )));
                 }
             },

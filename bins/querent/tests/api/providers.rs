@@ -588,3 +588,88 @@ async fn database_errors_reach_the_provider_without_values() {
     assert!(first.contains("alice@example.com"), "{}", s.text);
     assert!(first.contains("22P02"), "{first}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chat_names_its_provider_by_config_id_and_only_its_own_teams() {
+    let fake = FakeLlm::start().await;
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+    let ours = admin
+        .add_provider(
+            json!({"name": "by-id", "kind": "openai", "base_url": fake.base_url(),
+                             "model": "m-1", "api_key": KEY}),
+        )
+        .await;
+    assert_eq!(ours.team_id, app.demo().team_id);
+
+    // The seed API's shape: `provider` is the uuid of a provider config.
+    fake.push_replies([Reply::text(
+        "```sql\nSELECT count(*) AS n FROM customers\n```",
+    )]);
+    let d = admin
+        .chat(
+            json!({"connection_id": conn, "message": "how many customers do we have?",
+                     "provider": ours.id, "options": {"use_cache": false}}),
+        )
+        .await;
+    assert_eq!(
+        d.status,
+        querent_domain::MessageStatus::Executed,
+        "{}",
+        d.json
+    );
+    assert_eq!(d.rows(), [[json!(600)]]);
+    assert_eq!(
+        fake.remaining_replies(),
+        0,
+        "the configured provider answered"
+    );
+    // The name still works.
+    fake.push_replies([Reply::text(
+        "```sql\nSELECT count(*) AS n FROM products\n```",
+    )]);
+    let d = admin
+        .chat(
+            json!({"connection_id": conn, "message": "how many products are there?",
+                     "provider": "by-id", "options": {"use_cache": false}}),
+        )
+        .await;
+    assert_eq!(d.rows(), [[json!(36)]], "{}", d.json);
+
+    // Another team's provider is not found through this connection's team: the same
+    // refusal as an unknown id, and its provider is never called.
+    let other: querent_test_support::views::TeamView = admin
+        .post("/api/v1/teams", json!({"name": "Elsewhere"}))
+        .await;
+    let theirs = admin
+        .add_provider(
+            json!({"name": "theirs", "kind": "openai", "base_url": fake.base_url(),
+                             "model": "m-1", "api_key": KEY, "team_id": other.id}),
+        )
+        .await;
+    assert_eq!(theirs.team_id, other.id);
+    let refused = |provider: String| {
+        let admin = admin.clone();
+        async move {
+            let e = admin
+                .chat_raw(
+                    json!({"connection_id": conn, "message": "how many customers?",
+                                 "provider": provider}),
+                )
+                .await
+                .error();
+            (e.status, e.code, e.detail.replace(&provider, "<p>"))
+        }
+    };
+    let foreign = refused(theirs.id.to_string()).await;
+    let unknown = refused(querent_domain::ProviderId::new().to_string()).await;
+    assert_eq!(foreign.0, 422, "{foreign:?}");
+    assert_eq!(foreign.1, querent_domain::ErrorCode::ValidationError);
+    assert_eq!(foreign, unknown);
+    assert_eq!(
+        foreign,
+        refused("no-such-name".into()).await,
+        "the same refusal as an unknown name"
+    );
+    assert_eq!(fake.requests().len(), 2, "their provider was never called");
+}
