@@ -108,10 +108,7 @@ pub fn render(r: &ChatResponse) -> Result<String, String> {
         _ => {}
     }
     if let Some(results) = &r.results {
-        out.push_str(&table(
-            results.columns.iter().map(|c| c.name.clone()),
-            &results.rows,
-        ));
+        out.push_str(&table(results.columns.iter().cloned(), &results.rows));
         out.push_str(&format!(
             "{} row{}{} in {} ms\n",
             results.row_count,

@@ -39,7 +39,8 @@ use crate::{Actor, App, ServiceError, ServiceResult};
 
 /// Rows per `rows` event.
 pub const ROWS_PER_EVENT: usize = 500;
-/// Rows of a result kept in the message history (and in the final response).
+/// Rows of a result kept in the message history (the answer itself carries every row
+/// delivered; the stored copy is a preview, flagged `preview` on the wire).
 pub const HISTORY_ROWS: usize = 200;
 /// Bytes of row data (as JSON) kept in the message history at most: the preview stops
 /// before the row that would pass it.
@@ -61,7 +62,9 @@ pub struct ChatRequest {
     pub session_id: Option<SessionId>,
     /// The question in plain language.
     pub message: String,
-    /// The provider to use (`offline` or `null` for the default).
+    /// The provider to use: the id of one of the team's provider configs (as returned by
+    /// `POST /providers`) or its name, `offline` for the built-in translator, or `null` for
+    /// the team's default. Another team's provider is unknown here (422).
     #[serde(default)]
     pub provider: Option<String>,
     /// Options.
@@ -89,18 +92,114 @@ pub struct ChatResponse {
     pub message_id: MessageId,
     /// The SQL (`null` when `show_query` is false or there is none).
     pub query: Option<String>,
-    /// The SQL's dialect.
-    pub query_dialect: Dialect,
+    /// The SQL's dialect by its display name: `PostgreSQL`, `MySQL` (also MariaDB) or
+    /// `SQLite`.
+    pub query_dialect: String,
     /// A plain-English explanation (when `explain_results`).
     pub explanation: Option<String>,
-    /// The results (when executed).
-    pub results: Option<ResultSet>,
+    /// The results (when executed): every row delivered, up to the row cap.
+    pub results: Option<ResultView>,
     /// executed | cached | pending_approval | query_only | rejected | error.
     pub status: MessageStatus,
     /// Whether the SQL came from the semantic cache.
     pub cache_hit: bool,
     /// Why it failed (status `error`).
     pub error: Option<ChatError>,
+}
+
+/// A result as clients read it — in a chat answer (JSON and `done`), in session history
+/// and from `/sql/run`: the column names as a list (as in the native API's examples), their
+/// types and masks alongside, and every limit that shaped the rows said out loud.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = ResultSet))]
+pub struct ResultView {
+    /// Column names, in order (`["count"]`).
+    pub columns: Vec<String>,
+    /// The database's type name of each column (`integer`, `text`, `int4`, …), in the
+    /// same order as `columns`.
+    pub column_types: Vec<String>,
+    /// Names of the columns whose values the privacy policy masks.
+    pub masked_columns: Vec<String>,
+    /// Rows, each a list of typed JSON values in column order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Vec<Value>>))]
+    pub rows: Vec<Row>,
+    /// Rows the query delivered (up to the row cap). Equals the number of `rows` unless
+    /// `preview` is true.
+    pub row_count: u64,
+    /// Whether `rows` holds only the first rows of the result: the copy kept in a session's
+    /// history (at most 200 rows and 1 MiB of row data). Never true in a chat answer or a
+    /// `/sql/run` result.
+    pub preview: bool,
+    /// Whether the result is incomplete: the row cap or the result byte cap cut it off, or
+    /// values were shortened by the value byte cap (`truncated_reason` says which).
+    pub truncated: bool,
+    /// Which limit cut the result short: `row_cap`, `result_bytes` (the one that stopped the
+    /// rows) or else `value_bytes` (values were shortened); `null` when it is complete.
+    pub truncated_reason: Option<TruncationReason>,
+    /// The value of that limit: rows for `row_cap` (the applied row cap), bytes for the
+    /// others.
+    pub truncated_limit: Option<u64>,
+    /// How many values were shortened by the value byte cap (also when another limit is
+    /// the `truncated_reason`).
+    pub values_truncated: u64,
+    /// The row cap the query ran under: the requested `max_rows` lowered to the
+    /// connection's and the server's caps (so less than asked when a cap lowered it);
+    /// `null` for results stored before it was recorded.
+    pub max_rows_applied: Option<u64>,
+    /// Time spent in the database, in milliseconds.
+    pub execution_time_ms: u64,
+}
+
+impl From<ResultSet> for ResultView {
+    fn from(r: ResultSet) -> Self {
+        let preview = (r.rows.len() as u64) < r.row_count;
+        Self {
+            column_types: r.columns.iter().map(|c| c.type_name.clone()).collect(),
+            masked_columns: r
+                .columns
+                .iter()
+                .filter(|c| c.masked)
+                .map(|c| c.name.clone())
+                .collect(),
+            columns: r.columns.into_iter().map(|c| c.name).collect(),
+            rows: r.rows,
+            row_count: r.row_count,
+            preview,
+            truncated: r.truncated,
+            truncated_reason: r.truncated_reason,
+            truncated_limit: r.truncated_limit,
+            values_truncated: r.values_truncated,
+            max_rows_applied: r.max_rows_applied,
+            execution_time_ms: r.execution_time_ms,
+        }
+    }
+}
+
+/// The copy of a result kept in the message history: its first rows, at most
+/// [`HISTORY_ROWS`] and [`HISTORY_BYTES`] of row data (`row_count` still counts them all).
+pub fn history_copy(r: &ResultSet) -> ResultSet {
+    let mut bytes = 0;
+    let keep = r
+        .rows
+        .iter()
+        .take(HISTORY_ROWS)
+        .take_while(|row| {
+            bytes += json_len(row);
+            bytes <= HISTORY_BYTES
+        })
+        .count();
+    ResultSet {
+        columns: r.columns.clone(),
+        rows: r.rows[..keep].to_vec(),
+        row_count: r.row_count,
+        truncated: r.truncated,
+        truncated_reason: r.truncated_reason,
+        truncated_limit: r.truncated_limit,
+        values_truncated: r.values_truncated,
+        execution_time_ms: r.execution_time_ms,
+        max_rows_applied: r.max_rows_applied,
+    }
 }
 
 /// One server-sent event of the chat stream.
@@ -249,14 +348,14 @@ impl PreparedChat {
     }
 }
 
-/// Forwards a result as `rows` events, keeping only the preview the message stores (at
-/// most [`HISTORY_ROWS`] rows and [`HISTORY_BYTES`] bytes): the whole result is never held.
+/// Forwards a result as `rows` events and keeps its rows for the final answer (`done` and
+/// the JSON variant carry every row delivered). What is held is bounded by the engine's
+/// limits: the row cap and the result byte cap (`max_result_bytes`); the message stores
+/// only [`history_copy`].
 struct ForwardRows<'a> {
     events: &'a Events,
     columns: Vec<ColumnMeta>,
-    preview: Vec<Row>,
-    preview_bytes: usize,
-    preview_full: bool,
+    rows: Vec<Row>,
     sent_columns: bool,
 }
 
@@ -265,26 +364,8 @@ impl<'a> ForwardRows<'a> {
         Self {
             events,
             columns: Vec::new(),
-            preview: Vec::new(),
-            preview_bytes: 0,
-            preview_full: false,
+            rows: Vec::new(),
             sent_columns: false,
-        }
-    }
-
-    /// Keeps the leading rows of a batch that fit the preview.
-    fn keep_preview(&mut self, batch: &[Row]) {
-        for row in batch {
-            if self.preview_full {
-                return;
-            }
-            let size = json_len(row);
-            if self.preview.len() >= HISTORY_ROWS || self.preview_bytes + size > HISTORY_BYTES {
-                self.preview_full = true;
-                return;
-            }
-            self.preview_bytes += size;
-            self.preview.push(row.clone());
         }
     }
 }
@@ -316,7 +397,7 @@ impl RowSink for ForwardRows<'_> {
     }
 
     async fn rows(&mut self, batch: Vec<Row>) -> Result<(), SinkClosed> {
-        self.keep_preview(&batch);
+        self.rows.extend_from_slice(&batch);
         let mut rest = batch;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(ROWS_PER_EVENT));
@@ -572,14 +653,15 @@ impl App {
         }
         p.message.latency_ms = Some(p.started.elapsed().as_millis() as i64);
         p.message.updated_at = now_millis();
+        // The history keeps a preview of the rows; the answer below carries them all.
+        let stored = ChatMessage {
+            results: p.message.results.as_ref().map(history_copy),
+            ..p.message.clone()
+        };
         // The final write lands only while the message is still this run's: if it was
         // marked interrupted and then edited or re-run meanwhile, the newer run's state
         // stays (a mark alone is overwritten with the real outcome).
-        match self
-            .store()
-            .finish_message(&p.message, p.message.run_id)
-            .await
-        {
+        match self.store().finish_message(&stored, stored.run_id).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(
                 message_id = %p.message.id,
@@ -1033,7 +1115,7 @@ impl App {
         };
         match self.engine().run(request, &mut sink).await {
             Ok(outcome) => {
-                let result = ResultSet::from_outcome(outcome, sink.preview);
+                let result = ResultSet::from_outcome(outcome, sink.rows, max_rows);
                 if !sink.sent_columns {
                     // An empty result still tells the client its columns.
                     let _ = events
@@ -1140,9 +1222,13 @@ impl App {
             session_id: session.id,
             message_id: m.id,
             query: m.sql.clone().filter(|_| m.options.show_query),
-            query_dialect: m.dialect,
+            query_dialect: m.dialect.display_name().to_owned(),
             explanation: m.explanation.clone().filter(|_| m.options.explain_results),
-            results: m.results.clone().filter(|_| with_rows),
+            results: m
+                .results
+                .clone()
+                .filter(|_| with_rows)
+                .map(ResultView::from),
             status: m.status,
             cache_hit: m.status == MessageStatus::Cached
                 || m.provider.as_deref() == Some(CACHE_PROVIDER),

@@ -1,13 +1,13 @@
 //! Chat sessions and their history: a caller lists and reads their own sessions; editors
 //! list the queries waiting for their approval.
 
-use querent_domain::chat::{ChatMessage, ChatOptions, ChatSession, ResultSet};
+use querent_domain::chat::{ChatMessage, ChatOptions, ChatSession};
 use querent_domain::{
     ConnectionId, Dialect, MessageId, MessageStatus, SessionId, TeamRole, millis_to_rfc3339,
 };
 use serde::{Deserialize, Serialize};
 
-use crate::chat::ChatError;
+use crate::chat::{ChatError, ResultView};
 use crate::{Actor, App, ListParams, Paginated, ServiceResult};
 
 /// A session as listed.
@@ -56,8 +56,9 @@ pub struct MessageView {
     pub status: MessageStatus,
     /// The explanation, when one was asked for.
     pub explanation: Option<String>,
-    /// The result preview (first rows; masked values stay masked).
-    pub results: Option<ResultSet>,
+    /// The stored result: its first rows (`preview` is true when more were delivered;
+    /// masked values stay masked).
+    pub results: Option<ResultView>,
     /// Why it failed.
     pub error: Option<ChatError>,
     /// Who wrote the SQL: the provider's name, or `user` after an edit.
@@ -88,7 +89,7 @@ impl From<ChatMessage> for MessageView {
             dialect: m.dialect,
             status: m.status,
             explanation: m.explanation,
-            results: m.results,
+            results: m.results.map(ResultView::from),
             error: m.error_code.map(|code| ChatError {
                 code,
                 detail: m.error_detail.unwrap_or_default(),

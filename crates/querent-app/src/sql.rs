@@ -7,6 +7,7 @@ use querent_domain::query::{CollectRows, QueryRequest};
 use querent_domain::{ConnectionId, ExecutionMode, TeamRole};
 use serde::{Deserialize, Serialize};
 
+use crate::chat::ResultView;
 use crate::{Actor, App, ServiceError, ServiceResult};
 
 /// `POST /sql/validate` body.
@@ -93,7 +94,7 @@ impl App {
     }
 
     /// Validates and runs a statement; refused on generate_only connections.
-    pub async fn run_sql(&self, actor: &Actor, req: &RunSqlRequest) -> ServiceResult<ResultSet> {
+    pub async fn run_sql(&self, actor: &Actor, req: &RunSqlRequest) -> ServiceResult<ResultView> {
         let conn = self
             .load_connection(actor, req.connection_id, TeamRole::Editor)
             .await?;
@@ -135,6 +136,6 @@ impl App {
         .await;
         let outcome = outcome.map_err(|e| ServiceError::new(e.code(), e.to_string()))?;
         // The engine delivered within the byte caps: the rows held here are bounded.
-        Ok(ResultSet::from_outcome(outcome, sink.rows))
+        Ok(ResultSet::from_outcome(outcome, sink.rows, max_rows).into())
     }
 }

@@ -24,7 +24,10 @@ pub struct ChatSession {
     pub updated_at: UnixMillis,
 }
 
-/// The stored part of a result: columns and the first rows (masked values stay masked).
+/// A result: columns, rows (masked values stay masked) and the limits that shaped it. A
+/// chat answer holds every row delivered; the copy stored with a message keeps only the
+/// first rows (`rows.len() < row_count` then). Clients read it through the app's wire view
+/// (`querent_app::chat::ResultView`), not in this stored shape.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultSet {
@@ -51,11 +54,15 @@ pub struct ResultSet {
     pub values_truncated: u64,
     /// Time spent in the database, in milliseconds.
     pub execution_time_ms: u64,
+    /// The row cap the query ran under: the requested `max_rows` lowered to the
+    /// connection's and the server's caps (`None` in results stored before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows_applied: Option<u64>,
 }
 
 impl ResultSet {
-    /// The result of an execution with the rows kept of it.
-    pub fn from_outcome(outcome: QueryOutcome, rows: Vec<Row>) -> Self {
+    /// The result of an execution under the row cap `max_rows`, with the rows kept of it.
+    pub fn from_outcome(outcome: QueryOutcome, rows: Vec<Row>, max_rows: u64) -> Self {
         Self {
             columns: outcome.columns,
             rows,
@@ -65,6 +72,7 @@ impl ResultSet {
             truncated_limit: outcome.truncated_by.map(|t| t.limit),
             values_truncated: outcome.values_truncated,
             execution_time_ms: outcome.execution_time_ms,
+            max_rows_applied: Some(max_rows),
         }
     }
 }

@@ -11,15 +11,14 @@
 //! Every response is read through [`TestApp::read`](crate::TestApp::read), like the
 //! untyped helpers.
 
-use querent_domain::chat::ResultSet;
 use querent_domain::{ConnectionId, ExecutionMode, TeamId, TeamRole, UserId};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::app::{Response, TestApp, parse_sse};
 use crate::views::{
-    ApiError, ChatAnswer, ChatStream, ConnectionView, Event, Me, Page, ProviderView, Tokens,
-    UserView,
+    ApiError, ChatAnswer, ChatStream, ConnectionView, Event, Me, Page, ProviderView, ResultView,
+    Tokens, UserView,
 };
 
 /// A client of one server, as one caller (or anonymous).
@@ -220,7 +219,7 @@ impl Client {
     }
 
     /// `POST /sql/run`, expecting the result.
-    pub async fn run_sql(&self, connection: ConnectionId, sql: &str) -> ResultSet {
+    pub async fn run_sql(&self, connection: ConnectionId, sql: &str) -> ResultView {
         self.post(
             "/api/v1/sql/run",
             json!({"connection_id": connection, "sql": sql}),

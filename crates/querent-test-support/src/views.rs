@@ -1,12 +1,13 @@
 //! Typed views of the API's JSON, for tests: what a client deserialises. They mirror the
 //! app's response types (which only serialise) field for field, with the domain's own
-//! types (ids, enums, [`ErrorCode`], [`ResultSet`]) wherever those deserialise, so a test
+//! types (ids, enums, [`ErrorCode`]) wherever those deserialise, so a test
 //! reads `answer.status == MessageStatus::Executed` instead of indexing untyped JSON, and a
 //! renamed or retyped field fails to deserialise instead of comparing `Null`.
 
 use querent_app::examples::Rating;
-use querent_domain::chat::{Attempt, ResultSet};
+use querent_domain::chat::Attempt;
 use querent_domain::learning::ExampleSource;
+use querent_domain::query::TruncationReason;
 use querent_domain::{
     ApiClientId, CacheEntryId, ConnectionId, ConnectionLimits, Dialect, ErrorCode, ExampleId,
     ExecutionMode, MessageId, MessageStatus, PrivacyPolicy, ProviderId, ProviderKind, Role, Scope,
@@ -433,6 +434,36 @@ pub struct FeedbackResult {
     pub cache_entries_removed: u64,
 }
 
+/// A result: a chat answer's `results`, a session message's stored copy, `/sql/run`.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResultView {
+    /// Column names.
+    pub columns: Vec<String>,
+    /// Their type names, in the same order.
+    pub column_types: Vec<String>,
+    /// Names of masked columns.
+    pub masked_columns: Vec<String>,
+    /// Rows.
+    pub rows: Vec<Vec<Value>>,
+    /// Rows delivered.
+    pub row_count: u64,
+    /// Whether `rows` are only the first of `row_count` (the history's copy).
+    pub preview: bool,
+    /// Whether a limit cut the result.
+    pub truncated: bool,
+    /// Which.
+    pub truncated_reason: Option<TruncationReason>,
+    /// Its value.
+    pub truncated_limit: Option<u64>,
+    /// Values shortened.
+    pub values_truncated: u64,
+    /// The row cap applied.
+    pub max_rows_applied: Option<u64>,
+    /// Time in the database, in milliseconds.
+    pub execution_time_ms: u64,
+}
+
 /// An error inside a successful answer: a chat answer, the `error` event, a connection
 /// test.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -452,12 +483,12 @@ pub struct ChatAnswer {
     pub message_id: MessageId,
     /// The SQL (`None` when hidden or absent).
     pub query: Option<String>,
-    /// The SQL's dialect.
-    pub query_dialect: Dialect,
+    /// The SQL's dialect by its display name (`PostgreSQL`, `MySQL`, `SQLite`).
+    pub query_dialect: String,
     /// The explanation (with `explain_results`).
     pub explanation: Option<String>,
     /// The results (when executed).
-    pub results: Option<ResultSet>,
+    pub results: Option<ResultView>,
     /// What happened.
     pub status: MessageStatus,
     /// Whether the SQL came from the semantic cache.
@@ -579,7 +610,7 @@ pub struct MessageView {
     /// What happened.
     pub status: MessageStatus,
     /// The row preview.
-    pub results: Option<ResultSet>,
+    pub results: Option<ResultView>,
     /// Why it failed.
     pub error: Option<ChatErrorView>,
     /// The provider that answered.

@@ -4,9 +4,10 @@
 //! SQL, and team isolation. Written against the typed client (`TestApp::with_demo`,
 //! `Client`, `views`); the shapes themselves are pinned by snapshots (`snapshots.rs`).
 
-use querent_domain::chat::ResultSet;
+use querent_domain::query::TruncationReason;
 use querent_domain::{ErrorCode, ExecutionMode, MessageStatus, TeamRole};
 use querent_test_support::TestApp;
+use querent_test_support::views::ResultView;
 use querent_test_support::views::{Page, SessionDetail, SessionView, SqlValidation};
 use serde_json::{Value, json};
 
@@ -299,7 +300,7 @@ async fn generate_only_never_executes_and_edits_are_validated() {
         .await;
     assert_eq!(s.done.status, MessageStatus::Executed);
     assert_eq!(s.done.rows(), [[json!(36)]]);
-    assert_eq!(s.done.results.as_ref().unwrap().columns[0].name, "n");
+    assert_eq!(s.done.results.as_ref().unwrap().columns, ["n"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,12 +349,12 @@ async fn masked_columns_are_masked_on_every_path_and_excluded_ones_refused() {
             ),
         )
         .await;
-    let result: ResultSet = run.typed();
+    let result: ResultView = run.typed();
     assert_eq!((result.row_count, result.truncated), (5, true));
     let email = result
         .columns
         .iter()
-        .position(|c| c.name == "email")
+        .position(|c| c == "email")
         .expect("email listed");
     assert_eq!(result.rows[0][email], "****");
     seen.push(run.text.clone());
@@ -371,13 +372,13 @@ async fn masked_columns_are_masked_on_every_path_and_excluded_ones_refused() {
         )
         .await;
     assert_eq!((e.status, e.code), (403, ErrorCode::PolicyViolation));
-    let star: ResultSet = admin
+    let star: ResultView = admin
         .post(
             "/api/v1/sql/run",
             json!({"connection_id": conn, "sql": "SELECT * FROM employees LIMIT 1"}),
         )
         .await;
-    assert!(star.columns.iter().all(|c| c.name != "salary"), "{star:?}");
+    assert!(star.columns.iter().all(|c| c != "salary"), "{star:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -414,7 +415,7 @@ async fn hand_written_sql_is_validated_and_run_for_editors_only() {
         assert!(!validate(sql).await.valid, "{sql}");
     }
 
-    let run: ResultSet = admin
+    let run: ResultView = admin
         .post(
             "/api/v1/sql/run",
             json!({"connection_id": conn, "sql": "SELECT count(*) AS n, min(order_date) AS first FROM orders"}),
@@ -581,4 +582,124 @@ async fn chats_left_running_by_a_crash_end_as_interrupted_at_start() {
     }
     // Approvals are not in flight: they survive restarts untouched.
     assert_eq!(message(pending).status, MessageStatus::PendingApproval);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_carry_column_names_every_row_asked_for_and_the_cap_that_applied() {
+    let app = TestApp::builder().with_demo().spawn().await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+
+    // The seed API's shape: column names (types alongside), the dialect's display name.
+    let d = admin.ask(conn, "how many customers are there?").await;
+    assert_eq!(d.query_dialect, "SQLite");
+    let r = d.results.as_ref().unwrap();
+    assert_eq!(d.json["results"]["columns"], json!(r.columns), "names only");
+    assert!(d.json["results"]["columns"][0].is_string(), "{}", d.json);
+    assert_eq!(r.column_types.len(), r.columns.len());
+    assert!(r.masked_columns.is_empty());
+    assert!(d.json["results"]["execution_time_ms"].is_number());
+    assert_eq!((r.row_count, r.preview, r.truncated), (1, false, false));
+    assert_eq!(r.max_rows_applied, Some(100), "the default max_rows");
+
+    // 300 rows asked for and delivered: the JSON answer and `done` carry all 300 (not the
+    // history's 200), untruncated; the stored copy says it is a preview.
+    let first = admin
+        .chat(
+            json!({"connection_id": conn, "message": "how many customers are there?",
+                     "options": {"max_rows": 300}}),
+        )
+        .await;
+    let edit = format!("/api/v1/chat/edit/{}", first.message_id);
+    let sql = json!({"sql": "SELECT id, email FROM customers ORDER BY id LIMIT 300"});
+    let j = admin.post_json_variant(&edit, sql.clone()).await.answer();
+    let r = j.results.as_ref().unwrap();
+    assert_eq!((r.rows.len(), r.row_count), (300, 300), "{:?}", j.error);
+    assert_eq!(
+        (r.truncated, r.truncated_reason, r.preview),
+        (false, None, false)
+    );
+    assert_eq!(r.columns, ["id", "email"]);
+    assert_eq!(r.column_types.len(), 2);
+    assert_eq!(r.max_rows_applied, Some(300));
+    let s = admin.stream(&edit, sql).await;
+    assert_eq!(s.rows().len(), 300, "rows events");
+    assert_eq!(s.done.rows().len(), 300, "done");
+    let session: SessionDetail = admin
+        .get(&format!("/api/v1/sessions/{}", j.session_id))
+        .await;
+    let stored = session.messages[0].results.as_ref().unwrap();
+    assert_eq!((stored.rows.len(), stored.row_count), (200, 300));
+    assert!(stored.preview && !stored.truncated, "{stored:?}");
+    assert_eq!(stored.columns, ["id", "email"]);
+
+    // A max_rows above the connection's cap runs under the cap, and says so.
+    let _: Value = admin
+        .put(
+            &format!("/api/v1/connections/{conn}/config"),
+            json!({"statement_timeout_ms": 30000, "max_rows": 250}),
+        )
+        .await;
+    let _: Value = admin
+        .put(
+            &format!("/api/v1/connections/{conn}/privacy"),
+            json!({"masked_column_patterns": ["*email*"]}),
+        )
+        .await;
+    let capped = admin
+        .chat(
+            json!({"connection_id": conn, "message": "list all customers",
+                     "options": {"max_rows": 400}}),
+        )
+        .await;
+    let r = capped.results.as_ref().unwrap();
+    assert_eq!((r.rows.len(), r.row_count), (250, 250), "{}", capped.json);
+    assert!(r.truncated && !r.preview);
+    assert_eq!(
+        (r.truncated_reason, r.truncated_limit, r.max_rows_applied),
+        (Some(TruncationReason::RowCap), Some(250), Some(250))
+    );
+    let run: ResultView = admin
+        .post(
+            "/api/v1/sql/run",
+            json!({"connection_id": conn, "sql": "SELECT id, email FROM customers", "max_rows": 400}),
+        )
+        .await;
+    assert_eq!((run.row_count, run.truncated), (250, true));
+    assert_eq!(run.masked_columns, ["email"]);
+    assert_eq!(run.rows[0][1], "****");
+    assert_eq!(
+        (
+            run.truncated_reason,
+            run.truncated_limit,
+            run.max_rows_applied
+        ),
+        (Some(TruncationReason::RowCap), Some(250), Some(250))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_max_rows_above_the_servers_cap_is_lowered_and_reported() {
+    let app = TestApp::builder()
+        .with_demo()
+        .config(|c| c.server_max_rows = 120)
+        .spawn()
+        .await;
+    let (admin, conn) = (app.admin(), app.demo().id);
+    let d = admin
+        .chat(
+            json!({"connection_id": conn, "message": "list all customers",
+                     "options": {"max_rows": 500}}),
+        )
+        .await;
+    let r = d.results.as_ref().unwrap();
+    assert_eq!((r.rows.len(), r.row_count), (120, 120), "{}", d.json);
+    assert_eq!(
+        (
+            r.truncated,
+            r.truncated_reason,
+            r.truncated_limit,
+            r.max_rows_applied
+        ),
+        (true, Some(TruncationReason::RowCap), Some(120), Some(120))
+    );
 }

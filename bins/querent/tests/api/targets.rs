@@ -431,9 +431,26 @@ async fn results_are_bounded_by_byte_caps() {
     assert_eq!(results["truncated_limit"], 262_144);
     assert_eq!(results["row_count"].as_u64().unwrap(), n);
     assert_eq!(
-        results["rows"].as_array().unwrap().len(),
-        200,
-        "the preview"
+        results["rows"].as_array().unwrap().len() as u64,
+        n,
+        "the answer carries every delivered row"
+    );
+    assert_eq!(results["preview"], false);
+    // The history keeps a preview of them, and says so.
+    let s = app
+        .get(
+            &format!(
+                "/api/v1/sessions/{}",
+                r.json["session_id"].as_str().unwrap()
+            ),
+            Some(&token),
+        )
+        .await;
+    let stored = &s.json["messages"][0]["results"];
+    assert_eq!(stored["rows"].as_array().unwrap().len(), 200, "the preview");
+    assert_eq!(
+        (&stored["preview"], &stored["row_count"]),
+        (&json!(true), &json!(n))
     );
 
     fake.push_replies([Reply::sql("SELECT id, s FROM rows1k ORDER BY id")]);
@@ -446,6 +463,7 @@ async fn results_are_bounded_by_byte_caps() {
     assert_eq!(streamed as u64, n, "every delivered row is streamed");
     let done = &events.last().unwrap().1;
     assert_eq!(done["results"]["truncated_reason"], "result_bytes");
+    assert_eq!(done["results"]["rows"].as_array().unwrap().len() as u64, n);
 
     fake.push_replies([Reply::sql("SELECT t FROM big WHERE id = 1")]);
     let r = app

@@ -2,8 +2,8 @@
 //! generated queries (editor or above).
 
 use actix_web::post;
+use querent_app::chat::ResultView;
 use querent_app::sql::{RunSqlRequest, SqlValidation, ValidateSqlRequest};
-use querent_domain::chat::ResultSet;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Json};
@@ -32,12 +32,12 @@ pub async fn validate(
 /// `max_result_bytes`); `truncated_reason` and `truncated_limit` name the limit that cut
 /// the result short (refused on generate_only connections).
 #[utoipa::path(tag = "sql", request_body = RunSqlRequest,
-    responses((status = 200, body = ResultSet), (status = 403, description = "forbidden or policy_violation", body = ErrorBody),
+    responses((status = 200, body = ResultView), (status = 403, description = "forbidden or policy_violation", body = ErrorBody),
         (status = 404, description = "no such connection", body = ErrorBody),
         (status = 422, description = "guard_rejected or query_error", body = ErrorBody),
         (status = 502, description = "connection_error", body = ErrorBody), (status = 504, description = "query_timeout", body = ErrorBody)))]
 #[post("/sql/run")]
-pub async fn run(caller: Caller, body: Json<RunSqlRequest>) -> ApiResult<Json<ResultSet>> {
+pub async fn run(caller: Caller, body: Json<RunSqlRequest>) -> ApiResult<Json<ResultView>> {
     caller
         .reply(|app, actor| async move { app.run_sql(&actor, &body.0).await })
         .await
