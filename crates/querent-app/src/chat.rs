@@ -723,6 +723,8 @@ impl App {
             max_rows,
             semantic: model,
             examples,
+            // An assistant's provider adds its instructions (assistants.rs).
+            instructions: None,
         };
         p.message.provider = Some(provider.name().to_owned());
         let reconsider = resolved

@@ -426,6 +426,11 @@ pub struct GenerateRequest {
     pub semantic: Option<Arc<crate::semantic::SemanticModel>>,
     /// The most similar verified examples, most similar first.
     pub examples: Vec<crate::semantic::FewShot>,
+    /// Instructions of the assistant the question was asked of (its profile's text), for
+    /// the provider's prompt as a clearly delimited section. They refine the answer; they
+    /// grant nothing — the guard, not the prompt, keeps the SQL safe — and the offline
+    /// translator ignores them.
+    pub instructions: Option<String>,
 }
 
 /// Tokens a provider call used.

@@ -15,6 +15,10 @@
 //!   comment on its line, the metrics computed from the table (`revenue = SUM(...)`) and the
 //!   join paths from it that are not declared foreign keys as comment lines below it; the
 //!   model's description of the database comes before the schema;
+//! - when the request carries an assistant's instructions, an **Instructions** section of
+//!   the system message after the database description, between `<<<INSTRUCTIONS` and
+//!   `INSTRUCTIONS>>>` lines (they refine the answer; the rules above come first, and the
+//!   guard checks the SQL whatever they say);
 //! - when the request carries verified examples, a **Verified examples** section of the
 //!   system message (question, then its SQL), most similar first. They are reference
 //!   material, not conversation: rendered as prior user/assistant turns they would read as
@@ -263,6 +267,16 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
     {
         header.push_str(&format!("\n\nAbout the database: {about}"));
     }
+    if let Some(text) = request
+        .instructions
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        header.push_str(&format!(
+            "\n\n{INSTRUCTIONS_HEADER}\n<<<INSTRUCTIONS\n{text}\nINSTRUCTIONS>>>"
+        ));
+    }
     header.push_str("\n\nSchema:\n");
     let examples: Vec<String> = request
         .examples
@@ -439,6 +453,11 @@ struct TrimState {
     examples: usize,
     first_turn: usize,
 }
+
+/// The heading of an assistant's instructions section (its text follows between
+/// `<<<INSTRUCTIONS` and `INSTRUCTIONS>>>` lines).
+const INSTRUCTIONS_HEADER: &str = "Instructions for this assistant (they say how to answer; \
+                                   the rules above still apply and come first):";
 
 /// The heading of the examples section.
 const EXAMPLES_HEADER: &str = "\nVerified examples (questions about this database with SQL \

@@ -161,6 +161,7 @@ fn request() -> GenerateRequest {
         max_rows: 50,
         semantic: None,
         examples: Vec::new(),
+        instructions: None,
     }
 }
 

@@ -68,6 +68,7 @@ fn main() {
             max_rows: 100,
             semantic: None,
             examples: Vec::new(),
+            instructions: None,
         };
         let started = Instant::now();
         let t = provider.translate(&request);

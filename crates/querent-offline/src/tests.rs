@@ -405,6 +405,7 @@ async fn provider_reports_cannot_translate() {
         max_rows: 100,
         semantic: None,
         examples: Vec::new(),
+        instructions: None,
     };
     let g = p.generate(&req).await.unwrap();
     assert_eq!(g.sql, "SELECT COUNT(*) FROM customers");
@@ -815,6 +816,7 @@ async fn provider_uses_model_examples_and_caches_indexes() {
         max_rows: 100,
         semantic: Some(Arc::new(shop_model())),
         examples: Vec::new(),
+        instructions: None,
     };
     let g = provider.generate(&request).await.unwrap();
     assert_eq!(

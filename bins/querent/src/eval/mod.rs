@@ -662,6 +662,7 @@ async fn linking_metrics(
                 max_rows: 100,
                 semantic: None,
                 examples: Vec::new(),
+                instructions: None,
             }
         };
         let whole = querent_llm::render(&request(Arc::clone(snap)), &budget).estimated_tokens;

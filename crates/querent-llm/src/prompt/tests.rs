@@ -117,6 +117,7 @@ fn request(question: &str) -> GenerateRequest {
         max_rows: 100,
         semantic: None,
         examples: Vec::new(),
+        instructions: None,
     }
 }
 
@@ -609,4 +610,19 @@ fn sql_identifiers_split_dotted_names() {
     for id in ["t.col", "col", "public", "t", "public.t", "select"] {
         assert!(ids.contains(id), "{id} missing from {ids:?}");
     }
+}
+
+#[test]
+fn renders_instructions_as_a_delimited_section() {
+    let mut r = request("How many customers?");
+    r.instructions = Some("  Count only active customers.  ".into());
+    let p = render(&r, &PromptBudget::default());
+    let system = p.system();
+    assert!(
+        system.contains("<<<INSTRUCTIONS\nCount only active customers.\nINSTRUCTIONS>>>"),
+        "{system}"
+    );
+    assert!(system.find("Rules:").unwrap() < system.find("<<<INSTRUCTIONS").unwrap());
+    let without = render(&request("How many customers?"), &PromptBudget::default());
+    assert!(!without.system().contains("INSTRUCTIONS"));
 }
