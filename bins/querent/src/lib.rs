@@ -97,8 +97,10 @@ pub async fn build_app(
 /// What a serving process runs besides the HTTP server: at start, chats a crash left
 /// `running` are ended with the code `interrupted`; then a sweep ends stale ones every
 /// minute (see `querent_app::recovery` for why this is safe with several instances on one
-/// PostgreSQL store). Only `querent serve` (and the test harness, which serves the same
-/// way) calls it — not one-shot commands like `querent ask`. Abort the handle to stop.
+/// PostgreSQL store); and the asynchronous questions' workers (`querent_app::questions`:
+/// questions a stopped server left in progress are run again first). Only `querent serve`
+/// (and the test harness, which serves the same way) calls it — not one-shot commands like
+/// `querent ask`. Abort the handle to stop them all.
 pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
     match app.recover_interrupted_chats().await {
         Ok(0) => {}
@@ -108,5 +110,25 @@ pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
         ),
         Err(e) => tracing::warn!(error = %e.detail, "could not end interrupted chats"),
     }
-    app.spawn_recovery_sweep()
+    // This process's name in the store's leases: unique per start (a UUIDv7), so a
+    // restarted server never mistakes its predecessor's leases for its own.
+    let instance = format!("querent-{}", querent_domain::RunId::new());
+    let handles = vec![
+        app.spawn_recovery_sweep(),
+        app.spawn_question_workers(instance, querent_app::questions::DEFAULT_WORKERS),
+    ];
+    // Aborting the returned task drops the guards, which abort every background task.
+    tokio::spawn(async move {
+        let _guards: Vec<AbortOnDrop> = handles.into_iter().map(AbortOnDrop).collect();
+        std::future::pending::<()>().await
+    })
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -76,7 +76,7 @@ enum Command {
     },
     /// Run the performance benchmarks and print their numbers (docs/BENCHMARKS.md).
     Bench {
-        /// Only these benchmarks (comma-separated): guard, chat, cache, linking, throughput, sse, introspect, cold_start.
+        /// Only these benchmarks (comma-separated): guard, chat, cache, linking, throughput, sse, introspect, cold_start, stats, questions.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Write all results to this JSON file.

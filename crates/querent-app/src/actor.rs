@@ -88,3 +88,68 @@ impl Actor {
             })
     }
 }
+
+impl crate::App {
+    /// The actor an audit name (`user:<id>`, `client:<id>`) stands for, with the rights it
+    /// has *now*: for work done later on someone's behalf (asynchronous questions,
+    /// scheduled runs). A deleted or disabled user, or a deleted or revoked client, is
+    /// refused (`forbidden`); the team checks then apply as for any request.
+    pub(crate) async fn actor_for(&self, audit_name: &str) -> crate::ServiceResult<Actor> {
+        use querent_domain::ports::StoreError;
+
+        use crate::ServiceError;
+
+        let gone = |what: &str| {
+            ServiceError::forbidden(format!("{what} on whose behalf this runs no longer exists"))
+        };
+        if let Some(id) = audit_name.strip_prefix("user:") {
+            let id: UserId = id
+                .parse()
+                .map_err(|_| ServiceError::internal(format!("malformed actor `{audit_name}`")))?;
+            let user = match self.store().get_user(id).await {
+                Ok((user, _)) => user,
+                Err(StoreError::NotFound) => return Err(gone("the user")),
+                Err(e) => return Err(e.into()),
+            };
+            if user.disabled {
+                return Err(ServiceError::forbidden(
+                    "the account on whose behalf this runs is disabled",
+                ));
+            }
+            Ok(Actor::new(
+                Principal::User {
+                    id: user.id,
+                    username: user.username,
+                    role: user.role,
+                },
+                None,
+            ))
+        } else if let Some(id) = audit_name.strip_prefix("client:") {
+            let id: ApiClientId = id
+                .parse()
+                .map_err(|_| ServiceError::internal(format!("malformed actor `{audit_name}`")))?;
+            let client = match self.store().get_api_client(id).await {
+                Ok((client, _)) => client,
+                Err(StoreError::NotFound) => return Err(gone("the API client")),
+                Err(e) => return Err(e.into()),
+            };
+            if client.revoked {
+                return Err(ServiceError::forbidden(
+                    "the API client on whose behalf this runs was revoked",
+                ));
+            }
+            Ok(Actor::new(
+                Principal::Client {
+                    id: client.id,
+                    team_id: client.team_id,
+                    scopes: client.scopes,
+                },
+                None,
+            ))
+        } else {
+            Err(ServiceError::internal(format!(
+                "malformed actor `{audit_name}`"
+            )))
+        }
+    }
+}

@@ -346,6 +346,22 @@ impl PreparedChat {
     pub fn message_id(&self) -> MessageId {
         self.message.id
     }
+
+    /// Applies an assistant's profile (assistants.rs): its provider (model and instructions
+    /// already applied) and an execution mode, which may only be stricter than the
+    /// connection's (the caller has checked; a looser one is ignored here too).
+    pub(crate) fn with_profile(mut self, resolved: Resolved, mode: ExecutionMode) -> Self {
+        let strictness = |m: ExecutionMode| match m {
+            ExecutionMode::AutoExecute => 0,
+            ExecutionMode::ReviewFirst => 1,
+            ExecutionMode::GenerateOnly => 2,
+        };
+        if strictness(mode) > strictness(self.conn.execution_mode) {
+            self.conn.execution_mode = mode;
+        }
+        self.resolved = Some(resolved);
+        self
+    }
 }
 
 /// Forwards a result as `rows` events and keeps its rows for the final answer (`done` and

@@ -9,8 +9,9 @@
 //! and their history, hand-written SQL ([`sql`]), LLM providers ([`providers`]), the
 //! semantic cache ([`cache`]) and verified examples with chat feedback ([`examples`]),
 //! the SQLite sandbox and uploads ([`sqlite_files`]), the refusal of Querent's own
-//! metadata store as a target ([`own_store`]) and the recovery of chats a crash
-//! interrupted ([`recovery`]).
+//! metadata store as a target ([`own_store`]), the recovery of chats a crash
+//! interrupted ([`recovery`]), asynchronous questions answered by a pool of background
+//! workers ([`questions`]) and assistants, saved profiles for asking ([`assistants`]).
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
@@ -29,6 +30,7 @@
 pub mod access;
 mod actor;
 pub mod api_clients;
+pub mod assistants;
 pub mod audit;
 pub mod auth;
 pub mod cache;
@@ -41,6 +43,7 @@ mod linking;
 pub mod own_store;
 mod paging;
 pub mod providers;
+pub mod questions;
 mod ratelimit;
 pub mod recovery;
 pub mod schema;
@@ -153,6 +156,7 @@ struct Inner {
     limiter: ratelimit::RateLimiter,
     links: linking::LinkCache,
     cache: cache::CacheState,
+    questions: questions::QuestionPool,
 }
 
 /// The service layer. Cheap to clone.
@@ -179,6 +183,7 @@ impl App {
                 limiter: Default::default(),
                 links: Default::default(),
                 cache: Default::default(),
+                questions: Default::default(),
             }),
         }
     }

@@ -14,6 +14,7 @@
 //! | `linking` | the schema linker on synthetic schemas of `--tables` tables: index build, per-question link latency |
 //! | `cold_start` | from spawning `querent serve` on a fresh data directory to the first 200 of `/ready` |
 //! | `stats` | querent-results' one-pass column statistics over 1,000,000 synthetic rows of 5 columns (rows/s, distinct-count error) and the CSV export of the same rows |
+//! | `questions` | 100 asynchronous questions posted at once and collected: `POST` latency, time to `COMPLETED`, drain time of the worker pool (offline and a 200 ms fake provider) |
 //!
 //! The server benchmarks run the real server in-process ([`server::BenchServer`], composed
 //! like `querent serve`), against an embedded store in a temporary data directory.
@@ -26,6 +27,7 @@ mod cold_start;
 mod guard;
 mod introspect;
 mod linking;
+mod questions;
 pub mod server;
 mod sse;
 mod stats;
@@ -38,7 +40,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Every benchmark, in the order they run.
-pub const ALL: [&str; 9] = [
+pub const ALL: [&str; 10] = [
     "guard",
     "chat",
     "cache",
@@ -47,6 +49,7 @@ pub const ALL: [&str; 9] = [
     "sse",
     "introspect",
     "cold_start",
+    "questions",
     "stats",
 ];
 
@@ -268,6 +271,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
             "introspect" => introspect::run(args).await,
             "cold_start" => cold_start::run(args).await,
             "stats" => stats::run(args).await,
+            "questions" => questions::run(args).await,
             _ => Outcome::Failed("unknown benchmark".into()),
         };
         let value = match outcome {

@@ -9,6 +9,7 @@
     clippy::too_many_lines
 )]
 
+mod assistants;
 mod auth;
 mod chat;
 mod cli;
@@ -20,6 +21,7 @@ mod leaks;
 mod learning;
 mod own_store;
 mod providers;
+mod questions;
 mod semantic;
 mod snapshots;
 mod system;

@@ -56,8 +56,13 @@ pub enum ChatReply {
 }
 
 impl ChatReply {
-    /// Runs a prepared chat as SSE or JSON, as the request asks.
-    async fn run(svc: &Services, req: &HttpRequest, prepared: PreparedChat) -> ApiResult<Self> {
+    /// Runs a prepared chat as SSE or JSON, as the request asks (also for
+    /// `POST /assistants/{id}/ask`).
+    pub(crate) async fn run(
+        svc: &Services,
+        req: &HttpRequest,
+        prepared: PreparedChat,
+    ) -> ApiResult<Self> {
         Ok(if wants_json(req) {
             ChatReply::Json(Box::new(svc.run_chat(prepared).await?))
         } else {

@@ -4,12 +4,14 @@
 //! attribute), so an endpoint cannot be routed without being documented, or the reverse.
 
 pub mod api_clients;
+pub mod assistants;
 pub mod auth;
 pub mod cache;
 pub mod chat;
 pub mod connections;
 pub mod examples;
 pub mod providers;
+pub mod questions;
 pub mod semantic;
 pub mod sessions;
 pub mod settings;
@@ -37,6 +39,8 @@ pub fn endpoints(cfg: &mut ServiceConfig) {
             .configure(cache::routes)
             .configure(sessions::routes)
             .configure(sql::routes)
-            .configure(settings::routes),
+            .configure(settings::routes)
+            .configure(questions::routes)
+            .configure(assistants::routes),
     );
 }
