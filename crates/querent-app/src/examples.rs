@@ -147,7 +147,7 @@ pub struct FeedbackResult {
     pub cache_entries_removed: u64,
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
+pub(crate) fn check_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
     let v = value.trim();
     if v.is_empty() {
         return Err(ServiceError::validation(format!(
@@ -163,15 +163,17 @@ fn check_text(field: &str, value: &str, max: usize) -> ServiceResult<String> {
 }
 
 impl App {
-    /// Validates SQL for a connection with the guard; a refusal is the guard's error.
-    async fn guard_example_sql(
+    /// Validates SQL of at most `max_chars` for a connection with the guard; a refusal is
+    /// the guard's error, prefixed with `field`. Returns the SQL as written (trimmed).
+    pub(crate) async fn guard_example_sql(
         &self,
         actor: &Actor,
         conn: &Connection,
         field: &str,
         sql: &str,
+        max_chars: usize,
     ) -> ServiceResult<String> {
-        let sql = check_text(field, sql, MAX_SQL_CHARS)?;
+        let sql = check_text(field, sql, max_chars)?;
         let schema = self.schema_for(actor, conn).await?;
         let max_rows = u64::from(conn.limits.max_rows.min(self.config().server_max_rows));
         self.engine()
@@ -209,7 +211,7 @@ impl App {
             .await?;
         let question = check_text("question", &req.question, MAX_QUESTION_CHARS)?;
         let sql = self
-            .guard_example_sql(actor, &conn, "sql", &req.sql)
+            .guard_example_sql(actor, &conn, "sql", &req.sql, MAX_SQL_CHARS)
             .await?;
         let now = now_millis();
         let example = Example {
@@ -300,7 +302,9 @@ impl App {
             let conn = self
                 .load_connection(actor, e.connection_id, TeamRole::Editor)
                 .await?;
-            e.sql = self.guard_example_sql(actor, &conn, "sql", sql).await?;
+            e.sql = self
+                .guard_example_sql(actor, &conn, "sql", sql, MAX_SQL_CHARS)
+                .await?;
         }
         e.verified_by = actor.audit_name();
         e.updated_at = now_millis();
@@ -392,7 +396,7 @@ impl App {
         };
         let corrected = match &req.corrected_sql {
             Some(sql) => Some(
-                self.guard_example_sql(actor, &conn, "corrected_sql", sql)
+                self.guard_example_sql(actor, &conn, "corrected_sql", sql, MAX_SQL_CHARS)
                     .await?,
             ),
             None => None,
@@ -414,7 +418,9 @@ impl App {
                         "this message has no SQL to confirm; send corrected_sql instead",
                     )
                 })?;
-                let sql = self.guard_example_sql(actor, &conn, "sql", &sql).await?;
+                let sql = self
+                    .guard_example_sql(actor, &conn, "sql", &sql, MAX_SQL_CHARS)
+                    .await?;
                 Some((sql, ExampleSource::FeedbackUp))
             }
             (None, Rating::Down) => None,

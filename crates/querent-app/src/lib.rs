@@ -36,16 +36,20 @@ pub mod auth;
 pub mod cache;
 pub mod chat;
 pub mod connections;
+pub mod dashboards;
 mod error;
 pub mod examples;
+pub mod export;
 pub mod jwt;
 mod linking;
 pub mod own_store;
 mod paging;
 pub mod providers;
+pub mod queries;
 pub mod questions;
 mod ratelimit;
 pub mod recovery;
+mod run;
 pub mod schema;
 pub mod secrets;
 pub mod semantic;
@@ -156,6 +160,7 @@ struct Inner {
     limiter: ratelimit::RateLimiter,
     links: linking::LinkCache,
     cache: cache::CacheState,
+    widgets: dashboards::WidgetCache,
     questions: questions::QuestionPool,
 }
 
@@ -183,6 +188,7 @@ impl App {
                 limiter: Default::default(),
                 links: Default::default(),
                 cache: Default::default(),
+                widgets: Default::default(),
                 questions: Default::default(),
             }),
         }
@@ -206,6 +212,10 @@ impl App {
 
     pub(crate) fn engine(&self) -> &dyn QueryEngine {
         self.inner.ports.engine.as_ref()
+    }
+
+    pub(crate) fn widget_cache(&self) -> &dashboards::WidgetCache {
+        &self.inner.widgets
     }
 
     /// The configuration.

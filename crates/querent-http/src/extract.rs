@@ -176,6 +176,44 @@ fn describe(err: &serde_path_to_error::Error<serde_json::Error>) -> String {
     }
 }
 
+/// Reads a request body: over the size limit is 413, anything unreadable 422.
+async fn body_bytes(
+    bytes: impl Future<Output = Result<web::Bytes, actix_web::Error>>,
+) -> Result<web::Bytes, ApiError> {
+    bytes.await.map_err(|e| {
+        let overflow = e
+            .as_error::<PayloadError>()
+            .is_some_and(|p| matches!(p, PayloadError::Overflow | PayloadError::UnknownLength));
+        if overflow
+            || e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+        {
+            ApiError(ServiceError::new(
+                ErrorCode::PayloadTooLarge,
+                "request body is larger than the server accepts",
+            ))
+        } else {
+            ApiError::validation(format!("body: could not be read ({e})"))
+        }
+    })
+}
+
+/// Parses a JSON object body into `T`, naming the field of any mistake.
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every request body of this API is a JSON object; serde would otherwise read a
+    // struct from an array by position.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(ApiError::validation(
+            "body: expected a JSON object, got an array",
+        ));
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de)
+        .map_err(|e| ApiError::validation(describe(&e)))?;
+    de.end()
+        .map_err(|_| ApiError::validation("body: trailing characters after the JSON value"))?;
+    Ok(value)
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -183,36 +221,29 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|e| {
-                let overflow = e.as_error::<PayloadError>().is_some_and(|p| {
-                    matches!(p, PayloadError::Overflow | PayloadError::UnknownLength)
-                });
-                if overflow
-                    || e.as_response_error().status_code()
-                        == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
-                {
-                    ApiError(ServiceError::new(
-                        ErrorCode::PayloadTooLarge,
-                        "request body is larger than the server accepts",
-                    ))
-                } else {
-                    ApiError::validation(format!("body: could not be read ({e})"))
-                }
-            })?;
-            // Every request body of this API is a JSON object; serde would otherwise read a
-            // struct from an array by position.
-            if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
-                return Err(ApiError::validation(
-                    "body: expected a JSON object, got an array",
-                ));
+            let bytes = body_bytes(bytes).await?;
+            Ok(Json(parse_object(&bytes)?))
+        })
+    }
+}
+
+/// A JSON request body whose fields are all optional: an empty body (with or without a
+/// `Content-Type`) reads as `T::default()`; anything else is read as [`Json`] reads it.
+#[derive(Debug)]
+pub struct JsonOrEmpty<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for JsonOrEmpty<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = body_bytes(bytes).await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(JsonOrEmpty(T::default()));
             }
-            let mut de = serde_json::Deserializer::from_slice(&bytes);
-            let value: T = serde_path_to_error::deserialize(&mut de)
-                .map_err(|e| ApiError::validation(describe(&e)))?;
-            de.end().map_err(|_| {
-                ApiError::validation("body: trailing characters after the JSON value")
-            })?;
-            Ok(Json(value))
+            Ok(JsonOrEmpty(parse_object(&bytes)?))
         })
     }
 }

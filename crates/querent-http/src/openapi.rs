@@ -58,6 +58,8 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         (name = "cache", description = "The semantic cache of answered questions"),
         (name = "sql", description = "Hand-written SQL through the same guard"),
         (name = "settings", description = "Server settings and audit log"),
+        (name = "queries", description = "Saved queries: run again on demand, by dashboards and by workflows"),
+        (name = "dashboards", description = "Widgets on a grid, each showing a saved query's current data"),
         (name = "questions", description = "Questions answered in the background, collected later"),
         (name = "assistants", description = "Saved profiles for asking a database: provider, model, instructions, options"),
     )

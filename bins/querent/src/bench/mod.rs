@@ -14,6 +14,7 @@
 //! | `linking` | the schema linker on synthetic schemas of `--tables` tables: index build, per-question link latency |
 //! | `cold_start` | from spawning `querent serve` on a fresh data directory to the first 200 of `/ready` |
 //! | `stats` | querent-results' one-pass column statistics over 1,000,000 synthetic rows of 5 columns (rows/s, distinct-count error) and the CSV export of the same rows |
+//! | `dashboard` | a 12-widget dashboard on the demo read over HTTP: cold (every query runs), cached, and ten viewers at once on an emptied cache (query runs counted) |
 //! | `questions` | 100 asynchronous questions posted at once and collected: `POST` latency, time to `COMPLETED`, drain time of the worker pool (offline and a 200 ms fake provider) |
 //!
 //! The server benchmarks run the real server in-process ([`server::BenchServer`], composed
@@ -24,6 +25,7 @@
 mod cache;
 mod chat;
 mod cold_start;
+mod dashboard;
 mod guard;
 mod introspect;
 mod linking;
@@ -40,7 +42,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Every benchmark, in the order they run.
-pub const ALL: [&str; 10] = [
+pub const ALL: [&str; 11] = [
     "guard",
     "chat",
     "cache",
@@ -51,6 +53,7 @@ pub const ALL: [&str; 10] = [
     "cold_start",
     "questions",
     "stats",
+    "dashboard",
 ];
 
 /// What to run and how hard.
@@ -271,6 +274,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
             "introspect" => introspect::run(args).await,
             "cold_start" => cold_start::run(args).await,
             "stats" => stats::run(args).await,
+            "dashboard" => dashboard::run(args).await,
             "questions" => questions::run(args).await,
             _ => Outcome::Failed("unknown benchmark".into()),
         };

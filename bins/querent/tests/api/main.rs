@@ -28,6 +28,7 @@ mod system;
 mod targets;
 mod users_teams;
 mod validation;
+mod workspace;
 
 /// An access token for `sub` signed with the server's own key file (to forge expired or
 /// odd tokens the way only the server could).

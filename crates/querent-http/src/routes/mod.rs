@@ -9,8 +9,10 @@ pub mod auth;
 pub mod cache;
 pub mod chat;
 pub mod connections;
+pub mod dashboards;
 pub mod examples;
 pub mod providers;
+pub mod queries;
 pub mod questions;
 pub mod semantic;
 pub mod sessions;
@@ -40,6 +42,8 @@ pub fn endpoints(cfg: &mut ServiceConfig) {
             .configure(sessions::routes)
             .configure(sql::routes)
             .configure(settings::routes)
+            .configure(queries::routes)
+            .configure(dashboards::routes)
             .configure(questions::routes)
             .configure(assistants::routes),
     );
