@@ -20,6 +20,7 @@
 //! or depend on diesel, sqlparser, ring, async-openai, deadpool or a database driver —
 //! `just layering` checks this in CI.
 
+pub mod compat;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -286,6 +287,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
             .configure(routes::endpoints)
             .into_app()
             .configure(configure(app.clone(), runtime.clone(), &http, doc.clone()))
+            .configure(compat::configure)
             .default_service(fallback(&doc))
             .wrap(cors(&http.cors_origins))
             .wrap_fn(|req, srv| {
