@@ -83,6 +83,10 @@ pub async fn build_app(
             offline,
             std::time::Duration::from_millis(config.provider_max_retry_delay_ms),
         )),
+        webhooks: Arc::new(querent_llm::HttpWebhooks::new(querent_llm::UrlPolicy {
+            allow_private: config.allow_private_provider_urls,
+            allow_loopback: true,
+        })),
         embedder,
         embedder_note,
         log_level_hook,
@@ -98,7 +102,9 @@ pub async fn build_app(
 /// `running` are ended with the code `interrupted`; then a sweep ends stale ones every
 /// minute (see `querent_app::recovery` for why this is safe with several instances on one
 /// PostgreSQL store); and the asynchronous questions' workers (`querent_app::questions`:
-/// questions a stopped server left in progress are run again first). Only `querent serve`
+/// questions a stopped server left in progress are run again first); and the workflow
+/// scheduler (`querent_app::workflows`: due slots claimed in the store, once across
+/// instances). Only `querent serve`
 /// (and the test harness, which serves the same way) calls it — not one-shot commands like
 /// `querent ask`. Abort the handle to stop them all.
 pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
@@ -116,6 +122,7 @@ pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
     let handles = vec![
         app.spawn_recovery_sweep(),
         app.spawn_question_workers(instance, querent_app::questions::DEFAULT_WORKERS),
+        app.spawn_scheduler(),
     ];
     // Aborting the returned task drops the guards, which abort every background task.
     tokio::spawn(async move {

@@ -11,7 +11,8 @@
 //! the SQLite sandbox and uploads ([`sqlite_files`]), the refusal of Querent's own
 //! metadata store as a target ([`own_store`]), the recovery of chats a crash
 //! interrupted ([`recovery`]), asynchronous questions answered by a pool of background
-//! workers ([`questions`]) and assistants, saved profiles for asking ([`assistants`]).
+//! workers ([`questions`]) and assistants, saved profiles for asking ([`assistants`]),
+//! and scheduled workflows with their in-server scheduler ([`workflows`]).
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
@@ -59,6 +60,7 @@ pub mod sql;
 pub mod sqlite_files;
 pub mod teams;
 pub mod users;
+pub mod workflows;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -141,6 +143,8 @@ pub struct Ports {
     pub provider: Arc<dyn SqlProvider>,
     /// Builds configured providers (querent-llm) and checks their URLs.
     pub providers: Arc<dyn ProviderFactory>,
+    /// Delivers workflow webhooks under the outbound URL policy (querent-llm).
+    pub webhooks: Arc<dyn querent_domain::webhook::WebhookSender>,
     /// Embeds questions for the semantic cache: a local model, a remote `/embeddings`
     /// API, or the lexical fallback (querent-cache's `LexicalEmbedder`).
     pub embedder: Arc<dyn Embedder>,
@@ -162,6 +166,7 @@ struct Inner {
     cache: cache::CacheState,
     widgets: dashboards::WidgetCache,
     questions: questions::QuestionPool,
+    workflows: workflows::WorkflowState,
 }
 
 /// The service layer. Cheap to clone.
@@ -190,6 +195,7 @@ impl App {
                 cache: Default::default(),
                 widgets: Default::default(),
                 questions: Default::default(),
+                workflows: Default::default(),
             }),
         }
     }

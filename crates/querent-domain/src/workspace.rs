@@ -230,7 +230,7 @@ pub enum WorkflowStep {
         op: Option<CompareOp>,
         /// What it is compared with (not used by `changed`).
         #[serde(default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<Value>))]
         value: Option<serde_json::Value>,
     },
     /// POSTs the previous step's result summary to a URL (checked by the provider URL

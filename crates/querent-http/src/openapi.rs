@@ -41,6 +41,7 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         querent_domain::UserId, querent_domain::TeamId, querent_domain::ConnectionId,
         querent_domain::SessionId, querent_domain::MessageId, querent_domain::ProviderId,
         querent_domain::ApiClientId, querent_domain::ExampleId, querent_domain::CacheEntryId,
+        querent_domain::WorkflowId, querent_domain::WorkflowRunId,
     )),
     modifiers(&BearerAuth),
     tags(
@@ -62,6 +63,7 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         (name = "dashboards", description = "Widgets on a grid, each showing a saved query's current data"),
         (name = "questions", description = "Questions answered in the background, collected later"),
         (name = "assistants", description = "Saved profiles for asking a database: provider, model, instructions, options"),
+        (name = "workflows", description = "Steps run in order — saved queries, questions, conditions, webhooks — by hand or on a cron schedule"),
     )
 )]
 pub struct ApiDoc;

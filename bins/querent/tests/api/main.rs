@@ -28,6 +28,7 @@ mod system;
 mod targets;
 mod users_teams;
 mod validation;
+mod workflows;
 mod workspace;
 
 /// An access token for `sub` signed with the server's own key file (to forge expired or

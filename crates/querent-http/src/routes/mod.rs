@@ -21,6 +21,7 @@ pub mod sql;
 pub mod system;
 pub mod teams;
 pub mod users;
+pub mod workflows;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -45,6 +46,7 @@ pub fn endpoints(cfg: &mut ServiceConfig) {
             .configure(queries::routes)
             .configure(dashboards::routes)
             .configure(questions::routes)
-            .configure(assistants::routes),
+            .configure(assistants::routes)
+            .configure(workflows::routes),
     );
 }
