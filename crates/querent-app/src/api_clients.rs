@@ -1,6 +1,13 @@
 //! API clients: machine credentials owned by a team. The secret is shown once at creation
 //! and stored only as a SHA-256 hash; `POST /auth/token` exchanges id + secret for an
 //! access token whose rights are the client's scopes, in its team only.
+//!
+//! The creation answer also carries an `api_key`: one opaque string,
+//! `qk_<client id as 32 hex digits>_<secret>`, that both names and authenticates the client,
+//! accepted directly as `Authorization: Bearer <api_key>` (see
+//! [`App::authenticate`](crate::App::authenticate)): no token exchange, the client's scopes
+//! apply, and revoking the client ends it. It is the secret in another form, so it too is
+//! shown once and never stored.
 
 use querent_domain::{
     ApiClient, ApiClientId, Scope, TeamId, TeamRole, millis_to_rfc3339, now_millis,
@@ -67,6 +74,30 @@ pub struct ApiClientCreated {
     pub client: ApiClientView,
     /// The secret: store it now, it cannot be shown again.
     pub client_secret: String,
+    /// The client id and secret as one bearer credential (`qk_…`), accepted as
+    /// `Authorization: Bearer <api_key>` wherever an access token is; shown once, like the
+    /// secret.
+    pub api_key: String,
+}
+
+/// The prefix of an API key.
+pub const API_KEY_PREFIX: &str = "qk_";
+
+/// Builds the API key of a client from its id and secret.
+pub fn api_key(id: ApiClientId, secret: &str) -> String {
+    format!("{API_KEY_PREFIX}{}_{secret}", id.as_uuid().simple())
+}
+
+/// Splits an API key into its client id and secret; `None` if it is not one.
+pub fn parse_api_key(key: &str) -> Option<(ApiClientId, &str)> {
+    let rest = key.strip_prefix(API_KEY_PREFIX)?;
+    let (hex, secret) = rest.split_at_checked(32)?;
+    let secret = secret.strip_prefix('_')?;
+    if secret.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let id = uuid::Uuid::try_parse(hex).ok()?;
+    Some((ApiClientId(id), secret))
 }
 
 impl App {
@@ -109,9 +140,11 @@ impl App {
             Some(format!("team:{team}")),
         )
         .await;
+        let api_key = api_key(client.id, secret.expose());
         Ok(ApiClientCreated {
             client: client.into(),
             client_secret: secret.into_inner(),
+            api_key,
         })
     }
 
@@ -149,5 +182,24 @@ impl App {
         self.audit_by(actor, "api_client.revoke", format!("client:{id}"), None)
             .await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_keys_round_trip() {
+        let id = ApiClientId::new();
+        let key = api_key(id, "qcs_a_b-c");
+        assert!(key.starts_with("qk_"));
+        assert_eq!(parse_api_key(&key), Some((id, "qcs_a_b-c")));
+        assert_eq!(parse_api_key("qk_nothex"), None);
+        assert_eq!(
+            parse_api_key(&format!("qk_{}_", id.as_uuid().simple())),
+            None
+        );
+        assert_eq!(parse_api_key("eyJhbGciOi.x.y"), None);
     }
 }

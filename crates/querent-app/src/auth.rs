@@ -575,9 +575,16 @@ impl App {
     /// login, or reuse of a rotated refresh token): the family is looked up in the store
     /// with the user, in the same unit of work as the user lookup every request already
     /// makes, so revocation takes effect at once on every instance — no cache, no delay.
+    ///
+    /// An API key (`qk_…`, see [`crate::api_clients`]) is accepted too: its secret is
+    /// checked against the client's stored hash in constant time, and the caller is the
+    /// client with its scopes; a revoked or unknown client is `invalid_token`.
     pub async fn authenticate(&self, bearer: &str, ip: Option<String>) -> ServiceResult<Actor> {
-        let claims = jwt::verify(self.crypto(), bearer)?;
         let invalid = |m: &str| ServiceError::new(ErrorCode::InvalidToken, m);
+        if bearer.starts_with(crate::api_clients::API_KEY_PREFIX) {
+            return self.authenticate_api_key(bearer, ip).await;
+        }
+        let claims = jwt::verify(self.crypto(), bearer)?;
         if let Some(id) = claims.sub.strip_prefix("user:") {
             let id: UserId = id.parse().map_err(|_| invalid("malformed token subject"))?;
             let (user, family_revoked) = match self.store().user_for_token(id, claims.fam).await {
@@ -629,6 +636,32 @@ impl App {
         } else {
             Err(invalid("malformed token subject"))
         }
+    }
+}
+
+impl App {
+    /// The client an API key names, if the key's secret is the client's and it is not
+    /// revoked.
+    async fn authenticate_api_key(&self, key: &str, ip: Option<String>) -> ServiceResult<Actor> {
+        let refused = || ServiceError::new(ErrorCode::InvalidToken, "invalid or revoked API key");
+        let (id, secret) = crate::api_clients::parse_api_key(key).ok_or_else(refused)?;
+        let presented = self.crypto().sha256_hex(secret.as_bytes());
+        let (client, hash) = match self.store().get_api_client(id).await {
+            Ok(c) => c,
+            Err(querent_domain::ports::StoreError::NotFound) => return Err(refused()),
+            Err(e) => return Err(e.into()),
+        };
+        if client.revoked || !hashes_equal(&presented, &hash) {
+            return Err(refused());
+        }
+        Ok(Actor::new(
+            Principal::Client {
+                id: client.id,
+                team_id: client.team_id,
+                scopes: client.scopes,
+            },
+            ip,
+        ))
     }
 }
 

@@ -41,6 +41,7 @@ pub mod dashboards;
 mod error;
 pub mod examples;
 pub mod export;
+pub mod invitations;
 pub mod jwt;
 mod linking;
 pub mod own_store;

@@ -40,6 +40,8 @@ pub struct MemberView {
     pub user_id: UserId,
     /// Their username.
     pub username: String,
+    /// Their e-mail address, when known.
+    pub email: Option<String>,
     /// Their role in the team.
     pub role: TeamRole,
 }
@@ -133,15 +135,16 @@ impl App {
         let team = self.store().get_team(id).await.or_not_found("team")?;
         let mut members = Vec::new();
         for m in self.store().members_of(id).await? {
-            let username = self
+            let (username, email) = self
                 .store()
                 .get_user(m.user_id)
                 .await
-                .map(|(u, _)| u.username)
+                .map(|(u, _)| (u.username, u.email))
                 .unwrap_or_default();
             members.push(MemberView {
                 user_id: m.user_id,
                 username,
+                email,
                 role: m.role,
             });
         }
@@ -222,6 +225,7 @@ impl App {
         Ok(MemberView {
             user_id: user,
             username: u.username,
+            email: u.email,
             role: req.role,
         })
     }

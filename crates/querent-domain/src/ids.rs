@@ -70,6 +70,10 @@ id_type!(
     ApiClientId
 );
 id_type!(
+    /// An invitation to join a team.
+    InvitationId
+);
+id_type!(
     /// A family of rotating refresh tokens issued from one login.
     TokenFamilyId
 );

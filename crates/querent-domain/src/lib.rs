@@ -38,6 +38,7 @@ mod dialect;
 pub mod embed;
 mod entities;
 mod ids;
+pub mod invitations;
 mod kinds;
 pub mod learning;
 pub mod ports;

@@ -122,7 +122,14 @@ pub struct StoreHealth {
 /// reachable through any `dyn MetadataStore`.
 #[async_trait]
 pub trait MetadataStore:
-    SemanticModelStore + CacheStore + ExampleStore + WorkspaceStore + Send + Sync + 'static
+    SemanticModelStore
+    + CacheStore
+    + ExampleStore
+    + WorkspaceStore
+    + crate::invitations::InvitationStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Checks that the store answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;

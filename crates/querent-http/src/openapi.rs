@@ -41,7 +41,7 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
         querent_domain::UserId, querent_domain::TeamId, querent_domain::ConnectionId,
         querent_domain::SessionId, querent_domain::MessageId, querent_domain::ProviderId,
         querent_domain::ApiClientId, querent_domain::ExampleId, querent_domain::CacheEntryId,
-        querent_domain::WorkflowId, querent_domain::WorkflowRunId,
+        querent_domain::WorkflowId, querent_domain::WorkflowRunId, querent_domain::InvitationId,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -72,6 +72,7 @@ macro_rules! with_conn {
 }
 
 mod cache;
+mod invitations;
 mod models;
 mod schema;
 mod semantic;

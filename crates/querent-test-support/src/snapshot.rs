@@ -5,7 +5,7 @@
 //! |---|---|
 //! | `id` and `*_id` strings | `[id]` |
 //! | `*_at` values (timestamps) | `[timestamp]` |
-//! | `access_token`, `refresh_token`, `client_secret`, `token` | `[token]` |
+//! | `access_token`, `refresh_token`, `client_secret`, `api_key`, `token` | `[token]` |
 //! | `execution_time_ms`, `latency_ms` (durations) | `[ms]` |
 //! | a UUID inside any other string (an id named in a message) | `[uuid]` |
 
@@ -41,7 +41,7 @@ fn placeholder(key: &str, value: &Value) -> Option<&'static str> {
         Some("[timestamp]")
     } else if matches!(
         key,
-        "access_token" | "refresh_token" | "client_secret" | "token"
+        "access_token" | "refresh_token" | "client_secret" | "api_key" | "token"
     ) {
         Some("[token]")
     } else if matches!(key, "execution_time_ms" | "latency_ms") {

@@ -110,6 +110,8 @@ pub struct ApiClientCreated {
     pub client: ApiClientView,
     /// The secret.
     pub client_secret: String,
+    /// Client id and secret as one bearer credential (`qk_…`).
+    pub api_key: String,
 }
 
 /// An audit entry (`GET /audit` items).

@@ -356,6 +356,53 @@ async fn api_clients_exchange_credentials_and_act_with_their_scopes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_key_is_a_bearer_credential_with_the_clients_scopes() {
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
+    let created: ApiClientCreated = admin
+        .post(
+            "/api/v1/api-clients",
+            json!({"name": "ci", "scopes": ["query:read"]}),
+        )
+        .await;
+    let key = created.api_key.clone();
+    assert!(key.starts_with("qk_") && key.ends_with(&created.client_secret));
+    let listed = admin.send("GET", "/api/v1/api-clients", None).await;
+    assert!(!listed.text.contains(&key), "the key is shown once");
+
+    let client = app.client(&key);
+    let me = client.me().await;
+    assert_eq!(
+        (me.kind.as_str(), me.teams[0].role),
+        ("client", TeamRole::Viewer)
+    );
+    let _: Page<ConnectionView> = client.get("/api/v1/connections").await;
+    let denied = client
+        .fails(
+            "POST",
+            "/api/v1/connections",
+            Some(json!({"name": "x", "dialect": "sqlite", "path": "/nope"})),
+        )
+        .await;
+    assert_eq!((denied.status, denied.code), (403, ErrorCode::Forbidden));
+
+    // A key with another secret, or a garbled one, is refused.
+    let forged = format!("{key}x");
+    for bad in [forged.as_str(), "qk_0123", "qk_"] {
+        let e = app.client(bad).fails("GET", "/api/v1/auth/me", None).await;
+        assert_eq!((e.status, e.code), (401, ErrorCode::InvalidToken), "{bad}");
+    }
+    admin
+        .delete(&format!("/api/v1/api-clients/{}", created.client.client_id))
+        .await;
+    let revoked = client.fails("GET", "/api/v1/auth/me", None).await;
+    assert_eq!(
+        (revoked.status, revoked.code),
+        (401, ErrorCode::InvalidToken)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_family_takes_its_access_tokens_with_it() {
     let app = TestApp::builder().with_admin().spawn().await;
     let anon = app.anonymous();

@@ -116,3 +116,133 @@ async fn teams_keep_an_owner_and_only_owners_grant_ownership() {
     );
     admin.delete(&team_path).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invitations_become_users_and_members_when_accepted() {
+    let app = TestApp::builder().with_admin().spawn().await;
+    let (admin, anon) = (app.admin(), app.anonymous());
+    let team = app.setup().team.id;
+    let path = format!("/api/v1/teams/{team}/invitations");
+
+    let created = admin
+        .send(
+            "POST",
+            &path,
+            Some(json!({"email": "New.Member@Company.com", "role": "editor"})),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text);
+    let (inv, token) = (&created.json["id"], created.json["token"].as_str().unwrap());
+    assert_eq!(created.json["email"], "new.member@company.com");
+    assert_eq!(created.json["status"], "pending");
+    let dup = admin
+        .fails(
+            "POST",
+            &path,
+            Some(json!({"email": "new.member@company.com", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!((dup.status, dup.code), (409, ErrorCode::Conflict));
+    let bad = admin
+        .fails(
+            "POST",
+            &path,
+            Some(json!({"email": "nope", "role": "editor"})),
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+
+    let listed = admin.send("GET", &path, None).await;
+    assert!(!listed.text.contains(token), "the token is shown once");
+    assert_eq!(listed.json[0]["id"], *inv);
+    let re: Value = admin
+        .patch(
+            &format!("{path}/{}", inv.as_str().unwrap()),
+            json!({"role": "viewer"}),
+        )
+        .await;
+    assert_eq!(re["role"], "viewer");
+
+    // A viewer of the team cannot invite; another team cannot see the invitations.
+    let viewer = admin.create_member(team, "vera", TeamRole::Viewer).await;
+    let denied = viewer
+        .fails(
+            "POST",
+            &path,
+            Some(json!({"email": "x@y.com", "role": "viewer"})),
+        )
+        .await;
+    assert_eq!((denied.status, denied.code), (403, ErrorCode::Forbidden));
+    let (_, outsider) = admin.create_user("olga").await;
+    assert_eq!(
+        outsider.fails("GET", &path, None).await.code,
+        ErrorCode::NotFound
+    );
+
+    let accept = |token: &str, username: &str| json!({"token": token, "username": username, "password": "chosen-password-1"});
+    let wrong = anon
+        .fails(
+            "POST",
+            "/api/v1/invitations/accept",
+            Some(accept("qinv_wrong", "newbie")),
+        )
+        .await;
+    assert_eq!((wrong.status, wrong.code), (404, ErrorCode::NotFound));
+    let taken = anon
+        .fails(
+            "POST",
+            "/api/v1/invitations/accept",
+            Some(accept(token, "vera")),
+        )
+        .await;
+    assert_eq!((taken.status, taken.code), (409, ErrorCode::Conflict));
+    let accepted = anon
+        .send(
+            "POST",
+            "/api/v1/invitations/accept",
+            Some(accept(token, "newbie")),
+        )
+        .await;
+    assert_eq!(accepted.status, 201, "{}", accepted.text);
+    assert_eq!(accepted.json["role"], "viewer");
+    assert_eq!(accepted.json["user"]["email"], "new.member@company.com");
+    let again = anon
+        .fails(
+            "POST",
+            "/api/v1/invitations/accept",
+            Some(accept(token, "newbie2")),
+        )
+        .await;
+    assert_eq!(again.status, 404, "a token is used once");
+
+    let newbie = app.client(anon.login("newbie", "chosen-password-1").await.access_token);
+    let me: Me = newbie.me().await;
+    assert_eq!(me.teams[0].role, TeamRole::Viewer);
+    let detail: TeamDetail = admin.get(&format!("/api/v1/teams/{team}")).await;
+    assert!(detail.members.iter().any(|m| m.username == "newbie"));
+    let pending: Value = admin.get(&path).await;
+    assert_eq!(
+        pending,
+        json!([]),
+        "accepted invitations are no longer pending"
+    );
+
+    // Revoking.
+    let second: Value = admin
+        .post(
+            &path,
+            json!({"email": "later@company.com", "role": "viewer"}),
+        )
+        .await;
+    admin
+        .delete(&format!("{path}/{}", second["id"].as_str().unwrap()))
+        .await;
+    let revoked = anon
+        .fails(
+            "POST",
+            "/api/v1/invitations/accept",
+            Some(accept(second["token"].as_str().unwrap(), "later")),
+        )
+        .await;
+    assert_eq!(revoked.status, 404);
+}

@@ -11,6 +11,7 @@ pub mod chat;
 pub mod connections;
 pub mod dashboards;
 pub mod examples;
+pub mod invitations;
 pub mod providers;
 pub mod queries;
 pub mod questions;
@@ -33,6 +34,7 @@ pub fn endpoints(cfg: &mut ServiceConfig) {
             .configure(auth::routes)
             .configure(users::routes)
             .configure(teams::routes)
+            .configure(invitations::routes)
             .configure(api_clients::routes)
             .configure(connections::routes)
             .configure(semantic::routes)
