@@ -9,6 +9,7 @@
     clippy::too_many_lines
 )]
 
+mod aifordb;
 mod assistants;
 mod auth;
 mod chat;
