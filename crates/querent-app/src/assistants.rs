@@ -388,6 +388,29 @@ impl App {
             .await
     }
 
+    /// [`App::prepare_assistant_ask`] with `model` in place of the assistant's model for
+    /// this answer only (as the assistant's own model applies: not to the offline
+    /// translator). `None` or an empty model keeps the assistant's.
+    pub async fn prepare_assistant_ask_with_model(
+        &self,
+        actor: &Actor,
+        id: AssistantId,
+        req: AssistantAsk,
+        model: Option<String>,
+    ) -> ServiceResult<PreparedChat> {
+        let mut a = self.load_assistant(actor, id, TeamRole::Viewer).await?;
+        if let Some(model) = optional_text("model", model, MAX_MODEL_CHARS)? {
+            if model.chars().any(char::is_control) {
+                return Err(ServiceError::validation(
+                    "model: must be printable characters",
+                ));
+            }
+            a.model = Some(model);
+        }
+        self.assistant_chat(actor, &a, req.message, req.session_id, None, false)
+            .await
+    }
+
     /// A chat on the assistant's connection with its profile: its options (the result's
     /// row cap, when it sets none, is the connection's for `full_result`, chat's default
     /// otherwise), its provider (or `provider`) with its model and instructions, and its

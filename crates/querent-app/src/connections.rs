@@ -130,6 +130,8 @@ pub struct ConnectionView {
     /// Id.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub id: ConnectionId,
+    /// Its stable integer alias (the `dw_id` of the Connecty compatibility layer).
+    pub dw_id: i64,
     /// Owning team.
     #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub team_id: TeamId,
@@ -169,10 +171,12 @@ pub struct ConnectionView {
     pub updated_at: String,
 }
 
-impl From<Connection> for ConnectionView {
-    fn from(c: Connection) -> Self {
+impl ConnectionView {
+    /// The view of a connection whose alias is `dw_id`.
+    pub(crate) fn new(c: Connection, dw_id: i64) -> Self {
         Self {
             id: c.id,
+            dw_id,
             team_id: c.team_id,
             name: c.name,
             dialect: c.target.dialect,
@@ -376,11 +380,17 @@ impl App {
         let page = params.page()?;
         let teams = self.visible_teams(actor).await?;
         let rows = self.store().list_connections(&teams, &page).await?;
+        let ids = self
+            .dw_ids(&rows.iter().map(|c| c.id).collect::<Vec<_>>())
+            .await?;
         Ok(Paginated::from_rows(
             rows,
             &page,
             |c| c.id.to_string(),
-            ConnectionView::from,
+            |c| {
+                let dw_id = ids.get(&c.id).copied().unwrap_or_default();
+                ConnectionView::new(c, dw_id)
+            },
         ))
     }
 
@@ -390,10 +400,8 @@ impl App {
         actor: &Actor,
         id: ConnectionId,
     ) -> ServiceResult<ConnectionView> {
-        Ok(self
-            .load_connection(actor, id, TeamRole::Viewer)
-            .await?
-            .into())
+        let conn = self.load_connection(actor, id, TeamRole::Viewer).await?;
+        self.connection_view(conn).await
     }
 
     /// Creates a connection (team admin).
@@ -456,7 +464,7 @@ impl App {
             Some(format!("team:{team}")),
         )
         .await;
-        Ok(conn.into())
+        self.connection_view(conn).await
     }
 
     async fn save_connection(
@@ -479,7 +487,7 @@ impl App {
         self.engine().forget(conn.id);
         self.audit_by(actor, action, format!("connection:{}", conn.id), None)
             .await;
-        Ok(conn.into())
+        self.connection_view(conn).await
     }
 
     /// Changes a connection (team admin).
@@ -778,7 +786,7 @@ impl App {
             Some("demo".into()),
         )
         .await;
-        Ok(Some(conn.into()))
+        Ok(Some(self.connection_view(conn).await?))
     }
 
     /// `querent demo`: registers the demo database with the oldest team, if there is one

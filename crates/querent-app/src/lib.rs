@@ -30,6 +30,7 @@
 
 pub mod access;
 mod actor;
+pub mod aliases;
 pub mod api_clients;
 pub mod assistants;
 pub mod audit;

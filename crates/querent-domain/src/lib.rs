@@ -32,6 +32,7 @@
 //!
 //! More in `examples/domain_types.rs` (`cargo run -p querent-domain --example domain_types`).
 
+pub mod aliases;
 pub mod chat;
 mod codes;
 mod dialect;

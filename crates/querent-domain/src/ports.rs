@@ -126,6 +126,7 @@ pub trait MetadataStore:
     + CacheStore
     + ExampleStore
     + WorkspaceStore
+    + crate::aliases::ConnectionAliasStore
     + crate::invitations::InvitationStore
     + Send
     + Sync

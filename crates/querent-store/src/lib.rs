@@ -71,6 +71,7 @@ macro_rules! with_conn {
     }};
 }
 
+mod aliases;
 mod cache;
 mod invitations;
 mod models;

@@ -371,6 +371,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    connection_aliases (dw_id) {
+        dw_id -> BigInt,
+        connection_id -> Text,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> Text,
         team_id -> Text,

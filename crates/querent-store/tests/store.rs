@@ -19,6 +19,10 @@ use querent_store::Store;
 #[path = "store/fixture.rs"]
 mod fixture;
 
+#[path = "store/aliases.rs"]
+mod aliases;
+use aliases::connection_aliases_are_stable_and_never_reused;
+
 #[path = "store/semantic.rs"]
 mod semantic;
 
@@ -90,6 +94,7 @@ on_both_backends!(
     workflow_runs_are_written_under_their_lease,
     questions_are_claimed_once_each,
     questions_finish_and_recover_under_their_lease,
+    connection_aliases_are_stable_and_never_reused,
 );
 
 fn user(name: &str, role: Role) -> User {

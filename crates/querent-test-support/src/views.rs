@@ -167,6 +167,8 @@ pub struct MemberView {
 pub struct ConnectionView {
     /// Id.
     pub id: ConnectionId,
+    /// Its stable integer alias (Connecty's `dw_id`).
+    pub dw_id: i64,
     /// Owning team.
     pub team_id: TeamId,
     /// Name.

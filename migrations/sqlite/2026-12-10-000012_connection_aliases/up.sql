@@ -1,0 +1,8 @@
+-- Integer aliases of connections (the `dw_id` of the Connecty compatibility layer, seed
+-- 004): one per connection, given at creation, never reused (AUTOINCREMENT), gone with the
+-- connection. Existing connections get theirs in creation order.
+CREATE TABLE connection_aliases (
+    dw_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    connection_id TEXT NOT NULL UNIQUE REFERENCES connections(id) ON DELETE CASCADE
+);
+INSERT INTO connection_aliases (connection_id) SELECT id FROM connections ORDER BY created_at, id;
