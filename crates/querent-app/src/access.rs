@@ -96,9 +96,56 @@ impl App {
         }
     }
 
-    /// Loads a connection the caller may use with at least `min`; `not_found` for
-    /// connections of other teams.
+    /// Loads a connection the caller may use with at least `min`: a member of its owning
+    /// team, or of a team it is shared with (design §2 `connection_teams`), with their role
+    /// in that team; `not_found` for everyone else.
     pub async fn load_connection(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+        min: TeamRole,
+    ) -> ServiceResult<Connection> {
+        Ok(self.connection_access(actor, id, min).await?.0)
+    }
+
+    /// [`App::load_connection`], also naming the team through which the caller uses it
+    /// (the owning team when they qualify there, else the oldest sharing team where they
+    /// do): what they create with it (chat sessions) belongs to that team.
+    pub async fn connection_access(
+        &self,
+        actor: &Actor,
+        id: ConnectionId,
+        min: TeamRole,
+    ) -> ServiceResult<(Connection, TeamId)> {
+        let conn = self
+            .store()
+            .get_connection(id)
+            .await
+            .or_not_found("connection")?;
+        let mut seen = self.team_role(actor, conn.team_id).await?;
+        if seen.is_some_and(|r| r.at_least(min)) {
+            let team = conn.team_id;
+            return Ok((conn, team));
+        }
+        for team in self.store().connection_teams(conn.id).await? {
+            match self.team_role(actor, team).await? {
+                Some(role) if role.at_least(min) => return Ok((conn, team)),
+                Some(role) => seen = Some(role),
+                None => {}
+            }
+        }
+        match seen {
+            None => Err(ServiceError::not_found("connection")),
+            Some(role) => Err(ServiceError::forbidden(format!(
+                "this requires the {min} role in the team; you are {role}"
+            ))),
+        }
+    }
+
+    /// Loads a connection to change it (settings, privacy, mode, semantic model, sharing,
+    /// deletion): only its owning team's members with at least `min` may. A member of a
+    /// team it is merely shared with gets `forbidden`; anyone else `not_found`.
+    pub async fn load_connection_to_manage(
         &self,
         actor: &Actor,
         id: ConnectionId,
@@ -109,6 +156,13 @@ impl App {
             .get_connection(id)
             .await
             .or_not_found("connection")?;
+        if self.team_role(actor, conn.team_id).await?.is_none() {
+            // Visible through a share: may use it, not manage it.
+            self.load_connection(actor, id, TeamRole::Viewer).await?;
+            return Err(ServiceError::forbidden(
+                "this connection is shared with your team; only its owning team manages it",
+            ));
+        }
         self.require_team_role(actor, conn.team_id, min, "connection")
             .await?;
         Ok(conn)

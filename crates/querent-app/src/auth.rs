@@ -302,7 +302,7 @@ impl App {
         self.issue_user_tokens(&user, None).await
     }
 
-    async fn issue_user_tokens(
+    pub(crate) async fn issue_user_tokens(
         &self,
         user: &User,
         family: Option<TokenFamilyId>,

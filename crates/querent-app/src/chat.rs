@@ -516,11 +516,11 @@ impl App {
             )));
         }
         self.check_options(&req.options)?;
-        let conn = self
-            .load_connection(actor, req.connection_id, TeamRole::Viewer)
+        let (conn, via_team) = self
+            .connection_access(actor, req.connection_id, TeamRole::Viewer)
             .await?;
         let resolved = self
-            .resolve_provider(conn.team_id, req.provider.as_deref())
+            .resolve_provider(via_team, req.provider.as_deref())
             .await?;
         let now = now_millis();
         let session = match req.session_id {
@@ -536,7 +536,9 @@ impl App {
             None => {
                 let s = ChatSession {
                     id: SessionId::new(),
-                    team_id: conn.team_id,
+                    // The team through which the caller uses the connection (its own
+                    // team for a shared one), so the session stays in that team.
+                    team_id: via_team,
                     connection_id: conn.id,
                     owner: actor.audit_name(),
                     title: title_of(&question),
@@ -1290,7 +1292,20 @@ impl App {
             .get_session(m.session_id)
             .await
             .or_not_found("message")?;
-        let conn = self.load_connection(actor, s.connection_id, min).await?;
+        // The session's team decides (a shared connection's sessions stay in the team that
+        // asked); the connection must still be usable by the caller.
+        self.require_team_role(actor, s.team_id, min, "message")
+            .await?;
+        let conn = self
+            .load_connection(actor, s.connection_id, TeamRole::Viewer)
+            .await
+            .map_err(|e| {
+                if e.code == ErrorCode::Forbidden {
+                    ServiceError::not_found("message")
+                } else {
+                    e
+                }
+            })?;
         Ok((s, m, conn))
     }
 
@@ -1301,7 +1316,7 @@ impl App {
         id: MessageId,
     ) -> ServiceResult<PreparedChat> {
         let (session, mut message, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
-        self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
+        self.require_team_role(actor, session.team_id, TeamRole::Editor, "message")
             .await?;
         if conn.execution_mode == ExecutionMode::GenerateOnly {
             return Err(ServiceError::forbidden(
@@ -1357,8 +1372,8 @@ impl App {
         actor: &Actor,
         id: MessageId,
     ) -> ServiceResult<ChatResponse> {
-        let (session, _, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
-        self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
+        let (session, _, _conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
+        self.require_team_role(actor, session.team_id, TeamRole::Editor, "message")
             .await?;
         self.leave_pending(id, MessageStatus::Rejected, "rejected", None)
             .await?;
@@ -1378,7 +1393,7 @@ impl App {
         sql: &str,
     ) -> ServiceResult<Result<PreparedChat, ChatResponse>> {
         let (session, mut message, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
-        self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
+        self.require_team_role(actor, session.team_id, TeamRole::Editor, "message")
             .await?;
         if matches!(
             message.status,

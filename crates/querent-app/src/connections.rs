@@ -497,7 +497,9 @@ impl App {
         id: ConnectionId,
         req: UpdateConnectionRequest,
     ) -> ServiceResult<ConnectionView> {
-        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        let mut conn = self
+            .load_connection_to_manage(actor, id, TeamRole::Admin)
+            .await?;
         if let Some(name) = req.name {
             conn.name = validate_resource_name("name", &name)?;
         }
@@ -559,7 +561,8 @@ impl App {
 
     /// Deletes a connection (team admin).
     pub async fn delete_connection(&self, actor: &Actor, id: ConnectionId) -> ServiceResult<()> {
-        self.load_connection(actor, id, TeamRole::Admin).await?;
+        self.load_connection_to_manage(actor, id, TeamRole::Admin)
+            .await?;
         self.store()
             .delete_connection(id)
             .await
@@ -581,7 +584,9 @@ impl App {
         id: ConnectionId,
         req: ExecutionModeRequest,
     ) -> ServiceResult<ConnectionView> {
-        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        let mut conn = self
+            .load_connection_to_manage(actor, id, TeamRole::Admin)
+            .await?;
         conn.execution_mode = req.mode;
         self.save_connection(actor, conn, "connection.execution_mode")
             .await
@@ -595,7 +600,9 @@ impl App {
         policy: PrivacyPolicy,
     ) -> ServiceResult<ConnectionView> {
         validate_privacy(&policy)?;
-        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        let mut conn = self
+            .load_connection_to_manage(actor, id, TeamRole::Admin)
+            .await?;
         conn.privacy = policy;
         let view = self
             .save_connection(actor, conn, "connection.privacy")
@@ -621,7 +628,9 @@ impl App {
         limits: ConnectionLimits,
     ) -> ServiceResult<ConnectionView> {
         validate_limits(&limits)?;
-        let mut conn = self.load_connection(actor, id, TeamRole::Admin).await?;
+        let mut conn = self
+            .load_connection_to_manage(actor, id, TeamRole::Admin)
+            .await?;
         conn.limits = limits;
         self.save_connection(actor, conn, "connection.config").await
     }

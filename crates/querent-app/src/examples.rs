@@ -368,7 +368,7 @@ impl App {
     ) -> ServiceResult<FeedbackResult> {
         let (session, message, conn) = self.message_for(actor, id, TeamRole::Viewer).await?;
         let editor = self
-            .team_role(actor, conn.team_id)
+            .team_role(actor, session.team_id)
             .await?
             .is_some_and(|r| r.at_least(TeamRole::Editor));
         // Sessions are private: besides their owner, only editors (who approve and edit
@@ -378,7 +378,7 @@ impl App {
         }
         let wants_example = req.rating == Rating::Up || req.corrected_sql.is_some();
         if wants_example {
-            self.require_team_role(actor, conn.team_id, TeamRole::Editor, "message")
+            self.require_team_role(actor, session.team_id, TeamRole::Editor, "message")
                 .await?;
             if !self.history_of(session.id, id).await?.is_empty() {
                 return Err(ServiceError::validation(

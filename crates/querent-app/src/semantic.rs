@@ -170,7 +170,9 @@ impl App {
         id: ConnectionId,
         req: SemanticModelRequest,
     ) -> ServiceResult<SemanticModel> {
-        let conn = self.load_connection(actor, id, TeamRole::Editor).await?;
+        let conn = self
+            .load_connection_to_manage(actor, id, TeamRole::Editor)
+            .await?;
         if let Some(other) = req.connection_id.filter(|c| *c != id) {
             return Err(ServiceError::validation(format!(
                 "connection_id: the body describes connection {other}, not {id}"
@@ -208,7 +210,8 @@ impl App {
         actor: &Actor,
         id: ConnectionId,
     ) -> ServiceResult<()> {
-        self.load_connection(actor, id, TeamRole::Editor).await?;
+        self.load_connection_to_manage(actor, id, TeamRole::Editor)
+            .await?;
         let n = self.store().delete_semantic_models(id).await?;
         if n == 0 {
             return Err(no_model());

@@ -49,6 +49,7 @@ pub mod query;
 pub mod schema;
 mod secret;
 pub mod semantic;
+pub mod sharing;
 pub mod webhook;
 pub mod workspace;
 

@@ -127,6 +127,7 @@ pub trait MetadataStore:
     + ExampleStore
     + WorkspaceStore
     + crate::aliases::ConnectionAliasStore
+    + crate::sharing::ConnectionShareStore
     + crate::invitations::InvitationStore
     + Send
     + Sync

@@ -77,6 +77,7 @@ mod invitations;
 mod models;
 mod schema;
 mod semantic;
+mod sharing;
 mod store;
 mod workspace;
 

@@ -758,7 +758,7 @@ impl MetadataStore for Store {
         })
     }
 
-    /// A page of the connections of some teams.
+    /// A page of the connections of some teams: owned by one of them or shared with one.
     async fn list_connections(
         &self,
         teams: &[TeamId],
@@ -766,8 +766,11 @@ impl MetadataStore for Store {
     ) -> StoreResult<Vec<Connection>> {
         let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
         with_conn!(self, c => {
+            let shared = crate::sharing::connection_teams::table
+                .filter(crate::sharing::connection_teams::team_id.eq_any(ids.clone()))
+                .select(crate::sharing::connection_teams::connection_id);
             let mut q = connections::table
-                .filter(connections::team_id.eq_any(ids))
+                .filter(connections::team_id.eq_any(ids).or(connections::id.eq_any(shared)))
                 .order(connections::id.asc())
                 .limit(page.limit)
                 .into_boxed();

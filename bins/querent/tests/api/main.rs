@@ -12,6 +12,7 @@
 mod aifordb;
 mod assistants;
 mod auth;
+mod basejump;
 mod chat;
 mod cli;
 mod codemie;
@@ -26,6 +27,7 @@ mod own_store;
 mod providers;
 mod questions;
 mod semantic;
+mod sharing;
 mod snapshots;
 mod system;
 mod targets;

@@ -4,6 +4,7 @@ use actix_web::web::{Path, Payload, Query};
 use actix_web::{HttpRequest, delete, get, patch, post, put};
 use futures_util::StreamExt as _;
 use querent_app::connections::*;
+use querent_app::sharing::{ConnectionTeams, ShareRequest};
 use querent_app::sqlite_files::{SqliteFileQuery, SqliteFileView, SqliteUploadQuery};
 use querent_app::{ListParams, Paginated};
 use querent_domain::schema::SchemaSnapshot;
@@ -27,6 +28,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(test_saved)
         .service(execution_mode)
         .service(privacy)
+        .service(teams)
+        .service(share)
         .service(config)
         .service(schema)
         .service(schema_refresh);
@@ -185,6 +188,30 @@ pub async fn execution_mode(
 ) -> ApiResult<Json<ConnectionView>> {
     caller
         .reply(|app, actor| async move { app.set_execution_mode(&actor, *id, body.0).await })
+        .await
+}
+
+/// The teams the connection is shared with besides its owning team (owning team's admin).
+#[utoipa::path(tag = "connections", responses((status = 200, body = ConnectionTeams)))]
+#[get("/connections/{id}/teams")]
+pub async fn teams(caller: Caller, id: Path<ConnectionId>) -> ApiResult<Json<ConnectionTeams>> {
+    caller
+        .reply(|app, actor| async move { app.connection_teams(&actor, *id).await })
+        .await
+}
+
+/// Replaces the teams the connection is shared with (owning team's admin; the caller must
+/// belong to every team listed, or be a server administrator). Members of those teams use
+/// the connection with their role in their own team; only the owning team manages it.
+#[utoipa::path(tag = "connections", request_body = ShareRequest, responses((status = 200, body = ConnectionTeams)))]
+#[put("/connections/{id}/teams")]
+pub async fn share(
+    caller: Caller,
+    id: Path<ConnectionId>,
+    body: Json<ShareRequest>,
+) -> ApiResult<Json<ConnectionTeams>> {
+    caller
+        .reply(|app, actor| async move { app.set_connection_teams(&actor, *id, body.0).await })
         .await
 }
 
