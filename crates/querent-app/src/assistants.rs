@@ -440,6 +440,7 @@ impl App {
                 .explain_results
                 .unwrap_or(defaults.explain_results),
             use_cache: a.instructions.is_none(),
+            ..defaults
         };
         let provider = provider.or_else(|| a.provider.clone());
         let req = ChatRequest {

@@ -105,6 +105,11 @@ pub struct ChatResponse {
     pub cache_hit: bool,
     /// Why it failed (status `error`).
     pub error: Option<ChatError>,
+    /// Column statistics of every row delivered, keyed by column name (with
+    /// `options.statistics`; the `dataframe_stats` shape of `GET /questions/{id}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub statistics: Option<serde_json::Value>,
 }
 
 /// A result as clients read it — in a chat answer (JSON and `done`), in session history
@@ -1259,6 +1264,13 @@ impl App {
                 }),
                 _ => None,
             },
+            statistics: m
+                .results
+                .as_ref()
+                .filter(|_| with_rows && m.options.statistics)
+                .and_then(|r| {
+                    serde_json::to_value(querent_results::compute_stats(&r.columns, &r.rows)).ok()
+                }),
         }
     }
 

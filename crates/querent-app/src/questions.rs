@@ -609,6 +609,7 @@ impl App {
                         show_query: true,
                         explain_results: false,
                         use_cache: true,
+                        statistics: false,
                     },
                 };
                 self.prepare_chat(&actor, req).await?

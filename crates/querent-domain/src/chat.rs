@@ -91,6 +91,8 @@ pub struct ChatOptions {
     /// Answer from the semantic cache when an earlier answer fits (the cached SQL is
     /// validated and run again); `false` always asks the provider.
     pub use_cache: bool,
+    /// Add column statistics of the result (every row delivered) to the answer.
+    pub statistics: bool,
 }
 
 impl Default for ChatOptions {
@@ -100,6 +102,7 @@ impl Default for ChatOptions {
             max_rows: 100,
             explain_results: false,
             use_cache: true,
+            statistics: false,
         }
     }
 }

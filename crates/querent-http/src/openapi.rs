@@ -37,7 +37,8 @@ Errors are `{\"detail\": \"…\", \"code\": \"…\"}` with a stable code. Lists 
     ),
     security(("bearer" = [])),
     components(schemas(
-        crate::error::ErrorBody, ErrorCode,
+        crate::error::ErrorBody, ErrorCode, crate::reply::FileBytes,
+        querent_app::export::ExportFormat, querent_app::export::ExportSource,
         querent_domain::UserId, querent_domain::TeamId, querent_domain::ConnectionId,
         querent_domain::SessionId, querent_domain::MessageId, querent_domain::ProviderId,
         querent_domain::ApiClientId, querent_domain::ExampleId, querent_domain::CacheEntryId,

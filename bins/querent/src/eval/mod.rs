@@ -464,6 +464,7 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
                         explain_results: false,
                         // Accuracy is the provider's: never answer from the cache.
                         use_cache: false,
+                        statistics: false,
                     },
                 };
                 let (outcome, detail, sql, timings) = match app.prepare_chat(&actor, request).await

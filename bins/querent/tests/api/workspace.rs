@@ -604,6 +604,27 @@ async fn results_export_as_csv_json_and_xlsx_with_masks_kept() {
         assert_eq!(e.status, 422, "{bad}: {e:?}");
     }
 
+    // Chat answers carry statistics when asked (of every row delivered), not otherwise.
+    let with_stats = admin
+        .chat_raw(
+            json!({"connection_id": demo, "message": "list the products",
+            "options": {"statistics": true, "max_rows": 500}}),
+        )
+        .await;
+    let stats = &with_stats.json["statistics"];
+    let rows = with_stats.json["results"]["row_count"].as_u64().unwrap();
+    assert!(rows > 1, "{}", with_stats.text);
+    let first = with_stats.json["results"]["columns"][0].as_str().unwrap();
+    assert_eq!(
+        stats[first]["general"]["count"], rows,
+        "{}",
+        with_stats.text
+    );
+    let without = admin
+        .chat_raw(json!({"connection_id": demo, "message": "list the products"}))
+        .await;
+    assert!(without.json.get("statistics").is_none());
+
     // Statistics and a chart come with a run when asked.
     let ran: Value = admin
         .post(

@@ -14,7 +14,7 @@ use crate::reply::{Created, NoContent};
 /// Registers the endpoints of this file.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(invite)
-        .service(list)
+        .service(list_invitations)
         .service(set_role)
         .service(revoke)
         .service(accept);
@@ -40,7 +40,10 @@ pub async fn invite(
 /// The team's invitations not yet accepted (pending or expired; any member).
 #[utoipa::path(tag = "teams", responses((status = 200, body = Vec<InvitationView>)))]
 #[get("/teams/{id}/invitations")]
-pub async fn list(caller: Caller, id: Path<TeamId>) -> ApiResult<Json<Vec<InvitationView>>> {
+pub async fn list_invitations(
+    caller: Caller,
+    id: Path<TeamId>,
+) -> ApiResult<Json<Vec<InvitationView>>> {
     caller
         .reply(|app, actor| async move { app.list_invitations(&actor, *id).await })
         .await
