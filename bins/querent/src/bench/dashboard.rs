@@ -142,7 +142,7 @@ async fn measure() -> Result<(String, Value), String> {
             ],
         ],
     ) + &format!(
-        "10 viewers at once, cold: {} ms wall, {runs} query runs for 12 widgets (single flight)\n",
+        "\n10 viewers at once, cold: {} ms wall, {runs} query runs for 12 widgets (single flight)\n",
         fmt(wall, 1)
     );
     let json = json!({
