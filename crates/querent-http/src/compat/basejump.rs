@@ -23,57 +23,19 @@
 //! (`detail` a string, not FastAPI's list). `docs/COMPAT.md` lists the deviations.
 
 use actix_web::dev::Payload;
-use actix_web::http::{StatusCode, header};
+use actix_web::http::header;
 use actix_web::web::{self, Path, Query};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use querent_app::chat::ChatResponse;
 use querent_app::{Actor, ServiceError};
 use querent_domain::{ErrorCode, Secret, SessionId, TeamId, TeamRole, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::error::ApiError;
 use crate::extract::{Caller, Json, Public};
 
-/// An error in Basejump's (FastAPI's) format: `{"detail": "..."}` with the native code's
-/// status.
-#[derive(Debug)]
-pub struct BasejumpError(pub ServiceError);
-
-impl std::fmt::Display for BasejumpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<ApiError> for BasejumpError {
-    fn from(e: ApiError) -> Self {
-        BasejumpError(e.0)
-    }
-}
-
-impl From<ServiceError> for BasejumpError {
-    fn from(e: ServiceError) -> Self {
-        BasejumpError(e)
-    }
-}
-
-impl ResponseError for BasejumpError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut resp = HttpResponse::build(self.status_code());
-        if let Some(secs) = self.0.retry_after {
-            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        if self.status_code() == StatusCode::UNAUTHORIZED {
-            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        resp.json(json!({ "detail": self.0.detail }))
-    }
-}
+/// Errors in this seed's format: `{"detail": "..."}` with the native code's status.
+pub use super::DetailError as BasejumpError;
 
 type Result<T> = std::result::Result<T, BasejumpError>;
 

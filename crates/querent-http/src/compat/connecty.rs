@@ -15,56 +15,18 @@
 //! cannot see, 422 for a malformed request…), malformed paths, queries and bodies included.
 
 use actix_web::dev::Payload;
-use actix_web::http::{StatusCode, header};
 use actix_web::web::{self, Path, Query};
-use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError};
+use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use querent_app::ServiceError;
 use querent_app::auth::ClientTokenRequest;
 use querent_app::questions::{AskQuestion, QuestionResultsView, ResultsQuery};
 use querent_domain::{ErrorCode, QuestionId, QuestionState, Secret};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
 use crate::extract::{Caller, Json, Public};
 
-/// An error in Connecty's format: `{"detail": "..."}` with the native code's status.
-#[derive(Debug)]
-pub struct ConnectyError(pub ServiceError);
-
-impl std::fmt::Display for ConnectyError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl From<ApiError> for ConnectyError {
-    fn from(e: ApiError) -> Self {
-        ConnectyError(e.0)
-    }
-}
-
-impl From<ServiceError> for ConnectyError {
-    fn from(e: ServiceError) -> Self {
-        ConnectyError(e)
-    }
-}
-
-impl ResponseError for ConnectyError {
-    fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let mut resp = HttpResponse::build(self.status_code());
-        if let Some(secs) = self.0.retry_after {
-            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        if self.status_code() == StatusCode::UNAUTHORIZED {
-            resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-        }
-        resp.json(serde_json::json!({ "detail": self.0.detail }))
-    }
-}
+/// Errors in this seed's format: `{"detail": "..."}` with the native code's status.
+pub use super::DetailError as ConnectyError;
 
 type Result<T> = std::result::Result<T, ConnectyError>;
 

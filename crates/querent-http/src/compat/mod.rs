@@ -21,6 +21,9 @@ pub mod aifordb;
 pub mod basejump;
 pub mod codemie;
 pub mod connecty;
+mod detail;
+
+pub use detail::DetailError;
 
 use actix_web::web;
 
