@@ -289,7 +289,9 @@ async fn a_question_left_in_progress_by_a_stopped_server_is_run_again() {
         assert_eq!(finished(&admin, id, "").await.state, "COMPLETED");
     }
     // Stage the crash: both were being answered by an instance that stopped (its lease
-    // ended); the second had been taken twice already.
+    // ended); the second had been taken twice already. The server stops first, so its own
+    // recovery sweep cannot take them over (and hold a fresh lease) before the restart.
+    app.stop().await;
     for (id, attempts) in [(&again, 1), (&given_up, 2)] {
         app.store_execute(&format!(
             "UPDATE async_questions SET state = 'IN_PROGRESS', results = NULL, \
