@@ -928,30 +928,26 @@ impl MetadataStore for Store {
             serde_json::to_string(snapshot).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let fp = snapshot.fingerprint.clone();
         let taken_at = snapshot.taken_at;
+        // One upsert: two first uses of a connection at once (both reading its catalog)
+        // must not collide on the primary key, as an update-then-insert would on PostgreSQL.
         with_conn!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
-                let n = diesel::update(schema_snapshots::table.find(&id))
-                    .set((
-                        schema_snapshots::fingerprint.eq(&fp),
-                        schema_snapshots::snapshot.eq(&json),
-                        schema_snapshots::taken_at.eq(taken_at),
-                    ))
-                    .execute(c)
-                    .await?;
-                if n == 0 {
-                    diesel::insert_into(schema_snapshots::table)
-                        .values((
-                            schema_snapshots::connection_id.eq(&id),
-                            schema_snapshots::fingerprint.eq(&fp),
-                            schema_snapshots::snapshot.eq(&json),
-                            schema_snapshots::taken_at.eq(taken_at),
-                        ))
-                        .execute(c)
-                        .await?;
-                }
-                Ok(())
-            })
-            .await
+            diesel::insert_into(schema_snapshots::table)
+                .values((
+                    schema_snapshots::connection_id.eq(&id),
+                    schema_snapshots::fingerprint.eq(&fp),
+                    schema_snapshots::snapshot.eq(&json),
+                    schema_snapshots::taken_at.eq(taken_at),
+                ))
+                .on_conflict(schema_snapshots::connection_id)
+                .do_update()
+                .set((
+                    schema_snapshots::fingerprint.eq(&fp),
+                    schema_snapshots::snapshot.eq(&json),
+                    schema_snapshots::taken_at.eq(taken_at),
+                ))
+                .execute(c)
+                .await?;
+            Ok(())
         })
     }
 
