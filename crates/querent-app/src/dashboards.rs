@@ -637,18 +637,8 @@ impl App {
             }))
         };
         // Access first, on every read: the cache never answers someone the store would not.
-        let q = match self
-            .load_saved_query(actor, w.query_id, TeamRole::Viewer)
-            .await
-        {
-            Ok(q) => q,
-            Err(e) => return (failed(e), false),
-        };
-        let conn = match self
-            .load_connection(actor, q.connection_id, TeamRole::Viewer)
-            .await
-        {
-            Ok(c) => c,
+        let (q, conn) = match self.saved_query_and_connection(actor, w.query_id).await {
+            Ok(loaded) => loaded,
             Err(e) => return (failed(e), false),
         };
         let key = WidgetKey {
@@ -665,7 +655,7 @@ impl App {
                     keep_snapshot: false,
                     run_by: Some(format!("dashboard:{dashboard}")),
                 };
-                Arc::new(match self.run_saved_query(actor, q.id, opts).await {
+                Arc::new(match self.run_loaded_query(actor, &q, &conn, opts).await {
                     Ok((run, result)) => Ok((result, run.started_at)),
                     Err(e) => Err(ChatError {
                         code: e.code,

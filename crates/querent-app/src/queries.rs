@@ -529,10 +529,12 @@ impl App {
         id: SavedQueryId,
         req: &RunSavedQuery,
     ) -> ServiceResult<QueryRunResult> {
+        let (q, conn) = self.saved_query_and_connection(actor, id).await?;
         let (run, result) = self
-            .run_saved_query(
+            .run_loaded_query(
                 actor,
-                id,
+                &q,
+                &conn,
                 RunOptions {
                     max_rows: req.max_rows,
                     keep_snapshot: req.snapshot,
@@ -542,10 +544,7 @@ impl App {
             .await?;
         let chart = querent_results::suggest_chart(&result.columns, &result.rows);
         let (statistics, summary) = if req.statistics {
-            let q = self.load_saved_query(actor, id, TeamRole::Viewer).await?;
-            let mut stats = querent_results::StatsBuilder::new(&result.columns);
-            stats.push_batch(&result.rows);
-            let stats = stats.finish();
+            let stats = querent_results::compute_stats(&result.columns, &result.rows);
             let summary = querent_results::summarize(
                 q.question.as_deref(),
                 &result.columns,
@@ -577,15 +576,37 @@ impl App {
         id: SavedQueryId,
         opts: RunOptions,
     ) -> ServiceResult<(QueryRun, ResultSet)> {
+        let (q, conn) = self.saved_query_and_connection(actor, id).await?;
+        self.run_loaded_query(actor, &q, &conn, opts).await
+    }
+
+    /// A saved query and its connection, both for a viewer or above.
+    pub(crate) async fn saved_query_and_connection(
+        &self,
+        actor: &Actor,
+        id: SavedQueryId,
+    ) -> ServiceResult<(SavedQuery, querent_domain::Connection)> {
         let q = self.load_saved_query(actor, id, TeamRole::Viewer).await?;
         let conn = self
             .load_connection(actor, q.connection_id, TeamRole::Viewer)
             .await?;
-        let max_rows = self.row_cap(&conn, opts.max_rows)?;
+        Ok((q, conn))
+    }
+
+    /// [`App::run_saved_query`] for a query and connection the caller already loaded
+    /// through [`App::saved_query_and_connection`].
+    pub(crate) async fn run_loaded_query(
+        &self,
+        actor: &Actor,
+        q: &SavedQuery,
+        conn: &querent_domain::Connection,
+        opts: RunOptions,
+    ) -> ServiceResult<(QueryRun, ResultSet)> {
+        let max_rows = self.row_cap(conn, opts.max_rows)?;
         let started_at = now_millis();
         let clock = std::time::Instant::now();
         let outcome = self
-            .run_stored_sql_collect(actor, &conn, &q.sql, max_rows)
+            .run_stored_sql_collect(actor, conn, &q.sql, max_rows)
             .await;
         let mut run = QueryRun {
             id: QueryRunId::new(),
