@@ -565,6 +565,29 @@ mod tests {
             ix.lookup(&s, "top five products by revenue", 3).is_some(),
             "five = 5"
         );
+        // A grouping word changes the question: never the single total.
+        assert!(
+            ix.lookup(&s, "How many customers per country?", 3)
+                .is_none(),
+            "per country is another question"
+        );
+        add(
+            &mut ix,
+            &s,
+            "How many customers per country?",
+            "SELECT country, count(*) FROM customers GROUP BY country",
+            3,
+        );
+        let hit = ix.lookup(&s, "how many customers are there", 3).unwrap();
+        assert_eq!(
+            hit.sql, "SELECT count(*) FROM customers",
+            "and the other way round"
+        );
+        let hit = ix
+            .lookup(&s, "How many customers per country in total?", 3)
+            .unwrap();
+        assert_eq!(hit.kind, MatchKind::Similar);
+        assert!(hit.sql.contains("GROUP BY country"));
         // Another schema fingerprint or connection never hits.
         assert!(
             ix.lookup(&scope(conn, "f2"), "how many customers are there", 4)
@@ -579,7 +602,7 @@ mod tests {
             .is_none()
         );
         let st = ix.stats();
-        assert_eq!((st.exact_hits, st.similar_hits, st.entries), (3, 1, 3));
+        assert_eq!((st.exact_hits, st.similar_hits, st.entries), (4, 2, 4));
         assert!(st.misses >= 4);
     }
 

@@ -2,8 +2,11 @@
 //!
 //! The semantic cache of generated SQL (design §8). A question is looked up first by exact
 //! match on its normalised text, then by embedding similarity at or above a threshold — and
-//! a similar hit is served only when its guards agree: numbers, dates, relative-time words,
-//! negations and entity values must match. Entries are keyed by connection, schema
+//! a similar hit is served only when its guards agree: the question's shape (every content
+//! word in order, with groupings, orderings, comparisons and aggregates; only filler,
+//! inflection and phrasings of one operation may differ), numbers, dates, relative-time
+//! words, negations and entity values must match — so a cached answer is one that was given
+//! to this very question, never to a differently grouped, ordered or filtered one. Entries are keyed by connection, schema
 //! fingerprint and semantic model version, so a schema refresh or a model edit invalidates
 //! them; TTL and an LRU bound limit their number; a thumbs-down evicts one. Only SQL that
 //! passed the guard is ever stored or served.
@@ -17,7 +20,7 @@
 //! concurrent misses (evict in one statement in a fixed order, or with `SKIP LOCKED`), or
 //! store masked values.
 //!
-//! What is here: [`normalize`], [`Guards`], the deterministic [`lexical_embedding`] and its
+//! What is here: [`normalize`], [`canonical`] (a question's shape), [`Guards`], the deterministic [`lexical_embedding`] and its
 //! [`LexicalEmbedder`] (the fallback when no model embedder is configured), and the
 //! [`CacheIndex`]: exact lookup by (scope, normalised question), then the most similar entry
 //! of the same scope, embedder and guard bucket at or above the threshold, scanning at most
@@ -53,7 +56,7 @@ mod matching;
 
 pub use embedder::LexicalEmbedder;
 pub use index::{CacheConfig, CacheIndex, Entry, Hit, LEXICAL_EMBEDDER, Scope, Stats};
-pub use matching::{Guards, LEXICAL_DIMS, cosine, lexical_embedding, normalize};
+pub use matching::{Guards, LEXICAL_DIMS, canonical, cosine, lexical_embedding, normalize};
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,16 @@
 //! What makes two questions the same question: normalisation, the guards that must agree
 //! for a similarity hit, and a deterministic lexical embedding (hashed character
 //! trigrams) used when no model embedder is configured.
+//!
+//! The guards hold the question's *shape* ([`canonical`]): every word that is not filler,
+//! in order, with phrasings of one operation brought to one token ("how many" / "number of"
+//! → `count`, "per" / "for each" / "broken down by" → `by`, "more than" / "over" → `>`,
+//! "in total" → nothing) and plurals stemmed. So a similar hit differs from the cached
+//! question only in wording that cannot change the SQL — filler, inflection, number words,
+//! phrasings of the same operation — while a grouping ("per country"), an ordering or
+//! limit ("top 5", "cheapest"), a comparison, an aggregate, a value or any other content
+//! word never goes unnoticed. An embedding (lexical or a model's) ranks candidates; it
+//! never makes two differently shaped questions one.
 
 use std::collections::BTreeSet;
 
@@ -132,6 +142,134 @@ const NEGATIONS: &[&str] = &[
     "inactive",
 ];
 
+/// Phrases rewritten to one canonical token (or dropped, for "") before shapes are
+/// compared: each a sequence of lower-case words. Longer phrases first where they overlap.
+const PHRASES: &[(&[&str], &str)] = &[
+    // Wording that adds nothing to what is counted or summed.
+    (&["in", "total"], ""),
+    (&["in", "all"], ""),
+    (&["all", "together"], ""),
+    (&["altogether"], ""),
+    (&["overall"], ""),
+    // Counting.
+    (&["total", "number", "of"], "count"),
+    (&["the", "number", "of"], "count"),
+    (&["number", "of"], "count"),
+    (&["how", "many"], "count"),
+    (&["count", "of"], "count"),
+    (&["count"], "count"),
+    // Summing and averaging.
+    (&["sum", "of"], "sum"),
+    (&["total"], "sum"),
+    (&["sum"], "sum"),
+    (&["on", "average"], "avg"),
+    (&["average"], "avg"),
+    (&["mean"], "avg"),
+    (&["avg"], "avg"),
+    // Grouping.
+    (&["broken", "down", "by"], "by"),
+    (&["break", "down", "by"], "by"),
+    (&["breakdown", "by"], "by"),
+    (&["split", "by"], "by"),
+    (&["grouped", "by"], "by"),
+    (&["group", "by"], "by"),
+    (&["for", "each"], "by"),
+    (&["for", "every"], "by"),
+    (&["per"], "by"),
+    (&["each"], "by"),
+    (&["every"], "by"),
+    // Comparisons.
+    (&["more", "than"], ">"),
+    (&["greater", "than"], ">"),
+    (&["higher", "than"], ">"),
+    (&["larger", "than"], ">"),
+    (&["bigger", "than"], ">"),
+    (&["over"], ">"),
+    (&["above"], ">"),
+    (&["exceeding"], ">"),
+    (&["less", "than"], "<"),
+    (&["fewer", "than"], "<"),
+    (&["lower", "than"], "<"),
+    (&["smaller", "than"], "<"),
+    (&["under"], "<"),
+    (&["below"], "<"),
+    (&["at", "least"], ">="),
+    (&["or", "more"], ">="),
+    (&["at", "most"], "<="),
+    (&["or", "less"], "<="),
+    (&["or", "fewer"], "<="),
+    (&["no", "more", "than"], "<="),
+    (&["equal", "to"], "="),
+    (&["exactly"], "="),
+    // Shares.
+    (&["percentage", "of"], "percent"),
+    (&["percent", "of"], "percent"),
+    (&["percentage"], "percent"),
+    (&["pct"], "percent"),
+    (&["proportion", "of"], "fraction"),
+    (&["fraction", "of"], "fraction"),
+    (&["share", "of"], "fraction"),
+    (&["proportion"], "fraction"),
+    (&["share"], "fraction"),
+];
+
+/// Prepositions that only place a value ("in Germany", "at Acme"); "to" and "from" stay
+/// (they tell directions apart).
+const PLACING: &[&str] = &["in", "at", "on", "within", "during", "inside"];
+
+/// A word's stem for shape comparison: plural and third-person `s` removed.
+fn stem(word: &str) -> String {
+    let n = word.chars().count();
+    if !word.chars().all(char::is_alphabetic) || n <= 3 {
+        return word.to_owned();
+    }
+    if let Some(base) = word.strip_suffix("ies") {
+        return format!("{base}y");
+    }
+    for suffix in ["sses", "xes", "ches", "shes", "zes"] {
+        if word.ends_with(suffix) {
+            return word[..word.len() - 2].to_owned();
+        }
+    }
+    if word.ends_with('s')
+        && !word.ends_with("ss")
+        && !word.ends_with("us")
+        && !word.ends_with("is")
+    {
+        return word[..word.len() - 1].to_owned();
+    }
+    word.to_owned()
+}
+
+/// The shape of a question: its words with number words as digits, the [`PHRASES`]
+/// rewritten to their canonical token, filler and placing prepositions dropped, the rest
+/// stemmed — in order. Two questions with the same shape ask the same thing in other
+/// words ("How many customers are there in total?" / "number of customers"); any other
+/// difference ("per country", "top 5", "over 100", "Germany", "average") changes it.
+pub fn canonical(question: &str) -> Vec<String> {
+    let ws = normalize_keep_all(question);
+    let mut out = Vec::with_capacity(ws.len());
+    let mut i = 0;
+    'words: while i < ws.len() {
+        for (phrase, token) in PHRASES {
+            let end = i + phrase.len();
+            if end <= ws.len() && ws[i..end].iter().zip(phrase.iter()).all(|(w, p)| w == p) {
+                if !token.is_empty() {
+                    out.push((*token).to_owned());
+                }
+                i = end;
+                continue 'words;
+            }
+        }
+        let w = &ws[i];
+        if !FILLER.contains(&w.as_str()) && !PLACING.contains(&w.as_str()) {
+            out.push(stem(w));
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Lower-case words of a text (letters, digits, apostrophes inside words).
 fn words(text: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -175,9 +313,10 @@ pub fn normalize(question: &str) -> String {
         .join(" ")
 }
 
-/// What must be equal for two questions to share an answer by similarity: their numbers
-/// (years included), relative-time words, negations and entity values (quoted strings and
-/// capitalised words that do not start the sentence).
+/// What must be equal for two questions to share an answer by similarity: their shape
+/// ([`canonical`]: every content word, with groupings, orderings, comparisons and
+/// aggregates), numbers (years included), relative-time words, negations and entity values
+/// (quoted strings and capitalised words that do not start the sentence).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Guards {
     /// Numbers, in order of appearance, as written after number words became digits.
@@ -188,6 +327,9 @@ pub struct Guards {
     pub negations: BTreeSet<String>,
     /// Entity values (lower case), sorted.
     pub entities: BTreeSet<String>,
+    /// The question's shape ([`canonical`]).
+    #[serde(default)]
+    pub shape: Vec<String>,
 }
 
 impl Guards {
@@ -204,6 +346,7 @@ impl Guards {
             }
         }
         g.entities = entities(question);
+        g.shape = canonical(question);
         g
     }
 
@@ -211,8 +354,8 @@ impl Guards {
     /// guards agree are ever compared.
     pub fn bucket(&self) -> u64 {
         let text = format!(
-            "{:?}|{:?}|{:?}|{:?}",
-            self.numbers, self.time_words, self.negations, self.entities
+            "{:?}|{:?}|{:?}|{:?}|{:?}",
+            self.numbers, self.time_words, self.negations, self.entities, self.shape
         );
         fnv1a(text.as_bytes())
     }
@@ -351,7 +494,7 @@ mod tests {
         // Rephrasings keep their guards.
         assert_eq!(
             g("How many customers are in Germany?"),
-            g("Number of customers from Germany")
+            g("Number of customers in Germany")
         );
         assert_eq!(g("top five products"), g("Top 5 products"));
         assert_eq!(
@@ -375,5 +518,91 @@ mod tests {
         assert!(cosine(&a, &c) < 0.4, "{}", cosine(&a, &c));
         assert!((cosine(&a, &a) - 1.0).abs() < 1e-5);
         assert_eq!(e("x"), e("x"), "deterministic");
+    }
+
+    #[test]
+    fn questions_of_another_shape_never_share_an_answer() {
+        let g = |q: &str| Guards::of(q);
+        // Each pair asks for differently shaped SQL (grouping, ordering, limit, aggregate,
+        // comparison, value): its guards differ, so no similarity can join them.
+        let pairs = [
+            (
+                "How many customers are there?",
+                "How many customers per country?",
+            ),
+            (
+                "How many customers are there?",
+                "How many customers by country?",
+            ),
+            (
+                "How many customers are there?",
+                "How many customers for each country?",
+            ),
+            ("customers per country", "customers per city"),
+            ("revenue by month", "revenue by year"),
+            ("total revenue", "average revenue"),
+            ("total revenue", "revenue"),
+            ("list the products", "how many products"),
+            ("top products by revenue", "products by revenue"),
+            ("cheapest product", "most expensive product"),
+            ("orders over 100 dollars", "orders under 100 dollars"),
+            (
+                "orders with more than 3 items",
+                "orders with at least 3 items",
+            ),
+            ("customers in germany", "customers in france"),
+            ("orders shipped to japan", "orders shipped from japan"),
+            ("share of orders returned", "number of orders returned"),
+            (
+                "percentage of orders returned",
+                "fraction of orders returned",
+            ),
+            ("distinct cities of customers", "cities of customers"),
+            ("orders by customers", "customers by orders"),
+            ("employees sorted by salary", "employees"),
+            ("average salary", "average salary of managers"),
+        ];
+        for (a, b) in pairs {
+            assert_ne!(g(a), g(b), "{a:?} and {b:?} must not share an answer");
+            assert_ne!(g(a).bucket(), g(b).bucket(), "{a:?} / {b:?}");
+        }
+    }
+
+    #[test]
+    fn rephrasings_of_one_question_keep_one_shape() {
+        let same = [
+            (
+                "How many customers are there?",
+                "how many customers in total?",
+            ),
+            (
+                "How many customers are there?",
+                "What is the number of customers?",
+            ),
+            ("How many customers are there?", "count of customers"),
+            (
+                "number of orders per country",
+                "how many orders for each country",
+            ),
+            (
+                "revenue broken down by segment",
+                "show me the revenue by segment please",
+            ),
+            ("average salary per department", "mean salary by department"),
+            ("orders over 100", "orders more than 100"),
+            ("top five products", "Top 5 products"),
+            ("customers in Germany", "customers at Germany"),
+            (
+                "How many employees were hired?",
+                "how many employee was hired",
+            ),
+        ];
+        for (a, b) in same {
+            assert_eq!(canonical(a), canonical(b), "{a:?} / {b:?}");
+        }
+        assert_eq!(
+            canonical("How many customers per country?"),
+            ["count", "customer", "by", "country"]
+        );
     }
 }
