@@ -13,7 +13,8 @@
 //! and PostgreSQL (`QUERENT_DATABASE_URL`) for several server instances sharing state. Both
 //! run the same queries (one `table!` schema using only portable types) and pass one shared
 //! test suite. Migrations for each backend live in `migrations/{sqlite,postgres}` and are
-//! embedded in the binary.
+//! embedded in the binary; on PostgreSQL they run under an advisory lock, so instances
+//! starting at once on one store migrate it once.
 //!
 //! [`Store`] implements the [`querent_domain::ports::MetadataStore`] port (and its
 //! supertraits `SemanticModelStore`, `CacheStore`, `ExampleStore`, `WorkspaceStore`), the

@@ -29,6 +29,11 @@ use crate::{DbError, Page, StoreError, StoreResult};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
+/// The key of the PostgreSQL advisory lock held while migrating ("querent" in ASCII): one
+/// instance migrates a shared store at a time. Advisory locks are per database, so stores
+/// in other databases of the same server do not wait for each other.
+const MIGRATION_LOCK: i64 = 0x0071_7565_7265_6e74;
+
 pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
 
 /// The store's own clock, in Unix milliseconds, as SQL of each backend. Times that several
@@ -218,7 +223,21 @@ impl Store {
                 Some(url) => {
                     let mut conn = <AsyncConnectionWrapper<AsyncPgConnection> as diesel::Connection>::establish(url)
                         .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                    Ok(conn.run_pending_migrations(POSTGRES_MIGRATIONS).map_err(mig)?.len())
+                    // Instances starting at once migrate one after the other: the first to
+                    // take the lock applies the migrations, the others then find none
+                    // pending. The lock belongs to this session, so it is released when the
+                    // connection closes, even if this process dies half-way.
+                    let lock = |conn: &mut AsyncConnectionWrapper<AsyncPgConnection>, sql: &str| {
+                        diesel::connection::SimpleConnection::batch_execute(conn, sql)
+                            .map_err(|e| DbError::from(e).0)
+                    };
+                    // The key is a constant number: formatting it in injects nothing.
+                    lock(&mut conn, &format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                    let ran = conn.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+                    let unlocked = lock(&mut conn, &format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"));
+                    let ran = ran.map_err(mig)?;
+                    unlocked?;
+                    Ok(ran)
                 }
                 None => {
                     let mut conn = SqliteConnection::establish(&config.sqlite_path.to_string_lossy())

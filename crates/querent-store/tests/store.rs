@@ -1037,6 +1037,40 @@ async fn health_and_idempotent_migrations(store: Store) {
     );
 }
 
+/// Several instances starting at once on one fresh PostgreSQL store migrate it once: the
+/// migrations run under an advisory lock, so one instance applies every migration and the
+/// others, waiting for the lock, find nothing left to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_starts_migrate_a_postgres_store_once() {
+    fixture::on_empty_postgres_database(|url| async move {
+        let starts = (0..6).map(|_| {
+            let config = querent_store::StoreConfig::postgres(url.clone());
+            tokio::spawn(async move { Store::connect(config).unwrap().migrate().await })
+        });
+        let mut ran = Vec::new();
+        for start in futures_util::future::join_all(starts).await {
+            ran.push(start.unwrap().expect("every simultaneous start succeeds"));
+        }
+        let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let applied: i64 = client
+            .query_one("SELECT count(*) FROM __diesel_schema_migrations", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert!(applied > 0);
+        assert_eq!(ran.iter().sum::<usize>() as i64, applied, "{ran:?}");
+        assert_eq!(
+            ran.iter().filter(|&&n| n > 0).count(),
+            1,
+            "one instance migrates, the others find nothing to do: {ran:?}"
+        );
+    })
+    .await;
+}
+
 /// WAL mode is on for the embedded store.
 #[tokio::test]
 async fn sqlite_store_uses_wal() {

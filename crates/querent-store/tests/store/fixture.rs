@@ -83,6 +83,23 @@ impl Backend {
     }
 }
 
+/// Runs `test` with the URL of a fresh, empty (not migrated) PostgreSQL database, dropped
+/// after it; skipped through querent-test-gate without PostgreSQL.
+pub async fn on_empty_postgres_database<F, Fut>(test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let outcome = tokio::spawn(test(db.url.clone())).await;
+    db.drop_database().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 /// A database created for one test.
 struct PgDatabase {
     admin: tokio_postgres::Client,
