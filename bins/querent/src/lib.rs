@@ -108,6 +108,12 @@ pub async fn build_app(
 /// (and the test harness, which serves the same way) calls it — not one-shot commands like
 /// `querent ask`. Abort the handle to stop them all.
 pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
+    // A demo connection registered before the demo had a semantic model gets it now.
+    match app.ensure_demo_models().await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(connections = n, "saved the demo semantic model"),
+        Err(e) => tracing::warn!(error = %e.detail, "could not save the demo semantic model"),
+    }
     match app.recover_interrupted_chats().await {
         Ok(0) => {}
         Ok(n) => tracing::info!(

@@ -55,9 +55,15 @@ enum Command {
         /// Register this provider for the run: the JSON body of POST /api/v1/providers.
         #[arg(long, env = "QUERENT_EVAL_PROVIDER", hide_env_values = true)]
         provider_config: Option<String>,
-        /// Only some questions: `db=NAME`.
+        /// Only some questions: `KEY=VALUE` conditions separated by commas, all of which must
+        /// hold; alternatives separated by `|`. Keys: db, difficulty, category, split
+        /// (e.g. `db=demo,difficulty=easy|medium,split=heldout`).
         #[arg(long)]
         filter: Option<String>,
+        /// Do not apply the suite's semantic models (`models/<db>.json`), to measure their
+        /// effect.
+        #[arg(long)]
+        no_models: bool,
         /// At most N questions.
         #[arg(long)]
         limit: Option<usize>,
@@ -110,7 +116,13 @@ enum Command {
     /// Run the store's pending migrations and exit.
     Migrate,
     /// (Re)generate the demo database and register it as connection `demo` of the first team.
-    Demo,
+    Demo {
+        /// Only write the demo database to this file, dated today (e.g. for the
+        /// `eval/demo-business` suite: `--out eval/demo-business/db/demo.sqlite`); nothing is
+        /// registered.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -181,6 +193,7 @@ async fn main() {
             provider,
             provider_config,
             filter,
+            no_models,
             limit,
             jobs,
             json,
@@ -188,22 +201,22 @@ async fn main() {
             failures,
         } => {
             let _ = logging::init("error", &config.log_format);
-            let db = match filter.as_deref() {
-                None => None,
-                Some(f) => match f.strip_prefix("db=") {
-                    Some(db) => Some(db.to_owned()),
-                    None => fail(format!("--filter: expected db=NAME, got `{f}`")),
-                },
-            };
+            let filter = querent::eval::Filter::parse(filter.as_deref().unwrap_or(""))
+                .unwrap_or_else(|e| fail(format!("--filter: {e}")));
             let args = querent::eval::EvalArgs {
                 suite,
                 provider,
                 provider_config,
-                db,
+                filter,
                 limit,
                 jobs: jobs
                     .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+                progress: if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                    querent::eval::Progress::Bar
+                } else {
+                    querent::eval::Progress::Lines
+                },
+                models: !no_models,
             };
             let report = querent::eval::run(&args).await.unwrap_or_else(|e| fail(e));
             print!("{}", report.table());
@@ -219,6 +232,12 @@ async fn main() {
             }
             if let Some(p) = &failures {
                 write(p, report.failures_jsonl());
+            }
+            if report.gold_errors > 0 {
+                fail(format!(
+                    "{} gold queries failed: the suite needs a fix (their records, outcome `error`, are in --failures)",
+                    report.gold_errors
+                ));
             }
         }
         #[cfg(feature = "bench")]
@@ -273,7 +292,19 @@ async fn main() {
             let ran = store.migrate().await.unwrap_or_else(|e| fail(e));
             println!("migrations applied: {ran} ({:?} store)", store.backend());
         }
-        Command::Demo => {
+        Command::Demo { out: Some(out) } => {
+            let summary = querent::demo::generate(&out, today()).unwrap_or_else(|e| fail(e));
+            println!(
+                "demo database written to {} ({} orders)",
+                out.display(),
+                summary
+                    .rows
+                    .iter()
+                    .find(|(t, _)| *t == "orders")
+                    .map_or(0, |(_, n)| *n)
+            );
+        }
+        Command::Demo { out: None } => {
             let _ = logging::init("warn", &config.log_format);
             let summary = querent::demo::generate(&config.demo_database_path(), today())
                 .unwrap_or_else(|e| fail(e));

@@ -795,6 +795,10 @@ impl App {
             Some("demo".into()),
         )
         .await;
+        // Its semantic model, so everyday business words work from the first question.
+        if let Err(e) = self.install_demo_model(conn.id).await {
+            tracing::warn!(error = %e.detail, "could not save the demo database's semantic model");
+        }
         Ok(Some(self.connection_view(conn).await?))
     }
 
@@ -815,6 +819,6 @@ impl App {
 /// The canonical path of a regular file, or `None`. Blocking: call it from
 /// `spawn_blocking`.
 #[allow(clippy::disallowed_methods)] // runs on the blocking pool (see the caller)
-fn canonical_file(path: &std::path::Path) -> Option<std::path::PathBuf> {
+pub(crate) fn canonical_file(path: &std::path::Path) -> Option<std::path::PathBuf> {
     std::fs::canonicalize(path).ok().filter(|p| p.is_file())
 }

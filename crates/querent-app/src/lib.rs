@@ -40,6 +40,7 @@ pub mod chat;
 pub mod compat_support;
 pub mod connections;
 pub mod dashboards;
+pub mod demo_model;
 mod error;
 pub mod examples;
 pub mod export;

@@ -37,7 +37,22 @@ async fn draft_save_validate_lock_isolate_and_delete() {
     let conn = app.demo().id.to_string();
     let team = app.demo().team_id.to_string();
 
-    // Nothing saved yet.
+    // The demo ships with its model (version 1, saved at first boot): clients, revenue,
+    // "American". This test starts from a connection without one.
+    let r = app.get(&path(&conn, ""), Some(&admin)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["version"], 1);
+    let metrics: Vec<&str> = r.json["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["name"].as_str())
+        .collect();
+    assert!(metrics.contains(&"revenue"), "{metrics:?}");
+    let r = app.delete(&path(&conn, ""), Some(&admin)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+
+    // Nothing saved now.
     let r = app.get(&path(&conn, ""), Some(&admin)).await;
     assert_eq!(r.status, 404, "{}", r.text);
     assert_eq!(r.code(), "not_found");
