@@ -4,13 +4,13 @@
 //! names, synonyms), its value mappings, its join paths as extra edges and its metrics as
 //! pseudo-columns whose SQL is the metric's expression.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use querent_domain::PrivacyPolicy;
 use querent_domain::schema::SchemaSnapshot;
 use querent_domain::semantic::{JoinSource, Metric, SemanticModel, SemanticTable};
 
-use crate::text::{is_stopword, split_ident, stem, tokenize};
+use crate::text::{is_stopword, root, split_ident, stem, tokenize};
 
 /// The broad kind of a column's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +116,11 @@ pub(crate) struct Index {
     pub edges: Vec<Edge>,
     /// Values questions may name: sampled values, then value mappings.
     pub values: Vec<Value>,
+    /// Every word the schema knows (names, other names, value words), stemmed and as
+    /// written: what grounding reads unknown question words into.
+    pub vocab: HashSet<String>,
+    /// The crude roots of the longer words of `vocab` ("arriv" for "arrival").
+    pub roots: HashSet<String>,
 }
 
 /// Lower-case words of a value, as the tokeniser reads a question.
@@ -420,8 +425,139 @@ impl Index {
         for m in model.map(|m| m.metrics.as_slice()).unwrap_or_default() {
             idx.add_metric(m, policy);
         }
+        idx.add_business_measures();
         idx.values = idx.question_values();
+        idx.build_vocab();
         idx
+    }
+
+    /// Whether a word names a table or column (or a metric, or another name of one).
+    fn names(&self, word: &str) -> bool {
+        let hit = |ws: &[String]| ws.iter().any(|w| w == word);
+        self.tables
+            .iter()
+            .any(|t| hit(&t.words) || t.aliases.iter().any(|a| hit(a)))
+            || self
+                .cols
+                .iter()
+                .any(|c| hit(&c.words) || c.aliases.iter().any(|a| hit(a)))
+    }
+
+    /// Measures business users name without a semantic model, as metrics when the schema
+    /// has no name of its own for them: "revenue" / "sales" / "spend" … is the sum of the
+    /// one money amount of a dated (transaction) table, "headcount" the number of rows of
+    /// the one staff table. Nothing is added when the choice is not clear.
+    fn add_business_measures(&mut self) {
+        use crate::lexicon::{HEADCOUNT, MONEY_COLUMN, MONEY_MEASURE, NOT_MONEY, STAFF_TABLE};
+        let measure_words: Vec<String> = MONEY_MEASURE.iter().map(|w| stem(w)).collect();
+        if !measure_words.iter().any(|w| self.names(w)) {
+            // (rank of the money word, has no date column, column)
+            let mut best: Vec<(usize, bool, usize)> = Vec::new();
+            for (ci, c) in self.cols.iter().enumerate() {
+                if c.kind != Kind::Number || c.pk || c.fk || c.metric.is_some() {
+                    continue;
+                }
+                let Some(rank) = MONEY_COLUMN
+                    .iter()
+                    .position(|m| c.words.iter().any(|w| w == &stem(m)))
+                else {
+                    continue;
+                };
+                if c.words.iter().any(|w| NOT_MONEY.contains(&w.as_str())) {
+                    continue;
+                }
+                let dated = self.tables[c.table]
+                    .cols
+                    .iter()
+                    .any(|&k| self.cols[k].kind == Kind::Date);
+                best.push((rank, !dated, ci));
+            }
+            best.sort_unstable();
+            if let Some(&(rank, undated, ci)) = best.first()
+                && !undated
+                && best.get(1).is_none_or(|b| (b.0, b.1) != (rank, undated))
+            {
+                let table = self.cols[ci].table;
+                self.cols.push(Col {
+                    table,
+                    name: "revenue".into(),
+                    words: vec!["revenue".into()],
+                    short: vec!["revenue".into()],
+                    kind: Kind::Number,
+                    pk: false,
+                    fk: false,
+                    samples: Vec::new(),
+                    aliases: measure_words
+                        .iter()
+                        .filter(|w| *w != "revenue")
+                        .map(|w| vec![w.clone()])
+                        .collect(),
+                    mappings: Vec::new(),
+                    metric: Some(vec![
+                        Piece::Text("SUM(".into()),
+                        Piece::Col(ci),
+                        Piece::Text(")".into()),
+                    ]),
+                });
+            }
+        }
+        if !HEADCOUNT.iter().any(|w| self.names(w)) {
+            let staff: Vec<usize> = (0..self.tables.len())
+                .filter(|&t| {
+                    self.tables[t]
+                        .words
+                        .last()
+                        .is_some_and(|w| STAFF_TABLE.contains(&w.as_str()))
+                })
+                .collect();
+            if let [t] = staff.as_slice()
+                && let Some(k) = self.key_col(*t)
+            {
+                self.cols.push(Col {
+                    table: *t,
+                    name: "headcount".into(),
+                    words: vec!["headcount".into()],
+                    short: vec!["headcount".into()],
+                    kind: Kind::Number,
+                    pk: false,
+                    fk: false,
+                    samples: Vec::new(),
+                    aliases: HEADCOUNT[1..].iter().map(|w| vec![stem(w)]).collect(),
+                    mappings: Vec::new(),
+                    metric: Some(vec![
+                        Piece::Text("COUNT(DISTINCT ".into()),
+                        Piece::Col(k),
+                        Piece::Text(")".into()),
+                    ]),
+                });
+            }
+        }
+    }
+
+    /// Fills [`Index::vocab`] and [`Index::roots`].
+    fn build_vocab(&mut self) {
+        let mut vocab: HashSet<String> = HashSet::new();
+        for t in &self.tables {
+            vocab.extend(t.words.iter().chain(&t.alt).cloned());
+            vocab.extend(t.aliases.iter().flatten().cloned());
+        }
+        for c in &self.cols {
+            vocab.extend(c.words.iter().chain(&c.short).cloned());
+            vocab.extend(c.aliases.iter().flatten().cloned());
+        }
+        for v in &self.values {
+            for w in &v.words {
+                vocab.insert(stem(w));
+                vocab.insert(w.clone());
+            }
+        }
+        vocab.retain(|w| !w.is_empty());
+        self.roots = vocab
+            .iter()
+            .filter(|w| w.len() >= 4)
+            .map(|w| root(w).to_owned())
+            .collect();
+        self.vocab = vocab;
     }
 
     /// Drops the model's other names that would take a word from something named so:

@@ -88,12 +88,15 @@ use querent_domain::{Dialect, PrivacyPolicy};
 
 use serde::{Deserialize, Serialize};
 
+mod ground;
 mod index;
+mod lexicon;
 mod plan;
 mod sql;
 #[cfg(test)]
 mod tests;
 mod text;
+mod time;
 
 /// Tuning of the offline translator.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +127,11 @@ pub struct Translation {
     pub sql: String,
     /// A plain-English description of what the SQL does.
     pub explanation: String,
+    /// Content words of the question the translator found no use for (neither a name in
+    /// the schema, nor a cue it reads, nor a value).
+    pub unknown_words: Vec<String>,
+    /// Phrases of the question that name a table, column or value the SQL does not use.
+    pub unplaced: Vec<String>,
 }
 
 /// The translator could not turn the question into SQL.
@@ -207,6 +215,8 @@ fn from_examples(
                 "Answers with the verified example for \"{}\".",
                 e.question.trim()
             ),
+            unknown_words: Vec::new(),
+            unplaced: Vec::new(),
         })
 }
 
@@ -260,13 +270,99 @@ fn translate_on(
             understood: "the schema has no tables I may use".into(),
         });
     }
-    let mut q =
-        plan::plan(question, idx, options).map_err(|understood| CannotTranslate { understood })?;
+    let (toks, time) = time::extract(text::tokenize(question), idx);
+    let (toks, read_as) = ground::ground(toks, idx);
+    let planned = plan::plan(toks.clone(), time, idx, options)
+        .map_err(|understood| CannotTranslate { understood })?;
+    let mut q = planned.select;
+    if !planned.unplaced.is_empty() {
+        // The question names something the query leaves out: it answers another question.
+        let quoted: Vec<String> = planned
+            .unplaced
+            .iter()
+            .map(|w| format!("\"{w}\""))
+            .collect();
+        return Err(CannotTranslate {
+            understood: format!(
+                "I found {} in the database but could not work out its part in the question, \
+                 so I would have answered only: {} Rephrase the question more directly, or \
+                 use an LLM provider.",
+                quoted.join(", "),
+                sql::explain(&q, idx)
+            ),
+        });
+    }
+    let unknown = ground::unknown_words(&toks, &planned.covered, idx);
+    let unknown_words: Vec<String> = unknown.iter().map(|(w, _)| w.clone()).collect();
+    if unknown.iter().map(|(_, w)| w).sum::<f32>() >= UNKNOWN_LIMIT {
+        // A word the question rests on that nothing here explains: the SQL would answer a
+        // different question, and a wrong answer is worse than none.
+        return Err(CannotTranslate {
+            understood: unknown_refusal(&unknown_words, &sql::explain(&q, idx)),
+        });
+    }
     finish_metrics(&mut q, idx, options).map_err(|understood| CannotTranslate { understood })?;
+    let aggregated = q.items.iter().any(|e| match e {
+        sql::Expr::Col(c) => idx.cols[*c].metric.is_some(),
+        _ => true,
+    });
+    if let Some(b) = &planned.breakdown
+        && aggregated
+        && q.group.is_empty()
+        && q.bucket.is_none()
+        && q.order.is_empty()
+        && q.having.is_none()
+    {
+        return Err(CannotTranslate {
+            understood: format!(
+                "I understood a breakdown \"{b}\" but could not build it; I would have \
+                 answered only: {} Rephrase the question, or use an LLM provider.",
+                sql::explain(&q, idx)
+            ),
+        });
+    }
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),
-        explanation: sql::explain(&q, idx),
+        explanation: with_readings(sql::explain(&q, idx), &read_as),
+        unknown_words,
+        unplaced: planned.unplaced,
     })
+}
+
+/// How much unknown content a question may carry and still be answered: one noun, or two
+/// adjectives, is too much ([`ground::unknown_words`] weighs them).
+const UNKNOWN_LIMIT: f32 = 1.0;
+
+/// Why a question with words nothing explains is not answered: the words, what the rest
+/// of it would have computed, and what would help.
+fn unknown_refusal(words: &[String], understood: &str) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+    let (these, them) = if words.len() == 1 {
+        ("the word", "it")
+    } else {
+        ("the words", "them")
+    };
+    format!(
+        "I do not know what {these} {} mean{} here: no table, column or stored value of this \
+         database matches {them}. Without {them} I would have answered: {} Ask with the \
+         names the database uses, add {them} as synonyms or a metric in the connection's \
+         semantic model, or use an LLM provider.",
+        quoted.join(", "),
+        if words.len() == 1 { "s" } else { "" },
+        understood.trim_end_matches('.').to_owned() + "."
+    )
+}
+
+/// The explanation, followed by how words the schema does not use were read.
+fn with_readings(explanation: String, read_as: &[ground::ReadAs]) -> String {
+    if read_as.is_empty() {
+        return explanation;
+    }
+    let readings: Vec<String> = read_as
+        .iter()
+        .map(|r| format!("\"{}\" as {}", r.said, r.read_as))
+        .collect();
+    format!("{explanation} (I read {}.)", readings.join(", "))
 }
 
 /// Makes a query that uses metrics of the semantic model well-formed: metrics are

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use crate::TranslatorOptions;
 use crate::index::{Index, Kind};
 use crate::sql::{Agg, Cond, Expr, Lit, Rel, Select};
-use crate::text::{Tok, is_stopword, stem, tokenize, word_matches};
+use crate::text::{Tok, is_stopword, stem, word_matches};
+use crate::time::TimeFrame;
 
 /// What a span of the question was linked to.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,15 +75,18 @@ struct P<'a> {
     used: Vec<bool>,
     /// An open negated clause: (negation position, index of its NOT IN, tables inside).
     neg: Option<(usize, usize, BTreeSet<usize>)>,
+    /// Calendar window and series grain said in words, taken out of `toks`.
+    time: TimeFrame,
 }
 
-/// Plans the query for a question; `Err` carries what was understood.
+/// Plans the query for a question, and which tokens name something (a table, column,
+/// value, literal or number); `Err` carries what was understood.
 pub(crate) fn plan(
-    question: &str,
+    toks: Vec<Tok>,
+    time: TimeFrame,
     idx: &Index,
     opts: &TranslatorOptions,
-) -> Result<Select, String> {
-    let toks = tokenize(question);
+) -> Result<Planned, String> {
     let ms = find_mentions(&toks, idx);
     let used = vec![false; ms.len()];
     let mut p = P {
@@ -92,8 +96,122 @@ pub(crate) fn plan(
         ms,
         used,
         neg: None,
+        time,
     };
-    p.run()
+    let q = p.run()?;
+    let mut covered = vec![false; p.toks.len()];
+    for m in &p.ms {
+        for c in covered.iter_mut().take(m.e).skip(m.s) {
+            *c = true;
+        }
+    }
+    let (tables, cols) = query_refs(&q, idx);
+    let mut unplaced: Vec<String> = Vec::new();
+    for m in &p.ms {
+        let placed = match &m.kind {
+            MK::Ent {
+                tables: mt,
+                cols: mc,
+                partial: false,
+            } => mt.iter().any(|t| tables.contains(t)) || mc.iter().any(|c| cols.contains(c)),
+            MK::Value {
+                cols: mc, mapped, ..
+            } => {
+                mc.iter().any(|c| cols.contains(c)) || mapped.iter().any(|(c, _)| cols.contains(c))
+            }
+            _ => true,
+        };
+        // Generic and cue words ("name", "number", "average") name columns in passing.
+        let telling = p.toks[m.s..m.e].iter().any(|t| {
+            !is_generic(&t.stem)
+                && !crate::lexicon::CUE_WORDS.contains(&t.low.as_str())
+                && !crate::lexicon::CUE_WORDS.contains(&t.stem.as_str())
+                && !is_stopword(&t.low)
+        });
+        if !placed && telling {
+            let words: Vec<&str> = p.toks[m.s..m.e].iter().map(|t| t.text.as_str()).collect();
+            unplaced.push(words.join(" "));
+        }
+    }
+    // "… by department", "… per country", "for each stadium": a breakdown the query must
+    // show (checked once metrics have their grouping).
+    let mut breakdown = None;
+    for (i, t) in p.toks.iter().enumerate() {
+        let prev = if i > 0 {
+            p.toks[i - 1].low.as_str()
+        } else {
+            ""
+        };
+        let cue = match t.low.as_str() {
+            "per" | "each" | "every" => true,
+            "by" => {
+                !crate::lexicon::lexicon().is_verb(prev)
+                    && !matches!(prev, "sort" | "order" | "rank" | "group")
+            }
+            _ => false,
+        };
+        if let Some(m) = p.ms.iter().find(|m| {
+            cue && m.s > i && m.s <= i + 2 && matches!(m.kind, MK::Ent { partial: false, .. })
+        }) {
+            let words: Vec<&str> = p.toks[m.s..m.e].iter().map(|t| t.text.as_str()).collect();
+            breakdown = Some(format!("{} {}", t.text, words.join(" ")));
+            break;
+        }
+    }
+    Ok(Planned {
+        select: q,
+        covered,
+        unplaced,
+        breakdown,
+    })
+}
+
+/// A planned query and what the planner made of the question's words.
+pub(crate) struct Planned {
+    /// The query.
+    pub select: Select,
+    /// Which tokens name something (a table, column, value, literal or number).
+    pub covered: Vec<bool>,
+    /// Phrases that named a table, column or value the query does not use.
+    pub unplaced: Vec<String>,
+    /// A breakdown the question asks for ("by department"), as said.
+    pub breakdown: Option<String>,
+}
+
+/// The tables and columns a query reads, subqueries included.
+fn query_refs(q: &Select, idx: &Index) -> (BTreeSet<usize>, BTreeSet<usize>) {
+    let mut tables = BTreeSet::from([q.from]);
+    let mut cols = BTreeSet::new();
+    for (a, b) in &q.joins {
+        tables.insert(idx.cols[*b].table);
+        cols.insert(*a);
+        cols.insert(*b);
+    }
+    let expr_col = |e: &Expr| match e {
+        Expr::Col(c) | Expr::Agg(_, c, _) => Some(*c),
+        Expr::CountStar => None,
+    };
+    cols.extend(q.items.iter().filter_map(expr_col));
+    cols.extend(q.order.iter().filter_map(|(e, _)| expr_col(e)));
+    cols.extend(q.group.iter().copied());
+    cols.extend(q.bucket.iter().map(|(c, _)| *c));
+    for c in &q.conds {
+        cols.extend(cond_cols(c));
+        if let Cond::NotIn(_, sub) = c {
+            let (t, k) = query_refs(sub, idx);
+            tables.extend(t);
+            cols.extend(k);
+        }
+    }
+    if let Some(other) = &q.intersect {
+        let (t, k) = query_refs(other, idx);
+        tables.extend(t);
+        cols.extend(k);
+    }
+    for &c in &cols {
+        tables.insert(idx.cols[c].table);
+    }
+    (tables, cols)
 }
 
 fn is_generic(w: &str) -> bool {
@@ -1986,6 +2104,21 @@ impl P<'_> {
                 None => not_understood.push("a time range, but no date column".into()),
             }
         }
+        if let Some((w, at)) = self.time.window.clone() {
+            match self.date_col(main, &extra_tables) {
+                Some(c) => {
+                    let lit = |d: &Option<String>| d.clone().map(Lit::Str);
+                    let cond = match (lit(&w.from), lit(&w.until)) {
+                        (Some(a), Some(b)) => Cond::Range(c, a, b),
+                        (Some(a), None) => Cond::Cmp(c, ">=", a),
+                        (None, Some(b)) => Cond::Cmp(c, "<", b),
+                        (None, None) => Cond::NotNull(c),
+                    };
+                    conds.push((at, cond));
+                }
+                None => not_understood.push(format!("\"{}\", but no date column", w.said)),
+            }
+        }
         if !not_understood.is_empty() && sel.is_empty() && conds.is_empty() {
             return Err(format!(
                 "I recognised the table `{}` but not {}",
@@ -2200,6 +2333,26 @@ impl P<'_> {
                 "I recognised the table `{}` but not what to compute",
                 self.idx.tables[main].name
             ));
+        }
+        if let Some(g) = self.time.grain {
+            let in_query: Vec<usize> = tree.iter().copied().filter(|&t| t != main).collect();
+            let Some(c) = self.date_col(main, &in_query) else {
+                return Err(format!(
+                    "I understood a series by {}, but `{}` has no date column",
+                    g.name(),
+                    self.idx.tables[main].name
+                ));
+            };
+            // "orders by month": the rows of each month are counted.
+            let listing = q
+                .items
+                .iter()
+                .all(|e| matches!(e, Expr::Col(c) if self.idx.cols[*c].metric.is_none()));
+            if listing && q.group.is_empty() {
+                q.items = vec![Expr::CountStar];
+                q.distinct = false;
+            }
+            q.bucket = Some((c, g));
         }
         Ok(q)
     }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use querent_domain::Dialect;
 
 use crate::index::{Index, Piece};
+use crate::time::Grain;
 
 /// An aggregate function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -136,6 +137,9 @@ pub(crate) struct Select {
     pub limit: Option<u64>,
     /// A second query whose rows must also appear (`INTERSECT`).
     pub intersect: Option<Box<Select>>,
+    /// A time series: this date column cut to the grain is the first output column and the
+    /// first grouping, and orders the rows when nothing else does.
+    pub bucket: Option<(usize, Grain)>,
 }
 
 /// Words the translator quotes whatever the dialect (keywords and type or function names
@@ -290,6 +294,37 @@ impl R<'_> {
             _ => name,
         }
     }
+    /// A date column cut to a grain, as text that sorts in time order (`2024-05`,
+    /// `2024-Q2`).
+    fn bucket(&self, c: usize, g: Grain) -> String {
+        let c = self.col(c);
+        match self.dialect {
+            Dialect::Sqlite => match g {
+                Grain::Day => format!("date({c})"),
+                Grain::Week => format!("strftime('%Y-W%W', {c})"),
+                Grain::Month => format!("strftime('%Y-%m', {c})"),
+                Grain::Quarter => format!(
+                    "strftime('%Y', {c}) || '-Q' || ((CAST(strftime('%m', {c}) AS INTEGER) + 2) / 3)"
+                ),
+                Grain::Year => format!("strftime('%Y', {c})"),
+            },
+            Dialect::Postgres => match g {
+                Grain::Day => format!("to_char({c}, 'YYYY-MM-DD')"),
+                Grain::Week => format!("to_char({c}, 'IYYY-\"W\"IW')"),
+                Grain::Month => format!("to_char({c}, 'YYYY-MM')"),
+                Grain::Quarter => format!("to_char({c}, 'YYYY-\"Q\"Q')"),
+                Grain::Year => format!("to_char({c}, 'YYYY')"),
+            },
+            Dialect::Mysql => match g {
+                Grain::Day => format!("DATE_FORMAT({c}, '%Y-%m-%d')"),
+                Grain::Week => format!("DATE_FORMAT({c}, '%x-W%v')"),
+                Grain::Month => format!("DATE_FORMAT({c}, '%Y-%m')"),
+                Grain::Quarter => format!("CONCAT(YEAR({c}), '-Q', QUARTER({c}))"),
+                Grain::Year => format!("DATE_FORMAT({c}, '%Y')"),
+            },
+        }
+    }
+
     fn expr(&self, e: &Expr) -> String {
         match e {
             Expr::Col(c) => self.col(*c),
@@ -487,7 +522,12 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
     if q.distinct {
         s.push_str("DISTINCT ");
     }
-    let items: Vec<String> = q.items.iter().map(|e| r.expr(e)).collect();
+    let bucket = q.bucket.map(|(c, g)| (r.bucket(c, g), g));
+    let mut items: Vec<String> = Vec::new();
+    if let Some((b, g)) = &bucket {
+        items.push(format!("{b} AS {}", ident(g.name(), dialect)));
+    }
+    items.extend(q.items.iter().map(|e| r.expr(e)));
     s.push_str(&items.join(", "));
     let _ = write!(s, " FROM {}", r.table(q.from));
     if multi {
@@ -507,8 +547,9 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
         let parts: Vec<String> = q.conds.iter().map(|c| r.cond(c)).collect();
         let _ = write!(s, " WHERE {}", parts.join(" AND "));
     }
-    if !q.group.is_empty() {
-        let parts: Vec<String> = q.group.iter().map(|c| r.col(*c)).collect();
+    if !q.group.is_empty() || bucket.is_some() {
+        let mut parts: Vec<String> = bucket.iter().map(|(b, _)| b.clone()).collect();
+        parts.extend(q.group.iter().map(|c| r.col(*c)));
         let _ = write!(s, " GROUP BY {}", parts.join(", "));
     }
     if let Some((op, n)) = &q.having {
@@ -521,6 +562,8 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
             .map(|(e, d)| format!("{}{}", r.expr(e), if *d { " DESC" } else { "" }))
             .collect();
         let _ = write!(s, " ORDER BY {}", parts.join(", "));
+    } else if let Some((b, _)) = &bucket {
+        let _ = write!(s, " ORDER BY {b}");
     }
     if let Some(l) = q.limit {
         let _ = write!(s, " LIMIT {l}");
@@ -659,6 +702,9 @@ pub(crate) fn explain(q: &Select, idx: &Index) -> String {
     if !q.conds.is_empty() {
         let parts: Vec<String> = q.conds.iter().map(|c| cond_words(c, idx)).collect();
         let _ = write!(s, " where {}", parts.join(" and "));
+    }
+    if let Some((c, g)) = q.bucket {
+        let _ = write!(s, ", per {} of {}", g.name(), idx.col_words(c));
     }
     if !q.group.is_empty() {
         let parts: Vec<String> = q.group.iter().map(|c| idx.col_words(*c)).collect();

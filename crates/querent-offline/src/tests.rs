@@ -625,7 +625,11 @@ fn shop_sql(
 #[test]
 fn table_and_column_synonyms_are_names() {
     let m = shop_model();
-    assert!(shop_sql("how many clients are there?", None, &[]).is_err());
+    // Without a model the business lexicon reads "clients" as customers too.
+    assert_eq!(
+        shop_sql("how many clients are there?", None, &[]).unwrap(),
+        "SELECT COUNT(*) FROM customers"
+    );
     assert_eq!(
         shop_sql("how many clients are there?", Some(&m), &[]).unwrap(),
         "SELECT COUNT(*) FROM customers"
@@ -868,4 +872,81 @@ async fn provider_uses_model_examples_and_caches_indexes() {
     request.policy = shop_policy();
     let g = provider.generate(&request).await.unwrap();
     assert_eq!(g.sql, "SELECT id FROM customers WHERE country = 'DE'");
+}
+
+fn demo_sql(q: &str) -> Result<String, String> {
+    translate(q, &demo(), Dialect::Sqlite)
+        .map(|t| t.sql)
+        .map_err(|e| e.understood)
+}
+
+#[test]
+fn business_measures_without_a_model() {
+    // "revenue" / "sales": the sum of the one money amount of a dated table.
+    assert_eq!(
+        demo_sql("What was the revenue in May 2025?").unwrap(),
+        "SELECT SUM(total) FROM orders WHERE ordered_at >= '2025-05-01' AND ordered_at < '2025-06-01'"
+    );
+    assert_eq!(
+        demo_sql("top 3 customers by revenue").unwrap(),
+        "SELECT T1.name FROM customers AS T1 JOIN orders AS T2 ON T1.id = T2.customer_id \
+         GROUP BY T1.id ORDER BY SUM(T2.total) DESC LIMIT 3"
+    );
+    // Business words for tables, adjectives for stored values.
+    assert_eq!(
+        demo_sql("How many clients are there?").unwrap(),
+        "SELECT COUNT(*) FROM customers"
+    );
+    assert_eq!(
+        demo_sql("how many staff do we have").unwrap(),
+        "SELECT COUNT(*) FROM employees"
+    );
+    assert_eq!(
+        demo_sql("which customers are American").unwrap(),
+        "SELECT name FROM customers WHERE country = 'United States'"
+    );
+}
+
+#[test]
+fn dates_in_words_and_series() {
+    assert_eq!(
+        demo_sql("How many orders were placed in Q3 2024?").unwrap(),
+        "SELECT COUNT(*) FROM orders WHERE ordered_at >= '2024-07-01' AND ordered_at < '2024-10-01'"
+    );
+    assert_eq!(
+        demo_sql("monthly revenue in 2024").unwrap(),
+        "SELECT strftime('%Y-%m', ordered_at) AS \"month\", SUM(total) FROM orders \
+         WHERE ordered_at >= '2024-01-01' AND ordered_at < '2025-01-01' \
+         GROUP BY strftime('%Y-%m', ordered_at) ORDER BY strftime('%Y-%m', ordered_at)"
+    );
+    let pg = translate("number of orders by year", &demo(), Dialect::Postgres)
+        .unwrap()
+        .sql;
+    assert_eq!(
+        pg,
+        "SELECT to_char(ordered_at, 'YYYY') AS \"year\", COUNT(*) FROM orders \
+         GROUP BY to_char(ordered_at, 'YYYY') ORDER BY to_char(ordered_at, 'YYYY')"
+    );
+    let my = translate("number of orders by quarter", &demo(), Dialect::Mysql)
+        .unwrap()
+        .sql;
+    assert!(
+        my.starts_with("SELECT CONCAT(YEAR(ordered_at), '-Q', QUARTER(ordered_at)) AS quarter"),
+        "{my}"
+    );
+}
+
+#[test]
+fn refuses_rather_than_answering_another_question() {
+    // An unknown noun the question rests on.
+    let e = demo_sql("What is the ratio of shipped orders?").unwrap_err();
+    assert!(
+        e.contains("\"ratio\"") && e.contains("semantic model"),
+        "{e}"
+    );
+    // A breakdown the query cannot show.
+    let e = demo_sql("what is the headcount by department").unwrap_err();
+    assert!(e.contains("breakdown \"by department\""), "{e}");
+    // Unknown verbs and adverbs are how things relate: answered.
+    assert!(demo_sql("how many customers bought products").is_ok());
 }

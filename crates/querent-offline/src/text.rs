@@ -437,7 +437,7 @@ pub(crate) fn is_stopword(w: &str) -> bool {
 }
 
 /// A crude root for verb and noun forms: "arriving", "arrived", "arrives" → "arriv".
-fn root(w: &str) -> &str {
+pub(crate) fn root(w: &str) -> &str {
     for suf in ["ing", "ed", "es", "e", "s"] {
         if let Some(b) = w.strip_suffix(suf)
             && b.len() >= 4

@@ -1,0 +1,305 @@
+//! Grounding: the words of a question that name nothing in the schema, read through the
+//! lexicon as words that do ("vocalists" → `singer`, "clients" → `customers`, "American"
+//! → the stored value `USA`), and the content words left unknown after that.
+//!
+//! A word is rewritten only when the schema does not know it and an alternative reading
+//! names something it does know (a table, column, sampled value or semantic-model name), so
+//! a database that has a `staff` table keeps "staff" as it is. Every rewrite is reported,
+//! so the explanation can say how a word was read.
+
+use crate::index::Index;
+use crate::lexicon::{CUE_WORDS, EMPTY_WORDS, lexicon, month};
+use crate::text::{Tok, is_stopword, root, synonyms};
+
+/// A question word read as other words.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ReadAs {
+    /// The word as written.
+    pub said: String,
+    /// The schema words it was read as.
+    pub read_as: String,
+}
+
+/// Whether the schema knows a token: one of its words, directly, by the built-in synonyms
+/// or by a shared root.
+pub(crate) fn known(idx: &Index, tok: &Tok) -> bool {
+    if idx.vocab.contains(&tok.stem) || idx.vocab.contains(&tok.low) {
+        return true;
+    }
+    if synonyms(&tok.low)
+        .iter()
+        .chain(synonyms(&tok.stem))
+        .any(|s| idx.vocab.contains(*s))
+    {
+        return true;
+    }
+    tok.low.len() >= 4 && idx.roots.contains(root(&tok.low))
+}
+
+/// Whether grounding leaves a token alone whatever it is: quoted literals, numbers,
+/// stop words, the planner's cue words, month names, short words.
+fn fixed(tok: &Tok) -> bool {
+    tok.quoted
+        || tok.number().is_some()
+        || tok.low.chars().count() < 3
+        || !tok.low.chars().any(char::is_alphabetic)
+        || is_stopword(&tok.low)
+        || CUE_WORDS.contains(&tok.low.as_str())
+        || CUE_WORDS.contains(&tok.stem.as_str())
+        || EMPTY_WORDS.contains(&tok.low.as_str())
+        || month(&tok.low).is_some()
+}
+
+/// The edit distance between two words (insertions, deletions, substitutions and swaps of
+/// neighbours), or `None` when it is above `max`.
+fn distance(a: &str, b: &str, max: usize) -> Option<usize> {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) > max {
+        return None;
+    }
+    let mut prev2 = vec![0usize; b.len() + 1];
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                cur[j] = cur[j].min(prev2[j - 2] + 1);
+            }
+        }
+        if cur.iter().min().copied().unwrap_or(0) > max {
+            return None;
+        }
+        prev2 = std::mem::replace(&mut prev, cur);
+    }
+    let d = prev[b.len()];
+    (d <= max).then_some(d)
+}
+
+/// The one word of the schema or of the planner's cues a misspelt word is closest to
+/// ("alphaetical" → "alphabetical", "popuation" → `population`): one edit for words of
+/// five to seven letters, two from eight; `None` when no word or several are that close.
+fn spelling(idx: &Index, word: &str) -> Option<String> {
+    let n = word.chars().count();
+    if n < 5 || !word.chars().all(char::is_alphabetic) || lexicon().is_word(word) {
+        return None;
+    }
+    let max = if n >= 8 { 2 } else { 1 };
+    let mut best: Option<(usize, &str)> = None;
+    let mut tie = false;
+    let candidates = idx
+        .vocab
+        .iter()
+        .map(String::as_str)
+        .chain(CUE_WORDS.iter().copied());
+    for w in candidates {
+        if w.len() < 4 || w.len().abs_diff(n) > max {
+            continue;
+        }
+        if let Some(d) = distance(word, w, max) {
+            match best {
+                Some((bd, bw)) if d == bd && bw != w => tie = true,
+                Some((bd, _)) if d >= bd => {}
+                _ => {
+                    best = Some((d, w));
+                    tie = false;
+                }
+            }
+        }
+    }
+    best.filter(|_| !tie).map(|(_, w)| w.to_owned())
+}
+
+/// Rewrites the tokens the schema does not know into the first lexicon reading whose words
+/// it all knows. Returns the new tokens and what was rewritten.
+pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
+    let mut out = Vec::with_capacity(toks.len());
+    let mut read = Vec::new();
+    let lex = lexicon();
+    for tok in toks {
+        if fixed(&tok) || known(idx, &tok) {
+            out.push(tok);
+            continue;
+        }
+        let reading = lex
+            .readings(&tok.low, &tok.stem)
+            .into_iter()
+            .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
+            .filter(|alt| alt.iter().any(|w| !is_stopword(w)));
+        let reading = reading.cloned().or_else(|| {
+            // Not a plural or inflection of a known word: perhaps a misspelling.
+            let singular = crate::text::stem(&tok.low);
+            spelling(idx, &tok.low)
+                .filter(|w| crate::text::stem(w) != singular)
+                .map(|w| vec![w])
+        });
+        let Some(alt) = reading else {
+            out.push(tok);
+            continue;
+        };
+        read.push(ReadAs {
+            said: tok.text.clone(),
+            read_as: alt.join(" "),
+        });
+        let last = alt.len() - 1;
+        for (i, w) in alt.iter().enumerate() {
+            let mut t = tok.clone();
+            t.low.clone_from(w);
+            t.stem.clone_from(w);
+            // Keep the written word's capital so value rules still see a name.
+            if i > 0 || !tok.capitalised() {
+                t.text.clone_from(w);
+            }
+            if i != last {
+                t.comma = false;
+                t.stop = false;
+            }
+            out.push(t);
+        }
+    }
+    (out, read)
+}
+
+/// How telling an unknown word is: a noun names what the question is about (1), an
+/// adjective qualifies it (½); verbs ("arriving", "taught", "concerts play there") say how
+/// two things relate, which a join already says, and adverbs ("temporarily") only colour
+/// the question (0).
+fn weight(toks: &[Tok], i: usize) -> f32 {
+    let lex = lexicon();
+    let w = toks[i].low.as_str();
+    if w.len() > 4 && w.ends_with("ly") {
+        return 0.0;
+    }
+    if lex.is_verb(w) {
+        return 0.0;
+    }
+    // A word that is a verb and a noun, right after its subject or an auxiliary, is the verb.
+    let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
+    if lex.noun_too(w)
+        && (matches!(
+            prev,
+            "do" | "does"
+                | "did"
+                | "not"
+                | "to"
+                | "who"
+                | "that"
+                | "which"
+                | "can"
+                | "will"
+                | "never"
+                | "also"
+                | "they"
+                | "all"
+        ) || i > 0 && toks[i - 1].stem != toks[i - 1].low)
+    {
+        return 0.0;
+    }
+    if lex.is_adjective(w) {
+        return 0.5;
+    }
+    1.0
+}
+
+/// The content words of a question the schema and the translator know nothing of (not a
+/// stop word, cue word, number, literal or month, not covered by a name, value or literal
+/// the planner found, not a capitalised word that may be a value the samples miss), with
+/// how telling each is ([`weight`]); words of weight 0 are left out.
+pub(crate) fn unknown_words(toks: &[Tok], covered: &[bool], idx: &Index) -> Vec<(String, f32)> {
+    let mut out: Vec<(String, f32)> = Vec::new();
+    for (i, tok) in toks.iter().enumerate() {
+        if covered.get(i).copied().unwrap_or(false)
+            || fixed(tok)
+            || known(idx, tok)
+            || (i > 0 && tok.capitalised())
+        {
+            continue;
+        }
+        let w = weight(toks, i);
+        if w > 0.0 && !out.iter().any(|(x, _)| *x == tok.low) {
+            out.push((tok.low.clone(), w));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tokenize;
+    use querent_domain::PrivacyPolicy;
+    use querent_domain::schema::SchemaSnapshot;
+
+    fn index() -> Index {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [
+                {"name": "singer", "kind": "table", "columns": [
+                    {"name": "singer_id", "data_type": "integer", "nullable": false},
+                    {"name": "name", "data_type": "text", "nullable": false},
+                    {"name": "country", "data_type": "text", "nullable": false,
+                     "sample_values": ["USA", "France"]}]},
+                {"name": "customers", "kind": "table", "columns": [
+                    {"name": "id", "data_type": "integer", "nullable": false}]}]
+        }))
+        .unwrap();
+        Index::new(&schema, &PrivacyPolicy::default(), None)
+    }
+
+    fn grounded(q: &str) -> (String, Vec<ReadAs>) {
+        let (toks, read) = ground(tokenize(q), &index());
+        let words: Vec<&str> = toks.iter().map(|t| t.low.as_str()).collect();
+        (words.join(" "), read)
+    }
+
+    #[test]
+    fn synonyms_business_words_and_adjectives_find_schema_names() {
+        let (q, read) = grounded("how many vocalists are American?");
+        assert_eq!(q, "how many singer are usa");
+        assert_eq!(read.len(), 2);
+        assert_eq!(read[0].said, "vocalists");
+        assert_eq!(grounded("list the clients").0, "list the customer");
+    }
+
+    #[test]
+    fn known_words_cue_words_and_literals_stay() {
+        assert_eq!(
+            grounded("show the name of singers in 'Paris' sorted by country").0,
+            "show the name of singers in paris sorted by country"
+        );
+    }
+
+    #[test]
+    fn misspellings_are_read_as_the_one_close_word() {
+        assert_eq!(distance("popuation", "population", 2), Some(1));
+        assert_eq!(distance("countires", "countries", 2), Some(1));
+        assert_eq!(distance("singer", "dinner", 1), None);
+        assert_eq!(
+            grounded("list the singers by contry").0,
+            "list the singers by country"
+        );
+        assert_eq!(
+            grounded("sorted in alphaetical order").0,
+            "sorted in alphabetical order"
+        );
+    }
+
+    #[test]
+    fn unknown_content_words_are_named() {
+        let idx = index();
+        let toks = tokenize("what is the weather of singers in May");
+        let covered = vec![false; toks.len()];
+        assert_eq!(
+            unknown_words(&toks, &covered, &idx),
+            vec![("weather".to_owned(), 1.0)]
+        );
+        let toks = tokenize("which singers sing loudly in cheerful bars");
+        let covered = vec![false; toks.len()];
+        assert_eq!(
+            unknown_words(&toks, &covered, &idx),
+            vec![("cheerful".to_owned(), 0.5), ("bars".to_owned(), 1.0)]
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! Dates said in words: calendar windows ("in May 2025", "in Q3 2024", "since January
+//! 2024", "between March and June 2023", "the second quarter of 2022") and series grains
+//! ("by month", "per quarter", "monthly", "year over year").
+//!
+//! The phrases are taken out of the question before planning, so their words are not read
+//! as names or values (a month is not a first name), and handed to the planner as a
+//! [`TimeFrame`]: a half-open window of dates written as `YYYY-MM-DD` literals (the same
+//! SQL in every dialect, and no clock read) and the grain of a series. A grain word the
+//! schema uses as a name (a `month` column) is left in the question for the planner.
+
+use crate::index::Index;
+use crate::lexicon::month;
+use crate::text::Tok;
+
+/// The unit of a time series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grain {
+    /// Calendar days.
+    Day,
+    /// ISO weeks.
+    Week,
+    /// Calendar months.
+    Month,
+    /// Calendar quarters.
+    Quarter,
+    /// Calendar years.
+    Year,
+}
+
+impl Grain {
+    /// The grain's name, as a column label.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Grain::Day => "day",
+            Grain::Week => "week",
+            Grain::Month => "month",
+            Grain::Quarter => "quarter",
+            Grain::Year => "year",
+        }
+    }
+
+    fn from_word(w: &str) -> Option<Self> {
+        Some(match w {
+            "day" | "days" | "daily" | "date" => Grain::Day,
+            "week" | "weeks" | "weekly" => Grain::Week,
+            "month" | "months" | "monthly" => Grain::Month,
+            "quarter" | "quarters" | "quarterly" => Grain::Quarter,
+            "year" | "years" | "yearly" | "annually" | "annual" => Grain::Year,
+            _ => return None,
+        })
+    }
+}
+
+/// A half-open window of dates: `from <= d < until`, either end open.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Window {
+    /// First date inside, `YYYY-MM-DD`.
+    pub from: Option<String>,
+    /// First date after, `YYYY-MM-DD`.
+    pub until: Option<String>,
+    /// The phrase as said, for explanations.
+    pub said: String,
+}
+
+/// What a question says about time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct TimeFrame {
+    /// A calendar window and the token position where its phrase stood.
+    pub window: Option<(Window, usize)>,
+    /// The grain of a series ("by month").
+    pub grain: Option<Grain>,
+}
+
+/// A calendar period: first day and first day after.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Period {
+    start: (i32, u32),
+    end: (i32, u32),
+}
+
+fn date((y, m): (i32, u32)) -> String {
+    format!("{y:04}-{m:02}-01")
+}
+
+fn add_months((y, m): (i32, u32), n: u32) -> (i32, u32) {
+    let total = y * 12 + (m as i32 - 1) + n as i32;
+    (total.div_euclid(12), total.rem_euclid(12) as u32 + 1)
+}
+
+fn year_of(tok: Option<&Tok>) -> Option<i32> {
+    let t = tok?;
+    if !t.is_digits() || t.low.len() != 4 {
+        return None;
+    }
+    let y: i32 = t.low.parse().ok()?;
+    (1900..=2100).contains(&y).then_some(y)
+}
+
+fn ordinal(w: &str) -> Option<u32> {
+    Some(match w {
+        "first" | "1st" => 1,
+        "second" | "2nd" => 2,
+        "third" | "3rd" => 3,
+        "fourth" | "4th" | "last" => 4,
+        _ => return None,
+    })
+}
+
+/// A period starting at token `i`, and how many tokens it takes: "May 2025", "Q3 2024",
+/// "third quarter of 2024", "the 2nd quarter 2022". `year` fills a missing year ("between
+/// March and May 2024").
+fn period_at(toks: &[Tok], i: usize, year: Option<i32>) -> Option<(Period, usize)> {
+    let low = |k: usize| toks.get(k).map_or("", |t| t.low.as_str());
+    let mut k = i;
+    if low(k) == "the" {
+        k += 1;
+    }
+    if let Some(m) = month(low(k)) {
+        // "may" is also a verb: a month only next to a year (or when the caller knows one).
+        if let Some(y) = year_of(toks.get(k + 1)) {
+            let start = (y, m);
+            return Some((
+                Period {
+                    start,
+                    end: add_months(start, 1),
+                },
+                k + 2 - i,
+            ));
+        }
+        if let Some(y) = year
+            && (low(k) != "may" || toks[k].capitalised())
+        {
+            let start = (y, m);
+            return Some((
+                Period {
+                    start,
+                    end: add_months(start, 1),
+                },
+                k + 1 - i,
+            ));
+        }
+        return None;
+    }
+    let quarter = low(k)
+        .strip_prefix('q')
+        .and_then(|d| d.parse::<u32>().ok())
+        .filter(|q| (1..=4).contains(q))
+        .map(|q| (q, 1))
+        .or_else(|| {
+            let q = ordinal(low(k))?;
+            (low(k + 1) == "quarter").then_some((q, 2))
+        });
+    if let Some((q, used)) = quarter {
+        let mut j = k + used;
+        if low(j) == "of" || low(j) == "in" {
+            j += 1;
+        }
+        let y = year_of(toks.get(j)).or(year)?;
+        let taken = if year_of(toks.get(j)).is_some() {
+            j + 1
+        } else {
+            k + used
+        };
+        let start = (y, (q - 1) * 3 + 1);
+        return Some((
+            Period {
+                start,
+                end: add_months(start, 3),
+            },
+            taken - i,
+        ));
+    }
+    None
+}
+
+/// The first year written anywhere after token `i` (for "between March and May 2024").
+fn later_year(toks: &[Tok], i: usize) -> Option<i32> {
+    toks.iter().skip(i).take(8).find_map(|t| year_of(Some(t)))
+}
+
+/// Takes the calendar window and the series grain out of the question.
+pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
+    let mut frame = TimeFrame::default();
+    let mut keep = vec![true; toks.len()];
+    let low = |k: usize| toks.get(k).map_or("", |t| t.low.as_str());
+    let mut i = 0;
+    while i < toks.len() {
+        if frame.window.is_none() {
+            let prep = low(i);
+            // "between P1 and P2", "from P1 to/until P2"
+            if matches!(prep, "between" | "from")
+                && let Some((p1, n1)) = period_at(&toks, i + 1, later_year(&toks, i + 1))
+                && matches!(low(i + 1 + n1), "and" | "to" | "until" | "through" | "till")
+                && let Some((p2, n2)) = period_at(&toks, i + 2 + n1, None)
+            {
+                let span = i..i + 2 + n1 + n2;
+                frame.window = Some((window(&toks, span.clone(), Some(p1.start), Some(p2.end)), i));
+                span.for_each(|k| keep[k] = false);
+                i += 2 + n1 + n2;
+                continue;
+            }
+            let at = match prep {
+                "in" | "during" | "for" | "of" | "since" | "after" | "before" | "until"
+                | "till" | "from" => i + 1,
+                _ => i,
+            };
+            if let Some((p, n)) = period_at(&toks, at, None) {
+                let (from, until) = match prep {
+                    "since" | "from" => (Some(p.start), None),
+                    "after" => (Some(p.end), None),
+                    "before" => (None, Some(p.start)),
+                    "until" | "till" => (None, Some(p.end)),
+                    _ => (Some(p.start), Some(p.end)),
+                };
+                let span = i..at + n;
+                frame.window = Some((window(&toks, span.clone(), from, until), i));
+                span.for_each(|k| keep[k] = false);
+                i = at + n;
+                continue;
+            }
+        }
+        if frame.grain.is_none() {
+            // "by month", "per quarter", "for each year", "each week", "monthly", "year over
+            // year", "month by month" — unless the schema names a column so.
+            let w = low(i);
+            let after_cue = matches!(w, "by" | "per" | "each" | "every")
+                && !(w == "by" && matches!(low(i + 1), "the" | "a"));
+            let grain_at = if after_cue { i + 1 } else { i };
+            let g = Grain::from_word(low(grain_at));
+            let adjective = matches!(
+                low(grain_at),
+                "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "annually" | "annual"
+            );
+            let over = !after_cue
+                && g.is_some()
+                && matches!(low(i + 1), "over" | "by")
+                && Grain::from_word(low(i + 2)) == g;
+            let named = toks
+                .get(grain_at)
+                .is_some_and(|t| idx.vocab.contains(&t.stem) || idx.vocab.contains(&t.low));
+            if let Some(g) = g
+                && (after_cue || adjective || over)
+                && !named
+                && (g != Grain::Day || low(grain_at) == "daily" || after_cue)
+            {
+                frame.grain = Some(g);
+                let end = if over { i + 3 } else { grain_at + 1 };
+                // "for each" takes the "for" too.
+                let start = if w == "each" && i > 0 && low(i - 1) == "for" {
+                    i - 1
+                } else {
+                    i
+                };
+                (start..end).for_each(|k| keep[k] = false);
+                i = end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    let out = toks
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(t, k)| k.then_some(t))
+        .collect();
+    (out, frame)
+}
+
+fn window(
+    toks: &[Tok],
+    span: std::ops::Range<usize>,
+    from: Option<(i32, u32)>,
+    until: Option<(i32, u32)>,
+) -> Window {
+    let said: Vec<&str> = toks[span].iter().map(|t| t.text.as_str()).collect();
+    Window {
+        from: from.map(date),
+        until: until.map(date),
+        said: said.join(" "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tokenize;
+    use querent_domain::PrivacyPolicy;
+    use querent_domain::schema::SchemaSnapshot;
+
+    fn index(month_column: bool) -> Index {
+        let mut cols =
+            vec![serde_json::json!({"name": "order_date", "data_type": "date", "nullable": false})];
+        if month_column {
+            cols.push(serde_json::json!({"name": "month", "data_type": "text", "nullable": false}));
+        }
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [{"name": "orders", "kind": "table", "columns": cols}]
+        }))
+        .unwrap();
+        Index::new(&schema, &PrivacyPolicy::default(), None)
+    }
+
+    fn run(q: &str) -> (String, TimeFrame) {
+        let (toks, frame) = extract(tokenize(q), &index(false));
+        let words: Vec<&str> = toks.iter().map(|t| t.low.as_str()).collect();
+        (words.join(" "), frame)
+    }
+
+    fn win(frame: &TimeFrame) -> (Option<&str>, Option<&str>) {
+        let w = &frame.window.as_ref().unwrap().0;
+        (w.from.as_deref(), w.until.as_deref())
+    }
+
+    #[test]
+    fn months_and_quarters_with_a_year_become_windows() {
+        let (q, f) = run("How many orders were placed in May 2025?");
+        assert_eq!(q, "how many orders were placed");
+        assert_eq!(win(&f), (Some("2025-05-01"), Some("2025-06-01")));
+        let (_, f) = run("revenue in Q4 2024");
+        assert_eq!(win(&f), (Some("2024-10-01"), Some("2025-01-01")));
+        let (_, f) = run("orders in the third quarter of 2023");
+        assert_eq!(win(&f), (Some("2023-07-01"), Some("2023-10-01")));
+        let (_, f) = run("orders in December 2024");
+        assert_eq!(win(&f), (Some("2024-12-01"), Some("2025-01-01")));
+    }
+
+    #[test]
+    fn open_and_two_sided_windows() {
+        let (_, f) = run("orders since January 2024");
+        assert_eq!(win(&f), (Some("2024-01-01"), None));
+        let (_, f) = run("orders before March 2023");
+        assert_eq!(win(&f), (None, Some("2023-03-01")));
+        let (q, f) = run("orders between March and June 2023 by status");
+        assert_eq!(win(&f), (Some("2023-03-01"), Some("2023-07-01")));
+        assert_eq!(q, "orders by status");
+    }
+
+    #[test]
+    fn a_may_that_is_a_verb_or_a_name_stays() {
+        let (q, f) = run("which customers may order more");
+        assert!(f.window.is_none());
+        assert_eq!(q, "which customers may order more");
+    }
+
+    #[test]
+    fn grains() {
+        let (q, f) = run("number of orders by month");
+        assert_eq!(
+            (q.as_str(), f.grain),
+            ("number of orders", Some(Grain::Month))
+        );
+        assert_eq!(run("monthly revenue").1.grain, Some(Grain::Month));
+        assert_eq!(run("orders for each quarter").0, "orders");
+        assert_eq!(run("revenue year over year").1.grain, Some(Grain::Year));
+        assert_eq!(run("orders by the month").1.grain, None);
+        // A column called `month` is the planner's to use.
+        let (q, f) = extract(tokenize("orders by month"), &index(true));
+        assert_eq!((q.len(), f.grain), (3, None));
+    }
+}
