@@ -575,3 +575,46 @@ async fn a_configured_provider_describes_the_draft_within_the_privacy_policy() {
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_model_comes_back_at_start_but_never_over_a_saved_model() {
+    let app = TestApp::builder().with_demo().spawn().await;
+    let admin = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
+    let r = app.get(&path(&conn, ""), Some(&admin)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let shipped = r.json.clone();
+    let customers = table_ix(&shipped, "customers");
+    assert!(
+        shipped["tables"][customers]["synonyms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s == "clients"),
+        "{shipped}"
+    );
+
+    // A server whose demo connection has no model (one registered before the demo had a
+    // model) gets it at start.
+    let r = app.delete(&path(&conn, ""), Some(&admin)).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let app = app.restart().await;
+    let r = app.get(&path(&conn, ""), Some(&admin)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["version"], 1);
+    assert_eq!(r.json["metrics"], shipped["metrics"]);
+
+    // A model someone saved stays as it is, restart after restart.
+    let mut edited = r.json.clone();
+    edited["description"] = json!("Our own words");
+    edited["metrics"] = json!([]);
+    let r = app.put(&path(&conn, ""), Some(&admin), edited).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json["version"], 2);
+    let app = app.restart().await;
+    let app = app.restart().await;
+    let r = app.get(&path(&conn, ""), Some(&admin)).await;
+    assert_eq!(r.json["version"], 2, "{}", r.text);
+    assert_eq!(r.json["description"], "Our own words");
+    assert_eq!(r.json["metrics"], json!([]));
+}
