@@ -604,3 +604,29 @@ async fn the_most_similar_examples_reach_the_provider_prompt() {
         "an unrelated example is not: {prompt}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grouped_question_never_gets_the_total_from_the_cache_nor_the_other_way_round() {
+    let app = TestApp::builder().with_demo().spawn().await;
+    let token = app.admin().token().to_owned();
+    let conn = app.demo().id.to_string();
+    let total = ask(&app, &token, &conn, "How many customers are there?").await;
+    assert_eq!(total["status"], "executed", "{total}");
+    let per_country = ask(&app, &token, &conn, "How many customers per country?").await;
+    assert!(!hit(&per_country), "{per_country}");
+    assert_ne!(per_country["query"], total["query"]);
+    // Both are cached now; each question gets its own answer, asked either way.
+    for (question, of) in [
+        ("How many customers are there in total?", &total),
+        ("how many customers for each country?", &per_country),
+        ("How many customers by country?", &per_country),
+        ("how many customers are there", &total),
+    ] {
+        let again = ask(&app, &token, &conn, question).await;
+        assert_eq!(again["query"], of["query"], "{question}: {again}");
+        assert_eq!(
+            again["results"]["row_count"], of["results"]["row_count"],
+            "{question}"
+        );
+    }
+}
