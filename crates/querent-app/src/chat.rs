@@ -110,6 +110,15 @@ pub struct ChatResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub statistics: Option<serde_json::Value>,
+    /// The chart the rows suggest, when they read as one (with `results`): `kind` `bar`
+    /// (one category and one number) or `line` (a date, time or period and a number), a
+    /// Vega-Lite v5 `spec` holding the charted columns' values inline (`data.values`, at
+    /// most 500 rows, masked columns never), the `x` and `y` column labels and a `note` on
+    /// what was left out. Absent for a single value, a wider result or rows without a
+    /// number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub chart: Option<querent_results::ChartSuggestion>,
 }
 
 /// A result as clients read it — in a chat answer (JSON and `done`), in session history
@@ -1271,6 +1280,11 @@ impl App {
                 .and_then(|r| {
                     serde_json::to_value(querent_results::compute_stats(&r.columns, &r.rows)).ok()
                 }),
+            chart: m
+                .results
+                .as_ref()
+                .filter(|_| with_rows)
+                .and_then(|r| querent_results::answer_chart(&r.columns, &r.rows)),
         }
     }
 

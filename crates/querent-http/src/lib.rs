@@ -21,6 +21,7 @@
 //! `just layering` checks this in CI.
 
 pub mod compat;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -288,6 +289,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
             .into_app()
             .configure(configure(app.clone(), runtime.clone(), &http, doc.clone()))
             .configure(compat::configure)
+            .configure(console::configure)
             .default_service(fallback(&doc))
             .wrap(cors(&http.cors_origins))
             .wrap_fn(|req, srv| {

@@ -149,6 +149,83 @@ pub fn suggest_chart(columns: &[ColumnMeta], rows: &[Row]) -> ChartSuggestion {
     }
 }
 
+/// A chat answer draws a chart only from results this narrow: one dimension and one
+/// measure, plus at most one column beside them. Wider results are tables.
+pub const MAX_ANSWER_CHART_COLUMNS: usize = 3;
+
+/// The chart a chat answer suggests, or `None` when the rows read best as a table: a bar
+/// (one category and one number) or a line (a date or time and a number) as
+/// [`suggest_chart`] chooses it — a bar over period labels written as text (`2024-03`)
+/// becomes a line — never a metric (a single value is its own answer), a
+/// table, or anything from more than [`MAX_ANSWER_CHART_COLUMNS`] columns.
+///
+/// ```
+/// use querent_domain::query::ColumnMeta;
+/// use querent_results::{ChartKind, answer_chart};
+/// use serde_json::json;
+///
+/// let col = |n: &str, t: &str| ColumnMeta { name: n.into(), type_name: t.into(), masked: false };
+/// let rows = vec![vec![json!("north"), json!(3)], vec![json!("south"), json!(5)]];
+/// let chart = answer_chart(&[col("region", "text"), col("orders", "int8")], &rows);
+/// assert_eq!(chart.map(|c| c.kind), Some(ChartKind::Bar));
+/// assert!(answer_chart(&[col("n", "int8")], &[vec![json!(42)]]).is_none());
+/// ```
+pub fn answer_chart(columns: &[ColumnMeta], rows: &[Row]) -> Option<ChartSuggestion> {
+    if columns.len() > MAX_ANSWER_CHART_COLUMNS {
+        return None;
+    }
+    let chart = suggest_chart(columns, rows);
+    match chart.kind {
+        ChartKind::Line => Some(chart),
+        ChartKind::Bar => Some(period_line(columns, rows, &chart).unwrap_or(chart)),
+        _ => None,
+    }
+}
+
+/// A bar chart over period labels written as text (`2024`, `2024-03`, `2024-Q1`: what
+/// `strftime`, `to_char` or `DATE_FORMAT` give a grouping by month) reads better as a line,
+/// in time order (the labels sort as they read).
+fn period_line(
+    columns: &[ColumnMeta],
+    rows: &[Row],
+    bar: &ChartSuggestion,
+) -> Option<ChartSuggestion> {
+    let labels = unique_names(columns);
+    let d = labels.iter().position(|l| Some(l) == bar.x.as_ref())?;
+    let m = labels.iter().position(|l| Some(l) == bar.y.as_ref())?;
+    let periods = rows.len() > 1
+        && rows
+            .iter()
+            .all(|r| matches!(r.get(d), Some(Value::String(s)) if is_period(s)));
+    if !periods {
+        return None;
+    }
+    let mut sorted = rows.to_vec();
+    sorted.sort_by(|a, b| {
+        a.get(d)
+            .and_then(Value::as_str)
+            .cmp(&b.get(d).and_then(Value::as_str))
+    });
+    Some(Shape::new(columns, &sorted).series(ChartKind::Line, d, m))
+}
+
+/// `YYYY`, `YYYY-MM` or `YYYY-Qn`.
+fn is_period(s: &str) -> bool {
+    let b = s.as_bytes();
+    let year = |b: &[u8]| b.len() >= 4 && b[..4].iter().all(u8::is_ascii_digit);
+    match b.len() {
+        4 => year(b),
+        7 if year(b) && b[4] == b'-' => match (b[5], b[6]) {
+            (b'Q' | b'q', q) => (b'1'..=b'4').contains(&q),
+            (m1, m2) if m1.is_ascii_digit() && m2.is_ascii_digit() => {
+                (1..=12).contains(&((m1 - b'0') * 10 + (m2 - b'0')))
+            }
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// A chart of the kind a dashboard widget asks for, or why the result cannot be drawn so
 /// (no unmasked numeric column for a pie, say). Metric shows the first row's measure; bar
 /// and pie group by the first text column (else the first date), line and area run over the
@@ -421,6 +498,58 @@ mod tests {
             masked: true,
             ..col(name, t)
         }
+    }
+
+    #[test]
+    fn answers_chart_only_bars_and_lines_of_narrow_results() {
+        let bar = [col("region", "text"), col("orders", "int8")];
+        let rows = vec![
+            vec![json!("north"), json!(3)],
+            vec![json!("south"), json!(5)],
+        ];
+        assert_eq!(
+            answer_chart(&bar, &rows).map(|c| c.kind),
+            Some(ChartKind::Bar)
+        );
+        let line = [col("day", "date"), col("orders", "int8")];
+        let days = vec![
+            vec![json!("2024-01-02"), json!(3)],
+            vec![json!("2024-01-01"), json!(5)],
+        ];
+        let chart = answer_chart(&line, &days).unwrap();
+        assert_eq!(chart.kind, ChartKind::Line);
+        assert_eq!(chart.spec["data"]["values"][0]["day"], json!("2024-01-01"));
+        assert!(answer_chart(&[col("n", "int8")], &[vec![json!(1)]]).is_none());
+        assert!(answer_chart(&bar, &[]).is_none());
+        let wide = [
+            col("a", "text"),
+            col("b", "text"),
+            col("c", "text"),
+            col("n", "int8"),
+        ];
+        let row = vec![vec![json!("x"), json!("y"), json!("z"), json!(1)]];
+        assert!(answer_chart(&wide, &row).is_none());
+        // A masked measure is never drawn.
+        let hidden = [col("region", "text"), masked("orders", "int8")];
+        assert!(answer_chart(&hidden, &rows).is_none());
+        // Months written as text make a line in time order.
+        let months = [col("month", "text"), col("orders", "int8")];
+        let rows = vec![
+            vec![json!("2024-02"), json!(3)],
+            vec![json!("2024-01"), json!(5)],
+            vec![json!("2024-10"), json!(4)],
+        ];
+        let chart = answer_chart(&months, &rows).unwrap();
+        assert_eq!(chart.kind, ChartKind::Line);
+        let xs: Vec<&Value> = (0..3)
+            .map(|i| &chart.spec["data"]["values"][i]["month"])
+            .collect();
+        assert_eq!(
+            xs,
+            [&json!("2024-01"), &json!("2024-02"), &json!("2024-10")]
+        );
+        assert!(is_period("2024") && is_period("2024-Q3") && is_period("2024-12"));
+        assert!(!is_period("2024-13") && !is_period("2024-Q5") && !is_period("north"));
     }
 
     #[test]

@@ -66,8 +66,8 @@ pub mod summary;
 mod values;
 
 pub use chart::{
-    ChartKind, ChartSuggestion, MAX_CATEGORIES, MAX_CHART_ROWS, VEGA_LITE_SCHEMA, chart_for_widget,
-    suggest_chart,
+    ChartKind, ChartSuggestion, MAX_ANSWER_CHART_COLUMNS, MAX_CATEGORIES, MAX_CHART_ROWS,
+    VEGA_LITE_SCHEMA, answer_chart, chart_for_widget, suggest_chart,
 };
 pub use export::{CsvWriter, XLSX_MAX_COLUMNS, XLSX_MAX_ROWS, to_json, to_xlsx};
 pub use sketch::EXACT_DISTINCT_LIMIT;

@@ -11,7 +11,8 @@
 //! - When the requirement's variable is `1` the test **fails** instead, naming what was
 //!   missing: [`SERVICES`] (`QUERENT_REQUIRE_SERVICES=1`, set by CI) for database servers
 //!   and the evaluation suites, [`EMBED_MODEL`] (`QUERENT_REQUIRE_EMBED_MODEL=1`) for the
-//!   local embedding model.
+//!   local embedding model, [`BROWSER`] (`QUERENT_REQUIRE_BROWSER=1`) for headless Chromium
+//!   and chromedriver.
 //!
 //! ```
 //! /// Returns early (or fails under QUERENT_REQUIRE_SERVICES=1) without PostgreSQL.
@@ -59,6 +60,12 @@ pub const SERVICES: Requirement = Requirement {
 /// makes it required; CI sets it only for the run that fetched the model).
 pub const EMBED_MODEL: Requirement = Requirement {
     var: "QUERENT_REQUIRE_EMBED_MODEL",
+};
+
+/// Headless Chromium and chromedriver, for the web console's browser tests
+/// (`QUERENT_REQUIRE_BROWSER=1` makes them required; CI installs both and sets it).
+pub const BROWSER: Requirement = Requirement {
+    var: "QUERENT_REQUIRE_BROWSER",
 };
 
 static SKIPPED: AtomicUsize = AtomicUsize::new(0);

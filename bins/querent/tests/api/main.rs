@@ -17,6 +17,7 @@ mod chat;
 mod cli;
 mod codemie;
 mod connections;
+mod console;
 mod connecty;
 mod docs;
 mod eval;

@@ -1,0 +1,414 @@
+//! The web console in a real browser: headless Chromium driven through chromedriver
+//! (WebDriver, with fantoccini) against the real server. First-boot setup, a question on
+//! the demo database with its table and chart, review-first approval, History, a viewer's
+//! narrower console, and server errors shown to the user.
+//!
+//! Without Chromium or chromedriver (`/usr/bin/chromium`, `/usr/bin/chromedriver`, or
+//! `QUERENT_CHROMIUM` / `QUERENT_CHROMEDRIVER`) the tests skip, or fail under
+//! `QUERENT_REQUIRE_BROWSER=1`. With `QUERENT_SCREENSHOTS=1` they save their screenshots
+//! of the main screens as `docs/img/console-*.png` (the README shows them).
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use querent_domain::TeamRole;
+use querent_test_support::TestApp;
+use querent_test_support::gate;
+use serde_json::{Value, json};
+
+/// How long a step may take before the test fails (a debug build on a busy machine).
+const STEP: Duration = Duration::from_secs(60);
+
+const ADMIN_PASSWORD: &str = "console-password-1";
+
+/// A chromedriver process and one browser session in it; both end on drop.
+struct Browser {
+    client: Option<Client>,
+    driver: Child,
+    base: String,
+}
+
+fn tool(var: &str, default: &str) -> PathBuf {
+    std::env::var_os(var).map_or_else(|| PathBuf::from(default), PathBuf::from)
+}
+
+impl Browser {
+    /// Starts chromedriver and a headless Chromium `width` × `height` pixels large, or
+    /// `None` (after the gate's skip line) when either is missing.
+    async fn start(app: &TestApp, width: u32, height: u32) -> Option<Self> {
+        let chromium = tool("QUERENT_CHROMIUM", "/usr/bin/chromium");
+        let chromedriver = tool("QUERENT_CHROMEDRIVER", "/usr/bin/chromedriver");
+        if !gate::BROWSER.path("Chromium", &chromium)
+            || !gate::BROWSER.path("chromedriver", &chromedriver)
+        {
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let mut browser = Browser {
+            client: None,
+            driver,
+            base: app.base_url.clone(),
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let caps = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": chromium,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                    "--hide-scrollbars", "--force-color-profile=srgb", "--lang=en-US",
+                    format!("--window-size={width},{height}"),
+                ],
+            },
+        });
+        let Value::Object(caps) = caps else {
+            unreachable!("a JSON object")
+        };
+        let mut last = None;
+        for _ in 0..100 {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => {
+                    browser.client = Some(c);
+                    return Some(browser);
+                }
+                Err(e) => last = Some(e.to_string()),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("chromedriver did not start a session: {last:?}");
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().expect("a session")
+    }
+
+    /// Opens a console path (`/`, `/#/review`…).
+    async fn open(&self, path: &str) {
+        self.c()
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .expect("navigate");
+    }
+
+    /// Moves to a screen by its hash without reloading the page (tokens stay in memory).
+    async fn go(&self, hash: &str) {
+        self.js(&format!("location.hash = {}; return true;", json!(hash)))
+            .await;
+    }
+
+    /// The first element matching `css`, waiting for it. On a timeout the page is saved
+    /// (screenshot and visible text) in the temporary directory, named in the panic.
+    async fn wait(&self, css: &str) -> Element {
+        match self
+            .c()
+            .wait()
+            .at_most(STEP)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(el) => el,
+            Err(e) => {
+                let shot = std::env::temp_dir().join(format!(
+                    "querent-console-failure-{}.png",
+                    std::process::id()
+                ));
+                if let Ok(png) = self.c().screenshot().await {
+                    let _ = std::fs::write(&shot, png);
+                }
+                let page = self
+                    .c()
+                    .execute("return document.body.innerText;", vec![])
+                    .await
+                    .unwrap_or_default();
+                panic!(
+                    "no element {css}: {e}; screenshot {}; page: {page}",
+                    shot.display()
+                )
+            }
+        }
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        self.c()
+            .find_all(Locator::Css(css))
+            .await
+            .expect("find")
+            .len()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait(css).await.text().await.expect("text")
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait(css).await.click().await.expect("click");
+    }
+
+    /// Replaces a field's value with `text` as typed by the user.
+    async fn fill(&self, css: &str, text: &str) {
+        let el = self.wait(css).await;
+        el.clear().await.expect("clear");
+        el.send_keys(text).await.expect("type");
+    }
+
+    async fn js(&self, script: &str) -> Value {
+        self.c().execute(script, vec![]).await.expect("script")
+    }
+
+    /// Asks a question on the Ask screen and waits for its card to settle; returns the
+    /// status of the newest answer.
+    async fn ask(&self, question: &str) -> String {
+        let before = self.count("#thread article.answer").await;
+        self.fill("#question", question).await;
+        self.click("#ask").await;
+        let css = format!(
+            "#thread article.answer:nth-of-type({}):not([aria-busy])",
+            before + 1
+        );
+        self.wait(&css)
+            .await
+            .attr("data-status")
+            .await
+            .expect("attr")
+            .unwrap_or_else(|| "none".into())
+    }
+
+    /// Starts recording Content-Security-Policy violations of the page (the vendored
+    /// chart libraries load later, on the first chart, so they are covered).
+    async fn watch_csp(&self) {
+        self.js(
+            "window.__csp = []; document.addEventListener('securitypolicyviolation', \
+             (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile)); \
+             return true;",
+        )
+        .await;
+    }
+
+    async fn csp_violations(&self) -> Value {
+        self.js("return window.__csp || ['not watching'];").await
+    }
+
+    /// Takes a screenshot of the page; saves it as `docs/img/console-{name}.png` with
+    /// `QUERENT_SCREENSHOTS=1`.
+    async fn screenshot(&self, name: &str) {
+        // Let the charts' transitions and the fonts settle.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let png = self.c().screenshot().await.expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        if std::env::var("QUERENT_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/img");
+            std::fs::create_dir_all(&dir).expect("docs/img");
+            std::fs::write(dir.join(format!("console-{name}.png")), png).expect("write");
+        }
+    }
+
+    /// The page's Ask form, after setup or login.
+    async fn signed_in(&self) {
+        self.wait("#ask-form").await;
+    }
+
+    async fn login(&self, username: &str, password: &str) {
+        self.wait("#login-form").await;
+        self.fill("#login-form input[name=username]", username)
+            .await;
+        self.fill("#login-form input[name=password]", password)
+            .await;
+        self.click("#login-form button[type=submit]").await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        // The session ends with chromedriver (it closes its browsers on exit).
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_boot_ask_chart_review_and_approve() {
+    let app = TestApp::builder().demo().spawn().await;
+    let Some(b) = Browser::start(&app, 1280, 1500).await else {
+        return;
+    };
+
+    // First start: the page offers setup, and nothing else.
+    b.open("/").await;
+    b.wait("#setup-form").await;
+    assert_eq!(b.count("#nav a").await, 0, "no screens before setup");
+    b.screenshot("setup").await;
+    b.fill("#setup-form input[name=username]", "admin").await;
+    b.fill("#setup-form input[name=password]", ADMIN_PASSWORD)
+        .await;
+    b.fill("#setup-form input[name=password2]", ADMIN_PASSWORD)
+        .await;
+    b.click("#setup-form button[type=submit]").await;
+    b.signed_in().await;
+    b.watch_csp().await;
+    assert!(
+        b.text("#connection").await.contains("demo"),
+        "the demo connection is offered"
+    );
+
+    // A question with a category and a number: rows, SQL, a drawn bar chart.
+    let status = b.ask("how many customers are there in each country?").await;
+    assert_eq!(status, "executed");
+    assert!(b.count("#thread article.answer table.grid tbody tr").await > 1);
+    assert!(
+        b.text("#thread article.answer .sql-block")
+            .await
+            .contains("GROUP BY")
+    );
+    b.wait("#thread figure.chart[data-kind=bar][data-rendered=true] svg")
+        .await;
+    assert_eq!(
+        b.wait("#thread table.grid td.num")
+            .await
+            .css_value("text-align")
+            .await
+            .unwrap(),
+        "right",
+        "numbers are right-aligned"
+    );
+    b.screenshot("ask").await;
+
+    // Sorting by a column reorders the rows.
+    let first = b
+        .text("#thread table.grid tbody tr:first-child td:last-child")
+        .await;
+    b.click("#thread table.grid thead th:last-child button.sort")
+        .await;
+    b.click("#thread table.grid thead th:last-child button.sort")
+        .await;
+    let sorted = b
+        .text("#thread table.grid tbody tr:first-child td:last-child")
+        .await;
+    assert_ne!(first, sorted, "descending order puts another country first");
+
+    // A follow-up in the same conversation, and a question it cannot translate.
+    assert_eq!(b.ask("how many customers are there?").await, "executed");
+    assert!(b.text("#session-note").await.contains("continue"));
+    let status = b.ask("what's the weather like tomorrow in Paris?").await;
+    assert_eq!(status, "error");
+    assert!(!b.text("#thread .cannot-translate").await.is_empty());
+
+    // Admin: the demo connection switches to review first.
+    b.go("#/admin/connections").await;
+    let mode = b.wait("select.mode[data-connection=demo]").await;
+    mode.select_by_value("review_first").await.expect("select");
+    b.wait("#admin-connections .outcome:not(:empty)").await;
+    assert!(
+        b.text("#admin-connections .outcome")
+            .await
+            .contains("review first")
+    );
+    b.screenshot("admin").await;
+
+    // A question now waits; the Review screen lists it; approving runs it.
+    b.go("#/ask").await;
+    b.wait("#ask-form").await;
+    assert_eq!(
+        b.ask("how many orders are there?").await,
+        "pending_approval"
+    );
+    b.wait("#thread .approval button.approve").await;
+    b.go("#/review").await;
+    b.wait("#pending article.answer[data-status=pending_approval]")
+        .await;
+    assert!(b.text("#pending-count").await.starts_with('1'));
+    b.screenshot("review").await;
+    b.click("#pending button.approve").await;
+    b.wait("#pending article.answer[data-status=executed]:not([aria-busy])")
+        .await;
+    assert!(b.count("#pending table.grid tbody tr").await >= 1);
+
+    // History lists the conversations and shows their messages.
+    b.go("#/history").await;
+    b.click("#sessions li:first-child a").await;
+    b.wait(".history-detail article.answer").await;
+    b.screenshot("history").await;
+
+    let csp = b.csp_violations().await;
+    assert_eq!(csp, json!([]), "the console runs under its policy");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_sees_no_admin_or_review_screens() {
+    let app = TestApp::builder().with_demo().spawn().await;
+    let team = app.setup().team.id;
+    app.admin()
+        .create_member(team, "vera", TeamRole::Viewer)
+        .await;
+    // A phone-sized window.
+    let Some(b) = Browser::start(&app, 390, 1100).await else {
+        return;
+    };
+    b.open("/").await;
+    b.login("vera", "vera-password-1").await;
+    b.signed_in().await;
+    let nav = b.text("#nav").await;
+    assert!(nav.contains("Ask") && nav.contains("History"), "{nav}");
+    assert!(!nav.contains("Admin") && !nav.contains("Review"), "{nav}");
+    // Typing the address of an admin screen shows Ask instead.
+    b.go("#/admin").await;
+    b.wait(".screen[data-screen=ask]").await;
+    assert_eq!(b.count(".screen[data-screen=admin]").await, 0);
+    assert_eq!(
+        b.ask("how many customers are there in each country?").await,
+        "executed"
+    );
+    b.screenshot("mobile").await;
+    // Signing out returns to the login form and forgets the login.
+    b.click("#logout").await;
+    b.wait("#login-form").await;
+    b.open("/").await;
+    b.wait("#login-form").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_shown_not_swallowed() {
+    let app = TestApp::builder().with_demo().spawn().await;
+    let Some(b) = Browser::start(&app, 1280, 900).await else {
+        return;
+    };
+    b.open("/").await;
+    // A wrong password: the server's message and code under the form.
+    b.login("admin", "not-the-password").await;
+    let error = b.text("#login-form .form-error:not([hidden])").await;
+    assert!(error.contains("invalid_credentials"), "{error}");
+    b.login("admin", "admin-password-1").await;
+    b.signed_in().await;
+    // The connection goes away behind the page's back: asking shows the server's 404.
+    app.admin()
+        .delete(&format!("/api/v1/connections/{}", app.demo().id))
+        .await;
+    assert_eq!(b.ask("how many customers are there?").await, "none");
+    let shown = b.text("#thread .error-box").await;
+    assert!(shown.contains("not_found"), "{shown}");
+    // A reload keeps the login (refresh token in this tab's session storage), and Ask
+    // says what to do without a connection.
+    b.open("/").await;
+    assert_eq!(b.text("#whoami").await, "admin");
+    assert!(
+        b.text(".screen[data-screen=ask]")
+            .await
+            .contains("no connection")
+    );
+}
