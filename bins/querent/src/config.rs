@@ -94,6 +94,10 @@ pub struct Config {
     /// API key of the embeddings API.
     #[serde(skip_serializing)]
     pub embedding_api_key: Option<String>,
+    /// Bearer token `GET /metrics` asks for (`QUERENT_METRICS_TOKEN`); unset, the endpoint
+    /// is open like `/health`.
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -128,6 +132,7 @@ impl Default for Config {
             embedding_base_url: None,
             embedding_model: None,
             embedding_api_key: None,
+            metrics_token: None,
         }
     }
 }
@@ -215,6 +220,11 @@ impl Config {
             own_store: self.own_store_location(),
             server_max_rows: self.server_max_rows,
             link_above_tables: self.link_above_tables,
+            metrics_token: self
+                .metrics_token
+                .clone()
+                .filter(|t| !t.is_empty())
+                .map(Secret::new),
         }
     }
 
@@ -392,6 +402,7 @@ const KEYS: &[&str] = &[
     "embedding_base_url",
     "embedding_model",
     "embedding_api_key",
+    "metrics_token",
 ];
 
 #[cfg(test)]
@@ -427,7 +438,12 @@ mod tests {
         for key in defaults.as_object().unwrap().keys() {
             assert!(KEYS.contains(&key.as_str()), "{key} is missing from KEYS");
         }
-        for secret in ["database_url", "master_key", "embedding_api_key"] {
+        for secret in [
+            "database_url",
+            "master_key",
+            "embedding_api_key",
+            "metrics_token",
+        ] {
             assert!(KEYS.contains(&secret));
         }
     }

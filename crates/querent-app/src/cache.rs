@@ -183,6 +183,7 @@ impl App {
     /// the SQL again and, on auto_execute connections, it ran), so an entry evicted on the
     /// way counts as the miss it was.
     pub(crate) async fn count(&self, connection: ConnectionId, outcome: CacheOutcome) {
+        self.metrics().cache_lookup(outcome);
         if let Err(e) = self.store().count_cache(connection, outcome).await {
             tracing::warn!(error = %e, "could not count a cache lookup");
         }
@@ -337,6 +338,7 @@ impl App {
 
     /// Removes one entry everywhere (a hit that no longer validates or runs).
     pub(crate) async fn cache_evict(&self, id: CacheEntryId) {
+        self.metrics().cache_eviction();
         lock(&self.inner.cache.index).remove(&id.to_string());
         if let Err(e) = self.store().delete_cache_entry(id).await {
             tracing::warn!(error = %e, "could not evict a cache entry");

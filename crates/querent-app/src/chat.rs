@@ -705,6 +705,7 @@ impl App {
         }
         let response = self.response_of(&p.session, &p.message, true);
         p.timings.total_us = micros(p.started);
+        self.metrics().chat_answer(p.message.status, &p.timings);
         let _ = events
             .emit(ChatEvent::Done(Box::new(response.clone())))
             .await;
@@ -774,6 +775,10 @@ impl App {
             let generated = provider.generate(&request).await;
             let took = t.elapsed();
             p.timings.generating_us += took.as_micros() as u64;
+            if generated.is_err() {
+                self.metrics()
+                    .provider_call(provider.name(), false, Default::default(), None);
+            }
             let generated = match generated {
                 Ok(g) => g,
                 Err(e) => {
@@ -791,14 +796,17 @@ impl App {
             };
             p.message.prompt_tokens += generated.usage.prompt_tokens as i64;
             p.message.completion_tokens += generated.usage.completion_tokens as i64;
-            if let Some(cost) = resolved.config.as_ref().and_then(|c| {
+            let cost = resolved.config.as_ref().and_then(|c| {
                 c.cost(
                     generated.usage.prompt_tokens,
                     generated.usage.completion_tokens,
                 )
-            }) {
+            });
+            if let Some(cost) = cost {
                 p.message.cost_usd = Some(p.message.cost_usd.unwrap_or(0.0) + cost);
             }
+            self.metrics()
+                .provider_call(provider.name(), true, generated.usage, cost);
             // A provider that answers a correction with the same SQL will not correct
             // itself: keep the first error.
             if let Some((previous, why)) = &request.previous_error

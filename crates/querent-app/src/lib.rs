@@ -12,7 +12,8 @@
 //! metadata store as a target ([`own_store`]), the recovery of chats a crash
 //! interrupted ([`recovery`]), asynchronous questions answered by a pool of background
 //! workers ([`questions`]) and assistants, saved profiles for asking ([`assistants`]),
-//! and scheduled workflows with their in-server scheduler ([`workflows`]).
+//! and scheduled workflows with their in-server scheduler ([`workflows`]). [`metrics`]
+//! keeps the server's Prometheus series (one registry per `App`).
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
@@ -23,7 +24,7 @@
 //! [`App::new`] by the binary, so this crate — and the HTTP layer above it — never links
 //! diesel, ring, sqlparser, an LLM client or a database driver.
 //!
-//! Depends on: querent-domain, argon2 (password hashing), tokio, serde.
+//! Depends on: querent-domain, argon2 (password hashing), tokio, serde, prometheus-client.
 //! Must never: know about HTTP (no status codes, headers or actix types — errors carry an
 //! [`querent_domain::ErrorCode`]), return a secret in a response type, or hold a store
 //! connection across a slow call (each store method is one short unit of work).
@@ -47,6 +48,7 @@ pub mod export;
 pub mod invitations;
 pub mod jwt;
 mod linking;
+pub mod metrics;
 pub mod own_store;
 mod paging;
 pub mod providers;
@@ -111,6 +113,8 @@ pub struct AppConfig {
     /// Schemas with more tables than this are linked (the tables a question needs are
     /// picked) before the provider sees them; smaller ones are given whole.
     pub link_above_tables: usize,
+    /// The bearer token `GET /metrics` asks for; `None` leaves the endpoint open.
+    pub metrics_token: Option<Secret<String>>,
 }
 
 impl Default for AppConfig {
@@ -127,6 +131,7 @@ impl Default for AppConfig {
             own_store: None,
             server_max_rows: 10_000,
             link_above_tables: 30,
+            metrics_token: None,
         }
     }
 }
@@ -172,6 +177,7 @@ struct Inner {
     widgets: dashboards::WidgetCache,
     questions: questions::QuestionPool,
     workflows: workflows::WorkflowState,
+    metrics: metrics::Metrics,
 }
 
 /// The service layer. Cheap to clone.
@@ -190,7 +196,12 @@ impl std::fmt::Debug for App {
 
 impl App {
     /// Builds the services on their adapters.
-    pub fn new(ports: Ports, config: AppConfig) -> Self {
+    pub fn new(mut ports: Ports, config: AppConfig) -> Self {
+        let metrics = metrics::Metrics::new();
+        ports.engine = Arc::new(metrics::MeteredEngine {
+            inner: ports.engine,
+            metrics: metrics.clone(),
+        });
         Self {
             inner: Arc::new(Inner {
                 ports,
@@ -201,6 +212,7 @@ impl App {
                 widgets: Default::default(),
                 questions: Default::default(),
                 workflows: Default::default(),
+                metrics,
             }),
         }
     }

@@ -8,7 +8,7 @@
 //! so the explanation can say how a word was read.
 
 use crate::index::Index;
-use crate::lexicon::{CUE_WORDS, EMPTY_WORDS, lexicon, month};
+use crate::lexicon::{CUE_WORDS, EMPTY_WORDS, RATIO_WORDS, lexicon, month};
 use crate::text::{Tok, is_stopword, root, synonyms};
 
 /// A question word read as other words.
@@ -39,6 +39,9 @@ pub(crate) fn known(idx: &Index, tok: &Tok) -> bool {
 /// Whether grounding leaves a token alone whatever it is: quoted literals, numbers,
 /// stop words, the planner's cue words, month names, short words.
 fn fixed(tok: &Tok) -> bool {
+    if RATIO_WORDS.contains(&tok.low.as_str()) {
+        return false;
+    }
     tok.quoted
         || tok.number().is_some()
         || tok.low.chars().count() < 3
@@ -217,7 +220,13 @@ pub(crate) fn unknown_words(toks: &[Tok], covered: &[bool], idx: &Index) -> Vec<
         {
             continue;
         }
-        let w = weight(toks, i);
+        let w = if RATIO_WORDS.contains(&tok.low.as_str())
+            || RATIO_WORDS.contains(&tok.stem.as_str())
+        {
+            1.0
+        } else {
+            weight(toks, i)
+        };
         if w > 0.0 && !out.iter().any(|(x, _)| *x == tok.low) {
             out.push((tok.low.clone(), w));
         }

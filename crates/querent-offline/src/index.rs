@@ -432,7 +432,7 @@ impl Index {
     }
 
     /// Whether a word names a table or column (or a metric, or another name of one).
-    fn names(&self, word: &str) -> bool {
+    pub(crate) fn names(&self, word: &str) -> bool {
         let hit = |ws: &[String]| ws.iter().any(|w| w == word);
         self.tables
             .iter()

@@ -418,6 +418,20 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     "youngest",
 ];
 
+/// Words that ask for a share or a rate ("what percentage of orders…", "the ratio of…"):
+/// a computation the translator does not build, so a question resting on one is refused
+/// unless the schema has a column of that name.
+pub(crate) const RATIO_WORDS: &[&str] = &[
+    "percentage",
+    "percent",
+    "fraction",
+    "share",
+    "proportion",
+    "ratio",
+    "rate",
+    "%",
+];
+
 /// Words that carry no content of their own in a question about data ("all the
 /// information", "their ids", "someone"): never unknown.
 pub(crate) const EMPTY_WORDS: &[&str] = &[

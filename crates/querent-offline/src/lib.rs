@@ -302,6 +302,53 @@ fn translate_on(
         });
     }
     finish_metrics(&mut q, idx, options).map_err(|understood| CannotTranslate { understood })?;
+    // Every column of the table, for a question that asks for a value ("how long…",
+    // "the average…", "when…"): the translator did not find what is asked for.
+    let asks_value = toks.iter().enumerate().any(|(i, t)| {
+        matches!(
+            t.low.as_str(),
+            "average"
+                | "mean"
+                | "total"
+                | "sum"
+                | "when"
+                | "maximum"
+                | "minimum"
+                | "highest"
+                | "lowest"
+                | "most"
+                | "least"
+        ) || t.low == "how"
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| matches!(n.low.as_str(), "long" | "much" | "often"))
+    });
+    let table_cols = &idx.tables[q.from].cols;
+    if asks_value
+        && q.joins.is_empty()
+        && table_cols.len() >= 3
+        && q.items.len() == table_cols.len()
+        && q.items
+            .iter()
+            .all(|e| matches!(e, sql::Expr::Col(c) if table_cols.contains(c)))
+    {
+        return Err(CannotTranslate {
+            understood: format!(
+                "I recognised the table `{}` but not which of its columns the question asks \
+                 for{}. Name the column, or use an LLM provider.",
+                idx.tables[q.from].name,
+                if q.conds.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (I understood: {})",
+                        sql::explain(&q, idx).trim_end_matches('.')
+                    )
+                }
+            ),
+        });
+    }
+    name_whole_people(&mut q, idx);
     let aggregated = q.items.iter().any(|e| match e {
         sql::Expr::Col(c) => idx.cols[*c].metric.is_some(),
         _ => true,
@@ -363,6 +410,38 @@ fn with_readings(explanation: String, read_as: &[ground::ReadAs]) -> String {
         .map(|r| format!("\"{}\" as {}", r.said, r.read_as))
         .collect();
     format!("{explanation} (I read {}.)", readings.join(", "))
+}
+
+/// A person's name is both of its parts: where the query shows a first name and the table
+/// also has a last name (or the other way round), the other part is shown next to it.
+fn name_whole_people(q: &mut sql::Select, idx: &index::Index) {
+    let part = |c: usize, which: &str| {
+        let w = &idx.cols[c].words;
+        w.len() == 2 && w[0] == which && w[1] == "name"
+    };
+    let mut out = Vec::with_capacity(q.items.len() + 1);
+    for e in std::mem::take(&mut q.items) {
+        let partner = match &e {
+            sql::Expr::Col(c) if part(*c, "first") => Some((*c, "last")),
+            sql::Expr::Col(c) if part(*c, "last") => Some((*c, "first")),
+            _ => None,
+        };
+        let other = partner.and_then(|(c, which)| {
+            idx.tables[idx.cols[c].table]
+                .cols
+                .iter()
+                .copied()
+                .find(|&k| part(k, which))
+        });
+        out.push(e);
+        if let Some(k) = other
+            && !out.contains(&sql::Expr::Col(k))
+            && !q.items.contains(&sql::Expr::Col(k))
+        {
+            out.push(sql::Expr::Col(k));
+        }
+    }
+    q.items = out;
 }
 
 /// Makes a query that uses metrics of the semantic model well-formed: metrics are

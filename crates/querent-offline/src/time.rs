@@ -204,7 +204,20 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
                 | "till" | "from" => i + 1,
                 _ => i,
             };
-            if let Some((p, n)) = period_at(&toks, at, None) {
+            let period = period_at(&toks, at, None).or_else(|| {
+                // A bare year ("in 2024", "for 2024"), when no column is named for years
+                // (then the planner compares it with that column).
+                let y = year_of(toks.get(at))
+                    .filter(|_| at > i && prep != "of" && !idx.names("year"))?;
+                Some((
+                    Period {
+                        start: (y, 1),
+                        end: (y + 1, 1),
+                    },
+                    1,
+                ))
+            });
+            if let Some((p, n)) = period {
                 let (from, until) = match prep {
                     "since" | "from" => (Some(p.start), None),
                     "after" => (Some(p.end), None),
@@ -237,7 +250,7 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
                 && Grain::from_word(low(i + 2)) == g;
             let named = toks
                 .get(grain_at)
-                .is_some_and(|t| idx.vocab.contains(&t.stem) || idx.vocab.contains(&t.low));
+                .is_some_and(|t| idx.names(&t.stem) || idx.names(&t.low));
             if let Some(g) = g
                 && (after_cue || adjective || over)
                 && !named

@@ -336,6 +336,8 @@ impl App {
         } else {
             WorkflowRunStatus::Succeeded
         };
+        self.metrics()
+            .workflow_run(&run.trigger.to_string(), error.is_none());
         run.error = error;
         run.finished_at = Some(now_millis());
         self.write_run(&run).await;

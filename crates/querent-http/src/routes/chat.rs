@@ -85,24 +85,36 @@ impl ChatReply {
 impl Responder for ChatReply {
     type Body = BoxBody;
 
-    fn respond_to(self, _: &HttpRequest) -> HttpResponse {
+    fn respond_to(self, req: &HttpRequest) -> HttpResponse {
         match self {
-            ChatReply::Events(rx) => sse(rx),
+            ChatReply::Events(rx) => {
+                // Counted as an open stream until the body is dropped (done or client gone).
+                let open = req
+                    .app_data::<actix_web::web::Data<Services>>()
+                    .map(|s| s.app.metrics().stream_opened());
+                sse(rx, open)
+            }
             ChatReply::Json(response) => json_response(&response),
         }
     }
 }
 
-fn sse(rx: tokio::sync::mpsc::Receiver<ChatEvent>) -> HttpResponse {
+fn sse(
+    rx: tokio::sync::mpsc::Receiver<ChatEvent>,
+    open: Option<querent_app::metrics::StreamGuard>,
+) -> HttpResponse {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let frame = |e: &ChatEvent| Bytes::from(format!("event: {}\ndata: {}\n\n", e.name(), e.data()));
-    let stream = futures_util::stream::unfold((rx, tick), move |(mut rx, mut tick)| async move {
-        tokio::select! {
-            event = rx.recv() => event.map(|e| (Ok::<_, Infallible>(frame(&e)), (rx, tick))),
-            _ = tick.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, tick))),
-        }
-    });
+    let stream = futures_util::stream::unfold(
+        (rx, tick, open),
+        move |(mut rx, mut tick, open)| async move {
+            tokio::select! {
+                event = rx.recv() => event.map(|e| (Ok::<_, Infallible>(frame(&e)), (rx, tick, open))),
+                _ = tick.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, tick, open))),
+            }
+        },
+    );
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/event-stream"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))

@@ -1,7 +1,8 @@
 //! Liveness and readiness.
 
-use actix_web::get;
+use actix_web::http::header;
 use actix_web::web::Data;
+use actix_web::{HttpRequest, HttpResponse, get};
 use querent_app::{Readiness, ServiceError};
 use querent_domain::ErrorCode;
 use serde::Serialize;
@@ -12,7 +13,7 @@ use crate::extract::Json;
 
 /// Registers the endpoints of this file.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(health).service(ready);
+    cfg.service(health).service(ready).service(metrics);
 }
 
 /// Liveness body.
@@ -43,4 +44,29 @@ pub async fn ready(svc: Data<Services>) -> ApiResult<Json<Readiness>> {
         .await
         .map(Json)
         .map_err(|e| ApiError(ServiceError::new(ErrorCode::Unavailable, e.0.detail)))
+}
+
+/// Prometheus metrics in the text format (0.0.4): HTTP requests and latencies by route,
+/// chat stage latencies, cache lookups, provider calls, tokens and cost, guard refusals,
+/// open streams, workflow runs and pool figures. Open unless the server has a
+/// `metrics_token`, which is then asked for as a bearer token.
+#[utoipa::path(tag = "system", security(()),
+    responses(
+        (status = 200, description = "Every series in the Prometheus text format", content_type = "text/plain", body = String),
+        (status = 401, description = "the configured metrics token was not presented", body = ErrorBody)))]
+#[get("/metrics")]
+pub async fn metrics(svc: Data<Services>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim().to_owned());
+    let text = svc
+        .call(move |app| async move { app.metrics_text(bearer.as_deref()).await })
+        .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, querent_app::metrics::CONTENT_TYPE))
+        .body(text))
 }
