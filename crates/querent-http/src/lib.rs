@@ -4,6 +4,7 @@
 //! compatibility layers of other products), extractors for the authenticated caller and
 //! for JSON bodies, the error → status mapping (`{"detail", "code"}`, one table in
 //! `querent_domain::ErrorCode`), request ids, body size limit, CORS, `/health`, `/ready`,
+//! `/metrics` (requests are recorded by route template in querent-app's metrics),
 //! the OpenAPI document (utoipa) at `/openapi.json` and Swagger UI at `/docs/` from
 //! vendored assets.
 //!
@@ -283,6 +284,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
         .map_err(|e| std::io::Error::other(format!("build_server needs a tokio runtime: {e}")))?;
     let doc = openapi::document();
     let mut server = actix_web::HttpServer::new(move || {
+        let metrics = app.metrics().clone();
         actix_web::App::new()
             .into_utoipa_app()
             .configure(routes::endpoints)
@@ -292,7 +294,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
             .configure(console::configure)
             .default_service(fallback(&doc))
             .wrap(cors(&http.cors_origins))
-            .wrap_fn(|req, srv| {
+            .wrap_fn(move |req, srv| {
                 let id = req
                     .headers()
                     .get("x-request-id")
@@ -300,6 +302,8 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
                     .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
                 let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
                 let started = Instant::now();
+                let method = req.method().clone();
+                let metrics = metrics.clone();
                 let fut = srv.call(req);
                 async move {
                     let mut res = fut.instrument(span.clone()).await?;
@@ -308,6 +312,8 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
                     }
                     let status = res.status().as_u16();
                     span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request"));
+                    let route = res.request().match_pattern();
+                    metrics.http_request(method.as_str(), route.as_deref(), status, started.elapsed());
                     Ok(error_body(res))
                 }
             })
