@@ -6,7 +6,8 @@
 //! `querent_domain::ErrorCode`), request ids, body size limit, CORS, `/health`, `/ready`,
 //! `/metrics` (requests are recorded by route template in querent-app's metrics),
 //! the OpenAPI document (utoipa) at `/openapi.json` and Swagger UI at `/docs/` from
-//! vendored assets.
+//! vendored assets, and the web console at `/` ([`console`]: static files embedded at
+//! compile time, a client of `/api/v1` like any other).
 //!
 //! An endpoint is one handler in `routes/<resource>.rs`: its actix attribute gives the
 //! method and path, `#[utoipa::path]` the tag, parameters and answers, and its return type

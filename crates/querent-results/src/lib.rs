@@ -13,8 +13,9 @@
 //!   boolean counts. Distinct counts are exact up to 10,000 values per column, then a
 //!   HyperLogLog estimate (`distinct_approx: true`).
 //! - [`summary`]: [`summarize`], a short deterministic English summary (no LLM).
-//! - [`chart`]: [`suggest_chart`], a Vega-Lite v5 chart chosen from the result's shape, and
-//!   [`chart_for_widget`] for a kind a dashboard asks for.
+//! - [`chart`]: [`suggest_chart`], a Vega-Lite v5 chart chosen from the result's shape,
+//!   [`answer_chart`], the narrower choice a chat answer offers (a bar or a line, or none),
+//!   and [`chart_for_widget`] for a kind a dashboard asks for.
 //! - [`export`]: [`CsvWriter`] (streaming, RFC 4180, formula-injection defence),
 //!   [`to_json`] and [`to_xlsx`].
 //!

@@ -37,9 +37,10 @@ fn tool(var: &str, default: &str) -> PathBuf {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium `width` × `height` pixels large, or
-    /// `None` (after the gate's skip line) when either is missing.
-    async fn start(app: &TestApp, width: u32, height: u32) -> Option<Self> {
+    /// Starts chromedriver and a headless Chromium `width` × `height` pixels large (in
+    /// dark mode with `dark`), or `None` (after the gate's skip line) when either is
+    /// missing.
+    async fn start(app: &TestApp, width: u32, height: u32, dark: bool) -> Option<Self> {
         let chromium = tool("QUERENT_CHROMIUM", "/usr/bin/chromium");
         let chromedriver = tool("QUERENT_CHROMEDRIVER", "/usr/bin/chromedriver");
         if !gate::BROWSER.path("Chromium", &chromium)
@@ -63,17 +64,32 @@ impl Browser {
             base: app.base_url.clone(),
         };
         let url = format!("http://127.0.0.1:{port}");
-        let caps = json!({
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--hide-scrollbars", "--force-color-profile=srgb", "--lang=en-US",
-                    format!("--window-size={width},{height}"),
-                ],
-            },
+        let mut options = json!({
+            "binary": chromium,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--hide-scrollbars", "--force-color-profile=srgb", "--lang=en-US",
+                format!("--window-size={width},{height}"),
+            ],
         });
+        if width < 500 {
+            // Headless windows are at least 500 px wide: a phone is emulated instead.
+            options["mobileEmulation"] =
+                json!({"deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0}});
+        }
+        if dark {
+            // prefers-color-scheme: dark.
+            for flag in [
+                "--force-dark-mode",
+                "--blink-settings=preferredColorScheme=0",
+            ] {
+                options["args"]
+                    .as_array_mut()
+                    .expect("args")
+                    .push(json!(flag));
+            }
+        }
+        let caps = json!({"browserName": "chrome", "goog:chromeOptions": options});
         let Value::Object(caps) = caps else {
             unreachable!("a JSON object")
         };
@@ -205,6 +221,17 @@ impl Browser {
         self.js("return window.__csp || ['not watching'];").await
     }
 
+    /// Scrolls the newest element matching `css` to the top, then takes a screenshot.
+    async fn screenshot_of(&self, name: &str, css: &str) {
+        self.js(&format!(
+            "const all = document.querySelectorAll({}); \
+             if (all.length) all[all.length - 1].scrollIntoView({{block: 'start'}}); return true;",
+            json!(css)
+        ))
+        .await;
+        self.screenshot(name).await;
+    }
+
     /// Takes a screenshot of the page; saves it as `docs/img/console-{name}.png` with
     /// `QUERENT_SCREENSHOTS=1`.
     async fn screenshot(&self, name: &str) {
@@ -245,7 +272,7 @@ impl Drop for Browser {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn first_boot_ask_chart_review_and_approve() {
     let app = TestApp::builder().demo().spawn().await;
-    let Some(b) = Browser::start(&app, 1280, 1500).await else {
+    let Some(b) = Browser::start(&app, 1280, 1500, false).await else {
         return;
     };
 
@@ -357,7 +384,7 @@ async fn a_viewer_sees_no_admin_or_review_screens() {
         .create_member(team, "vera", TeamRole::Viewer)
         .await;
     // A phone-sized window.
-    let Some(b) = Browser::start(&app, 390, 1100).await else {
+    let Some(b) = Browser::start(&app, 390, 1000, false).await else {
         return;
     };
     b.open("/").await;
@@ -374,7 +401,8 @@ async fn a_viewer_sees_no_admin_or_review_screens() {
         b.ask("how many customers are there in each country?").await,
         "executed"
     );
-    b.screenshot("mobile").await;
+    b.wait("#thread figure.chart[data-rendered=true] svg").await;
+    b.screenshot_of("mobile", "#thread figure.chart").await;
     // Signing out returns to the login form and forgets the login.
     b.click("#logout").await;
     b.wait("#login-form").await;
@@ -385,7 +413,7 @@ async fn a_viewer_sees_no_admin_or_review_screens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_are_shown_not_swallowed() {
     let app = TestApp::builder().with_demo().spawn().await;
-    let Some(b) = Browser::start(&app, 1280, 900).await else {
+    let Some(b) = Browser::start(&app, 1280, 900, true).await else {
         return;
     };
     b.open("/").await;
@@ -395,6 +423,13 @@ async fn server_errors_are_shown_not_swallowed() {
     assert!(error.contains("invalid_credentials"), "{error}");
     b.login("admin", "admin-password-1").await;
     b.signed_in().await;
+    // Months written as text are drawn as a line (in dark mode, as the system asks).
+    assert_eq!(
+        b.ask("how many orders per month in 2024?").await,
+        "executed"
+    );
+    b.wait("#thread figure.chart[data-kind=line][data-rendered=true] svg")
+        .await;
     // The connection goes away behind the page's back: asking shows the server's 404.
     app.admin()
         .delete(&format!("/api/v1/connections/{}", app.demo().id))
@@ -402,6 +437,7 @@ async fn server_errors_are_shown_not_swallowed() {
     assert_eq!(b.ask("how many customers are there?").await, "none");
     let shown = b.text("#thread .error-box").await;
     assert!(shown.contains("not_found"), "{shown}");
+    b.screenshot_of("error", "#thread figure.chart").await;
     // A reload keeps the login (refresh token in this tab's session storage), and Ask
     // says what to do without a connection.
     b.open("/").await;

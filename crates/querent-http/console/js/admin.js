@@ -209,9 +209,12 @@ async function users(body) {
     parts.push(f);
   }
   const teams = await api.all('/teams');
+  const everyone = session.admin ? await api.all('/users') : null;
   for (const t of teams) {
     const d = await api.get(`/teams/${t.id}`);
-    const userSel = h('input', { placeholder: 'user id', 'aria-label': `User id to add to ${t.name}` });
+    const userSel = everyone
+      ? h('select', { 'aria-label': `User to add to ${t.name}` }, everyone.map((u) => h('option', { value: u.id }, u.username)))
+      : h('input', { placeholder: 'user id', 'aria-label': `User id to add to ${t.name}` });
     const role = h('select', { 'aria-label': 'Team role' }, ['viewer', 'editor', 'admin', 'owner'].map((r) => h('option', { value: r }, r)));
     const out = outcome();
     const f = h('form', { class: 'inline-form' }, userSel, role, h('button', { type: 'submit', class: 'small' }, 'Add or change member'), out);

@@ -223,7 +223,7 @@ export function answerCard(question, ctx) {
     el.dataset.status = resp.status;
     el.dataset.messageId = resp.message_id;
     stages.hidden = true;
-    const parts = [h('div', { class: 'answer-head' }, statusBadge(resp.status), resp.cache_hit ? h('span', { class: 'badge' }, 'cache') : null)];
+    const parts = [h('div', { class: 'answer-head' }, statusBadge(resp.status), resp.cache_hit && resp.status !== 'cached' ? h('span', { class: 'badge' }, 'from the cache') : null)];
     if (resp.error) {
       if (resp.error.code === 'cannot_translate') {
         parts.push(

@@ -73,7 +73,12 @@ export function chartView(chart) {
         defaultStyle: false,
         tooltip: tooltip(target),
         theme: dark() ? 'dark' : undefined,
-        config: { background: null, mark: { tooltip: true } },
+        config: {
+          background: null,
+          font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+          mark: { tooltip: true },
+          axisQuantitative: { tickCount: 8 },
+        },
       }),
     )
     .then(() => fig.setAttribute('data-rendered', 'true'))

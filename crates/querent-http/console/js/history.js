@@ -17,7 +17,7 @@ export async function historyScreen(view, rest) {
         'li',
         {},
         h('a', { href: `#/history/${s.id}`, 'aria-current': rest[0] === s.id ? 'true' : null }, s.title || '(untitled)'),
-        h('span', { class: 'muted small' }, ` ${byId.get(s.connection_id)?.name || ''} · ${when(s.updated_at)}`),
+        h('div', { class: 'muted small' }, `${byId.get(s.connection_id)?.name || ''} · ${when(s.updated_at)}`),
       ),
     ),
   );
