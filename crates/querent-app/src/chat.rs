@@ -719,10 +719,14 @@ impl App {
         let t = Instant::now();
         let schema = self.schema_for(&p.actor, &p.conn).await?;
         let model = self.semantic_model_of(p.conn.id).await;
-        let prompt_schema =
-            self.link_schema(&p.conn, &schema, model.as_deref(), &p.message.question);
-        p.timings.linking_us = micros(t);
         let history = self.history_of(p.session.id, p.message.id).await?;
+        // A follow-up ("only for Germany") needs the tables of the question it refines.
+        let link_text = match history.iter().rev().find(|t| t.sql.is_some()) {
+            Some(previous) => format!("{} {}", previous.question, p.message.question),
+            None => p.message.question.clone(),
+        };
+        let prompt_schema = self.link_schema(&p.conn, &schema, model.as_deref(), &link_text);
+        p.timings.linking_us = micros(t);
         let max_rows = self.effective_max_rows(&p.conn, &p.message.options);
         if p.message.options.use_cache && history.is_empty() {
             let scope = cache_scope_of(&p.conn, &schema, model.as_deref());

@@ -44,8 +44,9 @@
 //! SQL is written in the requested dialect (identifier quoting only when needed, date
 //! arithmetic per dialect). When it cannot place part of a question (a number or value it
 //! cannot attach to a column, tables with no join path, no table at all) it returns
-//! [`CannotTranslate`] saying what it understood rather than guessing. `history` is not used:
-//! every question is translated on its own.
+//! [`CannotTranslate`] saying what it understood rather than guessing. A short question that
+//! refines the session's previous one ("only for Germany", "and by year?", "top 10
+//! instead") is read together with it ([`follow_up`]).
 //!
 //! **Depends on:** querent-domain only (schema snapshot, privacy policy, the
 //! [`SqlProvider`] port). Its SQL goes through querent-sql's guard like any provider's.
@@ -637,9 +638,50 @@ impl OfflineProvider {
     }
 
     /// Translates a request: a matching verified example first, else the rule-based
-    /// translator over the (cached) index of the request's schema and semantic model.
+    /// translator over the (cached) index of the request's schema and semantic model. A
+    /// question that refines the session's previous one ("only for Germany", "and by
+    /// year?", "top 10 instead") is read together with it ([`follow_up`]).
     pub fn translate(&self, request: &GenerateRequest) -> Result<Translation, CannotTranslate> {
-        if let Some(t) = from_examples(&request.question, &request.examples, &request.policy) {
+        let Some((previous, combined)) = follow_up(&request.question, &request.history) else {
+            return self.translate_one(request, &request.question);
+        };
+        // "only …", "and …", "what about …", "… instead" and a few words opening with a
+        // preposition ("in Japan?") refine for sure; a longer question opening with a
+        // preposition only when it means nothing on its own.
+        let first = request
+            .question
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_lowercase();
+        let sure = matches!(
+            first.as_str(),
+            "only" | "just" | "and" | "but" | "now" | "also" | "then" | "same" | "what" | "how"
+        ) || request.question.to_lowercase().contains("instead")
+            || request.question.split_whitespace().count() <= 4;
+        if !sure && let Ok(t) = self.translate_one(request, &request.question) {
+            return Ok(t);
+        }
+        match self.translate_one(request, &combined) {
+            Ok(mut t) => {
+                t.explanation = format!(
+                    "Following up on \"{}\" as \"{combined}\": {}",
+                    previous.trim(),
+                    t.explanation
+                );
+                Ok(t)
+            }
+            // Not a refinement after all: the question on its own.
+            Err(_) => self.translate_one(request, &request.question),
+        }
+    }
+
+    fn translate_one(
+        &self,
+        request: &GenerateRequest,
+        question: &str,
+    ) -> Result<Translation, CannotTranslate> {
+        if let Some(t) = from_examples(question, &request.examples, &request.policy) {
             return Ok(t);
         }
         let model = request.semantic.as_deref();
@@ -661,8 +703,157 @@ impl OfflineProvider {
                 idx
             }
         };
-        translate_on(&request.question, &idx, request.dialect, &self.options)
+        translate_on(question, &idx, request.dialect, &self.options)
     }
+}
+
+/// Words that open a refinement of the previous question.
+const REFINE_OPENERS: &[&str] = &[
+    "only",
+    "just",
+    "and",
+    "but",
+    "now",
+    "also",
+    "what",
+    "how",
+    "same",
+    "instead",
+    "then",
+    "for",
+    "in",
+    "by",
+    "per",
+    "from",
+    "excluding",
+    "without",
+    "with",
+    "top",
+    "bottom",
+    "limit",
+];
+
+/// A question that refines the session's last answered question, read together with it:
+/// `(previous question, combined question)`. A refinement is short and opens with a
+/// refining word ("only for Germany", "and by year?", "what about 2024?", "top 10
+/// instead"); a series grain or a top-N it names replaces the previous one's.
+pub fn follow_up(
+    question: &str,
+    history: &[querent_domain::query::Turn],
+) -> Option<(String, String)> {
+    let previous = history
+        .iter()
+        .rev()
+        .find(|t| t.sql.is_some())?
+        .question
+        .clone();
+    let words: Vec<String> = question
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+                .to_owned()
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 8 {
+        return None;
+    }
+    let first = words[0].to_lowercase();
+    let instead = words.iter().any(|w| w.eq_ignore_ascii_case("instead"));
+    let about = words
+        .get(1)
+        .is_some_and(|w| w.eq_ignore_ascii_case("about"));
+    if matches!(first.as_str(), "what" | "how") && !about {
+        return None;
+    }
+    if !REFINE_OPENERS.contains(&first.as_str()) && !instead {
+        return None;
+    }
+    // Drop the refining words that carry no content of their own.
+    let mut rest: Vec<String> = words
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| {
+            let l = w.to_lowercase();
+            let opener = *i == 0
+                && matches!(
+                    l.as_str(),
+                    "only" | "just" | "and" | "but" | "now" | "also" | "then"
+                );
+            let about = *i <= 1
+                && (matches!(l.as_str(), "what" | "how") && *i == 0
+                    || l == "about" && words[0].eq_ignore_ascii_case("what")
+                    || l == "about" && words[0].eq_ignore_ascii_case("how"));
+            !(opener || about || l == "instead")
+        })
+        .map(|(_, w)| w.clone())
+        .collect();
+    if rest.is_empty() {
+        return None;
+    }
+    let grains = [
+        "day",
+        "week",
+        "month",
+        "quarter",
+        "year",
+        "daily",
+        "weekly",
+        "monthly",
+        "quarterly",
+        "yearly",
+        "annually",
+    ];
+    let is_grain = |w: &str| grains.contains(&w.to_lowercase().trim_end_matches('s'));
+    let mut prev: Vec<String> = previous.split_whitespace().map(str::to_owned).collect();
+    let strip = |prev: &mut Vec<String>, at: usize, n: usize| {
+        prev.drain(at..(at + n).min(prev.len()));
+    };
+    // A new grain replaces the old one ("by month" → "and by year?").
+    if rest.iter().any(|w| is_grain(w)) {
+        let mut i = 0;
+        while i < prev.len() {
+            let l = prev[i].to_lowercase();
+            let clean = l.trim_matches(|c: char| !c.is_alphanumeric());
+            if matches!(clean, "by" | "per" | "each")
+                && prev
+                    .get(i + 1)
+                    .is_some_and(|n| is_grain(n.trim_matches(|c: char| !c.is_alphanumeric())))
+            {
+                strip(&mut prev, i, 2);
+            } else if is_grain(clean)
+                && matches!(
+                    clean,
+                    "daily" | "weekly" | "monthly" | "quarterly" | "yearly" | "annually"
+                )
+            {
+                strip(&mut prev, i, 1);
+            } else {
+                i += 1;
+            }
+        }
+    }
+    // A new top-N replaces the old one ("top 5 …" → "top 10 instead").
+    let number = |w: &str| w.chars().all(|c| c.is_ascii_digit());
+    if let Some(n) = rest.iter().find(|w| number(w)).cloned()
+        && (instead || rest.iter().any(|w| w.eq_ignore_ascii_case("top")))
+        && let Some(p) = prev
+            .iter()
+            .position(|w| number(w.trim_matches(|c: char| !c.is_alphanumeric())))
+    {
+        prev[p] = n;
+        rest.retain(|w| !number(w) && !w.eq_ignore_ascii_case("top"));
+    }
+    let base = prev
+        .join(" ")
+        .trim_end_matches(['?', '.', '!'])
+        .to_owned();
+    let combined = if rest.is_empty() {
+        base
+    } else {
+        format!("{base} {}", rest.join(" "))
+    };
+    Some((previous, combined))
 }
 
 #[async_trait]

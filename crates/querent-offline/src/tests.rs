@@ -950,3 +950,50 @@ fn refuses_rather_than_answering_another_question() {
     // Unknown verbs and adverbs are how things relate: answered.
     assert!(demo_sql("how many customers bought products").is_ok());
 }
+
+fn follow(previous: &str, question: &str) -> Result<String, String> {
+    let provider = OfflineProvider::default();
+    let request = querent_domain::query::GenerateRequest {
+        question: question.into(),
+        dialect: Dialect::Sqlite,
+        schema: std::sync::Arc::new(demo()),
+        policy: PrivacyPolicy::default(),
+        history: vec![querent_domain::query::Turn {
+            question: previous.into(),
+            sql: Some("SELECT 1".into()),
+        }],
+        previous_error: None,
+        max_rows: 100,
+        semantic: None,
+        examples: Vec::new(),
+        instructions: None,
+    };
+    provider
+        .translate(&request)
+        .map(|t| t.sql)
+        .map_err(|e| e.understood)
+}
+
+#[test]
+fn follow_ups_refine_the_previous_question() {
+    assert_eq!(
+        follow("How many customers per country?", "only for Germany").unwrap(),
+        "SELECT COUNT(*), country FROM customers WHERE country = 'Germany' GROUP BY country"
+    );
+    let sql = follow("revenue by month", "and by year?").unwrap();
+    assert!(
+        sql.starts_with("SELECT strftime('%Y', ordered_at) AS \"year\", SUM(total)"),
+        "{sql}"
+    );
+    let sql = follow("top 3 customers by revenue", "top 10 instead").unwrap();
+    assert!(sql.ends_with("LIMIT 10"), "{sql}");
+    // A question of its own is answered on its own.
+    assert_eq!(
+        follow("revenue by month", "How many customers are there?").unwrap(),
+        "SELECT COUNT(*) FROM customers"
+    );
+    assert_eq!(
+        follow("How many customers per country?", "in Japan?").unwrap(),
+        "SELECT COUNT(*), country FROM customers WHERE country = 'Japan' GROUP BY country"
+    );
+}
