@@ -329,6 +329,29 @@ async fn first_boot_ask_chart_review_and_approve() {
         .await;
     assert_ne!(first, sorted, "descending order puts another country first");
 
+    // Thumbs up keeps it as an example; "Save as query" puts it in the Workspace.
+    b.click("#thread button.thumb[data-rating=up]").await;
+    b.wait("#thread .feedback [role=status]:not(:empty)").await;
+    assert!(
+        b.text("#thread .feedback [role=status]")
+            .await
+            .contains("Thanks")
+    );
+    b.click("#thread button.save-query").await;
+    b.fill(
+        "#thread .inline-form input[name=name]",
+        "Customers per country",
+    )
+    .await;
+    b.click("#thread .inline-form button[type=submit]").await;
+    b.wait("#thread .inline-form [role=status]:not(:empty)")
+        .await;
+    assert!(
+        b.text("#thread .inline-form [role=status]")
+            .await
+            .starts_with("Saved")
+    );
+
     // A follow-up in the same conversation, and a question it cannot translate.
     assert_eq!(b.ask("how many customers are there?").await, "executed");
     assert!(b.text("#session-note").await.contains("continue"));
@@ -355,7 +378,21 @@ async fn first_boot_ask_chart_review_and_approve() {
         b.ask("how many orders are there?").await,
         "pending_approval"
     );
-    b.wait("#thread .approval button.approve").await;
+    // Editing checks the SQL with the guard as it is typed; saved, it waits again.
+    b.click("#thread .approval button.edit").await;
+    b.fill("#thread .sql-editor textarea", "SELECT nosuch FROM orders")
+        .await;
+    b.wait("#thread .verdict[data-valid=false]").await;
+    assert!(b.text("#thread .verdict").await.contains("nosuch"));
+    b.fill(
+        "#thread .sql-editor textarea",
+        "SELECT COUNT(*) AS order_count FROM orders",
+    )
+    .await;
+    b.wait("#thread .verdict[data-valid=true]").await;
+    b.click("#thread .sql-editor button.save-sql").await;
+    b.wait("#thread article.answer[data-status=pending_approval]:not([aria-busy]) .approval")
+        .await;
     b.go("#/review").await;
     b.wait("#pending article.answer[data-status=pending_approval]")
         .await;
@@ -365,12 +402,26 @@ async fn first_boot_ask_chart_review_and_approve() {
     b.wait("#pending article.answer[data-status=executed]:not([aria-busy])")
         .await;
     assert!(b.count("#pending table.grid tbody tr").await >= 1);
+    assert!(
+        b.text("#pending table.grid thead")
+            .await
+            .contains("order_count")
+    );
 
     // History lists the conversations and shows their messages.
     b.go("#/history").await;
     b.click("#sessions li:first-child a").await;
     b.wait(".history-detail article.answer").await;
     b.screenshot("history").await;
+
+    // The saved query runs from the Workspace.
+    b.go("#/workspace/queries").await;
+    assert_eq!(
+        b.text("#main article.card h2").await,
+        "Customers per country"
+    );
+    b.click("#main article.card button.run-query").await;
+    b.wait("#main article.card table.grid tbody tr").await;
 
     let csp = b.csp_violations().await;
     assert_eq!(csp, json!([]), "the console runs under its policy");
@@ -446,5 +497,72 @@ async fn server_errors_are_shown_not_swallowed() {
         b.text(".screen[data-screen=ask]")
             .await
             .contains("no connection")
+    );
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_its_policy_types_and_caching() {
+    let app = TestApp::builder().spawn().await;
+    let get = |path: &str| app.client.get(format!("{}{path}", app.base_url));
+
+    let page = get("/").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let h = page.headers().clone();
+    assert_eq!(h["content-type"], "text/html; charset=utf-8");
+    let csp = h["content-security-policy"].to_str().unwrap();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-cache");
+    let body = page.text().await.unwrap();
+    assert!(body.contains("/console/js/app.js"));
+
+    // The console's own files revalidate by ETag.
+    let js = get("/console/js/app.js").send().await.unwrap();
+    assert_eq!(js.status(), 200);
+    assert_eq!(
+        js.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let etag = js.headers()["etag"].to_str().unwrap().to_owned();
+    let again = get("/console/js/app.js")
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+
+    // Vendored libraries live under versioned paths and are cached for good, compressed
+    // on request.
+    let vega = get("/console/vendor/vega-embed-6.29.0/vega-embed.min.js")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vega.status(), 200);
+    assert!(
+        vega.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(vega.headers()["content-encoding"], "gzip");
+    let css = get("/console/app.css").send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+
+    // Unknown files are the API's JSON 404, never the page.
+    let missing = get("/console/nope.js").send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    let err: Value = missing.json().await.unwrap();
+    assert_eq!(err["code"], "not_found");
+    assert_eq!(
+        get("/console/../Cargo.toml").send().await.unwrap().status(),
+        404
     );
 }

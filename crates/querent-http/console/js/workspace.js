@@ -44,7 +44,7 @@ async function queries(body) {
     const out = h('div', {});
     const run = h('button', {
       type: 'button',
-      class: 'small',
+      class: 'small run-query',
       onclick: async () => {
         run.disabled = true;
         try {
