@@ -161,6 +161,22 @@ impl Browser {
         }
     }
 
+    /// The text of the first element matching `css` once it contains `needle`.
+    async fn wait_text(&self, css: &str, needle: &str) -> String {
+        let deadline = std::time::Instant::now() + STEP;
+        loop {
+            let text = self.text(css).await;
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{css} never said {needle:?}; it says {text:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn count(&self, css: &str) -> usize {
         self.c()
             .find_all(Locator::Css(css))
@@ -370,6 +386,15 @@ async fn first_boot_ask_chart_review_and_approve() {
             .contains("review first")
     );
     b.screenshot("admin").await;
+
+    // The semantic model's tables are edited as forms and saved as a new version.
+    b.go("#/admin/semantic").await;
+    b.click("#admin-semantic details.model-table summary").await;
+    let name = "#admin-semantic details.model-table[open] input[aria-label^='Display name of']";
+    b.fill(name, "Clients").await;
+    b.click("#admin-semantic button[type=submit]").await;
+    b.wait_text("#admin-semantic .outcome", "Saved as version")
+        .await;
 
     // A question now waits; the Review screen lists it; approving runs it.
     b.go("#/ask").await;

@@ -65,14 +65,27 @@ async function connections(body) {
     mode.addEventListener('change', () => attempt(out, () => api.put(`/connections/${c.id}/execution-mode`, { mode: mode.value }), `Mode set to ${mode.value.replace('_', ' ')}.`));
     const test = h('button', { type: 'button', class: 'secondary small', onclick: () => attempt(out, () => api.post(`/connections/${c.id}/test`), (r) => (r.ok ? `OK: ${r.server_version || c.dialect}, ${r.latency_ms} ms` : `Failed: ${r.error ? r.error.detail || r.error.message : ''}`)) }, 'Test');
     const privacy = h('button', { type: 'button', class: 'secondary small', onclick: () => privacyForm(c, out) }, 'Privacy');
+    const limits = h('button', { type: 'button', class: 'secondary small', onclick: () => limitsForm(c, out) }, 'Limits');
     return h('tr', {},
       h('td', {}, c.name, c.description ? h('div', { class: 'muted small' }, c.description) : null),
       h('td', {}, c.dialect),
       h('td', {}, c.path || [c.host, c.port, c.database].filter(Boolean).join(' · ')),
       h('td', {}, mode),
-      h('td', {}, h('div', { class: 'row-actions' }, test, privacy), out));
+      h('td', {}, h('div', { class: 'row-actions' }, test, privacy, limits), out));
   });
   replace(body, table(['Name', 'Dialect', 'Where', 'Execution mode', ''], rows), addConnection());
+}
+
+function limitsForm(c, out) {
+  const timeout = h('input', { type: 'number', min: 1, value: c.config.statement_timeout_ms });
+  const rows = h('input', { type: 'number', min: 1, value: c.config.max_rows });
+  const f = h('form', { class: 'card inline-form' }, field('Statement timeout (ms)', timeout), field('Row cap', rows), h('button', { type: 'submit' }, 'Save limits'));
+  f.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const body = { statement_timeout_ms: Number(timeout.value), max_rows: Number(rows.value) };
+    if (await attempt(out, () => api.put(`/connections/${c.id}/config`, body), 'Limits saved.')) { c.config = body; f.remove(); }
+  });
+  out.before(f);
 }
 
 function privacyForm(c, out) {
@@ -126,43 +139,144 @@ function addConnection() {
   return f;
 }
 
+const list = (v) => (v || []).join(', ');
+const split = (v) => v.split(',').map((x) => x.trim()).filter(Boolean);
+const mappingsText = (ms) => (ms || []).map((m) => `${m.phrase}=${m.value}`).join('; ');
+function parseMappings(text) {
+  return text.split(';').map((x) => x.trim()).filter(Boolean).map((pair) => {
+    const at = pair.indexOf('=');
+    return at < 0 ? { phrase: pair, value: pair } : { phrase: pair.slice(0, at).trim(), value: pair.slice(at + 1).trim() };
+  });
+}
+
+/** One text input bound to `obj[key]` (a list when `asList`). */
+function bound(obj, key, label, asList) {
+  const input = h('input', { 'aria-label': label, value: asList ? list(obj[key]) : obj[key] || '' });
+  input.addEventListener('input', () => {
+    obj[key] = asList ? split(input.value) : input.value.trim() || null;
+  });
+  return input;
+}
+
+/** The model as forms: tables and their columns, metrics; joins are kept as they are. */
+function modelEditor(model) {
+  const desc = h('textarea', { rows: 3 });
+  desc.value = model.description || '';
+  desc.addEventListener('input', () => { model.description = desc.value.trim() || null; });
+  const tables = (model.tables || []).map((t) => {
+    const cols = (t.columns || []).map((c) => {
+      const maps = h('input', { 'aria-label': `Value mappings of ${t.table}.${c.column}`, value: mappingsText(c.value_mappings), placeholder: 'Germany=DE; active=1' });
+      maps.addEventListener('input', () => { c.value_mappings = parseMappings(maps.value); });
+      return h('tr', {},
+        h('th', { scope: 'row' }, h('code', {}, c.column), c.data_type ? h('div', { class: 'muted small' }, c.data_type) : null),
+        h('td', {}, bound(c, 'display_name', `Display name of ${t.table}.${c.column}`)),
+        h('td', {}, bound(c, 'synonyms', `Synonyms of ${t.table}.${c.column}`, true)),
+        h('td', {}, bound(c, 'description', `Description of ${t.table}.${c.column}`)),
+        h('td', {}, maps));
+    });
+    return h('details', { class: 'card model-table' },
+      h('summary', {}, h('strong', {}, t.display_name || t.table), ' ', h('code', { class: 'muted small' }, t.table), ` · ${cols.length} columns`),
+      h('div', { class: 'grid-fields' },
+        h('div', { class: 'field' }, h('label', {}, 'Display name'), bound(t, 'display_name', `Display name of ${t.table}`)),
+        h('div', { class: 'field' }, h('label', {}, 'Synonyms (comma separated)'), bound(t, 'synonyms', `Synonyms of ${t.table}`, true)),
+        h('div', { class: 'field' }, h('label', {}, 'What a row is'), bound(t, 'description', `Description of ${t.table}`))),
+      h('div', { class: 'scroll' }, h('table', { class: 'grid' },
+        h('thead', {}, h('tr', {}, ['Column', 'Display name', 'Synonyms', 'Description', 'Value mappings'].map((x) => h('th', { scope: 'col' }, x)))),
+        h('tbody', {}, cols))));
+  });
+  model.metrics = model.metrics || [];
+  const metricRows = h('tbody', {});
+  const metricRow = (m) => h('tr', {},
+    h('td', {}, bound(m, 'name', 'Metric name')), h('td', {}, bound(m, 'table', 'Metric table')),
+    h('td', {}, bound(m, 'expression', 'Metric SQL expression')), h('td', {}, bound(m, 'synonyms', 'Metric synonyms', true)),
+    h('td', {}, bound(m, 'description', 'Metric description')));
+  model.metrics.forEach((m) => metricRows.appendChild(metricRow(m)));
+  const addMetric = h('button', { type: 'button', class: 'secondary small', onclick: () => {
+    const m = { name: '', table: '', expression: '', synonyms: [] };
+    model.metrics.push(m);
+    metricRows.appendChild(metricRow(m));
+  } }, 'Add a metric');
+  return h('div', {},
+    field('What the database is about', desc),
+    h('h3', {}, 'Tables'), tables.length ? tables : h('p', { class: 'muted' }, 'The model describes no table yet.'),
+    h('h3', {}, 'Metrics'),
+    h('div', { class: 'scroll' }, h('table', { class: 'grid' },
+      h('thead', {}, h('tr', {}, ['Name', 'Table', 'SQL expression', 'Synonyms', 'Description'].map((x) => h('th', { scope: 'col' }, x)))), metricRows)),
+    h('div', { class: 'row-actions' }, addMetric),
+    (model.joins || []).length ? h('p', { class: 'muted small' }, `${model.joins.length} join path(s) are kept as they are.`) : null);
+}
+
+function driftView(d) {
+  const items = [];
+  const add = (label, arr, fmt) => { if (arr && arr.length) items.push(h('li', {}, `${label}: `, arr.map(fmt).join(', '))); };
+  add('Dropped tables', d.dropped_tables, String);
+  add('Renamed tables', d.renamed_tables, (r) => `${r.from} → ${r.to}`);
+  add('Dropped columns', d.dropped_columns, (c) => `${c.table}.${c.column}`);
+  add('Renamed columns', d.renamed_columns, (r) => `${r.table}.${r.from} → ${r.to}`);
+  add('Type changes', d.type_changes, (t) => `${t.table}.${t.column} ${t.from} → ${t.to}`);
+  add('New tables', d.new_tables, String);
+  add('New columns', d.new_columns, (c) => `${c.table}.${c.column}`);
+  add('Broken references', d.broken_references, (b) => `${b.location}: ${b.problem}`);
+  return h('div', { class: d.drifted ? 'notice' : 'card' },
+    h('strong', {}, d.drifted ? `Version ${d.model_version} needs attention.` : `Version ${d.model_version} matches the live schema.`),
+    items.length ? h('ul', {}, items) : null);
+}
+
 async function semantic(body) {
   const items = await api.all('/connections');
+  if (!items.length) {
+    replace(body, h('p', { class: 'muted' }, 'No connection yet.'));
+    return;
+  }
   const select = h('select', {}, items.map((c) => h('option', { value: c.id }, c.name)));
-  const area = h('textarea', { rows: 18, class: 'json-input', spellcheck: 'false' });
   const out = outcome();
   const drift = h('div', {});
+  const editor = h('div', {});
+  const raw = h('textarea', { rows: 14, class: 'json-input', spellcheck: 'false', 'aria-label': 'The model as JSON' });
+  let model = null;
+  const show = (m, note) => {
+    model = m;
+    replace(editor, modelEditor(model));
+    raw.value = JSON.stringify(model, null, 2);
+    out.className = 'small outcome';
+    out.textContent = note;
+  };
   const load = async () => {
     replace(drift);
     try {
       const m = await api.get(`/connections/${select.value}/semantic-model`);
-      area.value = JSON.stringify(m.model || m, null, 2);
-      out.textContent = m.version ? `Version ${m.version}.` : '';
+      show(m, `Version ${m.version}.`);
     } catch (e) {
-      area.value = '';
-      out.textContent = e.code === 'not_found' ? 'No model yet: draft one from the schema.' : errorText(e);
+      if (e.code !== 'not_found') throw e;
+      show({ tables: [], metrics: [], joins: [] }, 'No model yet: draft one from the schema.');
     }
   };
-  select.addEventListener('change', load);
+  select.addEventListener('change', () => load().catch((e) => { out.textContent = errorText(e); }));
+  const save = async () => {
+    const saved = await attempt(out, () => api.put(`/connections/${select.value}/semantic-model`, model));
+    if (saved) show(saved, `Saved as version ${saved.version}.`);
+  };
   const f = h('form', { class: 'card' },
     field('Connection', select),
-    field('Model (JSON: tables with display names, synonyms and columns; metrics; value mappings)', area),
     h('div', { class: 'actions' },
       h('button', { type: 'submit' }, 'Save as next version'),
-      h('button', { type: 'button', class: 'secondary', onclick: async () => { if (await attempt(out, () => api.post(`/connections/${select.value}/semantic-model/generate`, {}), 'Draft generated.')) load(); } }, 'Draft from schema'),
+      h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        if (model && model.version && !window.confirm('Replace the editor\'s contents with a fresh draft? Nothing is saved until you save.')) return;
+        const draft = await attempt(out, () => api.post(`/connections/${select.value}/semantic-model/generate?provider=offline`, {}));
+        if (draft) show({ ...draft, version: model && model.version ? model.version : null }, 'Draft from the schema (not saved yet).');
+      } }, 'Draft from schema'),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
         const d = await attempt(out, () => api.get(`/connections/${select.value}/semantic-model/drift`));
-        if (d) replace(drift, h('pre', { class: 'json' }, JSON.stringify(d, null, 2)));
+        if (d) replace(drift, driftView(d));
       } }, 'Check drift')),
-    out, drift);
-  f.addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    let model;
-    try { model = JSON.parse(area.value); } catch (e) { out.textContent = `Not valid JSON: ${e.message}`; return; }
-    await attempt(out, () => api.put(`/connections/${select.value}/semantic-model`, { model }), 'Saved.');
-  });
+    out, drift, editor,
+    h('details', {}, h('summary', {}, 'Edit as JSON'), raw,
+      h('button', { type: 'button', class: 'secondary small', onclick: () => {
+        try { show(JSON.parse(raw.value), 'JSON applied (not saved yet).'); } catch (e) { out.textContent = `Not valid JSON: ${e.message}`; }
+      } }, 'Apply JSON')));
+  f.addEventListener('submit', (ev) => { ev.preventDefault(); save(); });
   replace(body, f);
-  if (items.length) await load();
+  await load();
 }
 
 async function providers(body) {
