@@ -319,6 +319,11 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
                 }
             })
     })
+    // Small writes (each SSE event, a short JSON answer) go out at once: without
+    // TCP_NODELAY, Nagle's algorithm holds a write back until the client ACKs the previous
+    // one, which a delayed-ACK client does ~40 ms later — on every event of a reused
+    // connection.
+    .tcp_nodelay(true)
     .shutdown_timeout(10);
     if let Some(w) = workers {
         server = server.workers(w);
