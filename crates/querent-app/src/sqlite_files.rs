@@ -140,7 +140,71 @@ const SNIFF_BYTES: u64 = 1024 * 1024;
 /// Whether the file looks like a Querent metadata store: a SQLite file whose first MiB names
 /// the store's tables, judged by the one rule of
 /// [`querent_domain::schema::querent_store::looks_like_querent_store`]. Blocking.
+///
+/// Every use of a SQLite target asks (twice per chat), and reading and scanning the MiB
+/// costs tens of milliseconds of CPU: the verdict is kept per file while the file's
+/// identity stays the same — device, inode, size, modification time and status-change
+/// time (which the kernel sets on any write and no caller can set back), so a file written
+/// or replaced since is read again.
 pub fn looks_like_querent_store(path: &Path) -> bool {
+    use std::sync::{Mutex, OnceLock};
+    /// Verdicts per path, with the identity they were read at; bounded.
+    static VERDICTS: OnceLock<Mutex<std::collections::HashMap<PathBuf, (FileIdentity, bool)>>> =
+        OnceLock::new();
+    const MAX_VERDICTS: usize = 1024;
+    let Some(identity) = content_identity(path) else {
+        return sniff_querent_store(path);
+    };
+    let verdicts = VERDICTS.get_or_init(Default::default);
+    let lock = || {
+        verdicts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some((seen, verdict)) = lock().get(path)
+        && *seen == identity
+    {
+        return *verdict;
+    }
+    let verdict = sniff_querent_store(path);
+    // Kept only when the file did not change while it was read.
+    if content_identity(path) == Some(identity) {
+        let mut map = lock();
+        if map.len() >= MAX_VERDICTS {
+            map.clear();
+        }
+        map.insert(path.to_path_buf(), (identity, verdict));
+    }
+    verdict
+}
+
+/// What identifies a file's content for [`looks_like_querent_store`]: device, inode, size,
+/// modification and status-change times (ns).
+type FileIdentity = (u64, u64, u64, i64, i64, i64, i64);
+
+#[cfg(unix)]
+#[allow(clippy::disallowed_methods)] // called on the blocking pool, like the read it saves
+fn content_identity(path: &Path) -> Option<FileIdentity> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(path).ok()?;
+    Some((
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+    ))
+}
+
+#[cfg(not(unix))]
+fn content_identity(_path: &Path) -> Option<FileIdentity> {
+    None
+}
+
+/// [`looks_like_querent_store`] without the kept verdicts: reads the first MiB.
+fn sniff_querent_store(path: &Path) -> bool {
     use querent_domain::schema::querent_store::{
         DIESEL_MIGRATIONS_TABLE, STORE_TABLES, looks_like_querent_store as rule,
     };
@@ -945,6 +1009,16 @@ mod tests {
         )
         .unwrap();
         assert!(!looks_like_querent_store(&text));
+        // The verdict is kept while the file stays the same, and read again once it is
+        // written or replaced.
+        assert!(!looks_like_querent_store(&plain));
+        let store_bytes = std::fs::read(&store).unwrap();
+        std::fs::write(&plain, &store_bytes).unwrap();
+        assert!(looks_like_querent_store(&plain));
+        std::fs::write(&plain, with(&["__diesel_schema_migrations", "users"])).unwrap();
+        assert!(!looks_like_querent_store(&plain));
+        std::fs::rename(&store, &plain).unwrap();
+        assert!(looks_like_querent_store(&plain));
     }
 
     #[test]
