@@ -857,7 +857,8 @@ pub async fn run(args: &EvalArgs) -> Result<Report, String> {
     Ok(report)
 }
 
-/// Links every question with querent-semantic and compares with the gold tables.
+/// Links every question with querent-semantic (and the database's semantic model, when the
+/// suite applied one) and compares with the gold tables.
 async fn linking_metrics(
     app: &App,
     actor: &Actor,
@@ -875,7 +876,13 @@ async fn linking_metrics(
     > = BTreeMap::new();
     for (name, id) in connections {
         let snap = app.get_schema(actor, *id).await.map_err(|e| e.detail)?;
-        let index = querent_semantic::LinkIndex::new(&snap);
+        // With the connection's semantic model, as the chat pipeline links.
+        let model = app.semantic_model_for(*id).await.map_err(|e| e.detail)?;
+        let index = querent_semantic::LinkIndex::new_with_model(
+            &snap,
+            &querent_domain::PrivacyPolicy::default(),
+            model.as_deref(),
+        );
         let guard = GuardSchema::from_snapshot(&snap);
         by_db.insert(name.as_str(), (Arc::new(snap), index, guard));
     }
