@@ -33,7 +33,14 @@ pub(crate) fn known(idx: &Index, tok: &Tok) -> bool {
     {
         return true;
     }
-    tok.low.len() >= 4 && idx.roots.contains(root(&tok.low))
+    if tok.low.len() >= 4 && idx.roots.contains(root(&tok.low)) {
+        return true;
+    }
+    // Part of a compound name: "towns" in `hometown`, "member" in `membership_level`.
+    tok.stem.len() >= 4
+        && idx.vocab.iter().any(|w| {
+            w.len() > tok.stem.len() && (w.ends_with(&tok.stem) || w.starts_with(&tok.stem))
+        })
 }
 
 /// Whether grounding leaves a token alone whatever it is: quoted literals, numbers,
@@ -118,8 +125,8 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
 /// Rewrites the tokens the schema does not know into the first lexicon reading whose words
 /// it all knows. Returns the new tokens and what was rewritten.
 pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
+    let (toks, mut read) = places(toks, idx);
     let mut out = Vec::with_capacity(toks.len());
-    let mut read = Vec::new();
     let lex = lexicon();
     for tok in toks {
         if fixed(&tok) || known(idx, &tok) {
@@ -206,6 +213,73 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
     1.0
 }
 
+/// Places named as the database does not store them: a code for a stored name ("TX" →
+/// `Texas`), a name or adjective for a stored code ("Germany", "German" → `DE`). A span of
+/// up to three words is read as the one other name of its place that the schema's values
+/// know; several candidates (is "CA" Canada or California?) leave it as it is.
+fn places(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
+    let lex = lexicon();
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut read = Vec::new();
+    let mut i = 0;
+    'outer: while i < toks.len() {
+        for k in (1..=3).rev() {
+            let Some(span) = toks.get(i..i + k) else {
+                continue;
+            };
+            if span.iter().any(|t| t.quoted || t.number().is_some()) {
+                continue;
+            }
+            let name: Vec<&str> = span.iter().map(|t| t.low.as_str()).collect();
+            let name = name.join(" ");
+            // A two-letter word is a code only when written as one ("TX", not "in").
+            if k == 1 {
+                let t = &span[0];
+                let code = t.text.len() <= 3 && t.text.chars().all(|c| c.is_ascii_uppercase());
+                if (t.low.len() < 3 && !code) || (t.low.len() >= 3 && fixed(t)) || known(idx, t) {
+                    continue;
+                }
+            } else if span.iter().all(|t| known(idx, t)) {
+                continue;
+            }
+            let mut found: Vec<&str> = lex
+                .place_names(&name)
+                .into_iter()
+                .filter(|n| {
+                    idx.values
+                        .iter()
+                        .any(|v| v.words.join(" ") == *n || v.said == *n)
+                })
+                .collect();
+            found.dedup();
+            let [other] = found.as_slice() else {
+                continue;
+            };
+            let said: Vec<&str> = span.iter().map(|t| t.text.as_str()).collect();
+            read.push(ReadAs {
+                said: said.join(" "),
+                read_as: (*other).to_owned(),
+            });
+            let last = &span[k - 1];
+            let words: Vec<&str> = other.split(' ').collect();
+            for (j, w) in words.iter().enumerate() {
+                let mut t = span[0].clone();
+                (*w).clone_into(&mut t.low);
+                (*w).clone_into(&mut t.stem);
+                t.text = w.to_uppercase();
+                t.comma = j + 1 == words.len() && last.comma;
+                t.stop = j + 1 == words.len() && last.stop;
+                out.push(t);
+            }
+            i += k;
+            continue 'outer;
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    (out, read)
+}
+
 /// The content words of a question the schema and the translator know nothing of (not a
 /// stop word, cue word, number, literal or month, not covered by a name, value or literal
 /// the planner found, not a capitalised word that may be a value the samples miss), with
@@ -268,8 +342,23 @@ mod tests {
         let (q, read) = grounded("how many vocalists are American?");
         assert_eq!(q, "how many singer are usa");
         assert_eq!(read.len(), 2);
-        assert_eq!(read[0].said, "vocalists");
+        assert!(
+            read.iter()
+                .any(|r| r.said == "vocalists" && r.read_as == "singer")
+        );
         assert_eq!(grounded("list the clients").0, "list the customer");
+    }
+
+    #[test]
+    fn places_by_code_or_name_find_the_stored_form() {
+        // Stored "USA": "United States" and "American" read as it (the sample is `USA`).
+        assert_eq!(
+            grounded("singers from the United States").0,
+            "singers from the usa"
+        );
+        assert_eq!(grounded("singers in FR").0, "singers in france");
+        // "in" is a word, not Indiana or India.
+        assert_eq!(grounded("singers in France").0, "singers in france");
     }
 
     #[test]

@@ -29,6 +29,9 @@ const ADJECTIVES: &str = include_str!("../data/wordnet-adjectives.txt");
 /// (`scripts/gen-wordnet-lexicon.py --words`): never taken for misspellings.
 const WORDS: &str = include_str!("../data/wordnet-words.txt");
 
+/// Countries and US states with their codes and adjectives, one group a line.
+const PLACES: &str = include_str!("../data/places.tsv");
+
 /// Business and everyday words with the schema words they usually stand for, in order of
 /// preference. A question word is read as the first alternative whose words all name
 /// something in the schema (a table, a column, a sampled value, a semantic-model name).
@@ -517,6 +520,10 @@ pub(crate) struct Lexicon {
     adjectives: std::collections::HashSet<&'static str>,
     /// Common English words.
     words: std::collections::HashSet<&'static str>,
+    /// Groups of names for one place ("germany", "de", "deu", "german"), and for each name
+    /// the groups it belongs to ("ca": Canada and California).
+    places: Vec<Vec<&'static str>>,
+    place_of: HashMap<&'static str, Vec<usize>>,
 }
 
 fn alts<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<Alt> {
@@ -563,6 +570,18 @@ impl Lexicon {
         }
         let adjectives = ADJECTIVES.lines().filter(|l| !l.starts_with('#')).collect();
         let words = WORDS.lines().filter(|l| !l.starts_with('#')).collect();
+        let mut places: Vec<Vec<&'static str>> = Vec::new();
+        let mut place_of: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        for line in PLACES.lines().filter(|l| !l.starts_with('#')) {
+            let Some((name, others)) = line.split_once('\t') else {
+                continue;
+            };
+            let group: Vec<&'static str> = std::iter::once(name).chain(others.split('|')).collect();
+            for n in &group {
+                place_of.entry(*n).or_default().push(places.len());
+            }
+            places.push(group);
+        }
         Self {
             business,
             wordnet,
@@ -570,7 +589,23 @@ impl Lexicon {
             nouns_too,
             adjectives,
             words,
+            places,
+            place_of,
         }
+    }
+
+    /// The other names of the places a name (lower case, words joined by one space) may
+    /// be: "tx" → "texas"; "germany" → "de", "deu", "german".
+    pub(crate) fn place_names(&self, name: &str) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for &g in self.place_of.get(name).into_iter().flatten() {
+            for n in &self.places[g] {
+                if *n != name && !out.contains(n) {
+                    out.push(*n);
+                }
+            }
+        }
+        out
     }
 
     /// Whether a word is a common English word, or a regular form of one (plural, past,
@@ -711,6 +746,16 @@ mod tests {
             }
         }
         assert!(missing.is_empty(), "add to CUE_WORDS: {missing:?}");
+    }
+
+    #[test]
+    fn places_by_code_name_and_adjective() {
+        let l = lexicon();
+        assert!(l.place_names("tx").contains(&"texas"));
+        assert!(l.place_names("germany").contains(&"de"));
+        let ca = l.place_names("ca");
+        assert!(ca.contains(&"canada") && ca.contains(&"california"));
+        assert!(l.place_names("united states").contains(&"usa"));
     }
 
     #[test]

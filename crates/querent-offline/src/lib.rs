@@ -349,7 +349,7 @@ fn translate_on(
             ),
         });
     }
-    name_whole_people(&mut q, idx);
+    name_whole_people(&mut q, idx, &toks);
     let aggregated = q.items.iter().any(|e| match e {
         sql::Expr::Col(c) => idx.cols[*c].metric.is_some(),
         _ => true,
@@ -413,31 +413,38 @@ fn with_readings(explanation: String, read_as: &[ground::ReadAs]) -> String {
     format!("{explanation} (I read {}.)", readings.join(", "))
 }
 
-/// A person's name is both of its parts: where the query shows a first name and the table
-/// also has a last name (or the other way round), the other part is shown next to it.
-fn name_whole_people(q: &mut sql::Select, idx: &index::Index) {
+/// A person's name is both of its parts: where the query shows a first name the question
+/// did not ask for by that name ("who…", "the customers' names") and the table also has a
+/// last name, the last name is shown next to it.
+fn name_whole_people(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let said = |which: &str| {
+        toks.windows(2)
+            .any(|w| w[0].low == which && matches!(w[1].stem.as_str(), "name"))
+    };
+    if said("first") || said("last") {
+        return;
+    }
     let part = |c: usize, which: &str| {
         let w = &idx.cols[c].words;
         w.len() == 2 && w[0] == which && w[1] == "name"
     };
-    let mut out = Vec::with_capacity(q.items.len() + 1);
-    for e in std::mem::take(&mut q.items) {
-        let partner = match &e {
-            sql::Expr::Col(c) if part(*c, "first") => Some((*c, "last")),
-            sql::Expr::Col(c) if part(*c, "last") => Some((*c, "first")),
-            _ => None,
+    let original = q.items.clone();
+    let mut out = Vec::with_capacity(original.len() + 1);
+    for e in &original {
+        out.push(e.clone());
+        let sql::Expr::Col(c) = e else {
+            continue;
         };
-        let other = partner.and_then(|(c, which)| {
-            idx.tables[idx.cols[c].table]
-                .cols
-                .iter()
-                .copied()
-                .find(|&k| part(k, which))
-        });
-        out.push(e);
-        if let Some(k) = other
-            && !out.contains(&sql::Expr::Col(k))
-            && !q.items.contains(&sql::Expr::Col(k))
+        if !part(*c, "first") {
+            continue;
+        }
+        let last = idx.tables[idx.cols[*c].table]
+            .cols
+            .iter()
+            .copied()
+            .find(|&k| part(k, "last"));
+        if let Some(k) = last
+            && !original.contains(&sql::Expr::Col(k))
         {
             out.push(sql::Expr::Col(k));
         }
@@ -844,10 +851,7 @@ pub fn follow_up(
         prev[p] = n;
         rest.retain(|w| !number(w) && !w.eq_ignore_ascii_case("top"));
     }
-    let base = prev
-        .join(" ")
-        .trim_end_matches(['?', '.', '!'])
-        .to_owned();
+    let base = prev.join(" ").trim_end_matches(['?', '.', '!']).to_owned();
     let combined = if rest.is_empty() {
         base
     } else {
