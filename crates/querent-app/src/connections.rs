@@ -47,8 +47,13 @@ pub struct ConnectionRequest {
     /// the team's uploads (`POST /connections/sqlite-files`), the operator's `sqlite_dirs`
     /// or the demo database.
     pub path: Option<String>,
-    /// `disable`, `prefer` (default) or `require`.
+    /// `disable`, `prefer` (default: TLS when the server offers it), `require` (TLS, any
+    /// certificate), `verify-ca` (TLS, a certificate signed by `ca_certificate` or a public
+    /// CA) or `verify-full` (also naming `host`).
     pub ssl_mode: Option<SslMode>,
+    /// The CA certificate(s), PEM, that `verify-ca` and `verify-full` trust (public CAs
+    /// when absent). Not a secret: it is returned with the connection.
+    pub ca_certificate: Option<String>,
     /// Schemas to introspect (default: the server's default schema).
     pub schemas: Option<Vec<String>>,
     /// What the database holds, in plain words (used in prompts).
@@ -77,6 +82,7 @@ impl ConnectionRequest {
             username: self.username.clone(),
             path: self.path.clone(),
             ssl_mode: self.ssl_mode.unwrap_or(SslMode::Prefer),
+            ca_certificate: self.ca_certificate.clone(),
         }
     }
 }
@@ -106,6 +112,8 @@ pub struct UpdateConnectionRequest {
     pub path: Option<String>,
     /// New TLS mode.
     pub ssl_mode: Option<SslMode>,
+    /// New CA certificate(s), PEM; an empty string removes it.
+    pub ca_certificate: Option<String>,
     /// New schema list.
     pub schemas: Option<Vec<String>>,
     /// New description.
@@ -151,6 +159,8 @@ pub struct ConnectionView {
     pub path: Option<String>,
     /// TLS mode.
     pub ssl_mode: SslMode,
+    /// The CA certificate(s) `verify-ca` and `verify-full` trust, PEM.
+    pub ca_certificate: Option<String>,
     /// Schemas.
     pub schemas: Vec<String>,
     /// Description.
@@ -186,6 +196,7 @@ impl ConnectionView {
             username: c.target.username,
             path: c.target.path,
             ssl_mode: c.target.ssl_mode,
+            ca_certificate: c.target.ca_certificate,
             schemas: c.schemas,
             description: c.description,
             execution_mode: c.execution_mode,
@@ -280,6 +291,34 @@ pub fn validate_limits(l: &ConnectionLimits) -> ServiceResult<()> {
     Ok(())
 }
 
+/// The largest CA certificate bundle a connection may store.
+const MAX_CA_CERTIFICATE_BYTES: usize = 64 * 1024;
+
+/// A CA certificate as stored: `None` for absent or blank; otherwise PEM with at least one
+/// `CERTIFICATE` block and nothing private in it (the certificate itself is parsed when
+/// connecting, where a bad one is a connection error).
+fn check_ca_certificate(ca: Option<String>) -> ServiceResult<Option<String>> {
+    let Some(ca) = ca.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if ca.len() > MAX_CA_CERTIFICATE_BYTES {
+        return Err(ServiceError::validation(format!(
+            "ca_certificate: at most {MAX_CA_CERTIFICATE_BYTES} bytes"
+        )));
+    }
+    if !ca.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(ServiceError::validation(
+            "ca_certificate: must be PEM (-----BEGIN CERTIFICATE----- …)",
+        ));
+    }
+    if ca.contains("PRIVATE KEY") {
+        return Err(ServiceError::validation(
+            "ca_certificate: holds a private key; give only the CA's certificate",
+        ));
+    }
+    Ok(Some(ca + "\n"))
+}
+
 impl App {
     /// Normalises and checks a target for `team`; the error names the field. A new SQLite
     /// path (`new_path`) must be inside the sandbox ([`crate::sqlite_files`]) and is stored
@@ -294,6 +333,13 @@ impl App {
         t.database = clean_text("database", t.database, 255)?;
         t.username = clean_text("username", t.username, 255)?;
         t.path = clean_text("path", t.path, 4096)?;
+        t.ca_certificate = check_ca_certificate(t.ca_certificate)?;
+        if t.ca_certificate.is_some() && t.dialect.is_file_based() {
+            return Err(ServiceError::validation(format!(
+                "ca_certificate: is not used by {} connections",
+                t.dialect
+            )));
+        }
         if t.host
             .as_deref()
             .is_some_and(|h| h.contains(char::is_whitespace))
@@ -523,6 +569,9 @@ impl App {
         }
         if let Some(m) = req.ssl_mode {
             t.ssl_mode = m;
+        }
+        if let Some(ca) = req.ca_certificate {
+            t.ca_certificate = Some(ca);
         }
         conn.target = self.validate_target(conn.team_id, t, new_path).await?;
         let reaches_elsewhere = conn.target != before
@@ -770,6 +819,7 @@ impl App {
                 username: None,
                 path: Some(path.to_string_lossy().into_owned()),
                 ssl_mode: SslMode::Disable,
+                ca_certificate: None,
             },
             encrypted_secret: None,
             schemas: Vec::new(),

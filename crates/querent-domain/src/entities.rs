@@ -67,6 +67,10 @@ pub struct ConnectionTarget {
     pub path: Option<String>,
     /// TLS requirement.
     pub ssl_mode: SslMode,
+    /// The CA certificate(s), PEM, that `verify-ca` and `verify-full` check the server's
+    /// certificate against (public CAs when absent). Not a secret.
+    #[serde(default)]
+    pub ca_certificate: Option<String>,
 }
 
 /// Which parts of a target database the product may never show or must mask.

@@ -121,10 +121,14 @@ wire_enum!(
     SslMode {
         /// Never use TLS.
         Disable => "disable",
-        /// Use TLS when the server offers it.
+        /// Use TLS when the server offers it (the certificate is not checked).
         Prefer => "prefer",
-        /// Fail unless TLS is established.
+        /// Fail unless TLS is established (the certificate is not checked).
         Require => "require",
+        /// TLS, with a certificate signed by the connection's CA (or a public one).
+        VerifyCa => "verify-ca",
+        /// TLS, with a certificate signed by the CA and naming the host connected to.
+        VerifyFull => "verify-full",
     }
 );
 

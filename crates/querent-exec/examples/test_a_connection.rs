@@ -30,6 +30,7 @@ async fn main() {
         username: None,
         path: Some(path.display().to_string()),
         ssl_mode: SslMode::Prefer,
+        ca_certificate: None,
     };
     match querent_exec::test_connection(&target, None, Duration::from_secs(5)).await {
         Ok(info) => println!(

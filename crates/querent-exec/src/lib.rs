@@ -56,8 +56,9 @@
 //! - log credentials or put a password in an error message: passwords are only exposed to
 //!   the drivers' configuration builders, and driver messages are scrubbed of them.
 //!
-//! TLS to target databases is not available in this build: `ssl_mode=require` is refused
-//! without connecting, `prefer` falls back to plain connections.
+//! TLS to target databases follows the connection's `ssl_mode` (`disable`, `prefer`,
+//! `require`, `verify-ca`, `verify-full`) with rustls and an optional CA certificate stored
+//! with the connection (`tls.rs`).
 //!
 //! There are two error types: [`ExecError`] (this crate's, for connection tests and
 //! catalog reads) and `querent_domain::query::ExecError` (what [`Engine`] returns through
@@ -75,6 +76,7 @@
 //!     host: None, port: None, database: None, username: None,
 //!     path: Some("/nonexistent/db.sqlite".into()),
 //!     ssl_mode: SslMode::Prefer,
+//!     ca_certificate: None,
 //! };
 //! // A SQLite target is opened read-only and never created.
 //! let err = querent_exec::test_connection(&target, None, Duration::from_secs(5)).await;
@@ -92,6 +94,7 @@ mod error;
 mod exec_common;
 mod pool;
 mod target;
+mod tls;
 mod values;
 
 use std::time::{Duration, Instant};

@@ -180,6 +180,7 @@ pub(crate) mod tests {
             username: Some(user.into()),
             path: None,
             ssl_mode: SslMode::Prefer,
+            ca_certificate: None,
         }
     }
 }

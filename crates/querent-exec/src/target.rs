@@ -2,7 +2,7 @@
 
 use querent_domain::{ConnectionTarget, SslMode};
 
-use crate::error::{ExecError, TLS_UNSUPPORTED};
+use crate::error::ExecError;
 
 /// The fields a server target (PostgreSQL, MySQL) must have, checked and defaulted.
 #[derive(Debug)]
@@ -11,13 +11,15 @@ pub(crate) struct NetTarget<'a> {
     pub port: u16,
     pub database: &'a str,
     pub username: &'a str,
-    /// `Disable` or `Prefer`: `Require` is refused by [`NetTarget::from_target`].
+    /// TLS, as `crate::tls` reads it.
     pub ssl_mode: SslMode,
+    /// The CA certificate(s), PEM, for `verify-ca` and `verify-full`.
+    pub ca_certificate: Option<&'a str>,
 }
 
 impl<'a> NetTarget<'a> {
     /// Checks the required fields (naming the first one missing), applies the dialect's
-    /// default port, then refuses `ssl_mode=require`, which this build cannot honour.
+    /// default port.
     pub fn from_target(target: &'a ConnectionTarget) -> Result<Self, ExecError> {
         let dialect = target.dialect;
         let host = required(target.host.as_deref(), "host", dialect)?;
@@ -39,15 +41,13 @@ impl<'a> NetTarget<'a> {
             }
             Some(p) => p,
         };
-        if target.ssl_mode == SslMode::Require {
-            return Err(ExecError::Connection(TLS_UNSUPPORTED.to_owned()));
-        }
         Ok(Self {
             host,
             port,
             database,
             username,
             ssl_mode: target.ssl_mode,
+            ca_certificate: target.ca_certificate.as_deref(),
         })
     }
 }
@@ -81,6 +81,7 @@ mod tests {
             username: Some("reader".to_owned()),
             path: None,
             ssl_mode: SslMode::Prefer,
+            ca_certificate: None,
         }
     }
 
@@ -118,15 +119,5 @@ mod tests {
         let mut t = target();
         t.port = Some(0);
         assert!(invalid(&t).contains("port"));
-    }
-
-    #[test]
-    fn refuses_require() {
-        let mut t = target();
-        t.ssl_mode = SslMode::Require;
-        match NetTarget::from_target(&t) {
-            Err(ExecError::Connection(m)) => assert_eq!(m, TLS_UNSUPPORTED),
-            other => panic!("expected Connection, got {other:?}"),
-        }
     }
 }

@@ -49,6 +49,7 @@ fn net_target(dialect: Dialect, port: u16, database: &str, username: &str) -> Co
         username: Some(username.to_owned()),
         path: None,
         ssl_mode: SslMode::Prefer,
+        ca_certificate: None,
     }
 }
 
@@ -69,6 +70,7 @@ fn sqlite(path: &std::path::Path) -> ConnectionTarget {
         username: None,
         path: Some(path.to_string_lossy().into_owned()),
         ssl_mode: SslMode::Disable,
+        ca_certificate: None,
     }
 }
 
@@ -131,6 +133,9 @@ async fn mysql_root() -> mysql_async::Conn {
 
 #[path = "corpus/run.rs"]
 mod corpus;
+
+#[path = "exec/tls.rs"]
+mod tls;
 
 // ---------------------------------------------------------------- postgres
 
@@ -323,26 +328,6 @@ async fn sqlite_missing_path_is_invalid() {
 }
 
 // ---------------------------------------------------------------- settings
-
-#[tokio::test]
-async fn ssl_require_is_refused_without_connecting() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    for mut t in [pg(), my()] {
-        t.port = Some(port);
-        t.ssl_mode = SslMode::Require;
-        let msg = connection_error(test_connection(&t, None, TIMEOUT).await);
-        assert_eq!(
-            msg,
-            "ssl_mode=require: TLS to target databases is not supported by this build yet"
-        );
-    }
-    let accepted = tokio::time::timeout(Duration::from_millis(100), listener.accept()).await;
-    assert!(
-        accepted.is_err(),
-        "nothing may connect when TLS is required"
-    );
-}
 
 #[tokio::test]
 async fn missing_host_names_the_field() {

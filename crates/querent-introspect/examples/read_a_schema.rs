@@ -36,6 +36,7 @@ async fn main() {
         username: None,
         path: Some(path.display().to_string()),
         ssl_mode: SslMode::Prefer,
+        ca_certificate: None,
     };
     let snapshot = introspect(&target, None, &IntrospectOptions::default())
         .await

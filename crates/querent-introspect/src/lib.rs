@@ -44,6 +44,7 @@
 //!     host: None, port: None, database: None, username: None,
 //!     path: Some(path.display().to_string()),
 //!     ssl_mode: SslMode::Prefer,
+//!     ca_certificate: None,
 //! };
 //! let snapshot = introspect(&target, None, &IntrospectOptions::default()).await.unwrap();
 //! assert_eq!(snapshot.tables[0].name, "orders");

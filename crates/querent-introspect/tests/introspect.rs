@@ -257,6 +257,7 @@ fn pg_target(database: &str) -> ConnectionTarget {
         username: Some("postgres".to_owned()),
         path: None,
         ssl_mode: SslMode::Disable,
+        ca_certificate: None,
     }
 }
 
@@ -463,6 +464,7 @@ fn my_target(database: &str) -> ConnectionTarget {
         username: Some("root".to_owned()),
         path: None,
         ssl_mode: SslMode::Disable,
+        ca_certificate: None,
     }
 }
 
@@ -609,6 +611,7 @@ fn sqlite_target(path: &std::path::Path) -> ConnectionTarget {
         username: None,
         path: Some(path.display().to_string()),
         ssl_mode: SslMode::Disable,
+        ca_certificate: None,
     }
 }
 

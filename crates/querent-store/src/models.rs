@@ -233,6 +233,7 @@ pub(crate) struct ConnectionRow {
     pub created_by: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub ca_certificate: Option<String>,
 }
 
 impl ConnectionRow {
@@ -252,6 +253,7 @@ impl ConnectionRow {
                 username: self.username,
                 path: self.path,
                 ssl_mode: parse("ssl mode", &self.ssl_mode)?,
+                ca_certificate: self.ca_certificate,
             },
             encrypted_secret: self.encrypted_secret,
             schemas: json("schemas", &self.schemas)?,
@@ -296,6 +298,7 @@ impl ConnectionRow {
             created_by: c.created_by.map(|u| u.to_string()),
             created_at: c.created_at,
             updated_at: c.updated_at,
+            ca_certificate: c.target.ca_certificate.clone(),
         }
     }
 }

@@ -81,6 +81,7 @@ diesel::table! {
         created_by -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        ca_certificate -> Nullable<Text>,
     }
 }
 

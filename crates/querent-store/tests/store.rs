@@ -129,7 +129,10 @@ fn connection(team: TeamId, name: &str) -> Connection {
             database: Some("sales".into()),
             username: Some("reader".into()),
             path: None,
-            ssl_mode: SslMode::Prefer,
+            ssl_mode: SslMode::VerifyFull,
+            ca_certificate: Some(
+                "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".into(),
+            ),
         },
         encrypted_secret: Some("qv1:abc:xyz".into()),
         schemas: vec!["public".into()],

@@ -62,6 +62,7 @@ async fn guard_schema(db: &Path) -> Result<GuardSchema, String> {
         username: None,
         path: Some(path.display().to_string()),
         ssl_mode: SslMode::Disable,
+        ca_certificate: None,
     };
     let options = IntrospectOptions {
         sample_values: false,

@@ -103,6 +103,7 @@ async fn measure(args: &BenchArgs, name: &str) -> Result<(String, Value), String
         username: Some("postgres".into()),
         path: None,
         ssl_mode: SslMode::Disable,
+        ca_certificate: None,
     };
     let target = with_pg_settings(target, &args.pg);
     let mut sizes = args.tables.clone();

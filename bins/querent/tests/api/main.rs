@@ -33,6 +33,7 @@ mod sharing;
 mod snapshots;
 mod system;
 mod targets;
+mod tls;
 mod users_teams;
 mod validation;
 mod workflows;

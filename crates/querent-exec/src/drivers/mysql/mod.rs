@@ -15,7 +15,7 @@ use deadpool::managed::Pool;
 use mysql_async::prelude::Queryable;
 use querent_domain::query::{ExecError as RunError, QueryLimits, QueryOutcome, RowSink};
 use querent_domain::schema::SchemaSnapshot;
-use querent_domain::{ConnectionTarget, Secret};
+use querent_domain::{ConnectionTarget, Secret, SslMode};
 use querent_sql::ValidatedSql;
 use tokio::time::{Instant, timeout, timeout_at};
 
@@ -91,8 +91,13 @@ impl Runner for MyRunner {
     }
 }
 
-/// Builds the driver options field by field (never a URL, so no escaping issues).
-pub(crate) fn opts(target: &NetTarget<'_>, password: Option<&Secret<String>>) -> mysql_async::Opts {
+/// Builds the driver options field by field (never a URL, so no escaping issues), with TLS
+/// as `ssl` says (`crate::tls::mysql_ssl_opts`).
+pub(crate) fn opts(
+    target: &NetTarget<'_>,
+    password: Option<&Secret<String>>,
+    ssl: Option<mysql_async::SslOpts>,
+) -> mysql_async::Opts {
     mysql_async::OptsBuilder::default()
         .ip_or_hostname(target.host)
         .tcp_port(target.port)
@@ -102,8 +107,7 @@ pub(crate) fn opts(target: &NetTarget<'_>, password: Option<&Secret<String>>) ->
         // Stay on the TCP connection the user configured: by default the driver switches
         // to the server's unix socket when the host is local.
         .prefer_socket(false)
-        // No TLS in this build: `prefer` falls back to a plain connection.
-        .ssl_opts(None::<mysql_async::SslOpts>)
+        .ssl_opts(ssl)
         .into()
 }
 
@@ -115,12 +119,20 @@ pub(crate) async fn connect(
     connect_timeout: Duration,
 ) -> Result<mysql_async::Conn, ExecError> {
     let net = NetTarget::from_target(target)?;
-    match timeout(
-        connect_timeout,
-        mysql_async::Conn::new(opts(&net, password)),
-    )
-    .await
-    {
+    let deadline = Instant::now() + connect_timeout;
+    let ssl = crate::tls::mysql_ssl_opts(net.ssl_mode, net.ca_certificate)?;
+    let tried_tls = ssl.is_some();
+    let first = timeout_at(deadline, mysql_async::Conn::new(opts(&net, password, ssl))).await;
+    let result = match first {
+        // `prefer`: a server without TLS is spoken to in plain text.
+        Ok(Err(mysql_async::Error::Driver(
+            mysql_async::DriverError::NoClientSslFlagFromServer,
+        ))) if tried_tls && net.ssl_mode == SslMode::Prefer => {
+            timeout_at(deadline, mysql_async::Conn::new(opts(&net, password, None))).await
+        }
+        other => other,
+    };
+    match result {
         Err(_) => Err(ExecError::Timeout(millis(connect_timeout))),
         Ok(Err(e)) => Err(map_error(&e, &net, password, connect_timeout)),
         Ok(Ok(conn)) => Ok(conn),
@@ -211,10 +223,11 @@ mod tests {
             username: Some("o'neil".to_owned()),
             path: None,
             ssl_mode: SslMode::Prefer,
+            ca_certificate: None,
         };
         let net = NetTarget::from_target(&target).unwrap();
         let pw = Secret::new("p@ss:w/rd?".to_owned());
-        let o = opts(&net, Some(&pw));
+        let o = opts(&net, Some(&pw), None);
         assert_eq!(o.ip_or_hostname(), "db.internal");
         assert_eq!(o.tcp_port(), 3307);
         assert_eq!(o.user(), Some("o'neil"));

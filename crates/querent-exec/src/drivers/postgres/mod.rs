@@ -25,6 +25,7 @@ use crate::drivers::{Runner, RunnerSettings, TargetDriver};
 use crate::error::{ExecError, chain, is_io_timeout, scrub};
 use crate::pool::connect_error;
 use crate::target::NetTarget;
+use crate::tls::PgTls;
 use crate::{VERSION_QUERY_MARGIN, millis};
 
 /// The PostgreSQL driver.
@@ -112,10 +113,14 @@ pub(crate) fn config(
         .user(target.username)
         .application_name(application_name)
         .connect_timeout(connect_timeout)
-        // No TLS connector in this build: `prefer` falls back to a plain connection.
+        // `prefer` falls back to a plain connection when the server offers no TLS; the
+        // certificate checks are the connector's (`crate::tls`).
         .ssl_mode(match target.ssl_mode {
             SslMode::Disable => tokio_postgres::config::SslMode::Disable,
-            _ => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => {
+                tokio_postgres::config::SslMode::Require
+            }
         });
     if let Some(pw) = password {
         config.password(pw.expose().as_bytes());
@@ -133,11 +138,48 @@ pub(crate) async fn connect(
     connect_timeout: Duration,
     application_name: &str,
 ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ExecError> {
+    let tls = pg_tls(target)?;
+    connect_with(target, password, connect_timeout, application_name, tls.as_ref()).await
+}
+
+/// The TLS connector of a target's `ssl_mode` (`None` for `disable`).
+pub(crate) fn pg_tls(target: &ConnectionTarget) -> Result<Option<PgTls>, ExecError> {
+    Ok(
+        crate::tls::client_config(target.ssl_mode, target.ca_certificate.as_deref())?
+            .map(PgTls),
+    )
+}
+
+/// [`connect`] with a connector made beforehand (pools make it once).
+pub(crate) async fn connect_with(
+    target: &ConnectionTarget,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+    application_name: &str,
+    tls: Option<&PgTls>,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ExecError> {
     let net = NetTarget::from_target(target)?;
     let config = config(&net, password, connect_timeout, application_name);
-    let (client, connection) = match timeout(connect_timeout, config.connect(NoTls)).await {
+    match tls {
+        None => open(&config, NoTls, &net, password, connect_timeout).await,
+        Some(tls) => open(&config, tls.clone(), &net, password, connect_timeout).await,
+    }
+}
+
+async fn open<T>(
+    config: &tokio_postgres::Config,
+    tls: T,
+    net: &NetTarget<'_>,
+    password: Option<&Secret<String>>,
+    connect_timeout: Duration,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ExecError>
+where
+    T: tokio_postgres::tls::MakeTlsConnect<tokio_postgres::Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, connection) = match timeout(connect_timeout, config.connect(tls)).await {
         Err(_) => return Err(ExecError::Timeout(millis(connect_timeout))),
-        Ok(Err(e)) => return Err(map_error(&e, &net, password, connect_timeout)),
+        Ok(Err(e)) => return Err(map_error(&e, net, password, connect_timeout)),
         Ok(Ok(pair)) => pair,
     };
     let driver = tokio::spawn(async move {
@@ -238,6 +280,7 @@ mod tests {
             username: Some("user name\\x".to_owned()),
             path: None,
             ssl_mode: SslMode::Disable,
+            ca_certificate: None,
         };
         let net = NetTarget::from_target(&target).unwrap();
         let pw = Secret::new("p a s s' =w".to_owned());

@@ -7,6 +7,7 @@ use querent_domain::{ConnectionTarget, Secret};
 use tokio_postgres::NoTls;
 
 use crate::error::ExecError;
+use crate::tls::PgTls;
 use crate::pool::{
     CANCEL_BUDGET, CHECK_AFTER_IDLE, DRIVER_CONNECT_CAP, Kill, bounded, spawn_detached,
 };
@@ -16,12 +17,16 @@ pub(crate) struct PgManager {
     target: ConnectionTarget,
     password: Option<Secret<String>>,
     application_name: String,
+    /// The TLS connector, made once per pool (`None` for `ssl_mode=disable`).
+    tls: Option<PgTls>,
 }
 
 /// A pooled PostgreSQL connection.
 pub(crate) struct PgConn {
     /// The client; its socket is driven by a spawned task that ends when it is dropped.
     pub client: tokio_postgres::Client,
+    /// The connector a cancel request goes through (the server may accept TLS only).
+    tls: Option<PgTls>,
 }
 
 impl managed::Manager for PgManager {
@@ -29,15 +34,19 @@ impl managed::Manager for PgManager {
     type Error = ExecError;
 
     async fn create(&self) -> Result<PgConn, ExecError> {
-        let (client, _driver) = super::connect(
+        let (client, _driver) = super::connect_with(
             &self.target,
             self.password.as_ref(),
             DRIVER_CONNECT_CAP,
             &self.application_name,
+            self.tls.as_ref(),
         )
         .await?;
         pg_session(&client).await?;
-        Ok(PgConn { client })
+        Ok(PgConn {
+            client,
+            tls: self.tls.clone(),
+        })
     }
 
     async fn recycle(
@@ -61,8 +70,15 @@ impl managed::Manager for PgManager {
 impl Kill for PgConn {
     fn kill(self) {
         let token = self.client.cancel_token();
+        let tls = self.tls.clone();
         spawn_detached(async move {
-            match tokio::time::timeout(CANCEL_BUDGET, token.cancel_query(NoTls)).await {
+            let cancel = async {
+                match tls {
+                    Some(tls) => token.cancel_query(tls).await,
+                    None => token.cancel_query(NoTls).await,
+                }
+            };
+            match tokio::time::timeout(CANCEL_BUDGET, cancel).await {
                 Ok(Ok(())) => tracing::debug!("cancelled an abandoned postgres query"),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "could not cancel an abandoned postgres query")
@@ -101,6 +117,7 @@ pub(crate) fn pg_pool(
         target: target.clone(),
         password: password.cloned(),
         application_name: application_name.to_owned(),
+        tls: super::pg_tls(target).map_err(crate::pool::connect_error)?,
     };
     bounded(manager, max_size)
 }
