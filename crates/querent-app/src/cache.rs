@@ -10,18 +10,29 @@
 //!
 //! Only SQL that passed the guard and executed is stored, and a hit is validated by the
 //! guard and executed again — results are never served stale.
+//!
+//! The cache's writes are off the request path: a new entry goes into the mirror at once
+//! and into a queue; lookup outcomes and hits are added up in memory. One flush at a time
+//! writes everything queued in one transaction per kind (entries, then counters and hits),
+//! trimming each connection once per batch, so concurrent misses never queue behind each
+//! other's store writes; while a flush writes, the next batch gathers (group commit). Any
+//! reader of the stored entries or counters here (`/cache`, eviction, invalidation) first
+//! waits for what was queued before it. What a crash can lose is the cache's own
+//! bookkeeping of the last moments (entries the next miss re-creates, counts), never a
+//! question or an answer: those are the chat's own synchronous writes.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use querent_cache::{
     CacheConfig, CacheIndex, Entry, Guards, LEXICAL_EMBEDDER, MatchKind, Scope, lexical_embedding,
     normalize,
 };
-use querent_domain::learning::{CacheOutcome, CacheRecord};
+use querent_domain::learning::{CacheCounters, CacheOutcome, CacheRecord};
 use querent_domain::{
-    CacheEntryId, ConnectionId, MessageId, TeamRole, millis_to_rfc3339, now_millis,
+    CacheEntryId, ConnectionId, MessageId, TeamRole, UnixMillis, millis_to_rfc3339, now_millis,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,13 +49,44 @@ pub const MAX_ENTRIES_PER_CONNECTION: usize = 10_000;
 /// (a slow or unreachable embeddings API must not slow every question down).
 pub const EMBED_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The per-process part of the cache: the lookup mirror.
+/// Entries waiting for the writer at most; beyond, new entries are not stored (the mirror
+/// still has them; the store is behind by more than a flush can catch up with).
+pub const MAX_PENDING_ENTRIES: usize = 10_000;
+
+/// Entries written per transaction at most.
+const FLUSH_BATCH: usize = 256;
+
+/// The per-process part of the cache: the lookup mirror and the writes not yet flushed.
 #[derive(Debug)]
 pub(crate) struct CacheState {
     index: Mutex<CacheIndex>,
     loaded: Mutex<HashMap<ConnectionId, Instant>>,
     /// Connections whose mirror is being (re)loaded: one load at a time per connection.
     loading: Mutex<HashSet<ConnectionId>>,
+    /// Writes waiting for the next flush.
+    pending: Mutex<Pending>,
+    /// A flush task is running (at most one is spawned at a time).
+    flushing: AtomicBool,
+    /// Held by the flush writing: one at a time, and a caller that takes it after
+    /// queueing knows everything queued before has landed.
+    flush_turn: tokio::sync::Mutex<()>,
+}
+
+/// Cache writes not yet in the store.
+#[derive(Debug, Default)]
+struct Pending {
+    entries: Vec<CacheRecord>,
+    /// Ids of entries queued or being written: live although the store has not got them.
+    unwritten: HashSet<CacheEntryId>,
+    counts: HashMap<ConnectionId, CacheCounters>,
+    /// Hits per entry and the last time one was served.
+    hits: HashMap<CacheEntryId, (u64, UnixMillis)>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.counts.is_empty() && self.hits.is_empty()
+    }
 }
 
 impl Default for CacheState {
@@ -56,6 +98,9 @@ impl Default for CacheState {
             })),
             loaded: Mutex::new(HashMap::new()),
             loading: Mutex::new(HashSet::new()),
+            pending: Mutex::new(Pending::default()),
+            flushing: AtomicBool::new(false),
+            flush_turn: tokio::sync::Mutex::new(()),
         }
     }
 }
@@ -179,27 +224,109 @@ impl App {
         }
     }
 
-    /// Counts a lookup's outcome. Hits are counted when served (after the guard accepted
-    /// the SQL again and, on auto_execute connections, it ran), so an entry evicted on the
-    /// way counts as the miss it was.
+    /// Counts a lookup's outcome (in memory, flushed with the next batch). Hits are
+    /// counted when served (after the guard accepted the SQL again and, on auto_execute
+    /// connections, it ran), so an entry evicted on the way counts as the miss it was.
     pub(crate) async fn count(&self, connection: ConnectionId, outcome: CacheOutcome) {
         self.metrics().cache_lookup(outcome);
-        if let Err(e) = self.store().count_cache(connection, outcome).await {
-            tracing::warn!(error = %e, "could not count a cache lookup");
+        {
+            let mut pending = lock(&self.inner.cache.pending);
+            let c = pending.counts.entry(connection).or_default();
+            match outcome {
+                CacheOutcome::ExactHit => c.exact_hits += 1,
+                CacheOutcome::SimilarHit => c.similar_hits += 1,
+                CacheOutcome::Miss => c.misses += 1,
+            }
+        }
+        self.kick_cache_flush();
+    }
+
+    /// Starts a flush task unless one is running (it picks up whatever is queued).
+    fn kick_cache_flush(&self) {
+        if self.inner.cache.flushing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                app.flush_cache_writes().await;
+                app.inner.cache.flushing.store(false, Ordering::Release);
+                // Something queued after the last batch was taken and before the flag
+                // went down found the flag up and spawned nothing: go on for it.
+                if lock(&app.inner.cache.pending).is_empty()
+                    || app.inner.cache.flushing.swap(true, Ordering::AcqRel)
+                {
+                    break;
+                }
+            }
+        });
+    }
+
+    /// Writes every cache write queued so far (entries, counts, hits) and returns once they
+    /// are in the store (or failed: they are logged and dropped — the cache's bookkeeping,
+    /// never an answer). Also the way to read one's own writes.
+    pub async fn flush_cache_writes(&self) {
+        let _turn = self.inner.cache.flush_turn.lock().await;
+        loop {
+            let (entries, counts, hits) = {
+                let mut pending = lock(&self.inner.cache.pending);
+                if pending.is_empty() {
+                    return;
+                }
+                let n = pending.entries.len().min(FLUSH_BATCH);
+                let entries: Vec<CacheRecord> = pending.entries.drain(..n).collect();
+                let counts: Vec<(ConnectionId, CacheCounters)> = pending.counts.drain().collect();
+                let hits: Vec<(CacheEntryId, u64, UnixMillis)> = pending
+                    .hits
+                    .drain()
+                    .map(|(id, (n, at))| (id, n, at))
+                    .collect();
+                (entries, counts, hits)
+            };
+            if !entries.is_empty() {
+                if let Err(e) = self
+                    .store()
+                    .put_cache_entries(&entries, MAX_ENTRIES_PER_CONNECTION as u64)
+                    .await
+                {
+                    tracing::warn!(error = %e, entries = entries.len(), "could not store cache entries");
+                    let mut index = lock(&self.inner.cache.index);
+                    for e in &entries {
+                        index.remove(&e.id.to_string());
+                    }
+                }
+                let mut pending = lock(&self.inner.cache.pending);
+                for e in &entries {
+                    pending.unwritten.remove(&e.id);
+                }
+            }
+            if let Err(e) = self.store().record_cache_use(&counts, &hits).await {
+                tracing::warn!(error = %e, "could not record cache lookups and hits");
+            }
         }
     }
 
-    /// Confirms a mirror hit against the store (it may have been evicted or expired on
-    /// another instance); `None` when it must not be served.
+    /// Confirms a mirror hit (the store may have lost it to an eviction or expiry on
+    /// another instance; an entry of this instance not yet written is live); `None` when
+    /// it must not be served. The hit is recorded in memory.
     async fn confirm(&self, h: querent_cache::Hit, now: i64) -> Option<CacheHit> {
         let id: CacheEntryId = h.id.parse().ok()?;
-        match self.store().touch_cache_entry(id, now).await {
-            Ok(true) => Some(CacheHit {
-                id,
-                sql: h.sql,
-                question: h.question,
-                kind: h.kind,
-            }),
+        let unwritten = lock(&self.inner.cache.pending).unwritten.contains(&id);
+        let live = if unwritten {
+            Ok(true)
+        } else {
+            self.store().cache_entry_live(id, now).await
+        };
+        match live {
+            Ok(true) => {
+                self.record_hit(id, now);
+                Some(CacheHit {
+                    id,
+                    sql: h.sql,
+                    question: h.question,
+                    kind: h.kind,
+                })
+            }
             Ok(false) => {
                 lock(&self.inner.cache.index).remove(&h.id);
                 None
@@ -243,9 +370,8 @@ impl App {
                 now,
             )
             .await;
-        if let Ok(Some(r)) = found
-            && let Ok(true) = self.store().touch_cache_entry(r.id, now).await
-        {
+        if let Ok(Some(r)) = found {
+            self.record_hit(r.id, now);
             lock(&self.inner.cache.index).insert(entry_of(&r));
             return CacheLookup {
                 hit: Some(CacheHit {
@@ -275,8 +401,20 @@ impl App {
         }
     }
 
-    /// Stores an answer: `sql` passed the guard and executed for `question` (`embedded`:
-    /// the question's embedding when the lookup computed it). Whether it was stored.
+    /// Records a hit on an entry, in memory (flushed with the next batch).
+    fn record_hit(&self, id: CacheEntryId, now: UnixMillis) {
+        {
+            let mut pending = lock(&self.inner.cache.pending);
+            let h = pending.hits.entry(id).or_insert((0, now));
+            h.0 += 1;
+            h.1 = h.1.max(now);
+        }
+        self.kick_cache_flush();
+    }
+
+    /// Stores an answer and returns once it is in the store: `sql` passed the guard and
+    /// executed for `question` (`embedded`: the question's embedding when the lookup
+    /// computed it). Whether it was stored.
     pub(crate) async fn cache_answer(
         &self,
         scope: &Scope,
@@ -285,18 +423,39 @@ impl App {
         message: Option<MessageId>,
         embedded: Option<Embedded>,
     ) -> bool {
-        if normalize(question).is_empty() {
+        let Some(id) = self
+            .cache_answer_later(scope, question, sql, message, embedded)
+            .await
+        else {
             return false;
+        };
+        self.flush_cache_writes().await;
+        // Still in the mirror: the write did not fail.
+        lock(&self.inner.cache.index).get(&id.to_string()).is_some()
+    }
+
+    /// [`App::cache_answer`] without waiting: the entry is in the mirror at once and in the
+    /// store after the next flush. Its id when queued.
+    pub(crate) async fn cache_answer_later(
+        &self,
+        scope: &Scope,
+        question: &str,
+        sql: &str,
+        message: Option<MessageId>,
+        embedded: Option<Embedded>,
+    ) -> Option<CacheEntryId> {
+        if normalize(question).is_empty() {
+            return None;
         }
         let ttl = match self.effective_settings().await {
             Ok(s) => s.cache_ttl_seconds,
             Err(e) => {
                 tracing::warn!(error = %e, "settings unavailable; not caching");
-                return false;
+                return None;
             }
         };
         if ttl == 0 {
-            return false;
+            return None;
         }
         let (embedder, embedding) = match embedded {
             Some(e) => e,
@@ -320,26 +479,29 @@ impl App {
             created_at: now,
             expires_at: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX / 2000) * 1000),
         };
-        match self
-            .store()
-            .put_cache_entry(&record, MAX_ENTRIES_PER_CONNECTION as u64)
-            .await
+        let id = record.id;
         {
-            Ok(()) => {
-                lock(&self.inner.cache.index).insert(entry_of(&record));
-                true
+            let mut pending = lock(&self.inner.cache.pending);
+            if pending.entries.len() >= MAX_PENDING_ENTRIES {
+                tracing::warn!(
+                    pending = pending.entries.len(),
+                    "the cache's writer is behind; this answer is not cached"
+                );
+                return None;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "could not store a cache entry");
-                false
-            }
+            pending.unwritten.insert(id);
+            pending.entries.push(record.clone());
         }
+        lock(&self.inner.cache.index).insert(entry_of(&record));
+        self.kick_cache_flush();
+        Some(id)
     }
 
     /// Removes one entry everywhere (a hit that no longer validates or runs).
     pub(crate) async fn cache_evict(&self, id: CacheEntryId) {
         self.metrics().cache_eviction();
         lock(&self.inner.cache.index).remove(&id.to_string());
+        self.flush_cache_writes().await;
         if let Err(e) = self.store().delete_cache_entry(id).await {
             tracing::warn!(error = %e, "could not evict a cache entry");
         }
@@ -355,6 +517,7 @@ impl App {
         served: Option<CacheEntryId>,
     ) -> ServiceResult<u64> {
         let normalized = normalize(question);
+        self.flush_cache_writes().await;
         let mut n = self
             .store()
             .delete_cache_entries_for(connection, &normalized)
@@ -383,6 +546,7 @@ impl App {
         connection: ConnectionId,
         keep_fingerprint: Option<&str>,
     ) -> ServiceResult<u64> {
+        self.flush_cache_writes().await;
         let n = self
             .store()
             .clear_cache(connection, keep_fingerprint)
@@ -434,6 +598,7 @@ impl App {
             .cache_connections(actor, connection, TeamRole::Viewer)
             .await?;
         let ids: Vec<ConnectionId> = conns.iter().map(|(id, _)| *id).collect();
+        self.flush_cache_writes().await;
         let rows = self.store().cache_stats(&ids, now_millis()).await?;
         let mut total = CacheCountsView::default();
         let mut per = Vec::with_capacity(rows.len());
@@ -482,6 +647,7 @@ impl App {
             .cache_connections(actor, connection, TeamRole::Editor)
             .await?;
         let ids: Vec<ConnectionId> = conns.iter().map(|(id, _)| *id).collect();
+        self.flush_cache_writes().await;
         let rows = self
             .store()
             .list_cache_entries(&ids, now_millis(), &page)
@@ -496,6 +662,7 @@ impl App {
 
     /// `DELETE /cache/entries/{id}` (editor or above).
     pub async fn delete_cache_entry(&self, actor: &Actor, id: CacheEntryId) -> ServiceResult<()> {
+        self.flush_cache_writes().await;
         let entry = self
             .store()
             .cache_entry(id)

@@ -666,7 +666,9 @@ impl App {
             && let (Some(scope), Some(sql)) = (&p.cache_scope, &p.message.sql)
         {
             let embedded = p.cache_embedded.take();
-            self.cache_answer(
+            // Off the request path: the mirror has it at once, the store after the next
+            // flush (cache.rs).
+            self.cache_answer_later(
                 scope,
                 &p.message.question,
                 sql,

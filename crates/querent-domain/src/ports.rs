@@ -513,6 +513,22 @@ pub trait CacheStore: Send + Sync + 'static {
     /// `max_entries`, its least recently used ones (one statement each, oldest first, so
     /// concurrent writers cannot deadlock).
     async fn put_cache_entry(&self, entry: &CacheRecord, max_entries: u64) -> StoreResult<()>;
+    /// Stores several entries in one transaction, each as [`CacheStore::put_cache_entry`]
+    /// does, then trims each connection they belong to once (expired entries, then the
+    /// least recently used beyond `max_entries`) — not once per entry.
+    async fn put_cache_entries(&self, entries: &[CacheRecord], max_entries: u64)
+    -> StoreResult<()>;
+    /// Whether an entry exists and is unexpired (a read: hits on it are recorded later,
+    /// batched, by [`CacheStore::record_cache_use`]).
+    async fn cache_entry_live(&self, id: CacheEntryId, now: UnixMillis) -> StoreResult<bool>;
+    /// In one transaction: adds lookup outcomes to connections' counters, and hits to
+    /// entries (`(id, hits, last used)`: the count is added, `last_used` raised to at
+    /// least that time; entries gone meanwhile are skipped).
+    async fn record_cache_use(
+        &self,
+        counts: &[(ConnectionId, CacheCounters)],
+        hits: &[(CacheEntryId, u64, UnixMillis)],
+    ) -> StoreResult<()>;
     /// An entry by id.
     async fn cache_entry(&self, id: CacheEntryId) -> StoreResult<CacheRecord>;
     /// The live (unexpired) entries of a connection, most recently used first, at most `limit`.

@@ -30,7 +30,7 @@ impl ConnectionAliasStore for Store {
             return Ok(Vec::new());
         }
         let ids: Vec<String> = connections.iter().map(ToString::to_string).collect();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let load = |ids: Vec<String>| {
                 connection_aliases::table
                     .filter(connection_aliases::connection_id.eq_any(ids))

@@ -104,45 +104,151 @@ fn rows_into(rows: Vec<CacheRow>) -> Result<Vec<CacheRecord>, DbError> {
 #[async_trait::async_trait]
 impl CacheStore for Store {
     async fn put_cache_entry(&self, entry: &CacheRecord, max_entries: u64) -> StoreResult<()> {
-        let row = CacheRow::from_domain(entry);
+        self.put_cache_entries(std::slice::from_ref(entry), max_entries)
+            .await
+    }
+
+    async fn put_cache_entries(
+        &self,
+        entries: &[CacheRecord],
+        max_entries: u64,
+    ) -> StoreResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<CacheRow> = entries.iter().map(CacheRow::from_domain).collect();
         let max = i64::try_from(max_entries).unwrap_or(i64::MAX);
-        with_conn!(self, c => {
+        with_write!(self, c => {
+            let rows = &rows;
             c.transaction::<_, DbError, _>(async move |c| {
-                diesel::delete(
-                    cache_entries::table
-                        .filter(cache_entries::connection_id.eq(&row.connection_id))
-                        .filter(cache_entries::schema_fingerprint.eq(&row.schema_fingerprint))
-                        .filter(cache_entries::semantic_version.eq(row.semantic_version))
-                        .filter(cache_entries::normalized.eq(&row.normalized)),
-                )
-                .execute(c)
-                .await?;
-                diesel::insert_into(cache_entries::table).values(&row).execute(c).await?;
-                diesel::delete(
-                    cache_entries::table
-                        .filter(cache_entries::connection_id.eq(&row.connection_id))
-                        .filter(cache_entries::expires_at.le(row.created_at)),
-                )
-                .execute(c)
-                .await?;
-                let n: i64 = cache_entries::table
-                    .filter(cache_entries::connection_id.eq(&row.connection_id))
-                    .select(count_star())
-                    .first(c)
+                for row in rows {
+                    diesel::delete(
+                        cache_entries::table
+                            .filter(cache_entries::connection_id.eq(&row.connection_id))
+                            .filter(cache_entries::schema_fingerprint.eq(&row.schema_fingerprint))
+                            .filter(cache_entries::semantic_version.eq(row.semantic_version))
+                            .filter(cache_entries::normalized.eq(&row.normalized)),
+                    )
+                    .execute(c)
                     .await?;
-                if n > max {
-                    // The least recently used ids, then one DELETE by primary key: concurrent
-                    // writers never hold locks on each other's rows while waiting.
-                    let victims: Vec<String> = cache_entries::table
-                        .filter(cache_entries::connection_id.eq(&row.connection_id))
-                        .order((cache_entries::last_used.asc(), cache_entries::id.asc()))
-                        .limit(n - max)
-                        .select(cache_entries::id)
-                        .load(c)
+                    diesel::insert_into(cache_entries::table).values(row).execute(c).await?;
+                }
+                // Each connection once: in sorted order, so concurrent writers on
+                // PostgreSQL take their locks in the same order.
+                let mut connections: Vec<(&str, i64)> = rows
+                    .iter()
+                    .map(|r| (r.connection_id.as_str(), r.created_at))
+                    .collect();
+                connections.sort_unstable();
+                connections.dedup_by(|a, b| a.0 == b.0);
+                for (connection, now) in connections {
+                    diesel::delete(
+                        cache_entries::table
+                            .filter(cache_entries::connection_id.eq(connection))
+                            .filter(cache_entries::expires_at.le(now)),
+                    )
+                    .execute(c)
+                    .await?;
+                    let n: i64 = cache_entries::table
+                        .filter(cache_entries::connection_id.eq(connection))
+                        .select(count_star())
+                        .first(c)
                         .await?;
-                    diesel::delete(cache_entries::table.filter(cache_entries::id.eq_any(victims)))
+                    if n > max {
+                        // The least recently used ids, then one DELETE by primary key:
+                        // concurrent writers never hold locks on each other's rows while
+                        // waiting.
+                        let victims: Vec<String> = cache_entries::table
+                            .filter(cache_entries::connection_id.eq(connection))
+                            .order((cache_entries::last_used.asc(), cache_entries::id.asc()))
+                            .limit(n - max)
+                            .select(cache_entries::id)
+                            .load(c)
+                            .await?;
+                        diesel::delete(cache_entries::table.filter(cache_entries::id.eq_any(victims)))
+                            .execute(c)
+                            .await?;
+                    }
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
+    async fn cache_entry_live(&self, id: CacheEntryId, now: UnixMillis) -> StoreResult<bool> {
+        with_conn!(self, c => {
+            let n: i64 = cache_entries::table
+                .find(id.to_string())
+                .filter(cache_entries::expires_at.gt(now))
+                .select(count_star())
+                .first(c)
+                .await?;
+            Ok(n > 0)
+        })
+    }
+
+    async fn record_cache_use(
+        &self,
+        counts: &[(ConnectionId, CacheCounters)],
+        hits: &[(CacheEntryId, u64, UnixMillis)],
+    ) -> StoreResult<()> {
+        if counts.is_empty() && hits.is_empty() {
+            return Ok(());
+        }
+        // Sorted, so concurrent writers on PostgreSQL lock rows in the same order.
+        let mut counts: Vec<(String, i64, i64, i64)> = counts
+            .iter()
+            .map(|(id, k)| {
+                let n = |x: u64| i64::try_from(x).unwrap_or(i64::MAX);
+                (
+                    id.to_string(),
+                    n(k.exact_hits),
+                    n(k.similar_hits),
+                    n(k.misses),
+                )
+            })
+            .collect();
+        counts.sort_unstable();
+        let mut hits: Vec<(String, i64, i64)> = hits
+            .iter()
+            .map(|(id, n, at)| (id.to_string(), i64::try_from(*n).unwrap_or(i64::MAX), *at))
+            .collect();
+        hits.sort_unstable();
+        with_write!(self, c => {
+            let (counts, hits) = (&counts, &hits);
+            c.transaction::<_, DbError, _>(async move |c| {
+                for (id, e, s, m) in counts {
+                    diesel::insert_into(cache_counters::table)
+                        .values((
+                            cache_counters::connection_id.eq(id),
+                            cache_counters::exact_hits.eq(e),
+                            cache_counters::similar_hits.eq(s),
+                            cache_counters::misses.eq(m),
+                        ))
+                        .on_conflict(cache_counters::connection_id)
+                        .do_update()
+                        .set((
+                            cache_counters::exact_hits.eq(cache_counters::exact_hits + e),
+                            cache_counters::similar_hits.eq(cache_counters::similar_hits + s),
+                            cache_counters::misses.eq(cache_counters::misses + m),
+                        ))
                         .execute(c)
                         .await?;
+                }
+                for (id, n, at) in hits {
+                    diesel::update(cache_entries::table.find(id))
+                        .set(cache_entries::hits.eq(cache_entries::hits + n))
+                        .execute(c)
+                        .await?;
+                    diesel::update(
+                        cache_entries::table
+                            .find(id)
+                            .filter(cache_entries::last_used.lt(at)),
+                    )
+                    .set(cache_entries::last_used.eq(at))
+                    .execute(c)
+                    .await?;
                 }
                 Ok(())
             })
@@ -199,7 +305,7 @@ impl CacheStore for Store {
     }
 
     async fn touch_cache_entry(&self, id: CacheEntryId, now: UnixMillis) -> StoreResult<bool> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::update(
                 cache_entries::table
                     .find(id.to_string())
@@ -238,7 +344,7 @@ impl CacheStore for Store {
     }
 
     async fn delete_cache_entry(&self, id: CacheEntryId) -> StoreResult<bool> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(cache_entries::table.find(id.to_string())).execute(c).await?;
             Ok(n > 0)
         })
@@ -250,7 +356,7 @@ impl CacheStore for Store {
         normalized: &str,
     ) -> StoreResult<u64> {
         let norm = normalized.to_owned();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(
                 cache_entries::table
                     .filter(cache_entries::connection_id.eq(connection.to_string()))
@@ -268,7 +374,7 @@ impl CacheStore for Store {
         keep_fingerprint: Option<&str>,
     ) -> StoreResult<u64> {
         let keep = keep_fingerprint.map(str::to_owned);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let mut q = diesel::delete(cache_entries::table)
                 .filter(cache_entries::connection_id.eq(connection.to_string()))
                 .into_boxed();
@@ -291,7 +397,7 @@ impl CacheStore for Store {
             CacheOutcome::SimilarHit => (0, 1, 0),
             CacheOutcome::Miss => (0, 0, 1),
         };
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(cache_counters::table)
                 .values((
                     cache_counters::connection_id.eq(id.clone()),
@@ -420,7 +526,7 @@ fn examples_into(rows: Vec<ExampleRow>) -> Result<Vec<Example>, DbError> {
 impl ExampleStore for Store {
     async fn insert_example(&self, example: &Example) -> StoreResult<()> {
         let row = ExampleRow::from_domain(example);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(examples::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -435,7 +541,7 @@ impl ExampleStore for Store {
 
     async fn update_example(&self, example: &Example) -> StoreResult<()> {
         let row = ExampleRow::from_domain(example);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::update(examples::table.find(&row.id))
                 .set((
                     examples::question.eq(&row.question),
@@ -451,7 +557,7 @@ impl ExampleStore for Store {
     }
 
     async fn delete_example(&self, id: ExampleId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(examples::table.find(id.to_string())).execute(c).await?;
             if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })

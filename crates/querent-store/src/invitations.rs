@@ -68,7 +68,7 @@ fn not_found_if_zero(n: usize) -> Result<(), DbError> {
 impl InvitationStore for Store {
     async fn insert_invitation(&self, inv: &Invitation, token_hash: &str) -> StoreResult<()> {
         let row = InvitationRow::from_domain(inv, token_hash);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(invitations::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -104,7 +104,7 @@ impl InvitationStore for Store {
     }
 
     async fn set_invitation_role(&self, id: InvitationId, role: TeamRole) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::update(
                 invitations::table
                     .find(id.to_string())
@@ -118,7 +118,7 @@ impl InvitationStore for Store {
     }
 
     async fn delete_invitation(&self, id: InvitationId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(invitations::table.find(id.to_string())).execute(c).await?;
             not_found_if_zero(n)
         })
@@ -133,7 +133,7 @@ impl InvitationStore for Store {
     ) -> StoreResult<()> {
         let urow = UserRow::from_domain(user, password_hash);
         let id = id.to_string();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 // The compare-and-set first: a token is used once, also under a race.
                 let n = diesel::update(

@@ -72,6 +72,22 @@ macro_rules! with_conn {
     }};
 }
 
+/// [`with_conn!`] for a unit of work that writes. On SQLite the process's writers take
+/// turns at an async gate before taking a connection: SQLite has one writer at a time, and
+/// writers that meet inside SQLite wait in its busy handler, which sleeps 1, 2, 5, 10, …
+/// ms between attempts — under concurrent chats most of a request's time. Queued at the
+/// gate they run back to back instead. Readers never take the gate (WAL: they do not block
+/// the writer, nor it them). PostgreSQL has row locks and takes no gate.
+macro_rules! with_write {
+    ($self:expr, $c:ident => $body:expr) => {{
+        let _turn = match &*$self.pools {
+            $crate::store::Pools::Sqlite(_) => Some($self.write_gate.lock().await),
+            $crate::store::Pools::Postgres(_) => None,
+        };
+        with_conn!($self, $c => $body)
+    }};
+}
+
 mod aliases;
 mod cache;
 mod invitations;

@@ -68,7 +68,7 @@ impl SemanticModelStore for Store {
         created_by: Option<&str>,
     ) -> StoreResult<()> {
         let row = SemanticModelRow::from_domain(model, created_by)?;
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(semantic_models::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -143,7 +143,7 @@ impl SemanticModelStore for Store {
 
     async fn delete_semantic_models(&self, connection: ConnectionId) -> StoreResult<u64> {
         let id = connection.to_string();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(
                 semantic_models::table.filter(semantic_models::connection_id.eq(&id)),
             )

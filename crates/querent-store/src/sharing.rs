@@ -58,7 +58,7 @@ impl ConnectionShareStore for Store {
     ) -> StoreResult<()> {
         let conn_id = connection.to_string();
         let wanted: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let conn_id = conn_id.clone();
             let wanted = wanted.clone();
             c.transaction::<_, DbError, _>(async move |c| {
@@ -91,7 +91,7 @@ impl ConnectionShareStore for Store {
     }
 
     async fn insert_managed_user(&self, user: UserId, team: TeamId, now: i64) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(managed_users::table)
                 .values((
                     managed_users::user_id.eq(user.to_string()),

@@ -122,6 +122,8 @@ pub(crate) enum Pools {
 #[derive(Clone)]
 pub struct Store {
     pub(crate) pools: Arc<Pools>,
+    /// Writers' turns on SQLite (see `with_write!`).
+    pub(crate) write_gate: Arc<tokio::sync::Mutex<()>>,
     config: Arc<StoreConfig>,
 }
 
@@ -205,6 +207,7 @@ impl Store {
         };
         Ok(Self {
             pools: Arc::new(pools),
+            write_gate: Arc::new(tokio::sync::Mutex::new(())),
             config: Arc::new(config),
         })
     }
@@ -310,7 +313,7 @@ impl MetadataStore for Store {
             created_at: user.created_at,
         };
         let now = now_millis();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     // Write first so the transaction holds the write lock from the start.
@@ -341,7 +344,7 @@ impl MetadataStore for Store {
     /// Inserts a user.
     async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
         let row = UserRow::from_domain(user, password_hash);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(users::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -378,7 +381,7 @@ impl MetadataStore for Store {
     /// Replaces the profile fields of a user (username, email, role, disabled, epoch).
     async fn update_user(&self, user: &User) -> StoreResult<()> {
         let now = now_millis();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::update(users::table.find(user.id.to_string()))
                 .set((
                     users::username.eq(&user.username),
@@ -400,7 +403,7 @@ impl MetadataStore for Store {
         let now = now_millis();
         let id = id.to_string();
         let hash = password_hash.to_owned();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     let n = diesel::update(users::table.find(&id))
@@ -428,7 +431,7 @@ impl MetadataStore for Store {
     /// Bumps the token epoch and revokes every refresh token (logout everywhere).
     async fn revoke_all_sessions(&self, id: UserId) -> StoreResult<()> {
         let id = id.to_string();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     diesel::update(users::table.find(&id))
@@ -448,7 +451,7 @@ impl MetadataStore for Store {
 
     /// Deletes a user (memberships and refresh tokens go with it).
     async fn delete_user(&self, id: UserId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(users::table.find(id.to_string())).execute(c).await?;
             if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
@@ -474,7 +477,7 @@ impl MetadataStore for Store {
             role: TeamRole::Owner.to_string(),
             created_at: team.created_at,
         });
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     diesel::insert_into(teams::table).values(&trow).execute(c).await?;
@@ -514,7 +517,7 @@ impl MetadataStore for Store {
 
     /// Deletes a team and everything it owns.
     async fn delete_team(&self, id: TeamId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(teams::table.find(id.to_string())).execute(c).await?;
             if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
@@ -528,7 +531,7 @@ impl MetadataStore for Store {
             role: role.to_string(),
             created_at: now_millis(),
         };
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     let n = diesel::update(team_members::table.find((&row.team_id, &row.user_id)))
@@ -547,7 +550,7 @@ impl MetadataStore for Store {
 
     /// Removes a member.
     async fn remove_member(&self, team: TeamId, user: UserId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(team_members::table.find((team.to_string(), user.to_string()))).execute(c).await?;
             if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
@@ -603,7 +606,7 @@ impl MetadataStore for Store {
 
     /// Stores a new refresh token (its hash).
     async fn insert_refresh_token(&self, token: &RefreshToken) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(refresh_tokens::table).values(RefreshTokenRow::from_domain(token)).execute(c).await?;
             Ok(())
         })
@@ -632,7 +635,7 @@ impl MetadataStore for Store {
         let now = now_millis();
         let old_id = old_id.to_string();
         let new = RefreshTokenRow::from_domain(new);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     // One statement: the token is unused and unrevoked, and no token of its
@@ -678,7 +681,7 @@ impl MetadataStore for Store {
     /// Revokes every token of a family.
     async fn revoke_token_family(&self, family_id: TokenFamilyId) -> StoreResult<()> {
         let family_id = family_id.to_string();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::update(refresh_tokens::table.filter(refresh_tokens::family_id.eq(&family_id)))
                 .set(refresh_tokens::revoked.eq(true))
                 .execute(c)
@@ -720,7 +723,7 @@ impl MetadataStore for Store {
     /// Stores a new API client with its secret hash.
     async fn insert_api_client(&self, client: &ApiClient, secret_hash: &str) -> StoreResult<()> {
         let row = ApiClientRow::from_domain(client, secret_hash);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(api_clients::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -749,7 +752,7 @@ impl MetadataStore for Store {
 
     /// Revokes an API client.
     async fn revoke_api_client(&self, id: ApiClientId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::update(api_clients::table.find(id.to_string()))
                 .set(api_clients::revoked.eq(true))
                 .execute(c)
@@ -763,7 +766,7 @@ impl MetadataStore for Store {
     /// Stores a new connection.
     async fn insert_connection(&self, conn: &Connection) -> StoreResult<()> {
         let row = ConnectionRow::from_domain(conn);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(connections::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -819,7 +822,7 @@ impl MetadataStore for Store {
     /// Replaces every field of a stored connection (the id and team stay).
     async fn update_connection(&self, conn: &Connection) -> StoreResult<()> {
         let row = ConnectionRow::from_domain(conn);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::update(connections::table.find(&row.id)).set(&row).execute(c).await?;
             if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
@@ -835,7 +838,7 @@ impl MetadataStore for Store {
             .iter()
             .map(|(id, old, new)| (id.to_string(), old.clone(), new.clone()))
             .collect();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     let mut changed = 0;
@@ -856,7 +859,7 @@ impl MetadataStore for Store {
 
     /// Deletes a connection.
     async fn delete_connection(&self, id: ConnectionId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(connections::table.find(id.to_string())).execute(c).await?;
             if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
@@ -875,7 +878,7 @@ impl MetadataStore for Store {
             ip: entry.ip.clone(),
             at: entry.at,
         };
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(audit_log::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -897,7 +900,7 @@ impl MetadataStore for Store {
             login_failures::ip.eq(ip),
             login_failures::at.eq(now_millis()),
         );
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(login_failures::table).values(values).execute(c).await?;
             Ok(())
         })
@@ -927,7 +930,7 @@ impl MetadataStore for Store {
 
     /// Forgets the failures of an account (after a successful login) and prunes old rows.
     async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::delete(login_failures::table.filter(login_failures::account.eq(account).or(login_failures::at.lt(older_than))))
                 .execute(c)
                 .await?;
@@ -949,7 +952,7 @@ impl MetadataStore for Store {
         let taken_at = snapshot.taken_at;
         // One upsert: two first uses of a connection at once (both reading its catalog)
         // must not collide on the primary key, as an update-then-insert would on PostgreSQL.
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(schema_snapshots::table)
                 .values((
                     schema_snapshots::connection_id.eq(&id),
@@ -989,7 +992,7 @@ impl MetadataStore for Store {
 
     async fn insert_provider(&self, provider: &ProviderConfig) -> StoreResult<()> {
         let row = ProviderRow::from_domain(provider);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 if row.is_default {
                     diesel::update(provider_configs::table.filter(provider_configs::team_id.eq(&row.team_id)))
@@ -1033,7 +1036,7 @@ impl MetadataStore for Store {
 
     async fn update_provider(&self, provider: &ProviderConfig) -> StoreResult<()> {
         let row = ProviderRow::from_domain(provider);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 if row.is_default {
                     diesel::update(provider_configs::table.filter(provider_configs::team_id.eq(&row.team_id)))
@@ -1052,7 +1055,7 @@ impl MetadataStore for Store {
     }
 
     async fn delete_provider(&self, id: ProviderId) -> StoreResult<()> {
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let n = diesel::delete(provider_configs::table.find(id.to_string())).execute(c).await?;
             if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
         })
@@ -1105,7 +1108,7 @@ impl MetadataStore for Store {
             .iter()
             .map(|(id, old, new)| (id.to_string(), old.clone(), new.clone()))
             .collect();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 let mut changed = 0;
                 for (id, old, new) in &updates {
@@ -1148,7 +1151,7 @@ impl MetadataStore for Store {
 
     async fn insert_session(&self, session: &ChatSession) -> StoreResult<()> {
         let row = SessionRow::from_domain(session);
-        with_conn!(self, c => {
+        with_write!(self, c => {
             diesel::insert_into(chat_sessions::table).values(&row).execute(c).await?;
             Ok(())
         })
@@ -1187,7 +1190,7 @@ impl MetadataStore for Store {
 
     async fn delete_session(&self, id: SessionId) -> StoreResult<()> {
         let id = id.to_string();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 diesel::delete(messages::table.filter(messages::session_id.eq(&id))).execute(c).await?;
                 let n = diesel::delete(chat_sessions::table.find(&id)).execute(c).await?;
@@ -1203,7 +1206,7 @@ impl MetadataStore for Store {
     async fn insert_message(&self, message: &ChatMessage) -> StoreResult<()> {
         let row = MessageRow::from_domain(message);
         let running = message.status == MessageStatus::Running;
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let row = row.clone();
             c.transaction::<_, DbError, _>(async move |c| {
                 diesel::update(chat_sessions::table.find(&row.session_id))
@@ -1228,7 +1231,7 @@ impl MetadataStore for Store {
     async fn update_message(&self, message: &ChatMessage) -> StoreResult<()> {
         let row = MessageRow::from_domain(message);
         let running = message.status == MessageStatus::Running;
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let row = row.clone();
             c.transaction::<_, DbError, _>(async move |c| {
                 let n = diesel::update(messages::table.find(&row.id)).set(&row).execute(c).await?;
@@ -1252,7 +1255,7 @@ impl MetadataStore for Store {
         let row = MessageRow::from_domain(message);
         let run = run.map(|r| r.to_string());
         let running = message.status == MessageStatus::Running;
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let (row, run) = (row.clone(), run.clone());
             c.transaction::<_, DbError, _>(async move |c| {
                 // The run check and the write are one statement: a newer run that took the
@@ -1287,7 +1290,7 @@ impl MetadataStore for Store {
     async fn heartbeat_message(&self, id: MessageId, run: Option<RunId>) -> StoreResult<bool> {
         let id = id.to_string();
         let run = run.map(|r| r.to_string());
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let now = store_now(&*c, 0);
             let q = messages::table
                 .find(&id)
@@ -1337,7 +1340,7 @@ impl MetadataStore for Store {
     ) -> StoreResult<bool> {
         let id = id.to_string();
         let run = run.map(|r| r.to_string());
-        with_conn!(self, c => {
+        with_write!(self, c => {
             let now = store_now(&*c, 0);
             let q = messages::table.find(&id).filter(messages::status.eq(from.as_str()));
             let n = match &run {
@@ -1400,7 +1403,7 @@ impl MetadataStore for Store {
         error_detail: &str,
     ) -> StoreResult<u64> {
         let idle_ms = idle_for.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2));
-        with_conn!(self, c => {
+        with_write!(self, c => {
             // Both sides of the comparison are the store's clock: the heartbeat wrote
             // `updated_at` with it, and "now" is read in this very statement.
             let set = (
@@ -1432,7 +1435,7 @@ impl MetadataStore for Store {
     async fn put_settings(&self, values: &[(String, String)]) -> StoreResult<()> {
         let values = values.to_vec();
         let now = now_millis();
-        with_conn!(self, c => {
+        with_write!(self, c => {
             c.transaction::<_, DbError, _>(async move |c| {
                 {
                     for (k, v) in &values {

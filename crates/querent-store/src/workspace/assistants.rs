@@ -68,7 +68,7 @@ impl AssistantRow {
 
 pub(super) async fn insert(store: &Store, assistant: &Assistant) -> StoreResult<()> {
     let row = AssistantRow::from_domain(assistant);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         diesel::insert_into(assistants::table).values(&row).execute(c).await?;
         Ok(())
     })
@@ -83,7 +83,7 @@ pub(super) async fn get(store: &Store, id: AssistantId) -> StoreResult<Assistant
 
 pub(super) async fn update(store: &Store, assistant: &Assistant) -> StoreResult<()> {
     let row = AssistantRow::from_domain(assistant);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let n = diesel::update(assistants::table.find(&row.id))
             .set((
                 assistants::name.eq(&row.name),
@@ -102,7 +102,7 @@ pub(super) async fn update(store: &Store, assistant: &Assistant) -> StoreResult<
 }
 
 pub(super) async fn delete(store: &Store, id: AssistantId) -> StoreResult<()> {
-    with_conn!(store, c => {
+    with_write!(store, c => {
         // Questions asked of it stay, without it (ON DELETE SET NULL).
         let n = diesel::delete(assistants::table.find(id.to_string())).execute(c).await?;
         if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }

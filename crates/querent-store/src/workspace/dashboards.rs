@@ -59,7 +59,7 @@ impl DashboardRow {
 
 pub(super) async fn insert(store: &Store, dashboard: &Dashboard) -> StoreResult<()> {
     let row = DashboardRow::from_domain(dashboard);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         diesel::insert_into(dashboards::table).values(&row).execute(c).await?;
         Ok(())
     })
@@ -74,7 +74,7 @@ pub(super) async fn get(store: &Store, id: DashboardId) -> StoreResult<Dashboard
 
 pub(super) async fn update(store: &Store, dashboard: &Dashboard) -> StoreResult<()> {
     let row = DashboardRow::from_domain(dashboard);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let n = diesel::update(dashboards::table.find(&row.id))
             .set((
                 dashboards::name.eq(&row.name),
@@ -90,7 +90,7 @@ pub(super) async fn update(store: &Store, dashboard: &Dashboard) -> StoreResult<
 }
 
 pub(super) async fn delete(store: &Store, id: DashboardId) -> StoreResult<()> {
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let n = diesel::delete(dashboards::table.find(id.to_string())).execute(c).await?;
         if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
     })

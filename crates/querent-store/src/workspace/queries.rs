@@ -191,7 +191,7 @@ impl QueryRunRow {
 pub(super) async fn insert(store: &Store, query: &SavedQuery) -> StoreResult<()> {
     let row = SavedQueryRow::from_domain(query);
     let tags = row.tag_rows(&query.tags);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         c.transaction::<_, DbError, _>(async move |c| {
             diesel::insert_into(saved_queries::table).values(&row).execute(c).await?;
             // One row at a time: a multi-row insert is not available on SQLite here.
@@ -214,7 +214,7 @@ pub(super) async fn get(store: &Store, id: SavedQueryId) -> StoreResult<SavedQue
 pub(super) async fn update(store: &Store, query: &SavedQuery) -> StoreResult<()> {
     let row = SavedQueryRow::from_domain(query);
     let tags = row.tag_rows(&query.tags);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         c.transaction::<_, DbError, _>(async move |c| {
             let n = diesel::update(saved_queries::table.find(&row.id))
                 .set((
@@ -248,7 +248,7 @@ pub(super) async fn update(store: &Store, query: &SavedQuery) -> StoreResult<()>
 }
 
 pub(super) async fn delete(store: &Store, id: SavedQueryId) -> StoreResult<()> {
-    with_conn!(store, c => {
+    with_write!(store, c => {
         // Its tags and runs go with it (ON DELETE CASCADE).
         let n = diesel::delete(saved_queries::table.find(id.to_string())).execute(c).await?;
         if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
@@ -301,7 +301,7 @@ pub(super) async fn insert_run(
 ) -> StoreResult<()> {
     let row = QueryRunRow::from_domain(run);
     let (keep, keep_snapshots) = (i64::from(keep), i64::from(keep_snapshots));
-    with_conn!(store, c => {
+    with_write!(store, c => {
         c.transaction::<_, DbError, _>(async move |c| {
             // The insert first: on SQLite the transaction holds the write lock from here on.
             diesel::insert_into(query_runs::table).values(&row).execute(c).await?;

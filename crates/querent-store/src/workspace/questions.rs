@@ -102,7 +102,7 @@ impl QuestionRow {
 
 pub(super) async fn insert(store: &Store, question: &AsyncQuestion) -> StoreResult<()> {
     let row = QuestionRow::from_domain(question);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         diesel::insert_into(async_questions::table).values(&row).execute(c).await?;
         Ok(())
     })
@@ -124,7 +124,7 @@ pub(super) async fn claim(
 ) -> StoreResult<Vec<AsyncQuestion>> {
     let owner = owner.to_owned();
     let pending = QuestionState::Pending.as_str();
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let mut taken: Vec<String> = Vec::new();
         for _ in 0..CLAIM_ROUNDS {
             let want = limit - to_i64(taken.len());
@@ -186,7 +186,7 @@ pub(super) async fn renew_lease(
     lease_until: UnixMillis,
 ) -> StoreResult<bool> {
     let (id, owner) = (id.to_string(), owner.to_owned());
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let n = diesel::update(
             async_questions::table
                 .find(&id)
@@ -211,7 +211,7 @@ pub(super) async fn finish(
 ) -> StoreResult<bool> {
     let row = QuestionRow::from_domain(question);
     let owner = owner.to_owned();
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let n = diesel::update(
             async_questions::table
                 .find(&row.id)
@@ -244,7 +244,7 @@ pub(super) async fn recover(
     let reason = reason.to_owned();
     let max = i64::from(max_attempts);
     let in_progress = QuestionState::InProgress.as_str();
-    with_conn!(store, c => {
+    with_write!(store, c => {
         c.transaction::<_, DbError, _>(async move |c| {
             let failed = diesel::update(
                 async_questions::table

@@ -146,7 +146,7 @@ impl RunRow {
 
 pub(super) async fn insert(store: &Store, workflow: &Workflow) -> StoreResult<()> {
     let row = WorkflowRow::from_domain(workflow);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         diesel::insert_into(workflows::table).values(&row).execute(c).await?;
         Ok(())
     })
@@ -161,7 +161,7 @@ pub(super) async fn get(store: &Store, id: WorkflowId) -> StoreResult<Workflow> 
 
 pub(super) async fn update(store: &Store, workflow: &Workflow) -> StoreResult<()> {
     let row = WorkflowRow::from_domain(workflow);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let n = diesel::update(workflows::table.find(&row.id))
             .set((
                 workflows::name.eq(&row.name),
@@ -179,7 +179,7 @@ pub(super) async fn update(store: &Store, workflow: &Workflow) -> StoreResult<()
 }
 
 pub(super) async fn delete(store: &Store, id: WorkflowId) -> StoreResult<()> {
-    with_conn!(store, c => {
+    with_write!(store, c => {
         // Its runs go with it (ON DELETE CASCADE).
         let n = diesel::delete(workflows::table.find(id.to_string())).execute(c).await?;
         if n == 0 { Err(StoreError::NotFound.into()) } else { Ok(()) }
@@ -232,7 +232,7 @@ pub(super) async fn claim_slot(
     // then backs the compare-and-set up.
     row.workflow_id.clone_from(&wid);
     row.scheduled_for = Some(slot);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let claimed = c
             .transaction::<_, DbError, _>(async move |c| {
                 // The compare-and-set first, so that on SQLite the transaction holds the
@@ -265,7 +265,7 @@ pub(super) async fn claim_slot(
 
 pub(super) async fn insert_run(store: &Store, run: &WorkflowRun) -> StoreResult<()> {
     let row = RunRow::from_domain(run);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         diesel::insert_into(workflow_runs::table).values(&row).execute(c).await?;
         Ok(())
     })
@@ -273,7 +273,7 @@ pub(super) async fn insert_run(store: &Store, run: &WorkflowRun) -> StoreResult<
 
 pub(super) async fn update_run(store: &Store, run: &WorkflowRun) -> StoreResult<bool> {
     let row = RunRow::from_domain(run);
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let mut q = diesel::update(workflow_runs::table)
             .filter(workflow_runs::id.eq(row.id.clone()))
             .filter(workflow_runs::status.eq_any(open()))
@@ -337,7 +337,7 @@ pub(super) async fn fail_abandoned(
     reason: &str,
 ) -> StoreResult<u64> {
     let reason = reason.to_owned();
-    with_conn!(store, c => {
+    with_write!(store, c => {
         let n = diesel::update(
             workflow_runs::table
                 .filter(workflow_runs::status.eq_any(open()))

@@ -1,6 +1,6 @@
 //! Cache entries, counters and examples, on whichever backend the suite runs.
 
-use querent_domain::learning::{CacheOutcome, CacheRecord, Example, ExampleSource};
+use querent_domain::learning::{CacheCounters, CacheOutcome, CacheRecord, Example, ExampleSource};
 use querent_domain::ports::{MetadataStore, Page, StoreError};
 use querent_domain::*;
 
@@ -135,6 +135,59 @@ pub async fn suite(store: &dyn MetadataStore, team: TeamId, conn: ConnectionId) 
         .unwrap();
     assert_eq!(store.clear_cache(conn, Some("new")).await.unwrap(), 1);
     assert_eq!(store.clear_cache(conn, None).await.unwrap(), 1);
+
+    // A batch (the cache's writer): a later entry of the same key replaces an earlier one,
+    // the connection is trimmed once, least recently used first.
+    let d = entry(conn, "fp1", "d", now + 1, 60_000);
+    let e = entry(conn, "fp1", "e", now + 2, 60_000);
+    let e2 = entry(conn, "fp1", "e", now + 3, 60_000);
+    let f = entry(conn, "fp1", "f", now + 4, 60_000);
+    store
+        .put_cache_entries(&[d.clone(), e.clone(), e2.clone(), f.clone()], 2)
+        .await
+        .unwrap();
+    let live = store.cache_entries_of(conn, now + 5, 10).await.unwrap();
+    let ids: Vec<_> = live.iter().map(|x| x.id).collect();
+    assert_eq!(ids, vec![f.id, e2.id], "e replaced by e2, d evicted");
+    store.put_cache_entries(&[], 2).await.unwrap();
+    // Liveness is a read; hits and counts are recorded in batches (a gone entry skipped).
+    assert!(store.cache_entry_live(f.id, now + 5).await.unwrap());
+    assert!(!store.cache_entry_live(f.id, now + 70_000).await.unwrap());
+    assert!(!store.cache_entry_live(d.id, now + 5).await.unwrap());
+    let before = store.cache_stats(&[conn], now + 5).await.unwrap()[0].1;
+    store
+        .record_cache_use(
+            &[(
+                conn,
+                CacheCounters {
+                    exact_hits: 3,
+                    similar_hits: 1,
+                    misses: 2,
+                },
+            )],
+            &[(f.id, 3, now + 9), (e2.id, 1, now + 1), (d.id, 5, now + 9)],
+        )
+        .await
+        .unwrap();
+    store.record_cache_use(&[], &[]).await.unwrap();
+    let after = store.cache_stats(&[conn], now + 5).await.unwrap()[0].1;
+    assert_eq!(
+        (
+            after.exact_hits - before.exact_hits,
+            after.similar_hits - before.similar_hits,
+            after.misses - before.misses
+        ),
+        (3, 1, 2)
+    );
+    let got = store.cache_entry(f.id).await.unwrap();
+    assert_eq!((got.hits, got.last_used), (3, now + 9));
+    let got = store.cache_entry(e2.id).await.unwrap();
+    assert_eq!(
+        (got.hits, got.last_used),
+        (1, now + 3),
+        "last_used never goes back"
+    );
+    assert_eq!(store.clear_cache(conn, None).await.unwrap(), 2);
 
     // Examples.
     let message = MessageId::new();
