@@ -29,7 +29,36 @@ const ADMIN_PASSWORD: &str = "console-password-1";
 struct Browser {
     client: Option<Client>,
     driver: Child,
+    port: u16,
+    session: Option<String>,
     base: String,
+}
+
+/// Ends a WebDriver session with a plain blocking request, so that it also happens while
+/// a failed test unwinds: chromedriver then closes the browser and all its processes
+/// (killing chromedriver alone would leave Chromium running).
+fn end_session(port: u16, session: &str) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(20)));
+    let request = format!(
+        "DELETE /session/{session} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\
+         Content-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+    if s.write_all(request.as_bytes()).is_ok() {
+        // chromedriver keeps the connection open after its answer: read up to the end of
+        // the JSON body (it answers once the browser is gone).
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 1024];
+        while let Ok(n @ 1..) = s.read(&mut chunk) {
+            answer.extend_from_slice(&chunk[..n]);
+            if answer.ends_with(b"}") {
+                break;
+            }
+        }
+    }
 }
 
 fn tool(var: &str, default: &str) -> PathBuf {
@@ -61,6 +90,8 @@ impl Browser {
         let mut browser = Browser {
             client: None,
             driver,
+            port,
+            session: None,
             base: app.base_url.clone(),
         };
         let url = format!("http://127.0.0.1:{port}");
@@ -101,6 +132,7 @@ impl Browser {
                 .await
             {
                 Ok(c) => {
+                    browser.session = c.session_id().await.expect("session id");
                     browser.client = Some(c);
                     return Some(browser);
                 }
@@ -279,7 +311,9 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session ends with chromedriver (it closes its browsers on exit).
+        if let Some(session) = &self.session {
+            end_session(self.port, session);
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
