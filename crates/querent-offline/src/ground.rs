@@ -37,10 +37,7 @@ pub(crate) fn known(idx: &Index, tok: &Tok) -> bool {
         return true;
     }
     // Part of a compound name: "towns" in `hometown`, "member" in `membership_level`.
-    tok.stem.len() >= 4
-        && idx.vocab.iter().any(|w| {
-            w.len() > tok.stem.len() && (w.ends_with(&tok.stem) || w.starts_with(&tok.stem))
-        })
+    tok.stem.len() >= 4 && (idx.word_ending(&tok.stem) || idx.word_starting(&tok.stem))
 }
 
 /// Whether grounding leaves a token alone whatever it is: quoted literals, numbers,
@@ -104,8 +101,10 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
         .iter()
         .map(String::as_str)
         .chain(CUE_WORDS.iter().copied());
+    let first = word.chars().next();
     for w in candidates {
-        if w.len() < 4 || w.len().abs_diff(n) > max {
+        // A misspelling keeps the first letter, nearly always.
+        if w.len() < 4 || w.len().abs_diff(n) > max || w.chars().next() != first {
             continue;
         }
         if let Some(d) = distance(word, w, max) {

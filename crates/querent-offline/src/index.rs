@@ -121,6 +121,10 @@ pub(crate) struct Index {
     pub vocab: HashSet<String>,
     /// The crude roots of the longer words of `vocab` ("arriv" for "arrival").
     pub roots: HashSet<String>,
+    /// `vocab` sorted, and its words reversed and sorted: prefix and suffix lookups.
+    pub sorted: Vec<String>,
+    /// See `sorted`.
+    pub reversed: Vec<String>,
 }
 
 /// Lower-case words of a value, as the tokeniser reads a question.
@@ -204,6 +208,15 @@ fn model_tables(model: Option<&SemanticModel>) -> HashMap<String, &SemanticTable
         out.entry(st.table.to_lowercase()).or_insert(st);
     }
     out
+}
+
+/// Whether a sorted list holds a word longer than `prefix` that starts with it.
+fn longer_with_prefix(sorted: &[String], prefix: &str) -> bool {
+    let at = sorted.partition_point(|w| w.as_str() < prefix);
+    sorted[at..]
+        .iter()
+        .take_while(|w| w.starts_with(prefix))
+        .any(|w| w.len() > prefix.len())
 }
 
 impl Index {
@@ -557,7 +570,24 @@ impl Index {
             .filter(|w| w.len() >= 4)
             .map(|w| root(w).to_owned())
             .collect();
+        let mut sorted: Vec<String> = vocab.iter().cloned().collect();
+        sorted.sort_unstable();
+        let mut reversed: Vec<String> = vocab.iter().map(|w| w.chars().rev().collect()).collect();
+        reversed.sort_unstable();
+        self.sorted = sorted;
+        self.reversed = reversed;
         self.vocab = vocab;
+    }
+
+    /// Whether a known word is longer than `part` and starts with it.
+    pub fn word_starting(&self, part: &str) -> bool {
+        longer_with_prefix(&self.sorted, part)
+    }
+
+    /// Whether a known word is longer than `part` and ends with it.
+    pub fn word_ending(&self, part: &str) -> bool {
+        let rev: String = part.chars().rev().collect();
+        longer_with_prefix(&self.reversed, &rev)
     }
 
     /// Drops the model's other names that would take a word from something named so:

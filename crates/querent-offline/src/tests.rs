@@ -374,6 +374,7 @@ fn excluded_tables_and_columns_are_never_used() {
         excluded_tables: vec!["orders".into()],
         excluded_columns: vec!["customers.country".into(), "employees.salary".into()],
         masked_column_patterns: Vec::new(),
+        row_filters: Vec::new(),
     };
     let guard = GuardPolicy::from_privacy(&policy, 1000);
     for q in QUESTIONS {
