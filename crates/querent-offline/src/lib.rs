@@ -27,6 +27,26 @@
 //!   as `NOT IN` subqueries, and "both X and Y" as `INTERSECT`;
 //! - ordering ("sorted by", "in descending order of", "alphabetical", "by frequency").
 //!
+//! **Grounding, before planning** (`time`, `ground`, `lexicon`): dates said in words
+//! become a calendar window or a series grain ("in May 2025", "in Q3 2024", "since
+//! January 2024", "between March and June 2023", "by month", "monthly", "year over year";
+//! the grain is rendered per dialect, the window as `YYYY-MM-DD` literals). A word the
+//! schema does not know is read as one it does through one lexicon: business vocabulary
+//! ("clients" → customers, "staff" → employees), a compact WordNet 3.0 table of synonyms
+//! and of the nouns adjectives pertain to ("vocalists" → singer, "French" → France; data in
+//! `data/`, licence `data/WORDNET-LICENSE`), places by code, name or adjective ("TX" →
+//! Texas, "Germany" → `DE`), and misspellings one or two edits away. Without a semantic
+//! model, "revenue"/"sales"/"spend" is the sum of the one money amount of a dated table and
+//! "headcount" the count of the one staff table. The explanation says how words were read.
+//!
+//! **Precision first.** A question that rests on a noun nothing explains ("ratio",
+//! "weather"), names a table or value the query would leave out, asks for a breakdown the
+//! query cannot show, or asks for a value when only whole rows were found is answered with
+//! [`CannotTranslate`], naming the words and what would help (the schema's words, a
+//! synonym or metric in the semantic model, an LLM provider) — a wrong answer presented as
+//! real is worse than none. Verbs and adverbs ("arriving", "temporarily") are relation
+//! words, not unknowns. Shares and ratios are not computed yet, so they are refused.
+//!
 //! **With a semantic model** (design §8) the model's display names and synonyms are extra
 //! names for tables and columns ("clients" finds `customers`), its value mappings are
 //! values ("customers in Germany" → `country = 'DE'` when `Germany` maps to `DE` on
