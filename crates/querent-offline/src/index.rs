@@ -438,10 +438,28 @@ impl Index {
         for m in model.map(|m| m.metrics.as_slice()).unwrap_or_default() {
             idx.add_metric(m, policy);
         }
+        idx.prefer_metrics();
         idx.add_business_measures();
         idx.values = idx.question_values();
         idx.build_vocab();
         idx
+    }
+
+    /// A name that is both a metric's (or its synonym) and a plain column's synonym means
+    /// the metric: "revenue" is `SUM(total_amount)`, not each order's amount.
+    fn prefer_metrics(&mut self) {
+        let metric_names: Vec<Vec<String>> = self
+            .cols
+            .iter()
+            .filter(|c| c.metric.is_some())
+            .flat_map(|c| std::iter::once(c.words.clone()).chain(c.aliases.iter().cloned()))
+            .collect();
+        if metric_names.is_empty() {
+            return;
+        }
+        for c in self.cols.iter_mut().filter(|c| c.metric.is_none()) {
+            c.aliases.retain(|a| !metric_names.contains(a));
+        }
     }
 
     /// Whether a word names a table or column (or a metric, or another name of one).
