@@ -81,11 +81,13 @@ export function answerCard(question, ctx) {
     STAGES.map((s) => h('li', { 'data-stage': s }, s)),
   );
   const body = h('div', { class: 'answer-body' });
+  let controller = null;
+  const stop = h('button', { type: 'button', class: 'secondary small stop', hidden: true, onclick: () => controller && controller.abort() }, 'Stop');
   const el = h(
     'article',
     { class: 'answer card', 'aria-busy': 'true' },
     h('h2', { class: 'question' }, question),
-    stages,
+    h('div', { class: 'stage-row' }, stages, stop),
     body,
   );
   let partialSql = null;
@@ -124,11 +126,16 @@ export function answerCard(question, ctx) {
     for (const li of stages.children) li.className = '';
     partialSql = null;
     replace(body);
+    controller = new AbortController();
+    stop.hidden = false;
     try {
-      const resp = await api.stream(path, payload, event);
+      const resp = await api.stream(path, payload, event, controller.signal);
       show(resp);
     } catch (e) {
       fail(e);
+    } finally {
+      stop.hidden = true;
+      controller = null;
     }
   }
 

@@ -97,10 +97,10 @@ async function errorOf(r) {
   return new ApiError(r.status, body && body.code, detail);
 }
 
-function request(method, path, body, accept) {
+function request(method, path, body, accept, signal) {
   const headers = { Accept: accept || 'application/json' };
   if (tokens.access) headers.Authorization = `Bearer ${tokens.access}`;
-  const init = { method, headers };
+  const init = { method, headers, signal };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -109,16 +109,17 @@ function request(method, path, body, accept) {
 }
 
 /** One request, retried once after a quiet refresh when the access token was refused. */
-async function send(method, path, body, accept) {
+async function send(method, path, body, accept, signal) {
   let r;
   try {
-    r = await request(method, path, body, accept);
+    r = await request(method, path, body, accept, signal);
   } catch (e) {
+    if (e.name === 'AbortError') throw new ApiError(0, 'stopped', 'Stopped.');
     throw new ApiError(0, 'network', `The server cannot be reached (${e.message}).`);
   }
   if (r.status === 401 && hasRefreshToken() && !path.startsWith('/auth/')) {
     await refresh();
-    r = await request(method, path, body, accept);
+    r = await request(method, path, body, accept, signal);
   }
   if (!r.ok) throw await errorOf(r);
   return r;
@@ -168,10 +169,11 @@ export async function download(path, fallbackName) {
 /**
  * A streamed chat call (POST /chat, /chat/execute/…, /chat/edit/…): server-sent events
  * read from the response body. `onEvent(name, data)` sees every event; resolves with the
- * `done` event's ChatResponse.
+ * `done` event's ChatResponse. Aborting `signal` closes the stream, and the server then
+ * cancels the question and its query.
  */
-export async function stream(path, body, onEvent) {
-  const r = await send('POST', path, body === undefined ? {} : body, 'text/event-stream');
+export async function stream(path, body, onEvent, signal) {
+  const r = await send('POST', path, body === undefined ? {} : body, 'text/event-stream', signal);
   const type = r.headers.get('content-type') || '';
   if (!type.includes('text/event-stream')) {
     const data = await r.json();
@@ -183,7 +185,14 @@ export async function stream(path, body, onEvent) {
   let buffer = '';
   let done = null;
   for (;;) {
-    const { value, done: end } = await reader.read();
+    let chunk;
+    try {
+      chunk = await reader.read();
+    } catch (e) {
+      if (e.name === 'AbortError') throw new ApiError(0, 'stopped', 'Stopped: the server cancels the query.');
+      throw new ApiError(0, 'network', `The answer stream broke off (${e.message}).`);
+    }
+    const { value, done: end } = chunk;
     if (end) break;
     buffer += decoder.decode(value, { stream: true });
     let cut;
