@@ -117,19 +117,23 @@ impl App {
         id: ConnectionId,
         min: TeamRole,
     ) -> ServiceResult<(Connection, TeamId)> {
-        let conn = self
+        let mut conn = self
             .store()
             .get_connection(id)
             .await
             .or_not_found("connection")?;
         let mut seen = self.team_role(actor, conn.team_id).await?;
-        if seen.is_some_and(|r| r.at_least(min)) {
+        if let Some(role) = seen.filter(|r| r.at_least(min)) {
             let team = conn.team_id;
+            with_row_filters_for(&mut conn, team, role);
             return Ok((conn, team));
         }
         for team in self.store().connection_teams(conn.id).await? {
             match self.team_role(actor, team).await? {
-                Some(role) if role.at_least(min) => return Ok((conn, team)),
+                Some(role) if role.at_least(min) => {
+                    with_row_filters_for(&mut conn, team, role);
+                    return Ok((conn, team));
+                }
                 Some(role) => seen = Some(role),
                 None => {}
             }
@@ -167,4 +171,19 @@ impl App {
             .await?;
         Ok(conn)
     }
+}
+
+/// Puts the connection's row filters that apply to someone using it through `team` with
+/// `role` into its policy (`PrivacyPolicy::row_filters`), where the guard applies them on
+/// every statement run with that policy.
+fn with_row_filters_for(conn: &mut querent_domain::Connection, team: TeamId, role: TeamRole) {
+    conn.privacy.row_filters = conn
+        .row_filters
+        .iter()
+        .filter(|r| r.applies_to.includes(team, role))
+        .map(|r| querent_domain::RowFilter {
+            table: r.table.clone(),
+            predicate: r.predicate.clone(),
+        })
+        .collect();
 }

@@ -1513,9 +1513,19 @@ fn cache_scope_of(
     schema: &SchemaSnapshot,
     model: Option<&querent_domain::semantic::SemanticModel>,
 ) -> Scope {
+    // The row filters in force for the caller are part of the scope: an answer cached
+    // under one set of filters never serves a caller under another.
+    let schema_fingerprint = if conn.privacy.row_filters.is_empty() {
+        schema.fingerprint.clone()
+    } else {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        conn.privacy.row_filters.hash(&mut h);
+        format!("{}+rf{:016x}", schema.fingerprint, h.finish())
+    };
     Scope {
         connection_id: conn.id,
-        schema_fingerprint: schema.fingerprint.clone(),
+        schema_fingerprint,
         semantic_version: model.map(|m| m.version),
     }
 }

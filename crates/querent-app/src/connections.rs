@@ -490,6 +490,7 @@ impl App {
             privacy,
             limits,
             sample_values: req.sample_values.unwrap_or(true),
+            row_filters: Vec::new(),
             created_by: actor.user_id(),
             created_at: now,
             updated_at: now,
@@ -513,7 +514,7 @@ impl App {
         self.connection_view(conn).await
     }
 
-    async fn save_connection(
+    pub(crate) async fn save_connection(
         &self,
         actor: &Actor,
         mut conn: Connection,
@@ -832,6 +833,7 @@ impl App {
             privacy: PrivacyPolicy::default(),
             limits: ConnectionLimits::default(),
             sample_values: true,
+            row_filters: Vec::new(),
             created_by: None,
             created_at: now,
             updated_at: now,

@@ -312,6 +312,8 @@ fn policy_hash(conn: &querent_domain::Connection) -> u64 {
     serde_json::to_string(&conn.privacy)
         .unwrap_or_default()
         .hash(&mut h);
+    // Not serialised with the policy: the row filters in force for the caller.
+    conn.privacy.row_filters.hash(&mut h);
     conn.execution_mode.as_str().hash(&mut h);
     conn.limits.max_rows.hash(&mut h);
     h.finish()

@@ -13,7 +13,8 @@
 //! interrupted ([`recovery`]), asynchronous questions answered by a pool of background
 //! workers ([`questions`]) and assistants, saved profiles for asking ([`assistants`]),
 //! and scheduled workflows with their in-server scheduler ([`workflows`]). [`metrics`]
-//! keeps the server's Prometheus series (one registry per `App`).
+//! keeps the server's Prometheus series (one registry per `App`); [`row_filters`] the
+//! connections' row filters, applied for whom they name wherever SQL runs.
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
@@ -56,6 +57,7 @@ pub mod queries;
 pub mod questions;
 mod ratelimit;
 pub mod recovery;
+pub mod row_filters;
 mod run;
 pub mod schema;
 pub mod secrets;

@@ -86,6 +86,70 @@ pub struct PrivacyPolicy {
     /// Column name patterns (`*` wildcard) whose values are masked in every output.
     #[serde(default)]
     pub masked_column_patterns: Vec<String>,
+    /// The row filters in force for the caller at hand: filled in when a connection is
+    /// loaded for someone (from [`Connection::row_filters`], those that apply to them),
+    /// never stored with the policy nor read from a request.
+    #[serde(skip)]
+    pub row_filters: Vec<RowFilter>,
+}
+
+/// A row filter as the guard applies it: only the rows of `table` for which `predicate`
+/// (a boolean SQL expression over that table's columns, in the connection's dialect) holds.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RowFilter {
+    /// The table: `name` or `schema.name`.
+    pub table: String,
+    /// The predicate, e.g. `region = 'EU'`.
+    pub predicate: String,
+}
+
+/// A connection's row filter and whom it applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RowFilterRule {
+    /// The table: `name` or `schema.name`.
+    pub table: String,
+    /// A boolean SQL expression over the table's own columns (no subqueries, no other
+    /// table), in the connection's dialect, e.g. `region = 'EU'`.
+    pub predicate: String,
+    /// Whom it applies to.
+    pub applies_to: RowFilterAudience,
+}
+
+/// Whom a row filter applies to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RowFilterAudience {
+    /// Everyone who uses the connection through this team.
+    Team {
+        /// The team (the owning team or one the connection is shared with).
+        #[cfg_attr(feature = "openapi", schema(value_type = String))]
+        team_id: TeamId,
+    },
+    /// Everyone with this role in the team through which they use the connection.
+    Role {
+        /// The role.
+        role: TeamRole,
+    },
+    /// Everyone but the owners and admins of the team through which they use it.
+    EveryoneButAdmins,
+}
+
+impl RowFilterAudience {
+    /// Whether the filter applies to someone using the connection through `team` with
+    /// `role` there.
+    pub fn includes(&self, team: TeamId, role: TeamRole) -> bool {
+        match self {
+            RowFilterAudience::Team { team_id } => *team_id == team,
+            RowFilterAudience::Role { role: r } => *r == role,
+            RowFilterAudience::EveryoneButAdmins => {
+                !matches!(role, TeamRole::Owner | TeamRole::Admin)
+            }
+        }
+    }
 }
 
 /// Per-connection execution limits.
@@ -132,6 +196,8 @@ pub struct Connection {
     pub limits: ConnectionLimits,
     /// Whether introspection may sample distinct values of low-cardinality columns.
     pub sample_values: bool,
+    /// Row filters and whom they apply to (`PUT /connections/{id}/row-filters`).
+    pub row_filters: Vec<RowFilterRule>,
     /// Who created it.
     pub created_by: Option<UserId>,
     /// Creation time.

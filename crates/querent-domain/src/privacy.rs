@@ -190,6 +190,7 @@ mod tests {
                 "customers.phone".into(),
                 "*.ssn".into(),
             ],
+            row_filters: Vec::new(),
         };
         let before = snap.fingerprint.clone();
         assert_eq!(snap.strip_protected_samples(&policy), 6);
@@ -257,6 +258,7 @@ mod tests {
             excluded_tables: vec!["secrets".into()],
             excluded_columns: vec![],
             masked_column_patterns: vec!["customers.email".into()],
+            row_filters: Vec::new(),
         };
         assert_eq!(model.strip_protected_values(&policy), 2);
         let text = serde_json::to_string(&model).unwrap();
@@ -273,6 +275,7 @@ mod tests {
             excluded_tables: vec!["Orders".into()],
             excluded_columns: vec!["main.people.ÉMAIL".into()],
             masked_column_patterns: vec!["s*.*.tok*n".into(), "a.b.c.d".into()],
+            row_filters: Vec::new(),
         };
         assert!(p.excludes_table(None, "orders"));
         assert!(p.excludes_table(Some("sales"), "ORDERS"));

@@ -128,6 +128,7 @@ mod tests {
             excluded_tables: vec!["hr.salaries".to_owned(), "secrets".to_owned()],
             excluded_columns: vec!["customers.email".to_owned()],
             masked_column_patterns: vec!["*phone*".to_owned(), "ssn".to_owned()],
+            row_filters: Vec::new(),
         };
         let ok = |s: Option<&str>, t: &str, c: &str| may_sample(&policy, s, t, c);
         assert!(ok(Some("public"), "customers", "segment"));

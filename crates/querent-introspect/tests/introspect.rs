@@ -653,6 +653,7 @@ async fn sqlite_snapshot() {
             excluded_tables: vec!["orders".to_owned()],
             excluded_columns: Vec::new(),
             masked_column_patterns: vec!["seg*".to_owned()],
+            row_filters: Vec::new(),
         },
         ..options()
     };

@@ -612,6 +612,7 @@ mod tests {
             excluded_tables: vec!["salaries".into()],
             excluded_columns: vec!["customers.ssn".into()],
             masked_column_patterns: vec!["*email*".into()],
+            row_filters: Vec::new(),
         }
     }
 

@@ -486,6 +486,7 @@ mod tests {
             excluded_tables: vec!["secrets".into(), "customers".into()],
             excluded_columns: vec!["orders.ssn".into()],
             masked_column_patterns: vec![],
+            row_filters: Vec::new(),
         };
         let r = drift_with_policy(&model(), &after, &policy);
         assert_eq!(r.new_tables, Vec::<String>::new());

@@ -1201,6 +1201,7 @@ mod tests {
             excluded_tables: vec!["EMPLOYEES".into(), "order_items".into()],
             excluded_columns: vec!["customers.country".into()],
             masked_column_patterns: vec![],
+            row_filters: Vec::new(),
         };
         let index = LinkIndex::new_with_policy(&snap, &policy);
         assert_eq!(index.indexed_tables(), 5);

@@ -911,6 +911,7 @@ mod tests {
             excluded_tables: vec!["public.salaries".into()],
             excluded_columns: vec!["customers.ssn".into()],
             masked_column_patterns: vec!["*name*".into()],
+            row_filters: Vec::new(),
         }
     }
 

@@ -140,7 +140,14 @@ impl GuardPolicy {
             excluded_tables: policy.excluded_tables.clone(),
             excluded_columns: policy.excluded_columns.clone(),
             masked_column_patterns: policy.masked_column_patterns.clone(),
-            row_filters: Vec::new(),
+            row_filters: policy
+                .row_filters
+                .iter()
+                .map(|f| RowFilter {
+                    table: f.table.clone(),
+                    predicate: f.predicate.clone(),
+                })
+                .collect(),
             allow_catalogs: false,
             max_rows: Some(max_rows),
         }

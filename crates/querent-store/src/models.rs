@@ -234,6 +234,7 @@ pub(crate) struct ConnectionRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub ca_certificate: Option<String>,
+    pub row_filters: String,
 }
 
 impl ConnectionRow {
@@ -265,6 +266,7 @@ impl ConnectionRow {
                 max_rows: u32::try_from(self.max_rows).unwrap_or(0),
             },
             sample_values: self.sample_values,
+            row_filters: json("row filters", &self.row_filters)?,
             created_by: self
                 .created_by
                 .as_deref()
@@ -299,6 +301,7 @@ impl ConnectionRow {
             created_at: c.created_at,
             updated_at: c.updated_at,
             ca_certificate: c.target.ca_certificate.clone(),
+            row_filters: to_json(&c.row_filters),
         }
     }
 }

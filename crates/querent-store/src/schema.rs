@@ -82,6 +82,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         ca_certificate -> Nullable<Text>,
+        row_filters -> Text,
     }
 }
 

@@ -142,12 +142,20 @@ fn connection(team: TeamId, name: &str) -> Connection {
             excluded_tables: vec!["salaries".into()],
             excluded_columns: vec!["users.ssn".into()],
             masked_column_patterns: vec!["*email*".into()],
+            row_filters: Vec::new(),
         },
         limits: ConnectionLimits {
             statement_timeout_ms: 5000,
             max_rows: 200,
         },
         sample_values: true,
+        row_filters: vec![RowFilterRule {
+            table: "orders".into(),
+            predicate: "region = 'EU'".into(),
+            applies_to: RowFilterAudience::Role {
+                role: TeamRole::Viewer,
+            },
+        }],
         created_by: None,
         created_at: now_millis(),
         updated_at: now_millis(),

@@ -28,6 +28,7 @@ mod metrics;
 mod own_store;
 mod providers;
 mod questions;
+mod row_filters;
 mod semantic;
 mod sharing;
 mod snapshots;

@@ -104,6 +104,7 @@ fn policy() -> PrivacyPolicy {
         excluded_tables: vec!["secrets".into()],
         excluded_columns: vec!["customers.ssn".into()],
         masked_column_patterns: vec!["*email*".into(), "flags.note".into()],
+        row_filters: Vec::new(),
     }
 }
 

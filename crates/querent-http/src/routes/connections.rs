@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, delete, get, patch, post, put};
 use futures_util::StreamExt as _;
 use querent_app::connections::*;
 use querent_app::sharing::{ConnectionTeams, ShareRequest};
+use querent_app::row_filters::RowFilters;
 use querent_app::sqlite_files::{SqliteFileQuery, SqliteFileView, SqliteUploadQuery};
 use querent_app::{ListParams, Paginated};
 use querent_domain::schema::SchemaSnapshot;
@@ -28,6 +29,8 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(test_saved)
         .service(execution_mode)
         .service(privacy)
+        .service(row_filters)
+        .service(set_row_filters)
         .service(teams)
         .service(share)
         .service(config)
@@ -225,6 +228,30 @@ pub async fn privacy(
 ) -> ApiResult<Json<ConnectionView>> {
     caller
         .reply(|app, actor| async move { app.set_privacy(&actor, *id, body.0).await })
+        .await
+}
+
+/// The connection's row filters: per table, a predicate and whom it applies to (team
+/// admin).
+#[utoipa::path(tag = "connections", responses((status = 200, body = RowFilters)))]
+#[get("/connections/{id}/row-filters")]
+pub async fn row_filters(caller: Caller, id: Path<ConnectionId>) -> ApiResult<Json<RowFilters>> {
+    caller
+        .reply(|app, actor| async move { app.row_filters(&actor, *id).await })
+        .await
+}
+
+/// Replaces the row filters (team admin). Each predicate is checked by the guard against
+/// its table; the filters apply on every path that runs SQL for the people they name.
+#[utoipa::path(tag = "connections", request_body = RowFilters, responses((status = 200, body = RowFilters)))]
+#[put("/connections/{id}/row-filters")]
+pub async fn set_row_filters(
+    caller: Caller,
+    id: Path<ConnectionId>,
+    body: Json<RowFilters>,
+) -> ApiResult<Json<RowFilters>> {
+    caller
+        .reply(|app, actor| async move { app.set_row_filters(&actor, *id, body.0).await })
         .await
 }
 

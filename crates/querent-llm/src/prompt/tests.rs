@@ -103,6 +103,7 @@ fn policy() -> PrivacyPolicy {
         excluded_tables: vec!["public.audit_log".into()],
         excluded_columns: vec!["customers.password_hash".into()],
         masked_column_patterns: vec!["*email*".into()],
+        row_filters: Vec::new(),
     }
 }
 
