@@ -456,6 +456,7 @@ async fn first_boot_ask_chart_review_and_approve() {
     b.wait("#pending article.answer[data-status=pending_approval]")
         .await;
     assert!(b.text("#pending-count").await.starts_with('1'));
+    b.wait_text("#nav a[data-path=review] .count", "1").await;
     b.screenshot("review").await;
     b.click("#pending button.approve").await;
     b.wait("#pending article.answer[data-status=executed]:not([aria-busy])")

@@ -48,9 +48,31 @@ function route() {
   return { name: parts[0], rest: parts.slice(1).map(decodeURIComponent) };
 }
 
+/** The number of queries waiting for the caller's approval, beside Review. */
+async function pendingBadge() {
+  const link = nav.querySelector('a[data-path="review"]');
+  if (!link) return;
+  try {
+    const page = await api.get('/chat/pending?limit=100');
+    const n = page.items.length;
+    const text = n ? `${n}${page.next_cursor ? '+' : ''}` : '';
+    let badge = link.querySelector('.count');
+    if (!badge) {
+      badge = h('span', { class: 'count' });
+      link.appendChild(badge);
+    }
+    badge.textContent = text;
+    badge.hidden = !n;
+    link.setAttribute('aria-label', n ? `Review, ${text} waiting` : 'Review');
+  } catch {
+    // The badge is a hint; the Review screen itself reports errors.
+  }
+}
+
 async function render() {
   if (!session.me) return;
   flash(null);
+  pendingBadge();
   const { name, rest } = route();
   const screen = SCREENS.find((s) => s.path === name && s.show()) || SCREENS[0];
   for (const a of nav.querySelectorAll('a')) {
