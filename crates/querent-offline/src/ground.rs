@@ -286,6 +286,15 @@ fn places(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
 pub(crate) fn unknown_words(toks: &[Tok], covered: &[bool], idx: &Index) -> Vec<(String, f32)> {
     let mut out: Vec<(String, f32)> = Vec::new();
     for (i, tok) in toks.iter().enumerate() {
+        let ratio =
+            RATIO_WORDS.contains(&tok.low.as_str()) || RATIO_WORDS.contains(&tok.stem.as_str());
+        if ratio && !covered.get(i).copied().unwrap_or(false) {
+            // A share the query does not compute, whatever else the schema calls so.
+            if !out.iter().any(|(x, _)| *x == tok.low) {
+                out.push((tok.low.clone(), 1.0));
+            }
+            continue;
+        }
         if covered.get(i).copied().unwrap_or(false)
             || fixed(tok)
             || known(idx, tok)

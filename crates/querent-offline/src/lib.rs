@@ -369,6 +369,7 @@ fn translate_on(
             ),
         });
     }
+    shape_answer(&mut q, idx, &toks).map_err(|understood| CannotTranslate { understood })?;
     name_whole_people(&mut q, idx, &toks);
     let aggregated = q.items.iter().any(|e| match e {
         sql::Expr::Col(c) => idx.cols[*c].metric.is_some(),
@@ -431,6 +432,59 @@ fn with_readings(explanation: String, read_as: &[ground::ReadAs]) -> String {
         .map(|r| format!("\"{}\" as {}", r.said, r.read_as))
         .collect();
     format!("{explanation} (I read {}.)", readings.join(", "))
+}
+
+/// What the kind of question asks for: "who" shows a label, "when" a date, and an answer
+/// that only repeats the value the question filters on is refused.
+fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Result<(), String> {
+    let opening = toks.first().map_or("", |t| t.low.as_str());
+    // "Who …": a person or thing, by its label, not only the column it was chosen by.
+    if matches!(opening, "who" | "whom")
+        && q.intersect.is_none()
+        && let Some(label) = idx.label_col(q.from)
+        && !q
+            .items
+            .iter()
+            .any(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].kind == index::Kind::Text))
+        && q.items.iter().all(|e| matches!(e, sql::Expr::Col(_)))
+    {
+        q.items.insert(0, sql::Expr::Col(label));
+    }
+    // "When …" asks for a date or time.
+    if opening == "when"
+        && !q.items.iter().any(|e| match e {
+            sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) => idx.cols[*c].kind == index::Kind::Date,
+            sql::Expr::CountStar => false,
+        })
+    {
+        return Err(format!(
+            "the question asks when, but I found no date to show; I would have answered: {} \
+                 Name the date, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    // Showing only the column a filter fixes ("Where is Logistics located?" → the name
+    // 'Logistics') repeats the question instead of answering it.
+    let fixed_cols: Vec<usize> = q
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            sql::Cond::Cmp(c, "=", _) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    if !q.items.is_empty()
+        && q.items
+            .iter()
+            .all(|e| matches!(e, sql::Expr::Col(c) if fixed_cols.contains(c)))
+    {
+        return Err(format!(
+            "I found what the question is about but not what to show about it; I would \
+                 only have repeated it: {} Name what you want to know, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    Ok(())
 }
 
 /// A person's name is both of its parts: where the query shows a first name the question
