@@ -31,6 +31,12 @@ pub struct Config {
     pub master_key: Option<String>,
     /// `info`, `debug`, … or a full filter like `querent=debug,actix_web=info`.
     pub log_level: String,
+    /// Whether `log_level` was configured (by the file, `QUERENT_LOG_LEVEL` or
+    /// `--log-level`) rather than left at its default: a configured level wins over the
+    /// level an administrator stored with `PATCH /settings` when the server starts
+    /// ([`Config::startup_log_level`]).
+    #[serde(skip)]
+    pub log_level_configured: bool,
     /// `pretty` or `json`.
     pub log_format: String,
     /// Access token lifetime, seconds.
@@ -109,6 +115,7 @@ impl Default for Config {
             database_url: None,
             master_key: None,
             log_level: "info".into(),
+            log_level_configured: false,
             log_format: "pretty".into(),
             access_token_ttl_secs: app.access_token_ttl.as_secs(),
             refresh_token_ttl_secs: app.refresh_token_ttl.as_secs(),
@@ -168,7 +175,8 @@ impl Config {
     /// Loads defaults, then the file (if it exists; an explicitly given file must exist),
     /// then `QUERENT_*` variables.
     pub fn load(file: Option<&Path>) -> Result<Self, String> {
-        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        // The layers over the defaults, kept apart to tell what was configured.
+        let mut fig = Figment::new();
         match file {
             Some(f) if !f.exists() => {
                 return Err(format!("config file {} does not exist", f.display()));
@@ -190,9 +198,12 @@ impl Config {
                     }
                 }),
         );
-        let cfg: Config = fig
+        let log_level_configured = fig.find_value("log_level").is_ok();
+        let mut cfg: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(fig)
             .extract()
             .map_err(|e| format!("invalid configuration: {e}"))?;
+        cfg.log_level_configured = log_level_configured;
         if cfg
             .database_url
             .as_deref()
@@ -204,6 +215,30 @@ impl Config {
             );
         }
         Ok(cfg)
+    }
+
+    /// Sets the log level from a command-line flag (the last layer).
+    pub fn set_log_level(&mut self, level: String) {
+        self.log_level = level;
+        self.log_level_configured = true;
+    }
+
+    /// The level `querent serve` switches to once the store is open, over the configured
+    /// one it started with, given the `log_level` an administrator stored with
+    /// `PATCH /settings` (`None`: never stored) and whether `RUST_LOG` is set. The layers,
+    /// lowest first: the default, `querent.toml`, `QUERENT_LOG_LEVEL`, `--log-level` (the
+    /// configuration); the administrator's stored level applies only when the
+    /// configuration left the level at its default; `RUST_LOG` replaces them all. A
+    /// `PATCH /settings` at run time always changes the running level at once.
+    pub fn startup_log_level<'a>(
+        &self,
+        stored: Option<&'a str>,
+        rust_log: bool,
+    ) -> Option<&'a str> {
+        if rust_log || self.log_level_configured {
+            return None;
+        }
+        stored.filter(|s| *s != self.log_level)
     }
 
     /// The service configuration.
@@ -474,6 +509,39 @@ mod tests {
         assert_eq!(did_you_mean("workerz"), Some("workers"));
         assert_eq!(did_you_mean("cors_origin"), Some("cors_origins"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+
+    #[test]
+    fn a_configured_log_level_wins_over_the_stored_one_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("querent.toml");
+        std::fs::write(&file, "bind = \"127.0.0.1:9000\"\n").unwrap();
+        let default = Config::load(Some(&file)).unwrap();
+        if std::env::var_os("QUERENT_LOG_LEVEL").is_none() {
+            assert!(!default.log_level_configured);
+            // Left at its default: an administrator's stored level applies.
+            assert_eq!(
+                default.startup_log_level(Some("debug"), false),
+                Some("debug")
+            );
+            assert_eq!(default.startup_log_level(Some("info"), false), None);
+            assert_eq!(default.startup_log_level(None, false), None);
+        }
+        std::fs::write(&file, "log_level = \"warn\"\n").unwrap();
+        let from_file = Config::load(Some(&file)).unwrap();
+        assert!(from_file.log_level_configured);
+        assert_eq!(from_file.startup_log_level(Some("info"), false), None);
+        let mut flag = default.clone();
+        flag.set_log_level("error".into());
+        assert_eq!(
+            (
+                flag.log_level.as_str(),
+                flag.startup_log_level(Some("debug"), false)
+            ),
+            ("error", None)
+        );
+        // RUST_LOG replaces every layer.
+        assert_eq!(default.startup_log_level(Some("debug"), true), None);
     }
 
     #[test]

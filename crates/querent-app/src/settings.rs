@@ -76,6 +76,35 @@ pub struct SettingsPatch {
     pub max_result_bytes: Option<u64>,
 }
 
+impl SettingsPatch {
+    /// The keys this patch sets.
+    fn keys(&self) -> Vec<&'static str> {
+        let Self {
+            cache_ttl_seconds,
+            default_max_rows,
+            max_rows_limit,
+            statement_timeout_ms,
+            log_level,
+            rate_limit_per_minute,
+            max_value_bytes,
+            max_result_bytes,
+        } = self;
+        [
+            ("cache_ttl_seconds", cache_ttl_seconds.is_some()),
+            ("default_max_rows", default_max_rows.is_some()),
+            ("max_rows_limit", max_rows_limit.is_some()),
+            ("statement_timeout_ms", statement_timeout_ms.is_some()),
+            ("log_level", log_level.is_some()),
+            ("rate_limit_per_minute", rate_limit_per_minute.is_some()),
+            ("max_value_bytes", max_value_bytes.is_some()),
+            ("max_result_bytes", max_result_bytes.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, set)| set.then_some(k))
+        .collect()
+    }
+}
+
 const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
 fn range<T: PartialOrd + std::fmt::Display>(key: &str, v: T, lo: T, hi: T) -> ServiceResult<()> {
@@ -203,14 +232,35 @@ impl App {
         self.require_admin(actor)?;
         let mut s = self.effective_settings().await?;
         let old_level = s.log_level.clone();
+        let keys = patch.keys();
         s.apply(patch)?;
-        self.store().put_settings(&s.to_pairs()).await?;
-        if s.log_level != old_level {
+        // Only the keys the administrator set are stored: the others keep following their
+        // defaults (and, for log_level, the server's configuration).
+        let pairs: Vec<(String, String)> = s
+            .to_pairs()
+            .into_iter()
+            .filter(|(k, _)| keys.contains(&k.as_str()))
+            .collect();
+        self.store().put_settings(&pairs).await?;
+        // A level the administrator sets applies at once, also when it equals the stored
+        // one: the process may run at the level its configuration gave it.
+        if keys.contains(&"log_level") || s.log_level != old_level {
             self.apply_log_level(&s.log_level);
         }
         self.audit_by(actor, "settings.update", "settings".into(), None)
             .await;
         Ok(s)
+    }
+
+    /// The `log_level` an administrator stored with `PATCH /settings`, if one ever did.
+    pub async fn stored_log_level(&self) -> ServiceResult<Option<String>> {
+        Ok(self
+            .store()
+            .all_settings()
+            .await?
+            .into_iter()
+            .find(|(k, _)| k == "log_level")
+            .and_then(|(_, v)| serde_json::from_str::<String>(&v).ok()))
     }
 
     /// Hands a log level to the binary's log filter, if it gave a hook.
@@ -226,6 +276,17 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_patch_names_only_the_keys_it_sets() {
+        let p = SettingsPatch {
+            rate_limit_per_minute: Some(10),
+            log_level: Some("warn".into()),
+            ..Default::default()
+        };
+        assert_eq!(p.keys(), vec!["log_level", "rate_limit_per_minute"]);
+        assert!(SettingsPatch::default().keys().is_empty());
+    }
 
     #[test]
     fn patches_are_validated() {
