@@ -121,7 +121,7 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
             let req: ChatRequest = serde_json::from_value(server.chat_body(q, Some(provider)))
                 .map_err(|e| e.to_string())?;
             let t = Instant::now();
-            let prepared = match server.app.prepare_chat(&actor, req).await {
+            let prepared = match server.app()?.prepare_chat(&actor, req).await {
                 Ok(p) => p,
                 Err(e) => {
                     direct_errors += 1;
@@ -130,7 +130,7 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
                 }
             };
             let p = ms(t.elapsed());
-            let (response, timings) = server.app.run_chat_timed(prepared, Events::none()).await;
+            let (response, timings) = server.app()?.run_chat_timed(prepared, Events::none()).await;
             let whole = ms(t.elapsed());
             if response.status != MessageStatus::Executed {
                 direct_errors += 1;

@@ -1,7 +1,8 @@
 //! `cold_start`: from spawning this very binary as `querent --data-dir <fresh temp dir>
 //! serve --bind 127.0.0.1:0` to its first `200` from `GET /ready`, over [`RUNS`] runs; once
 //! with the defaults (the first start generates the demo database) and once with
-//! `QUERENT_DEMO=false`. The address is read from the line the server prints.
+//! `QUERENT_DEMO=false`. The address is read from the line the server prints; the server's
+//! VmRSS one second after `/ready` is its idle memory.
 
 use std::io::BufRead;
 use std::process::{Command, Stdio};
@@ -35,16 +36,22 @@ pub(super) async fn run(_args: &BenchArgs) -> Outcome {
     ] {
         let mut listening = Vec::new();
         let mut ready = Vec::new();
+        let mut idle_rss = Vec::new();
         for _ in 0..RUNS {
             match start_once(&exe, demo).await {
-                Ok((l, r)) => {
+                Ok((l, r, rss)) => {
                     listening.push(ms(l));
                     ready.push(ms(r));
+                    idle_rss.push(rss as f64 / 1024.0);
                 }
                 Err(e) => return Outcome::Failed(format!("{variant}: {e}")),
             }
         }
-        let (l, r) = (summarize(&listening), summarize(&ready));
+        let (l, r, m) = (
+            summarize(&listening),
+            summarize(&ready),
+            summarize(&idle_rss),
+        );
         rows.push(vec![
             variant.to_owned(),
             RUNS.to_string(),
@@ -53,10 +60,11 @@ pub(super) async fn run(_args: &BenchArgs) -> Outcome {
             fmt(r.min, 0),
             fmt(r.p50, 0),
             fmt(r.max, 0),
+            fmt(m.p50, 1),
         ]);
         report.insert(
             variant.to_owned(),
-            json!({"listening_ms": listening, "ready_ms": ready, "ready_min_ms": r.min, "ready_median_ms": r.p50}),
+            json!({"listening_ms": listening, "ready_ms": ready, "ready_min_ms": r.min, "ready_median_ms": r.p50, "idle_rss_mib": idle_rss}),
         );
     }
     let table = render_table(
@@ -68,6 +76,7 @@ pub(super) async fn run(_args: &BenchArgs) -> Outcome {
             "/ready 200 min ms",
             "/ready 200 median ms",
             "max ms",
+            "idle RSS MiB (median)",
         ],
         &rows,
     );
@@ -90,8 +99,12 @@ impl Drop for Child {
     }
 }
 
-/// One start: (time until the "listening" line, time until `/ready` answered 200).
-async fn start_once(exe: &std::path::Path, demo: bool) -> Result<(Duration, Duration), String> {
+/// One start: (time until the "listening" line, time until `/ready` answered 200, VmRSS in
+/// KiB one second after that, idle).
+async fn start_once(
+    exe: &std::path::Path,
+    demo: bool,
+) -> Result<(Duration, Duration, u64), String> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = tmp.path().join("data");
     let t0 = Instant::now();
@@ -145,7 +158,13 @@ async fn start_once(exe: &std::path::Path, demo: bool) -> Result<(Duration, Dura
         if let Ok(r) = client.get(format!("{base}/ready")).send().await
             && r.status().as_u16() == 200
         {
-            return Ok((listening, t0.elapsed()));
+            let ready = t0.elapsed();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let rss = std::fs::read_to_string(format!("/proc/{}/status", child.0.id()))
+                .ok()
+                .and_then(|s| super::parse_status_kib(&s, "VmRSS:"))
+                .unwrap_or(0);
+            return Ok((listening, ready, rss));
         }
         if t0.elapsed() > TIMEOUT {
             return Err("/ready did not answer 200 within 60 s".into());

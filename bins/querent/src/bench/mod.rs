@@ -7,8 +7,9 @@
 //! |---|---|
 //! | `guard` | `querent_sql::validate` (parse + validate) over the gold SQL of `../shared/eval` |
 //! | `chat` | sequential `POST /api/v1/chat` round trips (fake and offline provider), and the stage split from `App::run_chat_timed` |
-//! | `throughput` | requests/s and latency of `GET /health` and JSON chat under `--clients` concurrent clients |
-//! | `sse` | memory (VmRSS) with `--streams` chat event streams held open at once |
+//! | `latency` | sequential chat hits and misses as JSON and SSE on kept-alive connections and SSE on new ones (a `querent serve` child) |
+//! | `throughput` | requests/s and latency of `GET /health`, chat misses, chat without the cache, chat hits (JSON and SSE) at each of `--clients` (a `querent serve` child) |
+//! | `sse` | `--streams` chat event streams held open at once: completion, stream time, the server's memory before, at peak and 30 s after (a `querent serve` child) |
 //! | `introspect` | `querent_introspect::introspect` on PostgreSQL schemas of 1,000 and 10,000 tables |
 //! | `cache` | the semantic cache's index with 1,000,000 entries (exact, similar, miss lookups) and a question's first answer against its cached repeat over HTTP |
 //! | `linking` | the schema linker on synthetic schemas of `--tables` tables: index build, per-question link latency |
@@ -28,6 +29,7 @@ mod cold_start;
 mod dashboard;
 mod guard;
 mod introspect;
+mod latency;
 mod linking;
 mod questions;
 pub mod server;
@@ -42,9 +44,10 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Every benchmark, in the order they run.
-pub const ALL: [&str; 11] = [
+pub const ALL: [&str; 12] = [
     "guard",
     "chat",
+    "latency",
     "cache",
     "linking",
     "throughput",
@@ -63,12 +66,12 @@ pub struct BenchArgs {
     pub only: Vec<String>,
     /// How long each throughput phase lasts.
     pub duration: Duration,
-    /// Concurrent clients of the throughput benchmark.
-    pub clients: usize,
+    /// Concurrent clients of the throughput benchmark, one run per count.
+    pub clients: Vec<usize>,
     /// Sequential chat requests per provider in the `chat` benchmark.
     pub requests: usize,
-    /// Event streams held open at once in the `sse` benchmark.
-    pub streams: usize,
+    /// Event streams held open at once in the `sse` benchmark, one run per count.
+    pub streams: Vec<usize>,
     /// Schema sizes (tables) of the `introspect` and `linking` benchmarks.
     pub tables: Vec<usize>,
     /// The evaluation suites (`spider-dev/`, `defog/`); default `../shared/eval`.
@@ -84,9 +87,9 @@ impl Default for BenchArgs {
         Self {
             only: Vec::new(),
             duration: Duration::from_secs(10),
-            clients: 32,
+            clients: vec![1, 8, 32, 256],
             requests: 200,
-            streams: 200,
+            streams: vec![500, 5_000],
             tables: vec![1_000, 10_000],
             eval_dir: PathBuf::from("../shared/eval"),
             pg: "host=127.0.0.1 port=5432 user=postgres".into(),
@@ -216,7 +219,7 @@ fn proc_status_kib(key: &str) -> Option<u64> {
     parse_status_kib(&status, key)
 }
 
-fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
+pub(crate) fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))
@@ -267,6 +270,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
         let outcome = match name {
             "guard" => guard::run(args).await,
             "chat" => chat::run(args).await,
+            "latency" => latency::run(args).await,
             "cache" => cache::run(args).await,
             "linking" => linking::run(args).await,
             "throughput" => throughput::run(args).await,

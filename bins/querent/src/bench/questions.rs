@@ -105,7 +105,7 @@ async fn phase(
 async fn measure() -> Result<(String, Value), String> {
     let server = BenchServer::start().await?;
     let workers = server
-        .app
+        .app()?
         .spawn_question_workers("querent-bench".into(), DEFAULT_WORKERS);
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::slow(SLOW_REPLY, Reply::sql(FAKE_SQL)));

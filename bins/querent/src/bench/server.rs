@@ -1,7 +1,15 @@
-//! [`BenchServer`]: the real server, composed like `querent serve` ([`crate::build_app`] +
-//! [`querent_http::build_server`]), in this process on `127.0.0.1:0`, with a temporary data
-//! directory, the generated demo database, first-boot setup done over HTTP and the rate
-//! limit raised so that load is not refused.
+//! [`BenchServer`]: the real server with a temporary data directory, the generated demo
+//! database, first-boot setup done over HTTP and the rate limit raised so that load is not
+//! refused. Either in this process on `127.0.0.1:0`, composed like `querent serve`
+//! ([`crate::build_app`] + [`querent_http::build_server`]) — [`BenchServer::start`], for the
+//! benchmarks that also call the services directly — or as a child process running this very
+//! binary's `querent serve` — [`BenchServer::spawn`], for the load benchmarks: its memory is
+//! then the server's alone and its runtime is not shared with the load generator (the cores
+//! still are).
+
+use std::io::BufRead;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use querent_app::{Actor, App};
 use serde_json::{Value, json};
@@ -15,8 +23,6 @@ const PASSWORD: &str = "benchmark-only-password";
 
 /// A running in-process server and an administrator's token.
 pub struct BenchServer {
-    /// The services behind the server (same instance the HTTP routes use).
-    pub app: App,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     /// An HTTP client (connection pool shared by the callers).
@@ -25,8 +31,30 @@ pub struct BenchServer {
     pub token: String,
     /// The id of the `demo` connection.
     pub demo: String,
-    handle: actix_web::dev::ServerHandle,
+    running: Running,
     _tmp: tempfile::TempDir,
+}
+
+/// Where the server runs.
+enum Running {
+    /// In this process: the services behind it (the instance the HTTP routes use) and the
+    /// actix server.
+    InProcess {
+        app: App,
+        handle: actix_web::dev::ServerHandle,
+    },
+    /// `querent serve` in a child process.
+    Child(ChildServer),
+}
+
+/// A `querent serve` child, killed (by its id, only it) and reaped when dropped.
+struct ChildServer(std::process::Child);
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl BenchServer {
@@ -55,18 +83,91 @@ impl BenchServer {
             .map_err(|e| format!("server: {e}"))?;
         let handle = server.handle();
         tokio::spawn(server);
+        BenchServer::set_up(
+            format!("http://{addr}"),
+            Running::InProcess {
+                app: parts.app,
+                handle,
+            },
+            tmp,
+        )
+        .await
+    }
+
+    /// Starts this binary as `querent --data-dir <temp dir> serve --bind 127.0.0.1:0` (the
+    /// embedded store, the demo database generated on first start, `QUERENT_LOG_LEVEL=error`
+    /// plus `env`) and does first-boot setup. Fails when this process is not the `querent`
+    /// binary.
+    pub async fn spawn(env: &[(&str, &str)]) -> Result<BenchServer, String> {
+        let exe = std::env::current_exe().map_err(|e| format!("the querent binary: {e}"))?;
+        if exe.file_stem().and_then(|s| s.to_str()) != Some("querent") {
+            return Err(format!(
+                "not running as the querent binary ({}); run `querent bench`",
+                exe.display()
+            ));
+        }
+        let tmp = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+        let mut command = Command::new(&exe);
+        command
+            .arg("--data-dir")
+            .arg(tmp.path().join("data"))
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .current_dir(tmp.path())
+            .env_remove("QUERENT_DATABASE_URL")
+            .env_remove("QUERENT_BIND")
+            .env("QUERENT_DEMO", "true")
+            .env("QUERENT_LOG_LEVEL", "error")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = ChildServer(
+            command
+                .spawn()
+                .map_err(|e| format!("spawn {}: {e}", exe.display()))?,
+        );
+        let stdout = child.0.stdout.take().ok_or("no stdout")?;
+        // The address comes on stdout; read it on a thread, then keep draining.
+        let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
+        std::thread::spawn(move || {
+            let mut tx = Some(tx);
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on ").nth(1)
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(Some(rest.trim().to_owned()));
+                }
+            }
+            if let Some(tx) = tx.take() {
+                let _ = tx.send(None);
+            }
+        });
+        let base_url = match tokio::time::timeout(Duration::from_secs(60), rx).await {
+            Ok(Ok(Some(url))) => url,
+            Ok(_) => return Err("the server exited before listening".into()),
+            Err(_) => return Err("no `listening on` line within 60 s".into()),
+        };
+        BenchServer::set_up(base_url, Running::Child(child), tmp).await
+    }
+
+    /// First-boot setup over HTTP, the rate limit raised, the demo connection found.
+    async fn set_up(
+        base_url: String,
+        running: Running,
+        tmp: tempfile::TempDir,
+    ) -> Result<BenchServer, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(1024)
+            .pool_max_idle_per_host(usize::MAX)
             .build()
             .map_err(|e| e.to_string())?;
         let mut me = BenchServer {
-            app: parts.app,
-            base_url: format!("http://{addr}"),
+            base_url,
             client,
             token: String::new(),
             demo: String::new(),
-            handle,
+            running,
             _tmp: tmp,
         };
         let setup = me
@@ -160,13 +261,72 @@ impl BenchServer {
         })
     }
 
-    /// The administrator as a service-layer caller (for `App::prepare_chat`).
-    pub async fn actor(&self) -> Result<Actor, String> {
-        self.app.local_actor(Some(USER)).await.map_err(|e| e.detail)
+    /// Waits until the raised rate limit (set up by [`BenchServer::start`] and
+    /// [`BenchServer::spawn`]) reaches the limiter, which re-reads the settings every 5 s:
+    /// load sent before would be refused.
+    pub async fn wait_for_rate_limit(&self) {
+        tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
     }
 
-    /// Stops the server gracefully.
+    /// The services behind an in-process server.
+    pub fn app(&self) -> Result<&App, String> {
+        match &self.running {
+            Running::InProcess { app, .. } => Ok(app),
+            Running::Child(_) => Err("the server runs in a child process".into()),
+        }
+    }
+
+    /// The administrator as a service-layer caller (for `App::prepare_chat`).
+    pub async fn actor(&self) -> Result<Actor, String> {
+        self.app()?
+            .local_actor(Some(USER))
+            .await
+            .map_err(|e| e.detail)
+    }
+
+    /// The server's resident memory (`VmRSS`, KiB): the child's, or this whole process's
+    /// for an in-process server.
+    pub fn rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmRSS:")
+    }
+
+    /// The server's peak resident memory (`VmHWM`, KiB).
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        self.proc_status_kib("VmHWM:")
+    }
+
+    fn proc_status_kib(&self, key: &str) -> Option<u64> {
+        super::parse_status_kib(&std::fs::read_to_string(self.status_path()).ok()?, key)
+    }
+
+    /// The server process's `/proc/…/status`.
+    pub fn status_path(&self) -> String {
+        match &self.running {
+            Running::InProcess { .. } => "/proc/self/status".to_owned(),
+            Running::Child(c) => format!("/proc/{}/status", c.0.id()),
+        }
+    }
+
+    /// CPU time the server process has used so far (user + system, seconds; the whole
+    /// process when in-process), from `/proc/…/stat` (clock ticks of 1/100 s).
+    pub fn cpu_secs(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(self.status_path().replace("/status", "/stat")).ok()?;
+        // The fields after the command name, which is in parentheses.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+        Some((ticks(11)? + ticks(12)?) / 100.0)
+    }
+
+    /// Whether the server runs in a child process (its memory is its own).
+    pub fn is_child(&self) -> bool {
+        matches!(self.running, Running::Child(_))
+    }
+
+    /// Stops the server (gracefully in-process; a child is killed).
     pub async fn stop(self) {
-        self.handle.stop(true).await;
+        if let Running::InProcess { handle, .. } = &self.running {
+            handle.stop(true).await;
+        }
     }
 }

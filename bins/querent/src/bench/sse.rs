@@ -1,11 +1,13 @@
-//! `sse`: hold `--streams` chat event streams (`POST /api/v1/chat`, `Accept:
-//! text/event-stream`) open at once and report the process's resident memory (VmRSS; the
-//! server runs in this process) before and while they are open. Each stream stays open
-//! because its provider — a fake server — waits [`HOLD`] before answering; each must then
-//! end with a `done` event.
+//! `sse`: for each count of `--streams` (default 500, then 5,000), hold that many chat event
+//! streams (`POST /api/v1/chat`, `Accept: text/event-stream`) open at once against a
+//! `querent serve` child process, and report the server's resident memory (VmRSS of the
+//! child alone) when idle, before, at its peak while they are open (sampled every 100 ms),
+//! right after they ended and [`SETTLE`] later. Each stream stays open because its
+//! provider — a fake server — waits [`HOLD`] before answering; every question is new, so
+//! each must reach the provider (counted) and end with a `done` event.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use querent_fake_llm::{FakeLlm, Reply};
@@ -13,10 +15,13 @@ use serde_json::{Value, json};
 
 use super::chat::FAKE_SQL;
 use super::server::BenchServer;
-use super::{BenchArgs, Outcome, fmt, ms, peak_rss_kib, render_table, rss_kib, summarize};
+use super::throughput::{cached_body, new_question, sse_done};
+use super::{BenchArgs, Outcome, fmt, ms, render_table, rss_kib, summarize};
 
 /// How long the provider keeps each stream waiting.
 const HOLD: Duration = Duration::from_secs(5);
+/// How long after the last stream ended the memory is read again.
+const SETTLE: Duration = Duration::from_secs(30);
 
 pub(super) async fn run(args: &BenchArgs) -> Outcome {
     if rss_kib().is_none() {
@@ -82,32 +87,55 @@ async fn stream(
     };
     open.fetch_sub(1, Ordering::SeqCst);
     let text = String::from_utf8_lossy(&text);
-    let done = text.contains("event: done") || text.contains("event:done");
-    let error = text.contains("event: error") || text.contains("event:error");
-    match result {
-        Ok(()) if done && !error => StreamResult {
+    match result.and_then(|()| sse_done(&text)) {
+        Ok(done) if done["status"] == "executed" => StreamResult {
             completed: true,
             total: t.elapsed(),
             error: None,
         },
-        Ok(()) => fail(format!(
-            "stream ended without `done` (or with `error`): {}",
-            text.chars().take(300).collect::<String>()
-        )),
+        Ok(done) => fail(format!("`done` with status {}", done["status"])),
         Err(e) => fail(e),
     }
 }
 
+/// Samples the server's VmRSS every 100 ms until stopped; the largest value seen.
+fn sample_peak(server: &BenchServer, stop: Arc<AtomicBool>) -> tokio::task::JoinHandle<u64> {
+    let path = server.status_path();
+    tokio::spawn(async move {
+        let mut peak = 0;
+        while !stop.load(Ordering::Relaxed) {
+            if let Some(k) = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|s| super::parse_status_kib(&s, "VmRSS:"))
+            {
+                peak = peak.max(k);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        peak
+    })
+}
+
+#[allow(clippy::too_many_lines)] // one run per stream count, then its table
 async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
-    let n = args.streams.max(1);
-    let server = BenchServer::start().await?;
+    let server = match BenchServer::spawn(&[]).await {
+        Ok(s) => s,
+        // Not the querent binary (a test harness): the server in this process.
+        Err(_) => BenchServer::start().await?,
+    };
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::slow(HOLD, Reply::sql(FAKE_SQL)));
     server.add_provider("slow", &fake.base_url()).await?;
+    server.wait_for_rate_limit().await;
     let url = format!("{}/api/v1/chat", server.base_url);
-    let body = server.chat_body("how many customers are there?", Some("slow"));
-    let open = Arc::new(AtomicUsize::new(0));
-    let max_open = Arc::new(AtomicUsize::new(0));
+    let counter = AtomicU64::new(1);
+    let next_body = || {
+        cached_body(
+            &server,
+            &new_question(counter.fetch_add(1, Ordering::Relaxed)),
+            "slow",
+        )
+    };
 
     // One stream first, so that what is measured is the cost of more streams, not of the
     // first one (pools, lazily built state).
@@ -115,8 +143,8 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
         server.client.clone(),
         url.clone(),
         server.token.clone(),
-        body.clone(),
-        open.clone(),
+        next_body(),
+        Arc::new(AtomicUsize::new(0)),
         Arc::new(AtomicUsize::new(0)),
     )
     .await;
@@ -124,117 +152,132 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
         return Err(format!("the warm-up stream failed: {e}"));
     }
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = rss_kib().unwrap_or(0);
+    let idle = server.rss_kib().unwrap_or(0);
+    let mib = |k: u64| fmt(k as f64 / 1024.0, 1);
 
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..n)
-        .map(|_| {
-            tokio::spawn(stream(
-                server.client.clone(),
-                url.clone(),
-                server.token.clone(),
-                body.clone(),
-                open.clone(),
-                max_open.clone(),
-            ))
-        })
-        .collect();
-    // Wait until every stream is open (or the first ones may already be finishing).
-    let open_deadline = started + HOLD;
-    while open.load(Ordering::SeqCst) < n && Instant::now() < open_deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let all_open_after = started.elapsed();
-    let open_now = open.load(Ordering::SeqCst);
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    let during = rss_kib().unwrap_or(0);
-    let open_at_sample = open.load(Ordering::SeqCst);
-
-    let mut totals = Vec::with_capacity(n);
-    let (mut completed, mut first_error) = (0usize, None);
-    for t in tasks {
-        match t.await {
-            Ok(r) => {
-                if r.completed {
+    let mut rows = Vec::new();
+    let mut runs = serde_json::Map::new();
+    let mut errors = Vec::new();
+    for &n in &args.streams {
+        let n = n.max(1);
+        let open = Arc::new(AtomicUsize::new(0));
+        let max_open = Arc::new(AtomicUsize::new(0));
+        let before = server.rss_kib().unwrap_or(0);
+        let completions_before = fake.completion_requests().len();
+        let stop = Arc::new(AtomicBool::new(false));
+        let sampler = sample_peak(&server, stop.clone());
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                tokio::spawn(stream(
+                    server.client.clone(),
+                    url.clone(),
+                    server.token.clone(),
+                    next_body(),
+                    open.clone(),
+                    max_open.clone(),
+                ))
+            })
+            .collect();
+        let mut totals = Vec::with_capacity(n);
+        let (mut completed, mut first_error) = (0usize, None);
+        for t in tasks {
+            match t.await {
+                Ok(r) if r.completed => {
                     completed += 1;
                     totals.push(ms(r.total));
-                } else if first_error.is_none() {
-                    first_error = r.error;
+                }
+                Ok(r) => {
+                    first_error = first_error.or(r.error);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(e.to_string());
                 }
             }
-            Err(e) => {
-                first_error.get_or_insert(e.to_string());
-            }
         }
+        let wall = started.elapsed();
+        let ended = server.rss_kib().unwrap_or(0);
+        stop.store(true, Ordering::Relaxed);
+        let peak = sampler.await.unwrap_or(0).max(ended);
+        let completions = fake.completion_requests().len() - completions_before;
+        tokio::time::sleep(SETTLE).await;
+        let settled = server.rss_kib().unwrap_or(0);
+
+        let s = summarize(&totals);
+        rows.push(vec![
+            n.to_string(),
+            max_open.load(Ordering::SeqCst).to_string(),
+            format!("{completed}/{n}"),
+            completions.to_string(),
+            fmt(s.p50, 0),
+            fmt(s.p99, 0),
+            fmt(s.max, 0),
+            mib(before),
+            mib(peak),
+            mib(ended),
+            mib(settled),
+        ]);
+        if let Some(e) = &first_error {
+            errors.push(format!("{n} streams, first error: {e}"));
+        }
+        runs.insert(
+            n.to_string(),
+            json!({
+                "streams": n,
+                "max_open": max_open.load(Ordering::SeqCst),
+                "completed": completed,
+                "provider_completions": completions,
+                "first_error": first_error,
+                "stream_ms": s,
+                "wall_secs": wall.as_secs_f64(),
+                "rss_before_kib": before,
+                "rss_peak_kib": peak,
+                "rss_ended_kib": ended,
+                "rss_settled_kib": settled,
+                "settle_secs": SETTLE.as_secs(),
+            }),
+        );
     }
-    let wall = started.elapsed();
-    let after = rss_kib().unwrap_or(0);
-    let peak = peak_rss_kib().unwrap_or(0);
+    let is_child = server.is_child();
     server.stop().await;
 
-    let s = summarize(&totals);
-    let delta = during.saturating_sub(before);
-    let per_stream = delta as f64 / open_at_sample.max(1) as f64;
-    let mib = |k: u64| fmt(k as f64 / 1024.0, 1);
-    let rows = vec![
-        vec!["streams requested".to_owned(), n.to_string()],
-        vec![
-            "open at once (max seen)".to_owned(),
-            max_open.load(Ordering::SeqCst).to_string(),
+    let table = render_table(
+        &[
+            "streams",
+            "open at once",
+            "completed (`done`)",
+            "provider calls",
+            "p50 ms",
+            "p99 ms",
+            "max ms",
+            "RSS before MiB",
+            "RSS peak MiB",
+            "RSS at end MiB",
+            &format!("RSS +{} s MiB", SETTLE.as_secs()),
         ],
-        vec![
-            "time until all open".to_owned(),
-            if open_now >= n {
-                format!("{:.0} ms", ms(all_open_after))
-            } else {
-                format!("not all ({open_now}) within {} s", HOLD.as_secs())
-            },
-        ],
-        vec!["VmRSS before (MiB)".to_owned(), mib(before)],
-        vec![
-            format!("VmRSS with {open_at_sample} open (MiB)"),
-            mib(during),
-        ],
-        vec!["VmRSS delta (MiB)".to_owned(), mib(delta)],
-        vec!["per open stream (KiB)".to_owned(), fmt(per_stream, 1)],
-        vec!["VmRSS after all ended (MiB)".to_owned(), mib(after)],
-        vec!["VmHWM, process peak (MiB)".to_owned(), mib(peak)],
-        vec![
-            "completed with `done`".to_owned(),
-            format!("{completed}/{n}"),
-        ],
-        vec![
-            "stream duration p50/p99 (ms)".to_owned(),
-            format!("{} / {}", fmt(s.p50, 0), fmt(s.p99, 0)),
-        ],
-        vec!["wall time (s)".to_owned(), fmt(wall.as_secs_f64(), 2)],
-    ];
-    let mut text = format!(
-        "{n} concurrent SSE chat streams, provider delays {} s before answering; RSS of the whole process (server + load generator + fake provider)\n{}\n",
-        HOLD.as_secs(),
-        render_table(&["measure", "value"], &rows)
+        &rows,
     );
-    if let Some(e) = &first_error {
-        text.push_str(&format!("first error: {e}\n"));
+    let whose = if is_child {
+        "the server's (a `querent serve` child process)"
+    } else {
+        "this whole process (server in-process)"
+    };
+    let mut text = format!(
+        "SSE chat streams held open at once, each a new question (cache on, so each reaches the provider), \
+         provider delays {} s before answering; RSS is {whose}, idle {} MiB after setup\n{table}\n",
+        HOLD.as_secs(),
+        mib(idle)
+    );
+    for e in &errors {
+        text.push_str(&format!("{e}\n"));
     }
     Ok((
         text,
         json!({
-            "streams": n,
             "hold_secs": HOLD.as_secs(),
-            "max_open": max_open.load(Ordering::SeqCst),
-            "open_at_sample": open_at_sample,
-            "all_open_ms": if open_now >= n { Some(ms(all_open_after)) } else { None },
-            "rss_before_kib": before,
-            "rss_during_kib": during,
-            "rss_delta_kib": delta,
-            "rss_per_stream_kib": per_stream,
-            "rss_after_kib": after,
-            "peak_rss_kib": peak,
-            "completed": completed,
-            "first_error": first_error,
-            "stream_ms": s,
-            "wall_secs": wall.as_secs_f64(),
+            "server_process": is_child,
+            "rss_idle_kib": idle,
+            "runs": runs,
         }),
     ))
 }

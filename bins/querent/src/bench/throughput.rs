@@ -1,17 +1,31 @@
-//! `throughput`: `--clients` concurrent clients, each sending one request after another for
-//! `--duration` seconds, against `GET /health` and against the JSON chat variant (fake
-//! provider answering instantly). Requests/s count successful requests only; errors
-//! (transport failures, non-2xx, chats not ending `executed`) are counted apart.
+//! `throughput`: for each client count of `--clients` (default 1, 8, 32, 256), that many
+//! concurrent clients each send one request after another for `--duration` seconds, against
+//! a `querent serve` child process (its own runtime; the load generator shares the cores):
+//!
+//! - `GET /health`;
+//! - chat misses, JSON: every question is new (a number no earlier question had), the cache
+//!   on, the fake provider answering instantly — each answer must say `cache_hit: false`, and
+//!   the fake must have received one completion request per miss;
+//! - the same with `use_cache: false` (the pipeline without the cache's lookups and writes);
+//! - chat hits, JSON and SSE: questions answered once before the phase, each answer must
+//!   say `cache_hit: true` (SSE: a `done` event, no `error`, `cache_hit: true` in it).
+//!
+//! Requests/s count successful requests only; errors (transport failures, non-2xx, chats not
+//! ending `executed`, a hit that was a miss or the reverse) are counted apart.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use querent_fake_llm::{FakeLlm, Reply};
 use serde_json::{Value, json};
 
-use super::chat::{FAKE_SQL, QUESTIONS};
+use super::chat::FAKE_SQL;
 use super::server::BenchServer;
 use super::{BenchArgs, Outcome, fmt, ms, render_table, summarize};
+
+/// Questions answered once before the hit phases (then asked again and again).
+const HIT_QUESTIONS: usize = 50;
 
 pub(super) async fn run(args: &BenchArgs) -> Outcome {
     match measure(args).await {
@@ -20,22 +34,27 @@ pub(super) async fn run(args: &BenchArgs) -> Outcome {
     }
 }
 
-/// Builds request `i` of a client.
-type MakeRequest = Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>;
+/// Builds a client's next request (`i`: a number unique to the request within the phase).
+pub(super) type MakeRequest = Arc<dyn Fn(usize) -> reqwest::RequestBuilder + Send + Sync>;
 /// Decides whether a response (status, body) is a success; why not otherwise.
-type Check = fn(u16, &str) -> Result<(), String>;
+pub(super) type Check = fn(u16, &str) -> Result<(), String>;
 
 /// What a load phase measured.
-struct Load {
-    ok: usize,
-    errors: usize,
-    first_error: Option<String>,
-    latencies_ms: Vec<f64>,
-    elapsed: Duration,
+pub(super) struct Load {
+    pub ok: usize,
+    pub errors: usize,
+    pub first_error: Option<String>,
+    pub latencies_ms: Vec<f64>,
+    pub elapsed: Duration,
 }
 
 /// Runs `clients` loops of `make` for `duration`.
-async fn load(clients: usize, duration: Duration, make: MakeRequest, check: Check) -> Load {
+pub(super) async fn load(
+    clients: usize,
+    duration: Duration,
+    make: MakeRequest,
+    check: Check,
+) -> Load {
     let started = Instant::now();
     let deadline = started + duration;
     let mut tasks = Vec::with_capacity(clients);
@@ -96,7 +115,7 @@ async fn load(clients: usize, duration: Duration, make: MakeRequest, check: Chec
     out
 }
 
-fn check_status(status: u16, body: &str) -> Result<(), String> {
+pub(super) fn check_status(status: u16, body: &str) -> Result<(), String> {
     if (200..300).contains(&status) {
         Ok(())
     } else {
@@ -107,106 +126,276 @@ fn check_status(status: u16, body: &str) -> Result<(), String> {
     }
 }
 
-fn check_chat(status: u16, body: &str) -> Result<(), String> {
-    check_status(status, body)?;
-    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    if v["status"] == "executed" {
-        Ok(())
-    } else {
-        Err(format!("chat status {} {}", v["status"], v["error"]))
+/// A chat answer (the JSON body, or the data of the `done` event) that ended `executed`
+/// with `cache_hit` as expected.
+pub(super) fn check_answer(answer: &Value, hit: Option<bool>) -> Result<(), String> {
+    // A hit ends `cached` (its SQL ran again), a miss `executed`.
+    let ok = match hit {
+        Some(true) => answer["status"] == "cached",
+        Some(false) => answer["status"] == "executed",
+        None => answer["status"] == "executed" || answer["status"] == "cached",
+    };
+    if !ok {
+        return Err(format!(
+            "chat status {} {}",
+            answer["status"], answer["error"]
+        ));
+    }
+    match hit {
+        Some(expected) if answer["cache_hit"] != expected => Err(format!(
+            "expected cache_hit {expected}, got {}",
+            answer["cache_hit"]
+        )),
+        _ => Ok(()),
     }
 }
 
+fn check_json(status: u16, body: &str, hit: Option<bool>) -> Result<(), String> {
+    check_status(status, body)?;
+    let v: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
+    check_answer(&v, hit)
+}
+
+/// The data of an SSE body's `done` event, when it has one and no `error` event.
+pub(super) fn sse_done(body: &str) -> Result<Value, String> {
+    if body.contains("event: error") {
+        return Err(format!(
+            "an `error` event: {}",
+            body.chars().take(300).collect::<String>()
+        ));
+    }
+    let data = body
+        .split("event: done\ndata: ")
+        .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
+        .ok_or_else(|| {
+            format!(
+                "no `done` event: {}",
+                body.chars().take(300).collect::<String>()
+            )
+        })?;
+    serde_json::from_str(data).map_err(|e| format!("`done` is not JSON: {e}"))
+}
+
+fn check_sse(status: u16, body: &str, hit: Option<bool>) -> Result<(), String> {
+    check_status(status, body)?;
+    check_answer(&sse_done(body)?, hit)
+}
+
+fn json_any(status: u16, body: &str) -> Result<(), String> {
+    check_json(status, body, None)
+}
+fn json_miss(status: u16, body: &str) -> Result<(), String> {
+    check_json(status, body, Some(false))
+}
+fn json_hit(status: u16, body: &str) -> Result<(), String> {
+    check_json(status, body, Some(true))
+}
+fn sse_hit(status: u16, body: &str) -> Result<(), String> {
+    check_sse(status, body, Some(true))
+}
+
+/// A question no earlier one of this process asked (its number is part of the cache's
+/// guards, so it is never a similar hit of another).
+pub(super) fn new_question(n: u64) -> String {
+    format!("how many customers placed more than {n} orders?")
+}
+
+/// The question answered from the cache in the hit phases (`i` modulo [`HIT_QUESTIONS`]).
+pub(super) fn hit_question(i: usize) -> String {
+    format!(
+        "how many orders were shipped to customer {}?",
+        1_000_000 + i % HIT_QUESTIONS
+    )
+}
+
+/// A chat request body with the cache on.
+pub(super) fn cached_body(server: &BenchServer, question: &str, provider: &str) -> Value {
+    json!({
+        "connection_id": server.demo,
+        "message": question,
+        "provider": provider,
+    })
+}
+
+/// Chat requests: `body(i)` posted with `accept`.
+fn chat_requests(
+    server: &BenchServer,
+    accept: &'static str,
+    body: impl Fn(usize) -> Value + Send + Sync + 'static,
+) -> MakeRequest {
+    let client = server.client.clone();
+    let url = format!("{}/api/v1/chat", server.base_url);
+    let token = server.token.clone();
+    Arc::new(move |i| {
+        client
+            .post(&url)
+            .bearer_auth(&token)
+            .header("accept", accept)
+            .json(&body(i))
+    })
+}
+
+#[allow(clippy::too_many_lines)] // the phases of every client count, then their table
 async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
-    let server = BenchServer::start().await?;
+    let server = match BenchServer::spawn(&[]).await {
+        Ok(s) => s,
+        // Not the querent binary (a test harness): the server in this process.
+        Err(_) => BenchServer::start().await?,
+    };
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::sql(FAKE_SQL));
     server.add_provider("fake", &fake.base_url()).await?;
-    let clients = args.clients.max(1);
     let duration = args.duration;
+    let counter = Arc::new(AtomicU64::new(1));
 
     let health: MakeRequest = {
         let client = server.client.clone();
         let url = format!("{}/health", server.base_url);
         Arc::new(move |_| client.get(&url))
     };
-    let chat: MakeRequest = {
-        let client = server.client.clone();
-        let url = format!("{}/api/v1/chat", server.base_url);
-        let token = server.token.clone();
-        let bodies: Vec<Value> = QUESTIONS
-            .iter()
-            .map(|q| server.chat_body(q, Some("fake")))
-            .collect();
-        Arc::new(move |i| {
-            client
-                .post(&url)
-                .bearer_auth(&token)
-                .header("accept", "application/json")
-                .json(&bodies[i % bodies.len()])
-        })
-    };
+    let (demo, misses) = (server.demo.clone(), counter.clone());
+    let miss_json = chat_requests(&server, "application/json", move |_| {
+        let n = misses.fetch_add(1, Ordering::Relaxed);
+        json!({"connection_id": demo, "message": new_question(n), "provider": "fake"})
+    });
+    let (demo, misses) = (server.demo.clone(), counter.clone());
+    let nocache_json = chat_requests(&server, "application/json", move |_| {
+        let n = misses.fetch_add(1, Ordering::Relaxed);
+        json!({"connection_id": demo, "message": new_question(n), "provider": "fake",
+               "options": {"use_cache": false}})
+    });
+    let demo = server.demo.clone();
+    let hit_body = move |i: usize| json!({"connection_id": demo, "message": hit_question(i), "provider": "fake"});
+    let hit_json = chat_requests(&server, "application/json", hit_body.clone());
+    let hit_sse = chat_requests(&server, "text/event-stream", hit_body);
 
-    // Warm the connection pool and the server.
-    let _ = load(
-        clients,
-        Duration::from_millis(500),
-        health.clone(),
-        check_status,
-    )
-    .await;
-
-    let mut rows = Vec::new();
-    let mut report = serde_json::Map::new();
-    for (name, make, check) in [
-        ("GET /health", health, check_status as Check),
-        (
-            "POST /api/v1/chat (JSON, fake provider)",
-            chat,
-            check_chat as Check,
-        ),
-    ] {
-        let l = load(clients, duration, make, check).await;
-        let s = summarize(&l.latencies_ms);
-        let rps = l.ok as f64 / l.elapsed.as_secs_f64();
-        rows.push(vec![
-            name.to_owned(),
-            l.ok.to_string(),
-            l.errors.to_string(),
-            fmt(rps, 1),
-            fmt(s.p50, 2),
-            fmt(s.p95, 2),
-            fmt(s.p99, 2),
-            fmt(s.max, 2),
-        ]);
-        report.insert(
-            name.to_owned(),
-            json!({
-                "ok": l.ok,
-                "errors": l.errors,
-                "first_error": l.first_error,
-                "requests_per_sec": rps,
-                "elapsed_secs": l.elapsed.as_secs_f64(),
-                "latency_ms": s,
-            }),
-        );
-        if let Some(e) = &l.first_error {
-            rows.push(vec![format!("  first error: {e}")]);
-        }
+    server.wait_for_rate_limit().await;
+    // Warm the connection pool and the server; answer the hit questions once.
+    let _ = load(8, Duration::from_millis(500), health.clone(), check_status).await;
+    for i in 0..HIT_QUESTIONS {
+        let v = server
+            .call(
+                "POST",
+                "/api/v1/chat",
+                Some(cached_body(&server, &hit_question(i), "fake")),
+            )
+            .await?;
+        check_answer(&v, None)?;
     }
+    let idle_rss = server.rss_kib();
+
+    let phases: [(&str, &MakeRequest, Check); 5] = [
+        ("GET /health", &health, check_status),
+        ("chat miss, JSON", &miss_json, json_miss),
+        ("chat, use_cache false, JSON", &nocache_json, json_any),
+        ("chat hit, JSON", &hit_json, json_hit),
+        ("chat hit, SSE", &hit_sse, sse_hit),
+    ];
+    let mut rows = Vec::new();
+    let mut notes = Vec::new();
+    let mut report = serde_json::Map::new();
+    let mut miss_count = 0usize;
+    let completions_before = fake.completion_requests().len();
+    for &clients in &args.clients {
+        let clients = clients.max(1);
+        let mut by_phase = serde_json::Map::new();
+        for (name, make, check) in &phases {
+            let cpu_before = server.cpu_secs();
+            let l = load(clients, duration, (*make).clone(), *check).await;
+            // Server CPU per successful request: what the server spends, whatever else
+            // runs on the machine.
+            let cpu_ms = match (cpu_before, server.cpu_secs()) {
+                (Some(a), Some(b)) if l.ok > 0 => Some((b - a) * 1000.0 / l.ok as f64),
+                _ => None,
+            };
+            if *name != "GET /health" && !name.starts_with("chat hit") {
+                miss_count += l.ok + l.errors;
+            }
+            let s = summarize(&l.latencies_ms);
+            let rps = l.ok as f64 / l.elapsed.as_secs_f64();
+            rows.push(vec![
+                clients.to_string(),
+                (*name).to_owned(),
+                l.ok.to_string(),
+                l.errors.to_string(),
+                fmt(rps, 1),
+                fmt(s.p50, 2),
+                fmt(s.p95, 2),
+                fmt(s.p99, 2),
+                fmt(s.max, 2),
+                cpu_ms.map_or(String::new(), |c| fmt(c, 2)),
+            ]);
+            by_phase.insert(
+                (*name).to_owned(),
+                json!({
+                    "ok": l.ok,
+                    "errors": l.errors,
+                    "first_error": l.first_error,
+                    "requests_per_sec": rps,
+                    "elapsed_secs": l.elapsed.as_secs_f64(),
+                    "latency_ms": s,
+                    "server_cpu_ms_per_request": cpu_ms,
+                }),
+            );
+            if let Some(e) = &l.first_error {
+                notes.push(format!(
+                    "{clients} clients, {name}: first error: {}",
+                    e.chars().take(300).collect::<String>()
+                ));
+            }
+        }
+        report.insert(clients.to_string(), Value::Object(by_phase));
+    }
+    let completions = fake.completion_requests().len() - completions_before;
+    let rss_after = server.rss_kib();
+    let peak = server.peak_rss_kib();
+    let is_child = server.is_child();
     server.stop().await;
     let table = render_table(
         &[
-            "endpoint", "ok", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms",
+            "clients",
+            "endpoint",
+            "ok",
+            "errors",
+            "req/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "max ms",
+            "server CPU ms/req",
         ],
         &rows,
     );
-    report.insert("clients".into(), json!(clients));
+    let mib = |k: Option<u64>| k.map_or("?".to_owned(), |k| fmt(k as f64 / 1024.0, 1));
+    report.insert("clients".into(), json!(args.clients));
     report.insert("duration_secs".into(), json!(duration.as_secs_f64()));
+    report.insert("miss_requests".into(), json!(miss_count));
+    report.insert("provider_completions".into(), json!(completions));
+    report.insert("server_rss_idle_kib".into(), json!(idle_rss));
+    report.insert("server_rss_after_kib".into(), json!(rss_after));
+    report.insert("server_peak_rss_kib".into(), json!(peak));
+    let mut notes_text = String::new();
+    for n in &notes {
+        notes_text.push_str(n);
+        notes_text.push('\n');
+    }
     Ok((
         format!(
-            "{clients} concurrent clients for {:.0} s each (load generator in the same process, sharing the cores)\n{table}\n",
-            duration.as_secs_f64()
+            "clients {:?}, {:.0} s per phase; server: {}, embedded store; \
+             fake provider answering instantly (load generator and fake in this process, sharing the cores)\n{table}\n\
+             provider completions {completions} for {miss_count} miss requests (ok + failed); \
+             server RSS idle {} MiB, after {} MiB, peak {} MiB\n{notes_text}",
+            args.clients,
+            duration.as_secs_f64(),
+            if is_child {
+                "`querent serve` child process"
+            } else {
+                "in this process"
+            },
+            mib(idle_rss),
+            mib(rss_after),
+            mib(peak),
         ),
         Value::Object(report),
     ))

@@ -267,3 +267,140 @@ async fn the_demo_database_is_registered_at_setup_and_by_querent_demo() {
         "registered once: {out}"
     );
 }
+
+/// `querent serve` in a child process whose log lines (JSON) are collected; killed when
+/// dropped.
+struct Served {
+    child: std::process::Child,
+    base: String,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Served {
+    fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Served {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_querent"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .env_remove("QUERENT_DATABASE_URL")
+            .env_remove("QUERENT_MASTER_KEY")
+            .env_remove("QUERENT_LOG_LEVEL")
+            .env_remove("RUST_LOG")
+            .env("QUERENT_DEMO", "false")
+            .env("QUERENT_LOG_FORMAT", "json")
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn querent serve");
+        let stdout = child.stdout.take().unwrap();
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.split("listening on ").nth(1) {
+                    let _ = tx.send(rest.trim().to_owned());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let base = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the server prints where it listens");
+        Served { child, base, lines }
+    }
+
+    /// Log lines at INFO so far.
+    fn info_lines(&self) -> usize {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains(r#""level":"INFO""#))
+            .count()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Some requests (each logs a `request` line at INFO), then a pause for the log lines.
+async fn some_requests(base: &str) {
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let r = client.get(format!("{base}/health")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_log_level_wins_over_the_stored_one_and_an_admin_changes_it_at_run_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let warn = [("QUERENT_LOG_LEVEL", "warn")];
+
+    // A fresh data directory with QUERENT_LOG_LEVEL=warn: no INFO line, also after an
+    // administrator changed another setting and after a restart.
+    let s = Served::start(&data, &warn);
+    let client = reqwest::Client::new();
+    let setup: serde_json::Value = client
+        .post(format!("{}/api/v1/auth/setup", s.base))
+        .json(&json!({"username": "admin", "password": "a-long-enough-password"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = setup["access_token"].as_str().unwrap().to_owned();
+    let patch = |base: &str, body: serde_json::Value| {
+        client
+            .patch(format!("{base}/api/v1/settings"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = patch(&s.base, json!({"rate_limit_per_minute": 1000}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    some_requests(&s.base).await;
+    assert_eq!(s.info_lines(), 0, "{:?}", s.lines.lock().unwrap());
+    drop(s);
+    let s = Served::start(&data, &warn);
+    some_requests(&s.base).await;
+    assert_eq!(s.info_lines(), 0, "{:?}", s.lines.lock().unwrap());
+
+    // The run-time layer: an administrator's PATCH changes the running level at once...
+    let r = patch(&s.base, json!({"log_level": "info"})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    some_requests(&s.base).await;
+    assert!(s.info_lines() >= 3, "{:?}", s.lines.lock().unwrap());
+    drop(s);
+    // ...and is what a server without a configured level starts with...
+    let s = Served::start(&data, &[]);
+    some_requests(&s.base).await;
+    assert!(s.info_lines() >= 3, "{:?}", s.lines.lock().unwrap());
+    let r = patch(&s.base, json!({"log_level": "error"})).await.unwrap();
+    assert_eq!(r.status(), 200);
+    drop(s);
+    let s = Served::start(&data, &[]);
+    // The stored level applies once the store is open: lines of the start itself may
+    // come before it.
+    let started = s.info_lines();
+    some_requests(&s.base).await;
+    assert_eq!(s.info_lines(), started, "{:?}", s.lines.lock().unwrap());
+    drop(s);
+    // ...while a configured level (the environment, or the flag over it) wins at start.
+    let s = Served::start(&data, &[("QUERENT_LOG_LEVEL", "info")]);
+    some_requests(&s.base).await;
+    assert!(s.info_lines() >= 3, "{:?}", s.lines.lock().unwrap());
+}
