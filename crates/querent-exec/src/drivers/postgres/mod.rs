@@ -139,15 +139,19 @@ pub(crate) async fn connect(
     application_name: &str,
 ) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), ExecError> {
     let tls = pg_tls(target)?;
-    connect_with(target, password, connect_timeout, application_name, tls.as_ref()).await
+    connect_with(
+        target,
+        password,
+        connect_timeout,
+        application_name,
+        tls.as_ref(),
+    )
+    .await
 }
 
 /// The TLS connector of a target's `ssl_mode` (`None` for `disable`).
 pub(crate) fn pg_tls(target: &ConnectionTarget) -> Result<Option<PgTls>, ExecError> {
-    Ok(
-        crate::tls::client_config(target.ssl_mode, target.ca_certificate.as_deref())?
-            .map(PgTls),
-    )
+    Ok(crate::tls::client_config(target.ssl_mode, target.ca_certificate.as_deref())?.map(PgTls))
 }
 
 /// [`connect`] with a connector made beforehand (pools make it once).

@@ -7,10 +7,10 @@ use querent_domain::{ConnectionTarget, Secret};
 use tokio_postgres::NoTls;
 
 use crate::error::ExecError;
-use crate::tls::PgTls;
 use crate::pool::{
     CANCEL_BUDGET, CHECK_AFTER_IDLE, DRIVER_CONNECT_CAP, Kill, bounded, spawn_detached,
 };
+use crate::tls::PgTls;
 
 /// Creates tokio-postgres connections to one target.
 pub(crate) struct PgManager {
