@@ -537,6 +537,7 @@ impl App {
         for id in ids {
             index.remove(&id);
         }
+        self.metrics().cache_evictions(n);
         Ok(n)
     }
 

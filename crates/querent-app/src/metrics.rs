@@ -273,7 +273,12 @@ impl Metrics {
 
     /// Records an evicted cache entry.
     pub(crate) fn cache_eviction(&self) {
-        self.inner.cache_evictions.inc();
+        self.cache_evictions(1);
+    }
+
+    /// Records `n` evicted cache entries.
+    pub(crate) fn cache_evictions(&self, n: u64) {
+        self.inner.cache_evictions.inc_by(n);
     }
 
     /// Records a provider call: whether it answered, the tokens it used and its cost.

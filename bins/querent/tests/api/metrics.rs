@@ -251,6 +251,15 @@ async fn metrics_move_with_chats_cache_hits_refusals_and_streams() {
         .await;
     assert_eq!(refused.status, 200);
     assert_eq!(refused.json["valid"], false);
+    // A thumbs-down on the cached answer evicts its entry.
+    let down = admin
+        .send(
+            "POST",
+            &format!("/api/v1/chat/feedback/{}", second.done.message_id),
+            Some(json!({"rating": "down"})),
+        )
+        .await;
+    assert_eq!(down.status, 200, "{}", down.text);
 
     let after = scrape(&app, None).await;
     let moved = |name: &str, labels: &[(&str, &str)]| {
@@ -325,6 +334,7 @@ async fn metrics_move_with_chats_cache_hits_refusals_and_streams() {
         ),
         1.0
     );
+    assert!(moved("querent_cache_evictions_total", &[]) >= 1.0);
     // The stream was counted while open and is closed now.
     assert_eq!(after.types["querent_sse_streams_open"], "gauge");
     assert_eq!(after.value("querent_sse_streams_open", &[]), 0.0);
