@@ -260,6 +260,31 @@ async fn metrics_move_with_chats_cache_hits_refusals_and_streams() {
         )
         .await;
     assert_eq!(down.status, 200, "{}", down.text);
+    // A workflow run, started by hand and waited for.
+    let q = admin
+        .send(
+            "POST",
+            "/api/v1/queries",
+            Some(json!({"name": "n", "connection_id": conn, "sql": "SELECT COUNT(*) FROM customers"})),
+        )
+        .await;
+    assert_eq!(q.status, 201, "{}", q.text);
+    let w = admin
+        .send(
+            "POST",
+            "/api/v1/workflows",
+            Some(json!({"name": "w", "steps": [{"type": "run_query", "query_id": q.str("id")}]})),
+        )
+        .await;
+    assert_eq!(w.status, 201, "{}", w.text);
+    let run = admin
+        .send(
+            "POST",
+            &format!("/api/v1/workflows/{}/run?wait=true", w.str("id")),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(run.json["status"], "succeeded", "{}", run.text);
 
     let after = scrape(&app, None).await;
     let moved = |name: &str, labels: &[(&str, &str)]| {
@@ -335,6 +360,13 @@ async fn metrics_move_with_chats_cache_hits_refusals_and_streams() {
         1.0
     );
     assert!(moved("querent_cache_evictions_total", &[]) >= 1.0);
+    assert_eq!(
+        moved(
+            "querent_workflow_runs_total",
+            &[("trigger", "manual"), ("outcome", "succeeded")]
+        ),
+        1.0
+    );
     // The stream was counted while open and is closed now.
     assert_eq!(after.types["querent_sse_streams_open"], "gauge");
     assert_eq!(after.value("querent_sse_streams_open", &[]), 0.0);
