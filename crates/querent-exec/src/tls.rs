@@ -200,7 +200,17 @@ pub(crate) fn mysql_ssl_opts(
     Ok(match ssl_mode {
         SslMode::Disable => None,
         SslMode::Prefer | SslMode::Require => Some(opts.with_danger_accept_invalid_certs(true)),
-        SslMode::VerifyCa | SslMode::VerifyFull => {
+        // mysql_async's way to skip only the name check recognises the error text of an
+        // older rustls, so with this one it would refuse every certificate not naming the
+        // host (checked by the tests): rather than half-check, verify-ca is refused.
+        SslMode::VerifyCa => {
+            return Err(ExecError::InvalidTarget(
+                "ssl_mode: verify-ca is not available for MySQL/MariaDB targets; use verify-full \
+                 (the certificate must name the host) or require"
+                    .to_owned(),
+            ));
+        }
+        SslMode::VerifyFull => {
             let opts = match ca_pem {
                 Some(pem) => {
                     // Parsed here too, so a bad certificate is reported the same way for
@@ -211,7 +221,7 @@ pub(crate) fn mysql_ssl_opts(
                 }
                 None => opts,
             };
-            Some(opts.with_danger_skip_domain_validation(ssl_mode == SslMode::VerifyCa))
+            Some(opts)
         }
     })
 }
@@ -322,8 +332,10 @@ mod tests {
         assert!(mysql_ssl_opts(SslMode::Disable, None).unwrap().is_none());
         let full = mysql_ssl_opts(SslMode::VerifyFull, None).unwrap().unwrap();
         assert!(!full.skip_domain_validation() && !full.accept_invalid_certs());
-        let ca = mysql_ssl_opts(SslMode::VerifyCa, None).unwrap().unwrap();
-        assert!(ca.skip_domain_validation());
+        assert!(matches!(
+            mysql_ssl_opts(SslMode::VerifyCa, None),
+            Err(ExecError::InvalidTarget(_))
+        ));
         assert!(
             mysql_ssl_opts(SslMode::Require, None)
                 .unwrap()

@@ -3,8 +3,9 @@
 //! certificate naming `localhost` only) through `ALTER SYSTEM` and a configuration reload,
 //! and is put back as it was afterwards; plain connections keep working all along (the
 //! `host` lines of pg_hba.conf accept both). MariaDB 10.11 cannot turn TLS on without a
-//! restart, so it is checked as a server without TLS: `prefer` falls back to plain text and
-//! every mode that requires TLS refuses to connect.
+//! restart, so it is checked twice: as a server without TLS (`prefer` falls back to plain
+//! text, every mode that requires TLS refuses to connect), and as a private `mariadbd` the
+//! test starts with a certificate of its own. `verify-ca` is refused for MySQL/MariaDB.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
@@ -253,11 +254,141 @@ async fn mariadb_without_tls_is_refused_by_every_mode_that_requires_it() {
     let ours = ca("Querent test CA");
     for (mode, ca) in [
         (SslMode::Require, None),
-        (SslMode::VerifyCa, Some(ours.pem.as_str())),
         (SslMode::VerifyFull, Some(ours.pem.as_str())),
     ] {
         let m =
             refusal(test_connection(&with_tls(my(), mode, ca, "127.0.0.1"), None, TIMEOUT).await);
         assert!(m.contains("SSL"), "{mode}: {m}");
+    }
+}
+
+/// A MariaDB server of the test's own, with TLS: a fresh data directory
+/// (`mariadb-install-db`), `mariadbd` on a free port of 127.0.0.1 with the given
+/// certificate, stopped and removed on drop. The machine's shared server cannot turn TLS on
+/// without a restart, so this one is started for the test.
+struct PrivateMariadb {
+    child: std::process::Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivateMariadb {
+    /// `None` (skipped through querent-test-gate) when MariaDB's programs are missing.
+    async fn start(cert: &str, key: &str) -> Option<Self> {
+        let dir = std::env::temp_dir().join(format!("querent-mariadb-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("cert.pem"), cert).unwrap();
+        std::fs::write(dir.join("key.pem"), key).unwrap();
+        let installed = std::process::Command::new("mariadb-install-db")
+            .args([
+                "--no-defaults",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+            ])
+            .arg("--skip-test-db")
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .output();
+        match installed {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                querent_test_gate::missing(
+                    "mariadb-install-db",
+                    String::from_utf8_lossy(&out.stderr).into_owned(),
+                );
+                return None;
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                querent_test_gate::missing("mariadb-install-db", e);
+                return None;
+            }
+        }
+        let port = super::free_port();
+        let child = std::process::Command::new("mariadbd")
+            .args(["--no-defaults", "--user=root", "--bind-address=127.0.0.1"])
+            .args(["--skip-log-bin", "--innodb-buffer-pool-size=16M"])
+            .arg(format!("--port={port}"))
+            .arg(format!("--datadir={}", dir.join("data").display()))
+            .arg(format!("--socket={}", dir.join("sock").display()))
+            .arg(format!("--pid-file={}", dir.join("pid").display()))
+            .arg(format!("--ssl-cert={}", dir.join("cert.pem").display()))
+            .arg(format!("--ssl-key={}", dir.join("key.pem").display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        let child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                querent_test_gate::missing("mariadbd", e);
+                return None;
+            }
+        };
+        let this = Self { child, dir, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(this);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the test's MariaDB did not start listening on port {port}");
+    }
+}
+
+impl Drop for PrivateMariadb {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn mariadb_with_tls_is_reached_and_checked_as_each_ssl_mode_says() {
+    let ours = ca("Querent test CA");
+    let other = ca("Some other CA");
+    let (cert, key) = server_cert(&ours, &["localhost"]);
+    let Some(server) = PrivateMariadb::start(&cert, &key).await else {
+        return;
+    };
+    let target = |mode: SslMode, ca: Option<&str>, host: &str| {
+        let mut t = with_tls(my(), mode, ca, host);
+        t.port = Some(server.port);
+        t.database = Some("mysql".to_owned());
+        t
+    };
+    for (mode, ca, host) in [
+        (SslMode::Disable, None, "127.0.0.1"),
+        (SslMode::Prefer, None, "127.0.0.1"),
+        (SslMode::Require, None, "127.0.0.1"),
+        (SslMode::VerifyFull, Some(ours.pem.as_str()), "localhost"),
+    ] {
+        let info = test_connection(&target(mode, ca, host), None, TIMEOUT)
+            .await
+            .unwrap_or_else(|e| panic!("{mode} to {host}: {e}"));
+        assert!(info.server_version.contains("MariaDB"), "{info:?}");
+    }
+    // verify-ca is refused for MySQL/MariaDB (the driver cannot skip only the name check).
+    match test_connection(
+        &target(SslMode::VerifyCa, Some(&ours.pem), "localhost"),
+        None,
+        TIMEOUT,
+    )
+    .await
+    {
+        Err(ExecError::InvalidTarget(m)) => assert!(m.contains("verify-ca"), "{m}"),
+        other => panic!("expected InvalidTarget, got {other:?}"),
+    }
+    // The certificate names localhost, not 127.0.0.1; another CA is not trusted.
+    for (mode, ca, host) in [
+        (SslMode::VerifyFull, ours.pem.as_str(), "127.0.0.1"),
+        (SslMode::VerifyFull, other.pem.as_str(), "localhost"),
+    ] {
+        let m = refusal(test_connection(&target(mode, Some(ca), host), None, TIMEOUT).await);
+        assert!(
+            m.to_lowercase().contains("certificate"),
+            "{mode} to {host}: {m}"
+        );
     }
 }
