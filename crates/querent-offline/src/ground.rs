@@ -128,7 +128,8 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
     for tok in toks {
-        if fixed(&tok) || known(idx, &tok) {
+        // Share words are never read as something else: they are refused as said.
+        if fixed(&tok) || known(idx, &tok) || RATIO_WORDS.contains(&tok.low.as_str()) {
             out.push(tok);
             continue;
         }

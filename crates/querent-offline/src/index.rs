@@ -624,6 +624,14 @@ impl Index {
         for t in &mut self.tables {
             t.aliases.retain(|a| !table_names.contains(a));
         }
+        // A column's other name that is another table's other name ("client" on
+        // `orders.customer_id` and on `customers`) means the table: the column is only its key.
+        let table_aliases: Vec<(usize, Vec<String>)> = self
+            .tables
+            .iter()
+            .enumerate()
+            .flat_map(|(ti, t)| t.aliases.iter().map(move |a| (ti, a.clone())))
+            .collect();
         for ti in 0..self.tables.len() {
             let cols = self.tables[ti].cols.clone();
             for &c in &cols {
@@ -638,6 +646,7 @@ impl Index {
                 let own = self.cols[c].words.clone();
                 self.cols[c].aliases.retain(|a| {
                     !table_names.contains(a)
+                        && !table_aliases.iter().any(|(t, ta)| *t != ti && ta == a)
                         && !taken.contains(a)
                         && !a.iter().all(|w| own.contains(w))
                 });

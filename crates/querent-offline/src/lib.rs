@@ -375,11 +375,24 @@ fn translate_on(
         sql::Expr::Col(c) => idx.cols[*c].metric.is_some(),
         _ => true,
     });
+    let sorting = toks.iter().any(|t| {
+        matches!(
+            t.low.as_str(),
+            "sort"
+                | "sorted"
+                | "order"
+                | "ordered"
+                | "rank"
+                | "ranked"
+                | "descending"
+                | "ascending"
+        )
+    });
     if let Some(b) = &planned.breakdown
         && aggregated
         && q.group.is_empty()
         && q.bucket.is_none()
-        && q.order.is_empty()
+        && (q.order.is_empty() || !sorting)
         && q.having.is_none()
     {
         return Err(CannotTranslate {

@@ -957,6 +957,9 @@ fn refuses_rather_than_answering_another_question() {
     // A breakdown the query cannot show.
     let e = demo_sql("what is the headcount by department").unwrap_err();
     assert!(e.contains("breakdown \"by department\""), "{e}");
+    // A share is refused in the words it was asked in.
+    let e = demo_sql("What percentage of orders were shipped?").unwrap_err();
+    assert!(e.contains("\"percentage\""), "{e}");
     // Unknown verbs and adverbs are how things relate: answered.
     assert!(demo_sql("how many customers bought products").is_ok());
 }
