@@ -375,18 +375,23 @@ fn translate_on(
         sql::Expr::Col(c) => idx.cols[*c].metric.is_some(),
         _ => true,
     });
-    let sorting = toks.iter().any(|t| {
-        matches!(
-            t.low.as_str(),
-            "sort"
-                | "sorted"
-                | "order"
-                | "ordered"
-                | "rank"
-                | "ranked"
-                | "descending"
-                | "ascending"
-        )
+    // A sort asked for ("sorted by", "in descending order", "ordered by"); "order" alone
+    // is often the thing ("average order value").
+    let sorting = toks.iter().enumerate().any(|(i, t)| {
+        let next = toks.get(i + 1).map_or("", |n| n.low.as_str());
+        let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
+        match t.low.as_str() {
+            "sort" | "sorted" | "ordered" | "rank" | "ranked" | "descending" | "ascending" => true,
+            "order" => {
+                next == "by"
+                    || next == "of"
+                    || prev == "in"
+                    || prev == "descending"
+                    || prev == "ascending"
+                    || prev == "alphabetical"
+            }
+            _ => false,
+        }
     });
     if let Some(b) = &planned.breakdown
         && aggregated
