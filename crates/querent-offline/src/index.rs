@@ -121,6 +121,9 @@ pub(crate) struct Index {
     pub vocab: HashSet<String>,
     /// The crude roots of the longer words of `vocab` ("arriv" for "arrival").
     pub roots: HashSet<String>,
+    /// The words of table and column names and their other names (no values): what
+    /// [`Index::names`] looks up, once per question on big schemas.
+    pub name_words: HashSet<String>,
     /// `vocab` sorted, and its words reversed and sorted: prefix and suffix lookups.
     pub sorted: Vec<String>,
     /// See `sorted`.
@@ -439,6 +442,7 @@ impl Index {
             idx.add_metric(m, policy);
         }
         idx.prefer_metrics();
+        idx.collect_name_words();
         idx.add_business_measures();
         idx.values = idx.question_values();
         idx.build_vocab();
@@ -464,14 +468,31 @@ impl Index {
 
     /// Whether a word names a table or column (or a metric, or another name of one).
     pub(crate) fn names(&self, word: &str) -> bool {
-        let hit = |ws: &[String]| ws.iter().any(|w| w == word);
-        self.tables
-            .iter()
-            .any(|t| hit(&t.words) || t.aliases.iter().any(|a| hit(a)))
-            || self
-                .cols
+        self.name_words.contains(word)
+    }
+
+    /// Adds a measure the schema does not name itself, with its names.
+    fn add_measure(&mut self, col: Col) {
+        self.name_words.extend(
+            col.words
                 .iter()
-                .any(|c| hit(&c.words) || c.aliases.iter().any(|a| hit(a)))
+                .chain(col.aliases.iter().flatten())
+                .cloned(),
+        );
+        self.cols.push(col);
+    }
+
+    /// Fills [`Index::name_words`] from the tables and columns (metrics included).
+    fn collect_name_words(&mut self) {
+        let tables = self
+            .tables
+            .iter()
+            .flat_map(|t| t.words.iter().chain(t.aliases.iter().flatten()));
+        let cols = self
+            .cols
+            .iter()
+            .flat_map(|c| c.words.iter().chain(c.aliases.iter().flatten()));
+        self.name_words = tables.chain(cols).cloned().collect();
     }
 
     /// Measures business users name without a semantic model, as metrics when the schema
@@ -509,7 +530,7 @@ impl Index {
                 && best.get(1).is_none_or(|b| (b.0, b.1) != (rank, undated))
             {
                 let table = self.cols[ci].table;
-                self.cols.push(Col {
+                self.add_measure(Col {
                     table,
                     name: "revenue".into(),
                     words: vec!["revenue".into()],
@@ -544,7 +565,7 @@ impl Index {
             if let [t] = staff.as_slice()
                 && let Some(k) = self.key_col(*t)
             {
-                self.cols.push(Col {
+                self.add_measure(Col {
                     table: *t,
                     name: "headcount".into(),
                     words: vec!["headcount".into()],
