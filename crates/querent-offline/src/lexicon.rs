@@ -628,13 +628,7 @@ impl Lexicon {
         if self.adjectives.contains(word) {
             return true;
         }
-        let base = |b: &str| {
-            self.adjectives.contains(b)
-                || self.adjectives.contains(format!("{b}e").as_str())
-                || b.len() >= 3
-                    && b.as_bytes()[b.len() - 1] == b.as_bytes()[b.len() - 2]
-                    && self.adjectives.contains(&b[..b.len() - 1])
-        };
+        let base = |b: &str| stem_of(b, |w| self.adjectives.contains(w));
         word.strip_suffix("est").is_some_and(base)
             || word.strip_suffix("er").is_some_and(base)
             || word
@@ -654,14 +648,7 @@ impl Lexicon {
             return *lemma != word || !self.nouns_too.contains(word);
         }
         let plain_verb = |b: &str| self.verbs.contains_key(b) && !self.nouns_too.contains(b);
-        let base = |b: &str| {
-            b.len() >= 2
-                && (self.verbs.contains_key(b)
-                    || self.verbs.contains_key(format!("{b}e").as_str())
-                    || b.len() >= 3
-                        && b.as_bytes()[b.len() - 1] == b.as_bytes()[b.len() - 2]
-                        && self.verbs.contains_key(&b[..b.len() - 1]))
-        };
+        let base = |b: &str| b.len() >= 2 && stem_of(b, |w| self.verbs.contains_key(w));
         if let Some(b) = word.strip_suffix("ing") {
             return base(b);
         }
@@ -697,6 +684,17 @@ impl Lexicon {
         }
         out
     }
+}
+
+/// Whether what is left of a word after an ending ("-ing", "-ed", "-er", "-est") is a
+/// `known` word: as it is ("play-ing"), with its silent e back ("arriv-ing"), or with a
+/// doubled last consonant undone ("bigg-est").
+fn stem_of(b: &str, known: impl Fn(&str) -> bool) -> bool {
+    known(b)
+        || known(&format!("{b}e"))
+        || b.len() >= 3
+            && b.as_bytes()[b.len() - 1] == b.as_bytes()[b.len() - 2]
+            && known(&b[..b.len() - 1])
 }
 
 /// The lexicon, parsed on first use.
