@@ -4,12 +4,12 @@
 //! `QUERENT_DEMO=false`. The address is read from the line the server prints; the server's
 //! VmRSS one second after `/ready` is its idle memory.
 
-use std::io::BufRead;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use super::server::{ChildServer, listen_address};
 use super::{BenchArgs, Outcome, fmt, ms, render_table, summarize};
 
 /// Runs per variant.
@@ -89,16 +89,6 @@ pub(super) async fn run(_args: &BenchArgs) -> Outcome {
     }
 }
 
-/// Kills the child when dropped (it was started here; only it is signalled, by its id).
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// One start: (time until the "listening" line, time until `/ready` answered 200, VmRSS in
 /// KiB one second after that, idle).
 async fn start_once(
@@ -108,7 +98,7 @@ async fn start_once(
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = tmp.path().join("data");
     let t0 = Instant::now();
-    let mut child = Child(
+    let mut child = ChildServer(
         Command::new(exe)
             .arg("--data-dir")
             .arg(&data)
@@ -124,23 +114,7 @@ async fn start_once(
             .spawn()
             .map_err(|e| format!("spawn {}: {e}", exe.display()))?,
     );
-    let stdout = child.0.stdout.take().ok_or("no stdout")?;
-    // The address comes on stdout; read it on a blocking thread, then keep draining.
-    let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if let Some(rest) = line.split("listening on ").nth(1)
-                && let Some(tx) = tx.take()
-            {
-                let _ = tx.send(Some(rest.trim().to_owned()));
-            }
-        }
-        if let Some(tx) = tx.take() {
-            let _ = tx.send(None);
-        }
-    });
+    let rx = listen_address(&mut child)?;
     let base = match tokio::time::timeout(TIMEOUT, rx).await {
         Ok(Ok(Some(url))) => url,
         Ok(_) => {

@@ -48,13 +48,37 @@ enum Running {
 }
 
 /// A `querent serve` child, killed (by its id, only it) and reaped when dropped.
-struct ChildServer(std::process::Child);
+pub(crate) struct ChildServer(pub(crate) std::process::Child);
 
 impl Drop for ChildServer {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
+}
+
+/// The address a child server announces on stdout ("… listening on http://…"), read on a
+/// thread that then keeps draining the pipe; `None` when stdout ends first.
+pub(crate) fn listen_address(
+    child: &mut ChildServer,
+) -> Result<tokio::sync::oneshot::Receiver<Option<String>>, String> {
+    let stdout = child.0.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split("listening on ").nth(1)
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(Some(rest.trim().to_owned()));
+            }
+        }
+        if let Some(tx) = tx.take() {
+            let _ = tx.send(None);
+        }
+    });
+    Ok(rx)
 }
 
 impl BenchServer {
@@ -126,23 +150,7 @@ impl BenchServer {
                 .spawn()
                 .map_err(|e| format!("spawn {}: {e}", exe.display()))?,
         );
-        let stdout = child.0.stdout.take().ok_or("no stdout")?;
-        // The address comes on stdout; read it on a thread, then keep draining.
-        let (tx, rx) = tokio::sync::oneshot::channel::<Option<String>>();
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on ").nth(1)
-                    && let Some(tx) = tx.take()
-                {
-                    let _ = tx.send(Some(rest.trim().to_owned()));
-                }
-            }
-            if let Some(tx) = tx.take() {
-                let _ = tx.send(None);
-            }
-        });
+        let rx = listen_address(&mut child)?;
         let base_url = match tokio::time::timeout(Duration::from_secs(60), rx).await {
             Ok(Ok(Some(url))) => url,
             Ok(_) => return Err("the server exited before listening".into()),
