@@ -391,31 +391,13 @@ impl CacheStore for Store {
         connection: ConnectionId,
         outcome: CacheOutcome,
     ) -> StoreResult<()> {
-        let id = connection.to_string();
-        let (e, s, m) = match outcome {
-            CacheOutcome::ExactHit => (1i64, 0i64, 0i64),
-            CacheOutcome::SimilarHit => (0, 1, 0),
-            CacheOutcome::Miss => (0, 0, 1),
+        // One outcome is a batch of one.
+        let counts = CacheCounters {
+            exact_hits: u64::from(outcome == CacheOutcome::ExactHit),
+            similar_hits: u64::from(outcome == CacheOutcome::SimilarHit),
+            misses: u64::from(outcome == CacheOutcome::Miss),
         };
-        with_write!(self, c => {
-            diesel::insert_into(cache_counters::table)
-                .values((
-                    cache_counters::connection_id.eq(id.clone()),
-                    cache_counters::exact_hits.eq(e),
-                    cache_counters::similar_hits.eq(s),
-                    cache_counters::misses.eq(m),
-                ))
-                .on_conflict(cache_counters::connection_id)
-                .do_update()
-                .set((
-                    cache_counters::exact_hits.eq(cache_counters::exact_hits + e),
-                    cache_counters::similar_hits.eq(cache_counters::similar_hits + s),
-                    cache_counters::misses.eq(cache_counters::misses + m),
-                ))
-                .execute(c)
-                .await?;
-            Ok(())
-        })
+        self.record_cache_use(&[(connection, counts)], &[]).await
     }
 
     async fn cache_stats(
