@@ -104,7 +104,8 @@ pub async fn build_app(
 /// PostgreSQL store); and the asynchronous questions' workers (`querent_app::questions`:
 /// questions a stopped server left in progress are run again first); and the workflow
 /// scheduler (`querent_app::workflows`: due slots claimed in the store, once across
-/// instances). Only `querent serve`
+/// instances); and, on a shared store, the pruning of the rate limit's ended windows
+/// (`querent_app::ratelimit`). Only `querent serve`
 /// (and the test harness, which serves the same way) calls it — not one-shot commands like
 /// `querent ask`. Abort the handle to stop them all.
 pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
@@ -129,6 +130,7 @@ pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
         app.spawn_recovery_sweep(),
         app.spawn_question_workers(instance, querent_app::questions::DEFAULT_WORKERS),
         app.spawn_scheduler(),
+        app.spawn_rate_window_pruning(),
     ];
     // Aborting the returned task drops the guards, which abort every background task.
     tokio::spawn(async move {

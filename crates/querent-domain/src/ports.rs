@@ -103,6 +103,15 @@ pub struct RefreshToken {
     pub created_at: i64,
 }
 
+/// A caller's requests in the current rate-limit window ([`MetadataStore::count_request`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestWindow {
+    /// Requests counted in the window, the latest included.
+    pub hits: i64,
+    /// Milliseconds until the window ends.
+    pub remaining_ms: i64,
+}
+
 /// Store pool occupancy and health, for `/ready`.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoreHealth {
@@ -256,6 +265,13 @@ pub trait MetadataStore:
     ) -> StoreResult<(i64, i64)>;
     /// Forgets an account's failures and prunes rows older than `older_than`.
     async fn clear_login_failures(&self, account: &str, older_than: i64) -> StoreResult<()>;
+    /// Counts one request of `caller` in the current one-minute window of the *store's*
+    /// clock (one row per caller and window, upserted atomically, so instances sharing the
+    /// store count together and their own clocks never meet): the window's hits so far,
+    /// this one included, and the milliseconds left in the window.
+    async fn count_request(&self, caller: &str) -> StoreResult<RequestWindow>;
+    /// Deletes the request windows that ended before the current one; returns how many.
+    async fn prune_request_windows(&self) -> StoreResult<u64>;
 
     /// Stores the latest schema snapshot of a connection (replacing the previous one).
     async fn save_schema_snapshot(

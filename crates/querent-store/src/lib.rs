@@ -1,7 +1,8 @@
 //! # querent-store
 //!
 //! Querent's metadata store: users, teams, refresh-token families, API clients, connections
-//! (with encrypted secrets), audit log, login throttling, settings, schema snapshots, chat
+//! (with encrypted secrets), audit log, login throttling and the per-caller request windows
+//! of the rate limit (one atomic upsert per request), settings, schema snapshots, chat
 //! sessions and messages, provider configurations, versioned semantic models
 //! (`semantic.rs`), semantic cache entries and counters, verified examples (`cache.rs`), and
 //! the analytics workspace (`workspace/`): saved queries with their tags and runs,

@@ -108,6 +108,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    request_windows (caller, window_start) {
+        caller -> Text,
+        window_start -> BigInt,
+        hits -> BigInt,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,

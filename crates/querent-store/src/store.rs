@@ -21,7 +21,7 @@ use querent_domain::{
 
 use crate::models::*;
 use crate::schema::*;
-use querent_domain::ports::{MetadataStore, RefreshToken, StoreHealth};
+use querent_domain::ports::{MetadataStore, RefreshToken, RequestWindow, StoreHealth};
 use querent_domain::schema::SchemaSnapshot;
 
 use crate::{DbError, Page, StoreError, StoreResult};
@@ -935,6 +935,84 @@ impl MetadataStore for Store {
                 .execute(c)
                 .await?;
             Ok(())
+        })
+    }
+
+    /// One request of `caller` in the store clock's current minute. PostgreSQL: one
+    /// statement (`INSERT … ON CONFLICT DO UPDATE … RETURNING`), atomic however many
+    /// instances count at once. SQLite (one server; querent-app counts in memory there, but
+    /// the contract holds on both): the store's now, then the upsert, in one write turn.
+    async fn count_request(&self, caller: &str) -> StoreResult<RequestWindow> {
+        const WINDOW_MS: i64 = 60_000;
+        let window = |now: i64| now - now.rem_euclid(WINDOW_MS);
+        let answer = |(hits, start, now): (i64, i64, i64)| RequestWindow {
+            hits,
+            remaining_ms: (start + WINDOW_MS - now).clamp(0, WINDOW_MS),
+        };
+        match &*self.pools {
+            Pools::Postgres(p) => {
+                let mut c = p
+                    .get()
+                    .await
+                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+                let c: &mut AsyncPgConnection = &mut c;
+                // The window is computed by the store in the statement itself; the SQL is a
+                // constant, formatting injects nothing.
+                let now = <AsyncPgConnection as StoreClock>::NOW_MS;
+                let start = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+                    "(({now}) - ({now}) % {WINDOW_MS})"
+                ));
+                let row: (i64, i64, i64) = diesel::insert_into(request_windows::table)
+                    .values((
+                        request_windows::caller.eq(caller),
+                        request_windows::window_start.eq(start),
+                        request_windows::hits.eq(1_i64),
+                    ))
+                    .on_conflict((request_windows::caller, request_windows::window_start))
+                    .do_update()
+                    .set(request_windows::hits.eq(request_windows::hits + 1_i64))
+                    .returning((
+                        request_windows::hits,
+                        request_windows::window_start,
+                        store_now(&*c, 0),
+                    ))
+                    .get_result(c)
+                    .await
+                    .map_err(|e| DbError::from(e).0)?;
+                Ok(answer(row))
+            }
+            Pools::Sqlite(_) => with_write!(self, c => {
+                let now: i64 = diesel::select(store_now(&*c, 0)).get_result(c).await?;
+                let start = window(now);
+                diesel::insert_into(request_windows::table)
+                    .values((
+                        request_windows::caller.eq(caller),
+                        request_windows::window_start.eq(start),
+                        request_windows::hits.eq(1_i64),
+                    ))
+                    .on_conflict((request_windows::caller, request_windows::window_start))
+                    .do_update()
+                    .set(request_windows::hits.eq(request_windows::hits + 1_i64))
+                    .execute(c)
+                    .await?;
+                let hits: i64 = request_windows::table
+                    .find((caller, start))
+                    .select(request_windows::hits)
+                    .first(c)
+                    .await?;
+                Ok(answer((hits, start, now)))
+            }),
+        }
+    }
+
+    /// Deletes the windows that ended before the store clock's current minute.
+    async fn prune_request_windows(&self) -> StoreResult<u64> {
+        with_write!(self, c => {
+            let cutoff = store_now(&*c, 60_000);
+            let n = diesel::delete(request_windows::table.filter(request_windows::window_start.le(cutoff)))
+                .execute(c)
+                .await?;
+            Ok(n as u64)
         })
     }
 

@@ -74,6 +74,7 @@ on_both_backends!(
     api_clients,
     audit_log,
     login_failures_count_per_account_and_address,
+    requests_are_counted_per_caller_and_window,
     settings_are_upserted,
     schema_snapshots_are_replaced_and_need_a_connection,
     chat_sessions_and_messages,
@@ -582,6 +583,42 @@ async fn login_failures_count_per_account_and_address(store: Store) {
             .await
             .unwrap(),
         (0, 1)
+    );
+}
+
+/// The rate limit's windows: each request of a caller adds one to its window on the
+/// store's clock (callers apart, and concurrent requests never lose a count); pruning
+/// keeps the current window.
+async fn requests_are_counted_per_caller_and_window(store: Store) {
+    let first = store.count_request("user:alice").await.unwrap();
+    assert!(
+        first.hits >= 1 && (0..=60_000).contains(&first.remaining_ms),
+        "{first:?}"
+    );
+    let concurrent: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.count_request("user:bob").await.unwrap() })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for task in concurrent {
+        seen.push(task.await.unwrap().hits);
+    }
+    seen.sort_unstable();
+    // Eight requests in one window count 1..=8; should a minute turn meanwhile, 1..=k in
+    // one and 1..=8-k in the next: never a count lost or given twice.
+    let split = (0..=8).any(|k| {
+        let mut want: Vec<i64> = (1..=k).chain(1..=8 - k).collect();
+        want.sort_unstable();
+        want == seen
+    });
+    assert!(split, "{seen:?}");
+    store.prune_request_windows().await.unwrap();
+    let after = store.count_request("user:alice").await.unwrap();
+    assert!(
+        after.hits == first.hits + 1 || after.hits == 1,
+        "pruning keeps the current window: {first:?} then {after:?}"
     );
 }
 
