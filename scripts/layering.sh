@@ -5,20 +5,22 @@
 #   scripts/layering.sh --self-test  prove the rules bite, on made-up dependency lists (no cargo needed)
 #
 # Rules (normal dependencies, transitive):
-#   (a) querent-http's tree contains none of the storage/SQL/crypto/LLM/pool crates below;
+#   (a) querent-http's and querent-mcp's trees contain none of the storage/SQL/crypto/LLM/pool
+#       crates below;
 #   (b) querent-sql depends on no querent crate except querent-domain;
 #   (c) querent-domain depends on no querent crate;
-#   (d) only querent-http, querent-test-support and the `querent` binary may depend on
-#       querent-http or querent-app (lower crates never depend on higher ones);
+#   (d) only querent-http, querent-mcp, querent-test-support and the `querent` binary may
+#       depend on querent-http or querent-app (lower crates never depend on higher ones);
 #   (e) querent-results (pure computation over rows) depends on no querent crate except
 #       querent-domain, and on no async runtime or database crate.
 set -euo pipefail
 
-# Crates querent-http must never pull in, directly or through another crate.
+# Crates querent-http (and querent-mcp, the other face over querent-app) must never pull in,
+# directly or through another crate.
 HTTP_FORBIDDEN=(diesel diesel-async diesel_migrations sqlparser ring async-openai deadpool
   deadpool-postgres tokio-postgres mysql_async rusqlite libsqlite3-sys)
 # The only crates allowed to depend on querent-http / querent-app.
-TOP_CRATES=(querent-http querent-test-support querent)
+TOP_CRATES=(querent-http querent-mcp querent-test-support querent)
 # What querent-results must not reach: it computes over rows it is given, nothing else.
 RESULTS_FORBIDDEN=(tokio diesel diesel-async sqlparser deadpool tokio-postgres mysql_async
   rusqlite libsqlite3-sys reqwest)
@@ -46,8 +48,8 @@ check_deps() {
 
   for dep in "${deps[@]}"; do
     # (a) the HTTP layer maps HTTP to querent-app services and nothing else
-    if [[ $crate == querent-http ]] && in_list "$dep" "${HTTP_FORBIDDEN[@]}"; then
-      echo "layering violation: querent-http depends on $dep (directly or through another crate; the HTTP layer may only reach querent-app and querent-domain, design §1)"
+    if [[ $crate == querent-http || $crate == querent-mcp ]] && in_list "$dep" "${HTTP_FORBIDDEN[@]}"; then
+      echo "layering violation: $crate depends on $dep (directly or through another crate; the HTTP and MCP layers may only reach querent-app and querent-domain, design §1)"
       bad=1
     fi
     # (b) querent-sql is embeddable with nothing but sqlparser and domain types
@@ -133,6 +135,8 @@ self_test() {
   expect fail querent-http "querent-app v0.1.0 (/x)" "ring v0.17.14 (*)"
   expect fail querent-http "libsqlite3-sys v0.35.0"
   expect pass querent-http "actix-web v4.18.1" "querent-app v0.1.0 (/x)" "querent-domain v0.1.0 (/x)" "serde v1.0.0"
+  expect fail querent-mcp "rmcp v3.11.0" "querent-app v0.1.0 (/x)" "diesel v2.3.14"
+  expect pass querent-mcp "rmcp v3.11.0" "querent-app v0.1.0 (/x)" "querent-domain v0.1.0 (/x)"
   expect fail querent-sql "querent-domain v0.1.0 (/x)" "querent-exec v0.1.0 (/x)"
   expect pass querent-sql "querent-domain v0.1.0 (/x)" "sqlparser v0.59.0"
   expect fail querent-domain "querent-vault v0.1.0 (/x)"

@@ -123,6 +123,9 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         cache_entries: usize,
     },
+    /// Serve the Model Context Protocol over stdin/stdout for a desktop agent, as the API
+    /// client whose key is in QUERENT_API_KEY (see the README, "MCP for agents").
+    Mcp,
     /// Run the store's pending migrations and exit.
     Migrate,
     /// (Re)generate the demo database and register it as connection `demo` of the first team.
@@ -297,6 +300,25 @@ async fn main() {
                  shipping binary does not carry): cargo run --release --features bench -- bench …"
             );
             std::process::exit(2);
+        }
+        Command::Mcp => {
+            let _ = logging::init_stderr("warn", &config.log_format);
+            let key = std::env::var("QUERENT_API_KEY").unwrap_or_default();
+            if key.trim().is_empty() {
+                fail(
+                    "querent mcp needs QUERENT_API_KEY: the `api_key` (qk_…) POST \
+                     /api/v1/api-clients shows once (scope `query:read` to ask, `query:write` \
+                     to run SQL too)",
+                );
+            }
+            let parts = build_app(&config, None).await.unwrap_or_else(|e| fail(e));
+            match querent_mcp::serve_stdio(parts.app, &key).await {
+                Ok(()) => {}
+                Err(querent_mcp::McpError::Unauthenticated(e)) => {
+                    fail(format!("QUERENT_API_KEY: {e}"))
+                }
+                Err(e) => fail(e),
+            }
         }
         Command::Migrate => {
             let _ = logging::init(&config.log_level, &config.log_format);

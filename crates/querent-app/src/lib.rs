@@ -42,6 +42,7 @@ pub mod chat;
 pub mod compat_support;
 pub mod connections;
 pub mod dashboards;
+pub mod describe;
 pub mod demo_model;
 mod error;
 pub mod examples;

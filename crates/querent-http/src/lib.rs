@@ -7,7 +7,9 @@
 //! `/metrics` (requests are recorded by route template in querent-app's metrics),
 //! the OpenAPI document (utoipa) at `/openapi.json` and Swagger UI at `/docs/` from
 //! vendored assets, and the web console at `/` ([`console`]: static files embedded at
-//! compile time, a client of `/api/v1` like any other).
+//! compile time, a client of `/api/v1` like any other), and the MCP endpoint `/mcp` for
+//! agent clients ([`mcp`], querent-mcp's streamable HTTP transport behind the same bearer
+//! authentication).
 //!
 //! An endpoint is one handler in `routes/<resource>.rs`: its actix attribute gives the
 //! method and path, `#[utoipa::path]` the tag, parameters and answers, and its return type
@@ -17,7 +19,7 @@
 //! A wrong method on a known path is 405 with `Allow` ([`fallback`]); the HTTP test suite
 //! validates every answer against the document.
 //!
-//! Depends on: querent-app, querent-domain, actix-web, actix-cors, utoipa, serde.
+//! Depends on: querent-app, querent-mcp, querent-domain, actix-web, actix-cors, utoipa, serde.
 //! Must never: contain business rules or authorisation decisions (querent-app makes them),
 //! or depend on diesel, sqlparser, ring, async-openai, deadpool or a database driver —
 //! `just layering` checks this in CI.
@@ -26,6 +28,7 @@ pub mod compat;
 pub mod console;
 pub mod error;
 pub mod extract;
+pub mod mcp;
 pub mod openapi;
 pub mod reply;
 pub mod routes;
@@ -292,6 +295,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
             .into_app()
             .configure(configure(app.clone(), runtime.clone(), &http, doc.clone()))
             .configure(compat::configure)
+            .configure(mcp::configure)
             .configure(console::configure)
             .default_service(fallback(&doc))
             .wrap(cors(&http.cors_origins))

@@ -24,6 +24,7 @@ mod eval;
 mod isolation;
 mod leaks;
 mod learning;
+mod mcp;
 mod metrics;
 mod own_store;
 mod providers;
