@@ -30,6 +30,24 @@ pub struct Client {
 }
 
 impl Client {
+    /// An anonymous client of the server at `base_url` (`http://host:port`): for servers a
+    /// test starts otherwise than as a [`TestApp`], such as `querent serve` child processes.
+    pub fn new(base_url: impl Into<String>) -> Client {
+        Client {
+            base_url: base_url.into(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client"),
+            token: None,
+        }
+    }
+
+    /// The base URL of the server this client talks to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
     /// The same server as another caller.
     pub fn with_token(&self, token: impl Into<String>) -> Client {
         Client {

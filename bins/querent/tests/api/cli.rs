@@ -3,6 +3,8 @@
 use std::process::Command;
 
 use querent_test_support::TestApp;
+
+use crate::served::Served;
 use serde_json::json;
 
 fn querent(
@@ -268,69 +270,6 @@ async fn the_demo_database_is_registered_at_setup_and_by_querent_demo() {
     );
 }
 
-/// `querent serve` in a child process whose log lines (JSON) are collected; killed when
-/// dropped.
-struct Served {
-    child: std::process::Child,
-    base: String,
-    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-}
-
-impl Served {
-    fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> Served {
-        use std::io::BufRead;
-        let mut child = Command::new(env!("CARGO_BIN_EXE_querent"))
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .env_remove("QUERENT_DATABASE_URL")
-            .env_remove("QUERENT_MASTER_KEY")
-            .env_remove("QUERENT_LOG_LEVEL")
-            .env_remove("RUST_LOG")
-            .env("QUERENT_DEMO", "false")
-            .env("QUERENT_LOG_FORMAT", "json")
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("spawn querent serve");
-        let stdout = child.stdout.take().unwrap();
-        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on ").nth(1) {
-                    let _ = tx.send(rest.trim().to_owned());
-                }
-                sink.lock().unwrap().push(line);
-            }
-        });
-        let base = rx
-            .recv_timeout(std::time::Duration::from_secs(60))
-            .expect("the server prints where it listens");
-        Served { child, base, lines }
-    }
-
-    /// Log lines at INFO so far.
-    fn info_lines(&self) -> usize {
-        self.lines
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|l| l.contains(r#""level":"INFO""#))
-            .count()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Some requests (each logs a `request` line at INFO), then a pause for the log lines.
 async fn some_requests(base: &str) {
     let client = reqwest::Client::new();
@@ -373,22 +312,22 @@ async fn the_configured_log_level_wins_over_the_stored_one_and_an_admin_changes_
         .unwrap();
     assert_eq!(r.status(), 200);
     some_requests(&s.base).await;
-    assert_eq!(s.info_lines(), 0, "{:?}", s.lines.lock().unwrap());
+    assert_eq!(s.info_lines(), 0, "{:?}", s.output());
     drop(s);
     let s = Served::start(&data, &warn);
     some_requests(&s.base).await;
-    assert_eq!(s.info_lines(), 0, "{:?}", s.lines.lock().unwrap());
+    assert_eq!(s.info_lines(), 0, "{:?}", s.output());
 
     // The run-time layer: an administrator's PATCH changes the running level at once...
     let r = patch(&s.base, json!({"log_level": "info"})).await.unwrap();
     assert_eq!(r.status(), 200);
     some_requests(&s.base).await;
-    assert!(s.info_lines() >= 3, "{:?}", s.lines.lock().unwrap());
+    assert!(s.info_lines() >= 3, "{:?}", s.output());
     drop(s);
     // ...and is what a server without a configured level starts with...
     let s = Served::start(&data, &[]);
     some_requests(&s.base).await;
-    assert!(s.info_lines() >= 3, "{:?}", s.lines.lock().unwrap());
+    assert!(s.info_lines() >= 3, "{:?}", s.output());
     let r = patch(&s.base, json!({"log_level": "error"})).await.unwrap();
     assert_eq!(r.status(), 200);
     drop(s);
@@ -397,10 +336,10 @@ async fn the_configured_log_level_wins_over_the_stored_one_and_an_admin_changes_
     // come before it.
     let started = s.info_lines();
     some_requests(&s.base).await;
-    assert_eq!(s.info_lines(), started, "{:?}", s.lines.lock().unwrap());
+    assert_eq!(s.info_lines(), started, "{:?}", s.output());
     drop(s);
     // ...while a configured level (the environment, or the flag over it) wins at start.
     let s = Served::start(&data, &[("QUERENT_LOG_LEVEL", "info")]);
     some_requests(&s.base).await;
-    assert!(s.info_lines() >= 3, "{:?}", s.lines.lock().unwrap());
+    assert!(s.info_lines() >= 3, "{:?}", s.output());
 }
