@@ -280,6 +280,24 @@ async fn mcp_over_http_speaks_the_stateless_2026_protocol_too() {
     )
     .await;
     assert_eq!(answer["status"], "executed", "{answer}");
+    // The README's request by hand: no handshake, no session, JSON back.
+    let listed: Value = app
+        .client
+        .post(format!("{}/mcp", app.base_url))
+        .bearer_auth(app.admin().token())
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["result"]["tools"].as_array().map(Vec::len),
+        Some(6),
+        "{listed}"
+    );
     // No session: GET (a server-to-client stream) and DELETE (end a session) are 405.
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
         let r = app
@@ -300,18 +318,40 @@ struct Stdio {
 }
 
 impl Stdio {
+    /// The README's Claude Desktop configuration block, run as the agent would run it: its
+    /// command (this build's binary), its arguments with the test server's data directory
+    /// for the example one, and its environment with `key` for the example key.
     fn command(app: &TestApp, key: Option<&str>) -> std::process::Command {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
+                .expect("README.md");
+        let config: Value = readme
+            .split("```json\n")
+            .skip(1)
+            .filter_map(|block| block.split("```").next())
+            .find(|block| block.contains("\"command\""))
+            .map(|block| serde_json::from_str(block).expect("the README's block is JSON"))
+            .expect("the README has the desktop agent's configuration");
+        let server = &config["mcpServers"]["querent"];
+        assert_eq!(server["command"], "querent");
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_querent"));
-        cmd.arg("--data-dir")
-            .arg(app.data_path())
-            .arg("mcp")
-            .env_remove("QUERENT_DATABASE_URL")
+        for arg in server["args"].as_array().unwrap() {
+            match arg.as_str().unwrap() {
+                "/srv/querent-data" => cmd.arg(app.data_path()),
+                other => cmd.arg(other),
+            };
+        }
+        cmd.env_remove("QUERENT_DATABASE_URL")
             .env_remove("QUERENT_API_KEY");
+        for (name, value) in server["env"].as_object().unwrap() {
+            match (name.as_str(), key) {
+                ("QUERENT_API_KEY", Some(key)) => cmd.env(name, key),
+                ("QUERENT_API_KEY", None) => &mut cmd,
+                _ => cmd.env(name, value.as_str().unwrap()),
+            };
+        }
         if let Some(url) = &app.config.database_url {
             cmd.env("QUERENT_DATABASE_URL", url);
-        }
-        if let Some(key) = key {
-            cmd.env("QUERENT_API_KEY", key);
         }
         cmd
     }
