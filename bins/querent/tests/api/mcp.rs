@@ -65,7 +65,7 @@ async fn mcp_over_http_serves_every_tool_with_the_callers_rights() {
     let _: Value = admin
         .put(
             &format!("/api/v1/connections/{conn}/privacy"),
-            json!({"excluded_tables": [], "excluded_columns": ["customers.email"],
+            json!({"excluded_tables": ["employees"], "excluded_columns": ["customers.email"],
                    "masked_column_patterns": ["customers.city"]}),
         )
         .await;
@@ -117,6 +117,23 @@ async fn mcp_over_http_serves_every_tool_with_the_callers_rights() {
             .cloned()
     };
     assert_eq!(column("email"), None, "excluded columns are not described");
+    let tables: Vec<&str> = schema["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        tables.contains(&"orders") && !tables.contains(&"employees"),
+        "excluded tables are not described: {tables:?}"
+    );
+    let orders_table = &schema["tables"][tables.iter().position(|t| *t == "orders").unwrap()];
+    assert_eq!(
+        orders_table["foreign_keys"],
+        json!(["customer_id -> customers(id)"]),
+        "keys to excluded tables are left out: {orders_table}"
+    );
+    assert!(!customers.to_string().contains("employees"), "{customers}");
     assert_eq!(column("city").unwrap()["masked"], true);
     assert!(
         column("city").unwrap().get("sample_values").is_none(),
