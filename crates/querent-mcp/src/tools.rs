@@ -211,7 +211,10 @@ fn answer<T: serde::Serialize>(result: Result<T, ServiceError>) -> CallToolResul
 }
 
 impl QuerentMcp {
-    async fn ask(&self, actor: &Actor, args: AskArgs) -> Result<Value, ServiceError> {
+    /// The chat pipeline's answer; a failure after the question was taken (the guard
+    /// refused the SQL, the database failed…) is a tool error that still carries the SQL
+    /// and the session, so the agent can correct itself or follow up.
+    async fn ask(&self, actor: &Actor, args: AskArgs) -> Result<CallToolResult, ServiceError> {
         let defaults = ChatOptions::default();
         let request = ChatRequest {
             connection_id: args.connection_id,
@@ -227,7 +230,13 @@ impl QuerentMcp {
         let prepared = self.app.prepare_chat(actor, request).await?;
         let r = self.app.run_chat(prepared, Events::none()).await;
         if let Some(e) = &r.error {
-            return Err(ServiceError::new(e.code, e.detail.clone()));
+            return Ok(CallToolResult::structured_error(json!({
+                "code": e.code.as_str(),
+                "detail": e.detail,
+                "sql": r.query,
+                "session_id": r.session_id,
+                "message_id": r.message_id,
+            })));
         }
         let note = match r.status {
             MessageStatus::PendingApproval => Some(
@@ -241,7 +250,7 @@ impl QuerentMcp {
             _ => None,
         };
         let review_id = (r.status == MessageStatus::PendingApproval).then_some(r.message_id);
-        Ok(json!({
+        Ok(CallToolResult::structured(json!({
             "status": r.status,
             "sql": r.query,
             "dialect": r.query_dialect,
@@ -252,7 +261,7 @@ impl QuerentMcp {
             "message_id": r.message_id,
             "review_id": review_id,
             "note": note,
-        }))
+        })))
     }
 
     async fn call(
@@ -289,7 +298,10 @@ impl QuerentMcp {
             }
             "ask" => {
                 let args: AskArgs = arguments(args)?;
-                with_actor!(a => self.ask(&a, args).await)
+                match self.actor().await {
+                    Ok(a) => self.ask(&a, args).await.unwrap_or_else(|e| refusal(&e)),
+                    Err(e) => refusal(&e),
+                }
             }
             "run_sql" => {
                 let a: RunSqlArgs = arguments(args)?;

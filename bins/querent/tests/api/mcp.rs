@@ -166,6 +166,14 @@ async fn mcp_over_http_serves_every_tool_with_the_callers_rights() {
         "{answer}"
     );
     assert_eq!(answer["review_id"], Value::Null);
+    let unanswered = refused(
+        &mcp,
+        "ask",
+        json!({"connection_id": conn, "question": "what is the meaning of life?"}),
+    )
+    .await;
+    assert_eq!(unanswered["code"], "cannot_translate", "{unanswered}");
+    assert!(unanswered["session_id"].is_string(), "{unanswered}");
 
     let rows = ok(
         &mcp,
