@@ -73,6 +73,11 @@ pub struct Config {
     pub sqlite_team_quota_bytes: u64,
     /// HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// On SIGTERM or Ctrl-C, the longest a server takes to stop, in seconds: open streams
+    /// end with an `error` event (`shutting_down`), running target queries are cancelled,
+    /// questions and workflow runs let go of their leases, queued cache writes are flushed;
+    /// what is not done by then is cut off.
+    pub shutdown_timeout_seconds: u64,
     /// Generate the demo database on first start and register it at first-boot setup.
     pub demo: bool,
     /// The largest row cap any query may have, whatever a request or connection asks.
@@ -129,6 +134,7 @@ impl Default for Config {
             sqlite_upload_max_bytes: app.sqlite.max_upload_bytes,
             sqlite_team_quota_bytes: app.sqlite.team_quota_bytes,
             workers: None,
+            shutdown_timeout_seconds: 10,
             demo: true,
             server_max_rows: app.server_max_rows,
             allow_private_provider_urls: false,
@@ -327,6 +333,7 @@ impl Config {
             max_body_bytes: self.max_body_bytes,
             cors_origins: self.cors_origins.clone(),
             workers: self.workers,
+            shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout_seconds),
         }
     }
 
@@ -427,6 +434,7 @@ const KEYS: &[&str] = &[
     "sqlite_upload_max_bytes",
     "sqlite_team_quota_bytes",
     "workers",
+    "shutdown_timeout_seconds",
     "demo",
     "server_max_rows",
     "allow_private_provider_urls",

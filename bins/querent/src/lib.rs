@@ -139,6 +139,65 @@ pub async fn start_background(app: &App) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Resolves on SIGTERM or Ctrl-C (SIGINT): the signals that stop `querent serve`.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot catch SIGTERM; stopping on Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Stops a serving process within `bound` (`shutdown_timeout_seconds`): the services end
+/// what is in progress (`querent_app::shutdown`: streams get an `error` event with the code
+/// `shutting_down`, target queries are cancelled, questions and workflow runs let go of
+/// their leases) while the server stops accepting and waits for requests in progress; then
+/// queued cache writes are flushed and the background tasks stop. Returns whether all of
+/// it finished within the bound (what did not is cut off when the process exits).
+pub async fn shutdown(
+    app: &App,
+    server: actix_web::dev::ServerHandle,
+    background: tokio::task::JoinHandle<()>,
+    bound: std::time::Duration,
+) -> bool {
+    tracing::info!(
+        bound_secs = bound.as_secs(),
+        "shutting down: no new connections; ending streams and queries in progress"
+    );
+    app.begin_shutdown();
+    let done = tokio::time::timeout(bound, async {
+        server.stop(true).await;
+        app.drain().await;
+    })
+    .await
+    .is_ok();
+    background.abort();
+    if done {
+        tracing::info!("stopped");
+    } else {
+        tracing::warn!(
+            bound_secs = bound.as_secs(),
+            "shutdown_timeout_seconds passed; stopping with work still in progress"
+        );
+    }
+    done
+}
+
 /// Aborts a background task when dropped.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
 

@@ -431,7 +431,7 @@ async fn serve(config: Config) {
     if let Some(level) = config.startup_log_level(stored.as_deref(), rust_log) {
         parts.app.apply_log_level(level);
     }
-    let _background = querent::start_background(&parts.app).await;
+    let background = querent::start_background(&parts.app).await;
     let listener = std::net::TcpListener::bind(&config.bind)
         .unwrap_or_else(|e| fail(format!("cannot listen on {}: {e}", config.bind)));
     let addr = listener.local_addr().unwrap_or_else(|e| fail(e));
@@ -467,7 +467,24 @@ async fn serve(config: Config) {
         let program = std::env::args().next().unwrap_or_else(|| "querent".into());
         println!("  or: {program} admin create-user --username admin --password …");
     }
-    if let Err(e) = server.await {
-        fail(e);
+    // SIGTERM or Ctrl-C: a bounded graceful stop (querent::shutdown), then exit at once —
+    // blocking work still running (a hash, a SQLite query) must not hold the process.
+    // A task of its own: the server's command loop must keep running while the shutdown
+    // stops it through the handle.
+    let handle = server.handle();
+    let running = tokio::spawn(server);
+    tokio::select! {
+        ended = running => {
+            match ended {
+                Ok(Err(e)) => fail(e),
+                Err(e) => fail(e),
+                Ok(Ok(())) => {}
+            }
+        }
+        () = querent::stop_signal() => {
+            let bound = std::time::Duration::from_secs(config.shutdown_timeout_seconds);
+            querent::shutdown(&parts.app, handle, background, bound).await;
+            std::process::exit(0);
+        }
     }
 }

@@ -618,34 +618,70 @@ impl App {
         let message_id = prepared.message.id;
         let run = prepared.message.run_id;
         let fallback = prepared.clone();
+        let _working = self.in_flight();
         tokio::select! {
+            // A shutdown wins over an answer ready at the same moment, and stops a chat
+            // that starts after it began.
+            biased;
+            () = self.shutting_down() => {
+                // The pipeline future is dropped (cancelling any query); the message and
+                // the stream say why.
+                let message = self
+                    .end_early(&fallback, ErrorCode::ShuttingDown, crate::shutdown::SHUTTING_DOWN_DETAIL)
+                    .await;
+                let _ = events
+                    .emit(ChatEvent::Error(chat_error(
+                        ErrorCode::ShuttingDown,
+                        crate::shutdown::SHUTTING_DOWN_DETAIL.to_owned(),
+                    )))
+                    .await;
+                let response = self.response_of(&fallback.session, &message, false);
+                let _ = events
+                    .emit(ChatEvent::Done(Box::new(response.clone())))
+                    .await;
+                (response, StageTimings::default())
+            }
             done = self.pipeline(prepared, &events) => done,
             // Keeps the message's heartbeat fresh so recovery leaves it alone (recovery.rs).
             never = self.keep_alive(message_id, run) => match never {},
             () = events.closed() => {
                 // The client went away: the pipeline future is dropped (cancelling any query)
                 // and the message records why it has no answer.
-                let mut message = fallback.message;
-                if let Ok(current) = self.store().get_message(message_id).await {
-                    message = current;
-                }
-                message.status = MessageStatus::Error;
-                message.error_code = Some(ErrorCode::QueryError);
-                message.error_detail =
-                    Some("the client disconnected before the answer was complete".into());
-                message.updated_at = now_millis();
-                // Only while the message is still this run's: an edit since then owns it.
-                match self.store().finish_message(&message, run).await {
-                    Ok(true) => {}
-                    Ok(false) => tracing::info!(%message_id, "a newer run owns this message; the cancelled run leaves it alone"),
-                    Err(e) => tracing::warn!(error = %e, %message_id, "could not record a cancelled chat"),
-                }
+                let message = self
+                    .end_early(
+                        &fallback,
+                        ErrorCode::QueryError,
+                        "the client disconnected before the answer was complete",
+                    )
+                    .await;
                 (
                     self.response_of(&fallback.session, &message, false),
                     StageTimings::default(),
                 )
             }
         }
+    }
+
+    /// Stores the message of a chat whose pipeline was dropped as `error` with `code` and
+    /// `detail` (only while it is still this run's: an edit since then owns it).
+    async fn end_early(&self, p: &PreparedChat, code: ErrorCode, detail: &str) -> ChatMessage {
+        let (message_id, run) = (p.message.id, p.message.run_id);
+        let mut message = p.message.clone();
+        if let Ok(current) = self.store().get_message(message_id).await {
+            message = current;
+        }
+        message.status = MessageStatus::Error;
+        message.error_code = Some(code);
+        message.error_detail = Some(detail.to_owned());
+        message.updated_at = now_millis();
+        match self.store().finish_message(&message, run).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!(%message_id, "a newer run owns this message; the ended run leaves it alone")
+            }
+            Err(e) => tracing::warn!(error = %e, %message_id, "could not record an ended chat"),
+        }
+        message
     }
 
     async fn pipeline(&self, mut p: PreparedChat, events: &Events) -> (ChatResponse, StageTimings) {

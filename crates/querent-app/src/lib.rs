@@ -66,6 +66,7 @@ pub mod semantic;
 pub mod sessions;
 pub mod settings;
 pub mod sharing;
+pub mod shutdown;
 pub mod sql;
 pub mod sqlite_files;
 pub mod teams;
@@ -181,6 +182,7 @@ struct Inner {
     questions: questions::QuestionPool,
     workflows: workflows::WorkflowState,
     metrics: metrics::Metrics,
+    shutdown: shutdown::ShutdownState,
 }
 
 /// The service layer. Cheap to clone.
@@ -216,6 +218,7 @@ impl App {
                 questions: Default::default(),
                 workflows: Default::default(),
                 metrics,
+                shutdown: Default::default(),
             }),
         }
     }

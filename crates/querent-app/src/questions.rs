@@ -492,6 +492,10 @@ impl App {
     /// or [`POLL_EVERY`] when there is none.
     async fn question_worker(self, owner: Arc<str>) {
         loop {
+            if self.is_shutting_down() {
+                // Takes nothing more; the set waits for the shutdown to end the process.
+                return std::future::pending().await;
+            }
             let now = now_millis();
             let claimed = self
                 .store()
@@ -510,6 +514,7 @@ impl App {
             tokio::select! {
                 () = self.inner.questions.wake.notified() => {}
                 () = tokio::time::sleep(POLL_EVERY) => {}
+                () = self.shutting_down() => {}
             }
         }
     }
@@ -517,6 +522,7 @@ impl App {
     /// Answers a claimed question while keeping its lease, then records the outcome (only
     /// while the lease is still this worker's).
     async fn work_on(&self, mut q: AsyncQuestion, owner: &str) {
+        let _working = self.in_flight();
         let app = self.clone();
         let asked = q.clone();
         // Its own task: a panic in the pipeline fails this question, not the worker; and
@@ -525,6 +531,17 @@ impl App {
             async move { app.answer_question(&asked).await },
         ));
         let outcome = tokio::select! {
+            // A shutdown wins over an answer that ended because of it.
+            biased;
+            () = self.shutting_down() => {
+                drop(answer);
+                // The lease ends now: any instance's recovery takes the question again.
+                match self.store().renew_question_lease(q.id, owner, now_millis()).await {
+                    Ok(_) => tracing::info!(question_id = %q.id, "shutting down: let a question go for another worker"),
+                    Err(e) => tracing::warn!(error = %e, question_id = %q.id, "could not end a question's lease; it ends on its own"),
+                }
+                return;
+            }
             joined = &mut answer.0 => match joined {
                 Ok(outcome) => outcome,
                 Err(e) => Err(ServiceError::internal(format!("question task failed: {e}"))),

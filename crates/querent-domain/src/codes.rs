@@ -105,6 +105,9 @@ codes! {
     Interrupted => ("interrupted", 503),
     /// The path exists but not with this method; the `Allow` header lists the methods.
     MethodNotAllowed => ("method_not_allowed", 405),
+    /// The server is stopping (SIGTERM or Ctrl-C): an answer in progress was ended; another
+    /// instance, or this one once restarted, answers when asked again.
+    ShuttingDown => ("shutting_down", 503),
 }
 
 impl std::fmt::Display for ErrorCode {

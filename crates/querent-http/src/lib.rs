@@ -119,6 +119,8 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// How long a stop waits for requests in progress before closing their connections.
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -127,6 +129,7 @@ impl Default for HttpConfig {
             max_body_bytes: 1024 * 1024,
             cors_origins: Vec::new(),
             workers: None,
+            shutdown_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -283,7 +286,7 @@ pub fn error_body<B: MessageBody>(res: ServiceResponse<B>) -> ServiceResponse<Ei
 /// Builds the server on a bound listener (port 0 works: tests use it). Must be called
 /// inside a multi-threaded tokio runtime: service calls run on it.
 pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::io::Result<Server> {
-    let workers = http.workers;
+    let (workers, shutdown_timeout) = (http.workers, http.shutdown_timeout);
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| std::io::Error::other(format!("build_server needs a tokio runtime: {e}")))?;
     let doc = openapi::document();
@@ -328,7 +331,11 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
     // one, which a delayed-ACK client does ~40 ms later — on every event of a reused
     // connection.
     .tcp_nodelay(true)
-    .shutdown_timeout(10);
+    // The binary catches SIGTERM and Ctrl-C itself and stops the server through its handle,
+    // after telling the services (streams end with `shutting_down`, see querent-app's
+    // `shutdown`); a stop waits this long for requests in progress.
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout.as_secs());
     if let Some(w) = workers {
         server = server.workers(w);
     }

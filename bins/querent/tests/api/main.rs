@@ -34,6 +34,7 @@ mod row_filters;
 mod semantic;
 mod served;
 mod sharing;
+mod shutdown;
 mod snapshots;
 mod system;
 mod targets;

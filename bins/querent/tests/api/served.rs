@@ -1,9 +1,9 @@
 //! [`Served`]: `querent serve` in a child process, for what only a real process shows — its
 //! command line and log output, signals, being killed, several processes on one store.
 
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use querent_test_support::Client;
 
@@ -73,10 +73,34 @@ impl Served {
             .count()
     }
 
+    /// Sends a signal (`TERM`, `INT`…) to the process.
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -{name} failed");
+    }
+
     /// Kills the process at once (SIGKILL: no shutdown of any kind) and reaps it.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Waits up to `limit` for the process to exit; its status, or `None` while it runs.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 

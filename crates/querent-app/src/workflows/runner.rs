@@ -250,6 +250,7 @@ impl App {
         mut run: WorkflowRun,
         settings: &WorkflowSettings,
     ) -> WorkflowRun {
+        let _working = self.in_flight();
         let mut renew =
             tokio::time::interval((settings.lease / 3).max(std::time::Duration::from_millis(100)));
         renew.tick().await;
@@ -372,6 +373,14 @@ impl App {
         tokio::pin!(work);
         loop {
             tokio::select! {
+                biased;
+                // Shutting down: stop, and end the lease now, so any instance's scheduler
+                // records the run as failed because its instance stopped.
+                () = self.shutting_down() => {
+                    run.lease_expires_at = Some(now_millis());
+                    self.write_run(run).await;
+                    return None;
+                }
                 out = &mut work => return Some(out),
                 _ = renew.tick() => {
                     run.lease_expires_at = Some(now_millis() + millis(settings.lease));

@@ -99,6 +99,9 @@ impl App {
 
     /// One pass: expire abandoned runs, then claim and start each due slot.
     pub(crate) async fn scheduler_tick(&self, settings: &WorkflowSettings) {
+        if self.is_shutting_down() {
+            return;
+        }
         let now = now_millis();
         match self
             .store()

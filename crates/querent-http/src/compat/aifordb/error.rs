@@ -63,7 +63,9 @@ pub fn seed_code(code: ErrorCode) -> (&'static str, u16) {
         RateLimited => ("rate_limit_exceeded", 429),
         ConnectionError => ("connection_error", 502),
         QueryError | QueryTimeout | GuardRejected | PolicyViolation | CannotTranslate
-        | ProviderError | Unavailable | Internal | Interrupted => ("query_error", 500),
+        | ProviderError | Unavailable | Internal | Interrupted | ShuttingDown => {
+            ("query_error", 500)
+        }
     }
 }
 
