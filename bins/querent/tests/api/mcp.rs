@@ -250,6 +250,24 @@ async fn mcp_over_http_serves_every_tool_with_the_callers_rights() {
     assert_eq!(pending["review_id"], pending["message_id"]);
     let queue: Value = admin.get("/api/v1/chat/pending").await;
     assert_eq!(queue["items"][0]["id"], pending["review_id"], "{queue}");
+    // generate_only: the SQL comes back, nothing runs, and run_sql is refused there too.
+    admin.set_mode(conn, ExecutionMode::GenerateOnly).await;
+    let generated = ok(
+        &mcp,
+        "ask",
+        json!({"connection_id": conn, "question": "how many orders are there?"}),
+    )
+    .await;
+    assert_eq!(generated["status"], "query_only", "{generated}");
+    assert_eq!(generated["results"], Value::Null);
+    let refused_run = refused(
+        &mcp,
+        "run_sql",
+        json!({"connection_id": conn, "sql": "SELECT 1"}),
+    )
+    .await;
+    assert_eq!(refused_run["code"], "forbidden", "{refused_run}");
+    admin.set_mode(conn, ExecutionMode::AutoExecute).await;
 
     // An API client's key is a bearer credential here too, with its scopes' rights.
     let created: ApiClientCreated = admin
