@@ -21,9 +21,13 @@
 //! | `querent_store_pool_connections` (gauge) | `state`: `size`, `in_use` |
 //! | `querent_target_pools` (gauge) | `state`: `open`, `exhausted` |
 //! | `querent_target_pool_connections_in_use` (gauge) | |
+//! | `querent_target_pool_connections` (gauge) | `connection` (id), `state`: `max`, `open`, `in_use` |
+//! | `querent_target_pool_waiting` (gauge) | `connection` |
+//! | `querent_target_pool_waits_total` | `connection`: queries that found the pool full and waited |
 //!
-//! Label values come from bounded sets (route templates, codes, configured provider names),
-//! never from request data, so the number of series stays small.
+//! Label values come from bounded sets (route templates, codes, configured provider names,
+//! ids of connections with an open pool), never from request data, so the number of series
+//! stays small. A pool's gauges go when it closes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +40,8 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 use querent_domain::learning::CacheOutcome;
 use querent_domain::query::{
-    CheckedSql, ExecError, GuardRejection, PoolStatus, QueryEngine, QueryOutcome, QueryRequest,
-    RowSink, TokenUsage,
+    CheckedSql, ConnectionPoolStats, ExecError, GuardRejection, PoolStatus, QueryEngine,
+    QueryOutcome, QueryRequest, RowSink, TokenUsage,
 };
 use querent_domain::schema::SchemaSnapshot;
 use querent_domain::{ConnectionId, Dialect, ErrorCode, MessageStatus, PrivacyPolicy};
@@ -85,6 +89,9 @@ struct Inner {
     store_pool: Family<Labels<1>, Gauge>,
     target_pools: Family<Labels<1>, Gauge>,
     target_in_use: Gauge,
+    connection_pool: Family<Labels<2>, Gauge>,
+    connection_waiting: Family<Labels<1>, Gauge>,
+    connection_waits: Family<Labels<1>, Counter>,
 }
 
 impl Default for Metrics {
@@ -188,6 +195,24 @@ impl Metrics {
             "Target database connections checked out right now",
             target_in_use.clone(),
         );
+        let connection_pool = Family::default();
+        registry.register(
+            "querent_target_pool_connections",
+            "Each target connection's pool: the most connections it may open (max), those open and those checked out (in_use), by connection id",
+            connection_pool.clone(),
+        );
+        let connection_waiting = Family::default();
+        registry.register(
+            "querent_target_pool_waiting",
+            "Callers waiting for a connection of a target connection's pool right now, by connection id",
+            connection_waiting.clone(),
+        );
+        let connection_waits = Family::default();
+        registry.register(
+            "querent_target_pool_waits",
+            "Queries that found every connection of their target connection's pool busy and waited, by connection id",
+            connection_waits.clone(),
+        );
         Self {
             inner: Arc::new(Inner {
                 registry,
@@ -206,6 +231,9 @@ impl Metrics {
                 store_pool,
                 target_pools,
                 target_in_use,
+                connection_pool,
+                connection_waiting,
+                connection_waits,
             }),
         }
     }
@@ -394,6 +422,10 @@ impl QueryEngine for MeteredEngine {
     fn pool_status(&self) -> PoolStatus {
         self.inner.pool_status()
     }
+
+    fn connection_pools(&self) -> Vec<ConnectionPoolStats> {
+        self.inner.connection_pools()
+    }
 }
 
 /// The purpose under which `/metrics` bearer tokens are compared (as MACs, in constant time).
@@ -436,6 +468,22 @@ impl App {
             .get_or_create(&[("state", "exhausted".to_owned())])
             .set(targets.exhausted as i64);
         m.target_in_use.set(targets.in_use as i64);
+        // Gauges of pools that closed since the last scrape go; the waits counter stays.
+        m.connection_pool.clear();
+        m.connection_waiting.clear();
+        for p in self.engine().connection_pools() {
+            let id = p.connection.to_string();
+            for (state, v) in [("max", p.max_size), ("open", p.open), ("in_use", p.in_use)] {
+                m.connection_pool
+                    .get_or_create(&[("connection", id.clone()), ("state", state.to_owned())])
+                    .set(i64::try_from(v).unwrap_or(i64::MAX));
+            }
+            m.connection_waiting
+                .get_or_create(&[("connection", id.clone())])
+                .set(i64::try_from(p.waiting).unwrap_or(i64::MAX));
+            let waits = m.connection_waits.get_or_create(&[("connection", id)]);
+            waits.inc_by(p.waits.saturating_sub(waits.get()));
+        }
         self.inner.metrics.encode()
     }
 }

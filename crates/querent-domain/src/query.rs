@@ -392,6 +392,29 @@ pub trait QueryEngine: Send + Sync + 'static {
 
     /// Pool figures.
     fn pool_status(&self) -> PoolStatus;
+
+    /// Each open pool's figures, per connection (for `/metrics`); none by default.
+    fn connection_pools(&self) -> Vec<ConnectionPoolStats> {
+        Vec::new()
+    }
+}
+
+/// One target connection's pool, for `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectionPoolStats {
+    /// The connection the pool serves.
+    pub connection: crate::ConnectionId,
+    /// The most connections it may open.
+    pub max_size: u64,
+    /// Connections open now.
+    pub open: u64,
+    /// Connections checked out now.
+    pub in_use: u64,
+    /// Callers waiting for a connection now.
+    pub waiting: u64,
+    /// Queries that found every connection busy and had to wait, since the pool opened
+    /// (carried over when the pool is rebuilt for new settings).
+    pub waits: u64,
 }
 
 /// A previous turn of the conversation, for follow-up questions.

@@ -3,12 +3,13 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use querent_domain::query::{
-    CheckedSql, ExecError as RunError, GuardRejection, PoolStatus, QueryEngine, QueryOutcome,
-    QueryRequest, RowSink,
+    CheckedSql, ConnectionPoolStats, ExecError as RunError, GuardRejection, PoolStatus,
+    QueryEngine, QueryOutcome, QueryRequest, RowSink,
 };
 use querent_domain::schema::SchemaSnapshot;
 use querent_domain::{ConnectionId, ConnectionTarget, Dialect, PrivacyPolicy, Secret};
@@ -45,6 +46,8 @@ pub struct Engine {
 struct PoolEntry {
     key: u64,
     runner: Arc<dyn Runner>,
+    /// Queries that found the pool full (every connection busy) and waited.
+    waits: Arc<AtomicU64>,
 }
 
 /// What identifies a snapshot's structure well enough to reuse its guard schema.
@@ -175,6 +178,7 @@ impl Engine {
     /// What runs the connection's queries: its pool, created (or replaced, when its
     /// settings changed) on demand; a runner without a pool (a file opened per query) is
     /// made for the query and not kept.
+    /// Also counts a wait when the pool is full (see [`PoolEntry::waits`]).
     fn runner(&self, request: &QueryRequest<'_>) -> Result<Arc<dyn Runner>, RunError> {
         let target = request.target;
         let key = self.settings_key(target, request.password);
@@ -182,6 +186,13 @@ impl Engine {
         if let Some(entry) = pools.get(&request.connection_id)
             && entry.key == key
         {
+            if entry
+                .runner
+                .pool_status()
+                .is_some_and(|s| s.available == 0 && s.size >= s.max_size)
+            {
+                entry.waits.fetch_add(1, Ordering::Relaxed);
+            }
             return Ok(entry.runner.clone());
         }
         let settings = RunnerSettings {
@@ -192,11 +203,16 @@ impl Engine {
         if runner.pool_status().is_none() {
             return Ok(runner);
         }
+        let waits = pools
+            .get(&request.connection_id)
+            .map(|old| old.waits.clone())
+            .unwrap_or_default();
         if let Some(old) = pools.insert(
             request.connection_id,
             PoolEntry {
                 key,
                 runner: runner.clone(),
+                waits,
             },
         ) {
             old.runner.close();
@@ -295,5 +311,23 @@ impl QueryEngine for Engine {
             }
         }
         status
+    }
+
+    fn connection_pools(&self) -> Vec<ConnectionPoolStats> {
+        let pools = lock(&self.pools);
+        pools
+            .iter()
+            .filter_map(|(connection, entry)| {
+                let s = entry.runner.pool_status()?;
+                Some(ConnectionPoolStats {
+                    connection: *connection,
+                    max_size: s.max_size as u64,
+                    open: s.size as u64,
+                    in_use: s.size.saturating_sub(s.available) as u64,
+                    waiting: s.waiting as u64,
+                    waits: entry.waits.load(Ordering::Relaxed),
+                })
+            })
+            .collect()
     }
 }

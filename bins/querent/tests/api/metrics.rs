@@ -399,3 +399,88 @@ async fn a_metrics_token_is_asked_for_when_configured() {
     let s = scrape(&app, Some("scrape-me-7f3a")).await;
     assert_eq!(s.types["querent_sse_streams_open"], "gauge");
 }
+
+/// Each target connection's pool is reported on its own: its size, connections open and in
+/// use, callers waiting now and the waits so far. Nine queries on a pool of eight, all
+/// blocked on a lock this test holds: eight connections in use, one caller waiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn target_pools_are_reported_per_connection() {
+    let Some(db) = querent_test_support::PgDatabase::create("target_pools_per_connection").await
+    else {
+        return;
+    };
+    db.execute("CREATE TABLE t (id INTEGER PRIMARY KEY); INSERT INTO t VALUES (1);")
+        .await
+        .unwrap();
+    let app = TestApp::builder().with_admin().spawn().await;
+    let admin = app.admin();
+    let conn = admin
+        .create_connection(
+            json!({"name": "pg", "dialect": "postgres", "host": "127.0.0.1", "port": 5432,
+                   "database": db.name, "username": "postgres"}),
+        )
+        .await
+        .id;
+    let id = conn.to_string();
+    // Hold a lock every query below waits for (waiting on a lock costs no CPU).
+    let (locker, connection) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let driver = tokio::spawn(connection);
+    locker
+        .batch_execute("BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE;")
+        .await
+        .unwrap();
+    let query = || {
+        let admin = admin.clone();
+        tokio::spawn(async move { admin.run_sql(conn, "SELECT id FROM t").await })
+    };
+    let gauge = |s: &Scrape, state: &str| {
+        s.value(
+            "querent_target_pool_connections",
+            &[("connection", &id), ("state", state)],
+        )
+    };
+    // Eight queries take every connection; the ninth finds the pool full and waits.
+    let mut queries: Vec<_> = (0..8).map(|_| query()).collect();
+    scrape_until(&app, |s| gauge(s, "in_use") == 8.0).await;
+    queries.push(query());
+    let busy = scrape_until(&app, |s| {
+        s.value("querent_target_pool_waiting", &[("connection", &id)]) == 1.0
+    })
+    .await;
+    assert_eq!(busy.types["querent_target_pool_connections"], "gauge");
+    assert_eq!(gauge(&busy, "max"), 8.0);
+    assert_eq!(gauge(&busy, "open"), 8.0);
+    assert_eq!(gauge(&busy, "in_use"), 8.0);
+    assert_eq!(
+        busy.value("querent_target_pool_waiting", &[("connection", &id)]),
+        1.0
+    );
+    assert!(busy.value("querent_target_pool_waits_total", &[("connection", &id)]) >= 1.0);
+
+    locker.batch_execute("COMMIT").await.unwrap();
+    for q in queries {
+        assert_eq!(q.await.unwrap().rows.len(), 1);
+    }
+    let after = scrape(&app, None).await;
+    assert_eq!(gauge(&after, "in_use"), 0.0);
+    assert_eq!(
+        after.value("querent_target_pool_waiting", &[("connection", &id)]),
+        0.0
+    );
+    assert!(after.value("querent_target_pool_waits_total", &[("connection", &id)]) >= 1.0);
+    driver.abort();
+}
+
+/// Scrapes until `done` holds (for a minute at most).
+async fn scrape_until(app: &TestApp, done: impl Fn(&Scrape) -> bool) -> Scrape {
+    for _ in 0..1200 {
+        let s = scrape(app, None).await;
+        if done(&s) {
+            return s;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the metrics never got there");
+}
