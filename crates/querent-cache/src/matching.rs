@@ -16,51 +16,9 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-/// Words that change nothing about what is asked.
-const FILLER: &[&str] = &[
-    "please",
-    "pls",
-    "kindly",
-    "can",
-    "could",
-    "would",
-    "you",
-    "me",
-    "show",
-    "tell",
-    "give",
-    "list",
-    "display",
-    "find",
-    "get",
-    "i",
-    "want",
-    "to",
-    "know",
-    "the",
-    "a",
-    "an",
-    "of",
-    "for",
-    "what",
-    "which",
-    "is",
-    "are",
-    "was",
-    "were",
-    "do",
-    "does",
-    "did",
-    "there",
-    "all",
-    "us",
-    "we",
-    "our",
-    "have",
-    "has",
-    "got",
-    "currently",
-];
+// Words, singulars and filler (words that change nothing about what is asked) are the ones
+// every reader of questions shares; a word's singular is its stem for shape comparison.
+use querent_domain::text::{is_filler, singular as stem, words};
 
 /// Words for small numbers, so "top five" and "top 5" agree.
 const NUMBER_WORDS: &[(&str, u32)] = &[
@@ -217,30 +175,6 @@ const PHRASES: &[(&[&str], &str)] = &[
 /// (they tell directions apart).
 const PLACING: &[&str] = &["in", "at", "on", "within", "during", "inside"];
 
-/// A word's stem for shape comparison: plural and third-person `s` removed.
-fn stem(word: &str) -> String {
-    let n = word.chars().count();
-    if !word.chars().all(char::is_alphabetic) || n <= 3 {
-        return word.to_owned();
-    }
-    if let Some(base) = word.strip_suffix("ies") {
-        return format!("{base}y");
-    }
-    for suffix in ["sses", "xes", "ches", "shes", "zes"] {
-        if word.ends_with(suffix) {
-            return word[..word.len() - 2].to_owned();
-        }
-    }
-    if word.ends_with('s')
-        && !word.ends_with("ss")
-        && !word.ends_with("us")
-        && !word.ends_with("is")
-    {
-        return word[..word.len() - 1].to_owned();
-    }
-    word.to_owned()
-}
-
 /// The shape of a question: its words with number words as digits, the [`PHRASES`]
 /// rewritten to their canonical token, filler and placing prepositions dropped, the rest
 /// stemmed — in order. Two questions with the same shape ask the same thing in other
@@ -262,36 +196,11 @@ pub fn canonical(question: &str) -> Vec<String> {
             }
         }
         let w = &ws[i];
-        if !FILLER.contains(&w.as_str()) && !PLACING.contains(&w.as_str()) {
+        if !is_filler(w) && !PLACING.contains(&w.as_str()) {
             out.push(stem(w));
         }
         i += 1;
     }
-    out
-}
-
-/// Lower-case words of a text (letters, digits, apostrophes inside words).
-fn words(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    for c in text.chars() {
-        if c.is_alphanumeric()
-            || (c == '\'' && !cur.is_empty())
-            || (c == '.' && cur.chars().all(|d| d.is_ascii_digit()) && !cur.is_empty())
-        {
-            cur.extend(c.to_lowercase());
-        } else if !cur.is_empty() {
-            out.push(
-                std::mem::take(&mut cur)
-                    .trim_end_matches(['\'', '.'])
-                    .to_owned(),
-            );
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur.trim_end_matches(['\'', '.']).to_owned());
-    }
-    out.retain(|w| !w.is_empty());
     out
 }
 
@@ -308,7 +217,7 @@ pub fn normalize(question: &str) -> String {
                 .map_or(w, |(_, v)| v.to_string())
         })
         .map(|w| if w == "per" { "by".to_owned() } else { w })
-        .filter(|w| !FILLER.contains(&w.as_str()))
+        .filter(|w| !is_filler(w))
         .collect::<Vec<_>>()
         .join(" ")
 }

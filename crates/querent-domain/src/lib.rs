@@ -5,7 +5,9 @@
 //! and the stable machine error codes ([`ErrorCode`]) that the HTTP layer maps to statuses.
 //! What is true of each SQL dialect whoever asks — its name, default port, whether it is a
 //! file, how it quotes and folds identifiers, its reserved words, how it writes string
-//! literals — is a method of [`Dialect`] (`dialect.rs`), decided once per dialect.
+//! literals — is a method of [`Dialect`] (`dialect.rs`), decided once per dialect. In the
+//! same way, the English every reader of questions shares — words, singulars, stems,
+//! identifier abbreviations, stop words and filler — is decided once in [`text`].
 //!
 //! It also defines the **ports** ([`ports`]): the traits through which querent-app reaches
 //! the outside world — the metadata store, the cryptography of the vault, target databases.
@@ -50,6 +52,7 @@ pub mod schema;
 mod secret;
 pub mod semantic;
 pub mod sharing;
+pub mod text;
 pub mod webhook;
 pub mod workspace;
 

@@ -46,7 +46,7 @@ use std::sync::OnceLock;
 use querent_domain::query::GenerateRequest;
 use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
 use querent_domain::semantic::{FewShot, Metric, SemanticColumn, SemanticModel, SemanticTable};
-use querent_domain::{Dialect, PrivacyPolicy};
+use querent_domain::{Dialect, PrivacyPolicy, text};
 use serde::{Deserialize, Serialize};
 
 /// Who speaks a chat message.
@@ -1049,69 +1049,19 @@ fn sample(value: &str) -> String {
     }
 }
 
-const STOPWORDS: &[&str] = &[
-    "the", "and", "for", "with", "from", "what", "which", "who", "whom", "how", "many", "much",
-    "show", "list", "all", "each", "per", "are", "was", "were", "has", "have", "had", "that",
-    "this", "these", "those", "there", "their", "give", "get", "find", "tell", "me", "by", "of",
-    "in", "on", "to", "is", "a", "an", "or", "not", "do", "does", "did", "top", "most", "least",
-    "than", "more", "less", "number", "count", "total", "average", "sum", "max", "min", "any",
-    "every", "some", "them", "they", "our", "your", "its", "been", "be", "into", "over", "under",
-    "between", "about", "last", "first", "please",
-];
-
-/// Lower-case words of an identifier (`customerOrders`, `order_items`), stemmed.
+/// Words of an identifier (`customerOrders`, `order_items`) of three letters or more, stop
+/// words dropped, singular — split, stopped and singularised as every reader of questions
+/// does (`querent_domain::text`).
 fn split_words(ident: &str) -> Vec<String> {
-    let mut words = Vec::new();
-    let mut cur = String::new();
-    let mut prev_lower = false;
-    for ch in ident.chars() {
-        if !ch.is_alphanumeric() {
-            if !cur.is_empty() {
-                words.push(std::mem::take(&mut cur));
-            }
-            prev_lower = false;
-            continue;
-        }
-        if ch.is_uppercase() && prev_lower && !cur.is_empty() {
-            words.push(std::mem::take(&mut cur));
-        }
-        prev_lower = ch.is_lowercase() || ch.is_numeric();
-        cur.extend(ch.to_lowercase());
-    }
-    if !cur.is_empty() {
-        words.push(cur);
-    }
-    words
+    text::identifier_words(ident)
         .into_iter()
-        .filter(|w| w.chars().count() >= 3 && !STOPWORDS.contains(&w.as_str()))
-        .map(|w| stem(&w))
+        .filter(|w| w.chars().count() >= 3 && !text::is_stopword(w))
+        .map(|w| text::singular(&w))
         .collect()
 }
 
 fn words_of_question(question: &str) -> HashSet<String> {
     question.split_whitespace().flat_map(split_words).collect()
-}
-
-/// A crude plural stemmer: enough to match `orders` with `order` and `categories` with
-/// `category`.
-fn stem(word: &str) -> String {
-    if let Some(base) = word.strip_suffix("ies")
-        && base.len() >= 2
-    {
-        return format!("{base}y");
-    }
-    if let Some(base) = word.strip_suffix("ses")
-        && base.len() >= 3
-    {
-        return format!("{base}s");
-    }
-    if let Some(base) = word.strip_suffix('s')
-        && base.len() >= 3
-        && !base.ends_with('s')
-    {
-        return base.to_owned();
-    }
-    word.to_owned()
 }
 
 #[cfg(test)]

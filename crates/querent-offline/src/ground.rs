@@ -299,7 +299,7 @@ pub(crate) fn unknown_words(toks: &[Tok], covered: &[bool], idx: &Index) -> Vec<
         if covered.get(i).copied().unwrap_or(false)
             || fixed(tok)
             || known(idx, tok)
-            || (i > 0 && tok.capitalised())
+            || crate::text::capitalised_inside(toks, i)
         {
             continue;
         }

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use crate::TranslatorOptions;
 use crate::index::{Index, Kind};
 use crate::sql::{Agg, Cond, Expr, Lit, Rel, Select};
-use crate::text::{Tok, is_stopword, stem, word_matches};
+use crate::text::{Tok, capitalised_inside, is_stopword, stem, word_matches};
 use crate::time::TimeFrame;
 
 /// What a span of the question was linked to.
@@ -343,7 +343,7 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
             i += vlen;
             continue;
         }
-        let cap_literal = i > 0 && t.capitalised() && !is_stopword(&t.low) && t.low != "i";
+        let cap_literal = capitalised_inside(toks, i) && !is_stopword(&t.low) && t.low != "i";
         if elen > 0 && !(partial && cap_literal && tables.is_empty()) {
             out.push(Ment {
                 s: i,
