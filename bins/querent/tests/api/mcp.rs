@@ -144,6 +144,27 @@ async fn mcp_over_http_serves_every_tool_with_the_callers_rights() {
         "other columns keep their samples: {customers}"
     );
     assert_eq!(schema["execution_mode"], "auto_execute");
+    // The semantic model's names and metrics come with it.
+    assert_eq!(customers["display_name"], "Customers");
+    assert!(
+        customers["synonyms"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("clients"))
+    );
+    assert_eq!(
+        column("last_name").unwrap()["synonyms"],
+        json!(["surname", "family name"])
+    );
+    assert!(
+        schema["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["name"] == "revenue"),
+        "{}",
+        schema["metrics"]
+    );
 
     let answer = ok(
         &mcp,
