@@ -91,7 +91,7 @@
 //! })).unwrap();
 //! let t = querent_offline::translate("how many customers are there?", &schema, Dialect::Sqlite)
 //!     .unwrap();
-//! assert_eq!(t.sql, "SELECT COUNT(*) FROM customers");
+//! assert_eq!(t.sql, "SELECT COUNT(*) AS customer_count FROM customers");
 //! assert!(querent_offline::translate("weather in Paris?", &schema, Dialect::Sqlite).is_err());
 //! ```
 //!

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use querent_domain::Dialect;
+use querent_domain::text::{identifier_words, singular};
 
 use crate::index::{Index, Piece};
 use crate::time::Grain;
@@ -527,7 +528,27 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
     if let Some((b, g)) = &bucket {
         items.push(format!("{b} AS {}", ident(g.name(), dialect)));
     }
-    items.extend(q.items.iter().map(|e| r.expr(e)));
+    // Computed columns get a readable name (`customer_count`, `avg_salary`, a metric's own
+    // name); a name that another output column already has is left to the database.
+    let mut names: Vec<String> = q
+        .items
+        .iter()
+        .filter_map(|e| match e {
+            Expr::Col(c) if idx.cols[*c].metric.is_none() => Some(idx.cols[*c].name.to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    names.extend(bucket.iter().map(|(_, g)| g.name().to_owned()));
+    for e in &q.items {
+        let sql = r.expr(e);
+        match output_name(e, q.from, idx).filter(|n| !names.contains(n)) {
+            Some(name) => {
+                items.push(format!("{sql} AS {}", ident(&name, dialect)));
+                names.push(name);
+            }
+            None => items.push(sql),
+        }
+    }
     s.push_str(&items.join(", "));
     let _ = write!(s, " FROM {}", r.table(q.from));
     if multi {
@@ -572,6 +593,39 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
         let _ = write!(s, " INTERSECT {}", render(other, idx, dialect));
     }
     s
+}
+
+/// The readable output name of a computed select item: `<table>_count` for `COUNT(*)`
+/// (the singular of the counted table, the query's first), `<column>_count` for a count of distinct values,
+/// `total_<column>`, `avg_<column>`, `min_<column>`, `max_<column>`, and a metric's own
+/// name; `None` for a plain column, which keeps its name.
+fn output_name(e: &Expr, counted: usize, idx: &Index) -> Option<String> {
+    let snake = |name: &str| {
+        let mut ws = identifier_words(name);
+        if let Some(last) = ws.last_mut() {
+            *last = singular(last);
+        }
+        ws.join("_")
+    };
+    let column = |c: usize| identifier_words(&idx.cols[c].name).join("_");
+    let name = match e {
+        Expr::Col(c) | Expr::Agg(_, c, _) if idx.cols[*c].metric.is_some() => column(*c),
+        Expr::Col(_) => return None,
+        Expr::CountStar => format!("{}_count", snake(&idx.tables[counted].name)),
+        Expr::Agg(Agg::Count, c, _) => format!("{}_count", snake(&idx.cols[*c].name)),
+        Expr::Agg(Agg::Sum, c, _) if column(*c).starts_with("total") => column(*c),
+        Expr::Agg(a, c, _) => {
+            let prefix = match a {
+                Agg::Sum => "total",
+                Agg::Avg => "avg",
+                Agg::Min => "min",
+                Agg::Max => "max",
+                Agg::Count => "count",
+            };
+            format!("{prefix}_{}", column(*c))
+        }
+    };
+    (!name.is_empty() && name != "_count").then_some(name)
 }
 
 fn lit_words(l: &Lit) -> String {

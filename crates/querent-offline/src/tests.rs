@@ -196,7 +196,7 @@ fn every_answer_passes_the_guard_in_every_dialect() {
 fn counts_rows() {
     assert_eq!(
         sql("how many customers are there?", Dialect::Sqlite),
-        "SELECT COUNT(*) FROM customers"
+        "SELECT COUNT(*) AS customer_count FROM customers"
     );
     let t = translate(
         "How many customers are from Germany?",
@@ -206,7 +206,7 @@ fn counts_rows() {
     .unwrap();
     assert_eq!(
         t.sql,
-        "SELECT COUNT(*) FROM customers WHERE country = 'Germany'"
+        "SELECT COUNT(*) AS customer_count FROM customers WHERE country = 'Germany'"
     );
     assert_eq!(
         t.explanation,
@@ -222,11 +222,11 @@ fn groups_counts() {
             "for each status, how many orders are there?",
             Dialect::Sqlite
         ),
-        "SELECT status, COUNT(*) FROM orders GROUP BY status"
+        "SELECT status, COUNT(*) AS order_count FROM orders GROUP BY status"
     );
     assert_eq!(
         sql("how many orders per status", Dialect::Sqlite),
-        "SELECT COUNT(*), status FROM orders GROUP BY status"
+        "SELECT COUNT(*) AS order_count, status FROM orders GROUP BY status"
     );
 }
 
@@ -274,7 +274,7 @@ fn years_and_relative_ranges_per_dialect() {
 fn averages_per_group() {
     assert_eq!(
         sql("average salary per department", Dialect::Sqlite),
-        "SELECT AVG(T1.salary), T2.name FROM employees AS T1 JOIN departments AS T2 \
+        "SELECT AVG(T1.salary) AS avg_salary, T2.name FROM employees AS T1 JOIN departments AS T2 \
          ON T1.department_id = T2.id GROUP BY T2.id"
     );
 }
@@ -337,14 +337,14 @@ fn aggregates_and_distinct_counts() {
             "what is the average, minimum and maximum total of orders?",
             Dialect::Sqlite
         ),
-        "SELECT AVG(total), MIN(total), MAX(total) FROM orders"
+        "SELECT AVG(total) AS avg_total, MIN(total) AS min_total, MAX(total) AS max_total FROM orders"
     );
     assert_eq!(
         sql(
             "how many different cities do customers live in?",
             Dialect::Sqlite
         ),
-        "SELECT COUNT(DISTINCT city) FROM customers"
+        "SELECT COUNT(DISTINCT city) AS city_count FROM customers"
     );
 }
 
@@ -409,7 +409,7 @@ async fn provider_reports_cannot_translate() {
         instructions: None,
     };
     let g = p.generate(&req).await.unwrap();
-    assert_eq!(g.sql, "SELECT COUNT(*) FROM customers");
+    assert_eq!(g.sql, "SELECT COUNT(*) AS customer_count FROM customers");
     assert_eq!(g.usage.prompt_tokens + g.usage.completion_tokens, 0);
     req.question = "what's the weather tomorrow?".into();
     assert!(matches!(
@@ -629,11 +629,11 @@ fn table_and_column_synonyms_are_names() {
     // Without a model the business lexicon reads "clients" as customers too.
     assert_eq!(
         shop_sql("how many clients are there?", None, &[]).unwrap(),
-        "SELECT COUNT(*) FROM customers"
+        "SELECT COUNT(*) AS customer_count FROM customers"
     );
     assert_eq!(
         shop_sql("how many clients are there?", Some(&m), &[]).unwrap(),
-        "SELECT COUNT(*) FROM customers"
+        "SELECT COUNT(*) AS customer_count FROM customers"
     );
     // The display name "Client name" names `full_name`.
     assert_eq!(
@@ -642,7 +642,7 @@ fn table_and_column_synonyms_are_names() {
     );
     // A column synonym.
     let sql = shop_sql("what is the average spend of purchases?", Some(&m), &[]).unwrap();
-    assert_eq!(sql, "SELECT AVG(amount) FROM orders");
+    assert_eq!(sql, "SELECT AVG(amount) AS avg_amount FROM orders");
 }
 
 #[test]
@@ -687,7 +687,7 @@ fn value_mappings_are_literal_filters() {
             &[]
         )
         .unwrap(),
-        "SELECT COUNT(*) FROM customers WHERE country = 'US'"
+        "SELECT COUNT(*) AS customer_count FROM customers WHERE country = 'US'"
     );
     // A mapping to a number on a numeric column is a number.
     assert_eq!(
@@ -701,12 +701,12 @@ fn metrics_are_named_measures() {
     let m = shop_model();
     assert_eq!(
         shop_sql("total sales", Some(&m), &[]).unwrap(),
-        "SELECT SUM(CASE WHEN status = 'paid' THEN amount ELSE 0 END) FROM orders"
+        "SELECT SUM(CASE WHEN status = 'paid' THEN amount ELSE 0 END) AS revenue FROM orders"
     );
     // Per group, joined along the foreign key, the expression's columns with aliases.
     assert_eq!(
         shop_sql("total revenue by region", Some(&m), &[]).unwrap(),
-        "SELECT SUM(CASE WHEN T1.status = 'paid' THEN T1.amount ELSE 0 END), T2.region \
+        "SELECT SUM(CASE WHEN T1.status = 'paid' THEN T1.amount ELSE 0 END) AS revenue, T2.region \
          FROM orders AS T1 JOIN customers AS T2 ON T1.customer_id = T2.id GROUP BY T2.region"
     );
     // "revenue per country" names no aggregate: the metric is one, so it is grouped.
@@ -723,7 +723,7 @@ fn metrics_are_named_measures() {
     });
     assert_eq!(
         shop_sql("buyer count per status", Some(&model), &[]).unwrap(),
-        "SELECT COUNT(DISTINCT T2.id), T1.status FROM orders AS T1 \
+        "SELECT COUNT(DISTINCT T2.id) AS buyer_count, T1.status FROM orders AS T1 \
          JOIN customers AS T2 ON T1.customer_id = T2.id GROUP BY T1.status"
     );
     // Filtering on a metric is refused rather than written into WHERE.
@@ -780,7 +780,7 @@ fn a_verified_example_with_the_same_question_answers_it() {
         },
         FewShot {
             question: "How many clients?".into(),
-            sql: "SELECT COUNT(*) FROM customers".into(),
+            sql: "SELECT COUNT(*) AS customer_count FROM customers".into(),
         },
     ];
     assert_eq!(
@@ -790,7 +790,7 @@ fn a_verified_example_with_the_same_question_answers_it() {
     // Only the same question: a similar one is translated.
     assert_eq!(
         shop_sql("how many shipments?", None, &examples).unwrap(),
-        "SELECT COUNT(*) FROM shipments"
+        "SELECT COUNT(*) AS shipment_count FROM shipments"
     );
     assert_eq!(
         normalize_question("What's the  total, per year?"),
@@ -803,7 +803,7 @@ fn a_verified_example_with_the_same_question_answers_it() {
     }];
     assert_eq!(
         shop_sql("How many customers?", None, &leaky).unwrap(),
-        "SELECT COUNT(*) FROM customers"
+        "SELECT COUNT(*) AS customer_count FROM customers"
     );
 }
 
@@ -895,7 +895,7 @@ fn business_measures_without_a_model() {
     // "revenue" / "sales": the sum of the one money amount of a dated table.
     assert_eq!(
         demo_sql("What was the revenue in May 2025?").unwrap(),
-        "SELECT SUM(total) FROM orders WHERE ordered_at >= '2025-05-01' AND ordered_at < '2025-06-01'"
+        "SELECT SUM(total) AS revenue FROM orders WHERE ordered_at >= '2025-05-01' AND ordered_at < '2025-06-01'"
     );
     assert_eq!(
         demo_sql("top 3 customers by revenue").unwrap(),
@@ -905,11 +905,11 @@ fn business_measures_without_a_model() {
     // Business words for tables, adjectives for stored values.
     assert_eq!(
         demo_sql("How many clients are there?").unwrap(),
-        "SELECT COUNT(*) FROM customers"
+        "SELECT COUNT(*) AS customer_count FROM customers"
     );
     assert_eq!(
         demo_sql("how many staff do we have").unwrap(),
-        "SELECT COUNT(*) FROM employees"
+        "SELECT COUNT(*) AS employee_count FROM employees"
     );
     assert_eq!(
         demo_sql("which customers are American").unwrap(),
@@ -921,11 +921,11 @@ fn business_measures_without_a_model() {
 fn dates_in_words_and_series() {
     assert_eq!(
         demo_sql("How many orders were placed in Q3 2024?").unwrap(),
-        "SELECT COUNT(*) FROM orders WHERE ordered_at >= '2024-07-01' AND ordered_at < '2024-10-01'"
+        "SELECT COUNT(*) AS order_count FROM orders WHERE ordered_at >= '2024-07-01' AND ordered_at < '2024-10-01'"
     );
     assert_eq!(
         demo_sql("monthly revenue in 2024").unwrap(),
-        "SELECT strftime('%Y-%m', ordered_at) AS \"month\", SUM(total) FROM orders \
+        "SELECT strftime('%Y-%m', ordered_at) AS \"month\", SUM(total) AS revenue FROM orders \
          WHERE ordered_at >= '2024-01-01' AND ordered_at < '2025-01-01' \
          GROUP BY strftime('%Y-%m', ordered_at) ORDER BY strftime('%Y-%m', ordered_at)"
     );
@@ -934,7 +934,7 @@ fn dates_in_words_and_series() {
         .sql;
     assert_eq!(
         pg,
-        "SELECT to_char(ordered_at, 'YYYY') AS \"year\", COUNT(*) FROM orders \
+        "SELECT to_char(ordered_at, 'YYYY') AS \"year\", COUNT(*) AS order_count FROM orders \
          GROUP BY to_char(ordered_at, 'YYYY') ORDER BY to_char(ordered_at, 'YYYY')"
     );
     let my = translate("number of orders by quarter", &demo(), Dialect::Mysql)
@@ -991,7 +991,7 @@ fn follow(previous: &str, question: &str) -> Result<String, String> {
 fn follow_ups_refine_the_previous_question() {
     assert_eq!(
         follow("How many customers per country?", "only for Germany").unwrap(),
-        "SELECT COUNT(*), country FROM customers WHERE country = 'Germany' GROUP BY country"
+        "SELECT COUNT(*) AS customer_count, country FROM customers WHERE country = 'Germany' GROUP BY country"
     );
     let sql = follow("revenue by month", "and by year?").unwrap();
     assert!(
@@ -1003,10 +1003,10 @@ fn follow_ups_refine_the_previous_question() {
     // A question of its own is answered on its own.
     assert_eq!(
         follow("revenue by month", "How many customers are there?").unwrap(),
-        "SELECT COUNT(*) FROM customers"
+        "SELECT COUNT(*) AS customer_count FROM customers"
     );
     assert_eq!(
         follow("How many customers per country?", "in Japan?").unwrap(),
-        "SELECT COUNT(*), country FROM customers WHERE country = 'Japan' GROUP BY country"
+        "SELECT COUNT(*) AS customer_count, country FROM customers WHERE country = 'Japan' GROUP BY country"
     );
 }
