@@ -56,6 +56,10 @@ pub struct Config {
     /// Browser origins allowed by CORS (`*` for any), comma separated in the environment.
     #[serde(deserialize_with = "string_or_list")]
     pub cors_origins: Vec<String>,
+    /// Reverse proxies (addresses or CIDR ranges, comma separated in the environment) whose
+    /// `X-Forwarded-For` names the client; empty: the TCP peer is the client.
+    #[serde(deserialize_with = "string_or_list")]
+    pub trusted_proxies: Vec<String>,
     /// Directories of SQLite files any team admin may register as connections
     /// (`QUERENT_SQLITE_DIRS`, comma separated; default: `<data_dir>/files`). Whatever is
     /// set, a team's uploads (`<data_dir>/files/<team_id>/`, only for that team) and the
@@ -130,6 +134,7 @@ impl Default for Config {
             connect_timeout_ms: app.connect_timeout.as_millis() as u64,
             max_body_bytes: HttpConfig::default().max_body_bytes,
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             sqlite_dirs: Vec::new(),
             sqlite_upload_max_bytes: app.sqlite.max_upload_bytes,
             sqlite_team_quota_bytes: app.sqlite.team_quota_bytes,
@@ -220,6 +225,7 @@ impl Config {
                     .into(),
             );
         }
+        querent_http::proxies::TrustedProxies::parse(&cfg.trusted_proxies)?;
         Ok(cfg)
     }
 
@@ -334,6 +340,10 @@ impl Config {
             cors_origins: self.cors_origins.clone(),
             workers: self.workers,
             shutdown_timeout: std::time::Duration::from_secs(self.shutdown_timeout_seconds),
+            // Checked by `Config::load`; a configuration built in code that does not parse
+            // trusts no proxy.
+            trusted_proxies: querent_http::proxies::TrustedProxies::parse(&self.trusted_proxies)
+                .unwrap_or_default(),
         }
     }
 
@@ -429,6 +439,7 @@ const KEYS: &[&str] = &[
     "connect_timeout_ms",
     "max_body_bytes",
     "cors_origins",
+    "trusted_proxies",
     "sqlite_dirs",
     "sqlite_allowed_dirs",
     "sqlite_upload_max_bytes",

@@ -16,10 +16,22 @@ use serde::de::DeserializeOwned;
 use crate::Services;
 use crate::error::{ApiError, ApiResult};
 
-/// The client address: the TCP peer (forwarding headers are not trusted, so they cannot be
-/// used to dodge login throttling).
+/// The client address: the TCP peer, or — when the peer is one of the configured
+/// `trusted_proxies` — the address its `X-Forwarded-For` names ([`crate::proxies`]); an
+/// untrusted peer's forwarding headers are ignored, so they cannot dodge login throttling.
 pub fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let ip = match req.app_data::<web::Data<crate::proxies::TrustedProxies>>() {
+        Some(trusted) => {
+            let forwarded = req
+                .headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            trusted.client(peer, forwarded)
+        }
+        None => peer,
+    };
+    Some(ip.to_string())
 }
 
 /// The services, for handlers that need no caller (login, setup, health).

@@ -2,8 +2,8 @@
 //!
 //! The HTTP face of Querent: actix-web routes for the native `/api/v1` API (and, later, the
 //! compatibility layers of other products), extractors for the authenticated caller and
-//! for JSON bodies, the error → status mapping (`{"detail", "code"}`, one table in
-//! `querent_domain::ErrorCode`), request ids, body size limit, CORS, `/health`, `/ready`,
+//! for JSON bodies, the client address (behind `trusted_proxies`, [`proxies`]), the error →
+//! status mapping (`{"detail", "code"}`, one table in `querent_domain::ErrorCode`), request ids, body size limit, CORS, `/health`, `/ready`,
 //! `/metrics` (requests are recorded by route template in querent-app's metrics),
 //! the OpenAPI document (utoipa) at `/openapi.json` and Swagger UI at `/docs/` from
 //! vendored assets, and the web console at `/` ([`console`]: static files embedded at
@@ -30,6 +30,7 @@ pub mod error;
 pub mod extract;
 pub mod mcp;
 pub mod openapi;
+pub mod proxies;
 pub mod reply;
 pub mod routes;
 
@@ -121,6 +122,8 @@ pub struct HttpConfig {
     pub workers: Option<usize>,
     /// How long a stop waits for requests in progress before closing their connections.
     pub shutdown_timeout: std::time::Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client ([`proxies`]).
+    pub trusted_proxies: proxies::TrustedProxies,
 }
 
 impl Default for HttpConfig {
@@ -130,6 +133,7 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             workers: None,
             shutdown_timeout: std::time::Duration::from_secs(10),
+            trusted_proxies: proxies::TrustedProxies::default(),
         }
     }
 }
@@ -169,8 +173,10 @@ pub fn configure(
     doc: utoipa::openapi::OpenApi,
 ) -> impl FnOnce(&mut web::ServiceConfig) + Clone + use<> {
     let max_body = http.max_body_bytes;
+    let trusted = web::Data::new(http.trusted_proxies.clone());
     move |cfg: &mut web::ServiceConfig| {
         cfg.app_data(web::Data::new(Services { app, runtime }))
+            .app_data(trusted)
             .app_data(web::PayloadConfig::new(max_body))
             .app_data(web::PathConfig::default().error_handler(|err, _| {
                 ApiError::validation(format!(

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use querent_domain::{ExecutionMode, MessageStatus};
 use querent_test_support::views::Tokens;
-use querent_test_support::{Client, PgDatabase, parse_sse};
+use querent_test_support::{Client, PgDatabase, TestApp, parse_sse};
 use serde_json::{Value, json};
 
 use crate::served::Served;
@@ -439,4 +439,61 @@ async fn killed_mid_stream(mut pair: Pair, login: &Tokens, conn: &str) {
     assert_eq!(fresh.status, MessageStatus::Executed, "{:?}", fresh.json);
     let ready = b.send("GET", "/ready", None).await;
     assert_eq!(ready.status, 200, "{}", ready.text);
+}
+
+/// Behind a trusted proxy (`trusted_proxies`), failed logins count per client address the
+/// proxy forwards (`X-Forwarded-For`), not all together under the proxy's; the header of a
+/// peer that is not a trusted proxy is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_failed_logins_count_per_forwarded_address() {
+    async fn login(app: &TestApp, forwarded: &str, user: &str, password: &str) -> u16 {
+        let r = app
+            .client
+            .post(format!("{}/api/v1/auth/login", app.base_url))
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({"username": user, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        r.status().as_u16()
+    }
+    let proxied = TestApp::builder()
+        .config(|c| {
+            c.trusted_proxies = vec!["127.0.0.0/8".into(), "::1".into()];
+            c.login_max_failures_per_ip = 3;
+        })
+        .with_admin()
+        .spawn()
+        .await;
+    for user in ["ann", "bob", "cid"] {
+        assert_eq!(login(&proxied, "203.0.113.7", user, "wrong").await, 401);
+    }
+    assert_eq!(
+        login(&proxied, "203.0.113.7", "admin", "admin-password-1").await,
+        429,
+        "that client address is throttled"
+    );
+    assert_eq!(
+        login(&proxied, "198.51.100.2", "admin", "admin-password-1").await,
+        200,
+        "another client behind the same proxy is not"
+    );
+
+    // Not a trusted proxy: the header names nothing, every attempt is the peer's.
+    let direct = TestApp::builder()
+        .config(|c| c.login_max_failures_per_ip = 3)
+        .with_admin()
+        .spawn()
+        .await;
+    for (user, forwarded) in [
+        ("ann", "192.0.2.1"),
+        ("bob", "192.0.2.2"),
+        ("cid", "192.0.2.3"),
+    ] {
+        assert_eq!(login(&direct, forwarded, user, "wrong").await, 401);
+    }
+    assert_eq!(
+        login(&direct, "192.0.2.4", "admin", "admin-password-1").await,
+        429
+    );
 }
