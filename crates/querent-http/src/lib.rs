@@ -3,7 +3,8 @@
 //! The HTTP face of Querent: actix-web routes for the native `/api/v1` API (and, later, the
 //! compatibility layers of other products), extractors for the authenticated caller and
 //! for JSON bodies, the client address (behind `trusted_proxies`, [`proxies`]), the error →
-//! status mapping (`{"detail", "code"}`, one table in `querent_domain::ErrorCode`), request ids, body size limit, CORS, `/health`, `/ready`,
+//! status mapping (`{"detail", "code"}`, one table in `querent_domain::ErrorCode`),
+//! request ids, body size limit, CORS, `/health`, `/ready`,
 //! `/metrics` (requests are recorded by route template in querent-app's metrics),
 //! the OpenAPI document (utoipa) at `/openapi.json` and Swagger UI at `/docs/` from
 //! vendored assets, and the web console at `/` ([`console`]: static files embedded at
