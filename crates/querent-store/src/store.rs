@@ -34,7 +34,40 @@ const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrati
 /// in other databases of the same server do not wait for each other.
 const MIGRATION_LOCK: i64 = 0x0071_7565_7265_6e74;
 
-pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection>;
+/// A pooled connection to the embedded SQLite store. Its statements run on the calling
+/// task's thread ([`Inline`]), not on tokio's blocking pool.
+pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
+
+/// Runs an embedded-store statement where it is called, instead of diesel-async's default
+/// hop to tokio's blocking pool and back. A statement of the embedded store is a read of
+/// SQLite's page cache or a WAL append (`synchronous = NORMAL`: no fsync per commit) of a
+/// few to tens of µs, while each hop wakes a pool thread and then the task again: under
+/// load the wake-ups and context switches cost more CPU than the statements themselves
+/// (profile of the chat hit path: half the server's time in the kernel's scheduler, see
+/// docs/BENCHMARKS.md, issue 19). Writers never wait inside SQLite for each other (the
+/// write gate of `with_write!` queues them in this process) and WAL readers wait for
+/// nobody, so a statement holds its thread only as long as SQLite works on it. PostgreSQL
+/// is asynchronous and unaffected.
+pub(crate) struct Inline;
+
+impl diesel_async::sync_connection_wrapper::SpawnBlocking for Inline {
+    fn spawn_blocking<'a, R>(
+        &mut self,
+        task: impl FnOnce() -> R + Send + 'static,
+    ) -> futures_util::future::BoxFuture<
+        'a,
+        Result<R, Box<dyn std::error::Error + Send + Sync + 'static>>,
+    >
+    where
+        R: Send + 'static,
+    {
+        futures_util::future::ready(Ok(task())).boxed()
+    }
+
+    fn get_runtime() -> Self {
+        Inline
+    }
+}
 
 /// The store's own clock, in Unix milliseconds, as SQL of each backend. Times that several
 /// instances compare (the heartbeat of running chats) are written and compared with it, so
