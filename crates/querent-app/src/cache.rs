@@ -447,7 +447,7 @@ impl App {
         if normalize(question).is_empty() {
             return None;
         }
-        let ttl = match self.effective_settings().await {
+        let ttl = match self.current_settings().await {
             Ok(s) => s.cache_ttl_seconds,
             Err(e) => {
                 tracing::warn!(error = %e, "settings unavailable; not caching");

@@ -756,7 +756,7 @@ impl App {
         let _ = events.emit(ChatEvent::Status("linking")).await;
         let t = Instant::now();
         let schema = self.schema_for(&p.actor, &p.conn).await?;
-        let model = self.semantic_model_of(p.conn.id).await;
+        let model = self.semantic_model_of(&p.conn).await;
         let history = self.history_of(p.session.id, p.message.id).await?;
         // A follow-up ("only for Germany") needs the tables of the question it refines.
         let link_text = match history.iter().rev().find(|t| t.sql.is_some()) {
@@ -1066,12 +1066,12 @@ impl App {
     /// The connection's semantic model; store trouble means none (answers still work).
     async fn semantic_model_of(
         &self,
-        connection: ConnectionId,
+        conn: &Connection,
     ) -> Option<Arc<querent_domain::semantic::SemanticModel>> {
-        match self.semantic_model_for(connection).await {
+        match self.semantic_model_under(conn.id, &conn.privacy).await {
             Ok(m) => m,
             Err(e) => {
-                tracing::warn!(error = %e.detail, %connection, "could not load the semantic model");
+                tracing::warn!(error = %e.detail, connection = %conn.id, "could not load the semantic model");
                 None
             }
         }
@@ -1079,7 +1079,7 @@ impl App {
 
     /// The cache scope of a connection now: its schema fingerprint and model version.
     pub(crate) async fn cache_scope(&self, conn: &Connection, schema: &SchemaSnapshot) -> Scope {
-        let model = self.semantic_model_of(conn.id).await;
+        let model = self.semantic_model_of(conn).await;
         cache_scope_of(conn, schema, model.as_deref())
     }
 
@@ -1218,7 +1218,7 @@ impl App {
     /// The limits a query on `conn` runs under: its row cap and statement timeout, the
     /// server's byte caps (settings; their defaults when the store cannot say).
     pub(crate) async fn limits_of(&self, conn: &Connection, max_rows: u64) -> QueryLimits {
-        let settings = match self.effective_settings().await {
+        let settings = match self.current_settings().await {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(error = %e.detail, "settings unreadable; default byte caps apply");

@@ -42,8 +42,8 @@ pub mod chat;
 pub mod compat_support;
 pub mod connections;
 pub mod dashboards;
-pub mod describe;
 pub mod demo_model;
+pub mod describe;
 mod error;
 pub mod examples;
 pub mod export;
@@ -182,6 +182,7 @@ struct Inner {
     questions: questions::QuestionPool,
     workflows: workflows::WorkflowState,
     metrics: metrics::Metrics,
+    settings: settings::SettingsCache,
     shutdown: shutdown::ShutdownState,
 }
 
@@ -218,6 +219,7 @@ impl App {
                 questions: Default::default(),
                 workflows: Default::default(),
                 metrics,
+                settings: Default::default(),
                 shutdown: Default::default(),
             }),
         }

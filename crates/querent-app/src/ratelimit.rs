@@ -14,13 +14,12 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use querent_domain::{ErrorCode, now_millis};
 
 use crate::{Actor, App, ServiceError, ServiceResult};
 
-const SETTINGS_REFRESH: Duration = Duration::from_secs(5);
 const MAX_TRACKED: usize = 100_000;
 /// How often a server deletes ended windows from a shared store.
 pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -31,7 +30,6 @@ pub(crate) struct RateLimiter {
     /// decided on first use from the store's backend.
     shared: OnceLock<bool>,
     windows: Mutex<HashMap<String, (i64, u32)>>,
-    limit: Mutex<Option<(Instant, u32)>>,
 }
 
 impl RateLimiter {
@@ -65,32 +63,10 @@ impl App {
     }
 
     async fn current_rate_limit(&self) -> u32 {
-        let cached = *self
-            .inner
-            .limiter
-            .limit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some((at, limit)) = cached
-            && at.elapsed() < SETTINGS_REFRESH
-        {
-            return limit;
-        }
-        let limit = match self.effective_settings().await {
+        match self.current_settings().await {
             Ok(s) => s.rate_limit_per_minute,
-            Err(_) => {
-                return cached
-                    .map(|(_, l)| l)
-                    .unwrap_or(crate::settings::Settings::default().rate_limit_per_minute);
-            }
-        };
-        *self
-            .inner
-            .limiter
-            .limit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), limit));
-        limit
+            Err(_) => crate::settings::Settings::default().rate_limit_per_minute,
+        }
     }
 
     /// Counts a request of the caller (in the store when it is shared, see the module

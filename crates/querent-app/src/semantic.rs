@@ -374,6 +374,20 @@ impl App {
         Ok(Some(Arc::new(model)))
     }
 
+    /// [`App::semantic_model_for`] for a caller that has just read the connection: its
+    /// `policy` decides which value lists are stripped (no second read of the connection).
+    pub(crate) async fn semantic_model_under(
+        &self,
+        connection: ConnectionId,
+        policy: &querent_domain::PrivacyPolicy,
+    ) -> ServiceResult<Option<Arc<SemanticModel>>> {
+        let Some(mut model) = self.store().latest_semantic_model(connection).await? else {
+            return Ok(None);
+        };
+        model.strip_protected_values(policy);
+        Ok(Some(Arc::new(model)))
+    }
+
     /// Cached answers were found under the previous model version (their synonyms, value
     /// mappings and metrics): drop them.
     async fn invalidate_for_model(&self, id: ConnectionId) {

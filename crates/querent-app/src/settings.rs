@@ -1,6 +1,15 @@
 //! Server-wide settings: stored in the store (so every instance sees the same values),
 //! readable by any signed-in caller, changed by server administrators. Unknown keys and
 //! out-of-range values are refused with a message naming the key.
+//!
+//! The request path (byte caps of every query, the cache's TTL, the rate limit) reads them
+//! through [`App::current_settings`]: this process's copy, read from the store again once
+//! it is [`SETTINGS_REFRESH`] old, so a chat costs no settings read. A change made here
+//! applies at once; one made through another instance sharing the store, within
+//! [`SETTINGS_REFRESH`].
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use querent_domain::query::{DEFAULT_MAX_RESULT_BYTES, DEFAULT_MAX_VALUE_BYTES};
 use serde::{Deserialize, Serialize};
@@ -198,8 +207,60 @@ impl Settings {
     }
 }
 
+/// How old this process's copy of the settings may be before the request path reads them
+/// again (a change through another instance applies here within this time).
+pub const SETTINGS_REFRESH: Duration = Duration::from_secs(5);
+
+/// This process's copy of the effective settings (see the module doc).
+#[derive(Debug, Default)]
+pub(crate) struct SettingsCache(Mutex<SettingsCopy>);
+
+#[derive(Debug, Default)]
+struct SettingsCopy {
+    /// The settings and when they were read.
+    read: Option<(Instant, Settings)>,
+    /// Bumped by every change made here: a read that began before one does not replace it.
+    generation: u64,
+}
+
+impl SettingsCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, SettingsCopy> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl App {
-    /// The effective settings.
+    /// The effective settings for the request path: this process's copy while it is younger
+    /// than [`SETTINGS_REFRESH`], else read from the store (see the module doc); the last
+    /// copy when the store does not answer.
+    pub(crate) async fn current_settings(&self) -> ServiceResult<Settings> {
+        let generation = {
+            let copy = self.inner.settings.lock();
+            if let Some((at, s)) = &copy.read
+                && at.elapsed() < SETTINGS_REFRESH
+            {
+                return Ok(s.clone());
+            }
+            copy.generation
+        };
+        let s = match self.effective_settings().await {
+            Ok(s) => s,
+            // The store did not answer: the last settings read stand meanwhile.
+            Err(e) => match &self.inner.settings.lock().read {
+                Some((_, s)) => return Ok(s.clone()),
+                None => return Err(e),
+            },
+        };
+        let mut copy = self.inner.settings.lock();
+        if copy.generation == generation {
+            copy.read = Some((Instant::now(), s.clone()));
+        }
+        Ok(s)
+    }
+
+    /// The effective settings, read from the store.
     pub async fn effective_settings(&self) -> ServiceResult<Settings> {
         let mut map = match serde_json::to_value(Settings::default()) {
             Ok(serde_json::Value::Object(m)) => m,
@@ -242,6 +303,12 @@ impl App {
             .filter(|(k, _)| keys.contains(&k.as_str()))
             .collect();
         self.store().put_settings(&pairs).await?;
+        {
+            // The request path sees the change at once.
+            let mut copy = self.inner.settings.lock();
+            copy.generation += 1;
+            copy.read = Some((Instant::now(), s.clone()));
+        }
         // A level the administrator sets applies at once, also when it equals the stored
         // one: the process may run at the level its configuration gave it.
         if keys.contains(&"log_level") || s.log_level != old_level {
