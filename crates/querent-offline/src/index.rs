@@ -914,7 +914,17 @@ impl Index {
             let text = col.kind == Kind::Text;
             let tw = &self.tables[t].words;
             let tw_alt = &self.tables[t].alt;
-            if text && (w == tw || (!tw_alt.is_empty() && w == tw_alt)) {
+            let person_part = |first: &str| {
+                cols.iter().any(|&k| {
+                    let kw = &self.cols[k].words;
+                    kw.len() == 2 && kw[0] == first && kw[1] == "name"
+                })
+            };
+            if w.len() == 2 && w[0] == "first" && last == "name" && person_part("last") {
+                // A person: the first name leads (the whole name is shown, see
+                // `name_whole_people`), before a job title or other text.
+                11
+            } else if text && (w == tw || (!tw_alt.is_empty() && w == tw_alt)) {
                 8
             } else if w.len() == 1 && last == "name" {
                 10

@@ -160,6 +160,16 @@ pub(crate) const STAFF_TABLE: &[&str] = &["employee", "staff", "worker", "person
 pub(crate) const CUE_WORDS: &[&str] = &[
     "rank",
     "group",
+    // Negations: "ignoring", "leaving out", "apart from", "aside from".
+    "exclude",
+    "ignoring",
+    "omitting",
+    "leaving",
+    "leave",
+    "out",
+    "apart",
+    "aside",
+    "nor",
     "a",
     "abbr",
     "abbreviation",

@@ -468,6 +468,67 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     {
         q.items.insert(0, sql::Expr::Col(label));
     }
+    // "How much …" asks for an amount: a listing of amounts answers it only for one row
+    // fixed by its name or key ("How much does the Aero lamp cost?"), chosen by a
+    // superlative ("… the most expensive lamp"), or for each row ("… each lamp").
+    if opening == "how"
+        && toks.get(1).is_some_and(|t| t.low == "much")
+        && !toks
+            .iter()
+            .any(|t| matches!(t.low.as_str(), "each" | "every" | "per"))
+        && q.group.is_empty()
+        && q.bucket.is_none()
+        && q.limit.is_none()
+        && q.items
+            .iter()
+            .all(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].metric.is_none()))
+        && !q.conds.iter().any(|c| {
+            matches!(c, sql::Cond::Cmp(c, "=", _)
+                if Some(*c) == idx.label_col(q.from) || Some(*c) == idx.key_col(q.from))
+        })
+    {
+        return Err(format!(
+            "the question asks how much, but I found no amount to add up; I would have \
+             listed: {} Name the amount (or add a metric to the semantic model), or use an \
+             LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    // Rows in both of two values or periods ("customers who ordered in both 2024 and
+    // 2025") are answered as two lists intersected; computed over, the two conditions
+    // could never hold at once.
+    if q.conds.iter().any(|c| matches!(c, sql::Cond::Both(_))) {
+        return Err(format!(
+            "the question asks for rows that meet two conditions of one column at once \
+             (\"both … and …\"), which I can only answer as a list, not computed over; I \
+             would have answered: {} Ask for the list, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    // Two periods that cannot both hold would answer nothing.
+    let windows: Vec<(usize, &sql::Lit, &sql::Lit)> = q
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            sql::Cond::Range(c, a, b) => Some((*c, a, b)),
+            _ => None,
+        })
+        .collect();
+    let text_of = |l: &sql::Lit| match l {
+        sql::Lit::Str(s) | sql::Lit::Num(s) => s.clone(),
+    };
+    for (i, (c1, a1, b1)) in windows.iter().enumerate() {
+        for (c2, a2, b2) in &windows[i + 1..] {
+            if c1 == c2 && (text_of(a1) >= text_of(b2) || text_of(a2) >= text_of(b1)) {
+                return Err(format!(
+                    "the question names two periods of {} that do not overlap, and I cannot \
+                     combine them (rows in both, or in either); ask about one period at a \
+                     time, or use an LLM provider.",
+                    idx.col_words(*c1)
+                ));
+            }
+        }
+    }
     // "When …" asks for a date or time.
     if opening == "when"
         && !q.items.iter().any(|e| match e {

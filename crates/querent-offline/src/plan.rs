@@ -1853,17 +1853,20 @@ impl P<'_> {
 
         // ---- Values, literals, numbers, negation of related tables.
         let mut conds: Vec<(usize, Cond)> = avg_conds;
+        let mut negated_end: Option<usize> = None;
         for k in 0..self.ms.len() {
             if self.used[k] {
                 continue;
             }
             let m = self.ms[k].clone();
-            let negated = (m.s.saturating_sub(3)..m.s).any(|j| {
-                matches!(
-                    self.low(j),
-                    "not" | "no" | "except" | "excluding" | "never" | "without"
-                ) || (self.low(j) == "other" && self.low(j + 1) == "than")
+            // "leaving out cancelled and returned orders": a value coordinated with a
+            // negated value just before it is negated too.
+            let coordinated = negated_end.is_some_and(|e| {
+                (m.s == e + 1 && matches!(self.low(e), "and" | "or" | "nor"))
+                    || (m.s == e && e > 0 && self.toks[e - 1].comma)
             });
+            let negated = coordinated || (m.s.saturating_sub(3)..m.s).any(|j| self.negates(j));
+            negated_end = (negated && matches!(m.kind, MK::Value { .. })).then_some(m.e);
             match &m.kind {
                 MK::Value { cols, text, mapped } => {
                     let mut col = None;
@@ -2508,7 +2511,12 @@ impl P<'_> {
         // "X or Y" on the same column becomes one OR.
         let or_before = pos > 0 && matches!(self.low(pos - 1), "or")
             || (pos > 1 && self.low(pos - 1) == "either");
-        if or_before && let Some((_, last)) = conds.last_mut() {
+        // ("not X or Y" excludes both: the conditions stay AND-ed.)
+        let excluded = matches!(cond, Cond::Cmp(_, "!=", _) | Cond::Like(_, _, true));
+        if or_before
+            && !excluded
+            && let Some((_, last)) = conds.last_mut()
+        {
             let same = cond_cols(last).first() == cond_cols(&cond).first();
             if same || self.low(pos - 1) == "or" {
                 let prev = std::mem::replace(last, Cond::Or(Vec::new()));
@@ -2913,12 +2921,26 @@ impl P<'_> {
 
     /// Where the negation governing a mention at `s` is, if any.
     fn neg_cue(&self, s: usize) -> Option<usize> {
-        (s.saturating_sub(4)..s).rev().find(|&j| {
-            matches!(
-                self.low(j),
-                "not" | "no" | "except" | "excluding" | "never" | "without"
-            ) || (self.low(j) == "other" && self.low(j + 1) == "than")
-        })
+        (s.saturating_sub(4)..s).rev().find(|&j| self.negates(j))
+    }
+
+    /// Whether the word at `j` starts a negation: "not", "except", "without", "ignoring",
+    /// or a phrase such as "other than", "leaving out", "apart from".
+    fn negates(&self, j: usize) -> bool {
+        matches!(
+            self.low(j),
+            "not"
+                | "no"
+                | "except"
+                | "excluding"
+                | "exclude"
+                | "never"
+                | "without"
+                | "ignoring"
+                | "omitting"
+        ) || (self.low(j) == "other" && self.low(j + 1) == "than")
+            || (matches!(self.low(j), "leaving" | "leave") && self.low(j + 1) == "out")
+            || (matches!(self.low(j), "apart" | "aside") && self.low(j + 1) == "from")
     }
 
     /// Whether a clause boundary lies between token positions `a` and `b`.

@@ -331,6 +331,61 @@ fn same_column_values_or_and_both() {
 }
 
 #[test]
+fn negations_in_other_words_cover_coordinated_values() {
+    for q in [
+        "list the orders, leaving out cancelled and pending orders",
+        "list the orders apart from cancelled or pending ones",
+        "list the orders ignoring cancelled and pending orders",
+    ] {
+        let got = sql(q, Dialect::Sqlite);
+        assert!(
+            got.contains("status != 'cancelled'") && got.contains("status != 'pending'"),
+            "{q}: {got}"
+        );
+        assert!(!got.contains(" OR "), "{q}: {got}");
+    }
+}
+
+#[test]
+fn aggregates_over_rows_in_both_of_two_periods_are_refused() {
+    // As a list it is an INTERSECT (see above); a count of it would AND two periods that
+    // never overlap and answer 0.
+    let e = translate(
+        "how many customers have orders in both 2022 and 2023?",
+        &demo(),
+        Dialect::Sqlite,
+    )
+    .unwrap_err();
+    assert!(e.understood.contains("both"), "{}", e.understood);
+}
+
+#[test]
+fn how_much_needs_an_amount_or_one_row() {
+    // A listing of every order's total does not say how much.
+    let e = translate(
+        "How much did customers in Germany spend on orders?",
+        &demo(),
+        Dialect::Sqlite,
+    );
+    if let Ok(t) = &e {
+        assert!(t.sql.contains("SUM("), "{}", t.sql);
+    }
+    // Every product's price answers "each product", not "the most expensive one" (a
+    // superlative read would have ordered and cut the list).
+    assert_eq!(
+        sql("How much does each product cost?", Dialect::Sqlite),
+        "SELECT price FROM products"
+    );
+    let e = translate(
+        "How much does the most expensive product cost?",
+        &demo(),
+        Dialect::Sqlite,
+    )
+    .unwrap_err();
+    assert!(e.understood.contains("how much"), "{}", e.understood);
+}
+
+#[test]
 fn aggregates_and_distinct_counts() {
     assert_eq!(
         sql(
