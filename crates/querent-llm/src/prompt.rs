@@ -40,8 +40,8 @@
 //! metrics and join paths stay as long as their table does: they decide which literal or
 //! expression the SQL must use. What was trimmed is reported in [`Prompt::trimmed`].
 
-use std::collections::HashSet;
-use std::sync::OnceLock;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Mutex, OnceLock};
 
 use querent_domain::query::GenerateRequest;
 use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
@@ -183,12 +183,48 @@ fn bpe() -> &'static tiktoken_rs::CoreBPE {
     BPE.get_or_init(|| tiktoken_rs::cl100k_base().expect("the embedded cl100k_base encoding loads"))
 }
 
-/// Tokens of a text in `cl100k_base`.
+/// Texts at least this long have their token count remembered (see [`count_tokens`]).
+const MEMO_MIN_BYTES: usize = 256;
+/// Counts remembered at most; the memo starts over when full.
+const MEMO_MAX_ENTRIES: usize = 4_096;
+
+/// Token counts of long texts already counted, by (length, hash of the text).
+fn memo() -> &'static Mutex<HashMap<(usize, u64), usize>> {
+    static MEMO: OnceLock<Mutex<HashMap<(usize, u64), usize>>> = OnceLock::new();
+    MEMO.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+/// Tokens of a text in `cl100k_base`. The counts of long texts are remembered: the schema's
+/// table blocks and the system message come back unchanged from one question to the next,
+/// and counting them again was most of a cache miss's CPU time (issue 19).
 pub fn count_tokens(text: &str) -> usize {
     if text.is_empty() {
         return 0;
     }
-    bpe().encode_ordinary(text).len()
+    if text.len() < MEMO_MIN_BYTES {
+        return bpe().encode_ordinary(text).len();
+    }
+    let key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        text.hash(&mut h);
+        (text.len(), h.finish())
+    };
+    let lock = || {
+        memo()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(n) = lock().get(&key) {
+        return *n;
+    }
+    let n = bpe().encode_ordinary(text).len();
+    let mut memo = lock();
+    if memo.len() >= MEMO_MAX_ENTRIES {
+        memo.clear();
+    }
+    memo.insert(key, n);
+    n
 }
 
 /// Estimated prompt tokens of a conversation (content plus per-message overhead).
