@@ -14,7 +14,8 @@
 //! workers ([`questions`]) and assistants, saved profiles for asking ([`assistants`]),
 //! and scheduled workflows with their in-server scheduler ([`workflows`]). [`metrics`]
 //! keeps the server's Prometheus series (one registry per `App`); [`row_filters`] the
-//! connections' row filters, applied for whom they name wherever SQL runs.
+//! connections' row filters, applied for whom they name wherever SQL runs; [`shutdown`]
+//! ends chats, questions and workflow runs in progress when the server stops.
 //!
 //! Team isolation is enforced here, in one place ([`access`]): every team-owned resource is
 //! loaded through a function that checks the caller's membership and role, and a caller who
