@@ -75,9 +75,10 @@ impl Served {
 
     /// Sends a signal (`TERM`, `INT`…) to the process.
     pub fn signal(&self, name: &str) {
-        let ok = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
+        // The shell's own `kill`: present wherever `sh` is, unlike a kill binary.
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -{name} {}", self.child.id()))
             .status()
             .expect("run kill");
         assert!(ok.success(), "kill -{name} failed");
