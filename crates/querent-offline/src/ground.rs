@@ -296,11 +296,19 @@ pub(crate) fn unknown_words(toks: &[Tok], covered: &[bool], idx: &Index) -> Vec<
             }
             continue;
         }
-        if covered.get(i).copied().unwrap_or(false)
-            || fixed(tok)
-            || known(idx, tok)
-            || crate::text::capitalised_inside(toks, i)
+        let is_covered = covered.get(i).copied().unwrap_or(false);
+        if !is_covered
+            && !fixed(tok)
+            && (idx.value_words.contains(&tok.low) || idx.value_words.contains(&tok.stem))
         {
+            // A value of the data ("cat", "dog") the query does not filter on: it answers
+            // a question without it.
+            if !out.iter().any(|(x, _)| *x == tok.low) {
+                out.push((tok.low.clone(), 1.0));
+            }
+            continue;
+        }
+        if is_covered || fixed(tok) || known(idx, tok) || crate::text::capitalised_inside(toks, i) {
             continue;
         }
         let w = if RATIO_WORDS.contains(&tok.low.as_str())

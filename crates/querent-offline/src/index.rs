@@ -119,6 +119,9 @@ pub(crate) struct Index {
     /// Every word the schema knows (names, other names, value words), stemmed and as
     /// written: what grounding reads unknown question words into.
     pub vocab: HashSet<String>,
+    /// Words of `vocab` known only as a whole one-word sampled value ("cat", "pending"), not
+    /// from any table or column name.
+    pub value_words: HashSet<String>,
     /// The crude roots of the longer words of `vocab` ("arriv" for "arrival").
     pub roots: HashSet<String>,
     /// The words of table and column names and their other names (no values): what
@@ -597,13 +600,20 @@ impl Index {
             vocab.extend(c.words.iter().chain(&c.short).cloned());
             vocab.extend(c.aliases.iter().flatten().cloned());
         }
+        let mut value_words: HashSet<String> = HashSet::new();
         for v in &self.values {
             for w in &v.words {
-                vocab.insert(stem(w));
-                vocab.insert(w.clone());
+                for w in [stem(w), w.clone()] {
+                    if !vocab.contains(&w) && v.words.len() == 1 {
+                        value_words.insert(w.clone());
+                    }
+                    vocab.insert(w);
+                }
             }
         }
         vocab.retain(|w| !w.is_empty());
+        value_words.retain(|w| !w.is_empty());
+        self.value_words = value_words;
         self.roots = vocab
             .iter()
             .filter(|w| w.len() >= 4)

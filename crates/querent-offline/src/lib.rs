@@ -505,6 +505,52 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             sql::explain(q, idx)
         ));
     }
+    // An ordering over one computed row ("the number of concerts in the stadium with the
+    // highest capacity" read as a count ordered by capacity) picks nothing: the
+    // superlative was meant for a row inside the computation.
+    if !q.order.is_empty()
+        && q.group.is_empty()
+        && q.bucket.is_none()
+        && q.items
+            .iter()
+            .all(|e| !matches!(e, sql::Expr::Col(c) if idx.cols[*c].metric.is_none()))
+    {
+        return Err(format!(
+            "the question asks for a computed value of one row chosen by an ordering, which \
+             I cannot combine; I would have answered: {} Ask in two steps, or use an LLM \
+             provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    // "How many …" with no word asking for a breakdown ("each", "per", "by", …) asks for
+    // one number; a grouping the planner added answers another question.
+    if opening == "how"
+        && toks.get(1).is_some_and(|t| t.low == "many")
+        && !q.group.is_empty()
+        && q.having.is_none()
+        && q.order.is_empty()
+        && q.limit.is_none()
+        && !toks.iter().any(|t| {
+            matches!(
+                t.low.as_str(),
+                "each"
+                    | "per"
+                    | "by"
+                    | "every"
+                    | "group"
+                    | "grouped"
+                    | "respective"
+                    | "respectively"
+            )
+        })
+    {
+        return Err(format!(
+            "the question asks for one number, but I could only answer it broken down; I \
+             would have answered: {} Rephrase the question more directly, or use an LLM \
+             provider.",
+            sql::explain(q, idx)
+        ));
+    }
     // Two periods that cannot both hold would answer nothing.
     let windows: Vec<(usize, &sql::Lit, &sql::Lit)> = q
         .conds

@@ -612,6 +612,10 @@ fn output_name(e: &Expr, counted: usize, idx: &Index) -> Option<String> {
         Expr::Col(c) | Expr::Agg(_, c, _) if idx.cols[*c].metric.is_some() => column(*c),
         Expr::Col(_) => return None,
         Expr::CountStar => format!("{}_count", snake(&idx.tables[counted].name)),
+        // Distinct keys of a table count its rows: `customer_count`, not `id_count`.
+        Expr::Agg(Agg::Count, c, _) if idx.cols[*c].pk => {
+            format!("{}_count", snake(&idx.tables[idx.cols[*c].table].name))
+        }
         Expr::Agg(Agg::Count, c, _) => format!("{}_count", snake(&idx.cols[*c].name)),
         Expr::Agg(Agg::Sum, c, _) if column(*c).starts_with("total") => column(*c),
         Expr::Agg(a, c, _) => {

@@ -386,6 +386,45 @@ fn how_much_needs_an_amount_or_one_row() {
 }
 
 #[test]
+fn answers_that_leave_out_what_was_asked_are_refused() {
+    for q in [
+        // A one-word value of the data the query would not filter on.
+        "list the orders that are shipped to customers with a pending review",
+    ] {
+        if let Ok(t) = translate(q, &demo(), Dialect::Sqlite) {
+            panic!("{q}: answered {}", t.sql);
+        }
+    }
+    // One number asked for, a breakdown found: refused unless a word asks for it.
+    let idx = index::Index::new(&demo(), &PrivacyPolicy::default(), None);
+    let orders = idx.tables.iter().position(|t| t.name == "orders").unwrap();
+    let status = idx.find_col(orders, "status").unwrap();
+    let grouped = || sql::Select {
+        items: vec![sql::Expr::Col(status), sql::Expr::CountStar],
+        from: orders,
+        group: vec![status],
+        ..Default::default()
+    };
+    let shaped = |q: &str| shape_answer(&mut grouped(), &idx, &text::tokenize(q));
+    assert!(shaped("how many orders are there").is_err());
+    assert!(shaped("how many orders for each status").is_ok());
+    // A count ordered to pick one row: the superlative belongs inside it.
+    let total = idx.find_col(orders, "total").unwrap();
+    let mut ordered = sql::Select {
+        items: vec![sql::Expr::CountStar],
+        from: orders,
+        order: vec![(sql::Expr::Col(total), true)],
+        limit: Some(1),
+        ..Default::default()
+    };
+    let toks = text::tokenize("the number of orders with the highest total");
+    assert!(shape_answer(&mut ordered, &idx, &toks).is_err());
+    // The value filtered on, a breakdown asked for: answered.
+    assert!(sql("how many orders are pending", Dialect::Sqlite).contains("'pending'"));
+    assert!(sql("how many orders per status", Dialect::Sqlite).contains("GROUP BY status"));
+}
+
+#[test]
 fn aggregates_and_distinct_counts() {
     assert_eq!(
         sql(
