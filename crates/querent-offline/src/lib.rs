@@ -551,6 +551,17 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             sql::explain(q, idx)
         ));
     }
+    // Bounds on one column that no value meets ("founded before 2003 and after 2003",
+    // two different values at once) would answer nothing: the question meant rows of
+    // either, or of both kinds, which is not what the query says.
+    if let Some(c) = contradictory_bounds(&q.conds) {
+        return Err(format!(
+            "the question puts conditions on {} that no row can meet at once, and I cannot \
+             combine them (rows of both kinds, or of either); ask about one at a time, or \
+             use an LLM provider.",
+            idx.col_words(c)
+        ));
+    }
     // Two periods that cannot both hold would answer nothing.
     let windows: Vec<(usize, &sql::Lit, &sql::Lit)> = q
         .conds
@@ -615,6 +626,47 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
 /// A person's name is both of its parts: where the query shows a first name the question
 /// did not ask for by that name ("who…", "the customers' names") and the table also has a
 /// last name, the last name is shown next to it.
+/// The column of two AND-ed conditions no value can meet: a lower bound at or above an
+/// upper bound (`x > 2003 AND x < 2003`), or equality with two different values.
+fn contradictory_bounds(conds: &[sql::Cond]) -> Option<usize> {
+    let num = |l: &sql::Lit| match l {
+        sql::Lit::Num(n) => n.parse::<f64>().ok(),
+        sql::Lit::Str(_) => None,
+    };
+    let cmps: Vec<(usize, &str, &sql::Lit)> = conds
+        .iter()
+        .filter_map(|c| match c {
+            sql::Cond::Cmp(c, op, l) => Some((*c, *op, l)),
+            _ => None,
+        })
+        .collect();
+    for (i, (c1, op1, l1)) in cmps.iter().enumerate() {
+        for (c2, op2, l2) in &cmps[i + 1..] {
+            if c1 != c2 {
+                continue;
+            }
+            if *op1 == "=" && *op2 == "=" && l1 != l2 {
+                return Some(*c1);
+            }
+            let (Some(a), Some(b)) = (num(l1), num(l2)) else {
+                continue;
+            };
+            let lower = |op: &str| matches!(op, ">" | ">=");
+            let upper = |op: &str| matches!(op, "<" | "<=");
+            let strict = |op: &str| matches!(op, ">" | "<");
+            let empty = |lo: f64, lo_op: &str, hi: f64, hi_op: &str| {
+                lo > hi || (lo == hi && (strict(lo_op) || strict(hi_op)))
+            };
+            if (lower(op1) && upper(op2) && empty(a, op1, b, op2))
+                || (upper(op1) && lower(op2) && empty(b, op2, a, op1))
+            {
+                return Some(*c1);
+            }
+        }
+    }
+    None
+}
+
 fn name_whole_people(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
     let said = |which: &str| {
         toks.windows(2)

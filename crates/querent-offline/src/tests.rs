@@ -419,6 +419,18 @@ fn answers_that_leave_out_what_was_asked_are_refused() {
     };
     let toks = text::tokenize("the number of orders with the highest total");
     assert!(shape_answer(&mut ordered, &idx, &toks).is_err());
+    // Bounds no row meets at once.
+    let num = |n: &str| sql::Lit::Num(n.into());
+    let bounded = |a: (&'static str, &str), b: (&'static str, &str)| {
+        contradictory_bounds(&[
+            sql::Cond::Cmp(total, a.0, num(a.1)),
+            sql::Cond::Cmp(total, b.0, num(b.1)),
+        ])
+    };
+    assert_eq!(bounded(("<", "2003"), (">", "2003")), Some(total));
+    assert_eq!(bounded((">=", "10"), ("<", "5")), Some(total));
+    assert_eq!(bounded((">=", "5"), ("<=", "5")), None);
+    assert_eq!(bounded((">", "5"), ("<", "10")), None);
     // The value filtered on, a breakdown asked for: answered.
     assert!(sql("how many orders are pending", Dialect::Sqlite).contains("'pending'"));
     assert!(sql("how many orders per status", Dialect::Sqlite).contains("GROUP BY status"));
