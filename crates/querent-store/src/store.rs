@@ -46,8 +46,10 @@ pub(crate) type SqliteConn = SyncConnectionWrapper<SqliteConnection, Inline>;
 /// (profile of the chat hit path: half the server's time in the kernel's scheduler, see
 /// docs/BENCHMARKS.md, issue 19). Writers never wait inside SQLite for each other (the
 /// write gate of `with_write!` queues them in this process) and WAL readers wait for
-/// nobody, so a statement holds its thread only as long as SQLite works on it. PostgreSQL
-/// is asynchronous and unaffected.
+/// nobody, so a statement holds its thread only as long as SQLite works on it. The
+/// exception: another process writing the same file (`querent admin …` while the server
+/// runs) can make a writer wait in SQLite's busy handler, and that wait (at most
+/// `busy_timeout`) now holds a runtime thread. PostgreSQL is asynchronous and unaffected.
 pub(crate) struct Inline;
 
 impl diesel_async::sync_connection_wrapper::SpawnBlocking for Inline {
