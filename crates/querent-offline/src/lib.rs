@@ -468,6 +468,56 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     {
         q.items.insert(0, sql::Expr::Col(label));
     }
+    answers_all_of_it(q, idx, toks)?;
+    // "When …" asks for a date or time.
+    if opening == "when"
+        && !q.items.iter().any(|e| match e {
+            sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) => idx.cols[*c].kind == index::Kind::Date,
+            sql::Expr::CountStar => false,
+        })
+    {
+        return Err(format!(
+            "the question asks when, but I found no date to show; I would have answered: {} \
+                 Name the date, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    // Showing only the column a filter fixes ("Where is Logistics located?" → the name
+    // 'Logistics') repeats the question instead of answering it.
+    let fixed_cols: Vec<usize> = q
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            sql::Cond::Cmp(c, "=", _) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    if !q.items.is_empty()
+        && q.items
+            .iter()
+            .all(|e| matches!(e, sql::Expr::Col(c) if fixed_cols.contains(c)))
+    {
+        return Err(format!(
+            "I found what the question is about but not what to show about it; I would \
+                 only have repeated it: {} Name what you want to know, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    Ok(())
+}
+
+/// A person's name is both of its parts: where the query shows a first name the question
+/// did not ask for by that name ("who…", "the customers' names") and the table also has a
+/// last name, the last name is shown next to it.
+/// Refuses a query that would answer only part of the question, or another question:
+/// "how much" answered by a bare listing, one value asked for and a breakdown found, an
+/// aggregate ordered to pick one row, conditions no row meets at once.
+fn answers_all_of_it(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &[text::Tok],
+) -> Result<(), String> {
+    let opening = toks.first().map_or("", |t| t.low.as_str());
     // "How much …" asks for an amount: a listing of amounts answers it only for one row
     // fixed by its name or key ("How much does the Aero lamp cost?"), chosen by a
     // superlative ("… the most expensive lamp"), or for each row ("… each lamp").
@@ -522,15 +572,24 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             sql::explain(q, idx)
         ));
     }
-    // "How many …" with no word asking for a breakdown ("each", "per", "by", …) asks for
-    // one number; a grouping the planner added answers another question.
-    if opening == "how"
-        && toks.get(1).is_some_and(|t| t.low == "many")
+    // "How many …", "What is the average …" with no word asking for a breakdown ("each",
+    // "per", "by", …) ask for one value; a grouping the planner added answers another
+    // question.
+    let second = toks.get(1).map_or("", |t| t.low.as_str());
+    let one_value = match opening {
+        "how" => matches!(
+            second,
+            "many" | "much" | "long" | "old" | "big" | "large" | "far"
+        ),
+        "what" => matches!(second, "is" | "was" | "'s"),
+        _ => false,
+    };
+    if one_value
         && !q.group.is_empty()
         && q.having.is_none()
         && q.order.is_empty()
         && q.limit.is_none()
-        && !toks.iter().any(|t| {
+        && !toks.iter().enumerate().any(|(i, t)| {
             matches!(
                 t.low.as_str(),
                 "each"
@@ -541,7 +600,8 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
                     | "grouped"
                     | "respective"
                     | "respectively"
-            )
+            ) || (t.low == "different"
+                && toks[i.saturating_sub(3)..i].iter().any(|p| p.low == "for"))
         })
     {
         return Err(format!(
@@ -586,46 +646,9 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             }
         }
     }
-    // "When …" asks for a date or time.
-    if opening == "when"
-        && !q.items.iter().any(|e| match e {
-            sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) => idx.cols[*c].kind == index::Kind::Date,
-            sql::Expr::CountStar => false,
-        })
-    {
-        return Err(format!(
-            "the question asks when, but I found no date to show; I would have answered: {} \
-                 Name the date, or use an LLM provider.",
-            sql::explain(q, idx)
-        ));
-    }
-    // Showing only the column a filter fixes ("Where is Logistics located?" → the name
-    // 'Logistics') repeats the question instead of answering it.
-    let fixed_cols: Vec<usize> = q
-        .conds
-        .iter()
-        .filter_map(|c| match c {
-            sql::Cond::Cmp(c, "=", _) => Some(*c),
-            _ => None,
-        })
-        .collect();
-    if !q.items.is_empty()
-        && q.items
-            .iter()
-            .all(|e| matches!(e, sql::Expr::Col(c) if fixed_cols.contains(c)))
-    {
-        return Err(format!(
-            "I found what the question is about but not what to show about it; I would \
-                 only have repeated it: {} Name what you want to know, or use an LLM provider.",
-            sql::explain(q, idx)
-        ));
-    }
     Ok(())
 }
 
-/// A person's name is both of its parts: where the query shows a first name the question
-/// did not ask for by that name ("who…", "the customers' names") and the table also has a
-/// last name, the last name is shown next to it.
 /// The column of two AND-ed conditions no value can meet: a lower bound at or above an
 /// upper bound (`x > 2003 AND x < 2003`), or equality with two different values.
 fn contradictory_bounds(conds: &[sql::Cond]) -> Option<usize> {

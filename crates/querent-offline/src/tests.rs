@@ -408,6 +408,9 @@ fn answers_that_leave_out_what_was_asked_are_refused() {
     let shaped = |q: &str| shape_answer(&mut grouped(), &idx, &text::tokenize(q));
     assert!(shaped("how many orders are there").is_err());
     assert!(shaped("how many orders for each status").is_ok());
+    assert!(shaped("what is the number of orders").is_err());
+    assert!(shaped("what is the number of orders for the different statuses").is_ok());
+    assert!(shaped("list the statuses and the number of their orders").is_ok());
     // A count ordered to pick one row: the superlative belongs inside it.
     let total = idx.find_col(orders, "total").unwrap();
     let mut ordered = sql::Select {
