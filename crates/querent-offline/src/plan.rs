@@ -1429,11 +1429,11 @@ impl P<'_> {
                     && (!in_head[i]
                         || (i.saturating_sub(3)..i)
                             .any(|j| matches!(self.low(j), "for" | "across" | "by")))
-                    && sel.iter().any(|e| !matches!(e, Expr::Col(_))))
+                    && sel.iter().any(|e| self.computed(e)))
                 || (w == "by"
                     && i > 0
                     && !sel.is_empty()
-                    && sel.iter().any(|e| !matches!(e, Expr::Col(_)))
+                    && sel.iter().any(|e| self.computed(e))
                     && !{
                         let p = self.low(i - 1);
                         p.ends_with("ed") || p.ends_with("en") || p == "order" || p == "sort"
@@ -1522,30 +1522,36 @@ impl P<'_> {
                     }
                 }
             }
-            // Explicit ordering.
+            // Explicit ordering ("order" inside a longer name, as in "average order value
+            // by country", is that name's).
+            let in_longer_name = self
+                .ms
+                .iter()
+                .any(|m| m.s <= i && i < m.e && m.e - m.s > 1 && matches!(m.kind, MK::Ent { .. }));
             if matches!(
                 w.as_str(),
                 "order" | "ordered" | "sorted" | "sort" | "ranked" | "arranged" | "ordering"
-            ) && ((i + 1)..(i + 4).min(n))
-                .chain(i.saturating_sub(2)..i)
-                .any(|j| {
-                    matches!(
-                        self.low(j),
-                        "by" | "in"
-                            | "of"
-                            | "from"
-                            | "alphabetically"
-                            | "alphabetical"
-                            | "ascending"
-                            | "descending"
-                            | "asc"
-                            | "desc"
-                            | "increasing"
-                            | "decreasing"
-                            | "reverse"
-                            | "reversed"
-                    )
-                })
+            ) && !in_longer_name
+                && ((i + 1)..(i + 4).min(n))
+                    .chain(i.saturating_sub(2)..i)
+                    .any(|j| {
+                        matches!(
+                            self.low(j),
+                            "by" | "in"
+                                | "of"
+                                | "from"
+                                | "alphabetically"
+                                | "alphabetical"
+                                | "ascending"
+                                | "descending"
+                                | "asc"
+                                | "desc"
+                                | "increasing"
+                                | "decreasing"
+                                | "reverse"
+                                | "reversed"
+                        )
+                    })
             {
                 let win_lo = i.saturating_sub(4);
                 let win_hi = (i + 8).min(n);
@@ -2922,6 +2928,15 @@ impl P<'_> {
     /// Where the negation governing a mention at `s` is, if any.
     fn neg_cue(&self, s: usize) -> Option<usize> {
         (s.saturating_sub(4)..s).rev().find(|&j| self.negates(j))
+    }
+
+    /// Whether a select item is computed: an aggregate, or a metric of the semantic model
+    /// (an aggregate already).
+    fn computed(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Col(c) => self.idx.cols[*c].metric.is_some(),
+            _ => true,
+        }
     }
 
     /// Whether the word at `j` starts a negation: "not", "except", "without", "ignoring",

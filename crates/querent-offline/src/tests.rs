@@ -440,6 +440,18 @@ fn answers_that_leave_out_what_was_asked_are_refused() {
 }
 
 #[test]
+fn measures_by_a_column_of_another_table() {
+    // "by" after a measure groups, along the foreign key; "order" inside a longer name is
+    // not a sort.
+    let got = sql("show revenue by country", Dialect::Sqlite);
+    assert!(got.contains("GROUP BY T2.country"), "{got}");
+    assert!(got.contains("SUM(T1.total) AS revenue"), "{got}");
+    let got = sql("revenue by country and year", Dialect::Sqlite);
+    assert!(got.contains("AS \"year\""), "{got}");
+    assert!(got.contains("T2.country"), "{got}");
+}
+
+#[test]
 fn aggregates_and_distinct_counts() {
     assert_eq!(
         sql(

@@ -236,8 +236,12 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
             // "by month", "per quarter", "for each year", "each week", "monthly", "year over
             // year", "month by month" — unless the schema names a column so.
             let w = low(i);
-            let after_cue = matches!(w, "by" | "per" | "each" | "every")
-                && !(w == "by" && matches!(low(i + 1), "the" | "a"));
+            // "by segment and year": a grain coordinated with a breakdown just before.
+            let coordinated =
+                w == "and" && (i.saturating_sub(4)..i).any(|j| matches!(low(j), "by" | "per"));
+            let after_cue = (matches!(w, "by" | "per" | "each" | "every")
+                && !(w == "by" && matches!(low(i + 1), "the" | "a")))
+                || coordinated;
             let grain_at = if after_cue { i + 1 } else { i };
             let g = Grain::from_word(low(grain_at));
             let adjective = matches!(
@@ -367,6 +371,11 @@ mod tests {
         assert_eq!(run("orders for each quarter").0, "orders");
         assert_eq!(run("revenue year over year").1.grain, Some(Grain::Year));
         assert_eq!(run("orders by the month").1.grain, None);
+        assert_eq!(
+            run("revenue by segment and year").1.grain,
+            Some(Grain::Year)
+        );
+        assert_eq!(run("customers and year").1.grain, None);
         // A column called `month` is the planner's to use.
         let (q, f) = extract(tokenize("orders by month"), &index(true));
         assert_eq!((q.len(), f.grain), (3, None));
