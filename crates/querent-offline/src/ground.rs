@@ -41,7 +41,7 @@ pub(crate) fn known(idx: &Index, tok: &Tok) -> bool {
 }
 
 /// Whether grounding leaves a token alone whatever it is: quoted literals, numbers,
-/// stop words, the planner's cue words, month names, short words.
+/// stop words, the planner's cue words, month names, currency words, short words.
 fn fixed(tok: &Tok) -> bool {
     if RATIO_WORDS.contains(&tok.low.as_str()) {
         return false;
@@ -55,6 +55,7 @@ fn fixed(tok: &Tok) -> bool {
         || CUE_WORDS.contains(&tok.stem.as_str())
         || EMPTY_WORDS.contains(&tok.low.as_str())
         || month(&tok.low).is_some()
+        || crate::text::CURRENCY_WORDS.contains(&tok.stem.as_str())
 }
 
 /// The edit distance between two words (insertions, deletions, substitutions and swaps of

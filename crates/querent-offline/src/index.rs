@@ -914,6 +914,36 @@ impl Index {
             .find(|&c| self.cols[c].name.eq_ignore_ascii_case(name))
     }
 
+    /// The one money amount of table `t` ("total_amount", "price"), by the rank of its
+    /// money word; `None` when there is none or two rank alike.
+    pub fn money_col(&self, t: usize) -> Option<usize> {
+        use crate::lexicon::{MONEY_COLUMN, NOT_MONEY};
+        let mut ranked: Vec<(usize, usize)> = self.tables[t]
+            .cols
+            .iter()
+            .copied()
+            .filter(|&c| {
+                let col = &self.cols[c];
+                col.kind == Kind::Number
+                    && !col.pk
+                    && !col.fk
+                    && col.metric.is_none()
+                    && !col.words.iter().any(|w| NOT_MONEY.contains(&w.as_str()))
+            })
+            .filter_map(|c| {
+                MONEY_COLUMN
+                    .iter()
+                    .position(|m| self.cols[c].words.iter().any(|w| *w == stem(m)))
+                    .map(|rank| (rank, c))
+            })
+            .collect();
+        ranked.sort_unstable();
+        match ranked.as_slice() {
+            [(r, c), rest @ ..] if rest.first().is_none_or(|(r2, _)| r2 != r) => Some(*c),
+            _ => None,
+        }
+    }
+
     /// The column people use to name a row of `t`: `name`, `title`, `*_name`, … .
     pub fn label_col(&self, t: usize) -> Option<usize> {
         let cols = &self.tables[t].cols;

@@ -2843,6 +2843,11 @@ impl P<'_> {
                 tk = Some(nk);
             }
         }
+        // An amount of money ("orders over $3,000") with no column named: the table's one
+        // money amount.
+        if target.is_none() && self.toks[s].money {
+            target = self.idx.money_col(main);
+        }
         if target.is_none() && year_like && year_prep {
             let ext = extra.to_vec();
             let mut near: Vec<usize> = self

@@ -452,6 +452,19 @@ fn measures_by_a_column_of_another_table() {
 }
 
 #[test]
+fn amounts_of_money_compare_with_the_money_column() {
+    for q in [
+        "list the orders over $1,500",
+        "how many orders were above 1500 dollars",
+    ] {
+        let got = sql(q, Dialect::Sqlite);
+        assert!(got.contains("total > 1500"), "{q}: {got}");
+    }
+    // A bare number with no column named is still not placed.
+    assert!(translate("list the orders over 1500", &demo(), Dialect::Sqlite).is_err());
+}
+
+#[test]
 fn aggregates_and_distinct_counts() {
     assert_eq!(
         sql(

@@ -24,6 +24,9 @@ pub(crate) struct Tok {
     pub comma: bool,
     /// Whether the token ends a sentence (`.`, `?`, `!`, `;` follows).
     pub stop: bool,
+    /// Whether the token is an amount of money: a number after a currency sign (`$3,000`)
+    /// or before a currency word (`500 dollars`).
+    pub money: bool,
 }
 
 impl Tok {
@@ -37,6 +40,7 @@ impl Tok {
             quoted,
             comma: false,
             stop: false,
+            money: false,
         }
     }
 
@@ -205,7 +209,49 @@ pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
         }
         i += 1;
     }
+    mark_money(question, &mut out);
     out
+}
+
+/// Currency signs that make the number after them an amount of money.
+const CURRENCY_SIGNS: &[char] = &['$', '€', '£', '¥'];
+/// Currency words (singular) that make the number before them an amount of money.
+pub(crate) const CURRENCY_WORDS: &[&str] = &[
+    "dollar", "euro", "pound", "usd", "eur", "gbp", "buck", "yen",
+];
+
+/// Marks the number tokens that are amounts of money: written right after a currency sign,
+/// or followed by a currency word.
+fn mark_money(question: &str, toks: &mut [Tok]) {
+    // Numbers written right after a sign, in order of appearance.
+    let mut signed: Vec<String> = Vec::new();
+    let chars: Vec<char> = question.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if CURRENCY_SIGNS.contains(c) {
+            let digits: String = chars[i + 1..]
+                .iter()
+                .take_while(|d| d.is_ascii_digit() || matches!(d, ',' | '.'))
+                .collect();
+            let digits = digits.trim_end_matches([',', '.']);
+            if !digits.is_empty() {
+                signed.push(digits.to_owned());
+            }
+        }
+    }
+    for k in 0..toks.len() {
+        if toks[k].quoted || toks[k].number().is_none() {
+            continue;
+        }
+        let word_after = toks
+            .get(k + 1)
+            .is_some_and(|t| CURRENCY_WORDS.contains(&t.stem.as_str()));
+        if let Some(p) = signed.iter().position(|d| *d == toks[k].text) {
+            signed.remove(p);
+            toks[k].money = true;
+        } else if word_after {
+            toks[k].money = true;
+        }
+    }
 }
 
 /// Whether token `i` is capitalised where a sentence does not start — a name or a code
