@@ -345,6 +345,8 @@ pub struct PreparedChat {
     cache_scope: Option<Scope>,
     /// The question's embedding, when the cache lookup computed it.
     cache_embedded: Option<Embedded>,
+    /// The session was created for this message: it has no earlier turns to read.
+    new_session: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -537,6 +539,7 @@ impl App {
             .resolve_provider(via_team, req.provider.as_deref())
             .await?;
         let now = now_millis();
+        let new_session = req.session_id.is_none();
         let session = match req.session_id {
             Some(id) => {
                 let s = self.owned_session(actor, id).await?;
@@ -599,6 +602,7 @@ impl App {
             resolved: Some(resolved),
             cache_scope: None,
             cache_embedded: None,
+            new_session,
         })
     }
 
@@ -757,7 +761,12 @@ impl App {
         let t = Instant::now();
         let schema = self.schema_for(&p.actor, &p.conn).await?;
         let model = self.semantic_model_of(&p.conn).await;
-        let history = self.history_of(p.session.id, p.message.id).await?;
+        // A session created for this message has no earlier turns: no read.
+        let history = if p.new_session {
+            Vec::new()
+        } else {
+            self.history_of(p.session.id, p.message.id).await?
+        };
         // A follow-up ("only for Germany") needs the tables of the question it refines.
         let link_text = match history.iter().rev().find(|t| t.sql.is_some()) {
             Some(previous) => format!("{} {}", previous.question, p.message.question),
@@ -1417,6 +1426,7 @@ impl App {
             resolved: None,
             cache_scope: None,
             cache_embedded: None,
+            new_session: false,
         })
     }
 
@@ -1531,6 +1541,7 @@ impl App {
                 resolved: None,
                 cache_scope: None,
                 cache_embedded: None,
+                new_session: false,
             }))
         } else {
             Ok(Err(self.response_of(&session, &message, true)))
