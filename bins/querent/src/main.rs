@@ -102,7 +102,7 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         duration: u64,
         /// Concurrent clients of the throughput benchmark, comma-separated (one run each).
-        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32, 256])]
+        #[arg(long, value_delimiter = ',', default_values_t = [1usize, 8, 32, 256, 1000])]
         clients: Vec<usize>,
         /// Sequential chat requests per provider (chat benchmark).
         #[arg(long, default_value_t = 200)]

@@ -87,7 +87,7 @@ impl Default for BenchArgs {
         Self {
             only: Vec::new(),
             duration: Duration::from_secs(10),
-            clients: vec![1, 8, 32, 256],
+            clients: vec![1, 8, 32, 256, 1_000],
             requests: 200,
             streams: vec![500, 5_000],
             tables: vec![1_000, 10_000],

@@ -1,4 +1,4 @@
-//! `throughput`: for each client count of `--clients` (default 1, 8, 32, 256), that many
+//! `throughput`: for each client count of `--clients` (default 1, 8, 32, 256, 1,000), that many
 //! concurrent clients each send one request after another for `--duration` seconds, against
 //! a `querent serve` child process (its own runtime; the load generator shares the cores):
 //!
