@@ -468,6 +468,30 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     {
         q.items.insert(0, sql::Expr::Col(label));
     }
+    // "How much does each product cost?": one value asked for each row says whose it is
+    // (columns the question lists itself stay as listed).
+    let each_row = opening == "how"
+        && q.items.len() == 1
+        && toks.windows(2).any(|w| {
+            matches!(w[0].low.as_str(), "each" | "every")
+                && idx.tables[q.from]
+                    .words
+                    .last()
+                    .is_some_and(|t| *t == w[1].stem)
+        });
+    if each_row
+        && q.intersect.is_none()
+        && q.group.is_empty()
+        && !q.distinct
+        && let Some(label) = idx.label_col(q.from)
+        && !q.items.is_empty()
+        && q.items.iter().all(|e| {
+            matches!(e, sql::Expr::Col(c)
+                if *c != label && idx.cols[*c].table == q.from && idx.cols[*c].metric.is_none())
+        })
+    {
+        q.items.insert(0, sql::Expr::Col(label));
+    }
     answers_all_of_it(q, idx, toks)?;
     // "When …" asks for a date or time.
     if opening == "when"

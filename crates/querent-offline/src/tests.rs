@@ -374,7 +374,7 @@ fn how_much_needs_an_amount_or_one_row() {
     // superlative read would have ordered and cut the list).
     assert_eq!(
         sql("How much does each product cost?", Dialect::Sqlite),
-        "SELECT price FROM products"
+        "SELECT name, price FROM products"
     );
     let e = translate(
         "How much does the most expensive product cost?",
