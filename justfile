@@ -20,6 +20,10 @@ lint:
 test:
     cargo test --workspace
 
+# The OpenTelemetry export (feature `otel`): its test against a local OTLP receiver.
+test-otel:
+    cargo test -p querent --features otel --test api otel
+
 # Check the crate layering of docs/DESIGN.md §1 (querent-http never reaches diesel, sqlparser, ring, …).
 layering:
     bash scripts/layering.sh

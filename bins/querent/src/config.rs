@@ -113,6 +113,10 @@ pub struct Config {
     /// is open like `/health`.
     #[serde(skip_serializing)]
     pub metrics_token: Option<String>,
+    /// OpenTelemetry collector, e.g. `http://collector:4318` (`QUERENT_OTEL_ENDPOINT`): the
+    /// spans go over OTLP/HTTP protobuf to `<otel_endpoint>/v1/traces`. Needs a build with
+    /// the `otel` feature; set without it, `querent serve` refuses to start.
+    pub otel_endpoint: Option<String>,
 }
 
 impl Default for Config {
@@ -151,6 +155,7 @@ impl Default for Config {
             embedding_model: None,
             embedding_api_key: None,
             metrics_token: None,
+            otel_endpoint: None,
         }
     }
 }
@@ -457,6 +462,7 @@ const KEYS: &[&str] = &[
     "embedding_model",
     "embedding_api_key",
     "metrics_token",
+    "otel_endpoint",
 ];
 
 #[cfg(test)]

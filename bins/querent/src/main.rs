@@ -409,7 +409,9 @@ fn today() -> time::Date {
 
 #[allow(clippy::disallowed_methods)] // start-up: the demo database is checked before the server takes requests
 async fn serve(config: Config) {
-    let hook = logging::init(&config.log_level, &config.log_format).unwrap_or_else(|e| fail(e));
+    let otel_endpoint = config.otel_endpoint.as_deref().filter(|e| !e.is_empty());
+    let hook = logging::init_with_traces(&config.log_level, &config.log_format, otel_endpoint)
+        .unwrap_or_else(|e| fail(e));
     if config.demo && !config.demo_database_path().exists() {
         match querent::demo::generate(&config.demo_database_path(), today()) {
             Ok(_) => {
@@ -478,12 +480,15 @@ async fn serve(config: Config) {
             match ended {
                 Ok(Err(e)) => fail(e),
                 Err(e) => fail(e),
-                Ok(Ok(())) => {}
+                Ok(Ok(())) => {
+                    let _ = tokio::task::spawn_blocking(logging::shutdown_traces).await;
+                }
             }
         }
         () = querent::stop_signal() => {
             let bound = std::time::Duration::from_secs(config.shutdown_timeout_seconds);
             querent::shutdown(&parts.app, handle, background, bound).await;
+            let _ = tokio::task::spawn_blocking(logging::shutdown_traces).await;
             std::process::exit(0);
         }
     }

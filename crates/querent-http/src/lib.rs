@@ -315,7 +315,9 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
                     .get("x-request-id")
                     .and_then(valid_request_id)
                     .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
-                let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+                // `status` is recorded when the response is ready: a field of the span itself,
+                // so an OpenTelemetry export (bins/querent, feature `otel`) carries it too.
+                let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path(), status = tracing::field::Empty);
                 let started = Instant::now();
                 let method = req.method().clone();
                 let metrics = metrics.clone();
@@ -326,6 +328,7 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
                         res.headers_mut().insert(header::HeaderName::from_static("x-request-id"), v);
                     }
                     let status = res.status().as_u16();
+                    span.record("status", status);
                     span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "request"));
                     let route = res.request().match_pattern();
                     metrics.http_request(method.as_str(), route.as_deref(), status, started.elapsed());

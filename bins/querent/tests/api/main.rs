@@ -27,6 +27,7 @@ mod leaks;
 mod learning;
 mod mcp;
 mod metrics;
+mod otel;
 mod own_store;
 mod providers;
 mod questions;
