@@ -503,24 +503,15 @@ impl Index {
     /// one money amount of a dated (transaction) table, "headcount" the number of rows of
     /// the one staff table. Nothing is added when the choice is not clear.
     fn add_business_measures(&mut self) {
-        use crate::lexicon::{HEADCOUNT, MONEY_COLUMN, MONEY_MEASURE, NOT_MONEY, STAFF_TABLE};
+        use crate::lexicon::{HEADCOUNT, MONEY_MEASURE, STAFF_TABLE};
         let measure_words: Vec<String> = MONEY_MEASURE.iter().map(|w| stem(w)).collect();
         if !measure_words.iter().any(|w| self.names(w)) {
             // (rank of the money word, has no date column, column)
             let mut best: Vec<(usize, bool, usize)> = Vec::new();
             for (ci, c) in self.cols.iter().enumerate() {
-                if c.kind != Kind::Number || c.pk || c.fk || c.metric.is_some() {
-                    continue;
-                }
-                let Some(rank) = MONEY_COLUMN
-                    .iter()
-                    .position(|m| c.words.iter().any(|w| w == &stem(m)))
-                else {
+                let Some(rank) = self.money_rank(ci) else {
                     continue;
                 };
-                if c.words.iter().any(|w| NOT_MONEY.contains(&w.as_str())) {
-                    continue;
-                }
                 let dated = self.tables[c.table]
                     .cols
                     .iter()
@@ -917,31 +908,33 @@ impl Index {
     /// The one money amount of table `t` ("total_amount", "price"), by the rank of its
     /// money word; `None` when there is none or two rank alike.
     pub fn money_col(&self, t: usize) -> Option<usize> {
-        use crate::lexicon::{MONEY_COLUMN, NOT_MONEY};
         let mut ranked: Vec<(usize, usize)> = self.tables[t]
             .cols
             .iter()
-            .copied()
-            .filter(|&c| {
-                let col = &self.cols[c];
-                col.kind == Kind::Number
-                    && !col.pk
-                    && !col.fk
-                    && col.metric.is_none()
-                    && !col.words.iter().any(|w| NOT_MONEY.contains(&w.as_str()))
-            })
-            .filter_map(|c| {
-                MONEY_COLUMN
-                    .iter()
-                    .position(|m| self.cols[c].words.iter().any(|w| *w == stem(m)))
-                    .map(|rank| (rank, c))
-            })
+            .filter_map(|&c| self.money_rank(c).map(|rank| (rank, c)))
             .collect();
         ranked.sort_unstable();
         match ranked.as_slice() {
             [(r, c), rest @ ..] if rest.first().is_none_or(|(r2, _)| r2 != r) => Some(*c),
             _ => None,
         }
+    }
+
+    /// Whether column `c` holds an amount of money, as the rank of its money word in
+    /// `MONEY_COLUMN` (most transaction-like first): a plain number column (no key, no
+    /// metric) named with a money word and none of `NOT_MONEY`.
+    fn money_rank(&self, c: usize) -> Option<usize> {
+        use crate::lexicon::{MONEY_COLUMN, NOT_MONEY};
+        let col = &self.cols[c];
+        if col.kind != Kind::Number || col.pk || col.fk || col.metric.is_some() {
+            return None;
+        }
+        if col.words.iter().any(|w| NOT_MONEY.contains(&w.as_str())) {
+            return None;
+        }
+        MONEY_COLUMN
+            .iter()
+            .position(|m| col.words.iter().any(|w| *w == stem(m)))
     }
 
     /// The column people use to name a row of `t`: `name`, `title`, `*_name`, … .
