@@ -26,10 +26,10 @@ pub const DEFAULT_APPLICATION_NAME: &str = "querent";
 
 /// Guard plus execution against target databases (implements [`QueryEngine`]).
 ///
-/// - One bounded pool per connection id (PostgreSQL and MySQL/MariaDB; SQLite files are
-///   opened per query on the blocking pool), keyed also by a hash of the target and the
-///   password, so an edited connection gets fresh connections; [`QueryEngine::forget`]
-///   drops a pool. What runs a query is the dialect's driver (`drivers/<name>/`).
+/// - One bounded pool per connection id (PostgreSQL and MySQL/MariaDB; for a SQLite file,
+///   its read-only connections kept while the file is unchanged), keyed also by a hash of
+///   the target and the password, so an edited connection gets fresh connections;
+///   [`QueryEngine::forget`] drops a pool. What runs a query is the dialect's driver (`drivers/<name>/`).
 /// - Guard schemas built from snapshots are cached by fingerprint.
 ///
 /// Construct once per process and share it (`Arc<Engine>`); it needs a tokio runtime with
@@ -175,9 +175,8 @@ impl Engine {
         h.finish()
     }
 
-    /// What runs the connection's queries: its pool, created (or replaced, when its
-    /// settings changed) on demand; a runner without a pool (a file opened per query) is
-    /// made for the query and not kept.
+    /// What runs the connection's queries: its pool (for a SQLite file, its kept
+    /// connections), created (or replaced, when its settings changed) on demand.
     /// Also counts a wait when the pool is full (see [`PoolEntry::waits`]).
     fn runner(&self, request: &QueryRequest<'_>) -> Result<Arc<dyn Runner>, RunError> {
         let target = request.target;
@@ -200,9 +199,6 @@ impl Engine {
             pool_size: self.pool_size,
         };
         let runner = driver(target.dialect).runner(target, request.password, &settings)?;
-        if runner.pool_status().is_none() {
-            return Ok(runner);
-        }
         let waits = pools
             .get(&request.connection_id)
             .map(|old| old.waits.clone())
@@ -297,14 +293,13 @@ impl QueryEngine for Engine {
 
     fn pool_status(&self) -> PoolStatus {
         let pools = lock(&self.pools);
-        let mut status = PoolStatus {
-            pools: pools.len() as u64,
-            ..PoolStatus::default()
-        };
+        let mut status = PoolStatus::default();
+        // SQLite files' kept connections are no pool: a query never waits for one.
         for s in pools
             .values()
             .filter_map(|entry| entry.runner.pool_status())
         {
+            status.pools += 1;
             status.in_use += s.size.saturating_sub(s.available) as u64;
             if s.waiting > 0 && s.available == 0 {
                 status.exhausted += 1;

@@ -20,8 +20,9 @@
 //!   (deadpool; one per connection id, replaced when the target or password changes,
 //!   dropped by `forget`), opens a read-only transaction (`BEGIN READ ONLY` /
 //!   `START TRANSACTION READ ONLY`; SQLite files opened read-only, never through a
-//!   symbolic link, with `PRAGMA query_only = 1`, `trusted_schema` off and defensive mode
-//!   on), sets the statement timeout (`statement_timeout`,
+//!   symbolic link, with `PRAGMA query_only = 1`, `trusted_schema` off, defensive mode
+//!   on and no ATTACH, the connection kept for the next query only while the file's
+//!   device, inode, size and times are unchanged), sets the statement timeout (`statement_timeout`,
 //!   `max_statement_time` on MariaDB, `MAX_EXECUTION_TIME` on MySQL, a progress handler on
 //!   SQLite), streams typed JSON rows to the `RowSink` in batches of at most
 //!   [`BATCH_SIZE`], stops at the row cap (reporting truncation), and rolls back. Results

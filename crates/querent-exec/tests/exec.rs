@@ -1860,6 +1860,40 @@ mod engine {
         assert_eq!(sink.column("a"), vec![json!(1)]);
     }
 
+    #[tokio::test]
+    async fn sqlite_answers_follow_the_file_through_writes_and_replacement() {
+        let file = sqlite_db("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);");
+        let ask = Ask::new(
+            sqlite(&file.0),
+            snapshot(Dialect::Sqlite, None, &[("t", &["a"])]),
+        );
+        let engine = Engine::new();
+        let count = || async {
+            let (_, sink) = ask
+                .collect(&engine, "SELECT count(*) AS n FROM t", limits(10, 5000))
+                .await
+                .unwrap();
+            sink.column("n")[0].as_i64().unwrap()
+        };
+        assert_eq!(count().await, 1);
+        assert_eq!(count().await, 1, "a kept connection answers the same");
+        rusqlite::Connection::open(&file.0)
+            .unwrap()
+            .execute_batch("INSERT INTO t VALUES (2);")
+            .unwrap();
+        assert_eq!(count().await, 2, "a write is seen");
+        // Another file moved over the path (an upload replacing it).
+        let other = sqlite_db("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1), (2), (3);");
+        std::fs::rename(&other.0, &file.0).unwrap();
+        assert_eq!(
+            count().await,
+            3,
+            "the replacement is read, not the old inode"
+        );
+        // An idle connection holds no lock: writers are not kept waiting.
+        assert!(sqlite_unlocked(&file));
+    }
+
     /// Whether a writer can take the file's exclusive lock (no reader holds it).
     fn sqlite_unlocked(file: &TempFile) -> bool {
         let conn = rusqlite::Connection::open(&file.0).unwrap();

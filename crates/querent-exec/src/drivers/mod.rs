@@ -9,8 +9,9 @@
 //! - `postgres/` — tokio-postgres; pooled; a cancel request stops an abandoned query.
 //! - `mysql/` — mysql_async, MySQL and MariaDB; pooled; `KILL CONNECTION` from a second
 //!   connection stops an abandoned query.
-//! - `sqlite/` — rusqlite on tokio's blocking pool; the file is opened read-only per query
-//!   and the statement interrupted when abandoned.
+//! - `sqlite/` — rusqlite on tokio's blocking pool; read-only connections to the file kept
+//!   between queries while it is unchanged; the statement interrupted when abandoned (and
+//!   that connection closed).
 //!
 //! Connecting is not part of the trait: each driver's connection is its client library's own
 //! type, used by its version query, its pool and its catalog reader alike.
@@ -56,9 +57,8 @@ pub(crate) trait TargetDriver: Send + Sync {
         connect_timeout: Duration,
     ) -> Result<String, ExecError>;
 
-    /// What runs the target's queries: a bounded pool of server connections (created
-    /// lazily, kept by the engine per connection), or a handle that opens the file per
-    /// query.
+    /// What runs the target's queries, kept by the engine per connection: a bounded pool of
+    /// server connections (created lazily), or a file's connections kept between queries.
     fn runner(
         &self,
         target: &ConnectionTarget,
@@ -98,8 +98,8 @@ pub(crate) trait Runner: Send + Sync {
         sink: &mut dyn RowSink,
     ) -> Result<QueryOutcome, RunError>;
 
-    /// The pool's state, or `None` when the runner keeps no connections (then the engine
-    /// does not keep it between queries either).
+    /// The pool's state, or `None` when the runner has no pool a query could wait for
+    /// (SQLite's kept file connections).
     fn pool_status(&self) -> Option<deadpool::Status>;
 
     /// Closes the pool: idle connections go at once, busy ones when they are returned.

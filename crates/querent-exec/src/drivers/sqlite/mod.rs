@@ -1,8 +1,10 @@
 //! SQLite targets (rusqlite), opened read-only on tokio's blocking pool: how a target file
-//! is opened, the version probe, and the driver. Execution is `run.rs`, value decoding
-//! `values.rs`, the catalog reader `catalog.rs`; nothing is pooled.
+//! is opened, the version probe, and the driver. Execution is `run.rs`, the connections
+//! kept between queries while the file is unchanged `idle.rs`, value decoding `values.rs`,
+//! the catalog reader `catalog.rs`.
 
 mod catalog;
+mod idle;
 mod run;
 mod values;
 
@@ -42,10 +44,11 @@ impl TargetDriver for Sqlite {
         &self,
         target: &ConnectionTarget,
         _password: Option<&Secret<String>>,
-        _settings: &RunnerSettings<'_>,
+        settings: &RunnerSettings<'_>,
     ) -> Result<Arc<dyn Runner>, RunError> {
         Ok(Arc::new(FileRunner {
             target: target.clone(),
+            idle: Arc::new(idle::Idle::new(settings.pool_size)),
         }))
     }
 
@@ -59,9 +62,11 @@ impl TargetDriver for Sqlite {
     }
 }
 
-/// A target file, opened for each query.
+/// A target file and the read-only connections to it kept between queries (at most the
+/// engine's pool size, reused only while the file is unchanged).
 struct FileRunner {
     target: ConnectionTarget,
+    idle: Arc<idle::Idle>,
 }
 
 #[async_trait]
@@ -72,14 +77,18 @@ impl Runner for FileRunner {
         limits: &QueryLimits,
         sink: &mut dyn RowSink,
     ) -> Result<QueryOutcome, RunError> {
-        run::run(&self.target, validated, limits, sink).await
+        run::run(&self.target, &self.idle, validated, limits, sink).await
     }
 
+    /// None: a query never waits for one of these connections (another is opened), so
+    /// there is no pool to report.
     fn pool_status(&self) -> Option<deadpool::Status> {
         None
     }
 
-    fn close(&self) {}
+    fn close(&self) {
+        self.idle.close();
+    }
 }
 
 /// How every target SQLite file is opened: read-only without CREATE (never created or

@@ -1,7 +1,8 @@
-//! Running a [`ValidatedSql`] on an SQLite file: a worker on tokio's blocking pool opens
-//! the file read-only with `PRAGMA query_only = 1`, enforces the statement timeout with a
-//! progress handler, and sends row batches back over a bounded channel. Dropping the
-//! request future (or the sink going away) interrupts the worker.
+//! Running a [`ValidatedSql`] on an SQLite file: a worker on tokio's blocking pool takes a
+//! kept connection to the unchanged file or opens it read-only with `PRAGMA query_only = 1`
+//! (`idle.rs`), enforces the statement timeout with a progress handler, and sends row
+//! batches back over a bounded channel. Dropping the request future (or the sink going
+//! away) interrupts the worker, and that connection is closed, not kept.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,6 +19,7 @@ use rusqlite::limits::Limit;
 use rusqlite::{Connection, ErrorCode, InterruptHandle};
 use tokio::sync::mpsc;
 
+use super::idle::{FileStamp, Idle, forbid_attach, regular_file, reharden};
 use super::values;
 use crate::deliver::{Admitted, BATCH_SIZE, Budget, Delivery, column_meta};
 use crate::exec_common::{Done, safety_budget};
@@ -48,6 +50,15 @@ struct Cancel {
 }
 
 impl Cancel {
+    /// Forgets the worker's connection, so that no later cancellation can interrupt it
+    /// (it may be running someone else's query by then). False when the request was
+    /// cancelled already: then the connection may carry an interrupt and is not kept.
+    fn release(&self) -> bool {
+        let mut slot = self.handle.lock().unwrap_or_else(|e| e.into_inner());
+        *slot = None;
+        !self.cancelled()
+    }
+
     fn cancel(&self) {
         self.flag.store(true, Ordering::SeqCst);
         let guard = self.handle.lock().unwrap_or_else(|e| e.into_inner());
@@ -72,9 +83,11 @@ impl Drop for CancelOnDrop {
     }
 }
 
-/// Opens the file, runs the statement, streams the rows into `sink`.
+/// Takes a kept connection to the file (or opens it), runs the statement, streams the
+/// rows into `sink`.
 pub(crate) async fn run(
     target: &ConnectionTarget,
+    idle: &Arc<Idle>,
     validated: &ValidatedSql,
     limits: &QueryLimits,
     sink: &mut dyn RowSink,
@@ -93,6 +106,7 @@ pub(crate) async fn run(
         busy_timeout: limits.connect_timeout,
         limits: *limits,
         cancel,
+        idle: idle.clone(),
     };
     let worker = tokio::task::spawn_blocking(move || job.run(&tx));
 
@@ -149,6 +163,7 @@ struct Job {
     busy_timeout: Duration,
     limits: QueryLimits,
     cancel: Arc<Cancel>,
+    idle: Arc<Idle>,
 }
 
 impl Job {
@@ -160,8 +175,37 @@ impl Job {
         }
     }
 
+    /// Runs the query on a kept or new connection, and keeps that connection when the
+    /// query ended cleanly.
     fn stream(&self, tx: &mpsc::Sender<Msg>) -> Result<(), RunError> {
-        let conn = open(&self.path, self.busy_timeout, length_limit(&self.limits))?;
+        let stamp = FileStamp::of(&regular_file(&self.path)?);
+        let conn = match self.idle.take(stamp) {
+            Some(conn) => {
+                reharden(&conn)?;
+                conn
+            }
+            None => open(&self.path)?,
+        };
+        conn.busy_timeout(self.busy_timeout)
+            .map_err(|e| RunError::Connection(format!("sqlite: {e}")))?;
+        // SQLite refuses to build (or read) a longer value: `repeat`-style giants end in
+        // SQLITE_TOOBIG instead of memory.
+        conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, length_limit(&self.limits))
+            .map_err(|e| RunError::Connection(format!("sqlite: {e}")))?;
+        let streamed = self.stream_on(&conn, tx);
+        // Kept only after a clean end, with no cancellation on its way to it; its progress
+        // handler (which holds this request's cancel flag) goes first.
+        if streamed.is_ok()
+            && self.cancel.release()
+            && conn.progress_handler(0, None::<fn() -> bool>).is_ok()
+            && conn.is_autocommit()
+        {
+            self.idle.give_back(conn, stamp);
+        }
+        streamed
+    }
+
+    fn stream_on(&self, conn: &Connection, tx: &mpsc::Sender<Msg>) -> Result<(), RunError> {
         let deadline = Instant::now() + self.statement_timeout;
         {
             let mut slot = self.cancel.handle.lock().unwrap_or_else(|e| e.into_inner());
@@ -339,28 +383,9 @@ fn length_limit(limits: &QueryLimits) -> i32 {
 }
 
 /// Opens an existing database file read-only (never creating it) with `query_only` on and
-/// strings and blobs limited to `max_length` bytes.
-#[allow(clippy::disallowed_methods)] // runs on the blocking pool (the SQLite worker)
-fn open(path: &Path, busy_timeout: Duration, max_length: i32) -> Result<Connection, RunError> {
+/// no ATTACH; the caller sets the busy timeout and the length limit.
+fn open(path: &Path) -> Result<Connection, RunError> {
     let shown = path.display();
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_file() => {}
-        Ok(_) => {
-            return Err(RunError::Connection(format!(
-                "sqlite: {shown} is not a regular file"
-            )));
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(RunError::Connection(format!(
-                "sqlite: database file {shown} does not exist"
-            )));
-        }
-        Err(e) => {
-            return Err(RunError::Connection(format!(
-                "sqlite: cannot access {shown}: {e}"
-            )));
-        }
-    }
     // READ_ONLY without CREATE, never through a symbolic link; no URI flag, so the
     // configured path is taken literally (as the connection test does) and cannot smuggle
     // in URI parameters. The file's schema is untrusted: trusted_schema off, defensive on.
@@ -368,13 +393,92 @@ fn open(path: &Path, busy_timeout: Duration, max_length: i32) -> Result<Connecti
         .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
     super::harden_target_connection(&conn)
         .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
-    conn.busy_timeout(busy_timeout)
-        .map_err(|e| RunError::Connection(format!("sqlite: {e}")))?;
     conn.execute_batch("PRAGMA query_only = 1")
         .map_err(|e| RunError::Connection(format!("sqlite: cannot open {shown}: {e}")))?;
-    // SQLite refuses to build (or read) a longer value: `repeat`-style giants end in
-    // SQLITE_TOOBIG instead of memory.
-    conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, max_length)
-        .map_err(|e| RunError::Connection(format!("sqlite: {e}")))?;
+    forbid_attach(&conn)?;
     Ok(conn)
+}
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // test code may block
+mod tests {
+    use super::*;
+
+    /// A database file in the temporary folder (removed when dropped).
+    struct File(PathBuf);
+
+    impl File {
+        fn new(setup: &str) -> Self {
+            let path = std::env::temp_dir()
+                .join(format!("querent-sqlite-run-{}.db", uuid::Uuid::new_v4()));
+            Connection::open(&path)
+                .unwrap()
+                .execute_batch(setup)
+                .unwrap();
+            Self(path)
+        }
+
+        fn stamp(&self) -> Option<FileStamp> {
+            FileStamp::of(&regular_file(&self.0).unwrap())
+        }
+    }
+
+    impl Drop for File {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn target_connections_attach_nothing_and_write_nothing() {
+        let file = File::new("CREATE TABLE t (a INTEGER);");
+        let conn = open(&file.0).unwrap();
+        let attach = conn.execute_batch("ATTACH DATABASE ':memory:' AS other");
+        assert!(attach.is_err(), "{attach:?}");
+        assert!(conn.execute_batch("CREATE TEMP TABLE x (a)").is_err());
+        // A reused connection is hardened again whatever ran on it.
+        conn.execute_batch("PRAGMA query_only = 0").unwrap();
+        reharden(&conn).unwrap();
+        let on: i64 = conn
+            .query_row("PRAGMA query_only", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(on, 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn connections_are_kept_only_for_the_unchanged_file() {
+        let file = File::new("CREATE TABLE t (a INTEGER);");
+        let idle = Idle::new(2);
+        let stamp = file.stamp();
+        assert!(stamp.is_some());
+        assert!(idle.take(stamp).is_none(), "nothing kept yet");
+        for _ in 0..3 {
+            idle.give_back(open(&file.0).unwrap(), stamp);
+        }
+        assert_eq!(idle.len(), 2, "at most max");
+        assert!(idle.take(stamp).is_some());
+        assert_eq!(idle.len(), 1);
+
+        // A write moves the file on: the kept connection is closed, none is handed out,
+        // and one opened on the earlier state is not kept.
+        Connection::open(&file.0)
+            .unwrap()
+            .execute_batch("INSERT INTO t VALUES (1)")
+            .unwrap();
+        let now = file.stamp();
+        assert_ne!(now, stamp);
+        assert!(idle.take(now).is_none());
+        assert_eq!(idle.len(), 0);
+        idle.give_back(open(&file.0).unwrap(), stamp);
+        assert_eq!(idle.len(), 0);
+        idle.give_back(open(&file.0).unwrap(), now);
+        assert_eq!(idle.len(), 1);
+
+        // Closed: nothing kept any more.
+        idle.close();
+        assert_eq!(idle.len(), 0);
+        idle.give_back(open(&file.0).unwrap(), now);
+        assert_eq!(idle.len(), 0);
+    }
 }
