@@ -1377,6 +1377,15 @@ impl<'a> Checker<'a> {
     /// Resolves an unqualified column through the scope chain, innermost first; returns
     /// whether its values are masked.
     fn resolve_column(&mut self, ident: &Ident) -> Result<bool, GuardError> {
+        match self.find_column(ident)? {
+            Some(masked) => Ok(masked),
+            None => Err(self.unknown_column(&ident.value, None)),
+        }
+    }
+
+    /// [`Checker::resolve_column`], with `None` for a name no scope has (so a caller that
+    /// has another reading for it builds no error and no suggestions).
+    fn find_column(&mut self, ident: &Ident) -> Result<Option<bool>, GuardError> {
         let name = self.name_of(ident);
         let lower = name.to_lowercase();
         for depth in (0..self.scopes.len()).rev() {
@@ -1387,7 +1396,7 @@ impl<'a> Checker<'a> {
                 && scope.clause == Clause::OrderBy
                 && let Some((_, masked)) = scope.aliases.iter().find(|(a, _)| *a == lower)
             {
-                return Ok(*masked);
+                return Ok(Some(*masked));
             }
             let mut hits: Vec<String> = Vec::new();
             let mut used: Vec<(usize, String)> = Vec::new();
@@ -1443,13 +1452,13 @@ impl<'a> Checker<'a> {
                 for (factor, col) in &used {
                     self.note_used(*factor, col);
                 }
-                return Ok(masked);
+                return Ok(Some(masked));
             }
             if innermost
                 && self.aliases_visible(scope.clause)
                 && let Some((_, masked)) = scope.aliases.iter().find(|(a, _)| *a == lower)
             {
-                return Ok(*masked);
+                return Ok(Some(*masked));
             }
             // PostgreSQL: a bare table alias is a whole-row reference.
             if self.rules.whole_row_references
@@ -1459,10 +1468,10 @@ impl<'a> Checker<'a> {
                     .find(|s| s.binding().is_some_and(|b| b == lower))
             {
                 self.note_source_all(source);
-                return Ok(self.whole_row_masked(source));
+                return Ok(Some(self.whole_row_masked(source)));
             }
         }
-        Err(self.unknown_column(&ident.value, None))
+        Ok(None)
     }
 
     fn note_rowid(&mut self, factor: usize, name: &str) {
@@ -1612,6 +1621,17 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Whether a source in scope has an expression column without a name, which an
+    /// unresolved name might have meant (so it is refused as such, not as unknown).
+    fn unnamed_columns_in_scope(&self) -> bool {
+        self.scopes.iter().any(|s| {
+            s.sources.iter().any(|src| match src {
+                Source::Derived { columns, .. } => columns.iter().any(|c| c.name.is_none()),
+                Source::Table { .. } => false,
+            })
+        })
+    }
+
     fn unknown_column(&self, name: &str, _qualifier: Option<&str>) -> GuardError {
         let mut candidates: Vec<String> = Vec::new();
         for scope in &self.scopes {
@@ -1623,13 +1643,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let unnamed = self.scopes.iter().any(|s| {
-            s.sources.iter().any(|src| match src {
-                Source::Derived { columns, .. } => columns.iter().any(|c| c.name.is_none()),
-                _ => false,
-            })
-        });
-        if unnamed {
+        if self.unnamed_columns_in_scope() {
             return unsupported(format!(
                 "`{name}` is not a column the guard can resolve; name the subquery's expressions with AS"
             ));
@@ -2112,17 +2126,18 @@ impl ExprCheck<'_, '_> {
         match expr {
             Expr::Identifier(ident) => {
                 let ident = ident.clone();
-                match self.ck.resolve_column(&ident) {
-                    Ok(m) => self.mark(m),
+                match self.ck.find_column(&ident)? {
+                    Some(m) => self.mark(m),
                     // SQLite reads a double-quoted name that is no column as a string;
                     // say so in the text, so no reader can take it the other way.
-                    Err(GuardError::UnknownColumn { .. })
-                        if self.ck.rules.double_quoted_fallback_to_string
-                            && ident.quote_style == Some('"') =>
+                    // (Only where the refusal would have said "unknown column".)
+                    None if self.ck.rules.double_quoted_fallback_to_string
+                        && ident.quote_style == Some('"')
+                        && !self.ck.unnamed_columns_in_scope() =>
                     {
                         *expr = Expr::value(Value::SingleQuotedString(ident.value));
                     }
-                    Err(e) => return Err(e),
+                    None => return Err(self.ck.unknown_column(&ident.value, None)),
                 }
             }
             Expr::CompoundIdentifier(parts) => {

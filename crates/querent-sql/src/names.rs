@@ -48,6 +48,16 @@ pub(crate) fn exact_ident(dialect: Dialect, name: &str) -> Ident {
 /// Whether an unquoted identifier can be printed as it is: letters, digits, `_` and `$`,
 /// not starting with a digit or `$`.
 pub(crate) fn is_plain_word(value: &str) -> bool {
+    if value.is_ascii() {
+        // The common case, without Unicode tables.
+        let bytes = value.as_bytes();
+        return bytes
+            .first()
+            .is_some_and(|&b| b == b'_' || b.is_ascii_alphabetic())
+            && bytes[1..]
+                .iter()
+                .all(|&b| b == b'_' || b == b'$' || b.is_ascii_alphanumeric());
+    }
     let mut chars = value.chars();
     chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c == '$' || c.is_alphanumeric())
@@ -294,6 +304,9 @@ mod tests {
         assert!(is_plain_word("café_1"));
         assert!(!is_plain_word("1abc"));
         assert!(!is_plain_word("a-b"));
+        assert!(is_plain_word("_a$1") && is_plain_word("Z") && is_plain_word("_"));
+        assert!(!is_plain_word("") && !is_plain_word("$a") && !is_plain_word("a b"));
+        assert!(is_plain_word("naïve") && !is_plain_word("é-1") && is_plain_word("é$"));
         assert!(is_time_unit("day") && is_time_unit("SQL_TSI_MONTH") && !is_time_unit("email"));
         assert_eq!(make_ident(Dialect::Mysql, "read").quote_style, Some('`'));
         assert_eq!(make_ident(Dialect::Postgres, "only").quote_style, Some('"'));

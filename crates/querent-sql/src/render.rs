@@ -240,12 +240,18 @@ struct Canonical {
 }
 
 fn hex(s: &str) -> String {
-    use std::fmt::Write;
     let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        let _ = write!(out, "{b:02x}");
-    }
+    push_hex(&mut out, s);
     out
+}
+
+/// Appends the bytes of `s` in lower-case hex.
+fn push_hex(out: &mut String, s: &str) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in s.bytes() {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
 }
 
 impl VisitorMut for Canonical {
@@ -275,12 +281,20 @@ impl VisitorMut for Canonical {
     fn pre_visit_ident(&mut self, ident: &mut Ident) -> ControlFlow<()> {
         // A plain unquoted word prints as itself; anything else as its exact name in hex
         // between double quotes, which no plain word can look like.
+        let folded;
         let exact = match ident.quote_style {
-            Some(_) => ident.value.clone(),
+            Some(_) => ident.value.as_str(),
             None if is_plain_word(&ident.value) => return ControlFlow::Continue(()),
-            None => self.dialect.fold_unquoted(&ident.value),
+            None => {
+                folded = self.dialect.fold_unquoted(&ident.value);
+                folded.as_str()
+            }
         };
-        ident.value = format!("\"{}\"", hex(&exact));
+        let mut spelled = String::with_capacity(exact.len() * 2 + 2);
+        spelled.push('"');
+        push_hex(&mut spelled, exact);
+        spelled.push('"');
+        ident.value = spelled;
         ident.quote_style = None;
         ControlFlow::Continue(())
     }
@@ -307,5 +321,7 @@ mod tests {
         assert_eq!(national(Dialect::Postgres, "it's").unwrap(), "N'it''s'");
         assert!(national(Dialect::Postgres, "a\\").is_err());
         assert!(national(Dialect::Sqlite, "a").is_err());
+        assert_eq!(hex("a\u{e9}\"\0"), "61c3a92200");
+        assert_eq!(hex(""), "");
     }
 }

@@ -174,19 +174,18 @@ impl GuardSchema {
 impl GuardPolicy {
     /// Whether the table is excluded.
     pub fn table_excluded(&self, table: &GuardTable) -> bool {
-        let qualified = table.qualified_name();
-        self.excluded_tables
-            .iter()
-            .any(|e| e.eq_ignore_ascii_case(&table.name) || e.eq_ignore_ascii_case(&qualified))
+        self.excluded_tables.iter().any(|e| names_table(e, table))
     }
 
     /// Whether the column of this table is excluded.
     pub fn column_excluded(&self, table: &GuardTable, column: &str) -> bool {
-        let short = format!("{}.{column}", table.name);
-        let long = format!("{}.{column}", table.qualified_name());
-        self.excluded_columns
-            .iter()
-            .any(|e| e.eq_ignore_ascii_case(&short) || e.eq_ignore_ascii_case(&long))
+        self.excluded_columns.iter().any(|e| {
+            eq_joined(e, &[&table.name, ".", column])
+                || match &table.schema {
+                    Some(s) => eq_joined(e, &[s, ".", &table.name, ".", column]),
+                    None => false,
+                }
+        })
     }
 
     /// Whether the column of this table is masked: some pattern of `masked_column_patterns`
@@ -196,11 +195,11 @@ impl GuardPolicy {
     /// `*.ssn` every `ssn` column, `customers.phone` one column).
     pub fn column_masked(&self, table: &GuardTable, column: &str) -> bool {
         self.masked_column_patterns.iter().any(|pattern| {
-            let parts: Vec<&str> = pattern.split('.').collect();
-            match parts.as_slice() {
-                [c] => glob(c, column),
-                [t, c] => glob(t, &table.name) && glob(c, column),
-                [s, t, c] => {
+            let mut parts = pattern.split('.');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some(c), None, None, None) => glob(c, column),
+                (Some(t), Some(c), None, None) => glob(t, &table.name) && glob(c, column),
+                (Some(s), Some(t), Some(c), None) => {
                     glob(s, table.schema.as_deref().unwrap_or(""))
                         && glob(t, &table.name)
                         && glob(c, column)
@@ -215,19 +214,19 @@ impl GuardPolicy {
         &'p self,
         table: &GuardTable,
     ) -> impl Iterator<Item = &'p RowFilter> {
-        let qualified = table.qualified_name();
-        self.row_filters.iter().filter(move |f| {
-            f.table.eq_ignore_ascii_case(&table.name) || f.table.eq_ignore_ascii_case(&qualified)
-        })
+        self.row_filters
+            .iter()
+            .filter(move |f| names_table(&f.table, table))
     }
 
     /// Whether the table has anything to enforce (excluded or masked columns, row filters),
     /// so that every reference to it is replaced by a derived table.
     pub fn governs(&self, table: &GuardTable) -> bool {
-        table
-            .columns
-            .iter()
-            .any(|c| self.column_excluded(table, c) || self.column_masked(table, c))
+        (!self.excluded_columns.is_empty() || !self.masked_column_patterns.is_empty())
+            && table
+                .columns
+                .iter()
+                .any(|c| self.column_excluded(table, c) || self.column_masked(table, c))
             || self.row_filters_for(table).next().is_some()
     }
 
@@ -247,17 +246,41 @@ impl GuardPolicy {
     }
 }
 
+/// Whether `name` (`name` or `schema.name`) names the table, ASCII case-insensitively.
+fn names_table(name: &str, table: &GuardTable) -> bool {
+    name.eq_ignore_ascii_case(&table.name)
+        || match &table.schema {
+            Some(s) => eq_joined(name, &[s, ".", &table.name]),
+            None => false,
+        }
+}
+
+/// Whether `text` equals the concatenation of `parts`, ASCII case-insensitively (without
+/// building the concatenation).
+fn eq_joined(text: &str, parts: &[&str]) -> bool {
+    let mut rest = text.as_bytes();
+    for part in parts {
+        let part = part.as_bytes();
+        if rest.len() < part.len() || !rest[..part.len()].eq_ignore_ascii_case(part) {
+            return false;
+        }
+        rest = &rest[part.len()..];
+    }
+    rest.is_empty()
+}
+
 /// Whether `text` matches `pattern` (`*` = any run of characters), ASCII case-insensitively.
+/// Matched on bytes: a literal run of the pattern is whole characters, so it can only match
+/// the text at character boundaries, and this agrees with matching characters.
 fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().map(|c| c.to_ascii_lowercase()).collect();
-    let t: Vec<char> = text.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let mut backtrack: Option<(usize, usize)> = None;
     while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == b'*' {
             backtrack = Some((pi, ti));
             pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
+        } else if pi < p.len() && p[pi].eq_ignore_ascii_case(&t[ti]) {
             pi += 1;
             ti += 1;
         } else if let Some((bp, bt)) = backtrack {
@@ -268,7 +291,7 @@ fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == b'*')
 }
 
 /// Levenshtein distance between two strings (case-insensitive, by chars).
@@ -353,6 +376,14 @@ mod tests {
         assert!(glob("*", ""));
         assert!(glob("a*b*c", "aXXbYYc"));
         assert!(!glob("a*b*c", "aXXbYY"));
+        // bytes, not characters: the same answers for text that is not ASCII
+        assert!(glob("*é*", "café_x") && glob("caf*", "café") && glob("*É", "É"));
+        assert!(!glob("*é", "cafe") && !glob("*É", "é") && !glob("ca?é", "café"));
+        assert!(glob("*ü*ü", "aüübü") && !glob("*üx", "aüü"));
+        assert!(eq_joined("Users.SSN", &["users", ".", "ssn"]));
+        assert!(!eq_joined("users.ssn", &["users", ".", "ss"]));
+        assert!(!eq_joined("users.ss", &["users", ".", "ssn"]));
+        assert!(eq_joined("t.a.b", &["t", ".", "a.b"]));
         assert!(glob("phone", "PHONE"));
         assert!(!glob("phone", "phones"));
         let table = GuardTable {
@@ -420,5 +451,26 @@ mod tests {
             p.first_excluded_column(&table).as_deref(),
             Some("users.ssn")
         );
+        let q = GuardPolicy {
+            excluded_tables: vec!["users".into(), "audit.users".into()],
+            excluded_columns: vec!["Public.Users.Id".into()],
+            row_filters: vec![RowFilter {
+                table: "public.USERS".into(),
+                predicate: "id > 0".into(),
+            }],
+            ..GuardPolicy::default()
+        };
+        let other = GuardTable {
+            schema: Some("audit".into()),
+            name: "users2".into(),
+            columns: vec!["id".into()],
+        };
+        assert!(q.table_excluded(&table) && !q.table_excluded(&other));
+        assert!(q.column_excluded(&table, "id") && !q.column_excluded(&table, "ssn"));
+        assert!(!q.column_excluded(&other, "id"));
+        assert_eq!(q.row_filters_for(&table).count(), 1);
+        assert_eq!(q.row_filters_for(&other).count(), 0);
+        assert!(q.governs(&table) && !q.governs(&other));
+        assert!(!GuardPolicy::default().governs(&table));
     }
 }

@@ -1877,3 +1877,26 @@ fn run_sqlite(conn: &rusqlite::Connection, sql: &str) -> Result<Vec<Vec<String>>
     out.sort();
     Ok(out)
 }
+
+/// SQLite reads a double-quoted name that is no column as a string: the guard writes it as
+/// one, except where the name might be an expression column without a name (refused as
+/// such), and a quoted name that is a column stays a column.
+#[test]
+fn sqlite_double_quoted_strings() {
+    let v = check(S, r#"SELECT name FROM customers WHERE country = "France""#).unwrap();
+    assert_eq!(
+        v.sql(),
+        "SELECT name FROM customers WHERE country = 'France' LIMIT 1001"
+    );
+    let v = check(S, r#"SELECT "name" FROM customers"#).unwrap();
+    assert_eq!(v.sql(), r#"SELECT "name" FROM customers LIMIT 1001"#);
+    let e = check(
+        S,
+        r#"SELECT 1 FROM (SELECT count(*) FROM orders) AS t WHERE "zz" = 1"#,
+    )
+    .unwrap_err();
+    assert_eq!(kind(&e), E::Unsupported, "{e:?}");
+    assert!(e.to_string().contains("name the subquery"), "{e}");
+    // PostgreSQL: a double-quoted name is only ever a name
+    assert!(check(P, r#"SELECT name FROM customers WHERE country = "France""#).is_err());
+}
