@@ -1263,7 +1263,7 @@ impl App {
         conn: &Connection,
     ) -> ServiceResult<Arc<SchemaSnapshot>> {
         match self.stored_schema(conn).await? {
-            Some(s) => Ok(Arc::new(s)),
+            Some(s) => Ok(s),
             None => Ok(Arc::new(self.read_and_store_schema(actor, conn.id).await?)),
         }
     }

@@ -70,6 +70,7 @@ pub mod sharing;
 pub mod shutdown;
 pub mod sql;
 pub mod sqlite_files;
+mod stored_copies;
 pub mod teams;
 pub mod users;
 pub mod workflows;
@@ -185,6 +186,7 @@ struct Inner {
     metrics: metrics::Metrics,
     settings: settings::SettingsCache,
     shutdown: shutdown::ShutdownState,
+    copies: stored_copies::StoredCopies,
 }
 
 /// The service layer. Cheap to clone.
@@ -222,6 +224,7 @@ impl App {
                 metrics,
                 settings: Default::default(),
                 shutdown: Default::default(),
+                copies: Default::default(),
             }),
         }
     }

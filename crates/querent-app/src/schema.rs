@@ -10,6 +10,8 @@
 //! prompt. A policy change also strips them from the stored snapshot
 //! (`App::strip_stored_samples`).
 
+use std::sync::Arc;
+
 use querent_domain::ports::{ProbeError, SchemaReadOptions};
 use querent_domain::schema::SchemaSnapshot;
 use querent_domain::{Connection, ConnectionId, ErrorCode, PrivacyPolicy, TeamRole};
@@ -25,7 +27,7 @@ impl App {
     ) -> ServiceResult<SchemaSnapshot> {
         let conn = self.load_connection(actor, id, TeamRole::Viewer).await?;
         match self.stored_schema(&conn).await? {
-            Some(s) => Ok(s),
+            Some(s) => Ok(Arc::unwrap_or_clone(s)),
             None => self.read_and_store_schema(actor, id).await,
         }
     }
@@ -39,14 +41,26 @@ impl App {
     pub(crate) async fn stored_schema(
         &self,
         conn: &Connection,
-    ) -> ServiceResult<Option<SchemaSnapshot>> {
+    ) -> ServiceResult<Option<Arc<SchemaSnapshot>>> {
         // The target itself first: the server's own PostgreSQL store, or a SQLite file that
         // became a store after its (harmless) schema was read.
         self.refuse_own_store_target(&conn.target).await?;
+        // This process's copy while the stored snapshot is the one it was made from
+        // (stored_copies.rs); a copy was checked by refuse_store_snapshot when made.
+        let Some(stamp) = self.store().schema_snapshot_stamp(conn.id).await? else {
+            return Ok(None);
+        };
+        if let Some(s) = self.inner.copies.snapshot(conn.id, &stamp, &conn.privacy) {
+            return Ok(Some(s));
+        }
         match self.store().schema_snapshot(conn.id).await? {
             Some(mut s) => {
                 crate::own_store::refuse_store_snapshot(&s)?;
                 s.strip_protected_samples(&conn.privacy);
+                let s = Arc::new(s);
+                self.inner
+                    .copies
+                    .keep_snapshot(conn.id, stamp, &conn.privacy, &s);
                 Ok(Some(s))
             }
             None => Ok(None),

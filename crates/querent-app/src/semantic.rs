@@ -358,20 +358,16 @@ impl App {
     }
 
     /// The semantic model in force for a connection (its latest version), for the chat
-    /// pipeline; no access check. Read from the store on every call, so every server
-    /// instance sees a save at once.
+    /// pipeline; no access check. Its stamp is read from the store on every call, so every
+    /// server instance sees a save at once.
     pub async fn semantic_model_for(
         &self,
         connection: ConnectionId,
     ) -> ServiceResult<Option<Arc<SemanticModel>>> {
-        let Some(mut model) = self.store().latest_semantic_model(connection).await? else {
-            return Ok(None);
-        };
         // The value lists of columns the current policy protects reach no prompt, linking
         // index or translator.
         let policy = self.store().get_connection(connection).await?.privacy;
-        model.strip_protected_values(&policy);
-        Ok(Some(Arc::new(model)))
+        self.semantic_model_under(connection, &policy).await
     }
 
     /// [`App::semantic_model_for`] for a caller that has just read the connection: its
@@ -381,11 +377,23 @@ impl App {
         connection: ConnectionId,
         policy: &querent_domain::PrivacyPolicy,
     ) -> ServiceResult<Option<Arc<SemanticModel>>> {
+        // This process's copy while the latest stored version is the one it was made from
+        // (stored_copies.rs).
+        let Some(stamp) = self.store().latest_semantic_model_stamp(connection).await? else {
+            return Ok(None);
+        };
+        if let Some(m) = self.inner.copies.model(connection, &stamp, policy) {
+            return Ok(Some(m));
+        }
         let Some(mut model) = self.store().latest_semantic_model(connection).await? else {
             return Ok(None);
         };
         model.strip_protected_values(policy);
-        Ok(Some(Arc::new(model)))
+        let model = Arc::new(model);
+        self.inner
+            .copies
+            .keep_model(connection, stamp, policy, &model);
+        Ok(Some(model))
     }
 
     /// Cached answers were found under the previous model version (their synonyms, value

@@ -112,6 +112,20 @@ pub struct RequestWindow {
     pub remaining_ms: i64,
 }
 
+/// What changes whenever a stored document — a connection's schema snapshot, the latest
+/// version of its semantic model — is replaced, read without the document itself: a copy
+/// kept in memory is current while its stamp equals the stored one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DocumentStamp {
+    /// The snapshot's fingerprint; the model's version number.
+    pub key: String,
+    /// When the snapshot was taken; when the model version was saved (ms).
+    pub at: i64,
+    /// The stored document's length (a snapshot stripped of samples after a policy change
+    /// keeps its fingerprint and time).
+    pub len: i64,
+}
+
 /// Store pool occupancy and health, for `/ready`.
 #[derive(Clone, Debug, Serialize)]
 pub struct StoreHealth {
@@ -284,6 +298,11 @@ pub trait MetadataStore:
         &self,
         connection: ConnectionId,
     ) -> StoreResult<Option<SchemaSnapshot>>;
+    /// The stamp of the connection's stored snapshot (without reading the snapshot).
+    async fn schema_snapshot_stamp(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<DocumentStamp>>;
 
     // ---- providers
     /// Stores a provider; when it is the default, the team's other providers stop being.
@@ -505,6 +524,11 @@ pub trait SemanticModelStore: Send + Sync + 'static {
         &self,
         connection: ConnectionId,
     ) -> StoreResult<Option<crate::semantic::SemanticModel>>;
+    /// The stamp of the highest version of a connection's model (without reading it).
+    async fn latest_semantic_model_stamp(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<DocumentStamp>>;
     /// One version of a connection's model, if it exists.
     async fn semantic_model_version(
         &self,

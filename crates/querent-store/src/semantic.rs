@@ -7,7 +7,7 @@ use diesel::prelude::{Insertable, Queryable};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl;
 use querent_domain::ConnectionId;
-use querent_domain::ports::SemanticModelStore;
+use querent_domain::ports::{DocumentStamp, SemanticModelStore};
 use querent_domain::semantic::{SemanticModel, SemanticModelVersion};
 
 use crate::schema::semantic_models;
@@ -87,6 +87,31 @@ impl SemanticModelStore for Store {
                 .await
                 .optional()?;
             Ok(row.map(SemanticModelRow::into_domain).transpose()?)
+        })
+    }
+
+    async fn latest_semantic_model_stamp(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<DocumentStamp>> {
+        let id = connection.to_string();
+        with_conn!(self, c => {
+            let row: Option<(i32, i64, i64)> = semantic_models::table
+                .filter(semantic_models::connection_id.eq(&id))
+                .order(semantic_models::version.desc())
+                .select((
+                    semantic_models::version,
+                    semantic_models::created_at,
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(length(model) AS BIGINT)"),
+                ))
+                .first(c)
+                .await
+                .optional()?;
+            Ok(row.map(|(version, at, len)| DocumentStamp {
+                key: version.to_string(),
+                at,
+                len,
+            }))
         })
     }
 

@@ -21,7 +21,9 @@ use querent_domain::{
 
 use crate::models::*;
 use crate::schema::*;
-use querent_domain::ports::{MetadataStore, RefreshToken, RequestWindow, StoreHealth};
+use querent_domain::ports::{
+    DocumentStamp, MetadataStore, RefreshToken, RequestWindow, StoreHealth,
+};
 use querent_domain::schema::SchemaSnapshot;
 
 use crate::{DbError, Page, StoreError, StoreResult};
@@ -1100,6 +1102,25 @@ impl MetadataStore for Store {
             Ok(json
                 .map(|j| serde_json::from_str(&j).map_err(|e| DbError::corrupt(format!("schema snapshot: {e}"))))
                 .transpose()?)
+        })
+    }
+
+    async fn schema_snapshot_stamp(
+        &self,
+        connection: ConnectionId,
+    ) -> StoreResult<Option<DocumentStamp>> {
+        with_conn!(self, c => {
+            let row: Option<(String, i64, i64)> = schema_snapshots::table
+                .find(connection.to_string())
+                .select((
+                    schema_snapshots::fingerprint,
+                    schema_snapshots::taken_at,
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(length(snapshot) AS BIGINT)"),
+                ))
+                .first(c)
+                .await
+                .optional()?;
+            Ok(row.map(|(key, at, len)| DocumentStamp { key, at, len }))
         })
     }
 

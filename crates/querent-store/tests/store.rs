@@ -640,6 +640,7 @@ async fn settings_are_upserted(store: Store) {
 async fn schema_snapshots_are_replaced_and_need_a_connection(store: Store) {
     let (_, c) = seed_with_connection(&store).await;
     assert!(store.schema_snapshot(c.id).await.unwrap().is_none());
+    assert!(store.schema_snapshot_stamp(c.id).await.unwrap().is_none());
     let mut snap = querent_domain::schema::SchemaSnapshot {
         dialect: Dialect::Postgres,
         database: Some("sales".into()),
@@ -648,12 +649,22 @@ async fn schema_snapshots_are_replaced_and_need_a_connection(store: Store) {
         tables: vec![],
     };
     store.save_schema_snapshot(c.id, &snap).await.unwrap();
+    let first = store.schema_snapshot_stamp(c.id).await.unwrap().unwrap();
+    assert_eq!((first.key.as_str(), first.at), ("f1", snap.taken_at));
     snap.fingerprint = "f2".into();
     store.save_schema_snapshot(c.id, &snap).await.unwrap();
     assert_eq!(
         store.schema_snapshot(c.id).await.unwrap(),
         Some(snap.clone())
     );
+    let second = store.schema_snapshot_stamp(c.id).await.unwrap().unwrap();
+    assert_eq!(second.key, "f2");
+    // The same fingerprint and time with other content (samples stripped) is another stamp.
+    snap.database = Some("sales-and-more".into());
+    store.save_schema_snapshot(c.id, &snap).await.unwrap();
+    let third = store.schema_snapshot_stamp(c.id).await.unwrap().unwrap();
+    assert_eq!((third.key.as_str(), third.at), ("f2", snap.taken_at));
+    assert!(third.len > second.len, "{third:?} {second:?}");
     assert!(matches!(
         store.save_schema_snapshot(ConnectionId::new(), &snap).await,
         Err(StoreError::MissingReference(_))

@@ -59,6 +59,13 @@ pub(crate) async fn suite(store: &Store) {
     assert!(store.latest_semantic_model(c.id).await.unwrap().is_none());
     assert!(
         store
+            .latest_semantic_model_stamp(c.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
             .list_semantic_model_versions(c.id)
             .await
             .unwrap()
@@ -77,6 +84,13 @@ pub(crate) async fn suite(store: &Store) {
         store.latest_semantic_model(c.id).await.unwrap(),
         Some(v2.clone())
     );
+    let stamp = store
+        .latest_semantic_model_stamp(c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stamp.key.as_str(), stamp.at), ("2", v2.updated_at));
+    assert!(stamp.len > 0);
     assert_eq!(
         store.semantic_model_version(c.id, 1).await.unwrap(),
         Some(v1.clone())
