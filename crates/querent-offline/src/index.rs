@@ -1061,6 +1061,19 @@ impl Index {
         Some(steps)
     }
 
+    /// The table a (stemmed) noun names: the last word of its name, of its name without
+    /// generic words, or of one of its other names ("order" → `orders`, "client" →
+    /// `customers` with that synonym).
+    pub fn table_named_by(&self, stem: &str) -> Option<usize> {
+        self.tables.iter().position(|t| {
+            t.words.last().is_some_and(|w| w == stem)
+                || t.alt.last().is_some_and(|w| w == stem)
+                || t.aliases
+                    .iter()
+                    .any(|a| a.last().is_some_and(|w| w == stem))
+        })
+    }
+
     /// Human name of a table: its words joined by spaces.
     pub fn table_words(&self, t: usize) -> String {
         split_ident(&self.tables[t].name).join(" ")

@@ -75,6 +75,8 @@ pub(crate) const BUSINESS: &[(&str, &[&str])] = &[
     ("sku", &["product", "item"]),
     ("article", &["product", "item"]),
     ("purchase", &["order", "transaction", "sale"]),
+    // Buying is placing an order: "customers who bought" are those with orders.
+    ("buy", &["order", "purchase", "sale", "transaction"]),
     ("transaction", &["order", "purchase", "sale", "payment"]),
     ("sale", &["order", "transaction", "purchase"]),
     ("shipment", &["order", "delivery"]),
@@ -158,6 +160,12 @@ pub(crate) const STAFF_TABLE: &[&str] = &["employee", "staff", "worker", "person
 /// clause markers): never re-read as something else, never "unknown". A test keeps this
 /// list in step with the planner's literals.
 pub(crate) const CUE_WORDS: &[&str] = &[
+    // Ordinals of time ("signed up first", "the first … ever") and share phrases ("the
+    // percentage of our customers").
+    "ever",
+    "them",
+    "our",
+    "my",
     "rank",
     "group",
     // Negations: "ignoring", "leaving out", "apart from", "aside from".

@@ -113,6 +113,7 @@ mod ground;
 mod index;
 mod lexicon;
 mod plan;
+mod ratio;
 mod sql;
 #[cfg(test)]
 mod tests;
@@ -292,7 +293,8 @@ fn translate_on(
         });
     }
     let (toks, time) = time::extract(text::tokenize(question), idx);
-    let (toks, read_as) = ground::ground(toks, idx);
+    let (mut toks, read_as) = ground::ground(toks, idx);
+    let share = ratio::strip(&mut toks, idx);
     let planned = plan::plan(toks.clone(), time, idx, options)
         .map_err(|understood| CannotTranslate { understood })?;
     let mut q = planned.select;
@@ -325,24 +327,40 @@ fn translate_on(
     finish_metrics(&mut q, idx, options).map_err(|understood| CannotTranslate { understood })?;
     // Every column of the table, for a question that asks for a value ("how long…",
     // "the average…", "when…"): the translator did not find what is asked for.
+    narrow_to_date_asked(&mut q, idx, &toks);
     let asks_value = toks.iter().enumerate().any(|(i, t)| {
-        matches!(
-            t.low.as_str(),
-            "average"
-                | "mean"
-                | "total"
-                | "sum"
-                | "when"
-                | "maximum"
-                | "minimum"
-                | "highest"
-                | "lowest"
-                | "most"
-                | "least"
-        ) || t.low == "how"
-            && toks
-                .get(i + 1)
-                .is_some_and(|n| matches!(n.low.as_str(), "long" | "much" | "often"))
+        // "the 5 most recent orders", "the cheapest product": a superlative that names
+        // the rows themselves asks for those rows.
+        let row_noun = |j: usize| {
+            toks.get(j)
+                .is_some_and(|n| !n.quoted && idx.table_named_by(&n.stem) == Some(q.from))
+        };
+        let picks_rows = row_noun(i + 1)
+            || t.low == "most"
+                && matches!(
+                    toks.get(i + 1).map_or("", |n| n.low.as_str()),
+                    "recent" | "recently"
+                )
+                && row_noun(i + 2);
+        !picks_rows
+            && matches!(
+                t.low.as_str(),
+                "average"
+                    | "mean"
+                    | "total"
+                    | "sum"
+                    | "when"
+                    | "maximum"
+                    | "minimum"
+                    | "highest"
+                    | "lowest"
+                    | "most"
+                    | "least"
+            )
+            || t.low == "how"
+                && toks
+                    .get(i + 1)
+                    .is_some_and(|n| matches!(n.low.as_str(), "long" | "much" | "often"))
     });
     let table_cols = &idx.tables[q.from].cols;
     if asks_value
@@ -408,12 +426,45 @@ fn translate_on(
             ),
         });
     }
+    if let Some(asked) = share {
+        ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
+    }
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),
         explanation: with_readings(sql::explain(&q, idx), &read_as),
         unknown_words,
         unplaced: planned.unplaced,
     })
+}
+
+/// "When was the earliest order?": a question asking when, answered by the row a date
+/// ordering picks, shows that date rather than every column of the row.
+fn narrow_to_date_asked(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    if toks.first().is_none_or(|t| t.low != "when") || q.limit.is_none() || !q.group.is_empty() {
+        return;
+    }
+    let Some((sql::Expr::Col(c), _)) = q.order.first() else {
+        return;
+    };
+    let table_cols = &idx.tables[q.from].cols;
+    let shows_date = q.items.iter().any(|e| match e {
+        sql::Expr::Col(k) | sql::Expr::Agg(_, k, _) => idx.cols[*k].kind == index::Kind::Date,
+        sql::Expr::CountStar => false,
+    });
+    let plain = q
+        .items
+        .iter()
+        .all(|e| matches!(e, sql::Expr::Col(k) if idx.cols[*k].metric.is_none()));
+    if idx.cols[*c].kind == index::Kind::Date
+        && plain
+        && (!shows_date
+            || q.items.len() == table_cols.len()
+                && q.items
+                    .iter()
+                    .all(|e| matches!(e, sql::Expr::Col(k) if table_cols.contains(k))))
+    {
+        q.items = vec![sql::Expr::Col(*c)];
+    }
 }
 
 /// How much unknown content a question may carry and still be answered: one noun, or two

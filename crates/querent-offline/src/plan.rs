@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::TranslatorOptions;
 use crate::index::{Index, Kind};
-use crate::sql::{Agg, Cond, Expr, Lit, Rel, Select};
+use crate::sql::{Agg, Cond, Expr, Lit, Rel, Select, cond_cols};
 use crate::text::{Tok, capitalised_inside, is_stopword, stem, word_matches};
 use crate::time::TimeFrame;
 
@@ -87,6 +87,8 @@ pub(crate) fn plan(
     idx: &Index,
     opts: &TranslatorOptions,
 ) -> Result<Planned, String> {
+    let mut toks = toks;
+    ordinals_of_time(&mut toks, idx);
     let ms = find_mentions(&toks, idx);
     let used = vec![false; ms.len()];
     let mut p = P {
@@ -179,6 +181,64 @@ pub(crate) struct Planned {
 }
 
 /// The tables and columns a query reads, subqueries included.
+/// "Which customer signed up first?", "the last order", "who was hired last": an ordinal
+/// that names no name part ("first name"), no count ("first 5") and no period ("last
+/// year", "first quarter") reads as the superlative of time it stands for ("earliest",
+/// "latest"), so the row is chosen by its date.
+fn ordinals_of_time(toks: &mut [Tok], idx: &Index) {
+    for i in 0..toks.len() {
+        let to = match toks[i].low.as_str() {
+            "first" => "earliest",
+            "last" => "latest",
+            _ => continue,
+        };
+        if toks[i].quoted {
+            continue;
+        }
+        let next = toks.get(i + 1).map_or("", |t| t.low.as_str());
+        // The ordinal closes the clause: "… signed up first?", "… joined last, and …".
+        let closes = toks[i].stop
+            || toks[i].comma
+            || next.is_empty()
+            || matches!(
+                next,
+                "in" | "on"
+                    | "at"
+                    | "among"
+                    | "and"
+                    | "or"
+                    | "for"
+                    | "from"
+                    | "within"
+                    | "ever"
+                    | "overall"
+                    | "of"
+            ) && !matches!(
+                toks.get(i + 2).map_or("", |t| t.low.as_str()),
+                "all" | "them"
+            );
+        // "the first order", "our last customer": the ordinal picks one of a table's rows.
+        let picks_row = i > 0
+            && matches!(
+                toks[i - 1].low.as_str(),
+                "the" | "our" | "their" | "its" | "my"
+            )
+            && toks
+                .get(i + 1)
+                .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem).is_some())
+            && idx.cols.iter().all(|c| {
+                c.words.len() < 2
+                    || c.words[c.words.len() - 2] != toks[i].low
+                    || c.words[c.words.len() - 1] != toks[i + 1].stem
+            });
+        let before_is_number = i > 0 && toks[i - 1].number().is_some();
+        if (closes && i > 0 || picks_row) && !before_is_number {
+            toks[i].low = to.to_owned();
+            toks[i].stem = to.to_owned();
+        }
+    }
+}
+
 fn query_refs(q: &Select, idx: &Index) -> (BTreeSet<usize>, BTreeSet<usize>) {
     let mut tables = BTreeSet::from([q.from]);
     let mut cols = BTreeSet::new();
@@ -2870,6 +2930,10 @@ impl P<'_> {
         let Some(c) = target else {
             return false;
         };
+        // A number said in words ("within two days") is no code stored as text.
+        if self.idx.cols[c].kind == Kind::Text && !text.chars().any(|ch| ch.is_ascii_digit()) {
+            return false;
+        }
         if let Some(tk) = tk {
             self.consume_item(tk, sel);
         }
@@ -3100,21 +3164,5 @@ impl P<'_> {
             }
         }
         None
-    }
-}
-
-fn cond_cols(c: &Cond) -> Vec<usize> {
-    match c {
-        Cond::Cmp(c, _, _)
-        | Cond::Like(c, _, _)
-        | Cond::Between(c, _, _)
-        | Cond::Relative(c, _) => {
-            vec![*c]
-        }
-        Cond::NotIn(c, _) | Cond::Range(c, _, _) | Cond::NotNull(c) | Cond::CmpAvg(c, _) => {
-            vec![*c]
-        }
-        Cond::Both(cs) => cs.iter().flat_map(cond_cols).collect(),
-        Cond::Or(cs) => cs.iter().flat_map(cond_cols).collect(),
     }
 }

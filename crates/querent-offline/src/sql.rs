@@ -141,6 +141,84 @@ pub(crate) struct Select {
     /// A time series: this date column cut to the grain is the first output column and the
     /// first grouping, and orders the rows when nothing else does.
     pub bucket: Option<(usize, Grain)>,
+    /// The measure as a share of its whole ("what percentage of orders were cancelled").
+    pub share: Option<Share>,
+}
+
+/// A measure as a share of its whole: the rows meeting `part` against all the rows the
+/// query's own conditions keep (per group when grouped, of the overall total when the
+/// part is the group itself).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Share {
+    /// Conditions that pick the part; empty when each group is the part.
+    pub part: Vec<Cond>,
+    /// In percent (× 100) rather than as a fraction.
+    pub percent: bool,
+}
+
+impl Share {
+    fn scale(&self) -> &'static str {
+        if self.percent { "100.0" } else { "1.0" }
+    }
+    fn name(&self) -> &'static str {
+        if self.percent {
+            "percentage"
+        } else {
+            "fraction"
+        }
+    }
+}
+
+/// Every column a condition reads.
+pub(crate) fn cond_cols(c: &Cond) -> Vec<usize> {
+    match c {
+        Cond::Cmp(c, _, _)
+        | Cond::Like(c, _, _)
+        | Cond::Between(c, _, _)
+        | Cond::Relative(c, _)
+        | Cond::NotIn(c, _)
+        | Cond::Range(c, _, _)
+        | Cond::NotNull(c)
+        | Cond::CmpAvg(c, _) => vec![*c],
+        Cond::Both(cs) | Cond::Or(cs) => cs.iter().flat_map(cond_cols).collect(),
+    }
+}
+
+/// Drops joined tables nothing in the query reads any more (last first), so a whole
+/// counted without the part's conditions is not narrowed by the part's join.
+pub(crate) fn prune_joins(q: &mut Select, idx: &Index) {
+    loop {
+        let mut read: Vec<usize> = Vec::new();
+        let mut cols: Vec<usize> = q.group.clone();
+        for e in q.items.iter().chain(q.order.iter().map(|(e, _)| e)) {
+            match e {
+                Expr::Col(c) | Expr::Agg(_, c, _) => {
+                    cols.push(*c);
+                    if idx.cols[*c].metric.is_some() {
+                        read.extend(idx.metric_tables(*c));
+                    }
+                }
+                Expr::CountStar => {}
+            }
+        }
+        cols.extend(q.conds.iter().flat_map(cond_cols));
+        cols.extend(q.bucket.map(|(c, _)| c));
+        read.extend(cols.iter().map(|&c| idx.cols[c].table));
+        read.push(q.from);
+        let unread = (0..q.joins.len()).rev().find(|&j| {
+            let t = idx.cols[q.joins[j].1].table;
+            !read.contains(&t)
+                && !q.joins[j + 1..]
+                    .iter()
+                    .any(|(old, _)| idx.cols[*old].table == t)
+        });
+        match unread {
+            Some(j) => {
+                q.joins.remove(j);
+            }
+            None => return,
+        }
+    }
 }
 
 /// Words the translator quotes whatever the dialect (keywords and type or function names
@@ -326,6 +404,34 @@ impl R<'_> {
         }
     }
 
+    /// A grouped share: each group's measure over the whole (`part` empty), or the part's
+    /// measure over each group's (`CASE` inside the aggregate).
+    fn share_expr(&self, e: &Expr, sh: &Share, q: &Select) -> String {
+        let scale = sh.scale();
+        if sh.part.is_empty() {
+            let mut whole = Select {
+                items: vec![e.clone()],
+                from: q.from,
+                joins: q.joins.clone(),
+                conds: q.conds.clone(),
+                ..Select::default()
+            };
+            prune_joins(&mut whole, self.idx);
+            return format!(
+                "{scale} * {} / NULLIF(({}), 0)",
+                self.expr(e),
+                render(&whole, self.idx, self.dialect)
+            );
+        }
+        let part: Vec<String> = sh.part.iter().map(|c| self.cond(c)).collect();
+        let when = part.join(" AND ");
+        let (then, all) = match e {
+            Expr::Agg(Agg::Sum, c, false) => (self.col(*c), format!("SUM({})", self.col(*c))),
+            _ => ("1".to_owned(), "COUNT(*)".to_owned()),
+        };
+        format!("{scale} * SUM(CASE WHEN {when} THEN {then} ELSE 0 END) / NULLIF({all}, 0)")
+    }
+
     fn expr(&self, e: &Expr) -> String {
         match e {
             Expr::Col(c) => self.col(*c),
@@ -507,11 +613,39 @@ impl R<'_> {
     }
 }
 
+/// Whether an output expression is a measure (an aggregate or a metric) rather than a
+/// column shown as it is.
+pub(crate) fn is_measure(e: &Expr, idx: &Index) -> bool {
+    match e {
+        Expr::Col(c) => idx.cols[*c].metric.is_some(),
+        Expr::CountStar | Expr::Agg(..) => true,
+    }
+}
+
 /// Renders the query in `dialect`.
 pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
     let mut aliases = vec![(q.from, "T1".to_string())];
     for (i, (_, new)) in q.joins.iter().enumerate() {
         aliases.push((idx.cols[*new].table, format!("T{}", i + 2)));
+    }
+    if let Some(sh) = &q.share
+        && q.group.is_empty()
+        && q.bucket.is_none()
+    {
+        // One share: the part's measure over the whole's, each a query of its own.
+        let mut part = q.clone();
+        part.share = None;
+        part.conds.extend(sh.part.iter().cloned());
+        let mut whole = q.clone();
+        whole.share = None;
+        prune_joins(&mut whole, idx);
+        return format!(
+            "SELECT {} * ({}) / NULLIF(({}), 0) AS {}",
+            sh.scale(),
+            render(&part, idx, dialect),
+            render(&whole, idx, dialect),
+            sh.name()
+        );
     }
     let r = R {
         idx,
@@ -540,8 +674,16 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
         .collect();
     names.extend(bucket.iter().map(|(_, g)| g.name().to_owned()));
     for e in &q.items {
-        let sql = r.expr(e);
-        match output_name(e, q.from, idx).filter(|n| !names.contains(n)) {
+        let shared = q.share.as_ref().filter(|_| is_measure(e, idx));
+        let sql = match shared {
+            Some(sh) => r.share_expr(e, sh, q),
+            None => r.expr(e),
+        };
+        let name = match shared {
+            Some(sh) => Some(sh.name().to_owned()),
+            None => output_name(e, q.from, idx),
+        };
+        match name.filter(|n| !names.contains(n)) {
             Some(name) => {
                 items.push(format!("{sql} AS {}", ident(&name, dialect)));
                 names.push(name);
@@ -791,6 +933,23 @@ pub(crate) fn explain(q: &Select, idx: &Index) -> String {
         } else {
             let _ = write!(s, ", keeping the first {l} rows");
         }
+    }
+    if let Some(sh) = &q.share {
+        let of = if sh.part.is_empty() {
+            "each group's share of the total".to_owned()
+        } else {
+            let parts: Vec<String> = sh.part.iter().map(|c| cond_words(c, idx)).collect();
+            format!("the share of it where {}", parts.join(" and "))
+        };
+        let _ = write!(
+            s,
+            ", as {of}{}",
+            if sh.percent {
+                ", in percent"
+            } else {
+                ", as a fraction"
+            }
+        );
     }
     if let Some(other) = &q.intersect {
         let inner = explain(other, idx);

@@ -156,6 +156,10 @@ fn check_valid(q: &str) {
 
 const QUESTIONS: &[&str] = &[
     "how many customers are there?",
+    "What percentage of orders were cancelled?",
+    "What share of revenue does each country bring, in percent?",
+    "What fraction of customers are in Japan?",
+    "Which customer signed up first?",
     "how many orders per status",
     "top 5 products by total quantity sold",
     "customers from Germany",
@@ -1091,8 +1095,8 @@ fn refuses_rather_than_answering_another_question() {
     // A breakdown the query cannot show.
     let e = demo_sql("what is the headcount by department").unwrap_err();
     assert!(e.contains("breakdown \"by department\""), "{e}");
-    // A share is refused in the words it was asked in.
-    let e = demo_sql("What percentage of orders were shipped?").unwrap_err();
+    // A share in a form not read is refused in the words it was asked in.
+    let e = demo_sql("How big is the percentage of orders that were shipped?").unwrap_err();
     assert!(e.contains("\"percentage\""), "{e}");
     // Unknown verbs and adverbs are how things relate: answered.
     assert!(demo_sql("how many customers bought products").is_ok());
@@ -1143,4 +1147,52 @@ fn follow_ups_refine_the_previous_question() {
         follow("How many customers per country?", "in Japan?").unwrap(),
         "SELECT COUNT(*) AS customer_count, country FROM customers WHERE country = 'Japan' GROUP BY country"
     );
+}
+
+#[test]
+fn shares_are_a_part_over_its_whole() {
+    // A count's share: the part's conditions on top of the whole's.
+    assert_eq!(
+        demo_sql("What percentage of orders were cancelled?").unwrap(),
+        "SELECT 100.0 * (SELECT COUNT(*) AS order_count FROM orders WHERE status = 'cancelled') \
+         / NULLIF((SELECT COUNT(*) AS order_count FROM orders), 0) AS percentage"
+    );
+    // A date bounds the whole as well; a fraction unless percent is asked for.
+    assert_eq!(
+        demo_sql("What fraction of 2025 orders were shipped?").unwrap(),
+        "SELECT 1.0 * (SELECT COUNT(*) AS order_count FROM orders WHERE ordered_at >= '2025-01-01' \
+         AND ordered_at < '2026-01-01' AND status = 'shipped') / NULLIF((SELECT COUNT(*) AS \
+         order_count FROM orders WHERE ordered_at >= '2025-01-01' AND ordered_at < '2026-01-01'), 0) \
+         AS fraction"
+    );
+    // Each group's share of the total.
+    let sql = demo_sql("What share of revenue does each country bring, in percent?").unwrap();
+    assert!(
+        sql.contains("100.0 * SUM(T1.total) / NULLIF((SELECT SUM(total) AS revenue FROM orders), 0) AS percentage")
+            && sql.ends_with("GROUP BY T2.country"),
+        "{sql}"
+    );
+    // A share of nothing in particular is refused, not answered with the whole.
+    let why = demo_sql("What percentage of orders are there?").unwrap_err();
+    assert!(why.contains("what part"), "{why}");
+}
+
+#[test]
+fn ordinals_of_time_pick_by_date() {
+    // "first" / "last" that is no name part, count or period means earliest / latest.
+    assert_eq!(
+        demo_sql("Which customer signed up first?").unwrap(),
+        "SELECT name FROM customers ORDER BY created_at LIMIT 1"
+    );
+    assert_eq!(
+        demo_sql("When was the last order?").unwrap(),
+        "SELECT ordered_at FROM orders ORDER BY ordered_at DESC LIMIT 1"
+    );
+    // Rows named by the superlative are the answer.
+    assert_eq!(
+        demo_sql("List the 5 most recent orders").unwrap(),
+        "SELECT id, customer_id, status, ordered_at, total FROM orders ORDER BY ordered_at DESC LIMIT 5"
+    );
+    // A spelled-out number is no code stored as text.
+    assert!(demo_sql("Which orders have status two?").is_err());
 }

@@ -30,6 +30,11 @@ pub(crate) struct Tok {
 }
 
 impl Tok {
+    /// A word the translator puts into a question it rewrites ("how many").
+    pub(crate) fn word(text: &str) -> Self {
+        Self::new(text, false)
+    }
+
     fn new(text: &str, quoted: bool) -> Self {
         let low = text.to_lowercase();
         let stem = if quoted { low.clone() } else { stem(&low) };

@@ -207,8 +207,20 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
             let period = period_at(&toks, at, None).or_else(|| {
                 // A bare year ("in 2024", "for 2024"), when no column is named for years
                 // (then the planner compares it with that column).
+                // A year before what it dates ("2025 revenue", "our 2024 orders").
+                let modifies = at == i
+                    && !(i > 0
+                        && matches!(
+                            low(i - 1),
+                            "than" | "over" | "above" | "under" | "below" | "is" | "top"
+                        ))
+                    && toks.get(i + 1).is_some_and(|t| {
+                        !t.quoted
+                            && t.number().is_none()
+                            && (idx.names(&t.stem) || idx.names(&t.low))
+                    });
                 let y = year_of(toks.get(at))
-                    .filter(|_| at > i && prep != "of" && !idx.names("year"))?;
+                    .filter(|_| (at > i && prep != "of" || modifies) && !idx.names("year"))?;
                 Some((
                     Period {
                         start: (y, 1),
