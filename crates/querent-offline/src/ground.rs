@@ -128,7 +128,26 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     let (toks, mut read) = places(toks, idx);
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
-    for tok in toks {
+    for (i, tok) in toks.iter().cloned().enumerate() {
+        // "customers who bought something": buying is having a row in the table of orders
+        // (or purchases, sales …), when the schema has no word of its own for it and the
+        // verb names no table it relates to ("customers who bought products").
+        let object = toks[i + 1..]
+            .iter()
+            .find(|t| !matches!(t.low.as_str(), "the" | "a" | "an" | "any" | "some" | "our"))
+            .is_some_and(|t| idx.table_named_by(&t.stem).is_some());
+        if !object && let Some(table_word) = trade_table(&tok, idx) {
+            read.push(ReadAs {
+                said: tok.text.clone(),
+                read_as: table_word.clone(),
+            });
+            let mut t = tok;
+            t.low.clone_from(&table_word);
+            t.stem = table_word.clone();
+            t.text = table_word;
+            out.push(t);
+            continue;
+        }
         // Share words are never read as something else: they are refused as said.
         if fixed(&tok) || known(idx, &tok) || RATIO_WORDS.contains(&tok.low.as_str()) {
             out.push(tok);
@@ -171,6 +190,23 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         }
     }
     (out, read)
+}
+
+/// Forms of the verbs of buying, read through the lexicon's entry for "buy".
+const TRADE_VERBS: &[&str] = &["buy", "buys", "bought", "buying", "purchased", "purchasing"];
+
+/// The table word a verb of buying stands for in this schema ("bought" → `order` when
+/// there is an `orders` table), unless the schema names the verb itself.
+fn trade_table(tok: &Tok, idx: &Index) -> Option<String> {
+    if tok.quoted || !TRADE_VERBS.contains(&tok.low.as_str()) || idx.names(&tok.stem) {
+        return None;
+    }
+    lexicon()
+        .readings("buy", "buy")
+        .into_iter()
+        .filter(|alt| alt.len() == 1)
+        .find(|alt| idx.table_named_by(&alt[0]).is_some())
+        .map(|alt| alt[0].clone())
 }
 
 /// How telling an unknown word is: a noun names what the question is about (1), an

@@ -2174,7 +2174,26 @@ impl P<'_> {
             }
         }
         if let Some((w, at)) = self.time.window.clone() {
-            match self.date_col(main, &extra_tables) {
+            // The dates of the table named nearest before the window ("customers who
+            // ordered in 2023": the orders' dates), unless a date column is named.
+            let named = |c: usize| {
+                self.ms
+                    .iter()
+                    .any(|m| matches!(&m.kind, MK::Ent { cols: mc, .. } if mc.contains(&c)))
+            };
+            let near = self
+                .table_mentions()
+                .iter()
+                .filter(|(_, p)| *p < at)
+                .max_by_key(|(_, p)| *p)
+                .map(|(t, _)| *t);
+            let own = self.date_col(main, &extra_tables);
+            let col = match (own, near) {
+                (Some(c), _) if named(c) => Some(c),
+                (_, Some(t)) if t != main => self.date_col(t, &[]).or(own),
+                (c, _) => c,
+            };
+            match col {
                 Some(c) => {
                     let lit = |d: &Option<String>| d.clone().map(Lit::Str);
                     let cond = match (lit(&w.from), lit(&w.until)) {

@@ -1196,3 +1196,20 @@ fn ordinals_of_time_pick_by_date() {
     // A spelled-out number is no code stored as text.
     assert!(demo_sql("Which orders have status two?").is_err());
 }
+
+#[test]
+fn buying_is_having_orders() {
+    // The verb of buying relates customers to the table of orders, and the window of
+    // time said after it dates the orders, not the customers.
+    assert_eq!(
+        demo_sql("How many customers purchased in 2023?").unwrap(),
+        "SELECT COUNT(DISTINCT T1.id) AS customer_count FROM customers AS T1 JOIN orders AS T2 \
+         ON T1.id = T2.customer_id WHERE T2.ordered_at >= '2023-01-01' AND T2.ordered_at < '2024-01-01'"
+    );
+    // A table it relates to is said: the path to it.
+    assert!(
+        demo_sql("Which customers bought products?")
+            .unwrap()
+            .contains("JOIN products")
+    );
+}
