@@ -7,6 +7,9 @@ use clap::{Parser, Subcommand};
 /// mimalloc instead of glibc's allocator: after a burst (5,000 open streams) glibc kept
 /// 335 of the server's 607 MiB resident as free memory in its per-thread arenas, never
 /// returned; mimalloc hands freed pages back to the system shortly after (docs/BENCHMARKS.md).
+/// The `system-alloc` feature keeps glibc's, for heap profilers that hook `malloc`
+/// (`heaptrack`).
+#[cfg(not(feature = "system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use querent::{Config, admin, build_app, logging};
@@ -119,6 +122,10 @@ enum Command {
         /// PostgreSQL server for the introspect benchmark (connection string without dbname).
         #[arg(long, default_value = "host=127.0.0.1 port=5432 user=postgres")]
         pg: String,
+        /// Introspect benchmark: use (and keep) this database instead of a fresh one that is
+        /// dropped; its tables from an earlier run are reused, only missing ones created.
+        #[arg(long)]
+        pg_database: Option<String>,
         /// Entries in the cache benchmark's index.
         #[arg(long, default_value_t = 1_000_000)]
         cache_entries: usize,
@@ -267,6 +274,7 @@ async fn main() {
             tables,
             eval_dir,
             pg,
+            pg_database,
             cache_entries,
         } => {
             let _ = logging::init("error", &config.log_format);
@@ -279,6 +287,7 @@ async fn main() {
                 tables,
                 eval_dir,
                 pg,
+                pg_database,
                 cache_entries,
             };
             let report = querent::bench::run(&args).await.unwrap_or_else(|e| fail(e));

@@ -2,7 +2,9 @@
 //! (default 1,000 and 10,000 tables of 8 columns, a foreign key on every fourth table,
 //! table and column comments), generated in a fresh database `querent_bench_<random>` that
 //! is dropped at the end, also when something fails. Each size is read twice: catalog only
-//! (`sample_values: false`) and with value sampling (the default options).
+//! (`sample_values: false`) and with value sampling (the default options). With
+//! `--pg-database NAME` the benchmark uses that database instead (created when missing) and
+//! keeps it, so that a second run reuses its tables rather than spending a minute on DDL.
 
 use std::time::{Duration, Instant};
 
@@ -35,6 +37,33 @@ pub(super) async fn run(args: &BenchArgs) -> Outcome {
             return Outcome::Skipped(format!("PostgreSQL unreachable ({}): timeout", args.pg));
         }
     };
+    if let Some(name) = &args.pg_database {
+        // A kept database: created when missing, never dropped.
+        let exists = admin
+            .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[name])
+            .await
+            .map_err(|e| format!("looking for database {name}: {e}"));
+        match exists {
+            Err(e) => return Outcome::Failed(e),
+            Ok(None) => {
+                let sql = format!(
+                    "CREATE DATABASE {}",
+                    Dialect::Postgres.quote_identifier(name)
+                );
+                if let Err(e) = admin.batch_execute(&sql).await {
+                    return Outcome::Failed(format!("CREATE DATABASE {name}: {e}"));
+                }
+            }
+            Ok(Some(_)) => {}
+        }
+        return match measure(args, name).await {
+            Ok((text, json)) => Outcome::Done {
+                text: format!("{text}database {name} kept (--pg-database)\n"),
+                json,
+            },
+            Err(e) => Outcome::Failed(format!("{e} (database {name} kept)")),
+        };
+    }
     let name = format!(
         "querent_bench_{}_{}",
         std::process::id(),
@@ -109,11 +138,13 @@ async fn measure(args: &BenchArgs, name: &str) -> Result<(String, Value), String
     let mut sizes = args.tables.clone();
     sizes.sort_unstable();
     sizes.dedup();
-    let mut created = 0usize;
+    // Tables t00000… left by an earlier run in a kept database (`--pg-database`).
+    let mut created = existing_tables(&client).await?;
     let mut rows = Vec::new();
     let mut out = Vec::new();
     for size in sizes {
         let t = Instant::now();
+        let reused = created.min(size);
         while created < size {
             let end = (created + BATCH).min(size);
             client
@@ -122,10 +153,12 @@ async fn measure(args: &BenchArgs, name: &str) -> Result<(String, Value), String
                 .map_err(|e| format!("creating tables {created}..{end}: {e}"))?;
             created = end;
         }
-        client
-            .batch_execute("ANALYZE")
-            .await
-            .map_err(|e| format!("ANALYZE: {e}"))?;
+        if reused < size {
+            client
+                .batch_execute("ANALYZE")
+                .await
+                .map_err(|e| format!("ANALYZE: {e}"))?;
+        }
         let ddl_secs = t.elapsed().as_secs_f64();
         for sample in [false, true] {
             let options = IntrospectOptions {
@@ -149,7 +182,11 @@ async fn measure(args: &BenchArgs, name: &str) -> Result<(String, Value), String
                 fks.to_string(),
                 fmt(secs, 2),
                 fmt(tables as f64 / secs, 0),
-                fmt(ddl_secs, 1),
+                if reused == size {
+                    "reused".to_owned()
+                } else {
+                    fmt(ddl_secs, 1)
+                },
             ]);
             out.push(json!({
                 "tables_created": size,
@@ -160,6 +197,7 @@ async fn measure(args: &BenchArgs, name: &str) -> Result<(String, Value), String
                 "secs": secs,
                 "tables_per_sec": tables as f64 / secs,
                 "ddl_secs": ddl_secs,
+                "tables_reused": reused,
             }));
         }
     }
@@ -180,6 +218,24 @@ async fn measure(args: &BenchArgs, name: &str) -> Result<(String, Value), String
         format!("PostgreSQL database {name}; each size adds tables to the previous one\n{table}\n"),
         json!({"database": name, "runs": out}),
     ))
+}
+
+/// How many bench tables (t00000, t00001, … without a gap) the database already has.
+async fn existing_tables(client: &tokio_postgres::Client) -> Result<usize, String> {
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_class \
+             WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' \
+               AND relname ~ '^t[0-9]{5}$' \
+               AND substr(relname, 2)::int < (SELECT count(*) FROM pg_catalog.pg_class \
+                   WHERE relnamespace = 'public'::regnamespace AND relkind = 'r' \
+                     AND relname ~ '^t[0-9]{5}$')",
+            &[],
+        )
+        .await
+        .map_err(|e| format!("counting existing tables: {e}"))?;
+    let n: i64 = row.get(0);
+    Ok(usize::try_from(n).unwrap_or(0))
 }
 
 /// Host, port and user of the connection string, when it names them.

@@ -78,6 +78,9 @@ pub struct BenchArgs {
     pub eval_dir: PathBuf,
     /// PostgreSQL server for `introspect` (a libpq-style connection string without `dbname`).
     pub pg: String,
+    /// `introspect`: a database to use and keep (tables of an earlier run reused) instead
+    /// of a fresh one dropped at the end.
+    pub pg_database: Option<String>,
     /// Entries in the `cache` benchmark's index.
     pub cache_entries: usize,
 }
@@ -93,6 +96,7 @@ impl Default for BenchArgs {
             tables: vec![1_000, 10_000],
             eval_dir: PathBuf::from("../shared/eval"),
             pg: "host=127.0.0.1 port=5432 user=postgres".into(),
+            pg_database: None,
             cache_entries: 1_000_000,
         }
     }
