@@ -11,7 +11,8 @@
 //! change that only fits the questions looked at shows up as a gap between the halves. This
 //! runs the translator alone (no linking, no guard); `querent eval` measures the pipeline.
 //! `out.jsonl` (optional) receives one line per question of half `a` with the outcome, the
-//! SQL and the refusal text, for reading failures; half `b` is never written out.
+//! SQL and the refusal text, for reading failures; half `b` is never written out (unless
+//! `PROBE=1`, for a file of one's own probe questions rather than a suite).
 
 #![allow(
     // Example code: unwrapping keeps it short; it runs no async server.
@@ -68,6 +69,7 @@ fn half(id: &str) -> usize {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    let probe = std::env::var("PROBE").is_ok_and(|v| v == "1");
     let questions = args
         .get(1)
         .cloned()
@@ -165,7 +167,9 @@ fn main() {
                 }
             }
         };
-        if h == 0
+        // `PROBE=1`: every question is written out (for a file of one's own probes, never
+        // for a suite's half b).
+        if (h == 0 || probe)
             && let Some(f) = out.as_mut()
         {
             let (sql, why, unknown, unplaced) = match &t {

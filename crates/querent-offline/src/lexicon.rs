@@ -164,6 +164,10 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     // percentage of our customers").
     "ever",
     "them",
+    // Keys asked for by name ("the ids of all documents").
+    "ids",
+    "identifier",
+    "identifiers",
     "our",
     "my",
     "rank",

@@ -985,6 +985,9 @@ impl P<'_> {
             }
         }
         let head_end = self.head_end_from(head_start);
+        // "the ids of all documents": the table's key is shown, not its label.
+        let asks_ids = (0..head_end.min(n))
+            .any(|j| matches!(self.low(j), "id" | "ids" | "identifier" | "identifiers"));
         ranges.push((head_start, head_end));
         let mut in_head = vec![false; n];
         for &(a, b) in &ranges {
@@ -2252,7 +2255,11 @@ impl P<'_> {
                     extra_tables.push(g);
                 }
                 q.group.push(gc);
-                let show = label.unwrap_or(gc);
+                let show = if asks_ids && is_table {
+                    gc
+                } else {
+                    label.unwrap_or(gc)
+                };
                 let has_plain = sel.iter().any(|e| matches!(e, Expr::Col(_)));
                 if !(sel.contains(&Expr::Col(show)) || is_table && has_plain) {
                     let at = sel_pos
@@ -2323,9 +2330,44 @@ impl P<'_> {
             }
             q.having = Some((op, v));
         }
+        // "the names and ids of all documents": the ids were no column mention of their own.
+        let id_shown = sel.iter().any(|e| {
+            matches!(e, Expr::Col(c) if self.idx.cols[*c].short.last().is_some_and(|w| w == "id"))
+        });
+        if asks_ids
+            && !id_shown
+            && !sel.is_empty()
+            && sel.iter().all(|e| matches!(e, Expr::Col(_)))
+            && let Some(t) = head_tables.first().copied().or(Some(main))
+            && let Some(c) = self
+                .idx
+                .key_col(t)
+                .filter(|&c| self.idx.cols[c].short.last().is_some_and(|w| w == "id"))
+            && sel
+                .iter()
+                .all(|e| matches!(e, Expr::Col(k) if self.idx.cols[*k].table == t))
+        {
+            let id_at = (0..head_end.min(n)).find(|&j| matches!(self.low(j), "id" | "ids"));
+            let other_at = (0..head_end.min(n))
+                .find(|&j| self.ment_at(j).is_some() && !matches!(self.low(j), "id" | "ids"));
+            if id_at < other_at {
+                sel.insert(0, Expr::Col(c));
+            } else {
+                sel.push(Expr::Col(c));
+            }
+        }
         if sel.is_empty() {
             let t = head_tables.first().copied().unwrap_or(main);
-            if let Some(l) = self.idx.label_col(t) {
+            let key = self
+                .idx
+                .key_col(t)
+                .filter(|&c| self.idx.cols[c].short.last().is_some_and(|w| w == "id"));
+            if asks_ids && let Some(c) = key {
+                sel.push(Expr::Col(c));
+                if t != main {
+                    extra_tables.push(t);
+                }
+            } else if let Some(l) = self.idx.label_col(t) {
                 sel.push(Expr::Col(l));
                 if t != main {
                     extra_tables.push(t);

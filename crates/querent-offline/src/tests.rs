@@ -1213,3 +1213,43 @@ fn buying_is_having_orders() {
             .contains("JOIN products")
     );
 }
+
+#[test]
+fn ids_asked_for_are_the_key() {
+    let mut s = demo();
+    s.tables = vec![
+        table(
+            "Documents",
+            vec![
+                col("Document_ID", "integer", &[]),
+                col("Document_Name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "Paragraphs",
+            vec![
+                col("Paragraph_ID", "integer", &[]),
+                col("Document_ID", "integer", &[]),
+                col("Paragraph_Text", "text", &[]),
+            ],
+            vec![ForeignKey {
+                referenced_columns: vec!["Document_ID".into()],
+                ..fk("Document_ID", "Documents")
+            }],
+        ),
+    ];
+    let sql = |q: &str| translate(q, &s, Dialect::Sqlite).unwrap().sql;
+    assert_eq!(
+        sql("List the ids of all documents."),
+        "SELECT Document_ID FROM Documents"
+    );
+    assert_eq!(
+        sql("What are the names and ids of all documents?"),
+        "SELECT Document_Name, Document_ID FROM Documents"
+    );
+    assert!(
+        sql("What are the ids of documents that have 2 or more paragraphs?")
+            .starts_with("SELECT T1.Document_ID FROM Documents"),
+    );
+}
