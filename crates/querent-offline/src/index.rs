@@ -290,9 +290,17 @@ impl Index {
                     .foreign_keys
                     .iter()
                     .any(|f| f.columns.iter().any(|x| x == &c.name));
-                let aliases = sc
+                let mut aliases = sc
                     .map(|sc| aliases_of(sc.display_name.as_ref(), &sc.synonyms, &cw))
                     .unwrap_or_default();
+                // `FlightNo` is also "flight number", `emp_cnt` "employee count".
+                let spelled: Vec<String> = cw
+                    .iter()
+                    .map(|w| querent_domain::text::abbreviation(w).map_or_else(|| w.clone(), stem))
+                    .collect();
+                if cw.len() >= 2 && spelled != cw && !aliases.contains(&spelled) {
+                    aliases.push(spelled);
+                }
                 cols.push(idx.cols.len());
                 idx.cols.push(Col {
                     table: ti,

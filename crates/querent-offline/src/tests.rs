@@ -1253,3 +1253,24 @@ fn ids_asked_for_are_the_key() {
             .starts_with("SELECT T1.Document_ID FROM Documents"),
     );
 }
+
+#[test]
+fn abbreviated_column_words_match_spelled_out() {
+    let mut s = demo();
+    s.tables = vec![table(
+        "flights",
+        vec![
+            col("id", "integer", &[]),
+            col("FlightNo", "integer", &[]),
+            col("SourceAirport", "text", &[]),
+            col("DestAirport", "text", &[]),
+        ],
+        vec![],
+    )];
+    assert_eq!(
+        translate("List all flight numbers.", &s, Dialect::Sqlite)
+            .unwrap()
+            .sql,
+        "SELECT FlightNo FROM flights"
+    );
+}
