@@ -164,6 +164,8 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     // percentage of our customers").
     "ever",
     "them",
+    // "more than a single …", "not a single …".
+    "single",
     // Keys asked for by name ("the ids of all documents").
     "ids",
     "identifier",

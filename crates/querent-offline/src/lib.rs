@@ -543,6 +543,7 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     {
         q.items.insert(0, sql::Expr::Col(label));
     }
+    drop_fixed_groups(q, toks);
     answers_all_of_it(q, idx, toks)?;
     // "When …" asks for a date or time.
     if opening == "when"
@@ -587,6 +588,54 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
 /// Refuses a query that would answer only part of the question, or another question:
 /// "how much" answered by a bare listing, one value asked for and a breakdown found, an
 /// aggregate ordered to pick one row, conditions no row meets at once.
+/// Whether the question opens as one asking for a single value ("how many …", "how much
+/// …", "what is …").
+fn asks_one_value(toks: &[text::Tok]) -> bool {
+    let opening = toks.first().map_or("", |t| t.low.as_str());
+    let second = toks.get(1).map_or("", |t| t.low.as_str());
+    match opening {
+        "how" => matches!(
+            second,
+            "many" | "much" | "long" | "old" | "big" | "large" | "far"
+        ),
+        "what" => matches!(second, "is" | "was" | "'s"),
+        _ => false,
+    }
+}
+
+/// Whether a word asks for a breakdown ("each", "per", "by", "for the different …").
+fn asks_breakdown(toks: &[text::Tok]) -> bool {
+    toks.iter().enumerate().any(|(i, t)| {
+        matches!(
+            t.low.as_str(),
+            "each" | "per" | "by" | "every" | "group" | "grouped" | "respective" | "respectively"
+        ) || (t.low == "different" && toks[i.saturating_sub(3)..i].iter().any(|p| p.low == "for"))
+    })
+}
+
+/// "How many TV channels use the English language?": a grouping by a column the question
+/// fixes to one value has one group; a question for one value gets that value alone.
+fn drop_fixed_groups(q: &mut sql::Select, toks: &[text::Tok]) {
+    let fixed = |c: usize| {
+        q.conds
+            .iter()
+            .any(|k| matches!(k, sql::Cond::Cmp(k, "=", _) if *k == c))
+    };
+    if !asks_one_value(toks)
+        || asks_breakdown(toks)
+        || q.group.is_empty()
+        || q.bucket.is_some()
+        || q.having.is_some()
+        || !q.order.is_empty()
+        || !q.group.iter().all(|&c| fixed(c))
+    {
+        return;
+    }
+    let group = std::mem::take(&mut q.group);
+    q.items
+        .retain(|e| !matches!(e, sql::Expr::Col(c) if group.contains(c)));
+}
+
 fn answers_all_of_it(
     q: &sql::Select,
     idx: &index::Index,
@@ -650,34 +699,12 @@ fn answers_all_of_it(
     // "How many …", "What is the average …" with no word asking for a breakdown ("each",
     // "per", "by", …) ask for one value; a grouping the planner added answers another
     // question.
-    let second = toks.get(1).map_or("", |t| t.low.as_str());
-    let one_value = match opening {
-        "how" => matches!(
-            second,
-            "many" | "much" | "long" | "old" | "big" | "large" | "far"
-        ),
-        "what" => matches!(second, "is" | "was" | "'s"),
-        _ => false,
-    };
-    if one_value
+    if asks_one_value(toks)
         && !q.group.is_empty()
         && q.having.is_none()
         && q.order.is_empty()
         && q.limit.is_none()
-        && !toks.iter().enumerate().any(|(i, t)| {
-            matches!(
-                t.low.as_str(),
-                "each"
-                    | "per"
-                    | "by"
-                    | "every"
-                    | "group"
-                    | "grouped"
-                    | "respective"
-                    | "respectively"
-            ) || (t.low == "different"
-                && toks[i.saturating_sub(3)..i].iter().any(|p| p.low == "for"))
-        })
+        && !asks_breakdown(toks)
     {
         return Err(format!(
             "the question asks for one number, but I could only answer it broken down; I \

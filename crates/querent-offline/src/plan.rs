@@ -89,6 +89,7 @@ pub(crate) fn plan(
 ) -> Result<Planned, String> {
     let mut toks = toks;
     ordinals_of_time(&mut toks, idx);
+    single_as_one(&mut toks);
     let ms = find_mentions(&toks, idx);
     let used = vec![false; ms.len()];
     let mut p = P {
@@ -236,6 +237,31 @@ fn ordinals_of_time(toks: &mut [Tok], idx: &Index) {
             toks[i].low = to.to_owned();
             toks[i].stem = to.to_owned();
         }
+    }
+}
+
+/// "more than a single document" is more than 1; "not a single car maker" is no car
+/// maker.
+fn single_as_one(toks: &mut Vec<Tok>) {
+    let mut i = 1;
+    while i < toks.len() {
+        if toks[i].low != "single" || toks[i].quoted || toks[i - 1].low != "a" {
+            i += 1;
+            continue;
+        }
+        if i >= 2 && toks[i - 2].low == "not" {
+            let t = &mut toks[i - 2];
+            t.low = "no".into();
+            t.stem = "no".into();
+            t.text = "no".into();
+            toks.drain(i - 1..=i);
+            continue;
+        }
+        let t = &mut toks[i];
+        t.low = "1".into();
+        t.stem = "1".into();
+        t.text = "1".into();
+        toks.remove(i - 1);
     }
 }
 

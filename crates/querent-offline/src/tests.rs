@@ -1274,3 +1274,22 @@ fn abbreviated_column_words_match_spelled_out() {
         "SELECT FlightNo FROM flights"
     );
 }
+
+#[test]
+fn a_single_is_one_and_fixed_groups_are_one_value() {
+    // "not a single" is none; "more than a single" is more than 1.
+    assert_eq!(
+        demo_sql("Which customers have not a single order?").unwrap(),
+        demo_sql("Which customers have no order?").unwrap()
+    );
+    assert!(
+        demo_sql("Which customers have more than a single order?")
+            .unwrap()
+            .ends_with("HAVING COUNT(*) > 1")
+    );
+    // A grouping by the column the question fixes has one group: the value alone.
+    assert_eq!(
+        demo_sql("How many orders have the status shipped?").unwrap(),
+        "SELECT COUNT(*) AS order_count FROM orders WHERE status = 'shipped'"
+    );
+}
