@@ -1203,6 +1203,20 @@ impl P<'_> {
                                 continue;
                             }
                         }
+                        // "how many different store locations": the table word qualifies
+                        // the column counted after it.
+                        if count_cue
+                            && distinct
+                            && as_table
+                            && cols.is_empty()
+                            && let Some(nk) = self.ment_at(m.e)
+                            && let Some((_, nc)) = self.ent(nk)
+                            && nc.iter().any(|c| tables.contains(&self.idx.cols[*c].table))
+                        {
+                            self.used[k] = true;
+                            i = m.e;
+                            continue;
+                        }
                         if count_cue {
                             if as_table && (cols.is_empty() || !distinct) {
                                 count_table = Some(self.best_table(tables, k));

@@ -1287,6 +1287,11 @@ fn a_single_is_one_and_fixed_groups_are_one_value() {
             .unwrap()
             .ends_with("HAVING COUNT(*) > 1")
     );
+    // A table word before the column counted qualifies it.
+    assert_eq!(
+        demo_sql("How many different customer cities are there?").unwrap(),
+        "SELECT COUNT(DISTINCT city) AS city_count FROM customers"
+    );
     // A grouping by the column the question fixes has one group: the value alone.
     assert_eq!(
         demo_sql("How many orders have the status shipped?").unwrap(),
