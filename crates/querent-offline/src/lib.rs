@@ -335,7 +335,8 @@ fn translate_on(
             toks.get(j)
                 .is_some_and(|n| !n.quoted && idx.table_named_by(&n.stem) == Some(q.from))
         };
-        let picks_rows = row_noun(i + 1)
+        // ("most students" counts them: that is no row picked.)
+        let picks_rows = row_noun(i + 1) && !matches!(t.low.as_str(), "most" | "least" | "fewest")
             || t.low == "most"
                 && matches!(
                     toks.get(i + 1).map_or("", |n| n.low.as_str()),

@@ -233,7 +233,12 @@ fn ordinals_of_time(toks: &mut [Tok], idx: &Index) {
                     || c.words[c.words.len() - 1] != toks[i + 1].stem
             });
         let before_is_number = i > 0 && toks[i - 1].number().is_some();
-        if (closes && i > 0 || picks_row) && !before_is_number {
+        // "the first, middle, and last name": name parts listed before "name".
+        let name_part = toks[i + 1..]
+            .iter()
+            .take(5)
+            .any(|t| matches!(t.low.as_str(), "name" | "names"));
+        if (closes && i > 0 || picks_row) && !before_is_number && !name_part {
             toks[i].low = to.to_owned();
             toks[i].stem = to.to_owned();
         }
