@@ -234,10 +234,7 @@ fn ordinals_of_time(toks: &mut [Tok], idx: &Index) {
             });
         let before_is_number = i > 0 && toks[i - 1].number().is_some();
         // "the first, middle, and last name": name parts listed before "name".
-        let name_part = toks[i + 1..]
-            .iter()
-            .take(5)
-            .any(|t| matches!(t.low.as_str(), "name" | "names"));
+        let name_part = toks[i + 1..].iter().take(5).any(|t| t.stem == "name");
         if (closes && i > 0 || picks_row) && !before_is_number && !name_part {
             toks[i].low = to.to_owned();
             toks[i].stem = to.to_owned();
