@@ -45,7 +45,17 @@
 //! [`CannotTranslate`], naming the words and what would help (the schema's words, a
 //! synonym or metric in the semantic model, an LLM provider) — a wrong answer presented as
 //! real is worse than none. Verbs and adverbs ("arriving", "temporarily") are relation
-//! words, not unknowns. Shares and ratios are not computed yet, so they are refused.
+//! words, not unknowns; a verb of buying with nothing after it ("customers who bought
+//! something") is having rows in the schema's table of orders (or purchases, sales).
+//!
+//! **Shares** (`ratio`): "what percentage of orders were cancelled", "what share of revenue
+//! does each segment bring, in percent", "what fraction of the payroll goes to
+//! Engineering" — the share phrase is taken out, the rest planned as the measure it names,
+//! and the measure's conditions split into the part (values, subqueries) and the whole
+//! (dates bound both): `100.0 * (part) / NULLIF((whole), 0)`, or per group. A share of no
+//! part in particular, of a cut list or of rows meeting two values of one column at once is
+//! refused; rates ("cancellation rate"), growth ("by what percentage did revenue grow") and
+//! "among …" wholes are not read yet.
 //!
 //! **With a semantic model** (design §8) the model's display names and synonyms are extra
 //! names for tables and columns ("clients" finds `customers`), its value mappings are
