@@ -130,6 +130,9 @@ pub(crate) const BUSINESS: &[(&str, &[&str])] = &[
     ("doctor", &["physician"]),
 ];
 
+/// Words naming a column as a price ("the cheapest product" ranks by it).
+pub(crate) const PRICE_WORDS: &[&str] = &["price", "cost"];
+
 /// Words that, said of money, mean the sum of a money amount: "revenue by region", "sales
 /// in 2024", "how much did customers spend".
 pub(crate) const MONEY_MEASURE: &[&str] = &[
@@ -164,6 +167,12 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     // percentage of our customers").
     "ever",
     "them",
+    // Price superlatives ("the most expensive", "the priciest").
+    "priciest",
+    "costliest",
+    "expensive",
+    "costly",
+    "pricey",
     // "more than a single …", "not a single …".
     "single",
     // Keys asked for by name ("the ids of all documents").

@@ -398,6 +398,18 @@ fn translate_on(
             ),
         });
     }
+    if let Some(w) = unused_superlative(&q, idx, &toks) {
+        // "the cheapest product" answered with every product presents a list as the one
+        // row asked for.
+        return Err(CannotTranslate {
+            understood: format!(
+                "the question asks for \"{w}\", but I did not find what to rank by; I would \
+                 have listed every row: {} Name the column to rank by, or use an LLM \
+                 provider.",
+                sql::explain(&q, idx)
+            ),
+        });
+    }
     shape_answer(&mut q, idx, &toks).map_err(|understood| CannotTranslate { understood })?;
     name_whole_people(&mut q, idx, &toks);
     let aggregated = q.items.iter().any(|e| match e {
@@ -446,6 +458,56 @@ fn translate_on(
         unknown_words,
         unplaced: planned.unplaced,
     })
+}
+
+/// Superlatives that pick rows by a value ("the oldest", "the cheapest").
+const RANKING_WORDS: &[&str] = &[
+    "highest",
+    "largest",
+    "biggest",
+    "greatest",
+    "longest",
+    "heaviest",
+    "tallest",
+    "latest",
+    "newest",
+    "oldest",
+    "richest",
+    "lowest",
+    "smallest",
+    "shortest",
+    "lightest",
+    "youngest",
+    "earliest",
+    "cheapest",
+    "poorest",
+    "priciest",
+    "costliest",
+];
+
+/// A superlative the query does not carry out: no ordering, no cut, no aggregate.
+fn unused_superlative<'t>(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &'t [text::Tok],
+) -> Option<&'t str> {
+    let plain = q
+        .items
+        .iter()
+        .all(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].metric.is_none()));
+    if !plain
+        || !q.order.is_empty()
+        || q.limit.is_some()
+        || q.having.is_some()
+        || q.bucket.is_some()
+        || q.intersect.is_some()
+        || q.conds.iter().any(|c| matches!(c, sql::Cond::CmpAvg(..)))
+    {
+        return None;
+    }
+    toks.iter()
+        .find(|t| !t.quoted && RANKING_WORDS.contains(&t.low.as_str()))
+        .map(|t| t.text.as_str())
 }
 
 /// "When was the earliest order?": a question asking when, answered by the row a date
@@ -527,6 +589,28 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             .iter()
             .any(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].kind == index::Kind::Text))
         && q.items.iter().all(|e| matches!(e, sql::Expr::Col(_)))
+    {
+        q.items.insert(0, sql::Expr::Col(label));
+    }
+    // "Which customer signed up first?": the rows a superlative picks, by their label, not
+    // only the value they were picked by.
+    let which_row = matches!(opening, "which" | "what")
+        && toks
+            .get(1)
+            .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem) == Some(q.from))
+        && q.limit.is_some()
+        && !q.order.is_empty();
+    if which_row
+        && q.intersect.is_none()
+        && q.group.is_empty()
+        && let Some(label) = idx.label_col(q.from)
+        && !q
+            .items
+            .iter()
+            .any(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].kind == index::Kind::Text))
+        && q.items
+            .iter()
+            .all(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].table == q.from))
     {
         q.items.insert(0, sql::Expr::Col(label));
     }

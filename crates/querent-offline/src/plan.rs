@@ -51,8 +51,25 @@ enum Item {
 }
 
 const SUP_DESC: &[&str] = &[
-    "highest", "largest", "biggest", "greatest", "most", "maximum", "max", "longest", "heaviest",
-    "tallest", "latest", "newest", "oldest", "top", "richest", "best", "last",
+    "highest",
+    "largest",
+    "biggest",
+    "greatest",
+    "most",
+    "maximum",
+    "max",
+    "longest",
+    "heaviest",
+    "tallest",
+    "latest",
+    "newest",
+    "oldest",
+    "top",
+    "richest",
+    "best",
+    "last",
+    "priciest",
+    "costliest",
 ];
 const SUP_ASC: &[&str] = &[
     "lowest", "smallest", "least", "fewest", "minimum", "min", "shortest", "lightest", "youngest",
@@ -1865,6 +1882,27 @@ impl P<'_> {
                         self.used[mk] = true;
                     }
                 }
+                // "the cheapest product", "the most expensive one": ordered by its price.
+                let pricey = matches!(self.low(i + 1), "expensive" | "costly" | "pricey");
+                let by_price = matches!(w.as_str(), "cheapest" | "priciest" | "costliest")
+                    || matches!(w.as_str(), "most" | "least") && pricey;
+                if !done && by_price {
+                    let mut look: Vec<usize> = nk
+                        .and_then(|mk| self.ent(mk))
+                        .map(|(t, _)| t.to_vec())
+                        .unwrap_or_default();
+                    look.push(main);
+                    look.extend(extra_tables.iter().copied());
+                    if let Some(c) = look.iter().find_map(|&t| self.price_col(t)) {
+                        let desc = w != "cheapest" && w != "least";
+                        q.order.push((Expr::Col(c), desc));
+                        limit = Some(k);
+                        done = true;
+                        if let Some(mk) = nk {
+                            self.used[mk] = true;
+                        }
+                    }
+                }
                 if !done {
                     let adj = matches!(
                         w.as_str(),
@@ -3199,6 +3237,24 @@ impl P<'_> {
         let c = self.date_col(main, extra).or_else(|| self.year_col(main))?;
         let desc = matches!(w, "latest" | "newest" | "most" | "last" | "youngest");
         Some((c, desc))
+    }
+
+    /// A table's price: a number column named price or cost, else its money amount.
+    fn price_col(&self, t: usize) -> Option<usize> {
+        self.idx.tables[t]
+            .cols
+            .iter()
+            .copied()
+            .find(|&c| {
+                let col = &self.idx.cols[c];
+                col.kind == Kind::Number
+                    && col.metric.is_none()
+                    && col
+                        .words
+                        .iter()
+                        .any(|w| crate::lexicon::PRICE_WORDS.contains(&w.as_str()))
+            })
+            .or_else(|| self.idx.money_col(t))
     }
 
     fn date_col(&self, main: usize, extra: &[usize]) -> Option<usize> {

@@ -380,13 +380,14 @@ fn how_much_needs_an_amount_or_one_row() {
         sql("How much does each product cost?", Dialect::Sqlite),
         "SELECT name, price FROM products"
     );
-    let e = translate(
-        "How much does the most expensive product cost?",
-        &demo(),
-        Dialect::Sqlite,
-    )
-    .unwrap_err();
-    assert!(e.understood.contains("how much"), "{}", e.understood);
+    // The most expensive one: its price.
+    assert_eq!(
+        sql(
+            "How much does the most expensive product cost?",
+            Dialect::Sqlite
+        ),
+        "SELECT price FROM products ORDER BY price DESC LIMIT 1"
+    );
 }
 
 #[test]
@@ -1297,4 +1298,34 @@ fn a_single_is_one_and_fixed_groups_are_one_value() {
         demo_sql("How many orders have the status shipped?").unwrap(),
         "SELECT COUNT(*) AS order_count FROM orders WHERE status = 'shipped'"
     );
+}
+
+#[test]
+fn which_row_a_superlative_picks_shows_its_label() {
+    // The customer is shown, whether or not the date it was picked by is.
+    for q in [
+        "Which customer was created first?",
+        "Which customer has the latest created at?",
+    ] {
+        let sql = demo_sql(q).unwrap();
+        assert!(sql.starts_with("SELECT name"), "{q}: {sql}");
+    }
+}
+
+#[test]
+fn superlatives_rank_or_refuse() {
+    // Price superlatives rank by the price.
+    assert!(
+        demo_sql("What is the most expensive product?")
+            .unwrap()
+            .ends_with("ORDER BY price DESC LIMIT 1")
+    );
+    assert!(
+        demo_sql("Which product is the cheapest?")
+            .unwrap()
+            .ends_with("ORDER BY price LIMIT 1")
+    );
+    // A superlative nothing ranks by is refused, not answered with every row.
+    let why = demo_sql("Which city is the prettiest and largest?").unwrap_err();
+    assert!(why.contains("\"largest\""), "{why}");
 }
