@@ -460,31 +460,6 @@ fn translate_on(
     })
 }
 
-/// Superlatives that pick rows by a value ("the oldest", "the cheapest").
-const RANKING_WORDS: &[&str] = &[
-    "highest",
-    "largest",
-    "biggest",
-    "greatest",
-    "longest",
-    "heaviest",
-    "tallest",
-    "latest",
-    "newest",
-    "oldest",
-    "richest",
-    "lowest",
-    "smallest",
-    "shortest",
-    "lightest",
-    "youngest",
-    "earliest",
-    "cheapest",
-    "poorest",
-    "priciest",
-    "costliest",
-];
-
 /// A superlative the query does not carry out: no ordering, no cut, no aggregate.
 fn unused_superlative<'t>(
     q: &sql::Select,
@@ -506,7 +481,7 @@ fn unused_superlative<'t>(
         return None;
     }
     toks.iter()
-        .find(|t| !t.quoted && RANKING_WORDS.contains(&t.low.as_str()))
+        .find(|t| !t.quoted && plan::ranks_by_value(&t.low))
         .map(|t| t.text.as_str())
 }
 

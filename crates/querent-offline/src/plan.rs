@@ -75,6 +75,27 @@ const SUP_ASC: &[&str] = &[
     "lowest", "smallest", "least", "fewest", "minimum", "min", "shortest", "lightest", "youngest",
     "earliest", "worst", "cheapest", "poorest",
 ];
+/// Whether a superlative picks rows by a value of theirs ("the oldest", "the cheapest"),
+/// rather than counting ("most", "fewest"), cutting ("top") or naming an aggregate
+/// ("maximum").
+pub(crate) fn ranks_by_value(w: &str) -> bool {
+    (SUP_DESC.contains(&w) || SUP_ASC.contains(&w))
+        && !matches!(
+            w,
+            "most"
+                | "maximum"
+                | "max"
+                | "top"
+                | "best"
+                | "last"
+                | "least"
+                | "fewest"
+                | "minimum"
+                | "min"
+                | "worst"
+        )
+}
+
 const DESC_WORDS: &[&str] = &[
     "descending",
     "decreasing",
