@@ -341,10 +341,7 @@ fn translate_on(
     let asks_value = toks.iter().enumerate().any(|(i, t)| {
         // "the 5 most recent orders", "the cheapest product": a superlative that names
         // the rows themselves asks for those rows.
-        let row_noun = |j: usize| {
-            toks.get(j)
-                .is_some_and(|n| !n.quoted && idx.table_named_by(&n.stem) == Some(q.from))
-        };
+        let row_noun = |j: usize| toks.get(j).is_some_and(|n| names_table(n, idx, q.from));
         // ("most students" counts them: that is no row picked.)
         let picks_rows = row_noun(i + 1) && !matches!(t.low.as_str(), "most" | "least" | "fewest")
             || t.low == "most"
@@ -460,6 +457,11 @@ fn translate_on(
     })
 }
 
+/// Whether a question word is the noun of table `t` ("orders", "customer").
+fn names_table(tok: &text::Tok, idx: &index::Index, t: usize) -> bool {
+    !tok.quoted && idx.table_named_by(&tok.stem) == Some(t)
+}
+
 /// A superlative the query does not carry out: no ordering, no cut, no aggregate.
 fn unused_superlative<'t>(
     q: &sql::Select,
@@ -570,9 +572,7 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     // "Which customer signed up first?": the rows a superlative picks, by their label, not
     // only the value they were picked by.
     let which_row = matches!(opening, "which" | "what")
-        && toks
-            .get(1)
-            .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem) == Some(q.from))
+        && toks.get(1).is_some_and(|t| names_table(t, idx, q.from))
         && q.limit.is_some()
         && !q.order.is_empty();
     if which_row
