@@ -654,6 +654,21 @@ mod engine {
             t
         }
 
+        /// Sessions the server still holds on this database (other than the asker's).
+        async fn sessions(&self) -> Vec<u64> {
+            let mut root = mysql_root().await;
+            let ids: Vec<u64> = root
+                .exec(
+                    "SELECT ID FROM information_schema.PROCESSLIST \
+                     WHERE DB = ? AND ID <> CONNECTION_ID()",
+                    (self.name.as_str(),),
+                )
+                .await
+                .unwrap();
+            root.disconnect().await.unwrap();
+            ids
+        }
+
         async fn count(&self, table: &str) -> i64 {
             let mut root = mysql_root().await;
             let n: Option<i64> = root
@@ -675,6 +690,21 @@ mod engine {
                     .unwrap();
                 rt.block_on(async {
                     let mut root = mysql_root().await;
+                    // A session a test left behind (a kill the product spawned on the
+                    // test's runtime cannot run while this drop blocks that runtime)
+                    // would hold its metadata locks and stall the DROP below.
+                    let left: Vec<u64> = root
+                        .exec(
+                            "SELECT ID FROM information_schema.PROCESSLIST \
+                             WHERE DB = ? AND ID <> CONNECTION_ID()",
+                            (name.as_str(),),
+                        )
+                        .await
+                        .unwrap();
+                    for id in left {
+                        // It may have ended meanwhile: an unknown thread id is fine.
+                        let _ = root.query_drop(format!("KILL CONNECTION {id}")).await;
+                    }
                     root.query_drop(format!(
                         "SET SESSION lock_wait_timeout = 20; DROP DATABASE IF EXISTS {name}"
                     ))
@@ -1590,6 +1620,21 @@ mod engine {
         })
         .await;
         engine.forget(ask.id);
+        // A capped read abandons its query: the engine kills that session in the
+        // background (and closes the idle ones with the pool), so none is left holding
+        // the tables' metadata locks. Polled on this runtime, where the kill runs.
+        let started = Instant::now();
+        loop {
+            let left = db.sessions().await;
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "sessions still open on the database: {left:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     #[tokio::test]
