@@ -250,6 +250,88 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
     1.0
 }
 
+/// Words that ask for the distinct values of what follows ("types of government").
+const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
+
+/// Last words of a column that holds a row's kind ("pet_type", "category", "class").
+const KIND_COLUMN_WORDS: &[&str] = &["type", "kind", "category", "class"];
+
+/// "how many types of government", "the kinds of pets": the distinct values of a column.
+/// "types of X" becomes "different X" when X names a column, and "different <X's kind
+/// column>" when X names a table that has one column for a row's kind (`PetType`). Left
+/// as it is when the schema has a table named by the kind word itself, or X names
+/// neither.
+pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let kind_word = !t.quoted
+            && KIND_WORDS.contains(&t.stem.as_str())
+            && toks.get(i + 1).is_some_and(|n| n.low == "of")
+            && idx.table_named_by(&t.stem).is_none();
+        let mut x = i + 2;
+        while toks
+            .get(x)
+            .is_some_and(|n| matches!(n.low.as_str(), "the" | "all" | "a"))
+        {
+            x += 1;
+        }
+        let Some(obj) = toks.get(x).filter(|o| kind_word && !o.quoted) else {
+            out.push(t.clone());
+            i += 1;
+            continue;
+        };
+        let replacement: Option<Vec<String>> = match idx.table_named_by(&obj.stem) {
+            Some(tb) => {
+                let kind_cols: Vec<usize> = idx.tables[tb]
+                    .cols
+                    .iter()
+                    .copied()
+                    .filter(|&c| {
+                        idx.cols[c]
+                            .words
+                            .last()
+                            .is_some_and(|w| KIND_COLUMN_WORDS.contains(&w.as_str()))
+                    })
+                    .collect();
+                match kind_cols.as_slice() {
+                    [c] => Some(idx.cols[*c].words.clone()),
+                    _ => None,
+                }
+            }
+            None if idx
+                .cols
+                .iter()
+                .any(|c| c.words.iter().any(|w| *w == obj.stem || *w == obj.low)) =>
+            {
+                Some(vec![obj.low.clone()])
+            }
+            None => None,
+        };
+        let Some(words) = replacement else {
+            out.push(t.clone());
+            i += 1;
+            continue;
+        };
+        let prev_different = out
+            .last()
+            .is_some_and(|p| matches!(p.low.as_str(), "different" | "distinct" | "unique"));
+        if !prev_different {
+            out.push(Tok::word("different"));
+        }
+        let last = &toks[x];
+        for (j, w) in words.iter().enumerate() {
+            let mut tok = Tok::word(w);
+            tok.comma = j + 1 == words.len() && last.comma;
+            tok.stop = j + 1 == words.len() && last.stop;
+            out.push(tok);
+        }
+        i = x + 1;
+    }
+    out
+}
+
 /// Places named as the database does not store them: a code for a stored name ("TX" →
 /// `Texas`), a name or adjective for a stored code ("Germany", "German" → `DE`). A span of
 /// up to three words is read as the one other name of its place that the schema's values

@@ -696,7 +696,9 @@ impl Index {
                 if w.is_empty() || v.trim().parse::<f64>().is_ok() {
                     continue;
                 }
-                if w.len() == 1 && (w[0].chars().count() < 2 || is_stopword(&w[0])) {
+                // One letter is a value only as a code ("F", "M"; matched as written).
+                let letter = w[0].chars().count() == 1 && w[0].chars().all(char::is_alphabetic);
+                if w.len() == 1 && ((w[0].chars().count() < 2 && !letter) || is_stopword(&w[0])) {
                     continue;
                 }
                 out.push(Value {
@@ -1073,6 +1075,15 @@ impl Index {
     /// generic words, or of one of its other names ("order" → `orders`, "client" →
     /// `customers` with that synonym).
     pub fn table_named_by(&self, stem: &str) -> Option<usize> {
+        // A table named by the word alone (`Pets`) before one ending in it (`Has_Pet`).
+        let whole = |w: &[String]| w.len() == 1 && w[0] == stem;
+        if let Some(t) = self
+            .tables
+            .iter()
+            .position(|t| whole(&t.words) || whole(&t.alt) || t.aliases.iter().any(|a| whole(a)))
+        {
+            return Some(t);
+        }
         self.tables.iter().position(|t| {
             t.words.last().is_some_and(|w| w == stem)
                 || t.alt.last().is_some_and(|w| w == stem)

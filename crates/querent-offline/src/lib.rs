@@ -302,8 +302,11 @@ fn translate_on(
             understood: "the schema has no tables I may use".into(),
         });
     }
-    let (toks, time) = time::extract(text::tokenize(question), idx);
-    let (mut toks, read_as) = ground::ground(toks, idx);
+    let mut toks = text::tokenize(question);
+    text::quote_text_pieces(&mut toks);
+    let (toks, time) = time::extract(toks, idx);
+    let (toks, read_as) = ground::ground(toks, idx);
+    let mut toks = ground::kinds_of(toks, idx);
     let share = ratio::strip(&mut toks, idx);
     let planned = plan::plan(toks.clone(), time, idx, options)
         .map_err(|understood| CannotTranslate { understood })?;
@@ -449,11 +452,56 @@ fn translate_on(
     if let Some(asked) = share {
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
+    sql::distinct_over_fan_out(&mut q, idx);
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),
         explanation: with_readings(sql::explain(&q, idx), &read_as),
         unknown_words,
         unplaced: planned.unplaced,
+    })
+}
+
+/// Whether a condition (or one inside it) leaves rows out: `!=`, `NOT LIKE`, `NOT IN`,
+/// `IS NOT NULL`.
+fn excludes(c: &sql::Cond) -> bool {
+    match c {
+        sql::Cond::Cmp(_, op, _) => matches!(*op, "!=" | "<>"),
+        sql::Cond::Like(_, _, negated) => *negated,
+        sql::Cond::NotIn(..) | sql::Cond::NotNull(_) => true,
+        sql::Cond::Both(parts) | sql::Cond::Or(parts) => parts.iter().any(excludes),
+        _ => false,
+    }
+}
+
+/// A negation the query does not carry out ("stadiums that did not host a concert"
+/// answered with the stadiums that did): the question's "not", "except", "without" …
+/// when no condition of the query leaves anything out. A negated comparison ("not more
+/// than 4", "no later than 2010") is a comparison, and is not counted.
+fn unused_negation<'t>(q: &sql::Select, toks: &'t [text::Tok]) -> Option<&'t str> {
+    let excluded = q.conds.iter().any(excludes)
+        || q.intersect
+            .as_ref()
+            .is_some_and(|i| i.conds.iter().any(excludes));
+    if excluded {
+        return None;
+    }
+    let comparison = |t: &text::Tok| {
+        lexicon::COMPARISON_WORDS.contains(&t.low.as_str())
+            || (t.low.len() > 4 && t.low.ends_with("er") && lexicon::lexicon().is_adjective(&t.low))
+    };
+    (0..toks.len()).find_map(|j| {
+        let t = &toks[j];
+        if t.quoted || !plan::negation_at(toks, j) {
+            return None;
+        }
+        // "No. 5", "flight no 12": a number, not a negation.
+        if t.low == "no" && (t.stop || toks.get(j + 1).is_some_and(|n| n.number().is_some())) {
+            return None;
+        }
+        if toks[j + 1..].iter().take(2).any(comparison) {
+            return None;
+        }
+        Some(t.text.as_str())
     })
 }
 
@@ -483,8 +531,36 @@ fn unused_superlative<'t>(
         return None;
     }
     toks.iter()
-        .find(|t| !t.quoted && plan::ranks_by_value(&t.low))
-        .map(|t| t.text.as_str())
+        .enumerate()
+        .find(|&(i, t)| {
+            !t.quoted
+                && (plan::ranks_by_value(&t.low)
+                    // A word of a name ("best finish") is that name.
+                    || (ranks_rows(toks, i) && !idx.vocab.contains(&t.low)))
+        })
+        .map(|(_, t)| t.text.as_str())
+}
+
+/// Superlatives that rank rows whatever they rank by: "the most …", "the best …", "the
+/// top …", "the least …", "the fewest …", "the worst …", and compounds such as
+/// "best-selling", "top-rated", "most-viewed". Not "at most", "at least", "most of", "top
+/// of", or a word inside quotes.
+fn ranks_rows(toks: &[text::Tok], i: usize) -> bool {
+    const RANKING: &[&str] = &["most", "best", "top", "least", "fewest", "worst"];
+    let t = &toks[i];
+    let compound = t
+        .low
+        .split_once('-')
+        .is_some_and(|(head, rest)| RANKING.contains(&head) && !rest.is_empty());
+    if compound {
+        return true;
+    }
+    let before = i.checked_sub(1).map_or("", |p| toks[p].low.as_str());
+    let after = toks.get(i + 1).map_or("", |n| n.low.as_str());
+    RANKING.contains(&t.low.as_str())
+        && !matches!(before, "at" | "the" if after == "of")
+        && before != "at"
+        && after != "of"
 }
 
 /// "When was the earliest order?": a question asking when, answered by the row a date
@@ -615,6 +691,14 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     }
     drop_fixed_groups(q, toks);
     answers_all_of_it(q, idx, toks)?;
+    if let Some(cue) = unused_negation(q, toks) {
+        return Err(format!(
+            "the question says \"{cue}\", but I found nothing to leave out or exclude; I \
+             would have answered the opposite: {} Rephrase the question, or use an LLM \
+             provider.",
+            sql::explain(q, idx)
+        ));
+    }
     // "When …" asks for a date or time.
     if opening == "when"
         && !q.items.iter().any(|e| match e {

@@ -387,10 +387,13 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
                 i + len <= n
                     && (0..len).all(|k| {
                         let q = &toks[i + k];
-                        !q.quoted
-                            && (q.low == w[k] || (k + 1 == len && len > 1 && q.stem == stem(&w[k])))
+                        !q.quoted && (q.low == w[k] || (k + 1 == len && q.stem == stem(&w[k])))
                     })
-                    && (len != 1 || w[0].len() > 3 || toks[i].capitalised() || *mapped)
+                    && (len != 1
+                        || w[0].len() > 3
+                        || toks[i].capitalised()
+                        || *mapped
+                        || (w[0].chars().count() == 3 && short_value_word(&toks[i])))
             };
             let len = if t.quoted { 1 } else { len };
             if hit && len >= vlen {
@@ -1809,7 +1812,16 @@ impl P<'_> {
                 && (!in_head[i]
                     || matches!(
                         w.as_str(),
-                        "oldest" | "youngest" | "latest" | "newest" | "earliest" | "most" | "top"
+                        "oldest"
+                            | "youngest"
+                            | "latest"
+                            | "newest"
+                            | "earliest"
+                            | "most"
+                            | "top"
+                            | "cheapest"
+                            | "priciest"
+                            | "costliest"
                     ))
             {
                 if w == "last" && self.low(i + 1) != "one" {
@@ -1845,11 +1857,22 @@ impl P<'_> {
                         && self
                             .next_ment(j + 1, &[])
                             .is_some_and(|k| self.ent(k).is_some_and(|(t, _)| !t.is_empty())))
-                    .then(|| t.number())
+                    .then(|| t.number().map(|v| (v, j)))
                     .flatten()
                 });
+                // The number kept is the cut: its mention is placed.
+                let k_at = if k_before.is_some() {
+                    Some(i - 1)
+                } else {
+                    k_near.map(|(_, j)| j)
+                };
+                if let Some(mk) = k_at.and_then(|j| self.ment_at(j))
+                    && matches!(self.ms[mk].kind, MK::Number(..))
+                {
+                    self.used[mk] = true;
+                }
                 let k = k_before
-                    .or(k_near)
+                    .or(k_near.map(|(v, _)| v))
                     .map(|v| v as u64)
                     .or(limit)
                     .unwrap_or(1)
@@ -2082,6 +2105,9 @@ impl P<'_> {
                                 | "including"
                                 | "substring"
                                 | "word"
+                                | "letter"
+                                | "string"
+                                | "phrase"
                         )
                     }) || (self.low(m.e) == "in"
                         && self
@@ -2736,7 +2762,11 @@ impl P<'_> {
             sub.conds.push(cond);
             return;
         }
-        // "X or Y" on the same column becomes one OR.
+        // "X or Y" ("a cat or a dog") on the same column becomes one OR.
+        let mut pos = pos;
+        if pos > 1 && matches!(self.low(pos - 1), "a" | "an" | "the") {
+            pos -= 1;
+        }
         let or_before = pos > 0 && matches!(self.low(pos - 1), "or")
             || (pos > 1 && self.low(pos - 1) == "either");
         // ("not X or Y" excludes both: the conditions stay AND-ed.)
@@ -3170,23 +3200,9 @@ impl P<'_> {
         }
     }
 
-    /// Whether the word at `j` starts a negation: "not", "except", "without", "ignoring",
-    /// or a phrase such as "other than", "leaving out", "apart from".
+    /// Whether the word at `j` starts a negation ([`negation_at`]).
     fn negates(&self, j: usize) -> bool {
-        matches!(
-            self.low(j),
-            "not"
-                | "no"
-                | "except"
-                | "excluding"
-                | "exclude"
-                | "never"
-                | "without"
-                | "ignoring"
-                | "omitting"
-        ) || (self.low(j) == "other" && self.low(j + 1) == "than")
-            || (matches!(self.low(j), "leaving" | "leave") && self.low(j + 1) == "out")
-            || (matches!(self.low(j), "apart" | "aside") && self.low(j + 1) == "from")
+        negation_at(&self.toks, j)
     }
 
     /// Whether a clause boundary lies between token positions `a` and `b`.
@@ -3345,4 +3361,34 @@ impl P<'_> {
         }
         None
     }
+}
+
+/// Whether a lowercase word may be a stored value of three letters by itself (`dog`,
+/// `cats` for the values of a pet type): a content word, not a function word, cue word or
+/// number.
+fn short_value_word(t: &Tok) -> bool {
+    t.low.chars().all(char::is_alphabetic)
+        && t.number().is_none()
+        && !is_stopword(&t.low)
+        && !crate::lexicon::CUE_WORDS.contains(&t.low.as_str())
+}
+
+/// Whether the word at `j` starts a negation: "not", "except", "without", "ignoring",
+/// or a phrase such as "other than", "leaving out", "apart from".
+pub(crate) fn negation_at(toks: &[Tok], j: usize) -> bool {
+    let low = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
+    matches!(
+        low(j),
+        "not"
+            | "no"
+            | "except"
+            | "excluding"
+            | "exclude"
+            | "never"
+            | "without"
+            | "ignoring"
+            | "omitting"
+    ) || (low(j) == "other" && low(j + 1) == "than")
+        || (matches!(low(j), "leaving" | "leave") && low(j + 1) == "out")
+        || (matches!(low(j), "apart" | "aside") && low(j + 1) == "from")
 }

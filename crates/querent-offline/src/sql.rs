@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use querent_domain::Dialect;
 use querent_domain::text::{identifier_words, singular};
 
-use crate::index::{Index, Piece};
+use crate::index::{Index, Kind, Piece};
 use crate::time::Grain;
 
 /// An aggregate function.
@@ -218,6 +218,53 @@ pub(crate) fn prune_joins(q: &mut Select, idx: &Index) {
             }
             None => return,
         }
+    }
+}
+
+/// Tables whose rows the joins repeat: a table joined through a column that references
+/// the table it joins to (a customer's orders, a student's pets through `has_pet`) has
+/// several rows for one row before it, and so has every table joined after it.
+fn fanned_out(q: &Select, idx: &Index) -> Vec<usize> {
+    let mut fanned: Vec<usize> = Vec::new();
+    for &(old, new) in &q.joins {
+        let (t_old, t_new) = (idx.cols[old].table, idx.cols[new].table);
+        let to_many = idx.edges.iter().any(|e| e.from == new && e.to == old);
+        if to_many || fanned.contains(&t_old) {
+            fanned.push(t_new);
+        }
+    }
+    fanned
+}
+
+/// A listing of one side of a join that the other side only filters ("students who have
+/// a cat or a dog", "customers who ordered in May") shows each row once: the joined rows
+/// that meet the condition would otherwise repeat it once per match. Only plain listings
+/// of names, labels and keys: no aggregate, grouping, cut or ordering by anything but what
+/// is shown.
+pub(crate) fn distinct_over_fan_out(q: &mut Select, idx: &Index) {
+    if q.distinct
+        || q.items.is_empty()
+        || !q.group.is_empty()
+        || q.bucket.is_some()
+        || q.share.is_some()
+        || q.intersect.is_some()
+        || q.having.is_some()
+        || q.limit.is_some()
+    {
+        return;
+    }
+    let fanned = fanned_out(q, idx);
+    if fanned.is_empty() {
+        return;
+    }
+    // Names, labels and keys: a number (a weight, a price) of two rows may be equal, and
+    // is not folded.
+    let shown_only = q.items.iter().all(|e| {
+        matches!(e, Expr::Col(c) if !fanned.contains(&idx.cols[*c].table)
+            && (idx.cols[*c].kind != Kind::Number || idx.cols[*c].pk))
+    }) && q.order.iter().all(|(e, _)| q.items.contains(e));
+    if shown_only {
+        q.distinct = true;
     }
 }
 

@@ -1329,3 +1329,135 @@ fn superlatives_rank_or_refuse() {
     let why = demo_sql("Which city is the prettiest and largest?").unwrap_err();
     assert!(why.contains("\"largest\""), "{why}");
 }
+
+/// A schema with a many-to-many link (students, their pets through `has_pet`), a pet type
+/// of short words, a sex stored as a letter, and a name with words in it.
+fn pets() -> SchemaSnapshot {
+    let mut s = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables: vec![
+            table(
+                "students",
+                vec![
+                    col("id", "integer", &[]),
+                    col("name", "text", &[]),
+                    col("sex", "text", &["F", "M"]),
+                    col("major", "text", &["computer science", "history", "art"]),
+                ],
+                vec![],
+            ),
+            table(
+                "pets",
+                vec![
+                    col("id", "integer", &[]),
+                    col("pet_type", "text", &["cat", "dog"]),
+                    col("weight", "real", &[]),
+                ],
+                vec![],
+            ),
+            table(
+                "has_pet",
+                vec![
+                    col("student_id", "integer", &[]),
+                    col("pet_id", "integer", &[]),
+                ],
+                vec![fk("student_id", "students"), fk("pet_id", "pets")],
+            ),
+        ],
+    };
+    s.normalize();
+    s
+}
+
+fn pets_sql(q: &str) -> Result<String, String> {
+    translate(q, &pets(), Dialect::Sqlite)
+        .map(|t| t.sql)
+        .map_err(|e| e.understood)
+}
+
+#[test]
+fn short_and_plural_values_and_sexes_in_words_are_values() {
+    let s = pets_sql("How many dogs are there?").unwrap();
+    assert!(s.contains("pet_type = 'dog'"), "{s}");
+    let s = pets_sql("How many female students are there?").unwrap();
+    assert!(s.contains("sex = 'F'"), "{s}");
+    let s = pets_sql("List the names of the men students").unwrap();
+    assert!(s.contains("sex = 'M'"), "{s}");
+}
+
+#[test]
+fn a_listing_filtered_through_a_to_many_join_shows_each_row_once() {
+    // A student with a cat and a dog is one student.
+    let s = pets_sql("What are the names of students who have a cat or a dog?").unwrap();
+    assert!(s.starts_with("SELECT DISTINCT"), "{s}");
+    // Numbers are not folded: two pets may weigh the same.
+    let s = pets_sql("Show the weight of pets of students who study art").unwrap();
+    assert!(!s.starts_with("SELECT DISTINCT"), "{s}");
+}
+
+#[test]
+fn the_word_or_letter_named_is_a_piece_of_text() {
+    let s = pets_sql("Which students have the word computer in their major?").unwrap();
+    assert!(s.contains("major LIKE '%computer%'"), "{s}");
+    let s = pets_sql("Find the students whose name contains the letter w").unwrap();
+    assert!(s.contains("name LIKE '%w%'"), "{s}");
+}
+
+#[test]
+fn kinds_of_something_are_its_distinct_values() {
+    let s = pets_sql("How many types of pets are there?").unwrap();
+    assert!(s.contains("COUNT(DISTINCT pet_type)"), "{s}");
+    let s = pets_sql("How many kinds of majors are there?").unwrap();
+    assert!(s.contains("COUNT(DISTINCT major)"), "{s}");
+}
+
+#[test]
+fn a_negation_the_query_does_not_carry_out_is_refused() {
+    // Read as the opposite (no exclusion built) would be the students who do have them.
+    let e = pets_sql("Which students never had any of the pets?").unwrap_err();
+    assert!(e.contains("\"never\""), "{e}");
+    // A negated comparison is a comparison.
+    let s = pets_sql("Which pets have a weight not more than 10?").unwrap();
+    assert!(s.contains("<= 10"), "{s}");
+    // An exclusion the query does build passes.
+    let s = pets_sql("Which students do not have a dog?").unwrap();
+    assert!(s.contains("NOT IN"), "{s}");
+}
+
+#[test]
+fn a_number_before_a_price_superlative_is_the_cut() {
+    let s = sql("List the 3 cheapest products", Dialect::Sqlite);
+    assert!(s.ends_with("ORDER BY price LIMIT 3"), "{s}");
+    let s = sql("Show the three cheapest products", Dialect::Sqlite);
+    assert!(s.ends_with("LIMIT 3"), "{s}");
+}
+
+#[test]
+fn a_ranking_word_the_query_ignores_is_refused() {
+    let e = translate(
+        "What was our best-selling product?",
+        &demo(),
+        Dialect::Sqlite,
+    )
+    .unwrap_err()
+    .understood;
+    assert!(e.contains("best-selling"), "{e}");
+    // "at most" is a bound, not a ranking.
+    let s = sql("customers with at most 2 orders", Dialect::Sqlite);
+    assert!(s.contains("<= 2"), "{s}");
+}
+
+#[test]
+fn days_said_with_their_month_bound_the_dates() {
+    let s = sql(
+        "How many orders were placed on 3 March 2025?",
+        Dialect::Sqlite,
+    );
+    assert!(
+        s.contains(">= '2025-03-03'") && s.contains("< '2025-03-04'"),
+        "{s}"
+    );
+}

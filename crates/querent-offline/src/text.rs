@@ -108,6 +108,44 @@ impl Tok {
     }
 }
 
+/// Words that name a piece of text the question then gives unquoted ("names that have
+/// the word computer", "containing the letter w", "with the substring ing").
+const TEXT_PIECE_WORDS: &[&str] = &["word", "substring", "letter", "string", "phrase"];
+
+/// Reads the piece of text a question names after "the word", "the letter", "the
+/// substring" … as a literal, as if it had been quoted: "the word computer" is the text
+/// `computer`, whatever the schema calls so. Only a single following word that is not a
+/// stop word or number, and only where the piece word is not itself followed by "of"
+/// ("the word of …") or preceded by a number ("3 letters").
+pub(crate) fn quote_text_pieces(toks: &mut [Tok]) {
+    for i in 0..toks.len().saturating_sub(1) {
+        let t = &toks[i];
+        if t.quoted || !TEXT_PIECE_WORDS.contains(&t.low.as_str()) || t.comma || t.stop {
+            continue;
+        }
+        let before = i.checked_sub(1).map(|p| toks[p].low.as_str());
+        if !matches!(before, Some("the" | "a" | "an")) {
+            continue;
+        }
+        let mut k = i + 1;
+        if toks[k].low == "the" && k + 1 < toks.len() {
+            k += 1;
+        }
+        let next = &toks[k];
+        if next.quoted || next.number().is_some() || is_stopword(&next.low) {
+            continue;
+        }
+        if !next.low.chars().all(char::is_alphanumeric) {
+            continue;
+        }
+        let (comma, stop) = (next.comma, next.stop);
+        let mut lit = Tok::new(&next.text, true);
+        lit.comma = comma;
+        lit.stop = stop;
+        toks[k] = lit;
+    }
+}
+
 /// Splits a question into tokens: words, numbers (with decimals), and quoted literals.
 pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
     let chars: Vec<char> = question.chars().collect();

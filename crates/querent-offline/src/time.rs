@@ -71,20 +71,94 @@ pub(crate) struct TimeFrame {
     pub grain: Option<Grain>,
 }
 
+/// A calendar day: year, month, day.
+type Day = (i32, u32, u32);
+
 /// A calendar period: first day and first day after.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Period {
-    start: (i32, u32),
-    end: (i32, u32),
+    start: Day,
+    end: Day,
 }
 
-fn date((y, m): (i32, u32)) -> String {
-    format!("{y:04}-{m:02}-01")
+impl Period {
+    /// The whole month `(y, m)` and the `n - 1` months after it.
+    fn months(start: (i32, u32), n: u32) -> Self {
+        let (ey, em) = add_months(start, n);
+        Self {
+            start: (start.0, start.1, 1),
+            end: (ey, em, 1),
+        }
+    }
+
+    /// One day.
+    fn day(d: Day) -> Self {
+        Self {
+            start: d,
+            end: next_day(d),
+        }
+    }
+}
+
+fn date((y, m, d): Day) -> String {
+    format!("{y:04}-{m:02}-{d:02}")
 }
 
 fn add_months((y, m): (i32, u32), n: u32) -> (i32, u32) {
     let total = y * 12 + (m as i32 - 1) + n as i32;
     (total.div_euclid(12), total.rem_euclid(12) as u32 + 1)
+}
+
+fn days_in_month(y: i32, m: u32) -> u32 {
+    match m {
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+fn next_day((y, m, d): Day) -> Day {
+    if d < days_in_month(y, m) {
+        (y, m, d + 1)
+    } else {
+        let (y, m) = add_months((y, m), 1);
+        (y, m, 1)
+    }
+}
+
+/// A day of the month as written: "1", "21", "1st", "22nd", "3rd", "4th".
+fn day_of_month(w: &str) -> Option<u32> {
+    let digits = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| w.strip_suffix(s))
+        .unwrap_or(w);
+    if digits.is_empty() || digits.len() > 2 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|d| (1..=31).contains(d))
+}
+
+/// A date said with its day ("1 September 2026", "the 1st of September 2026",
+/// "September 1, 2026", "Sept 1st 2026") at token `k`, and the index after it. A year is
+/// required (or given by the caller); a day the month does not have is no date.
+fn day_at(toks: &[Tok], k: usize, year: Option<i32>) -> Option<(Day, usize)> {
+    let low = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
+    let (d, m, after) = if let Some(d) = day_of_month(low(k)) {
+        let mut j = k + 1;
+        if low(j) == "of" {
+            j += 1;
+        }
+        (d, month(low(j))?, j + 1)
+    } else {
+        let m = month(low(k))?;
+        (day_of_month(low(k + 1))?, m, k + 2)
+    };
+    let (y, end) = match year_of(toks.get(after)) {
+        Some(y) => (y, after + 1),
+        None => (year?, after),
+    };
+    (d <= days_in_month(y, m)).then_some(((y, m, d), end))
 }
 
 fn year_of(tok: Option<&Tok>) -> Option<i32> {
@@ -115,29 +189,18 @@ fn period_at(toks: &[Tok], i: usize, year: Option<i32>) -> Option<(Period, usize
     if low(k) == "the" {
         k += 1;
     }
+    if let Some((d, end)) = day_at(toks, k, year) {
+        return Some((Period::day(d), end - i));
+    }
     if let Some(m) = month(low(k)) {
         // "may" is also a verb: a month only next to a year (or when the caller knows one).
         if let Some(y) = year_of(toks.get(k + 1)) {
-            let start = (y, m);
-            return Some((
-                Period {
-                    start,
-                    end: add_months(start, 1),
-                },
-                k + 2 - i,
-            ));
+            return Some((Period::months((y, m), 1), k + 2 - i));
         }
         if let Some(y) = year
             && (low(k) != "may" || toks[k].capitalised())
         {
-            let start = (y, m);
-            return Some((
-                Period {
-                    start,
-                    end: add_months(start, 1),
-                },
-                k + 1 - i,
-            ));
+            return Some((Period::months((y, m), 1), k + 1 - i));
         }
         return None;
     }
@@ -161,14 +224,7 @@ fn period_at(toks: &[Tok], i: usize, year: Option<i32>) -> Option<(Period, usize
         } else {
             k + used
         };
-        let start = (y, (q - 1) * 3 + 1);
-        return Some((
-            Period {
-                start,
-                end: add_months(start, 3),
-            },
-            taken - i,
-        ));
+        return Some((Period::months((y, (q - 1) * 3 + 1), 3), taken - i));
     }
     None
 }
@@ -200,7 +256,7 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
                 continue;
             }
             let at = match prep {
-                "in" | "during" | "for" | "of" | "since" | "after" | "before" | "until"
+                "in" | "during" | "for" | "of" | "on" | "since" | "after" | "before" | "until"
                 | "till" | "from" => i + 1,
                 _ => i,
             };
@@ -221,13 +277,7 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
                     });
                 let y = year_of(toks.get(at))
                     .filter(|_| (at > i && prep != "of" || modifies) && !idx.names("year"))?;
-                Some((
-                    Period {
-                        start: (y, 1),
-                        end: (y + 1, 1),
-                    },
-                    1,
-                ))
+                Some((Period::months((y, 1), 12), 1))
             });
             if let Some((p, n)) = period {
                 let (from, until) = match prep {
@@ -298,8 +348,8 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
 fn window(
     toks: &[Tok],
     span: std::ops::Range<usize>,
-    from: Option<(i32, u32)>,
-    until: Option<(i32, u32)>,
+    from: Option<Day>,
+    until: Option<Day>,
 ) -> Window {
     let said: Vec<&str> = toks[span].iter().map(|t| t.text.as_str()).collect();
     Window {
@@ -352,6 +402,24 @@ mod tests {
         assert_eq!(win(&f), (Some("2023-07-01"), Some("2023-10-01")));
         let (_, f) = run("orders in December 2024");
         assert_eq!(win(&f), (Some("2024-12-01"), Some("2025-01-01")));
+    }
+
+    #[test]
+    fn days_with_their_month_and_year_become_windows() {
+        let (q, f) = run("How many orders have come in since 1 September 2026?");
+        assert_eq!(q, "how many orders have come in");
+        assert_eq!(win(&f), (Some("2026-09-01"), None));
+        let (_, f) = run("orders placed on September 30, 2025");
+        assert_eq!(win(&f), (Some("2025-09-30"), Some("2025-10-01")));
+        let (_, f) = run("orders before the 1st of March 2024");
+        assert_eq!(win(&f), (None, Some("2024-03-01")));
+        let (_, f) = run("orders on 31 December 2024");
+        assert_eq!(win(&f), (Some("2024-12-31"), Some("2025-01-01")));
+        let (_, f) = run("orders between 28 February 2024 and 2 March 2024");
+        assert_eq!(win(&f), (Some("2024-02-28"), Some("2024-03-03")));
+        // A day the month does not have is no date; the month alone still is.
+        let (_, f) = run("orders in 31 April 2024");
+        assert_eq!(win(&f), (Some("2024-04-01"), Some("2024-05-01")));
     }
 
     #[test]
