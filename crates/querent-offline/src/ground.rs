@@ -250,6 +250,57 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
     1.0
 }
 
+/// "products that are out of stock": none left of a count the schema keeps. "out of X",
+/// where X is a word of exactly one numeric column (`units_in_stock`), reads as "with 0
+/// <that column>". Not after a number ("3 out of 5"), and not when X names a table.
+pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let is_out = toks[i].low == "out"
+            && !toks[i].quoted
+            && toks.get(i + 1).is_some_and(|t| t.low == "of")
+            && !out.last().is_some_and(|p| p.number().is_some());
+        let col = toks.get(i + 2).filter(|_| is_out).and_then(|x| {
+            if x.quoted || x.number().is_some() || idx.table_named_by(&x.stem).is_some() {
+                return None;
+            }
+            let cols: Vec<usize> = (0..idx.cols.len())
+                .filter(|&c| {
+                    idx.cols[c].kind == crate::index::Kind::Number
+                        && !idx.cols[c].pk
+                        && !idx.cols[c].fk
+                        && idx.cols[c]
+                            .words
+                            .iter()
+                            .any(|w| *w == x.stem || *w == x.low)
+                })
+                .collect();
+            match cols.as_slice() {
+                [c] => Some(*c),
+                _ => None,
+            }
+        });
+        let Some(c) = col else {
+            out.push(toks[i].clone());
+            i += 1;
+            continue;
+        };
+        let last = &toks[i + 2];
+        out.push(Tok::word("with"));
+        out.push(Tok::word("0"));
+        let words = &idx.cols[c].words;
+        for (j, w) in words.iter().enumerate() {
+            let mut t = Tok::word(w);
+            t.comma = j + 1 == words.len() && last.comma;
+            t.stop = j + 1 == words.len() && last.stop;
+            out.push(t);
+        }
+        i += 3;
+    }
+    out
+}
+
 /// Words that ask for the distinct values of what follows ("types of government").
 const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
 

@@ -458,6 +458,23 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     "youngest",
 ];
 
+/// Last words of columns that say where something is: what "where …?" asks for.
+pub(crate) const PLACE_WORDS: &[&str] = &[
+    "location",
+    "city",
+    "country",
+    "address",
+    "place",
+    "region",
+    "state",
+    "site",
+    "venue",
+    "town",
+    "hometown",
+    "headquarters",
+    "street",
+];
+
 /// Words that make a negation a comparison ("not more than 4", "no later than 2010",
 /// "not at least", "not over 100"), besides comparative adjectives ("higher", "older").
 pub(crate) const COMPARISON_WORDS: &[&str] = &[
@@ -538,6 +555,10 @@ pub(crate) const EMPTY_WORDS: &[&str] = &[
     "values",
     "respectively",
     "currently",
+    "still",
+    "ever",
+    "so",
+    "far",
     "overall",
     "please",
     "exactly",

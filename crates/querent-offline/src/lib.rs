@@ -306,7 +306,7 @@ fn translate_on(
     text::quote_text_pieces(&mut toks);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
-    let mut toks = ground::kinds_of(toks, idx);
+    let mut toks = ground::out_of(ground::kinds_of(toks, idx), idx);
     let share = ratio::strip(&mut toks, idx);
     let planned = plan::plan(toks.clone(), time, idx, options)
         .map_err(|understood| CannotTranslate { understood })?;
@@ -461,6 +461,41 @@ fn translate_on(
     })
 }
 
+/// An average the query does not compute: "average" or "mean" in the question when
+/// nothing in the query averages (an `AVG`, a comparison with an average) or is named so (a
+/// metric `average_order_value`, a column `Average`).
+fn unused_average<'t>(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &'t [text::Tok],
+) -> Option<&'t str> {
+    let named_average = |c: usize| {
+        idx.cols[c]
+            .words
+            .iter()
+            .any(|w| matches!(w.as_str(), "average" | "avg" | "mean" | "rate"))
+    };
+    let averages = |e: &sql::Expr| match e {
+        sql::Expr::Agg(sql::Agg::Avg, _, _) => true,
+        sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) => named_average(*c),
+        sql::Expr::CountStar => false,
+    };
+    if q.items
+        .iter()
+        .chain(q.order.iter().map(|(e, _)| e))
+        .any(averages)
+        || q.conds.iter().any(|c| {
+            matches!(c, sql::Cond::CmpAvg(..)) || cond_columns(c).into_iter().any(named_average)
+        })
+        || q.share.is_some()
+    {
+        return None;
+    }
+    toks.iter()
+        .find(|t| !t.quoted && matches!(t.low.as_str(), "average" | "mean" | "avg"))
+        .map(|t| t.text.as_str())
+}
+
 /// Whether a condition (or one inside it) leaves rows out: `!=`, `NOT LIKE`, `NOT IN`,
 /// `IS NOT NULL`.
 fn excludes(c: &sql::Cond) -> bool {
@@ -503,6 +538,69 @@ fn unused_negation<'t>(q: &sql::Select, toks: &'t [text::Tok]) -> Option<&'t str
         }
         Some(t.text.as_str())
     })
+}
+
+/// "Where is the Logistics department located?": a question asking where shows the place
+/// columns of the table it lists (location, city, country, address …): instead of what
+/// it names when only that was found, else beside the rows ("Where do our customers
+/// live?").
+fn where_is_a_place(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    if toks.first().is_none_or(|t| t.low != "where") || !q.group.is_empty() {
+        return;
+    }
+    let fixed: Vec<usize> = q
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            sql::Cond::Cmp(c, "=", _) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let plain = !q.items.is_empty()
+        && q.items
+            .iter()
+            .all(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].metric.is_none()));
+    if !plain {
+        return;
+    }
+    let only_fixed = q
+        .items
+        .iter()
+        .all(|e| matches!(e, sql::Expr::Col(c) if fixed.contains(c)));
+    let place_col = |c: usize| {
+        idx.cols[c]
+            .words
+            .iter()
+            .any(|w| lexicon::PLACE_WORDS.contains(&w.as_str()))
+    };
+    if q.items
+        .iter()
+        .any(|e| matches!(e, sql::Expr::Col(c) if place_col(*c)))
+    {
+        return;
+    }
+    let Some(t) = q.items.iter().find_map(|e| match e {
+        sql::Expr::Col(c) => Some(idx.cols[*c].table),
+        _ => None,
+    }) else {
+        return;
+    };
+    let places: Vec<sql::Expr> = idx.tables[t]
+        .cols
+        .iter()
+        .copied()
+        .filter(|&c| place_col(c) && !fixed.contains(&c))
+        .map(sql::Expr::Col)
+        .collect();
+    if places.is_empty() {
+        return;
+    }
+    if only_fixed {
+        q.items = places;
+    } else {
+        // "Where do our customers live?": who, and where.
+        q.items.extend(places);
+    }
 }
 
 /// Whether a question word is the noun of table `t` ("orders", "customer").
@@ -558,9 +656,9 @@ fn ranks_rows(toks: &[text::Tok], i: usize) -> bool {
     let before = i.checked_sub(1).map_or("", |p| toks[p].low.as_str());
     let after = toks.get(i + 1).map_or("", |n| n.low.as_str());
     RANKING.contains(&t.low.as_str())
-        && !matches!(before, "at" | "the" if after == "of")
         && before != "at"
-        && after != "of"
+        // "the top of", "the best of"; but "most of our customers" ranks them.
+        && (after != "of" || t.low == "most")
 }
 
 /// "When was the earliest order?": a question asking when, answered by the row a date
@@ -690,7 +788,15 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
         q.items.insert(0, sql::Expr::Col(label));
     }
     drop_fixed_groups(q, toks);
+    where_is_a_place(q, idx, toks);
     answers_all_of_it(q, idx, toks)?;
+    if let Some(word) = unused_average(q, idx, toks) {
+        return Err(format!(
+            "the question asks for an average (\"{word}\"), but I found no average to \
+             compute; I would have answered: {} Name what to average, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
     if let Some(cue) = unused_negation(q, toks) {
         return Err(format!(
             "the question says \"{cue}\", but I found nothing to leave out or exclude; I \
@@ -1008,6 +1114,37 @@ fn finish_metrics(
     {
         return Err(format!(
             "I recognised the metric `{}` but cannot filter on a metric's value",
+            idx.cols[c].name
+        ));
+    }
+    // A metric is an aggregate already: the average (least, greatest, count) of one would
+    // be an aggregate of aggregates, which is not computed; a sum of a sum is the sum.
+    let own = |agg: sql::Agg, c: usize| {
+        let words = &idx.cols[c].words;
+        let has = |ws: &[&str]| words.iter().any(|w| ws.contains(&w.as_str()));
+        match agg {
+            sql::Agg::Sum => true,
+            sql::Agg::Avg => has(&["average", "avg", "mean", "rate"]),
+            sql::Agg::Min => has(&["min", "minimum", "lowest", "least"]),
+            sql::Agg::Max => has(&["max", "maximum", "highest", "greatest"]),
+            sql::Agg::Count => has(&["count", "number"]),
+        }
+    };
+    if let Some((agg, c)) = q.items.iter().find_map(|e| match e {
+        Expr::Agg(agg, c, _) if is_metric(*c) && !own(*agg, *c) => Some((*agg, *c)),
+        _ => None,
+    }) {
+        return Err(format!(
+            "the question asks for the {} of the metric `{}`, which is itself computed over \
+             rows; I cannot compute one over the other. Ask for the metric itself (by a \
+             grouping such as month or customer), or use an LLM provider.",
+            match agg {
+                sql::Agg::Avg => "average",
+                sql::Agg::Min => "least value",
+                sql::Agg::Max => "greatest value",
+                sql::Agg::Count => "count",
+                sql::Agg::Sum => "sum",
+            },
             idx.cols[c].name
         ));
     }

@@ -1461,3 +1461,40 @@ fn days_said_with_their_month_bound_the_dates() {
         "{s}"
     );
 }
+
+#[test]
+fn where_asks_for_the_place_columns() {
+    let s = pets_sql("Where do the students live?").unwrap_or_default();
+    // The pets schema has no place column: nothing to add, and nothing invented.
+    assert!(!s.contains("city"), "{s}");
+    let s = sql("Where do our customers live?", Dialect::Sqlite);
+    assert!(s.contains("country") && s.contains("city"), "{s}");
+}
+
+#[test]
+fn out_of_a_counted_stock_is_none_left() {
+    let mut snap = demo();
+    snap.tables
+        .iter_mut()
+        .find(|t| t.name == "products")
+        .unwrap()
+        .columns
+        .push(col("units_in_stock", "integer", &[]));
+    snap.normalize();
+    let t = translate("Which products are out of stock?", &snap, Dialect::Sqlite).unwrap();
+    assert!(t.sql.contains("units_in_stock = 0"), "{}", t.sql);
+}
+
+#[test]
+fn an_average_the_query_does_not_compute_is_refused() {
+    let e = translate(
+        "What is the average number of items per order?",
+        &demo(),
+        Dialect::Sqlite,
+    )
+    .unwrap_err()
+    .understood;
+    assert!(e.contains("average"), "{e}");
+    let s = sql("What is the average salary?", Dialect::Sqlite);
+    assert!(s.contains("AVG(salary)"), "{s}");
+}
