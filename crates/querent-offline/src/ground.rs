@@ -260,7 +260,7 @@ pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
         let is_out = toks[i].low == "out"
             && !toks[i].quoted
             && toks.get(i + 1).is_some_and(|t| t.low == "of")
-            && !out.last().is_some_and(|p| p.number().is_some());
+            && out.last().is_none_or(|p| p.number().is_none());
         let col = toks.get(i + 2).filter(|_| is_out).and_then(|x| {
             if x.quoted || x.number().is_some() || idx.table_named_by(&x.stem).is_some() {
                 return None;
