@@ -224,23 +224,28 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
     }
     // A word that is a verb and a noun, right after its subject or an auxiliary, is the verb.
     let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
+    // "How many models does each car maker produce?": after "do/does/did" and its subject.
+    let after_auxiliary =
+        (i.saturating_sub(5)..i).any(|j| matches!(toks[j].low.as_str(), "do" | "does" | "did"));
     if lex.noun_too(w)
-        && (matches!(
-            prev,
-            "do" | "does"
-                | "did"
-                | "not"
-                | "to"
-                | "who"
-                | "that"
-                | "which"
-                | "can"
-                | "will"
-                | "never"
-                | "also"
-                | "they"
-                | "all"
-        ) || i > 0 && toks[i - 1].stem != toks[i - 1].low)
+        && (after_auxiliary
+            || matches!(
+                prev,
+                "do" | "does"
+                    | "did"
+                    | "not"
+                    | "to"
+                    | "who"
+                    | "that"
+                    | "which"
+                    | "can"
+                    | "will"
+                    | "never"
+                    | "also"
+                    | "they"
+                    | "all"
+            )
+            || i > 0 && toks[i - 1].stem != toks[i - 1].low)
     {
         return 0.0;
     }

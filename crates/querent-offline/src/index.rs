@@ -301,6 +301,11 @@ impl Index {
                 if cw.len() >= 2 && spelled != cw && !aliases.contains(&spelled) {
                     aliases.push(spelled);
                 }
+                for agent in agent_aliases(&cw) {
+                    if !aliases.contains(&agent) {
+                        aliases.push(agent);
+                    }
+                }
                 cols.push(idx.cols.len());
                 idx.cols.push(Col {
                     table: ti,
@@ -1102,4 +1107,27 @@ impl Index {
     pub fn col_words(&self, c: usize) -> String {
         split_ident(&self.cols[c].name).join(" ")
     }
+}
+
+/// Who did what a `<verb>ed_by` column records: `directed_by` is also "director",
+/// `written_by` "writer", `produced_by` "producer" (the agent nouns of the verb's lemma).
+fn agent_aliases(words: &[String]) -> Vec<Vec<String>> {
+    let [head @ .., verb, by] = words else {
+        return Vec::new();
+    };
+    if by != "by" {
+        return Vec::new();
+    }
+    let Some(lemma) = crate::lexicon::lexicon().lemma(verb) else {
+        return Vec::new();
+    };
+    let agents = if lemma.ends_with('e') {
+        vec![format!("{lemma}r")]
+    } else {
+        vec![format!("{lemma}or"), format!("{lemma}er")]
+    };
+    agents
+        .into_iter()
+        .map(|a| head.iter().cloned().chain(std::iter::once(a)).collect())
+        .collect()
 }

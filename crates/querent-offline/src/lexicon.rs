@@ -758,6 +758,33 @@ impl Lexicon {
         word.strip_suffix('s').is_some_and(plain_verb)
     }
 
+    /// The lemma of a verb form ("written" → "write", "directed" → "direct", "produced"
+    /// → "produce", "studied" → "study"), when the word is one.
+    pub(crate) fn lemma(&self, word: &str) -> Option<String> {
+        if let Some(lemma) = self.verbs.get(word) {
+            return Some((*lemma).to_owned());
+        }
+        if let Some(b) = word.strip_suffix("ied") {
+            let y = format!("{b}y");
+            return self.verbs.contains_key(y.as_str()).then_some(y);
+        }
+        let b = word.strip_suffix("ed")?;
+        let e = format!("{b}e");
+        if self.verbs.contains_key(e.as_str()) {
+            return Some(e);
+        }
+        if self.verbs.contains_key(b) {
+            return Some(b.to_owned());
+        }
+        // "planned" → "plan".
+        let mut single = b.to_owned();
+        single.pop();
+        (b.len() > 2
+            && b.ends_with(|c| single.ends_with(c))
+            && self.verbs.contains_key(single.as_str()))
+        .then_some(single)
+    }
+
     /// Other readings of a word (as written in lower case, or its singular), business
     /// vocabulary first, then WordNet.
     pub(crate) fn readings(&self, low: &str, singular: &str) -> Vec<&Alt> {

@@ -1498,3 +1498,33 @@ fn an_average_the_query_does_not_compute_is_refused() {
     let s = sql("What is the average salary?", Dialect::Sqlite);
     assert!(s.contains("AVG(salary)"), "{s}");
 }
+
+#[test]
+fn the_agent_of_a_by_column_and_verbs_after_an_auxiliary_are_understood() {
+    let mut snap = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables: vec![table(
+            "cartoon",
+            vec![
+                col("id", "integer", &[]),
+                col("title", "text", &[]),
+                col("directed_by", "text", &["Ben Jones", "Brandon Vietti"]),
+                col("written_by", "text", &["Todd Casey"]),
+            ],
+            vec![],
+        )],
+    };
+    snap.normalize();
+    let t = translate(
+        "How many cartoons did each director create?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert!(t.sql.contains("GROUP BY directed_by"), "{}", t.sql);
+    let t = translate("List the writers of all cartoons", &snap, Dialect::Sqlite).unwrap();
+    assert!(t.sql.contains("written_by"), "{}", t.sql);
+}
