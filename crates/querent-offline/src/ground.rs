@@ -306,6 +306,51 @@ pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "year of independence", "date of birth", "place of birth": a column named the other
+/// way round (`IndepYear`, `birth_date`). "<a> of <b>" becomes "<b> <a>" when a column (or
+/// one of its other names) is exactly those two words in that order, and no column is
+/// named by "<a> <b>". Not for counts ("number of flights" is no `flight_number`) nor
+/// when `<b>` names a table ("name of the feature" is the feature's name).
+pub(crate) fn of_compounds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let named = |a: &str, b: &str| {
+        idx.cols.iter().any(|c| {
+            std::iter::once(&c.words)
+                .chain(c.aliases.iter())
+                .any(|w| w.len() == 2 && w[0] == a && w[1] == b)
+        })
+    };
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let a = &toks[i];
+        let b = toks.get(i + 2);
+        if let Some(b) = b
+            && !a.quoted
+            && !b.quoted
+            && toks[i + 1].low == "of"
+            && !a.comma
+            && !matches!(a.stem.as_str(), "number" | "count" | "amount" | "total")
+            && idx.table_named_by(&b.stem).is_none()
+            && named(&b.stem, &a.stem)
+            && !named(&a.stem, &b.stem)
+        {
+            let mut first = b.clone();
+            first.comma = false;
+            first.stop = false;
+            let mut second = a.clone();
+            second.comma = b.comma;
+            second.stop = b.stop;
+            out.push(first);
+            out.push(second);
+            i += 3;
+            continue;
+        }
+        out.push(a.clone());
+        i += 1;
+    }
+    out
+}
+
 /// Words that ask for the distinct values of what follows ("types of government").
 const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
 

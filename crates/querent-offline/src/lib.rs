@@ -306,7 +306,8 @@ fn translate_on(
     text::quote_text_pieces(&mut toks);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
-    let mut toks = ground::out_of(ground::kinds_of(toks, idx), idx);
+    let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
+    let mut toks = ground::out_of(toks, idx);
     let share = ratio::strip(&mut toks, idx);
     let planned = plan::plan(toks.clone(), time, idx, options)
         .map_err(|understood| CannotTranslate { understood })?;
