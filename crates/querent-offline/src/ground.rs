@@ -390,8 +390,13 @@ pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
                     .iter()
                     .copied()
                     .filter(|&c| {
-                        idx.cols[c]
-                            .words
+                        // `pet_type`, or a key to a table of kinds (`category_id`).
+                        let words = &idx.cols[c].words;
+                        let words = match words.split_last() {
+                            Some((last, rest)) if last == "id" && !rest.is_empty() => rest,
+                            _ => words.as_slice(),
+                        };
+                        words
                             .last()
                             .is_some_and(|w| KIND_COLUMN_WORDS.contains(&w.as_str()))
                     })

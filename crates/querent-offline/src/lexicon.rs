@@ -557,6 +557,7 @@ pub(crate) const EMPTY_WORDS: &[&str] = &[
     "currently",
     "still",
     "ever",
+    "now",
     "so",
     "far",
     "overall",
