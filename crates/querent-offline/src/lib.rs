@@ -453,6 +453,7 @@ fn translate_on(
     if let Some(asked) = share {
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
+    sql::reroot_unread_from(&mut q, idx, options.max_join_hops);
     sql::distinct_over_fan_out(&mut q, idx);
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),

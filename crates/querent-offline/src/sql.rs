@@ -184,26 +184,82 @@ pub(crate) fn cond_cols(c: &Cond) -> Vec<usize> {
     }
 }
 
+/// The tables whose columns the query reads (select list and ordering first, then
+/// conditions, grouping and series), in that order, each once.
+fn read_tables(q: &Select, idx: &Index) -> Vec<usize> {
+    let mut read: Vec<usize> = Vec::new();
+    let mut cols: Vec<usize> = Vec::new();
+    for e in q.items.iter().chain(q.order.iter().map(|(e, _)| e)) {
+        match e {
+            Expr::Col(c) | Expr::Agg(_, c, _) => {
+                cols.push(*c);
+                if idx.cols[*c].metric.is_some() {
+                    read.extend(idx.metric_tables(*c));
+                }
+            }
+            Expr::CountStar => {}
+        }
+    }
+    cols.extend(q.group.iter().copied());
+    cols.extend(q.conds.iter().flat_map(cond_cols));
+    cols.extend(q.bucket.map(|(c, _)| c));
+    read.extend(cols.iter().map(|&c| idx.cols[c].table));
+    let mut seen = Vec::new();
+    read.retain(|t| {
+        let first = !seen.contains(t);
+        seen.push(*t);
+        first
+    });
+    read
+}
+
+/// A listing whose first table nothing reads ("airline names in the USA" planned from
+/// `airports` through `flights` to `airlines`) is planned again from the tables it does
+/// read, joined along the shortest foreign-key paths: the detour only repeated or dropped
+/// rows. Only plain listings (no aggregate, grouping, share or series), where the rows
+/// counted are not the first table's.
+pub(crate) fn reroot_unread_from(q: &mut Select, idx: &Index, max_hops: u8) {
+    let plain = q
+        .items
+        .iter()
+        .all(|e| matches!(e, Expr::Col(c) if idx.cols[*c].metric.is_none()));
+    if q.joins.is_empty()
+        || !plain
+        || !q.group.is_empty()
+        || q.having.is_some()
+        || q.intersect.is_some()
+        || q.share.is_some()
+        || q.bucket.is_some()
+    {
+        return;
+    }
+    let read = read_tables(q, idx);
+    let Some((&root, rest)) = read.split_first() else {
+        return;
+    };
+    if read.contains(&q.from) {
+        return;
+    }
+    let mut tables = std::collections::BTreeSet::from([root]);
+    let mut joins = Vec::new();
+    for &t in rest {
+        let Some(steps) = idx.path(&tables, t, max_hops) else {
+            return;
+        };
+        for (old, new) in steps {
+            tables.insert(idx.cols[new].table);
+            joins.push((old, new));
+        }
+    }
+    q.from = root;
+    q.joins = joins;
+}
+
 /// Drops joined tables nothing in the query reads any more (last first), so a whole
 /// counted without the part's conditions is not narrowed by the part's join.
 pub(crate) fn prune_joins(q: &mut Select, idx: &Index) {
     loop {
-        let mut read: Vec<usize> = Vec::new();
-        let mut cols: Vec<usize> = q.group.clone();
-        for e in q.items.iter().chain(q.order.iter().map(|(e, _)| e)) {
-            match e {
-                Expr::Col(c) | Expr::Agg(_, c, _) => {
-                    cols.push(*c);
-                    if idx.cols[*c].metric.is_some() {
-                        read.extend(idx.metric_tables(*c));
-                    }
-                }
-                Expr::CountStar => {}
-            }
-        }
-        cols.extend(q.conds.iter().flat_map(cond_cols));
-        cols.extend(q.bucket.map(|(c, _)| c));
-        read.extend(cols.iter().map(|&c| idx.cols[c].table));
+        let mut read = read_tables(q, idx);
         read.push(q.from);
         let unread = (0..q.joins.len()).rev().find(|&j| {
             let t = idx.cols[q.joins[j].1].table;

@@ -1528,3 +1528,35 @@ fn the_agent_of_a_by_column_and_verbs_after_an_auxiliary_are_understood() {
     let t = translate("List the writers of all cartoons", &snap, Dialect::Sqlite).unwrap();
     assert!(t.sql.contains("written_by"), "{}", t.sql);
 }
+
+#[test]
+fn a_listing_is_planned_from_the_tables_it_reads() {
+    let mut q = sql::Select::default();
+    let idx = index::Index::new(&demo(), &PrivacyPolicy::default(), None);
+    let col = |t: &str, c: &str| {
+        idx.cols
+            .iter()
+            .position(|x| idx.tables[x.table].name == t && x.name == c)
+            .unwrap()
+    };
+    // customers → orders → order_items, reading only the order lines' quantity and the
+    // orders' status: the customers are a detour.
+    q.from = idx
+        .tables
+        .iter()
+        .position(|t| t.name == "customers")
+        .unwrap();
+    q.joins = vec![
+        (col("customers", "id"), col("orders", "customer_id")),
+        (col("orders", "id"), col("order_items", "order_id")),
+    ];
+    q.items = vec![sql::Expr::Col(col("order_items", "quantity"))];
+    q.conds = vec![sql::Cond::Cmp(
+        col("orders", "status"),
+        "=",
+        sql::Lit::Str("shipped".into()),
+    )];
+    sql::reroot_unread_from(&mut q, &idx, 3);
+    assert_eq!(idx.tables[q.from].name, "order_items");
+    assert_eq!(q.joins.len(), 1);
+}
