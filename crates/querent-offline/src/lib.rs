@@ -291,6 +291,34 @@ fn normalize_question(q: &str) -> String {
     mapped.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A question read before planning: its tokens with dates taken out and words grounded,
+/// the calendar window and grain, how words were read, and the share asked for.
+struct Understood {
+    toks: Vec<text::Tok>,
+    time: time::TimeFrame,
+    read_as: Vec<ground::ReadAs>,
+    share: Option<ratio::Asked>,
+}
+
+/// The stages before planning: tokens, text pieces named by "the word …", dates, grounding
+/// through the lexicon, kinds ("types of …"), reversed compounds ("year of …"), "out of
+/// stock", and a share phrase.
+fn understand(question: &str, idx: &index::Index) -> Understood {
+    let mut toks = text::tokenize(question);
+    text::quote_text_pieces(&mut toks);
+    let (toks, time) = time::extract(toks, idx);
+    let (toks, read_as) = ground::ground(toks, idx);
+    let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
+    let mut toks = ground::out_of(toks, idx);
+    let share = ratio::strip(&mut toks, idx);
+    Understood {
+        toks,
+        time,
+        read_as,
+        share,
+    }
+}
+
 fn translate_on(
     question: &str,
     idx: &index::Index,
@@ -302,13 +330,8 @@ fn translate_on(
             understood: "the schema has no tables I may use".into(),
         });
     }
-    let mut toks = text::tokenize(question);
-    text::quote_text_pieces(&mut toks);
-    let (toks, time) = time::extract(toks, idx);
-    let (toks, read_as) = ground::ground(toks, idx);
-    let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
-    let mut toks = ground::out_of(toks, idx);
-    let share = ratio::strip(&mut toks, idx);
+    let u = understand(question, idx);
+    let (toks, time, read_as, share) = (u.toks, u.time, u.read_as, u.share);
     let planned = plan::plan(toks.clone(), time, idx, options)
         .map_err(|understood| CannotTranslate { understood })?;
     let mut q = planned.select;
