@@ -486,6 +486,33 @@ fn translate_on(
     })
 }
 
+/// "How many orders did customers from Japan place?" answered by counting the customers:
+/// the question counts rows of the table named right after "how many", and the query's
+/// `COUNT(*)` counts rows of a table that is not that one, with that one not joined.
+fn counts_another_table<'t>(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &'t [text::Tok],
+) -> Option<&'t str> {
+    let [how, many, noun, rest @ ..] = toks else {
+        return None;
+    };
+    if how.low != "how" || many.low != "many" || noun.quoted {
+        return None;
+    }
+    // "how many car makers": the noun may be the first word of a longer name.
+    if rest
+        .first()
+        .is_some_and(|n| idx.vocab.contains(&n.stem) || idx.vocab.contains(&n.low))
+    {
+        return None;
+    }
+    let named = idx.table_named_by(&noun.stem)?;
+    let counts_rows = q.items.iter().any(|e| matches!(e, sql::Expr::CountStar));
+    let joined = q.from == named || q.joins.iter().any(|(_, new)| idx.cols[*new].table == named);
+    (counts_rows && !joined).then_some(noun.text.as_str())
+}
+
 /// An average the query does not compute: "average" or "mean" in the question when
 /// nothing in the query averages (an `AVG`, a comparison with an average) or is named so (a
 /// metric `average_order_value`, a column `Average`).
@@ -815,6 +842,14 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     drop_fixed_groups(q, toks);
     where_is_a_place(q, idx, toks);
     answers_all_of_it(q, idx, toks)?;
+    if let Some(counted) = counts_another_table(q, idx, toks) {
+        return Err(format!(
+            "the question asks how many {counted}, but I counted rows of `{}`; I would have \
+             answered: {} Rephrase the question, or use an LLM provider.",
+            idx.tables[q.from].name,
+            sql::explain(q, idx)
+        ));
+    }
     if let Some(word) = unused_average(q, idx, toks) {
         return Err(format!(
             "the question asks for an average (\"{word}\"), but I found no average to \

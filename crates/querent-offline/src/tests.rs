@@ -1560,3 +1560,22 @@ fn a_listing_is_planned_from_the_tables_it_reads() {
     assert_eq!(idx.tables[q.from].name, "order_items");
     assert_eq!(q.joins.len(), 1);
 }
+
+#[test]
+fn counting_rows_of_another_table_than_the_one_asked_is_caught() {
+    let idx = index::Index::new(&demo(), &PrivacyPolicy::default(), None);
+    let table = |n: &str| idx.tables.iter().position(|t| t.name == n).unwrap();
+    let toks = text::tokenize("How many orders did customers from Japan place?");
+    let mut q = sql::Select {
+        items: vec![sql::Expr::CountStar],
+        from: table("customers"),
+        ..Default::default()
+    };
+    assert_eq!(counts_another_table(&q, &idx, &toks), Some("orders"));
+    q.from = table("orders");
+    assert_eq!(counts_another_table(&q, &idx, &toks), None);
+    // "how many order items": the noun starts a longer name.
+    let toks = text::tokenize("How many order items are there?");
+    q.from = table("customers");
+    assert_eq!(counts_another_table(&q, &idx, &toks), None);
+}
