@@ -842,6 +842,26 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     drop_fixed_groups(q, toks);
     where_is_a_place(q, idx, toks);
     answers_all_of_it(q, idx, toks)?;
+    // "the most popular category" as the count of each category's own row: every group
+    // of a key holds one row, so the count ranks nothing.
+    let counts_groups = q
+        .order
+        .iter()
+        .any(|(e, _)| matches!(e, sql::Expr::CountStar))
+        || q.having.is_some();
+    if counts_groups
+        && q.joins.is_empty()
+        && !q.group.is_empty()
+        && q.group.iter().all(|&c| idx.cols[c].pk)
+    {
+        return Err(format!(
+            "the question ranks or filters `{}` by a count, but I found nothing to count for \
+             each of its rows (each is one row); I would have answered: {} Say what to count \
+             (orders, products …), or use an LLM provider.",
+            idx.tables[q.from].name,
+            sql::explain(q, idx)
+        ));
+    }
     if let Some(counted) = counts_another_table(q, idx, toks) {
         return Err(format!(
             "the question asks how many {counted}, but I counted rows of `{}`; I would have \

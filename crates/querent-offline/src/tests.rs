@@ -1579,3 +1579,22 @@ fn counting_rows_of_another_table_than_the_one_asked_is_caught() {
     q.from = table("customers");
     assert_eq!(counts_another_table(&q, &idx, &toks), None);
 }
+
+#[test]
+fn a_count_of_each_rows_own_row_is_refused() {
+    let e = translate(
+        "What is the most popular category?",
+        &demo(),
+        Dialect::Sqlite,
+    );
+    match e {
+        Err(e) => assert!(e.understood.contains("by a count"), "{}", e.understood),
+        Ok(t) => assert!(
+            t.sql.contains("JOIN"),
+            "counted each category's own row: {}",
+            t.sql
+        ),
+    }
+    let s = sql("Which category has the most products?", Dialect::Sqlite);
+    assert!(s.contains("JOIN products"), "{s}");
+}
