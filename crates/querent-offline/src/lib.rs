@@ -513,6 +513,45 @@ fn counts_another_table<'t>(
     (counts_rows && !joined).then_some(noun.text.as_str())
 }
 
+/// A count the query does not compute: "how many", "number of" or "count" in the question
+/// when nothing in the query counts (`COUNT`, a count in `HAVING` or the ordering, a share)
+/// or is named so (a column or metric `num_of_staff`, `order_count`).
+fn unused_count(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Option<String> {
+    let (at, said) = toks.windows(2).enumerate().find_map(|(i, w)| {
+        let (a, b) = (&w[0], &w[1]);
+        let asks = (a.low == "how" && b.low == "many") || (a.low == "number" && b.low == "of");
+        (asks && !a.quoted && !b.quoted).then(|| (i, format!("{} {}", a.text, b.text)))
+    })?;
+    // "the greatest number of years" may be a numeric column of years itself.
+    let noun = toks[at + 2..]
+        .iter()
+        .find(|t| !matches!(t.low.as_str(), "the" | "different" | "distinct" | "unique"));
+    let numeric_named = |c: usize| {
+        idx.cols[c].kind == index::Kind::Number
+            && noun.is_some_and(|n| idx.cols[c].words.contains(&n.stem))
+    };
+    let named_count = |c: usize| {
+        idx.cols[c]
+            .words
+            .iter()
+            .any(|w| matches!(w.as_str(), "number" | "count" | "num" | "no" | "total"))
+    };
+    let counts = |e: &sql::Expr| match e {
+        sql::Expr::CountStar | sql::Expr::Agg(sql::Agg::Count, _, _) => true,
+        sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) => named_count(*c) || numeric_named(*c),
+    };
+    let counted = q
+        .items
+        .iter()
+        .chain(q.order.iter().map(|(e, _)| e))
+        .any(counts)
+        || q.having.is_some()
+        || q.share.is_some()
+        || q.conds.iter().flat_map(cond_columns).any(named_count)
+        || q.intersect.is_some();
+    (!counted).then_some(said)
+}
+
 /// An average the query does not compute: "average" or "mean" in the question when
 /// nothing in the query averages (an `AVG`, a comparison with an average) or is named so (a
 /// metric `average_order_value`, a column `Average`).
@@ -867,6 +906,13 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             "the question asks how many {counted}, but I counted rows of `{}`; I would have \
              answered: {} Rephrase the question, or use an LLM provider.",
             idx.tables[q.from].name,
+            sql::explain(q, idx)
+        ));
+    }
+    if let Some(said) = unused_count(q, idx, toks) {
+        return Err(format!(
+            "the question asks for a count (\"{said}\"), but I found nothing to count; I \
+             would have answered: {} Rephrase the question, or use an LLM provider.",
             sql::explain(q, idx)
         ));
     }

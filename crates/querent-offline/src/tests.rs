@@ -1598,3 +1598,28 @@ fn a_count_of_each_rows_own_row_is_refused() {
     let s = sql("Which category has the most products?", Dialect::Sqlite);
     assert!(s.contains("JOIN products"), "{s}");
 }
+
+#[test]
+fn a_count_the_query_does_not_compute_is_refused() {
+    let idx = index::Index::new(&demo(), &PrivacyPolicy::default(), None);
+    let col = |t: &str, c: &str| {
+        idx.cols
+            .iter()
+            .position(|x| idx.tables[x.table].name == t && x.name == c)
+            .unwrap()
+    };
+    let toks = text::tokenize("What is the total number of cities of customers in Japan?");
+    let mut q = sql::Select {
+        items: vec![sql::Expr::Col(col("customers", "city"))],
+        ..Default::default()
+    };
+    q.from = idx.cols[col("customers", "city")].table;
+    assert!(unused_count(&q, &idx, &toks).is_some());
+    q.items = vec![sql::Expr::CountStar];
+    assert!(unused_count(&q, &idx, &toks).is_none());
+    // "the greatest number of <a numeric column>" is that column.
+    let toks = text::tokenize("Which employee has the greatest number of salary?");
+    q.items = vec![sql::Expr::Col(col("employees", "name"))];
+    q.order = vec![(sql::Expr::Col(col("employees", "salary")), true)];
+    assert!(unused_count(&q, &idx, &toks).is_none());
+}
