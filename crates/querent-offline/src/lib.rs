@@ -639,14 +639,7 @@ fn where_is_a_place(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok])
     if toks.first().is_none_or(|t| t.low != "where") || !q.group.is_empty() {
         return;
     }
-    let fixed: Vec<usize> = q
-        .conds
-        .iter()
-        .filter_map(|c| match c {
-            sql::Cond::Cmp(c, "=", _) => Some(*c),
-            _ => None,
-        })
-        .collect();
+    let fixed = q.fixed_cols();
     let plain = !q.items.is_empty()
         && q.items
             .iter()
@@ -946,14 +939,7 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     }
     // Showing only the column a filter fixes ("Where is Logistics located?" → the name
     // 'Logistics') repeats the question instead of answering it.
-    let fixed_cols: Vec<usize> = q
-        .conds
-        .iter()
-        .filter_map(|c| match c {
-            sql::Cond::Cmp(c, "=", _) => Some(*c),
-            _ => None,
-        })
-        .collect();
+    let fixed_cols = q.fixed_cols();
     if !q.items.is_empty()
         && q.items
             .iter()

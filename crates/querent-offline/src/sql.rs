@@ -156,6 +156,29 @@ pub(crate) struct Share {
     pub percent: bool,
 }
 
+impl Select {
+    /// Whether the query lists rows as they are: no grouping, `HAVING`, series, share or
+    /// second query whose rows must also appear.
+    pub(crate) fn is_listing(&self) -> bool {
+        self.group.is_empty()
+            && self.having.is_none()
+            && self.bucket.is_none()
+            && self.share.is_none()
+            && self.intersect.is_none()
+    }
+
+    /// The columns a condition fixes to one value (`col = literal`).
+    pub(crate) fn fixed_cols(&self) -> Vec<usize> {
+        self.conds
+            .iter()
+            .filter_map(|c| match c {
+                Cond::Cmp(c, "=", _) => Some(*c),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 impl Share {
     fn scale(&self) -> &'static str {
         if self.percent { "100.0" } else { "1.0" }
@@ -223,14 +246,7 @@ pub(crate) fn reroot_unread_from(q: &mut Select, idx: &Index, max_hops: u8) {
         .items
         .iter()
         .all(|e| matches!(e, Expr::Col(c) if idx.cols[*c].metric.is_none()));
-    if q.joins.is_empty()
-        || !plain
-        || !q.group.is_empty()
-        || q.having.is_some()
-        || q.intersect.is_some()
-        || q.share.is_some()
-        || q.bucket.is_some()
-    {
+    if q.joins.is_empty() || !plain || !q.is_listing() {
         return;
     }
     let read = read_tables(q, idx);
@@ -298,15 +314,7 @@ fn fanned_out(q: &Select, idx: &Index) -> Vec<usize> {
 /// of names, labels and keys: no aggregate, grouping, cut or ordering by anything but what
 /// is shown.
 pub(crate) fn distinct_over_fan_out(q: &mut Select, idx: &Index) {
-    if q.distinct
-        || q.items.is_empty()
-        || !q.group.is_empty()
-        || q.bucket.is_some()
-        || q.share.is_some()
-        || q.intersect.is_some()
-        || q.having.is_some()
-        || q.limit.is_some()
-    {
+    if q.distinct || q.items.is_empty() || !q.is_listing() || q.limit.is_some() {
         return;
     }
     let fanned = fanned_out(q, idx);
