@@ -164,14 +164,16 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
     .then(|| s.to_owned())
 }
 
-/// Registers the services, the extractor settings and the docs (`/docs/`, serving `doc` at
-/// `/openapi.json`) on an actix `App`; the endpoints are [`routes::endpoints`]. Service calls
-/// run on `runtime`.
+/// Registers the services, the extractor settings and the docs (`/docs/`, serving
+/// `doc_json`, the serialised [`openapi::document`], at `/openapi.json`) on an actix `App`;
+/// the endpoints are [`routes::endpoints`]. Service calls run on `runtime`. The document is
+/// kept serialised and shared by the workers: as a `utoipa` value it took ~4.7 MB, and each
+/// worker held two copies (22 of an idle server's 23 MB of heap, docs/BENCHMARKS.md).
 pub fn configure(
     app: App,
     runtime: tokio::runtime::Handle,
     http: &HttpConfig,
-    doc: utoipa::openapi::OpenApi,
+    doc_json: web::Bytes,
 ) -> impl FnOnce(&mut web::ServiceConfig) + Clone + use<> {
     let max_body = http.max_body_bytes;
     let trusted = web::Data::new(http.trusted_proxies.clone());
@@ -197,15 +199,36 @@ pub fn configure(
                         .finish()
                 }),
             )
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc));
+            .service(
+                web::resource("/openapi.json")
+                    .guard(actix_web::guard::Get())
+                    .to(move || {
+                        let body = doc_json.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .content_type(header::ContentType::json())
+                                .body(body)
+                        }
+                    }),
+            )
+            .service(
+                SwaggerUi::new("/docs/{_:.*}")
+                    .config(utoipa_swagger_ui::Config::new(["/openapi.json"])),
+            );
     }
 }
 
 /// The answer where no endpoint matched: 405 `method_not_allowed` with an `Allow` header
 /// when the path is one of `doc`'s with other methods, 404 `not_found` otherwise.
 pub fn fallback(doc: &utoipa::openapi::OpenApi) -> actix_web::Route {
-    let endpoints: Vec<(Vec<Option<String>>, Vec<&'static str>)> = doc
-        .paths
+    fallback_route(std::sync::Arc::new(endpoints_of(doc)))
+}
+
+/// The paths of the document, `None` for a `{parameter}` segment, with their methods.
+type Endpoints = Vec<(Vec<Option<String>>, Vec<&'static str>)>;
+
+fn endpoints_of(doc: &utoipa::openapi::OpenApi) -> Endpoints {
+    doc.paths
         .paths
         .iter()
         .map(|(path, item)| {
@@ -225,8 +248,11 @@ pub fn fallback(doc: &utoipa::openapi::OpenApi) -> actix_web::Route {
                 methods.into_iter().filter(|m| m.1).map(|m| m.0).collect(),
             )
         })
-        .collect();
-    let endpoints = std::sync::Arc::new(endpoints);
+        .collect()
+}
+
+/// [`fallback`] over an endpoint table shared by the workers.
+fn fallback_route(endpoints: std::sync::Arc<Endpoints>) -> actix_web::Route {
     web::to(move |req: actix_web::HttpRequest| {
         let endpoints = endpoints.clone();
         async move {
@@ -296,18 +322,23 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
     let (workers, shutdown_timeout) = (http.workers, http.shutdown_timeout);
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| std::io::Error::other(format!("build_server needs a tokio runtime: {e}")))?;
+    // The document serialised once and its endpoint table, shared by the workers; the
+    // `utoipa` value itself is dropped (see `configure`).
     let doc = openapi::document();
+    let doc_json = web::Bytes::from(serde_json::to_vec(&doc).map_err(std::io::Error::other)?);
+    let endpoints = std::sync::Arc::new(endpoints_of(&doc));
+    drop(doc);
     let mut server = actix_web::HttpServer::new(move || {
         let metrics = app.metrics().clone();
         actix_web::App::new()
             .into_utoipa_app()
             .configure(routes::endpoints)
             .into_app()
-            .configure(configure(app.clone(), runtime.clone(), &http, doc.clone()))
+            .configure(configure(app.clone(), runtime.clone(), &http, doc_json.clone()))
             .configure(compat::configure)
             .configure(mcp::configure)
             .configure(console::configure)
-            .default_service(fallback(&doc))
+            .default_service(fallback_route(endpoints.clone()))
             .wrap(cors(&http.cors_origins))
             .wrap_fn(move |req, srv| {
                 let id = req
