@@ -2142,6 +2142,24 @@ impl P<'_> {
                         };
                         col = prev_col.filter(|c| self.fits_as(*c, text, like));
                     }
+                    // "Gelderland district", "Aberdeen city": the value names the column
+                    // said right after it.
+                    if col.is_none()
+                        && !like
+                        && let Some(nk) = self.ment_at(m.e)
+                        && !self.used[nk]
+                        && let Some((_, cols)) = self.ent(nk)
+                    {
+                        let cols: Vec<usize> = cols
+                            .iter()
+                            .copied()
+                            .filter(|c| self.fits_as(*c, text, false))
+                            .collect();
+                        if let Some(c) = self.pick(&cols, nk, Some(main), Some(Kind::Text)) {
+                            col = Some(c);
+                            self.used[nk] = true;
+                        }
+                    }
                     let reach = if like { 6 } else { 4 };
                     if col.is_none()
                         && let Some(pk) = self.prev_ent(k, reach, like)

@@ -1623,3 +1623,31 @@ fn a_count_the_query_does_not_compute_is_refused() {
     q.order = vec![(sql::Expr::Col(col("employees", "salary")), true)];
     assert!(unused_count(&q, &idx, &toks).is_none());
 }
+
+#[test]
+fn a_value_names_the_column_said_right_after_it() {
+    let mut snap = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables: vec![table(
+            "city",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("district", "text", &[]),
+                col("population", "integer", &[]),
+            ],
+            vec![],
+        )],
+    };
+    snap.normalize();
+    let t = translate(
+        "Which cities are in Gelderland district?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert!(t.sql.contains("district = 'Gelderland'"), "{}", t.sql);
+}
