@@ -1380,20 +1380,19 @@ impl P<'_> {
             .iter()
             .filter(|(_, it)| matches!(it, Item::Col(_)))
             .count();
-        let mut head_order: Option<(usize, bool)> = None;
+        let mut head_order: Option<(usize, bool, usize)> = None;
         if plain_cols > 0 {
             let mut keep = Vec::new();
             for (pos, it) in items.drain(..) {
                 if let Item::Agg(a, k, _) = &it {
-                    let w = self.low(pos.saturating_sub(1)).to_string();
-                    let sup = agg_word(&w).is_some_and(|x| x.1) || {
-                        (0..pos)
-                            .rev()
-                            .take(3)
-                            .any(|j| agg_word(self.low(j)).is_some_and(|x| x.1))
-                    };
-                    if sup && head_order.is_none() {
-                        head_order = Some((*k, matches!(a, Agg::Max)));
+                    // Where the superlative word stands ("the 3 most populated …").
+                    let sup_at = (pos.saturating_sub(3)..pos)
+                        .rev()
+                        .find(|&j| agg_word(self.low(j)).is_some_and(|x| x.1));
+                    if let Some(at) = sup_at
+                        && head_order.is_none()
+                    {
+                        head_order = Some((*k, matches!(a, Agg::Max), at));
                         continue;
                     }
                 }
@@ -1554,11 +1553,20 @@ impl P<'_> {
         }
         sel = kept;
         sel_pos = keep_pos;
-        if let Some((k, desc)) = head_order {
+        if let Some((k, desc, at)) = head_order {
             let cols = self.ent(k).map(|(_, c)| c.to_vec()).unwrap_or_default();
             if let Some(c) = self.pick(&cols, k, Some(main), Some(Kind::Number)) {
                 q.order.push((Expr::Col(c), desc));
-                limit = Some(1);
+                // "the 3 most populated countries": the number before the superlative is
+                // how many rows to keep.
+                let cut = at
+                    .checked_sub(1)
+                    .filter(|&j| self.toks[j].is_digits())
+                    .and_then(|j| Some((j, self.toks[j].number()?)));
+                limit = Some(cut.map_or(1, |(_, v)| (v as u64).max(1)));
+                if let Some(nk) = cut.and_then(|(j, _)| self.ment_at(j)) {
+                    self.used[nk] = true;
+                }
             }
         }
 

@@ -1651,3 +1651,34 @@ fn a_value_names_the_column_said_right_after_it() {
     .unwrap();
     assert!(t.sql.contains("district = 'Gelderland'"), "{}", t.sql);
 }
+
+#[test]
+fn a_number_before_a_superlative_in_the_head_is_the_cut() {
+    let mut snap = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables: vec![table(
+            "country",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("population", "integer", &[]),
+            ],
+            vec![],
+        )],
+    };
+    snap.normalize();
+    let t = translate(
+        "Return the names of the 3 most populated countries.",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert!(
+        t.sql.ends_with("ORDER BY population DESC LIMIT 3"),
+        "{}",
+        t.sql
+    );
+}
