@@ -279,29 +279,47 @@ impl ChatEvent {
 
 /// Where the pipeline sends its events: a channel to an SSE stream, or nowhere (JSON).
 #[derive(Clone, Debug, Default)]
-pub struct Events(Option<mpsc::Sender<ChatEvent>>);
+pub struct Events {
+    tx: Option<mpsc::Sender<ChatEvent>>,
+    /// Whether events are sent on `tx` (false: `tx` only tells that the client is gone).
+    forward: bool,
+}
 
 impl Events {
     /// Events go to this channel; a dropped receiver cancels the pipeline.
     pub fn channel(tx: mpsc::Sender<ChatEvent>) -> Self {
-        Self(Some(tx))
+        Self {
+            tx: Some(tx),
+            forward: true,
+        }
+    }
+
+    /// Events are discarded, but a dropped receiver of `tx` cancels the pipeline as for
+    /// [`Events::channel`] (the JSON variant, whose caller takes the answer that
+    /// [`App::run_chat`] returns: no event crosses to the caller's thread on the way).
+    pub fn watching(tx: mpsc::Sender<ChatEvent>) -> Self {
+        Self {
+            tx: Some(tx),
+            forward: false,
+        }
     }
 
     /// Events are discarded (the JSON variant).
     pub fn none() -> Self {
-        Self(None)
+        Self::default()
     }
 
     async fn emit(&self, event: ChatEvent) -> Result<(), SinkClosed> {
-        match &self.0 {
-            Some(tx) => tx.send(event).await.map_err(|_| SinkClosed),
-            None => Ok(()),
+        match &self.tx {
+            Some(tx) if self.forward => tx.send(event).await.map_err(|_| SinkClosed),
+            Some(tx) if tx.is_closed() => Err(SinkClosed),
+            _ => Ok(()),
         }
     }
 
     /// Resolves when the receiver is gone; never for [`Events::none`].
     async fn closed(&self) {
-        match &self.0 {
+        match &self.tx {
             Some(tx) => tx.closed().await,
             None => std::future::pending().await,
         }
@@ -562,7 +580,7 @@ impl App {
                     created_at: now,
                     updated_at: now,
                 };
-                self.store().insert_session(&s).await?;
+                // Stored with the message below, in one unit of work.
                 s
             }
         };
@@ -590,7 +608,13 @@ impl App {
             created_at: now,
             updated_at: now,
         };
-        self.store().insert_message(&message).await?;
+        if new_session {
+            self.store()
+                .insert_session_with_message(&session, &message)
+                .await?;
+        } else {
+            self.store().insert_message(&message).await?;
+        }
         Ok(PreparedChat {
             actor: actor.clone(),
             conn,

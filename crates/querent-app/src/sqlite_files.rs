@@ -569,22 +569,28 @@ impl App {
         let path = target.path.clone().unwrap_or_default();
         let sandbox = self.config().sqlite.clone();
         let team = conn.team_id;
-        let resolved = blocking(move || sandbox.resolve(&path, team))
-            .await
-            .map_err(|e| {
-                ServiceError::new(
-                    e.code,
-                    format!(
-                        "connection `{}` cannot be used: {} (fix its path with PATCH \
+        // One trip to the blocking pool for both file checks (the sandbox's and the
+        // store's): each trip wakes a pool thread and then this task again.
+        let checked = blocking(move || {
+            let file = sandbox.resolve(&path, team)?;
+            let own_store = looks_like_querent_store(&file);
+            Ok((file, own_store))
+        })
+        .await;
+        let (resolved, own_store) = checked.map_err(|e| {
+            ServiceError::new(
+                e.code,
+                format!(
+                    "connection `{}` cannot be used: {} (fix its path with PATCH \
                          /api/v1/connections/{})",
-                        conn.name, e.detail, conn.id
-                    ),
-                )
-            })?;
+                    conn.name, e.detail, conn.id
+                ),
+            )
+        })?;
+        if own_store {
+            return Err(cannot_use(crate::own_store::own_store_refused()));
+        }
         target.path = Some(resolved.to_string_lossy().into_owned());
-        self.refuse_own_store_target(&target)
-            .await
-            .map_err(cannot_use)?;
         Ok(target)
     }
 

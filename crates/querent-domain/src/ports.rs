@@ -359,6 +359,14 @@ pub trait MetadataStore:
     /// `updated_at` is the store's clock, not the one given (see
     /// [`MetadataStore::interrupt_running_messages`]).
     async fn insert_message(&self, message: &ChatMessage) -> StoreResult<()>;
+    /// Stores a new session and its first message in one unit of work (as
+    /// [`MetadataStore::insert_session`] then [`MetadataStore::insert_message`]: both or
+    /// neither).
+    async fn insert_session_with_message(
+        &self,
+        session: &ChatSession,
+        message: &ChatMessage,
+    ) -> StoreResult<()>;
     /// Replaces a message's stored fields (`updated_at` of a `running` one: the store's
     /// clock).
     async fn update_message(&self, message: &ChatMessage) -> StoreResult<()>;

@@ -86,7 +86,30 @@ impl FromRequest for Caller {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let svc = services(req);
+        let credentials = Credentials::of(req);
+        Box::pin(async move {
+            let credentials = credentials?;
+            let svc = credentials.svc.clone();
+            let actor = svc
+                .call(move |app| async move { credentials.authenticate(&app).await })
+                .await?;
+            Ok(Caller { svc, actor })
+        })
+    }
+}
+
+/// A bearer token not yet checked, with the services and the client address: what
+/// [`Caller`] verifies, for a handler that verifies it in the same task as the rest of
+/// its work ([`Services::chat`]). A missing token is refused at once.
+pub struct Credentials {
+    svc: web::Data<Services>,
+    token: String,
+    ip: Option<String>,
+}
+
+impl Credentials {
+    fn of(req: &HttpRequest) -> Result<Self, ApiError> {
+        let svc = services(req)?;
         let token = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -94,24 +117,39 @@ impl FromRequest for Caller {
             .map(str::trim)
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t.trim().to_owned());
-        let ip = client_ip(req);
-        Box::pin(async move {
-            let svc = svc?;
-            let token = token.ok_or_else(|| {
+            .map(|(_, t)| t.trim().to_owned())
+            .ok_or_else(|| {
                 ApiError(ServiceError::unauthorized(
                     "missing bearer token: send `Authorization: Bearer <access_token>`",
                 ))
             })?;
-            let actor = svc
-                .call(move |app| async move {
-                    let actor = app.authenticate(&token, ip).await?;
-                    app.check_rate_limit(&actor).await?;
-                    Ok(actor)
-                })
-                .await?;
-            Ok(Caller { svc, actor })
+        Ok(Self {
+            svc,
+            token,
+            ip: client_ip(req),
         })
+    }
+
+    /// The services.
+    pub fn services(&self) -> &Services {
+        &self.svc
+    }
+
+    /// The caller the token names, counted by the rate limit (run on the application
+    /// runtime).
+    pub(crate) async fn authenticate(self, app: &App) -> ServiceResult<Actor> {
+        let actor = app.authenticate(&self.token, self.ip).await?;
+        app.check_rate_limit(&actor).await?;
+        Ok(actor)
+    }
+}
+
+impl FromRequest for Credentials {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(Self::of(req))
     }
 }
 

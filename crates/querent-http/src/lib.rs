@@ -79,21 +79,99 @@ impl Services {
     }
 
     /// Runs a prepared chat on the application runtime and waits for its final answer (the
-    /// JSON variant). Events flow through the same channel as for SSE, so a client that goes
-    /// away (this future dropped) cancels the pipeline and its query just the same.
+    /// JSON variant). No event crosses back to this thread, but the pipeline watches a
+    /// channel whose receiver this future holds, so a client that goes away (this future
+    /// dropped) cancels the pipeline and its query as for SSE.
     pub async fn run_chat(
         &self,
         prepared: querent_app::chat::PreparedChat,
     ) -> Result<querent_app::chat::ChatResponse, ApiError> {
-        let mut rx = self.stream_chat(prepared);
-        while let Some(event) = rx.recv().await {
-            if let querent_app::chat::ChatEvent::Done(response) = event {
-                return Ok(*response);
+        let (tx, _client) = tokio::sync::mpsc::channel(1);
+        let app = self.app.clone();
+        let events = querent_app::chat::Events::watching(tx);
+        self.runtime
+            .spawn(async move { app.run_chat(prepared, events).await })
+            .await
+            .map_err(|e| {
+                ApiError(querent_app::ServiceError::internal(format!(
+                    "the chat pipeline ended without an answer: {e}"
+                )))
+            })
+    }
+
+    /// A chat request from start to answer in one task on the application runtime: the
+    /// caller authenticated and counted (as [`extract::Caller`] does), the body checked,
+    /// the chat prepared (`prepare`), then — for the JSON variant — run to its answer, or
+    /// — for SSE — started with its events streamed. One task instead of one per step:
+    /// each hop between the actix worker and the application runtime wakes a thread.
+    /// As with [`Services::call`], the steps up to the stored message always complete;
+    /// the pipeline after them stops when the client goes away.
+    pub(crate) async fn chat<P, Fut>(
+        &self,
+        credentials: extract::Credentials,
+        json: bool,
+        prepare: P,
+    ) -> Result<routes::chat::ChatReply, ApiError>
+    where
+        P: FnOnce(App, querent_app::Actor) -> Fut + Send + 'static,
+        Fut: std::future::Future<
+                Output = querent_app::ServiceResult<querent_app::chat::PreparedChat>,
+            > + Send
+            + 'static,
+    {
+        use querent_app::chat::{ChatEvent, Events};
+        let app = self.app.clone();
+        let (tx, rx) = tokio::sync::mpsc::channel::<ChatEvent>(16);
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let task = self.runtime.spawn(async move {
+            let prepared = async {
+                let actor = credentials.authenticate(&app).await?;
+                prepare(app.clone(), actor).await
             }
+            .await;
+            match prepared {
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    None
+                }
+                Ok(prepared) if json => Some(app.run_chat(prepared, Events::watching(tx)).await),
+                Ok(prepared) => {
+                    let _ = ready_tx.send(Ok(()));
+                    app.run_chat(prepared, Events::channel(tx)).await;
+                    None
+                }
+            }
+        });
+        let failed = |e: tokio::task::JoinError| {
+            ApiError(querent_app::ServiceError::internal(format!(
+                "service task failed: {e}"
+            )))
+        };
+        if json {
+            // `rx` is held (not read) until the answer: dropped with this future, it
+            // cancels the pipeline.
+            let answer = task.await.map_err(failed)?;
+            drop(rx);
+            return match answer {
+                Some(response) => Ok(routes::chat::ChatReply::Json(Box::new(response))),
+                None => Err(match ready_rx.await {
+                    Ok(Err(e)) => ApiError(e),
+                    _ => ApiError(querent_app::ServiceError::internal(
+                        "the chat pipeline ended without an answer",
+                    )),
+                }),
+            };
         }
-        Err(ApiError(querent_app::ServiceError::internal(
-            "the chat pipeline ended without an answer",
-        )))
+        match ready_rx.await {
+            Ok(Ok(())) => Ok(routes::chat::ChatReply::Events(rx)),
+            Ok(Err(e)) => Err(ApiError(e)),
+            Err(_) => Err(match task.await {
+                Err(e) => failed(e),
+                Ok(_) => ApiError(querent_app::ServiceError::internal(
+                    "the chat pipeline ended without an answer",
+                )),
+            }),
+        }
     }
 
     /// Runs a prepared chat on the application runtime, streaming its events; dropping the

@@ -1362,6 +1362,35 @@ impl MetadataStore for Store {
         })
     }
 
+    async fn insert_session_with_message(
+        &self,
+        session: &ChatSession,
+        message: &ChatMessage,
+    ) -> StoreResult<()> {
+        let mut session_row = SessionRow::from_domain(session);
+        // What insert_message would have bumped it to.
+        session_row.updated_at = message.created_at;
+        let row = MessageRow::from_domain(message);
+        let running = message.status == MessageStatus::Running;
+        with_write!(self, c => {
+            let (session_row, row) = (session_row.clone(), row.clone());
+            c.transaction::<_, DbError, _>(async move |c| {
+                diesel::insert_into(chat_sessions::table).values(&session_row).execute(c).await?;
+                diesel::insert_into(messages::table).values(&row).execute(c).await?;
+                if running {
+                    // Heartbeats are on the store's clock (see interrupt_running_messages).
+                    let now = store_now(&*c, 0);
+                    diesel::update(messages::table.find(&row.id))
+                        .set(messages::updated_at.eq(now))
+                        .execute(c)
+                        .await?;
+                }
+                Ok(())
+            })
+            .await
+        })
+    }
+
     async fn update_message(&self, message: &ChatMessage) -> StoreResult<()> {
         let row = MessageRow::from_domain(message);
         let running = message.status == MessageStatus::Running;

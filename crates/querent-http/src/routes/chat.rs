@@ -17,8 +17,8 @@ use querent_domain::{Dialect, MessageId, MessageStatus};
 use serde::Deserialize;
 
 use crate::Services;
-use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{Caller, Json};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::{Caller, Credentials, Json};
 
 /// Registers the endpoints of this file.
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -105,12 +105,31 @@ fn sse(
 ) -> HttpResponse {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let frame = |e: &ChatEvent| Bytes::from(format!("event: {}\ndata: {}\n\n", e.name(), e.data()));
+    // The events already waiting go out as one chunk (one write to the socket).
+    let frames = |first: ChatEvent, rx: &mut tokio::sync::mpsc::Receiver<ChatEvent>| {
+        let mut out = String::new();
+        let mut next = Some(first);
+        while let Some(e) = next {
+            out.push_str("event: ");
+            out.push_str(e.name());
+            out.push_str("\ndata: ");
+            out.push_str(&e.data().to_string());
+            out.push_str("\n\n");
+            next = rx.try_recv().ok();
+        }
+        Bytes::from(out)
+    };
     let stream = futures_util::stream::unfold(
         (rx, tick, open),
         move |(mut rx, mut tick, open)| async move {
             tokio::select! {
-                event = rx.recv() => event.map(|e| (Ok::<_, Infallible>(frame(&e)), (rx, tick, open))),
+                event = rx.recv() => match event {
+                    Some(e) => {
+                        let chunk = frames(e, &mut rx);
+                        Some((Ok::<_, Infallible>(chunk), (rx, tick, open)))
+                    }
+                    None => None,
+                },
                 _ = tick.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), (rx, tick, open))),
             }
         },
@@ -210,15 +229,19 @@ pub enum ChatStreamEvent {
         (status = 504, description = "query_timeout (JSON variant)", body = ErrorBody)))]
 #[post("/chat")]
 pub async fn ask(
-    caller: Caller,
+    credentials: Credentials,
     req: HttpRequest,
-    body: Json<ChatRequest>,
+    body: Result<Json<ChatRequest>, ApiError>,
 ) -> ApiResult<ChatReply> {
-    let svc = caller.services().clone();
-    let prepared = caller
-        .call(|app, actor| async move { app.prepare_chat(&actor, body.0).await })
-        .await?;
-    ChatReply::run(&svc, &req, prepared).await
+    // Authentication, the stored question and (JSON) the answer in one task: see
+    // `Services::chat`. A malformed body is reported once the caller is known, as it
+    // would be after the `Caller` extractor.
+    let svc = credentials.services().clone();
+    svc.chat(credentials, wants_json(&req), |app, actor| async move {
+        let body = body.map_err(|e| e.0)?;
+        app.prepare_chat(&actor, body.0).await
+    })
+    .await
 }
 
 /// Approves a query waiting for approval and runs it (editor or above); SSE or JSON like
