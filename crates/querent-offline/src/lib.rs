@@ -38,6 +38,12 @@
 //! Texas, "Germany" → `DE`), and misspellings one or two edits away. Without a semantic
 //! model, "revenue"/"sales"/"spend" is the sum of the one money amount of a dated table and
 //! "headcount" the count of the one staff table. The explanation says how words were read.
+//! Phrases are rewritten before planning too (`text`, `ground`): "the word computer" is the
+//! text `computer`; "types of X" are X's distinct values (a table's kind column);
+//! "year of independence" is the column named the other way round (`IndepYear`); "out of
+//! stock" is none left of the one numeric column so named; "female" is the stored `F`.
+//! After planning, a listing filtered through a to-many join shows each row once, and a
+//! listing whose first table nothing reads is planned again from the tables it reads.
 //!
 //! **Precision first.** A question that rests on a noun nothing explains ("ratio",
 //! "weather"), names a table or value the query would leave out, asks for a breakdown the
@@ -46,7 +52,9 @@
 //! synonym or metric in the semantic model, an LLM provider) — a wrong answer presented as
 //! real is worse than none. Verbs and adverbs ("arriving", "temporarily") are relation
 //! words, not unknowns; a verb of buying with nothing after it ("customers who bought
-//! something") is having rows in the schema's table of orders (or purchases, sales).
+//! something") is having rows in the schema's table of orders (or purchases, sales). A
+//! negation, ranking word, average or count the query does not carry out, a count of
+//! another table than the one asked about, and an aggregate of a metric are refused too.
 //!
 //! **Shares** (`ratio`): "what percentage of orders were cancelled", "what share of revenue
 //! does each segment bring, in percent", "what fraction of the payroll goes to
