@@ -148,8 +148,11 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             out.push(t);
             continue;
         }
-        // Share words are never read as something else: they are refused as said.
-        if fixed(&tok) || known(idx, &tok) || RATIO_WORDS.contains(&tok.low.as_str()) {
+        // Share words are never read as something else: they are refused as said; nor is
+        // "types of …", which `kinds_of` reads next.
+        let kind_of = KIND_WORDS.contains(&tok.stem.as_str())
+            && toks.get(i + 1).is_some_and(|n| n.low == "of");
+        if fixed(&tok) || known(idx, &tok) || kind_of || RATIO_WORDS.contains(&tok.low.as_str()) {
             out.push(tok);
             continue;
         }
@@ -359,9 +362,9 @@ const KIND_COLUMN_WORDS: &[&str] = &["type", "kind", "category", "class"];
 
 /// "how many types of government", "the kinds of pets": the distinct values of a column.
 /// "types of X" becomes "different X" when X names a column, and "different <X's kind
-/// column>" when X names a table that has one column for a row's kind (`PetType`). Left
-/// as it is when the schema has a table named by the kind word itself, or X names
-/// neither.
+/// column>" when X names a table that has one column for a row's kind (`PetType`), or
+/// one key to the table the kind word itself names ("product types" as a name of
+/// `categories`: `category_id`). Left as it is when X names neither.
 pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
@@ -369,8 +372,9 @@ pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
         let t = &toks[i];
         let kind_word = !t.quoted
             && KIND_WORDS.contains(&t.stem.as_str())
-            && toks.get(i + 1).is_some_and(|n| n.low == "of")
-            && idx.table_named_by(&t.stem).is_none();
+            && toks.get(i + 1).is_some_and(|n| n.low == "of");
+        // The schema may call a table of kinds so ("product types" for `categories`).
+        let kinds_table = idx.table_named_by(&t.stem);
         let mut x = i + 2;
         while toks
             .get(x)
@@ -401,15 +405,30 @@ pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
                             .is_some_and(|w| KIND_COLUMN_WORDS.contains(&w.as_str()))
                     })
                     .collect();
+                // A table of kinds the word names: the key that refers to it.
+                let kind_cols = match kinds_table {
+                    Some(kt) => idx.tables[tb]
+                        .cols
+                        .iter()
+                        .copied()
+                        .filter(|&c| {
+                            idx.edges
+                                .iter()
+                                .any(|e| e.from == c && idx.cols[e.to].table == kt)
+                        })
+                        .collect(),
+                    None => kind_cols,
+                };
                 match kind_cols.as_slice() {
                     [c] => Some(idx.cols[*c].words.clone()),
                     _ => None,
                 }
             }
-            None if idx
-                .cols
-                .iter()
-                .any(|c| c.words.iter().any(|w| *w == obj.stem || *w == obj.low)) =>
+            None if kinds_table.is_none()
+                && idx
+                    .cols
+                    .iter()
+                    .any(|c| c.words.iter().any(|w| *w == obj.stem || *w == obj.low)) =>
             {
                 Some(vec![obj.low.clone()])
             }
