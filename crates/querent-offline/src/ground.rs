@@ -228,8 +228,16 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
     // A word that is a verb and a noun, right after its subject or an auxiliary, is the verb.
     let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
     // "How many models does each car maker produce?": after "do/does/did" and its subject.
-    let after_auxiliary =
-        (i.saturating_sub(5)..i).any(|j| matches!(toks[j].low.as_str(), "do" | "does" | "did"));
+    let clause_end = toks[i].stop
+        || toks[i].comma
+        || toks.get(i + 1).is_none_or(|n| {
+            matches!(
+                n.low.as_str(),
+                "in" | "on" | "at" | "for" | "to" | "from" | "with" | "by" | "and" | "or"
+            )
+        });
+    let after_auxiliary = clause_end
+        && (i.saturating_sub(5)..i).any(|j| matches!(toks[j].low.as_str(), "do" | "does" | "did"));
     if lex.noun_too(w)
         && (after_auxiliary
             || matches!(
@@ -259,8 +267,8 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
 }
 
 /// "products that are out of stock": none left of a count the schema keeps. "out of X",
-/// where X is a word of exactly one numeric column (`units_in_stock`), reads as "with 0
-/// <that column>". Not after a number ("3 out of 5"), and not when X names a table.
+/// where X is the last word of exactly one numeric column (`units_in_stock`), reads as
+/// "with 0 <that column>" ("out of service" is no `service_years = 0`). Not after a number ("3 out of 5"), and not when X names a table.
 pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
@@ -280,8 +288,8 @@ pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
                         && !idx.cols[c].fk
                         && idx.cols[c]
                             .words
-                            .iter()
-                            .any(|w| *w == x.stem || *w == x.low)
+                            .last()
+                            .is_some_and(|w| *w == x.stem || *w == x.low)
                 })
                 .collect();
             match cols.as_slice() {
@@ -486,13 +494,21 @@ fn places(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             } else if span.iter().all(|t| known(idx, t)) {
                 continue;
             }
-            let mut found: Vec<&str> = lex
-                .place_names(&name)
+            // A sex word ("women") is a code only of a column named for sex or gender (not
+            // a grade F or a size M).
+            let names = lex.place_names(&name);
+            let sexes = names.iter().any(|n| matches!(*n, "female" | "male"));
+            let mut found: Vec<&str> = names
                 .into_iter()
                 .filter(|n| {
-                    idx.values
-                        .iter()
-                        .any(|v| v.words.join(" ") == *n || v.said == *n)
+                    idx.values.iter().any(|v| {
+                        (v.words.join(" ") == *n || v.said == *n)
+                            && (!sexes
+                                || idx.cols[v.col]
+                                    .words
+                                    .iter()
+                                    .any(|w| matches!(w.as_str(), "sex" | "gender")))
+                    })
                 })
                 .collect();
             found.dedup();

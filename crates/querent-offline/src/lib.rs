@@ -313,7 +313,7 @@ struct Understood {
 /// stock", and a share phrase.
 fn understand(question: &str, idx: &index::Index) -> Understood {
     let mut toks = text::tokenize(question);
-    text::quote_text_pieces(&mut toks);
+    text::quote_text_pieces(&mut toks, idx);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
@@ -527,7 +527,14 @@ fn counts_another_table<'t>(
 fn unused_count(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Option<String> {
     let (at, said) = toks.windows(2).enumerate().find_map(|(i, w)| {
         let (a, b) = (&w[0], &w[1]);
-        let asks = (a.low == "how" && b.low == "many") || (a.low == "number" && b.low == "of");
+        // "the order number of …" names a column, not a count.
+        let named = i.checked_sub(1).is_some_and(|p| {
+            idx.vocab.contains(&toks[p].stem)
+                && !querent_domain::text::AGGREGATE_WORDS.contains(&toks[p].low.as_str())
+                && !querent_domain::text::ORDERING_WORDS.contains(&toks[p].low.as_str())
+        });
+        let asks =
+            (a.low == "how" && b.low == "many") || (a.low == "number" && b.low == "of" && !named);
         (asks && !a.quoted && !b.quoted).then(|| (i, format!("{} {}", a.text, b.text)))
     })?;
     // "the greatest number of years" may be a numeric column of years itself.
@@ -539,10 +546,11 @@ fn unused_count(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Opti
             && noun.is_some_and(|n| idx.cols[c].words.contains(&n.stem))
     };
     let named_count = |c: usize| {
-        idx.cols[c]
-            .words
-            .iter()
-            .any(|w| matches!(w.as_str(), "number" | "count" | "num" | "no" | "total"))
+        let col = &idx.cols[c];
+        std::iter::once(&col.words)
+            .chain(col.aliases.iter())
+            .flatten()
+            .any(|w| matches!(w.as_str(), "number" | "count" | "num" | "no"))
     };
     let counts = |e: &sql::Expr| match e {
         sql::Expr::CountStar | sql::Expr::Agg(sql::Agg::Count, _, _) => true,
@@ -569,9 +577,10 @@ fn unused_average<'t>(
     toks: &'t [text::Tok],
 ) -> Option<&'t str> {
     let named_average = |c: usize| {
-        idx.cols[c]
-            .words
-            .iter()
+        let col = &idx.cols[c];
+        std::iter::once(&col.words)
+            .chain(col.aliases.iter())
+            .flatten()
             .any(|w| matches!(w.as_str(), "average" | "avg" | "mean" | "rate"))
     };
     let averages = |e: &sql::Expr| match e {
@@ -611,7 +620,11 @@ fn excludes(c: &sql::Cond) -> bool {
 /// answered with the stadiums that did): the question's "not", "except", "without" …
 /// when no condition of the query leaves anything out. A negated comparison ("not more
 /// than 4", "no later than 2010") is a comparison, and is not counted.
-fn unused_negation<'t>(q: &sql::Select, toks: &'t [text::Tok]) -> Option<&'t str> {
+fn unused_negation<'t>(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &'t [text::Tok],
+) -> Option<&'t str> {
     let excluded = q.conds.iter().any(excludes)
         || q.intersect
             .as_ref()
@@ -628,8 +641,13 @@ fn unused_negation<'t>(q: &sql::Select, toks: &'t [text::Tok]) -> Option<&'t str
         if t.quoted || !plan::negation_at(toks, j) {
             return None;
         }
-        // "No. 5", "flight no 12": a number, not a negation.
-        if t.low == "no" && (t.stop || toks.get(j + 1).is_some_and(|n| n.number().is_some())) {
+        // "No. 5", "flight no 12", "room no": a number, not a negation.
+        if t.low == "no"
+            && (t.stop
+                || toks.get(j + 1).is_some_and(|n| n.number().is_some())
+                || j.checked_sub(1)
+                    .is_some_and(|p| idx.vocab.contains(&toks[p].stem)))
+        {
             return None;
         }
         if toks[j + 1..].iter().take(2).any(comparison) {
@@ -660,10 +678,14 @@ fn where_is_a_place(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok])
         .iter()
         .all(|e| matches!(e, sql::Expr::Col(c) if fixed.contains(c)));
     let place_col = |c: usize| {
-        idx.cols[c]
-            .words
-            .iter()
-            .any(|w| lexicon::PLACE_WORDS.contains(&w.as_str()))
+        let col = &idx.cols[c];
+        !col.pk
+            && !col.fk
+            && col.kind == index::Kind::Text
+            && col
+                .words
+                .last()
+                .is_some_and(|w| lexicon::PLACE_WORDS.contains(&w.as_str()))
     };
     if q.items
         .iter()
@@ -889,10 +911,16 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
         .iter()
         .any(|(e, _)| matches!(e, sql::Expr::CountStar))
         || q.having.is_some();
+    let keys: Vec<usize> = idx.tables[q.from]
+        .cols
+        .iter()
+        .copied()
+        .filter(|&c| idx.cols[c].pk)
+        .collect();
     if counts_groups
         && q.joins.is_empty()
-        && !q.group.is_empty()
-        && q.group.iter().all(|&c| idx.cols[c].pk)
+        && !keys.is_empty()
+        && keys.iter().all(|k| q.group.contains(k))
     {
         return Err(format!(
             "the question ranks or filters `{}` by a count, but I found nothing to count for \
@@ -924,7 +952,7 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             sql::explain(q, idx)
         ));
     }
-    if let Some(cue) = unused_negation(q, toks) {
+    if let Some(cue) = unused_negation(q, idx, toks) {
         return Err(format!(
             "the question says \"{cue}\", but I found nothing to leave out or exclude; I \
              would have answered the opposite: {} Rephrase the question, or use an LLM \

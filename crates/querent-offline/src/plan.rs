@@ -1561,7 +1561,7 @@ impl P<'_> {
                 // how many rows to keep.
                 let cut = at
                     .checked_sub(1)
-                    .filter(|&j| self.toks[j].is_digits())
+                    .filter(|&j| self.toks[j].is_digits() && self.toks[j].low.len() < 4)
                     .and_then(|j| Some((j, self.toks[j].number()?)));
                 limit = Some(cut.map_or(1, |(_, v)| (v as u64).max(1)));
                 if let Some(nk) = cut.and_then(|(j, _)| self.ment_at(j)) {
@@ -2150,10 +2150,11 @@ impl P<'_> {
                         };
                         col = prev_col.filter(|c| self.fits_as(*c, text, like));
                     }
-                    // "Gelderland district", "Aberdeen city": the value names the column
-                    // said right after it.
+                    // "in Gelderland district", "in Aberdeen city": after a preposition, the
+                    // value names the column said right after it.
                     if col.is_none()
                         && !like
+                        && matches!(self.low(m.s.saturating_sub(1)), "in" | "from" | "at" | "of")
                         && let Some(nk) = self.ment_at(m.e)
                         && !self.used[nk]
                         && let Some((_, cols)) = self.ent(nk)
@@ -3393,7 +3394,11 @@ impl P<'_> {
 /// `cats` for the values of a pet type): a content word, not a function word, cue word or
 /// number.
 fn short_value_word(t: &Tok) -> bool {
+    let lex = crate::lexicon::lexicon();
     t.low.chars().all(char::is_alphabetic)
+        // "new customers" is no status `New`.
+        && !lex.is_adjective(&t.low)
+        && !lex.is_verb(&t.low)
         && t.number().is_none()
         && !is_stopword(&t.low)
         && !crate::lexicon::CUE_WORDS.contains(&t.low.as_str())

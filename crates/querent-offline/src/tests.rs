@@ -1682,3 +1682,28 @@ fn a_number_before_a_superlative_in_the_head_is_the_cut() {
         t.sql
     );
 }
+
+#[test]
+fn sex_words_are_codes_of_a_sex_column_only() {
+    let mut snap = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables: vec![table(
+            "students",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("grade", "text", &["A", "B", "F"]),
+            ],
+            vec![],
+        )],
+    };
+    snap.normalize();
+    if let Ok(t) = translate("List the women students", &snap, Dialect::Sqlite) {
+        assert!(!t.sql.contains("grade"), "{}", t.sql);
+    }
+    let s = pets_sql("How many female students are there?").unwrap();
+    assert!(s.contains("sex = 'F'"), "{s}");
+}

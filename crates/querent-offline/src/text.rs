@@ -117,7 +117,7 @@ const TEXT_PIECE_WORDS: &[&str] = &["word", "substring", "letter", "string", "ph
 /// `computer`, whatever the schema calls so. Only a single following word that is not a
 /// stop word or number, and only where the piece word is not itself followed by "of"
 /// ("the word of …") or preceded by a number ("3 letters").
-pub(crate) fn quote_text_pieces(toks: &mut [Tok]) {
+pub(crate) fn quote_text_pieces(toks: &mut [Tok], idx: &crate::index::Index) {
     for i in 0..toks.len().saturating_sub(1) {
         let t = &toks[i];
         if t.quoted || !TEXT_PIECE_WORDS.contains(&t.low.as_str()) || t.comma || t.stop {
@@ -135,7 +135,13 @@ pub(crate) fn quote_text_pieces(toks: &mut [Tok]) {
         if next.quoted || next.number().is_some() || is_stopword(&next.low) {
             continue;
         }
-        if !next.low.chars().all(char::is_alphanumeric) {
+        // "the letter grade", "the word count": a column's name, not a piece of text.
+        let named = idx.cols.iter().any(|c| {
+            std::iter::once(&c.words)
+                .chain(c.aliases.iter())
+                .any(|w| w.len() == 2 && w[0] == t.stem && w[1] == next.stem)
+        });
+        if !next.low.chars().all(char::is_alphanumeric) || named {
             continue;
         }
         let (comma, stop) = (next.comma, next.stop);
