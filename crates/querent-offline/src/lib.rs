@@ -484,7 +484,12 @@ fn translate_on(
     if let Some(asked) = share {
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
-    sql::reroot_unread_from(&mut q, idx, options.max_join_hops);
+    let named: Vec<usize> = toks
+        .iter()
+        .filter(|t| !t.quoted)
+        .filter_map(|t| idx.table_named_by(&t.stem))
+        .collect();
+    sql::reroot_unread_from(&mut q, idx, options.max_join_hops, &named);
     sql::distinct_over_fan_out(&mut q, idx);
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),

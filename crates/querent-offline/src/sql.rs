@@ -239,9 +239,9 @@ fn read_tables(q: &Select, idx: &Index) -> Vec<usize> {
 /// A listing whose first table nothing reads ("airline names in the USA" planned from
 /// `airports` through `flights` to `airlines`) is planned again from the tables it does
 /// read, joined along the shortest foreign-key paths: the detour only repeated or dropped
-/// rows. Only plain listings (no aggregate, grouping, share or series), where the rows
-/// counted are not the first table's.
-pub(crate) fn reroot_unread_from(q: &mut Select, idx: &Index, max_hops: u8) {
+/// rows. Only plain listings (no aggregate, grouping, share or series), only when the new
+/// joins are steps the planner took, and never dropping a table the question names.
+pub(crate) fn reroot_unread_from(q: &mut Select, idx: &Index, max_hops: u8, named: &[usize]) {
     let plain = q
         .items
         .iter()
@@ -266,6 +266,22 @@ pub(crate) fn reroot_unread_from(q: &mut Select, idx: &Index, max_hops: u8) {
             tables.insert(idx.cols[new].table);
             joins.push((old, new));
         }
+    }
+    // Only a shortening of the planned joins: every step one the planner took (the same
+    // key, not another key between the same tables), and no table dropped that the
+    // question names ("airlines that have flights" needs the flights).
+    let same_step = |(a, b): (usize, usize)| {
+        q.joins
+            .iter()
+            .any(|&(x, y)| (x, y) == (a, b) || (x, y) == (b, a))
+    };
+    let mut before: Vec<usize> = vec![q.from];
+    before.extend(q.joins.iter().map(|(_, new)| idx.cols[*new].table));
+    let dropped_named = before
+        .iter()
+        .any(|t| !tables.contains(t) && named.contains(t));
+    if !joins.iter().all(|&j| same_step(j)) || dropped_named {
+        return;
     }
     q.from = root;
     q.joins = joins;

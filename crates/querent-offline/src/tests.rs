@@ -1556,7 +1556,12 @@ fn a_listing_is_planned_from_the_tables_it_reads() {
         "=",
         sql::Lit::Str("shipped".into()),
     )];
-    sql::reroot_unread_from(&mut q, &idx, 3);
+    let planned = q.clone();
+    // A question naming the customers keeps them: they are part of what it asks.
+    let customers = q.from;
+    sql::reroot_unread_from(&mut q, &idx, 3, &[customers]);
+    assert_eq!(q, planned);
+    sql::reroot_unread_from(&mut q, &idx, 3, &[]);
     assert_eq!(idx.tables[q.from].name, "order_items");
     assert_eq!(q.joins.len(), 1);
 }
