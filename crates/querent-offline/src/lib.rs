@@ -299,6 +299,23 @@ fn normalize_question(q: &str) -> String {
     mapped.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// The rows of a listing as the question means them: planned again from the tables it
+/// reads when its first table is a detour, and each shown once over a to-many join.
+fn each_row_once(
+    q: &mut sql::Select,
+    idx: &index::Index,
+    toks: &[text::Tok],
+    options: &TranslatorOptions,
+) {
+    let named: Vec<usize> = toks
+        .iter()
+        .filter(|t| !t.quoted)
+        .filter_map(|t| idx.table_named_by(&t.stem))
+        .collect();
+    sql::reroot_unread_from(q, idx, options.max_join_hops, &named);
+    sql::distinct_over_fan_out(q, idx);
+}
+
 /// A question read before planning: its tokens with dates taken out and words grounded,
 /// the calendar window and grain, how words were read, and the share asked for.
 struct Understood {
@@ -484,13 +501,7 @@ fn translate_on(
     if let Some(asked) = share {
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
-    let named: Vec<usize> = toks
-        .iter()
-        .filter(|t| !t.quoted)
-        .filter_map(|t| idx.table_named_by(&t.stem))
-        .collect();
-    sql::reroot_unread_from(&mut q, idx, options.max_join_hops, &named);
-    sql::distinct_over_fan_out(&mut q, idx);
+    each_row_once(&mut q, idx, &toks, options);
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),
         explanation: with_readings(sql::explain(&q, idx), &read_as),
