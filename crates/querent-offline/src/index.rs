@@ -236,6 +236,12 @@ impl Index {
     ) -> Self {
         let mut idx = Index::default();
         let described = model_tables(model);
+        // The nouns tables are named by: an agent alias ("user" of `used_by`) never takes one.
+        let table_nouns: HashSet<String> = snapshot
+            .tables
+            .iter()
+            .filter_map(|t| name_words(&t.name).last().cloned())
+            .collect();
         for t in &snapshot.tables {
             if excluded_table(policy, t.schema.as_deref(), &t.name) {
                 continue;
@@ -302,7 +308,8 @@ impl Index {
                     aliases.push(spelled);
                 }
                 for agent in agent_aliases(&cw) {
-                    if !aliases.contains(&agent) {
+                    let takes_table = agent.last().is_some_and(|a| table_nouns.contains(a));
+                    if !takes_table && !aliases.contains(&agent) {
                         aliases.push(agent);
                     }
                 }
