@@ -47,6 +47,19 @@ fn table(name: &str, columns: Vec<ColumnInfo>, fks: Vec<ForeignKey>) -> TableInf
     }
 }
 
+/// A snapshot of the given tables, normalised.
+fn schema_of(tables: Vec<TableInfo>) -> SchemaSnapshot {
+    let mut s = SchemaSnapshot {
+        dialect: Dialect::Sqlite,
+        database: None,
+        fingerprint: String::new(),
+        taken_at: 0,
+        tables,
+    };
+    s.normalize();
+    s
+}
+
 fn demo() -> SchemaSnapshot {
     let mut s = SchemaSnapshot {
         dialect: Dialect::Sqlite,
@@ -1333,43 +1346,35 @@ fn superlatives_rank_or_refuse() {
 /// A schema with a many-to-many link (students, their pets through `has_pet`), a pet type
 /// of short words, a sex stored as a letter, and a name with words in it.
 fn pets() -> SchemaSnapshot {
-    let mut s = SchemaSnapshot {
-        dialect: Dialect::Sqlite,
-        database: None,
-        fingerprint: String::new(),
-        taken_at: 0,
-        tables: vec![
-            table(
-                "students",
-                vec![
-                    col("id", "integer", &[]),
-                    col("name", "text", &[]),
-                    col("sex", "text", &["F", "M"]),
-                    col("major", "text", &["computer science", "history", "art"]),
-                ],
-                vec![],
-            ),
-            table(
-                "pets",
-                vec![
-                    col("id", "integer", &[]),
-                    col("pet_type", "text", &["cat", "dog"]),
-                    col("weight", "real", &[]),
-                ],
-                vec![],
-            ),
-            table(
-                "has_pet",
-                vec![
-                    col("student_id", "integer", &[]),
-                    col("pet_id", "integer", &[]),
-                ],
-                vec![fk("student_id", "students"), fk("pet_id", "pets")],
-            ),
-        ],
-    };
-    s.normalize();
-    s
+    schema_of(vec![
+        table(
+            "students",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("sex", "text", &["F", "M"]),
+                col("major", "text", &["computer science", "history", "art"]),
+            ],
+            vec![],
+        ),
+        table(
+            "pets",
+            vec![
+                col("id", "integer", &[]),
+                col("pet_type", "text", &["cat", "dog"]),
+                col("weight", "real", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "has_pet",
+            vec![
+                col("student_id", "integer", &[]),
+                col("pet_id", "integer", &[]),
+            ],
+            vec![fk("student_id", "students"), fk("pet_id", "pets")],
+        ),
+    ])
 }
 
 fn pets_sql(q: &str) -> Result<String, String> {
@@ -1501,23 +1506,16 @@ fn an_average_the_query_does_not_compute_is_refused() {
 
 #[test]
 fn the_agent_of_a_by_column_and_verbs_after_an_auxiliary_are_understood() {
-    let mut snap = SchemaSnapshot {
-        dialect: Dialect::Sqlite,
-        database: None,
-        fingerprint: String::new(),
-        taken_at: 0,
-        tables: vec![table(
-            "cartoon",
-            vec![
-                col("id", "integer", &[]),
-                col("title", "text", &[]),
-                col("directed_by", "text", &["Ben Jones", "Brandon Vietti"]),
-                col("written_by", "text", &["Todd Casey"]),
-            ],
-            vec![],
-        )],
-    };
-    snap.normalize();
+    let snap = schema_of(vec![table(
+        "cartoon",
+        vec![
+            col("id", "integer", &[]),
+            col("title", "text", &[]),
+            col("directed_by", "text", &["Ben Jones", "Brandon Vietti"]),
+            col("written_by", "text", &["Todd Casey"]),
+        ],
+        vec![],
+    )]);
     let t = translate(
         "How many cartoons did each director create?",
         &snap,
@@ -1631,23 +1629,16 @@ fn a_count_the_query_does_not_compute_is_refused() {
 
 #[test]
 fn a_value_names_the_column_said_right_after_it() {
-    let mut snap = SchemaSnapshot {
-        dialect: Dialect::Sqlite,
-        database: None,
-        fingerprint: String::new(),
-        taken_at: 0,
-        tables: vec![table(
-            "city",
-            vec![
-                col("id", "integer", &[]),
-                col("name", "text", &[]),
-                col("district", "text", &[]),
-                col("population", "integer", &[]),
-            ],
-            vec![],
-        )],
-    };
-    snap.normalize();
+    let snap = schema_of(vec![table(
+        "city",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            col("district", "text", &[]),
+            col("population", "integer", &[]),
+        ],
+        vec![],
+    )]);
     let t = translate(
         "Which cities are in Gelderland district?",
         &snap,
@@ -1659,22 +1650,15 @@ fn a_value_names_the_column_said_right_after_it() {
 
 #[test]
 fn a_number_before_a_superlative_in_the_head_is_the_cut() {
-    let mut snap = SchemaSnapshot {
-        dialect: Dialect::Sqlite,
-        database: None,
-        fingerprint: String::new(),
-        taken_at: 0,
-        tables: vec![table(
-            "country",
-            vec![
-                col("id", "integer", &[]),
-                col("name", "text", &[]),
-                col("population", "integer", &[]),
-            ],
-            vec![],
-        )],
-    };
-    snap.normalize();
+    let snap = schema_of(vec![table(
+        "country",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            col("population", "integer", &[]),
+        ],
+        vec![],
+    )]);
     let t = translate(
         "Return the names of the 3 most populated countries.",
         &snap,
@@ -1690,22 +1674,15 @@ fn a_number_before_a_superlative_in_the_head_is_the_cut() {
 
 #[test]
 fn sex_words_are_codes_of_a_sex_column_only() {
-    let mut snap = SchemaSnapshot {
-        dialect: Dialect::Sqlite,
-        database: None,
-        fingerprint: String::new(),
-        taken_at: 0,
-        tables: vec![table(
-            "students",
-            vec![
-                col("id", "integer", &[]),
-                col("name", "text", &[]),
-                col("grade", "text", &["A", "B", "F"]),
-            ],
-            vec![],
-        )],
-    };
-    snap.normalize();
+    let snap = schema_of(vec![table(
+        "students",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            col("grade", "text", &["A", "B", "F"]),
+        ],
+        vec![],
+    )]);
     if let Ok(t) = translate("List the women students", &snap, Dialect::Sqlite) {
         assert!(!t.sql.contains("grade"), "{}", t.sql);
     }
