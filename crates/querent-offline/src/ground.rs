@@ -324,11 +324,9 @@ pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
 /// when `<b>` names a table ("name of the feature" is the feature's name).
 pub(crate) fn of_compounds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let named = |a: &str, b: &str| {
-        idx.cols.iter().any(|c| {
-            std::iter::once(&c.words)
-                .chain(c.aliases.iter())
-                .any(|w| w.len() == 2 && w[0] == a && w[1] == b)
-        })
+        idx.cols
+            .iter()
+            .any(|c| c.names().any(|w| w.len() == 2 && w[0] == a && w[1] == b))
     };
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
@@ -381,8 +379,6 @@ pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
         let kind_word = !t.quoted
             && KIND_WORDS.contains(&t.stem.as_str())
             && toks.get(i + 1).is_some_and(|n| n.low == "of");
-        // The schema may call a table of kinds so ("product types" for `categories`).
-        let kinds_table = idx.table_named_by(&t.stem);
         let mut x = i + 2;
         while toks
             .get(x)
@@ -395,6 +391,8 @@ pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             i += 1;
             continue;
         };
+        // The schema may call a table of kinds so ("product types" for `categories`).
+        let kinds_table = idx.table_named_by(&t.stem);
         let replacement: Option<Vec<String>> = match idx.table_named_by(&obj.stem) {
             Some(tb) => {
                 let kind_cols: Vec<usize> = idx.tables[tb]

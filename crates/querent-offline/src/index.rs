@@ -1116,6 +1116,14 @@ impl Index {
     }
 }
 
+impl Col {
+    /// The column's names: its own words, then its other names (abbreviations spelled
+    /// out, the semantic model's display name and synonyms, agent nouns).
+    pub fn names(&self) -> impl Iterator<Item = &Vec<String>> {
+        std::iter::once(&self.words).chain(self.aliases.iter())
+    }
+}
+
 /// Who did what a `<verb>ed_by` column records: `directed_by` is also "director",
 /// `written_by` "writer", `produced_by` "producer" (the agent nouns of the verb's lemma).
 fn agent_aliases(words: &[String]) -> Vec<Vec<String>> {

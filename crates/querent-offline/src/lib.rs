@@ -538,8 +538,8 @@ fn counts_another_table<'t>(
 }
 
 /// A count the query does not compute: "how many", "number of" or "count" in the question
-/// when nothing in the query counts (`COUNT`, a count in `HAVING` or the ordering, a share)
-/// or is named so (a column or metric `num_of_staff`, `order_count`).
+/// when nothing in the query counts (`COUNT`, a count in `HAVING` or the ordering) or is
+/// named so (a column or metric `num_of_staff`, `order_count`).
 fn unused_count(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Option<String> {
     let (at, said) = toks.windows(2).enumerate().find_map(|(i, w)| {
         let (a, b) = (&w[0], &w[1]);
@@ -562,9 +562,8 @@ fn unused_count(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Opti
             && noun.is_some_and(|n| idx.cols[c].words.contains(&n.stem))
     };
     let named_count = |c: usize| {
-        let col = &idx.cols[c];
-        std::iter::once(&col.words)
-            .chain(col.aliases.iter())
+        idx.cols[c]
+            .names()
             .flatten()
             .any(|w| matches!(w.as_str(), "number" | "count" | "num" | "no"))
     };
@@ -578,7 +577,6 @@ fn unused_count(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Opti
         .chain(q.order.iter().map(|(e, _)| e))
         .any(counts)
         || q.having.is_some()
-        || q.share.is_some()
         || q.conds.iter().flat_map(cond_columns).any(named_count)
         || q.intersect.is_some();
     (!counted).then_some(said)
@@ -593,9 +591,8 @@ fn unused_average<'t>(
     toks: &'t [text::Tok],
 ) -> Option<&'t str> {
     let named_average = |c: usize| {
-        let col = &idx.cols[c];
-        std::iter::once(&col.words)
-            .chain(col.aliases.iter())
+        idx.cols[c]
+            .names()
             .flatten()
             .any(|w| matches!(w.as_str(), "average" | "avg" | "mean" | "rate"))
     };
@@ -611,7 +608,6 @@ fn unused_average<'t>(
         || q.conds.iter().any(|c| {
             matches!(c, sql::Cond::CmpAvg(..)) || cond_columns(c).into_iter().any(named_average)
         })
-        || q.share.is_some()
     {
         return None;
     }

@@ -2125,14 +2125,9 @@ impl P<'_> {
                     if self.low(m.e) == "in"
                         && let Some(nk) =
                             self.next_ment(m.e + 1, &["the", "its", "their", "his", "her"])
-                        && let Some((_, cols)) = self.ent(nk)
+                        && self.ent(nk).is_some()
                     {
-                        let cols: Vec<usize> = cols
-                            .iter()
-                            .copied()
-                            .filter(|c| self.fits_as(*c, text, like))
-                            .collect();
-                        col = self.pick(&cols, nk, Some(main), Some(Kind::Text));
+                        col = self.text_col_of(nk, text, like, main);
                         self.used[nk] = true;
                     }
                     // "Aberdeen or Abilene": the same column as the value just before.
@@ -2157,17 +2152,10 @@ impl P<'_> {
                         && matches!(self.low(m.s.saturating_sub(1)), "in" | "from" | "at" | "of")
                         && let Some(nk) = self.ment_at(m.e)
                         && !self.used[nk]
-                        && let Some((_, cols)) = self.ent(nk)
+                        && let Some(c) = self.text_col_of(nk, text, false, main)
                     {
-                        let cols: Vec<usize> = cols
-                            .iter()
-                            .copied()
-                            .filter(|c| self.fits_as(*c, text, false))
-                            .collect();
-                        if let Some(c) = self.pick(&cols, nk, Some(main), Some(Kind::Text)) {
-                            col = Some(c);
-                            self.used[nk] = true;
-                        }
+                        col = Some(c);
+                        self.used[nk] = true;
                     }
                     let reach = if like { 6 } else { 4 };
                     if col.is_none()
@@ -2721,6 +2709,18 @@ impl P<'_> {
                     let v = v.trim().to_lowercase();
                     if like { v.contains(&t) } else { v == t }
                 }))
+    }
+
+    /// The text column of mention `k` a literal may be a value of (its samples hold it, or
+    /// it has none), the best placed one for `main`.
+    fn text_col_of(&self, k: usize, text: &str, like: bool, main: usize) -> Option<usize> {
+        let (_, cols) = self.ent(k)?;
+        let cols: Vec<usize> = cols
+            .iter()
+            .copied()
+            .filter(|c| self.fits_as(*c, text, like))
+            .collect();
+        self.pick(&cols, k, Some(main), Some(Kind::Text))
     }
 
     /// The column of `t` a literal most likely names a row by: a code column for short

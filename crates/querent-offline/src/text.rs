@@ -137,8 +137,7 @@ pub(crate) fn quote_text_pieces(toks: &mut [Tok], idx: &crate::index::Index) {
         }
         // "the letter grade", "the word count": a column's name, not a piece of text.
         let named = idx.cols.iter().any(|c| {
-            std::iter::once(&c.words)
-                .chain(c.aliases.iter())
+            c.names()
                 .any(|w| w.len() == 2 && w[0] == t.stem && w[1] == next.stem)
         });
         if !next.low.chars().all(char::is_alphanumeric) || named {
