@@ -321,43 +321,75 @@ pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
 /// way round (`IndepYear`, `birth_date`). "<a> of <b>" becomes "<b> <a>" when a column (or
 /// one of its other names) is exactly those two words in that order, and no column is
 /// named by "<a> <b>". Not for counts ("number of flights" is no `flight_number`) nor
-/// when `<b>` names a table ("name of the feature" is the feature's name).
+/// when `<b>` names a table ("name of the feature" is the feature's name). The same holds
+/// across an article and for roles a column is prefixed with: "the names of the winner
+/// and loser" (`winner_name`, `loser_name`), "the rank for winners" (`winner_rank`).
 pub(crate) fn of_compounds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let named = |a: &str, b: &str| {
         idx.cols
             .iter()
             .any(|c| c.names().any(|w| w.len() == 2 && w[0] == a && w[1] == b))
     };
+    // `<b> <a>` names a column and `<a> <b>` none; `<b>` is no table.
+    let reversed = |a: &Tok, b: &Tok| {
+        !b.quoted
+            && idx.table_named_by(&b.stem).is_none()
+            && named(&b.stem, &a.stem)
+            && !named(&a.stem, &b.stem)
+    };
+    let article = |t: &Tok| matches!(t.low.as_str(), "the" | "a" | "an" | "all");
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;
     while i < toks.len() {
         let a = &toks[i];
-        let b = toks.get(i + 2);
-        if let Some(b) = b
+        let linked = toks
+            .get(i + 1)
+            .is_some_and(|t| t.low == "of" || t.low == "for");
+        let mut j = i + 2;
+        while toks.get(j).is_some_and(|t| article(t)) {
+            j += 1;
+        }
+        if let Some(b) = toks.get(j)
+            && linked
             && !a.quoted
-            && !b.quoted
-            && toks[i + 1].low == "of"
             && !a.comma
             && !matches!(a.stem.as_str(), "number" | "count" | "amount" | "total")
-            && idx.table_named_by(&b.stem).is_none()
-            && named(&b.stem, &a.stem)
-            && !named(&a.stem, &b.stem)
+            && (toks[i + 1].low == "of" || j == i + 2)
+            && reversed(a, b)
         {
-            let mut first = b.clone();
-            first.comma = false;
-            first.stop = false;
-            let mut second = a.clone();
-            second.comma = b.comma;
-            second.stop = b.stop;
-            out.push(first);
-            out.push(second);
-            i += 3;
+            out.push(compound_word(b, false, false));
+            out.push(compound_word(a, b.comma, b.stop));
+            i = j + 1;
+            // "… of the winner and (the) loser": the second role takes the same column word.
+            let mut k = i + 1;
+            while toks.get(k).is_some_and(|t| article(t)) {
+                k += 1;
+            }
+            if !b.comma
+                && !b.stop
+                && toks.get(i).is_some_and(|t| t.low == "and")
+                && let Some(c) = toks.get(k)
+                && reversed(a, c)
+            {
+                out.push(toks[i].clone());
+                out.push(compound_word(c, false, false));
+                out.push(compound_word(a, c.comma, c.stop));
+                i = k + 1;
+            }
             continue;
         }
         out.push(a.clone());
         i += 1;
     }
     out
+}
+
+/// A word of a rewritten compound, with the punctuation that follows it set.
+fn compound_word(t: &Tok, comma: bool, stop: bool) -> Tok {
+    let mut w = t.clone();
+    w.comma = comma;
+    w.stop = stop;
+    w
 }
 
 /// Words that ask for the distinct values of what follows ("types of government").
@@ -657,6 +689,40 @@ mod tests {
             grounded("sorted in alphaetical order").0,
             "sorted in alphabetical order"
         );
+    }
+
+    #[test]
+    fn roles_named_before_a_column_word_read_as_the_column() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [
+                {"name": "matches", "kind": "table", "columns": [
+                    {"name": "match_id", "data_type": "integer", "nullable": false},
+                    {"name": "winner_name", "data_type": "text", "nullable": false},
+                    {"name": "loser_name", "data_type": "text", "nullable": false},
+                    {"name": "winner_rank", "data_type": "integer", "nullable": true}]},
+                {"name": "players", "kind": "table", "columns": [
+                    {"name": "player_id", "data_type": "integer", "nullable": false},
+                    {"name": "name", "data_type": "text", "nullable": false}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let read = |q: &str| {
+            of_compounds(tokenize(q), &idx)
+                .iter()
+                .map(|t| t.low.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            read("the names of the winner and the loser of the longest match"),
+            "the winner names and loser names of the longest match"
+        );
+        assert_eq!(read("average rank for winners"), "average winners rank");
+        // A table's noun keeps "of" its meaning: the name of the players.
+        assert_eq!(read("the name of the players"), "the name of the players");
+        // "for" with an article between is a filter, not a compound.
+        assert_eq!(read("the rank for the winner"), "the rank for the winner");
     }
 
     #[test]
