@@ -7,7 +7,7 @@
 //! a database that has a `staff` table keeps "staff" as it is. Every rewrite is reported,
 //! so the explanation can say how a word was read.
 
-use crate::index::Index;
+use crate::index::{Index, Kind};
 use crate::lexicon::{CUE_WORDS, EMPTY_WORDS, RATIO_WORDS, lexicon, month};
 use crate::text::{Tok, is_stopword, root, synonyms};
 
@@ -346,7 +346,7 @@ pub(crate) fn of_compounds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             .get(i + 1)
             .is_some_and(|t| t.low == "of" || t.low == "for");
         let mut j = i + 2;
-        while toks.get(j).is_some_and(|t| article(t)) {
+        while toks.get(j).is_some_and(&article) {
             j += 1;
         }
         if let Some(b) = toks.get(j)
@@ -362,7 +362,7 @@ pub(crate) fn of_compounds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             i = j + 1;
             // "… of the winner and (the) loser": the second role takes the same column word.
             let mut k = i + 1;
-            while toks.get(k).is_some_and(|t| article(t)) {
+            while toks.get(k).is_some_and(&article) {
                 k += 1;
             }
             if !b.comma
@@ -390,6 +390,53 @@ fn compound_word(t: &Tok, comma: bool, stop: bool) -> Tok {
     w.comma = comma;
     w.stop = stop;
     w
+}
+
+/// "countries that speak French", "where Dutch is spoken", "English-speaking countries":
+/// a language named by the verb, said the way the planner reads a value of a column
+/// ("with language French", "where the language is Dutch"). Only when a text column of
+/// the schema is named "language" and the value is a name (capitalised or quoted).
+pub(crate) fn spoken_languages(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let has_language = idx.cols.iter().any(|c| {
+        c.kind == Kind::Text && c.names().any(|w| w.last().is_some_and(|l| l == "language"))
+    });
+    if !has_language {
+        return toks;
+    }
+    let name =
+        |t: Option<&Tok>| t.is_some_and(|t| (t.capitalised() || t.quoted) && !is_stopword(&t.low));
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len() + 2);
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let verb = !t.quoted && matches!(t.low.as_str(), "speak" | "speaks" | "spoke" | "speaking");
+        // "speak French" → "with language French".
+        if verb && name(toks.get(i + 1)) {
+            out.push(Tok::word("with"));
+            out.push(Tok::word("language"));
+            i += 1;
+            continue;
+        }
+        // "(where) Dutch is spoken" → "(where) the language is Dutch".
+        if name(Some(t))
+            && toks
+                .get(i + 1)
+                .is_some_and(|b| matches!(b.low.as_str(), "is" | "are" | "was"))
+            && toks
+                .get(i + 2)
+                .is_some_and(|v| !v.quoted && v.low == "spoken")
+        {
+            out.push(Tok::word("the"));
+            out.push(Tok::word("language"));
+            out.push(toks[i + 1].clone());
+            out.push(compound_word(t, toks[i + 2].comma, toks[i + 2].stop));
+            i += 3;
+            continue;
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    out
 }
 
 /// Words that ask for the distinct values of what follows ("types of government").

@@ -51,6 +51,83 @@ pub(crate) struct Col {
     /// For a metric of the semantic model: its expression with the column references
     /// resolved. Metric pseudo-columns are not listed in their table's `cols`.
     pub metric: Option<Vec<Piece>>,
+    /// For a yes/no column (`IsOfficial` holding `T`/`F`, `retired_yn`, a boolean
+    /// `discontinued`): the adjective it stands for and its stored yes and no.
+    pub flag: Option<Flag>,
+}
+
+/// What a yes/no column says and how it stores it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Flag {
+    /// The stemmed words of the adjective ("official" of `IsOfficial`).
+    pub words: Vec<String>,
+    /// The stored yes: a SQL literal (`'T'`, `1`, `TRUE`).
+    pub yes: String,
+    /// The stored no.
+    pub no: String,
+}
+
+/// Pairs of stored yes/no values, lower-case.
+const YES_NO: &[(&str, &str)] = &[
+    ("t", "f"),
+    ("y", "n"),
+    ("yes", "no"),
+    ("true", "false"),
+    ("1", "0"),
+];
+
+/// Whether column `name` of type `data_type` with words `words` and samples `samples` is a
+/// yes/no column, and if so what it says: a boolean type, a text column whose sampled
+/// values are one yes/no pair, or an integer column whose name says it is a flag
+/// (`is_…`, `has_…`, `…_yn`, `…_flag`). The adjective is the name without those words.
+fn flag_of(data_type: &str, words: &[String], samples: &[String]) -> Option<Flag> {
+    let t = data_type.to_lowercase();
+    let mut adj: &[String] = words;
+    let mut named = false;
+    if let Some((first, rest)) = adj.split_first()
+        && matches!(first.as_str(), "is" | "ha" | "has" | "wa" | "was")
+        && !rest.is_empty()
+    {
+        adj = rest;
+        named = true;
+    }
+    if let Some((last, rest)) = adj.split_last()
+        && matches!(last.as_str(), "yn" | "flag" | "ind" | "indicator" | "bool")
+        && !rest.is_empty()
+    {
+        adj = rest;
+        named = true;
+    }
+    if adj.is_empty() || adj.len() > 2 {
+        return None;
+    }
+    let flag = |yes: String, no: String| Flag {
+        words: adj.to_vec(),
+        yes,
+        no,
+    };
+    if t.contains("bool") {
+        return Some(flag("TRUE".into(), "FALSE".into()));
+    }
+    if !samples.is_empty() {
+        let low: Vec<String> = samples.iter().map(|v| v.trim().to_lowercase()).collect();
+        let (y, n) = YES_NO
+            .iter()
+            .find(|(y, n)| low.iter().all(|v| v == y || v == n) && low.iter().any(|v| v == y))?;
+        let stored = |want: &str| {
+            samples
+                .iter()
+                .find(|v| v.trim().eq_ignore_ascii_case(want))
+                .cloned()
+                .unwrap_or_else(|| want.to_uppercase())
+        };
+        if *y == "1" {
+            return Some(flag("1".into(), "0".into()));
+        }
+        let quote = |v: String| format!("'{}'", v.replace('\'', "''"));
+        return Some(flag(quote(stored(y)), quote(stored(n))));
+    }
+    (named && t.contains("int")).then(|| flag("1".into(), "0".into()))
 }
 
 /// A part of a metric's SQL expression.
@@ -337,7 +414,11 @@ impl Index {
                         })
                         .unwrap_or_default(),
                     metric: None,
+                    flag: None,
                 });
+                let last = idx.cols.len() - 1;
+                idx.cols[last].flag =
+                    flag_of(&c.data_type, &idx.cols[last].words, &idx.cols[last].samples);
             }
             let generic = |w: &String| {
                 matches!(
@@ -559,6 +640,7 @@ impl Index {
                         .map(|w| vec![w.clone()])
                         .collect(),
                     mappings: Vec::new(),
+                    flag: None,
                     metric: Some(vec![
                         Piece::Text("SUM(".into()),
                         Piece::Col(ci),
@@ -590,6 +672,7 @@ impl Index {
                     samples: Vec::new(),
                     aliases: HEADCOUNT[1..].iter().map(|w| vec![stem(w)]).collect(),
                     mappings: Vec::new(),
+                    flag: None,
                     metric: Some(vec![
                         Piece::Text("COUNT(DISTINCT ".into()),
                         Piece::Col(k),
@@ -770,6 +853,7 @@ impl Index {
             aliases,
             mappings: Vec::new(),
             metric: Some(pieces),
+            flag: None,
         });
     }
 

@@ -299,6 +299,110 @@ fn normalize_question(q: &str) -> String {
     mapped.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// A yes/no column said by its adjective, taken out of the question before planning.
+struct SaidFlag {
+    col: usize,
+    negated: bool,
+    word: String,
+}
+
+/// "official languages", "retired horses", "products that are not discontinued": the
+/// adjective of a yes/no column (with a "not"/"non"/"un…" before it) is taken out of the
+/// question, so the planner neither reads it as a name nor applies its negation to
+/// something else; the condition is added once the query is planned.
+fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<SaidFlag>) {
+    let mut said: Vec<SaidFlag> = Vec::new();
+    let mut drop = vec![false; toks.len()];
+    for (c, col) in idx.cols.iter().enumerate() {
+        // (A semantic model's value mappings say how to read the column: the planner does.)
+        let Some(flag) = col.flag.as_ref().filter(|_| col.mappings.is_empty()) else {
+            continue;
+        };
+        let matches = |i: usize, w: &str| {
+            toks.get(i).is_some_and(|t| {
+                !t.quoted
+                    && idx.table_named_by(&t.stem).is_none()
+                    && (text::word_matches(t, w)
+                        || ["non-", "non", "un"]
+                            .iter()
+                            .any(|p| t.low.strip_prefix(p).is_some_and(|r| r == w)))
+            })
+        };
+        let n = flag.words.len();
+        let Some(i) = (0..toks.len()).find(|&i| {
+            !drop[i]
+                && flag
+                    .words
+                    .iter()
+                    .enumerate()
+                    .all(|(k, w)| matches(i + k, w))
+        }) else {
+            continue;
+        };
+        let mut negated = !text::word_matches(&toks[i], &flag.words[0]);
+        let mut first = i;
+        if i > 0 && matches!(toks[i - 1].low.as_str(), "not" | "non" | "never") {
+            negated = true;
+            first = i - 1;
+        }
+        for d in drop.iter_mut().take(i + n).skip(first) {
+            *d = true;
+        }
+        said.push(SaidFlag {
+            col: c,
+            negated,
+            word: toks[i].low.clone(),
+        });
+    }
+    if said.is_empty() {
+        return (toks, said);
+    }
+    let kept = toks
+        .into_iter()
+        .zip(drop)
+        .filter_map(|(t, d)| (!d).then_some(t))
+        .collect();
+    (kept, said)
+}
+
+/// Adds the conditions of the yes/no columns taken out before planning to the query (and
+/// to both halves of an INTERSECT: "English and French as official languages"). Returns
+/// the words of those whose table the query does not read: it cannot apply them.
+fn apply_flags(q: &mut sql::Select, idx: &index::Index, said: &[SaidFlag]) -> Vec<String> {
+    let mut left = Vec::new();
+    for f in said {
+        let Some(flag) = &idx.cols[f.col].flag else {
+            continue;
+        };
+        let table = idx.cols[f.col].table;
+        let cond = sql::Cond::Cmp(
+            f.col,
+            if f.negated { "!=" } else { "=" },
+            sql::Lit::Num(flag.yes.clone()),
+        );
+        if !sql::tables_of(q, idx).contains(&table) {
+            // "categories with no discontinued products": the subquery of a negation.
+            let sub = q.conds.iter_mut().find_map(|c| match c {
+                sql::Cond::NotIn(_, sub) if sql::tables_of(sub, idx).contains(&table) => Some(sub),
+                _ => None,
+            });
+            match sub {
+                Some(sub) => sub.conds.push(cond),
+                None => left.push(f.word.clone()),
+            }
+            continue;
+        }
+        let mut part = Some(&mut *q);
+        while let Some(p) = part {
+            if sql::tables_of(p, idx).contains(&table) {
+                p.conds.push(cond.clone());
+            }
+            part = p.intersect.as_deref_mut();
+        }
+    }
+    left
+}
+
 /// The rows of a listing as the question means them: planned again from the tables it
 /// reads when its first table is a detour, and each shown once over a to-many join.
 fn each_row_once(
@@ -323,24 +427,28 @@ struct Understood {
     time: time::TimeFrame,
     read_as: Vec<ground::ReadAs>,
     share: Option<ratio::Asked>,
+    flags: Vec<SaidFlag>,
 }
 
 /// The stages before planning: tokens, text pieces named by "the word …", dates, grounding
-/// through the lexicon, kinds ("types of …"), reversed compounds ("year of …"), "out of
-/// stock", and a share phrase.
+/// through the lexicon, kinds ("types of …"), reversed compounds ("year of …"), languages
+/// said by "speak", "out of stock", a share phrase, and the adjectives of yes/no columns.
 fn understand(question: &str, idx: &index::Index) -> Understood {
     let mut toks = text::tokenize(question);
     text::quote_text_pieces(&mut toks, idx);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
+    let toks = ground::spoken_languages(toks, idx);
     let mut toks = ground::out_of(toks, idx);
     let share = ratio::strip(&mut toks, idx);
+    let (toks, flags) = take_flags(toks, idx);
     Understood {
         toks,
         time,
         read_as,
         share,
+        flags,
     }
 }
 
@@ -356,10 +464,11 @@ fn translate_on(
         });
     }
     let u = understand(question, idx);
-    let (toks, time, read_as, share) = (u.toks, u.time, u.read_as, u.share);
-    let planned = plan::plan(toks.clone(), time, idx, options)
+    let (toks, time, read_as, share, flags) = (u.toks, u.time, u.read_as, u.share, u.flags);
+    let mut planned = plan::plan(toks.clone(), time, idx, options)
         .map_err(|understood| CannotTranslate { understood })?;
     let mut q = planned.select;
+    planned.unplaced.extend(apply_flags(&mut q, idx, &flags));
     if !planned.unplaced.is_empty() {
         // The question names something the query leaves out: it answers another question.
         let quoted: Vec<String> = planned

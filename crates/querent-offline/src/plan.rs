@@ -2097,7 +2097,7 @@ impl P<'_> {
                     if let Some(c) = col {
                         let lit = self.value_lit(c, text, mapped);
                         let cond = Cond::Cmp(c, if negated { "!=" } else { "=" }, lit);
-                        self.push_cond(&mut conds, m.s, cond);
+                        self.push_cond(&mut conds, m.s, cond, main);
                     }
                 }
                 MK::Literal(text) => {
@@ -2153,6 +2153,15 @@ impl P<'_> {
                         && let Some(nk) = self.ment_at(m.e)
                         && !self.used[nk]
                         && let Some(c) = self.text_col_of(nk, text, false, main)
+                    {
+                        col = Some(c);
+                        self.used[nk] = true;
+                    }
+                    // "English and French as official languages", "the Dutch language": the
+                    // column a name is a value of, said after it in the same clause.
+                    if col.is_none()
+                        && !like
+                        && let Some((c, nk)) = self.col_named_after(k, text, main)
                     {
                         col = Some(c);
                         self.used[nk] = true;
@@ -2222,7 +2231,7 @@ impl P<'_> {
                                     Lit::Str(text.clone()),
                                 )
                             };
-                            self.push_cond(&mut conds, m.s, cond);
+                            self.push_cond(&mut conds, m.s, cond, main);
                         }
                         None => not_understood.push(format!("the value '{text}'")),
                     }
@@ -2693,6 +2702,63 @@ impl P<'_> {
         gap_ok.then_some(pk)
     }
 
+    /// The text column a name (mention `k`) is a value of when the clause names it after
+    /// the name: "English and French as official languages", "the Dutch language". Only
+    /// joining words, other names and at most one mention whose columns cannot hold the
+    /// name may stand between; the column is named as a column (not a table) and not yet
+    /// placed. Not across a negation ("English is not the official language" asks about
+    /// the countries without it).
+    fn col_named_after(&self, k: usize, text: &str, main: usize) -> Option<(usize, usize)> {
+        let m = &self.ms[k];
+        let mut j = m.e;
+        let mut skipped = false;
+        while j < self.toks.len() && j < m.e + 6 {
+            if self.toks[j - 1].comma || self.toks[j - 1].stop {
+                return None;
+            }
+            if let Some(nk) = self.ment_at(j) {
+                let nm = &self.ms[nk];
+                match &nm.kind {
+                    MK::Literal(_) => {
+                        j = nm.e;
+                        continue;
+                    }
+                    MK::Ent { tables, .. } if tables.is_empty() && !self.used[nk] => {
+                        if let Some(c) = self.text_col_of(nk, text, false, main) {
+                            return Some((c, nk));
+                        }
+                        if skipped {
+                            return None;
+                        }
+                        skipped = true;
+                        j = nm.e;
+                        continue;
+                    }
+                    _ => return None,
+                }
+            }
+            if !matches!(
+                self.low(j),
+                "and"
+                    | "or"
+                    | "as"
+                    | "is"
+                    | "are"
+                    | "was"
+                    | "were"
+                    | "the"
+                    | "a"
+                    | "an"
+                    | "its"
+                    | "their"
+            ) {
+                return None;
+            }
+            j += 1;
+        }
+        None
+    }
+
     /// Whether `text` can be a value of column `c`: a text column, and one of its sampled
     /// values when the samples are known (sampled columns list all their values).
     fn fits(&self, c: usize, text: &str) -> bool {
@@ -2777,7 +2843,7 @@ impl P<'_> {
         self.used[k] = true;
     }
 
-    fn push_cond(&self, conds: &mut Vec<(usize, Cond)>, pos: usize, cond: Cond) {
+    fn push_cond(&self, conds: &mut Vec<(usize, Cond)>, pos: usize, cond: Cond, main: usize) {
         // Conditions on the tables of an open negated clause go into its subquery.
         if let Some((cue, ci, scope)) = &self.neg
             && !self.boundary(*cue, pos)
@@ -2815,7 +2881,9 @@ impl P<'_> {
             }
         }
         // "X and Y" on the same column: rows matching both (INTERSECT) when the question
-        // says "both"/"also"/"shared", else rows matching either.
+        // says "both"/"also"/"shared", or when the column is of a table a row has many of
+        // ("countries with English and French as languages"); else rows matching either
+        // (a row holds one value: "customers in Germany and France").
         if pos > 0
             && self.low(pos - 1) == "and"
             && let Some((_, last)) = conds.last_mut()
@@ -2825,10 +2893,15 @@ impl P<'_> {
                 _ => false,
             }
         {
-            let both = self
-                .toks
-                .iter()
-                .any(|t| matches!(t.low.as_str(), "both" | "also" | "shared" | "common"));
+            let many = cond_cols(&cond).first().is_some_and(|c| {
+                let t = self.idx.cols[*c].table;
+                t != main && self.fans_out(main, t)
+            });
+            let both = many
+                || self
+                    .toks
+                    .iter()
+                    .any(|t| matches!(t.low.as_str(), "both" | "also" | "shared" | "common"));
             let prev = std::mem::replace(last, Cond::Or(Vec::new()));
             *last = if both {
                 Cond::Both(vec![prev, cond])
@@ -3179,7 +3252,7 @@ impl P<'_> {
         } else {
             Cond::Cmp(c, op, Lit::Num(fmt_num(v)))
         };
-        self.push_cond(conds, s, cond);
+        self.push_cond(conds, s, cond, main);
         true
     }
 

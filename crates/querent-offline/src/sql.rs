@@ -192,6 +192,13 @@ impl Share {
     }
 }
 
+/// The tables a query reads: its first table and every joined one.
+pub(crate) fn tables_of(q: &Select, idx: &Index) -> Vec<usize> {
+    std::iter::once(q.from)
+        .chain(q.joins.iter().map(|(_, c)| idx.cols[*c].table))
+        .collect()
+}
+
 /// Every column a condition reads.
 pub(crate) fn cond_cols(c: &Cond) -> Vec<usize> {
     match c {

@@ -1689,3 +1689,91 @@ fn sex_words_are_codes_of_a_sex_column_only() {
     let s = pets_sql("How many female students are there?").unwrap();
     assert!(s.contains("sex = 'F'"), "{s}");
 }
+
+/// Countries and their languages (a language unsampled, an official flag stored `T`/`F`),
+/// horses with an integer yes/no flag, and products with a boolean one.
+fn languages() -> SchemaSnapshot {
+    schema_of(vec![
+        table(
+            "countries",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("continent", "text", &["Asia", "Europe"]),
+                col("population", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "country_languages",
+            vec![
+                col("country_id", "integer", &[]),
+                col("language", "text", &[]),
+                col("is_official", "text", &["T", "F"]),
+            ],
+            vec![fk("country_id", "countries")],
+        ),
+        table(
+            "horses",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("retired_yn", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "products",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("discontinued", "boolean", &[]),
+            ],
+            vec![],
+        ),
+    ])
+}
+
+fn languages_sql(q: &str) -> Result<String, String> {
+    translate(q, &languages(), Dialect::Sqlite)
+        .map(|t| t.sql)
+        .map_err(|e| e.understood)
+}
+
+#[test]
+fn a_name_takes_the_column_said_after_it_and_languages_are_spoken() {
+    // An unsampled name is a value of the column the clause names after it, not a country.
+    let s = languages_sql("Which countries have Dutch as a language?").unwrap();
+    assert!(s.contains("language = 'Dutch'"), "{s}");
+    assert!(!s.contains("name = 'Dutch'"), "{s}");
+    // "speak X" and "X is spoken" name a language.
+    let s = languages_sql("How many countries speak English?").unwrap();
+    assert!(s.contains("language = 'English'"), "{s}");
+    let s = languages_sql("List the countries where Spanish is spoken.").unwrap();
+    assert!(s.contains("language = 'Spanish'"), "{s}");
+    // Two values of a table a country has many of: countries with both.
+    let s = languages_sql("Which countries have English and French as languages?").unwrap();
+    assert!(s.contains("INTERSECT"), "{s}");
+    // Across a negation it is not read so: the countries without it are another question.
+    assert!(
+        languages_sql("Which countries have a population where English is not the language?")
+            .is_err()
+    );
+}
+
+#[test]
+fn yes_no_columns_are_said_by_their_adjective() {
+    let s = languages_sql("Which languages are official?").unwrap();
+    assert!(s.contains("is_official = 'T'"), "{s}");
+    let s =
+        languages_sql("Which countries have English and French as official languages?").unwrap();
+    assert_eq!(s.matches("is_official = 'T'").count(), 2, "{s}");
+    let s = languages_sql("How many retired horses are there?").unwrap();
+    assert!(s.contains("retired_yn = 1"), "{s}");
+    let s = languages_sql("List the horses that are not retired.").unwrap();
+    assert!(s.contains("retired_yn != 1"), "{s}");
+    let s = languages_sql("Which products are discontinued?").unwrap();
+    assert!(s.contains("discontinued = TRUE"), "{s}");
+    // The adjective of a table the question does not reach is not dropped silently.
+    assert!(languages_sql("How many official horses are there?").is_err());
+}
