@@ -2078,6 +2078,17 @@ impl P<'_> {
                             self.consume_item(pk, &mut sel);
                         }
                     }
+                    // "German customers": a value said before a table's noun is of that
+                    // table's column.
+                    if col.is_none()
+                        && let Some(nk) = self.ment_at(m.e)
+                        && let Some((tables, _)) = self.ent(nk)
+                    {
+                        col = cols
+                            .iter()
+                            .copied()
+                            .find(|c| tables.contains(&self.idx.cols[*c].table));
+                    }
                     let col = col.or_else(|| self.pick(cols, k, Some(main), None));
                     if let Some(c) = col
                         && negated
@@ -2342,8 +2353,18 @@ impl P<'_> {
                 .max_by_key(|(_, p)| *p)
                 .map(|(t, _)| *t);
             let own = self.date_col(main, &extra_tables);
+            // A measure of the main table's rows ("revenue of consumer customers in 2024")
+            // falls in the window by the main table's own dates.
+            let measured = sel.iter().any(|e| match e {
+                Expr::Agg(_, c, _) => self.idx.cols[*c].table == main,
+                Expr::Col(c) => {
+                    self.idx.cols[*c].metric.is_some() && self.idx.cols[*c].table == main
+                }
+                _ => false,
+            });
             let col = match (own, near) {
                 (Some(c), _) if named(c) => Some(c),
+                (Some(c), Some(t)) if t != main && measured && !self.date_named(t) => Some(c),
                 (_, Some(t)) if t != main => self.date_col(t, &[]).or(own),
                 (c, _) => c,
             };
@@ -2643,10 +2664,45 @@ impl P<'_> {
     fn head_end_from(&self, start: usize) -> usize {
         let n = self.toks.len();
         let mut seen_ment = false;
+        let mut seen_table = false;
+        let asks_which = matches!(self.low(start), "which" | "what")
+            || self.low(start) == "how" && self.low(start + 1) == "many";
+        let lex = crate::lexicon::lexicon();
         for i in start..n {
             let w = self.low(i);
             if self.ms.iter().any(|m| m.s < i && i < m.e) {
                 continue;
+            }
+            // "Which products cost less than 20 dollars?", "Which customers signed up
+            // before 2023?": a verb after the rows asked for starts what they must meet.
+            let verb = lex.is_verb(w) || lex.lemma(w).is_some() && !w.ends_with('s');
+            let compared = self.toks.get(i + 1).is_some_and(|t| {
+                t.number().is_some()
+                    || matches!(
+                        t.low.as_str(),
+                        "less"
+                            | "more"
+                            | "fewer"
+                            | "over"
+                            | "under"
+                            | "above"
+                            | "below"
+                            | "before"
+                            | "after"
+                            | "since"
+                            | "between"
+                            | "at"
+                            | "up"
+                    )
+            });
+            // ("line 1" is a column, not a verb and a number.)
+            let one_word = !self
+                .ms
+                .iter()
+                .any(|m| m.s == i && (m.s..m.e).any(|j| self.toks[j].number().is_some()));
+            let ends = compared || lex.is_verb(w) && (self.toks[i].stop || w.ends_with("ed"));
+            if asks_which && seen_table && i > start + 1 && verb && ends && one_word {
+                return i;
             }
             let along =
                 w == "with" && matches!(self.low(i.saturating_sub(1)), "along" | "together");
@@ -2657,9 +2713,10 @@ impl P<'_> {
                 return i;
             }
             if let Some(k) = self.ment_at(i)
-                && matches!(self.ms[k].kind, MK::Ent { .. })
+                && let MK::Ent { tables, .. } = &self.ms[k].kind
             {
                 seen_ment = true;
+                seen_table |= !tables.is_empty();
             }
         }
         n
@@ -3392,6 +3449,17 @@ impl P<'_> {
                         .any(|w| crate::lexicon::PRICE_WORDS.contains(&w.as_str()))
             })
             .or_else(|| self.idx.money_col(t))
+    }
+
+    /// Whether the question names a date column of table `t`.
+    fn date_named(&self, t: usize) -> bool {
+        self.idx.tables[t].cols.iter().any(|&c| {
+            self.idx.cols[c].kind == Kind::Date
+                && self
+                    .ms
+                    .iter()
+                    .any(|m| matches!(&m.kind, MK::Ent { cols: mc, .. } if mc.contains(&c)))
+        })
     }
 
     fn date_col(&self, main: usize, extra: &[usize]) -> Option<usize> {

@@ -1777,3 +1777,32 @@ fn yes_no_columns_are_said_by_their_adjective() {
     // The adjective of a table the question does not reach is not dropped silently.
     assert!(languages_sql("How many official horses are there?").is_err());
 }
+
+#[test]
+fn a_verb_after_the_rows_asked_for_starts_their_conditions() {
+    // The rows are shown, not the column the condition reads.
+    let s = sql("Which products cost less than 20 dollars?", Dialect::Sqlite);
+    assert!(s.starts_with("SELECT name FROM products"), "{s}");
+    let s = sql("Which employees were hired before 2020?", Dialect::Sqlite);
+    assert!(s.starts_with("SELECT name FROM employees"), "{s}");
+    assert!(s.contains("hired_at < '2020-01-01'"), "{s}");
+    let s = sql("How many employees were hired in 2024?", Dialect::Sqlite);
+    assert!(s.starts_with("SELECT COUNT(*)"), "{s}");
+    assert!(!s.contains("GROUP BY"), "{s}");
+}
+
+#[test]
+fn a_measure_falls_in_a_window_by_its_own_dates() {
+    // The orders' dates, not the customers' sign-up dates.
+    let s = sql(
+        "What was the total of orders from customers in Berlin in 2024?",
+        Dialect::Sqlite,
+    );
+    assert!(s.contains("ordered_at >= '2024-01-01'"), "{s}");
+    // Unless the customers' dates are named.
+    let s = sql(
+        "What is the total of orders from customers created in 2024?",
+        Dialect::Sqlite,
+    );
+    assert!(s.contains("created_at >= '2024-01-01'"), "{s}");
+}
