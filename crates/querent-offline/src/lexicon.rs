@@ -164,6 +164,8 @@ pub(crate) const STAFF_TABLE: &[&str] = &["employee", "staff", "worker", "person
 /// clause markers): never re-read as something else, never "unknown". A test keeps this
 /// list in step with the planner's literals.
 pub(crate) const CUE_WORDS: &[&str] = &[
+    // Before a key said to be absent ("without any manager").
+    "any",
     // Pieces of text named before them ("the letter w", "the phrase …", "the string …").
     "letter",
     "phrase",

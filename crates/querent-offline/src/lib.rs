@@ -731,7 +731,7 @@ fn excludes(c: &sql::Cond) -> bool {
     match c {
         sql::Cond::Cmp(_, op, _) => matches!(*op, "!=" | "<>"),
         sql::Cond::Like(_, _, negated) => *negated,
-        sql::Cond::NotIn(..) | sql::Cond::NotNull(_) => true,
+        sql::Cond::NotIn(..) | sql::Cond::NotNull(_) | sql::Cond::IsNull(_) => true,
         sql::Cond::Both(parts) | sql::Cond::Or(parts) => parts.iter().any(excludes),
         _ => false,
     }
@@ -1479,6 +1479,7 @@ fn cond_columns(c: &sql::Cond) -> Vec<usize> {
         | Cond::Range(c, ..)
         | Cond::NotIn(c, _)
         | Cond::NotNull(c)
+        | Cond::IsNull(c)
         | Cond::CmpAvg(c, _)
         | Cond::Relative(c, _) => vec![*c],
         Cond::Both(cs) | Cond::Or(cs) => cs.iter().flat_map(cond_columns).collect(),

@@ -115,6 +115,8 @@ struct P<'a> {
     neg: Option<(usize, usize, BTreeSet<usize>)>,
     /// Calendar window and series grain said in words, taken out of `toks`.
     time: TimeFrame,
+    /// Mentions read as a key column being set or not ("without a manager").
+    keys_said: Vec<usize>,
 }
 
 /// Plans the query for a question, and which tokens name something (a table, column,
@@ -138,6 +140,7 @@ pub(crate) fn plan(
         used,
         neg: None,
         time,
+        keys_said: Vec::new(),
     };
     let q = p.run()?;
     let mut covered = vec![false; p.toks.len()];
@@ -148,20 +151,22 @@ pub(crate) fn plan(
     }
     let (tables, cols) = query_refs(&q, idx);
     let mut unplaced: Vec<String> = Vec::new();
-    for m in &p.ms {
-        let placed = match &m.kind {
-            MK::Ent {
-                tables: mt,
-                cols: mc,
-                partial: false,
-            } => mt.iter().any(|t| tables.contains(t)) || mc.iter().any(|c| cols.contains(c)),
-            MK::Value {
-                cols: mc, mapped, ..
-            } => {
-                mc.iter().any(|c| cols.contains(c)) || mapped.iter().any(|(c, _)| cols.contains(c))
-            }
-            _ => true,
-        };
+    for (k, m) in p.ms.iter().enumerate() {
+        let placed = p.keys_said.contains(&k)
+            || match &m.kind {
+                MK::Ent {
+                    tables: mt,
+                    cols: mc,
+                    partial: false,
+                } => mt.iter().any(|t| tables.contains(t)) || mc.iter().any(|c| cols.contains(c)),
+                MK::Value {
+                    cols: mc, mapped, ..
+                } => {
+                    mc.iter().any(|c| cols.contains(c))
+                        || mapped.iter().any(|(c, _)| cols.contains(c))
+                }
+                _ => true,
+            };
         // Generic and cue words ("name", "number", "average") name columns in passing.
         let telling = p.toks[m.s..m.e].iter().any(|t| {
             !is_generic(&t.stem)
@@ -2068,6 +2073,19 @@ impl P<'_> {
             });
             let negated = coordinated || (m.s.saturating_sub(3)..m.s).any(|j| self.negates(j));
             negated_end = (negated && matches!(m.kind, MK::Value { .. })).then_some(m.e);
+            if let Some((c, absent)) = self.key_said(k, main) {
+                // "employees without a manager": the key to the one named is not set;
+                // "employees who have a manager": it is.
+                self.used[k] = true;
+                self.keys_said.push(k);
+                let cond = if absent {
+                    Cond::IsNull(c)
+                } else {
+                    Cond::NotNull(c)
+                };
+                self.push_cond(&mut conds, m.s, cond, main);
+                continue;
+            }
             match &m.kind {
                 MK::Value { cols, text, mapped } => {
                     let mut col = None;
@@ -3449,6 +3467,41 @@ impl P<'_> {
                         .any(|w| crate::lexicon::PRICE_WORDS.contains(&w.as_str()))
             })
             .or_else(|| self.idx.money_col(t))
+    }
+
+    /// "employees without a manager", "customers who have no sales rep", "employees who
+    /// have a manager": mention `k`, right after "no"/"without"/"(not) have (a)", names a
+    /// key column of the main table (`manager_id`, `sales_rep_id`) by its words before
+    /// `id`. The column, and whether it is said to be absent.
+    fn key_said(&self, k: usize, main: usize) -> Option<(usize, bool)> {
+        let m = &self.ms[k];
+        // ("students who have no friends" with `friend.friend_id`: the rows themselves.)
+        if self.ent(k).is_some_and(|(t, _)| t.contains(&main)) {
+            return None;
+        }
+        let mut j = m.s.checked_sub(1)?;
+        while j > 0 && matches!(self.low(j), "a" | "an" | "any" | "the") {
+            j -= 1;
+        }
+        let has = matches!(self.low(j), "have" | "has" | "had" | "with");
+        let not = j > 0 && matches!(self.low(j - 1), "not" | "never");
+        let absent = matches!(self.low(j), "no" | "without") || has && not;
+        if !absent && !has {
+            return None;
+        }
+        let said: Vec<&str> = (m.s..m.e).map(|x| self.toks[x].stem.as_str()).collect();
+        self.idx.tables[main]
+            .cols
+            .iter()
+            .copied()
+            .find(|&c| {
+                let col = &self.idx.cols[c];
+                col.fk
+                    && col.words.last().is_some_and(|w| w == "id")
+                    && col.words.len() == said.len() + 1
+                    && col.words.iter().zip(&said).all(|(w, s)| w == s)
+            })
+            .map(|c| (c, absent))
     }
 
     /// Whether the question names a date column of table `t`.

@@ -105,6 +105,8 @@ pub(crate) enum Cond {
     NotIn(usize, Box<Select>),
     /// `col IS NOT NULL`.
     NotNull(usize),
+    /// `col IS NULL` ("employees without a manager").
+    IsNull(usize),
     /// `col op (SELECT AVG(col) FROM its table)`.
     CmpAvg(usize, &'static str),
     /// Rows for each of these conditions (`INTERSECT`); split before rendering.
@@ -209,6 +211,7 @@ pub(crate) fn cond_cols(c: &Cond) -> Vec<usize> {
         | Cond::NotIn(c, _)
         | Cond::Range(c, _, _)
         | Cond::NotNull(c)
+        | Cond::IsNull(c)
         | Cond::CmpAvg(c, _) => vec![*c],
         Cond::Both(cs) | Cond::Or(cs) => cs.iter().flat_map(cond_cols).collect(),
     }
@@ -715,6 +718,7 @@ impl R<'_> {
                 render(sub, self.idx, self.dialect)
             ),
             Cond::NotNull(col) => format!("{} IS NOT NULL", self.col(*col)),
+            Cond::IsNull(col) => format!("{} IS NULL", self.col(*col)),
             Cond::CmpAvg(col, op) => {
                 let c = &self.idx.cols[*col];
                 format!(
@@ -982,6 +986,7 @@ fn cond_words(c: &Cond, idx: &Index) -> String {
             w
         }
         Cond::NotNull(col) => format!("{} is set", idx.col_words(*col)),
+        Cond::IsNull(col) => format!("{} is not set", idx.col_words(*col)),
         Cond::CmpAvg(col, op) => format!("{} {} its average", idx.col_words(*col), op_words(op)),
         Cond::Both(cs) => cs
             .iter()

@@ -1806,3 +1806,28 @@ fn a_measure_falls_in_a_window_by_its_own_dates() {
     );
     assert!(s.contains("created_at >= '2024-01-01'"), "{s}");
 }
+
+#[test]
+fn a_key_said_present_or_absent_is_set_or_not() {
+    let snap = schema_of(vec![table(
+        "employees",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            col("title", "text", &["Manager", "Engineer"]),
+            col("manager_id", "integer", &[]),
+        ],
+        vec![fk("manager_id", "employees")],
+    )]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    // The manager is the key, not the title `Manager`.
+    let s = ask("Which employees do not have a manager?").unwrap();
+    assert!(s.contains("manager_id IS NULL"), "{s}");
+    let s = ask("List employees without a manager.").unwrap();
+    assert!(s.contains("manager_id IS NULL"), "{s}");
+    let s = ask("How many employees have a manager?").unwrap();
+    assert!(s.contains("manager_id IS NOT NULL"), "{s}");
+    // A manager as a title stays a value.
+    let s = ask("How many employees are managers?").unwrap();
+    assert!(s.contains("title = 'Manager'"), "{s}");
+}
