@@ -17,6 +17,12 @@ use crate::text::stem;
 /// `scripts/gen-wordnet-lexicon.py`; licence in `data/WORDNET-LICENSE`.
 const WORDNET: &str = include_str!("../data/wordnet.tsv");
 
+/// Common nouns and verbs and the words derived from them that share their first four
+/// letters ("acceleration" → "accelerate", "retire" → "retirement"), from WordNet
+/// (`scripts/gen-wordnet-lexicon.py --derived`): a column named by the verb is found by
+/// the noun, and the other way round.
+const DERIVED: &str = include_str!("../data/wordnet-derived.tsv");
+
 /// Common verbs and their irregular forms, from WordNet (`scripts/gen-wordnet-lexicon.py
 /// --verbs`).
 const VERBS: &str = include_str!("../data/wordnet-verbs.txt");
@@ -605,6 +611,8 @@ pub(crate) type Alt = Vec<String>;
 pub(crate) struct Lexicon {
     business: HashMap<&'static str, Vec<Alt>>,
     wordnet: HashMap<&'static str, Vec<Alt>>,
+    /// Derived words, tried after the synonyms.
+    derived: HashMap<&'static str, Vec<Alt>>,
     /// Verb lemmas, and irregular forms with their lemma.
     verbs: HashMap<&'static str, &'static str>,
     /// Verb lemmas that are common nouns too ("order", "price").
@@ -645,6 +653,12 @@ impl Lexicon {
                 .or_default()
                 .extend(alts(list.split('|')));
         }
+        let derived = DERIVED
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(w, list)| (w, alts(list.split('|'))))
+            .collect();
         let mut verbs = HashMap::new();
         let mut nouns_too = std::collections::HashSet::new();
         for line in VERBS.lines().filter(|l| !l.starts_with('#')) {
@@ -678,6 +692,7 @@ impl Lexicon {
         Self {
             business,
             wordnet,
+            derived,
             verbs,
             nouns_too,
             adjectives,
@@ -793,7 +808,7 @@ impl Lexicon {
     /// vocabulary first, then WordNet.
     pub(crate) fn readings(&self, low: &str, singular: &str) -> Vec<&Alt> {
         let mut out: Vec<&Alt> = Vec::new();
-        for table in [&self.business, &self.wordnet] {
+        for table in [&self.business, &self.wordnet, &self.derived] {
             for key in [low, singular] {
                 for a in table.get(key).into_iter().flatten() {
                     if !out.contains(&a) {
@@ -839,6 +854,13 @@ mod tests {
         assert!(american.contains(&&vec!["usa".to_owned()]), "{american:?}");
         assert!(american.contains(&&vec!["united".to_owned(), "state".to_owned()]));
         assert!(l.readings("zzzz", "zzzz").is_empty());
+        // Derived words, after the synonyms: the noun finds a column named by the verb.
+        let acceleration = l.readings("acceleration", "acceleration");
+        assert_eq!(acceleration.last(), Some(&&vec!["accelerate".to_owned()]));
+        assert!(
+            l.readings("retire", "retire")
+                .contains(&&vec!["retirement".to_owned()])
+        );
     }
 
     #[test]
