@@ -403,6 +403,40 @@ fn apply_flags(q: &mut sql::Select, idx: &index::Index, said: &[SaidFlag]) -> Ve
     left
 }
 
+/// "the average quantity per order line": an average of a table's own column for each of
+/// its own rows is each row's value; the question asks for the one average over its rows.
+fn average_per_own_row(q: &mut sql::Select, idx: &index::Index) {
+    let own_key = |c: usize| idx.cols[c].table == q.from && idx.cols[c].pk;
+    let whole_key = idx.tables[q.from]
+        .cols
+        .iter()
+        .filter(|&&c| idx.cols[c].pk)
+        .count()
+        == 1;
+    let averages_own = q
+        .items
+        .iter()
+        .any(|e| matches!(e, sql::Expr::Agg(sql::Agg::Avg, c, _) if idx.cols[*c].table == q.from));
+    if let [g] = q.group.as_slice()
+        && own_key(*g)
+        && whole_key
+        && q.joins.is_empty()
+        && averages_own
+        && q.having.is_none()
+        && q.bucket.is_none()
+        && q.items.iter().all(|e| match e {
+            sql::Expr::Col(c) => own_key(*c),
+            sql::Expr::Agg(sql::Agg::Avg, ..) => true,
+            _ => false,
+        })
+    {
+        q.group.clear();
+        q.items.retain(|e| !matches!(e, sql::Expr::Col(_)));
+        q.order.clear();
+        q.limit = None;
+    }
+}
+
 /// The rows of a listing as the question means them: planned again from the tables it
 /// reads when its first table is a detour, and each shown once over a to-many join.
 fn each_row_once(
@@ -495,7 +529,8 @@ fn translate_on(
             understood: unknown_refusal(&unknown_words, &sql::explain(&q, idx)),
         });
     }
-    finish_metrics(&mut q, idx, options).map_err(|understood| CannotTranslate { understood })?;
+    finish_metrics(&mut q, idx, options, planned.breakdown_table)
+        .map_err(|understood| CannotTranslate { understood })?;
     // Every column of the table, for a question that asks for a value ("how long…",
     // "the average…", "when…"): the translator did not find what is asked for.
     narrow_to_date_asked(&mut q, idx, &toks);
@@ -592,7 +627,19 @@ fn translate_on(
             _ => false,
         }
     });
+    // "the average salary per employee" over the employees: one average, no breakdown.
+    let per_own_row = planned.breakdown.as_ref().is_some_and(|b| {
+        b.split_whitespace()
+            .last()
+            .and_then(|w| idx.table_named_by(&text::stem(&w.to_lowercase())))
+            == Some(q.from)
+            && q.joins.is_empty()
+            && q.items.iter().all(|e| {
+                matches!(e, sql::Expr::Agg(sql::Agg::Avg, c, _) if idx.cols[*c].table == q.from)
+            })
+    });
     if let Some(b) = &planned.breakdown
+        && !per_own_row
         && aggregated
         && q.group.is_empty()
         && q.bucket.is_none()
@@ -610,6 +657,7 @@ fn translate_on(
     if let Some(asked) = share {
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
+    average_per_own_row(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),
@@ -1364,14 +1412,15 @@ fn finish_metrics(
     q: &mut sql::Select,
     idx: &index::Index,
     options: &TranslatorOptions,
+    by: Option<usize>,
 ) -> Result<(), String> {
     use sql::Expr;
     if let Some(other) = q.intersect.as_deref_mut() {
-        finish_metrics(other, idx, options)?;
+        finish_metrics(other, idx, options, None)?;
     }
     for c in &mut q.conds {
         if let sql::Cond::NotIn(_, sub) = c {
-            finish_metrics(sub, idx, options)?;
+            finish_metrics(sub, idx, options, None)?;
         }
     }
     let is_metric = |c: usize| idx.cols[c].metric.is_some();
@@ -1447,6 +1496,33 @@ fn finish_metrics(
     }
     let mut tables: BTreeSet<usize> = BTreeSet::from([q.from]);
     tables.extend(q.joins.iter().map(|(_, new)| idx.cols[*new].table));
+    // "the average salary per department": the metric for each row of the table the
+    // breakdown names, shown by its label.
+    if q.group.is_empty()
+        && q.bucket.is_none()
+        && let Some(t) = by.filter(|&t| t != q.from)
+        && let Some(key) = idx.key_col(t).or_else(|| idx.label_col(t))
+    {
+        if !tables.contains(&t) {
+            let steps = idx.path(&tables, t, options.max_join_hops).ok_or_else(|| {
+                format!(
+                    "I found no join path to `{}` for the breakdown",
+                    idx.tables[t].name
+                )
+            })?;
+            for (old, new) in steps {
+                tables.insert(idx.cols[new].table);
+                q.joins.push((old, new));
+            }
+        }
+        let label = idx.label_col(t).unwrap_or(key);
+        q.items.insert(0, Expr::Col(label));
+        q.group = if label == key {
+            vec![key]
+        } else {
+            vec![key, label]
+        };
+    }
     for c in used {
         let mut needed = vec![idx.cols[c].table];
         needed.extend(idx.metric_tables(c));

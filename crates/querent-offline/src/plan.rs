@@ -182,6 +182,7 @@ pub(crate) fn plan(
     // "… by department", "… per country", "for each stadium": a breakdown the query must
     // show (checked once metrics have their grouping).
     let mut breakdown = None;
+    let mut breakdown_table = None;
     for (i, t) in p.toks.iter().enumerate() {
         let prev = if i > 0 {
             p.toks[i - 1].low.as_str()
@@ -201,6 +202,12 @@ pub(crate) fn plan(
         }) {
             let words: Vec<&str> = p.toks[m.s..m.e].iter().map(|t| t.text.as_str()).collect();
             breakdown = Some(format!("{} {}", t.text, words.join(" ")));
+            if let MK::Ent { tables, cols, .. } = &m.kind
+                && cols.is_empty()
+                && let [t] = tables.as_slice()
+            {
+                breakdown_table = Some(*t);
+            }
             break;
         }
     }
@@ -209,6 +216,7 @@ pub(crate) fn plan(
         covered,
         unplaced,
         breakdown,
+        breakdown_table,
     })
 }
 
@@ -222,6 +230,8 @@ pub(crate) struct Planned {
     pub unplaced: Vec<String>,
     /// A breakdown the question asks for ("by department"), as said.
     pub breakdown: Option<String>,
+    /// The table that breakdown names, when it names one table and no column.
+    pub breakdown_table: Option<usize>,
 }
 
 /// The tables and columns a query reads, subqueries included.
@@ -955,6 +965,14 @@ impl P<'_> {
                 && self.idx.adjacent(m, t)
             {
                 s += 20;
+            }
+            // A row's own attributes (through its keys) before the rows that point at it:
+            // "employees in Berlin" are in Berlin's department, not its customers.
+            if let Some(m) = main
+                && t != m
+                && self.fans_out(m, t)
+            {
+                s -= 15;
             }
             if tm.iter().any(|(mt, _)| self.idx.adjacent(*mt, t)) {
                 s += 10;

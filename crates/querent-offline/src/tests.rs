@@ -1106,9 +1106,9 @@ fn refuses_rather_than_answering_another_question() {
         e.contains("\"ratio\"") && e.contains("semantic model"),
         "{e}"
     );
-    // A breakdown the query cannot show.
-    let e = demo_sql("what is the headcount by department").unwrap_err();
-    assert!(e.contains("breakdown \"by department\""), "{e}");
+    // A breakdown by a table is built for a metric too: one row per department.
+    let s = demo_sql("what is the headcount by department").unwrap();
+    assert!(s.contains("GROUP BY T2.id, T2.name"), "{s}");
     // A share in a form not read is refused in the words it was asked in.
     let e = demo_sql("How big is the percentage of orders that were shipped?").unwrap_err();
     assert!(e.contains("\"percentage\""), "{e}");
@@ -1830,4 +1830,25 @@ fn a_key_said_present_or_absent_is_set_or_not() {
     // A manager as a title stays a value.
     let s = ask("How many employees are managers?").unwrap();
     assert!(s.contains("title = 'Manager'"), "{s}");
+}
+
+#[test]
+fn a_metric_per_named_table_is_grouped_by_its_rows() {
+    let m = shop_model();
+    // The metric for each customer, shown by the customer's name.
+    let s = shop_sql("What is the revenue per client?", Some(&m), &[]).unwrap();
+    assert!(s.contains("GROUP BY T2.id, T2.full_name"), "{s}");
+    assert!(s.starts_with("SELECT T2.full_name"), "{s}");
+}
+
+#[test]
+fn an_average_per_own_row_is_the_one_average() {
+    let s = sql(
+        "What is the average quantity per order item?",
+        Dialect::Sqlite,
+    );
+    assert_eq!(
+        s, "SELECT AVG(quantity) AS avg_quantity FROM order_items",
+        "{s}"
+    );
 }
