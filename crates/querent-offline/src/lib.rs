@@ -605,6 +605,30 @@ fn translate_on(
     }
     shape_answer(&mut q, idx, &toks).map_err(|understood| CannotTranslate { understood })?;
     name_whole_people(&mut q, idx, &toks);
+    if let Some(understood) = unbuilt_breakdown(&q, idx, &toks, planned.breakdown.as_deref()) {
+        return Err(CannotTranslate { understood });
+    }
+    if let Some(asked) = share {
+        ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
+    }
+    average_per_own_row(&mut q, idx);
+    each_row_once(&mut q, idx, &toks, options);
+    Ok(Translation {
+        sql: sql::render(&q, idx, dialect),
+        explanation: with_readings(sql::explain(&q, idx), &read_as),
+        unknown_words,
+        unplaced: planned.unplaced,
+    })
+}
+
+/// A breakdown the question asks for ("by department") that the query does not build:
+/// an aggregate with no grouping, series, sort or `HAVING` answers another question.
+fn unbuilt_breakdown(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &[text::Tok],
+    breakdown: Option<&str>,
+) -> Option<String> {
     let aggregated = q.items.iter().any(|e| match e {
         sql::Expr::Col(c) => idx.cols[*c].metric.is_some(),
         _ => true,
@@ -628,7 +652,7 @@ fn translate_on(
         }
     });
     // "the average salary per employee" over the employees: one average, no breakdown.
-    let per_own_row = planned.breakdown.as_ref().is_some_and(|b| {
+    let per_own_row = breakdown.is_some_and(|b| {
         b.split_whitespace()
             .last()
             .and_then(|w| idx.table_named_by(&text::stem(&w.to_lowercase())))
@@ -638,7 +662,7 @@ fn translate_on(
                 matches!(e, sql::Expr::Agg(sql::Agg::Avg, c, _) if idx.cols[*c].table == q.from)
             })
     });
-    if let Some(b) = &planned.breakdown
+    if let Some(b) = breakdown
         && !per_own_row
         && aggregated
         && q.group.is_empty()
@@ -646,25 +670,13 @@ fn translate_on(
         && (q.order.is_empty() || !sorting)
         && q.having.is_none()
     {
-        return Err(CannotTranslate {
-            understood: format!(
-                "I understood a breakdown \"{b}\" but could not build it; I would have \
-                 answered only: {} Rephrase the question, or use an LLM provider.",
-                sql::explain(&q, idx)
-            ),
-        });
+        return Some(format!(
+            "I understood a breakdown \"{b}\" but could not build it; I would have answered \
+             only: {} Rephrase the question, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
     }
-    if let Some(asked) = share {
-        ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
-    }
-    average_per_own_row(&mut q, idx);
-    each_row_once(&mut q, idx, &toks, options);
-    Ok(Translation {
-        sql: sql::render(&q, idx, dialect),
-        explanation: with_readings(sql::explain(&q, idx), &read_as),
-        unknown_words,
-        unplaced: planned.unplaced,
-    })
+    None
 }
 
 /// "How many orders did customers from Japan place?" answered by counting the customers:
