@@ -439,6 +439,45 @@ pub(crate) fn spoken_languages(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "the most recently hired employee" → "the employee hired most recently", the form the
+/// planner reads as picking the row by its date (not the latest date itself).
+pub(crate) fn recently_after_noun(toks: Vec<Tok>) -> Vec<Tok> {
+    let lex = lexicon();
+    let i = (0..toks.len()).find(|&i| {
+        toks[i].low == "most"
+            // Only when the row itself is asked for ("Who is the most recently hired
+            // employee?"), not its columns ("the code of the most recently aired cartoon"),
+            // nor after a count ("the 3 most recently hired").
+            && i <= 3
+            && toks
+                .first()
+                .is_some_and(|t| matches!(t.low.as_str(), "who" | "what" | "which"))
+            && (i == 0 || toks[i - 1].number().is_none())
+            && toks.get(i + 1).is_some_and(|t| t.low == "recently" && !t.stop && !t.comma)
+            && toks
+                .get(i + 2)
+                .is_some_and(|t| !t.stop && !t.comma && lex.lemma(&t.low).is_some())
+            && toks.get(i + 3).is_some_and(|t| !t.quoted)
+    });
+    let Some(i) = i else {
+        return toks;
+    };
+    let mut out = toks;
+    let most = out.remove(i);
+    let mut recently = out.remove(i);
+    // Now: … participle (i), noun (i + 1) …
+    let noun = &mut out[i + 1];
+    recently.stop = noun.stop;
+    recently.comma = noun.comma;
+    noun.stop = false;
+    noun.comma = false;
+    let noun = out.remove(i + 1);
+    out.insert(i, noun);
+    out.insert(i + 2, most);
+    out.insert(i + 3, recently);
+    out
+}
+
 /// Words that ask for the distinct values of what follows ("types of government").
 const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
 

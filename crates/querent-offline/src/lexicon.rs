@@ -172,6 +172,9 @@ pub(crate) const STAFF_TABLE: &[&str] = &["employee", "staff", "worker", "person
 pub(crate) const CUE_WORDS: &[&str] = &[
     // Before a key said to be absent ("without any manager").
     "any",
+    // After the verb of a value's column ("shipped into France", "sent via Rotterdam").
+    "into",
+    "via",
     // Pieces of text named before them ("the letter w", "the phrase …", "the string …").
     "letter",
     "phrase",

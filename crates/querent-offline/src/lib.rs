@@ -473,7 +473,7 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
-    let toks = ground::spoken_languages(toks, idx);
+    let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx));
     let mut toks = ground::out_of(toks, idx);
     let share = ratio::strip(&mut toks, idx);
     let (toks, flags) = take_flags(toks, idx);

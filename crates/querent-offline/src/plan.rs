@@ -2091,6 +2091,13 @@ impl P<'_> {
             });
             let negated = coordinated || (m.s.saturating_sub(3)..m.s).any(|j| self.negates(j));
             negated_end = (negated && matches!(m.kind, MK::Value { .. })).then_some(m.e);
+            if self.verb_of_next_value(k) {
+                // "orders shipped to Japan": the verb of the column Japan is of
+                // (`ship_country`), not the status 'shipped'.
+                self.used[k] = true;
+                self.keys_said.push(k);
+                continue;
+            }
             if let Some((c, absent)) = self.key_said(k, main) {
                 // "employees without a manager": the key to the one named is not set;
                 // "employees who have a manager": it is.
@@ -3520,6 +3527,30 @@ impl P<'_> {
                     && col.words.iter().zip(&said).all(|(w, s)| w == s)
             })
             .map(|c| (c, absent))
+    }
+
+    /// "shipped to Japan", "sent from Berlin": value mention `k` is one verb form (a status
+    /// such as 'shipped') followed by a preposition and a value whose column the verb names
+    /// (`ship_country`): the verb says which column that value is of.
+    fn verb_of_next_value(&self, k: usize) -> bool {
+        let m = &self.ms[k];
+        if !matches!(m.kind, MK::Value { .. }) || m.e != m.s + 1 {
+            return false;
+        }
+        if !matches!(self.low(m.e), "to" | "from" | "into" | "at" | "via") {
+            return false;
+        }
+        let Some(lemma) = crate::lexicon::lexicon().lemma(self.low(m.s)) else {
+            return false;
+        };
+        let Some(nk) = self.next_ment(m.e + 1, &["the", "a", "an"]) else {
+            return false;
+        };
+        let MK::Value { cols, .. } = &self.ms[nk].kind else {
+            return false;
+        };
+        cols.iter()
+            .any(|c| self.idx.cols[*c].words.contains(&lemma))
     }
 
     /// Whether the question names a date column of table `t`.

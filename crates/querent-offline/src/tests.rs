@@ -1852,3 +1852,28 @@ fn an_average_per_own_row_is_the_one_average() {
         "{s}"
     );
 }
+
+#[test]
+fn the_verb_of_a_value_column_and_the_most_recently_done_row() {
+    let snap = schema_of(vec![table(
+        "orders",
+        vec![
+            col("id", "integer", &[]),
+            col("status", "text", &["shipped", "pending"]),
+            col("ship_country", "text", &["Japan", "France"]),
+            col("order_date", "date", &[]),
+        ],
+        vec![],
+    )]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    // "shipped to Japan" says which column Japan is of; it is no status.
+    let s = ask("How many orders were shipped to Japan?").unwrap();
+    assert!(s.contains("ship_country = 'Japan'"), "{s}");
+    assert!(!s.contains("status"), "{s}");
+    // Without a place after it, "shipped" is the status.
+    let s = ask("How many shipped orders are there?").unwrap();
+    assert!(s.contains("status = 'shipped'"), "{s}");
+    // The row placed most recently, not the latest date.
+    let s = demo_sql("Who is the most recently hired employee?").unwrap();
+    assert!(s.contains("ORDER BY hired_at DESC LIMIT 1"), "{s}");
+}
