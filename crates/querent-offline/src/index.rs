@@ -384,6 +384,12 @@ impl Index {
                 if cw.len() >= 2 && spelled != cw && !aliases.contains(&spelled) {
                     aliases.push(spelled);
                 }
+                // `Fname`, `LName`, `mname`: a person's first, last, middle name.
+                if let Some(part) = name_part(&cw)
+                    && !aliases.iter().any(|a| a.len() == 2 && a[0] == part)
+                {
+                    aliases.push(vec![part.to_owned(), "name".to_owned()]);
+                }
                 for agent in agent_aliases(&cw) {
                     let takes_table = agent.last().is_some_and(|a| table_nouns.contains(a));
                     if !takes_table && !aliases.contains(&agent) {
@@ -1205,6 +1211,22 @@ impl Col {
     /// out, the semantic model's display name and synonyms, agent nouns).
     pub fn names(&self) -> impl Iterator<Item = &Vec<String>> {
         std::iter::once(&self.words).chain(self.aliases.iter())
+    }
+}
+
+/// The part of a person's name a column abbreviates: `fname` / `f_name` → "first",
+/// `lname` → "last", `mname` → "middle".
+fn name_part(words: &[String]) -> Option<&'static str> {
+    let letter = match words {
+        [w] if w.len() == 5 && w.ends_with("name") => &w[..1],
+        [l, n] if l.len() == 1 && n == "name" => l.as_str(),
+        _ => return None,
+    };
+    match letter {
+        "f" => Some("first"),
+        "l" => Some("last"),
+        "m" => Some("middle"),
+        _ => None,
     }
 }
 

@@ -1390,12 +1390,28 @@ fn name_whole_people(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
         return;
     }
     let part = |c: usize, which: &str| {
-        let w = &idx.cols[c].words;
-        w.len() == 2 && w[0] == which && w[1] == "name"
+        idx.cols[c]
+            .names()
+            .any(|w| w.len() == 2 && w[0] == which && w[1] == "name")
     };
     let original = q.items.clone();
     let mut out = Vec::with_capacity(original.len() + 1);
+    let part_of = |c: usize, which: &str| {
+        idx.tables[idx.cols[c].table]
+            .cols
+            .iter()
+            .copied()
+            .find(|&k| part(k, which))
+    };
     for e in &original {
+        // "the names of students" read as the last name alone: the first name goes first.
+        if let sql::Expr::Col(c) = e
+            && part(*c, "last")
+            && let Some(f) = part_of(*c, "first")
+            && !original.contains(&sql::Expr::Col(f))
+        {
+            out.push(sql::Expr::Col(f));
+        }
         out.push(e.clone());
         let sql::Expr::Col(c) = e else {
             continue;

@@ -1877,3 +1877,26 @@ fn the_verb_of_a_value_column_and_the_most_recently_done_row() {
     let s = demo_sql("Who is the most recently hired employee?").unwrap();
     assert!(s.contains("ORDER BY hired_at DESC LIMIT 1"), "{s}");
 }
+
+#[test]
+fn abbreviated_name_parts_make_a_whole_name() {
+    let snap = schema_of(vec![table(
+        "student",
+        vec![
+            col("StuID", "integer", &[]),
+            col("LName", "text", &[]),
+            col("Fname", "text", &[]),
+            col("Age", "integer", &[]),
+        ],
+        vec![],
+    )]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        ask("What are the names of the students?").unwrap(),
+        "SELECT Fname, LName FROM student"
+    );
+    assert_eq!(
+        ask("What are the last names of the students?").unwrap(),
+        "SELECT LName FROM student"
+    );
+}
