@@ -478,6 +478,78 @@ pub(crate) fn recently_after_noun(toks: Vec<Tok>) -> Vec<Tok> {
     out
 }
 
+/// "How many laptops do we sell?", "the cheapest phone": a value of the name column of a
+/// table of kinds (`categories`: a name, no numbers of its own) used as a noun stands for
+/// the rows of the one table that points at it ("products in the Laptops category"), not
+/// for the kind's own row (counting categories named Laptops gives 1). Only when that
+/// table is not named in the question and no table is named right beside the value.
+pub(crate) fn members_of_kinds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len() + 3);
+    let named = |t: usize| toks.iter().any(|k| idx.table_named_by(&k.stem) == Some(t));
+    for (i, tok) in toks.iter().enumerate() {
+        let rewrite = (!tok.quoted && tok.low.len() >= 3)
+            .then(|| kind_member(tok, idx))
+            .flatten()
+            .filter(|(_, member, _)| {
+                // Not a name qualifying a table said next to it ("feature AirCon",
+                // "Masters and Bachelors students").
+                let near_table = (i.saturating_sub(1)..(i + 4).min(toks.len()))
+                    .filter(|&j| j != i)
+                    .any(|j| idx.table_named_by(&toks[j].stem).is_some());
+                !named(*member) && !near_table
+            });
+        let Some((kind, member, value)) = rewrite else {
+            out.push(tok.clone());
+            continue;
+        };
+        let (Some(member_noun), Some(kind_noun)) = (
+            idx.tables[member].words.last(),
+            idx.tables[kind].words.last(),
+        ) else {
+            out.push(tok.clone());
+            continue;
+        };
+        out.push(compound_word(&Tok::word(member_noun), false, false));
+        out.push(Tok::word("in"));
+        let mut v = Tok::word(&value);
+        v.text.clone_from(&value);
+        out.push(v);
+        out.push(compound_word(&Tok::word(kind_noun), tok.comma, tok.stop));
+    }
+    out
+}
+
+/// For a token that is a one-word value of the label column of a table of kinds: that
+/// table, the one table pointing at it, and the value as stored.
+fn kind_member(tok: &Tok, idx: &Index) -> Option<(usize, usize, String)> {
+    let v = idx
+        .values
+        .iter()
+        .find(|v| !v.mapped && v.words.len() == 1 && crate::text::stem(&v.words[0]) == tok.stem)?;
+    let kind = idx.cols[v.col].table;
+    if idx.label_col(kind) != Some(v.col) {
+        return None;
+    }
+    // A table of kinds: its name and text, no measures of its own.
+    let own_numbers = idx.tables[kind].cols.iter().any(|&c| {
+        let col = &idx.cols[c];
+        col.kind == Kind::Number && !col.pk && !col.fk
+    });
+    if own_numbers {
+        return None;
+    }
+    let mut members = idx
+        .edges
+        .iter()
+        .filter(|e| idx.cols[e.to].table == kind && idx.cols[e.from].table != kind)
+        .map(|e| idx.cols[e.from].table);
+    let member = members.next()?;
+    if members.any(|m| m != member) {
+        return None;
+    }
+    Some((kind, member, v.value.clone()))
+}
+
 /// Words that ask for the distinct values of what follows ("types of government").
 const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
 

@@ -1900,3 +1900,37 @@ fn abbreviated_name_parts_make_a_whole_name() {
         "SELECT LName FROM student"
     );
 }
+
+#[test]
+fn a_kind_named_as_a_noun_stands_for_its_members() {
+    let snap = schema_of(vec![
+        table(
+            "categories",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &["Laptops", "Phones"]),
+            ],
+            vec![],
+        ),
+        table(
+            "products",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("category_id", "integer", &[]),
+                col("unit_price", "numeric(10,2)", &[]),
+            ],
+            vec![fk("category_id", "categories")],
+        ),
+    ]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    // Laptops are products of the Laptops category, not the category's one row.
+    let s = ask("How many laptops do we sell?").unwrap();
+    assert!(s.contains("FROM products"), "{s}");
+    assert!(s.contains("name = 'Laptops'"), "{s}");
+    let s = ask("What is the cheapest phone?").unwrap();
+    assert!(s.contains("ORDER BY T1.unit_price LIMIT 1"), "{s}");
+    // Said with the kind's noun, it is read as it stands.
+    let s = ask("List the products in the Phones category.").unwrap();
+    assert!(s.contains("name = 'Phones'"), "{s}");
+}
