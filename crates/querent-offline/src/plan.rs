@@ -1834,13 +1834,23 @@ impl P<'_> {
                 && !(w == "top" && self.toks.get(i + 1).is_some_and(|t| t.number().is_some()));
             let in_range = i > 0 && matches!(self.low(i - 1), "from" | "to")
                 || i > 1 && matches!(self.low(i - 2), "from" | "to") && self.low(i - 1) == "the";
-            let head_agg = cue_tok[i];
+            // "What is the largest order?": the row ranked by its one amount, no aggregate.
+            let size_row = matches!(w.as_str(), "largest" | "biggest" | "smallest")
+                && self.next_ment(i + 1, &[]).is_some_and(|mk| {
+                    self.ent(mk).is_some_and(|(tables, cols)| {
+                        cols.is_empty()
+                            && tables.len() == 1
+                            && self.sole_amount(tables[0]).is_some()
+                    })
+                });
+            let head_agg = cue_tok[i] && !size_row;
             if is_sup
                 && !head_agg
                 && !in_range
                 && q.order.is_empty()
                 && count_order.is_none()
                 && (!in_head[i]
+                    || size_row
                     || matches!(
                         w.as_str(),
                         "oldest"
@@ -2025,6 +2035,23 @@ impl P<'_> {
                             limit = Some(k);
                             done = true;
                         }
+                    }
+                }
+                // "the largest order", "our 5 biggest orders": the size of a row whose table
+                // has one amount of money and nothing else measured is that amount.
+                if !done
+                    && matches!(w.as_str(), "largest" | "biggest" | "smallest")
+                    && let Some(mk) = nk
+                    && let Some((tables, cols)) = self.ent(mk)
+                    && cols.is_empty()
+                    && let [t] = tables
+                    && let Some(c) = self.sole_amount(*t)
+                {
+                    q.order.push((Expr::Col(c), w != "smallest"));
+                    limit = Some(k);
+                    done = true;
+                    if *t != main {
+                        extra_tables.push(*t);
                     }
                 }
                 if !done
@@ -3477,6 +3504,18 @@ impl P<'_> {
     }
 
     /// A table's price: a number column named price or cost, else its money amount.
+    /// The one amount of money of table `t` when nothing else there is measured (no other
+    /// numeric column but keys and `…_id`s): what "the largest order" is ranked by.
+    fn sole_amount(&self, t: usize) -> Option<usize> {
+        let money = self.idx.money_col(t)?;
+        let others = self.idx.tables[t].cols.iter().any(|&c| {
+            let col = &self.idx.cols[c];
+            let key = col.pk || col.fk || col.words.last().is_some_and(|w| w == "id");
+            c != money && col.kind == Kind::Number && !key && col.metric.is_none()
+        });
+        (!others).then_some(money)
+    }
+
     fn price_col(&self, t: usize) -> Option<usize> {
         self.idx.tables[t]
             .cols

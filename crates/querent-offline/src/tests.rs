@@ -1934,3 +1934,22 @@ fn a_kind_named_as_a_noun_stands_for_its_members() {
     let s = ask("List the products in the Phones category.").unwrap();
     assert!(s.contains("name = 'Phones'"), "{s}");
 }
+
+#[test]
+fn the_largest_row_of_a_table_with_one_amount_is_ranked_by_it() {
+    let snap = schema_of(vec![table(
+        "orders",
+        vec![
+            col("id", "integer", &[]),
+            col("customer_id", "integer", &[]),
+            col("total_amount", "numeric(12,2)", &[]),
+            col("order_date", "date", &[]),
+        ],
+        vec![],
+    )]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    let s = ask("What is the largest order?").unwrap();
+    assert!(s.ends_with("ORDER BY total_amount DESC LIMIT 1"), "{s}");
+    let s = ask("Which is the smallest order?").unwrap();
+    assert!(s.ends_with("ORDER BY total_amount LIMIT 1"), "{s}");
+}
