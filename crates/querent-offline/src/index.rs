@@ -547,6 +547,7 @@ impl Index {
             }
         }
         idx.edges.extend(inferred);
+        idx.order_parallel_keys();
         idx.prune_aliases();
         for m in model.map(|m| m.metrics.as_slice()).unwrap_or_default() {
             idx.add_metric(m, policy);
@@ -1106,6 +1107,31 @@ impl Index {
     }
 
     /// Edges touching `t`, as (own column, other column).
+    /// Two keys from one table to another (`friend.student_id` and `friend.friend_id`,
+    /// both to `highschooler`) are tried in the order of their columns: the first is the
+    /// row's owner ("students who have friends" join on `student_id`). Catalogs list keys
+    /// in no useful order (SQLite lists the last declared first).
+    fn order_parallel_keys(&mut self) {
+        let pair = |e: &Edge| (self.cols[e.from].table, self.cols[e.to].table);
+        let pairs: Vec<(usize, usize)> = self.edges.iter().map(pair).collect();
+        let mut done: Vec<(usize, usize)> = Vec::new();
+        for p in &pairs {
+            if done.contains(p) {
+                continue;
+            }
+            done.push(*p);
+            let at: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i] == *p).collect();
+            if at.len() < 2 {
+                continue;
+            }
+            let mut group: Vec<Edge> = at.iter().map(|&i| self.edges[i]).collect();
+            group.sort_by_key(|e| e.from);
+            for (i, e) in at.into_iter().zip(group) {
+                self.edges[i] = e;
+            }
+        }
+    }
+
     fn neighbours(&self, t: usize) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         for e in &self.edges {

@@ -1953,3 +1953,34 @@ fn the_largest_row_of_a_table_with_one_amount_is_ranked_by_it() {
     let s = ask("Which is the smallest order?").unwrap();
     assert!(s.ends_with("ORDER BY total_amount LIMIT 1"), "{s}");
 }
+
+#[test]
+fn of_two_keys_to_one_table_the_first_column_is_the_owner() {
+    let snap = schema_of(vec![
+        table(
+            "highschooler",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+        table(
+            "friend",
+            vec![
+                col("student_id", "integer", &[]),
+                col("friend_id", "integer", &[]),
+            ],
+            // Listed as SQLite lists them: the last declared first.
+            vec![
+                fk("friend_id", "highschooler"),
+                fk("student_id", "highschooler"),
+            ],
+        ),
+    ]);
+    let s = translate(
+        "What are the names of high schoolers who have 3 or more friends?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap()
+    .sql;
+    assert!(s.contains("= T2.student_id"), "{s}");
+}
