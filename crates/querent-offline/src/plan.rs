@@ -2486,8 +2486,27 @@ impl P<'_> {
             }
             _ => {}
         }
+        // A table without a one-column key (`countrylanguage`) has no row identity to group
+        // by: "the language spoken by the most countries" groups by the language shown.
+        let single_key = |t: usize| {
+            self.idx.tables[t]
+                .cols
+                .iter()
+                .filter(|&&c| self.idx.cols[c].pk)
+                .count()
+                == 1
+        };
         if let (Some((g, is_table)), true) = (group_target, aggregated || needs_group) {
-            let (gcol, label) = if is_table {
+            let shown_of = |t: usize| {
+                sel.iter().find_map(|e| match e {
+                    Expr::Col(c) if self.idx.cols[*c].table == t => Some(*c),
+                    _ => None,
+                })
+            };
+            let (gcol, label) = if is_table && !single_key(g) {
+                let c = shown_of(g).or_else(|| self.idx.label_col(g));
+                (c, c)
+            } else if is_table {
                 (key(g), self.idx.label_col(g))
             } else {
                 (Some(g), None)
@@ -2522,10 +2541,10 @@ impl P<'_> {
                 .collect();
             let counted = count_order.map(|(_, t)| t).or(having.as_ref().map(|h| h.2));
             let group_by_plain = !plain.is_empty()
-                && counted == Some(main)
-                && plain
-                    .iter()
-                    .all(|c| self.idx.cols[*c].table == main && !self.idx.cols[*c].pk);
+                && (counted == Some(main) || !single_key(main))
+                && plain.iter().all(|c| {
+                    self.idx.cols[*c].table == main && (!self.idx.cols[*c].pk || !single_key(main))
+                });
             if group_by_plain {
                 q.group.extend(plain);
             } else if let Some(k) = key(main) {

@@ -1984,3 +1984,38 @@ fn of_two_keys_to_one_table_the_first_column_is_the_owner() {
     .sql;
     assert!(s.contains("= T2.student_id"), "{s}");
 }
+
+#[test]
+fn a_table_without_a_one_column_key_groups_by_the_column_shown() {
+    let mut spoken = table(
+        "country_language",
+        vec![
+            col("country_code", "text", &[]),
+            col("language", "text", &[]),
+        ],
+        vec![],
+    );
+    spoken.primary_key = vec!["country_code".into(), "language".into()];
+    spoken.foreign_keys = vec![ForeignKey {
+        name: None,
+        columns: vec!["country_code".into()],
+        referenced_schema: None,
+        referenced_table: "country".into(),
+        referenced_columns: vec!["code".into()],
+    }];
+    let mut country = table(
+        "country",
+        vec![col("code", "text", &[]), col("name", "text", &[])],
+        vec![],
+    );
+    country.primary_key = vec!["code".into()];
+    let snap = schema_of(vec![country, spoken]);
+    let s = translate(
+        "Which language is spoken by the largest number of countries?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap()
+    .sql;
+    assert!(s.contains("GROUP BY T1.language"), "{s}");
+}
