@@ -613,6 +613,7 @@ fn translate_on(
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
     average_per_own_row(&mut q, idx);
+    sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),
@@ -1448,7 +1449,7 @@ fn finish_metrics(
         finish_metrics(other, idx, options, None)?;
     }
     for c in &mut q.conds {
-        if let sql::Cond::NotIn(_, sub) = c {
+        if let sql::Cond::NotIn(_, sub) | sql::Cond::In(_, sub) = c {
             finish_metrics(sub, idx, options, None)?;
         }
     }
@@ -1583,6 +1584,7 @@ fn cond_columns(c: &sql::Cond) -> Vec<usize> {
         | Cond::Between(c, ..)
         | Cond::Range(c, ..)
         | Cond::NotIn(c, _)
+        | Cond::In(c, _)
         | Cond::NotNull(c)
         | Cond::IsNull(c)
         | Cond::CmpAvg(c, _)

@@ -338,7 +338,7 @@ fn query_refs(q: &Select, idx: &Index) -> (BTreeSet<usize>, BTreeSet<usize>) {
     cols.extend(q.bucket.iter().map(|(c, _)| *c));
     for c in &q.conds {
         cols.extend(cond_cols(c));
-        if let Cond::NotIn(_, sub) = c {
+        if let Cond::NotIn(_, sub) | Cond::In(_, sub) = c {
             let (t, k) = query_refs(sub, idx);
             tables.extend(t);
             cols.extend(k);

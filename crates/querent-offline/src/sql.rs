@@ -103,6 +103,8 @@ pub(crate) enum Cond {
     Range(usize, Lit, Lit),
     /// `col NOT IN (subquery)`.
     NotIn(usize, Box<Select>),
+    /// `col IN (subquery)`: rows that have a related row, counted once.
+    In(usize, Box<Select>),
     /// `col IS NOT NULL`.
     NotNull(usize),
     /// `col IS NULL` ("employees without a manager").
@@ -201,6 +203,77 @@ pub(crate) fn tables_of(q: &Select, idx: &Index) -> Vec<usize> {
         .collect()
 }
 
+/// "the average age of dogs that had treatments": an aggregate of the first table's rows
+/// filtered through a table they have many rows in counts each row once per related row
+/// (a dog with three treatments weighs three times). The related table and what hangs
+/// off it move into `key IN (subquery)`, so each row is aggregated once.
+pub(crate) fn semi_join_fan_out(q: &mut Select, idx: &Index) {
+    let own_aggregate = |e: &Expr| match e {
+        Expr::CountStar => true,
+        Expr::Agg(a, c, false) => {
+            !matches!(a, Agg::Count)
+                && idx.cols[*c].table == q.from
+                && idx.cols[*c].metric.is_none()
+        }
+        _ => false,
+    };
+    if q.items.is_empty()
+        || !q.items.iter().all(own_aggregate)
+        || !q.group.is_empty()
+        || q.having.is_some()
+        || q.bucket.is_some()
+        || q.share.is_some()
+        || q.intersect.is_some()
+        || !q.order.is_empty()
+    {
+        return;
+    }
+    // The first step from the first table into rows that point at it.
+    let Some(at) = q.joins.iter().position(|(old, new)| {
+        idx.cols[*old].table == q.from && idx.edges.iter().any(|e| e.from == *new && e.to == *old)
+    }) else {
+        return;
+    };
+    let (outer_key, inner_key) = q.joins[at];
+    let mut inner_tables = vec![idx.cols[inner_key].table];
+    let mut inner_joins = Vec::new();
+    let mut outer_joins = Vec::new();
+    for (i, &(old, new)) in q.joins.iter().enumerate() {
+        if i == at {
+            continue;
+        }
+        if inner_tables.contains(&idx.cols[old].table) {
+            inner_tables.push(idx.cols[new].table);
+            inner_joins.push((old, new));
+        } else {
+            outer_joins.push((old, new));
+        }
+    }
+    let mut inner_conds = Vec::new();
+    let mut outer_conds = Vec::new();
+    for c in &q.conds {
+        let tables: Vec<usize> = cond_cols(c).iter().map(|&k| idx.cols[k].table).collect();
+        if tables.iter().all(|t| inner_tables.contains(t)) {
+            inner_conds.push(c.clone());
+        } else if tables.iter().all(|t| !inner_tables.contains(t)) {
+            outer_conds.push(c.clone());
+        } else {
+            return;
+        }
+    }
+    let sub = Select {
+        items: vec![Expr::Col(inner_key)],
+        from: idx.cols[inner_key].table,
+        joins: inner_joins,
+        conds: inner_conds,
+        ..Select::default()
+    };
+    outer_conds.push(Cond::In(outer_key, Box::new(sub)));
+    q.joins = outer_joins;
+    q.conds = outer_conds;
+    q.distinct = false;
+}
+
 /// Every column a condition reads.
 pub(crate) fn cond_cols(c: &Cond) -> Vec<usize> {
     match c {
@@ -209,6 +282,7 @@ pub(crate) fn cond_cols(c: &Cond) -> Vec<usize> {
         | Cond::Between(c, _, _)
         | Cond::Relative(c, _)
         | Cond::NotIn(c, _)
+        | Cond::In(c, _)
         | Cond::Range(c, _, _)
         | Cond::NotNull(c)
         | Cond::IsNull(c)
@@ -717,6 +791,11 @@ impl R<'_> {
                 self.col(*col),
                 render(sub, self.idx, self.dialect)
             ),
+            Cond::In(col, sub) => format!(
+                "{} IN ({})",
+                self.col(*col),
+                render(sub, self.idx, self.dialect)
+            ),
             Cond::NotNull(col) => format!("{} IS NOT NULL", self.col(*col)),
             Cond::IsNull(col) => format!("{} IS NULL", self.col(*col)),
             Cond::CmpAvg(col, op) => {
@@ -968,10 +1047,15 @@ fn cond_words(c: &Cond, idx: &Index) -> String {
             lit_words(a),
             lit_words(b)
         ),
-        Cond::NotIn(col, sub) => {
+        Cond::NotIn(col, sub) | Cond::In(col, sub) => {
             let mut w = format!(
-                "the {} does not appear in {}",
+                "the {} {} in {}",
                 idx.col_words(*col),
+                if matches!(c, Cond::In(..)) {
+                    "appears"
+                } else {
+                    "does not appear"
+                },
                 idx.table_words(sub.from)
             );
             let inner: Vec<String> = sub

@@ -2019,3 +2019,20 @@ fn a_table_without_a_one_column_key_groups_by_the_column_shown() {
     .sql;
     assert!(s.contains("GROUP BY T1.language"), "{s}");
 }
+
+#[test]
+fn an_aggregate_filtered_through_many_related_rows_counts_each_row_once() {
+    // (To-one: a plain join.)
+    let s = sql(
+        "What is the total of orders from customers in Berlin?",
+        Dialect::Sqlite,
+    );
+    assert!(!s.contains(" IN (SELECT"), "{s}");
+    let q = "What is the average price of products with order items of quantity above 3?";
+    let s = sql(q, Dialect::Sqlite);
+    assert!(
+        s.contains("WHERE id IN (SELECT product_id FROM order_items WHERE quantity > 3)"),
+        "{s}"
+    );
+    check_valid(q);
+}
