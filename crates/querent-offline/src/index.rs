@@ -212,7 +212,8 @@ pub(crate) struct Index {
 
 /// Lower-case words of a value, as the tokeniser reads a question.
 fn value_words(v: &str) -> Vec<String> {
-    tokenize(v)
+    // A stored code spelled with underscores ("credit_card") is said with spaces.
+    tokenize(&v.replace('_', " "))
         .into_iter()
         .filter(|t| !t.quoted)
         .map(|t| t.low)

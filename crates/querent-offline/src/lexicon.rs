@@ -169,6 +169,33 @@ pub(crate) const STAFF_TABLE: &[&str] = &["employee", "staff", "worker", "person
 /// Words the planner reads as cues (counts, aggregates, ordering, comparisons, time,
 /// clause markers): never re-read as something else, never "unknown". A test keeps this
 /// list in step with the planner's literals.
+/// Superlatives and the dimensions they rank rows by when the schema names no column by
+/// the word itself ("the longest river" by `length`, "the highest mountain" by
+/// `mountain_altitude`).
+const DIMENSIONS: &[(&[&str], &[&str])] = &[
+    (&["longest", "shortest"], &["length", "duration"]),
+    (
+        &["highest", "lowest", "tallest"],
+        &["altitude", "elevation", "height"],
+    ),
+    (&["deepest", "shallowest"], &["depth"]),
+    (&["widest", "narrowest"], &["width"]),
+    (&["heaviest", "lightest"], &["weight"]),
+    (&["fastest", "slowest"], &["speed"]),
+    (
+        &["largest", "biggest", "smallest"],
+        &["size", "area", "capacity"],
+    ),
+];
+
+/// The dimensions superlative `w` ranks by (empty when it names none).
+pub(crate) fn dimensions_of(w: &str) -> &'static [&'static str] {
+    DIMENSIONS
+        .iter()
+        .find(|(words, _)| words.contains(&w))
+        .map_or(&[], |(_, dims)| dims)
+}
+
 pub(crate) const CUE_WORDS: &[&str] = &[
     // Before a key said to be absent ("without any manager").
     "any",

@@ -540,7 +540,14 @@ fn translate_on(
         // the rows themselves asks for those rows.
         let row_noun = |j: usize| toks.get(j).is_some_and(|n| names_table(n, idx, q.from));
         // ("most students" counts them: that is no row picked.)
+        // ("the most expensive car": an adjective between.)
+        let adjective_then_row = matches!(t.low.as_str(), "most" | "least")
+            && toks
+                .get(i + 1)
+                .is_some_and(|a| lexicon::lexicon().is_adjective(&a.low))
+            && row_noun(i + 2);
         let picks_rows = row_noun(i + 1) && !matches!(t.low.as_str(), "most" | "least" | "fewest")
+            || adjective_then_row
             || t.low == "most"
                 && matches!(
                     toks.get(i + 1).map_or("", |n| n.low.as_str()),

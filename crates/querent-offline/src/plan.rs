@@ -174,7 +174,14 @@ pub(crate) fn plan(
                 && !crate::lexicon::CUE_WORDS.contains(&t.stem.as_str())
                 && !is_stopword(&t.low)
         });
-        if !placed && telling {
+        // "How many sales did each salesperson make?": the verb closing a question after
+        // "do/does/did" is no column (`cars.make`).
+        let closing_verb = m.e == m.s + 1
+            && p.toks[m.s].stop
+            && (m.s.saturating_sub(6)..m.s)
+                .any(|j| matches!(p.toks[j].low.as_str(), "do" | "does" | "did"))
+            && crate::lexicon::lexicon().lemma(&p.toks[m.s].low).is_some();
+        if !placed && telling && !closing_verb {
             let words: Vec<&str> = p.toks[m.s..m.e].iter().map(|t| t.text.as_str()).collect();
             unplaced.push(words.join(" "));
         }
@@ -1835,14 +1842,9 @@ impl P<'_> {
             let in_range = i > 0 && matches!(self.low(i - 1), "from" | "to")
                 || i > 1 && matches!(self.low(i - 2), "from" | "to") && self.low(i - 1) == "the";
             // "What is the largest order?": the row ranked by its one amount, no aggregate.
-            let size_row = matches!(w.as_str(), "largest" | "biggest" | "smallest")
-                && self.next_ment(i + 1, &[]).is_some_and(|mk| {
-                    self.ent(mk).is_some_and(|(tables, cols)| {
-                        cols.is_empty()
-                            && tables.len() == 1
-                            && self.sole_amount(tables[0]).is_some()
-                    })
-                });
+            let size_row = self
+                .next_ment(i + 1, &[])
+                .is_some_and(|mk| self.row_rank_col(&w, mk).is_some());
             let head_agg = cue_tok[i] && !size_row;
             if is_sup
                 && !head_agg
@@ -2039,19 +2041,18 @@ impl P<'_> {
                 }
                 // "the largest order", "our 5 biggest orders": the size of a row whose table
                 // has one amount of money and nothing else measured is that amount.
+                // (The rows' noun may be the output already: "What is the highest mountain?")
                 if !done
-                    && matches!(w.as_str(), "largest" | "biggest" | "smallest")
-                    && let Some(mk) = nk
-                    && let Some((tables, cols)) = self.ent(mk)
-                    && cols.is_empty()
-                    && let [t] = tables
-                    && let Some(c) = self.sole_amount(*t)
+                    && !recent
+                    && let Some(mk) = self.next_ment(i + 1, skip)
+                    && let Some(c) = self.row_rank_col(&w, mk)
                 {
-                    q.order.push((Expr::Col(c), w != "smallest"));
+                    q.order.push((Expr::Col(c), desc));
                     limit = Some(k);
                     done = true;
-                    if *t != main {
-                        extra_tables.push(*t);
+                    let t = self.idx.cols[c].table;
+                    if t != main {
+                        extra_tables.push(t);
                     }
                 }
                 if !done
@@ -3523,6 +3524,29 @@ impl P<'_> {
     }
 
     /// A table's price: a number column named price or cost, else its money amount.
+    /// What a superlative said of the rows of a table ranks them by, when the table names
+    /// no column of the word itself: a dimension the word stands for ("the longest river"
+    /// by `length`, "the highest mountain" by `mountain_altitude`), or the one amount of
+    /// money of a table with nothing else measured ("the largest order").
+    fn row_rank_col(&self, w: &str, mk: usize) -> Option<usize> {
+        let (tables, cols) = self.ent(mk)?;
+        let [t] = tables else { return None };
+        // (A table's noun may also be a word of its columns: `mountain_altitude`.)
+        if cols.iter().any(|c| self.idx.cols[*c].table != *t) {
+            return None;
+        }
+        let dims = crate::lexicon::dimensions_of(w);
+        let dim = self.idx.tables[*t].cols.iter().copied().find(|&c| {
+            let col = &self.idx.cols[c];
+            col.kind == Kind::Number && col.words.iter().any(|x| dims.contains(&x.as_str()))
+        });
+        dim.or_else(|| {
+            matches!(w, "largest" | "biggest" | "smallest")
+                .then(|| self.sole_amount(*t))
+                .flatten()
+        })
+    }
+
     /// The one amount of money of table `t` when nothing else there is measured (no other
     /// numeric column but keys and `…_id`s): what "the largest order" is ranked by.
     fn sole_amount(&self, t: usize) -> Option<usize> {

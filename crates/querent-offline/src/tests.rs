@@ -2036,3 +2036,47 @@ fn an_aggregate_filtered_through_many_related_rows_counts_each_row_once() {
     );
     check_valid(q);
 }
+
+#[test]
+fn superlatives_of_rows_rank_by_the_dimension_they_name() {
+    let snap = schema_of(vec![
+        table(
+            "river",
+            vec![
+                col("river_name", "text", &[]),
+                col("length", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "mountain",
+            vec![
+                col("mountain_name", "text", &[]),
+                col("mountain_altitude", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "payments",
+            vec![
+                col("id", "integer", &[]),
+                col("salesperson_id", "integer", &[]),
+                col("amount", "numeric(10,2)", &[]),
+                col("method", "text", &["credit_card", "cash"]),
+            ],
+            vec![],
+        ),
+    ]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        ask("What is the longest river?").unwrap(),
+        "SELECT river_name FROM river ORDER BY length DESC LIMIT 1"
+    );
+    assert_eq!(
+        ask("What is the highest mountain?").unwrap(),
+        "SELECT mountain_name FROM mountain ORDER BY mountain_altitude DESC LIMIT 1"
+    );
+    // A stored code with underscores is said with spaces.
+    let s = ask("What is the total amount of payments by credit card?").unwrap();
+    assert!(s.contains("method = 'credit_card'"), "{s}");
+}
