@@ -848,7 +848,20 @@ impl Index {
         if words.is_empty() {
             return;
         }
-        let aliases = aliases_of(None, &m.synonyms, &words);
+        // "how many orders", "number of orders", "orders placed" for a count of the
+        // table's own rows say no more than the planner reads in them: kept as names, they
+        // would take the head of "How many orders were placed by customers in India?".
+        let table_words = &self.tables[ti].words;
+        let mut aliases = aliases_of(None, &m.synonyms, &words);
+        aliases.retain(|a| {
+            let rest: Vec<&String> = a
+                .iter()
+                .filter(|w| !matches!(w.as_str(), "how" | "many" | "number" | "of" | "placed"))
+                .collect();
+            rest.len() != table_words.len()
+                || !rest.iter().zip(table_words).all(|(a, b)| *a == b)
+                || rest.len() == a.len()
+        });
         self.cols.push(Col {
             table: ti,
             name: m.name.clone(),

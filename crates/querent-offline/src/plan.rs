@@ -2149,6 +2149,20 @@ impl P<'_> {
                             self.consume_item(pk, &mut sel);
                         }
                     }
+                    // "customers in India", "customers from Japan": a value said right after
+                    // a table's noun and "in"/"from" is of that table's column.
+                    if col.is_none()
+                        && m.s >= 2
+                        && matches!(self.low(m.s - 1), "in" | "from")
+                        && let Some(pk) = k.checked_sub(1)
+                        && self.ms[pk].e == m.s - 1
+                        && let Some((ptables, _)) = self.ent(pk)
+                    {
+                        col = cols
+                            .iter()
+                            .copied()
+                            .find(|c| ptables.contains(&self.idx.cols[*c].table));
+                    }
                     // "German customers": a value said before a table's noun is of that
                     // table's column.
                     if col.is_none()

@@ -2080,3 +2080,24 @@ fn superlatives_of_rows_rank_by_the_dimension_they_name() {
     let s = ask("What is the total amount of payments by credit card?").unwrap();
     assert!(s.contains("method = 'credit_card'"), "{s}");
 }
+
+#[test]
+fn a_count_metric_named_by_its_own_rows_does_not_take_the_head() {
+    use querent_domain::semantic::Metric;
+    let mut m = shop_model();
+    m.metrics.push(Metric {
+        name: "order_count".into(),
+        description: None,
+        expression: "COUNT(orders.id)".into(),
+        table: "orders".into(),
+        synonyms: vec!["how many orders".into(), "number of orders".into()],
+    });
+    let s = shop_sql(
+        "How many orders were placed by clients in Germany?",
+        Some(&m),
+        &[],
+    )
+    .unwrap();
+    assert!(s.contains("FROM orders"), "{s}");
+    assert!(s.contains("T2.country = 'DE'"), "{s}");
+}
