@@ -550,6 +550,54 @@ fn kind_member(tok: &Tok, idx: &Index) -> Option<(usize, usize, String)> {
     Some((kind, member, v.value.clone()))
 }
 
+/// "the lowest priced product", "the highest paid employee" → "the product with the
+/// lowest price", "the employee with the highest pay": the participle names what the rows
+/// are ranked by (when the schema knows its verb), the noun after it the rows.
+pub(crate) fn ranked_by_participle(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let lex = lexicon();
+    let at = (0..toks.len()).find_map(|i| {
+        let [sup, part, noun] = toks.get(i..i + 3)? else {
+            return None;
+        };
+        let ranked = matches!(sup.low.as_str(), "highest" | "lowest")
+            && !sup.stop
+            && !sup.comma
+            && !part.stop
+            && !part.comma
+            && !noun.quoted
+            && idx.table_named_by(&noun.stem).is_some()
+            // The rows themselves, not something of theirs ("… employee's salary").
+            && (noun.stop
+                || noun.comma
+                || toks.get(i + 3).is_none_or(|n| {
+                    matches!(
+                        n.low.as_str(),
+                        "in" | "of" | "at" | "for" | "from" | "with" | "who" | "that" | "which"
+                            | "is" | "was" | "and" | "by" | "on"
+                    )
+                }));
+        let lemma = lex
+            .lemma(&part.low)
+            .filter(|_| ranked && part.low != noun.low)?;
+        known(idx, &Tok::word(&lemma)).then_some((i, lemma))
+    });
+    let Some((i, lemma)) = at else {
+        return toks;
+    };
+    let mut out = toks[..i].to_vec();
+    out.push(compound_word(&toks[i + 2], false, false));
+    out.push(Tok::word("with"));
+    out.push(Tok::word("the"));
+    out.push(toks[i].clone());
+    out.push(compound_word(
+        &Tok::word(&lemma),
+        toks[i + 2].comma,
+        toks[i + 2].stop,
+    ));
+    out.extend_from_slice(&toks[i + 3..]);
+    out
+}
+
 /// Words that ask for the distinct values of what follows ("types of government").
 const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
 

@@ -474,7 +474,7 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     let (toks, read_as) = ground::ground(toks, idx);
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
     let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx));
-    let toks = ground::members_of_kinds(toks, idx);
+    let toks = ground::ranked_by_participle(ground::members_of_kinds(toks, idx), idx);
     let mut toks = ground::out_of(toks, idx);
     let share = ratio::strip(&mut toks, idx);
     let (toks, flags) = take_flags(toks, idx);

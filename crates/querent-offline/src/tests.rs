@@ -2101,3 +2101,10 @@ fn a_count_metric_named_by_its_own_rows_does_not_take_the_head() {
     assert!(s.contains("FROM orders"), "{s}");
     assert!(s.contains("T2.country = 'DE'"), "{s}");
 }
+
+#[test]
+fn a_participle_between_a_superlative_and_the_rows_names_the_ranking() {
+    let s = demo_sql("What is the lowest priced product?").unwrap();
+    assert!(s.ends_with("ORDER BY price LIMIT 1"), "{s}");
+    assert!(s.starts_with("SELECT name FROM products"), "{s}");
+}
