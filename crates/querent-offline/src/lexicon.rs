@@ -202,6 +202,8 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     // After the verb of a value's column ("shipped into France", "sent via Rotterdam").
     "into",
     "via",
+    // "the most usual status": ranked by how often.
+    "usual",
     // Pieces of text named before them ("the letter w", "the phrase …", "the string …").
     "letter",
     "phrase",

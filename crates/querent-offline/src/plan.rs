@@ -1192,6 +1192,14 @@ impl P<'_> {
                 if matches!(w.as_str(), "different" | "distinct" | "unique") {
                     distinct = true;
                 }
+                // "the most common status": a ranking by how often, read with the
+                // superlatives below, not the greatest status.
+                if matches!(w.as_str(), "most" | "least")
+                    && matches!(self.low(i + 1), "common" | "frequent" | "popular" | "usual")
+                {
+                    i += 1;
+                    continue;
+                }
                 if let Some(a) = agg_word(&w)
                     && !(a.0 == Agg::Sum && self.low(i + 1) == "number")
                 {

@@ -2108,3 +2108,12 @@ fn a_participle_between_a_superlative_and_the_rows_names_the_ranking() {
     assert!(s.ends_with("ORDER BY price LIMIT 1"), "{s}");
     assert!(s.starts_with("SELECT name FROM products"), "{s}");
 }
+
+#[test]
+fn the_most_common_value_is_ranked_by_how_often() {
+    let s = demo_sql("What is the most common status of orders?").unwrap();
+    assert_eq!(
+        s,
+        "SELECT status FROM orders GROUP BY status ORDER BY COUNT(*) DESC LIMIT 1"
+    );
+}
