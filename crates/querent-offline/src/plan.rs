@@ -150,6 +150,23 @@ pub(crate) fn plan(
         }
     }
     let (tables, cols) = query_refs(&q, idx);
+    // "earn more than the average salary": the metric `average salary` is carried out as
+    // the comparison with the column's average.
+    let compared_to_average: Vec<usize> = q
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            Cond::CmpAvg(c, _) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    let averaged_metric = |c: &usize| {
+        idx.cols[*c].metric.as_ref().is_some_and(|pieces| {
+            pieces.iter().any(
+                |p| matches!(p, crate::index::Piece::Col(x) if compared_to_average.contains(x)),
+            )
+        })
+    };
     let mut unplaced: Vec<String> = Vec::new();
     for (k, m) in p.ms.iter().enumerate() {
         let placed = p.keys_said.contains(&k)
@@ -158,7 +175,10 @@ pub(crate) fn plan(
                     tables: mt,
                     cols: mc,
                     partial: false,
-                } => mt.iter().any(|t| tables.contains(t)) || mc.iter().any(|c| cols.contains(c)),
+                } => {
+                    mt.iter().any(|t| tables.contains(t))
+                        || mc.iter().any(|c| cols.contains(c) || averaged_metric(c))
+                }
                 MK::Value {
                     cols: mc, mapped, ..
                 } => {

@@ -2117,3 +2117,40 @@ fn the_most_common_value_is_ranked_by_how_often() {
         "SELECT status FROM orders GROUP BY status ORDER BY COUNT(*) DESC LIMIT 1"
     );
 }
+
+#[test]
+fn an_average_metric_compared_with_is_the_columns_average() {
+    use querent_domain::semantic::Metric;
+    let model = SemanticModel {
+        connection_id: querent_domain::ConnectionId::new(),
+        version: 1,
+        schema_fingerprint: String::new(),
+        description: None,
+        tables: Vec::new(),
+        joins: Vec::new(),
+        metrics: vec![Metric {
+            name: "average_salary".into(),
+            description: None,
+            expression: "AVG(employees.salary)".into(),
+            table: "employees".into(),
+            synonyms: vec!["average pay".into()],
+        }],
+        updated_at: 0,
+    };
+    let t = translate_with_model(
+        "Which employees have a salary higher than the average salary?",
+        &demo(),
+        Dialect::Sqlite,
+        &PrivacyPolicy::default(),
+        &TranslatorOptions::default(),
+        Some(&model),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{}", e.understood));
+    assert!(
+        t.sql
+            .ends_with("WHERE salary > (SELECT AVG(salary) FROM employees)"),
+        "{}",
+        t.sql
+    );
+}
