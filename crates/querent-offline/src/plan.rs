@@ -995,9 +995,19 @@ impl P<'_> {
             }
             // A row's own attributes (through its keys) before the rows that point at it:
             // "employees in Berlin" are in Berlin's department, not its customers.
+            // (Direct keys only: a path search per candidate is too slow on big schemas.)
             if let Some(m) = main
                 && t != m
-                && self.fans_out(m, t)
+                && self
+                    .idx
+                    .edges
+                    .iter()
+                    .any(|e| self.idx.cols[e.from].table == t && self.idx.cols[e.to].table == m)
+                && !self
+                    .idx
+                    .edges
+                    .iter()
+                    .any(|e| self.idx.cols[e.from].table == m && self.idx.cols[e.to].table == t)
             {
                 s -= 15;
             }
