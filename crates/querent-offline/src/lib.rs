@@ -40,10 +40,21 @@
 //! "headcount" the count of the one staff table. The explanation says how words were read.
 //! Phrases are rewritten before planning too (`text`, `ground`): "the word computer" is the
 //! text `computer`; "types of X" are X's distinct values (a table's kind column);
-//! "year of independence" is the column named the other way round (`IndepYear`); "out of
-//! stock" is none left of the one numeric column so named; "female" is the stored `F`.
-//! After planning, a listing filtered through a to-many join shows each row once, and a
-//! listing whose first table nothing reads is planned again from the tables it reads.
+//! "year of independence" is the column named the other way round (`IndepYear`), and so
+//! are roles prefixed to a column ("the names of the winner and loser": `winner_name`,
+//! `loser_name`); "out of stock" is none left of the one numeric column so named; "female"
+//! is the stored `F`; "speak French" / "where Dutch is spoken" name a language; "the most
+//! recently hired employee" is the employee hired most recently; a value of a table of
+//! kinds used as a noun ("How many laptops…", "the cheapest phone") stands for the rows of
+//! the one table that points at it; "the lowest priced product" is the product with the
+//! lowest price; the adjective of a yes/no column ("official languages", "retired horses",
+//! "not discontinued") is taken out and becomes its condition after planning. Derived word
+//! forms from WordNet ("acceleration" → `accelerate`) are read after the synonyms.
+//! After planning, a listing filtered through a to-many join shows each row once, a
+//! listing whose first table nothing reads is planned again from the tables it reads, an
+//! aggregate of the first table's rows filtered through rows they have many of uses
+//! `key IN (subquery)` (each row counted once), a metric per a table the breakdown names is
+//! grouped by that table's rows, and an average per the table's own row is the one average.
 //!
 //! **Precision first.** A question that rests on a noun nothing explains ("ratio",
 //! "weather"), names a table or value the query would leave out, asks for a breakdown the
@@ -465,8 +476,10 @@ struct Understood {
 }
 
 /// The stages before planning: tokens, text pieces named by "the word …", dates, grounding
-/// through the lexicon, kinds ("types of …"), reversed compounds ("year of …"), languages
-/// said by "speak", "out of stock", a share phrase, and the adjectives of yes/no columns.
+/// through the lexicon, kinds ("types of …"), reversed compounds ("year of …", "names of
+/// the winner and loser"), languages said by "speak", "most recently <done> <rows>",
+/// members of a kind ("laptops"), "the lowest priced <rows>", "out of stock", a share
+/// phrase, and the adjectives of yes/no columns.
 fn understand(question: &str, idx: &index::Index) -> Understood {
     let mut toks = text::tokenize(question);
     text::quote_text_pieces(&mut toks, idx);
