@@ -598,6 +598,57 @@ pub(crate) fn ranked_by_participle(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "the average product price", "the highest employee salary" → "the average price of
+/// product", "the highest salary of employee": an aggregate said before a table's noun
+/// and one of its columns is the aggregate of that column of that table.
+pub(crate) fn table_then_column(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let at = (0..toks.len()).find(|&i| {
+        let (Some(agg), Some(noun), Some(col)) = (toks.get(i), toks.get(i + 1), toks.get(i + 2))
+        else {
+            return false;
+        };
+        let Some(t) = idx.table_named_by(&noun.stem) else {
+            return false;
+        };
+        // (Not a name of its own: `total_amount`, the metric "average order value".)
+        let named = |words: &[&Tok]| {
+            idx.cols.iter().any(|c| {
+                c.names().any(|n| {
+                    n.len() == words.len() && n.iter().zip(words).all(|(a, b)| *a == b.stem)
+                })
+            })
+        };
+        matches!(
+            agg.low.as_str(),
+            "average" | "mean" | "total" | "highest" | "lowest" | "maximum" | "minimum"
+        ) && !named(&[agg, noun, col])
+            && !named(&[agg, col])
+            && !noun.comma
+            && !noun.stop
+            && !noun.quoted
+            && !col.quoted
+            && idx.table_named_by(&col.stem).is_none()
+            && idx.tables[t].cols.iter().any(|&c| {
+                idx.cols[c]
+                    .names()
+                    .any(|w| w.last().is_some_and(|l| crate::text::word_matches(col, l)))
+            })
+    });
+    let Some(i) = at else {
+        return toks;
+    };
+    let mut out = toks[..=i].to_vec();
+    out.push(compound_word(&toks[i + 2], false, false));
+    out.push(Tok::word("of"));
+    out.push(compound_word(
+        &toks[i + 1],
+        toks[i + 2].comma,
+        toks[i + 2].stop,
+    ));
+    out.extend_from_slice(&toks[i + 3..]);
+    out
+}
+
 /// Words that ask for the distinct values of what follows ("types of government").
 const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
 

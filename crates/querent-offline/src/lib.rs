@@ -488,6 +488,7 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
     let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx));
     let toks = ground::ranked_by_participle(ground::members_of_kinds(toks, idx), idx);
+    let toks = ground::table_then_column(toks, idx);
     let mut toks = ground::out_of(toks, idx);
     let share = ratio::strip(&mut toks, idx);
     let (toks, flags) = take_flags(toks, idx);
@@ -559,7 +560,12 @@ fn translate_on(
                 .get(i + 1)
                 .is_some_and(|a| lexicon::lexicon().is_adjective(&a.low))
             && row_noun(i + 2);
-        let picks_rows = row_noun(i + 1) && !matches!(t.low.as_str(), "most" | "least" | "fewest")
+        // ("the total order amount": an aggregate word never picks rows.)
+        let picks_rows = row_noun(i + 1)
+            && !matches!(
+                t.low.as_str(),
+                "most" | "least" | "fewest" | "total" | "sum" | "average" | "mean"
+            )
             || adjective_then_row
             || t.low == "most"
                 && matches!(

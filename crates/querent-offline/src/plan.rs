@@ -931,7 +931,40 @@ impl P<'_> {
         {
             out.extend_from_slice(t);
         }
+        // "the customer names and cities": the table said before the first of coordinated
+        // columns qualifies the others too.
+        let column = |x: usize| {
+            self.ent(x)
+                .is_some_and(|(t, c)| t.is_empty() && !c.is_empty())
+        };
+        let joined_to_previous = |x: usize| {
+            let mut p = self.ms[x].s;
+            while p > 0 && matches!(self.low(p - 1), "their" | "its" | "the") {
+                p -= 1;
+            }
+            let prev_end = self.ms[x - 1].e;
+            p >= 1 && self.low(p - 1) == "and" && prev_end + 1 == p
+                || prev_end == p && self.toks[prev_end - 1].comma
+        };
+        let mut back = k;
+        while out.is_empty() && back >= 2 && joined_to_previous(back) && column(back - 1) {
+            back -= 1;
+            if self.ms[back - 1].e == self.ms[back].s
+                && let Some((t, _)) = self.ent(back - 1)
+            {
+                out.extend_from_slice(t);
+            }
+        }
+        // "the names and cities of customers": "of customers" qualifies every column of the
+        // coordination before it.
         let mut j = m.e;
+        while matches!(self.low(j), "and" | "their" | "its")
+            && let Some(nk) = self.next_ment(j + 1, &["their", "its", "the"])
+            && column(nk)
+            && self.ms[nk].s <= j + 2
+        {
+            j = self.ms[nk].e;
+        }
         if matches!(self.low(j), "of" | "for" | "in") {
             j += 1;
             while matches!(

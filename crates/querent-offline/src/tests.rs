@@ -2154,3 +2154,27 @@ fn an_average_metric_compared_with_is_the_columns_average() {
         t.sql
     );
 }
+
+#[test]
+fn a_table_qualifies_every_column_of_a_coordination() {
+    // Both columns are the customers', not a department's name and a customer's city.
+    let s = demo_sql("Show the names and cities of customers.").unwrap();
+    assert_eq!(s, "SELECT name, city FROM customers");
+    let s = demo_sql("Show the customer names and their cities.").unwrap();
+    assert_eq!(s, "SELECT name, city FROM customers");
+}
+
+#[test]
+fn an_aggregate_before_a_table_noun_and_its_column() {
+    let s = demo_sql("What is the average product price?").unwrap();
+    assert_eq!(s, "SELECT AVG(price) AS avg_price FROM products");
+    let s = demo_sql("What is the highest employee salary?").unwrap();
+    assert_eq!(s, "SELECT MAX(salary) AS max_salary FROM employees");
+    // An aggregate word never picks rows: no listing of every column.
+    assert!(
+        demo_sql("What is the total order amount?").is_err() || {
+            let s = demo_sql("What is the total order amount?").unwrap();
+            !s.contains("customer_id")
+        }
+    );
+}
