@@ -649,6 +649,21 @@ pub(crate) fn table_then_column(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "departments with their budgets" lists the budgets beside the departments, as "and
+/// their budgets" does (not a condition on having one).
+pub(crate) fn with_their_as_and(mut toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    for i in 1..toks.len().saturating_sub(1) {
+        if toks[i].low == "with"
+            && matches!(toks[i + 1].low.as_str(), "their" | "its")
+            && idx.table_named_by(&toks[i - 1].stem).is_some()
+        {
+            let and = compound_word(&Tok::word("and"), false, false);
+            toks[i] = and;
+        }
+    }
+    toks
+}
+
 /// Words that ask for the distinct values of what follows ("types of government").
 const KIND_WORDS: &[&str] = &["type", "kind", "sort", "variety"];
 

@@ -448,6 +448,29 @@ fn average_per_own_row(q: &mut sql::Select, idx: &index::Index) {
     }
 }
 
+/// "List all departments and their budgets", "departments with their budgets": the rows
+/// are shown by their label beside the columns asked for.
+fn rows_and_their_columns(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let said = toks.windows(3).any(|w| {
+        idx.table_named_by(&w[0].stem) == Some(q.from)
+            && matches!(w[1].low.as_str(), "and" | "with")
+            && matches!(w[2].low.as_str(), "their" | "its")
+    });
+    if !said || !q.is_listing() || q.items.is_empty() {
+        return;
+    }
+    let Some(label) = idx.label_col(q.from) else {
+        return;
+    };
+    let plain_own = q
+        .items
+        .iter()
+        .all(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].table == q.from));
+    if plain_own && !q.items.contains(&sql::Expr::Col(label)) {
+        q.items.insert(0, sql::Expr::Col(label));
+    }
+}
+
 /// The rows of a listing as the question means them: planned again from the tables it
 /// reads when its first table is a detour, and each shown once over a to-many join.
 fn each_row_once(
@@ -488,7 +511,7 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
     let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx));
     let toks = ground::ranked_by_participle(ground::members_of_kinds(toks, idx), idx);
-    let toks = ground::table_then_column(toks, idx);
+    let toks = ground::with_their_as_and(ground::table_then_column(toks, idx), idx);
     let mut toks = ground::out_of(toks, idx);
     let share = ratio::strip(&mut toks, idx);
     let (toks, flags) = take_flags(toks, idx);
@@ -631,6 +654,7 @@ fn translate_on(
         });
     }
     shape_answer(&mut q, idx, &toks).map_err(|understood| CannotTranslate { understood })?;
+    rows_and_their_columns(&mut q, idx, &toks);
     name_whole_people(&mut q, idx, &toks);
     if let Some(understood) = unbuilt_breakdown(&q, idx, &toks, planned.breakdown.as_deref()) {
         return Err(CannotTranslate { understood });

@@ -276,6 +276,18 @@ fn ordinals_of_time(toks: &mut [Tok], idx: &Index) {
         if toks[i].quoted {
             continue;
         }
+        // "most expensive first", "newest first", "highest paid first": the order a list
+        // is sorted in, read with the superlative before it.
+        let after_superlative = (1..=2).any(|back| {
+            i >= back && {
+                let w = toks[i - back].low.as_str();
+                SUP_DESC.contains(&w) || SUP_ASC.contains(&w)
+            }
+        }) || i >= 2
+            && matches!(toks[i - 2].low.as_str(), "most" | "least");
+        if after_superlative {
+            continue;
+        }
         let next = toks.get(i + 1).map_or("", |t| t.low.as_str());
         // The ordinal closes the clause: "… signed up first?", "… joined last, and …".
         let closes = toks[i].stop
@@ -1951,7 +1963,8 @@ impl P<'_> {
                 {
                     limit = Some(v as u64);
                 }
-                let k_before = if i > 0 {
+                // (Not across a clause break: "above 500, most expensive first".)
+                let k_before = if i > 0 && !self.toks[i - 1].comma {
                     self.toks[i - 1]
                         .number()
                         .filter(|_| self.toks[i - 1].is_digits() || i >= 1)
@@ -1964,7 +1977,21 @@ impl P<'_> {
                     let t = &self.toks[j];
                     let before = self.low(j.saturating_sub(1));
                     (t.is_digits()
-                        && !matches!(before, "than" | "least" | "most" | "over" | "under" | "of")
+                        && t.low.len() < 4
+                        && !matches!(
+                            before,
+                            "than"
+                                | "least"
+                                | "most"
+                                | "over"
+                                | "under"
+                                | "of"
+                                | "above"
+                                | "below"
+                                | "exceeding"
+                                | "between"
+                                | "and"
+                        )
                         && self
                             .ment_at(j)
                             .is_some_and(|k| matches!(self.ms[k].kind, MK::Number(..)))
@@ -1991,6 +2018,14 @@ impl P<'_> {
                     .or(limit)
                     .unwrap_or(1)
                     .max(1);
+                // "most expensive first", "newest first": an order, not a cut.
+                let limit_before = limit;
+                let sort_only = k_before.is_none()
+                    && k_near.is_none()
+                    && [i + 1, i + 2]
+                        .iter()
+                        .any(|&j| matches!(self.low(j), "first" | "last"))
+                    && !(i + 2 < n && self.toks[i + 2].is_digits());
                 let skip: &[&str] = &[
                     "the", "number", "of", "amount", "count", "total", "recent", "recently", "a",
                     "an", "many", "highest", "largest", "greatest", "most", "value",
@@ -2136,6 +2171,9 @@ impl P<'_> {
                 {
                     count_order = Some((desc, main));
                     limit = Some(k);
+                }
+                if sort_only {
+                    limit = limit_before;
                 }
                 i += 1;
                 continue;

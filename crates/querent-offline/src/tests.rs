@@ -2178,3 +2178,14 @@ fn an_aggregate_before_a_table_noun_and_its_column() {
         }
     );
 }
+
+#[test]
+fn rows_with_their_columns_and_superlatives_that_only_sort() {
+    let s = demo_sql("List the products with their prices.").unwrap();
+    assert_eq!(s, "SELECT name, price FROM products");
+    let s = demo_sql("List the products and their prices.").unwrap();
+    assert_eq!(s, "SELECT name, price FROM products");
+    // "most expensive first" sorts the list; it keeps every row.
+    let s = demo_sql("List products with a price above 500, most expensive first.").unwrap();
+    assert!(s.ends_with("ORDER BY price DESC"), "{s}");
+}
