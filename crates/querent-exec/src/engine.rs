@@ -21,6 +21,9 @@ use crate::pool::DEFAULT_POOL_SIZE;
 /// Guard schemas kept, most recently used first out last.
 const SCHEMA_CACHE_SIZE: usize = 32;
 
+/// Guard verdicts kept (see [`Engine::validations`]); all are dropped when it is full.
+const VALIDATIONS_KEPT: usize = 1024;
+
 /// The application name announced to PostgreSQL unless set otherwise.
 pub const DEFAULT_APPLICATION_NAME: &str = "querent";
 
@@ -30,13 +33,21 @@ pub const DEFAULT_APPLICATION_NAME: &str = "querent";
 ///   its read-only connections kept while the file is unchanged), keyed also by a hash of
 ///   the target and the password, so an edited connection gets fresh connections;
 ///   [`QueryEngine::forget`] drops a pool. What runs a query is the dialect's driver (`drivers/<name>/`).
-/// - Guard schemas built from snapshots are cached by fingerprint.
+/// - Guard schemas built from snapshots are cached by fingerprint, and the guard's
+///   verdicts by everything they depend on (a chat's SQL is validated once).
 ///
 /// Construct once per process and share it (`Arc<Engine>`); it needs a tokio runtime with
 /// the time driver when queries run (any flavour; the multi-threaded one in production).
 pub struct Engine {
     pools: Mutex<HashMap<ConnectionId, PoolEntry>>,
     schemas: Mutex<Vec<(SchemaKey, Arc<GuardSchema>)>>,
+    /// The guard's accepted statements, by everything the verdict depends on: the dialect,
+    /// the SQL text, the snapshot's structure (the key its guard schema is reused by) and
+    /// the policy with the row cap. The guard is a pure function of these, so a kept
+    /// verdict is the one validating again would give: a chat's SQL is validated once
+    /// although [`QueryEngine::check`] and then [`QueryEngine::run`] both ask (and a cached
+    /// answer asked again is not parsed again). Refusals are not kept.
+    validations: Mutex<HashMap<ValidationKey, ValidatedSql>>,
     hasher: std::collections::hash_map::RandomState,
     application_name: String,
     pool_size: usize,
@@ -51,13 +62,35 @@ struct PoolEntry {
 }
 
 /// What identifies a snapshot's structure well enough to reuse its guard schema.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 struct SchemaKey {
     dialect: Dialect,
     fingerprint: String,
     database: Option<String>,
     taken_at: i64,
     tables: usize,
+}
+
+impl SchemaKey {
+    /// The key of `snapshot`; `None` when it has no fingerprint (nothing is reused then).
+    fn of(snapshot: &SchemaSnapshot) -> Option<Self> {
+        (!snapshot.fingerprint.is_empty()).then(|| SchemaKey {
+            dialect: snapshot.dialect,
+            fingerprint: snapshot.fingerprint.clone(),
+            database: snapshot.database.clone(),
+            taken_at: snapshot.taken_at,
+            tables: snapshot.tables.len(),
+        })
+    }
+}
+
+/// Everything a guard verdict depends on (see [`Engine::validations`]).
+#[derive(PartialEq, Eq, Hash)]
+struct ValidationKey {
+    dialect: Dialect,
+    sql: String,
+    schema: SchemaKey,
+    policy: GuardPolicy,
 }
 
 impl std::fmt::Debug for Engine {
@@ -90,6 +123,7 @@ impl Engine {
         Self {
             pools: Mutex::new(HashMap::new()),
             schemas: Mutex::new(Vec::new()),
+            validations: Mutex::new(HashMap::new()),
             hasher: std::collections::hash_map::RandomState::new(),
             application_name: DEFAULT_APPLICATION_NAME.to_owned(),
             pool_size: DEFAULT_POOL_SIZE,
@@ -118,31 +152,37 @@ impl Engine {
         policy: &PrivacyPolicy,
         max_rows: u64,
     ) -> Result<ValidatedSql, GuardRejection> {
-        let guard_schema = self.guard_schema(schema);
-        querent_sql::validate(
+        let policy = GuardPolicy::from_privacy(policy, max_rows);
+        let Some(schema_key) = SchemaKey::of(schema) else {
+            let guard_schema = GuardSchema::from_snapshot(schema);
+            return querent_sql::validate(dialect, sql, &guard_schema, &policy).map_err(rejection);
+        };
+        let key = ValidationKey {
             dialect,
-            sql,
-            &guard_schema,
-            &GuardPolicy::from_privacy(policy, max_rows),
-        )
-        .map_err(rejection)
+            sql: sql.to_owned(),
+            schema: schema_key,
+            policy,
+        };
+        if let Some(validated) = lock(&self.validations).get(&key) {
+            return Ok(validated.clone());
+        }
+        let guard_schema = self.guard_schema(schema, &key.schema);
+        let validated =
+            querent_sql::validate(dialect, sql, &guard_schema, &key.policy).map_err(rejection)?;
+        let mut kept = lock(&self.validations);
+        if kept.len() >= VALIDATIONS_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, validated.clone());
+        Ok(validated)
     }
 
-    /// The guard's schema for a snapshot, from the cache when its fingerprint was seen.
-    fn guard_schema(&self, snapshot: &SchemaSnapshot) -> Arc<GuardSchema> {
-        if snapshot.fingerprint.is_empty() {
-            return Arc::new(GuardSchema::from_snapshot(snapshot));
-        }
-        let key = SchemaKey {
-            dialect: snapshot.dialect,
-            fingerprint: snapshot.fingerprint.clone(),
-            database: snapshot.database.clone(),
-            taken_at: snapshot.taken_at,
-            tables: snapshot.tables.len(),
-        };
+    /// The guard's schema for a snapshot (whose key is `key`), from the cache when its
+    /// fingerprint was seen.
+    fn guard_schema(&self, snapshot: &SchemaSnapshot, key: &SchemaKey) -> Arc<GuardSchema> {
         {
             let mut cache = lock(&self.schemas);
-            if let Some(pos) = cache.iter().position(|(k, _)| *k == key) {
+            if let Some(pos) = cache.iter().position(|(k, _)| k == key) {
                 let entry = cache.remove(pos);
                 let schema = entry.1.clone();
                 cache.push(entry);
@@ -152,11 +192,11 @@ impl Engine {
         // Built outside the lock: big schemas take a while.
         let schema = Arc::new(GuardSchema::from_snapshot(snapshot));
         let mut cache = lock(&self.schemas);
-        if !cache.iter().any(|(k, _)| *k == key) {
+        if !cache.iter().any(|(k, _)| k == key) {
             if cache.len() >= SCHEMA_CACHE_SIZE {
                 cache.remove(0);
             }
-            cache.push((key, schema.clone()));
+            cache.push((key.clone(), schema.clone()));
         }
         schema
     }
@@ -324,5 +364,129 @@ impl QueryEngine for Engine {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
+
+    fn snapshot(tables: &[(&str, &[&str])]) -> SchemaSnapshot {
+        let mut s = SchemaSnapshot {
+            dialect: Dialect::Sqlite,
+            database: None,
+            fingerprint: String::new(),
+            taken_at: 1,
+            tables: tables
+                .iter()
+                .map(|(name, cols)| TableInfo {
+                    schema: None,
+                    name: (*name).to_owned(),
+                    kind: TableKind::Table,
+                    comment: None,
+                    columns: cols
+                        .iter()
+                        .map(|c| ColumnInfo {
+                            name: (*c).to_owned(),
+                            data_type: "text".to_owned(),
+                            nullable: true,
+                            default: None,
+                            comment: None,
+                            sample_values: Vec::new(),
+                        })
+                        .collect(),
+                    primary_key: Vec::new(),
+                    unique_constraints: Vec::new(),
+                    foreign_keys: Vec::new(),
+                    row_estimate: None,
+                })
+                .collect(),
+        };
+        s.normalize();
+        s
+    }
+
+    #[test]
+    fn a_kept_verdict_serves_only_the_same_inputs() {
+        let engine = Engine::new();
+        let schema = snapshot(&[("customers", &["id", "name", "ssn"])]);
+        let open = PrivacyPolicy::default();
+        let sql = "SELECT ssn FROM customers";
+        let first = engine
+            .validate(Dialect::Sqlite, sql, &schema, &open, 10)
+            .unwrap();
+        assert_eq!(lock(&engine.validations).len(), 1);
+        // Asked again (the chat's `run` after its `check`): the same verdict, kept once.
+        let again = engine
+            .validate(Dialect::Sqlite, sql, &schema, &open, 10)
+            .unwrap();
+        assert_eq!(again, first);
+        assert_eq!(lock(&engine.validations).len(), 1);
+
+        // Another row cap, policy, schema, dialect or text is validated on its own.
+        let capped = engine
+            .validate(Dialect::Sqlite, sql, &schema, &open, 3)
+            .unwrap();
+        assert!(capped.executable().contains('4'), "{}", capped.executable());
+        assert_ne!(capped.executable(), first.executable());
+        let private = PrivacyPolicy {
+            excluded_columns: vec!["customers.ssn".to_owned()],
+            ..PrivacyPolicy::default()
+        };
+        let refused = engine
+            .validate(Dialect::Sqlite, sql, &schema, &private, 10)
+            .unwrap_err();
+        assert_eq!(refused.code, querent_domain::ErrorCode::PolicyViolation);
+        let without = snapshot(&[("customers", &["id", "name"])]);
+        assert!(
+            engine
+                .validate(Dialect::Sqlite, sql, &without, &open, 10)
+                .is_err()
+        );
+        let mut later = schema.clone();
+        later.taken_at = 2;
+        assert!(
+            engine
+                .validate(Dialect::Sqlite, sql, &later, &open, 10)
+                .is_ok()
+        );
+        assert!(
+            engine
+                .validate(
+                    Dialect::Sqlite,
+                    "SELECT nothing FROM customers",
+                    &schema,
+                    &open,
+                    10
+                )
+                .is_err()
+        );
+        // Refusals are not kept.
+        assert_eq!(lock(&engine.validations).len(), 3);
+
+        // A snapshot without a fingerprint is validated every time.
+        let mut bare = schema.clone();
+        bare.fingerprint.clear();
+        assert!(
+            engine
+                .validate(Dialect::Sqlite, sql, &bare, &open, 10)
+                .is_ok()
+        );
+        assert_eq!(lock(&engine.validations).len(), 3);
+    }
+
+    #[test]
+    fn kept_verdicts_are_bounded() {
+        let engine = Engine::new();
+        let schema = snapshot(&[("t", &["a"])]);
+        let open = PrivacyPolicy::default();
+        for i in 0..=VALIDATIONS_KEPT {
+            let sql = format!("SELECT a FROM t WHERE a = {i}");
+            engine
+                .validate(Dialect::Sqlite, &sql, &schema, &open, 10)
+                .unwrap();
+        }
+        assert!(lock(&engine.validations).len() <= VALIDATIONS_KEPT);
     }
 }

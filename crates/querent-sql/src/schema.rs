@@ -99,7 +99,7 @@ impl GuardSchema {
 ///
 /// `GuardPolicy::default()` enforces nothing beyond the guard's own rules (read-only
 /// queries, allowed functions, no catalogs, existing names) and adds no row cap.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct GuardPolicy {
     /// Tables that may not be referenced at all: `name` or `schema.name`.
     pub excluded_tables: Vec<String>,
@@ -125,7 +125,7 @@ pub struct GuardPolicy {
 /// connection's dialect (`region = 'EU'`, `deleted_at IS NULL`). It may use the allowed
 /// functions but no subqueries and no other table. The guard applies it inside the derived
 /// table that replaces every reference to the table, so no query can see the other rows.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RowFilter {
     /// The table: `name` or `schema.name`.
     pub table: String,

@@ -2,6 +2,7 @@
 //! compatibility layer. The database numbers them (SQLite `AUTOINCREMENT`, a PostgreSQL
 //! identity column), so an alias is never reused, and the row dies with its connection.
 
+use crate::statements::KeptDsl;
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl;
 use querent_domain::ConnectionId;
@@ -70,7 +71,8 @@ impl ConnectionAliasStore for Store {
             let id: Option<String> = connection_aliases::table
                 .filter(connection_aliases::dw_id.eq(dw_id))
                 .select(connection_aliases::connection_id)
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             id.map(|id| {

@@ -1,6 +1,7 @@
 //! Semantic cache entries (`cache_entries`), their counters (`cache_counters`) and
 //! verified examples (`examples`).
 
+use crate::statements::KeptDsl;
 use diesel::dsl::count_star;
 use diesel::prelude::{AsChangeset, Insertable, Queryable};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
@@ -152,7 +153,8 @@ impl CacheStore for Store {
                     let n: i64 = cache_entries::table
                         .filter(cache_entries::connection_id.eq(connection))
                         .select(count_star())
-                        .first(c)
+                        .limit_one()
+                        .get_result(c)
                         .await?;
                     if n > max {
                         // The least recently used ids, then one DELETE by primary key:
@@ -182,7 +184,8 @@ impl CacheStore for Store {
                 .find(id.to_string())
                 .filter(cache_entries::expires_at.gt(now))
                 .select(count_star())
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await?;
             Ok(n > 0)
         })
@@ -233,12 +236,14 @@ impl CacheStore for Store {
                             cache_counters::similar_hits.eq(cache_counters::similar_hits + s),
                             cache_counters::misses.eq(cache_counters::misses + m),
                         ))
+                        .kept()
                         .execute(c)
                         .await?;
                 }
                 for (id, n, at) in hits {
                     diesel::update(cache_entries::table.find(id))
                         .set(cache_entries::hits.eq(cache_entries::hits + n))
+                        .kept()
                         .execute(c)
                         .await?;
                     diesel::update(
@@ -247,6 +252,7 @@ impl CacheStore for Store {
                             .filter(cache_entries::last_used.lt(at)),
                     )
                     .set(cache_entries::last_used.eq(at))
+                    .kept()
                     .execute(c)
                     .await?;
                 }
@@ -258,7 +264,7 @@ impl CacheStore for Store {
 
     async fn cache_entry(&self, id: CacheEntryId) -> StoreResult<CacheRecord> {
         with_conn!(self, c => {
-            let row: CacheRow = cache_entries::table.find(id.to_string()).first(c).await?;
+            let row: CacheRow = cache_entries::table.find(id.to_string()).limit_one().get_result(c).await?;
             Ok(row.into_domain()?)
         })
     }
@@ -297,7 +303,8 @@ impl CacheStore for Store {
                 .filter(cache_entries::semantic_version.eq(i64::from(semantic_version)))
                 .filter(cache_entries::normalized.eq(norm.clone()))
                 .filter(cache_entries::expires_at.gt(now))
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(CacheRow::into_domain).transpose()?)
@@ -516,7 +523,7 @@ impl ExampleStore for Store {
 
     async fn get_example(&self, id: ExampleId) -> StoreResult<Example> {
         with_conn!(self, c => {
-            let row: ExampleRow = examples::table.find(id.to_string()).first(c).await?;
+            let row: ExampleRow = examples::table.find(id.to_string()).limit_one().get_result(c).await?;
             Ok(row.into_domain()?)
         })
     }
@@ -574,7 +581,7 @@ impl ExampleStore for Store {
             let rows: Vec<ExampleRow> = examples::table
                 .filter(examples::connection_id.eq(connection.to_string()))
                 .order((examples::created_at.desc(), examples::id.desc()))
-                .limit(limit)
+                .literal_limit(limit)
                 .load(c)
                 .await?;
             Ok(examples_into(rows)?)
@@ -585,7 +592,8 @@ impl ExampleStore for Store {
         with_conn!(self, c => {
             let row: Option<ExampleRow> = examples::table
                 .filter(examples::message_id.eq(message.to_string()))
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(ExampleRow::into_domain).transpose()?)

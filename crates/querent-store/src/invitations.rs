@@ -2,6 +2,7 @@
 //! team, found by id or by the SHA-256 of their token; accepting one marks it, creates the
 //! user and the membership in one transaction, and only while it is still pending.
 
+use crate::statements::KeptDsl;
 use diesel::prelude::{Insertable, Queryable};
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -76,7 +77,7 @@ impl InvitationStore for Store {
 
     async fn get_invitation(&self, id: InvitationId) -> StoreResult<Invitation> {
         with_conn!(self, c => {
-            let row: InvitationRow = invitations::table.find(id.to_string()).first(c).await?;
+            let row: InvitationRow = invitations::table.find(id.to_string()).limit_one().get_result(c).await?;
             Ok(row.into_domain()?)
         })
     }
@@ -85,7 +86,8 @@ impl InvitationStore for Store {
         with_conn!(self, c => {
             let row: InvitationRow = invitations::table
                 .filter(invitations::token_hash.eq(token_hash))
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await?;
             Ok(row.into_domain()?)
         })
@@ -143,7 +145,7 @@ impl InvitationStore for Store {
                 .execute(c)
                 .await?;
                 not_found_if_zero(n)?;
-                let row: InvitationRow = invitations::table.find(&id).first(c).await?;
+                let row: InvitationRow = invitations::table.find(&id).limit_one().get_result(c).await?;
                 diesel::insert_into(users::table).values(&urow).execute(c).await?;
                 let member = MemberRow {
                     team_id: row.team_id,

@@ -96,6 +96,7 @@ mod models;
 mod schema;
 mod semantic;
 mod sharing;
+mod statements;
 mod store;
 mod workspace;
 

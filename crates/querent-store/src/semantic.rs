@@ -3,6 +3,7 @@
 //! `(connection_id, version)` turns a second save of the same version into
 //! [`StoreError::Conflict`], which is what optimistic locking needs.
 
+use crate::statements::KeptDsl;
 use diesel::prelude::{Insertable, Queryable};
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::RunQueryDsl;
@@ -83,7 +84,8 @@ impl SemanticModelStore for Store {
             let row: Option<SemanticModelRow> = semantic_models::table
                 .filter(semantic_models::connection_id.eq(&id))
                 .order(semantic_models::version.desc())
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(SemanticModelRow::into_domain).transpose()?)
@@ -104,7 +106,9 @@ impl SemanticModelStore for Store {
                     semantic_models::created_at,
                     diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(length(model) AS BIGINT)"),
                 ))
-                .first(c)
+                .limit_one()
+                .kept()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(|(version, at, len)| DocumentStamp {
@@ -128,7 +132,8 @@ impl SemanticModelStore for Store {
         with_conn!(self, c => {
             let row: Option<SemanticModelRow> = semantic_models::table
                 .find((&id, version))
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(SemanticModelRow::into_domain).transpose()?)

@@ -1,6 +1,7 @@
 //! Connections shared by several teams (`connection_teams`), users managed by a team's API
 //! clients (`managed_users`) and API clients found by their secret's hash.
 
+use crate::statements::KeptDsl;
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel_async::{AsyncConnection as _, RunQueryDsl};
 use querent_domain::sharing::ConnectionShareStore;
@@ -109,7 +110,8 @@ impl ConnectionShareStore for Store {
             let team: Option<String> = managed_users::table
                 .find(user.to_string())
                 .select(managed_users::team_id)
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             team.map(|t| parse("team id", &t)).transpose()
@@ -123,7 +125,8 @@ impl ConnectionShareStore for Store {
         with_conn!(self, c => {
             let row: Option<ApiClientRow> = api_clients::table
                 .filter(api_clients::secret_hash.eq(hash))
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             row.map(ApiClientRow::into_domain).transpose()

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::statements::KeptDsl;
 use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl};
 use diesel::{Connection as _, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
@@ -390,7 +391,7 @@ impl MetadataStore for Store {
     /// A user and their password hash, by id.
     async fn get_user(&self, id: UserId) -> StoreResult<(User, String)> {
         with_conn!(self, c => {
-            let row: UserRow = users::table.find(id.to_string()).first(c).await?;
+            let row: UserRow = users::table.find(id.to_string()).limit_one().get_result(c).await?;
             row.into_domain()
         })
     }
@@ -398,7 +399,7 @@ impl MetadataStore for Store {
     /// A user and their password hash, by username (exact match).
     async fn find_user_by_username(&self, username: &str) -> StoreResult<Option<(User, String)>> {
         with_conn!(self, c => {
-            let row: Option<UserRow> = users::table.filter(users::username.eq(username)).first(c).await.optional()?;
+            let row: Option<UserRow> = users::table.filter(users::username.eq(username)).limit_one().get_result(c).await.optional()?;
             row.map(UserRow::into_domain).transpose()
         })
     }
@@ -531,7 +532,7 @@ impl MetadataStore for Store {
     /// A team by id.
     async fn get_team(&self, id: TeamId) -> StoreResult<Team> {
         with_conn!(self, c => {
-            let row: TeamRow = teams::table.find(id.to_string()).first(c).await?;
+            let row: TeamRow = teams::table.find(id.to_string()).limit_one().get_result(c).await?;
             row.into_domain()
         })
     }
@@ -599,7 +600,8 @@ impl MetadataStore for Store {
             let role: Option<String> = team_members::table
                 .find((team.to_string(), user.to_string()))
                 .select(team_members::role)
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(role.map(|r| r.parse().map_err(|_| DbError::corrupt(format!("team role `{r}`")))).transpose()?)
@@ -737,7 +739,7 @@ impl MetadataStore for Store {
         let id = id.to_string();
         let family = family_id.map(|f| f.to_string());
         with_conn!(self, c => {
-            let row: UserRow = users::table.find(&id).first(c).await?;
+            let row: UserRow = users::table.find(&id).limit_one().get_result(c).await?;
             let (user, _) = row.into_domain()?;
             let revoked = match &family {
                 Some(f) => diesel::select(diesel::dsl::exists(
@@ -769,7 +771,7 @@ impl MetadataStore for Store {
     /// An API client and its secret hash.
     async fn get_api_client(&self, id: ApiClientId) -> StoreResult<(ApiClient, String)> {
         with_conn!(self, c => {
-            let row: ApiClientRow = api_clients::table.find(id.to_string()).first(c).await?;
+            let row: ApiClientRow = api_clients::table.find(id.to_string()).limit_one().get_result(c).await?;
             row.into_domain()
         })
     }
@@ -812,7 +814,7 @@ impl MetadataStore for Store {
     /// A connection by id (whatever its team: authorisation is the caller's job).
     async fn get_connection(&self, id: ConnectionId) -> StoreResult<Connection> {
         with_conn!(self, c => {
-            let row: ConnectionRow = connections::table.find(id.to_string()).first(c).await?;
+            let row: ConnectionRow = connections::table.find(id.to_string()).limit_one().get_result(c).await?;
             row.into_domain()
         })
     }
@@ -1035,7 +1037,8 @@ impl MetadataStore for Store {
                 let hits: i64 = request_windows::table
                     .find((caller, start))
                     .select(request_windows::hits)
-                    .first(c)
+                    .limit_one()
+                    .get_result(c)
                     .await?;
                 Ok(answer((hits, start, now)))
             }),
@@ -1096,7 +1099,8 @@ impl MetadataStore for Store {
             let json: Option<String> = schema_snapshots::table
                 .find(connection.to_string())
                 .select(schema_snapshots::snapshot)
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(json
@@ -1117,7 +1121,9 @@ impl MetadataStore for Store {
                     schema_snapshots::taken_at,
                     diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(length(snapshot) AS BIGINT)"),
                 ))
-                .first(c)
+                .limit_one()
+                .kept()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(|(key, at, len)| DocumentStamp { key, at, len }))
@@ -1143,7 +1149,7 @@ impl MetadataStore for Store {
 
     async fn get_provider(&self, id: ProviderId) -> StoreResult<ProviderConfig> {
         with_conn!(self, c => {
-            let row: ProviderRow = provider_configs::table.find(id.to_string()).first(c).await?;
+            let row: ProviderRow = provider_configs::table.find(id.to_string()).limit_one().get_result(c).await?;
             Ok(row.into_domain()?)
         })
     }
@@ -1201,7 +1207,8 @@ impl MetadataStore for Store {
             let row: Option<ProviderRow> = provider_configs::table
                 .filter(provider_configs::team_id.eq(team.to_string()))
                 .filter(provider_configs::name.eq(name.clone()))
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(ProviderRow::into_domain).transpose()?)
@@ -1213,7 +1220,8 @@ impl MetadataStore for Store {
             let row: Option<ProviderRow> = provider_configs::table
                 .filter(provider_configs::team_id.eq(team.to_string()))
                 .filter(provider_configs::is_default.eq(true))
-                .first(c)
+                .limit_one()
+                .get_result(c)
                 .await
                 .optional()?;
             Ok(row.map(ProviderRow::into_domain).transpose()?)
@@ -1293,7 +1301,7 @@ impl MetadataStore for Store {
 
     async fn get_session(&self, id: SessionId) -> StoreResult<ChatSession> {
         with_conn!(self, c => {
-            let row: SessionRow = chat_sessions::table.find(id.to_string()).first(c).await?;
+            let row: SessionRow = chat_sessions::table.find(id.to_string()).limit_one().get_result(c).await?;
             Ok(row.into_domain()?)
         })
     }
@@ -1345,6 +1353,7 @@ impl MetadataStore for Store {
             c.transaction::<_, DbError, _>(async move |c| {
                 diesel::update(chat_sessions::table.find(&row.session_id))
                     .set(chat_sessions::updated_at.eq(row.created_at))
+                    .kept()
                     .execute(c)
                     .await?;
                 diesel::insert_into(messages::table).values(&row).execute(c).await?;
@@ -1353,6 +1362,7 @@ impl MetadataStore for Store {
                     let now = store_now(&*c, 0);
                     diesel::update(messages::table.find(&row.id))
                         .set(messages::updated_at.eq(now))
+                        .kept()
                         .execute(c)
                         .await?;
                 }
@@ -1382,6 +1392,7 @@ impl MetadataStore for Store {
                     let now = store_now(&*c, 0);
                     diesel::update(messages::table.find(&row.id))
                         .set(messages::updated_at.eq(now))
+                        .kept()
                         .execute(c)
                         .await?;
                 }
@@ -1397,7 +1408,7 @@ impl MetadataStore for Store {
         with_write!(self, c => {
             let row = row.clone();
             c.transaction::<_, DbError, _>(async move |c| {
-                let n = diesel::update(messages::table.find(&row.id)).set(&row).execute(c).await?;
+                let n = diesel::update(messages::table.find(&row.id)).set(&row).kept().execute(c).await?;
                 if n == 0 {
                     return Err(diesel::result::Error::NotFound.into());
                 }
@@ -1405,6 +1416,7 @@ impl MetadataStore for Store {
                     let now = store_now(&*c, 0);
                     diesel::update(messages::table.find(&row.id))
                         .set(messages::updated_at.eq(now))
+                        .kept()
                         .execute(c)
                         .await?;
                 }
@@ -1427,12 +1439,14 @@ impl MetadataStore for Store {
                     Some(r) => {
                         diesel::update(messages::table.find(&row.id).filter(messages::run_id.eq(r)))
                             .set(&row)
+                            .kept()
                             .execute(c)
                             .await?
                     }
                     None => {
                         diesel::update(messages::table.find(&row.id).filter(messages::run_id.is_null()))
                             .set(&row)
+                            .kept()
                             .execute(c)
                             .await?
                     }
@@ -1441,6 +1455,7 @@ impl MetadataStore for Store {
                     let now = store_now(&*c, 0);
                     diesel::update(messages::table.find(&row.id))
                         .set(messages::updated_at.eq(now))
+                        .kept()
                         .execute(c)
                         .await?;
                 }
@@ -1462,12 +1477,14 @@ impl MetadataStore for Store {
                 Some(r) => {
                     diesel::update(q.filter(messages::run_id.eq(r)))
                         .set(messages::updated_at.eq(now))
+                        .kept()
                         .execute(c)
                         .await?
                 }
                 None => {
                     diesel::update(q.filter(messages::run_id.is_null()))
                         .set(messages::updated_at.eq(now))
+                        .kept()
                         .execute(c)
                         .await?
                 }
@@ -1478,7 +1495,7 @@ impl MetadataStore for Store {
 
     async fn get_message(&self, id: MessageId) -> StoreResult<ChatMessage> {
         with_conn!(self, c => {
-            let row: MessageRow = messages::table.find(id.to_string()).first(c).await?;
+            let row: MessageRow = messages::table.find(id.to_string()).limit_one().get_result(c).await?;
             Ok(row.into_domain()?)
         })
     }

@@ -1,6 +1,7 @@
 //! Assistants (`assistants`): a saved profile for asking one connection; the options are
 //! a JSON document.
 
+use crate::statements::KeptDsl;
 use diesel::prelude::{Insertable, Queryable};
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
@@ -76,7 +77,7 @@ pub(super) async fn insert(store: &Store, assistant: &Assistant) -> StoreResult<
 
 pub(super) async fn get(store: &Store, id: AssistantId) -> StoreResult<Assistant> {
     with_conn!(store, c => {
-        let row: AssistantRow = assistants::table.find(id.to_string()).first(c).await?;
+        let row: AssistantRow = assistants::table.find(id.to_string()).limit_one().get_result(c).await?;
         Ok(row.into_domain()?)
     })
 }

@@ -1,6 +1,7 @@
 //! Dashboards (`dashboards`): the widgets are one JSON document inside the row (they only
 //! ever change together with their dashboard).
 
+use crate::statements::KeptDsl;
 use diesel::prelude::{Insertable, Queryable};
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::RunQueryDsl;
@@ -67,7 +68,7 @@ pub(super) async fn insert(store: &Store, dashboard: &Dashboard) -> StoreResult<
 
 pub(super) async fn get(store: &Store, id: DashboardId) -> StoreResult<Dashboard> {
     with_conn!(store, c => {
-        let row: DashboardRow = dashboards::table.find(id.to_string()).first(c).await?;
+        let row: DashboardRow = dashboards::table.find(id.to_string()).limit_one().get_result(c).await?;
         Ok(row.into_domain()?)
     })
 }

@@ -2,6 +2,7 @@
 //! tag filter matches exactly whatever the tag contains) and their runs (`query_runs`,
 //! pruned to the newest few on every insert).
 
+use crate::statements::KeptDsl;
 use diesel::prelude::{Insertable, Queryable};
 use diesel::{
     EscapeExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, TextExpressionMethods,
@@ -206,7 +207,7 @@ pub(super) async fn insert(store: &Store, query: &SavedQuery) -> StoreResult<()>
 
 pub(super) async fn get(store: &Store, id: SavedQueryId) -> StoreResult<SavedQuery> {
     with_conn!(store, c => {
-        let row: SavedQueryRow = saved_queries::table.find(id.to_string()).first(c).await?;
+        let row: SavedQueryRow = saved_queries::table.find(id.to_string()).limit_one().get_result(c).await?;
         Ok(row.into_domain()?)
     })
 }
@@ -362,7 +363,8 @@ pub(super) async fn latest_snapshot(
             .filter(query_runs::query_id.eq(query.to_string()))
             .filter(query_runs::snapshot.is_not_null())
             .order((query_runs::started_at.desc(), query_runs::id.desc()))
-            .first(c)
+            .limit_one()
+            .get_result(c)
             .await
             .optional()?;
         Ok(row.map(QueryRunRow::into_domain).transpose()?)

@@ -4,6 +4,7 @@
 //! of its lease, and one whose holder stopped is requeued or, after too many attempts,
 //! failed.
 
+use crate::statements::KeptDsl;
 use diesel::dsl::count_star;
 use diesel::prelude::{Insertable, Queryable};
 use diesel::{ExpressionMethods, QueryDsl};
@@ -110,7 +111,7 @@ pub(super) async fn insert(store: &Store, question: &AsyncQuestion) -> StoreResu
 
 pub(super) async fn get(store: &Store, id: QuestionId) -> StoreResult<AsyncQuestion> {
     with_conn!(store, c => {
-        let row: QuestionRow = async_questions::table.find(id.to_string()).first(c).await?;
+        let row: QuestionRow = async_questions::table.find(id.to_string()).limit_one().get_result(c).await?;
         Ok(row.into_domain()?)
     })
 }

@@ -7,6 +7,7 @@
 //! ([`update_run`]); one whose lease ran out is failed by [`fail_abandoned`], after which
 //! its old holder's writes are refused.
 
+use crate::statements::KeptDsl;
 use diesel::prelude::{Insertable, Queryable};
 use diesel::{ExpressionMethods, QueryDsl};
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -154,7 +155,7 @@ pub(super) async fn insert(store: &Store, workflow: &Workflow) -> StoreResult<()
 
 pub(super) async fn get(store: &Store, id: WorkflowId) -> StoreResult<Workflow> {
     with_conn!(store, c => {
-        let row: WorkflowRow = workflows::table.find(id.to_string()).first(c).await?;
+        let row: WorkflowRow = workflows::table.find(id.to_string()).limit_one().get_result(c).await?;
         Ok(row.into_domain()?)
     })
 }
@@ -307,7 +308,7 @@ pub(super) async fn update_run(store: &Store, run: &WorkflowRun) -> StoreResult<
 
 pub(super) async fn get_run(store: &Store, id: WorkflowRunId) -> StoreResult<WorkflowRun> {
     with_conn!(store, c => {
-        let row: RunRow = workflow_runs::table.find(id.to_string()).first(c).await?;
+        let row: RunRow = workflow_runs::table.find(id.to_string()).limit_one().get_result(c).await?;
         Ok(row.into_domain()?)
     })
 }
