@@ -441,7 +441,7 @@ pub(crate) fn spoken_languages(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
 
 /// "the most recently hired employee" → "the employee hired most recently", the form the
 /// planner reads as picking the row by its date (not the latest date itself).
-pub(crate) fn recently_after_noun(toks: Vec<Tok>) -> Vec<Tok> {
+pub(crate) fn recently_after_noun(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let lex = lexicon();
     let i = (0..toks.len()).find(|&i| {
         toks[i].low == "most"
@@ -457,7 +457,9 @@ pub(crate) fn recently_after_noun(toks: Vec<Tok>) -> Vec<Tok> {
             && toks
                 .get(i + 2)
                 .is_some_and(|t| !t.stop && !t.comma && lex.lemma(&t.low).is_some())
-            && toks.get(i + 3).is_some_and(|t| !t.quoted)
+            && toks
+                .get(i + 3)
+                .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem).is_some())
     });
     let Some(i) = i else {
         return toks;
@@ -479,7 +481,7 @@ pub(crate) fn recently_after_noun(toks: Vec<Tok>) -> Vec<Tok> {
 }
 
 /// "How many laptops do we sell?", "the cheapest phone": a value of the name column of a
-/// table of kinds (`categories`: a name, no numbers of its own) used as a noun stands for
+/// table of kinds (`categories`: a key, a name, a description) used as a noun stands for
 /// the rows of the one table that points at it ("products in the Laptops category"), not
 /// for the kind's own row (counting categories named Laptops gives 1). Only when that
 /// table is not named in the question and no table is named right beside the value.
@@ -522,20 +524,36 @@ pub(crate) fn members_of_kinds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
 /// For a token that is a one-word value of the label column of a table of kinds: that
 /// table, the one table pointing at it, and the value as stored.
 fn kind_member(tok: &Tok, idx: &Index) -> Option<(usize, usize, String)> {
-    let v = idx
-        .values
-        .iter()
-        .find(|v| !v.mapped && v.words.len() == 1 && crate::text::stem(&v.words[0]) == tok.stem)?;
+    // (Length and first letter first: stemming every value per token is slow on big schemas.)
+    let first = tok.stem.chars().next()?;
+    let v = idx.values.iter().find(|v| {
+        !v.mapped
+            && v.words.len() == 1
+            && v.words[0].len().abs_diff(tok.stem.len()) <= 3
+            && v.words[0].starts_with(first)
+            && crate::text::stem(&v.words[0]) == tok.stem
+    })?;
     let kind = idx.cols[v.col].table;
     if idx.label_col(kind) != Some(v.col) {
         return None;
     }
-    // A table of kinds: its name and text, no measures of its own.
-    let own_numbers = idx.tables[kind].cols.iter().any(|&c| {
+    // A table of kinds: a key, a name and at most a description (`categories`), not a
+    // table of things with attributes of their own (`artists(id, name, country)`).
+    let attributes = idx.tables[kind].cols.iter().any(|&c| {
         let col = &idx.cols[c];
-        col.kind == Kind::Number && !col.pk && !col.fk
+        c != v.col
+            && !col.pk
+            && !col.fk
+            && !col.words.iter().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "description" | "desc" | "detail" | "details" | "note" | "notes"
+                )
+            })
     });
-    if own_numbers {
+    // A name said as a name ("Adele") is that row; a kind is said as a noun ("laptops").
+    let as_noun = !tok.capitalised() || tok.low.ends_with('s');
+    if attributes || !as_noun {
         return None;
     }
     let mut members = idx

@@ -106,10 +106,22 @@ fn flag_of(data_type: &str, words: &[String], samples: &[String]) -> Option<Flag
         yes,
         no,
     };
-    if t.contains("bool") {
-        return Some(flag("TRUE".into(), "FALSE".into()));
-    }
+    let numeric = ["int", "num", "dec", "bool", "bit"]
+        .iter()
+        .any(|k| t.contains(k));
+    // What is stored decides the literal (a SQLite `BOOLEAN` may hold 'T'/'F'); the declared
+    // type only when nothing was sampled.
     if !samples.is_empty() {
+        // A column found only by its samples is a flag when its name says so or is an
+        // adjective or participle ("official", "retired"), not any `status` holding Y/N.
+        let lex = crate::lexicon::lexicon();
+        let adjective = adj.len() == 1 && {
+            let w = adj[0].as_str();
+            lex.is_adjective(w) || lex.lemma(w).is_some() && w.ends_with("ed")
+        };
+        if !named && !adjective && !t.contains("bool") {
+            return None;
+        }
         let low: Vec<String> = samples.iter().map(|v| v.trim().to_lowercase()).collect();
         let (y, n) = YES_NO
             .iter()
@@ -121,11 +133,14 @@ fn flag_of(data_type: &str, words: &[String], samples: &[String]) -> Option<Flag
                 .cloned()
                 .unwrap_or_else(|| want.to_uppercase())
         };
-        if *y == "1" {
+        let quote = |v: String| format!("'{}'", v.replace('\'', "''"));
+        if *y == "1" && numeric {
             return Some(flag("1".into(), "0".into()));
         }
-        let quote = |v: String| format!("'{}'", v.replace('\'', "''"));
         return Some(flag(quote(stored(y)), quote(stored(n))));
+    }
+    if t.contains("bool") {
+        return Some(flag("TRUE".into(), "FALSE".into()));
     }
     (named && t.contains("int")).then(|| flag("1".into(), "0".into()))
 }
@@ -848,15 +863,21 @@ impl Index {
         if words.is_empty() {
             return;
         }
-        // "how many orders", "number of orders", "orders placed" for a count of the
-        // table's own rows say no more than the planner reads in them: kept as names, they
+        // "how many orders", "number of orders", "orders placed" (the count cue or a
+        // participle beside the table's noun) for a count of the table's own rows say no
+        // more than the planner reads in them: kept as names, they
         // would take the head of "How many orders were placed by customers in India?".
         let table_words = &self.tables[ti].words;
         let mut aliases = aliases_of(None, &m.synonyms, &words);
+        let lex = crate::lexicon::lexicon();
         aliases.retain(|a| {
             let rest: Vec<&String> = a
                 .iter()
-                .filter(|w| !matches!(w.as_str(), "how" | "many" | "number" | "of" | "placed"))
+                .filter(|w| {
+                    let cue = matches!(w.as_str(), "how" | "many" | "number" | "of");
+                    let participle = w.ends_with("ed") && lex.lemma(w).is_some();
+                    !cue && !participle
+                })
                 .collect();
             rest.len() != table_words.len()
                 || !rest.iter().zip(table_words).all(|(a, b)| *a == b)
@@ -1120,24 +1141,19 @@ impl Index {
             .or_else(|| pks.first().copied())
     }
 
-    /// Edges touching `t`, as (own column, other column).
     /// Two keys from one table to another (`friend.student_id` and `friend.friend_id`,
     /// both to `highschooler`) are tried in the order of their columns: the first is the
     /// row's owner ("students who have friends" join on `student_id`). Catalogs list keys
     /// in no useful order (SQLite lists the last declared first).
     fn order_parallel_keys(&mut self) {
-        let pair = |e: &Edge| (self.cols[e.from].table, self.cols[e.to].table);
-        let pairs: Vec<(usize, usize)> = self.edges.iter().map(pair).collect();
-        let mut done: Vec<(usize, usize)> = Vec::new();
-        for p in &pairs {
-            if done.contains(p) {
-                continue;
-            }
-            done.push(*p);
-            let at: Vec<usize> = (0..pairs.len()).filter(|&i| pairs[i] == *p).collect();
-            if at.len() < 2 {
-                continue;
-            }
+        let mut groups: HashMap<(usize, usize), Vec<usize>> = HashMap::new();
+        for (i, e) in self.edges.iter().enumerate() {
+            groups
+                .entry((self.cols[e.from].table, self.cols[e.to].table))
+                .or_default()
+                .push(i);
+        }
+        for at in groups.into_values().filter(|at| at.len() >= 2) {
             let mut group: Vec<Edge> = at.iter().map(|&i| self.edges[i]).collect();
             group.sort_by_key(|e| e.from);
             for (i, e) in at.into_iter().zip(group) {
@@ -1146,6 +1162,7 @@ impl Index {
         }
     }
 
+    /// Edges touching `t`, as (own column, other column).
     fn neighbours(&self, t: usize) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         for e in &self.edges {

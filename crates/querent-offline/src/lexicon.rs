@@ -166,9 +166,6 @@ pub(crate) const HEADCOUNT: &[&str] = &["headcount", "head-count"];
 /// Table name words of people who work for the organisation.
 pub(crate) const STAFF_TABLE: &[&str] = &["employee", "staff", "worker", "personnel"];
 
-/// Words the planner reads as cues (counts, aggregates, ordering, comparisons, time,
-/// clause markers): never re-read as something else, never "unknown". A test keeps this
-/// list in step with the planner's literals.
 /// Superlatives and the dimensions they rank rows by when the schema names no column by
 /// the word itself ("the longest river" by `length`, "the highest mountain" by
 /// `mountain_altitude`).
@@ -196,6 +193,9 @@ pub(crate) fn dimensions_of(w: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, dims)| dims)
 }
 
+/// Words the planner reads as cues (counts, aggregates, ordering, comparisons, time,
+/// clause markers): never re-read as something else, never "unknown". A test keeps this
+/// list in step with the planner's literals.
 pub(crate) const CUE_WORDS: &[&str] = &[
     // Before a key said to be absent ("without any manager").
     "any",

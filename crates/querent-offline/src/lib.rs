@@ -324,6 +324,11 @@ struct SaidFlag {
 fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<SaidFlag>) {
     let mut said: Vec<SaidFlag> = Vec::new();
     let mut drop = vec![false; toks.len()];
+    // Computed once per token: a per-flag table lookup is too slow on big schemas.
+    let names_table: Vec<bool> = toks
+        .iter()
+        .map(|t| idx.table_named_by(&t.stem).is_some())
+        .collect();
     for (c, col) in idx.cols.iter().enumerate() {
         // (A semantic model's value mappings say how to read the column: the planner does.)
         let Some(flag) = col.flag.as_ref().filter(|_| col.mappings.is_empty()) else {
@@ -332,11 +337,11 @@ fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<
         let matches = |i: usize, w: &str| {
             toks.get(i).is_some_and(|t| {
                 !t.quoted
-                    && idx.table_named_by(&t.stem).is_none()
                     && (text::word_matches(t, w)
                         || ["non-", "non", "un"]
                             .iter()
                             .any(|p| t.low.strip_prefix(p).is_some_and(|r| r == w)))
+                    && !names_table[i]
             })
         };
         let n = flag.words.len();
@@ -350,6 +355,10 @@ fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<
         }) else {
             continue;
         };
+        // "whether they are discontinued" asks for the column, not a condition.
+        if (i.saturating_sub(3)..i).any(|j| matches!(toks[j].low.as_str(), "whether" | "if")) {
+            continue;
+        }
         let mut negated = !text::word_matches(&toks[i], &flag.words[0]);
         let mut first = i;
         if i > 0 && matches!(toks[i - 1].low.as_str(), "not" | "non" | "never") {
@@ -416,7 +425,11 @@ fn apply_flags(q: &mut sql::Select, idx: &index::Index, said: &[SaidFlag]) -> Ve
 
 /// "the average quantity per order line": an average of a table's own column for each of
 /// its own rows is each row's value; the question asks for the one average over its rows.
-fn average_per_own_row(q: &mut sql::Select, idx: &index::Index) {
+fn average_per_own_row(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    // Only "per": "the average price for each product" asks for one per product.
+    if !toks.iter().any(|t| t.low == "per") {
+        return;
+    }
     let own_key = |c: usize| idx.cols[c].table == q.from && idx.cols[c].pk;
     let whole_key = idx.tables[q.from]
         .cols
@@ -509,7 +522,7 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
-    let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx));
+    let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx), idx);
     let toks = ground::ranked_by_participle(ground::members_of_kinds(toks, idx), idx);
     let toks = ground::with_their_as_and(ground::table_then_column(toks, idx), idx);
     let mut toks = ground::out_of(toks, idx);
@@ -662,7 +675,7 @@ fn translate_on(
     if let Some(asked) = share {
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
-    average_per_own_row(&mut q, idx);
+    average_per_own_row(&mut q, idx, &toks);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     Ok(Translation {
@@ -798,7 +811,7 @@ fn unused_count(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Opti
         .chain(q.order.iter().map(|(e, _)| e))
         .any(counts)
         || q.having.is_some()
-        || q.conds.iter().flat_map(cond_columns).any(named_count)
+        || q.conds.iter().flat_map(sql::cond_cols).any(named_count)
         || q.intersect.is_some();
     (!counted).then_some(said)
 }
@@ -827,7 +840,7 @@ fn unused_average<'t>(
         .chain(q.order.iter().map(|(e, _)| e))
         .any(averages)
         || q.conds.iter().any(|c| {
-            matches!(c, sql::Cond::CmpAvg(..)) || cond_columns(c).into_iter().any(named_average)
+            matches!(c, sql::Cond::CmpAvg(..)) || sql::cond_cols(c).into_iter().any(named_average)
         })
     {
         return None;
@@ -1507,7 +1520,7 @@ fn finish_metrics(
     if let Some(c) = q
         .conds
         .iter()
-        .flat_map(cond_columns)
+        .flat_map(sql::cond_cols)
         .find(|&c| is_metric(c))
     {
         return Err(format!(
@@ -1595,6 +1608,28 @@ fn finish_metrics(
                 q.joins.push((old, new));
             }
         }
+        // "revenue by product" through order lines would add each order's total once per
+        // line: a sum or an average across a join into rows that point back counts rows
+        // more than once. (A distinct count is not changed by it.)
+        let fans = q
+            .joins
+            .iter()
+            .any(|(old, new)| idx.edges.iter().any(|e| e.from == *new && e.to == *old));
+        let distinct_count = used.iter().all(|&c| {
+            idx.cols[c].metric.as_ref().is_some_and(|p| {
+                p.iter().any(|x| {
+                    matches!(x, index::Piece::Text(t) if t.to_uppercase().contains("COUNT(DISTINCT"))
+                })
+            })
+        });
+        if fans && !distinct_count {
+            return Err(format!(
+                "a breakdown by `{}` reaches it through rows that repeat each row of the \
+                 measure, which would count them more than once; ask by a grouping of the \
+                 measure's own table, or use an LLM provider.",
+                idx.tables[t].name
+            ));
+        }
         let label = idx.label_col(t).unwrap_or(key);
         q.items.insert(0, Expr::Col(label));
         q.group = if label == key {
@@ -1623,24 +1658,6 @@ fn finish_metrics(
         }
     }
     Ok(())
-}
-
-/// The columns a condition reads (subqueries excluded: they are planned on their own).
-fn cond_columns(c: &sql::Cond) -> Vec<usize> {
-    use sql::Cond;
-    match c {
-        Cond::Cmp(c, ..)
-        | Cond::Like(c, ..)
-        | Cond::Between(c, ..)
-        | Cond::Range(c, ..)
-        | Cond::NotIn(c, _)
-        | Cond::In(c, _)
-        | Cond::NotNull(c)
-        | Cond::IsNull(c)
-        | Cond::CmpAvg(c, _)
-        | Cond::Relative(c, _) => vec![*c],
-        Cond::Both(cs) | Cond::Or(cs) => cs.iter().flat_map(cond_columns).collect(),
-    }
 }
 
 /// Indexes kept by an [`OfflineProvider`].

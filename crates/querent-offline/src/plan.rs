@@ -115,8 +115,9 @@ struct P<'a> {
     neg: Option<(usize, usize, BTreeSet<usize>)>,
     /// Calendar window and series grain said in words, taken out of `toks`.
     time: TimeFrame,
-    /// Mentions read as a key column being set or not ("without a manager").
-    keys_said: Vec<usize>,
+    /// Mentions a rule carried out without a column of their own in the query: a key said
+    /// to be set or not ("without a manager"), the verb of a value's column ("shipped to").
+    placed_by_rule: Vec<usize>,
 }
 
 /// Plans the query for a question, and which tokens name something (a table, column,
@@ -140,7 +141,7 @@ pub(crate) fn plan(
         used,
         neg: None,
         time,
-        keys_said: Vec::new(),
+        placed_by_rule: Vec::new(),
     };
     let q = p.run()?;
     let mut covered = vec![false; p.toks.len()];
@@ -169,7 +170,7 @@ pub(crate) fn plan(
     };
     let mut unplaced: Vec<String> = Vec::new();
     for (k, m) in p.ms.iter().enumerate() {
-        let placed = p.keys_said.contains(&k)
+        let placed = p.placed_by_rule.contains(&k)
             || match &m.kind {
                 MK::Ent {
                     tables: mt,
@@ -197,6 +198,7 @@ pub(crate) fn plan(
         // "How many sales did each salesperson make?": the verb closing a question after
         // "do/does/did" is no column (`cars.make`).
         let closing_verb = m.e == m.s + 1
+            && matches!(&m.kind, MK::Ent { tables, .. } if tables.is_empty())
             && p.toks[m.s].stop
             && (m.s.saturating_sub(6)..m.s)
                 .any(|j| matches!(p.toks[j].low.as_str(), "do" | "does" | "did"))
@@ -2020,12 +2022,14 @@ impl P<'_> {
                     .max(1);
                 // "most expensive first", "newest first": an order, not a cut.
                 let limit_before = limit;
+                // ("the highest first serve percentage": a column's word, not an order.)
                 let sort_only = k_before.is_none()
                     && k_near.is_none()
-                    && [i + 1, i + 2]
-                        .iter()
-                        .any(|&j| matches!(self.low(j), "first" | "last"))
-                    && !(i + 2 < n && self.toks[i + 2].is_digits());
+                    && [i + 1, i + 2].iter().any(|&j| {
+                        matches!(self.low(j), "first" | "last")
+                            && (self.toks[j].stop || self.toks[j].comma || j + 1 == n)
+                            && !self.ms.iter().any(|m| m.s <= j && j < m.e && m.e - m.s > 1)
+                    });
                 let skip: &[&str] = &[
                     "the", "number", "of", "amount", "count", "total", "recent", "recently", "a",
                     "an", "many", "highest", "largest", "greatest", "most", "value",
@@ -2232,14 +2236,14 @@ impl P<'_> {
                 // "orders shipped to Japan": the verb of the column Japan is of
                 // (`ship_country`), not the status 'shipped'.
                 self.used[k] = true;
-                self.keys_said.push(k);
+                self.placed_by_rule.push(k);
                 continue;
             }
             if let Some((c, absent)) = self.key_said(k, main) {
                 // "employees without a manager": the key to the one named is not set;
                 // "employees who have a manager": it is.
                 self.used[k] = true;
-                self.keys_said.push(k);
+                self.placed_by_rule.push(k);
                 let cond = if absent {
                     Cond::IsNull(c)
                 } else {
@@ -2610,15 +2614,16 @@ impl P<'_> {
             }
             _ => {}
         }
-        // A table without a one-column key (`countrylanguage`) has no row identity to group
-        // by: "the language spoken by the most countries" groups by the language shown.
-        let single_key = |t: usize| {
+        // A table keyed by several columns (`countrylanguage`: country and language) has no
+        // one row identity to group by: "the language spoken by the most countries" groups
+        // by the language shown. (A table with no declared key keeps its `id`-like key.)
+        let composite_key = |t: usize| {
             self.idx.tables[t]
                 .cols
                 .iter()
                 .filter(|&&c| self.idx.cols[c].pk)
                 .count()
-                == 1
+                >= 2
         };
         if let (Some((g, is_table)), true) = (group_target, aggregated || needs_group) {
             let shown_of = |t: usize| {
@@ -2627,7 +2632,7 @@ impl P<'_> {
                     _ => None,
                 })
             };
-            let (gcol, label) = if is_table && !single_key(g) {
+            let (gcol, label) = if is_table && composite_key(g) {
                 let c = shown_of(g).or_else(|| self.idx.label_col(g));
                 (c, c)
             } else if is_table {
@@ -2665,9 +2670,10 @@ impl P<'_> {
                 .collect();
             let counted = count_order.map(|(_, t)| t).or(having.as_ref().map(|h| h.2));
             let group_by_plain = !plain.is_empty()
-                && (counted == Some(main) || !single_key(main))
+                && (counted == Some(main) || composite_key(main))
                 && plain.iter().all(|c| {
-                    self.idx.cols[*c].table == main && (!self.idx.cols[*c].pk || !single_key(main))
+                    self.idx.cols[*c].table == main
+                        && (!self.idx.cols[*c].pk || composite_key(main))
                 });
             if group_by_plain {
                 q.group.extend(plain);
@@ -2888,7 +2894,11 @@ impl P<'_> {
             }
             // "Which products cost less than 20 dollars?", "Which customers signed up
             // before 2023?": a verb after the rows asked for starts what they must meet.
-            let verb = lex.is_verb(w) || lex.lemma(w).is_some() && !w.ends_with('s');
+            // (A noun-verb is the verb after a plural subject: "products cost", not "the
+            // product cost".)
+            let plural_before = i > 0 && self.low(i - 1).ends_with('s');
+            let verb =
+                lex.is_verb(w) || lex.lemma(w).is_some() && !w.ends_with('s') && plural_before;
             let compared = self.toks.get(i + 1).is_some_and(|t| {
                 t.number().is_some()
                     || matches!(
@@ -3163,6 +3173,8 @@ impl P<'_> {
                 _ => false,
             }
         {
+            // (Rows with many related rows: "students who have cats and dogs" have both; an
+            // aggregate over such an INTERSECT is refused after planning.)
             let many = cond_cols(&cond).first().is_some_and(|c| {
                 let t = self.idx.cols[*c].table;
                 t != main && self.fans_out(main, t)
@@ -3646,7 +3658,6 @@ impl P<'_> {
         Some((c, desc))
     }
 
-    /// A table's price: a number column named price or cost, else its money amount.
     /// What a superlative said of the rows of a table ranks them by, when the table names
     /// no column of the word itself: a dimension the word stands for ("the longest river"
     /// by `length`, "the highest mountain" by `mountain_altitude`), or the one amount of
@@ -3682,6 +3693,7 @@ impl P<'_> {
         (!others).then_some(money)
     }
 
+    /// A table's price: a number column named price or cost, else its money amount.
     fn price_col(&self, t: usize) -> Option<usize> {
         self.idx.tables[t]
             .cols

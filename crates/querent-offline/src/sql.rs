@@ -274,7 +274,7 @@ pub(crate) fn semi_join_fan_out(q: &mut Select, idx: &Index) {
     q.distinct = false;
 }
 
-/// Every column a condition reads.
+/// Every column a condition reads (a subquery's own columns excluded: it is planned on its own).
 pub(crate) fn cond_cols(c: &Cond) -> Vec<usize> {
     match c {
         Cond::Cmp(c, _, _)

@@ -2168,3 +2168,58 @@ fn rows_with_their_columns_and_superlatives_that_only_sort() {
     let s = demo_sql("List products with a price above 500, most expensive first.").unwrap();
     assert!(s.ends_with("ORDER BY price DESC"), "{s}");
 }
+
+#[test]
+fn review_fixes_fan_out_breakdowns_and_flag_literals() {
+    // A sum per a table reached through rows that repeat the measure's rows is refused:
+    // an order's total credited to every product on it.
+    use querent_domain::semantic::Metric;
+    let model = SemanticModel {
+        connection_id: querent_domain::ConnectionId::new(),
+        version: 1,
+        schema_fingerprint: String::new(),
+        description: None,
+        tables: Vec::new(),
+        joins: Vec::new(),
+        metrics: vec![Metric {
+            name: "takings".into(),
+            description: None,
+            expression: "SUM(orders.total)".into(),
+            table: "orders".into(),
+            synonyms: Vec::new(),
+        }],
+        updated_at: 0,
+    };
+    let r = translate_with_model(
+        "What are the takings per product?",
+        &demo(),
+        Dialect::Sqlite,
+        &PrivacyPolicy::default(),
+        &TranslatorOptions::default(),
+        Some(&model),
+        &[],
+    );
+    match r {
+        Ok(t) => panic!("answered: {}", t.sql),
+        Err(e) => assert!(e.understood.contains("more than once"), "{}", e.understood),
+    }
+    // Flags store what the samples show: a text '1' is quoted, a BOOLEAN holding 'T' is 'T'.
+    let snap = schema_of(vec![table(
+        "users",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            col("is_active", "varchar(1)", &["1", "0"]),
+            col("is_verified", "boolean", &["T", "F"]),
+        ],
+        vec![],
+    )]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Postgres).map(|t| t.sql);
+    let s = ask("How many active users are there?").unwrap();
+    assert!(s.contains("is_active = '1'"), "{s}");
+    let s = ask("How many verified users are there?").unwrap();
+    assert!(s.contains("is_verified = 'T'"), "{s}");
+    // "whether" asks for the column, it is no condition.
+    let s = ask("List the users and whether they are active.").unwrap_or_default();
+    assert!(!s.contains("is_active = '1'"), "{s}");
+}
