@@ -3789,6 +3789,27 @@ impl P<'_> {
                 .copied()
                 .filter(|&c| self.idx.cols[c].kind == Kind::Date)
                 .collect();
+            // A date column the question's verb names wins: "orders we shipped in 2024"
+            // (`shipped_date`), "employees hired in 2024" (`hire_date`).
+            let lex = crate::lexicon::lexicon();
+            let verb_named: Vec<usize> = cols
+                .iter()
+                .copied()
+                .filter(|&c| {
+                    let Some(w0) = self.idx.cols[c].words.first() else {
+                        return false;
+                    };
+                    let l0 = lex.lemma(w0).unwrap_or_else(|| w0.clone());
+                    self.toks.iter().any(|t| {
+                        !t.quoted
+                            && self.idx.table_named_by(&t.stem).is_none()
+                            && (t.low == l0 || lex.lemma(&t.low).is_some_and(|l| l == l0))
+                    })
+                })
+                .collect();
+            if let [c] = verb_named.as_slice() {
+                return Some(*c);
+            }
             // A date column named in the question wins.
             for &c in &cols {
                 if self

@@ -2223,3 +2223,21 @@ fn review_fixes_fan_out_breakdowns_and_flag_literals() {
     let s = ask("List the users and whether they are active.").unwrap_or_default();
     assert!(!s.contains("is_active = '1'"), "{s}");
 }
+
+#[test]
+fn the_verb_of_a_date_column_picks_the_window_column() {
+    let snap = schema_of(vec![table(
+        "orders",
+        vec![
+            col("id", "integer", &[]),
+            col("order_date", "date", &[]),
+            col("shipped_date", "date", &[]),
+        ],
+        vec![],
+    )]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    let s = ask("How many orders did we ship in 2024?").unwrap();
+    assert!(s.contains("shipped_date >= '2024-01-01'"), "{s}");
+    let s = ask("How many orders were placed in 2024?").unwrap();
+    assert!(s.contains("order_date >= '2024-01-01'"), "{s}");
+}
