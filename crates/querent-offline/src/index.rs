@@ -535,13 +535,7 @@ impl Index {
         // table's single-column primary key when no foreign key is declared on it.
         let mut inferred = Vec::new();
         for (ci, c) in idx.cols.iter().enumerate() {
-            let sole_key = c.pk
-                && idx.tables[c.table]
-                    .cols
-                    .iter()
-                    .filter(|&&k| idx.cols[k].pk)
-                    .count()
-                    == 1;
+            let sole_key = c.pk && idx.key_width(c.table) == 1;
             if sole_key || c.fk {
                 continue;
             }
@@ -1139,6 +1133,15 @@ impl Index {
             .copied()
             .find(|&c| self.cols[c].short == ["id"] || self.cols[c].words == ["id"])
             .or_else(|| pks.first().copied())
+    }
+
+    /// How many columns table `t`'s primary key has (0 when none is declared).
+    pub(crate) fn key_width(&self, t: usize) -> usize {
+        self.tables[t]
+            .cols
+            .iter()
+            .filter(|&&c| self.cols[c].pk)
+            .count()
     }
 
     /// Two keys from one table to another (`friend.student_id` and `friend.friend_id`,

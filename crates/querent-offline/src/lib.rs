@@ -431,12 +431,7 @@ fn average_per_own_row(q: &mut sql::Select, idx: &index::Index, toks: &[text::To
         return;
     }
     let own_key = |c: usize| idx.cols[c].table == q.from && idx.cols[c].pk;
-    let whole_key = idx.tables[q.from]
-        .cols
-        .iter()
-        .filter(|&&c| idx.cols[c].pk)
-        .count()
-        == 1;
+    let whole_key = idx.key_width(q.from) == 1;
     let averages_own = q
         .items
         .iter()

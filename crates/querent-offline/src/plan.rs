@@ -2539,11 +2539,6 @@ impl P<'_> {
         if let Some((w, at)) = self.time.window.clone() {
             // The dates of the table named nearest before the window ("customers who
             // ordered in 2023": the orders' dates), unless a date column is named.
-            let named = |c: usize| {
-                self.ms
-                    .iter()
-                    .any(|m| matches!(&m.kind, MK::Ent { cols: mc, .. } if mc.contains(&c)))
-            };
             let near = self
                 .table_mentions()
                 .iter()
@@ -2561,7 +2556,7 @@ impl P<'_> {
                 _ => false,
             });
             let col = match (own, near) {
-                (Some(c), _) if named(c) => Some(c),
+                (Some(c), _) if self.mentioned(c) => Some(c),
                 (Some(c), Some(t)) if t != main && measured && !self.date_named(t) => Some(c),
                 (_, Some(t)) if t != main => self.date_col(t, &[]).or(own),
                 (c, _) => c,
@@ -2617,14 +2612,7 @@ impl P<'_> {
         // A table keyed by several columns (`countrylanguage`: country and language) has no
         // one row identity to group by: "the language spoken by the most countries" groups
         // by the language shown. (A table with no declared key keeps its `id`-like key.)
-        let composite_key = |t: usize| {
-            self.idx.tables[t]
-                .cols
-                .iter()
-                .filter(|&&c| self.idx.cols[c].pk)
-                .count()
-                >= 2
-        };
+        let composite_key = |t: usize| self.idx.key_width(t) >= 2;
         if let (Some((g, is_table)), true) = (group_target, aggregated || needs_group) {
             let shown_of = |t: usize| {
                 sel.iter().find_map(|e| match e {
@@ -3770,15 +3758,19 @@ impl P<'_> {
             .any(|c| self.idx.cols[*c].words.contains(&lemma))
     }
 
+    /// Whether a mention of the question names column `c`.
+    fn mentioned(&self, c: usize) -> bool {
+        self.ms
+            .iter()
+            .any(|m| matches!(&m.kind, MK::Ent { cols: mc, .. } if mc.contains(&c)))
+    }
+
     /// Whether the question names a date column of table `t`.
     fn date_named(&self, t: usize) -> bool {
-        self.idx.tables[t].cols.iter().any(|&c| {
-            self.idx.cols[c].kind == Kind::Date
-                && self
-                    .ms
-                    .iter()
-                    .any(|m| matches!(&m.kind, MK::Ent { cols: mc, .. } if mc.contains(&c)))
-        })
+        self.idx.tables[t]
+            .cols
+            .iter()
+            .any(|&c| self.idx.cols[c].kind == Kind::Date && self.mentioned(c))
     }
 
     fn date_col(&self, main: usize, extra: &[usize]) -> Option<usize> {
@@ -3811,14 +3803,8 @@ impl P<'_> {
                 return Some(*c);
             }
             // A date column named in the question wins.
-            for &c in &cols {
-                if self
-                    .ms
-                    .iter()
-                    .any(|m| matches!(&m.kind, MK::Ent { cols: mc, .. } if mc.contains(&c)))
-                {
-                    return Some(c);
-                }
+            if let Some(&c) = cols.iter().find(|&&c| self.mentioned(c)) {
+                return Some(c);
             }
             if let Some(&c) = cols.first() {
                 return Some(c);
