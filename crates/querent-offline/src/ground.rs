@@ -487,7 +487,9 @@ pub(crate) fn recently_after_noun(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
 /// table is not named in the question and no table is named right beside the value.
 pub(crate) fn members_of_kinds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len() + 3);
-    let named = |t: usize| toks.iter().any(|k| idx.table_named_by(&k.stem) == Some(t));
+    // The table each token names, looked up once (not once per candidate).
+    let table_of: Vec<Option<usize>> = toks.iter().map(|k| idx.table_named_by(&k.stem)).collect();
+    let named = |t: usize| table_of.contains(&Some(t));
     for (i, tok) in toks.iter().enumerate() {
         let rewrite = (!tok.quoted && tok.low.len() >= 3)
             .then(|| kind_member(tok, idx))
@@ -497,7 +499,7 @@ pub(crate) fn members_of_kinds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
                 // "Masters and Bachelors students").
                 let near_table = (i.saturating_sub(1)..(i + 4).min(toks.len()))
                     .filter(|&j| j != i)
-                    .any(|j| idx.table_named_by(&toks[j].stem).is_some());
+                    .any(|j| table_of[j].is_some());
                 !named(*member) && !near_table
             });
         let Some((kind, member, value)) = rewrite else {
