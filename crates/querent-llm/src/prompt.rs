@@ -41,7 +41,8 @@
 //! expression the SQL must use. What was trimmed is reported in [`Prompt::trimmed`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Mutex, OnceLock};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use querent_domain::query::GenerateRequest;
 use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
@@ -271,7 +272,8 @@ struct View<'a> {
     masked: Vec<bool>,
     /// Visible foreign keys: index into `table.foreign_keys` and the target's qualified name.
     foreign_keys: Vec<(usize, String)>,
-    words: HashSet<String>,
+    /// The words a question may share with it (kept between requests, see [`lock_words`]).
+    words: Arc<HashSet<String>>,
     /// What the semantic model says about the table, if anything.
     sem: Option<&'a SemanticTable>,
     /// What the semantic model says about each visible column (parallel to `columns`).
@@ -333,11 +335,20 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
         .collect();
     let final_user = final_message(request);
     let final_tokens = count_tokens(&final_user) + PER_MESSAGE_TOKENS;
-    let block_tokens = |detail: Detail| -> Vec<usize> {
-        tables
+    // Each table's block as the system message holds it (`\n{block}\n`), rendered once
+    // per trim level, with its tokens.
+    let blocks = |detail: Detail| -> (Vec<String>, Vec<usize>) {
+        let texts: Vec<String> = tables
             .iter()
-            .map(|t| count_tokens(&format!("\n{}\n", table_block(t, detail))))
-            .collect()
+            .map(|t| {
+                let mut text = String::from("\n");
+                write_table_block(&mut text, t, detail);
+                text.push('\n');
+                text
+            })
+            .collect();
+        let tokens = texts.iter().map(|t| count_tokens(t)).collect();
+        (texts, tokens)
     };
 
     // Tables that may be dropped: those sharing no word with the question; those not
@@ -365,9 +376,11 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
     let mut drop_order: Vec<usize> = (0..tables.len()).filter(|i| scores[*i] == 0).collect();
     drop_order.sort_by_key(|i| (linked[*i], std::cmp::Reverse(*i)));
 
+    let (full_blocks, full_tokens) = blocks(Detail::Full);
     let mut state = TrimState {
         detail: Detail::Full,
-        table_tokens: block_tokens(Detail::Full),
+        blocks: full_blocks,
+        table_tokens: full_tokens,
         kept_sum: 0,
         kept: vec![true; tables.len()],
         dropped: 0,
@@ -384,7 +397,7 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
                 } else {
                     Detail::Bare
                 };
-                state.table_tokens = block_tokens(state.detail);
+                (state.blocks, state.table_tokens) = blocks(state.detail);
                 state.kept_sum = state
                     .table_tokens
                     .iter()
@@ -430,15 +443,26 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
     // boundaries between parts make the two differ slightly).
     while approx(&state) > max && step(&mut state) {}
     loop {
-        let mut system = header.clone();
+        let kept_blocks = || {
+            state
+                .blocks
+                .iter()
+                .zip(&state.kept)
+                .filter(|(_, k)| **k)
+                .map(|(b, _)| b)
+        };
+        let mut system = String::with_capacity(
+            header.len()
+                + kept_blocks().map(String::len).sum::<usize>()
+                + examples.iter().map(|e| e.len() + 2).sum::<usize>()
+                + EXAMPLES_HEADER.len()
+                + 32,
+        );
+        system.push_str(&header);
         let mut any = false;
-        for (t, k) in tables.iter().zip(&state.kept) {
-            if *k {
-                system.push('\n');
-                system.push_str(&table_block(t, state.detail));
-                system.push('\n');
-                any = true;
-            }
+        for block in kept_blocks() {
+            system.push_str(block);
+            any = true;
         }
         if !any {
             system.push_str("\n(no tables are available)\n");
@@ -451,7 +475,9 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
                 system.push('\n');
             }
         }
-        let mut messages = vec![ChatMessage::new(Role::System, system.trim_end())];
+        system.truncate(system.trim_end().len());
+        let mut messages = Vec::with_capacity(2 + 2 * (history.len() - state.first_turn));
+        messages.push(ChatMessage::new(Role::System, system));
         for pair in &history[state.first_turn..] {
             messages.extend(pair.iter().cloned());
         }
@@ -480,6 +506,8 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
 /// Where trimming stands.
 struct TrimState {
     detail: Detail,
+    /// Each table's block at `detail` (`\n{block}\n`).
+    blocks: Vec<String>,
     table_tokens: Vec<usize>,
     /// Sum of `table_tokens` over the kept tables.
     kept_sum: usize,
@@ -713,6 +741,17 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
     for t in &visible {
         by_name.entry(t.name.as_str()).or_default().push(t);
     }
+    let model_key = request
+        .semantic
+        .as_deref()
+        .map(|m| (m.connection_id, m.version, m.updated_at));
+    let policy_key = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        policy.excluded_tables.hash(&mut h);
+        policy.excluded_columns.hash(&mut h);
+        h.finish()
+    };
     visible
         .iter()
         .map(|t| {
@@ -745,11 +784,6 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
                         .then(|| (i, qualified(ts, &target.name)))
                 })
                 .collect();
-            let mut words = HashSet::new();
-            words.extend(split_words(&t.name));
-            for c in &columns {
-                words.extend(split_words(&c.name));
-            }
             let model = request.semantic.as_deref();
             let sem = model.and_then(|m| semantic_table(m, t));
             let sem_columns: Vec<Option<&SemanticColumn>> = columns
@@ -762,16 +796,6 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
                     })
                 })
                 .collect();
-            if let Some(st) = sem {
-                for name in st.display_name.iter().chain(&st.synonyms) {
-                    words.extend(split_words(name));
-                }
-            }
-            for sc in sem_columns.iter().flatten() {
-                for name in sc.display_name.iter().chain(&sc.synonyms) {
-                    words.extend(split_words(name));
-                }
-            }
             let metrics: Vec<&Metric> = model
                 .map(|m| {
                     m.metrics
@@ -784,18 +808,32 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
                         .collect()
                 })
                 .unwrap_or_default();
-            for metric in &metrics {
-                words.extend(split_words(&metric.name));
-                for syn in &metric.synonyms {
-                    words.extend(split_words(syn));
+            let qualified = qualified(s, &t.name);
+            let key = (!schema.fingerprint.is_empty()).then(|| WordsKey {
+                fingerprint: schema.fingerprint.clone(),
+                database: schema.database.clone(),
+                table: qualified.clone(),
+                model: model_key,
+                policy: policy_key,
+            });
+            let known = key.as_ref().and_then(|k| lock_words().get(k).cloned());
+            let words = known.unwrap_or_else(|| {
+                let words = Arc::new(table_words(t, &columns, sem, &sem_columns, &metrics));
+                if let Some(key) = key {
+                    let mut kept = lock_words();
+                    if kept.len() >= WORDS_MAX_ENTRIES {
+                        kept.clear();
+                    }
+                    kept.insert(key, Arc::clone(&words));
                 }
-            }
+                words
+            });
             let joins = model
                 .map(|m| manual_joins(m, t, &visible, policy))
                 .unwrap_or_default();
             View {
                 table: t,
-                qualified: qualified(s, &t.name),
+                qualified,
                 columns,
                 masked,
                 foreign_keys,
@@ -807,6 +845,73 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
             }
         })
         .collect()
+}
+
+/// What a table's words are kept by: the snapshot's structure (its fingerprint covers
+/// every table's name and columns), the table, the semantic model's version and what the
+/// policy excludes (it hides columns and metrics). Masking changes no word.
+#[derive(PartialEq, Eq, Hash)]
+struct WordsKey {
+    fingerprint: String,
+    database: Option<String>,
+    /// The qualified table name.
+    table: String,
+    /// The model's connection, version and save time.
+    model: Option<(
+        querent_domain::ConnectionId,
+        u32,
+        querent_domain::UnixMillis,
+    )>,
+    /// A hash of the excluded tables and columns.
+    policy: u64,
+}
+
+/// Tables whose words are kept at most; they start over when full.
+const WORDS_MAX_ENTRIES: usize = 1_024;
+
+/// The words of the tables already rendered (see [`table_words`]): splitting, stopping and
+/// singularising every table's and column's name on every request was a good part of a
+/// cache miss's prompt (issue 19). Kept only for fingerprinted snapshots.
+fn lock_words() -> std::sync::MutexGuard<'static, HashMap<WordsKey, Arc<HashSet<String>>>> {
+    static WORDS: OnceLock<Mutex<HashMap<WordsKey, Arc<HashSet<String>>>>> = OnceLock::new();
+    WORDS
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The words a question may share with a table (its score): of its name, its visible
+/// columns, the model's display names and synonyms of both, and the names and synonyms of
+/// its metrics.
+fn table_words(
+    t: &TableInfo,
+    columns: &[&ColumnInfo],
+    sem: Option<&SemanticTable>,
+    sem_columns: &[Option<&SemanticColumn>],
+    metrics: &[&Metric],
+) -> HashSet<String> {
+    let mut words = HashSet::new();
+    words.extend(split_words(&t.name));
+    for c in columns {
+        words.extend(split_words(&c.name));
+    }
+    if let Some(st) = sem {
+        for name in st.display_name.iter().chain(&st.synonyms) {
+            words.extend(split_words(name));
+        }
+    }
+    for sc in sem_columns.iter().flatten() {
+        for name in sc.display_name.iter().chain(&sc.synonyms) {
+            words.extend(split_words(name));
+        }
+    }
+    for metric in metrics {
+        words.extend(split_words(&metric.name));
+        for syn in &metric.synonyms {
+            words.extend(split_words(syn));
+        }
+    }
+    words
 }
 
 /// Whether a model's table reference (`schema.table` or `table`) names `t`.
@@ -930,9 +1035,10 @@ fn model_notes(
     notes
 }
 
-fn table_block(v: &View<'_>, detail: Detail) -> String {
+/// Appends a table's block (its comment line, `CREATE TABLE`, metric and join lines) to
+/// `out`.
+fn write_table_block(out: &mut String, v: &View<'_>, detail: Detail) {
     let t = v.table;
-    let mut out = String::new();
     if detail != Detail::Bare {
         let mut notes: Vec<String> = t
             .comment
@@ -950,7 +1056,7 @@ fn table_block(v: &View<'_>, detail: Detail) -> String {
             ));
         }
         if !notes.is_empty() {
-            out.push_str(&format!("-- {}\n", notes.join("; ")));
+            let _ = writeln!(out, "-- {}", notes.join("; "));
         }
     }
     let kind = match t.kind {
@@ -958,7 +1064,7 @@ fn table_block(v: &View<'_>, detail: Detail) -> String {
         TableKind::View => "VIEW",
         TableKind::MaterializedView => "MATERIALIZED VIEW",
     };
-    out.push_str(&format!("CREATE {kind} {} (\n", v.qualified));
+    let _ = writeln!(out, "CREATE {kind} {} (", v.qualified);
     let mut items: Vec<(String, Option<String>)> = Vec::new();
     for ((c, masked), sc) in v.columns.iter().zip(&v.masked).zip(&v.sem_columns) {
         let mut def = format!("{} {}", c.name, c.data_type);
@@ -1068,7 +1174,6 @@ fn table_block(v: &View<'_>, detail: Detail) -> String {
         out.push('\n');
         out.push_str(j);
     }
-    out
 }
 
 fn one_line(text: &str) -> String {

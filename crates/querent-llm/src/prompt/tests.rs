@@ -627,3 +627,87 @@ fn renders_instructions_as_a_delimited_section() {
     let without = render(&request("How many customers?"), &PromptBudget::default());
     assert!(!without.system().contains("INSTRUCTIONS"));
 }
+
+/// FNV-1a 64 of the messages (role and content), for the sweep's digest.
+fn digest(p: &Prompt) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for m in &p.messages {
+        for b in m
+            .role
+            .as_str()
+            .bytes()
+            .chain([0])
+            .chain(m.content.bytes())
+            .chain([0])
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Every budget from 1 token to well past the full prompt's size, for requests that exercise
+/// every part (history, correction, instructions, the semantic model and examples, a
+/// policy that hides things): what each renders, one line per distinct outcome. The
+/// snapshot was written by the renderer that rendered every table block twice and split
+/// the words of every table on every request; the one that renders each block once per
+/// trim level and keeps the words must give the same bytes at every budget. A fingerprinted
+/// schema (its words kept between requests) renders as the same schema without one, and a
+/// second render (from what was kept) as the first.
+#[test]
+fn every_budget_renders_as_before() {
+    let mut cases: Vec<(&str, GenerateRequest)> = Vec::new();
+    cases.push((
+        "plain",
+        request("Which customers from France placed paid orders?"),
+    ));
+    let mut r = request("And how many of them are from Germany?");
+    r.history = history();
+    cases.push(("history", r));
+    let mut r = request("Total revenue per country");
+    r.previous_error = Some((
+        "SELECT country, sum(amount) FROM orders GROUP BY country;".into(),
+        "unknown column \"amount\" in table orders; did you mean: total?".into(),
+    ));
+    r.instructions = Some("Count only active customers.".into());
+    cases.push(("correction", r));
+    let mut r = request_with_model("Which clients in Germany placed orders?");
+    r.history = history();
+    cases.push(("model", r));
+    let mut r = request_with_model("status of weather");
+    r.policy.masked_column_patterns.push("country".into());
+    r.policy.excluded_columns.push("orders.total".into());
+    cases.push(("model_policy", r));
+    let mut out = String::new();
+    for (name, r) in &cases {
+        let full = render(r, &PromptBudget::default());
+        let mut fingerprinted = r.clone();
+        let mut schema = (*r.schema).clone();
+        schema.fingerprint = "0123456789abcdef".into();
+        fingerprinted.schema = Arc::new(schema);
+        let mut last = String::new();
+        // The per-part estimate that trimming starts from may exceed the whole prompt's
+        // count by a few tokens per part: go well past it.
+        for n in 1..=full.estimated_tokens + 200 {
+            let budget = PromptBudget {
+                max_prompt_tokens: n,
+            };
+            let p = render(r, &budget);
+            for again in [render(r, &budget), render(&fingerprinted, &budget)] {
+                assert_eq!(again, p, "{name} at {n}");
+            }
+            let line = format!(
+                "tokens {} trimmed {:?} digest {}",
+                p.estimated_tokens,
+                p.trimmed,
+                digest(&p)
+            );
+            if line != last {
+                out.push_str(&format!("{name} from {n}: {line}\n"));
+                last = line;
+            }
+        }
+    }
+    assert_snapshot!("prompt_every_budget", out);
+}
