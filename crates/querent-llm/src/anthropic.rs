@@ -200,9 +200,11 @@ impl AnthropicProvider {
         stream: bool,
         on_delta: &mut (dyn FnMut(&str) + Send),
     ) -> Result<Completion, ProviderError> {
-        let body = self.body(messages, max_tokens, stream);
+        // Serialised once: every attempt sends these bytes.
+        let body = serde_json::to_vec(&self.body(messages, max_tokens, stream))
+            .expect("a request body serialises");
         let url = self.core.url("messages");
-        let build = &|| self.authorized(self.core.client.post(&url).json(&body));
+        let build = &|| self.authorized(self.core.post_json(&url, &body));
         if !stream {
             let reply = self
                 .core

@@ -82,6 +82,18 @@ impl HttpCore {
         format!("{}/{}", self.base_url, path.trim_start_matches('/'))
     }
 
+    /// A `POST` of JSON bytes already serialised (what `RequestBuilder::json` sends, without
+    /// serialising the value again for every attempt).
+    pub fn post_json(&self, url: &str, body: &[u8]) -> reqwest::RequestBuilder {
+        self.client
+            .post(url)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_static("application/json"),
+            )
+            .body(body.to_vec())
+    }
+
     /// Runs `attempt` until it succeeds, fails for good, or the retry budget is spent.
     pub async fn with_retry<T, F, Fut>(&self, mut attempt: F) -> Result<T, ProviderError>
     where

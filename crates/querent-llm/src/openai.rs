@@ -16,7 +16,7 @@ use querent_domain::query::{
     GenerateRequest, Generated, ProviderError, SqlProvider, TextReply, TokenUsage,
 };
 use reqwest::header::HeaderValue;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::Completion;
 use crate::http::{HttpCore, generate_with, head, usage_or_estimate};
@@ -132,25 +132,50 @@ impl OpenAiProvider {
         }
     }
 
-    fn body(&self, messages: &[ChatMessage], max_tokens: Option<u32>, stream: bool) -> Value {
-        let mut body = json!({
-            "model": self.config.model,
-            "messages": messages
+    /// The request body, serialised once: every attempt sends these bytes (the prompt is
+    /// not copied into a JSON value nor serialised again per retry). Keys in the order a
+    /// `serde_json` map writes them, so the bytes are those of the `json!` body this
+    /// replaced.
+    fn body(&self, messages: &[ChatMessage], max_tokens: Option<u32>, stream: bool) -> Vec<u8> {
+        #[derive(serde::Serialize)]
+        struct Message<'a> {
+            content: &'a str,
+            role: &'static str,
+        }
+        #[derive(serde::Serialize)]
+        struct StreamOptions {
+            include_usage: bool,
+        }
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            #[serde(skip_serializing_if = "Option::is_none")]
+            max_tokens: Option<u32>,
+            messages: Vec<Message<'a>>,
+            model: &'a str,
+            stream: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            stream_options: Option<StreamOptions>,
+            /// As `f64`: a JSON value holds an `f32` so, and writes it so.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            temperature: Option<f64>,
+        }
+        let body = Body {
+            max_tokens,
+            messages: messages
                 .iter()
-                .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
-                .collect::<Vec<_>>(),
-            "stream": stream,
-        });
-        if let Some(t) = self.config.temperature {
-            body["temperature"] = json!(t);
-        }
-        if let Some(n) = max_tokens {
-            body["max_tokens"] = json!(n);
-        }
-        if stream {
-            body["stream_options"] = json!({"include_usage": true});
-        }
-        body
+                .map(|m| Message {
+                    content: &m.content,
+                    role: m.role.as_str(),
+                })
+                .collect(),
+            model: &self.config.model,
+            stream,
+            stream_options: stream.then_some(StreamOptions {
+                include_usage: true,
+            }),
+            temperature: self.config.temperature.map(f64::from),
+        };
+        serde_json::to_vec(&body).expect("a request body serialises")
     }
 
     /// One chat call, streaming when the configuration says so.
@@ -196,7 +221,7 @@ impl OpenAiProvider {
     ) -> Result<Completion, ProviderError> {
         let body = self.body(messages, max_tokens, stream);
         let url = self.core.url("chat/completions");
-        let build = &|| self.authorized(self.core.client.post(&url).json(&body));
+        let build = &|| self.authorized(self.core.post_json(&url, &body));
         if !stream {
             let reply = self
                 .core
@@ -395,4 +420,63 @@ pub(crate) fn model_ids(reply: &Value) -> Option<Vec<String>> {
             .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_owned))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The body as it was built before it was serialised once: a `json!` value.
+    fn as_value(
+        config: &OpenAiConfig,
+        messages: &[ChatMessage],
+        max_tokens: Option<u32>,
+        stream: bool,
+    ) -> Vec<u8> {
+        let mut body = json!({
+            "model": config.model,
+            "messages": messages
+                .iter()
+                .map(|m| json!({"role": m.role.as_str(), "content": m.content}))
+                .collect::<Vec<_>>(),
+            "stream": stream,
+        });
+        if let Some(t) = config.temperature {
+            body["temperature"] = json!(t);
+        }
+        if let Some(n) = max_tokens {
+            body["max_tokens"] = json!(n);
+        }
+        if stream {
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        serde_json::to_vec(&body).unwrap()
+    }
+
+    #[test]
+    fn body_bytes_are_those_of_the_json_value() {
+        let messages = [
+            ChatMessage::new(Role::System, "Schema:\n\"quoted\" \\ back\tslash ünïcode"),
+            ChatMessage::new(Role::User, "How many?"),
+            ChatMessage::new(Role::Assistant, "```sql\nSELECT 1\n```"),
+            ChatMessage::new(Role::User, "And now?"),
+        ];
+        for temperature in [None, Some(0.0), Some(0.7), Some(1.0)] {
+            let mut config = OpenAiConfig::new("http://127.0.0.1:1/v1", "gpt-x");
+            config.temperature = temperature;
+            let provider = OpenAiProvider::new(config.clone()).unwrap();
+            for max_tokens in [None, Some(16), Some(1024)] {
+                for stream in [false, true] {
+                    assert_eq!(
+                        String::from_utf8(provider.body(&messages, max_tokens, stream)).unwrap(),
+                        String::from_utf8(as_value(&config, &messages, max_tokens, stream))
+                            .unwrap(),
+                        "{temperature:?} {max_tokens:?} {stream}"
+                    );
+                }
+            }
+        }
+    }
 }
