@@ -175,7 +175,7 @@ fn main() {
             let (sql, why, unknown, unplaced) = match &t {
                 Ok(t) => (
                     t.sql.clone(),
-                    String::new(),
+                    t.explanation.clone(),
                     t.unknown_words.clone(),
                     t.unplaced.clone(),
                 ),

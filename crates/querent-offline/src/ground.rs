@@ -8,7 +8,7 @@
 //! so the explanation can say how a word was read.
 
 use crate::index::{Index, Kind};
-use crate::lexicon::{CUE_WORDS, EMPTY_WORDS, RATIO_WORDS, lexicon, month};
+use crate::lexicon::{Alt, CUE_WORDS, EMPTY_WORDS, FILLER_PHRASES, RATIO_WORDS, lexicon, month};
 use crate::text::{Tok, is_stopword, root, synonyms};
 
 /// A question word read as other words.
@@ -160,8 +160,10 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             .readings(&tok.low, &tok.stem)
             .into_iter()
             .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
-            .filter(|alt| alt.iter().any(|w| !is_stopword(w)));
-        let reading = reading.cloned().or_else(|| {
+            .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
+            .cloned()
+            .or_else(|| related_name(idx, &tok));
+        let reading = reading.or_else(|| {
             // Not a plural or inflection of a known word: perhaps a misspelling.
             let singular = crate::text::stem(&tok.low);
             spelling(idx, &tok.low)
@@ -193,6 +195,33 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         }
     }
     (out, read)
+}
+
+/// A broader or narrower word, or a verb's synonym, of an unknown token, only where it
+/// names a table or column ("guests" → visitor, "established" → `year_of_founded`), never
+/// a stored value ("area" is not the district 'Arena'): its words as the schema's names
+/// spell them.
+fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
+    let (nouns, verbs) = lexicon().related(&tok.low, &tok.stem);
+    let noun = nouns.into_iter().find(|alt| {
+        alt.iter().all(|w| is_stopword(w) || idx.names(w)) && alt.iter().any(|w| !is_stopword(w))
+    });
+    if let Some(alt) = noun {
+        return Some(alt.clone());
+    }
+    // A verb's synonym names a column by its past participle: "established" → `founded`.
+    verbs
+        .into_iter()
+        .filter(|alt| alt.len() == 1)
+        .find_map(|alt| {
+            let w = &alt[0];
+            let participle = if w.ends_with('e') {
+                format!("{w}d")
+            } else {
+                format!("{w}ed")
+            };
+            idx.names(&participle).then(|| vec![participle])
+        })
 }
 
 /// Forms of the verbs of buying, read through the lexicon's entry for "buy".
@@ -862,6 +891,28 @@ fn places(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     (out, read)
 }
 
+/// Whether token `i` is "members" of "staff members" (after a word for the staff table):
+/// the staff themselves.
+fn staff_member(toks: &[Tok], i: usize) -> bool {
+    toks[i].stem == "member"
+        && i > 0
+        && crate::lexicon::STAFF_TABLE.contains(&toks[i - 1].stem.as_str())
+}
+
+/// Whether token `i` is inside a phrase that only colours the question ("at this moment").
+fn in_filler(toks: &[Tok], i: usize) -> bool {
+    FILLER_PHRASES.iter().any(|phrase| {
+        (0..phrase.len()).any(|k| {
+            i.checked_sub(k).is_some_and(|start| {
+                phrase
+                    .iter()
+                    .enumerate()
+                    .all(|(j, w)| toks.get(start + j).is_some_and(|t| t.low == *w))
+            })
+        })
+    })
+}
+
 /// The content words of a question the schema and the translator know nothing of (not a
 /// stop word, cue word, number, literal or month, not covered by a name, value or literal
 /// the planner found, not a capitalised word that may be a value the samples miss), with
@@ -890,7 +941,13 @@ pub(crate) fn unknown_words(toks: &[Tok], covered: &[bool], idx: &Index) -> Vec<
             }
             continue;
         }
-        if is_covered || fixed(tok) || known(idx, tok) || crate::text::capitalised_inside(toks, i) {
+        if is_covered
+            || fixed(tok)
+            || known(idx, tok)
+            || crate::text::capitalised_inside(toks, i)
+            || in_filler(toks, i)
+            || staff_member(toks, i)
+        {
             continue;
         }
         let w = if RATIO_WORDS.contains(&tok.low.as_str())
@@ -1031,6 +1088,22 @@ mod tests {
         assert_eq!(
             unknown_words(&toks, &covered, &idx),
             vec![("cheerful".to_owned(), 0.5), ("bars".to_owned(), 1.0)]
+        );
+        // Phrases that only colour the question, and staff members.
+        let toks = tokenize("how many singers does our company have at the moment");
+        let covered = vec![false; toks.len()];
+        assert!(unknown_words(&toks, &covered, &idx).is_empty());
+        let toks = tokenize("staff members");
+        let covered = vec![false; toks.len()];
+        assert_eq!(
+            unknown_words(&toks, &covered, &idx),
+            vec![("staff".to_owned(), 1.0)]
+        );
+        let toks = tokenize("the origin of the company");
+        let covered = vec![false; toks.len()];
+        assert_eq!(
+            unknown_words(&toks, &covered, &idx),
+            vec![("origin".to_owned(), 1.0), ("company".to_owned(), 1.0)]
         );
     }
 }

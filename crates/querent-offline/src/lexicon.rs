@@ -23,6 +23,11 @@ const WORDNET: &str = include_str!("../data/wordnet.tsv");
 /// the noun, and the other way round.
 const DERIVED: &str = include_str!("../data/wordnet-derived.tsv");
 
+/// Nouns' specific hypernyms and hyponyms and verbs' first-sense synonyms, from WordNet
+/// (`scripts/gen-wordnet-lexicon.py --related`): "guest" → "visitor", "vessel" → "ship",
+/// "established" → "found". Tried last, for words the schema does not know.
+const RELATED: &str = include_str!("../data/wordnet-related.tsv");
+
 /// Common verbs and their irregular forms, from WordNet (`scripts/gen-wordnet-lexicon.py
 /// --verbs`).
 const VERBS: &str = include_str!("../data/wordnet-verbs.txt");
@@ -283,6 +288,8 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     "cheapest",
     "code",
     "combined",
+    // "spent more than 10,000 altogether": a sum per row, not built.
+    "altogether",
     "common",
     "contain",
     "containing",
@@ -612,6 +619,23 @@ pub(crate) const EMPTY_WORDS: &[&str] = &[
     "via",
 ];
 
+/// Phrases that only colour a question ("at this moment", "country of origin"): their
+/// words are never unknown.
+pub(crate) const FILLER_PHRASES: &[&[&str]] = &[
+    &["at", "this", "moment"],
+    &["at", "the", "moment"],
+    &["at", "present"],
+    &["right", "now"],
+    &["as", "of", "now"],
+    &["of", "origin"],
+    // The asker's own organisation, where the schema has no table of that name.
+    &["our", "company"],
+    &["our", "business"],
+    &["our", "firm"],
+    &["our", "organization"],
+    &["our", "organisation"],
+];
+
 /// Month names and abbreviations, January first.
 pub(crate) const MONTHS: &[&[&str]] = &[
     &["january", "jan"],
@@ -645,6 +669,10 @@ pub(crate) struct Lexicon {
     wordnet: HashMap<&'static str, Vec<Alt>>,
     /// Derived words, tried after the synonyms.
     derived: HashMap<&'static str, Vec<Alt>>,
+    /// Broader and narrower words of nouns, tried last.
+    related_nouns: HashMap<&'static str, Vec<Alt>>,
+    /// Synonyms of verbs, by lemma, tried last.
+    related_verbs: HashMap<&'static str, Vec<Alt>>,
     /// Verb lemmas, and irregular forms with their lemma.
     verbs: HashMap<&'static str, &'static str>,
     /// Verb lemmas that are common nouns too ("order", "price").
@@ -657,6 +685,23 @@ pub(crate) struct Lexicon {
     /// the groups it belongs to ("ca": Canada and California).
     places: Vec<Vec<&'static str>>,
     place_of: HashMap<&'static str, Vec<usize>>,
+}
+
+/// A `word<TAB>pos<TAB>alt|alt…` table (comment lines start with `#`), the alternatives of
+/// one word's lines of the parts of speech `pos` keeps together, in order.
+fn by_word(table: &'static str, pos: impl Fn(&str) -> bool) -> HashMap<&'static str, Vec<Alt>> {
+    let mut out: HashMap<&'static str, Vec<Alt>> = HashMap::new();
+    for line in table.lines().filter(|l| !l.starts_with('#')) {
+        let mut parts = line.split('\t');
+        let (Some(word), Some(p), Some(list)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
+        if !pos(p) {
+            continue;
+        }
+        out.entry(word).or_default().extend(alts(list.split('|')));
+    }
+    out
 }
 
 fn alts<'a>(words: impl IntoIterator<Item = &'a str>) -> Vec<Alt> {
@@ -673,18 +718,9 @@ impl Lexicon {
             .iter()
             .map(|(w, a)| (*w, alts(a.iter().copied())))
             .collect();
-        let mut wordnet: HashMap<&'static str, Vec<Alt>> = HashMap::new();
-        for line in WORDNET.lines().filter(|l| !l.starts_with('#')) {
-            let mut parts = line.split('\t');
-            let (Some(word), Some(_pos), Some(list)) = (parts.next(), parts.next(), parts.next())
-            else {
-                continue;
-            };
-            wordnet
-                .entry(word)
-                .or_default()
-                .extend(alts(list.split('|')));
-        }
+        let wordnet = by_word(WORDNET, |_| true);
+        let related_nouns = by_word(RELATED, |pos| pos == "n");
+        let related_verbs = by_word(RELATED, |pos| pos == "v");
         let derived = DERIVED
             .lines()
             .filter(|l| !l.starts_with('#'))
@@ -725,6 +761,8 @@ impl Lexicon {
             business,
             wordnet,
             derived,
+            related_nouns,
+            related_verbs,
             verbs,
             nouns_too,
             adjectives,
@@ -840,8 +878,17 @@ impl Lexicon {
     /// vocabulary first, then WordNet.
     pub(crate) fn readings(&self, low: &str, singular: &str) -> Vec<&Alt> {
         let mut out: Vec<&Alt> = Vec::new();
-        for table in [&self.business, &self.wordnet, &self.derived] {
-            for key in [low, singular] {
+        let lemma = self.lemma(low);
+        let lemma = lemma.as_deref().unwrap_or(singular);
+        for (table, by_lemma) in [
+            (&self.business, false),
+            (&self.wordnet, false),
+            (&self.derived, true),
+        ] {
+            // A verb form's derived noun by its lemma too ("enrolled" → enrolment); not its
+            // synonyms ("placed" is no place).
+            let lemma = if by_lemma { lemma } else { singular };
+            for key in [low, singular, lemma] {
                 for a in table.get(key).into_iter().flatten() {
                     if !out.contains(&a) {
                         out.push(a);
@@ -850,6 +897,28 @@ impl Lexicon {
             }
         }
         out
+    }
+
+    /// Broader and narrower words of a noun ("guests" → visitor, "vessels" → ship), and
+    /// synonyms of the verb a word is a form of ("established" → found): looser than
+    /// [`Lexicon::readings`], so the caller takes a noun's only where it names a table or
+    /// column, a verb's only where a column is named by its participle.
+    pub(crate) fn related(&self, low: &str, singular: &str) -> (Vec<&Alt>, Vec<&Alt>) {
+        let mut nouns: Vec<&Alt> = Vec::new();
+        for key in [low, singular] {
+            for a in self.related_nouns.get(key).into_iter().flatten() {
+                if !nouns.contains(&a) {
+                    nouns.push(a);
+                }
+            }
+        }
+        let verbs = self
+            .lemma(low)
+            .filter(|l| l != low)
+            .and_then(|l| self.related_verbs.get(l.as_str()))
+            .map(|alts| alts.iter().collect())
+            .unwrap_or_default();
+        (nouns, verbs)
     }
 }
 
@@ -875,6 +944,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn related_words_are_a_table_of_their_own() {
+        let l = lexicon();
+        let one = |w: &str| vec![w.to_owned()];
+        // A hypernym, hyponyms of the second sense, a verb form's synonym by its lemma.
+        assert!(l.related("guests", "guest").0.contains(&&one("visitor")));
+        assert!(l.related("vessels", "vessel").0.contains(&&one("ship")));
+        assert!(
+            l.related("established", "established")
+                .1
+                .contains(&&one("found"))
+        );
+        assert!(!l.readings("guests", "guest").contains(&&one("visitor")));
+        // No broad hypernym ("person" of a gambler), no noun reading of a verb's irregular
+        // form ("found": find, not wages), no verb reading of a verb's lemma itself.
+        assert!(!l.related("gambler", "gambler").0.contains(&&one("person")));
+        assert!(!l.related("found", "found").0.contains(&&one("salary")));
+        assert!(l.related("establish", "establish").1.is_empty());
+    }
+
+    #[test]
     fn wordnet_table_loads_synonyms_and_pertainyms() {
         let l = lexicon();
         let vocalist = l.readings("vocalist", "vocalist");
@@ -888,7 +977,7 @@ mod tests {
         assert!(l.readings("zzzz", "zzzz").is_empty());
         // Derived words, after the synonyms: the noun finds a column named by the verb.
         let acceleration = l.readings("acceleration", "acceleration");
-        assert_eq!(acceleration.last(), Some(&&vec!["accelerate".to_owned()]));
+        assert!(acceleration.contains(&&vec!["accelerate".to_owned()]));
         assert!(
             l.readings("retire", "retire")
                 .contains(&&vec!["retirement".to_owned()])

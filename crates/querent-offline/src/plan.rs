@@ -868,6 +868,22 @@ impl P<'_> {
         self.toks.get(i).map(|t| t.low.as_str()).unwrap_or("")
     }
 
+    /// Whether token `j` can be how many rows to keep: a small number in digits, or
+    /// spelled out after a determiner or a verb of listing ("the five customers", "list
+    /// three products"; never "one", which is a pronoun as often).
+    fn cut_number(&self, j: usize) -> bool {
+        let t = &self.toks[j];
+        if t.is_digits() {
+            return t.low.len() < 4;
+        }
+        t.number().is_some_and(|v| (2.0..=20.0).contains(&v))
+            && j > 0
+            && matches!(
+                self.low(j - 1),
+                "the" | "which" | "top" | "list" | "show" | "give" | "name" | "find" | "what"
+            )
+    }
+
     fn ment_at(&self, i: usize) -> Option<usize> {
         self.ms.iter().position(|m| m.s == i)
     }
@@ -1676,7 +1692,7 @@ impl P<'_> {
                 // how many rows to keep.
                 let cut = at
                     .checked_sub(1)
-                    .filter(|&j| self.toks[j].is_digits() && self.toks[j].low.len() < 4)
+                    .filter(|&j| self.cut_number(j))
                     .and_then(|j| Some((j, self.toks[j].number()?)));
                 limit = Some(cut.map_or(1, |(_, v)| (v as u64).max(1)));
                 if let Some(nk) = cut.and_then(|(j, _)| self.ment_at(j)) {
@@ -1978,8 +1994,7 @@ impl P<'_> {
                 let k_near = (i.saturating_sub(6)..i).rev().find_map(|j| {
                     let t = &self.toks[j];
                     let before = self.low(j.saturating_sub(1));
-                    (t.is_digits()
-                        && t.low.len() < 4
+                    (self.cut_number(j)
                         && !matches!(
                             before,
                             "than"
@@ -2591,6 +2606,10 @@ impl P<'_> {
         }
         q.conds = conds.into_iter().map(|(_, c)| c).collect();
 
+        if count_order.is_none() && having.is_none() {
+            self.sum_fanned_order(&mut q, &sel, main, limit, &mut group_target);
+        }
+
         // ---- Grouping, having, counted superlatives.
         let key = |t: usize| self.idx.key_col(t).or_else(|| self.idx.label_col(t));
         let needs_group = count_order.is_some() || having.is_some();
@@ -2872,8 +2891,11 @@ impl P<'_> {
         let n = self.toks.len();
         let mut seen_ment = false;
         let mut seen_table = false;
+        // ("List employees hired in 2022": the rows asked for by a verb of listing too.)
+        let listing = |w: &str| matches!(w, "list" | "show" | "give" | "display" | "find" | "get");
         let asks_which = matches!(self.low(start), "which" | "what")
             || self.low(start) == "how" && self.low(start + 1) == "many";
+        let lists = listing(self.low(start)) || start > 0 && listing(self.low(start - 1));
         let lex = crate::lexicon::lexicon();
         for i in start..n {
             let w = self.low(i);
@@ -2912,7 +2934,15 @@ impl P<'_> {
                 .iter()
                 .any(|m| m.s == i && (m.s..m.e).any(|j| self.toks[j].number().is_some()));
             let ends = compared || lex.is_verb(w) && (self.toks[i].stop || w.ends_with("ed"));
-            if asks_which && seen_table && i > start + 1 && verb && ends && one_word {
+            // (After a verb of listing, only a participle or a comparison: "employees hired
+            // in 2022", "products priced above 100".)
+            let clause = asks_which || lists && (compared || w.ends_with("ed"));
+            let first_word = if asks_which || listing(self.low(start)) {
+                start + 1
+            } else {
+                start
+            };
+            if clause && seen_table && i > first_word && verb && ends && one_word {
                 return i;
             }
             let along =
@@ -3496,6 +3526,13 @@ impl P<'_> {
         if self.idx.cols[c].kind == Kind::Text && !text.chars().any(|ch| ch.is_ascii_digit()) {
             return false;
         }
+        // "customers who spent more than 10,000 in total": a sum per row of `main` over
+        // the rows it has many of, compared — not built (a condition on each order would
+        // answer another question).
+        let table = self.idx.cols[c].table;
+        if table != main && self.fans_out(main, table) && self.summed_after(m.e) {
+            return false;
+        }
         if let Some(tk) = tk {
             self.consume_item(tk, sel);
         }
@@ -3524,6 +3561,59 @@ impl P<'_> {
         };
         self.push_cond(conds, s, cond, main);
         true
+    }
+
+    /// "the 5 customers who spent the most": rows of `main` kept by a measure of rows each
+    /// has many of are ranked by that measure summed per row of `main` (each listed once),
+    /// not by each of the other rows (a customer once per order). Only for a cut of several
+    /// rows (the one row with the largest order is that order's row), nothing grouped yet,
+    /// and nothing of the other table shown.
+    fn sum_fanned_order(
+        &self,
+        q: &mut Select,
+        sel: &[Expr],
+        main: usize,
+        limit: Option<u64>,
+        group_target: &mut Option<(usize, bool)>,
+    ) {
+        if limit.is_none_or(|k| k < 2) || group_target.is_some() {
+            return;
+        }
+        let plain = |e: &Expr| matches!(e, Expr::Col(_));
+        if !sel.iter().all(plain) || !q.order.iter().all(|(e, _)| plain(e)) {
+            return;
+        }
+        for (e, _) in &mut q.order {
+            let Expr::Col(c) = *e else { continue };
+            let t = self.idx.cols[c].table;
+            if t != main
+                && self.idx.cols[c].kind == Kind::Number
+                && self.fans_out(main, t)
+                && !sel
+                    .iter()
+                    .any(|s| matches!(s, Expr::Col(x) if self.idx.cols[*x].table == t))
+            {
+                *e = Expr::Agg(Agg::Sum, c, false);
+                *group_target = Some((main, true));
+            }
+        }
+    }
+
+    /// Whether "in total", "altogether", "combined" or "overall" follows within a few words
+    /// of `e`, in the same clause.
+    fn summed_after(&self, e: usize) -> bool {
+        for j in e..(e + 5).min(self.toks.len()) {
+            let w = self.low(j);
+            if matches!(w, "altogether" | "combined" | "overall")
+                || w == "in" && self.low(j + 1) == "total"
+            {
+                return true;
+            }
+            if self.toks[j].comma || self.toks[j].stop {
+                break;
+            }
+        }
+        false
     }
 
     /// `main.col NOT IN (SELECT … FROM the tables leading to other)`: the column of `main`
