@@ -689,6 +689,25 @@ async fn sqlite_snapshot() {
     let altered = introspect(&target, None, &options()).await.unwrap();
     assert_ne!(altered.fingerprint, s.fingerprint);
     assert!(table(&altered, "products").column("weight").is_some());
+
+    // A boolean holds what was written ('T'/'F' here): sampled like text, so that a
+    // translation compares with the stored yes.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE singer (id INTEGER PRIMARY KEY, is_male bool);
+             INSERT INTO singer (is_male) VALUES ('T'), ('T'), ('F');",
+        )
+        .unwrap();
+    }
+    let with_flag = introspect(&target, None, &options()).await.unwrap();
+    assert_eq!(
+        table(&with_flag, "singer")
+            .column("is_male")
+            .unwrap()
+            .sample_values,
+        ["F", "T"]
+    );
 }
 
 #[tokio::test]

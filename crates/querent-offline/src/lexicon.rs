@@ -660,6 +660,23 @@ pub(crate) fn month(word: &str) -> Option<u32> {
         .map(|p| p as u32 + 1)
 }
 
+/// Words of the names of columns that hold countries, and of tables of countries.
+pub(crate) const COUNTRY_COLUMN: &[&str] = &["country", "nation"];
+pub(crate) const COUNTRY_TABLE: &[&str] = &["country", "countries", "nation", "nations"];
+/// Words of the names of columns that hold US states (or their like).
+pub(crate) const STATE_COLUMN: &[&str] = &["state", "district", "province", "region"];
+/// Words of the names of columns that hold countries' codes rather than names.
+pub(crate) const PLACE_CODE_COLUMN: &[&str] = &["code", "ioc"];
+
+/// What kind of place a name is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// A country, with its ISO 3166-1 alpha-3 code in lower case.
+    Country(&'static str),
+    /// A US state.
+    State,
+}
+
 /// One alternative reading of a word: its words, stemmed.
 pub(crate) type Alt = Vec<String>;
 
@@ -784,6 +801,25 @@ impl Lexicon {
             }
         }
         out
+    }
+
+    /// Whether a name (lower case) is a country's or a US state's, and for a country its
+    /// three-letter code ("brazil" → `Country("bra")`, "texas" → `State`).
+    /// Only a place's own name: "English" and "French" are languages as often.
+    pub(crate) fn place_kind(&self, name: &str) -> Option<Place> {
+        let groups = self.place_of.get(name)?;
+        groups.iter().find_map(|&g| {
+            let group = &self.places[g];
+            if group[0] != name || group.iter().any(|n| matches!(*n, "female" | "male")) {
+                return None;
+            }
+            // Countries carry their ISO alpha-3 code; states only a two-letter one.
+            let code = group
+                .iter()
+                .skip(1)
+                .find(|n| n.len() == 3 && n.chars().all(|c| c.is_ascii_lowercase()));
+            Some(code.map_or(Place::State, |c| Place::Country(c)))
+        })
     }
 
     /// Whether a word is a common English word, or a regular form of one (plural, past,
@@ -1012,6 +1048,11 @@ mod tests {
     #[test]
     fn places_by_code_name_and_adjective() {
         let l = lexicon();
+        assert_eq!(l.place_kind("brazil"), Some(Place::Country("bra")));
+        assert_eq!(l.place_kind("texas"), Some(Place::State));
+        assert_eq!(l.place_kind("women"), None);
+        assert_eq!(l.place_kind("french"), None);
+        assert_eq!(l.place_kind("zzz"), None);
         assert!(l.place_names("tx").contains(&"texas"));
         assert!(l.place_names("women").contains(&"f"));
         assert!(l.place_names("germany").contains(&"de"));

@@ -2405,9 +2405,16 @@ impl P<'_> {
                             .collect();
                         let ptable = ptables.first().map(|_| self.best_table(&ptables, pk));
                         let plabel = ptable.and_then(|t| self.text_key_col(t, text));
+                        let place = if like {
+                            None
+                        } else {
+                            self.place_col(main, text, &extra_tables)
+                        };
                         if !text_cols.is_empty() && (ptables.is_empty() || plabel.is_none()) {
                             col = self.pick(&text_cols, pk, Some(main), Some(Kind::Text));
                             self.consume_item(pk, &mut sel);
+                        } else if place.is_some() {
+                            // "cities in Texas": a place, not a city's name (below).
                         } else if let (Some(t), Some(l)) = (ptable, plabel) {
                             col = Some(l);
                             if t != main {
@@ -2421,6 +2428,19 @@ impl P<'_> {
                             Expr::Col(c) if self.fits_as(*c, text, true) => Some(*c),
                             _ => None,
                         });
+                    }
+                    if col.is_none()
+                        && !like
+                        && let Some((c, value)) = self.place_col(main, text, &extra_tables)
+                    {
+                        // "cities of Brazil" → `countrycode = 'BRA'`, "in Texas" →
+                        // `district = 'Texas'`: a place's column, not a row's name.
+                        if self.idx.cols[c].table != main {
+                            extra_tables.push(self.idx.cols[c].table);
+                        }
+                        let cond = Cond::Cmp(c, if negated { "!=" } else { "=" }, Lit::Str(value));
+                        self.push_cond(&mut conds, m.s, cond, main);
+                        continue;
                     }
                     if col.is_none() {
                         col = self.text_key_col(main, text);
@@ -3089,6 +3109,54 @@ impl P<'_> {
 
     /// The column of `t` a literal most likely names a row by: a code column for short
     /// upper-case codes ("AKO"), else the label column.
+    /// For a literal that names a country or a US state, the column of `main` (else of a
+    /// table already joined) that holds such places — named for a country
+    /// or nation (its code when the column is a code), or for a state, district, province
+    /// or region — with the value to compare, or the name column of a table of
+    /// countries. `None` for any other literal.
+    fn place_col(&self, main: usize, text: &str, joined: &[usize]) -> Option<(usize, String)> {
+        use crate::lexicon::{
+            COUNTRY_COLUMN, COUNTRY_TABLE, PLACE_CODE_COLUMN, Place, STATE_COLUMN,
+        };
+        let place = crate::lexicon::lexicon().place_kind(&text.to_lowercase())?;
+        let words = match place {
+            Place::Country(_) => COUNTRY_COLUMN,
+            Place::State => STATE_COLUMN,
+        };
+        let mut tables = vec![main];
+        tables.extend(joined.iter().copied());
+        let countries =
+            |t: usize| COUNTRY_TABLE.contains(&self.idx.tables[t].name.to_lowercase().as_str());
+        // A table of countries next to `main` is where a country is named.
+        if matches!(place, Place::Country(_)) {
+            tables.extend(
+                (0..self.idx.tables.len()).filter(|&t| countries(t) && self.idx.adjacent(main, t)),
+            );
+        }
+        for &t in &tables {
+            if matches!(place, Place::Country(_)) && countries(t) {
+                return self.idx.label_col(t).map(|c| (c, text.to_owned()));
+            }
+            for &c in &self.idx.tables[t].cols {
+                let col = &self.idx.cols[c];
+                if col.kind != Kind::Text || !col.words.iter().any(|w| words.contains(&w.as_str()))
+                {
+                    continue;
+                }
+                let coded = col
+                    .words
+                    .iter()
+                    .any(|w| PLACE_CODE_COLUMN.contains(&w.as_str()));
+                match (place, coded) {
+                    (Place::Country(code), true) => return Some((c, code.to_uppercase())),
+                    (_, false) => return Some((c, text.to_owned())),
+                    (Place::State, true) => {}
+                }
+            }
+        }
+        None
+    }
+
     fn text_key_col(&self, t: usize, text: &str) -> Option<usize> {
         let code = text.len() <= 5
             && !text.contains(' ')

@@ -2241,3 +2241,49 @@ fn the_verb_of_a_date_column_picks_the_window_column() {
     let s = ask("How many orders were placed in 2024?").unwrap();
     assert!(s.contains("order_date >= '2024-01-01'"), "{s}");
 }
+
+#[test]
+fn places_the_samples_miss_go_to_a_column_or_table_of_places() {
+    let snap = schema_of(vec![
+        table(
+            "country",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+        table(
+            "city",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("district", "text", &[]),
+                col("country_id", "integer", &[]),
+                col("population", "integer", &[]),
+            ],
+            vec![fk("country_id", "country")],
+        ),
+        table(
+            "player",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("country_code", "text", &[]),
+            ],
+            vec![],
+        ),
+    ]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    // A country is the name of a row of countries, not of a city.
+    let brazil = sql("How many cities does Brazil have?").unwrap();
+    assert!(brazil.contains(".name = 'Brazil'"), "{brazil}");
+    assert!(brazil.contains("JOIN country"), "{brazil}");
+    // A state is a district; a country in a column of codes is its code.
+    let texas = sql("Which cities are in Texas?").unwrap();
+    assert!(texas.contains("district = 'Texas'"), "{texas}");
+    let players = sql("List the players from Switzerland.").unwrap();
+    assert!(players.contains("country_code = 'CHE'"), "{players}");
+    // A language is no place: "English" stays a value to place elsewhere.
+    assert!(
+        sql("Which players speak English?").map_or(true, |s| !s.contains("GBR")),
+        "English read as a country"
+    );
+}

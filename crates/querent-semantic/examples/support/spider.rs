@@ -53,7 +53,9 @@ pub fn snapshot(path: &str) -> rusqlite::Result<SchemaSnapshot> {
                 || lower.contains("char")
                 || lower.contains("text")
                 || lower.contains("clob")
-                || lower.contains("varchar");
+                || lower.contains("varchar")
+                // (SQLite keeps a boolean as written: 'T'/'F' as often as 1/0.)
+                || lower.contains("bool");
             let mut sample_values = Vec::new();
             if texty {
                 let qc = quote(&cname);

@@ -106,6 +106,13 @@ fn text_affinity(declared: &str) -> bool {
     !t.contains("INT") && (t.contains("CHAR") || t.contains("CLOB") || t.contains("TEXT"))
 }
 
+/// Whether a column's values are worth sampling: text, and booleans, which SQLite stores
+/// as whatever was written (`'T'`/`'F'`, `'Y'`/`'N'`, `1`/`0`), so that a question's
+/// "male singers" compares with the stored yes.
+fn sampled_affinity(declared: &str) -> bool {
+    text_affinity(declared) || declared.to_ascii_uppercase().contains("BOOL")
+}
+
 /// Reads every requested schema (`main` by default).
 fn read(conn: &Connection, options: &IntrospectOptions) -> Result<SchemaSnapshot, ExecError> {
     let schemas: Vec<String> = if options.schemas.is_empty() {
@@ -197,7 +204,7 @@ fn read_schema(
         if pk > 0 {
             pk_parts.entry(ti).or_default().push((pk, name.clone()));
         }
-        if tables[ti].kind == TableKind::Table && text_affinity(&declared) {
+        if tables[ti].kind == TableKind::Table && sampled_affinity(&declared) {
             candidates.push((ti, tables[ti].columns.len()));
         }
         tables[ti].columns.push(ColumnInfo {
