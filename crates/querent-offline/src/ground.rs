@@ -126,6 +126,7 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
 /// it all knows. Returns the new tokens and what was rewritten.
 pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     let (toks, mut read) = places(toks, idx);
+    let toks = age_groups(toks, idx, &mut read);
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
     for (i, tok) in toks.iter().cloned().enumerate() {
@@ -891,6 +892,79 @@ fn places(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     (out, read)
 }
 
+/// People of an age said in words, on a schema with an age column and no word of its own
+/// for them: "students who are teenagers" → "students who are aged between 13 and 19",
+/// "singers in their thirties" → "singers aged between 30 and 39", "adults" → "aged 18 or
+/// more". Only beside a table the question names (a group word alone is no table).
+fn age_groups(toks: Vec<Tok>, idx: &Index, read: &mut Vec<ReadAs>) -> Vec<Tok> {
+    use crate::lexicon::{AGE_GROUPS, DECADES};
+    let has_age = idx
+        .cols
+        .iter()
+        .any(|c| c.kind == Kind::Number && c.words.iter().any(|w| w == "age"));
+    let names_table = toks.iter().any(|t| idx.table_named_by(&t.stem).is_some());
+    if !has_age || !names_table {
+        return toks;
+    }
+    let words = |text: String| -> Vec<Tok> { text.split(' ').map(Tok::word).collect() };
+    let mut out = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let unknown = !t.quoted && !known(idx, t);
+        // "in their thirties", "in her 40s".
+        let decade = (t.low == "in"
+            && matches!(
+                toks.get(i + 1).map(|n| n.low.as_str()),
+                Some("their" | "his" | "her")
+            ))
+        .then(|| toks.get(i + 2))
+        .flatten()
+        .and_then(|d| DECADES.iter().find(|(w, _)| *w == d.low));
+        let (span, phrase) = if let Some((_, lo)) = decade {
+            (3, format!("aged between {lo} and {}", lo + 9))
+        } else if let Some((_, lo, hi)) =
+            AGE_GROUPS.iter().find(|(w, _, _)| unknown && *w == t.stem)
+        {
+            let phrase = match (lo, hi) {
+                (Some(lo), Some(hi)) => format!("aged between {lo} and {hi}"),
+                (Some(lo), None) => format!("aged {lo} or more"),
+                (None, Some(hi)) => format!("aged {hi} or less"),
+                (None, None) => String::new(),
+            };
+            (1, phrase)
+        } else {
+            (0, String::new())
+        };
+        if span == 0 || phrase.is_empty() {
+            out.push(t.clone());
+            i += 1;
+            continue;
+        }
+        let said: Vec<&str> = toks[i..i + span].iter().map(|t| t.text.as_str()).collect();
+        read.push(ReadAs {
+            said: said.join(" "),
+            read_as: phrase.clone(),
+        });
+        // "the adult students": the rows' noun first ("the students aged 18 or more").
+        let noun = toks
+            .get(i + span)
+            .filter(|n| span == 1 && idx.table_named_by(&n.stem).is_some());
+        let mut new = words(phrase);
+        if let Some(noun) = noun {
+            new.insert(0, noun.clone());
+        }
+        let last = &toks[i + span - 1 + usize::from(noun.is_some())];
+        if let Some(end) = new.last_mut() {
+            end.comma = last.comma;
+            end.stop = last.stop;
+        }
+        out.extend(new);
+        i += span + usize::from(noun.is_some());
+    }
+    out
+}
+
 /// Whether token `i` is "members" of "staff members" (after a word for the staff table):
 /// the staff themselves.
 fn staff_member(toks: &[Tok], i: usize) -> bool {
@@ -1003,6 +1077,39 @@ mod tests {
                 .any(|r| r.said == "vocalists" && r.read_as == "singer")
         );
         assert_eq!(grounded("list the clients").0, "list the customer");
+    }
+
+    #[test]
+    fn ages_said_in_words_are_ranges_of_an_age_column() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [{"name": "students", "kind": "table", "columns": [
+                {"name": "id", "data_type": "integer", "nullable": false},
+                {"name": "age", "data_type": "integer", "nullable": false}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let words = |q: &str| {
+            let (toks, _) = ground(tokenize(q), &idx);
+            toks.iter()
+                .map(|t| t.low.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert_eq!(
+            words("how many students are teenagers"),
+            "how many students are aged between 13 and 19"
+        );
+        assert_eq!(
+            words("students in their thirties"),
+            "students aged between 30 and 39"
+        );
+        assert_eq!(
+            words("list the adult students"),
+            "list the students aged 18 or more"
+        );
+        // Alone, a group word is no table: left for the refusal to name.
+        assert_eq!(words("how many teenagers"), "how many teenagers");
     }
 
     #[test]

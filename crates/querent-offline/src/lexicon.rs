@@ -660,6 +660,38 @@ pub(crate) fn month(word: &str) -> Option<u32> {
         .map(|p| p as u32 + 1)
 }
 
+/// Words for people of an age, and the ages they mean ("teenagers": 13 to 19), read on a
+/// table's age column when the schema has no word of its own for them. `None`: no bound.
+pub(crate) const AGE_GROUPS: &[(&str, Option<u32>, Option<u32>)] = &[
+    ("teenager", Some(13), Some(19)),
+    ("teen", Some(13), Some(19)),
+    ("adolescent", Some(13), Some(19)),
+    ("adult", Some(18), None),
+    ("minor", None, Some(17)),
+    ("senior", Some(65), None),
+    ("pensioner", Some(65), None),
+];
+
+/// Decades of a life ("in their thirties": 30 to 39).
+pub(crate) const DECADES: &[(&str, u32)] = &[
+    ("twenties", 20),
+    ("thirties", 30),
+    ("forties", 40),
+    ("fifties", 50),
+    ("sixties", 60),
+    ("seventies", 70),
+    ("eighties", 80),
+    ("nineties", 90),
+    ("20s", 20),
+    ("30s", 30),
+    ("40s", 40),
+    ("50s", 50),
+    ("60s", 60),
+    ("70s", 70),
+    ("80s", 80),
+    ("90s", 90),
+];
+
 /// Words of the names of columns that hold countries, and of tables of countries.
 pub(crate) const COUNTRY_COLUMN: &[&str] = &["country", "nation"];
 pub(crate) const COUNTRY_TABLE: &[&str] = &["country", "countries", "nation", "nations"];
