@@ -127,6 +127,15 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
 pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     let (toks, mut read) = places(toks, idx);
     let toks = age_groups(toks, idx, &mut read);
+    // "the best 3 sales reps by revenue": a cut like "top 3".
+    let toks: Vec<Tok> = toks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let cut = t.low == "best" && toks.get(i + 1).is_some_and(|n| n.is_digits());
+            if cut { Tok::word("top") } else { t.clone() }
+        })
+        .collect();
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
     for (i, tok) in toks.iter().cloned().enumerate() {
@@ -284,6 +293,8 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
                     | "never"
                     | "also"
                     | "they"
+                    | "we"
+                    | "you"
                     | "all"
             )
             || i > 0 && toks[i - 1].stem != toks[i - 1].low)

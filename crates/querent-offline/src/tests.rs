@@ -2287,3 +2287,11 @@ fn places_the_samples_miss_go_to_a_column_or_table_of_places() {
         "English read as a country"
     );
 }
+
+#[test]
+fn best_n_is_a_cut_and_we_make_is_a_verb() {
+    let best = demo_sql("Who are the best 3 customers by total?").unwrap();
+    assert!(best.ends_with("LIMIT 3"), "{best}");
+    assert!(!best.contains("= 3"), "{best}");
+    assert!(demo_sql("How many orders did we make in 2024?").is_ok());
+}
