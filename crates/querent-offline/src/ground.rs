@@ -238,9 +238,14 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
 const TRADE_VERBS: &[&str] = &["buy", "buys", "bought", "buying", "purchased", "purchasing"];
 
 /// The table word a verb of buying stands for in this schema ("bought" → `order` when
-/// there is an `orders` table), unless the schema names the verb itself.
+/// there is an `orders` table), unless the schema names the verb itself or stores it as a
+/// value (a transaction's type 'buy').
 fn trade_table(tok: &Tok, idx: &Index) -> Option<String> {
-    if tok.quoted || !TRADE_VERBS.contains(&tok.low.as_str()) || idx.names(&tok.stem) {
+    if tok.quoted
+        || !TRADE_VERBS.contains(&tok.low.as_str())
+        || idx.names(&tok.stem)
+        || idx.value_words.contains(&tok.low)
+    {
         return None;
     }
     lexicon()

@@ -278,6 +278,27 @@ fn kind_of(data_type: &str, name: &str) -> Kind {
     Kind::Other
 }
 
+/// A word every table's name starts with, short like a code (`sb` of `sbCustomer`,
+/// `sbTicker`, `sbTransaction`; `tbl`): a prefix of the schema, not part of any name.
+fn schema_prefix(snapshot: &SchemaSnapshot) -> Option<String> {
+    if snapshot.tables.len() < 2 {
+        return None;
+    }
+    let mut first: Option<String> = None;
+    for t in &snapshot.tables {
+        let w = name_words(&t.name);
+        if w.len() < 2 || w[0].len() > 3 || w[0].chars().any(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        match &first {
+            Some(f) if *f != w[0] => return None,
+            Some(_) => {}
+            None => first = Some(w[0].clone()),
+        }
+    }
+    first
+}
+
 /// Stemmed words of a name as people write it ("Order lines", `order_lines`).
 fn name_words(name: &str) -> Vec<String> {
     split_ident(name).iter().map(|w| stem(w)).collect()
@@ -335,12 +356,21 @@ impl Index {
             .iter()
             .filter_map(|t| name_words(&t.name).last().cloned())
             .collect();
+        let prefix = schema_prefix(snapshot);
+        // Words of a name without the schema's prefix (`sbCustomer` → customer).
+        let unprefixed = |name: &str| {
+            let mut w = name_words(name);
+            if w.len() >= 2 && prefix.as_ref() == w.first() {
+                w.remove(0);
+            }
+            w
+        };
         for t in &snapshot.tables {
             if excluded_table(policy, t.schema.as_deref(), &t.name) {
                 continue;
             }
             let ti = idx.tables.len();
-            let words: Vec<String> = name_words(&t.name);
+            let words: Vec<String> = unprefixed(&t.name);
             let st = t
                 .schema
                 .as_ref()
@@ -352,7 +382,7 @@ impl Index {
                 if excluded_column(policy, t.schema.as_deref(), &t.name, &c.name) {
                     continue;
                 }
-                let cw: Vec<String> = name_words(&c.name);
+                let cw: Vec<String> = unprefixed(&c.name);
                 let sc = st.and_then(|st| {
                     st.columns
                         .iter()
@@ -376,15 +406,6 @@ impl Index {
                             | "lookup"
                     )
                 };
-                let core: Vec<String> = words.iter().filter(|w| !generic(w)).cloned().collect();
-                let short = if cw.len() > words.len() && cw[..words.len()] == words[..] {
-                    cw[words.len()..].to_vec()
-                } else if !core.is_empty() && cw.len() > core.len() && cw[..core.len()] == core[..]
-                {
-                    cw[core.len()..].to_vec()
-                } else {
-                    cw.clone()
-                };
                 let fk = t
                     .foreign_keys
                     .iter()
@@ -397,6 +418,19 @@ impl Index {
                     .iter()
                     .map(|w| querent_domain::text::abbreviation(w).map_or_else(|| w.clone(), stem))
                     .collect();
+                let core: Vec<String> = words.iter().filter(|w| !generic(w)).cloned().collect();
+                let short = if cw.len() > words.len() && cw[..words.len()] == words[..] {
+                    cw[words.len()..].to_vec()
+                } else if spelled.len() > words.len() && spelled[..words.len()] == words[..] {
+                    // `sbCustName` of `sbCustomer`: the name after its table's, spelled out.
+                    spelled[words.len()..].to_vec()
+                } else if !core.is_empty() && cw.len() > core.len() && cw[..core.len()] == core[..]
+                {
+                    cw[core.len()..].to_vec()
+                } else {
+                    cw.clone()
+                };
+
                 if cw.len() >= 2 && spelled != cw && !aliases.contains(&spelled) {
                     aliases.push(spelled);
                 }

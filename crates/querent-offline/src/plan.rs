@@ -449,7 +449,8 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
                         || w[0].len() > 3
                         || toks[i].capitalised()
                         || *mapped
-                        || (w[0].chars().count() == 3 && short_value_word(&toks[i])))
+                        || (w[0].chars().count() == 3
+                            && (short_value_word(&toks[i]) || before_its_table(toks, i, idx, *ci))))
             };
             let len = if t.quoted { 1 } else { len };
             if hit && len >= vlen {
@@ -510,10 +511,13 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
         } else {
             best_entity(toks, i, idx)
         };
+        // (A stored value said as it is stored beats a table the word names only through
+        // a synonym: buy transactions are those of the type `buy`, not transactions twice.)
+        let synonym_only = elen == 1 && !idx.names(&t.stem) && !idx.names(&t.low);
         let take_value = vlen > 0
             && (vlen > elen
                 || (!vmapped.is_empty() && vlen == elen)
-                || (vlen == elen && (tables.is_empty() || t.capitalised()))
+                || (vlen == elen && (tables.is_empty() || t.capitalised() || synonym_only))
                 || (partial && vlen >= elen));
         if take_value {
             out.push(Ment {
@@ -4018,6 +4022,15 @@ impl P<'_> {
 /// Whether a lowercase word may be a stored value of three letters by itself (`dog`,
 /// `cats` for the values of a pet type): a content word, not a function word, cue word or
 /// number.
+/// Whether the word after `i` names the table of column `col`: buy transactions are the
+/// type 'buy' of a transaction (a verb or adjective stored as a value, said before its
+/// rows' noun).
+fn before_its_table(toks: &[Tok], i: usize, idx: &Index, col: usize) -> bool {
+    toks.get(i + 1)
+        .and_then(|n| idx.table_named_by(&n.stem))
+        .is_some_and(|t| t == idx.cols[col].table)
+}
+
 fn short_value_word(t: &Tok) -> bool {
     let lex = crate::lexicon::lexicon();
     t.low.chars().all(char::is_alphabetic)

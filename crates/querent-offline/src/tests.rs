@@ -2295,3 +2295,33 @@ fn best_n_is_a_cut_and_we_make_is_a_verb() {
     assert!(!best.contains("= 3"), "{best}");
     assert!(demo_sql("How many orders did we make in 2024?").is_ok());
 }
+
+#[test]
+fn a_stored_value_beats_a_table_named_only_through_a_synonym() {
+    let snap = schema_of(vec![
+        table(
+            "sbCustomer",
+            vec![col("sbCustId", "text", &[]), col("sbCustName", "text", &[])],
+            vec![],
+        ),
+        table(
+            "sbTransaction",
+            vec![
+                col("sbTxId", "text", &[]),
+                col("sbTxCustId", "text", &[]),
+                col("sbTxType", "text(20)", &["buy", "sell"]),
+                col("sbTxAmount", "real", &[]),
+            ],
+            vec![],
+        ),
+    ]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    let buys = sql("How many buy transactions are there?");
+    assert_eq!(
+        buys.as_deref().map_err(|e| e.understood.as_str()),
+        Ok("SELECT COUNT(*) AS sb_transaction_count FROM sbTransaction WHERE sbTxType = 'buy'")
+    );
+    // The schema's prefix (`sb`) and abbreviations (`Cust`, `Tx`) are no obstacle.
+    let names = sql("List the customer names.").unwrap();
+    assert_eq!(names, "SELECT sbCustName FROM sbCustomer");
+}
