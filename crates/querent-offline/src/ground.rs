@@ -280,8 +280,12 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
                 "in" | "on" | "at" | "for" | "to" | "from" | "with" | "by" | "and" | "or"
             )
         });
+    // "How many ballots were cast?": a passive participle right after "was/were" that ends
+    // the clause.
     let after_auxiliary = clause_end
-        && (i.saturating_sub(5)..i).any(|j| matches!(toks[j].low.as_str(), "do" | "does" | "did"));
+        && ((i.saturating_sub(5)..i)
+            .any(|j| matches!(toks[j].low.as_str(), "do" | "does" | "did"))
+            || matches!(prev, "was" | "were" | "been"));
     if lex.noun_too(w)
         && (after_auxiliary
             || matches!(
