@@ -131,7 +131,8 @@ pub(crate) fn plan(
     let mut toks = toks;
     ordinals_of_time(&mut toks, idx);
     single_as_one(&mut toks);
-    let ms = find_mentions(&toks, idx);
+    let mut ms = find_mentions(&toks, idx);
+    roles_as_rows(&mut ms, &toks, idx);
     let used = vec![false; ms.len()];
     let mut p = P {
         toks,
@@ -416,6 +417,51 @@ fn is_generic(w: &str) -> bool {
 }
 
 #[allow(clippy::too_many_lines)] // the translator's rules, one per mention kind; reworked by the translator issue
+/// A role a foreign key plays, named without its key ("sales reps" for `sales_rep_id` and
+/// `orders.employee_id` → employees): the rows it points at, not the key's numbers. Only
+/// when every column named is such a numeric key into one table with a name column, and
+/// the words say no `id`, number, code or key.
+fn roles_as_rows(ms: &mut [Ment], toks: &[Tok], idx: &Index) {
+    for m in ms.iter_mut() {
+        let MK::Ent { tables, cols, .. } = &m.kind else {
+            continue;
+        };
+        if !tables.is_empty() || cols.is_empty() {
+            continue;
+        }
+        let said_key = (m.s..m.e).any(|j| {
+            matches!(
+                toks[j].stem.as_str(),
+                "id" | "ids" | "number" | "code" | "key" | "no" | "num"
+            )
+        });
+        if said_key {
+            continue;
+        }
+        let target = |c: usize| {
+            idx.edges
+                .iter()
+                .find(|e| e.from == c)
+                .map(|e| idx.cols[e.to].table)
+        };
+        let Some(first) = target(cols[0]) else {
+            continue;
+        };
+        // (A text key — an airport's code, a channel's — reads as it is; a number does not.)
+        let numeric = cols.iter().all(|&c| idx.cols[c].kind == Kind::Number);
+        if numeric
+            && cols.iter().all(|&c| target(c) == Some(first))
+            && idx.label_col(first).is_some()
+        {
+            m.kind = MK::Ent {
+                tables: vec![first],
+                cols: Vec::new(),
+                partial: false,
+            };
+        }
+    }
+}
+
 fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
     let samples = &idx.values;
     let n = toks.len();

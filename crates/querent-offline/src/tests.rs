@@ -2325,3 +2325,33 @@ fn a_stored_value_beats_a_table_named_only_through_a_synonym() {
     let names = sql("List the customer names.").unwrap();
     assert_eq!(names, "SELECT sbCustName FROM sbCustomer");
 }
+
+#[test]
+fn a_role_named_by_a_numeric_key_is_the_rows_it_points_at() {
+    let snap = schema_of(vec![
+        table(
+            "staff",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+        table(
+            "clients",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("account_manager_id", "integer", &[]),
+            ],
+            vec![fk("account_manager_id", "staff")],
+        ),
+    ]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    let top = sql("Which account manager has the most clients?").unwrap();
+    assert!(
+        top.starts_with("SELECT T1.name FROM staff AS T1 JOIN clients"),
+        "{top}"
+    );
+    assert!(top.contains("account_manager_id"), "{top}");
+    // Asked as a key, it stays the key.
+    let ids = sql("List the account manager ids of the clients.").unwrap();
+    assert_eq!(ids, "SELECT account_manager_id FROM clients");
+}
