@@ -692,6 +692,9 @@ pub(crate) const DECADES: &[(&str, u32)] = &[
     ("90s", 90),
 ];
 
+/// Words that ask for a key itself ("the manager ids"), not the row it points at.
+pub(crate) const KEY_WORDS: &[&str] = &["id", "ids", "number", "code", "key", "no", "num"];
+
 /// Words of the names of columns that hold countries, and of tables of countries.
 pub(crate) const COUNTRY_COLUMN: &[&str] = &["country", "nation"];
 pub(crate) const COUNTRY_TABLE: &[&str] = &["country", "countries", "nation", "nations"];

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::TranslatorOptions;
 use crate::index::{Index, Kind};
+use crate::lexicon::KEY_WORDS;
 use crate::sql::{Agg, Cond, Expr, Lit, Rel, Select, cond_cols};
 use crate::text::{Tok, capitalised_inside, is_stopword, stem, word_matches};
 use crate::time::TimeFrame;
@@ -417,6 +418,50 @@ fn is_generic(w: &str) -> bool {
 }
 
 #[allow(clippy::too_many_lines)] // the translator's rules, one per mention kind; reworked by the translator issue
+/// Whether the unquoted words at `i` say a stored value of column `col` (its words `w`; a
+/// value of one short word only where it cannot be a common word, or before its table's
+/// noun).
+fn value_said_at(
+    toks: &[Tok],
+    i: usize,
+    idx: &Index,
+    w: &[String],
+    mapped: bool,
+    col: usize,
+) -> bool {
+    let len = w.len();
+    i + len <= toks.len()
+        && (0..len).all(|k| {
+            let q = &toks[i + k];
+            !q.quoted && (q.low == w[k] || (k + 1 == len && q.stem == stem(&w[k])))
+        })
+        && (len != 1
+            || w[0].len() > 3
+            || toks[i].capitalised()
+            || mapped
+            || (w[0].chars().count() == 3
+                && (short_value_word(&toks[i]) || before_its_table(toks, i, idx, col))))
+}
+
+/// Whether a value `vlen` words long (mapped by the model or not) is the reading of a word
+/// rather than an entity (`elen` words, naming no table, partial).
+fn value_wins(
+    t: &Tok,
+    idx: &Index,
+    vlen: usize,
+    mapped: bool,
+    (elen, no_table, partial): (usize, bool, bool),
+) -> bool {
+    // (A stored value said as it is stored beats a table the word names only through a
+    // synonym: buy transactions are those of the type `buy`, not transactions twice.)
+    let synonym_only = elen == 1 && !idx.names(&t.stem) && !idx.names(&t.low);
+    vlen > 0
+        && (vlen > elen
+            || (mapped && vlen == elen)
+            || (vlen == elen && (no_table || t.capitalised() || synonym_only))
+            || (partial && vlen >= elen))
+}
+
 /// A role a foreign key plays, named without its key ("sales reps" for `sales_rep_id` and
 /// `orders.employee_id` → employees): the rows it points at, not the key's numbers. Only
 /// when every column named is such a numeric key into one table with a name column, and
@@ -429,12 +474,7 @@ fn roles_as_rows(ms: &mut [Ment], toks: &[Tok], idx: &Index) {
         if !tables.is_empty() || cols.is_empty() {
             continue;
         }
-        let said_key = (m.s..m.e).any(|j| {
-            matches!(
-                toks[j].stem.as_str(),
-                "id" | "ids" | "number" | "code" | "key" | "no" | "num"
-            )
-        });
+        let said_key = (m.s..m.e).any(|j| KEY_WORDS.contains(&toks[j].stem.as_str()));
         if said_key {
             continue;
         }
@@ -486,17 +526,7 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
             let hit = if t.quoted {
                 len >= 1 && t.low == *said
             } else {
-                i + len <= n
-                    && (0..len).all(|k| {
-                        let q = &toks[i + k];
-                        !q.quoted && (q.low == w[k] || (k + 1 == len && q.stem == stem(&w[k])))
-                    })
-                    && (len != 1
-                        || w[0].len() > 3
-                        || toks[i].capitalised()
-                        || *mapped
-                        || (w[0].chars().count() == 3
-                            && (short_value_word(&toks[i]) || before_its_table(toks, i, idx, *ci))))
+                value_said_at(toks, i, idx, w, *mapped, *ci)
             };
             let len = if t.quoted { 1 } else { len };
             if hit && len >= vlen {
@@ -557,15 +587,8 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
         } else {
             best_entity(toks, i, idx)
         };
-        // (A stored value said as it is stored beats a table the word names only through
-        // a synonym: buy transactions are those of the type `buy`, not transactions twice.)
-        let synonym_only = elen == 1 && !idx.names(&t.stem) && !idx.names(&t.low);
-        let take_value = vlen > 0
-            && (vlen > elen
-                || (!vmapped.is_empty() && vlen == elen)
-                || (vlen == elen && (tables.is_empty() || t.capitalised() || synonym_only))
-                || (partial && vlen >= elen));
-        if take_value {
+        let entity = (elen, tables.is_empty(), partial);
+        if value_wins(t, idx, vlen, !vmapped.is_empty(), entity) {
             out.push(Ment {
                 s: i,
                 e: i + vlen,
