@@ -2355,3 +2355,15 @@ fn a_role_named_by_a_numeric_key_is_the_rows_it_points_at() {
     let ids = sql("List the account manager ids of the clients.").unwrap();
     assert_eq!(ids, "SELECT account_manager_id FROM clients");
 }
+
+#[test]
+fn rows_ranked_by_what_they_have_many_of_are_ranked_by_its_sum() {
+    let top = demo_sql("List the 5 customers who spent the most.").unwrap();
+    assert!(top.contains("ORDER BY SUM("), "{top}");
+    assert!(top.contains("GROUP BY"), "{top}");
+    assert!(top.ends_with("LIMIT 5"), "{top}");
+    let five = demo_sql("List the five customers who spent the most.").unwrap();
+    assert_eq!(five, top);
+    // A total per customer compared is not built: refused, not each order compared.
+    assert!(demo_sql("How many customers have spent more than 10,000 dollars in total?").is_err());
+}
