@@ -1603,28 +1603,8 @@ fn finish_metrics(
                 q.joins.push((old, new));
             }
         }
-        // "revenue by product" through order lines would add each order's total once per
-        // line: a sum or an average across a join into rows that point back counts rows
-        // more than once. (A distinct count is not changed by it.)
-        let fans = q
-            .joins
-            .iter()
-            .any(|(old, new)| idx.edges.iter().any(|e| e.from == *new && e.to == *old));
-        let distinct_count = used.iter().all(|&c| {
-            idx.cols[c].metric.as_ref().is_some_and(|p| {
-                p.iter().any(|x| {
-                    matches!(x, index::Piece::Text(t) if t.to_uppercase().contains("COUNT(DISTINCT"))
-                })
-            })
-        });
-        if fans && !distinct_count {
-            return Err(format!(
-                "a breakdown by `{}` reaches it through rows that repeat each row of the \
-                 measure, which would count them more than once; ask by a grouping of the \
-                 measure's own table, or use an LLM provider.",
-                idx.tables[t].name
-            ));
-        }
+        // ("revenue by product" through order lines would add each order's total once per
+        // line: `metrics_over_their_own_rows` below takes a metric of the lines or refuses.)
         let label = idx.label_col(t).unwrap_or(key);
         q.items.insert(0, Expr::Col(label));
         q.group = if label == key {
@@ -1633,7 +1613,7 @@ fn finish_metrics(
             vec![key, label]
         };
     }
-    for c in used {
+    for &c in &used {
         let mut needed = vec![idx.cols[c].table];
         needed.extend(idx.metric_tables(c));
         for t in needed {
@@ -1652,7 +1632,94 @@ fn finish_metrics(
             }
         }
     }
+    metrics_over_their_own_rows(q, idx, &used)
+}
+
+/// A sum, average or count of a metric's rows across joins into rows that point back at
+/// them adds each row once per such row ("revenue by category" summing each order's total
+/// once per order line). Another metric of the model named like it whose rows the joins
+/// do not repeat takes its place (`product_revenue` of the order lines for "revenue" by
+/// product or category); else the question is refused. A distinct count is not changed by
+/// repeats.
+fn metrics_over_their_own_rows(
+    q: &mut sql::Select,
+    idx: &index::Index,
+    used: &[usize],
+) -> Result<(), String> {
+    use sql::Expr;
+    let distinct_count = |c: usize| {
+        idx.cols[c].metric.as_ref().is_some_and(|p| {
+            p.iter().any(|x| {
+                matches!(x, index::Piece::Text(t) if t.to_uppercase().contains("COUNT(DISTINCT"))
+            })
+        })
+    };
+    let mut tables: BTreeSet<usize> = BTreeSet::from([q.from]);
+    tables.extend(q.joins.iter().map(|(_, new)| idx.cols[*new].table));
+    for &c in used {
+        if distinct_count(c) || !repeats_rows(q, idx, idx.cols[c].table) {
+            continue;
+        }
+        let better = idx.cols.iter().enumerate().find_map(|(k, m)| {
+            (k != c
+                && m.metric.is_some()
+                && tables.contains(&m.table)
+                && idx.cols[c].words.iter().all(|w| m.words.contains(w))
+                && !repeats_rows(q, idx, m.table))
+            .then_some(k)
+        });
+        let Some(better) = better else {
+            return Err(format!(
+                "the metric `{}` would be computed across rows that repeat each of its rows, \
+                 counting them more than once; ask by a grouping of its own table, add a \
+                 metric over those rows to the semantic model, or use an LLM provider.",
+                idx.cols[c].name
+            ));
+        };
+        let swap = |e: &mut Expr| match e {
+            Expr::Col(x) | Expr::Agg(_, x, _) if *x == c => *x = better,
+            _ => {}
+        };
+        q.items.iter_mut().for_each(swap);
+        q.order.iter_mut().for_each(|(e, _)| swap(e));
+    }
     Ok(())
+}
+
+/// Whether the query's joins repeat rows of table `t`: going from `t` along the joins,
+/// some step reaches rows that point back (one row of the side before, many after).
+fn repeats_rows(q: &sql::Select, idx: &index::Index, t: usize) -> bool {
+    // Each join as (table a, table b, whether b's rows point at a's: one a, many b).
+    let steps: Vec<(usize, usize, bool)> = q
+        .joins
+        .iter()
+        .map(|(old, new)| {
+            let fans = idx.edges.iter().any(|e| e.from == *new && e.to == *old);
+            (idx.cols[*old].table, idx.cols[*new].table, fans)
+        })
+        .collect();
+    let mut seen = BTreeSet::from([t]);
+    let mut todo = vec![t];
+    while let Some(at) = todo.pop() {
+        for &(a, b, b_points_at_a) in &steps {
+            let (next, many) = if a == at {
+                (b, b_points_at_a)
+            } else if b == at {
+                (a, !b_points_at_a)
+            } else {
+                continue;
+            };
+            if seen.contains(&next) {
+                continue;
+            }
+            if many {
+                return true;
+            }
+            seen.insert(next);
+            todo.push(next);
+        }
+    }
+    false
 }
 
 /// Indexes kept by an [`OfflineProvider`].

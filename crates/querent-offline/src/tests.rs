@@ -2367,3 +2367,61 @@ fn rows_ranked_by_what_they_have_many_of_are_ranked_by_its_sum() {
     // A total per customer compared is not built: refused, not each order compared.
     assert!(demo_sql("How many customers have spent more than 10,000 dollars in total?").is_err());
 }
+
+#[test]
+fn a_metric_is_never_summed_across_rows_that_repeat_its_rows() {
+    use querent_domain::semantic::Metric;
+    let metric = |name: &str, expression: &str, table: &str| Metric {
+        name: name.into(),
+        description: None,
+        expression: expression.into(),
+        table: table.into(),
+        synonyms: Vec::new(),
+    };
+    let mut model = SemanticModel {
+        connection_id: querent_domain::ConnectionId::new(),
+        version: 1,
+        schema_fingerprint: String::new(),
+        description: None,
+        tables: Vec::new(),
+        joins: Vec::new(),
+        metrics: vec![metric("revenue", "SUM(orders.total)", "orders")],
+        updated_at: 0,
+    };
+    let ask = |q: &str, model: &SemanticModel| {
+        translate_with_model(
+            q,
+            &demo(),
+            Dialect::Sqlite,
+            &PrivacyPolicy::default(),
+            &TranslatorOptions::default(),
+            Some(model),
+            &[],
+        )
+        .map(|t| t.sql)
+        .map_err(|e| e.understood)
+    };
+    // Each order's total once per order line of the category: refused, with the way out.
+    let err = ask("Show revenue per category.", &model).unwrap_err();
+    assert!(err.contains("metric `revenue`"), "{err}");
+    assert!(ask("Which category brings in the most revenue?", &model).is_err());
+    // With a metric of the order lines named like it, that one is used.
+    model.metrics.push(metric(
+        "line revenue",
+        "SUM(order_items.quantity * order_items.unit_price)",
+        "order_items",
+    ));
+    let per_category = ask("Show revenue per category.", &model).unwrap();
+    assert!(per_category.contains("AS line_revenue"), "{per_category}");
+    let top = ask("Which category brings in the most revenue?", &model).unwrap();
+    assert!(
+        top.contains("ORDER BY SUM(T3.quantity * T3.unit_price)"),
+        "{top}"
+    );
+    // By the measure's own rows nothing changes.
+    let by_status = ask("What is the revenue by status?", &model).unwrap();
+    assert!(
+        by_status.starts_with("SELECT SUM(total) AS revenue"),
+        "{by_status}"
+    );
+}
