@@ -49,12 +49,20 @@
 //! the one table that points at it; "the lowest priced product" is the product with the
 //! lowest price; the adjective of a yes/no column ("official languages", "retired horses",
 //! "not discontinued") is taken out and becomes its condition after planning. Derived word
-//! forms from WordNet ("acceleration" → `accelerate`) are read after the synonyms.
+//! forms from WordNet ("acceleration" → `accelerate`) are read after the synonyms, and last
+//! a noun's specific broader or narrower word or a verb's synonym, only onto a table or
+//! column name ("guests" → `visitor`, "established" → `founded`). Ages said in words
+//! ("teenagers", "in their thirties") are ranges of an age column; a country or state the
+//! samples miss goes to a column or table of places; a role named by a numeric key ("sales
+//! reps") is the rows it points at; a prefix all table names share (`sb`) is no part of
+//! them.
 //! After planning, a listing filtered through a to-many join shows each row once, a
 //! listing whose first table nothing reads is planned again from the tables it reads, an
 //! aggregate of the first table's rows filtered through rows they have many of uses
 //! `key IN (subquery)` (each row counted once), a metric per a table the breakdown names is
-//! grouped by that table's rows, and an average per the table's own row is the one average.
+//! grouped by that table's rows, and an average per the table's own row is the one average;
+//! a metric computed across joins that repeat its rows is replaced by a metric of the model
+//! named like it over rows they do not repeat, or refused.
 //!
 //! **Precision first.** A question that rests on a noun nothing explains ("ratio",
 //! "weather"), names a table or value the query would leave out, asks for a breakdown the
