@@ -133,7 +133,7 @@ pub(crate) fn plan(
     ordinals_of_time(&mut toks, idx);
     single_as_one(&mut toks);
     let mut ms = find_mentions(&toks, idx);
-    roles_as_rows(&mut ms, &toks, idx);
+    let roles = roles_as_rows(&mut ms, &toks, idx);
     let used = vec![false; ms.len()];
     let mut p = P {
         toks,
@@ -145,7 +145,8 @@ pub(crate) fn plan(
         time,
         placed_by_rule: Vec::new(),
     };
-    let q = p.run()?;
+    let mut q = p.run()?;
+    only_rows_in_their_role(&mut q, &roles, idx);
     let mut covered = vec![false; p.toks.len()];
     for m in &p.ms {
         for c in covered.iter_mut().take(m.e).skip(m.s) {
@@ -466,7 +467,8 @@ fn value_wins(
 /// `orders.employee_id` → employees): the rows it points at, not the key's numbers. Only
 /// when every column named is such a numeric key into one table with a name column, and
 /// the words say no `id`, number, code or key.
-fn roles_as_rows(ms: &mut [Ment], toks: &[Tok], idx: &Index) {
+fn roles_as_rows(ms: &mut [Ment], toks: &[Tok], idx: &Index) -> Vec<(usize, Vec<usize>)> {
+    let mut roles = Vec::new();
     for m in ms.iter_mut() {
         let MK::Ent { tables, cols, .. } = &m.kind else {
             continue;
@@ -493,12 +495,46 @@ fn roles_as_rows(ms: &mut [Ment], toks: &[Tok], idx: &Index) {
             && cols.iter().all(|&c| target(c) == Some(first))
             && idx.label_col(first).is_some()
         {
+            roles.push((first, cols.clone()));
             m.kind = MK::Ent {
                 tables: vec![first],
                 cols: Vec::new(),
                 partial: false,
             };
         }
+    }
+    roles
+}
+
+/// "List the sales reps": rows asked for by a role are those some row points at through
+/// its key (employees who are some customer's rep), when the query reads the role's table
+/// alone — joined to the rows that point at it, the join already says so.
+fn only_rows_in_their_role(q: &mut Select, roles: &[(usize, Vec<usize>)], idx: &Index) {
+    for (table, keys) in roles {
+        if q.from != *table || !q.joins.is_empty() {
+            continue;
+        }
+        let Some(own) = idx.key_col(*table) else {
+            continue;
+        };
+        let mut each: Vec<Cond> = keys
+            .iter()
+            .map(|&k| {
+                let sub = Select {
+                    items: vec![Expr::Col(k)],
+                    from: idx.cols[k].table,
+                    conds: vec![Cond::NotNull(k)],
+                    ..Select::default()
+                };
+                Cond::In(own, Box::new(sub))
+            })
+            .collect();
+        let cond = if each.len() == 1 {
+            each.remove(0)
+        } else {
+            Cond::Or(each)
+        };
+        q.conds.push(cond);
     }
 }
 

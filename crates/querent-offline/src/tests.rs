@@ -2425,3 +2425,34 @@ fn a_metric_is_never_summed_across_rows_that_repeat_its_rows() {
         "{by_status}"
     );
 }
+
+#[test]
+fn rows_asked_for_by_a_role_are_those_in_it() {
+    let snap = schema_of(vec![
+        table(
+            "staff",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+        table(
+            "clients",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("account_manager_id", "integer", &[]),
+            ],
+            vec![fk("account_manager_id", "staff")],
+        ),
+    ]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("List the account managers.").unwrap(),
+        "SELECT name FROM staff WHERE id IN (SELECT account_manager_id FROM clients \
+         WHERE account_manager_id IS NOT NULL)"
+    );
+    assert!(
+        sql("How many account managers are there?")
+            .unwrap()
+            .contains("WHERE id IN (SELECT account_manager_id")
+    );
+}
