@@ -121,8 +121,10 @@ pub struct DocumentStamp {
     pub key: String,
     /// When the snapshot was taken; when the model version was saved (ms).
     pub at: i64,
-    /// The stored document's length (a snapshot stripped of samples after a policy change
-    /// keeps its fingerprint and time).
+    /// The stored document's length in bytes (a snapshot stripped of samples after a
+    /// policy change keeps its fingerprint and time). Read with `octet_length`, which both
+    /// SQLite and PostgreSQL answer from the record without reading the document (`length`
+    /// counted its characters, reading all of it, on every chat).
     pub len: i64,
 }
 

@@ -104,7 +104,7 @@ impl SemanticModelStore for Store {
                 .select((
                     semantic_models::version,
                     semantic_models::created_at,
-                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(length(model) AS BIGINT)"),
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(octet_length(model) AS BIGINT)"),
                 ))
                 .limit_one()
                 .kept()

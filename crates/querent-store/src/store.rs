@@ -1119,7 +1119,7 @@ impl MetadataStore for Store {
                 .select((
                     schema_snapshots::fingerprint,
                     schema_snapshots::taken_at,
-                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(length(snapshot) AS BIGINT)"),
+                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(octet_length(snapshot) AS BIGINT)"),
                 ))
                 .limit_one()
                 .kept()
