@@ -184,7 +184,8 @@ def related():
     60 narrower words of its own (never "person" or "thing"), the hyponyms when there are
     at most 40 (names of individuals left out); hypernyms of a noun's first sense, hyponyms
     of its first two; a verb's
-    first sense only; common words only; no noun that is a verb's irregular form."""
+    first sense only; common words only; no verb's irregular form and no numeral, as a
+    word or as an alternative."""
     nouns, verbs_ = read_data("noun"), read_data("verb")
     common = set()
     for pos in ("noun", "verb", "adj", "adv"):
@@ -193,8 +194,8 @@ def related():
         verb_forms = {line.split()[0] for line in f}
     lines = []
     for lemma, (offsets, tagged) in sorted(read_index("noun").items()):
-        # "found" is a form of "find" far more often than a noun.
-        if tagged < 1 or " " in lemma or lemma in verb_forms:
+        # "found" is a form of "find" far more often than a noun; numerals are no nouns here.
+        if tagged < 1 or " " in lemma or lemma in verb_forms or lemma.isdigit():
             continue
         up, down = [], []
         for sense, off in enumerate(offsets[: min(tagged, 2)]):
@@ -208,8 +209,13 @@ def related():
             if len(hypo) <= 40:
                 for t in hypo:
                     down.extend(nouns[t][0])
-        # Common words only (a sense tagged in SemCor), of at most two words.
-        alts = [a for a in clean(up + down, lemma) if a in common and a.count(" ") <= 1]
+        # Common words only (a sense tagged in SemCor), of at most two words, no verb's
+        # irregular form ("found") and no numeral.
+        alts = [
+            a
+            for a in clean(up + down, lemma)
+            if a in common and a.count(" ") <= 1 and a not in verb_forms and not a.isdigit()
+        ]
         if alts:
             lines.append(f"{lemma}\tn\t{'|'.join(alts)}")
     for lemma, (offsets, tagged) in sorted(read_index("verb").items()):

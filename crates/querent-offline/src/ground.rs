@@ -132,7 +132,11 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let cut = t.low == "best" && toks.get(i + 1).is_some_and(|n| n.is_digits());
+            // (A small count, not a year: "the best 2019 albums".)
+            let cut = t.low == "best"
+                && toks.get(i + 1).is_some_and(|n| {
+                    n.is_digits() && n.number().is_some_and(|v| (1.0..=100.0).contains(&v))
+                });
             if cut { Tok::word("top") } else { t.clone() }
         })
         .collect();
@@ -207,16 +211,21 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     (out, read)
 }
 
-/// A broader or narrower word, or a verb's synonym, of an unknown token, only where it
-/// names a table or column ("guests" → visitor, "established" → `year_of_founded`), never
-/// a stored value ("area" is not the district 'Arena'): its words as the schema's names
-/// spell them.
+/// A broader or narrower word of an unknown token where it names one table ("guests" →
+/// visitor), or a verb's synonym where a column is named by its participle ("established"
+/// → `year_of_founded`); never a stored value ("area" is not the district 'Arena').
 fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
     let (nouns, verbs) = lexicon().related(&tok.low, &tok.stem);
-    let noun = nouns.into_iter().find(|alt| {
-        alt.iter().all(|w| is_stopword(w) || idx.names(w)) && alt.iter().any(|w| !is_stopword(w))
-    });
-    if let Some(alt) = noun {
+    // Only a table, and only when one table is so named: broader and narrower words are
+    // too loose for a column ("revenue" is no `gate`) or a choice between tables.
+    let tables: Vec<(&Alt, usize)> = nouns
+        .into_iter()
+        .filter(|alt| alt.iter().all(|w| is_stopword(w) || idx.names(w)))
+        .filter_map(|alt| Some((alt, idx.table_named_by(alt.last()?)?)))
+        .collect();
+    if let Some(&(alt, t)) = tables.first()
+        && tables.iter().all(|(_, u)| *u == t)
+    {
         return Some(alt.clone());
     }
     // A verb's synonym names a column by its past participle: "established" → `founded`.
@@ -918,12 +927,20 @@ fn places(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
 /// more". Only beside a table the question names (a group word alone is no table).
 fn age_groups(toks: Vec<Tok>, idx: &Index, read: &mut Vec<ReadAs>) -> Vec<Tok> {
     use crate::lexicon::{AGE_GROUPS, DECADES};
-    let has_age = idx
-        .cols
-        .iter()
-        .any(|c| c.kind == Kind::Number && c.words.iter().any(|w| w == "age"));
-    let names_table = toks.iter().any(|t| idx.table_named_by(&t.stem).is_some());
-    if !has_age || !names_table {
+    let said = toks.iter().any(|t| {
+        AGE_GROUPS.iter().any(|(w, _, _)| *w == t.stem) || DECADES.iter().any(|(w, _)| *w == t.low)
+    });
+    // The age column of a table the question names (not of any table of the schema).
+    let aged_table = |t: usize| {
+        idx.tables[t].cols.iter().any(|&c| {
+            idx.cols[c].kind == Kind::Number && idx.cols[c].words.iter().any(|w| w == "age")
+        })
+    };
+    if !said
+        || !toks
+            .iter()
+            .any(|t| idx.table_named_by(&t.stem).is_some_and(aged_table))
+    {
         return toks;
     }
     let words = |text: String| -> Vec<Tok> { text.split(' ').map(Tok::word).collect() };

@@ -123,9 +123,11 @@ fn flag_of(data_type: &str, words: &[String], samples: &[String]) -> Option<Flag
             return None;
         }
         let low: Vec<String> = samples.iter().map(|v| v.trim().to_lowercase()).collect();
-        let (y, n) = YES_NO
-            .iter()
-            .find(|(y, n)| low.iter().all(|v| v == y || v == n) && low.iter().any(|v| v == y))?;
+        // (A boolean may hold one value only so far: `is_deleted` all 0 or all 'F'.)
+        let boolean = t.contains("bool");
+        let (y, n) = YES_NO.iter().find(|(y, n)| {
+            low.iter().all(|v| v == y || v == n) && (boolean || low.iter().any(|v| v == y))
+        })?;
         let stored = |want: &str| {
             samples
                 .iter()
@@ -278,10 +280,11 @@ fn kind_of(data_type: &str, name: &str) -> Kind {
     Kind::Other
 }
 
-/// A word every table's name starts with, short like a code (`sb` of `sbCustomer`,
-/// `sbTicker`, `sbTransaction`; `tbl`): a prefix of the schema, not part of any name.
+/// A word every table's name starts with (three tables at least), short like a code and
+/// no English word (`sb` of `sbCustomer`, `sbTicker`, `sbTransaction`; `tbl`): a prefix of
+/// the schema, not part of any name.
 fn schema_prefix(snapshot: &SchemaSnapshot) -> Option<String> {
-    if snapshot.tables.len() < 2 {
+    if snapshot.tables.len() < 3 {
         return None;
     }
     let mut first: Option<String> = None;
@@ -296,7 +299,8 @@ fn schema_prefix(snapshot: &SchemaSnapshot) -> Option<String> {
             None => first = Some(w[0].clone()),
         }
     }
-    first
+    // (`tv_channel`, `car_makers`: a word people say is part of the names.)
+    first.filter(|f| !crate::lexicon::lexicon().is_word(f))
 }
 
 /// Stemmed words of a name as people write it ("Order lines", `order_lines`).

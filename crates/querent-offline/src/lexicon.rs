@@ -662,13 +662,12 @@ pub(crate) fn month(word: &str) -> Option<u32> {
 
 /// Words for people of an age, and the ages they mean ("teenagers": 13 to 19), read on a
 /// table's age column when the schema has no word of its own for them. `None`: no bound.
+/// ("senior" and "minor" are ranks and subjects as often: not listed.)
 pub(crate) const AGE_GROUPS: &[(&str, Option<u32>, Option<u32>)] = &[
     ("teenager", Some(13), Some(19)),
     ("teen", Some(13), Some(19)),
     ("adolescent", Some(13), Some(19)),
     ("adult", Some(18), None),
-    ("minor", None, Some(17)),
-    ("senior", Some(65), None),
     ("pensioner", Some(65), None),
 ];
 
@@ -700,14 +699,17 @@ pub(crate) const COUNTRY_COLUMN: &[&str] = &["country", "nation"];
 pub(crate) const COUNTRY_TABLE: &[&str] = &["country", "countries", "nation", "nations"];
 /// Words of the names of columns that hold US states (or their like).
 pub(crate) const STATE_COLUMN: &[&str] = &["state", "district", "province", "region"];
-/// Words of the names of columns that hold countries' codes rather than names.
-pub(crate) const PLACE_CODE_COLUMN: &[&str] = &["code", "ioc"];
+/// Words of the names of columns that hold places' codes rather than names.
+pub(crate) const PLACE_CODE_COLUMN: &[&str] = &["code", "ioc", "iso", "abbrev", "abbreviation"];
+
+/// Name words of columns holding quantities that add up across rows.
+pub(crate) const QUANTITY_WORDS: &[&str] = &["quantity", "qty", "units", "unit", "count"];
 
 /// What kind of place a name is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Place {
-    /// A country, with its ISO 3166-1 alpha-3 code in lower case.
-    Country(&'static str),
+    /// A country.
+    Country,
     /// A US state.
     State,
 }
@@ -838,8 +840,8 @@ impl Lexicon {
         out
     }
 
-    /// Whether a name (lower case) is a country's or a US state's, and for a country its
-    /// three-letter code ("brazil" → `Country("bra")`, "texas" → `State`).
+    /// Whether a name (lower case) is a country's or a US state's ("brazil" → `Country`,
+    /// "texas" → `State`).
     /// Only a place's own name: "English" and "French" are languages as often.
     pub(crate) fn place_kind(&self, name: &str) -> Option<Place> {
         let groups = self.place_of.get(name)?;
@@ -849,11 +851,15 @@ impl Lexicon {
                 return None;
             }
             // Countries carry their ISO alpha-3 code; states only a two-letter one.
-            let code = group
+            let country = group
                 .iter()
                 .skip(1)
-                .find(|n| n.len() == 3 && n.chars().all(|c| c.is_ascii_lowercase()));
-            Some(code.map_or(Place::State, |c| Place::Country(c)))
+                .any(|n| n.len() == 3 && n.chars().all(|c| c.is_ascii_lowercase()));
+            Some(if country {
+                Place::Country
+            } else {
+                Place::State
+            })
         })
     }
 
@@ -1083,7 +1089,7 @@ mod tests {
     #[test]
     fn places_by_code_name_and_adjective() {
         let l = lexicon();
-        assert_eq!(l.place_kind("brazil"), Some(Place::Country("bra")));
+        assert_eq!(l.place_kind("brazil"), Some(Place::Country));
         assert_eq!(l.place_kind("texas"), Some(Place::State));
         assert_eq!(l.place_kind("women"), None);
         assert_eq!(l.place_kind("french"), None);

@@ -1655,27 +1655,64 @@ fn metrics_over_their_own_rows(
     used: &[usize],
 ) -> Result<(), String> {
     use sql::Expr;
-    let distinct_count = |c: usize| {
-        idx.cols[c].metric.as_ref().is_some_and(|p| {
-            p.iter().any(|x| {
-                matches!(x, index::Piece::Text(t) if t.to_uppercase().contains("COUNT(DISTINCT"))
+    // A distinct count, a least or a greatest value is not changed by repeated rows.
+    let unchanged = |c: usize| {
+        let text: String = idx.cols[c]
+            .metric
+            .iter()
+            .flatten()
+            .filter_map(|x| match x {
+                index::Piece::Text(t) => Some(t.to_uppercase()),
+                index::Piece::Col(_) => None,
             })
-        })
+            .collect();
+        text.contains("COUNT(DISTINCT")
+            || (text.contains("MIN(") || text.contains("MAX("))
+                && !["SUM(", "AVG(", "COUNT("].iter().any(|f| text.contains(f))
     };
     let mut tables: BTreeSet<usize> = BTreeSet::from([q.from]);
     tables.extend(q.joins.iter().map(|(_, new)| idx.cols[*new].table));
     for &c in used {
-        if distinct_count(c) || !repeats_rows(q, idx, idx.cols[c].table) {
+        if unchanged(c) || !repeats_rows(q, idx, idx.cols[c].table) {
             continue;
         }
-        let better = idx.cols.iter().enumerate().find_map(|(k, m)| {
-            (k != c
-                && m.metric.is_some()
-                && tables.contains(&m.table)
-                && idx.cols[c].words.iter().all(|w| m.words.contains(w))
-                && !repeats_rows(q, idx, m.table))
-            .then_some(k)
-        });
+        // The one metric named as this one plus words of the joined tables' names
+        // (`product_revenue` of the order lines for revenue by product), a sum or average
+        // (a count of other rows counts something else), over rows the joins do not
+        // repeat, with every table it reads joined.
+        let joined_words: BTreeSet<&String> =
+            tables.iter().flat_map(|&t| &idx.tables[t].words).collect();
+        let counts =
+            |k: usize| {
+                idx.cols[k].metric.iter().flatten().any(
+                    |x| matches!(x, index::Piece::Text(t) if t.to_uppercase().contains("COUNT(")),
+                )
+            };
+        let candidates: Vec<usize> = idx
+            .cols
+            .iter()
+            .enumerate()
+            .filter(|(k, m)| {
+                *k != c
+                    && m.metric.is_some()
+                    && !counts(*k)
+                    && !counts(c)
+                    && tables.contains(&m.table)
+                    && idx.metric_tables(*k).iter().all(|t| tables.contains(t))
+                    && idx.cols[c].words.iter().all(|w| m.words.contains(w))
+                    && m.words.iter().all(|w| {
+                        idx.cols[c].words.contains(w)
+                            || joined_words.contains(w)
+                            || querent_domain::text::is_stopword(w)
+                    })
+                    && !repeats_rows(q, idx, m.table)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        let better = match candidates.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        };
         let Some(better) = better else {
             return Err(format!(
                 "the metric `{}` would be computed across rows that repeat each of its rows, \

@@ -418,7 +418,6 @@ fn is_generic(w: &str) -> bool {
     )
 }
 
-#[allow(clippy::too_many_lines)] // the translator's rules, one per mention kind; reworked by the translator issue
 /// Whether the unquoted words at `i` say a stored value of column `col` (its words `w`; a
 /// value of one short word only where it cannot be a common word, or before its table's
 /// noun).
@@ -441,25 +440,21 @@ fn value_said_at(
             || toks[i].capitalised()
             || mapped
             || (w[0].chars().count() == 3
-                && (short_value_word(&toks[i]) || before_its_table(toks, i, idx, col))))
+                && (short_value_word(&toks[i]) || stored_verb_before_its_table(toks, i, idx, col))))
 }
 
 /// Whether a value `vlen` words long (mapped by the model or not) is the reading of a word
 /// rather than an entity (`elen` words, naming no table, partial).
 fn value_wins(
     t: &Tok,
-    idx: &Index,
     vlen: usize,
     mapped: bool,
     (elen, no_table, partial): (usize, bool, bool),
 ) -> bool {
-    // (A stored value said as it is stored beats a table the word names only through a
-    // synonym: buy transactions are those of the type `buy`, not transactions twice.)
-    let synonym_only = elen == 1 && !idx.names(&t.stem) && !idx.names(&t.low);
     vlen > 0
         && (vlen > elen
             || (mapped && vlen == elen)
-            || (vlen == elen && (no_table || t.capitalised() || synonym_only))
+            || (vlen == elen && (no_table || t.capitalised()))
             || (partial && vlen >= elen))
 }
 
@@ -489,6 +484,18 @@ fn roles_as_rows(ms: &mut [Ment], toks: &[Tok], idx: &Index) -> Vec<(usize, Vec<
         let Some(first) = target(cols[0]) else {
             continue;
         };
+        // (A table with two keys into the same rows — opened by, handled by — leaves the
+        // join to the other key: not read so.)
+        let parallel = cols.iter().any(|&c| {
+            idx.edges.iter().any(|e| {
+                e.from != c
+                    && idx.cols[e.from].table == idx.cols[c].table
+                    && idx.cols[e.to].table == first
+            })
+        });
+        if parallel {
+            continue;
+        }
         // (A text key — an airport's code, a channel's — reads as it is; a number does not.)
         let numeric = cols.iter().all(|&c| idx.cols[c].kind == Kind::Number);
         if numeric
@@ -507,28 +514,37 @@ fn roles_as_rows(ms: &mut [Ment], toks: &[Tok], idx: &Index) -> Vec<(usize, Vec<
 }
 
 /// "List the sales reps": rows asked for by a role are those some row points at through
-/// its key (employees who are some customer's rep), when the query reads the role's table
-/// alone — joined to the rows that point at it, the join already says so.
+/// its key (employees who are some customer's rep), unless the query joins rows that point
+/// at them.
 fn only_rows_in_their_role(q: &mut Select, roles: &[(usize, Vec<usize>)], idx: &Index) {
     for (table, keys) in roles {
-        if q.from != *table || !q.joins.is_empty() {
+        // Joined to rows that point at it ("the sales rep with the most customers"), the
+        // join already says so.
+        let points_here = |t: usize| {
+            idx.edges
+                .iter()
+                .any(|e| idx.cols[e.from].table == t && idx.cols[e.to].table == *table)
+        };
+        if q.from != *table || q.joins.iter().any(|(_, n)| points_here(idx.cols[*n].table)) {
             continue;
         }
-        let Some(own) = idx.key_col(*table) else {
-            continue;
-        };
         let mut each: Vec<Cond> = keys
             .iter()
-            .map(|&k| {
+            .filter_map(|&k| {
+                // The column the key points at, not the table's key by guess.
+                let to = idx.edges.iter().find(|e| e.from == k)?.to;
                 let sub = Select {
                     items: vec![Expr::Col(k)],
                     from: idx.cols[k].table,
                     conds: vec![Cond::NotNull(k)],
                     ..Select::default()
                 };
-                Cond::In(own, Box::new(sub))
+                Some(Cond::In(to, Box::new(sub)))
             })
             .collect();
+        if each.is_empty() {
+            continue;
+        }
         let cond = if each.len() == 1 {
             each.remove(0)
         } else {
@@ -538,6 +554,7 @@ fn only_rows_in_their_role(q: &mut Select, roles: &[(usize, Vec<usize>)], idx: &
     }
 }
 
+#[allow(clippy::too_many_lines)] // the translator's rules, one per mention kind; reworked by the translator issue
 fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
     let samples = &idx.values;
     let n = toks.len();
@@ -624,7 +641,7 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
             best_entity(toks, i, idx)
         };
         let entity = (elen, tables.is_empty(), partial);
-        if value_wins(t, idx, vlen, !vmapped.is_empty(), entity) {
+        if value_wins(t, vlen, !vmapped.is_empty(), entity) {
             out.push(Ment {
                 s: i,
                 e: i + vlen,
@@ -982,6 +999,14 @@ impl P<'_> {
     /// three products"; never "one", which is a pronoun as often).
     fn cut_number(&self, j: usize) -> bool {
         let t = &self.toks[j];
+        // "Which of the three departments…": the rows chosen among, not how many to keep.
+        if j >= 3
+            && self.low(j - 2) == "of"
+            && self.low(j - 1) == "the"
+            && matches!(self.low(j - 3), "which" | "who" | "one")
+        {
+            return false;
+        }
         if t.is_digits() {
             return t.low.len() < 4;
         }
@@ -2549,6 +2574,23 @@ impl P<'_> {
                         }
                         let cond = Cond::Cmp(c, if negated { "!=" } else { "=" }, Lit::Str(value));
                         self.push_cond(&mut conds, m.s, cond, main);
+                        // "What is the population of Texas?": one amount of a state, whose
+                        // rows here are many (its cities), is their sum, when no rows are
+                        // asked for. (A country has a row of its own as often.)
+                        let many_rows = self.idx.label_col(main) != Some(c)
+                            && crate::lexicon::lexicon().place_kind(&text.to_lowercase())
+                                == Some(crate::lexicon::Place::State);
+                        if many_rows
+                            && self.table_mentions().is_empty()
+                            && q.order.is_empty()
+                            && limit.is_none()
+                            && let [Expr::Col(x)] = sel.as_slice()
+                            && self.idx.cols[*x].table == main
+                            && self.idx.cols[*x].kind == Kind::Number
+                            && !self.idx.cols[*x].pk
+                        {
+                            sel = vec![Expr::Agg(Agg::Sum, *x, false)];
+                        }
                         continue;
                     }
                     if col.is_none() {
@@ -3216,20 +3258,18 @@ impl P<'_> {
         self.pick(&cols, k, Some(main), Some(Kind::Text))
     }
 
-    /// The column of `t` a literal most likely names a row by: a code column for short
-    /// upper-case codes ("AKO"), else the label column.
-    /// For a literal that names a country or a US state, the column of `main` (else of a
-    /// table already joined) that holds such places — named for a country
-    /// or nation (its code when the column is a code), or for a state, district, province
-    /// or region — with the value to compare, or the name column of a table of
-    /// countries. `None` for any other literal.
+    /// For a literal that names a country or a US state, the one column of `main` (else of
+    /// a table already joined) that holds such places by name — named for a country or
+    /// nation, or for a state, district, province or region, unsampled, not a code — with
+    /// the value to compare, or the name column of a table of countries. `None` for any
+    /// other literal, or when two columns could hold it.
     fn place_col(&self, main: usize, text: &str, joined: &[usize]) -> Option<(usize, String)> {
         use crate::lexicon::{
             COUNTRY_COLUMN, COUNTRY_TABLE, PLACE_CODE_COLUMN, Place, STATE_COLUMN,
         };
         let place = crate::lexicon::lexicon().place_kind(&text.to_lowercase())?;
         let words = match place {
-            Place::Country(_) => COUNTRY_COLUMN,
+            Place::Country => COUNTRY_COLUMN,
             Place::State => STATE_COLUMN,
         };
         let mut tables = vec![main];
@@ -3237,35 +3277,45 @@ impl P<'_> {
         let countries =
             |t: usize| COUNTRY_TABLE.contains(&self.idx.tables[t].name.to_lowercase().as_str());
         // A table of countries next to `main` is where a country is named.
-        if matches!(place, Place::Country(_)) {
+        if matches!(place, Place::Country) {
             tables.extend(
                 (0..self.idx.tables.len()).filter(|&t| countries(t) && self.idx.adjacent(main, t)),
             );
         }
         for &t in &tables {
-            if matches!(place, Place::Country(_)) && countries(t) {
+            if matches!(place, Place::Country) && countries(t) {
                 return self.idx.label_col(t).map(|c| (c, text.to_owned()));
             }
-            for &c in &self.idx.tables[t].cols {
-                let col = &self.idx.cols[c];
-                if col.kind != Kind::Text || !col.words.iter().any(|w| words.contains(&w.as_str()))
-                {
-                    continue;
-                }
-                let coded = col
-                    .words
-                    .iter()
-                    .any(|w| PLACE_CODE_COLUMN.contains(&w.as_str()));
-                match (place, coded) {
-                    (Place::Country(code), true) => return Some((c, code.to_uppercase())),
-                    (_, false) => return Some((c, text.to_owned())),
-                    (Place::State, true) => {}
-                }
+            // A column whose samples show what it stores, and the place is not among them,
+            // holds something else (a `state` of an order); one of codes says which code
+            // only by its samples (two or three letters, ISO or not): neither is taken. Of
+            // two columns that could hold the place (origin, destination), none is.
+            let fitting: Vec<usize> = self.idx.tables[t]
+                .cols
+                .iter()
+                .copied()
+                .filter(|&c| {
+                    let col = &self.idx.cols[c];
+                    col.kind == Kind::Text
+                        && col.samples.is_empty()
+                        && col.words.iter().any(|w| words.contains(&w.as_str()))
+                        && !col
+                            .words
+                            .iter()
+                            .any(|w| PLACE_CODE_COLUMN.contains(&w.as_str()))
+                })
+                .collect();
+            match fitting.as_slice() {
+                [c] => return Some((*c, text.to_owned())),
+                [] => {}
+                _ => return None,
             }
         }
         None
     }
 
+    /// The column of `t` a literal most likely names a row by: a code column for short
+    /// upper-case codes ("AKO"), else the label column.
     fn text_key_col(&self, t: usize, text: &str) -> Option<usize> {
         let code = text.len() <= 5
             && !text.contains(' ')
@@ -3707,7 +3757,7 @@ impl P<'_> {
         // the rows it has many of, compared — not built (a condition on each order would
         // answer another question).
         let table = self.idx.cols[c].table;
-        if table != main && self.fans_out(main, table) && self.summed_after(m.e) {
+        if table != main && self.summed_after(m.e) && self.fans_out(main, table) {
             return false;
         }
         if let Some(tk) = tk {
@@ -3765,6 +3815,7 @@ impl P<'_> {
             let t = self.idx.cols[c].table;
             if t != main
                 && self.idx.cols[c].kind == Kind::Number
+                && additive(&self.idx.cols[c].words)
                 && self.fans_out(main, t)
                 && !sel
                     .iter()
@@ -4124,18 +4175,36 @@ impl P<'_> {
     }
 }
 
+/// Whether a column's words say an amount that adds up across rows (money, quantities),
+/// unlike a rating or an age.
+fn additive(words: &[String]) -> bool {
+    use crate::lexicon::{MONEY_COLUMN, MONEY_MEASURE, QUANTITY_WORDS};
+    words.iter().any(|w| {
+        let w = w.as_str();
+        MONEY_COLUMN.contains(&w) || MONEY_MEASURE.contains(&w) || QUANTITY_WORDS.contains(&w)
+    })
+}
+
+/// Whether the word after `i` names the table of column `col`: buy transactions are the
+/// type 'buy' of a transaction (a verb stored as a value, said before its rows' noun).
+fn stored_verb_before_its_table(toks: &[Tok], i: usize, idx: &Index, col: usize) -> bool {
+    let t = &toks[i];
+    let lex = crate::lexicon::lexicon();
+    // ("new customers" is still no status `New`: only a verb, never an adjective, a cue
+    // word or a function word.)
+    lex.is_verb(&t.low)
+        && !lex.is_adjective(&t.low)
+        && !is_stopword(&t.low)
+        && !crate::lexicon::CUE_WORDS.contains(&t.low.as_str())
+        && toks
+            .get(i + 1)
+            .and_then(|n| idx.table_named_by(&n.stem))
+            .is_some_and(|t| t == idx.cols[col].table)
+}
+
 /// Whether a lowercase word may be a stored value of three letters by itself (`dog`,
 /// `cats` for the values of a pet type): a content word, not a function word, cue word or
 /// number.
-/// Whether the word after `i` names the table of column `col`: buy transactions are the
-/// type 'buy' of a transaction (a verb or adjective stored as a value, said before its
-/// rows' noun).
-fn before_its_table(toks: &[Tok], i: usize, idx: &Index, col: usize) -> bool {
-    toks.get(i + 1)
-        .and_then(|n| idx.table_named_by(&n.stem))
-        .is_some_and(|t| t == idx.cols[col].table)
-}
-
 fn short_value_word(t: &Tok) -> bool {
     let lex = crate::lexicon::lexicon();
     t.low.chars().all(char::is_alphabetic)
