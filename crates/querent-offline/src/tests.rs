@@ -2336,9 +2336,9 @@ fn a_stored_value_beats_a_table_named_only_through_a_synonym() {
     assert_eq!(names, "SELECT sbCustName FROM sbCustomer");
 }
 
-#[test]
-fn a_role_named_by_a_numeric_key_is_the_rows_it_points_at() {
-    let snap = schema_of(vec![
+/// Staff, and clients each with an account manager among the staff.
+fn staff_and_clients() -> SchemaSnapshot {
+    schema_of(vec![
         table(
             "staff",
             vec![col("id", "integer", &[]), col("name", "text", &[])],
@@ -2353,7 +2353,12 @@ fn a_role_named_by_a_numeric_key_is_the_rows_it_points_at() {
             ],
             vec![fk("account_manager_id", "staff")],
         ),
-    ]);
+    ])
+}
+
+#[test]
+fn a_role_named_by_a_numeric_key_is_the_rows_it_points_at() {
+    let snap = staff_and_clients();
     let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
     let top = sql("Which account manager has the most clients?").unwrap();
     assert!(
@@ -2442,22 +2447,7 @@ fn a_metric_is_never_summed_across_rows_that_repeat_its_rows() {
 
 #[test]
 fn rows_asked_for_by_a_role_are_those_in_it() {
-    let snap = schema_of(vec![
-        table(
-            "staff",
-            vec![col("id", "integer", &[]), col("name", "text", &[])],
-            vec![],
-        ),
-        table(
-            "clients",
-            vec![
-                col("id", "integer", &[]),
-                col("name", "text", &[]),
-                col("account_manager_id", "integer", &[]),
-            ],
-            vec![fk("account_manager_id", "staff")],
-        ),
-    ]);
+    let snap = staff_and_clients();
     let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
     assert_eq!(
         sql("List the account managers.").unwrap(),
