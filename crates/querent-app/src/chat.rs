@@ -317,6 +317,14 @@ impl Events {
         }
     }
 
+    /// Sends `done` with a copy of the answer, when events are forwarded (the JSON
+    /// variant's caller takes the answer itself: no copy of its rows is made for nothing).
+    async fn done(&self, response: &ChatResponse) {
+        if self.forward {
+            let _ = self.emit(ChatEvent::Done(Box::new(response.clone()))).await;
+        }
+    }
+
     /// Resolves when the receiver is gone; never for [`Events::none`].
     async fn closed(&self) {
         match &self.tx {
@@ -645,7 +653,9 @@ impl App {
     ) -> (ChatResponse, StageTimings) {
         let message_id = prepared.message.id;
         let run = prepared.message.run_id;
-        let fallback = prepared.clone();
+        // What the early ends need: the session and the message as prepared (not the
+        // connection, the actor and the provider with them).
+        let fallback = (prepared.session.clone(), prepared.message.clone());
         let _working = self.in_flight();
         tokio::select! {
             // A shutdown wins over an answer ready at the same moment, and stops a chat
@@ -655,7 +665,7 @@ impl App {
                 // The pipeline future is dropped (cancelling any query); the message and
                 // the stream say why.
                 let message = self
-                    .end_early(&fallback, ErrorCode::ShuttingDown, crate::shutdown::SHUTTING_DOWN_DETAIL)
+                    .end_early(&fallback.1, ErrorCode::ShuttingDown, crate::shutdown::SHUTTING_DOWN_DETAIL)
                     .await;
                 let _ = events
                     .emit(ChatEvent::Error(chat_error(
@@ -663,10 +673,8 @@ impl App {
                         crate::shutdown::SHUTTING_DOWN_DETAIL.to_owned(),
                     )))
                     .await;
-                let response = self.response_of(&fallback.session, &message, false);
-                let _ = events
-                    .emit(ChatEvent::Done(Box::new(response.clone())))
-                    .await;
+                let response = self.response_of(&fallback.0, &message, false);
+                events.done(&response).await;
                 (response, StageTimings::default())
             }
             done = self.pipeline(prepared, &events) => done,
@@ -677,13 +685,13 @@ impl App {
                 // and the message records why it has no answer.
                 let message = self
                     .end_early(
-                        &fallback,
+                        &fallback.1,
                         ErrorCode::QueryError,
                         "the client disconnected before the answer was complete",
                     )
                     .await;
                 (
-                    self.response_of(&fallback.session, &message, false),
+                    self.response_of(&fallback.0, &message, false),
                     StageTimings::default(),
                 )
             }
@@ -692,9 +700,14 @@ impl App {
 
     /// Stores the message of a chat whose pipeline was dropped as `error` with `code` and
     /// `detail` (only while it is still this run's: an edit since then owns it).
-    async fn end_early(&self, p: &PreparedChat, code: ErrorCode, detail: &str) -> ChatMessage {
-        let (message_id, run) = (p.message.id, p.message.run_id);
-        let mut message = p.message.clone();
+    async fn end_early(
+        &self,
+        prepared: &ChatMessage,
+        code: ErrorCode,
+        detail: &str,
+    ) -> ChatMessage {
+        let (message_id, run) = (prepared.id, prepared.run_id);
+        let mut message = prepared.clone();
         if let Ok(current) = self.store().get_message(message_id).await {
             message = current;
         }
@@ -772,9 +785,7 @@ impl App {
         let response = self.response_of(&p.session, &p.message, true);
         p.timings.total_us = micros(p.started);
         self.metrics().chat_answer(p.message.status, &p.timings);
-        let _ = events
-            .emit(ChatEvent::Done(Box::new(response.clone())))
-            .await;
+        events.done(&response).await;
         (response, p.timings)
     }
 
