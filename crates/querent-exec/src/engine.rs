@@ -370,7 +370,7 @@ impl QueryEngine for Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use querent_domain::schema::{ColumnInfo, TableInfo, TableKind};
+    use querent_domain::schema::{ColumnInfo, TableInfo};
 
     fn snapshot(tables: &[(&str, &[&str])]) -> SchemaSnapshot {
         let mut s = SchemaSnapshot {
@@ -380,26 +380,9 @@ mod tests {
             taken_at: 1,
             tables: tables
                 .iter()
-                .map(|(name, cols)| TableInfo {
-                    schema: None,
-                    name: (*name).to_owned(),
-                    kind: TableKind::Table,
-                    comment: None,
-                    columns: cols
-                        .iter()
-                        .map(|c| ColumnInfo {
-                            name: (*c).to_owned(),
-                            data_type: "text".to_owned(),
-                            nullable: true,
-                            default: None,
-                            comment: None,
-                            sample_values: Vec::new(),
-                        })
-                        .collect(),
-                    primary_key: Vec::new(),
-                    unique_constraints: Vec::new(),
-                    foreign_keys: Vec::new(),
-                    row_estimate: None,
+                .map(|(name, cols)| {
+                    let columns = cols.iter().map(|c| ColumnInfo::plain(c, "text")).collect();
+                    TableInfo::plain(None, name, columns)
                 })
                 .collect(),
         };

@@ -354,7 +354,7 @@ mod engine {
         ColumnMeta, DbErrorCode, ExecError, QueryEngine, QueryLimits, QueryOutcome, QueryRequest,
         Row, RowSink, SinkClosed, Truncation, TruncationReason,
     };
-    use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo, TableKind};
+    use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo};
     use querent_domain::{
         ConnectionId, ConnectionTarget, Dialect, ErrorCode, PrivacyPolicy, Secret,
     };
@@ -398,26 +398,9 @@ mod engine {
             taken_at: querent_domain::now_millis(),
             tables: tables
                 .iter()
-                .map(|(name, cols)| TableInfo {
-                    schema: schema.map(str::to_owned),
-                    name: (*name).to_owned(),
-                    kind: TableKind::Table,
-                    comment: None,
-                    columns: cols
-                        .iter()
-                        .map(|c| ColumnInfo {
-                            name: (*c).to_owned(),
-                            data_type: "any".to_owned(),
-                            nullable: true,
-                            default: None,
-                            comment: None,
-                            sample_values: Vec::new(),
-                        })
-                        .collect(),
-                    primary_key: Vec::new(),
-                    unique_constraints: Vec::new(),
-                    foreign_keys: Vec::new(),
-                    row_estimate: None,
+                .map(|(name, cols)| {
+                    let columns = cols.iter().map(|c| ColumnInfo::plain(c, "any")).collect();
+                    TableInfo::plain(schema, name, columns)
                 })
                 .collect(),
         };

@@ -97,6 +97,37 @@ pub struct ColumnInfo {
     pub sample_values: Vec<String>,
 }
 
+impl TableInfo {
+    /// A plain table (no comment, keys, constraints or estimate) with these columns.
+    pub fn plain(schema: Option<&str>, name: &str, columns: Vec<ColumnInfo>) -> Self {
+        Self {
+            schema: schema.map(str::to_owned),
+            name: name.to_owned(),
+            kind: TableKind::Table,
+            comment: None,
+            columns,
+            primary_key: Vec::new(),
+            unique_constraints: Vec::new(),
+            foreign_keys: Vec::new(),
+            row_estimate: None,
+        }
+    }
+}
+
+impl ColumnInfo {
+    /// A nullable column of this type, with no default, comment or samples.
+    pub fn plain(name: &str, data_type: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            data_type: data_type.to_owned(),
+            nullable: true,
+            default: None,
+            comment: None,
+            sample_values: Vec::new(),
+        }
+    }
+}
+
 /// A unique constraint (or, for SQLite, a unique index) over some columns of a table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -15,7 +15,7 @@ use mysql_async::prelude::Queryable;
 use querent_domain::query::{
     ColumnMeta, ExecError, QueryEngine, QueryLimits, QueryRequest, Row, RowSink, SinkClosed,
 };
-use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo, TableKind};
+use querent_domain::schema::{ColumnInfo, SchemaSnapshot, TableInfo};
 use querent_domain::{ConnectionId, ConnectionTarget, Dialect, PrivacyPolicy};
 use querent_exec::Engine;
 
@@ -116,26 +116,9 @@ fn snapshot(dialect: Dialect, schema: Option<&str>) -> SchemaSnapshot {
         taken_at: querent_domain::now_millis(),
         tables: TABLES
             .iter()
-            .map(|(name, cols)| TableInfo {
-                schema: schema.map(str::to_owned),
-                name: (*name).to_owned(),
-                kind: TableKind::Table,
-                comment: None,
-                columns: cols
-                    .iter()
-                    .map(|c| ColumnInfo {
-                        name: (*c).to_owned(),
-                        data_type: "any".to_owned(),
-                        nullable: true,
-                        default: None,
-                        comment: None,
-                        sample_values: Vec::new(),
-                    })
-                    .collect(),
-                primary_key: Vec::new(),
-                unique_constraints: Vec::new(),
-                foreign_keys: Vec::new(),
-                row_estimate: None,
+            .map(|(name, cols)| {
+                let columns = cols.iter().map(|c| ColumnInfo::plain(c, "any")).collect();
+                TableInfo::plain(schema, name, columns)
             })
             .collect(),
     };
