@@ -1655,9 +1655,9 @@ fn metrics_over_their_own_rows(
     used: &[usize],
 ) -> Result<(), String> {
     use sql::Expr;
-    // A distinct count, a least or a greatest value is not changed by repeated rows.
-    let unchanged = |c: usize| {
-        let text: String = idx.cols[c]
+    // The SQL text of a metric's expression around its columns, upper case.
+    let text_of = |c: usize| -> String {
+        idx.cols[c]
             .metric
             .iter()
             .flatten()
@@ -1665,7 +1665,11 @@ fn metrics_over_their_own_rows(
                 index::Piece::Text(t) => Some(t.to_uppercase()),
                 index::Piece::Col(_) => None,
             })
-            .collect();
+            .collect()
+    };
+    // A distinct count, a least or a greatest value is not changed by repeated rows.
+    let unchanged = |c: usize| {
+        let text = text_of(c);
         text.contains("COUNT(DISTINCT")
             || (text.contains("MIN(") || text.contains("MAX("))
                 && !["SUM(", "AVG(", "COUNT("].iter().any(|f| text.contains(f))
@@ -1682,12 +1686,7 @@ fn metrics_over_their_own_rows(
         // repeat, with every table it reads joined.
         let joined_words: BTreeSet<&String> =
             tables.iter().flat_map(|&t| &idx.tables[t].words).collect();
-        let counts =
-            |k: usize| {
-                idx.cols[k].metric.iter().flatten().any(
-                    |x| matches!(x, index::Piece::Text(t) if t.to_uppercase().contains("COUNT(")),
-                )
-            };
+        let counts = |k: usize| text_of(k).contains("COUNT(");
         let candidates: Vec<usize> = idx
             .cols
             .iter()

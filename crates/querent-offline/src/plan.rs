@@ -2524,6 +2524,12 @@ impl P<'_> {
                         col = Some(c);
                         self.used[nk] = true;
                     }
+                    // A country or state the samples miss, and the column that holds it.
+                    let place = if like || col.is_some() {
+                        None
+                    } else {
+                        self.place_col(main, text, &extra_tables)
+                    };
                     let reach = if like { 6 } else { 4 };
                     if col.is_none()
                         && let Some(pk) = self.prev_ent(k, reach, like)
@@ -2539,11 +2545,6 @@ impl P<'_> {
                             .collect();
                         let ptable = ptables.first().map(|_| self.best_table(&ptables, pk));
                         let plabel = ptable.and_then(|t| self.text_key_col(t, text));
-                        let place = if like {
-                            None
-                        } else {
-                            self.place_col(main, text, &extra_tables)
-                        };
                         if !text_cols.is_empty() && (ptables.is_empty() || plabel.is_none()) {
                             col = self.pick(&text_cols, pk, Some(main), Some(Kind::Text));
                             self.consume_item(pk, &mut sel);
@@ -2564,22 +2565,21 @@ impl P<'_> {
                         });
                     }
                     if col.is_none()
-                        && !like
-                        && let Some((c, value)) = self.place_col(main, text, &extra_tables)
+                        && let Some((c, kind)) = place
                     {
                         // "cities of Brazil" → `countrycode = 'BRA'`, "in Texas" →
                         // `district = 'Texas'`: a place's column, not a row's name.
                         if self.idx.cols[c].table != main {
                             extra_tables.push(self.idx.cols[c].table);
                         }
-                        let cond = Cond::Cmp(c, if negated { "!=" } else { "=" }, Lit::Str(value));
+                        let cond =
+                            Cond::Cmp(c, if negated { "!=" } else { "=" }, Lit::Str(text.clone()));
                         self.push_cond(&mut conds, m.s, cond, main);
                         // "What is the population of Texas?": one amount of a state, whose
                         // rows here are many (its cities), is their sum, when no rows are
                         // asked for. (A country has a row of its own as often.)
                         let many_rows = self.idx.label_col(main) != Some(c)
-                            && crate::lexicon::lexicon().place_kind(&text.to_lowercase())
-                                == Some(crate::lexicon::Place::State);
+                            && kind == crate::lexicon::Place::State;
                         if many_rows
                             && self.table_mentions().is_empty()
                             && q.order.is_empty()
@@ -3260,10 +3260,15 @@ impl P<'_> {
 
     /// For a literal that names a country or a US state, the one column of `main` (else of
     /// a table already joined) that holds such places by name — named for a country or
-    /// nation, or for a state, district, province or region, unsampled, not a code — with
-    /// the value to compare, or the name column of a table of countries. `None` for any
-    /// other literal, or when two columns could hold it.
-    fn place_col(&self, main: usize, text: &str, joined: &[usize]) -> Option<(usize, String)> {
+    /// nation, or for a state, district, province or region, unsampled, not a code — or the
+    /// name column of a table of countries, with the kind of place. `None` for any other
+    /// literal, or when two columns could hold it.
+    fn place_col(
+        &self,
+        main: usize,
+        text: &str,
+        joined: &[usize],
+    ) -> Option<(usize, crate::lexicon::Place)> {
         use crate::lexicon::{
             COUNTRY_COLUMN, COUNTRY_TABLE, PLACE_CODE_COLUMN, Place, STATE_COLUMN,
         };
@@ -3284,7 +3289,7 @@ impl P<'_> {
         }
         for &t in &tables {
             if matches!(place, Place::Country) && countries(t) {
-                return self.idx.label_col(t).map(|c| (c, text.to_owned()));
+                return self.idx.label_col(t).map(|c| (c, place));
             }
             // A column whose samples show what it stores, and the place is not among them,
             // holds something else (a `state` of an order); one of codes says which code
@@ -3306,7 +3311,7 @@ impl P<'_> {
                 })
                 .collect();
             match fitting.as_slice() {
-                [c] => return Some((*c, text.to_owned())),
+                [c] => return Some((*c, place)),
                 [] => {}
                 _ => return None,
             }
