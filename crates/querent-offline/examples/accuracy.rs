@@ -12,7 +12,9 @@
 //! runs the translator alone (no linking, no guard); `querent eval` measures the pipeline.
 //! `out.jsonl` (optional) receives one line per question of half `a` with the outcome, the
 //! SQL and the refusal text, for reading failures; half `b` is never written out (unless
-//! `PROBE=1`, for a file of one's own probe questions rather than a suite).
+//! `PROBE=1`, for a file of one's own probe questions rather than a suite). Answered
+//! questions are also counted by their confidence; `MIN_CONFIDENCE=<x>` sets the threshold
+//! below which translations are refused (`0` answers all).
 
 #![allow(
     // Example code: unwrapping keeps it short; it runs no async server.
@@ -44,19 +46,34 @@ struct Tally {
     correct: usize,
     refused: usize,
     wrong: usize,
+    /// Answered questions by confidence bucket ([`BUCKETS`]): (correct, wrong).
+    by_confidence: [(usize, usize); BUCKETS.len()],
+}
+
+/// Lower bounds of the confidence buckets the calibration table shows.
+const BUCKETS: [f32; 6] = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9];
+
+fn bucket(confidence: f32) -> usize {
+    BUCKETS.iter().rposition(|b| confidence >= *b).unwrap_or(0)
 }
 
 impl Tally {
     fn line(&self, name: &str) -> String {
         let answered = self.n - self.refused;
         format!(
-            "{name}: n={} correct={} accuracy={:.1}% precision={:.1}% wrong={} refused={}",
+            "{name}: n={} correct={} accuracy={:.1}% precision={:.1}% wrong={} refused={}\n  correct/wrong by confidence: {}",
             self.n,
             self.correct,
             100.0 * self.correct as f64 / self.n.max(1) as f64,
             100.0 * self.correct as f64 / answered.max(1) as f64,
             self.wrong,
-            self.refused
+            self.refused,
+            BUCKETS
+                .iter()
+                .zip(&self.by_confidence)
+                .map(|(b, (c, w))| format!("≥{b:.1}: {c}/{w}"))
+                .collect::<Vec<_>>()
+                .join("  ")
         )
     }
 }
@@ -87,7 +104,15 @@ fn main() {
         .map(|p| std::fs::File::create(p).expect("out file"));
     let text = std::fs::read_to_string(&questions).expect("read questions");
     let policy = PrivacyPolicy::default();
-    let options = TranslatorOptions::default();
+    // `MIN_CONFIDENCE=0` answers every translation, whatever its confidence: the table of
+    // correct/wrong by confidence then shows what a threshold would keep.
+    let mut options = TranslatorOptions::default();
+    if let Some(min) = std::env::var("MIN_CONFIDENCE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        options.min_confidence = min;
+    }
     type Db = (SchemaSnapshot, Option<SemanticModel>, Connection);
     let mut dbs: HashMap<String, Db> = HashMap::new();
     let mut halves = [Tally::default(), Tally::default()];
@@ -158,11 +183,14 @@ fn main() {
                     && golds
                         .iter()
                         .any(|g| rows(conn, g).is_some_and(|r| Some(&r) == got.as_ref()));
+                let b = &mut tally.by_confidence[bucket(t.confidence)];
                 if ok {
                     tally.correct += 1;
+                    b.0 += 1;
                     "correct"
                 } else {
                     tally.wrong += 1;
+                    b.1 += 1;
                     "wrong"
                 }
             }
@@ -172,18 +200,25 @@ fn main() {
         if (h == 0 || probe)
             && let Some(f) = out.as_mut()
         {
-            let (sql, why, unknown, unplaced) = match &t {
+            let (sql, why, unknown, confidence, doubts) = match &t {
                 Ok(t) => (
                     t.sql.clone(),
                     t.explanation.clone(),
                     t.unknown_words.clone(),
-                    t.unplaced.clone(),
+                    t.confidence,
+                    t.doubts.clone(),
                 ),
-                Err(e) => (String::new(), e.understood.clone(), Vec::new(), Vec::new()),
+                Err(e) => (
+                    String::new(),
+                    e.understood.clone(),
+                    Vec::new(),
+                    0.0,
+                    Vec::new(),
+                ),
             };
             let rec = serde_json::json!({"id": id, "db": db, "question": question,
                 "outcome": outcome, "sql": sql, "refusal": why, "gold": golds[0],
-                "unknown": unknown, "unplaced": unplaced});
+                "unknown": unknown, "confidence": confidence, "doubts": doubts});
             writeln!(f, "{rec}").unwrap();
         }
     }
@@ -193,6 +228,10 @@ fn main() {
         all.correct += t.correct;
         all.refused += t.refused;
         all.wrong += t.wrong;
+        for (a, b) in all.by_confidence.iter_mut().zip(&t.by_confidence) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
     }
     println!("{}", halves[0].line("half a"));
     println!("{}", halves[1].line("half b"));

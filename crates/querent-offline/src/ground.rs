@@ -18,6 +18,26 @@ pub(crate) struct ReadAs {
     pub said: String,
     /// The schema words it was read as.
     pub read_as: String,
+    /// What the reading rests on.
+    pub via: Via,
+}
+
+/// What a reading of a word the schema does not use rests on, from the surest to the
+/// loosest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// A synonym: the semantic model's, the built-in business words' or WordNet's.
+    Synonym,
+    /// Having a row in a table of trades ("customers who bought something").
+    Trade,
+    /// A place or a sex named by its adjective or abbreviation ("American", "TX").
+    Place,
+    /// An age group said in words ("teenagers").
+    Age,
+    /// A misspelling of the one close word.
+    Spelling,
+    /// A broader or narrower word of WordNet's ("vessels" for ships).
+    Related,
 }
 
 /// Whether the schema knows a token: one of its words, directly, by the built-in synonyms
@@ -42,7 +62,7 @@ pub(crate) fn known(idx: &Index, tok: &Tok) -> bool {
 
 /// Whether grounding leaves a token alone whatever it is: quoted literals, numbers,
 /// stop words, the planner's cue words, month names, currency words, short words.
-fn fixed(tok: &Tok) -> bool {
+pub(crate) fn fixed(tok: &Tok) -> bool {
     if RATIO_WORDS.contains(&tok.low.as_str()) {
         return false;
     }
@@ -154,6 +174,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             read.push(ReadAs {
                 said: tok.text.clone(),
                 read_as: table_word.clone(),
+                via: Via::Trade,
             });
             let mut t = tok;
             t.low.clone_from(&table_word);
@@ -175,22 +196,23 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             .into_iter()
             .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
             .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
-            .cloned()
-            .or_else(|| related_name(idx, &tok));
+            .map(|alt| (alt.clone(), Via::Synonym))
+            .or_else(|| related_name(idx, &tok).map(|alt| (alt, Via::Related)));
         let reading = reading.or_else(|| {
             // Not a plural or inflection of a known word: perhaps a misspelling.
             let singular = crate::text::stem(&tok.low);
             spelling(idx, &tok.low)
                 .filter(|w| crate::text::stem(w) != singular)
-                .map(|w| vec![w])
+                .map(|w| (vec![w], Via::Spelling))
         });
-        let Some(alt) = reading else {
+        let Some((alt, via)) = reading else {
             out.push(tok);
             continue;
         };
         read.push(ReadAs {
             said: tok.text.clone(),
             read_as: alt.join(" "),
+            via,
         });
         let last = alt.len() - 1;
         for (i, w) in alt.iter().enumerate() {
@@ -900,6 +922,7 @@ fn places(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             read.push(ReadAs {
                 said: said.join(" "),
                 read_as: (*other).to_owned(),
+                via: Via::Place,
             });
             let last = &span[k - 1];
             let words: Vec<&str> = other.split(' ').collect();
@@ -982,6 +1005,7 @@ fn age_groups(toks: Vec<Tok>, idx: &Index, read: &mut Vec<ReadAs>) -> Vec<Tok> {
         read.push(ReadAs {
             said: said.join(" "),
             read_as: phrase.clone(),
+            via: Via::Age,
         });
         // "the adult students": the rows' noun first ("the students aged 18 or more").
         let noun = toks

@@ -146,6 +146,7 @@ use querent_domain::{Dialect, PrivacyPolicy};
 
 use serde::{Deserialize, Serialize};
 
+mod confidence;
 mod ground;
 mod index;
 mod lexicon;
@@ -158,7 +159,7 @@ mod text;
 mod time;
 
 /// Tuning of the offline translator.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct TranslatorOptions {
     /// Rows to return for "top"/"bottom" questions that name no number.
@@ -167,6 +168,9 @@ pub struct TranslatorOptions {
     pub max_join_hops: u8,
     /// Whether weeks start on Monday (ISO) rather than Sunday, for "this week"/"last week".
     pub week_starts_monday: bool,
+    /// The least confidence ([`Translation::confidence`]) a translation needs to be
+    /// answered; below it the question is refused with the doubts named.
+    pub min_confidence: f32,
 }
 
 impl Default for TranslatorOptions {
@@ -175,12 +179,18 @@ impl Default for TranslatorOptions {
             default_top_k: 10,
             max_join_hops: 3,
             week_starts_monday: true,
+            min_confidence: MIN_CONFIDENCE,
         }
     }
 }
 
+/// The default [`TranslatorOptions::min_confidence`]: one loose reading and a chosen join
+/// path pass, two doubts of that size or one severe one do not (docs/ACCURACY.md, "Seventh
+/// step", has the calibration).
+pub const MIN_CONFIDENCE: f32 = 0.75;
+
 /// A translated question.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Translation {
     /// One `SELECT` statement in the requested dialect (not yet validated by the guard).
     pub sql: String,
@@ -191,6 +201,11 @@ pub struct Translation {
     pub unknown_words: Vec<String>,
     /// Phrases of the question that name a table, column or value the SQL does not use.
     pub unplaced: Vec<String>,
+    /// How sure the translator is that the SQL answers the question, in [0, 1]: 1 when it
+    /// understood every word directly, lower for each doubt in [`Translation::doubts`].
+    pub confidence: f32,
+    /// What lowered the confidence, in plain words, largest doubt first.
+    pub doubts: Vec<String>,
 }
 
 /// The translator could not turn the question into SQL.
@@ -276,6 +291,8 @@ fn from_examples(
             ),
             unknown_words: Vec::new(),
             unplaced: Vec::new(),
+            confidence: 1.0,
+            doubts: Vec::new(),
         })
 }
 
@@ -681,11 +698,19 @@ fn translate_on(
     average_per_own_row(&mut q, idx, &toks);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
+    let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
+    if sure.confidence < options.min_confidence {
+        return Err(CannotTranslate {
+            understood: confidence::refusal(&sure, &sql::explain(&q, idx)),
+        });
+    }
     Ok(Translation {
         sql: sql::render(&q, idx, dialect),
-        explanation: with_readings(sql::explain(&q, idx), &read_as),
+        explanation: confidence::explained(sql::explain(&q, idx), &sure),
         unknown_words,
         unplaced: planned.unplaced,
+        confidence: sure.confidence,
+        doubts: sure.doubts.into_iter().map(|d| d.said).collect(),
     })
 }
 
@@ -1076,18 +1101,6 @@ fn unknown_refusal(words: &[String], understood: &str) -> String {
         if words.len() == 1 { "s" } else { "" },
         understood.trim_end_matches('.').to_owned() + "."
     )
-}
-
-/// The explanation, followed by how words the schema does not use were read.
-fn with_readings(explanation: String, read_as: &[ground::ReadAs]) -> String {
-    if read_as.is_empty() {
-        return explanation;
-    }
-    let readings: Vec<String> = read_as
-        .iter()
-        .map(|r| format!("\"{}\" as {}", r.said, r.read_as))
-        .collect();
-    format!("{explanation} (I read {}.)", readings.join(", "))
 }
 
 /// What the kind of question asks for: "who" shows a label, "when" a date, and an answer

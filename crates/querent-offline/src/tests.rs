@@ -2492,3 +2492,55 @@ fn review_cases_stay_refused_or_as_said() {
     let staff = demo_sql("List the adult employees.");
     assert!(staff.map_or(true, |s| !s.contains(">= 18")));
 }
+
+#[test]
+fn confidence_falls_with_each_doubt_and_refuses_below_the_threshold() {
+    let plain = translate("How many customers are there?", &demo(), Dialect::Sqlite).unwrap();
+    assert!((plain.confidence - 1.0).abs() < f32::EPSILON, "{plain:?}");
+    assert!(plain.doubts.is_empty());
+    // A misspelt word is read as the one close word, with a doubt.
+    let spelt = translate("How many custommers are there?", &demo(), Dialect::Sqlite).unwrap();
+    assert!(spelt.confidence < 1.0 && spelt.confidence >= MIN_CONFIDENCE);
+    assert!(
+        spelt.doubts.iter().any(|d| d.contains("custommers")),
+        "{:?}",
+        spelt.doubts
+    );
+    // Four tables joined through one the question never names and one its verb names:
+    // answered.
+    let bridged = translate(
+        "Which product names did customers from Germany buy?",
+        &demo(),
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert!(bridged.confidence >= MIN_CONFIDENCE, "{bridged:?}");
+    assert!(
+        bridged.explanation.contains("Confidence 77%"),
+        "{bridged:?}"
+    );
+    // The same with a misspelling on top: the doubts add up; answered only when the
+    // threshold is lowered, and refused by default with the doubts said.
+    let q = "Which product names did custommers from Germany buy?";
+    let loose = TranslatorOptions {
+        min_confidence: 0.0,
+        ..TranslatorOptions::default()
+    };
+    let t = translate_with(
+        q,
+        &demo(),
+        Dialect::Sqlite,
+        &PrivacyPolicy::default(),
+        &loose,
+    )
+    .unwrap();
+    assert!(t.confidence < MIN_CONFIDENCE, "{t:?}");
+    assert!(
+        t.doubts.iter().any(|d| d.contains("order_items")),
+        "{:?}",
+        t.doubts
+    );
+    let e = translate(q, &demo(), Dialect::Sqlite).unwrap_err();
+    assert!(e.understood.contains("not sure enough"), "{}", e.understood);
+    assert!(e.understood.contains("confidence"), "{}", e.understood);
+}

@@ -1,0 +1,186 @@
+//! How sure a translation is: each doubt the translator has about its reading of the
+//! question lowers a confidence that starts at 1, and a translation below the threshold
+//! ([`crate::TranslatorOptions::min_confidence`]) is refused with the doubts named.
+//!
+//! The doubts are kinds of evidence, not questions: a word nothing in the schema explains,
+//! a word read through a loose relation (a broader noun, a misspelling), a word the schema
+//! knows that the query leaves out, a table joined or read that the question never names.
+//! Their weights were set on half `a` of the open suites and checked on half `b` and on
+//! question sets written apart (docs/ACCURACY.md, "Seventh step").
+
+use crate::ground::{ReadAs, Via};
+use crate::index::Index;
+use crate::sql::{self, Expr, Select};
+use crate::text::Tok;
+
+/// One reason for doubt, with how much it lowers the confidence (a factor in (0, 1]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Doubt {
+    /// In plain words, for the user.
+    pub said: String,
+    /// The factor the confidence is multiplied by.
+    pub factor: f32,
+}
+
+/// The confidence of a translation and the doubts behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Assessment {
+    /// In [0, 1].
+    pub confidence: f32,
+    /// Why it is below 1, largest doubt first.
+    pub doubts: Vec<Doubt>,
+}
+
+/// From how many words a question is long enough that a rule-based reading likely misses
+/// part of it.
+const LONG_QUESTION: usize = 25;
+
+/// How much a reading through each kind of relation lowers the confidence.
+fn reading_factor(via: Via) -> (f32, &'static str) {
+    match via {
+        Via::Synonym => (0.95, "a synonym"),
+        Via::Trade => (0.95, "having a row there"),
+        Via::Place => (0.95, "the place or sex it names"),
+        Via::Age => (0.9, "an age range"),
+        Via::Spelling => (0.85, "a misspelling"),
+        Via::Related => (0.8, "a broader or narrower word"),
+    }
+}
+
+/// Weighs what the translator did not fully understand about `q`.
+pub(crate) fn assess(
+    q: &Select,
+    idx: &Index,
+    toks: &[Tok],
+    covered: &[bool],
+    unknown: &[(String, f32)],
+    read_as: &[ReadAs],
+) -> Assessment {
+    let mut doubts: Vec<Doubt> = Vec::new();
+    for (word, w) in unknown {
+        doubts.push(Doubt {
+            said: format!("I do not know the word \"{word}\""),
+            factor: 1.0 - 0.5 * w.clamp(0.0, 1.0),
+        });
+    }
+    for r in read_as {
+        let (factor, how) = reading_factor(r.via);
+        doubts.push(Doubt {
+            said: format!("I read \"{}\" as {} ({how})", r.said, r.read_as),
+            factor,
+        });
+    }
+    for word in ignored_known(idx, toks, covered) {
+        doubts.push(Doubt {
+            said: format!("the query does not use \"{word}\", which the database knows"),
+            factor: 0.85,
+        });
+    }
+    let named: Vec<usize> = toks
+        .iter()
+        .filter_map(|t| idx.table_named_by(&t.stem))
+        .collect();
+    let unnamed = unnamed_tables(q, idx, &named);
+    for &t in &unnamed {
+        doubts.push(Doubt {
+            said: format!(
+                "the query reads `{}`, which the question does not name",
+                idx.tables[t].name
+            ),
+            factor: 0.9,
+        });
+    }
+    // Each table past the second is one more join path chosen without being asked (a
+    // bridge the question does not name is counted above already).
+    let tables = 1 + q.joins.len() - unnamed.len().min(q.joins.len());
+    if tables >= 3 {
+        doubts.push(Doubt {
+            said: format!("the answer joins {} tables", 1 + q.joins.len()),
+            factor: 0.9_f32.powi(i32::try_from(tables - 2).unwrap_or(i32::MAX)),
+        });
+    }
+    if q.items.len() >= 4 {
+        doubts.push(Doubt {
+            said: format!("the answer shows {} columns", q.items.len()),
+            factor: 0.9,
+        });
+    }
+    let words = toks.iter().filter(|t| !t.quoted).count();
+    if words >= LONG_QUESTION {
+        doubts.push(Doubt {
+            said: format!("the question is long ({words} words): part of it may be misread"),
+            factor: 0.85,
+        });
+    }
+    doubts.sort_by(|a, b| a.factor.total_cmp(&b.factor));
+    let confidence = doubts
+        .iter()
+        .map(|d| d.factor)
+        .product::<f32>()
+        .clamp(0.0, 1.0);
+    Assessment { confidence, doubts }
+}
+
+/// Words of the question the schema knows (a table's, column's or value's word) that the
+/// planner placed nowhere: the query may answer a question without them.
+fn ignored_known(idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        if covered.get(i).copied().unwrap_or(true) || crate::ground::fixed(t) {
+            continue;
+        }
+        if (idx.vocab.contains(&t.stem) || idx.vocab.contains(&t.low)) && !out.contains(&t.low) {
+            out.push(t.low.clone());
+        }
+    }
+    out
+}
+
+/// Tables the query joins or reads that no word of the question names and whose columns
+/// the query shows or filters on nowhere but in a join (a bridge the translator chose).
+fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
+    let mut used: Vec<usize> = Vec::new();
+    for e in q.items.iter().chain(q.order.iter().map(|(e, _)| e)) {
+        if let Expr::Col(c) | Expr::Agg(_, c, _) = e {
+            used.push(idx.cols[*c].table);
+        }
+    }
+    for c in q.conds.iter().flat_map(sql::cond_cols) {
+        used.push(idx.cols[c].table);
+    }
+    used.extend(q.group.iter().map(|c| idx.cols[*c].table));
+    let mut tables = vec![q.from];
+    tables.extend(q.joins.iter().map(|(_, c)| idx.cols[*c].table));
+    tables
+        .into_iter()
+        .filter(|t| !named.contains(t) && !used.contains(t))
+        .collect()
+}
+
+/// Why a translation below the threshold is not answered: how sure it was, the doubts,
+/// what it would have answered and what would help.
+pub(crate) fn refusal(a: &Assessment, understood: &str) -> String {
+    let doubts: Vec<&str> = a.doubts.iter().map(|d| d.said.as_str()).collect();
+    format!(
+        "I am not sure enough of my reading (confidence {:.0}%): {}. I would have answered: \
+         {} Ask with the names the database uses, add the words as synonyms or a metric in \
+         the connection's semantic model, or use an LLM provider.",
+        a.confidence * 100.0,
+        doubts.join("; "),
+        understood.trim_end_matches('.').to_owned() + "."
+    )
+}
+
+/// The explanation, followed by the confidence and its doubts when there are any (how
+/// words the schema does not use were read among them).
+pub(crate) fn explained(explanation: String, a: &Assessment) -> String {
+    if a.doubts.is_empty() {
+        return explanation;
+    }
+    let doubts: Vec<&str> = a.doubts.iter().map(|d| d.said.as_str()).collect();
+    format!(
+        "{explanation} Confidence {:.0}%: {}.",
+        a.confidence * 100.0,
+        doubts.join("; ")
+    )
+}
