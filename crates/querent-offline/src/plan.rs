@@ -3633,16 +3633,17 @@ impl P<'_> {
         ) && let Some((tables, cols)) = self.ent(nk)
         {
             let (tables, cols) = (tables.to_vec(), cols.to_vec());
-            let is_count_noun = !tables.is_empty()
-                && !cols.iter().any(|c| {
-                    self.idx.cols[*c].table == main && self.idx.cols[*c].kind == Kind::Number
-                });
+            // "more than 50000000 population": a number of the main table's own, compared.
+            let own_number = cols
+                .iter()
+                .any(|c| self.idx.cols[*c].table == main && self.idx.cols[*c].kind == Kind::Number);
+            let is_count_noun = !tables.is_empty() && !own_number;
             // "speak more than 2 languages": a column of a table whose rows point at the
             // main table counts those rows.
             let counted_col_table = cols
                 .iter()
                 .map(|c| self.idx.cols[*c].table)
-                .find(|t| *t != main && self.fans_out(main, *t));
+                .find(|t| !own_number && *t != main && self.fans_out(main, *t));
             if (is_count_noun || (tables.is_empty() && counted_col_table.is_some()))
                 && op.is_some()
                 && op != Some("between")

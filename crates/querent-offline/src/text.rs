@@ -258,6 +258,69 @@ pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
         i += 1;
     }
     mark_money(question, &mut out);
+    scale_numbers(out)
+}
+
+/// Words that scale the number before them, and suffixes that scale the number they end.
+const SCALE_WORDS: &[(&str, f64)] = &[
+    ("thousand", 1e3),
+    ("million", 1e6),
+    ("billion", 1e9),
+    ("trillion", 1e12),
+];
+const SCALE_SUFFIXES: &[(&str, f64)] = &[("k", 1e3), ("bn", 1e9)];
+
+/// "50 million", "300 thousand", "2.5 billion", "10k", "3bn": one number, scaled ("more
+/// than 50 million people" compares with 50000000). An amount of money stays one, also
+/// when its currency word follows the scale ("3 million dollars").
+fn scale_numbers(toks: Vec<Tok>) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut it = toks.into_iter().peekable();
+    while let Some(mut t) = it.next() {
+        let digits = !t.quoted && t.low.starts_with(|c: char| c.is_ascii_digit());
+        let scale_after = it
+            .peek()
+            .and_then(|n| SCALE_WORDS.iter().find(|(w, _)| *w == n.stem))
+            .map(|(_, f)| *f);
+        let suffixed = SCALE_SUFFIXES.iter().find_map(|(suffix, f)| {
+            let v = t
+                .low
+                .strip_suffix(suffix)?
+                .replace(',', "")
+                .parse::<f64>()
+                .ok()?;
+            Some((v, *f))
+        });
+        let scaled = match (digits, scale_after, suffixed) {
+            (true, Some(f), _) if !t.comma && !t.stop => {
+                let scale = it.next();
+                t.comma = scale.as_ref().is_some_and(|s| s.comma);
+                t.stop = scale.as_ref().is_some_and(|s| s.stop);
+                t.number().map(|v| v * f)
+            }
+            (true, None, Some((v, f))) => Some(v * f),
+            _ => None,
+        };
+        if let Some(v) = scaled.filter(|v| v.is_finite() && v.abs() < 1e15) {
+            #[allow(clippy::cast_possible_truncation)]
+            let text = if v.fract() == 0.0 {
+                format!("{}", v as i64)
+            } else {
+                format!("{v}")
+            };
+            let money = t.money
+                || it
+                    .peek()
+                    .is_some_and(|n| CURRENCY_WORDS.contains(&n.stem.as_str()));
+            t = Tok {
+                money,
+                comma: t.comma,
+                stop: t.stop,
+                ..Tok::new(&text, false)
+            };
+        }
+        out.push(t);
+    }
     out
 }
 
@@ -393,6 +456,24 @@ mod tests {
         assert_eq!(stem("status"), "status");
         assert_eq!(stem("boxes"), "box");
         assert_eq!(stem("people"), "person");
+    }
+
+    #[test]
+    fn scale_words_multiply_the_number_before_them() {
+        let words = |q: &str| -> Vec<(String, bool)> {
+            tokenize(q).into_iter().map(|t| (t.text, t.money)).collect()
+        };
+        assert_eq!(
+            words("more than 50 million people")[2..],
+            [("50000000".to_owned(), false), ("people".to_owned(), false)]
+        );
+        assert_eq!(words("over 2.5 billion?")[1].0, "2500000000");
+        assert_eq!(words("at least 10k fans")[2].0, "10000");
+        assert_eq!(words("above $3 million")[1], ("3000000".to_owned(), true));
+        assert_eq!(words("3 million dollars")[0], ("3000000".to_owned(), true));
+        // Not a scale: a word on its own, or after a number that ends a clause.
+        assert_eq!(words("the million songs")[1].0, "million");
+        assert_eq!(words("in 2010, thousands")[1].0, "2010");
     }
 
     #[test]
