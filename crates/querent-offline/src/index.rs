@@ -303,9 +303,73 @@ fn schema_prefix(snapshot: &SchemaSnapshot) -> Option<String> {
     first.filter(|f| !crate::lexicon::lexicon().is_word(f))
 }
 
-/// Stemmed words of a name as people write it ("Order lines", `order_lines`).
+/// Stemmed words of a name as people write it ("Order lines", `order_lines`), a run of
+/// words written together cut into them (`authorname` → author name, `paperid` → paper
+/// id).
 fn name_words(name: &str) -> Vec<String> {
-    split_ident(name).iter().map(|w| stem(w)).collect()
+    split_ident(name)
+        .iter()
+        .flat_map(|w| segment(w))
+        .map(|w| stem(&w))
+        .collect()
+}
+
+/// Last words of identifiers written as one word (`authorname`, `paperid`): what a column
+/// says about its entity.
+const ATTRIBUTE_ENDS: &[&str] = &[
+    "id", "name", "code", "date", "time", "type", "num", "no", "count", "year", "status", "title",
+    "amount", "price", "level", "city", "state", "country", "address", "phone", "email",
+];
+
+/// A word of an identifier that is no English word cut into the fewest common words it is
+/// written from (each of three letters or more; `id` may end it), when it ends in a word
+/// of [`ATTRIBUTE_ENDS`]: `authorname` → author, name; `citedpaperid` → cited, paper, id.
+/// Left whole when no such cut exists, two cuts of that many words do, or it ends
+/// otherwise (`horsepower`, `airlines` are words of their own).
+pub(crate) fn segment(word: &str) -> Vec<String> {
+    let lex = crate::lexicon::lexicon();
+    let n = word.len();
+    if n < 6 || !word.chars().all(|c| c.is_ascii_lowercase()) || lex.is_word(word) {
+        return vec![word.to_owned()];
+    }
+    let piece = |a: usize, b: usize| {
+        let p = &word[a..b];
+        (p.len() >= 3 && lex.is_word(p)) || (b == n && p == "id")
+    };
+    // best[i]: (fewest pieces for word[..i], where the last piece starts, whether tied).
+    let mut best: Vec<Option<(usize, usize, bool)>> = vec![None; n + 1];
+    best[0] = Some((0, 0, false));
+    for b in 1..=n {
+        for a in 0..b {
+            let Some((k, _, tied)) = best[a] else {
+                continue;
+            };
+            if !piece(a, b) {
+                continue;
+            }
+            match best[b] {
+                Some((m, _, _)) if m < k + 1 => {}
+                Some((m, start, _)) if m == k + 1 => best[b] = Some((m, start, true)),
+                _ => best[b] = Some((k + 1, a, tied)),
+            }
+        }
+    }
+    match best[n] {
+        Some((k, start, false)) if k >= 2 && ATTRIBUTE_ENDS.contains(&&word[start..]) => {
+            let mut out = Vec::with_capacity(k);
+            let mut end = n;
+            while end > 0 {
+                let Some((_, start, _)) = best[end] else {
+                    break;
+                };
+                out.push(word[start..end].to_owned());
+                end = start;
+            }
+            out.reverse();
+            out
+        }
+        _ => vec![word.to_owned()],
+    }
 }
 
 /// The model's other names for something called `words`: display name and synonyms, as
@@ -568,21 +632,34 @@ impl Index {
                 idx.edges.push(e);
             }
         }
+        idx.implicit_keys();
         // Undeclared references by naming convention: a column named after another table
-        // (`flights.airline` → `airlines`, `orders.customer_id` → `customers`) points at that
-        // table's single-column primary key when no foreign key is declared on it.
+        // (`flights.airline` → `airlines`, `orders.customer_id` → `customers`, with the
+        // table's own prefix left out: `sbTxTickerId` → `sbTicker`) or named like its key
+        // (`writes.aid` → `author.aid`) points at that table's single-column primary key
+        // when no foreign key is declared on it.
         let mut inferred = Vec::new();
         for (ci, c) in idx.cols.iter().enumerate() {
             let sole_key = c.pk && idx.key_width(c.table) == 1;
             if sole_key || c.fk {
                 continue;
             }
-            let base: &[String] = match c.words.split_last() {
-                Some((last, rest)) if last == "id" && !rest.is_empty() => rest,
-                _ => &c.words,
+            let base_of = |words: &'_ [String]| -> Vec<String> {
+                match words.split_last() {
+                    Some((last, rest)) if last == "id" && !rest.is_empty() => rest.to_vec(),
+                    _ => words.to_vec(),
+                }
             };
+            let (base, short) = (base_of(&c.words), base_of(&c.short));
             for (ti, t) in idx.tables.iter().enumerate() {
-                if ti == c.table || (t.words != base && (t.alt.is_empty() || t.alt != base)) {
+                let named = |b: &[String]| t.words == b || !t.alt.is_empty() && t.alt == b;
+                let same_key = t.cols.iter().any(|&k| {
+                    idx.cols[k].pk
+                        && idx.cols[k].name.eq_ignore_ascii_case(&c.name)
+                        && c.name.len() >= 3
+                        && c.name.to_lowercase().ends_with("id")
+                });
+                if ti == c.table || !(named(&base) || named(&short) || same_key) {
                     continue;
                 }
                 let pks: Vec<usize> = t.cols.iter().copied().filter(|&k| idx.cols[k].pk).collect();
@@ -1174,6 +1251,52 @@ impl Index {
     }
 
     /// How many columns table `t`'s primary key has (0 when none is declared).
+    /// A table with no declared primary key whose rows are still keyed by a column named
+    /// for it gets that column as its key: `id`, the table's name and `id` (`authorid` of
+    /// `author`, `paper_id` of `paper`), or, in a table named by one word, its initial and
+    /// `id` (`aid` of `author`). Only one such column, and never in a table that declares
+    /// keys.
+    fn implicit_keys(&mut self) {
+        for t in 0..self.tables.len() {
+            if self.key_width(t) > 0 {
+                continue;
+            }
+            let compact: String = self.tables[t].words.concat();
+            let initial = compact.chars().next();
+            // (A table of links, `publication_keyword`, is keyed by none of its columns.)
+            let single = self.tables[t].words.len() == 1;
+            let cols = &self.tables[t].cols;
+            let keyed: Vec<usize> = cols
+                .iter()
+                .filter(|c| {
+                    let n: String = self.cols[**c]
+                        .name
+                        .to_lowercase()
+                        .chars()
+                        .filter(|ch| *ch != '_')
+                        .collect();
+                    self.cols[**c].kind != Kind::Date
+                        && (n == "id"
+                            || n == format!("{compact}id")
+                            || single
+                                && n.len() == 3
+                                && n.ends_with("id")
+                                && n.chars().next() == initial)
+                })
+                .copied()
+                .collect();
+            if let [k] = keyed.as_slice() {
+                self.cols[*k].pk = true;
+            }
+        }
+    }
+
+    /// Whether a column refers to another table's rows (a declared or inferred key) and is
+    /// no key of its own table.
+    pub(crate) fn references(&self, c: usize) -> bool {
+        !self.cols[c].pk && self.edges.iter().any(|e| e.from == c)
+    }
+
     pub(crate) fn key_width(&self, t: usize) -> usize {
         self.tables[t]
             .cols

@@ -924,6 +924,15 @@ impl Lexicon {
         word.strip_suffix('s').is_some_and(plain_verb)
     }
 
+    /// Whether a word is a verb's irregular past ("wrote", "won", "bought"): a verb form
+    /// whose lemma is another word and that ends in none of the regular endings.
+    pub(crate) fn irregular_past(&self, word: &str) -> bool {
+        !word.ends_with('s')
+            && !word.ends_with("ing")
+            && !word.ends_with("ed")
+            && self.lemma(word).is_some_and(|l| l != word)
+    }
+
     /// The lemma of a verb form ("written" → "write", "directed" → "direct", "produced"
     /// → "produce", "studied" → "study"), when the word is one.
     pub(crate) fn lemma(&self, word: &str) -> Option<String> {

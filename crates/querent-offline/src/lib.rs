@@ -689,13 +689,23 @@ fn translate_on(
     shape_answer(&mut q, idx, &toks).map_err(|understood| CannotTranslate { understood })?;
     rows_and_their_columns(&mut q, idx, &toks);
     name_whole_people(&mut q, idx, &toks);
-    if let Some(understood) = unbuilt_breakdown(&q, idx, &toks, planned.breakdown.as_deref()) {
+    if let Some(understood) = unbuilt_breakdown(&q, idx, &toks, planned.breakdown.as_deref())
+        .or_else(|| {
+            unshown_breakdown(
+                &q,
+                idx,
+                planned.breakdown.as_deref(),
+                planned.breakdown_table,
+            )
+        })
+    {
         return Err(CannotTranslate { understood });
     }
     if let Some(asked) = share {
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
     average_per_own_row(&mut q, idx, &toks);
+    role_of_the_verb(&mut q, idx, &toks, &read_as);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
@@ -712,6 +722,141 @@ fn translate_on(
         confidence: sure.confidence,
         doubts: sure.doubts.into_iter().map(|d| d.said).collect(),
     })
+}
+
+/// "Which player won the most matches?": of two keys from one table to another
+/// (`winner_id`, `loser_id`), the join takes the one whose role the question's verb names
+/// (won → winner, lost → loser, wrote → writer), when it names one and not the other.
+fn role_of_the_verb(
+    q: &mut sql::Select,
+    idx: &index::Index,
+    toks: &[text::Tok],
+    read_as: &[ground::ReadAs],
+) {
+    let lex = lexicon::lexicon();
+    let lemmas: Vec<String> = toks
+        .iter()
+        .filter(|t| !t.quoted && lex.is_verb(&t.low))
+        .map(|t| lex.lemma(&t.low).unwrap_or_else(|| t.low.clone()))
+        .collect();
+    // The role a key's name says: its words without a last `id`.
+    let role = |c: usize| {
+        let w = &idx.cols[c].words;
+        match w.split_last() {
+            Some((last, rest)) if last == "id" => rest.join(" "),
+            _ => w.join(" "),
+        }
+    };
+    // An agent noun of the verb: win → winner, lose → loser, write → writer, edit → editor.
+    // (Or a verb grounding read as the role: "win" as winner, "lost" as loser.)
+    let read_roles: Vec<&str> = read_as
+        .iter()
+        .filter(|r| lex.is_verb(&r.said.to_lowercase()))
+        .map(|r| r.read_as.as_str())
+        .collect();
+    let names_role = |r: &str| {
+        read_roles.contains(&r)
+            || lemmas.iter().any(|l| {
+                let doubled = l.chars().last().map(|c| format!("{l}{c}er"));
+                r == format!("{l}er")
+                    || r == format!("{l}r")
+                    || r == format!("{l}or")
+                    || doubled.is_some_and(|d| r == d)
+            })
+    };
+    let used: Vec<usize> = q
+        .items
+        .iter()
+        .chain(q.order.iter().map(|(e, _)| e))
+        .filter_map(|e| match e {
+            sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) => Some(*c),
+            sql::Expr::CountStar => None,
+        })
+        .chain(q.conds.iter().flat_map(sql::cond_cols))
+        .chain(q.group.iter().copied())
+        .collect();
+    // "How many matches did Serena Williams win?": a value compared with one of two columns
+    // that differ by their role word (`loser_name`, `winner_name`) goes to the verb's.
+    for cond in &mut q.conds {
+        let (sql::Cond::Cmp(c, _, _) | sql::Cond::Like(c, _, _)) = cond else {
+            continue;
+        };
+        let words = &idx.cols[*c].words;
+        let Some((first, rest)) = words.split_first() else {
+            continue;
+        };
+        let named: Vec<usize> = idx.tables[idx.cols[*c].table]
+            .cols
+            .iter()
+            .copied()
+            .filter(|&o| {
+                o != *c
+                    && idx.cols[o]
+                        .words
+                        .split_first()
+                        .is_some_and(|(f, r)| r == rest && !rest.is_empty() && names_role(f))
+            })
+            .collect();
+        if let [other] = named.as_slice()
+            && !names_role(first)
+        {
+            *c = *other;
+        }
+    }
+    for j in 0..q.joins.len() {
+        let (a, b) = q.joins[j];
+        let Some((key, target)) = [(a, b), (b, a)]
+            .into_iter()
+            .find(|(k, t)| idx.edges.iter().any(|e| e.from == *k && e.to == *t))
+        else {
+            continue;
+        };
+        let siblings: Vec<usize> = idx
+            .edges
+            .iter()
+            .filter(|e| {
+                e.to == target && e.from != key && idx.cols[e.from].table == idx.cols[key].table
+            })
+            .map(|e| e.from)
+            .collect();
+        let named: Vec<usize> = siblings
+            .iter()
+            .copied()
+            .filter(|&s| names_role(&role(s)))
+            .collect();
+        if let [other] = named.as_slice()
+            && !names_role(&role(key))
+            && !used.contains(&key)
+        {
+            q.joins[j] = if key == a { (*other, b) } else { (a, *other) };
+        }
+    }
+}
+
+/// "the total number of citations received by each author" answered with every
+/// publication's citations: a listing that shows nothing of the table the breakdown names
+/// ("each author") lists other rows, one per row of its own table, not one per author.
+fn unshown_breakdown(
+    q: &sql::Select,
+    idx: &index::Index,
+    breakdown: Option<&str>,
+    table: Option<usize>,
+) -> Option<String> {
+    let (said, t) = (breakdown?, table?);
+    let shows_it = q.items.iter().any(|e| match e {
+        sql::Expr::Col(c) => idx.cols[*c].table == t,
+        _ => true,
+    });
+    if t == q.from || shows_it || !q.is_listing() {
+        return None;
+    }
+    Some(format!(
+        "I understood a breakdown \"{said}\" but would have listed {} instead, not one row \
+         for each of the {}: {} Rephrase the question, or use an LLM provider.",
+        idx.table_words(q.from),
+        idx.table_words(t),
+        sql::explain(q, idx)
+    ))
 }
 
 /// A breakdown the question asks for ("by department") that the query does not build:

@@ -3104,7 +3104,16 @@ impl P<'_> {
                 .ms
                 .iter()
                 .any(|m| m.s == i && (m.s..m.e).any(|j| self.toks[j].number().is_some()));
-            let ends = compared || lex.is_verb(w) && (self.toks[i].stop || w.ends_with("ed"));
+            // (An irregular past before an article or a superlative ends it like a regular
+            // one: "Which author wrote the most papers?", "Which player won the most
+            // matches?"; not "customers bought products".)
+            let past = lex.irregular_past(w)
+                && matches!(
+                    self.low(i + 1),
+                    "the" | "a" | "an" | "most" | "fewest" | "least"
+                );
+            let ends =
+                compared || lex.is_verb(w) && (self.toks[i].stop || w.ends_with("ed") || past);
             // (After a verb of listing, only a participle or a comparison: "employees hired
             // in 2022", "products priced above 100".)
             let clause = asks_which || lists && (compared || w.ends_with("ed"));

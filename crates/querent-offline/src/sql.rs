@@ -786,6 +786,13 @@ impl R<'_> {
                 let c = self.col(*col);
                 format!("{c} >= {} AND {c} < {}", self.lit(a), self.lit(b))
             }
+            // A reference that points nowhere (`author.oid` NULL) is in no row of the
+            // other table either: "authors not part of any organization" keeps them.
+            Cond::NotIn(col, sub) if self.idx.references(*col) => format!(
+                "({c} IS NULL OR {c} NOT IN ({}))",
+                render(sub, self.idx, self.dialect),
+                c = self.col(*col)
+            ),
             Cond::NotIn(col, sub) => format!(
                 "{} NOT IN ({})",
                 self.col(*col),

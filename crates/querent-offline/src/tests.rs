@@ -2544,3 +2544,66 @@ fn confidence_falls_with_each_doubt_and_refuses_below_the_threshold() {
     assert!(e.understood.contains("not sure enough"), "{}", e.understood);
     assert!(e.understood.contains("confidence"), "{}", e.understood);
 }
+
+#[test]
+fn undeclared_keys_are_read_from_names_written_together() {
+    // No primary or foreign key declared: `aid` keys the one-word table `author` by its
+    // initial, `paperid` keys `paper`, and `writes` links them by the same names;
+    // `authorname` is the author's name.
+    let s = schema_of(vec![
+        table(
+            "author",
+            vec![col("aid", "integer", &[]), col("authorname", "text", &[])],
+            vec![],
+        ),
+        table(
+            "paper",
+            vec![
+                col("paperid", "integer", &[]),
+                col("title", "text", &[]),
+                col("year", "integer", &[]),
+                col("oid", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "writes",
+            vec![col("aid", "integer", &[]), col("paperid", "integer", &[])],
+            vec![],
+        ),
+        table(
+            "organization",
+            vec![col("oid", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+    ]);
+    let ask = |q: &str| translate(q, &s, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        ask("Which author wrote the most papers?").unwrap(),
+        "SELECT T1.authorname FROM author AS T1 JOIN writes AS T2 ON T1.aid = T2.aid \
+         JOIN paper AS T3 ON T2.paperid = T3.paperid GROUP BY T1.aid ORDER BY COUNT(*) DESC \
+         LIMIT 1"
+    );
+    assert_eq!(
+        ask("What are the names of the authors?").unwrap(),
+        "SELECT authorname FROM author"
+    );
+    // A reference that points nowhere is in no organization.
+    assert_eq!(
+        ask("Which papers are not part of any organization?").unwrap(),
+        "SELECT title FROM paper WHERE (oid IS NULL OR oid NOT IN (SELECT oid FROM \
+         organization WHERE oid IS NOT NULL))"
+    );
+    // A listing that shows nothing of the table its breakdown names is refused.
+    let e = ask("List the title of the papers for each author.").unwrap_err();
+    assert!(e.understood.contains("breakdown"), "{}", e.understood);
+}
+
+#[test]
+fn identifiers_written_as_one_word_are_cut_only_before_an_attribute_word() {
+    assert_eq!(index::segment("authorname"), vec!["author", "name"]);
+    assert_eq!(index::segment("citedpaperid"), vec!["cited", "paper", "id"]);
+    assert_eq!(index::segment("horsepower"), vec!["horsepower"]);
+    assert_eq!(index::segment("airlines"), vec!["airlines"]);
+    assert_eq!(index::segment("xqzname"), vec!["xqzname"]);
+}
