@@ -170,6 +170,47 @@ fn year_of(tok: Option<&Tok>) -> Option<i32> {
     (1900..=2100).contains(&y).then_some(y)
 }
 
+/// The first year of a decade said as "1990s" or "2000s".
+pub(crate) fn decade(w: &str) -> Option<i32> {
+    let y: i32 = w.strip_suffix('s')?.parse().ok()?;
+    (w.len() == 5 && y % 10 == 0 && (1900..=2090).contains(&y)).then_some(y)
+}
+
+/// "in the 1990s" where the schema keeps years as numbers (a `year` column): "between
+/// 1990 and 1999", which the planner compares with that column.
+fn decades_of_year_columns(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    if !idx.names("year") || !toks.iter().any(|t| decade(&t.low).is_some()) {
+        return toks;
+    }
+    let mut out = Vec::with_capacity(toks.len() + 2);
+    for t in toks {
+        match decade(&t.low) {
+            Some(y) if !t.quoted => {
+                if out.last().is_some_and(|p: &Tok| p.low == "the") {
+                    out.pop();
+                }
+                if out
+                    .last()
+                    .is_some_and(|p: &Tok| matches!(p.low.as_str(), "in" | "during"))
+                {
+                    out.pop();
+                }
+                let mut hi = Tok::word(&(y + 9).to_string());
+                hi.comma = t.comma;
+                hi.stop = t.stop;
+                out.extend([
+                    Tok::word("between"),
+                    Tok::word(&y.to_string()),
+                    Tok::word("and"),
+                    hi,
+                ]);
+            }
+            _ => out.push(t),
+        }
+    }
+    out
+}
+
 fn ordinal(w: &str) -> Option<u32> {
     Some(match w {
         "first" | "1st" => 1,
@@ -204,6 +245,28 @@ fn period_at(toks: &[Tok], i: usize, year: Option<i32>) -> Option<(Period, usize
         }
         return None;
     }
+    // "the first half of 2024", "H2 2023": six months.
+    let half = low(k)
+        .strip_prefix('h')
+        .and_then(|d| d.parse::<u32>().ok())
+        .filter(|h| (1..=2).contains(h))
+        .map(|h| (h, 1))
+        .or_else(|| {
+            let h = ordinal(low(k)).filter(|h| *h <= 2 && low(k) != "last")?;
+            (low(k + 1) == "half").then_some((h, 2))
+        });
+    if let Some((h, used)) = half {
+        let mut j = k + used;
+        if low(j) == "of" || low(j) == "in" {
+            j += 1;
+        }
+        let y = year_of(toks.get(j))?;
+        return Some((Period::months((y, (h - 1) * 6 + 1), 6), j + 1 - i));
+    }
+    // "the 1990s", "the 2000s": ten years.
+    if let Some(y) = decade(low(k)) {
+        return Some((Period::months((y, 1), 120), k + 1 - i));
+    }
     let quarter = low(k)
         .strip_prefix('q')
         .and_then(|d| d.parse::<u32>().ok())
@@ -236,6 +299,7 @@ fn later_year(toks: &[Tok], i: usize) -> Option<i32> {
 
 /// Takes the calendar window and the series grain out of the question.
 pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
+    let toks = decades_of_year_columns(toks, idx);
     let mut frame = TimeFrame::default();
     let mut keep = vec![true; toks.len()];
     let low = |k: usize| toks.get(k).map_or("", |t| t.low.as_str());
@@ -402,6 +466,32 @@ mod tests {
         assert_eq!(win(&f), (Some("2023-07-01"), Some("2023-10-01")));
         let (_, f) = run("orders in December 2024");
         assert_eq!(win(&f), (Some("2024-12-01"), Some("2025-01-01")));
+    }
+
+    #[test]
+    fn halves_and_decades_become_windows() {
+        let (q, f) = run("revenue in the first half of 2024");
+        assert_eq!(q, "revenue");
+        assert_eq!(win(&f), (Some("2024-01-01"), Some("2024-07-01")));
+        let (_, f) = run("orders in H2 2023");
+        assert_eq!(win(&f), (Some("2023-07-01"), Some("2024-01-01")));
+        let (_, f) = run("orders in the 1990s");
+        assert_eq!(win(&f), (Some("1990-01-01"), Some("2000-01-01")));
+        // ("the last half" is no half-year; "1995s" no decade.)
+        assert_eq!(run("orders in the last half of 2024").1.window, None);
+        assert_eq!(decade("1995s"), None);
+        // Years kept as numbers: a range the planner compares with the year column.
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [{"name": "songs", "kind": "table", "columns": [
+                {"name": "release_year", "data_type": "integer", "nullable": false}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let (toks, f) = extract(tokenize("songs released in the 2000s?"), &idx);
+        let words: Vec<&str> = toks.iter().map(|t| t.low.as_str()).collect();
+        assert_eq!(words.join(" "), "songs released between 2000 and 2009");
+        assert!(f.window.is_none());
     }
 
     #[test]
