@@ -250,6 +250,22 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
     {
         return Some(alt.clone());
     }
+    // A word broader than one table's noun: "animals" for `Dogs`, "vehicles" for `cars`
+    // (when no other table's noun is under it).
+    if tables.is_empty() {
+        let lex = lexicon();
+        let under: Vec<usize> = (0..idx.tables.len())
+            .filter(|&t| {
+                idx.tables[t]
+                    .words
+                    .last()
+                    .is_some_and(|n| lex.is_broader(n, &tok.stem) || lex.is_broader(n, &tok.low))
+            })
+            .collect();
+        if let [t] = under.as_slice() {
+            return Some(idx.tables[*t].words.clone());
+        }
+    }
     // A verb's synonym names a column by its past participle: "established" → `founded`.
     verbs
         .into_iter()

@@ -28,6 +28,11 @@ const DERIVED: &str = include_str!("../data/wordnet-derived.tsv");
 /// "established" → "found". Tried last, for words the schema does not know.
 const RELATED: &str = include_str!("../data/wordnet-related.tsv");
 
+/// Common nouns' broader words, from WordNet (`scripts/gen-wordnet-lexicon.py
+/// --ancestors`): "dog" → "animal", "car" → "vehicle". A question's broader word names the
+/// one table whose noun it is above ("animals" for `Dogs`).
+const ANCESTORS: &str = include_str!("../data/wordnet-ancestors.tsv");
+
 /// Common verbs and their irregular forms, from WordNet (`scripts/gen-wordnet-lexicon.py
 /// --verbs`).
 const VERBS: &str = include_str!("../data/wordnet-verbs.txt");
@@ -727,6 +732,8 @@ pub(crate) struct Lexicon {
     related_nouns: HashMap<&'static str, Vec<Alt>>,
     /// Synonyms of verbs, by lemma, tried last.
     related_verbs: HashMap<&'static str, Vec<Alt>>,
+    /// Broader words of common nouns.
+    ancestors: HashMap<&'static str, Vec<Alt>>,
     /// Verb lemmas, and irregular forms with their lemma.
     verbs: HashMap<&'static str, &'static str>,
     /// Verb lemmas that are common nouns too ("order", "price").
@@ -775,6 +782,7 @@ impl Lexicon {
         let wordnet = by_word(WORDNET, |_| true);
         let related_nouns = by_word(RELATED, |pos| pos == "n");
         let related_verbs = by_word(RELATED, |pos| pos == "v");
+        let ancestors = by_word(ANCESTORS, |pos| pos == "n");
         let derived = DERIVED
             .lines()
             .filter(|l| !l.starts_with('#'))
@@ -817,6 +825,7 @@ impl Lexicon {
             derived,
             related_nouns,
             related_verbs,
+            ancestors,
             verbs,
             nouns_too,
             adjectives,
@@ -983,6 +992,13 @@ impl Lexicon {
             }
         }
         out
+    }
+
+    /// Whether `broader` is one of a noun's broader words ("animal" of "dog").
+    pub(crate) fn is_broader(&self, noun: &str, broader: &str) -> bool {
+        self.ancestors
+            .get(noun)
+            .is_some_and(|alts| alts.iter().any(|a| a.len() == 1 && a[0] == broader))
     }
 
     /// Broader and narrower words of a noun ("guests" → visitor, "vessels" → ship), and

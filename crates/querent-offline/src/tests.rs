@@ -2607,3 +2607,30 @@ fn identifiers_written_as_one_word_are_cut_only_before_an_attribute_word() {
     assert_eq!(index::segment("airlines"), vec!["airlines"]);
     assert_eq!(index::segment("xqzname"), vec!["xqzname"]);
 }
+
+#[test]
+fn a_broader_word_names_the_one_table_under_it() {
+    let s = schema_of(vec![
+        table(
+            "dogs",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+        table(
+            "owners",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+    ]);
+    let ask = |q: &str| translate(q, &s, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        ask("How many canines are there?").unwrap(),
+        "SELECT COUNT(*) AS dog_count FROM dogs"
+    );
+    assert_eq!(
+        ask("How many animals are there?").unwrap(),
+        "SELECT COUNT(*) AS dog_count FROM dogs"
+    );
+    // Not a word broader than no table's noun.
+    assert!(ask("How many vehicles are there?").is_err());
+}
