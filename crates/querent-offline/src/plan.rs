@@ -2207,8 +2207,11 @@ impl P<'_> {
                         limit = Some(k);
                         done = true;
                     } else if let Some(c) = numeric_col {
+                        // (Never by a name: "the smallest team" is no name that sorts
+                        // first.)
+                        let label = self.idx.label_col(self.idx.cols[c].table) == Some(c);
                         if matches!(self.idx.cols[c].kind, Kind::Number | Kind::Date)
-                            || !count_words
+                            || !count_words && !label
                         {
                             q.order.push((Expr::Col(c), desc));
                             limit = Some(k);
@@ -2733,13 +2736,20 @@ impl P<'_> {
                 .map(|(t, _)| *t);
             let own = self.date_col(main, &extra_tables);
             // A measure of the main table's rows ("revenue of consumer customers in 2024")
-            // falls in the window by the main table's own dates.
+            // or their count when the table named nearest is one each row points at ("How
+            // many orders did Brazilian customers place in 2023?"; not "How many customers
+            // purchased in 2023?") falls in the window by the main table's own dates.
+            let points_at_near = near.is_some_and(|t| {
+                self.idx.edges.iter().any(|e| {
+                    self.idx.cols[e.from].table == main && self.idx.cols[e.to].table == t
+                })
+            });
             let measured = sel.iter().any(|e| match e {
+                Expr::CountStar => points_at_near,
                 Expr::Agg(_, c, _) => self.idx.cols[*c].table == main,
                 Expr::Col(c) => {
                     self.idx.cols[*c].metric.is_some() && self.idx.cols[*c].table == main
                 }
-                _ => false,
             });
             let col = match (own, near) {
                 (Some(c), _) if self.mentioned(c) => Some(c),

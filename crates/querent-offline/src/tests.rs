@@ -1220,6 +1220,13 @@ fn buying_is_having_orders() {
         "SELECT COUNT(DISTINCT T1.id) AS customer_count FROM customers AS T1 JOIN orders AS T2 \
          ON T1.id = T2.customer_id WHERE T2.ordered_at >= '2023-01-01' AND T2.ordered_at < '2024-01-01'"
     );
+    // Orders counted, customers only filter them: the window dates the orders.
+    assert_eq!(
+        demo_sql("How many orders did customers from Germany make in 2023?").unwrap(),
+        "SELECT COUNT(*) AS order_count FROM orders AS T1 JOIN customers AS T2 ON \
+         T1.customer_id = T2.id WHERE T2.country = 'Germany' AND T1.ordered_at >= '2023-01-01' \
+         AND T1.ordered_at < '2024-01-01'"
+    );
     // A table it relates to is said: the path to it.
     assert!(
         demo_sql("Which customers bought products?")
