@@ -2740,9 +2740,10 @@ impl P<'_> {
             // many orders did Brazilian customers place in 2023?"; not "How many customers
             // purchased in 2023?") falls in the window by the main table's own dates.
             let points_at_near = near.is_some_and(|t| {
-                self.idx.edges.iter().any(|e| {
-                    self.idx.cols[e.from].table == main && self.idx.cols[e.to].table == t
-                })
+                self.idx
+                    .edges
+                    .iter()
+                    .any(|e| self.idx.cols[e.from].table == main && self.idx.cols[e.to].table == t)
             });
             let measured = sel.iter().any(|e| match e {
                 Expr::CountStar => points_at_near,
