@@ -638,6 +638,27 @@ impl Index {
         // table's own prefix left out: `sbTxTickerId` → `sbTicker`) or named like its key
         // (`writes.aid` → `author.aid`) points at that table's single-column primary key
         // when no foreign key is declared on it.
+        // Tables by their words, and single keys by their name (looked up per column, not
+        // scanned: a schema may have 10,000 tables).
+        let mut by_words: HashMap<&[String], Vec<usize>> = HashMap::new();
+        let mut by_key_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (ti, t) in idx.tables.iter().enumerate() {
+            by_words.entry(t.words.as_slice()).or_default().push(ti);
+            if !t.alt.is_empty() && t.alt != t.words {
+                by_words.entry(t.alt.as_slice()).or_default().push(ti);
+            }
+            if let [k] = t
+                .cols
+                .iter()
+                .filter(|&&k| idx.cols[k].pk)
+                .collect::<Vec<_>>()[..]
+            {
+                by_key_name
+                    .entry(idx.cols[*k].name.to_lowercase())
+                    .or_default()
+                    .push(ti);
+            }
+        }
         let mut inferred = Vec::new();
         for (ci, c) in idx.cols.iter().enumerate() {
             let sole_key = c.pk && idx.key_width(c.table) == 1;
@@ -651,17 +672,27 @@ impl Index {
                 }
             };
             let (base, short) = (base_of(&c.words), base_of(&c.short));
-            for (ti, t) in idx.tables.iter().enumerate() {
-                let named = |b: &[String]| t.words == b || !t.alt.is_empty() && t.alt == b;
-                let same_key = t.cols.iter().any(|&k| {
-                    idx.cols[k].pk
-                        && idx.cols[k].name.eq_ignore_ascii_case(&c.name)
-                        && c.name.len() >= 3
-                        && c.name.to_lowercase().ends_with("id")
-                });
-                if ti == c.table || !(named(&base) || named(&short) || same_key) {
+            let name = c.name.to_lowercase();
+            let same_key = (name.len() >= 3 && name.ends_with("id"))
+                .then(|| by_key_name.get(&name))
+                .flatten();
+            let mut candidates: Vec<usize> = [
+                by_words.get(base.as_slice()),
+                by_words.get(short.as_slice()),
+                same_key,
+            ]
+            .into_iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .collect();
+            candidates.sort_unstable();
+            candidates.dedup();
+            for ti in candidates {
+                if ti == c.table {
                     continue;
                 }
+                let t = &idx.tables[ti];
                 let pks: Vec<usize> = t.cols.iter().copied().filter(|&k| idx.cols[k].pk).collect();
                 if let [pk] = pks.as_slice()
                     && idx.cols[*pk].kind == c.kind
