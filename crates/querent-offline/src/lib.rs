@@ -55,7 +55,12 @@
 //! ("teenagers", "in their thirties") are ranges of an age column; a country or state the
 //! samples miss goes to a column or table of places; a role named by a numeric key ("sales
 //! reps") is the rows it points at; a prefix all table names share (`sb`) is no part of
-//! them.
+//! them. Schemas without declared keys get them from names: a table's own `id`,
+//! `<table>id` or `<initial>id` column is its key, and a column named like another table's
+//! key (or its table, after the column prefix) refers to it; identifiers written as one
+//! word are cut before an attribute word (`authorname`). A word broader than one table's
+//! noun names it ("animals" for `Dogs`); "50 million" is one number; half-years and
+//! decades are windows.
 //! After planning, a listing filtered through a to-many join shows each row once, a
 //! listing whose first table nothing reads is planned again from the tables it reads, an
 //! aggregate of the first table's rows filtered through rows they have many of uses
@@ -69,7 +74,13 @@
 //! query cannot show, or asks for a value when only whole rows were found is answered with
 //! [`CannotTranslate`], naming the words and what would help (the schema's words, a
 //! synonym or metric in the semantic model, an LLM provider) — a wrong answer presented as
-//! real is worse than none. Verbs and adverbs ("arriving", "temporarily") are relation
+//! real is worse than none. Every translation also carries a **confidence**
+//! ([`Translation::confidence`], `confidence.rs`): each doubt — a word nothing explains, a
+//! reading through a synonym, misspelling or broader word, a known word the query leaves
+//! out, a table read that no word names, many joins or columns, a long question —
+//! multiplies it down; below [`TranslatorOptions::min_confidence`] the question is refused
+//! with the doubts named, and an answer below 1 says its confidence and doubts in its
+//! explanation. Verbs and adverbs ("arriving", "temporarily") are relation
 //! words, not unknowns; a verb of buying with nothing after it ("customers who bought
 //! something") is having rows in the schema's table of orders (or purchases, sales). A
 //! negation, ranking word, average or count the query does not carry out, a count of
