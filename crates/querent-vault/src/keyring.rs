@@ -44,7 +44,15 @@ struct MasterKey {
     id: KeyId,
     bytes: Secret<[u8; KEY_LEN]>,
     aead: LessSafeKey,
+    /// The HMAC keys of the sub-keys derived so far, by purpose (at most
+    /// [`MAX_KEPT_PURPOSES`]): deriving one (HKDF) and keying HMAC with it took more than
+    /// half of verifying an access token, on every authenticated request (issue 19). The
+    /// purposes are the callers' constants.
+    macs: std::sync::Mutex<Vec<(String, ring::hmac::Key)>>,
 }
+
+/// Purposes whose HMAC keys a master key keeps.
+const MAX_KEPT_PURPOSES: usize = 16;
 
 impl MasterKey {
     fn new(bytes: [u8; KEY_LEN]) -> Result<Self, VaultError> {
@@ -54,6 +62,7 @@ impl MasterKey {
             id: KeyId::of(&bytes),
             bytes: Secret::new(bytes),
             aead: LessSafeKey::new(unbound),
+            macs: std::sync::Mutex::new(Vec::new()),
         })
     }
 }
@@ -348,6 +357,22 @@ fn derive(key: &MasterKey, purpose: &str) -> Secret<[u8; 32]> {
     Secret::new(out)
 }
 
+/// The HMAC-SHA256 key of `key`'s sub-key for `purpose` (kept, see [`MasterKey::macs`]).
+fn mac_key(key: &MasterKey, purpose: &str) -> ring::hmac::Key {
+    let mut kept = key
+        .macs
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, k)) = kept.iter().find(|(p, _)| p == purpose) {
+        return k.clone();
+    }
+    let derived = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derive(key, purpose).expose());
+    if kept.len() < MAX_KEPT_PURPOSES {
+        kept.push((purpose.to_owned(), derived.clone()));
+    }
+    derived
+}
+
 fn random_key(rng: &SystemRandom) -> Result<[u8; KEY_LEN], VaultError> {
     let mut key = [0u8; KEY_LEN];
     rng.fill(&mut key).map_err(|_| VaultError::Random)?;
@@ -392,23 +417,16 @@ impl Crypto for Keyring {
     }
 
     fn mac(&self, purpose: &str, data: &[u8]) -> (String, Vec<u8>) {
-        let (kid, key) = self.derive_key(purpose);
-        let tag = ring::hmac::sign(
-            &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()),
-            data,
-        );
-        (kid.to_string(), tag.as_ref().to_vec())
+        let key = &self.keys[0];
+        let tag = ring::hmac::sign(&mac_key(key, purpose), data);
+        (key.id.to_string(), tag.as_ref().to_vec())
     }
 
     fn verify_mac(&self, key_id: &str, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
-        self.derive_key_for(key_id, purpose).is_some_and(|key| {
-            ring::hmac::verify(
-                &ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key.expose()),
-                data,
-                tag,
-            )
-            .is_ok()
-        })
+        self.keys
+            .iter()
+            .find(|k| k.id.as_str() == key_id)
+            .is_some_and(|key| ring::hmac::verify(&mac_key(key, purpose), data, tag).is_ok())
     }
 
     fn sha256_hex(&self, data: &[u8]) -> String {
@@ -518,6 +536,23 @@ mod tests {
         assert!(!k.verify_mac(&kid, "jwt", b"datb", &tag));
         assert!(!k.verify_mac(&kid, "other", b"data", &tag));
         assert!(!k.verify_mac("unknown", "jwt", b"data", &tag));
+        // The kept HMAC keys sign as the derived sub-keys do, the first time and after,
+        // for every purpose and every key of a rotated keyring.
+        let expected = |k: &Keyring, purpose: &str| {
+            let (_, sub) = k.derive_key(purpose);
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, sub.expose());
+            ring::hmac::sign(&key, b"data").as_ref().to_vec()
+        };
+        assert_eq!(tag, expected(&k, "jwt"));
+        assert_eq!(Crypto::mac(&k, "jwt", b"data").1, expected(&k, "jwt"));
+        assert_eq!(Crypto::mac(&k, "other", b"data").1, expected(&k, "other"));
+        assert_ne!(expected(&k, "other"), tag);
+        let rotated = k.with_new_current_key().unwrap();
+        assert!(rotated.verify_mac(&kid, "jwt", b"data", &tag));
+        let (new_kid, new_tag) = Crypto::mac(&rotated, "jwt", b"data");
+        assert_ne!(new_kid, kid);
+        assert_eq!(new_tag, expected(&rotated, "jwt"));
+        assert!(!k.verify_mac(&new_kid, "jwt", b"data", &new_tag));
         assert_eq!(
             k.sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
