@@ -711,3 +711,31 @@ fn every_budget_renders_as_before() {
     }
     assert_snapshot!("prompt_every_budget", out);
 }
+
+#[test]
+fn one_line_is_the_words_joined_by_single_spaces() {
+    let joined = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    for text in [
+        "",
+        " ",
+        "  ",
+        "a",
+        "a b",
+        "a  b",
+        " a",
+        "a ",
+        " a b ",
+        "a\tb",
+        "a\nb",
+        "a \n b",
+        "\n",
+        "caf\u{e9} cr\u{e8}me",
+        "a\u{a0}b",
+        "a\u{2003}b",
+        "a \u{3000}",
+        "it's 'quoted' -- x",
+        "x\r\n",
+    ] {
+        assert_eq!(one_line(text), joined(text), "{text:?}");
+    }
+}
