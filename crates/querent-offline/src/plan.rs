@@ -3062,6 +3062,39 @@ impl P<'_> {
                 q.items = vec![Expr::CountStar];
                 q.distinct = false;
             }
+            if self.time.pick {
+                // "Which month had the most orders?": the periods ranked by the measure (the
+                // count of rows unless one is named; "the highest revenue" is the metric
+                // itself, ranked), the first one (or as many as asked).
+                let is_measure =
+                    |e: &Expr| !matches!(e, Expr::Col(c) if self.idx.cols[*c].metric.is_none());
+                let ranked = |e: &Expr, desc: bool| match e {
+                    Expr::Agg(a @ (Agg::Max | Agg::Min), c, _)
+                        if self.idx.cols[*c].metric.is_some() =>
+                    {
+                        (Expr::Col(*c), *a == Agg::Max)
+                    }
+                    _ => (e.clone(), desc),
+                };
+                let fewest = self.toks.iter().any(|t| SUP_ASC.contains(&t.low.as_str()));
+                let (by, desc) = q
+                    .order
+                    .iter()
+                    .find(|(e, _)| is_measure(e))
+                    .map(|(e, d)| ranked(e, *d))
+                    .or_else(|| {
+                        q.items
+                            .iter()
+                            .find(|e| is_measure(e))
+                            .map(|e| ranked(e, !fewest))
+                    })
+                    .unwrap_or((Expr::CountStar, !fewest));
+                q.items = vec![by.clone()];
+                q.group.clear();
+                q.distinct = false;
+                q.order = vec![(by, desc)];
+                q.limit = Some(q.limit.unwrap_or(1));
+            }
             q.bucket = Some((c, g));
         }
         Ok(q)

@@ -2641,3 +2641,16 @@ fn a_broader_word_names_the_one_table_under_it() {
     // Not a word broader than no table's noun.
     assert!(ask("How many vehicles are there?").is_err());
 }
+
+#[test]
+fn which_period_ranks_the_periods_by_the_measure() {
+    let s = demo_sql("Which month had the most orders?").unwrap();
+    assert!(
+        s.ends_with("GROUP BY strftime('%Y-%m', ordered_at) ORDER BY COUNT(*) DESC LIMIT 1"),
+        "{s}"
+    );
+    let s = demo_sql("In which year did we get the fewest orders?").unwrap();
+    assert!(s.ends_with("ORDER BY COUNT(*) LIMIT 1"), "{s}");
+    // ("which months" lists them: no pick.)
+    assert!(!demo_sql("Which months had orders?").is_ok_and(|s| s.contains("LIMIT 1")));
+}

@@ -69,6 +69,9 @@ pub(crate) struct TimeFrame {
     pub window: Option<(Window, usize)>,
     /// The grain of a series ("by month").
     pub grain: Option<Grain>,
+    /// The question asks which period ("Which month had the most orders?"): one period of
+    /// the series, ranked by its measure.
+    pub pick: bool,
 }
 
 /// A calendar day: year, month, day.
@@ -365,9 +368,15 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
             // "by segment and year": a grain coordinated with a breakdown just before.
             let coordinated =
                 w == "and" && (i.saturating_sub(4)..i).any(|j| matches!(low(j), "by" | "per"));
+            // "Which month had the most orders?", "in what year …": one period asked for.
+            let which = matches!(w, "which" | "what")
+                && Grain::from_word(low(i + 1)).is_some_and(|g| g != Grain::Day)
+                && !low(i + 1).ends_with('s')
+                && !low(i + 1).ends_with("ly");
             let after_cue = (matches!(w, "by" | "per" | "each" | "every")
                 && !(w == "by" && matches!(low(i + 1), "the" | "a")))
-                || coordinated;
+                || coordinated
+                || which;
             let grain_at = if after_cue { i + 1 } else { i };
             let g = Grain::from_word(low(grain_at));
             let adjective = matches!(
@@ -387,6 +396,7 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
                 && (g != Grain::Day || low(grain_at) == "daily" || after_cue)
             {
                 frame.grain = Some(g);
+                frame.pick = which;
                 let end = if over { i + 3 } else { grain_at + 1 };
                 // "for each" takes the "for" too.
                 let start = if w == "each" && i > 0 && low(i - 1) == "for" {
