@@ -739,3 +739,21 @@ fn one_line_is_the_words_joined_by_single_spaces() {
         assert_eq!(one_line(text), joined(text), "{text:?}");
     }
 }
+
+#[test]
+fn same_words_is_the_comparison_of_the_split_words_asked_again_or_not() {
+    for (a, b) in [
+        ("Customer name", "customer_name"),
+        ("Customers", "customer"),
+        ("Order total", "total_amount"),
+        ("The name", "name"),
+        ("", ""),
+        ("Name", ""),
+        ("createdAt", "Created at"),
+    ] {
+        let expected = split_words(a) == split_words(b);
+        assert_eq!(same_words(a, b), expected, "{a:?} {b:?}");
+        assert_eq!(same_words(a, b), expected, "{a:?} {b:?}, kept");
+        assert_eq!(same_words(b, a), expected, "{b:?} {a:?}");
+    }
+}
