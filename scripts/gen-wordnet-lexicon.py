@@ -238,9 +238,6 @@ def ancestors():
     import functools
 
     nouns = read_data("noun")
-    common = set()
-    for pos in ("noun", "verb", "adj", "adv"):
-        common |= {l for l, (_o, t) in read_index(pos).items() if t >= 1}
 
     def hyper(o):
         return [t for s, t, p, _ in nouns[o][1] if s in ("@", "@i") and p == "n"]
@@ -250,16 +247,30 @@ def ancestors():
         hs = hyper(o)
         return 0 if not hs else 1 + min(depth(h) for h in hs)
 
+    # The lexicographer file of each synset: only concrete things (animals, artifacts,
+    # food, places, objects, people, plants, substances) and broader words of the same
+    # kind or WordNet's top words ("animal"): "genre" is no "form", "order" no "command".
+    lexfile = {}
+    with open(f"{WN}/data.noun", encoding="latin-1") as f:
+        for line in f:
+            if not line.startswith("  "):
+                head = line.split()
+                lexfile[head[0]] = head[1]
+    concrete = {"05", "06", "13", "15", "17", "18", "20", "27"}
+
     lines = []
     for lemma, (offsets, tagged) in sorted(read_index("noun").items()):
         if tagged < 1 or " " in lemma or not lemma.isalpha():
+            continue
+        kind = lexfile[offsets[0]]
+        if kind not in concrete:
             continue
         up, frontier = [], offsets[:1]
         for _hop in range(3):
             nxt = []
             for o in frontier:
                 for h in hyper(o):
-                    if depth(h) >= 6:
+                    if depth(h) >= 6 and lexfile[h] in (kind, "03"):
                         up.extend(nouns[h][0])
                     nxt.append(h)
             frontier = nxt

@@ -197,7 +197,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
             .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
             .map(|alt| (alt.clone(), Via::Synonym))
-            .or_else(|| related_name(idx, &tok).map(|alt| (alt, Via::Related)));
+            .or_else(|| related_name(idx, &tok));
         let reading = reading.or_else(|| {
             // Not a plural or inflection of a known word: perhaps a misspelling.
             let singular = crate::text::stem(&tok.low);
@@ -236,7 +236,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
 /// A broader or narrower word of an unknown token where it names one table ("guests" →
 /// visitor), or a verb's synonym where a column is named by its participle ("established"
 /// → `year_of_founded`); never a stored value ("area" is not the district 'Arena').
-fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
+fn related_name(idx: &Index, tok: &Tok) -> Option<(Alt, Via)> {
     let (nouns, verbs) = lexicon().related(&tok.low, &tok.stem);
     // Only a table, and only when one table is so named: broader and narrower words are
     // too loose for a column ("revenue" is no `gate`) or a choice between tables.
@@ -248,7 +248,7 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
     if let Some(&(alt, t)) = tables.first()
         && tables.iter().all(|(_, u)| *u == t)
     {
-        return Some(alt.clone());
+        return Some((alt.clone(), Via::Related));
     }
     // A word broader than one table's noun: "animals" for `Dogs`, "vehicles" for `cars`
     // (when no other table's noun is under it).
@@ -263,7 +263,7 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
             })
             .collect();
         if let [t] = under.as_slice() {
-            return Some(idx.tables[*t].words.clone());
+            return Some((idx.tables[*t].words.clone(), Via::Related));
         }
     }
     // A verb's synonym names a column by its past participle: "established" → `founded`.
@@ -277,7 +277,8 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<Alt> {
             } else {
                 format!("{w}ed")
             };
-            idx.names(&participle).then(|| vec![participle])
+            idx.names(&participle)
+                .then(|| (vec![participle], Via::Synonym))
         })
 }
 

@@ -317,8 +317,8 @@ fn name_words(name: &str) -> Vec<String> {
 /// Last words of identifiers written as one word (`authorname`, `paperid`): what a column
 /// says about its entity.
 const ATTRIBUTE_ENDS: &[&str] = &[
-    "id", "name", "code", "date", "time", "type", "num", "no", "count", "year", "status", "title",
-    "amount", "price", "level", "city", "state", "country", "address", "phone", "email",
+    "id", "name", "code", "date", "time", "type", "count", "year", "status", "title", "amount",
+    "price", "level", "city", "state", "country", "address", "phone", "email",
 ];
 
 /// A word of an identifier that is no English word cut into the fewest common words it is
@@ -676,18 +676,31 @@ impl Index {
             let same_key = (name.len() >= 3 && name.ends_with("id"))
                 .then(|| by_key_name.get(&name))
                 .flatten();
+            // The table the name says first; a key of the same name only when none does.
             let mut candidates: Vec<usize> = [
                 by_words.get(base.as_slice()),
                 by_words.get(short.as_slice()),
-                same_key,
             ]
             .into_iter()
             .flatten()
             .flatten()
             .copied()
+            .filter(|&t| t != c.table)
             .collect();
+            if candidates.is_empty() {
+                candidates = same_key
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|&t| t != c.table)
+                    .collect();
+            }
             candidates.sort_unstable();
             candidates.dedup();
+            // (Two tables so named or keyed: no guess.)
+            if candidates.len() != 1 {
+                continue;
+            }
             for ti in candidates {
                 if ti == c.table {
                     continue;
@@ -1281,13 +1294,14 @@ impl Index {
             .or_else(|| pks.first().copied())
     }
 
-    /// How many columns table `t`'s primary key has (0 when none is declared).
     /// A table with no declared primary key whose rows are still keyed by a column named
     /// for it gets that column as its key: `id`, the table's name and `id` (`authorid` of
     /// `author`, `paper_id` of `paper`), or, in a table named by one word, its initial and
-    /// `id` (`aid` of `author`). Only one such column, and never in a table that declares
-    /// keys.
+    /// `id` (`aid` of `author`). Only one such column per table, never a column that is
+    /// part of a declared foreign key, and never an initial's name that two tables would
+    /// take (`pid` of `player` and of `plays`: a reference in one of them).
     fn implicit_keys(&mut self) {
+        let mut chosen: Vec<(usize, usize, bool)> = Vec::new(); // (table, column, by initial)
         for t in 0..self.tables.len() {
             if self.key_width(t) > 0 {
                 continue;
@@ -1296,28 +1310,37 @@ impl Index {
             let initial = compact.chars().next();
             // (A table of links, `publication_keyword`, is keyed by none of its columns.)
             let single = self.tables[t].words.len() == 1;
-            let cols = &self.tables[t].cols;
-            let keyed: Vec<usize> = cols
+            let keyed: Vec<(usize, bool)> = self.tables[t]
+                .cols
                 .iter()
-                .filter(|c| {
-                    let n: String = self.cols[**c]
+                .filter_map(|&c| {
+                    let n: String = self.cols[c]
                         .name
                         .to_lowercase()
                         .chars()
                         .filter(|ch| *ch != '_')
                         .collect();
-                    self.cols[**c].kind != Kind::Date
-                        && (n == "id"
-                            || n == format!("{compact}id")
-                            || single
-                                && n.len() == 3
-                                && n.ends_with("id")
-                                && n.chars().next() == initial)
+                    let by_initial =
+                        single && n.len() == 3 && n.ends_with("id") && n.chars().next() == initial;
+                    (self.cols[c].kind != Kind::Date
+                        && !self.cols[c].fk
+                        && (n == "id" || n == format!("{compact}id") || by_initial))
+                        .then_some((c, by_initial))
                 })
-                .copied()
                 .collect();
-            if let [k] = keyed.as_slice() {
-                self.cols[*k].pk = true;
+            if let [(k, by_initial)] = keyed.as_slice() {
+                chosen.push((t, *k, *by_initial));
+            }
+        }
+        for &(_, k, by_initial) in &chosen {
+            let name = self.cols[k].name.to_lowercase();
+            let shared = chosen
+                .iter()
+                .filter(|(_, o, _)| self.cols[*o].name.to_lowercase() == name)
+                .count()
+                > 1;
+            if !(by_initial && shared) {
+                self.cols[k].pk = true;
             }
         }
     }
@@ -1328,6 +1351,7 @@ impl Index {
         !self.cols[c].pk && self.edges.iter().any(|e| e.from == c)
     }
 
+    /// How many columns table `t`'s primary key has (declared or implied by its names).
     pub(crate) fn key_width(&self, t: usize) -> usize {
         self.tables[t]
             .cols

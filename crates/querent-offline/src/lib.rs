@@ -184,6 +184,17 @@ pub struct TranslatorOptions {
     pub min_confidence: f32,
 }
 
+impl TranslatorOptions {
+    /// [`TranslatorOptions::min_confidence`] within [0, 1]; NaN is the default threshold.
+    fn threshold(&self) -> f32 {
+        if self.min_confidence.is_nan() {
+            MIN_CONFIDENCE
+        } else {
+            self.min_confidence.clamp(0.0, 1.0)
+        }
+    }
+}
+
 impl Default for TranslatorOptions {
     fn default() -> Self {
         Self {
@@ -720,7 +731,7 @@ fn translate_on(
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
-    if sure.confidence < options.min_confidence {
+    if sure.confidence < options.threshold() {
         return Err(CannotTranslate {
             understood: confidence::refusal(&sure, &sql::explain(&q, idx)),
         });
@@ -775,6 +786,11 @@ fn role_of_the_verb(
                     || doubled.is_some_and(|d| r == d)
             })
     };
+    // A role word said as it is ("the loser").
+    let said = |r: &str| {
+        toks.iter()
+            .any(|t| !t.quoted && (t.stem == r || t.low == r))
+    };
     let used: Vec<usize> = q
         .items
         .iter()
@@ -808,8 +824,10 @@ fn role_of_the_verb(
                         .is_some_and(|(f, r)| r == rest && !rest.is_empty() && names_role(f))
             })
             .collect();
+        // (Not when the question says the column's own role: "… was Nadal the loser?")
         if let [other] = named.as_slice()
             && !names_role(first)
+            && !said(first)
         {
             *c = *other;
         }
@@ -837,6 +855,7 @@ fn role_of_the_verb(
             .collect();
         if let [other] = named.as_slice()
             && !names_role(&role(key))
+            && !said(&role(key))
             && !used.contains(&key)
         {
             q.joins[j] = if key == a { (*other, b) } else { (a, *other) };

@@ -2739,12 +2739,23 @@ impl P<'_> {
             // or their count when the table named nearest is one each row points at ("How
             // many orders did Brazilian customers place in 2023?"; not "How many customers
             // purchased in 2023?") falls in the window by the main table's own dates.
-            let points_at_near = near.is_some_and(|t| {
-                self.idx
-                    .edges
-                    .iter()
-                    .any(|e| self.idx.cols[e.from].table == main && self.idx.cols[e.to].table == t)
-            });
+            // (Not across a relative clause that dates the other rows: "orders from
+            // customers who joined in 2023".)
+            let relative = self
+                .table_mentions()
+                .iter()
+                .filter(|(_, p)| *p < at)
+                .map(|(_, p)| *p)
+                .max()
+                .is_some_and(|p| {
+                    (p..at).any(|j| matches!(self.low(j), "who" | "that" | "which" | "whose"))
+                });
+            let points_at_near = !relative
+                && near.is_some_and(|t| {
+                    self.idx.edges.iter().any(|e| {
+                        self.idx.cols[e.from].table == main && self.idx.cols[e.to].table == t
+                    })
+                });
             let measured = sel.iter().any(|e| match e {
                 Expr::CountStar => points_at_near,
                 Expr::Agg(_, c, _) => self.idx.cols[*c].table == main,

@@ -788,11 +788,18 @@ impl R<'_> {
             }
             // A reference that points nowhere (`author.oid` NULL) is in no row of the
             // other table either: "authors not part of any organization" keeps them.
-            Cond::NotIn(col, sub) if self.idx.references(*col) => format!(
-                "({c} IS NULL OR {c} NOT IN ({}))",
-                render(sub, self.idx, self.dialect),
-                c = self.col(*col)
-            ),
+            // (Only against all the other table's rows: "movies not directed by a French
+            // director" presupposes a director.)
+            Cond::NotIn(col, sub)
+                if self.idx.references(*col)
+                    && sub.conds.iter().all(|c| matches!(c, Cond::NotNull(_))) =>
+            {
+                format!(
+                    "({c} IS NULL OR {c} NOT IN ({}))",
+                    render(sub, self.idx, self.dialect),
+                    c = self.col(*col)
+                )
+            }
             Cond::NotIn(col, sub) => format!(
                 "{} NOT IN ({})",
                 self.col(*col),

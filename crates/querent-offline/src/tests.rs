@@ -2654,3 +2654,29 @@ fn which_period_ranks_the_periods_by_the_measure() {
     // ("which months" lists them: no pick.)
     assert!(!demo_sql("Which months had orders?").is_ok_and(|s| s.contains("LIMIT 1")));
 }
+
+#[test]
+fn an_initial_two_tables_would_take_keys_neither() {
+    // `pid` could be the key of `player` and of `plays` by their initial: it is neither's,
+    // so `plays.pid` and `award.pid` are references to no guessed table.
+    let s = schema_of(vec![
+        table(
+            "player",
+            vec![col("pid", "integer", &[]), col("name", "text", &["Ann"])],
+            vec![],
+        ),
+        table(
+            "plays",
+            vec![col("pid", "integer", &[]), col("score", "integer", &[])],
+            vec![],
+        ),
+        table(
+            "award",
+            vec![col("awid", "integer", &[]), col("pid", "integer", &[])],
+            vec![],
+        ),
+    ]);
+    let idx = index::Index::new(&s, &PrivacyPolicy::default(), None);
+    assert!(idx.cols.iter().filter(|c| c.name == "pid").all(|c| !c.pk));
+    assert!(idx.edges.iter().all(|e| idx.cols[e.from].name != "pid"));
+}

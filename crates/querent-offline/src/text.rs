@@ -280,7 +280,7 @@ fn scale_numbers(toks: Vec<Tok>) -> Vec<Tok> {
         let digits = !t.quoted && t.low.starts_with(|c: char| c.is_ascii_digit());
         let scale_after = it
             .peek()
-            .and_then(|n| SCALE_WORDS.iter().find(|(w, _)| *w == n.stem))
+            .and_then(|n| SCALE_WORDS.iter().find(|(w, _)| *w == n.low))
             .map(|(_, f)| *f);
         let suffixed = SCALE_SUFFIXES.iter().find_map(|(suffix, f)| {
             let v = t
@@ -291,7 +291,9 @@ fn scale_numbers(toks: Vec<Tok>) -> Vec<Tok> {
                 .ok()?;
             Some((v, *f))
         });
-        let scaled = match (digits, scale_after, suffixed) {
+        // (A year is no amount: "in 2019 thousand …" is not read.)
+        let year = t.low.len() == 4 && t.number().is_some_and(|v| (1900.0..=2100.0).contains(&v));
+        let scaled = match (digits && !year, scale_after, suffixed) {
             (true, Some(f), _) if !t.comma && !t.stop => {
                 let scale = it.next();
                 t.comma = scale.as_ref().is_some_and(|s| s.comma);
@@ -301,6 +303,8 @@ fn scale_numbers(toks: Vec<Tok>) -> Vec<Tok> {
             (true, None, Some((v, f))) => Some(v * f),
             _ => None,
         };
+        // (Rounded to what was written: "2.01 thousand" is 2010, not 2009.9999999999998.)
+        let scaled = scaled.map(|v| (v * 1e6).round() / 1e6);
         if let Some(v) = scaled.filter(|v| v.is_finite() && v.abs() < 1e15) {
             #[allow(clippy::cast_possible_truncation)]
             let text = if v.fract() == 0.0 {
@@ -474,6 +478,10 @@ mod tests {
         // Not a scale: a word on its own, or after a number that ends a clause.
         assert_eq!(words("the million songs")[1].0, "million");
         assert_eq!(words("in 2010, thousands")[1].0, "2010");
+        // Not a year, nor a plural; rounded to what was written.
+        assert_eq!(words("in 2019 thousand users")[1].0, "2019");
+        assert_eq!(words("over 3 thousands")[1].0, "3");
+        assert_eq!(words("2.01 thousand")[0].0, "2010");
     }
 
     #[test]

@@ -182,22 +182,25 @@ pub(crate) fn decade(w: &str) -> Option<i32> {
 /// "in the 1990s" where the schema keeps years as numbers (a `year` column): "between
 /// 1990 and 1999", which the planner compares with that column.
 fn decades_of_year_columns(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
-    if !idx.names("year") || !toks.iter().any(|t| decade(&t.low).is_some()) {
+    // (Only where no column holds dates, which the window reads instead.)
+    let dated = idx.cols.iter().any(|c| c.kind == crate::index::Kind::Date);
+    if dated || !idx.names("year") || !toks.iter().any(|t| decade(&t.low).is_some()) {
         return toks;
     }
-    let mut out = Vec::with_capacity(toks.len() + 2);
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len() + 2);
     for t in toks {
+        let n = out.len();
+        // Only "in/during (the) 1990s": "since" or "before the 2000s" is no range of ten.
+        let the = n >= 1 && out[n - 1].low == "the";
+        let prep_at = if the {
+            n.checked_sub(2)
+        } else {
+            n.checked_sub(1)
+        };
+        let after_in = prep_at.is_some_and(|p| matches!(out[p].low.as_str(), "in" | "during"));
         match decade(&t.low) {
-            Some(y) if !t.quoted => {
-                if out.last().is_some_and(|p: &Tok| p.low == "the") {
-                    out.pop();
-                }
-                if out
-                    .last()
-                    .is_some_and(|p: &Tok| matches!(p.low.as_str(), "in" | "during"))
-                {
-                    out.pop();
-                }
+            Some(y) if !t.quoted && after_in => {
+                out.truncate(prep_at.unwrap_or(n));
                 let mut hi = Tok::word(&(y + 9).to_string());
                 hi.comma = t.comma;
                 hi.stop = t.stop;
@@ -502,6 +505,10 @@ mod tests {
         let words: Vec<&str> = toks.iter().map(|t| t.low.as_str()).collect();
         assert_eq!(words.join(" "), "songs released between 2000 and 2009");
         assert!(f.window.is_none());
+        // "since the 1990s" is no range of ten years.
+        let (toks, f) = extract(tokenize("songs released since the 1990s"), &idx);
+        assert!(!toks.iter().any(|t| t.low == "between"));
+        assert_eq!(win(&f), (Some("1990-01-01"), None));
     }
 
     #[test]
