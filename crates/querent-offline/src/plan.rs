@@ -340,8 +340,9 @@ fn ordinals_of_time(toks: &mut [Tok], idx: &Index) {
 }
 
 /// "more than a single document" is more than 1; "not a single car maker" is no car
-/// maker.
-fn single_as_one(toks: &mut Vec<Tok>) {
+/// maker; elsewhere "a single order" is an order ("spent more than 5,000 on a single
+/// order" compares each order, it is no order of amount 1).
+pub(crate) fn single_as_one(toks: &mut Vec<Tok>) {
     let mut i = 1;
     while i < toks.len() {
         if toks[i].low != "single" || toks[i].quoted || toks[i - 1].low != "a" {
@@ -354,6 +355,16 @@ fn single_as_one(toks: &mut Vec<Tok>) {
             t.stem = "no".into();
             t.text = "no".into();
             toks.drain(i - 1..=i);
+            continue;
+        }
+        // ("used only by a single country": a count of one.)
+        let counted = i >= 2
+            && (matches!(toks[i - 2].low.as_str(), "than" | "least" | "most" | "by")
+                || toks[i.saturating_sub(5)..i - 1]
+                    .iter()
+                    .any(|t| matches!(t.low.as_str(), "only" | "exactly")));
+        if !counted {
+            toks.remove(i);
             continue;
         }
         let t = &mut toks[i];

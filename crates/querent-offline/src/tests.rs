@@ -2680,3 +2680,25 @@ fn an_initial_two_tables_would_take_keys_neither() {
     assert!(idx.cols.iter().filter(|c| c.name == "pid").all(|c| !c.pk));
     assert!(idx.edges.iter().all(|e| idx.cols[e.from].name != "pid"));
 }
+
+#[test]
+fn a_single_row_is_one_only_when_counted() {
+    let read = |q: &str| {
+        let mut toks = text::tokenize(q);
+        plan::single_as_one(&mut toks);
+        toks.iter()
+            .map(|t| t.low.clone())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        read("customers who spent 500 on a single order"),
+        "customers who spent 500 on a order"
+    );
+    assert_eq!(read("more than a single document"), "more than 1 document");
+    assert_eq!(
+        read("languages used only by a single country"),
+        "languages used only by 1 country"
+    );
+    assert_eq!(read("not a single car maker"), "no car maker");
+}
