@@ -20,6 +20,9 @@ pub(crate) struct Doubt {
     pub said: String,
     /// The factor the confidence is multiplied by.
     pub factor: f32,
+    /// Whether it is about a word (unknown, read loosely, left out) rather than the shape
+    /// of the query: the advice differs.
+    pub about_a_word: bool,
 }
 
 /// The confidence of a translation and the doubts behind it.
@@ -61,6 +64,7 @@ pub(crate) fn assess(
         doubts.push(Doubt {
             said: format!("I do not know the word \"{word}\""),
             factor: 1.0 - 0.5 * w.clamp(0.0, 1.0),
+            about_a_word: true,
         });
     }
     for r in read_as {
@@ -68,12 +72,14 @@ pub(crate) fn assess(
         doubts.push(Doubt {
             said: format!("I read \"{}\" as {} ({how})", r.said, r.read_as),
             factor,
+            about_a_word: true,
         });
     }
     for word in ignored_known(idx, toks, covered) {
         doubts.push(Doubt {
             said: format!("the query does not use \"{word}\", which the database knows"),
             factor: 0.85,
+            about_a_word: true,
         });
     }
     let named: Vec<usize> = toks
@@ -88,6 +94,7 @@ pub(crate) fn assess(
                 idx.tables[t].name
             ),
             factor: 0.9,
+            about_a_word: false,
         });
     }
     // Each table past the second is one more join path chosen without being asked (a
@@ -97,12 +104,14 @@ pub(crate) fn assess(
         doubts.push(Doubt {
             said: format!("the answer joins {} tables", 1 + q.joins.len()),
             factor: 0.9_f32.powi(i32::try_from(tables - 2).unwrap_or(i32::MAX)),
+            about_a_word: false,
         });
     }
     if q.items.len() >= 4 {
         doubts.push(Doubt {
             said: format!("the answer shows {} columns", q.items.len()),
             factor: 0.9,
+            about_a_word: false,
         });
     }
     let words = toks.iter().filter(|t| !t.quoted).count();
@@ -110,6 +119,7 @@ pub(crate) fn assess(
         doubts.push(Doubt {
             said: format!("the question is long ({words} words): part of it may be misread"),
             factor: 0.85,
+            about_a_word: false,
         });
     }
     doubts.sort_by(|a, b| a.factor.total_cmp(&b.factor));
@@ -161,10 +171,16 @@ fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
 /// what it would have answered and what would help.
 pub(crate) fn refusal(a: &Assessment, understood: &str) -> String {
     let doubts: Vec<&str> = a.doubts.iter().map(|d| d.said.as_str()).collect();
+    let advice = if a.doubts.iter().any(|d| d.about_a_word) {
+        "Ask with the names the database uses, add the words as synonyms or a metric in the \
+         connection's semantic model, or use an LLM provider."
+    } else {
+        "Ask a shorter, more direct question that names the tables to use, or use an LLM \
+         provider."
+    };
     format!(
         "I am not sure enough of my reading (confidence {:.0}%): {}. I would have answered: \
-         {} Ask with the names the database uses, add the words as synonyms or a metric in \
-         the connection's semantic model, or use an LLM provider.",
+         {} {advice}",
         a.confidence * 100.0,
         doubts.join("; "),
         understood.trim_end_matches('.').to_owned() + "."

@@ -2550,6 +2550,26 @@ fn confidence_falls_with_each_doubt_and_refuses_below_the_threshold() {
     let e = translate(q, &demo(), Dialect::Sqlite).unwrap_err();
     assert!(e.understood.contains("not sure enough"), "{}", e.understood);
     assert!(e.understood.contains("confidence"), "{}", e.understood);
+    // A doubt about words asks for the database's names; one about the query's shape only,
+    // for a more direct question.
+    assert!(e.understood.contains("synonyms"), "{}", e.understood);
+    let strict = TranslatorOptions {
+        min_confidence: 0.95,
+        ..TranslatorOptions::default()
+    };
+    let shaped = translate_with(
+        "Which product names did customers from Germany order?",
+        &demo(),
+        Dialect::Sqlite,
+        &PrivacyPolicy::default(),
+        &strict,
+    )
+    .unwrap_err();
+    assert!(
+        shaped.understood.contains("more direct question"),
+        "{}",
+        shaped.understood
+    );
 }
 
 #[test]
