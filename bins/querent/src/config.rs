@@ -113,6 +113,9 @@ pub struct Config {
     /// is open like `/health`.
     #[serde(skip_serializing)]
     pub metrics_token: Option<String>,
+    /// The offline translator's least confidence, 0 to 1 (`QUERENT_OFFLINE_MIN_CONFIDENCE`):
+    /// a translation it is less sure of is refused as `cannot_translate`, with its doubts.
+    pub offline_min_confidence: f32,
     /// OpenTelemetry collector, e.g. `http://collector:4318` (`QUERENT_OTEL_ENDPOINT`): the
     /// spans go over OTLP/HTTP protobuf to `<otel_endpoint>/v1/traces`. Needs a build with
     /// the `otel` feature; set without it, `querent serve` refuses to start.
@@ -155,6 +158,7 @@ impl Default for Config {
             embedding_model: None,
             embedding_api_key: None,
             metrics_token: None,
+            offline_min_confidence: querent_offline::MIN_CONFIDENCE,
             otel_endpoint: None,
         }
     }
@@ -231,6 +235,12 @@ impl Config {
             );
         }
         querent_http::proxies::TrustedProxies::parse(&cfg.trusted_proxies)?;
+        if !(0.0..=1.0).contains(&cfg.offline_min_confidence) {
+            return Err(format!(
+                "offline_min_confidence: must be between 0 and 1 (got {})",
+                cfg.offline_min_confidence
+            ));
+        }
         Ok(cfg)
     }
 
@@ -462,6 +472,7 @@ const KEYS: &[&str] = &[
     "embedding_model",
     "embedding_api_key",
     "metrics_token",
+    "offline_min_confidence",
     "otel_endpoint",
 ];
 
@@ -531,6 +542,17 @@ mod tests {
         .unwrap();
         let cfg = Config::load(Some(&file)).unwrap();
         assert_eq!(cfg.sqlite_dirs, vec![PathBuf::from("/srv")]);
+        // A confidence threshold outside 0..=1 is refused by name.
+        std::fs::write(&file, "offline_min_confidence = 1.5\n").unwrap();
+        let err = Config::load(Some(&file)).unwrap_err();
+        assert!(
+            err.starts_with("offline_min_confidence: must be between 0 and 1"),
+            "{err}"
+        );
+        std::fs::write(&file, "offline_min_confidence = 0.5\n").unwrap();
+        if std::env::var_os("QUERENT_OFFLINE_MIN_CONFIDENCE").is_none() {
+            assert!((Config::load(Some(&file)).unwrap().offline_min_confidence - 0.5).abs() < 1e-6);
+        }
         assert_eq!(did_you_mean("workerz"), Some("workers"));
         assert_eq!(did_you_mean("cors_origin"), Some("cors_origins"));
         assert_eq!(edit_distance("kitten", "sitting"), 3);

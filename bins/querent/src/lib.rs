@@ -66,8 +66,12 @@ pub async fn build_app(
         .await
         .map_err(|e| format!("cannot open the metadata store: {e}"))?;
     let (embedder, embedder_note) = embedder::build(config).await;
-    let offline: Arc<dyn querent_domain::query::SqlProvider> =
-        Arc::new(querent_offline::OfflineProvider::default());
+    let offline: Arc<dyn querent_domain::query::SqlProvider> = Arc::new(
+        querent_offline::OfflineProvider::new(querent_offline::TranslatorOptions {
+            min_confidence: config.offline_min_confidence,
+            ..querent_offline::TranslatorOptions::default()
+        }),
+    );
     let ports = Ports {
         store: Arc::new(store.clone()),
         crypto: keyring.clone(),
