@@ -170,7 +170,6 @@ fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
 /// Why a translation below the threshold is not answered: how sure it was, the doubts,
 /// what it would have answered and what would help.
 pub(crate) fn refusal(a: &Assessment, understood: &str) -> String {
-    let doubts: Vec<&str> = a.doubts.iter().map(|d| d.said.as_str()).collect();
     let advice = if a.doubts.iter().any(|d| d.about_a_word) {
         "Ask with the names the database uses, add the words as synonyms or a metric in the \
          connection's semantic model, or use an LLM provider."
@@ -182,7 +181,7 @@ pub(crate) fn refusal(a: &Assessment, understood: &str) -> String {
         "I am not sure enough of my reading (confidence {:.0}%): {}. I would have answered: \
          {} {advice}",
         a.confidence * 100.0,
-        doubts.join("; "),
+        doubt_list(a),
         understood.trim_end_matches('.').to_owned() + "."
     )
 }
@@ -193,10 +192,15 @@ pub(crate) fn explained(explanation: String, a: &Assessment) -> String {
     if a.doubts.is_empty() {
         return explanation;
     }
-    let doubts: Vec<&str> = a.doubts.iter().map(|d| d.said.as_str()).collect();
     format!(
         "{explanation} Confidence {:.0}%: {}.",
         a.confidence * 100.0,
-        doubts.join("; ")
+        doubt_list(a)
     )
+}
+
+/// The doubts in plain words, largest first: "the answer joins 4 tables; …".
+fn doubt_list(a: &Assessment) -> String {
+    let doubts: Vec<&str> = a.doubts.iter().map(|d| d.said.as_str()).collect();
+    doubts.join("; ")
 }

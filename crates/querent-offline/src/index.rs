@@ -698,21 +698,20 @@ impl Index {
             candidates.sort_unstable();
             candidates.dedup();
             // (Two tables so named or keyed: no guess.)
-            if candidates.len() != 1 {
+            let [ti] = candidates[..] else {
                 continue;
-            }
-            for ti in candidates {
-                if ti == c.table {
-                    continue;
-                }
-                let t = &idx.tables[ti];
-                let pks: Vec<usize> = t.cols.iter().copied().filter(|&k| idx.cols[k].pk).collect();
-                if let [pk] = pks.as_slice()
-                    && idx.cols[*pk].kind == c.kind
-                    && !idx.edges.iter().any(|e| e.from == ci)
-                {
-                    inferred.push(Edge { from: ci, to: *pk });
-                }
+            };
+            let pks: Vec<usize> = idx.tables[ti]
+                .cols
+                .iter()
+                .copied()
+                .filter(|&k| idx.cols[k].pk)
+                .collect();
+            if let [pk] = pks.as_slice()
+                && idx.cols[*pk].kind == c.kind
+                && !idx.edges.iter().any(|e| e.from == ci)
+            {
+                inferred.push(Edge { from: ci, to: *pk });
             }
         }
         idx.edges.extend(inferred);
@@ -1301,7 +1300,7 @@ impl Index {
     /// part of a declared foreign key, and never an initial's name that two tables would
     /// take (`pid` of `player` and of `plays`: a reference in one of them).
     fn implicit_keys(&mut self) {
-        let mut chosen: Vec<(usize, usize, bool)> = Vec::new(); // (table, column, by initial)
+        let mut chosen: Vec<(usize, bool)> = Vec::new(); // (column, by initial)
         for t in 0..self.tables.len() {
             if self.key_width(t) > 0 {
                 continue;
@@ -1328,17 +1327,20 @@ impl Index {
                         .then_some((c, by_initial))
                 })
                 .collect();
-            if let [(k, by_initial)] = keyed.as_slice() {
-                chosen.push((t, *k, *by_initial));
+            if let [one] = keyed.as_slice() {
+                chosen.push(*one);
             }
         }
-        for &(_, k, by_initial) in &chosen {
-            let name = self.cols[k].name.to_lowercase();
-            let shared = chosen
-                .iter()
-                .filter(|(_, o, _)| self.cols[*o].name.to_lowercase() == name)
-                .count()
-                > 1;
+        // How many tables would take each name (counted once, not per pair: a schema may
+        // have 10,000 tables keyed by `id`).
+        let mut takers: HashMap<String, usize> = HashMap::new();
+        for &(k, _) in &chosen {
+            *takers.entry(self.cols[k].name.to_lowercase()).or_default() += 1;
+        }
+        for &(k, by_initial) in &chosen {
+            let shared = takers
+                .get(&self.cols[k].name.to_lowercase())
+                .is_some_and(|n| *n > 1);
             if !(by_initial && shared) {
                 self.cols[k].pk = true;
             }

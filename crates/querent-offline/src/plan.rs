@@ -8,7 +8,7 @@ use crate::TranslatorOptions;
 use crate::index::{Index, Kind};
 use crate::lexicon::KEY_WORDS;
 use crate::sql::{Agg, Cond, Expr, Lit, Rel, Select, cond_cols};
-use crate::text::{Tok, capitalised_inside, is_stopword, stem, word_matches};
+use crate::text::{Tok, capitalised_inside, fmt_num, is_stopword, stem, word_matches};
 use crate::time::TimeFrame;
 
 /// What a span of the question was linked to.
@@ -990,14 +990,6 @@ fn agg_word(w: &str) -> Option<(Agg, bool)> {
         "lowest" | "smallest" | "least" | "fewest" | "earliest" => (Agg::Min, true),
         _ => return None,
     })
-}
-
-fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{v}")
-    }
 }
 
 impl P<'_> {

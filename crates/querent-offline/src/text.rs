@@ -261,6 +261,15 @@ pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
     scale_numbers(out)
 }
 
+/// A number as SQL text: whole numbers without a fraction (`50000000`, not `50000000.0`).
+pub(crate) fn fmt_num(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
+}
+
 /// Words that scale the number before them, and suffixes that scale the number they end.
 const SCALE_WORDS: &[(&str, f64)] = &[
     ("thousand", 1e3),
@@ -306,12 +315,7 @@ fn scale_numbers(toks: Vec<Tok>) -> Vec<Tok> {
         // (Rounded to what was written: "2.01 thousand" is 2010, not 2009.9999999999998.)
         let scaled = scaled.map(|v| (v * 1e6).round() / 1e6);
         if let Some(v) = scaled.filter(|v| v.is_finite() && v.abs() < 1e15) {
-            #[allow(clippy::cast_possible_truncation)]
-            let text = if v.fract() == 0.0 {
-                format!("{}", v as i64)
-            } else {
-                format!("{v}")
-            };
+            let text = fmt_num(v);
             let money = t.money
                 || it
                     .peek()
