@@ -230,9 +230,7 @@ impl Keyring {
             return Err(VaultError::Malformed);
         };
         let key = self
-            .keys
-            .iter()
-            .find(|k| k.id.as_str() == kid)
+            .key(kid)
             .ok_or_else(|| VaultError::UnknownKey(kid.to_owned()))?;
         let raw = STANDARD.decode(body).map_err(|_| VaultError::Malformed)?;
         if raw.len() < NONCE_LEN + AES_256_GCM.tag_len() {
@@ -276,10 +274,12 @@ impl Keyring {
 
     /// The sub-key for `purpose` derived from the key with id `kid`, if this keyring has it.
     pub fn derive_key_for(&self, kid: &str, purpose: &str) -> Option<Secret<[u8; 32]>> {
-        self.keys
-            .iter()
-            .find(|k| k.id.as_str() == kid)
-            .map(|k| derive(k, purpose))
+        self.key(kid).map(|k| derive(k, purpose))
+    }
+
+    /// The master key with id `kid`, if this keyring has it.
+    fn key(&self, kid: &str) -> Option<&MasterKey> {
+        self.keys.iter().find(|k| k.id.as_str() == kid)
     }
 
     /// A new keyring whose current key is freshly generated and which still holds every key
@@ -423,9 +423,7 @@ impl Crypto for Keyring {
     }
 
     fn verify_mac(&self, key_id: &str, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
-        self.keys
-            .iter()
-            .find(|k| k.id.as_str() == key_id)
+        self.key(key_id)
             .is_some_and(|key| ring::hmac::verify(&mac_key(key, purpose), data, tag).is_ok())
     }
 
