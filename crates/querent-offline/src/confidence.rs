@@ -46,6 +46,7 @@ fn reading_factor(via: Via) -> (f32, &'static str) {
         Via::Place => (0.95, "the place or sex it names"),
         Via::Age => (0.9, "an age range"),
         Via::Spelling => (0.85, "a misspelling"),
+        Via::Abbreviation => (0.9, "its abbreviation"),
         Via::Related => (0.8, "a broader or narrower word"),
     }
 }
@@ -67,7 +68,14 @@ pub(crate) fn assess(
             about_a_word: true,
         });
     }
-    for r in read_as {
+    for (i, r) in read_as.iter().enumerate() {
+        // A word said twice and read the same way twice is one doubt.
+        let again = read_as[..i].iter().any(|p| {
+            p.via == r.via && p.read_as == r.read_as && p.said.eq_ignore_ascii_case(&r.said)
+        });
+        if again {
+            continue;
+        }
         let (factor, how) = reading_factor(r.via);
         doubts.push(Doubt {
             said: format!("I read \"{}\" as {} ({how})", r.said, r.read_as),

@@ -36,6 +36,8 @@ pub(crate) enum Via {
     Age,
     /// A misspelling of the one close word.
     Spelling,
+    /// The one abbreviation of the word the schema names with ("shipments" → `shpmt`).
+    Abbreviation,
     /// A broader or narrower word of WordNet's ("vessels" for ships).
     Related,
 }
@@ -142,6 +144,57 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
     best.filter(|_| !tie).map(|(_, w)| w.to_owned())
 }
 
+/// Whether `short` abbreviates `word` as identifiers do: the same first letter, then some
+/// of the word's letters in order ("cust" of customer, "shpmt" of shipment, "drv" of
+/// driver), at least two letters shorter.
+fn abbreviates(short: &str, word: &str) -> bool {
+    let mut letters = word.chars();
+    short.chars().next() == word.chars().next()
+        && short.chars().count() + 2 <= word.chars().count()
+        && short.chars().all(|c| letters.any(|w| w == c))
+}
+
+/// The one word of the schema (a name or a stored value) that abbreviates a question
+/// word it does not know: "customers" → `cust`, "shipments" → `shpmt`, "truck" → `trk`,
+/// "manufacturing" → 'MFG'. Only words of three to five letters that are no English word
+/// (or have no vowel) are abbreviations (two letters fit too many words: "rs" of release),
+/// and not of a verb's past ("carried" is no `crd`); the longest that fits wins, and two of
+/// the same length are no reading.
+fn abbreviated(idx: &Index, tok: &Tok) -> Option<String> {
+    let word = &tok.stem;
+    if tok.quoted || word.chars().count() < 4 || !word.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    let lex = lexicon();
+    let past = !tok.low.ends_with("ing") && lex.lemma(&tok.low).is_some_and(|l| l != tok.low);
+    if lex.is_verb(&tok.low) && past {
+        return None;
+    }
+    let vowel = |w: &str| w.chars().any(|c| "aeiouy".contains(c));
+    let mut best: Option<&str> = None;
+    let mut tie = false;
+    for w in &idx.vocab {
+        let n = w.chars().count();
+        if !(3..=5).contains(&n)
+            || !w.chars().all(char::is_alphabetic)
+            || is_stopword(w)
+            || (vowel(w) && lex.is_word(w))
+            || !(abbreviates(w, word) || abbreviates(w, &tok.low))
+        {
+            continue;
+        }
+        match best {
+            Some(b) if b.len() > w.len() => {}
+            Some(b) if b.len() == w.len() => tie = tie || b != w,
+            _ => {
+                best = Some(w);
+                tie = false;
+            }
+        }
+    }
+    best.filter(|_| !tie).map(str::to_owned)
+}
+
 /// Rewrites the tokens the schema does not know into the first lexicon reading whose words
 /// it all knows. Returns the new tokens and what was rewritten.
 pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
@@ -198,6 +251,8 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
             .map(|alt| (alt.clone(), Via::Synonym))
             .or_else(|| related_name(idx, &tok));
+        let reading = reading
+            .or_else(|| abbreviated(idx, &tok).map(|w| (vec![w], Via::Abbreviation)));
         let reading = reading.or_else(|| {
             // Not a plural or inflection of a known word: perhaps a misspelling.
             let singular = crate::text::stem(&tok.low);
@@ -1155,6 +1210,38 @@ mod tests {
                 .any(|r| r.said == "vocalists" && r.read_as == "singer")
         );
         assert_eq!(grounded("list the clients").0, "list the customer");
+    }
+
+    #[test]
+    fn abbreviated_names_and_codes_are_read_from_the_full_word() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [
+                {"name": "cust", "kind": "table", "columns": [
+                    {"name": "cust_id", "data_type": "integer", "nullable": false},
+                    {"name": "seg", "data_type": "text", "nullable": false,
+                     "sample_values": ["MFG", "RTL"]},
+                    {"name": "crd_lmt", "data_type": "real", "nullable": false}]},
+                {"name": "shpmt", "kind": "table", "columns": [
+                    {"name": "shpmt_id", "data_type": "integer", "nullable": false},
+                    {"name": "cust_id", "data_type": "integer", "nullable": false}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let read = |q: &str| {
+            let (toks, read) = ground(tokenize(q), &idx);
+            let words: Vec<String> = toks.into_iter().map(|t| t.low).collect();
+            (words.join(" "), read)
+        };
+        let (q, how) = read("shipments of manufacturing customers");
+        // ("customers" is known already: `cust_id` spells `cust` out.)
+        assert_eq!(q, "shpmt of mfg customers");
+        assert!(how.iter().all(|r| r.via == Via::Abbreviation), "{how:?}");
+        // A verb's past is no abbreviation ("carried" is not `crd`), nor is a word whose
+        // letters do not come in order.
+        assert_eq!(read("what was carried").0, "what was carried");
+        assert_eq!(read("list the segments").0, "list the seg");
+        assert_eq!(read("list the scouts").0, "list the scouts");
     }
 
     #[test]

@@ -1495,11 +1495,15 @@ impl Col {
 /// The part of a person's name a column abbreviates: `fname` / `f_name` → "first",
 /// `lname` → "last", `mname` → "middle".
 fn name_part(words: &[String]) -> Option<&'static str> {
-    let letter = match words {
-        [w] if w.len() == 5 && w.ends_with("name") => &w[..1],
-        [l, n] if l.len() == 1 && n == "name" => l.as_str(),
+    // (After the table's own words, abbreviated or not: `drv_fnm`, `cust_lname`.)
+    let (letter, rest) = match words {
+        [.., l, n] if l.len() == 1 => (l.as_str(), n.as_str()),
+        [.., w] if (3..=5).contains(&w.len()) && w.is_ascii() => w.split_at(1),
         _ => return None,
     };
+    if !matches!(rest, "name" | "nm" | "nme") {
+        return None;
+    }
     match letter {
         "f" => Some("first"),
         "l" => Some("last"),

@@ -1642,7 +1642,11 @@ fn name_whole_people(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
         toks.windows(2)
             .any(|w| w[0].low == which && matches!(w[1].stem.as_str(), "name"))
     };
-    if said("first") || said("last") {
+    // ("the first and last name" asks for both, whichever the query found.)
+    let both = toks
+        .windows(3)
+        .any(|w| w[0].low == "first" && w[1].low == "and" && w[2].low == "last");
+    if !both && (said("first") || said("last")) {
         return;
     }
     let part = |c: usize, which: &str| {
@@ -2083,6 +2087,16 @@ impl OfflineProvider {
                 );
                 Ok(t)
             }
+            // A refinement that means nothing on its own ("and by region?", "what about
+            // 2024?", "… instead") is refused as read with the previous question: its bare
+            // words would be answered as some other question.
+            Err(e) if leans_on_previous(&request.question) => Err(CannotTranslate {
+                understood: format!(
+                    "Following up on \"{}\" as \"{combined}\": {}",
+                    previous.trim(),
+                    e.understood
+                ),
+            }),
             // Not a refinement after all: the question on its own.
             Err(_) => self.translate_one(request, &request.question),
         }
@@ -2144,6 +2158,24 @@ const REFINE_OPENERS: &[&str] = &[
     "bottom",
     "limit",
 ];
+
+/// Whether a follow-up only means something with the previous question: it opens with
+/// "and", "but", "also", "then", "same" or "what/how about", or says "instead".
+fn leans_on_previous(question: &str) -> bool {
+    let words: Vec<String> = question
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    let about = words.get(1).is_some_and(|w| w == "about");
+    words.iter().any(|w| w == "instead")
+        || words.first().is_some_and(|w| {
+            matches!(w.as_str(), "and" | "but" | "also" | "then" | "same")
+                || (about && matches!(w.as_str(), "what" | "how"))
+        })
+}
 
 /// A question that refines the session's last answered question, read together with it:
 /// `(previous question, combined question)`. A refinement is short and opens with a

@@ -1161,6 +1161,12 @@ fn follow_ups_refine_the_previous_question() {
         follow("How many customers per country?", "in Japan?").unwrap(),
         "SELECT COUNT(*) AS customer_count, country FROM customers WHERE country = 'Japan' GROUP BY country"
     );
+    // A refinement that cannot stand alone is refused as read with the previous question,
+    // not answered as its bare words ("the 5 customers" alone).
+    let why = follow("revenue by month", "and what about the frobnicated ones?").unwrap_err();
+    assert!(why.starts_with("Following up on \"revenue by month\""), "{why}");
+    let why = follow("How many customers per country?", "the 5 zorbulous customers instead").unwrap_err();
+    assert!(why.starts_with("Following up on") && why.contains("zorbulous"), "{why}");
 }
 
 #[test]

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 /// Text columns with at most this many distinct values are sampled.
 const LOW_CARDINALITY: i64 = 50;
 /// Sampled values per column.
-const MAX_SAMPLES: i64 = 20;
+const MAX_SAMPLES: i64 = 50;
 
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
