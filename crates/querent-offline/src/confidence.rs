@@ -94,6 +94,7 @@ pub(crate) fn assess(
         .iter()
         .filter_map(|t| idx.table_named_by(&t.stem))
         .collect();
+    doubts.extend(guessed_values(q, idx, toks, &named));
     let unnamed = unnamed_tables(q, idx, &named);
     for &t in &unnamed {
         doubts.push(Doubt {
@@ -175,6 +176,70 @@ fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
         .collect()
 }
 
+/// A string compared with a column that does not hold it as far as the samples tell: a
+/// sampled column (whose values are all known) without it; a person's first or last name
+/// that is a place or its adjective ("Swiss players"); a name said right before another
+/// table's noun, compared with a column of a table the question does not name ("Wimbledon
+/// matches" is no player's first name).
+fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec<Doubt> {
+    fn strings<'a>(conds: &'a [sql::Cond], out: &mut Vec<(usize, &'a str)>) {
+        for c in conds {
+            match c {
+                sql::Cond::Cmp(col, _, sql::Lit::Str(text)) => out.push((*col, text)),
+                sql::Cond::Both(cs) | sql::Cond::Or(cs) => strings(cs, out),
+                _ => {}
+            }
+        }
+    }
+    let mut compared = Vec::new();
+    strings(&q.conds, &mut compared);
+    let lex = crate::lexicon::lexicon();
+    let mut doubts = Vec::new();
+    for (c, text) in compared {
+        let stored = |v: &crate::index::Value| v.col == c && !v.mapped;
+        if idx
+            .values
+            .iter()
+            .any(|v| (stored(v) && v.value.eq_ignore_ascii_case(text)) || v.value == text)
+        {
+            continue;
+        }
+        let col = &idx.cols[c];
+        let table = &idx.tables[col.table].name;
+        let low = text.to_lowercase();
+        let place = lex.place_kind(&low).is_some() || !lex.place_names(&low).is_empty();
+        let person_part = col
+            .names()
+            .any(|n| n.len() == 2 && n[1] == "name" && matches!(n[0].as_str(), "first" | "last"));
+        // The token right after the value's last word.
+        let last = text.split_whitespace().last().unwrap_or_default();
+        let before_other_table = toks.windows(2).any(|w| {
+            w[0].text == last
+                && idx
+                    .table_named_by(&w[1].stem)
+                    .is_some_and(|t| t != col.table)
+        });
+        let why = if idx.values.iter().any(stored) && !place {
+            format!("'{text}' is not among the values of `{table}.{}`", col.name)
+        } else if place && person_part {
+            format!("'{text}' is a place, not a name in `{table}.{}`", col.name)
+        } else if before_other_table && !named.contains(&col.table) && !place {
+            format!(
+                "I compared '{text}' with `{table}.{}`, whose table the question does not name",
+                col.name
+            )
+        } else {
+            continue;
+        };
+        doubts.push(Doubt {
+            said: why,
+            factor: 0.7,
+            about_a_word: true,
+        });
+    }
+    doubts
+}
+
 /// Why a translation below the threshold is not answered: how sure it was, the doubts,
 /// what it would have answered and what would help.
 pub(crate) fn refusal(a: &Assessment, understood: &str) -> String {
@@ -211,4 +276,49 @@ pub(crate) fn explained(explanation: String, a: &Assessment) -> String {
 fn doubt_list(a: &Assessment) -> String {
     let doubts: Vec<&str> = a.doubts.iter().map(|d| d.said.as_str()).collect();
     doubts.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use querent_domain::PrivacyPolicy;
+    use querent_domain::schema::SchemaSnapshot;
+
+    #[test]
+    fn a_value_a_fully_sampled_column_does_not_hold_is_a_doubt() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [{"name": "orders", "kind": "table", "columns": [
+                {"name": "id", "data_type": "integer", "nullable": false},
+                {"name": "status", "data_type": "text", "nullable": false,
+                 "sample_values": ["shipped", "pending"]}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let status = idx.cols.iter().position(|c| c.name == "status").unwrap();
+        let query = |text: &str| Select {
+            items: vec![Expr::CountStar],
+            distinct: false,
+            from: 0,
+            joins: Vec::new(),
+            conds: vec![sql::Cond::Cmp(status, "=", sql::Lit::Str(text.into()))],
+            group: Vec::new(),
+            having: None,
+            order: Vec::new(),
+            limit: None,
+            intersect: None,
+            bucket: None,
+            share: None,
+        };
+        let toks = crate::text::tokenize("how many orders");
+        let doubts = guessed_values(&query("lost"), &idx, &toks, &[0]);
+        assert_eq!(doubts.len(), 1);
+        assert!(
+            doubts[0]
+                .said
+                .contains("'lost' is not among the values of `orders.status`")
+        );
+        // A stored value, in any case, is no doubt.
+        assert!(guessed_values(&query("Shipped"), &idx, &toks, &[0]).is_empty());
+    }
 }

@@ -727,6 +727,7 @@ fn translate_on(
         ratio::apply(&mut q, asked, idx).map_err(|understood| CannotTranslate { understood })?;
     }
     average_per_own_row(&mut q, idx, &toks);
+    count_of_groups(&mut q, idx);
     role_of_the_verb(&mut q, idx, &toks, &read_as);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
@@ -744,6 +745,44 @@ fn translate_on(
         confidence: sure.confidence,
         doubts: sure.doubts.into_iter().map(|d| d.said).collect(),
     })
+}
+
+/// "How many owners have more than two pets?": a count grouped by one column and kept by
+/// `HAVING` would be one count per group; the question counts the groups that qualify, so
+/// the grouped query becomes the set of rows counted (`key IN (…)`).
+fn count_of_groups(q: &mut sql::Select, idx: &index::Index) {
+    let counts_rows = matches!(q.items.as_slice(), [sql::Expr::CountStar]);
+    let [g] = q.group.as_slice() else {
+        return;
+    };
+    if !counts_rows
+        || idx.cols[*g].table != q.from
+        || q.having.is_none()
+        || !q.order.is_empty()
+        || q.limit.is_some()
+        || q.bucket.is_some()
+        || q.share.is_some()
+        || q.intersect.is_some()
+    {
+        return;
+    }
+    let g = *g;
+    let mut groups = q.clone();
+    groups.items = vec![sql::Expr::Col(g)];
+    *q = sql::Select {
+        items: vec![sql::Expr::CountStar],
+        distinct: false,
+        from: q.from,
+        joins: Vec::new(),
+        conds: vec![sql::Cond::In(g, Box::new(groups))],
+        group: Vec::new(),
+        having: None,
+        order: Vec::new(),
+        limit: None,
+        intersect: None,
+        bucket: None,
+        share: None,
+    };
 }
 
 /// "Which player won the most matches?": of two keys from one table to another

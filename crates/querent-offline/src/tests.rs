@@ -1164,9 +1164,19 @@ fn follow_ups_refine_the_previous_question() {
     // A refinement that cannot stand alone is refused as read with the previous question,
     // not answered as its bare words ("the 5 customers" alone).
     let why = follow("revenue by month", "and what about the frobnicated ones?").unwrap_err();
-    assert!(why.starts_with("Following up on \"revenue by month\""), "{why}");
-    let why = follow("How many customers per country?", "the 5 zorbulous customers instead").unwrap_err();
-    assert!(why.starts_with("Following up on") && why.contains("zorbulous"), "{why}");
+    assert!(
+        why.starts_with("Following up on \"revenue by month\""),
+        "{why}"
+    );
+    let why = follow(
+        "How many customers per country?",
+        "the 5 zorbulous customers instead",
+    )
+    .unwrap_err();
+    assert!(
+        why.starts_with("Following up on") && why.contains("zorbulous"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -2727,4 +2737,52 @@ fn a_single_row_is_one_only_when_counted() {
         "languages used only by 1 country"
     );
     assert_eq!(read("not a single car maker"), "no car maker");
+}
+
+#[test]
+fn a_count_of_groups_that_qualify_counts_the_groups() {
+    // One count, not one count per customer.
+    let sql = demo_sql("How many customers have more than 5 orders?").unwrap();
+    assert!(
+        sql.starts_with("SELECT COUNT(*) AS customer_count FROM customers WHERE id IN (SELECT T1.id FROM customers AS T1 JOIN orders AS T2")
+            && sql.ends_with("GROUP BY T1.id HAVING COUNT(*) > 5)"),
+        "{sql}"
+    );
+}
+
+#[test]
+fn a_name_the_samples_or_the_question_contradict_is_a_doubt() {
+    let schema = schema_of(vec![
+        table(
+            "players",
+            vec![
+                col("id", "integer", &[]),
+                col("first_name", "text", &[]),
+                col("last_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "matches",
+            vec![
+                col("id", "integer", &[]),
+                col("winner_id", "integer", &[]),
+                col("tourney_name", "text", &[]),
+            ],
+            vec![fk("winner_id", "players")],
+        ),
+    ]);
+    let run = |q: &str| {
+        translate(q, &schema, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    // A place's adjective is no first name.
+    let why = run("How many Swiss players are there?").unwrap_err();
+    assert!(why.contains("'Swiss' is a place"), "{why}");
+    // A name is still a name.
+    assert_eq!(
+        run("How many players have the first name Roger?").unwrap(),
+        "SELECT COUNT(*) AS player_count FROM players WHERE first_name = 'Roger'"
+    );
 }

@@ -1,7 +1,7 @@
 //! Shared by the Spider examples (querent-semantic's `linking_recall`, querent-offline's
 //! `drafted_model_effect`, included with `#[path]`): a `SchemaSnapshot` of a Spider SQLite
-//! database — tables, columns, primary and foreign keys, and up to `MAX_SAMPLES` values of
-//! low-cardinality text columns — as the introspector would build it.
+//! database — tables, columns, primary and foreign keys, and the values of low-cardinality
+//! text columns — as the introspector would build it.
 
 use std::collections::HashMap;
 
@@ -9,10 +9,15 @@ use querent_domain::Dialect;
 use querent_domain::schema::{ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind};
 use rusqlite::Connection;
 
-/// Text columns with at most this many distinct values are sampled.
-const LOW_CARDINALITY: i64 = 50;
-/// Sampled values per column.
-const MAX_SAMPLES: i64 = 50;
+/// Text columns with at most this many distinct values are sampled, all of them: the
+/// introspector's `max_distinct_samples` (10 by default), or `QUERENT_SAMPLES=<n>` to
+/// measure another setting (the examples' figures before 2026-12-07 were taken with 50).
+fn low_cardinality() -> i64 {
+    std::env::var("QUERENT_SAMPLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10)
+}
 
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -66,10 +71,10 @@ pub fn snapshot(path: &str) -> rusqlite::Result<SchemaSnapshot> {
                         |r| r.get(0),
                     )
                     .unwrap_or(i64::MAX);
-                if distinct <= LOW_CARDINALITY {
+                if distinct <= low_cardinality() {
                     let sql = format!(
                         "SELECT CAST({qc} AS TEXT) AS v, COUNT(*) AS n FROM {} WHERE {qc} IS NOT NULL \
-                         GROUP BY v ORDER BY n DESC, v LIMIT {MAX_SAMPLES}",
+                         GROUP BY v ORDER BY n DESC, v",
                         quote(&name)
                     );
                     if let Ok(mut st) = conn.prepare(&sql) {
