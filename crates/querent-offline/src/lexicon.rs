@@ -577,6 +577,8 @@ pub(crate) const RATIO_WORDS: &[&str] = &[
 /// information", "their ids", "someone"): never unknown.
 pub(crate) const EMPTY_WORDS: &[&str] = &[
     "ids",
+    // "How much money did guests spend?": the amount is what is spent.
+    "money",
     "information",
     "details",
     "record",
@@ -633,6 +635,12 @@ pub(crate) const FILLER_PHRASES: &[&[&str]] = &[
     &["right", "now"],
     &["as", "of", "now"],
     &["of", "origin"],
+    // Where the rows are kept: every row is "on file".
+    &["on", "file"],
+    &["on", "record"],
+    &["in", "our", "records"],
+    &["in", "the", "system"],
+    &["in", "the", "database"],
     // The asker's own organisation, where the schema has no table of that name.
     &["our", "company"],
     &["our", "business"],

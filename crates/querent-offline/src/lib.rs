@@ -728,6 +728,7 @@ fn translate_on(
     }
     average_per_own_row(&mut q, idx, &toks);
     count_of_groups(&mut q, idx);
+    counted_by_a_column(&mut q, idx, &toks);
     role_of_the_verb(&mut q, idx, &toks, &read_as);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
@@ -783,6 +784,74 @@ fn count_of_groups(q: &mut sql::Select, idx: &index::Index) {
         bucket: None,
         share: None,
     };
+}
+
+/// "How many staff does the Plaza Museum have?", "How many people were killed?": what is
+/// counted is no table's rows but a number a row keeps (`num_of_staff`, `killed`), so the
+/// count is the sum of that column over the rows the query keeps. The counted noun names
+/// no table, and one numeric column of the query's tables counts it (its words hold the
+/// noun beside a word of counting, or are the noun alone), or is named by the participle
+/// said after it ("people … killed").
+fn counted_by_a_column(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let counting = |w: &String| matches!(w.as_str(), "num" | "number" | "no" | "count" | "cnt");
+    // "the total number of staff of all museums": the sum of the column that counts them.
+    if let [sql::Expr::Col(c)] = q.items.as_slice()
+        && idx.cols[*c].kind == index::Kind::Number
+        && idx.cols[*c].words.iter().any(counting)
+        && q.group.is_empty()
+        && q.order.is_empty()
+        && toks
+            .windows(2)
+            .any(|w| w[0].low == "total" && matches!(w[1].low.as_str(), "number" | "count"))
+    {
+        q.items = vec![sql::Expr::Agg(sql::Agg::Sum, *c, false)];
+        return;
+    }
+    if !matches!(q.items.as_slice(), [sql::Expr::CountStar])
+        || q.having.is_some()
+        || q.share.is_some()
+        || q.intersect.is_some()
+    {
+        return;
+    }
+    let Some(at) = toks
+        .windows(2)
+        .position(|w| w[0].low == "how" && w[1].low == "many")
+    else {
+        return;
+    };
+    let Some(noun) = toks
+        .get(at + 2)
+        .filter(|t| !t.quoted && t.number().is_none())
+    else {
+        return;
+    };
+    if idx.table_named_by(&noun.stem).is_some() {
+        return;
+    }
+    let mut tables = vec![q.from];
+    tables.extend(q.joins.iter().map(|(_, c)| idx.cols[*c].table));
+    let numeric = |c: &&index::Col| c.kind == index::Kind::Number && !c.pk && !c.fk;
+    let participles: Vec<&str> = toks[at + 3..]
+        .iter()
+        .take_while(|t| !t.stop)
+        .filter(|t| !t.quoted && t.low.ends_with("ed"))
+        .map(|t| t.low.as_str())
+        .collect();
+    let found: Vec<usize> = tables
+        .iter()
+        .flat_map(|t| idx.tables[*t].cols.iter().copied())
+        .filter(|c| {
+            let col = &idx.cols[*c];
+            numeric(&col)
+                && (col.words.contains(&noun.stem)
+                    && (col.words.len() == 1 || col.words.iter().any(counting))
+                    || matches!(col.words.as_slice(), [w] if participles.contains(&w.as_str())))
+        })
+        .collect();
+    if let [c] = found.as_slice() {
+        q.items = vec![sql::Expr::Agg(sql::Agg::Sum, *c, false)];
+    }
 }
 
 /// "Which player won the most matches?": of two keys from one table to another

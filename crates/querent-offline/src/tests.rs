@@ -2786,3 +2786,35 @@ fn a_name_the_samples_or_the_question_contradict_is_a_doubt() {
         "SELECT COUNT(*) AS player_count FROM players WHERE first_name = 'Roger'"
     );
 }
+
+#[test]
+fn a_count_a_row_keeps_is_summed() {
+    let schema = schema_of(vec![table(
+        "museum",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &["Plaza Museum", "Capital Plaza Museum"]),
+            col("num_of_staff", "integer", &[]),
+        ],
+        vec![],
+    )]);
+    let run = |q: &str| {
+        translate(q, &schema, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    // Not the one museum's row counted.
+    assert_eq!(
+        run("How many staff does the Plaza Museum have?").unwrap(),
+        "SELECT SUM(num_of_staff) AS total_num_of_staff FROM museum WHERE name = 'Plaza Museum'"
+    );
+    assert_eq!(
+        run("What is the total number of staff of all museums?").unwrap(),
+        "SELECT SUM(num_of_staff) AS total_num_of_staff FROM museum"
+    );
+    // Rows of a table are still counted.
+    assert_eq!(
+        run("How many museums are there?").unwrap(),
+        "SELECT COUNT(*) AS museum_count FROM museum"
+    );
+}
