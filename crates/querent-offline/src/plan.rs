@@ -573,6 +573,17 @@ fn find_mentions(toks: &[Tok], idx: &Index) -> Vec<Ment> {
     let mut i = 0;
     while i < n {
         let t = &toks[i];
+        // "last year", "past 3 months", "previous quarter": a time range, never a name
+        // part's column (`last_name`).
+        if !t.quoted
+            && matches!(t.low.as_str(), "last" | "past" | "previous")
+            && toks.get(i + 1).is_some_and(|u| {
+                !u.quoted && (u.number().is_some() || crate::time::is_period(&u.stem))
+            })
+        {
+            i += 1;
+            continue;
+        }
         // Values from samples.
         let mut vlen = 0;
         let mut vcols: Vec<usize> = Vec::new();
@@ -2723,6 +2734,11 @@ impl P<'_> {
         }
         // Relative time ranges.
         if let Some((rel, at)) = self.relative() {
+            // ("bought last year but not this year": two ranges, which one query with one
+            // window cannot tell apart.)
+            if self.relative_from(at + 2).is_some() {
+                not_understood.push("two time ranges".into());
+            }
             match self.date_col(main, &extra_tables) {
                 Some(c) => conds.push((at, Cond::Relative(c, rel))),
                 None => not_understood.push("a time range, but no date column".into()),
@@ -4214,8 +4230,13 @@ impl P<'_> {
 
     /// A relative time phrase ("this month", "last 7 days") and where it starts.
     fn relative(&self) -> Option<(Rel, usize)> {
+        self.relative_from(0)
+    }
+
+    /// The first relative time phrase at or after token `from`.
+    fn relative_from(&self, from: usize) -> Option<(Rel, usize)> {
         let n = self.toks.len();
-        for i in 0..n {
+        for i in from..n {
             let w = self.low(i);
             let nx = self.low(i + 1);
             let r = match (w, nx) {

@@ -2818,3 +2818,41 @@ fn a_count_a_row_keeps_is_summed() {
         "SELECT COUNT(*) AS museum_count FROM museum"
     );
 }
+
+#[test]
+fn last_year_is_a_time_range_not_a_last_name() {
+    let schema = schema_of(vec![
+        table(
+            "customers",
+            vec![
+                col("id", "integer", &[]),
+                col("first_name", "text", &[]),
+                col("last_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "orders",
+            vec![
+                col("id", "integer", &[]),
+                col("customer_id", "integer", &[]),
+                col("ordered_at", "date", &[]),
+                col("total", "real", &[]),
+            ],
+            vec![fk("customer_id", "customers")],
+        ),
+    ]);
+    let run = |q: &str| {
+        translate(q, &schema, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    assert_eq!(
+        run("What was the revenue last year?").unwrap(),
+        "SELECT SUM(total) AS revenue FROM orders WHERE ordered_at >= date('now', 'start of year', '-1 year') \
+         AND ordered_at < date('now', 'start of year')"
+    );
+    // Two ranges are not one window.
+    let why = run("How many customers ordered last year but not this year?").unwrap_err();
+    assert!(why.contains("two time ranges"), "{why}");
+}

@@ -173,6 +173,14 @@ fn year_of(tok: Option<&Tok>) -> Option<i32> {
     (1900..=2100).contains(&y).then_some(y)
 }
 
+/// Whether a word (singular) names a period of the calendar ("last year", "past week").
+pub(crate) fn is_period(w: &str) -> bool {
+    matches!(
+        w,
+        "day" | "week" | "month" | "quarter" | "year" | "decade" | "season"
+    )
+}
+
 /// The first year of a decade said as "1990s" or "2000s".
 pub(crate) fn decade(w: &str) -> Option<i32> {
     let y: i32 = w.strip_suffix('s')?.parse().ok()?;
