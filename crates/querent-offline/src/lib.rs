@@ -1799,6 +1799,20 @@ fn name_whole_people(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
         }
     }
     q.items = out;
+    // People grouped by one part of their name are grouped by who they are: namesakes are
+    // not one person (the declared key, which the parts shown depend on).
+    let mut group: Vec<usize> = Vec::with_capacity(q.group.len());
+    for &g in &q.group {
+        let person = part(g, "first") || part(g, "last");
+        let key = idx
+            .key_col(idx.cols[g].table)
+            .filter(|&k| person && idx.cols[k].pk);
+        let g = key.unwrap_or(g);
+        if !group.contains(&g) {
+            group.push(g);
+        }
+    }
+    q.group = group;
 }
 
 /// Makes a query that uses metrics of the semantic model well-formed: metrics are

@@ -2739,7 +2739,11 @@ impl P<'_> {
             if self.relative_from(at + 2).is_some() {
                 not_understood.push("two time ranges".into());
             }
-            match self.date_col(main, &extra_tables) {
+            let measures: Vec<&Expr> = sel.iter().chain(q.order.iter().map(|(e, _)| e)).collect();
+            let col = self
+                .measure_date(main, &measures)
+                .or_else(|| self.date_col(main, &extra_tables));
+            match col {
                 Some(c) => conds.push((at, Cond::Relative(c, rel))),
                 None => not_understood.push("a time range, but no date column".into()),
             }
@@ -4182,42 +4186,66 @@ impl P<'_> {
 
     fn date_col(&self, main: usize, extra: &[usize]) -> Option<usize> {
         for t in std::iter::once(main).chain(extra.iter().copied()) {
-            let cols: Vec<usize> = self.idx.tables[t]
+            // A date column the question's verb names wins: "orders we shipped in 2024"
+            // (`shipped_date`), "employees hired in 2024" (`hire_date`).
+            if let Some(c) = self.verb_named_date(t) {
+                return Some(c);
+            }
+            let mut cols = self.idx.tables[t]
                 .cols
                 .iter()
                 .copied()
-                .filter(|&c| self.idx.cols[c].kind == Kind::Date)
-                .collect();
-            // A date column the question's verb names wins: "orders we shipped in 2024"
-            // (`shipped_date`), "employees hired in 2024" (`hire_date`).
-            let lex = crate::lexicon::lexicon();
-            let verb_named: Vec<usize> = cols
-                .iter()
-                .copied()
-                .filter(|&c| {
-                    let Some(w0) = self.idx.cols[c].words.first() else {
-                        return false;
-                    };
-                    let l0 = lex.lemma(w0).unwrap_or_else(|| w0.clone());
-                    self.toks.iter().any(|t| {
-                        !t.quoted
-                            && self.idx.table_named_by(&t.stem).is_none()
-                            && (t.low == l0 || lex.lemma(&t.low).is_some_and(|l| l == l0))
-                    })
-                })
-                .collect();
-            if let [c] = verb_named.as_slice() {
-                return Some(*c);
-            }
+                .filter(|&c| self.idx.cols[c].kind == Kind::Date);
             // A date column named in the question wins.
-            if let Some(&c) = cols.iter().find(|&&c| self.mentioned(c)) {
+            if let Some(c) = cols.clone().find(|&c| self.mentioned(c)) {
                 return Some(c);
             }
-            if let Some(&c) = cols.first() {
+            if let Some(c) = cols.next() {
                 return Some(c);
             }
         }
         None
+    }
+
+    /// The one date column of a table the question's verb names (hired: `hire_date`).
+    fn verb_named_date(&self, t: usize) -> Option<usize> {
+        let lex = crate::lexicon::lexicon();
+        let named: Vec<usize> = self.idx.tables[t]
+            .cols
+            .iter()
+            .copied()
+            .filter(|&c| self.idx.cols[c].kind == Kind::Date)
+            .filter(|&c| {
+                let Some(w0) = self.idx.cols[c].words.first() else {
+                    return false;
+                };
+                let l0 = lex.lemma(w0).unwrap_or_else(|| w0.clone());
+                self.toks.iter().any(|t| {
+                    !t.quoted
+                        && self.idx.table_named_by(&t.stem).is_none()
+                        && (t.low == l0 || lex.lemma(&t.low).is_some_and(|l| l == l0))
+                })
+            })
+            .collect();
+        match named.as_slice() {
+            [c] => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// The date column a time range goes on when the question measures another table's
+    /// rows ("the sales rep with the highest sales this year": the orders' dates, not the
+    /// rep's hiring) and names no date of the main table.
+    fn measure_date(&self, main: usize, measures: &[&Expr]) -> Option<usize> {
+        if self.date_named(main) || self.verb_named_date(main).is_some() {
+            return None;
+        }
+        let t = measures.iter().find_map(|e| match e {
+            Expr::Agg(_, c, _) => Some(self.idx.cols[*c].table),
+            Expr::Col(c) if self.idx.cols[*c].metric.is_some() => Some(self.idx.cols[*c].table),
+            _ => None,
+        })?;
+        (t != main).then(|| self.date_col(t, &[])).flatten()
     }
 
     fn year_col(&self, main: usize) -> Option<usize> {

@@ -2856,3 +2856,47 @@ fn last_year_is_a_time_range_not_a_last_name() {
     let why = run("How many customers ordered last year but not this year?").unwrap_err();
     assert!(why.contains("two time ranges"), "{why}");
 }
+
+#[test]
+fn a_measure_of_other_rows_dates_those_rows_and_people_group_by_key() {
+    let schema = schema_of(vec![
+        table(
+            "employees",
+            vec![
+                col("id", "integer", &[]),
+                col("first_name", "text", &[]),
+                col("last_name", "text", &[]),
+                col("hire_date", "date", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "orders",
+            vec![
+                col("id", "integer", &[]),
+                col("employee_id", "integer", &[]),
+                col("ordered_at", "date", &[]),
+                col("total", "real", &[]),
+            ],
+            vec![fk("employee_id", "employees")],
+        ),
+    ]);
+    let run = |q: &str| {
+        translate(q, &schema, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    // The orders' dates, not the hiring; the employee, not everyone of that first name.
+    let sql = run("Which employee has the highest revenue this year?").unwrap();
+    assert!(
+        sql.contains("WHERE T2.ordered_at >= date('now', 'start of year')")
+            && sql.contains("GROUP BY T1.id"),
+        "{sql}"
+    );
+    // A date the verb names stays.
+    let sql = run("Which employees hired this year have the highest revenue?").unwrap();
+    assert!(
+        sql.contains("T1.hire_date >= date('now', 'start of year')"),
+        "{sql}"
+    );
+}
