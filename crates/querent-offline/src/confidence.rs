@@ -95,6 +95,23 @@ pub(crate) fn assess(
         .filter_map(|t| idx.table_named_by(&t.stem))
         .collect();
     doubts.extend(guessed_values(q, idx, toks, &named));
+    // "Who is the manager of the sales department?" answered with a sum: a question about
+    // someone is never answered by a computed number alone.
+    let asks_who = toks
+        .iter()
+        .find(|t| !t.quoted)
+        .is_some_and(|t| matches!(t.low.as_str(), "who" | "whom"));
+    let computed = |e: &Expr| match e {
+        Expr::Col(c) => idx.cols[*c].metric.is_some(),
+        Expr::CountStar | Expr::Agg(..) => true,
+    };
+    if asks_who && q.items.iter().all(computed) {
+        doubts.push(Doubt {
+            said: "the question asks who, but the answer is a computed number".into(),
+            factor: 0.6,
+            about_a_word: false,
+        });
+    }
     let unnamed = unnamed_tables(q, idx, &named);
     for &t in &unnamed {
         doubts.push(Doubt {

@@ -251,8 +251,8 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
             .map(|alt| (alt.clone(), Via::Synonym))
             .or_else(|| related_name(idx, &tok));
-        let reading = reading
-            .or_else(|| abbreviated(idx, &tok).map(|w| (vec![w], Via::Abbreviation)));
+        let reading =
+            reading.or_else(|| abbreviated(idx, &tok).map(|w| (vec![w], Via::Abbreviation)));
         let reading = reading.or_else(|| {
             // Not a plural or inflection of a known word: perhaps a misspelling.
             let singular = crate::text::stem(&tok.low);

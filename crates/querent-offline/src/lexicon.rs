@@ -437,6 +437,8 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     "popular",
     "popularity",
     "previous",
+    "quarter",
+    "quarters",
     "ranked",
     "recent",
     "recently",

@@ -4273,6 +4273,8 @@ impl P<'_> {
                 ("this", "week") => Some(Rel::ThisWeek),
                 ("this", "month") => Some(Rel::ThisMonth),
                 ("this", "year") => Some(Rel::ThisYear),
+                ("this", "quarter") => Some(Rel::ThisQuarter),
+                ("last" | "previous" | "past", "quarter") => Some(Rel::LastQuarter),
                 ("last" | "previous" | "past", "week") => Some(Rel::LastWeek),
                 ("last" | "previous" | "past", "month") => Some(Rel::LastMonth),
                 ("last" | "previous" | "past", "year") => Some(Rel::LastYear),

@@ -80,6 +80,10 @@ pub(crate) enum Rel {
     ThisMonth,
     /// The previous month.
     LastMonth,
+    /// The current quarter.
+    ThisQuarter,
+    /// The previous quarter.
+    LastQuarter,
     /// The current year.
     ThisYear,
     /// The previous year.
@@ -685,6 +689,16 @@ impl R<'_> {
                         d(", 'start of month', '-1 month'"),
                         Some(d(", 'start of month'")),
                     ),
+                    // The quarter's first day: this month's, back (month - 1) % 3 months.
+                    Rel::ThisQuarter | Rel::LastQuarter => {
+                        let start = "date('now', 'start of month', '-' || \
+                             ((CAST(strftime('%m', 'now') AS INTEGER) - 1) % 3) || ' months')";
+                        if r == Rel::ThisQuarter {
+                            (start.into(), Some(format!("date({start}, '+3 months')")))
+                        } else {
+                            (format!("date({start}, '-3 months')"), Some(start.into()))
+                        }
+                    }
                     Rel::ThisYear => (
                         d(", 'start of year'"),
                         Some(d(", 'start of year', '+1 year'")),
@@ -724,6 +738,14 @@ impl R<'_> {
                         format!("{} - INTERVAL '1 month'", t("month")),
                         Some(t("month")),
                     ),
+                    Rel::ThisQuarter => (
+                        t("quarter"),
+                        Some(format!("{} + INTERVAL '3 months'", t("quarter"))),
+                    ),
+                    Rel::LastQuarter => (
+                        format!("{} - INTERVAL '3 months'", t("quarter")),
+                        Some(t("quarter")),
+                    ),
                     Rel::ThisYear => (
                         t("year"),
                         Some(format!("{} + INTERVAL '1 year'", t("year"))),
@@ -753,6 +775,15 @@ impl R<'_> {
                     Rel::LastWeek => (format!("{week} - INTERVAL 1 WEEK"), Some(week)),
                     Rel::ThisMonth => (month.clone(), Some(format!("{month} + INTERVAL 1 MONTH"))),
                     Rel::LastMonth => (format!("{month} - INTERVAL 1 MONTH"), Some(month)),
+                    Rel::ThisQuarter | Rel::LastQuarter => {
+                        let start =
+                            format!("({year} + INTERVAL (QUARTER(CURRENT_DATE) - 1) QUARTER)");
+                        if r == Rel::ThisQuarter {
+                            (start.clone(), Some(format!("{start} + INTERVAL 1 QUARTER")))
+                        } else {
+                            (format!("{start} - INTERVAL 1 QUARTER"), Some(start))
+                        }
+                    }
                     Rel::ThisYear => (year.clone(), Some(format!("{year} + INTERVAL 1 YEAR"))),
                     Rel::LastYear => (format!("{year} - INTERVAL 1 YEAR"), Some(year)),
                     Rel::LastDays(n) => (format!("CURRENT_DATE - INTERVAL {n} DAY"), None),
@@ -1032,6 +1063,8 @@ fn rel_words(r: Rel) -> String {
         Rel::LastWeek => "last week".into(),
         Rel::ThisMonth => "this month".into(),
         Rel::LastMonth => "last month".into(),
+        Rel::ThisQuarter => "this quarter".into(),
+        Rel::LastQuarter => "last quarter".into(),
         Rel::ThisYear => "this year".into(),
         Rel::LastYear => "last year".into(),
         Rel::LastDays(n) => format!("in the last {n} days"),

@@ -179,6 +179,8 @@ const QUESTIONS: &[&str] = &[
     "orders in 2023",
     "orders this month",
     "orders last month",
+    "orders this quarter",
+    "orders last quarter",
     "orders in the last 7 days",
     "orders before 2020",
     "average salary per department",
@@ -2899,4 +2901,10 @@ fn a_measure_of_other_rows_dates_those_rows_and_people_group_by_key() {
         sql.contains("T1.hire_date >= date('now', 'start of year')"),
         "{sql}"
     );
+}
+
+#[test]
+fn who_is_never_answered_by_a_number_alone() {
+    let why = demo_sql("Who is the total of orders?").unwrap_err();
+    assert!(why.contains("asks who"), "{why}");
 }
