@@ -3,7 +3,8 @@
 `wordnet-base` package installs it (/usr/share/wordnet).
 
 One line per word people commonly use (a noun or adjective with at least one sense tagged in
-WordNet's SemCor counts): `word<TAB>pos<TAB>alt1|alt2|...`, the alternatives in WordNet's
+WordNet's SemCor counts), and per rarer noun with one sense whose synonyms are common words
+("automaker" -> "car maker"): `word<TAB>pos<TAB>alt1|alt2|...`, the alternatives in WordNet's
 sense order. For a noun, the other words of its most frequent senses' synsets (up to two
 senses); for an adjective, the nouns of the synsets it pertains to ("american" -> "america",
 "united states", "usa"), which is how a question's adjective finds a stored value or a
@@ -85,13 +86,23 @@ def main():
     nouns, adjs = read_data("noun"), read_data("adj")
     nidx, aidx = read_index("noun"), read_index("adj")
     lines = []
+    def common(word):
+        return nidx.get(word, ((), 0))[1] >= 1
+
     for lemma, (offsets, tagged) in sorted(nidx.items()):
-        if tagged < 1 or " " in lemma:
+        if " " in lemma:
+            continue
+        # Words rare in the tagged corpus ("automaker") only with one sense, and only for
+        # the common words they stand for ("car maker").
+        rare = tagged < 1
+        if rare and (not lemma.isalpha() or len(offsets) > 1):
             continue
         alts = []
-        for off in offsets[: min(tagged, 2)]:
+        for off in offsets[: max(1, min(tagged, 2))]:
             alts.extend(nouns[off][0])
         alts = clean(alts, lemma)
+        if rare:
+            alts = [a for a in alts if all(common(p) for p in a.split())]
         if alts:
             lines.append(f"{lemma}\tn\t{'|'.join(alts)}")
     for lemma, (offsets, tagged) in sorted(aidx.items()):
