@@ -477,6 +477,41 @@ pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
 /// when `<b>` names a table ("name of the feature" is the feature's name). The same holds
 /// across an article and for roles a column is prefixed with: "the names of the winner
 /// and loser" (`winner_name`, `loser_name`), "the rank for winners" (`winner_rank`).
+/// "the singer and song names": one attribute said once for two things the schema names
+/// is each one's ("singer names and song names"; "first and last name" alike).
+pub(crate) fn shared_attribute(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let attribute = |t: &Tok| !t.quoted && crate::index::ATTRIBUTE_ENDS.contains(&t.stem.as_str());
+    let thing = |t: &Tok| {
+        !t.quoted
+            && !t.comma
+            && !t.stop
+            && !is_stopword(&t.low)
+            && !attribute(t)
+            && (known(idx, t) || matches!(t.low.as_str(), "first" | "last" | "middle"))
+    };
+    let mut out = Vec::with_capacity(toks.len() + 1);
+    let mut i = 0;
+    while i < toks.len() {
+        let shared = i + 3 < toks.len()
+            && thing(&toks[i])
+            && toks[i + 1].low == "and"
+            && thing(&toks[i + 2])
+            && attribute(&toks[i + 3])
+            && toks
+                .get(i + 4)
+                .is_none_or(|t| !known(idx, t) || t.stop || is_stopword(&t.low));
+        out.push(toks[i].clone());
+        if shared {
+            let mut said = toks[i + 3].clone();
+            said.stop = false;
+            said.comma = false;
+            out.push(said);
+        }
+        i += 1;
+    }
+    out
+}
+
 pub(crate) fn of_compounds(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let named = |a: &str, b: &str| {
         idx.cols

@@ -316,7 +316,7 @@ fn name_words(name: &str) -> Vec<String> {
 
 /// Last words of identifiers written as one word (`authorname`, `paperid`): what a column
 /// says about its entity.
-const ATTRIBUTE_ENDS: &[&str] = &[
+pub(crate) const ATTRIBUTE_ENDS: &[&str] = &[
     "id", "name", "code", "date", "time", "type", "count", "year", "status", "title", "amount",
     "price", "level", "city", "state", "country", "address", "phone", "email",
 ];

@@ -180,7 +180,12 @@ pub(crate) const STAFF_TABLE: &[&str] = &["employee", "staff", "worker", "person
 /// the word itself ("the longest river" by `length`, "the highest mountain" by
 /// `mountain_altitude`).
 const DIMENSIONS: &[(&[&str], &[&str])] = &[
-    (&["longest", "shortest"], &["length", "duration"]),
+    (
+        &["longest", "shortest"],
+        &[
+            "length", "duration", "minute", "minutes", "hour", "hours", "runtime",
+        ],
+    ),
     (
         &["highest", "lowest", "tallest"],
         &["altitude", "elevation", "height"],

@@ -563,6 +563,7 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     text::quote_text_pieces(&mut toks, idx);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
+    let toks = ground::shared_attribute(toks, idx);
     let toks = ground::of_compounds(ground::kinds_of(toks, idx), idx);
     let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx), idx);
     let toks = ground::ranked_by_participle(ground::members_of_kinds(toks, idx), idx);
@@ -912,20 +913,15 @@ fn role_of_the_verb(
         .collect();
     // "How many matches did Serena Williams win?": a value compared with one of two columns
     // that differ by their role word (`loser_name`, `winner_name`) goes to the verb's.
-    for cond in &mut q.conds {
-        let (sql::Cond::Cmp(c, _, _) | sql::Cond::Like(c, _, _)) = cond else {
-            continue;
-        };
-        let words = &idx.cols[*c].words;
-        let Some((first, rest)) = words.split_first() else {
-            continue;
-        };
-        let named: Vec<usize> = idx.tables[idx.cols[*c].table]
+    // The same for what is shown: "Who won the longest match?" is the winner's name.
+    let sibling = |c: usize| {
+        let (first, rest) = idx.cols[c].words.split_first()?;
+        let named: Vec<usize> = idx.tables[idx.cols[c].table]
             .cols
             .iter()
             .copied()
             .filter(|&o| {
-                o != *c
+                o != c
                     && idx.cols[o]
                         .words
                         .split_first()
@@ -933,11 +929,24 @@ fn role_of_the_verb(
             })
             .collect();
         // (Not when the question says the column's own role: "… was Nadal the loser?")
-        if let [other] = named.as_slice()
-            && !names_role(first)
-            && !said(first)
+        match named.as_slice() {
+            [other] if !names_role(first) && !said(first) => Some(*other),
+            _ => None,
+        }
+    };
+    for cond in &mut q.conds {
+        let (sql::Cond::Cmp(c, _, _) | sql::Cond::Like(c, _, _)) = cond else {
+            continue;
+        };
+        if let Some(other) = sibling(*c) {
+            *c = other;
+        }
+    }
+    for item in &mut q.items {
+        if let sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) = item
+            && let Some(other) = sibling(*c)
         {
-            *c = *other;
+            *c = other;
         }
     }
     for j in 0..q.joins.len() {

@@ -2908,3 +2908,42 @@ fn who_is_never_answered_by_a_number_alone() {
     let why = demo_sql("Who is the total of orders?").unwrap_err();
     assert!(why.contains("asks who"), "{why}");
 }
+
+#[test]
+fn an_attribute_said_once_for_two_things_and_the_verbs_role_in_what_is_shown() {
+    let schema = schema_of(vec![
+        table(
+            "singer",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("song_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "matches",
+            vec![
+                col("id", "integer", &[]),
+                col("winner_name", "text", &[]),
+                col("loser_name", "text", &[]),
+                col("minutes", "integer", &[]),
+            ],
+            vec![],
+        ),
+    ]);
+    let run = |q: &str| {
+        translate(q, &schema, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    assert_eq!(
+        run("Give the singer and song names.").unwrap(),
+        "SELECT name, song_name FROM singer"
+    );
+    // The winner's name, ranked by the match's length in minutes.
+    assert_eq!(
+        run("Who won the longest match?").unwrap(),
+        "SELECT winner_name FROM matches ORDER BY minutes DESC LIMIT 1"
+    );
+}
