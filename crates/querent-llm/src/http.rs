@@ -17,6 +17,11 @@ const MAX_BODY: usize = 16 * 1024 * 1024;
 /// Largest error body read, in bytes.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// Idle connections kept per provider host at most: a provider is kept between chats (the
+/// binary keeps what it builds), and without a bound every connection of a burst (5,000
+/// streams at once) would stay open for the pool's 90 s.
+const MAX_IDLE_CONNECTIONS: usize = 32;
+
 /// One failed attempt: how (for the retry decision) and a message for people.
 pub(crate) type AttemptError = (Failure, String);
 
@@ -61,6 +66,7 @@ impl HttpCore {
         }
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
+            .pool_max_idle_per_host(MAX_IDLE_CONNECTIONS)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("querent/", env!("CARGO_PKG_VERSION")))
             .build()

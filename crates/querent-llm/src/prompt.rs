@@ -269,6 +269,8 @@ struct View<'a> {
     table: &'a TableInfo,
     qualified: String,
     columns: Vec<&'a ColumnInfo>,
+    /// The index of each of `columns` in `table.columns`.
+    column_indices: Vec<usize>,
     masked: Vec<bool>,
     /// Visible foreign keys: index into `table.foreign_keys` and the target's qualified name.
     foreign_keys: Vec<(usize, String)>,
@@ -282,6 +284,9 @@ struct View<'a> {
     metrics: Vec<&'a Metric>,
     /// Join paths from this table that are not declared foreign keys, rendered.
     joins: Vec<String>,
+    /// Where its block is kept between requests (see [`table_block`]); `None` when the
+    /// snapshot has no fingerprint.
+    block_slot: Option<u64>,
 }
 
 /// Renders a request into chat messages within the budget.
@@ -338,17 +343,7 @@ pub fn render(request: &GenerateRequest, budget: &PromptBudget) -> Prompt {
     // Each table's block as the system message holds it (`\n{block}\n`), rendered once
     // per trim level, with its tokens.
     let blocks = |detail: Detail| -> (Vec<String>, Vec<usize>) {
-        let texts: Vec<String> = tables
-            .iter()
-            .map(|t| {
-                let mut text = String::from("\n");
-                write_table_block(&mut text, t, detail);
-                text.push('\n');
-                text
-            })
-            .collect();
-        let tokens = texts.iter().map(|t| count_tokens(t)).collect();
-        (texts, tokens)
+        tables.iter().map(|t| table_block(t, detail)).unzip()
     };
 
     // Tables that may be dropped: those sharing no word with the question; those not
@@ -683,6 +678,9 @@ fn table_excluded(policy: &PrivacyPolicy, t: &TableInfo) -> bool {
 }
 
 fn column_excluded(policy: &PrivacyPolicy, schema: Option<&str>, table: &str, col: &str) -> bool {
+    if policy.excluded_columns.is_empty() {
+        return false;
+    }
     let short = format!("{table}.{col}");
     let long = format!("{}.{col}", qualified(schema, table));
     policy
@@ -752,15 +750,31 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
         policy.excluded_columns.hash(&mut h);
         h.finish()
     };
+    // Where a table's block is kept: only to find it again (what decides whether it is
+    // used is the comparison in `table_block`).
+    let block_slot = |qualified: &str| {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        schema.fingerprint.hash(&mut h);
+        schema.database.hash(&mut h);
+        qualified.hash(&mut h);
+        model_key.hash(&mut h);
+        policy_key.hash(&mut h);
+        policy.masked_column_patterns.hash(&mut h);
+        h.finish()
+    };
     visible
         .iter()
         .map(|t| {
             let s = t.schema.as_deref();
-            let columns: Vec<&ColumnInfo> = t
+            let column_indices: Vec<usize> = t
                 .columns
                 .iter()
-                .filter(|c| !column_excluded(policy, s, &t.name, &c.name))
+                .enumerate()
+                .filter(|(_, c)| !column_excluded(policy, s, &t.name, &c.name))
+                .map(|(i, _)| i)
                 .collect();
+            let columns: Vec<&ColumnInfo> = column_indices.iter().map(|i| &t.columns[*i]).collect();
             let masked = columns
                 .iter()
                 .map(|c| column_masked(policy, t, &c.name))
@@ -802,8 +816,14 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
                         .iter()
                         .filter(|metric| names_table(&metric.table, t))
                         .filter(|metric| {
-                            let ids = sql_identifiers(&metric.expression);
-                            !mentions_excluded(&ids, Some(&t.name), policy)
+                            // Nothing excluded: nothing to look for in the expression.
+                            (policy.excluded_tables.is_empty()
+                                && policy.excluded_columns.is_empty())
+                                || !mentions_excluded(
+                                    &sql_identifiers(&metric.expression),
+                                    Some(&t.name),
+                                    policy,
+                                )
                         })
                         .collect()
                 })
@@ -831,10 +851,12 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
             let joins = model
                 .map(|m| manual_joins(m, t, &visible, policy))
                 .unwrap_or_default();
+            let block_slot = (!schema.fingerprint.is_empty()).then(|| block_slot(&qualified));
             View {
                 table: t,
                 qualified,
                 columns,
+                column_indices,
                 masked,
                 foreign_keys,
                 words,
@@ -842,9 +864,153 @@ fn visible_tables<'a>(request: &'a GenerateRequest, policy: &PrivacyPolicy) -> V
                 sem_columns,
                 metrics,
                 joins,
+                block_slot,
             }
         })
         .collect()
+}
+
+/// A table's block as [`write_table_block`] writes it at each level of detail, kept with
+/// a copy of everything it is written from: the table as the snapshot has it (columns with
+/// their types, comments and sample values, keys), the columns the policy lets it show and
+/// which of them are masked, its visible foreign keys and their targets, what the semantic
+/// model says about it and each shown column, its metrics and its join lines. A kept block
+/// is used only when every one of these equals the request's — compared, not hashed — so a
+/// changed sample, comment, mask or exclusion, a column dropped by linking or a join whose
+/// table is no longer shown writes the block again.
+struct KeptBlock {
+    table: TableInfo,
+    qualified: String,
+    column_indices: Vec<usize>,
+    masked: Vec<bool>,
+    foreign_keys: Vec<(usize, String)>,
+    sem: Option<SemanticTable>,
+    sem_columns: Vec<Option<SemanticColumn>>,
+    metrics: Vec<Metric>,
+    joins: Vec<String>,
+    /// The block (`\n{block}\n`) and its tokens, per [`Detail`] (full, without samples,
+    /// bare), once written.
+    texts: [Option<(String, usize)>; 3],
+}
+
+impl KeptBlock {
+    /// An entry for what `v` shows, with no text yet.
+    fn of(v: &View<'_>) -> Self {
+        // Every field of the view but its words (which no block shows) and where it is
+        // kept: a field added to `View` must be added here (or this stops compiling).
+        let View {
+            table,
+            qualified,
+            columns: _,
+            column_indices,
+            masked,
+            foreign_keys,
+            words: _,
+            sem,
+            sem_columns,
+            metrics,
+            joins,
+            block_slot: _,
+        } = v;
+        Self {
+            table: (*table).clone(),
+            qualified: qualified.clone(),
+            column_indices: column_indices.clone(),
+            masked: masked.clone(),
+            foreign_keys: foreign_keys.clone(),
+            sem: sem.cloned(),
+            sem_columns: sem_columns.iter().map(|c| c.cloned()).collect(),
+            metrics: metrics.iter().map(|m| (*m).clone()).collect(),
+            joins: joins.clone(),
+            texts: [None, None, None],
+        }
+    }
+
+    /// Whether `v` shows exactly what this entry was written from (`columns` are the
+    /// table's columns at `column_indices`, so comparing the indices and the table covers
+    /// them).
+    fn shows(&self, v: &View<'_>) -> bool {
+        let View {
+            table,
+            qualified,
+            columns: _,
+            column_indices,
+            masked,
+            foreign_keys,
+            words: _,
+            sem,
+            sem_columns,
+            metrics,
+            joins,
+            block_slot: _,
+        } = v;
+        self.table == **table
+            && self.qualified == *qualified
+            && self.column_indices == *column_indices
+            && self.masked == *masked
+            && self.foreign_keys == *foreign_keys
+            && self.sem.as_ref() == *sem
+            && self.sem_columns.len() == sem_columns.len()
+            && self
+                .sem_columns
+                .iter()
+                .zip(sem_columns)
+                .all(|(kept, c)| kept.as_ref() == *c)
+            && self.metrics.len() == metrics.len()
+            && self.metrics.iter().zip(metrics).all(|(kept, m)| kept == *m)
+            && self.joins == *joins
+    }
+}
+
+/// Tables whose blocks are kept at most; they start over when full.
+const BLOCKS_MAX_ENTRIES: usize = 1_024;
+
+/// The tables' blocks already written (see [`KeptBlock`]): writing every table's block on
+/// every request was two fifths of a cache miss's instructions (issue 19). Kept only for
+/// fingerprinted snapshots.
+fn lock_blocks() -> std::sync::MutexGuard<'static, HashMap<u64, KeptBlock>> {
+    static BLOCKS: OnceLock<Mutex<HashMap<u64, KeptBlock>>> = OnceLock::new();
+    BLOCKS
+        .get_or_init(|| Mutex::new(HashMap::new()))
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A table's block as the system message holds it (`\n{block}\n`), with its tokens: the
+/// kept one when the table shows exactly what it was written from, else written (and
+/// kept).
+fn table_block(v: &View<'_>, detail: Detail) -> (String, usize) {
+    let level = match detail {
+        Detail::Full => 0,
+        Detail::NoSamples => 1,
+        Detail::Bare => 2,
+    };
+    if let Some(slot) = v.block_slot
+        && let Some(kept) = lock_blocks().get(&slot)
+        && let Some((text, tokens)) = &kept.texts[level]
+        && kept.shows(v)
+    {
+        return (text.clone(), *tokens);
+    }
+    let mut text = String::from("\n");
+    write_table_block(&mut text, v, detail);
+    text.push('\n');
+    let tokens = count_tokens(&text);
+    if let Some(slot) = v.block_slot {
+        let mut kept = lock_blocks();
+        match kept.get_mut(&slot) {
+            Some(entry) if entry.shows(v) => entry.texts[level] = Some((text.clone(), tokens)),
+            _ => {
+                if kept.len() >= BLOCKS_MAX_ENTRIES {
+                    kept.clear();
+                }
+                let mut entry = KeptBlock::of(v);
+                entry.texts[level] = Some((text.clone(), tokens));
+                kept.insert(slot, entry);
+            }
+        }
+    }
+    (text, tokens)
 }
 
 /// What a table's words are kept by: the snapshot's structure (its fingerprint covers
@@ -914,10 +1080,24 @@ fn table_words(
     words
 }
 
-/// Whether a model's table reference (`schema.table` or `table`) names `t`.
+/// Whether a model's table reference (`schema.table` or `table`) names `t` (ASCII
+/// case-insensitively; compared in place rather than against a formatted qualified name,
+/// since it runs for every metric, join and model table against every table shown).
 fn names_table(reference: &str, t: &TableInfo) -> bool {
-    reference.eq_ignore_ascii_case(&t.name)
-        || reference.eq_ignore_ascii_case(&qualified(t.schema.as_deref(), &t.name))
+    if reference.eq_ignore_ascii_case(&t.name) {
+        return true;
+    }
+    let Some(schema) = t.schema.as_deref() else {
+        return false;
+    };
+    reference.len() == schema.len() + 1 + t.name.len()
+        && reference
+            .get(..schema.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(schema))
+        && reference.as_bytes()[schema.len()] == b'.'
+        && reference
+            .get(schema.len() + 1..)
+            .is_some_and(|n| n.eq_ignore_ascii_case(&t.name))
 }
 
 /// What the model says about `t`.

@@ -757,3 +757,263 @@ fn same_words_is_the_comparison_of_the_split_words_asked_again_or_not() {
         assert_eq!(same_words(b, a), expected, "{b:?} {a:?}");
     }
 }
+
+/// The request with its schema fingerprinted (its tables' blocks kept between requests).
+fn fingerprinted(mut r: GenerateRequest) -> GenerateRequest {
+    let mut schema = (*r.schema).clone();
+    schema.fingerprint = "kept-blocks-test".into();
+    r.schema = Arc::new(schema);
+    r
+}
+
+/// A table of the request's schema, to change.
+fn table_mut<'a>(r: &'a mut GenerateRequest, name: &str) -> &'a mut TableInfo {
+    Arc::make_mut(&mut r.schema)
+        .tables
+        .iter_mut()
+        .find(|t| t.name == name)
+        .unwrap()
+}
+
+/// The request's semantic model, to change.
+fn model_mut(r: &mut GenerateRequest) -> &mut SemanticModel {
+    Arc::make_mut(r.semantic.as_mut().unwrap())
+}
+
+/// A kept table block is used only for a table showing exactly what it was written from.
+/// Each input of a block is changed in turn — with the same fingerprint, model version and
+/// save time, so that only the comparison can notice — and the request renders as it does
+/// with nothing kept (no fingerprint), first and second time, at every level of detail,
+/// and differently from the unchanged request; the unchanged request then renders as
+/// before from what is kept. A masked or excluded value never comes back from a block
+/// kept before it was masked or excluded.
+#[test]
+#[allow(clippy::too_many_lines)] // one change per input of a block
+fn kept_blocks_follow_every_input_of_the_block() {
+    type Change = Box<dyn Fn(&mut GenerateRequest)>;
+    let changes: Vec<(&str, Change)> = vec![
+        (
+            "a sample value",
+            Box::new(|r| {
+                table_mut(r, "customers").columns[3]
+                    .sample_values
+                    .push("IT".into());
+            }),
+        ),
+        (
+            "a table comment",
+            Box::new(|r| table_mut(r, "orders").comment = Some("Orders placed".into())),
+        ),
+        (
+            "a column comment",
+            Box::new(|r| table_mut(r, "orders").columns[3].comment = Some("Gross".into())),
+        ),
+        (
+            "a column type",
+            Box::new(|r| table_mut(r, "orders").columns[3].data_type = "money".into()),
+        ),
+        (
+            "a column's nullability",
+            Box::new(|r| table_mut(r, "orders").columns[3].nullable = false),
+        ),
+        (
+            "a column dropped by linking",
+            Box::new(|r| {
+                table_mut(r, "customers").columns.remove(3);
+            }),
+        ),
+        (
+            "a table dropped by linking (a foreign key's and a join's target)",
+            Box::new(|r| {
+                Arc::make_mut(&mut r.schema)
+                    .tables
+                    .retain(|t| t.name != "customers");
+            }),
+        ),
+        (
+            "the primary key",
+            Box::new(|r| table_mut(r, "orders").primary_key = vec!["ordered_at".into()]),
+        ),
+        (
+            "a foreign key",
+            Box::new(|r| {
+                table_mut(r, "orders").foreign_keys[0].referenced_columns = vec!["name".into()];
+            }),
+        ),
+        (
+            "the table's kind",
+            Box::new(|r| table_mut(r, "orders").kind = TableKind::View),
+        ),
+        (
+            "a masked column",
+            Box::new(|r| r.policy.masked_column_patterns.push("*country*".into())),
+        ),
+        (
+            "an excluded column",
+            Box::new(|r| r.policy.excluded_columns.push("orders.status".into())),
+        ),
+        (
+            "an excluded foreign key column",
+            Box::new(|r| r.policy.excluded_columns.push("orders.customer_id".into())),
+        ),
+        (
+            "an excluded table",
+            Box::new(|r| r.policy.excluded_tables.push("public.customers".into())),
+        ),
+        (
+            "a model's table synonym",
+            Box::new(|r| model_mut(r).tables[0].synonyms.push("patrons".into())),
+        ),
+        (
+            "a model's table description",
+            Box::new(|r| model_mut(r).tables[1].description = Some("What was bought".into())),
+        ),
+        (
+            "a model's column display name",
+            Box::new(|r| model_mut(r).tables[0].columns[0].display_name = Some("Land".into())),
+        ),
+        (
+            "a model's value mapping",
+            Box::new(|r| {
+                model_mut(r).tables[0].columns[0].value_mappings[0].value = "GER".into();
+            }),
+        ),
+        (
+            "a model's value list",
+            Box::new(|r| {
+                model_mut(r).tables[1].columns[0].values = vec!["refunded".into()];
+                table_mut(r, "orders").columns[2].sample_values.clear();
+            }),
+        ),
+        (
+            "a metric",
+            Box::new(|r| model_mut(r).metrics[0].expression = "SUM(orders.total)".into()),
+        ),
+        (
+            "a join path",
+            Box::new(|r| model_mut(r).joins[0].to_columns = vec!["email".into()]),
+        ),
+        (
+            "a join path's target excluded",
+            Box::new(|r| r.policy.excluded_columns.push("customers.name".into())),
+        ),
+    ];
+    let base = request_with_model("Which clients in Germany placed orders?");
+    let full = render(&base, &PromptBudget::default()).estimated_tokens;
+    // The first budget (shrinking from room to spare) of each trim state: the full prompt,
+    // without samples, bare, bare with tables dropped.
+    let mut budgets = Vec::new();
+    let mut seen = Vec::new();
+    for n in (1..=full + 100).rev() {
+        let budget = PromptBudget {
+            max_prompt_tokens: n,
+        };
+        let t = render(&base, &budget).trimmed;
+        let state = (t.sample_values, t.comments, t.tables.is_empty());
+        if !seen.contains(&state) {
+            seen.push(state);
+            budgets.push(budget);
+        }
+    }
+    for state in [
+        (false, false, true),
+        (true, false, true),
+        (true, true, true),
+        (true, true, false),
+    ] {
+        assert!(seen.contains(&state), "{seen:?}");
+    }
+    let baseline: Vec<Prompt> = budgets.iter().map(|b| render(&base, b)).collect();
+    for (name, change) in &changes {
+        for (budget, before) in budgets.iter().zip(&baseline) {
+            // What is kept from the unchanged request first.
+            assert_eq!(
+                &render(&fingerprinted(base.clone()), budget),
+                before,
+                "{name}"
+            );
+            let mut changed = base.clone();
+            change(&mut changed);
+            let fresh = render(&changed, budget);
+            for _ in 0..2 {
+                assert_eq!(
+                    render(&fingerprinted(changed.clone()), budget),
+                    fresh,
+                    "{name} at {}",
+                    budget.max_prompt_tokens
+                );
+            }
+            if !before.trimmed.any() {
+                assert_ne!(
+                    fresh.system(),
+                    before.system(),
+                    "{name} shows in the prompt"
+                );
+            }
+        }
+    }
+    // Masked or excluded after being kept: the values are gone.
+    let _ = render(&fingerprinted(base.clone()), &budgets[0]);
+    let mut masked = base.clone();
+    masked
+        .policy
+        .masked_column_patterns
+        .push("*country*".into());
+    let p = render(&fingerprinted(masked), &budgets[0]);
+    assert!(!p.system().contains("'FR'"), "{}", p.system());
+    let mut excluded = base.clone();
+    excluded
+        .policy
+        .excluded_columns
+        .push("orders.status".into());
+    let p = render(&fingerprinted(excluded), &budgets[0]);
+    assert!(!p.system().contains("shipped"), "{}", p.system());
+    assert!(!p.system().contains("status"), "{}", p.system());
+}
+
+/// `names_table` compares in place what the qualified name's comparison compared.
+#[test]
+fn names_table_is_the_comparison_with_the_qualified_name() {
+    let tables = [
+        table("orders", Vec::new()),
+        TableInfo {
+            schema: None,
+            ..table("orders", Vec::new())
+        },
+        TableInfo {
+            schema: Some("Sales".into()),
+            ..table("Straße", Vec::new())
+        },
+        TableInfo {
+            schema: Some("é".into()),
+            ..table("x", Vec::new())
+        },
+    ];
+    let references = [
+        "orders",
+        "ORDERS",
+        "public.orders",
+        "PUBLIC.Orders",
+        "public_orders",
+        "public.orders2",
+        "xpublic.orders",
+        ".orders",
+        "public.",
+        "sales.straße",
+        "SALES.STRAßE",
+        "sales.STRASSE",
+        "Straße",
+        "é.x",
+        "É.x",
+        "éx.x",
+        "\u{e9}.X",
+        "",
+    ];
+    for t in &tables {
+        for r in references {
+            let formatted = r.eq_ignore_ascii_case(&t.name)
+                || r.eq_ignore_ascii_case(&qualified(t.schema.as_deref(), &t.name));
+            assert_eq!(names_table(r, t), formatted, "{r:?} against {:?}", t.schema);
+        }
+    }
+}
