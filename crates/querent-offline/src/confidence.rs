@@ -313,19 +313,12 @@ mod tests {
         .unwrap();
         let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
         let status = idx.cols.iter().position(|c| c.name == "status").unwrap();
-        let query = |text: &str| Select {
-            items: vec![Expr::CountStar],
-            distinct: false,
-            from: 0,
-            joins: Vec::new(),
-            conds: vec![sql::Cond::Cmp(status, "=", sql::Lit::Str(text.into()))],
-            group: Vec::new(),
-            having: None,
-            order: Vec::new(),
-            limit: None,
-            intersect: None,
-            bucket: None,
-            share: None,
+        let query = |text: &str| {
+            Select::plain(
+                0,
+                vec![Expr::CountStar],
+                vec![sql::Cond::Cmp(status, "=", sql::Lit::Str(text.into()))],
+            )
         };
         let toks = crate::text::tokenize("how many orders");
         let doubts = guessed_values(&query("lost"), &idx, &toks, &[0]);

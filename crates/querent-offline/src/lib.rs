@@ -771,20 +771,11 @@ fn count_of_groups(q: &mut sql::Select, idx: &index::Index) {
     let g = *g;
     let mut groups = q.clone();
     groups.items = vec![sql::Expr::Col(g)];
-    *q = sql::Select {
-        items: vec![sql::Expr::CountStar],
-        distinct: false,
-        from: q.from,
-        joins: Vec::new(),
-        conds: vec![sql::Cond::In(g, Box::new(groups))],
-        group: Vec::new(),
-        having: None,
-        order: Vec::new(),
-        limit: None,
-        intersect: None,
-        bucket: None,
-        share: None,
-    };
+    *q = sql::Select::plain(
+        q.from,
+        vec![sql::Expr::CountStar],
+        vec![sql::Cond::In(g, Box::new(groups))],
+    );
 }
 
 /// "How many staff does the Plaza Museum have?", "How many people were killed?": what is

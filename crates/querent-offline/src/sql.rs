@@ -165,6 +165,25 @@ pub(crate) struct Share {
 }
 
 impl Select {
+    /// `items` over the rows of table `from` that meet `conds`: nothing joined, grouped,
+    /// ordered or cut.
+    pub(crate) fn plain(from: usize, items: Vec<Expr>, conds: Vec<Cond>) -> Self {
+        Self {
+            items,
+            distinct: false,
+            from,
+            joins: Vec::new(),
+            conds,
+            group: Vec::new(),
+            having: None,
+            order: Vec::new(),
+            limit: None,
+            intersect: None,
+            bucket: None,
+            share: None,
+        }
+    }
+
     /// Whether the query lists rows as they are: no grouping, `HAVING`, series, share or
     /// second query whose rows must also appear.
     pub(crate) fn is_listing(&self) -> bool {
