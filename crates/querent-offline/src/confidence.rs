@@ -217,7 +217,8 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
         if idx
             .values
             .iter()
-            .any(|v| (stored(v) && v.value.eq_ignore_ascii_case(text)) || v.value == text)
+            .filter(|v| v.col == c)
+            .any(|v| v.value == text || (stored(v) && v.value.eq_ignore_ascii_case(text)))
         {
             continue;
         }
