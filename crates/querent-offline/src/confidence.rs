@@ -213,13 +213,14 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
     let lex = crate::lexicon::lexicon();
     let mut doubts = Vec::new();
     for (c, text) in compared {
-        let stored = |v: &crate::index::Value| v.col == c && !v.mapped;
-        if idx
-            .values
-            .iter()
-            .filter(|v| v.col == c)
-            .any(|v| v.value == text || (stored(v) && v.value.eq_ignore_ascii_case(text)))
-        {
+        // Whether the column has stored (sampled) values, and whether any of its values,
+        // stored or mapped, is this one: one pass over the index's values.
+        let (mut sampled, mut held) = (false, false);
+        for v in idx.values.iter().filter(|v| v.col == c) {
+            sampled |= !v.mapped;
+            held |= v.value == text || (!v.mapped && v.value.eq_ignore_ascii_case(text));
+        }
+        if held {
             continue;
         }
         let col = &idx.cols[c];
@@ -237,7 +238,7 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
                     .table_named_by(&w[1].stem)
                     .is_some_and(|t| t != col.table)
         });
-        let why = if idx.values.iter().any(stored) && !place {
+        let why = if sampled && !place {
             format!("'{text}' is not among the values of `{table}.{}`", col.name)
         } else if place && person_part {
             format!("'{text}' is a place, not a name in `{table}.{}`", col.name)

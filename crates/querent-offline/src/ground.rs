@@ -490,24 +490,22 @@ pub(crate) fn shared_attribute(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             && (known(idx, t) || matches!(t.low.as_str(), "first" | "last" | "middle"))
     };
     let mut out = Vec::with_capacity(toks.len() + 1);
-    let mut i = 0;
-    while i < toks.len() {
+    for (i, t) in toks.iter().enumerate() {
         let shared = i + 3 < toks.len()
-            && thing(&toks[i])
+            && thing(t)
             && toks[i + 1].low == "and"
             && thing(&toks[i + 2])
             && attribute(&toks[i + 3])
             && toks
                 .get(i + 4)
                 .is_none_or(|t| !known(idx, t) || t.stop || is_stopword(&t.low));
-        out.push(toks[i].clone());
+        out.push(t.clone());
         if shared {
             let mut said = toks[i + 3].clone();
             said.stop = false;
             said.comma = false;
             out.push(said);
         }
-        i += 1;
     }
     out
 }
