@@ -93,7 +93,12 @@
 //! (dates bound both): `100.0 * (part) / NULLIF((whole), 0)`, or per group. A share of no
 //! part in particular, of a cut list or of rows meeting two values of one column at once is
 //! refused; rates ("cancellation rate"), growth ("by what percentage did revenue grow") and
-//! "among …" wholes are not read yet.
+//! "among …" wholes are not read yet. **Ratios** ("the ratio of publications to authors",
+//! "… of cancelled to shipped orders in 2025", "… of the population to the area of each
+//! state"): the two numbers are read as questions of their own, what the ratio is taken
+//! over (said after the second) bounding both, and divided — one column over another of
+//! the same rows (beside the rows' label), or one single number over another; anything
+//! else is refused, saying what each side was read as.
 //!
 //! **With a semantic model** (design §8) the model's display names and synonyms are extra
 //! names for tables and columns ("clients" finds `customers`), its value mappings are
@@ -591,6 +596,42 @@ fn translate_on(
             understood: "the schema has no tables I may use".into(),
         });
     }
+    let sides = ratio::sides(question, idx);
+    let r = if sides.is_empty() {
+        read(question, idx, options)?
+    } else {
+        ratio::of_sides(&sides, |side| read(side, idx, options), idx)
+            .map_err(|understood| CannotTranslate { understood })?
+    };
+    if r.sure.confidence < options.threshold() {
+        return Err(CannotTranslate {
+            understood: confidence::refusal(&r.sure, &sql::explain(&r.q, idx)),
+        });
+    }
+    Ok(Translation {
+        sql: sql::render(&r.q, idx, dialect),
+        explanation: confidence::explained(sql::explain(&r.q, idx), &r.sure),
+        unknown_words: r.unknown_words,
+        unplaced: r.unplaced,
+        confidence: r.sure.confidence,
+        doubts: r.sure.doubts.into_iter().map(|d| d.said).collect(),
+    })
+}
+
+/// A question read into a query, with how sure the reading is.
+pub(crate) struct Reading {
+    pub q: sql::Select,
+    pub sure: confidence::Assessment,
+    pub unknown_words: Vec<String>,
+    pub unplaced: Vec<String>,
+}
+
+/// Reads one question into a query (the confidence not yet checked).
+fn read(
+    question: &str,
+    idx: &index::Index,
+    options: &TranslatorOptions,
+) -> Result<Reading, CannotTranslate> {
     let u = understand(question, idx);
     let (toks, time, read_as, share, flags) = (u.toks, u.time, u.read_as, u.share, u.flags);
     let mut planned = plan::plan(toks.clone(), time, idx, options)
@@ -734,18 +775,11 @@ fn translate_on(
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
-    if sure.confidence < options.threshold() {
-        return Err(CannotTranslate {
-            understood: confidence::refusal(&sure, &sql::explain(&q, idx)),
-        });
-    }
-    Ok(Translation {
-        sql: sql::render(&q, idx, dialect),
-        explanation: confidence::explained(sql::explain(&q, idx), &sure),
+    Ok(Reading {
+        q,
+        sure,
         unknown_words,
         unplaced: planned.unplaced,
-        confidence: sure.confidence,
-        doubts: sure.doubts.into_iter().map(|d| d.said).collect(),
     })
 }
 

@@ -7,8 +7,9 @@
 //! nothing picks a part, each group of a grouped measure is the part.
 
 use crate::index::{Index, Kind};
-use crate::sql::{Agg, Cond, Expr, Select, Share, cond_cols, explain, is_measure};
+use crate::sql::{Agg, Cond, Expr, Ratio, Select, Share, cond_cols, explain, is_measure};
 use crate::text::Tok;
+use crate::{CannotTranslate, Reading};
 
 /// Words that ask for a share when followed by "of".
 const SHARE_WORDS: &[&str] = &["percentage", "percent", "fraction", "share", "proportion"];
@@ -170,4 +171,211 @@ pub(crate) fn apply(q: &mut Select, asked: Asked, idx: &Index) -> Result<(), Str
         percent: asked.percent,
     });
     Ok(())
+}
+
+/// Words that open what a ratio is taken over rather than one of its two numbers ("the
+/// ratio of one-way to round-trip costs **for each fare**", "… **in** New York").
+const OVER: &[&str] = &[
+    "for", "per", "in", "by", "across", "during", "among", "within", "over", "grouped", "broken",
+    "each",
+];
+
+/// "the ratio of A to B …" (or "of A per B", "between A and B"): for each way of cutting the two
+/// numbers apart, the question asked for each of them — the words before the ratio, the
+/// number ("the number of A" when A names rows) and what the ratio is taken over, said
+/// after B, which applies to both unless A carries its own ("restaurants in Boston to
+/// restaurants in Denver"). Empty when the question asks no ratio in this form.
+pub(crate) fn sides(question: &str, idx: &Index) -> Vec<(String, String)> {
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let low: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect();
+    let Some(i) = (0..low.len().saturating_sub(1))
+        .find(|&i| low[i] == "ratio" && matches!(low[i + 1].as_str(), "of" | "between"))
+    else {
+        return Vec::new();
+    };
+    // ("the ratio of population per area": "per" divides too.)
+    let joiners: &[&str] = if low[i + 1] == "between" {
+        &["and"]
+    } else {
+        &["to", "per"]
+    };
+    let prefix = &words[..i];
+    let mut out = Vec::new();
+    for j in i + 3..low.len().saturating_sub(1) {
+        if !joiners.contains(&low[j].as_str()) {
+            continue;
+        }
+        let a = &words[i + 2..j];
+        let tail = &words[j + 1..];
+        let own = low[i + 2..j].iter().any(|w| OVER.contains(&w.as_str()));
+        let k = if own {
+            tail.len()
+        } else {
+            (1..tail.len())
+                .find(|&k| OVER.contains(&low[j + 1 + k].as_str()))
+                .unwrap_or(tail.len())
+        };
+        let (b, over) = tail.split_at(k);
+        let side = |number: &[&str]| {
+            let mut v: Vec<&str> = prefix.to_vec();
+            if names_rows(number, idx) {
+                v.extend(["number", "of"]);
+            }
+            v.extend(number);
+            v.extend(over);
+            v.join(" ")
+        };
+        out.push((side(a), side(b)));
+    }
+    out
+}
+
+/// Whether a number's words are rows of a table ("restaurants with a rating above 4",
+/// "cancelled orders"), not an amount ("the total of orders", "the price"): such a number
+/// is their count. The rows' noun comes within the first words, before any word of an
+/// amount or of what qualifies them.
+fn names_rows(words: &[&str], idx: &Index) -> bool {
+    let toks = crate::text::tokenize(&words.join(" "));
+    for t in toks.iter().take(4) {
+        if !t.quoted && idx.table_named_by(&t.stem).is_some() {
+            return true;
+        }
+        if AMOUNT_OR_QUALIFIER.contains(&t.low.as_str()) {
+            return false;
+        }
+    }
+    false
+}
+
+/// Words before a table's noun that make a number something else than its count.
+const AMOUNT_OR_QUALIFIER: &[&str] = &[
+    "number", "count", "total", "sum", "average", "mean", "amount", "maximum", "minimum", "max",
+    "min", "highest", "lowest", "of", "with", "who", "that", "which", "whose",
+];
+
+/// The ratio of the two numbers read from the first way of cutting them apart that gives
+/// two numbers to divide: one column of the same rows over another (per row or per group),
+/// or one single number over another.
+pub(crate) fn of_sides(
+    sides: &[(String, String)],
+    read: impl Fn(&str) -> Result<Reading, CannotTranslate>,
+    idx: &Index,
+) -> Result<Reading, String> {
+    let mut why = None;
+    for (a, b) in sides {
+        let (ra, rb) = match (read(a), read(b)) {
+            (Ok(ra), Ok(rb)) => (ra, rb),
+            (Err(e), _) | (_, Err(e)) => {
+                why.get_or_insert(e.understood);
+                continue;
+            }
+        };
+        match divided(ra, rb, idx) {
+            Ok(r) => return Ok(r),
+            Err(e) => {
+                why.get_or_insert(e);
+            }
+        }
+    }
+    Err(format!(
+        "the question asks for a ratio of two numbers, and I could not compute both: {}",
+        why.unwrap_or_default()
+    ))
+}
+
+/// `a` divided by `b`: the same rows with one number different (that number of `a` over
+/// that of `b`), or two single numbers.
+fn divided(a: Reading, b: Reading, idx: &Index) -> Result<Reading, String> {
+    let number = |e: &Expr| {
+        is_measure(e, idx) || matches!(e, Expr::Col(c) if idx.cols[*c].kind == Kind::Number)
+    };
+    let plain = |q: &Select| {
+        q.limit.is_none() && q.share.is_none() && q.ratio.is_none() && q.intersect.is_none()
+    };
+    let (qa, qb) = (a.q, b.q);
+    let mut q = None;
+    if plain(&qa) && plain(&qb) && qa.items.len() == qb.items.len() {
+        let differ: Vec<usize> = (0..qa.items.len())
+            .filter(|&k| qa.items[k] != qb.items[k])
+            .collect();
+        let rows = |q: &Select| Select {
+            items: Vec::new(),
+            order: Vec::new(),
+            ..q.clone()
+        };
+        if let [k] = differ[..]
+            && rows(&qa) == rows(&qb)
+            && number(&qa.items[k])
+            && number(&qb.items[k])
+        {
+            let mut items = qa.items.clone();
+            items.insert(k + 1, qb.items[k].clone());
+            // A ratio per row is shown beside the row's label: a column of ratios alone
+            // does not say whose they are.
+            let per_row = qa.group.is_empty() && qa.bucket.is_none();
+            if let Some(label) = idx.label_col(qa.from).filter(|l| {
+                per_row && !items.contains(&Expr::Col(*l)) && !qa.fixed_cols().contains(l)
+            }) {
+                items.insert(0, Expr::Col(label));
+            }
+            let k = items.len() - qa.items.len() + k - 1;
+            q = Some(Select {
+                items,
+                order: Vec::new(),
+                ratio: Some(Ratio::Items(k)),
+                ..qa.clone()
+            });
+        }
+    }
+    let single = |q: &Select| {
+        plain(q)
+            && matches!(q.items.as_slice(), [e] if is_measure(e, idx))
+            && q.group.is_empty()
+            && q.bucket.is_none()
+    };
+    let q = match q {
+        Some(q) => q,
+        None if single(&qa) && single(&qb) => Select {
+            order: Vec::new(),
+            ratio: Some(Ratio::Over(Box::new(qb))),
+            ..qa
+        },
+        None => {
+            return Err(format!(
+                "I read its first number as \"{}\" and its second as \"{}\", which are not \
+                 two numbers of the same rows nor two single numbers. Ask for each number on \
+                 its own, or use an LLM provider.",
+                explain(&qa, idx).trim_end_matches('.'),
+                explain(&qb, idx).trim_end_matches('.')
+            ));
+        }
+    };
+    let mut sure = if a.sure.confidence <= b.sure.confidence {
+        a.sure
+    } else {
+        b.sure.clone()
+    };
+    for d in b.sure.doubts {
+        if !sure.doubts.iter().any(|x| x.said == d.said) {
+            sure.doubts.push(d);
+        }
+    }
+    let mut unknown_words = a.unknown_words;
+    unknown_words.extend(b.unknown_words);
+    unknown_words.dedup();
+    let mut unplaced = a.unplaced;
+    unplaced.extend(b.unplaced);
+    unplaced.dedup();
+    Ok(Reading {
+        q,
+        sure,
+        unknown_words,
+        unplaced,
+    })
 }

@@ -151,6 +151,17 @@ pub(crate) struct Select {
     pub bucket: Option<(usize, Grain)>,
     /// The measure as a share of its whole ("what percentage of orders were cancelled").
     pub share: Option<Share>,
+    /// A ratio of two numbers ("the ratio of publications to authors").
+    pub ratio: Option<Ratio>,
+}
+
+/// A ratio the query computes: the first number divided by the second.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Ratio {
+    /// Item `k` divided by item `k + 1`, shown as one column (per row or per group).
+    Items(usize),
+    /// The query's one value divided by this query's one value.
+    Over(Box<Select>),
 }
 
 /// A measure as a share of its whole: the rows meeting `part` against all the rows the
@@ -181,6 +192,7 @@ impl Select {
             intersect: None,
             bucket: None,
             share: None,
+            ratio: None,
         }
     }
 
@@ -191,6 +203,7 @@ impl Select {
             && self.having.is_none()
             && self.bucket.is_none()
             && self.share.is_none()
+            && self.ratio.is_none()
             && self.intersect.is_none()
     }
 
@@ -909,6 +922,15 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
     for (i, (_, new)) in q.joins.iter().enumerate() {
         aliases.push((idx.cols[*new].table, format!("T{}", i + 2)));
     }
+    if let Some(Ratio::Over(below)) = &q.ratio {
+        let mut above = q.clone();
+        above.ratio = None;
+        return format!(
+            "SELECT 1.0 * ({}) / NULLIF(({}), 0) AS ratio",
+            render(&above, idx, dialect),
+            render(below, idx, dialect)
+        );
+    }
     if let Some(sh) = &q.share
         && q.group.is_empty()
         && q.bucket.is_none()
@@ -954,7 +976,24 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
         })
         .collect();
     names.extend(bucket.iter().map(|(_, g)| g.name().to_owned()));
-    for e in &q.items {
+    let divided = match q.ratio {
+        Some(Ratio::Items(k)) => Some(k),
+        _ => None,
+    };
+    for (k, e) in q.items.iter().enumerate() {
+        if divided.is_some_and(|d| k == d + 1) {
+            continue;
+        }
+        if divided == Some(k)
+            && let Some(below) = q.items.get(k + 1)
+        {
+            items.push(format!(
+                "1.0 * {} / NULLIF({}, 0) AS ratio",
+                r.expr(e),
+                r.expr(below)
+            ));
+            continue;
+        }
         let shared = q.share.as_ref().filter(|_| is_measure(e, idx));
         let sql = match shared {
             Some(sh) => r.share_expr(e, sh, q),
@@ -1169,6 +1208,15 @@ fn expr_words(e: &Expr, idx: &Index) -> String {
 
 /// A plain-English description of what the query does.
 pub(crate) fn explain(q: &Select, idx: &Index) -> String {
+    if let Some(Ratio::Over(below)) = &q.ratio {
+        let mut above = q.clone();
+        above.ratio = None;
+        return format!(
+            "Divides one number by another: {} — divided by: {}",
+            explain(&above, idx),
+            explain(below, idx)
+        );
+    }
     let mut tables = vec![idx.table_words(q.from)];
     for (_, new) in &q.joins {
         tables.push(idx.table_words(idx.cols[*new].table));
@@ -1181,7 +1229,13 @@ pub(crate) fn explain(q: &Select, idx: &Index) -> String {
     let mut s = if q.items == [Expr::CountStar] && q.group.is_empty() {
         format!("Counts the rows of {source}")
     } else {
-        let items: Vec<String> = q.items.iter().map(|e| expr_words(e, idx)).collect();
+        let mut items: Vec<String> = q.items.iter().map(|e| expr_words(e, idx)).collect();
+        if let Some(Ratio::Items(k)) = q.ratio
+            && k + 1 < items.len()
+        {
+            let below = items.remove(k + 1);
+            items[k] = format!("the ratio of {} to {below}", items[k]);
+        }
         format!(
             "Lists {}{} of {source}",
             if q.distinct { "the distinct " } else { "" },

@@ -2947,3 +2947,31 @@ fn an_attribute_said_once_for_two_things_and_the_verbs_role_in_what_is_shown() {
         "SELECT winner_name FROM matches ORDER BY minutes DESC LIMIT 1"
     );
 }
+
+#[test]
+fn ratios_divide_two_numbers_read_apart() {
+    // Two counts of different tables: one single number over another.
+    assert_eq!(
+        demo_sql("What is the ratio of orders to customers?").unwrap(),
+        "SELECT 1.0 * (SELECT COUNT(*) AS order_count FROM orders) / NULLIF((SELECT COUNT(*) \
+         AS customer_count FROM customers), 0) AS ratio"
+    );
+    // What the ratio is taken over, said after the second number, bounds both.
+    assert_eq!(
+        demo_sql("What is the ratio of cancelled orders to shipped orders in 2025?").unwrap(),
+        "SELECT 1.0 * (SELECT COUNT(*) AS order_count FROM orders WHERE status = 'cancelled' \
+         AND ordered_at >= '2025-01-01' AND ordered_at < '2026-01-01') / NULLIF((SELECT \
+         COUNT(*) AS order_count FROM orders WHERE status = 'shipped' AND ordered_at >= \
+         '2025-01-01' AND ordered_at < '2026-01-01'), 0) AS ratio"
+    );
+    // Two columns of the same rows: one column, beside the rows' label.
+    assert_eq!(
+        demo_sql("Show the ratio of the salary to the department id of each employee").unwrap(),
+        "SELECT name, 1.0 * salary / NULLIF(department_id, 0) AS ratio FROM employees"
+    );
+    // Numbers that are neither: refused, saying what each side was read as.
+    let e = demo_sql("What is the ratio of the names of customers to orders?").unwrap_err();
+    assert!(e.contains("ratio of two numbers"), "{e}");
+    check_valid("What is the ratio of cancelled orders to shipped orders in 2025?");
+    check_valid("Show the ratio of the salary to the department id of each employee");
+}
