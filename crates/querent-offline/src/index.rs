@@ -36,6 +36,9 @@ pub(crate) struct Col {
     pub words: Vec<String>,
     /// Stemmed words without a leading copy of the table's name (`pet_age` in `pets` → `age`).
     pub short: Vec<String>,
+    /// `short` with identifier abbreviations spelled out (`sal_amt` → salary amount); empty
+    /// when that is `short` itself.
+    pub spelled: Vec<String>,
     /// Kind of values.
     pub kind: Kind,
     /// Part of the primary key.
@@ -251,7 +254,7 @@ fn excluded_column(policy: &PrivacyPolicy, schema: Option<&str>, table: &str, co
     })
 }
 
-fn kind_of(data_type: &str, name: &str) -> Kind {
+fn kind_of(data_type: &str, name: &str, words: &[String], samples: &[String]) -> Kind {
     let t = data_type.to_lowercase();
     let n = name.to_lowercase();
     if t.contains("date") || t.contains("time") {
@@ -269,7 +272,15 @@ fn kind_of(data_type: &str, name: &str) -> Kind {
         return Kind::Number;
     }
     if t.contains("char") || t.contains("text") || t.contains("clob") || t.contains("string") {
-        if n.ends_with("_date") || n == "date" || n.ends_with("_at") && !n.ends_with("_cat") {
+        // Dates kept as text, as SQLite databases often do: said by the name's last word
+        // (`hire_dt`, `READ_TS`, `created_at`) or by sampled values that are all ISO dates.
+        let last = words.last().map_or("", String::as_str);
+        if n.ends_with("_date")
+            || n == "date"
+            || n.ends_with("_at") && !n.ends_with("_cat")
+            || matches!(last, "date" | "dt" | "ts" | "timestamp" | "datetime")
+            || !samples.is_empty() && samples.iter().all(|v| iso_date(v))
+        {
             return Kind::Date;
         }
         return Kind::Text;
@@ -278,6 +289,26 @@ fn kind_of(data_type: &str, name: &str) -> Kind {
         return Kind::Text;
     }
     Kind::Other
+}
+
+/// A name's words with identifier abbreviations spelled out (`emp_nm` → employee name).
+fn spelled_out(words: &[String]) -> Vec<String> {
+    words
+        .iter()
+        .map(|w| querent_domain::text::abbreviation(w).map_or_else(|| w.clone(), stem))
+        .collect()
+}
+
+/// Whether a stored value is an ISO date or timestamp (`2024-07-01`, `2024-07-01 10:30:00`).
+fn iso_date(v: &str) -> bool {
+    let b = v.as_bytes();
+    b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit)
+        && (b.len() == 10 || matches!(b[10], b' ' | b'T'))
 }
 
 /// A word every table's name starts with (three tables at least), short like a code and
@@ -482,10 +513,7 @@ impl Index {
                     .map(|sc| aliases_of(sc.display_name.as_ref(), &sc.synonyms, &cw))
                     .unwrap_or_default();
                 // `FlightNo` is also "flight number", `emp_cnt` "employee count".
-                let spelled: Vec<String> = cw
-                    .iter()
-                    .map(|w| querent_domain::text::abbreviation(w).map_or_else(|| w.clone(), stem))
-                    .collect();
+                let spelled = spelled_out(&cw);
                 let core: Vec<String> = words.iter().filter(|w| !generic(w)).cloned().collect();
                 let short = if cw.len() > words.len() && cw[..words.len()] == words[..] {
                     cw[words.len()..].to_vec()
@@ -514,13 +542,21 @@ impl Index {
                         aliases.push(agent);
                     }
                 }
+                let kind = kind_of(&c.data_type, &c.name, &cw, &c.sample_values);
+                let spelled_short = spelled_out(&short);
+                let spelled_short = if spelled_short == short {
+                    Vec::new()
+                } else {
+                    spelled_short
+                };
                 cols.push(idx.cols.len());
                 idx.cols.push(Col {
                     table: ti,
                     name: c.name.clone(),
                     words: cw,
                     short,
-                    kind: kind_of(&c.data_type, &c.name),
+                    spelled: spelled_short,
+                    kind,
                     pk: t.primary_key.iter().any(|p| p == &c.name),
                     fk,
                     samples: match sc {
@@ -568,9 +604,14 @@ impl Index {
             } else {
                 alt
             };
-            let aliases = st
+            let mut aliases = st
                 .map(|st| aliases_of(st.display_name.as_ref(), &st.synonyms, &words))
                 .unwrap_or_default();
+            // `emp` is also "employee", `dept` "department", `lv_req` "leave request".
+            let spelled = spelled_out(&words);
+            if spelled != words && !aliases.contains(&spelled) {
+                aliases.push(spelled);
+            }
             idx.tables.push(Table {
                 schema: t.schema.clone(),
                 name: t.name.clone(),
@@ -665,17 +706,20 @@ impl Index {
             if sole_key || c.fk {
                 continue;
             }
+            // (`customer_id`, `dept_cd`, `job_code`, `flight_no`: a key's last word.)
+            let keyish = |w: &str| matches!(w, "id" | "cd" | "code" | "key" | "no" | "num" | "nbr");
             let base_of = |words: &'_ [String]| -> Vec<String> {
                 match words.split_last() {
-                    Some((last, rest)) if last == "id" && !rest.is_empty() => rest.to_vec(),
+                    Some((last, rest)) if keyish(last) && !rest.is_empty() => rest.to_vec(),
                     _ => words.to_vec(),
                 }
             };
             let (base, short) = (base_of(&c.words), base_of(&c.short));
             let name = c.name.to_lowercase();
-            let same_key = (name.len() >= 3 && name.ends_with("id"))
-                .then(|| by_key_name.get(&name))
-                .flatten();
+            let same_key = (name.len() >= 3
+                && (name.ends_with("id") || c.words.last().is_some_and(|w| keyish(w))))
+            .then(|| by_key_name.get(&name))
+            .flatten();
             // The table the name says first; a key of the same name only when none does.
             let mut candidates: Vec<usize> = [
                 by_words.get(base.as_slice()),
@@ -805,6 +849,7 @@ impl Index {
                     name: "revenue".into(),
                     words: vec!["revenue".into()],
                     short: vec!["revenue".into()],
+                    spelled: Vec::new(),
                     kind: Kind::Number,
                     pk: false,
                     fk: false,
@@ -841,6 +886,7 @@ impl Index {
                     name: "headcount".into(),
                     words: vec!["headcount".into()],
                     short: vec!["headcount".into()],
+                    spelled: Vec::new(),
                     kind: Kind::Number,
                     pk: false,
                     fk: false,
@@ -1039,6 +1085,7 @@ impl Index {
             table: ti,
             name: m.name.clone(),
             short: words.clone(),
+            spelled: Vec::new(),
             words,
             kind: Kind::Number,
             pk: false,
@@ -1242,7 +1289,8 @@ impl Index {
         let cols = &self.tables[t].cols;
         let score = |c: usize| -> i32 {
             let col = &self.cols[c];
-            let w = &col.words;
+            // (`emp_nm` labels as a name does.)
+            let w = &spelled_out(&col.words);
             let last = w.last().map(String::as_str).unwrap_or("");
             let text = col.kind == Kind::Text;
             let tw = &self.tables[t].words;

@@ -208,10 +208,19 @@ pub(crate) fn dimensions_of(w: &str) -> &'static [&'static str] {
         .map_or(&[], |(_, dims)| dims)
 }
 
+/// Adjectives of rows that have not ended ("current employees", "active members"): read
+/// with an end date, never as an abbreviation (`cnt`).
+pub(crate) const STILL: [&str; 4] = ["current", "active", "present", "existing"];
+/// Adjectives of rows that have ended ("former employees").
+pub(crate) const ENDED: [&str; 2] = ["former", "terminated"];
+
 /// Words the planner reads as cues (counts, aggregates, ordering, comparisons, time,
 /// clause markers): never re-read as something else, never "unknown". A test keeps this
 /// list in step with the planner's literals.
 pub(crate) const CUE_WORDS: &[&str] = &[
+    // Closing a sentence that says what to show ("give its name as well", "… too").
+    "well",
+    "too",
     // Before a key said to be absent ("without any manager").
     "any",
     // After the verb of a value's column ("shipped into France", "sent via Rotterdam").

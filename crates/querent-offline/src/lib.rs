@@ -367,6 +367,69 @@ struct SaidFlag {
     col: usize,
     negated: bool,
     word: String,
+    /// The column is a row's end date: said is whether it is still open (`IS NULL`).
+    open: bool,
+}
+
+use lexicon::{ENDED, STILL};
+/// Words of a column holding the date a row ended (`term_dt`, `end_date`, `left_on`).
+const END_WORDS: [&str; 12] = [
+    "term",
+    "termination",
+    "terminated",
+    "end",
+    "ended",
+    "left",
+    "exit",
+    "resigned",
+    "resignation",
+    "departure",
+    "separation",
+    "closed",
+];
+
+/// "current employees": with no yes/no column of that word, a row that has not ended is
+/// one whose only end date (`term_dt`) is empty; "former employees" one where it is not.
+fn still_or_ended(
+    toks: &[text::Tok],
+    idx: &index::Index,
+    names_table: &[bool],
+    drop: &mut [bool],
+) -> Vec<SaidFlag> {
+    let mut said = Vec::new();
+    for i in 0..toks.len().saturating_sub(1) {
+        let word = toks[i].low.as_str();
+        let ended = ENDED.contains(&word);
+        if drop[i] || toks[i].quoted || !(ended || STILL.contains(&word)) || !names_table[i + 1] {
+            continue;
+        }
+        let Some(t) = idx.table_named_by(&toks[i + 1].stem) else {
+            continue;
+        };
+        let ends: Vec<usize> = idx.tables[t]
+            .cols
+            .iter()
+            .copied()
+            .filter(|&c| {
+                idx.cols[c].kind == index::Kind::Date
+                    && idx.cols[c]
+                        .words
+                        .iter()
+                        .chain(&idx.cols[c].spelled)
+                        .any(|w| END_WORDS.contains(&w.as_str()))
+            })
+            .collect();
+        if let [c] = ends[..] {
+            drop[i] = true;
+            said.push(SaidFlag {
+                col: c,
+                negated: ended,
+                word: word.to_owned(),
+                open: true,
+            });
+        }
+    }
+    said
 }
 
 /// "official languages", "retired horses", "products that are not discontinued": the
@@ -424,8 +487,10 @@ fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<
             col: c,
             negated,
             word: toks[i].low.clone(),
+            open: false,
         });
     }
+    said.extend(still_or_ended(&toks, idx, &names_table, &mut drop));
     if said.is_empty() {
         return (toks, said);
     }
@@ -443,15 +508,17 @@ fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<
 fn apply_flags(q: &mut sql::Select, idx: &index::Index, said: &[SaidFlag]) -> Vec<String> {
     let mut left = Vec::new();
     for f in said {
-        let Some(flag) = &idx.cols[f.col].flag else {
-            continue;
+        let cond = match &idx.cols[f.col].flag {
+            _ if f.open && f.negated => sql::Cond::NotNull(f.col),
+            _ if f.open => sql::Cond::IsNull(f.col),
+            Some(flag) => sql::Cond::Cmp(
+                f.col,
+                if f.negated { "!=" } else { "=" },
+                sql::Lit::Num(flag.yes.clone()),
+            ),
+            None => continue,
         };
         let table = idx.cols[f.col].table;
-        let cond = sql::Cond::Cmp(
-            f.col,
-            if f.negated { "!=" } else { "=" },
-            sql::Lit::Num(flag.yes.clone()),
-        );
         if !sql::tables_of(q, idx).contains(&table) {
             // "categories with no discontinued products": the subquery of a negation.
             let sub = q.conds.iter_mut().find_map(|c| match c {
@@ -585,6 +652,55 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     }
 }
 
+/// "How many reservations has each hotel received? Show the hotel name and the number.":
+/// "the number" (count, average, total …) said alone after a measure was asked for
+/// (`asked`, or said before it) is that measure, not a column named so (`room_number`); it
+/// is left out with its "and".
+fn measure_said_again(mut toks: Vec<text::Tok>, asked: bool) -> Vec<text::Tok> {
+    const MEASURES: [&str; 6] = ["number", "count", "average", "total", "sum", "mean"];
+    let mut i = 1;
+    while i < toks.len() {
+        let ends = toks[i].stop
+            || toks[i].comma
+            || toks
+                .get(i + 1)
+                .is_none_or(|n| matches!(n.low.as_str(), "and" | "too" | "also"));
+        let asked_before = asked
+            || toks[..i - 1]
+                .iter()
+                .any(|t| MEASURES.contains(&t.low.as_str()) || t.low == "many" || t.low == "much");
+        // ("above the average" compares with it.)
+        let compared = i >= 2
+            && matches!(
+                toks[i - 2].low.as_str(),
+                "above" | "below" | "than" | "over" | "under" | "to" | "from"
+            );
+        if toks[i - 1].low == "the"
+            && !compared
+            && MEASURES.contains(&toks[i].low.as_str())
+            && !toks[i].quoted
+            && ends
+            && asked_before
+        {
+            let (comma, stop) = (toks[i].comma, toks[i].stop);
+            let from = if i >= 2 && toks[i - 2].low == "and" {
+                i - 2
+            } else {
+                i - 1
+            };
+            toks.drain(from..=i);
+            if let Some(prev) = from.checked_sub(1).and_then(|p| toks.get_mut(p)) {
+                prev.comma |= comma;
+                prev.stop |= stop;
+            }
+            i = from.max(1);
+        } else {
+            i += 1;
+        }
+    }
+    toks
+}
+
 fn translate_on(
     question: &str,
     idx: &index::Index,
@@ -598,7 +714,11 @@ fn translate_on(
     }
     let sides = ratio::sides(question, idx);
     let r = if sides.is_empty() {
-        read(question, idx, options)?
+        match shown_apart(question) {
+            Some((asked, shown)) => read_then_show(asked, shown, idx, options)
+                .or_else(|_| read(question, idx, options))?,
+            None => read(question, idx, options)?,
+        }
     } else {
         ratio::of_sides(&sides, |side| read(side, idx, options), idx)
             .map_err(|understood| CannotTranslate { understood })?
@@ -616,6 +736,72 @@ fn translate_on(
         confidence: r.sure.confidence,
         doubts: r.sure.doubts.into_iter().map(|d| d.said).collect(),
     })
+}
+
+/// Words that open a last sentence saying only what to show ("… ? Give me its name.").
+const SHOW_VERBS: [&str; 10] = [
+    "show", "give", "list", "return", "include", "display", "provide", "tell", "report", "output",
+];
+
+/// A question whose last sentence only says what to show ("Which store stocks the most
+/// products? Give me its manager and its district."), cut into the question and that
+/// sentence (without its verb).
+fn shown_apart(question: &str) -> Option<(&str, &str)> {
+    let trimmed = question.trim_end();
+    let body = trimmed.trim_end_matches(['.', '?', '!']);
+    let cut = body.rfind(['?', '.'])?;
+    let (asked, rest) = (&question[..=cut], body[cut + 1..].trim_start());
+    let verb_end = rest.find(char::is_whitespace)?;
+    SHOW_VERBS
+        .contains(&rest[..verb_end].to_lowercase().as_str())
+        .then(|| (asked, rest[verb_end..].trim_start()))
+        .filter(|(a, s)| !s.is_empty() && a.split_whitespace().count() >= 3)
+}
+
+/// Reads the question, then shows what its last sentence names: nothing changes when the
+/// answer shows it already; otherwise the columns shown (not the computed ones) become
+/// those named, when each is a column of the answer's rows (or of the rows it is grouped
+/// by). An error when the sentence names anything else: the whole question is read then.
+fn read_then_show(
+    asked: &str,
+    shown: &str,
+    idx: &index::Index,
+    options: &TranslatorOptions,
+) -> Result<Reading, CannotTranslate> {
+    let mut r = read(asked, idx, options)?;
+    let measured = r.q.items.iter().any(|e| sql::is_measure(e, idx));
+    let toks = measure_said_again(text::tokenize(shown), measured);
+    let not_shown = || CannotTranslate {
+        understood: String::new(),
+    };
+    if toks.iter().all(|t| text::is_stopword(&t.low)) {
+        return Ok(r);
+    }
+    let q = &mut r.q;
+    let mut tables = vec![q.from];
+    tables.extend(q.joins.iter().map(|(_, new)| idx.cols[*new].table));
+    let cols = plan::shown_columns(&toks, idx, &tables).ok_or_else(not_shown)?;
+    let shows = |c: &usize| q.items.contains(&sql::Expr::Col(*c));
+    if cols.iter().all(shows) {
+        return Ok(r);
+    }
+    let grouped = !q.group.is_empty() || q.bucket.is_some();
+    let allowed = |c: usize| {
+        !grouped
+            || q.group.contains(&c)
+            || idx
+                .key_col(idx.cols[c].table)
+                .is_some_and(|k| q.group.contains(&k))
+    };
+    if q.share.is_some() || q.intersect.is_some() || !cols.iter().all(|&c| allowed(c)) {
+        return Err(not_shown());
+    }
+    q.items
+        .retain(|e| !matches!(e, sql::Expr::Col(c) if idx.cols[*c].metric.is_none()));
+    for (i, c) in cols.into_iter().enumerate() {
+        q.items.insert(i, sql::Expr::Col(c));
+    }
+    Ok(r)
 }
 
 /// A question read into a query, with how sure the reading is.

@@ -883,16 +883,16 @@ fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<u
         }
     }
     for (ci, c) in idx.cols.iter().enumerate() {
-        let w = &c.short;
-        if w.len() == 2 && w[1] == "id" {
+        // (`sal_amt` is also salary amount: a question may say its first word only.)
+        let hit = [&c.short, &c.spelled].into_iter().any(|w| {
             // "students" alone does not ask for `student_id`.
-            continue;
-        }
-        let middle = t.low.len() >= 5 && w.iter().any(|x| word_matches(t, x));
-        if w.len() > 1
-            && w.len() <= 3
-            && (word_matches(t, &w[0]) || word_matches(t, &w[w.len() - 1]) || middle)
-        {
+            let id = w.len() == 2 && w[1] == "id";
+            let middle = t.low.len() >= 5 && w.iter().any(|x| word_matches(t, x));
+            !id && w.len() > 1
+                && w.len() <= 3
+                && (word_matches(t, &w[0]) || word_matches(t, &w[w.len() - 1]) || middle)
+        });
+        if hit {
             cols.push(ci);
         }
     }
@@ -4358,4 +4358,56 @@ pub(crate) fn negation_at(toks: &[Tok], j: usize) -> bool {
     ) || (low(j) == "other" && low(j + 1) == "than")
         || (matches!(low(j), "leaving" | "leave") && low(j + 1) == "out")
         || (matches!(low(j), "apart" | "aside") && low(j + 1) == "from")
+}
+
+/// Words of a measure: a sentence that says them asks for more than columns.
+const AGGREGATE_WORDS: &[&str] = &[
+    "total", "sum", "number", "count", "average", "mean", "maximum", "minimum", "max", "min",
+    "most", "least", "highest", "lowest", "many", "much",
+];
+
+/// The columns a sentence that only says what to show names ("Give me its manager and its
+/// district"), among the columns of `tables` (the first table's first): each mention of a
+/// column, or of a table (its label). `None` when a word of it is something else — a
+/// value, a number, a word no name explains — or a column of none of the tables.
+pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Option<Vec<usize>> {
+    let ments = find_mentions(toks, idx);
+    let mut covered = vec![false; toks.len()];
+    let mut out = Vec::new();
+    for m in &ments {
+        let MK::Ent {
+            tables: named,
+            cols,
+            ..
+        } = &m.kind
+        else {
+            return None;
+        };
+        // ("Give me their names": the name of the rows asked about, first.)
+        let said_name = m.e == m.s + 1 && toks[m.s].stem == "name";
+        let col = tables
+            .iter()
+            .find_map(|&t| cols.iter().copied().find(|&c| idx.cols[c].table == t))
+            .filter(|&c| !said_name || idx.cols[c].table == tables[0])
+            .or_else(|| said_name.then(|| idx.label_col(tables[0])).flatten())
+            .or_else(|| {
+                tables
+                    .iter()
+                    .find(|t| named.contains(t))
+                    .and_then(|&t| idx.label_col(t))
+            })?;
+        if !out.contains(&col) {
+            out.push(col);
+        }
+        covered[m.s..m.e].iter_mut().for_each(|c| *c = true);
+    }
+    // (A measure said here — "the total number of credits" — is no column to show.)
+    let other = toks.iter().zip(&covered).any(|(t, &c)| {
+        !c && (!is_stopword(&t.low) || AGGREGATE_WORDS.contains(&t.low.as_str()))
+            && !matches!(
+                t.low.as_str(),
+                "both" | "also" | "well" | "too" | "each" | "every" | "all" | "respective"
+            )
+    });
+    (!other && !out.is_empty()).then_some(out)
 }

@@ -2975,3 +2975,127 @@ fn ratios_divide_two_numbers_read_apart() {
     check_valid("What is the ratio of cancelled orders to shipped orders in 2025?");
     check_valid("Show the ratio of the salary to the department id of each employee");
 }
+
+/// A schema of abbreviated names without declared foreign keys, dates kept as text.
+fn payroll() -> SchemaSnapshot {
+    let mut s = schema_of(vec![
+        table(
+            "dept",
+            vec![col("dept_cd", "text", &[]), col("dept_nm", "text", &[])],
+            vec![],
+        ),
+        table(
+            "emp",
+            vec![
+                col("emp_id", "integer", &[]),
+                col("emp_nm", "text", &[]),
+                col("dept_cd", "text", &[]),
+                col("hire_dt", "text", &[]),
+                col("term_dt", "text", &[]),
+                col("sal_amt", "real", &[]),
+            ],
+            vec![],
+        ),
+    ]);
+    for t in &mut s.tables {
+        t.primary_key = vec![t.columns[0].name.clone()];
+    }
+    s.normalize();
+    s
+}
+
+#[test]
+fn abbreviated_schemas_read_as_spelled_out() {
+    let payroll = payroll();
+    let sql = |q: &str| {
+        translate(q, &payroll, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    // `emp` is the employees' table, `hire_dt` a date kept as text.
+    assert_eq!(
+        sql("How many employees were hired in 2024?").unwrap(),
+        "SELECT COUNT(*) AS emp_count FROM emp WHERE hire_dt >= '2024-01-01' AND hire_dt < '2025-01-01'"
+    );
+    // `emp_nm` is the name that labels an employee; "salary" is `sal_amt`.
+    assert_eq!(
+        sql("Which employee has the highest salary?").unwrap(),
+        "SELECT emp_nm FROM emp ORDER BY sal_amt DESC LIMIT 1"
+    );
+    // "current" / "former" rows: their one end date (`term_dt`) is empty / set.
+    assert_eq!(
+        sql("How many current employees are there?").unwrap(),
+        "SELECT COUNT(*) AS emp_count FROM emp WHERE term_dt IS NULL"
+    );
+    assert_eq!(
+        sql("How many former employees are there?").unwrap(),
+        "SELECT COUNT(*) AS emp_count FROM emp WHERE term_dt IS NOT NULL"
+    );
+    // `emp.dept_cd` refers to the department keyed by `dept_cd`.
+    assert_eq!(
+        sql("What is the average salary in each department?").unwrap(),
+        "SELECT AVG(T1.sal_amt) AS avg_sal_amt, T2.dept_nm FROM emp AS T1 JOIN dept AS T2 ON \
+         T1.dept_cd = T2.dept_cd GROUP BY T2.dept_cd"
+    );
+}
+
+#[test]
+fn a_last_sentence_saying_what_to_show_shows_it() {
+    // Already shown: the same answer ("the average" is the measure asked for).
+    let payroll = payroll();
+    let t = translate(
+        "What is the average salary in each department? Show the department name and the average.",
+        &payroll,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert_eq!(
+        t.sql,
+        "SELECT AVG(T1.sal_amt) AS avg_sal_amt, T2.dept_nm FROM emp AS T1 JOIN dept AS T2 ON \
+         T1.dept_cd = T2.dept_cd GROUP BY T2.dept_cd"
+    );
+    // Other columns of the same rows: shown instead.
+    assert_eq!(
+        demo_sql("Which employee was hired last? Give me their name and salary.").unwrap(),
+        "SELECT name, salary FROM employees ORDER BY hired_at DESC LIMIT 1"
+    );
+    // A measure said there is more than columns: the whole question is read (and refused
+    // here, rather than showing a column named like the measure).
+    let shown = |q: &str| super::shown_apart(q).map(|(_, s)| s.to_owned());
+    assert_eq!(
+        shown("Which employee was hired last? Give the total salary."),
+        Some("the total salary".to_owned())
+    );
+    let snap = demo();
+    let idx = crate::index::Index::new(&snap, &PrivacyPolicy::default(), None);
+    let employees = idx.table_named_by("employee").unwrap();
+    let toks = crate::text::tokenize("the total salary.");
+    assert_eq!(crate::plan::shown_columns(&toks, &idx, &[employees]), None);
+    let toks = crate::text::tokenize("their salary.");
+    assert!(crate::plan::shown_columns(&toks, &idx, &[employees]).is_some());
+    // Only a last sentence that opens with a verb of showing.
+    assert_eq!(shown("How many orders? Which ones were cancelled?"), None);
+}
+
+#[test]
+fn text_columns_of_iso_dates_are_dates() {
+    let snap = schema_of(vec![table(
+        "visits",
+        vec![
+            col("id", "integer", &[]),
+            col("visited", "text", &["2024-01-02", "2024-03-04 10:00:00"]),
+            col("note", "text", &["2024 plan", "other"]),
+        ],
+        vec![],
+    )]);
+    let t = translate(
+        "How many visits were there in 2024?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert_eq!(
+        t.sql,
+        "SELECT COUNT(*) AS visit_count FROM visits WHERE visited >= '2024-01-01' AND visited < '2025-01-01'"
+    );
+}
