@@ -95,6 +95,8 @@ pub(crate) fn assess(
         .filter_map(|t| idx.table_named_by(&t.stem))
         .collect();
     doubts.extend(guessed_values(q, idx, toks, &named));
+    doubts.extend(values_yet_to_come(q, toks));
+    doubts.extend(dates_not_kept_as_dates(q, idx));
     // "Who is the manager of the sales department?" answered with a sum: a question about
     // someone is never answered by a computed number alone.
     let asks_who = toks
@@ -238,9 +240,13 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
                     .table_named_by(&w[1].stem)
                     .is_some_and(|t| t != col.table)
         });
+        // "Japanese", "Texan": where something is from (not a place's own name or code).
+        let from_a_place =
+            lex.place_kind(&low).is_none() && low.len() > 3 && !lex.place_names(&low).is_empty();
+        let a_name = col.names().any(|n| n.last().is_some_and(|w| w == "name"));
         let why = if sampled && !place {
             format!("'{text}' is not among the values of `{table}.{}`", col.name)
-        } else if place && person_part {
+        } else if place && person_part || from_a_place && a_name {
             format!("'{text}' is a place, not a name in `{table}.{}`", col.name)
         } else if before_other_table && !named.contains(&col.table) && !place {
             format!(
@@ -255,6 +261,63 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
             factor: 0.7,
             about_a_word: true,
         });
+    }
+    doubts
+}
+
+/// "orders still waiting to be shipped": a value said after "to be" (or "yet") is a state
+/// the rows have not reached, not the value they hold.
+fn values_yet_to_come(q: &Select, toks: &[Tok]) -> Vec<Doubt> {
+    let mut doubts = Vec::new();
+    for c in &q.conds {
+        let sql::Cond::Cmp(_, "=", sql::Lit::Str(text)) = c else {
+            continue;
+        };
+        let first = text.split_whitespace().next().unwrap_or_default();
+        let ahead = (0..toks.len()).any(|i| {
+            toks[i].text.eq_ignore_ascii_case(first)
+                && (i >= 2 && toks[i - 2].low == "to" && toks[i - 1].low == "be"
+                    || i >= 1 && toks[i - 1].low == "yet")
+        });
+        if ahead {
+            doubts.push(Doubt {
+                said: format!("'{text}' is said as still to happen, not as what rows hold"),
+                factor: 0.5,
+                about_a_word: false,
+            });
+        }
+    }
+    doubts
+}
+
+/// A date range on a column whose stored values are text that is no ISO date ('October
+/// 5, 2007'): compared as text, the range keeps the wrong rows.
+fn dates_not_kept_as_dates(q: &Select, idx: &Index) -> Vec<Doubt> {
+    let mut doubts = Vec::new();
+    for c in &q.conds {
+        let col = match c {
+            sql::Cond::Range(col, ..)
+            | sql::Cond::Between(col, ..)
+            | sql::Cond::Relative(col, _)
+            | sql::Cond::Cmp(col, _, _) => *col,
+            _ => continue,
+        };
+        let samples = &idx.cols[col].samples;
+        let text_dates = idx.cols[col].kind == crate::index::Kind::Date
+            && !samples.is_empty()
+            && samples
+                .iter()
+                .all(|v| !crate::index::iso_date(v) && v.chars().any(char::is_alphabetic));
+        if text_dates {
+            doubts.push(Doubt {
+                said: format!(
+                    "`{}` keeps its dates as text like '{}', which does not compare as dates",
+                    idx.cols[col].name, samples[0]
+                ),
+                factor: 0.5,
+                about_a_word: false,
+            });
+        }
     }
     doubts
 }

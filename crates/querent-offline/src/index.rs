@@ -300,7 +300,7 @@ fn spelled_out(words: &[String]) -> Vec<String> {
 }
 
 /// Whether a stored value is an ISO date or timestamp (`2024-07-01`, `2024-07-01 10:30:00`).
-fn iso_date(v: &str) -> bool {
+pub(crate) fn iso_date(v: &str) -> bool {
     let b = v.as_bytes();
     b.len() >= 10
         && b[..4].iter().all(u8::is_ascii_digit)

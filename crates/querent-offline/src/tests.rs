@@ -3099,3 +3099,54 @@ fn text_columns_of_iso_dates_are_dates() {
         "SELECT COUNT(*) AS visit_count FROM visits WHERE visited >= '2024-01-01' AND visited < '2025-01-01'"
     );
 }
+
+#[test]
+fn values_yet_to_come_and_dates_kept_as_words_are_doubts() {
+    // "waiting to be shipped" is not `status = 'shipped'`.
+    let e = demo_sql("How many orders are still waiting to be shipped?").unwrap_err();
+    assert!(e.contains("'shipped' is said as still to happen"), "{e}");
+    assert!(demo_sql("How many orders were shipped?").is_ok());
+    // Dates kept as 'October 5, 2007' do not compare as ISO dates.
+    let snap = schema_of(vec![table(
+        "episodes",
+        vec![
+            col("id", "integer", &[]),
+            col("episode", "text", &[]),
+            col(
+                "air_date",
+                "text",
+                &["October 5, 2007", "September 24, 2007"],
+            ),
+        ],
+        vec![],
+    )]);
+    let e = translate(
+        "Which episodes aired in October 2007?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap_err()
+    .understood;
+    assert!(
+        e.contains("keeps its dates as text like 'October 5, 2007'"),
+        "{e}"
+    );
+    // A demonym is where something is from, never a city's name.
+    let snap = schema_of(vec![table(
+        "city",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            col("population", "integer", &[]),
+        ],
+        vec![],
+    )]);
+    let e = translate(
+        "What is the total population of the Japanese cities?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap_err()
+    .understood;
+    assert!(e.contains("'Japanese' is a place, not a name"), "{e}");
+}
