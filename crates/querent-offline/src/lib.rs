@@ -1606,6 +1606,52 @@ fn unknown_refusal(words: &[String], understood: &str) -> String {
     )
 }
 
+/// "On average, how old are the dogs?": the one number asked for, averaged (not a count:
+/// "how many pets does a student have on average" averages counts; nor one per group the
+/// query does not build, nor a comparison with the average).
+fn average_of_the_one_number(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let counts = toks.iter().any(|t| {
+        matches!(
+            t.low.as_str(),
+            "many"
+                | "number"
+                | "count"
+                | "each"
+                | "every"
+                | "per"
+                | "by"
+                | "than"
+                | "above"
+                | "below"
+                | "over"
+                | "under"
+        )
+    });
+    if unused_average(q, idx, toks).is_some()
+        && !counts
+        && q.is_listing()
+        && q.limit.is_none()
+        && !q.distinct
+        && let [sql::Expr::Col(c)] = q.items[..]
+        && numeric(idx, c)
+        && idx.cols[c].metric.is_none()
+        && !idx.cols[c].pk
+    {
+        q.items = vec![sql::Expr::Agg(sql::Agg::Avg, c, false)];
+        q.order.clear();
+    }
+}
+
+/// Whether a column holds numbers: a number type, or text whose sampled values are all
+/// numbers (`age varchar`).
+fn numeric(idx: &index::Index, c: usize) -> bool {
+    let col = &idx.cols[c];
+    col.kind == index::Kind::Number
+        || col.kind == index::Kind::Text
+            && !col.samples.is_empty()
+            && col.samples.iter().all(|v| v.trim().parse::<f64>().is_ok())
+}
+
 /// What the kind of question asks for: "who" shows a label, "when" a date, and an answer
 /// that only repeats the value the question filters on is refused.
 fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Result<(), String> {
@@ -1668,6 +1714,7 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     }
     drop_fixed_groups(q, toks);
     where_is_a_place(q, idx, toks);
+    average_of_the_one_number(q, idx, toks);
     answers_all_of_it(q, idx, toks)?;
     // "the most popular category" as the count of each category's own row: every group
     // of a key holds one row, so the count ranks nothing.

@@ -3150,3 +3150,27 @@ fn values_yet_to_come_and_dates_kept_as_words_are_doubts() {
     .understood;
     assert!(e.contains("'Japanese' is a place, not a name"), "{e}");
 }
+
+#[test]
+fn on_average_averages_the_one_number_asked_for() {
+    let snap = schema_of(vec![table(
+        "dogs",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            // Numbers kept as text.
+            col("age", "varchar(20)", &["2", "5", "7"]),
+        ],
+        vec![],
+    )]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("On average, how old are the dogs?").unwrap(),
+        "SELECT AVG(age) AS avg_age FROM dogs"
+    );
+    // Not for a breakdown the query does not build.
+    assert_ne!(
+        sql("On average, how old are the dogs of each name?").ok(),
+        Some("SELECT AVG(age) AS avg_age FROM dogs".to_owned())
+    );
+}
