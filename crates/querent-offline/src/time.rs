@@ -181,10 +181,28 @@ pub(crate) fn is_period(w: &str) -> bool {
     )
 }
 
-/// The first year of a decade said as "1990s" or "2000s".
+/// The first year of a decade said as "1990s", "2000s", "the 90s" or "the nineties" (two
+/// digits or a word from the thirties to the nineties only: "the 20s" may be either
+/// century).
 pub(crate) fn decade(w: &str) -> Option<i32> {
+    const WORDS: [&str; 7] = [
+        "thirties",
+        "forties",
+        "fifties",
+        "sixties",
+        "seventies",
+        "eighties",
+        "nineties",
+    ];
+    if let Some(k) = WORDS.iter().position(|d| *d == w) {
+        return Some(1930 + 10 * i32::try_from(k).ok()?);
+    }
     let y: i32 = w.strip_suffix('s')?.parse().ok()?;
-    (w.len() == 5 && y % 10 == 0 && (1900..=2090).contains(&y)).then_some(y)
+    match w.len() {
+        5 => (y % 10 == 0 && (1900..=2090).contains(&y)).then_some(y),
+        3 => (y % 10 == 0 && (30..=90).contains(&y)).then_some(1900 + y),
+        _ => None,
+    }
 }
 
 /// "in the 1990s" where the schema keeps years as numbers (a `year` column): "between
@@ -498,6 +516,9 @@ mod tests {
         assert_eq!(win(&f), (Some("2023-07-01"), Some("2024-01-01")));
         let (_, f) = run("orders in the 1990s");
         assert_eq!(win(&f), (Some("1990-01-01"), Some("2000-01-01")));
+        assert_eq!(decade("nineties"), Some(1990));
+        assert_eq!(decade("40s"), Some(1940));
+        assert_eq!(decade("20s"), None);
         // ("the last half" is no half-year; "1995s" no decade.)
         assert_eq!(run("orders in the last half of 2024").1.window, None);
         assert_eq!(decade("1995s"), None);
