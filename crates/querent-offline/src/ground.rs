@@ -200,6 +200,49 @@ fn abbreviated(idx: &Index, tok: &Tok) -> Option<String> {
     best.filter(|_| !tie).map(str::to_owned)
 }
 
+/// "Which country do most of our guests come from?": the value most rows have, as "which
+/// country has the most guests come from" (what follows the rows stays).
+fn most_of_the_rows(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let at = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
+    let Some(i) = (0..toks.len()).find(|&i| {
+        matches!(at(i), "which" | "what")
+            && matches!(at(i + 2), "do" | "does" | "did")
+            && at(i + 3) == "most"
+    }) else {
+        return toks;
+    };
+    let mut k = i + 4;
+    while matches!(at(k), "of" | "the" | "our" | "their" | "its" | "your") {
+        k += 1;
+    }
+    if !toks
+        .get(k)
+        .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem).is_some())
+    {
+        return toks;
+    }
+    let mut out: Vec<Tok> = toks[..=i + 1].to_vec();
+    out.extend(["has", "the", "most"].map(Tok::word));
+    out.extend(toks[k..].iter().cloned());
+    out
+}
+
+/// "our three best-selling products", "the 5 best customers": a small count said before
+/// "best" or "top" is the cut ("top 3 selling products").
+fn count_before_best(mut toks: Vec<Tok>) -> Vec<Tok> {
+    for i in 0..toks.len().saturating_sub(1) {
+        let small = toks[i]
+            .number()
+            .is_some_and(|v| (1.0..=100.0).contains(&v) && v.fract() == 0.0);
+        if small && !toks[i].quoted && matches!(toks[i + 1].low.as_str(), "best" | "top") {
+            let n = crate::text::fmt_num(toks[i].number().unwrap_or_default());
+            toks[i] = Tok::word("top");
+            toks[i + 1] = Tok::word(&n);
+        }
+    }
+    toks
+}
+
 /// Rewrites the tokens the schema does not know into the first lexicon reading whose words
 /// it all knows. Returns the new tokens and what was rewritten.
 pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
@@ -218,6 +261,8 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             if cut { Tok::word("top") } else { t.clone() }
         })
         .collect();
+    let toks = count_before_best(toks);
+    let toks = most_of_the_rows(toks, idx);
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
     for (i, tok) in toks.iter().cloned().enumerate() {

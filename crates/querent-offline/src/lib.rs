@@ -631,7 +631,9 @@ struct Understood {
 /// members of a kind ("laptops"), "the lowest priced <rows>", "out of stock", a share
 /// phrase, and the adjectives of yes/no columns.
 fn understand(question: &str, idx: &index::Index) -> Understood {
-    let mut toks = text::tokenize(question);
+    let mut toks = text::split_hyphens(text::tokenize(question), |w| {
+        idx.names(w) || idx.values.iter().any(|v| v.said == w)
+    });
     text::quote_text_pieces(&mut toks, idx);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
@@ -658,6 +660,29 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
 /// is left out with its "and".
 fn measure_said_again(mut toks: Vec<text::Tok>, asked: bool) -> Vec<text::Tok> {
     const MEASURES: [&str; 6] = ["number", "count", "average", "total", "sum", "mean"];
+    // "… and how much they spent": the measure again, in a sentence of what to show.
+    if asked
+        && let Some(i) = (0..toks.len().saturating_sub(2)).find(|&i| {
+            toks[i].low == "how"
+                && matches!(toks[i + 1].low.as_str(), "much" | "many")
+                && matches!(
+                    toks[i + 2].low.as_str(),
+                    "they" | "it" | "he" | "she" | "each"
+                )
+        })
+    {
+        let end = (i..toks.len())
+            .find(|&j| {
+                toks[j].stop || toks[j].comma || toks.get(j + 1).is_some_and(|n| n.low == "and")
+            })
+            .unwrap_or(toks.len() - 1);
+        let from = if i >= 1 && toks[i - 1].low == "and" {
+            i - 1
+        } else {
+            i
+        };
+        toks.drain(from..=end);
+    }
     let mut i = 1;
     while i < toks.len() {
         let ends = toks[i].stop
@@ -769,8 +794,22 @@ fn read_then_show(
     options: &TranslatorOptions,
 ) -> Result<Reading, CannotTranslate> {
     let mut r = read(asked, idx, options)?;
-    let measured = r.q.items.iter().any(|e| sql::is_measure(e, idx));
-    let toks = measure_said_again(text::tokenize(shown), measured);
+    // (A measure the answer ranks by counts as asked: "Who are our top 5 customers by
+    // total spend? Show their names and how much they spent.")
+    let ranked_by =
+        r.q.order
+            .iter()
+            .map(|(e, _)| e.clone())
+            .find(|e| sql::is_measure(e, idx));
+    let measured = r.q.items.iter().any(|e| sql::is_measure(e, idx)) || ranked_by.is_some();
+    let said = text::tokenize(shown);
+    let said_len = said.len();
+    let toks = measure_said_again(said, measured);
+    if toks.len() < said_len
+        && let Some(e) = ranked_by.filter(|e| !r.q.items.contains(e))
+    {
+        r.q.items.push(e);
+    }
     let not_shown = || CannotTranslate {
         understood: String::new(),
     };

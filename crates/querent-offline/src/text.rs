@@ -152,6 +152,34 @@ pub(crate) fn quote_text_pieces(toks: &mut [Tok], idx: &crate::index::Index) {
 }
 
 /// Splits a question into tokens: words, numbers (with decimals), and quoted literals.
+/// "check-in date", "best-selling", "one-way": a hyphenated word the schema does not know
+/// as a whole (`known`) is its parts, as said apart ("check in date" names
+/// `check_in_date`). Dates and numbers ("2024-07-01") stay whole.
+pub(crate) fn split_hyphens(toks: Vec<Tok>, known: impl Fn(&str) -> bool) -> Vec<Tok> {
+    let mut out = Vec::with_capacity(toks.len());
+    for t in toks {
+        let parts: Vec<&str> = t.text.split('-').filter(|p| !p.is_empty()).collect();
+        let split = !t.quoted
+            && parts.len() >= 2
+            && !parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+            && !known(&t.low);
+        if !split {
+            out.push(t);
+            continue;
+        }
+        let last = parts.len() - 1;
+        for (i, p) in parts.into_iter().enumerate() {
+            let mut w = Tok::word(p);
+            if i == last {
+                w.comma = t.comma;
+                w.stop = t.stop;
+            }
+            out.push(w);
+        }
+    }
+    out
+}
+
 pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
     let chars: Vec<char> = question.chars().collect();
     let mut out = Vec::new();
