@@ -996,6 +996,7 @@ fn read(
     average_per_own_row(&mut q, idx, &toks);
     count_of_groups(&mut q, idx);
     counted_by_a_column(&mut q, idx, &toks);
+    total_of_the_rows(&mut q, idx, &toks);
     role_of_the_verb(&mut q, idx, &toks, &read_as);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
@@ -1102,6 +1103,38 @@ fn counted_by_a_column(q: &mut sql::Select, idx: &index::Index, toks: &[text::To
         .collect();
     if let [c] = found.as_slice() {
         q.items = vec![sql::Expr::Agg(sql::Agg::Sum, *c, false)];
+    }
+}
+
+/// "What is the total amount of orders in 2024?": a column named as a total
+/// (`total_amount`) listed for many rows; the question's "total" adds it up over them
+/// (not for each row, nor for one row the question fixes by its name or key).
+fn total_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let [sql::Expr::Col(c)] = q.items[..] else {
+        return;
+    };
+    let col = &idx.cols[c];
+    let each = toks
+        .iter()
+        .any(|t| matches!(t.low.as_str(), "each" | "every" | "per" | "by"));
+    let fixed = q.conds.iter().any(|k| {
+        matches!(k, sql::Cond::Cmp(k, "=", _)
+            if Some(*k) == idx.label_col(col.table) || idx.cols[*k].pk)
+    });
+    let said_total = toks.iter().any(|t| t.low == "total");
+    if col.words.first().is_some_and(|w| w == "total")
+        && col.words.len() >= 2
+        && numeric(idx, c)
+        && col.metric.is_none()
+        && said_total
+        && !each
+        && !fixed
+        && q.is_listing()
+        && q.limit.is_none()
+        && q.order.is_empty()
+        && !q.distinct
+    {
+        q.items = vec![sql::Expr::Agg(sql::Agg::Sum, c, false)];
     }
 }
 

@@ -3216,3 +3216,27 @@ fn hyphenated_words_counts_before_best_and_what_most_rows_have() {
          T1.id = T2.customer_id GROUP BY T1.id ORDER BY SUM(T2.total) DESC LIMIT 3"
     );
 }
+
+#[test]
+fn a_total_column_said_as_a_total_of_many_rows_is_summed() {
+    let snap = schema_of(vec![table(
+        "orders",
+        vec![
+            col("id", "integer", &[]),
+            col("order_date", "date", &[]),
+            col("total_amount", "numeric(12,2)", &[]),
+        ],
+        vec![],
+    )]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("What is the total amount of orders in 2024?").unwrap(),
+        "SELECT SUM(total_amount) AS total_amount FROM orders WHERE order_date >= '2024-01-01' \
+         AND order_date < '2025-01-01'"
+    );
+    // For each row it stays each row's.
+    assert_eq!(
+        sql("Show the total amount of each order").unwrap(),
+        "SELECT total_amount FROM orders"
+    );
+}
