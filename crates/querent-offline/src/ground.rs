@@ -472,6 +472,33 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
 /// "products that are out of stock": none left of a count the schema keeps. "out of X",
 /// where X is the last word of exactly one numeric column (`units_in_stock`), reads as
 /// "with 0 <that column>" ("out of service" is no `service_years = 0`). Not after a number ("3 out of 5"), and not when X names a table.
+/// "for each severity level", "the CO2 level": a word that only says a column's (or a
+/// stored value's) reading is a level, figure or reading, when the schema has no name of
+/// that word, is left out ("each severity").
+pub(crate) fn level_of_a_name(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    for t in toks {
+        let level = !t.quoted
+            && matches!(t.stem.as_str(), "level" | "figure")
+            && !idx.names(&t.stem)
+            && out.last().is_some_and(|p: &Tok| {
+                !p.quoted
+                    && !p.comma
+                    && !p.stop
+                    && (idx.names(&p.stem) || idx.values.iter().any(|v| v.said == p.low))
+            });
+        if level {
+            if let Some(p) = out.last_mut() {
+                p.comma |= t.comma;
+                p.stop |= t.stop;
+            }
+            continue;
+        }
+        out.push(t);
+    }
+    out
+}
+
 pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;

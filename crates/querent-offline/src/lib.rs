@@ -642,7 +642,7 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
     let toks = ground::recently_after_noun(ground::spoken_languages(toks, idx), idx);
     let toks = ground::ranked_by_participle(ground::members_of_kinds(toks, idx), idx);
     let toks = ground::with_their_as_and(ground::table_then_column(toks, idx), idx);
-    let mut toks = ground::out_of(toks, idx);
+    let mut toks = ground::level_of_a_name(ground::out_of(toks, idx), idx);
     let share = ratio::strip(&mut toks, idx);
     let (toks, flags) = take_flags(toks, idx);
     Understood {

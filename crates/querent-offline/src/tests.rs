@@ -3240,3 +3240,25 @@ fn a_total_column_said_as_a_total_of_many_rows_is_summed() {
         "SELECT total_amount FROM orders"
     );
 }
+
+#[test]
+fn a_level_of_a_column_is_the_column() {
+    let snap = schema_of(vec![table(
+        "alert",
+        vec![
+            col("alert_id", "integer", &[]),
+            col("severity", "text", &["LOW", "HIGH"]),
+        ],
+        vec![],
+    )]);
+    assert_eq!(
+        translate(
+            "How many alerts are there for each severity level?",
+            &snap,
+            Dialect::Sqlite
+        )
+        .unwrap()
+        .sql,
+        "SELECT COUNT(*) AS alert_count, severity FROM alert GROUP BY severity"
+    );
+}
