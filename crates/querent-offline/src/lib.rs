@@ -843,6 +843,91 @@ fn read_then_show(
     Ok(r)
 }
 
+/// "Which episodes aired in October 2007?": the date a window is on is not shown beside
+/// the rows asked for, unless the question asks for dates ("when", "date", "day").
+fn window_not_shown(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let windowed: Vec<usize> = q
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            sql::Cond::Range(col, ..) | sql::Cond::Relative(col, _) | sql::Cond::Like(col, ..)
+                if idx.cols[*col].kind == index::Kind::Date =>
+            {
+                Some(*col)
+            }
+            _ => None,
+        })
+        .collect();
+    let asks_dates = toks
+        .iter()
+        .any(|t| matches!(t.stem.as_str(), "when" | "date" | "day" | "time"));
+    // (Rows shown whole keep all their columns.)
+    let whole = idx.tables[q.from]
+        .cols
+        .iter()
+        .all(|c| q.items.contains(&sql::Expr::Col(*c)));
+    if windowed.is_empty() || asks_dates || whole || !q.is_listing() || q.items.len() < 2 {
+        return;
+    }
+    q.items
+        .retain(|e| !matches!(e, sql::Expr::Col(c) if windowed.contains(c)));
+}
+
+/// Dates kept as words ('October 5, 2007', '5 October 2007'): a month or a year is matched
+/// by its words (`LIKE '%October%2007%'`) rather than compared as an ISO date, which such
+/// text never orders like. Other windows on them stay ranges (and are doubted).
+fn dates_in_words(q: &mut sql::Select, idx: &index::Index) {
+    let month_of = |v: &str| {
+        let low = v.to_lowercase();
+        lexicon::MONTHS.iter().position(|names| {
+            low.split(|c: char| !c.is_alphabetic())
+                .any(|w| w == names[0])
+        })
+    };
+    let worded = |c: usize| {
+        let samples = &idx.cols[c].samples;
+        idx.cols[c].kind == index::Kind::Date
+            && !samples.is_empty()
+            && samples.iter().all(|v| {
+                month_of(v).is_some()
+                    && v.split(|c: char| !c.is_ascii_digit()).any(|d| d.len() == 4)
+            })
+    };
+    let ymd = |l: &sql::Lit| match l {
+        sql::Lit::Str(s) if index::iso_date(s) && s.len() == 10 => {
+            let y: i32 = s[..4].parse().ok()?;
+            let m: u32 = s[5..7].parse().ok()?;
+            (&s[8..10] == "01").then_some((y, m))
+        }
+        _ => None,
+    };
+    for c in &mut q.conds {
+        let sql::Cond::Range(col, lo, hi) = c else {
+            continue;
+        };
+        if !worded(*col) {
+            continue;
+        }
+        let (Some((y, m)), Some((y2, m2))) = (ymd(lo), ymd(hi)) else {
+            continue;
+        };
+        let pattern = if m == 1 && m2 == 1 && y2 == y + 1 {
+            format!("{y}")
+        } else if (y2, m2) == if m == 12 { (y + 1, 1) } else { (y, m + 1) } {
+            let name = lexicon::MONTHS[(m - 1) as usize][0];
+            let mut cap = name.chars();
+            let name: String = cap
+                .next()
+                .map(|f| f.to_uppercase().chain(cap).collect())
+                .unwrap_or_default();
+            format!("{name}%{y}")
+        } else {
+            continue;
+        };
+        *c = sql::Cond::Like(*col, pattern, false);
+    }
+}
+
 /// A question read into a query, with how sure the reading is.
 pub(crate) struct Reading {
     pub q: sql::Select,
@@ -1000,6 +1085,8 @@ fn read(
     role_of_the_verb(&mut q, idx, &toks, &read_as);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
+    dates_in_words(&mut q, idx);
+    window_not_shown(&mut q, idx, &toks);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,

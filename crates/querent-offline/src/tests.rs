@@ -3121,8 +3121,25 @@ fn values_yet_to_come_and_dates_kept_as_words_are_doubts() {
         ],
         vec![],
     )]);
+    // A month or a year is matched by its words; any other window is doubted.
+    let t = translate(
+        "How many episodes aired in October 2007?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert_eq!(
+        t.sql,
+        "SELECT COUNT(*) AS episode_count FROM episodes WHERE air_date LIKE '%October%2007%'"
+    );
+    // The date a window is on is not shown beside the rows asked for.
+    let t = translate("Which episodes aired in 2007?", &snap, Dialect::Sqlite).unwrap();
+    assert_eq!(
+        t.sql,
+        "SELECT episode FROM episodes WHERE air_date LIKE '%2007%'"
+    );
     let e = translate(
-        "Which episodes aired in October 2007?",
+        "How many episodes aired last month?",
         &snap,
         Dialect::Sqlite,
     )
