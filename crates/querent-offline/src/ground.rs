@@ -227,6 +227,56 @@ fn most_of_the_rows(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "Break down the players by hand": counts per hand (or, when an amount is asked, "break
+/// down" is only the grouping: "break down revenue by country"); "by which hand they play
+/// with" is "by hand".
+fn break_down_by(toks: Vec<Tok>) -> Vec<Tok> {
+    let at = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
+    let opens = matches!(
+        (at(0), at(1)),
+        ("break" | "broken", "down") | ("breakdown", "of")
+    );
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    if opens {
+        let amount = toks.iter().any(|t| {
+            matches!(
+                t.low.as_str(),
+                "average" | "mean" | "total" | "sum" | "revenue" | "sales" | "maximum" | "minimum"
+            )
+        });
+        if !amount {
+            out.push(Tok::word("count"));
+        }
+        i = 2;
+    }
+    while i < toks.len() {
+        // "by which hand they play with," → "by hand,".
+        if toks[i].low == "by"
+            && at(i + 1) == "which"
+            && i + 2 < toks.len()
+            && matches!(at(i + 3), "they" | "it" | "he" | "she")
+        {
+            out.push(toks[i].clone());
+            let mut noun = toks[i + 2].clone();
+            let mut j = i + 2;
+            while j < toks.len() && !toks[j].comma && !toks[j].stop {
+                j += 1;
+            }
+            if let Some(end) = toks.get(j) {
+                noun.comma = end.comma;
+                noun.stop = end.stop;
+            }
+            out.push(noun);
+            i = j + 1;
+            continue;
+        }
+        out.push(toks[i].clone());
+        i += 1;
+    }
+    out
+}
+
 /// "our three best-selling products", "the 5 best customers": a small count said before
 /// "best" or "top" is the cut ("top 3 selling products").
 fn count_before_best(mut toks: Vec<Tok>) -> Vec<Tok> {
@@ -262,7 +312,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         })
         .collect();
     let toks = count_before_best(toks);
-    let toks = most_of_the_rows(toks, idx);
+    let toks = break_down_by(most_of_the_rows(toks, idx));
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
     for (i, tok) in toks.iter().cloned().enumerate() {
@@ -469,9 +519,6 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
     1.0
 }
 
-/// "products that are out of stock": none left of a count the schema keeps. "out of X",
-/// where X is the last word of exactly one numeric column (`units_in_stock`), reads as
-/// "with 0 <that column>" ("out of service" is no `service_years = 0`). Not after a number ("3 out of 5"), and not when X names a table.
 /// "for each severity level", "the CO2 level": a word that only says a column's (or a
 /// stored value's) reading is a level, figure or reading, when the schema has no name of
 /// that word, is left out ("each severity").
@@ -499,6 +546,9 @@ pub(crate) fn level_of_a_name(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "products that are out of stock": none left of a count the schema keeps. "out of X",
+/// where X is the last word of exactly one numeric column (`units_in_stock`), reads as
+/// "with 0 <that column>" ("out of service" is no `service_years = 0`). Not after a number ("3 out of 5"), and not when X names a table.
 pub(crate) fn out_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
     let mut i = 0;

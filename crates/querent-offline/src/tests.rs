@@ -3279,3 +3279,22 @@ fn a_level_of_a_column_is_the_column() {
         "SELECT COUNT(*) AS alert_count, severity FROM alert GROUP BY severity"
     );
 }
+
+#[test]
+fn a_break_down_counts_per_group_unless_an_amount_is_asked() {
+    assert_eq!(
+        demo_sql("Break down the orders by status").unwrap(),
+        demo_sql("How many orders are there for each status?").unwrap()
+    );
+    assert_eq!(
+        demo_sql(
+            "Break down the orders by which status they have, with the number of orders for each."
+        )
+        .unwrap(),
+        demo_sql("How many orders are there for each status?").unwrap()
+    );
+    assert_eq!(
+        demo_sql("Break down the total revenue by country").unwrap(),
+        demo_sql("What is the total revenue by country?").unwrap()
+    );
+}
