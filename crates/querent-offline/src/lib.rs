@@ -843,6 +843,65 @@ fn read_then_show(
     Ok(r)
 }
 
+/// "For each continent, give me its id, its name and how many countries it contains": a
+/// column said after "its"/"their" belongs to the rows of the "each" (grouped by their
+/// key), not to a table of the same column names the counted rows come from.
+fn its_columns_of_each(
+    q: &mut sql::Select,
+    idx: &index::Index,
+    toks: &[text::Tok],
+    each: Option<usize>,
+) {
+    // (A table also named like a column of another — `countries.continent` — is still
+    // the table after "each".)
+    let each = each.or_else(|| {
+        toks.windows(2)
+            .find(|w| matches!(w[0].low.as_str(), "each" | "every" | "per"))
+            .and_then(|w| idx.table_named_by(&w[1].stem))
+    });
+    let Some(t) = each else {
+        return;
+    };
+    let Some(key) = idx.key_col(t) else {
+        return;
+    };
+    if !q.group.contains(&key) {
+        return;
+    }
+    let owned: Vec<&text::Tok> = toks
+        .windows(2)
+        .filter(|w| matches!(w[0].low.as_str(), "its" | "their"))
+        .map(|w| &w[1])
+        .collect();
+    let said = |c: usize, tok: &text::Tok| {
+        let col = &idx.cols[c];
+        [&col.short, &col.words]
+            .iter()
+            .any(|w| w.len() == 1 && text::word_matches(tok, &w[0]))
+    };
+    for item in &mut q.items {
+        let sql::Expr::Col(c) = *item else {
+            continue;
+        };
+        if idx.cols[c].table == t {
+            continue;
+        }
+        let Some(tok) = owned.iter().find(|tok| said(c, tok)) else {
+            continue;
+        };
+        // The "each" rows' own column of that name: its key for "id", its label for
+        // "name", or a column so named.
+        let own = match tok.stem.as_str() {
+            "id" => Some(key),
+            "name" => idx.label_col(t),
+            _ => idx.tables[t].cols.iter().copied().find(|&k| said(k, tok)),
+        };
+        if let Some(own) = own {
+            *item = sql::Expr::Col(own);
+        }
+    }
+}
+
 /// "Which episodes aired in October 2007?": the date a window is on is not shown beside
 /// the rows asked for, unless the question asks for dates ("when", "date", "day").
 fn window_not_shown(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
@@ -1087,6 +1146,7 @@ fn read(
     each_row_once(&mut q, idx, &toks, options);
     dates_in_words(&mut q, idx);
     window_not_shown(&mut q, idx, &toks);
+    its_columns_of_each(&mut q, idx, &toks, planned.breakdown_table);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,

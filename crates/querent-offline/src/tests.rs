@@ -3298,3 +3298,13 @@ fn a_break_down_counts_per_group_unless_an_amount_is_asked() {
         demo_sql("What is the total revenue by country?").unwrap()
     );
 }
+
+#[test]
+fn its_columns_after_each_belong_to_the_each_rows() {
+    assert_eq!(
+        demo_sql("For each category, give me its id, its name and how many products it has.")
+            .unwrap(),
+        "SELECT T2.id, T2.name, COUNT(*) AS product_count FROM products AS T1 JOIN categories \
+         AS T2 ON T1.category_id = T2.id GROUP BY T2.id"
+    );
+}
