@@ -417,8 +417,18 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<(Alt, Via)> {
                     .is_some_and(|n| lex.is_broader(n, &tok.stem) || lex.is_broader(n, &tok.low))
             })
             .collect();
-        if let [t] = under.as_slice() {
-            return Some((idx.tables[*t].words.clone(), Via::Related));
+        // (`Pets` rather than the link table `Has_Pet` of the same last noun.)
+        let plain: Vec<usize> = under
+            .iter()
+            .copied()
+            .filter(|&t| idx.tables[t].words.len() == 1)
+            .collect();
+        let one = match (under.as_slice(), plain.as_slice()) {
+            ([t], _) | (_, [t]) => Some(*t),
+            _ => None,
+        };
+        if let Some(t) = one {
+            return Some((idx.tables[t].words.clone(), Via::Related));
         }
     }
     // A verb's synonym names a column by its past participle: "established" → `founded`.

@@ -3308,3 +3308,32 @@ fn its_columns_after_each_belong_to_the_each_rows() {
          AS T2 ON T1.category_id = T2.id GROUP BY T2.id"
     );
 }
+
+#[test]
+fn a_broader_word_names_the_table_rather_than_its_link_table() {
+    let snap = schema_of(vec![
+        table(
+            "pets",
+            vec![col("pet_id", "integer", &[]), col("weight", "real", &[])],
+            vec![],
+        ),
+        table(
+            "has_pet",
+            vec![
+                col("student_id", "integer", &[]),
+                col("pet_id", "integer", &[]),
+            ],
+            vec![fk("pet_id", "pets")],
+        ),
+    ]);
+    assert_eq!(
+        translate(
+            "How many animals weigh more than 10?",
+            &snap,
+            Dialect::Sqlite
+        )
+        .unwrap()
+        .sql,
+        "SELECT COUNT(*) AS pet_count FROM pets WHERE weight > 10"
+    );
+}
