@@ -843,6 +843,56 @@ fn read_then_show(
     Ok(r)
 }
 
+/// "How many customers never placed an order in 2024?": the conditions on the rows a
+/// negation is about go inside its subquery (`id NOT IN (orders of 2024)`), not on a
+/// join to those rows outside it, which keeps only customers who did order then (an empty
+/// answer). Only when the subquery has no condition of its own: "ordered in 2024 but
+/// never had an order cancelled" keeps its two parts.
+fn negation_scope(q: &mut sql::Select, idx: &index::Index) {
+    let Some(at) = q.conds.iter().position(|c| {
+        matches!(c, sql::Cond::NotIn(_, sub)
+            if sub.conds.iter().all(|k| matches!(k, sql::Cond::NotNull(_))))
+    }) else {
+        return;
+    };
+    let sub_tables = match &q.conds[at] {
+        sql::Cond::NotIn(_, sub) => sql::tables_of(sub, idx),
+        _ => return,
+    };
+    let outside: Vec<usize> = q
+        .conds
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| {
+            *i != at && {
+                let cols = sql::cond_cols(c);
+                !cols.is_empty()
+                    && cols.iter().all(|&k| {
+                        let t = idx.cols[k].table;
+                        t != q.from && sub_tables.contains(&t)
+                    })
+            }
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if outside.is_empty() {
+        return;
+    }
+    let mut moved = Vec::new();
+    for i in outside.into_iter().rev() {
+        moved.push(q.conds.remove(i));
+    }
+    let at = q
+        .conds
+        .iter()
+        .position(|c| matches!(c, sql::Cond::NotIn(..)))
+        .unwrap_or_default();
+    if let Some(sql::Cond::NotIn(_, sub)) = q.conds.get_mut(at) {
+        sub.conds.extend(moved.into_iter().rev());
+    }
+    sql::prune_joins(q, idx);
+}
+
 /// "For each continent, give me its id, its name and how many countries it contains": a
 /// column said after "its"/"their" belongs to the rows of the "each" (grouped by their
 /// key), not to a table of the same column names the counted rows come from.
@@ -1147,6 +1197,7 @@ fn read(
     dates_in_words(&mut q, idx);
     window_not_shown(&mut q, idx, &toks);
     its_columns_of_each(&mut q, idx, &toks, planned.breakdown_table);
+    negation_scope(&mut q, idx);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,

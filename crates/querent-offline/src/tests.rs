@@ -3337,3 +3337,13 @@ fn a_broader_word_names_the_table_rather_than_its_link_table() {
         "SELECT COUNT(*) AS pet_count FROM pets WHERE weight > 10"
     );
 }
+
+#[test]
+fn conditions_of_the_negated_rows_go_inside_the_negation() {
+    assert_eq!(
+        demo_sql("How many customers never placed an order in 2024?").unwrap(),
+        "SELECT COUNT(DISTINCT id) AS customer_count FROM customers WHERE id NOT IN (SELECT \
+         customer_id FROM orders WHERE customer_id IS NOT NULL AND ordered_at >= '2024-01-01' \
+         AND ordered_at < '2025-01-01')"
+    );
+}
