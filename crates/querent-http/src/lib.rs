@@ -46,7 +46,6 @@ use actix_web::{HttpResponse, web};
 use querent_app::App;
 use querent_domain::ErrorCode;
 use tracing::Instrument as _;
-use utoipa_actix_web::AppExt as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::{ApiError, error_response};
@@ -243,15 +242,16 @@ fn valid_request_id(v: &HeaderValue) -> Option<String> {
 }
 
 /// Registers the services, the extractor settings and the docs (`/docs/`, serving
-/// `doc_json`, the serialised [`openapi::document`], at `/openapi.json`) on an actix `App`;
-/// the endpoints are [`routes::endpoints`]. Service calls run on `runtime`. The document is
-/// kept serialised and shared by the workers: as a `utoipa` value it took ~4.7 MB, and each
-/// worker held two copies (22 of an idle server's 23 MB of heap, docs/BENCHMARKS.md).
+/// the serialised [`openapi::document`] that `docs` keeps at `/openapi.json`) on an actix
+/// `App`; the endpoints are [`routes::routes_only`]. Service calls run on `runtime`. The
+/// document is kept serialised and shared by the workers: as a `utoipa` value it took
+/// ~4.7 MB, and each worker held two copies (22 of an idle server's 23 MB of heap,
+/// docs/BENCHMARKS.md).
 pub fn configure(
     app: App,
     runtime: tokio::runtime::Handle,
     http: &HttpConfig,
-    doc_json: web::Bytes,
+    docs: std::sync::Arc<Docs>,
 ) -> impl FnOnce(&mut web::ServiceConfig) + Clone + use<> {
     let max_body = http.max_body_bytes;
     let trusted = web::Data::new(http.trusted_proxies.clone());
@@ -281,11 +281,14 @@ pub fn configure(
                 web::resource("/openapi.json")
                     .guard(actix_web::guard::Get())
                     .to(move || {
-                        let body = doc_json.clone();
+                        let body = docs.get().json.clone();
                         async move {
-                            HttpResponse::Ok()
-                                .content_type(header::ContentType::json())
-                                .body(body)
+                            match body {
+                                Ok(body) => HttpResponse::Ok()
+                                    .content_type(header::ContentType::json())
+                                    .body(body),
+                                Err(e) => error_response(ErrorCode::Internal, e),
+                            }
                         }
                     }),
             )
@@ -299,7 +302,47 @@ pub fn configure(
 /// The answer where no endpoint matched: 405 `method_not_allowed` with an `Allow` header
 /// when the path is one of `doc`'s with other methods, 404 `not_found` otherwise.
 pub fn fallback(doc: &utoipa::openapi::OpenApi) -> actix_web::Route {
-    fallback_route(std::sync::Arc::new(endpoints_of(doc)))
+    fallback_route(std::sync::Arc::new(Docs::of(doc)))
+}
+
+/// The OpenAPI document ([`openapi::document`]) serialised, and its endpoint table for
+/// [`fallback`], built on first use and shared by the workers. Not at start: building the
+/// document walks every handler's paths and schemas (~4.7 MB of `utoipa` values, freed
+/// after serialising), which an idle server never needs (issue 19).
+#[derive(Default)]
+pub struct Docs(std::sync::OnceLock<DocParts>);
+
+/// What [`Docs`] keeps.
+struct DocParts {
+    /// The document as served at `/openapi.json` (or why it could not be serialised).
+    json: Result<web::Bytes, String>,
+    /// Its paths and methods.
+    endpoints: Endpoints,
+}
+
+impl Docs {
+    /// Kept for `doc` (built now).
+    fn of(doc: &utoipa::openapi::OpenApi) -> Docs {
+        let docs = Docs::default();
+        let _ = docs.0.set(DocParts::of(doc));
+        docs
+    }
+
+    /// [`openapi::document`]'s, built on the first call.
+    fn get(&self) -> &DocParts {
+        self.0.get_or_init(|| DocParts::of(&openapi::document()))
+    }
+}
+
+impl DocParts {
+    fn of(doc: &utoipa::openapi::OpenApi) -> DocParts {
+        DocParts {
+            json: serde_json::to_vec(doc)
+                .map(web::Bytes::from)
+                .map_err(|e| format!("cannot serialise the OpenAPI document: {e}")),
+            endpoints: endpoints_of(doc),
+        }
+    }
 }
 
 /// The paths of the document, `None` for a `{parameter}` segment, with their methods.
@@ -330,12 +373,14 @@ fn endpoints_of(doc: &utoipa::openapi::OpenApi) -> Endpoints {
 }
 
 /// [`fallback`] over an endpoint table shared by the workers.
-fn fallback_route(endpoints: std::sync::Arc<Endpoints>) -> actix_web::Route {
+fn fallback_route(docs: std::sync::Arc<Docs>) -> actix_web::Route {
     web::to(move |req: actix_web::HttpRequest| {
-        let endpoints = endpoints.clone();
+        let docs = docs.clone();
         async move {
             let path: Vec<&str> = req.path().split('/').collect();
-            let mut allow: Vec<&str> = endpoints
+            let mut allow: Vec<&str> = docs
+                .get()
+                .endpoints
                 .iter()
                 .filter(|(segments, _)| {
                     segments.len() == path.len()
@@ -400,23 +445,18 @@ pub fn build_server(app: App, http: HttpConfig, listener: TcpListener) -> std::i
     let (workers, shutdown_timeout) = (http.workers, http.shutdown_timeout);
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|e| std::io::Error::other(format!("build_server needs a tokio runtime: {e}")))?;
-    // The document serialised once and its endpoint table, shared by the workers; the
-    // `utoipa` value itself is dropped (see `configure`).
-    let doc = openapi::document();
-    let doc_json = web::Bytes::from(serde_json::to_vec(&doc).map_err(std::io::Error::other)?);
-    let endpoints = std::sync::Arc::new(endpoints_of(&doc));
-    drop(doc);
+    // The document, serialised, and its endpoint table: built once when first needed and
+    // shared by the workers (see `Docs`); the workers' routers do not collect it.
+    let docs = std::sync::Arc::new(Docs::default());
     let mut server = actix_web::HttpServer::new(move || {
         let metrics = app.metrics().clone();
         actix_web::App::new()
-            .into_utoipa_app()
-            .configure(routes::endpoints)
-            .into_app()
-            .configure(configure(app.clone(), runtime.clone(), &http, doc_json.clone()))
+            .configure(routes::routes_only)
+            .configure(configure(app.clone(), runtime.clone(), &http, docs.clone()))
             .configure(compat::configure)
             .configure(mcp::configure)
             .configure(console::configure)
-            .default_service(fallback_route(endpoints.clone()))
+            .default_service(fallback_route(docs.clone()))
             .wrap(cors(&http.cors_origins))
             .wrap_fn(move |req, srv| {
                 let id = req

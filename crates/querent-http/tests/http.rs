@@ -95,3 +95,70 @@ async fn wrong_methods_unknown_paths_and_bodiless_errors_answer_in_json() {
         (Some("payload_too_large"), true)
     );
 }
+
+/// The workers' routers register the endpoints without collecting the document
+/// (`routes::routes_only`): every method on every documented path answers there exactly as
+/// in the router built with the document (`routes::endpoints`) — the same handler, or no
+/// handler for both — and every documented operation reaches a handler.
+#[actix_web::test]
+async fn the_router_without_the_document_routes_every_documented_endpoint() {
+    use actix_web::http::Method;
+    use actix_web::{HttpResponse, test, web};
+    use utoipa_actix_web::AppExt as _;
+
+    // No handler answers 418: it marks "no endpoint matched".
+    let unmatched = || web::to(|| async { HttpResponse::ImATeapot().finish() });
+    let documented = test::init_service(
+        actix_web::App::new()
+            .into_utoipa_app()
+            .configure(querent_http::routes::endpoints)
+            .into_app()
+            .default_service(unmatched()),
+    )
+    .await;
+    let routed = test::init_service(
+        actix_web::App::new()
+            .configure(querent_http::routes::routes_only)
+            .default_service(unmatched()),
+    )
+    .await;
+    let doc = serde_json::to_value(querent_http::openapi::document()).unwrap();
+    let id = "01a24935-d287-706d-8e43-a1ae1a0d37ff";
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let path: String = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { id } else { s })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in ["get", "put", "post", "delete", "patch"] {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let status = |resp: actix_web::dev::ServiceResponse| resp.status().as_u16();
+            let request = || {
+                test::TestRequest::default()
+                    .method(m.clone())
+                    .uri(&path)
+                    .to_request()
+            };
+            let a = status(test::call_service(&documented, request()).await);
+            let b = status(test::call_service(&routed, request()).await);
+            assert_eq!(a, b, "{method} {path}: {a} with the document, {b} without");
+            if item.get(method).is_some() {
+                assert_ne!(a, 418, "{method} {path} is documented but not routed");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "{checked}");
+    for path in ["/api/v1/nothing-here", "/api/v2/chat", "/api/v1/chat/x/y/z"] {
+        let request = || test::TestRequest::get().uri(path).to_request();
+        assert_eq!(
+            test::call_service(&routed, request())
+                .await
+                .status()
+                .as_u16(),
+            418,
+            "{path}"
+        );
+    }
+}

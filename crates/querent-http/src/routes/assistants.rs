@@ -15,7 +15,7 @@ use crate::reply::{Created, NoContent};
 use crate::routes::chat::{ChatReply, ChatStreamEvent};
 
 /// Registers the endpoints of this file.
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes(cfg: &mut super::ServiceConfig<'_, '_>) {
     cfg.service(create)
         .service(list)
         .service(get)

@@ -17,7 +17,7 @@ use crate::reply::{Created, NoContent};
 
 /// Registers the endpoints of this file. `/connections/test` and `/connections/sqlite-files`
 /// come before `/connections/{id}` so they are not taken for an id.
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes(cfg: &mut super::ServiceConfig<'_, '_>) {
     cfg.service(list)
         .service(create)
         .service(test_unsaved)

@@ -12,7 +12,7 @@ use crate::extract::{Caller, Json, Public};
 use crate::reply::{Created, NoContent};
 
 /// Registers the endpoints of this file.
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes(cfg: &mut super::ServiceConfig<'_, '_>) {
     cfg.service(invite)
         .service(list_invitations)
         .service(set_role)

@@ -9,7 +9,7 @@ use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{Caller, Json};
 
 /// Registers the endpoints of this file.
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes(cfg: &mut super::ServiceConfig<'_, '_>) {
     cfg.service(validate).service(run);
 }
 

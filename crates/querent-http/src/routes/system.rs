@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::Json;
 
 /// Registers the endpoints of this file.
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes(cfg: &mut super::ServiceConfig<'_, '_>) {
     cfg.service(health).service(ready).service(metrics);
 }
 

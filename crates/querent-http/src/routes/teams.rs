@@ -11,7 +11,7 @@ use crate::extract::{Caller, Json};
 use crate::reply::{Created, NoContent};
 
 /// Registers the endpoints of this file.
-pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn routes(cfg: &mut super::ServiceConfig<'_, '_>) {
     cfg.service(list)
         .service(create)
         .service(get)
