@@ -1724,6 +1724,9 @@ impl P<'_> {
         let mut not_understood: Vec<String> = Vec::new();
         let mut group_target: Option<(usize, bool)> = None; // (col or table, is_table)
         let mut count_order: Option<(bool, usize)> = None; // (desc, table counted)
+        // What a counted superlative ranks by instead of the count: "the highest average
+        // rating" of the rows of another table.
+        let mut ranked_measure: Option<Expr> = None;
         let mut having: Option<(&'static str, String, usize)> = None;
         let mut limit: Option<u64> = None;
 
@@ -2198,6 +2201,40 @@ impl P<'_> {
                     "an", "many", "highest", "largest", "greatest", "most", "value",
                 ];
                 let recent = w == "most" && matches!(self.low(i + 1), "recent" | "recently");
+                // "Which hotel has the highest average rating?": an average (or total) of
+                // a number of the rows of another table, per row of this one.
+                let of_related = matches!(self.low(i + 1), "average" | "mean" | "total")
+                    .then(|| self.next_ment(i + 2, &[]))
+                    .flatten()
+                    .filter(|&mk| !self.used[mk] && self.ms[mk].s <= i + 3)
+                    .and_then(|mk| {
+                        let (_, cols) = self.ent(mk)?;
+                        let c = cols.iter().copied().find(|&c| {
+                            self.idx.cols[c].kind == Kind::Number
+                                && self.idx.cols[c].table != main
+                                && !self.idx.cols[c].pk
+                                && !self.idx.cols[c].fk
+                        })?;
+                        let t = self.idx.cols[c].table;
+                        let only = cols.iter().all(|&o| self.idx.cols[o].table != main);
+                        (only && self.idx.adjacent(t, main)).then_some((mk, c, t))
+                    });
+                if let Some((mk, c, t)) = of_related
+                    && count_order.is_none()
+                {
+                    let agg = if self.low(i + 1) == "total" {
+                        Agg::Sum
+                    } else {
+                        Agg::Avg
+                    };
+                    count_order = Some((desc, t));
+                    ranked_measure = Some(Expr::Agg(agg, c, false));
+                    limit = Some(k);
+                    self.used[mk] = true;
+                    cue_tok[i + 1] = true;
+                    i += 1;
+                    continue;
+                }
                 let nk = self
                     .next_ment(i + 1, skip)
                     .filter(|&k| !self.used[k] && !recent);
@@ -2936,7 +2973,8 @@ impl P<'_> {
             if t != main {
                 extra_tables.push(t);
             }
-            q.order.insert(0, (Expr::CountStar, desc));
+            q.order
+                .insert(0, (ranked_measure.take().unwrap_or(Expr::CountStar), desc));
         }
         if let Some((op, v, t)) = having {
             if t != main {

@@ -3347,3 +3347,43 @@ fn conditions_of_the_negated_rows_go_inside_the_negation() {
          AND ordered_at < '2025-01-01')"
     );
 }
+
+#[test]
+fn ranked_by_an_average_of_related_rows() {
+    let mut snap = schema_of(vec![
+        table(
+            "hotels",
+            vec![
+                col("hotel_id", "integer", &[]),
+                col("hotel_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "reviews",
+            vec![
+                col("review_id", "integer", &[]),
+                col("hotel_id", "integer", &[]),
+                col("rating", "integer", &[]),
+            ],
+            vec![ForeignKey {
+                referenced_columns: vec!["hotel_id".into()],
+                ..fk("hotel_id", "hotels")
+            }],
+        ),
+    ]);
+    for t in &mut snap.tables {
+        t.primary_key = vec![t.columns[0].name.clone()];
+    }
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("Which hotel has the highest average rating?").unwrap(),
+        "SELECT T1.hotel_name FROM hotels AS T1 JOIN reviews AS T2 ON T1.hotel_id = T2.hotel_id \
+         GROUP BY T1.hotel_id ORDER BY AVG(T2.rating) DESC LIMIT 1"
+    );
+    assert_eq!(
+        sql("Which 2 hotels have the lowest total rating?").unwrap(),
+        "SELECT T1.hotel_name FROM hotels AS T1 JOIN reviews AS T2 ON T1.hotel_id = T2.hotel_id \
+         GROUP BY T1.hotel_id ORDER BY SUM(T2.rating) LIMIT 2"
+    );
+}
