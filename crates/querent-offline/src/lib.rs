@@ -843,6 +843,32 @@ fn read_then_show(
     Ok(r)
 }
 
+/// "How much money came in from card payments in 2024?", "the total of card payments": the
+/// amount of rows found with no column asked for is the sum of their one money column
+/// (when the listing shows the rows whole, or only what they were picked by).
+fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let asked = toks.windows(2).any(|w| {
+        w[0].low == "how" && w[1].low == "much" || w[0].low == "total" && w[1].low == "of"
+    });
+    if !asked || !q.is_listing() || q.limit.is_some() || !q.order.is_empty() || q.distinct {
+        return;
+    }
+    let Some(money) = idx.money_col(q.from) else {
+        return;
+    };
+    let cols = &idx.tables[q.from].cols;
+    let whole = cols.iter().all(|c| q.items.contains(&sql::Expr::Col(*c)));
+    let filtered: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
+    let only_picked = !q.items.is_empty()
+        && q.items.iter().all(|e| {
+            matches!(e, sql::Expr::Col(c)
+                if filtered.contains(c) || idx.cols[*c].kind == index::Kind::Date)
+        });
+    if whole || only_picked {
+        q.items = vec![sql::Expr::Agg(sql::Agg::Sum, money, false)];
+    }
+}
+
 /// "How many customers never placed an order in 2024?": the conditions on the rows a
 /// negation is about go inside its subquery (`id NOT IN (orders of 2024)`), not on a
 /// join to those rows outside it, which keeps only customers who did order then (an empty
@@ -1085,6 +1111,7 @@ fn read(
     }
     finish_metrics(&mut q, idx, options, planned.breakdown_table)
         .map_err(|understood| CannotTranslate { understood })?;
+    money_of_the_rows(&mut q, idx, &toks);
     // Every column of the table, for a question that asks for a value ("how long…",
     // "the average…", "when…"): the translator did not find what is asked for.
     narrow_to_date_asked(&mut q, idx, &toks);

@@ -3387,3 +3387,29 @@ fn ranked_by_an_average_of_related_rows() {
          GROUP BY T1.hotel_id ORDER BY SUM(T2.rating) LIMIT 2"
     );
 }
+
+#[test]
+fn how_much_money_of_rows_is_the_sum_of_their_money_column() {
+    let snap = schema_of(vec![table(
+        "payments",
+        vec![
+            col("payment_id", "integer", &[]),
+            col("paid_at", "timestamp", &[]),
+            col("amount", "real", &[]),
+            col("payment_method", "text", &["card", "cash"]),
+        ],
+        vec![],
+    )]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    let want = "SELECT SUM(amount) AS total_amount FROM payments WHERE payment_method = 'card' \
+                AND paid_at >= '2024-01-01' AND paid_at < '2025-01-01'";
+    assert_eq!(
+        sql("How much money came in from card payments in 2024?").unwrap(),
+        want
+    );
+    assert_eq!(sql("How much was paid by card in 2024?").unwrap(), want);
+    assert_eq!(
+        sql("What is the total of card payments in 2024?").unwrap(),
+        want
+    );
+}
