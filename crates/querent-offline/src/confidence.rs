@@ -97,6 +97,7 @@ pub(crate) fn assess(
     doubts.extend(guessed_values(q, idx, toks, &named));
     doubts.extend(values_yet_to_come(q, toks));
     doubts.extend(dates_not_kept_as_dates(q, idx));
+    doubts.extend(current_not_applied(q, idx, toks));
     // "Who is the manager of the sales department?" answered with a sum: a question about
     // someone is never answered by a computed number alone.
     let asks_who = toks
@@ -288,6 +289,39 @@ fn values_yet_to_come(q: &Select, toks: &[Tok]) -> Vec<Doubt> {
         }
     }
     doubts
+}
+
+/// "How many people currently work in …": "currently" (or "still") where a table the query
+/// reads keeps when its rows ended (`term_dt`) and the query does not look at it.
+fn current_not_applied(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
+    if !toks
+        .iter()
+        .any(|t| matches!(t.low.as_str(), "currently" | "still"))
+    {
+        return Vec::new();
+    }
+    let used: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
+    let ends = sql::tables_of(q, idx).into_iter().find_map(|t| {
+        idx.tables[t].cols.iter().copied().find(|&c| {
+            idx.cols[c].kind == crate::index::Kind::Date
+                && idx.cols[c]
+                    .words
+                    .iter()
+                    .chain(&idx.cols[c].spelled)
+                    .any(|w| crate::lexicon::END_WORDS.contains(&w.as_str()))
+        })
+    });
+    match ends {
+        Some(c) if !used.contains(&c) => vec![Doubt {
+            said: format!(
+                "the question says \"currently\", and `{}` may say which rows are current",
+                idx.cols[c].name
+            ),
+            factor: 0.7,
+            about_a_word: true,
+        }],
+        _ => Vec::new(),
+    }
 }
 
 /// A date range on a column whose stored values are text that is no ISO date ('October

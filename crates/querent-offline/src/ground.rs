@@ -340,7 +340,21 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         // "types of …", which `kinds_of` reads next.
         let kind_of = KIND_WORDS.contains(&tok.stem.as_str())
             && toks.get(i + 1).is_some_and(|n| n.low == "of");
-        if fixed(&tok) || known(idx, &tok) || kind_of || RATIO_WORDS.contains(&tok.low.as_str()) {
+        // "How many people currently work in …": a verb after its subject or an adverb is
+        // no noun to read as a table ("work" is no `job`).
+        let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
+        let verb_here = (lex.is_verb(&tok.low) || lex.noun_too(&tok.low))
+            && (prev.len() > 4 && prev.ends_with("ly")
+                || matches!(
+                    prev,
+                    "who" | "that" | "they" | "we" | "he" | "she" | "people"
+                ));
+        if fixed(&tok)
+            || known(idx, &tok)
+            || kind_of
+            || verb_here
+            || RATIO_WORDS.contains(&tok.low.as_str())
+        {
             out.push(tok);
             continue;
         }
@@ -519,7 +533,9 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
                     | "you"
                     | "all"
             )
-            || i > 0 && toks[i - 1].stem != toks[i - 1].low)
+            || i > 0 && toks[i - 1].stem != toks[i - 1].low
+            // "people currently work in …": after an adverb.
+            || prev.len() > 4 && prev.ends_with("ly"))
     {
         return 0.0;
     }

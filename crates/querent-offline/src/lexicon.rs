@@ -213,6 +213,21 @@ pub(crate) fn dimensions_of(w: &str) -> &'static [&'static str] {
 pub(crate) const STILL: [&str; 4] = ["current", "active", "present", "existing"];
 /// Adjectives of rows that have ended ("former employees").
 pub(crate) const ENDED: [&str; 2] = ["former", "terminated"];
+/// Words of a column holding the date a row ended (`term_dt`, `end_date`, `left_on`).
+pub(crate) const END_WORDS: [&str; 12] = [
+    "term",
+    "termination",
+    "terminated",
+    "end",
+    "ended",
+    "left",
+    "exit",
+    "resigned",
+    "resignation",
+    "departure",
+    "separation",
+    "closed",
+];
 
 /// Words the planner reads as cues (counts, aggregates, ordering, comparisons, time,
 /// clause markers): never re-read as something else, never "unknown". A test keeps this

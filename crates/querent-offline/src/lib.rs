@@ -371,22 +371,7 @@ struct SaidFlag {
     open: bool,
 }
 
-use lexicon::{ENDED, STILL};
-/// Words of a column holding the date a row ended (`term_dt`, `end_date`, `left_on`).
-const END_WORDS: [&str; 12] = [
-    "term",
-    "termination",
-    "terminated",
-    "end",
-    "ended",
-    "left",
-    "exit",
-    "resigned",
-    "resignation",
-    "departure",
-    "separation",
-    "closed",
-];
+use lexicon::{END_WORDS, ENDED, STILL};
 
 /// "current employees": with no yes/no column of that word, a row that has not ended is
 /// one whose only end date (`term_dt`) is empty; "former employees" one where it is not.

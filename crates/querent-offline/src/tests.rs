@@ -3032,6 +3032,13 @@ fn abbreviated_schemas_read_as_spelled_out() {
         sql("How many former employees are there?").unwrap(),
         "SELECT COUNT(*) AS emp_count FROM emp WHERE term_dt IS NOT NULL"
     );
+    // "currently" where rows keep an end date the query does not look at: a doubt; a verb
+    // after an adverb is no noun to read.
+    let e = sql("How many employees currently work in each department?").unwrap_err();
+    assert!(
+        e.contains("`term_dt` may say which rows are current"),
+        "{e}"
+    );
     // `emp.dept_cd` refers to the department keyed by `dept_cd`.
     assert_eq!(
         sql("What is the average salary in each department?").unwrap(),
