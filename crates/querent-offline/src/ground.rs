@@ -315,7 +315,19 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     let toks = break_down_by(most_of_the_rows(toks, idx));
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
+    // Tokens read with an earlier one ("in total" after "spent", which says it).
+    let mut taken = vec![false; toks.len()];
     for (i, tok) in toks.iter().cloned().enumerate() {
+        if taken[i] {
+            if (tok.stop || tok.comma)
+                && let Some(p) = out.last_mut()
+            {
+                let p: &mut Tok = p;
+                p.stop |= tok.stop;
+                p.comma |= tok.comma;
+            }
+            continue;
+        }
         // "customers who bought something": buying is having a row in the table of orders
         // (or purchases, sales …), when the schema has no word of its own for it and the
         // verb names no table it relates to ("customers who bought products").
@@ -323,6 +335,49 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             .iter()
             .find(|t| !matches!(t.low.as_str(), "the" | "a" | "an" | "any" | "some" | "our"))
             .is_some_and(|t| idx.table_named_by(&t.stem).is_some());
+        // "customers who spent more than 5,000": the total of their orders (the table of
+        // buying, when it keeps an amount of money).
+        let compared = matches!(
+            (
+                toks.get(i + 1).map_or("", |t| t.low.as_str()),
+                toks.get(i + 2).map_or("", |t| t.low.as_str())
+            ),
+            ("more" | "less" | "fewer", "than")
+                | ("at", "least" | "most")
+                | ("over" | "under" | "above" | "below", _)
+        );
+        if compared
+            && !tok.quoted
+            && SPENDING.contains(&tok.low.as_str())
+            && !idx.names(&tok.stem)
+            && let Some(table_word) = trade_table(&Tok::word("bought"), idx)
+            && let Some(money) = idx
+                .table_named_by(&table_word)
+                .and_then(|t| idx.money_col(t))
+        {
+            let money_words = idx.cols[money].words.clone();
+            read.push(ReadAs {
+                said: tok.low.clone(),
+                read_as: format!("{table_word} {}", money_words.join(" ")),
+                via: Via::Trade,
+            });
+            // ("have spent": the auxiliary goes with the verb.)
+            if out
+                .last()
+                .is_some_and(|p: &Tok| matches!(p.low.as_str(), "have" | "has" | "had"))
+            {
+                out.pop();
+            }
+            out.push(Tok::word(&table_word));
+            out.extend(money_words.iter().map(|w| Tok::word(w)));
+            if let Some(j) = (i + 1..toks.len().saturating_sub(1))
+                .find(|&j| toks[j].low == "in" && toks[j + 1].low == "total")
+            {
+                taken[j] = true;
+                taken[j + 1] = true;
+            }
+            continue;
+        }
         if !object && let Some(table_word) = trade_table(&tok, idx) {
             read.push(ReadAs {
                 said: tok.text.clone(),
@@ -463,6 +518,10 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<(Alt, Via)> {
 
 /// Forms of the verbs of buying, read through the lexicon's entry for "buy".
 const TRADE_VERBS: &[&str] = &["buy", "buys", "bought", "buying", "purchased", "purchasing"];
+
+/// Verbs of spending: "customers who spent more than 5,000" compares the total of their
+/// purchases' amounts.
+pub(crate) const SPENDING: &[&str] = &["spent", "spend", "spends", "paid"];
 
 /// The table word a verb of buying stands for in this schema ("bought" → `order` when
 /// there is an `orders` table), unless the schema names the verb itself or stores it as a

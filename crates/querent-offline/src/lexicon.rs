@@ -233,9 +233,11 @@ pub(crate) const END_WORDS: [&str; 12] = [
 /// clause markers): never re-read as something else, never "unknown". A test keeps this
 /// list in step with the planner's literals.
 pub(crate) const CUE_WORDS: &[&str] = &[
-    // Closing a sentence that says what to show ("give its name as well", "… too").
+    // Closing a sentence that says what to show ("give its name as well", "… too", "just
+    // their names").
     "well",
     "too",
+    "just",
     // Before a key said to be absent ("without any manager").
     "any",
     // After the verb of a value's column ("shipped into France", "sent via Rotterdam").

@@ -807,6 +807,23 @@ fn read_then_show(
     let cols = plan::shown_columns(&toks, idx, &tables).ok_or_else(not_shown)?;
     let shows = |c: &usize| q.items.contains(&sql::Expr::Col(*c));
     if cols.iter().all(shows) {
+        // Only what the sentence names (and the rest of a person's name it names part
+        // of): "Who earns more than $120,000? Give me first and last names." shows no salary.
+        let named_part = |c: usize| {
+            idx.cols[c].words.iter().any(|w| w == "name")
+                && cols.iter().any(|&k| {
+                    idx.cols[k].table == idx.cols[c].table
+                        && idx.cols[k].words.iter().any(|w| w == "name")
+                })
+        };
+        if q.is_listing() {
+            q.items.retain(|e| match e {
+                sql::Expr::Col(c) if idx.cols[*c].metric.is_none() => {
+                    cols.contains(c) || named_part(*c)
+                }
+                _ => true,
+            });
+        }
         return Ok(r);
     }
     let grouped = !q.group.is_empty() || q.bucket.is_some();
@@ -851,6 +868,83 @@ fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
         });
     if whole || only_picked {
         q.items = vec![sql::Expr::Agg(sql::Agg::Sum, money, false)];
+    }
+}
+
+/// "Customers whose orders total more than 5,000": an amount of the rows of a table that
+/// refers to the ones listed, compared "in total", is their sum per listed row (`GROUP BY`
+/// the row, `HAVING SUM(amount) > 5000`), not each related row's amount.
+fn totals_of_related_rows(
+    q: &mut sql::Select,
+    idx: &index::Index,
+    toks: &[text::Tok],
+    spent: bool,
+) {
+    let total = spent
+        || toks.iter().any(|t| {
+            matches!(
+                t.low.as_str(),
+                "total" | "totals" | "totalling" | "totaling" | "altogether" | "combined"
+            )
+        });
+    if !total || !q.is_listing() || q.limit.is_some() || !q.order.is_empty() {
+        return;
+    }
+    let Some(key) = idx.key_col(q.from) else {
+        return;
+    };
+    let from = q.from;
+    let found = q.conds.iter().position(|c| {
+        matches!(c, sql::Cond::Cmp(col, op, sql::Lit::Num(_))
+        if matches!(*op, ">" | ">=" | "<" | "<=")
+            && idx.cols[*col].kind == index::Kind::Number
+            && idx.cols[*col].table != from
+            && idx.edges.iter().any(|e| {
+                idx.cols[e.from].table == idx.cols[*col].table && idx.cols[e.to].table == from
+            }))
+    });
+    let Some(at) = found else {
+        return;
+    };
+    let plain_own = q
+        .items
+        .iter()
+        .all(|e| matches!(e, sql::Expr::Col(c) if idx.cols[*c].table == from));
+    // ("How many customers spent over 10,000?": the rows counted are those groups.)
+    let counts = matches!(q.items[..], [sql::Expr::CountStar])
+        || matches!(q.items[..], [sql::Expr::Agg(sql::Agg::Count, c, true)] if c == key);
+    if !plain_own && !counts {
+        return;
+    }
+    // ("an order with a total amount over 5,000": the column's own name, not a sum.)
+    let sql::Cond::Cmp(col, ..) = &q.conds[at] else {
+        return;
+    };
+    let words = &idx.cols[*col].words;
+    let named = words.len() >= 2
+        && words[0] == "total"
+        && toks
+            .windows(2)
+            .any(|w| w[0].low == "total" && text::word_matches(&w[1], &words[1]));
+    let other_signal = toks.iter().any(|t| {
+        matches!(
+            t.low.as_str(),
+            "totals" | "totalling" | "totaling" | "altogether" | "combined"
+        )
+    });
+    if named && !other_signal && !spent {
+        return;
+    }
+    let sql::Cond::Cmp(col, op, sql::Lit::Num(n)) = q.conds.remove(at) else {
+        return;
+    };
+    q.distinct = false;
+    q.group = vec![key];
+    q.having = Some((op, n));
+    q.having_of = Some(sql::Expr::Agg(sql::Agg::Sum, col, false));
+    if counts {
+        q.items = vec![sql::Expr::CountStar];
+        count_of_groups(q, idx);
     }
 }
 
@@ -1210,6 +1304,10 @@ fn read(
     window_not_shown(&mut q, idx, &toks);
     its_columns_of_each(&mut q, idx, &toks, planned.breakdown_table);
     negation_scope(&mut q, idx);
+    let spent = read_as
+        .iter()
+        .any(|r| ground::SPENDING.contains(&r.said.as_str()));
+    totals_of_related_rows(&mut q, idx, &toks, spent);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,

@@ -4444,7 +4444,16 @@ pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Opti
         !c && (!is_stopword(&t.low) || AGGREGATE_WORDS.contains(&t.low.as_str()))
             && !matches!(
                 t.low.as_str(),
-                "both" | "also" | "well" | "too" | "each" | "every" | "all" | "respective"
+                "both"
+                    | "also"
+                    | "well"
+                    | "too"
+                    | "each"
+                    | "every"
+                    | "all"
+                    | "respective"
+                    | "only"
+                    | "just"
             )
     });
     (!other && !out.is_empty()).then_some(out)

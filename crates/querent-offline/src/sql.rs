@@ -138,8 +138,11 @@ pub(crate) struct Select {
     pub conds: Vec<Cond>,
     /// Grouping columns.
     pub group: Vec<usize>,
-    /// `HAVING COUNT(*) op n`.
+    /// `HAVING COUNT(*) op n` (or `having_of` instead of the count).
     pub having: Option<(&'static str, String)>,
+    /// What `HAVING` compares when not the count ("customers whose orders total more than
+    /// 5,000": `SUM(total_amount)`).
+    pub having_of: Option<Expr>,
     /// Ordering.
     pub order: Vec<(Expr, bool)>,
     /// Row limit.
@@ -187,6 +190,7 @@ impl Select {
             conds,
             group: Vec::new(),
             having: None,
+            having_of: None,
             order: Vec::new(),
             limit: None,
             intersect: None,
@@ -1036,7 +1040,11 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
         let _ = write!(s, " GROUP BY {}", parts.join(", "));
     }
     if let Some((op, n)) = &q.having {
-        let _ = write!(s, " HAVING COUNT(*) {op} {n}");
+        let of = q
+            .having_of
+            .as_ref()
+            .map_or("COUNT(*)".to_owned(), |e| r.expr(e));
+        let _ = write!(s, " HAVING {of} {op} {n}");
     }
     if !q.order.is_empty() {
         let parts: Vec<String> = q
@@ -1254,7 +1262,11 @@ pub(crate) fn explain(q: &Select, idx: &Index) -> String {
         let _ = write!(s, ", grouped by {}", parts.join(", "));
     }
     if let Some((op, n)) = &q.having {
-        let _ = write!(s, ", keeping groups whose row count {} {n}", op_words(op));
+        let of = q
+            .having_of
+            .as_ref()
+            .map_or("row count".to_owned(), |e| expr_words(e, idx));
+        let _ = write!(s, ", keeping groups whose {of} {} {n}", op_words(op));
     }
     if !q.order.is_empty() {
         let parts: Vec<String> = q

@@ -3420,3 +3420,57 @@ fn how_much_money_of_rows_is_the_sum_of_their_money_column() {
         want
     );
 }
+
+#[test]
+fn totals_over_related_rows_compare_their_sum() {
+    let snap = schema_of(vec![
+        table(
+            "customers",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+        table(
+            "orders",
+            vec![
+                col("id", "integer", &[]),
+                col("customer_id", "integer", &[]),
+                col("total_amount", "numeric(12,2)", &[]),
+            ],
+            vec![fk("customer_id", "customers")],
+        ),
+    ]);
+    let sql = |q: &str| {
+        translate(q, &snap, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    let having = "SELECT T1.name FROM customers AS T1 JOIN orders AS T2 ON T1.id = T2.customer_id \
+                  GROUP BY T1.id HAVING SUM(T2.total_amount) > 5000";
+    assert_eq!(
+        sql("Which customers spent more than 5000?").unwrap(),
+        having
+    );
+    assert_eq!(
+        sql("Which customers have spent more than 5000 in total?").unwrap(),
+        having
+    );
+    // An order's own total amount is no sum.
+    assert_eq!(
+        sql("Which customers have an order with a total amount of more than 5000?").unwrap(),
+        "SELECT DISTINCT T1.name FROM customers AS T1 JOIN orders AS T2 ON T1.id = \
+         T2.customer_id WHERE T2.total_amount > 5000"
+    );
+    // Counted: the customers of those groups.
+    assert_eq!(
+        sql("How many customers spent over 10000?").unwrap(),
+        "SELECT COUNT(*) AS customer_count FROM customers WHERE id IN (SELECT T1.id FROM \
+         customers AS T1 JOIN orders AS T2 ON T1.id = T2.customer_id GROUP BY T1.id HAVING \
+         SUM(T2.total_amount) > 10000)"
+    );
+    // What a last sentence names is all that is shown.
+    assert_eq!(
+        demo_sql("List the salary and name of employees hired in 2020. Show only their names.")
+            .unwrap(),
+        "SELECT name FROM employees WHERE hired_at >= '2020-01-01' AND hired_at < '2021-01-01'"
+    );
+}
