@@ -3474,3 +3474,31 @@ fn totals_over_related_rows_compare_their_sum() {
         "SELECT name FROM employees WHERE hired_at >= '2020-01-01' AND hired_at < '2021-01-01'"
     );
 }
+
+#[test]
+fn everyday_names_of_common_tables() {
+    let snap = schema_of(vec![
+        table(
+            "airlines",
+            vec![col("id", "integer", &[]), col("name", "text", &[])],
+            vec![],
+        ),
+        table(
+            "orchestra",
+            vec![
+                col("id", "integer", &[]),
+                col("record_company", "text", &[]),
+            ],
+            vec![],
+        ),
+    ]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("How many carriers are there?").unwrap(),
+        "SELECT COUNT(*) AS airline_count FROM airlines"
+    );
+    assert_eq!(
+        sql("How many orchestras does each record label have?").unwrap(),
+        "SELECT COUNT(*) AS orchestra_count, record_company FROM orchestra GROUP BY record_company"
+    );
+}
