@@ -15,8 +15,9 @@
 //! An endpoint is one handler in `routes/<resource>.rs`: its actix attribute gives the
 //! method and path, `#[utoipa::path]` the tag, parameters and answers, and its return type
 //! the body (`ApiResult<Json<T>>`, `Created<T>`, `NoContent`, `ChatReply`; see [`reply`]).
-//! The file's `routes` registers it once, and [`routes::endpoints`] feeds both the router
-//! and [`openapi::document`], which adds the error answers, path ids and operation ids.
+//! The file's `routes` registers it once; the same registrations feed the router
+//! ([`routes::routes_only`]) and [`openapi::document`] ([`routes::endpoints`]), which adds
+//! the error answers, path ids and operation ids.
 //! A wrong method on a known path is 405 with `Allow` ([`fallback`]); the HTTP test suite
 //! validates every answer against the document.
 //!
