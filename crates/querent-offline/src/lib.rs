@@ -2931,13 +2931,7 @@ const REFINE_OPENERS: &[&str] = &[
 /// Whether a follow-up only means something with the previous question: it opens with
 /// "and", "but", "also", "then", "same" or "what/how about", or says "instead".
 fn leans_on_previous(question: &str) -> bool {
-    let words: Vec<String> = question
-        .split_whitespace()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .collect();
+    let words = text::plain_words(question);
     let about = words.get(1).is_some_and(|w| w == "about");
     words.iter().any(|w| w == "instead")
         || words.first().is_some_and(|w| {

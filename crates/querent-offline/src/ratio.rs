@@ -187,13 +187,7 @@ const OVER: &[&str] = &[
 /// restaurants in Denver"). Empty when the question asks no ratio in this form.
 pub(crate) fn sides(question: &str, idx: &Index) -> Vec<(String, String)> {
     let words: Vec<&str> = question.split_whitespace().collect();
-    let low: Vec<String> = words
-        .iter()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_lowercase()
-        })
-        .collect();
+    let low = crate::text::plain_words(question);
     let Some(i) = (0..low.len().saturating_sub(1))
         .find(|&i| low[i] == "ratio" && matches!(low[i + 1].as_str(), "of" | "between"))
     else {

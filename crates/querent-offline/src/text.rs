@@ -152,6 +152,18 @@ pub(crate) fn quote_text_pieces(toks: &mut [Tok], idx: &crate::index::Index) {
 }
 
 /// Splits a question into tokens: words, numbers (with decimals), and quoted literals.
+/// A question's words as written between spaces, lower case, without the punctuation
+/// around them ("Ratio," → "ratio").
+pub(crate) fn plain_words(question: &str) -> Vec<String> {
+    question
+        .split_whitespace()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_lowercase()
+        })
+        .collect()
+}
+
 /// "check-in date", "best-selling", "one-way": a hyphenated word the schema does not know
 /// as a whole (`known`) is its parts, as said apart ("check in date" names
 /// `check_in_date`). Dates and numbers ("2024-07-01") stay whole.
