@@ -1111,7 +1111,7 @@ fn dates_in_words(q: &mut sql::Select, idx: &index::Index) {
         sql::Lit::Str(s) if index::iso_date(s) && s.len() == 10 => {
             let y: i32 = s[..4].parse().ok()?;
             let m: u32 = s[5..7].parse().ok()?;
-            (&s[8..10] == "01").then_some((y, m))
+            (&s[8..10] == "01" && (1..=12).contains(&m)).then_some((y, m))
         }
         _ => None,
     };

@@ -593,6 +593,17 @@ fn odd_inputs_never_panic_and_stay_valid() {
         "customers with more than",
         "Customers In 'Berlin' Or \"Paris\" Sorted By Name Descending",
         "ǅemal's œuvre — 東京 orders ½ more than 3,5",
+        "ratio of",
+        "the ratio of orders to",
+        "ratio between and and",
+        "orders? show",
+        "How many orders? Give me the number and how much they",
+        "break down",
+        "which status do most of",
+        "-",
+        "a-b-c 3-year-old --",
+        "customers who spent more than",
+        "orders in 2024-13-01",
     ];
     let long = "customers ".repeat(500);
     let guard = GuardPolicy {
