@@ -302,14 +302,11 @@ fn current_not_applied(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
     }
     let used: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
     let ends = sql::tables_of(q, idx).into_iter().find_map(|t| {
-        idx.tables[t].cols.iter().copied().find(|&c| {
-            idx.cols[c].kind == crate::index::Kind::Date
-                && idx.cols[c]
-                    .words
-                    .iter()
-                    .chain(&idx.cols[c].spelled)
-                    .any(|w| crate::lexicon::END_WORDS.contains(&w.as_str()))
-        })
+        idx.tables[t]
+            .cols
+            .iter()
+            .copied()
+            .find(|&c| idx.ends_rows(c))
     });
     match ends {
         Some(c) if !used.contains(&c) => vec![Doubt {

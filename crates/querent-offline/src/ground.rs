@@ -227,9 +227,9 @@ fn most_of_the_rows(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
-/// "Break down the players by hand": counts per hand (or, when an amount is asked, "break
-/// down" is only the grouping: "break down revenue by country"); "by which hand they play
-/// with" is "by hand".
+/// "Break down the rows by status": counts per status (or, when an amount is asked, "break
+/// down" is only the grouping: "break down revenue by country"); "by which status they
+/// have" is "by status" when the clause is only a verb and a preposition.
 fn break_down_by(toks: Vec<Tok>) -> Vec<Tok> {
     let at = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
     let opens = matches!(
@@ -251,18 +251,27 @@ fn break_down_by(toks: Vec<Tok>) -> Vec<Tok> {
         i = 2;
     }
     while i < toks.len() {
-        // "by which hand they play with," → "by hand,".
+        // "by which hand they play with," → "by hand,": the clause after the pronoun is
+        // only its verb and a preposition (anything more is kept and the rewrite not made).
+        let clause_end = (i + 4..toks.len())
+            .find(|&j| toks[j].comma || toks[j].stop)
+            .unwrap_or(toks.len().saturating_sub(1));
+        let lex = lexicon();
+        let bare = i + 4 <= clause_end
+            && toks[i + 4..=clause_end].iter().enumerate().all(|(k, t)| {
+                let w = t.low.as_str();
+                k == 0 && (lex.is_verb(w) || lex.noun_too(w))
+                    || k > 0 && matches!(w, "with" | "in" | "on" | "at" | "for" | "to" | "from")
+            });
         if toks[i].low == "by"
             && at(i + 1) == "which"
             && i + 2 < toks.len()
             && matches!(at(i + 3), "they" | "it" | "he" | "she")
+            && bare
         {
             out.push(toks[i].clone());
             let mut noun = toks[i + 2].clone();
-            let mut j = i + 2;
-            while j < toks.len() && !toks[j].comma && !toks[j].stop {
-                j += 1;
-            }
+            let j = clause_end;
             if let Some(end) = toks.get(j) {
                 noun.comma = end.comma;
                 noun.stop = end.stop;
@@ -284,7 +293,17 @@ fn count_before_best(mut toks: Vec<Tok>) -> Vec<Tok> {
         let small = toks[i]
             .number()
             .is_some_and(|v| (1.0..=100.0).contains(&v) && v.fract() == 0.0);
-        if small && !toks[i].quoted && matches!(toks[i + 1].low.as_str(), "best" | "top") {
+        // (Not a count compared: "more than 3 top products".)
+        let compared = i > 0
+            && matches!(
+                toks[i - 1].low.as_str(),
+                "than" | "least" | "most" | "over" | "under" | "exactly"
+            );
+        if small
+            && !compared
+            && !toks[i].quoted
+            && matches!(toks[i + 1].low.as_str(), "best" | "top")
+        {
             let n = crate::text::fmt_num(toks[i].number().unwrap_or_default());
             toks[i] = Tok::word("top");
             toks[i + 1] = Tok::word(&n);
@@ -346,7 +365,13 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
                 | ("at", "least" | "most")
                 | ("over" | "under" | "above" | "below", _)
         );
+        // (Not time spent: "spent over 3 years in the company".)
+        let of_time = toks[i + 1..].iter().take(5).any(|t| {
+            crate::time::is_period(&t.stem)
+                || matches!(t.stem.as_str(), "hour" | "minute" | "second" | "night")
+        });
         if compared
+            && !of_time
             && !tok.quoted
             && SPENDING.contains(&tok.low.as_str())
             && !idx.names(&tok.stem)
@@ -399,7 +424,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         // no noun to read as a table ("work" is no `job`).
         let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
         let verb_here = (lex.is_verb(&tok.low) || lex.noun_too(&tok.low))
-            && (prev.len() > 4 && prev.ends_with("ly")
+            && (ADVERBS.contains(&prev)
                 || matches!(
                     prev,
                     "who" | "that" | "they" | "we" | "he" | "she" | "people"
@@ -486,7 +511,7 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<(Alt, Via)> {
                     .is_some_and(|n| lex.is_broader(n, &tok.stem) || lex.is_broader(n, &tok.low))
             })
             .collect();
-        // (`Pets` rather than the link table `Has_Pet` of the same last noun.)
+        // (`dogs` rather than the link table `owner_dog` of the same last noun.)
         let plain: Vec<usize> = under
             .iter()
             .copied()
@@ -518,6 +543,34 @@ fn related_name(idx: &Index, tok: &Tok) -> Option<(Alt, Via)> {
 
 /// Forms of the verbs of buying, read through the lexicon's entry for "buy".
 const TRADE_VERBS: &[&str] = &["buy", "buys", "bought", "buying", "purchased", "purchasing"];
+
+/// Adverbs said between a subject and its verb ("people currently work in …"): a list, as
+/// "monthly", "family" or "July" end the same way.
+const ADVERBS: &[&str] = &[
+    "currently",
+    "presently",
+    "actually",
+    "really",
+    "usually",
+    "normally",
+    "typically",
+    "generally",
+    "mostly",
+    "mainly",
+    "primarily",
+    "regularly",
+    "frequently",
+    "recently",
+    "formerly",
+    "previously",
+    "still",
+    "now",
+    "already",
+    "also",
+    "often",
+    "always",
+    "never",
+];
 
 /// Verbs of spending: "customers who spent more than 5,000" compares the total of their
 /// purchases' amounts.
@@ -594,7 +647,7 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
             )
             || i > 0 && toks[i - 1].stem != toks[i - 1].low
             // "people currently work in …": after an adverb.
-            || prev.len() > 4 && prev.ends_with("ly"))
+            || ADVERBS.contains(&prev))
     {
         return 0.0;
     }

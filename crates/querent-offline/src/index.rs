@@ -751,8 +751,20 @@ impl Index {
                 .copied()
                 .filter(|&k| idx.cols[k].pk)
                 .collect();
+            // (A code or number the other table has under the same name is that column, not
+            // a reference to its key: `tickets.flight_no` and `flights.flight_no` beside
+            // `flights.id`. A name like the table's, `flights.airline`, still refers.)
+            let coded = c.words.last().is_some_and(|w| {
+                matches!(w.as_str(), "cd" | "code" | "key" | "no" | "num" | "nbr")
+            });
+            let same_name = coded
+                && idx.tables[ti]
+                    .cols
+                    .iter()
+                    .any(|&k| !idx.cols[k].pk && idx.cols[k].name.eq_ignore_ascii_case(&c.name));
             if let [pk] = pks.as_slice()
                 && idx.cols[*pk].kind == c.kind
+                && !same_name
                 && !idx.edges.iter().any(|e| e.from == ci)
             {
                 inferred.push(Edge { from: ci, to: *pk });
@@ -1282,6 +1294,17 @@ impl Index {
         MONEY_COLUMN
             .iter()
             .position(|m| col.words.iter().any(|w| *w == stem(m)))
+    }
+
+    /// Whether column `c` keeps the date its row ended (`term_dt`, `end_date`, `left_on`;
+    /// not `term_start_date`), empty while the row goes on.
+    pub(crate) fn ends_rows(&self, c: usize) -> bool {
+        let col = &self.cols[c];
+        let words = || col.words.iter().chain(&col.spelled);
+        col.kind == Kind::Date
+            && !col.pk
+            && words().any(|w| crate::lexicon::END_WORDS.contains(&w.as_str()))
+            && !words().any(|w| matches!(w.as_str(), "start" | "begin" | "from" | "first"))
     }
 
     /// The column people use to name a row of `t`: `name`, `title`, `*_name`, … .

@@ -319,7 +319,7 @@ pub(crate) const STILL: [&str; 4] = ["current", "active", "present", "existing"]
 /// Adjectives of rows that have ended ("former employees").
 pub(crate) const ENDED: [&str; 2] = ["former", "terminated"];
 /// Words of a column holding the date a row ended (`term_dt`, `end_date`, `left_on`).
-pub(crate) const END_WORDS: [&str; 12] = [
+pub(crate) const END_WORDS: [&str; 11] = [
     "term",
     "termination",
     "terminated",
@@ -329,7 +329,6 @@ pub(crate) const END_WORDS: [&str; 12] = [
     "exit",
     "resigned",
     "resignation",
-    "departure",
     "separation",
     "closed",
 ];

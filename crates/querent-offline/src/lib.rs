@@ -371,7 +371,7 @@ struct SaidFlag {
     open: bool,
 }
 
-use lexicon::{END_WORDS, ENDED, STILL};
+use lexicon::{ENDED, STILL};
 
 /// "current employees": with no yes/no column of that word, a row that has not ended is
 /// one whose only end date (`term_dt`) is empty; "former employees" one where it is not.
@@ -395,14 +395,7 @@ fn still_or_ended(
             .cols
             .iter()
             .copied()
-            .filter(|&c| {
-                idx.cols[c].kind == index::Kind::Date
-                    && idx.cols[c]
-                        .words
-                        .iter()
-                        .chain(&idx.cols[c].spelled)
-                        .any(|w| END_WORDS.contains(&w.as_str()))
-            })
+            .filter(|&c| idx.ends_rows(c))
             .collect();
         if let [c] = ends[..] {
             drop[i] = true;
@@ -643,13 +636,16 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
 /// "the number" (count, average, total …) said alone after a measure was asked for
 /// (`asked`, or said before it) is that measure, not a column named so (`room_number`); it
 /// is left out with its "and".
-fn measure_said_again(mut toks: Vec<text::Tok>, asked: bool) -> Vec<text::Tok> {
+fn measure_said_again(mut toks: Vec<text::Tok>, asked: Option<Asked>) -> Vec<text::Tok> {
     const MEASURES: [&str; 6] = ["number", "count", "average", "total", "sum", "mean"];
     // "… and how much they spent": the measure again, in a sentence of what to show.
-    if asked
+    if let Some(asked) = asked
         && let Some(i) = (0..toks.len().saturating_sub(2)).find(|&i| {
             toks[i].low == "how"
-                && matches!(toks[i + 1].low.as_str(), "much" | "many")
+                && matches!(
+                    (toks[i + 1].low.as_str(), asked),
+                    ("much", Asked::Amount) | ("many", Asked::Count)
+                )
                 && matches!(
                     toks[i + 2].low.as_str(),
                     "they" | "it" | "he" | "she" | "each"
@@ -675,7 +671,7 @@ fn measure_said_again(mut toks: Vec<text::Tok>, asked: bool) -> Vec<text::Tok> {
             || toks
                 .get(i + 1)
                 .is_none_or(|n| matches!(n.low.as_str(), "and" | "too" | "also"));
-        let asked_before = asked
+        let asked_before = asked.is_some()
             || toks[..i - 1]
                 .iter()
                 .any(|t| MEASURES.contains(&t.low.as_str()) || t.low == "many" || t.low == "much");
@@ -768,10 +764,12 @@ fn shown_apart(question: &str) -> Option<(&str, &str)> {
         .filter(|(a, s)| !s.is_empty() && a.split_whitespace().count() >= 3)
 }
 
-/// Reads the question, then shows what its last sentence names: nothing changes when the
-/// answer shows it already; otherwise the columns shown (not the computed ones) become
-/// those named, when each is a column of the answer's rows (or of the rows it is grouped
-/// by). An error when the sentence names anything else: the whole question is read then.
+/// Reads the question, then shows what its last sentence names: when the answer shows it
+/// already, a listing keeps only the columns named (and the rest of a person's name);
+/// otherwise the columns shown (not the computed ones) become those named, when each is a
+/// column of the answer's rows (or of the rows it is grouped by). A measure said again
+/// ("how much they spent") is the one asked or ranked by, added when only ranked by. An
+/// error when the sentence names anything else: the whole question is read then.
 fn read_then_show(
     asked: &str,
     shown: &str,
@@ -786,7 +784,15 @@ fn read_then_show(
             .iter()
             .map(|(e, _)| e.clone())
             .find(|e| sql::is_measure(e, idx));
-    let measured = r.q.items.iter().any(|e| sql::is_measure(e, idx)) || ranked_by.is_some();
+    let measure =
+        r.q.items
+            .iter()
+            .find(|e| sql::is_measure(e, idx))
+            .or(ranked_by.as_ref());
+    let measured = measure.map(|e| match e {
+        sql::Expr::CountStar | sql::Expr::Agg(sql::Agg::Count, ..) => Asked::Count,
+        _ => Asked::Amount,
+    });
     let said = text::tokenize(shown);
     let said_len = said.len();
     let toks = measure_said_again(said, measured);
@@ -849,9 +855,31 @@ fn read_then_show(
 /// amount of rows found with no column asked for is the sum of their one money column
 /// (when the listing shows the rows whole, or only what they were picked by).
 fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
-    let asked = toks.windows(2).any(|w| {
-        w[0].low == "how" && w[1].low == "much" || w[0].low == "total" && w[1].low == "of"
-    });
+    // ("How much stock do we have" asks for no money: the word after "how much" is a verb
+    // or money itself.)
+    let asked = toks.windows(3).any(|w| {
+        w[0].low == "how"
+            && w[1].low == "much"
+            && matches!(
+                w[2].low.as_str(),
+                "money"
+                    | "cash"
+                    | "did"
+                    | "do"
+                    | "does"
+                    | "was"
+                    | "were"
+                    | "is"
+                    | "has"
+                    | "have"
+                    | "had"
+                    | "came"
+                    | "come"
+                    | "comes"
+            )
+    }) || toks
+        .windows(2)
+        .any(|w| w[0].low == "total" && w[1].low == "of");
     if !asked || !q.is_listing() || q.limit.is_some() || !q.order.is_empty() || q.distinct {
         return;
     }
@@ -871,9 +899,11 @@ fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
     }
 }
 
-/// "Customers whose orders total more than 5,000": an amount of the rows of a table that
-/// refers to the ones listed, compared "in total", is their sum per listed row (`GROUP BY`
-/// the row, `HAVING SUM(amount) > 5000`), not each related row's amount.
+/// "Customers whose orders total more than 5,000", "customers who spent more than 5,000":
+/// an amount of the rows of a table that refers to the ones listed, compared as a total (or
+/// after a verb of spending), is their sum per listed row (`GROUP BY` the row, `HAVING
+/// SUM(amount) > 5000`), not each related row's amount — unless "total" is the compared
+/// column's own name ("an order with a total amount over 5,000").
 fn totals_of_related_rows(
     q: &mut sql::Select,
     idx: &index::Index,
@@ -920,12 +950,13 @@ fn totals_of_related_rows(
     let sql::Cond::Cmp(col, ..) = &q.conds[at] else {
         return;
     };
+    // (Also a column named `total` alone: "an order with a total above 1,000".)
     let words = &idx.cols[*col].words;
-    let named = words.len() >= 2
-        && words[0] == "total"
-        && toks
-            .windows(2)
-            .any(|w| w[0].low == "total" && text::word_matches(&w[1], &words[1]));
+    let named = words.first().is_some_and(|w| w == "total")
+        && (words.len() == 1
+            || toks
+                .windows(2)
+                .any(|w| w[0].low == "total" && text::word_matches(&w[1], &words[1])));
     let other_signal = toks.iter().any(|t| {
         matches!(
             t.low.as_str(),
@@ -939,7 +970,15 @@ fn totals_of_related_rows(
         return;
     };
     q.distinct = false;
+    // (The shown columns too: a key PostgreSQL does not know as one would not carry them.)
     q.group = vec![key];
+    for e in &q.items {
+        if let sql::Expr::Col(c) = e
+            && !q.group.contains(c)
+        {
+            q.group.push(*c);
+        }
+    }
     q.having = Some((op, n));
     q.having_of = Some(sql::Expr::Agg(sql::Agg::Sum, col, false));
     if counts {
@@ -980,18 +1019,24 @@ fn negation_scope(q: &mut sql::Select, idx: &index::Index) {
         })
         .map(|(i, _)| i)
         .collect();
-    if outside.is_empty() {
+    // (Two conditions on one column — "ordered in 2023 but never in 2024" — are two
+    // parts of the question, not the negation's.)
+    let mut cols: Vec<usize> = outside
+        .iter()
+        .flat_map(|&i| sql::cond_cols(&q.conds[i]))
+        .collect();
+    let n = cols.len();
+    cols.sort_unstable();
+    cols.dedup();
+    if outside.is_empty() || cols.len() != n {
         return;
     }
+    let before = outside.iter().filter(|&&i| i < at).count();
     let mut moved = Vec::new();
     for i in outside.into_iter().rev() {
         moved.push(q.conds.remove(i));
     }
-    let at = q
-        .conds
-        .iter()
-        .position(|c| matches!(c, sql::Cond::NotIn(..)))
-        .unwrap_or_default();
+    let at = at - before;
     if let Some(sql::Cond::NotIn(_, sub)) = q.conds.get_mut(at) {
         sub.conds.extend(moved.into_iter().rev());
     }
@@ -1053,12 +1098,16 @@ fn its_columns_of_each(
         };
         if let Some(own) = own {
             *item = sql::Expr::Col(own);
+            if !q.group.contains(&own) {
+                q.group.push(own);
+            }
         }
     }
 }
 
 /// "Which episodes aired in October 2007?": the date a window is on is not shown beside
-/// the rows asked for, unless the question asks for dates ("when", "date", "day").
+/// the rows asked for, unless the question asks for dates ("when", "date", "day", "time")
+/// or the rows are shown whole.
 fn window_not_shown(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
     let windowed: Vec<usize> = q
         .conds
@@ -1128,18 +1177,42 @@ fn dates_in_words(q: &mut sql::Select, idx: &index::Index) {
         let pattern = if m == 1 && m2 == 1 && y2 == y + 1 {
             format!("{y}")
         } else if (y2, m2) == if m == 12 { (y + 1, 1) } else { (y, m + 1) } {
+            // Written as the samples write months ('October', 'OCTOBER', 'october'): LIKE is
+            // case-sensitive in PostgreSQL.
             let name = lexicon::MONTHS[(m - 1) as usize][0];
-            let mut cap = name.chars();
-            let name: String = cap
-                .next()
-                .map(|f| f.to_uppercase().chain(cap).collect())
-                .unwrap_or_default();
+            let sample = idx.cols[*col].samples.first().map_or("", String::as_str);
+            let name: String = if sample
+                .chars()
+                .filter(|c| c.is_alphabetic())
+                .all(char::is_uppercase)
+            {
+                name.to_uppercase()
+            } else if sample
+                .chars()
+                .find(|c| c.is_alphabetic())
+                .is_some_and(char::is_lowercase)
+            {
+                name.to_owned()
+            } else {
+                let mut cap = name.chars();
+                cap.next()
+                    .map(|f| f.to_uppercase().chain(cap).collect())
+                    .unwrap_or_default()
+            };
             format!("{name}%{y}")
         } else {
             continue;
         };
         *c = sql::Cond::Like(*col, pattern, false);
     }
+}
+
+/// The kind of measure a question asked for, which "how much …" or "how many …" said again
+/// may repeat.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    Amount,
+    Count,
 }
 
 /// A question read into a query, with how sure the reading is.

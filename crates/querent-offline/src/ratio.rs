@@ -253,15 +253,16 @@ const AMOUNT_OR_QUALIFIER: &[&str] = &[
     "min", "highest", "lowest", "of", "with", "who", "that", "which", "whose",
 ];
 
-/// The ratio of the two numbers read from the first way of cutting them apart that gives
-/// two numbers to divide: one column of the same rows over another (per row or per group),
-/// or one single number over another.
+/// The ratio of the two numbers read from the way of cutting them apart that gives two
+/// numbers to divide (refused when two ways do, differently): one column of the same rows
+/// over another (per row or per group), or one single number over another.
 pub(crate) fn of_sides(
     sides: &[(String, String)],
     read: impl Fn(&str) -> Result<Reading, CannotTranslate>,
     idx: &Index,
 ) -> Result<Reading, String> {
     let mut why = None;
+    let mut found: Option<Reading> = None;
     for (a, b) in sides {
         let (ra, rb) = match (read(a), read(b)) {
             (Ok(ra), Ok(rb)) => (ra, rb),
@@ -271,11 +272,27 @@ pub(crate) fn of_sides(
             }
         };
         match divided(ra, rb, idx) {
-            Ok(r) => return Ok(r),
+            // Two ways of cutting the numbers apart that both read, differently ("orders
+            // shipped to Canada to orders shipped to Mexico"): no guess between them.
+            Ok(r) if found.as_ref().is_some_and(|f| f.q != r.q) => {
+                return Err(format!(
+                    "the question asks for a ratio, and I could read its two numbers in more \
+                     than one way: {} — or — {}. Ask for each number on its own, or use an \
+                     LLM provider.",
+                    explain(&found.map(|f| f.q).unwrap_or_default(), idx).trim_end_matches('.'),
+                    explain(&r.q, idx).trim_end_matches('.')
+                ));
+            }
+            Ok(r) => {
+                found.get_or_insert(r);
+            }
             Err(e) => {
                 why.get_or_insert(e);
             }
         }
+    }
+    if let Some(r) = found {
+        return Ok(r);
     }
     Err(format!(
         "the question asks for a ratio of two numbers, and I could not compute both: {}",
@@ -286,8 +303,11 @@ pub(crate) fn of_sides(
 /// `a` divided by `b`: the same rows with one number different (that number of `a` over
 /// that of `b`), or two single numbers.
 fn divided(a: Reading, b: Reading, idx: &Index) -> Result<Reading, String> {
+    // (A key is no quantity: a ratio of ids means nothing.)
     let number = |e: &Expr| {
-        is_measure(e, idx) || matches!(e, Expr::Col(c) if idx.cols[*c].kind == Kind::Number)
+        is_measure(e, idx)
+            || matches!(e, Expr::Col(c)
+                if idx.cols[*c].kind == Kind::Number && !idx.cols[*c].pk && !idx.cols[*c].fk)
     };
     let plain = |q: &Select| {
         q.limit.is_none() && q.share.is_none() && q.ratio.is_none() && q.intersect.is_none()
@@ -312,7 +332,10 @@ fn divided(a: Reading, b: Reading, idx: &Index) -> Result<Reading, String> {
             items.insert(k + 1, qb.items[k].clone());
             // A ratio per row is shown beside the row's label: a column of ratios alone
             // does not say whose they are.
-            let per_row = qa.group.is_empty() && qa.bucket.is_none();
+            // (Not beside aggregates over all the rows: no row is theirs.)
+            let per_row = qa.group.is_empty()
+                && qa.bucket.is_none()
+                && !items.iter().any(|e| is_measure(e, idx));
             if let Some(label) = idx.label_col(qa.from).filter(|l| {
                 per_row && !items.contains(&Expr::Col(*l)) && !qa.fixed_cols().contains(l)
             }) {
@@ -350,11 +373,10 @@ fn divided(a: Reading, b: Reading, idx: &Index) -> Result<Reading, String> {
             ));
         }
     };
-    let mut sure = if a.sure.confidence <= b.sure.confidence {
-        a.sure
-    } else {
-        b.sure.clone()
-    };
+    // The less sure side's confidence, and the doubts of both.
+    let confidence = a.sure.confidence.min(b.sure.confidence);
+    let mut sure = a.sure;
+    sure.confidence = confidence;
     for d in b.sure.doubts {
         if !sure.doubts.iter().any(|x| x.said == d.said) {
             sure.doubts.push(d);

@@ -690,12 +690,17 @@ impl R<'_> {
             // A metric is an aggregate already.
             Expr::Agg(_, c, _) if self.idx.cols[*c].metric.is_some() => self.col(*c),
             Expr::Agg(a, c, d) => {
-                format!(
-                    "{}({}{})",
-                    a.sql(),
-                    if *d { "DISTINCT " } else { "" },
+                // Numbers kept as text (`age varchar`) are cast where the database would not
+                // add them up itself (PostgreSQL).
+                let col = if matches!(a, Agg::Avg | Agg::Sum)
+                    && self.idx.cols[*c].kind == Kind::Text
+                    && self.dialect == Dialect::Postgres
+                {
+                    format!("CAST({} AS NUMERIC)", self.col(*c))
+                } else {
                     self.col(*c)
-                )
+                };
+                format!("{}({}{col})", a.sql(), if *d { "DISTINCT " } else { "" })
             }
         }
     }

@@ -2976,16 +2976,22 @@ fn ratios_divide_two_numbers_read_apart() {
          COUNT(*) AS order_count FROM orders WHERE status = 'shipped' AND ordered_at >= \
          '2025-01-01' AND ordered_at < '2026-01-01'), 0) AS ratio"
     );
-    // Two columns of the same rows: one column, beside the rows' label.
+    // Two columns of the same rows: one column (beside the rows' label, when they have one).
     assert_eq!(
-        demo_sql("Show the ratio of the salary to the department id of each employee").unwrap(),
-        "SELECT name, 1.0 * salary / NULLIF(department_id, 0) AS ratio FROM employees"
+        demo_sql("Show the ratio of the unit price to the quantity of each order item").unwrap(),
+        "SELECT 1.0 * unit_price / NULLIF(quantity, 0) AS ratio FROM order_items"
+    );
+    // Two totals of the same rows: no row's label beside them.
+    assert_eq!(
+        demo_sql("What is the ratio of the total salary to the average salary of employees?")
+            .unwrap(),
+        "SELECT 1.0 * SUM(salary) / NULLIF(AVG(salary), 0) AS ratio FROM employees"
     );
     // Numbers that are neither: refused, saying what each side was read as.
     let e = demo_sql("What is the ratio of the names of customers to orders?").unwrap_err();
     assert!(e.contains("ratio of two numbers"), "{e}");
     check_valid("What is the ratio of cancelled orders to shipped orders in 2025?");
-    check_valid("Show the ratio of the salary to the department id of each employee");
+    check_valid("Show the ratio of the unit price to the quantity of each order item");
 }
 
 /// A schema of abbreviated names without declared foreign keys, dates kept as text.
@@ -3203,6 +3209,17 @@ fn on_average_averages_the_one_number_asked_for() {
     assert_eq!(
         sql("On average, how old are the dogs?").unwrap(),
         "SELECT AVG(age) AS avg_age FROM dogs"
+    );
+    // PostgreSQL adds up no text: the numbers are cast.
+    assert_eq!(
+        translate(
+            "On average, how old are the dogs?",
+            &snap,
+            Dialect::Postgres
+        )
+        .unwrap()
+        .sql,
+        "SELECT AVG(CAST(age AS NUMERIC)) AS avg_age FROM dogs"
     );
     // Not for a breakdown the query does not build.
     assert_ne!(
@@ -3456,7 +3473,7 @@ fn totals_over_related_rows_compare_their_sum() {
             .map_err(|e| e.understood)
     };
     let having = "SELECT T1.name FROM customers AS T1 JOIN orders AS T2 ON T1.id = T2.customer_id \
-                  GROUP BY T1.id HAVING SUM(T2.total_amount) > 5000";
+                  GROUP BY T1.id, T1.name HAVING SUM(T2.total_amount) > 5000";
     assert_eq!(
         sql("Which customers spent more than 5000?").unwrap(),
         having
@@ -3512,4 +3529,20 @@ fn everyday_names_of_common_tables() {
         sql("How many orchestras does each record label have?").unwrap(),
         "SELECT COUNT(*) AS orchestra_count, record_company FROM orchestra GROUP BY record_company"
     );
+}
+
+#[test]
+fn short_decades_and_digit_words_are_read_only_as_said() {
+    // "in their 30s" is an age, not the 1930s; "the 90s" is a decade.
+    let t = demo_sql("How many customers signed up in their 30s?").unwrap_or_default();
+    assert!(!t.contains("1930"), "{t}");
+    assert!(
+        demo_sql("How many orders were placed in the 90s?")
+            .unwrap()
+            .contains("'1990-01-01'")
+    );
+    // A word with digits stays whole: "F-150" is no 150.
+    let toks = crate::text::split_hyphens(crate::text::tokenize("F-150 check-in"), |_| false);
+    let words: Vec<&str> = toks.iter().map(|t| t.low.as_str()).collect();
+    assert_eq!(words, ["f-150", "check", "in"]);
 }

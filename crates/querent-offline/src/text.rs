@@ -151,7 +151,6 @@ pub(crate) fn quote_text_pieces(toks: &mut [Tok], idx: &crate::index::Index) {
     }
 }
 
-/// Splits a question into tokens: words, numbers (with decimals), and quoted literals.
 /// A question's words as written between spaces, lower case, without the punctuation
 /// around them ("Ratio," → "ratio").
 pub(crate) fn plain_words(question: &str) -> Vec<String> {
@@ -164,16 +163,17 @@ pub(crate) fn plain_words(question: &str) -> Vec<String> {
         .collect()
 }
 
-/// "check-in date", "best-selling", "one-way": a hyphenated word the schema does not know
-/// as a whole (`known`) is its parts, as said apart ("check in date" names
-/// `check_in_date`). Dates and numbers ("2024-07-01") stay whole.
+/// "check-in date", "best-selling", "one-way": a hyphenated word of letters the schema does
+/// not know as a whole (`known`) is its parts, as said apart ("check in date" names
+/// `check_in_date`). Anything with a digit ("2024-07-01", "F-150") stays whole.
 pub(crate) fn split_hyphens(toks: Vec<Tok>, known: impl Fn(&str) -> bool) -> Vec<Tok> {
     let mut out = Vec::with_capacity(toks.len());
     for t in toks {
         let parts: Vec<&str> = t.text.split('-').filter(|p| !p.is_empty()).collect();
+        // (Only words: "F-150", "covid-19", "SKU-123" and dates stay whole.)
         let split = !t.quoted
             && parts.len() >= 2
-            && !parts.iter().all(|p| p.chars().all(|c| c.is_ascii_digit()))
+            && parts.iter().all(|p| p.chars().all(char::is_alphabetic))
             && !known(&t.low);
         if !split {
             out.push(t);
@@ -192,6 +192,7 @@ pub(crate) fn split_hyphens(toks: Vec<Tok>, known: impl Fn(&str) -> bool) -> Vec
     out
 }
 
+/// Splits a question into tokens: words, numbers (with decimals), and quoted literals.
 pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
     let chars: Vec<char> = question.chars().collect();
     let mut out = Vec::new();

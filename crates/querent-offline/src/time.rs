@@ -224,7 +224,9 @@ fn decades_of_year_columns(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             n.checked_sub(1)
         };
         let after_in = prep_at.is_some_and(|p| matches!(out[p].low.as_str(), "in" | "during"));
-        match decade(&t.low) {
+        // ("the 90s", "the nineties" only after "the".)
+        let short_ok = t.low.len() == 5 || the;
+        match decade(&t.low).filter(|_| short_ok) {
             Some(y) if !t.quoted && after_in => {
                 out.truncate(prep_at.unwrap_or(n));
                 let mut hi = Tok::word(&(y + 9).to_string());
@@ -295,8 +297,10 @@ fn period_at(toks: &[Tok], i: usize, year: Option<i32>) -> Option<(Period, usize
         let y = year_of(toks.get(j))?;
         return Some((Period::months((y, (h - 1) * 6 + 1), 6), j + 1 - i));
     }
-    // "the 1990s", "the 2000s": ten years.
-    if let Some(y) = decade(low(k)) {
+    // "the 1990s", "the 2000s": ten years ("the 90s", "the nineties" only after "the":
+    // "in their 30s" is an age).
+    let short = low(k).len() != 5;
+    if let Some(y) = decade(low(k)).filter(|_| !short || k > i) {
         return Some((Period::months((y, 1), 120), k + 1 - i));
     }
     let quarter = low(k)
