@@ -41,6 +41,9 @@ pub(crate) struct Col {
     pub spelled: Vec<String>,
     /// Kind of values.
     pub kind: Kind,
+    /// A date kept in a text column (`hire_dt TEXT`): PostgreSQL compares and cuts it only
+    /// once cast.
+    pub text_date: bool,
     /// Part of the primary key.
     pub pk: bool,
     /// Part of a foreign key.
@@ -543,6 +546,9 @@ impl Index {
                     }
                 }
                 let kind = kind_of(&c.data_type, &c.name, &cw, &c.sample_values);
+                let declared = c.data_type.to_lowercase();
+                let text_date =
+                    kind == Kind::Date && !declared.contains("date") && !declared.contains("time");
                 let spelled_short = spelled_out(&short);
                 let spelled_short = if spelled_short == short {
                     Vec::new()
@@ -557,6 +563,7 @@ impl Index {
                     short,
                     spelled: spelled_short,
                     kind,
+                    text_date,
                     pk: t.primary_key.iter().any(|p| p == &c.name),
                     fk,
                     samples: match sc {
@@ -863,6 +870,7 @@ impl Index {
                     short: vec!["revenue".into()],
                     spelled: Vec::new(),
                     kind: Kind::Number,
+                    text_date: false,
                     pk: false,
                     fk: false,
                     samples: Vec::new(),
@@ -900,6 +908,7 @@ impl Index {
                     short: vec!["headcount".into()],
                     spelled: Vec::new(),
                     kind: Kind::Number,
+                    text_date: false,
                     pk: false,
                     fk: false,
                     samples: Vec::new(),
@@ -1100,6 +1109,7 @@ impl Index {
             spelled: Vec::new(),
             words,
             kind: Kind::Number,
+            text_date: false,
             pk: false,
             fk: false,
             samples: Vec::new(),

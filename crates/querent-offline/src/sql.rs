@@ -626,8 +626,18 @@ impl R<'_> {
     }
     /// A date column cut to a grain, as text that sorts in time order (`2024-05`,
     /// `2024-Q2`).
+    /// A date column as the dialect's date functions take it: a date kept as text is cast in
+    /// PostgreSQL (SQLite and MySQL read the text as a date themselves).
+    fn date_col(&self, c: usize) -> String {
+        if self.idx.cols[c].text_date && self.dialect == Dialect::Postgres {
+            format!("CAST({} AS TIMESTAMP)", self.col(c))
+        } else {
+            self.col(c)
+        }
+    }
+
     fn bucket(&self, c: usize, g: Grain) -> String {
-        let c = self.col(c);
+        let c = self.date_col(c);
         match self.dialect {
             Dialect::Sqlite => match g {
                 Grain::Day => format!("date({c})"),
@@ -897,7 +907,7 @@ impl R<'_> {
                 let parts: Vec<String> = cs.iter().map(|c| self.cond(c)).collect();
                 parts.join(" AND ")
             }
-            Cond::Relative(col, r) => self.rel(&self.col(*col), *r),
+            Cond::Relative(col, r) => self.rel(&self.date_col(*col), *r),
             Cond::Or(cs) => {
                 let parts: Vec<String> = cs
                     .iter()

@@ -3546,3 +3546,49 @@ fn short_decades_and_digit_words_are_read_only_as_said() {
     let words: Vec<&str> = toks.iter().map(|t| t.low.as_str()).collect();
     assert_eq!(words, ["f-150", "check", "in"]);
 }
+
+#[test]
+fn dates_kept_as_text_are_cast_where_postgres_needs_it() {
+    let snap = payroll();
+    let t = translate(
+        "How many employees were hired this year?",
+        &snap,
+        Dialect::Postgres,
+    )
+    .unwrap();
+    assert!(
+        t.sql.contains("CAST(hire_dt AS TIMESTAMP) >= "),
+        "{}",
+        t.sql
+    );
+    let t = translate(
+        "How many employees were hired per month?",
+        &snap,
+        Dialect::Postgres,
+    )
+    .unwrap();
+    assert!(
+        t.sql.contains("to_char(CAST(hire_dt AS TIMESTAMP)"),
+        "{}",
+        t.sql
+    );
+    let policy = GuardPolicy {
+        max_rows: Some(1000),
+        ..Default::default()
+    };
+    validate(
+        Dialect::Postgres,
+        &t.sql,
+        &GuardSchema::from_snapshot(&snap),
+        &policy,
+    )
+    .unwrap_or_else(|e| panic!("guard refused {}: {e}", t.sql));
+    // SQLite reads the text itself.
+    let t = translate(
+        "How many employees were hired this year?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert!(!t.sql.contains("CAST"), "{}", t.sql);
+}
