@@ -2973,6 +2973,11 @@ impl P<'_> {
             if t != main {
                 extra_tables.push(t);
             }
+            // (Rows with no value to average are no candidates: PostgreSQL would rank their
+            // NULL average first.)
+            if let Some(Expr::Agg(_, c, _)) = ranked_measure {
+                q.conds.push(Cond::NotNull(c));
+            }
             q.order
                 .insert(0, (ranked_measure.take().unwrap_or(Expr::CountStar), desc));
         }

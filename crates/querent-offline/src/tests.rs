@@ -3414,12 +3414,12 @@ fn ranked_by_an_average_of_related_rows() {
     assert_eq!(
         sql("Which hotel has the highest average rating?").unwrap(),
         "SELECT T1.hotel_name FROM hotels AS T1 JOIN reviews AS T2 ON T1.hotel_id = T2.hotel_id \
-         GROUP BY T1.hotel_id ORDER BY AVG(T2.rating) DESC LIMIT 1"
+         WHERE T2.rating IS NOT NULL GROUP BY T1.hotel_id ORDER BY AVG(T2.rating) DESC LIMIT 1"
     );
     assert_eq!(
         sql("Which 2 hotels have the lowest total rating?").unwrap(),
         "SELECT T1.hotel_name FROM hotels AS T1 JOIN reviews AS T2 ON T1.hotel_id = T2.hotel_id \
-         GROUP BY T1.hotel_id ORDER BY SUM(T2.rating) LIMIT 2"
+         WHERE T2.rating IS NOT NULL GROUP BY T1.hotel_id ORDER BY SUM(T2.rating) LIMIT 2"
     );
 }
 
