@@ -1105,6 +1105,50 @@ fn its_columns_of_each(
     }
 }
 
+/// "What's the total number of units sold?": a column the shown metric adds up
+/// (`quantity` of `units_sold = SUM(quantity)`) is no breakdown of it unless the question
+/// asks for one ("by", "per", "each", "for every").
+fn metric_columns_not_grouped(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let breakdown = toks
+        .iter()
+        .any(|t| matches!(t.low.as_str(), "by" | "per" | "each" | "every"));
+    if breakdown || q.bucket.is_some() {
+        return;
+    }
+    let inside: Vec<usize> = q
+        .items
+        .iter()
+        .filter_map(|e| match e {
+            sql::Expr::Col(c) => idx.cols[*c].metric.as_ref(),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|p| match p {
+            index::Piece::Col(c) => Some(*c),
+            index::Piece::Text(_) => None,
+        })
+        .collect();
+    let grouped_inside = |c: &usize| inside.contains(c) && q.group.contains(c);
+    if !q
+        .items
+        .iter()
+        .any(|e| matches!(e, sql::Expr::Col(c) if grouped_inside(c)))
+    {
+        return;
+    }
+    let drop: Vec<usize> = q
+        .items
+        .iter()
+        .filter_map(|e| match e {
+            sql::Expr::Col(c) if grouped_inside(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    q.items
+        .retain(|e| !matches!(e, sql::Expr::Col(c) if drop.contains(c)));
+    q.group.retain(|c| !drop.contains(c));
+}
+
 /// "Which episodes aired in October 2007?": the date a window is on is not shown beside
 /// the rows asked for, unless the question asks for dates ("when", "date", "day", "time")
 /// or the rows are shown whole.
@@ -1375,6 +1419,7 @@ fn read(
     each_row_once(&mut q, idx, &toks, options);
     dates_in_words(&mut q, idx);
     window_not_shown(&mut q, idx, &toks);
+    metric_columns_not_grouped(&mut q, idx, &toks);
     its_columns_of_each(&mut q, idx, &toks, planned.breakdown_table);
     negation_scope(&mut q, idx);
     let spent = read_as
@@ -2533,6 +2578,11 @@ fn name_whole_people(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
         }
     }
     q.group = group;
+    // (Both halves of an INTERSECT show the same columns: "customers who ordered in both
+    // 2023 and 2024" showed first and last names against first names alone.)
+    if let Some(other) = q.intersect.as_deref_mut() {
+        name_whole_people(other, idx, toks);
+    }
 }
 
 /// Makes a query that uses metrics of the semantic model well-formed: metrics are

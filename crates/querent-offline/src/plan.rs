@@ -2779,7 +2779,12 @@ impl P<'_> {
             let measures: Vec<&Expr> = sel.iter().chain(q.order.iter().map(|(e, _)| e)).collect();
             let col = self
                 .measure_date(main, &measures)
-                .or_else(|| self.date_col(main, &extra_tables));
+                .or_else(|| self.date_col(main, &extra_tables))
+                .or_else(|| {
+                    let (c, p) = self.parent_date(main)?;
+                    extra_tables.push(p);
+                    Some(c)
+                });
             match col {
                 Some(c) => conds.push((at, Cond::Relative(c, rel))),
                 None => not_understood.push("a time range, but no date column".into()),
@@ -2829,6 +2834,24 @@ impl P<'_> {
                 (_, Some(t)) if t != main => self.date_col(t, &[]).or(own),
                 (c, _) => c,
             };
+            // "Which sales rep brought in the most revenue in 2024?": the window dates the
+            // rows the ranking measure adds up, not the reps (unless their date is said).
+            let measures: Vec<&Expr> = sel.iter().chain(q.order.iter().map(|(e, _)| e)).collect();
+            let col = match self.measure_date(main, &measures) {
+                Some(m)
+                    if col.is_none_or(|c| self.idx.cols[c].table == main && !self.mentioned(c)) =>
+                {
+                    Some(m)
+                }
+                _ => col,
+            };
+            // "units sold in 2024" of order lines without dates: the dates of the one table
+            // they belong to (their order).
+            let col = col.or_else(|| {
+                let (c, p) = self.parent_date(main)?;
+                extra_tables.push(p);
+                Some(c)
+            });
             match col {
                 Some(c) => {
                     let lit = |d: &Option<String>| d.clone().map(Lit::Str);
@@ -4289,6 +4312,28 @@ impl P<'_> {
             _ => None,
         })?;
         (t != main).then(|| self.date_col(t, &[])).flatten()
+    }
+
+    /// The date of the one table `t`'s rows belong to (an order line's order), when `t`
+    /// has none: (its date column, that table).
+    fn parent_date(&self, t: usize) -> Option<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = Vec::new();
+        for e in &self.idx.edges {
+            if self.idx.cols[e.from].table != t || self.idx.cols[e.from].pk {
+                continue;
+            }
+            let p = self.idx.cols[e.to].table;
+            if p != t
+                && let Some(c) = self.date_col(p, &[])
+                && !found.iter().any(|(_, q)| *q == p)
+            {
+                found.push((c, p));
+            }
+        }
+        match found[..] {
+            [one] => Some(one),
+            _ => None,
+        }
     }
 
     fn year_col(&self, main: usize) -> Option<usize> {

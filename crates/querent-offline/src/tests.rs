@@ -3592,3 +3592,74 @@ fn dates_kept_as_text_are_cast_where_postgres_needs_it() {
     .unwrap();
     assert!(!t.sql.contains("CAST"), "{}", t.sql);
 }
+
+#[test]
+fn a_window_dates_the_rows_a_ranking_adds_up_and_names_stay_whole_in_both_halves() {
+    // The customers' own dates are not the window's: the orders' are.
+    let s = demo_sql("Which customer brought in the most revenue in 2024?").unwrap();
+    assert!(s.contains("T2.ordered_at >= '2024-01-01'"), "{s}");
+    assert!(!s.contains("created_at"), "{s}");
+    // Both halves of an INTERSECT show the whole name.
+    let snap = schema_of(vec![
+        table(
+            "customers",
+            vec![
+                col("id", "integer", &[]),
+                col("first_name", "text", &[]),
+                col("last_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "orders",
+            vec![
+                col("id", "integer", &[]),
+                col("customer_id", "integer", &[]),
+                col("ordered_at", "date", &[]),
+            ],
+            vec![fk("customer_id", "customers")],
+        ),
+    ]);
+    let s = translate(
+        "Which customers ordered in both 2023 and 2024?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .unwrap()
+    .sql;
+    assert_eq!(s.matches("T1.first_name, T1.last_name").count(), 2, "{s}");
+}
+
+#[test]
+fn a_column_a_metric_adds_up_is_no_breakdown_of_it() {
+    let snap = shop();
+    let model = shop_model();
+    let idx = crate::index::Index::new(&snap, &shop_policy(), Some(&model));
+    let revenue = (0..idx.cols.len())
+        .find(|&c| idx.cols[c].metric.is_some() && idx.cols[c].name == "revenue")
+        .unwrap();
+    let amount = (0..idx.cols.len())
+        .find(|&c| idx.cols[c].name == "amount")
+        .unwrap();
+    let grouped = || {
+        let mut q = sql::Select::plain(
+            idx.cols[amount].table,
+            vec![sql::Expr::Col(amount), sql::Expr::Col(revenue)],
+            Vec::new(),
+        );
+        q.group = vec![amount];
+        q
+    };
+    let mut q = grouped();
+    super::metric_columns_not_grouped(
+        &mut q,
+        &idx,
+        &crate::text::tokenize("the total revenue amount"),
+    );
+    assert_eq!(q.items, vec![sql::Expr::Col(revenue)]);
+    assert!(q.group.is_empty());
+    // Asked for by the column: kept.
+    let mut q = grouped();
+    super::metric_columns_not_grouped(&mut q, &idx, &crate::text::tokenize("revenue by amount"));
+    assert_eq!(q, grouped());
+}
