@@ -114,6 +114,19 @@ pub(crate) fn assess(
             factor: 0.6,
             about_a_word: false,
         });
+    } else if asks_who
+        && !q.items.iter().any(|e| {
+            matches!(e, Expr::Col(c)
+                if idx.cols[*c].kind == crate::index::Kind::Text
+                    && idx.label_col(idx.cols[*c].table) == Some(*c))
+        })
+    {
+        // "Who placed the biggest order?" answered with the order's row: nobody is named.
+        doubts.push(Doubt {
+            said: "the question asks who, but the answer names no one".into(),
+            factor: 0.7,
+            about_a_word: false,
+        });
     }
     let unnamed = unnamed_tables(q, idx, &named);
     for &t in &unnamed {

@@ -1105,6 +1105,41 @@ fn its_columns_of_each(
     }
 }
 
+/// "Top 3 countries by revenue": the values of a column ranked by a measure are groups of
+/// that column, not of the rows that hold it (it ranked the customers and showed their
+/// countries) — when the question names the column's values and not the rows' table.
+fn ranked_values_of_a_column(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let Some(key) = idx.key_col(q.from) else {
+        return;
+    };
+    let [sql::Expr::Col(c)] = q.items[..] else {
+        return;
+    };
+    let col = &idx.cols[c];
+    let ranked = q
+        .order
+        .first()
+        .is_some_and(|(e, _)| sql::is_measure(e, idx));
+    let names_rows = toks
+        .iter()
+        .any(|t| !t.quoted && idx.table_named_by(&t.stem) == Some(q.from));
+    let names_col = toks
+        .iter()
+        .any(|t| !t.quoted && col.short.len() == 1 && text::word_matches(t, &col.short[0]));
+    if q.group == [key]
+        && ranked
+        && q.limit.is_some()
+        && col.table == q.from
+        && col.kind == index::Kind::Text
+        && !col.pk
+        && idx.label_col(q.from) != Some(c)
+        && names_col
+        && !names_rows
+    {
+        q.group = vec![c];
+    }
+}
+
 /// "What's the total number of units sold?": a column the shown metric adds up
 /// (`quantity` of `units_sold = SUM(quantity)`) is no breakdown of it unless the question
 /// asks for one ("by", "per", "each", "for every").
@@ -1259,6 +1294,45 @@ enum Asked {
     Count,
 }
 
+/// "Top 5 cities by number of orders" cut at 5 rows in no order: any 5 rows, shown as the
+/// top ones. Why such a query is refused, when it is one.
+fn unranked_cut(q: &sql::Select, idx: &index::Index, toks: &[text::Tok]) -> Option<String> {
+    let w = toks
+        .iter()
+        .find(|t| !t.quoted && matches!(t.low.as_str(), "top" | "best" | "worst" | "bottom"))?;
+    (q.limit.is_some() && q.order.is_empty() && q.bucket.is_none()).then(|| {
+        format!(
+            "the question asks for the \"{}\" rows, but I did not find what to rank them by; \
+             I would have answered any of them: {} Name what to rank by, or use an LLM \
+             provider.",
+            w.low,
+            sql::explain(q, idx)
+        )
+    })
+}
+
+/// The last readings of a planned query: dates kept as words, a window's date not shown,
+/// a metric's own columns not grouped, a column's values ranked as groups, "its" columns of
+/// the each rows, a negation's conditions inside it, sums over related rows compared.
+fn the_answer_as_meant(
+    q: &mut sql::Select,
+    idx: &index::Index,
+    toks: &[text::Tok],
+    read_as: &[ground::ReadAs],
+    each: Option<usize>,
+) {
+    dates_in_words(q, idx);
+    window_not_shown(q, idx, toks);
+    metric_columns_not_grouped(q, idx, toks);
+    ranked_values_of_a_column(q, idx, toks);
+    its_columns_of_each(q, idx, toks, each);
+    negation_scope(q, idx);
+    let spent = read_as
+        .iter()
+        .any(|r| ground::SPENDING.contains(&r.said.as_str()));
+    totals_of_related_rows(q, idx, toks, spent);
+}
+
 /// A question read into a query, with how sure the reading is.
 pub(crate) struct Reading {
     pub q: sql::Select,
@@ -1392,6 +1466,9 @@ fn read(
             ),
         });
     }
+    if let Some(understood) = unranked_cut(&q, idx, &toks) {
+        return Err(CannotTranslate { understood });
+    }
     shape_answer(&mut q, idx, &toks).map_err(|understood| CannotTranslate { understood })?;
     rows_and_their_columns(&mut q, idx, &toks);
     name_whole_people(&mut q, idx, &toks);
@@ -1417,15 +1494,7 @@ fn read(
     role_of_the_verb(&mut q, idx, &toks, &read_as);
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
-    dates_in_words(&mut q, idx);
-    window_not_shown(&mut q, idx, &toks);
-    metric_columns_not_grouped(&mut q, idx, &toks);
-    its_columns_of_each(&mut q, idx, &toks, planned.breakdown_table);
-    negation_scope(&mut q, idx);
-    let spent = read_as
-        .iter()
-        .any(|r| ground::SPENDING.contains(&r.said.as_str()));
-    totals_of_related_rows(&mut q, idx, &toks, spent);
+    the_answer_as_meant(&mut q, idx, &toks, &read_as, planned.breakdown_table);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,

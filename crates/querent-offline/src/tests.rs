@@ -2337,9 +2337,12 @@ fn places_the_samples_miss_go_to_a_column_or_table_of_places() {
 
 #[test]
 fn best_n_is_a_cut_and_we_make_is_a_verb() {
-    let best = demo_sql("Who are the best 3 customers by total?").unwrap();
-    assert!(best.ends_with("LIMIT 3"), "{best}");
+    let best = demo_sql("Who are the best 3 customers by revenue?").unwrap();
+    assert!(best.ends_with("DESC LIMIT 3"), "{best}");
     assert!(!best.contains("= 3"), "{best}");
+    // A cut with nothing to rank by is refused, not any 3 rows shown as the best.
+    let e = demo_sql("Who are the best 3 customers by total?").unwrap_err();
+    assert!(e.contains("did not find what to rank them by"), "{e}");
     assert!(demo_sql("How many orders did we make in 2024?").is_ok());
 }
 
@@ -3662,4 +3665,29 @@ fn a_column_a_metric_adds_up_is_no_breakdown_of_it() {
     let mut q = grouped();
     super::metric_columns_not_grouped(&mut q, &idx, &crate::text::tokenize("revenue by amount"));
     assert_eq!(q, grouped());
+}
+
+#[test]
+fn top_values_of_a_column_who_names_someone_and_top_rows_need_an_order() {
+    // The values of a column ranked by a measure are its groups.
+    assert_eq!(
+        demo_sql("Top 3 countries by revenue").unwrap(),
+        "SELECT T1.country FROM customers AS T1 JOIN orders AS T2 ON T1.id = T2.customer_id \
+         GROUP BY T1.country ORDER BY SUM(T2.total) DESC LIMIT 3"
+    );
+    // "who" answered with rows that name no one: a doubt.
+    let snap = schema_of(vec![table(
+        "orders",
+        vec![
+            col("id", "integer", &[]),
+            col("customer_id", "integer", &[]),
+            col("amount", "real", &[]),
+            col("ordered_at", "date", &[]),
+        ],
+        vec![],
+    )]);
+    let e = translate("Who placed the biggest order?", &snap, Dialect::Sqlite)
+        .map(|t| t.explanation)
+        .unwrap_or_else(|e| e.understood);
+    assert!(e.contains("the answer names no one"), "{e}");
 }
