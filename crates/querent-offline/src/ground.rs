@@ -250,32 +250,34 @@ fn break_down_by(toks: Vec<Tok>) -> Vec<Tok> {
         }
         i = 2;
     }
+    let lex = lexicon();
     while i < toks.len() {
         // "by which hand they play with," → "by hand,": the clause after the pronoun is
         // only its verb and a preposition (anything more is kept and the rewrite not made).
-        let clause_end = (i + 4..toks.len())
-            .find(|&j| toks[j].comma || toks[j].stop)
-            .unwrap_or(toks.len().saturating_sub(1));
-        let lex = lexicon();
-        let bare = i + 4 <= clause_end
-            && toks[i + 4..=clause_end].iter().enumerate().all(|(k, t)| {
-                let w = t.low.as_str();
-                k == 0 && (lex.is_verb(w) || lex.noun_too(w))
-                    || k > 0 && matches!(w, "with" | "in" | "on" | "at" | "for" | "to" | "from")
-            });
-        if toks[i].low == "by"
+        let by_which = toks[i].low == "by"
             && at(i + 1) == "which"
             && i + 2 < toks.len()
-            && matches!(at(i + 3), "they" | "it" | "he" | "she")
-            && bare
-        {
+            && matches!(at(i + 3), "they" | "it" | "he" | "she");
+        let clause_end = (by_which)
+            .then(|| {
+                (i + 4..toks.len())
+                    .find(|&j| toks[j].comma || toks[j].stop)
+                    .unwrap_or(toks.len() - 1)
+            })
+            .filter(|&end| {
+                i + 4 <= end
+                    && toks[i + 4..=end].iter().enumerate().all(|(k, t)| {
+                        let w = t.low.as_str();
+                        k == 0 && (lex.is_verb(w) || lex.noun_too(w))
+                            || k > 0
+                                && matches!(w, "with" | "in" | "on" | "at" | "for" | "to" | "from")
+                    })
+            });
+        if let Some(j) = clause_end {
             out.push(toks[i].clone());
             let mut noun = toks[i + 2].clone();
-            let j = clause_end;
-            if let Some(end) = toks.get(j) {
-                noun.comma = end.comma;
-                noun.stop = end.stop;
-            }
+            noun.comma = toks[j].comma;
+            noun.stop = toks[j].stop;
             out.push(noun);
             i = j + 1;
             continue;
@@ -338,12 +340,9 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     let mut taken = vec![false; toks.len()];
     for (i, tok) in toks.iter().cloned().enumerate() {
         if taken[i] {
-            if (tok.stop || tok.comma)
-                && let Some(p) = out.last_mut()
-            {
+            if let Some(p) = out.last_mut() {
                 let p: &mut Tok = p;
-                p.stop |= tok.stop;
-                p.comma |= tok.comma;
+                p.take_marks(&tok);
             }
             continue;
         }
@@ -667,15 +666,11 @@ pub(crate) fn level_of_a_name(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             && matches!(t.stem.as_str(), "level" | "figure")
             && !idx.names(&t.stem)
             && out.last().is_some_and(|p: &Tok| {
-                !p.quoted
-                    && !p.comma
-                    && !p.stop
-                    && (idx.names(&p.stem) || idx.values.iter().any(|v| v.said == p.low))
+                !p.quoted && !p.comma && !p.stop && (idx.names(&p.stem) || idx.holds_said(&p.low))
             });
         if level {
             if let Some(p) = out.last_mut() {
-                p.comma |= t.comma;
-                p.stop |= t.stop;
+                p.take_marks(&t);
             }
             continue;
         }

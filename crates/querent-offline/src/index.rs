@@ -761,9 +761,7 @@ impl Index {
             // (A code or number the other table has under the same name is that column, not
             // a reference to its key: `tickets.flight_no` and `flights.flight_no` beside
             // `flights.id`. A name like the table's, `flights.airline`, still refers.)
-            let coded = c.words.last().is_some_and(|w| {
-                matches!(w.as_str(), "cd" | "code" | "key" | "no" | "num" | "nbr")
-            });
+            let coded = c.words.last().is_some_and(|w| w != "id" && keyish(w));
             let same_name = coded
                 && idx.tables[ti]
                     .cols
@@ -1304,6 +1302,17 @@ impl Index {
         MONEY_COLUMN
             .iter()
             .position(|m| col.words.iter().any(|w| *w == stem(m)))
+    }
+
+    /// Whether the schema says `word` (lower case): a name of a table or column, or a stored
+    /// value said so.
+    pub(crate) fn says(&self, word: &str) -> bool {
+        self.names(word) || self.holds_said(word)
+    }
+
+    /// Whether a stored value is said as `said` (lower case, trimmed).
+    pub(crate) fn holds_said(&self, said: &str) -> bool {
+        self.values.iter().any(|v| v.said == said)
     }
 
     /// Whether column `c` keeps the date its row ended (`term_dt`, `end_date`, `left_on`;

@@ -609,9 +609,7 @@ struct Understood {
 /// members of a kind ("laptops"), "the lowest priced <rows>", "out of stock", a share
 /// phrase, and the adjectives of yes/no columns.
 fn understand(question: &str, idx: &index::Index) -> Understood {
-    let mut toks = text::split_hyphens(text::tokenize(question), |w| {
-        idx.names(w) || idx.values.iter().any(|v| v.said == w)
-    });
+    let mut toks = text::split_hyphens(text::tokenize(question), |w| idx.says(w));
     text::quote_text_pieces(&mut toks, idx);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);
@@ -688,17 +686,12 @@ fn measure_said_again(mut toks: Vec<text::Tok>, asked: Option<Asked>) -> Vec<tex
             && ends
             && asked_before
         {
-            let (comma, stop) = (toks[i].comma, toks[i].stop);
             let from = if i >= 2 && toks[i - 2].low == "and" {
                 i - 2
             } else {
                 i - 1
             };
-            toks.drain(from..=i);
-            if let Some(prev) = from.checked_sub(1).and_then(|p| toks.get_mut(p)) {
-                prev.comma |= comma;
-                prev.stop |= stop;
-            }
+            text::drain_keeping_marks(&mut toks, from, i);
             i = from.max(1);
         } else {
             i += 1;
@@ -899,6 +892,10 @@ fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
     }
 }
 
+/// Words that say amounts are added up, beside "total" itself (which may be a column's
+/// own name).
+const TOTALLED: [&str; 5] = ["totals", "totalling", "totaling", "altogether", "combined"];
+
 /// "Customers whose orders total more than 5,000", "customers who spent more than 5,000":
 /// an amount of the rows of a table that refers to the ones listed, compared as a total (or
 /// after a verb of spending), is their sum per listed row (`GROUP BY` the row, `HAVING
@@ -910,13 +907,8 @@ fn totals_of_related_rows(
     toks: &[text::Tok],
     spent: bool,
 ) {
-    let total = spent
-        || toks.iter().any(|t| {
-            matches!(
-                t.low.as_str(),
-                "total" | "totals" | "totalling" | "totaling" | "altogether" | "combined"
-            )
-        });
+    let said_of_a_sum = |t: &text::Tok| TOTALLED.contains(&t.low.as_str());
+    let total = spent || toks.iter().any(|t| t.low == "total" || said_of_a_sum(t));
     if !total || !q.is_listing() || q.limit.is_some() || !q.order.is_empty() {
         return;
     }
@@ -957,13 +949,7 @@ fn totals_of_related_rows(
             || toks
                 .windows(2)
                 .any(|w| w[0].low == "total" && text::word_matches(&w[1], &words[1])));
-    let other_signal = toks.iter().any(|t| {
-        matches!(
-            t.low.as_str(),
-            "totals" | "totalling" | "totaling" | "altogether" | "combined"
-        )
-    });
-    if named && !other_signal && !spent {
+    if named && !toks.iter().any(said_of_a_sum) && !spent {
         return;
     }
     let sql::Cond::Cmp(col, op, sql::Lit::Num(n)) = q.conds.remove(at) else {
@@ -1144,10 +1130,7 @@ fn ranked_values_of_a_column(q: &mut sql::Select, idx: &index::Index, toks: &[te
 /// (`quantity` of `units_sold = SUM(quantity)`) is no breakdown of it unless the question
 /// asks for one ("by", "per", "each", "for every").
 fn metric_columns_not_grouped(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
-    let breakdown = toks
-        .iter()
-        .any(|t| matches!(t.low.as_str(), "by" | "per" | "each" | "every"));
-    if breakdown || q.bucket.is_some() {
+    if asks_a_breakdown(toks) || q.bucket.is_some() {
         return;
     }
     let inside: Vec<usize> = q
@@ -1164,13 +1147,6 @@ fn metric_columns_not_grouped(q: &mut sql::Select, idx: &index::Index, toks: &[t
         })
         .collect();
     let grouped_inside = |c: &usize| inside.contains(c) && q.group.contains(c);
-    if !q
-        .items
-        .iter()
-        .any(|e| matches!(e, sql::Expr::Col(c) if grouped_inside(c)))
-    {
-        return;
-    }
     let drop: Vec<usize> = q
         .items
         .iter()
@@ -1601,6 +1577,12 @@ fn counted_by_a_column(q: &mut sql::Select, idx: &index::Index, toks: &[text::To
     }
 }
 
+/// Whether the question asks for a breakdown ("by", "per", "each", "every").
+fn asks_a_breakdown(toks: &[text::Tok]) -> bool {
+    toks.iter()
+        .any(|t| matches!(t.low.as_str(), "by" | "per" | "each" | "every"))
+}
+
 /// "What is the total amount of orders in 2024?": a column named as a total
 /// (`total_amount`) listed for many rows; the question's "total" adds it up over them
 /// (not for each row, nor for one row the question fixes by its name or key).
@@ -1609,9 +1591,7 @@ fn total_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
         return;
     };
     let col = &idx.cols[c];
-    let each = toks
-        .iter()
-        .any(|t| matches!(t.low.as_str(), "each" | "every" | "per" | "by"));
+    let each = asks_a_breakdown(toks);
     let fixed = q.conds.iter().any(|k| {
         matches!(k, sql::Cond::Cmp(k, "=", _)
             if Some(*k) == idx.label_col(col.table) || idx.cols[*k].pk)

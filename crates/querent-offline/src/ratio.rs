@@ -68,12 +68,7 @@ pub(crate) fn strip(toks: &mut Vec<Tok>, idx: &Index) -> Option<Asked> {
         };
         if let Some(s) = span {
             percent = true;
-            let (comma, stop) = (toks[j].comma, toks[j].stop);
-            toks.drain(s..=j);
-            if let Some(prev) = s.checked_sub(1).and_then(|p| toks.get_mut(p)) {
-                prev.comma |= comma;
-                prev.stop |= stop;
-            }
+            crate::text::drain_keeping_marks(toks, s, j);
             j = s;
         } else {
             j += 1;

@@ -28,6 +28,14 @@ fn fk(col: &str, table: &str) -> ForeignKey {
     }
 }
 
+/// A foreign key from `col` to `table`'s column `key` (not `id`).
+fn fk_on(col: &str, table: &str, key: &str) -> ForeignKey {
+    ForeignKey {
+        referenced_columns: vec![key.into()],
+        ..fk(col, table)
+    }
+}
+
 fn table(name: &str, columns: Vec<ColumnInfo>, fks: Vec<ForeignKey>) -> TableInfo {
     let pk = if columns.iter().any(|c| c.name == "id") {
         vec!["id".to_string()]
@@ -1283,10 +1291,7 @@ fn ids_asked_for_are_the_key() {
                 col("Document_ID", "integer", &[]),
                 col("Paragraph_Text", "text", &[]),
             ],
-            vec![ForeignKey {
-                referenced_columns: vec!["Document_ID".into()],
-                ..fk("Document_ID", "Documents")
-            }],
+            vec![fk_on("Document_ID", "Documents", "Document_ID")],
         ),
     ];
     let sql = |q: &str| translate(q, &s, Dialect::Sqlite).unwrap().sql;
@@ -3404,10 +3409,7 @@ fn ranked_by_an_average_of_related_rows() {
                 col("hotel_id", "integer", &[]),
                 col("rating", "integer", &[]),
             ],
-            vec![ForeignKey {
-                referenced_columns: vec!["hotel_id".into()],
-                ..fk("hotel_id", "hotels")
-            }],
+            vec![fk_on("hotel_id", "hotels", "hotel_id")],
         ),
     ]);
     for t in &mut snap.tables {

@@ -49,6 +49,13 @@ impl Tok {
         }
     }
 
+    /// Takes on the comma or full stop after a token left out after it ("…, the number." →
+    /// the comma or stop stays with the word before).
+    pub(crate) fn take_marks(&mut self, of: &Tok) {
+        self.comma |= of.comma;
+        self.stop |= of.stop;
+    }
+
     /// Whether the token starts with an upper-case letter or is a code such as `BK`.
     pub fn capitalised(&self) -> bool {
         !self.quoted && self.text.chars().next().is_some_and(|c| c.is_uppercase())
@@ -148,6 +155,16 @@ pub(crate) fn quote_text_pieces(toks: &mut [Tok], idx: &crate::index::Index) {
         lit.comma = comma;
         lit.stop = stop;
         toks[k] = lit;
+    }
+}
+
+/// Leaves out tokens `from..=to`, the comma or full stop after the last going to the token
+/// before them.
+pub(crate) fn drain_keeping_marks(toks: &mut Vec<Tok>, from: usize, to: usize) {
+    let last = toks[to].clone();
+    toks.drain(from..=to);
+    if let Some(prev) = from.checked_sub(1).and_then(|p| toks.get_mut(p)) {
+        prev.take_marks(&last);
     }
 }
 

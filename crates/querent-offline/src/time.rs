@@ -205,6 +205,12 @@ pub(crate) fn decade(w: &str) -> Option<i32> {
     }
 }
 
+/// A decade as said: "1990s" anywhere, "90s" or "nineties" only after "the" (`after_the`):
+/// "in their 30s" is an age.
+fn decade_said(w: &str, after_the: bool) -> Option<i32> {
+    decade(w).filter(|_| w.len() == 5 || after_the)
+}
+
 /// "in the 1990s" where the schema keeps years as numbers (a `year` column): "between
 /// 1990 and 1999", which the planner compares with that column.
 fn decades_of_year_columns(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
@@ -224,9 +230,7 @@ fn decades_of_year_columns(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             n.checked_sub(1)
         };
         let after_in = prep_at.is_some_and(|p| matches!(out[p].low.as_str(), "in" | "during"));
-        // ("the 90s", "the nineties" only after "the".)
-        let short_ok = t.low.len() == 5 || the;
-        match decade(&t.low).filter(|_| short_ok) {
+        match decade_said(&t.low, the) {
             Some(y) if !t.quoted && after_in => {
                 out.truncate(prep_at.unwrap_or(n));
                 let mut hi = Tok::word(&(y + 9).to_string());
@@ -299,8 +303,7 @@ fn period_at(toks: &[Tok], i: usize, year: Option<i32>) -> Option<(Period, usize
     }
     // "the 1990s", "the 2000s": ten years ("the 90s", "the nineties" only after "the":
     // "in their 30s" is an age).
-    let short = low(k).len() != 5;
-    if let Some(y) = decade(low(k)).filter(|_| !short || k > i) {
+    if let Some(y) = decade_said(low(k), k > i) {
         return Some((Period::months((y, 1), 120), k + 1 - i));
     }
     let quarter = low(k)
