@@ -72,12 +72,22 @@ pub fn now_millis() -> UnixMillis {
     (now.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Formats [`UnixMillis`] as RFC 3339 (UTC), the form every API response uses.
+/// Formats [`UnixMillis`] as RFC 3339 (UTC), the form every API response uses:
+/// always three fractional digits (`2026-12-07T12:06:29.120Z`), so that times
+/// compare and sort as strings — with the fraction trimmed, `…:29Z` sorted
+/// after `…:29.5Z`, and a client ordering by the string got it wrong.
 pub fn millis_to_rfc3339(ms: UnixMillis) -> String {
     let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
+    let (year, month, day) = t.to_calendar_date();
+    format!(
+        "{year:04}-{:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        u8::from(month),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
 }
 
 /// Parses an RFC 3339 time or a `YYYY-MM-DD` date (midnight UTC) into [`UnixMillis`].
@@ -103,5 +113,24 @@ mod time_tests {
         assert_eq!(super::parse_time("1970-01-01T00:00:01Z"), Some(1000));
         assert_eq!(super::parse_time("2024-02-30"), None);
         assert_eq!(super::parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn formatted_times_have_a_fixed_width_and_sort_as_strings() {
+        use super::millis_to_rfc3339 as f;
+        assert_eq!(f(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(f(1_796_645_189_120), "2026-12-07T12:06:29.120Z");
+        let times = [
+            1_796_645_189_000,
+            1_796_645_189_005,
+            1_796_645_189_500,
+            1_796_645_190_000,
+        ];
+        for w in times.windows(2) {
+            assert!(f(w[0]) < f(w[1]), "{} {}", f(w[0]), f(w[1]));
+        }
+        for ms in times {
+            assert_eq!(super::parse_time(&f(ms)), Some(ms));
+        }
     }
 }
