@@ -1,6 +1,8 @@
 //! Per-question time of the offline translator on a big synthetic schema, rebuilding the
-//! schema index for every question (`translate_with_model`) and with the provider's index
-//! cache (`OfflineProvider::translate`).
+//! schema index for every question (`translate_with_model`), with the provider's index
+//! cache (`OfflineProvider::translate`), and as the server runs it on a schema above
+//! `link_above_tables`: the question linked first (querent-semantic's `LinkIndex`, built
+//! once as the server keeps it), the provider then given only the linked tables.
 //!
 //! `cargo run --release -p querent-offline --example offline_speed [tables] [questions]`
 
@@ -14,9 +16,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use querent_domain::query::GenerateRequest;
+use querent_domain::schema::SchemaSnapshot;
 use querent_domain::{Dialect, PrivacyPolicy};
 use querent_offline::{OfflineProvider, TranslatorOptions, translate_with_model};
-use querent_semantic::synthetic_schema;
+use querent_semantic::{LinkIndex, LinkOptions, subset_with_policy, synthetic_schema};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -55,21 +58,22 @@ fn main() {
         answers.push(t.map(|t| t.sql).ok());
     }
 
+    let request = |question: &str, schema: Arc<SchemaSnapshot>| GenerateRequest {
+        question: question.to_owned(),
+        dialect: Dialect::Postgres,
+        schema,
+        policy: policy.clone(),
+        history: Vec::new(),
+        previous_error: None,
+        max_rows: 100,
+        semantic: None,
+        examples: Vec::new(),
+        instructions: None,
+    };
     let provider = OfflineProvider::new(options.clone());
     let mut cached = Vec::new();
     for (q, expected) in questions.iter().zip(&answers) {
-        let request = GenerateRequest {
-            question: q.clone(),
-            dialect: Dialect::Postgres,
-            schema: Arc::clone(&snap),
-            policy: policy.clone(),
-            history: Vec::new(),
-            previous_error: None,
-            max_rows: 100,
-            semantic: None,
-            examples: Vec::new(),
-            instructions: None,
-        };
+        let request = request(q, Arc::clone(&snap));
         let started = Instant::now();
         let t = provider.translate(&request);
         cached.push(started.elapsed());
@@ -78,6 +82,24 @@ fn main() {
             expected,
             "the cache changed an answer"
         );
+    }
+
+    // Through linking, as `App::link_schema` does: the whole schema when nothing links.
+    let links = LinkIndex::new(&snap);
+    let provider = OfflineProvider::new(options.clone());
+    let (mut linked_times, mut linked_answers, mut linked_tables) = (Vec::new(), 0, 0);
+    for q in &questions {
+        let started = Instant::now();
+        let linked = links.link(q, &LinkOptions::default());
+        let schema = if linked.tables.is_empty() {
+            Arc::clone(&snap)
+        } else {
+            Arc::new(subset_with_policy(&snap, &linked, &policy))
+        };
+        linked_tables += schema.tables.len();
+        let t = provider.translate(&request(q, schema));
+        linked_times.push(started.elapsed());
+        linked_answers += usize::from(t.is_ok());
     }
 
     let translated = answers.iter().filter(|a| a.is_some()).count();
@@ -89,6 +111,14 @@ fn main() {
     report(
         "with the index cache, later questions",
         &mut cached[1..].to_vec(),
+    );
+    println!(
+        "through linking: {linked_answers} translated, {:.1} tables seen per question",
+        linked_tables as f64 / questions.len().max(1) as f64
+    );
+    report(
+        "linking, then the translator on the linked tables",
+        &mut linked_times,
     );
 }
 

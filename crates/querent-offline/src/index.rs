@@ -530,7 +530,12 @@ impl Index {
                     cw.clone()
                 };
 
-                if cw.len() >= 2 && spelled != cw && !aliases.contains(&spelled) {
+                // (A column of one word only when it is no English word: `amt`, `qty`.)
+                let one_abbreviation = cw.len() == 1 && !crate::lexicon::lexicon().is_word(&cw[0]);
+                if (cw.len() >= 2 || one_abbreviation)
+                    && spelled != cw
+                    && !aliases.contains(&spelled)
+                {
                     aliases.push(spelled);
                 }
                 // `Fname`, `LName`, `mname`: a person's first, last, middle name.
@@ -1299,9 +1304,10 @@ impl Index {
         if col.words.iter().any(|w| NOT_MONEY.contains(&w.as_str())) {
             return None;
         }
+        // (Spelled out too: `amt` is an amount.)
         MONEY_COLUMN
             .iter()
-            .position(|m| col.words.iter().any(|w| *w == stem(m)))
+            .position(|m| col.words.iter().chain(&col.spelled).any(|w| *w == stem(m)))
     }
 
     /// Whether the schema says `word` (lower case): a name of a table or column, or a stored

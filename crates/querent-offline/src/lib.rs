@@ -633,8 +633,14 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
 /// "How many reservations has each hotel received? Show the hotel name and the number.":
 /// "the number" (count, average, total …) said alone after a measure was asked for
 /// (`asked`, or said before it) is that measure, not a column named so (`room_number`); it
-/// is left out with its "and".
-fn measure_said_again(mut toks: Vec<text::Tok>, asked: Option<Asked>) -> Vec<text::Tok> {
+/// is left out with its "and". So is "the total amount" or "the average price": the word
+/// after the measure a plain word for an amount or one of `measured`, the words of the
+/// column the asked measure aggregates (`qty` spelled "quantity").
+fn measure_said_again(
+    mut toks: Vec<text::Tok>,
+    asked: Option<Asked>,
+    measured: &[String],
+) -> Vec<text::Tok> {
     const MEASURES: [&str; 6] = ["number", "count", "average", "total", "sum", "mean"];
     // "… and how much they spent": the measure again, in a sentence of what to show.
     if let Some(asked) = asked
@@ -662,13 +668,24 @@ fn measure_said_again(mut toks: Vec<text::Tok>, asked: Option<Asked>) -> Vec<tex
         };
         toks.drain(from..=end);
     }
-    let mut i = 1;
-    while i < toks.len() {
-        let ends = toks[i].stop
+    let ends_at = |toks: &[text::Tok], i: usize| {
+        toks[i].stop
             || toks[i].comma
             || toks
                 .get(i + 1)
-                .is_none_or(|n| matches!(n.low.as_str(), "and" | "too" | "also"));
+                .is_none_or(|n| matches!(n.low.as_str(), "and" | "too" | "also"))
+    };
+    let mut i = 1;
+    while i < toks.len() {
+        // "the total amount": the measure, then a word naming what it adds up.
+        let noun = toks.get(i + 1).is_some_and(|n| {
+            asked.is_some()
+                && !n.quoted
+                && (matches!(n.low.as_str(), "amount" | "value" | "figure")
+                    || measured.iter().any(|w| *w == n.stem || *w == n.low))
+                && ends_at(&toks, i + 1)
+        });
+        let ends = ends_at(&toks, i) || noun;
         let asked_before = asked.is_some()
             || toks[..i - 1]
                 .iter()
@@ -691,7 +708,7 @@ fn measure_said_again(mut toks: Vec<text::Tok>, asked: Option<Asked>) -> Vec<tex
             } else {
                 i - 1
             };
-            text::drain_keeping_marks(&mut toks, from, i);
+            text::drain_keeping_marks(&mut toks, from, if noun { i + 1 } else { i });
             i = from.max(1);
         } else {
             i += 1;
@@ -711,6 +728,7 @@ fn translate_on(
             understood: "the schema has no tables I may use".into(),
         });
     }
+    let question = &*text::without_date_formats(question);
     let sides = ratio::sides(question, idx);
     let r = if sides.is_empty() {
         match shown_apart(question) {
@@ -788,7 +806,30 @@ fn read_then_show(
     });
     let said = text::tokenize(shown);
     let said_len = said.len();
-    let toks = measure_said_again(said, measured);
+    let measured_words: Vec<String> = match measure {
+        Some(sql::Expr::Agg(_, c, _)) => {
+            let col = &idx.cols[*c];
+            col.words.iter().chain(&col.spelled).cloned().collect()
+        }
+        _ => Vec::new(),
+    };
+    // (Whether the sentence opens with a column rather than the measure said again.)
+    let opens_with_measure = said
+        .iter()
+        .find(|t| {
+            !matches!(
+                t.low.as_str(),
+                "the" | "me" | "us" | "their" | "its" | "each"
+            )
+        })
+        .is_some_and(|t| {
+            matches!(
+                t.low.as_str(),
+                "number" | "count" | "total" | "sum" | "average" | "mean" | "how"
+            )
+        });
+    let toks = measure_said_again(said, measured, &measured_words);
+    let measure_after_columns = toks.len() < said_len && !opens_with_measure;
     if toks.len() < said_len
         && let Some(e) = ranked_by.filter(|e| !r.q.items.contains(e))
     {
@@ -822,6 +863,20 @@ fn read_then_show(
                 }
                 _ => true,
             });
+        }
+        // "Show the country name and the count": in the order said, the columns before
+        // the measure said after them.
+        if measure_after_columns {
+            let (shown, rest): (Vec<_>, Vec<_>) = q
+                .items
+                .drain(..)
+                .partition(|e| matches!(e, sql::Expr::Col(c) if cols.contains(c)));
+            let mut shown = shown;
+            shown.sort_by_key(|e| match e {
+                sql::Expr::Col(c) => cols.iter().position(|k| k == c),
+                _ => None,
+            });
+            q.items = shown.into_iter().chain(rest).collect();
         }
         return Ok(r);
     }
@@ -872,13 +927,55 @@ fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
             )
     }) || toks
         .windows(2)
-        .any(|w| w[0].low == "total" && w[1].low == "of");
+        .any(|w| w[0].low == "total" && w[1].low == "of")
+        || toks
+            .iter()
+            .any(|t| matches!(t.low.as_str(), "money" | "cash"));
     if !asked || !q.is_listing() || q.limit.is_some() || !q.order.is_empty() || q.distinct {
         return;
     }
     let Some(money) = idx.money_col(q.from) else {
         return;
     };
+    // "How much grant money came from each type of funder?": the money of each group, when
+    // the listing shows only words of a grouping ("each", "per", "by") — one or two text
+    // columns of the rows or of what they are joined to, none of them a key.
+    let grouped = toks
+        .iter()
+        .any(|t| matches!(t.low.as_str(), "each" | "per" | "every" | "by"));
+    let dimensions: Vec<usize> = q
+        .items
+        .iter()
+        .filter_map(|e| match e {
+            sql::Expr::Col(c) => Some(*c),
+            _ => None,
+        })
+        .collect();
+    if grouped
+        && (1..=2).contains(&q.items.len())
+        && dimensions.len() == q.items.len()
+        && dimensions.iter().all(|&c| {
+            let col = &idx.cols[c];
+            col.kind == index::Kind::Text
+                && !col.pk
+                && !col.fk
+                && (col.table != q.from || idx.label_col(col.table) != Some(c))
+        })
+    {
+        // (A name of what the rows are joined to groups by its key: "each funder".)
+        q.group = dimensions
+            .iter()
+            .map(|&c| {
+                let t = idx.cols[c].table;
+                match idx.key_col(t) {
+                    Some(k) if idx.label_col(t) == Some(c) => k,
+                    _ => c,
+                }
+            })
+            .collect();
+        q.items.push(sql::Expr::Agg(sql::Agg::Sum, money, false));
+        return;
+    }
     let cols = &idx.tables[q.from].cols;
     let whole = cols.iter().all(|c| q.items.contains(&sql::Expr::Col(*c)));
     let filtered: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
@@ -1307,6 +1404,55 @@ fn the_answer_as_meant(
         .iter()
         .any(|r| ground::SPENDING.contains(&r.said.as_str()));
     totals_of_related_rows(q, idx, toks, spent);
+    units_of_the_rows(q, idx, toks);
+}
+
+/// "How many units were sold in each category?", "the product with the most units sold":
+/// units are the rows' quantity added up, not the rows counted — when the rows (or what
+/// they are joined to) keep one quantity column (`quantity`, `qty`, `units`).
+fn units_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let units = |t: &text::Tok| matches!(t.low.as_str(), "units" | "pieces");
+    let said = toks
+        .windows(2)
+        .any(|w| units(&w[1]) && matches!(w[0].low.as_str(), "many" | "most" | "fewest" | "total"))
+        || toks
+            .windows(3)
+            .any(|w| w[0].low == "number" && w[1].low == "of" && units(&w[2]));
+    let counted = |e: &sql::Expr| *e == sql::Expr::CountStar;
+    if !said || !(q.items.iter().any(counted) || q.order.iter().any(|(e, _)| counted(e))) {
+        return;
+    }
+    let mut tables = vec![q.from];
+    tables.extend(q.joins.iter().map(|(_, new)| idx.cols[*new].table));
+    let quantities: Vec<usize> = tables
+        .iter()
+        .flat_map(|&t| idx.tables[t].cols.iter().copied())
+        .filter(|&c| {
+            let col = &idx.cols[c];
+            col.kind == index::Kind::Number
+                && !col.pk
+                && !col.fk
+                && col.metric.is_none()
+                && col
+                    .words
+                    .iter()
+                    .chain(&col.spelled)
+                    .any(|w| matches!(w.as_str(), "quantity" | "qty" | "units" | "unit"))
+                && !col
+                    .words
+                    .iter()
+                    .any(|w| matches!(w.as_str(), "price" | "cost"))
+        })
+        .collect();
+    let [quantity] = quantities.as_slice() else {
+        return;
+    };
+    let sum = sql::Expr::Agg(sql::Agg::Sum, *quantity, false);
+    for e in q.items.iter_mut().chain(q.order.iter_mut().map(|(e, _)| e)) {
+        if counted(e) {
+            *e = sum.clone();
+        }
+    }
 }
 
 /// A question read into a query, with how sure the reading is.
@@ -1928,6 +2074,47 @@ fn unused_average<'t>(
         .map(|t| t.text.as_str())
 }
 
+/// "Which month had the highest total order value?" answered with the month of the most
+/// orders: the question's "total" or "sum" (not "the total number", "in total") when the
+/// query only counts rows — nothing summed, no metric, no column named a total.
+fn total_counted<'t>(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &'t [text::Tok],
+) -> Option<&'t str> {
+    let exprs = || q.items.iter().chain(q.order.iter().map(|(e, _)| e));
+    let counts = exprs().any(|e| {
+        matches!(
+            e,
+            sql::Expr::CountStar | sql::Expr::Agg(sql::Agg::Count, ..)
+        )
+    });
+    let adds = exprs().any(|e| match e {
+        sql::Expr::Agg(sql::Agg::Sum, ..) => true,
+        sql::Expr::Col(c) | sql::Expr::Agg(_, c, _) => {
+            idx.cols[*c].metric.is_some()
+                || idx.cols[*c]
+                    .names()
+                    .flatten()
+                    .any(|w| matches!(w.as_str(), "total" | "sum"))
+        }
+        sql::Expr::CountStar => false,
+    });
+    if !counts || adds || q.having_of.is_some() {
+        return None;
+    }
+    toks.iter().enumerate().find_map(|(i, t)| {
+        let next = toks.get(i + 1).map_or("", |n| n.low.as_str());
+        let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
+        (!t.quoted
+            && matches!(t.low.as_str(), "total" | "sum")
+            && !matches!(next, "number" | "count" | "of" | "amount")
+            && !t.stop
+            && prev != "in")
+            .then_some(t.text.as_str())
+    })
+}
+
 /// Whether a condition (or one inside it) leaves rows out: `!=`, `NOT LIKE`, `NOT IN`,
 /// `IS NOT NULL`.
 fn excludes(c: &sql::Cond) -> bool {
@@ -2308,6 +2495,14 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
         return Err(format!(
             "the question asks for an average (\"{word}\"), but I found no average to \
              compute; I would have answered: {} Name what to average, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    if let Some(word) = total_counted(q, idx, toks) {
+        return Err(format!(
+            "the question asks for a total (\"{word}\"), but I found nothing to add up and \
+             only counted rows; I would have answered: {} Name the amount to add up, or use \
+             an LLM provider.",
             sql::explain(q, idx)
         ));
     }

@@ -221,10 +221,27 @@ pub(crate) fn plan(
         } else {
             ""
         };
+        // ("units sold by product": after a verb, "by" and the bare noun of a table ending
+        // the clause is a breakdown too when something is computed — a product sells nothing; "sold by the
+        // clerk" is who did it, and "tracks recorded by artists" lists tracks.)
+        let computed = q.items.iter().any(|e| match e {
+            Expr::Col(c) => p.idx.cols[*c].metric.is_some(),
+            _ => true,
+        });
+        let bare_table_next = computed
+            && p.ms.iter().any(|m| {
+                // (It ends the clause: "surface area covered by countries in Asia" is
+                // whose, read as a filter.)
+                let last = &p.toks[m.e - 1];
+                m.s == i + 1
+                    && (m.e == p.toks.len() || last.stop || last.comma)
+                    && matches!(&m.kind, MK::Ent { tables, cols, partial: false, .. }
+                        if !tables.is_empty() && cols.is_empty())
+            });
         let cue = match t.low.as_str() {
             "per" | "each" | "every" => true,
             "by" => {
-                !crate::lexicon::lexicon().is_verb(prev)
+                (!crate::lexicon::lexicon().is_verb(prev) || bare_table_next)
                     && !matches!(prev, "sort" | "order" | "rank" | "group")
             }
             _ => false,
@@ -1402,10 +1419,27 @@ impl P<'_> {
                             | "respective"
                     );
                 let column_named = self.ment_at(i).is_some_and(|k| self.ms[k].e > i + 1);
+                // "the total amount of grants" where grants keep an amount (`amt`): the
+                // column is summed, the rows are not counted.
+                let amount_kept = w == "amount"
+                    && self
+                        .ment_at(i)
+                        .and_then(|k| self.ent(k))
+                        .is_some_and(|(_, cols)| {
+                            self.next_ment(i + 1, &["of", "the", "all", "a"])
+                                .and_then(|k| self.ent(k))
+                                .is_some_and(|(tables, _)| {
+                                    cols.iter().any(|&c| {
+                                        tables.contains(&self.idx.cols[c].table)
+                                            && self.idx.cols[c].kind == Kind::Number
+                                    })
+                                })
+                        });
                 if (w == "number" || w == "count" || w == "amount")
                     && (self.low(i + 1) == "of" || w == "count" && i == 0)
                     && !compound
                     && !column_named
+                    && !amount_kept
                 {
                     let nk = self.next_ment(
                         i + 1,
@@ -4462,6 +4496,8 @@ pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Opti
     let ments = find_mentions(toks, idx);
     let mut covered = vec![false; toks.len()];
     let mut out = Vec::new();
+    // The column the mention just before named, and where that mention ended.
+    let mut last: Option<(usize, usize)> = None;
     for m in &ments {
         let MK::Ent {
             tables: named,
@@ -4473,6 +4509,16 @@ pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Opti
         };
         // ("Give me their names": the name of the rows asked about, first.)
         let said_name = m.e == m.s + 1 && toks[m.s].stem == "name";
+        // ("the country name": a text column's value is the name said.)
+        if said_name
+            && let Some((c, end)) = last
+            && end == m.s
+            && idx.cols[c].kind == Kind::Text
+            && !idx.cols[c].words.iter().any(|w| w == "name")
+        {
+            covered[m.s..m.e].iter_mut().for_each(|c| *c = true);
+            continue;
+        }
         let col = tables
             .iter()
             .find_map(|&t| cols.iter().copied().find(|&c| idx.cols[c].table == t))
@@ -4487,6 +4533,7 @@ pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Opti
         if !out.contains(&col) {
             out.push(col);
         }
+        last = Some((col, m.e));
         covered[m.s..m.e].iter_mut().for_each(|c| *c = true);
     }
     // (A measure said here — "the total number of credits" — is no column to show.)

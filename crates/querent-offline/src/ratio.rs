@@ -377,12 +377,17 @@ fn divided(a: Reading, b: Reading, idx: &Index) -> Result<Reading, String> {
             sure.doubts.push(d);
         }
     }
-    let mut unknown_words = a.unknown_words;
-    unknown_words.extend(b.unknown_words);
-    unknown_words.dedup();
-    let mut unplaced = a.unplaced;
-    unplaced.extend(b.unplaced);
-    unplaced.dedup();
+    // Each word once, in the order said (both sides may name the same unknown word apart).
+    let both = |mut v: Vec<String>, w: Vec<String>| {
+        for x in w {
+            if !v.contains(&x) {
+                v.push(x);
+            }
+        }
+        v
+    };
+    let unknown_words = both(a.unknown_words, b.unknown_words);
+    let unplaced = both(a.unplaced, b.unplaced);
     Ok(Reading {
         q,
         sure,

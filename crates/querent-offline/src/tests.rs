@@ -3074,7 +3074,8 @@ fn abbreviated_schemas_read_as_spelled_out() {
 
 #[test]
 fn a_last_sentence_saying_what_to_show_shows_it() {
-    // Already shown: the same answer ("the average" is the measure asked for).
+    // Already shown: the same answer ("the average" is the measure asked for), in the
+    // order said — the department before the average said after it.
     let payroll = payroll();
     let t = translate(
         "What is the average salary in each department? Show the department name and the average.",
@@ -3084,8 +3085,20 @@ fn a_last_sentence_saying_what_to_show_shows_it() {
     .unwrap();
     assert_eq!(
         t.sql,
-        "SELECT AVG(T1.sal_amt) AS avg_sal_amt, T2.dept_nm FROM emp AS T1 JOIN dept AS T2 ON \
+        "SELECT T2.dept_nm, AVG(T1.sal_amt) AS avg_sal_amt FROM emp AS T1 JOIN dept AS T2 ON \
          T1.dept_cd = T2.dept_cd GROUP BY T2.dept_cd"
+    );
+    let t = translate(
+        "What is the average salary in each department? Show the average and the department name.",
+        &payroll,
+        Dialect::Sqlite,
+    )
+    .unwrap();
+    assert!(
+        t.sql
+            .starts_with("SELECT AVG(T1.sal_amt) AS avg_sal_amt, T2.dept_nm"),
+        "{}",
+        t.sql
     );
     // Other columns of the same rows: shown instead.
     assert_eq!(
@@ -3692,4 +3705,122 @@ fn top_values_of_a_column_who_names_someone_and_top_rows_need_an_order() {
         .map(|t| t.explanation)
         .unwrap_or_else(|e| e.understood);
     assert!(e.contains("the answer names no one"), "{e}");
+}
+
+/// Grants with an abbreviated amount (`amt`), funders of a type, and sold lines with a
+/// quantity (`qty`) beside a unit price.
+fn grants() -> SchemaSnapshot {
+    let mut s = schema_of(vec![
+        table(
+            "funders",
+            vec![
+                col("funder_id", "integer", &[]),
+                col("funder_name", "text", &[]),
+                col(
+                    "funder_type",
+                    "text",
+                    &["Government", "Industry", "Foundation"],
+                ),
+            ],
+            vec![],
+        ),
+        table(
+            "grants",
+            vec![
+                col("grant_id", "integer", &[]),
+                col("grant_title", "text", &[]),
+                col("funder_id", "integer", &[]),
+                col("amt", "real", &[]),
+            ],
+            vec![fk_on("funder_id", "funders", "funder_id")],
+        ),
+        table(
+            "menu_items",
+            vec![
+                col("item_id", "integer", &[]),
+                col("item_name", "text", &[]),
+                col("category", "text", &["Starter", "Main", "Dessert"]),
+            ],
+            vec![],
+        ),
+        table(
+            "order_lines",
+            vec![
+                col("line_id", "integer", &[]),
+                col("item_id", "integer", &[]),
+                col("qty", "integer", &[]),
+                col("unit_price", "real", &[]),
+            ],
+            vec![fk_on("item_id", "menu_items", "item_id")],
+        ),
+    ]);
+    for t in &mut s.tables {
+        t.primary_key = vec![t.columns[0].name.clone()];
+    }
+    s.normalize();
+    s
+}
+
+#[test]
+fn amounts_money_and_units_are_added_up() {
+    let s = grants();
+    let sql = |q: &str| {
+        translate(q, &s, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    // "amount" is `amt` spelled out: the total amount of grants sums it, no count.
+    assert_eq!(
+        sql("What is the total amount of grants?").unwrap(),
+        "SELECT SUM(amt) AS total_amt FROM grants"
+    );
+    // Money of each group: summed per funder type.
+    let per_type = "SELECT T2.funder_type, SUM(T1.amt) AS total_amt FROM grants AS T1 JOIN \
+                    funders AS T2 ON T1.funder_id = T2.funder_id GROUP BY T2.funder_type";
+    assert_eq!(
+        sql("How much grant money has come from each type of funder?").unwrap(),
+        per_type
+    );
+    // Said again in a last sentence, in the order said.
+    assert_eq!(
+        sql(
+            "How much grant money has come from each type of funder? Show the funder type and \
+             the total amount."
+        )
+        .unwrap(),
+        per_type
+    );
+    // Units are the quantity added up, not the lines counted.
+    assert_eq!(
+        sql("How many units were sold in each category?").unwrap(),
+        "SELECT SUM(T1.qty) AS total_qty, T2.category FROM order_lines AS T1 JOIN menu_items \
+         AS T2 ON T1.item_id = T2.item_id GROUP BY T2.category"
+    );
+    // A date format's notation is no value; a total asked for is never a count.
+    assert!(
+        sql("Which category had the highest total? Give it as YYYY-MM.")
+            .is_err_and(|e| !e.contains("YYYY"))
+    );
+}
+
+#[test]
+fn a_column_said_with_name_and_a_verb_before_a_breakdown() {
+    // "the country name" is the country (no person's name beside it), shown in the order
+    // said.
+    assert_eq!(
+        demo_sql(
+            "How many customers are there in each country? Show the country name and the count."
+        )
+        .unwrap(),
+        "SELECT country, COUNT(*) AS customer_count FROM customers GROUP BY country"
+    );
+    // "sold by product" with something computed: a breakdown; "by" and rows with a
+    // clause after them stay whose rows.
+    let by_product = demo_sql("total units sold by product").unwrap();
+    assert!(by_product.contains("GROUP BY"), "{by_product}");
+    let whose = demo_sql("How many orders were placed by customers in Germany?").unwrap();
+    assert!(
+        !whose.contains("GROUP BY") && whose.contains("'Germany'"),
+        "{whose}"
+    );
 }

@@ -209,6 +209,68 @@ pub(crate) fn split_hyphens(toks: Vec<Tok>, known: impl Fn(&str) -> bool) -> Vec
     out
 }
 
+/// Whether a word is a date format's notation (`YYYY-MM`, `yyyy/mm/dd`, `MM-YYYY`): only
+/// the letters Y, M and D in runs of two or four, joined by `-`, `/` or `.`, with a year.
+pub(crate) fn date_format(word: &str) -> bool {
+    let parts: Vec<&str> = word.split(['-', '/', '.']).collect();
+    parts.iter().any(|p| p.eq_ignore_ascii_case("yyyy"))
+        && parts.iter().all(|p| {
+            matches!(p.len(), 2 | 4)
+                && p.chars()
+                    .all(|c| matches!(c, 'Y' | 'M' | 'D' | 'y' | 'm' | 'd'))
+                && p.chars()
+                    .all(|c| c.eq_ignore_ascii_case(&p.chars().next().unwrap_or('Y')))
+        })
+}
+
+/// The question without the notation of a date format it asks the answer in ("Show the
+/// month as YYYY-MM", "dates in YYYY-MM-DD format"): how a period is written is not a
+/// value to look for (a grain is read from the words around it, "month").
+pub(crate) fn without_date_formats(question: &str) -> std::borrow::Cow<'_, str> {
+    let words: Vec<&str> = question.split_whitespace().collect();
+    fn bare(w: &str) -> &str {
+        w.trim_matches(|c: char| matches!(c, '(' | ')' | ',' | '.' | '?' | '!' | '"' | '\''))
+    }
+    if !words.iter().any(|w| date_format(bare(w))) {
+        return question.into();
+    }
+    let mut out: Vec<String> = Vec::new();
+    let mut k = 0;
+    while k < words.len() {
+        let w = words[k];
+        if !date_format(bare(w)) {
+            out.push(w.to_owned());
+            k += 1;
+            continue;
+        }
+        // "as", "in", "like" before it, "format" after it go with it.
+        if out
+            .last()
+            .is_some_and(|p| matches!(bare(p).to_lowercase().as_str(), "as" | "in" | "like"))
+        {
+            out.pop();
+        }
+        let mut end = k;
+        if words
+            .get(k + 1)
+            .is_some_and(|n| bare(n).eq_ignore_ascii_case("format"))
+        {
+            end = k + 1;
+        }
+        // The punctuation after the notation stays ("… as YYYY-MM." keeps its stop).
+        let tail: String = words[end]
+            .chars()
+            .rev()
+            .take_while(|c| matches!(c, ',' | '.' | '?' | '!'))
+            .collect();
+        if let Some(p) = out.last_mut() {
+            p.push_str(&tail.chars().rev().collect::<String>());
+        }
+        k = end + 1;
+    }
+    out.join(" ").into()
+}
+
 /// Splits a question into tokens: words, numbers (with decimals), and quoted literals.
 pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
     let chars: Vec<char> = question.chars().collect();
@@ -513,6 +575,26 @@ pub(crate) fn word_matches(tok: &Tok, ident: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn date_format_notation_is_taken_out() {
+        use super::without_date_formats as w;
+        assert_eq!(
+            w("Orders per month in 2026? Show the month as YYYY-MM and the number."),
+            "Orders per month in 2026? Show the month and the number."
+        );
+        assert_eq!(
+            w("Which month had most sales (as YYYY-MM)?"),
+            "Which month had most sales?"
+        );
+        assert_eq!(w("List dates in yyyy/mm/dd format."), "List dates.");
+        assert_eq!(
+            w("Show the code MM-12 and YY"),
+            "Show the code MM-12 and YY"
+        );
+        assert!(!super::date_format("MMDD"));
+        assert!(super::date_format("MM-YYYY"));
+    }
+
     use super::*;
 
     #[test]
