@@ -609,7 +609,8 @@ struct Understood {
 /// members of a kind ("laptops"), "the lowest priced <rows>", "out of stock", a share
 /// phrase, and the adjectives of yes/no columns.
 fn understand(question: &str, idx: &index::Index) -> Understood {
-    let mut toks = text::split_hyphens(text::tokenize(question), |w| idx.says(w));
+    let toks = text::without_scope_fillers(text::tokenize(question), |w| idx.says(w));
+    let mut toks = text::split_hyphens(toks, |w| idx.says(w));
     text::quote_text_pieces(&mut toks, idx);
     let (toks, time) = time::extract(toks, idx);
     let (toks, read_as) = ground::ground(toks, idx);

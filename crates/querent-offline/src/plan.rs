@@ -3768,6 +3768,21 @@ impl P<'_> {
             between_hi = Some((nk, *v2, t2.clone()));
             op = Some("between");
         }
+        // "from 1901 to 2000", "(18 to 25)": a range of two numbers, the lower first ("with
+        // 1 to 2 paragraphs" counts rows named after it).
+        if op.is_none()
+            && after1 == "to"
+            && let Some(nk) = self.ment_at(m.e + 1)
+            && let MK::Number(v2, t2) = &self.ms[nk].kind
+            && *v2 > v
+            && !self.ment_at(self.ms[nk].e).is_some_and(|r| {
+                self.ent(r)
+                    .is_some_and(|(tables, cols)| !tables.is_empty() && cols.is_empty())
+            })
+        {
+            between_hi = Some((nk, *v2, t2.clone()));
+            op = Some("between");
+        }
         if op.is_none() && matches!(b(1), "not") {
             op = Some("!=");
         }
@@ -3788,7 +3803,10 @@ impl P<'_> {
         ) || (matches!(b(1), "or" | "and")
             && s >= 2
             && self.toks[s - 2].is_digits()
-            && self.toks[s - 2].low.len() == 4);
+            && self.toks[s - 2].low.len() == 4)
+            || between_hi
+                .as_ref()
+                .is_some_and(|(_, v2, t2)| t2.len() == 4 && (1000.0..3000.0).contains(v2));
         // Having-count: "more than 3 orders".
         if op.is_some() && (matches!(text, "once" | "twice") || after1 == "times") {
             // "visited more than once": count the rows of the related table named before.
@@ -4496,8 +4514,9 @@ pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Opti
     let ments = find_mentions(toks, idx);
     let mut covered = vec![false; toks.len()];
     let mut out = Vec::new();
-    // The column the mention just before named, and where that mention ended.
-    let mut last: Option<(usize, usize)> = None;
+    // The column the mention just before named, where that mention ended, and whether
+    // it named a table (its label shown).
+    let mut last: Option<(usize, usize, bool)> = None;
     for m in &ments {
         let MK::Ent {
             tables: named,
@@ -4509,12 +4528,13 @@ pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Opti
         };
         // ("Give me their names": the name of the rows asked about, first.)
         let said_name = m.e == m.s + 1 && toks[m.s].stem == "name";
-        // ("the country name": a text column's value is the name said.)
+        // ("the country name": a text column's value is the name said; "the conductor
+        // names": a table's name said is its label, taken already.)
         if said_name
-            && let Some((c, end)) = last
+            && let Some((c, end, table_said)) = last
             && end == m.s
             && idx.cols[c].kind == Kind::Text
-            && !idx.cols[c].words.iter().any(|w| w == "name")
+            && (table_said || !idx.cols[c].words.iter().any(|w| w == "name"))
         {
             covered[m.s..m.e].iter_mut().for_each(|c| *c = true);
             continue;
@@ -4533,7 +4553,7 @@ pub(crate) fn shown_columns(toks: &[Tok], idx: &Index, tables: &[usize]) -> Opti
         if !out.contains(&col) {
             out.push(col);
         }
-        last = Some((col, m.e));
+        last = Some((col, m.e, cols.is_empty()));
         covered[m.s..m.e].iter_mut().for_each(|c| *c = true);
     }
     // (A measure said here — "the total number of credits" — is no column to show.)

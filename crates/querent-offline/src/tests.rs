@@ -3824,3 +3824,22 @@ fn a_column_said_with_name_and_a_verb_before_a_breakdown() {
         "{whose}"
     );
 }
+
+#[test]
+fn scope_fillers_ranges_and_a_tables_names() {
+    // "in the database" says nothing about which rows.
+    assert_eq!(
+        demo_sql("How many customers are there in the database?").unwrap(),
+        "SELECT COUNT(*) AS customer_count FROM customers"
+    );
+    // "from 10 to 20": a range of two numbers.
+    assert_eq!(
+        demo_sql("List the products with a price from 10 to 20.").unwrap(),
+        "SELECT name FROM products WHERE price BETWEEN 10 AND 20"
+    );
+    // "the employee names": the label of the table said, nothing else shown.
+    assert_eq!(
+        demo_sql("Which employees have a salary above 5000? Give the employee names.").unwrap(),
+        "SELECT name FROM employees WHERE salary > 5000"
+    );
+}

@@ -180,6 +180,46 @@ pub(crate) fn plain_words(question: &str) -> Vec<String> {
         .collect()
 }
 
+/// Phrases that only say "anywhere" or "all of them" ("the most populous towns in the
+/// world", "how many people in the database …", "the best player of all time").
+const SCOPE_FILLERS: [&[&str]; 7] = [
+    &["in", "the", "world"],
+    &["in", "the", "database"],
+    &["in", "our", "database"],
+    &["in", "the", "system"],
+    &["on", "record"],
+    &["of", "all", "time"],
+    &["in", "the", "data"],
+];
+
+/// The question's tokens without [`SCOPE_FILLERS`] whose last word the schema does not
+/// say (`known`: a table `world` keeps "in the world").
+pub(crate) fn without_scope_fillers(toks: Vec<Tok>, known: impl Fn(&str) -> bool) -> Vec<Tok> {
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let filler = SCOPE_FILLERS.iter().find(|f| {
+            toks.len() >= i + f.len()
+                && f.iter()
+                    .zip(&toks[i..])
+                    .all(|(w, t)| t.low == *w && !t.quoted)
+                && !known(f[f.len() - 1])
+        });
+        if let Some(f) = filler {
+            // (Its comma or stop stays with the word before.)
+            let last = toks[i + f.len() - 1].clone();
+            if let Some(prev) = out.last_mut() {
+                prev.take_marks(&last);
+            }
+            i += f.len();
+        } else {
+            out.push(toks[i].clone());
+            i += 1;
+        }
+    }
+    out
+}
+
 /// "check-in date", "best-selling", "one-way": a hyphenated word of letters the schema does
 /// not know as a whole (`known`) is its parts, as said apart ("check in date" names
 /// `check_in_date`). Anything with a digit ("2024-07-01", "F-150") stays whole.
