@@ -227,6 +227,48 @@ fn most_of_the_rows(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "Which categories bring in the most revenue?", "Which customers generate the highest
+/// sales?": a verb the schema does not know between the rows asked about and a superlative
+/// is "has" ("Which categories has the most revenue?"), the form the planner ranks rows
+/// by a measure of theirs in.
+fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let at = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
+    let lex = lexicon();
+    let Some(i) = (0..toks.len()).find(|&i| {
+        let verb = at(i + 2);
+        matches!(at(i), "which" | "what")
+            && toks
+                .get(i + 1)
+                .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem).is_some())
+            && !matches!(verb, "has" | "have" | "had" | "is" | "are" | "was" | "were")
+            && lex.is_verb(verb)
+            && !lex.is_adjective(verb)
+            && toks
+                .get(i + 2)
+                .is_some_and(|t| !t.quoted && !idx.says(&t.low) && !idx.says(&t.stem))
+    }) else {
+        return toks;
+    };
+    // ("brings in", "racks up", "pulls in": the particle goes with the verb.)
+    let mut k = i + 3;
+    if matches!(at(k), "in" | "up" | "out") {
+        k += 1;
+    }
+    let best = (at(k) == "the"
+        && matches!(
+            at(k + 1),
+            "most" | "highest" | "largest" | "greatest" | "biggest"
+        ))
+        || matches!(at(k), "most");
+    if !best {
+        return toks;
+    }
+    let mut out: Vec<Tok> = toks[..=i + 1].to_vec();
+    out.push(Tok::word("has"));
+    out.extend(toks[k..].iter().cloned());
+    out
+}
+
 /// "Break down the rows by status": counts per status (or, when an amount is asked, "break
 /// down" is only the grouping: "break down revenue by country"); "by which status they
 /// have" is "by status" when the clause is only a verb and a preposition.
@@ -333,7 +375,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         })
         .collect();
     let toks = count_before_best(toks);
-    let toks = break_down_by(most_of_the_rows(toks, idx));
+    let toks = break_down_by(verb_before_best(most_of_the_rows(toks, idx), idx));
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
     // Tokens read with an earlier one ("in total" after "spent", which says it).

@@ -1913,7 +1913,28 @@ impl P<'_> {
                 && !self.used[k]
                 && let Some((tables, cols)) = self.ent(k)
             {
-                let (tables, cols) = (tables.to_vec(), cols.to_vec());
+                let (mut tables, mut cols) = (tables.to_vec(), cols.to_vec());
+                // "each menu category": a table's noun, then a column of that table, is
+                // that column.
+                let mut k = k;
+                if cols.is_empty()
+                    && let Some(next) = self.ment_at(self.ms[k].e)
+                    && !self.used[next]
+                    && let Some((next_tables, next_cols)) = self.ent(next)
+                    && next_tables.is_empty()
+                    && next_cols
+                        .iter()
+                        .any(|&c| tables.contains(&self.idx.cols[c].table))
+                {
+                    cols = next_cols
+                        .iter()
+                        .copied()
+                        .filter(|&c| tables.contains(&self.idx.cols[c].table))
+                        .collect();
+                    tables = Vec::new();
+                    self.used[k] = true;
+                    k = next;
+                }
                 if !tables.is_empty()
                     && (cols.is_empty() || !tables.contains(&main) || tables[0] == main)
                 {

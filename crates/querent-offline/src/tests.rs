@@ -3843,3 +3843,17 @@ fn scope_fillers_ranges_and_a_tables_names() {
         "SELECT name FROM employees WHERE salary > 5000"
     );
 }
+
+#[test]
+fn a_verb_the_schema_does_not_know_before_a_superlative_is_has() {
+    let has = demo_sql("Which customer has the most revenue?").unwrap();
+    assert!(has.contains("ORDER BY SUM(T2.total) DESC LIMIT 1"), "{has}");
+    assert_eq!(
+        demo_sql("Which customer generates the most revenue?").unwrap(),
+        has
+    );
+    assert_eq!(
+        demo_sql("Which customer brings in the most revenue?").unwrap(),
+        has
+    );
+}
