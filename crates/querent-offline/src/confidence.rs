@@ -262,6 +262,12 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
             format!("'{text}' is not among the values of `{table}.{}`", col.name)
         } else if place && person_part || from_a_place && a_name {
             format!("'{text}' is a place, not a name in `{table}.{}`", col.name)
+        } else if person_part && text.split_whitespace().count() > 1 {
+            // ("units of the Pulse Pro" as `employees.first_name = 'Pulse Pro'`.)
+            format!(
+                "'{text}' is more than one word for `{table}.{}`, one part of a person's name",
+                col.name
+            )
         } else if before_other_table && !named.contains(&col.table) && !place {
             format!(
                 "I compared '{text}' with `{table}.{}`, whose table the question does not name",

@@ -356,6 +356,19 @@ fn count_before_best(mut toks: Vec<Tok>) -> Vec<Tok> {
     toks
 }
 
+/// "How many units have we sold?": units (pieces) of a quantity the schema keeps, never
+/// another name of a table ("units" of an organisation are its departments).
+fn units_of_a_quantity(tok: &Tok, idx: &Index) -> bool {
+    matches!(tok.stem.as_str(), "unit" | "piece")
+        && idx.cols.iter().any(|c| {
+            c.kind == crate::index::Kind::Number
+                && c.words
+                    .iter()
+                    .chain(&c.spelled)
+                    .any(|w| matches!(w.as_str(), "quantity" | "qty" | "unit"))
+        })
+}
+
 /// Rewrites the tokens the schema does not know into the first lexicon reading whose words
 /// it all knows. Returns the new tokens and what was rewritten.
 pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
@@ -474,6 +487,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             || known(idx, &tok)
             || kind_of
             || verb_here
+            || units_of_a_quantity(&tok, idx)
             || RATIO_WORDS.contains(&tok.low.as_str())
         {
             out.push(tok);

@@ -3857,3 +3857,30 @@ fn a_verb_the_schema_does_not_know_before_a_superlative_is_has() {
         has
     );
 }
+
+#[test]
+fn several_words_for_one_part_of_a_name_are_doubted() {
+    // Unsampled names: "Pulse Pro" is no first name.
+    let s = schema_of(vec![table(
+        "staff",
+        vec![
+            col("id", "integer", &[]),
+            col("first_name", "text", &[]),
+            col("last_name", "text", &[]),
+        ],
+        vec![],
+    )]);
+    let t = translate(
+        "How many staff named Pulse Pro are there?",
+        &s,
+        Dialect::Sqlite,
+    );
+    if let Ok(t) = t {
+        assert!(
+            t.doubts.iter().any(|d| d.contains("more than one word")),
+            "{} {:?}",
+            t.sql,
+            t.doubts
+        );
+    }
+}
