@@ -609,7 +609,27 @@ struct Understood {
 /// members of a kind ("laptops"), "the lowest priced <rows>", "out of stock", a share
 /// phrase, and the adjectives of yes/no columns.
 fn understand(question: &str, idx: &index::Index) -> Understood {
-    let toks = text::without_scope_fillers(text::tokenize(question), |w| idx.says(w));
+    let mut toks = text::without_scope_fillers(text::tokenize(question), |w| idx.says(w));
+    // "customers in the US", "staff in IT": a code written in capitals (in a question not
+    // written in capitals) is a value to find, not the pronoun or function word it spells
+    // — one no column holds is then refused as unplaced, never dropped.
+    let code = |t: &text::Tok| {
+        (2..=3).contains(&t.text.len()) && t.text.chars().all(|c| c.is_ascii_uppercase())
+    };
+    let shouted = 2 * toks.iter().filter(|t| code(t)).count() > toks.len();
+    // (Unless part of a longer stored value: "US Territory".)
+    let in_value = |toks: &[text::Tok], i: usize| {
+        let pair = |a: usize, b: usize| match (toks.get(a), toks.get(b)) {
+            (Some(x), Some(y)) => idx.holds_said(&format!("{} {}", x.low, y.low)),
+            _ => false,
+        };
+        pair(i, i + 1) || (i > 0 && pair(i - 1, i))
+    };
+    for i in 0..toks.len() {
+        if !shouted && code(&toks[i]) && text::is_stopword(&toks[i].low) && !in_value(&toks, i) {
+            toks[i].quoted = true;
+        }
+    }
     let mut toks = text::split_hyphens(toks, |w| idx.says(w));
     text::quote_text_pieces(&mut toks, idx);
     let (toks, time) = time::extract(toks, idx);

@@ -3884,3 +3884,29 @@ fn several_words_for_one_part_of_a_name_are_doubted() {
         );
     }
 }
+
+#[test]
+fn a_code_in_capitals_is_a_value_not_a_function_word() {
+    let s = schema_of(vec![table(
+        "clients",
+        vec![
+            col("id", "integer", &[]),
+            col("name", "text", &[]),
+            col("country_code", "text", &["US", "DE", "FR"]),
+            col("sector", "text", &["US Territory", "Mainland"]),
+        ],
+        vec![],
+    )]);
+    let sql = |q: &str| translate(q, &s, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("How many clients are in the US?").unwrap(),
+        "SELECT COUNT(*) AS client_count FROM clients WHERE country_code = 'US'"
+    );
+    // Part of a longer value, it stays in it; a code nothing holds is never dropped.
+    assert!(
+        sql("How many clients are in the US Territory sector?")
+            .unwrap()
+            .contains("'US Territory'")
+    );
+    assert!(sql("How many clients are in IT?").map_or(true, |s| s.contains("'IT'")),);
+}
