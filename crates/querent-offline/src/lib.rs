@@ -751,7 +751,24 @@ fn translate_on(
     }
     let question = &*text::without_date_formats(question);
     let sides = ratio::sides(question, idx);
-    let r = if sides.is_empty() {
+    let per_group = per_group_asked(question)
+        .and_then(|q| read(&q, idx, options).ok())
+        .filter(|r| {
+            let measures = r.q.items.iter().filter(|e| sql::is_measure(e, idx)).count();
+            (!r.q.group.is_empty() || r.q.bucket.is_some())
+                && measures == 1
+                && r.q.share.is_none()
+                && r.q.ratio.is_none()
+                && r.q.having.is_none()
+                && r.q.limit.is_none()
+        })
+        .map(|mut r| {
+            r.q.over_groups = true;
+            r
+        });
+    let r = if let Some(r) = per_group {
+        r
+    } else if sides.is_empty() {
         match shown_apart(question) {
             Some((asked, shown)) => read_then_show(asked, shown, idx, options)
                 .or_else(|_| read(question, idx, options))?,
@@ -774,6 +791,53 @@ fn translate_on(
         confidence: r.sure.confidence,
         doubts: r.sure.doubts.into_iter().map(|d| d.said).collect(),
     })
+}
+
+/// "What is the average number of lines per order?", "On average, how many units are in a
+/// single order?": the question of each group's number ("the number of lines per order"),
+/// to be averaged over the groups; `None` when it asks no average of a number per group.
+fn per_group_asked(question: &str) -> Option<String> {
+    let low = question.to_lowercase();
+    let mut q = None;
+    for (said, meant) in [
+        ("average number of ", "number of "),
+        ("average count of ", "count of "),
+        ("mean number of ", "number of "),
+        ("on average, how many ", "how many "),
+        ("on average how many ", "how many "),
+    ] {
+        if let Some(at) = low.find(said) {
+            // (The article before "average" goes with it: "the average number of …".)
+            let start = if low[..at].ends_with("the ") {
+                at - 4
+            } else {
+                at
+            };
+            q = Some(format!(
+                "{}{meant}{}",
+                &question[..start],
+                &question[at + said.len()..]
+            ));
+            break;
+        }
+    }
+    let mut q = q?;
+    for (said, meant) in [
+        (" in a single ", " per "),
+        (" in a typical ", " per "),
+        (" in one ", " per "),
+        (" in an average ", " per "),
+    ] {
+        let low = q.to_lowercase();
+        if let Some(at) = low.find(said) {
+            q = format!("{}{meant}{}", &q[..at], &q[at + said.len()..]);
+        }
+    }
+    let low = q.to_lowercase();
+    [" per ", " each ", " every "]
+        .iter()
+        .any(|w| low.contains(w))
+        .then_some(q)
 }
 
 /// Words that open a last sentence saying only what to show ("… ? Give me its name.").

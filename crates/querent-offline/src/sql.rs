@@ -156,6 +156,9 @@ pub(crate) struct Select {
     pub share: Option<Share>,
     /// A ratio of two numbers ("the ratio of publications to authors").
     pub ratio: Option<Ratio>,
+    /// The average of the query's one measure over its groups ("the average number of
+    /// lines per order": each order's count of lines, averaged).
+    pub over_groups: bool,
 }
 
 /// A ratio the query computes: the first number divided by the second.
@@ -197,6 +200,7 @@ impl Select {
             bucket: None,
             share: None,
             ratio: None,
+            over_groups: false,
         }
     }
 
@@ -937,6 +941,23 @@ pub(crate) fn is_measure(e: &Expr, idx: &Index) -> bool {
 
 /// Renders the query in `dialect`.
 pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
+    if q.over_groups
+        && let Some(e) = q.items.iter().find(|e| is_measure(e, idx))
+    {
+        // Each group's measure in a query of its own (nothing else shown), averaged.
+        let name = output_name(e, q.from, idx).unwrap_or_else(|| "value".to_owned());
+        let mut per = q.clone();
+        per.over_groups = false;
+        per.items = vec![e.clone()];
+        per.order.clear();
+        per.limit = None;
+        return format!(
+            "SELECT AVG({}) AS {} FROM ({}) AS per_group",
+            ident(&name, dialect),
+            ident(&format!("avg_{name}"), dialect),
+            render(&per, idx, dialect)
+        );
+    }
     let mut aliases = vec![(q.from, "T1".to_string())];
     for (i, (_, new)) in q.joins.iter().enumerate() {
         aliases.push((idx.cols[*new].table, format!("T{}", i + 2)));
@@ -1231,6 +1252,14 @@ fn expr_words(e: &Expr, idx: &Index) -> String {
 
 /// A plain-English description of what the query does.
 pub(crate) fn explain(q: &Select, idx: &Index) -> String {
+    if q.over_groups {
+        let mut per = q.clone();
+        per.over_groups = false;
+        return format!(
+            "Averages over the groups what this computes for each: {}",
+            explain(&per, idx)
+        );
+    }
     if let Some(Ratio::Over(below)) = &q.ratio {
         let mut above = q.clone();
         above.ratio = None;

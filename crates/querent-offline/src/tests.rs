@@ -1534,8 +1534,14 @@ fn out_of_a_counted_stock_is_none_left() {
 
 #[test]
 fn an_average_the_query_does_not_compute_is_refused() {
-    let e = translate(
+    // (An average number per group is each group's number averaged.)
+    let s = sql(
         "What is the average number of items per order?",
+        Dialect::Sqlite,
+    );
+    assert!(s.starts_with("SELECT AVG(order_item_count)"), "{s}");
+    let e = translate(
+        "Show the average of every customer.",
         &demo(),
         Dialect::Sqlite,
     )
@@ -3909,4 +3915,32 @@ fn a_code_in_capitals_is_a_value_not_a_function_word() {
             .contains("'US Territory'")
     );
     assert!(sql("How many clients are in IT?").map_or(true, |s| s.contains("'IT'")),);
+}
+
+#[test]
+fn an_average_of_a_number_per_group_averages_each_groups_number() {
+    let sql = demo_sql("What is the average number of orders per customer?").unwrap();
+    assert_eq!(
+        sql,
+        "SELECT AVG(order_count) AS avg_order_count FROM (SELECT COUNT(*) AS order_count FROM \
+         orders AS T1 JOIN customers AS T2 ON T1.customer_id = T2.id GROUP BY T2.id) AS per_group"
+    );
+    // PostgreSQL and MySQL name the derived table too.
+    let pg = translate(
+        "On average, how many orders are there in a single customer?",
+        &demo(),
+        Dialect::Postgres,
+    )
+    .unwrap();
+    assert!(pg.sql.ends_with(") AS per_group"), "{}", pg.sql);
+    assert!(
+        pg.explanation.starts_with("Averages over the groups"),
+        "{}",
+        pg.explanation
+    );
+    // No group: an ordinary average (or refusal), never a wrapped one.
+    assert!(
+        demo_sql("What is the average number of orders?")
+            .map_or(true, |s| !s.contains("per_group"))
+    );
 }
