@@ -940,23 +940,29 @@ pub(crate) fn is_measure(e: &Expr, idx: &Index) -> bool {
 }
 
 /// Renders the query in `dialect`.
+/// [`Select::over_groups`]: each group's measure in a query of its own (nothing else
+/// shown), averaged.
+fn render_over_groups(q: &Select, idx: &Index, dialect: Dialect) -> Option<String> {
+    let e = q.items.iter().find(|e| is_measure(e, idx))?;
+    let name = output_name(e, q.from, idx).unwrap_or_else(|| "value".to_owned());
+    let mut per = q.clone();
+    per.over_groups = false;
+    per.items = vec![e.clone()];
+    per.order.clear();
+    per.limit = None;
+    Some(format!(
+        "SELECT AVG({}) AS {} FROM ({}) AS per_group",
+        ident(&name, dialect),
+        ident(&format!("avg_{name}"), dialect),
+        render(&per, idx, dialect)
+    ))
+}
+
 pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
     if q.over_groups
-        && let Some(e) = q.items.iter().find(|e| is_measure(e, idx))
+        && let Some(s) = render_over_groups(q, idx, dialect)
     {
-        // Each group's measure in a query of its own (nothing else shown), averaged.
-        let name = output_name(e, q.from, idx).unwrap_or_else(|| "value".to_owned());
-        let mut per = q.clone();
-        per.over_groups = false;
-        per.items = vec![e.clone()];
-        per.order.clear();
-        per.limit = None;
-        return format!(
-            "SELECT AVG({}) AS {} FROM ({}) AS per_group",
-            ident(&name, dialect),
-            ident(&format!("avg_{name}"), dialect),
-            render(&per, idx, dialect)
-        );
+        return s;
     }
     let mut aliases = vec![(q.from, "T1".to_string())];
     for (i, (_, new)) in q.joins.iter().enumerate() {
