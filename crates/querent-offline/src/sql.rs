@@ -651,6 +651,11 @@ impl R<'_> {
                     "strftime('%Y', {c}) || '-Q' || ((CAST(strftime('%m', {c}) AS INTEGER) + 2) / 3)"
                 ),
                 Grain::Year => format!("strftime('%Y', {c})"),
+                Grain::Weekday => format!(
+                    "CASE CAST(strftime('%w', {c}) AS INTEGER) WHEN 0 THEN 'Sunday' WHEN 1 THEN \
+                     'Monday' WHEN 2 THEN 'Tuesday' WHEN 3 THEN 'Wednesday' WHEN 4 THEN \
+                     'Thursday' WHEN 5 THEN 'Friday' ELSE 'Saturday' END"
+                ),
             },
             Dialect::Postgres => match g {
                 Grain::Day => format!("to_char({c}, 'YYYY-MM-DD')"),
@@ -658,6 +663,7 @@ impl R<'_> {
                 Grain::Month => format!("to_char({c}, 'YYYY-MM')"),
                 Grain::Quarter => format!("to_char({c}, 'YYYY-\"Q\"Q')"),
                 Grain::Year => format!("to_char({c}, 'YYYY')"),
+                Grain::Weekday => format!("to_char({c}, 'FMDay')"),
             },
             Dialect::Mysql => match g {
                 Grain::Day => format!("DATE_FORMAT({c}, '%Y-%m-%d')"),
@@ -665,7 +671,22 @@ impl R<'_> {
                 Grain::Month => format!("DATE_FORMAT({c}, '%Y-%m')"),
                 Grain::Quarter => format!("CONCAT(YEAR({c}), '-Q', QUARTER({c}))"),
                 Grain::Year => format!("DATE_FORMAT({c}, '%Y')"),
+                Grain::Weekday => format!("DAYNAME({c})"),
             },
+        }
+    }
+
+    /// What orders a series of `g` in time: the bucket itself, but for weekdays (whose
+    /// names sort alphabetically) the first day number of each, Monday first.
+    fn bucket_order(&self, c: usize, g: Grain, bucket: &str) -> String {
+        if g != Grain::Weekday {
+            return bucket.to_owned();
+        }
+        let c = self.date_col(c);
+        match self.dialect {
+            Dialect::Sqlite => format!("MIN((CAST(strftime('%w', {c}) AS INTEGER) + 6) % 7)"),
+            Dialect::Postgres => format!("MIN(EXTRACT(ISODOW FROM {c}))"),
+            Dialect::Mysql => format!("MIN(WEEKDAY({c}))"),
         }
     }
 
@@ -1095,8 +1116,8 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
             .map(|(e, d)| format!("{}{}", r.expr(e), if *d { " DESC" } else { "" }))
             .collect();
         let _ = write!(s, " ORDER BY {}", parts.join(", "));
-    } else if let Some((b, _)) = &bucket {
-        let _ = write!(s, " ORDER BY {b}");
+    } else if let (Some((b, g)), Some((c, _))) = (&bucket, q.bucket) {
+        let _ = write!(s, " ORDER BY {}", r.bucket_order(c, *g, b));
     }
     if let Some(l) = q.limit {
         let _ = write!(s, " LIMIT {l}");

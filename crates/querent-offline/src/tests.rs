@@ -3944,3 +3944,33 @@ fn an_average_of_a_number_per_group_averages_each_groups_number() {
             .map_or(true, |s| !s.contains("per_group"))
     );
 }
+
+#[test]
+fn days_of_the_week_are_a_grain_of_their_own() {
+    let s = demo_sql("How many orders were placed on each day of the week?").unwrap();
+    assert!(
+        s.starts_with(
+            "SELECT CASE CAST(strftime('%w', ordered_at) AS INTEGER) WHEN 0 THEN 'Sunday'"
+        ) && s.ends_with("ORDER BY MIN((CAST(strftime('%w', ordered_at) AS INTEGER) + 6) % 7)"),
+        "{s}"
+    );
+    let pg = translate("orders by day of the week", &demo(), Dialect::Postgres)
+        .unwrap()
+        .sql;
+    assert!(
+        pg.contains("to_char(ordered_at, 'FMDay') AS weekday")
+            && pg.ends_with("ORDER BY MIN(EXTRACT(ISODOW FROM ordered_at))"),
+        "{pg}"
+    );
+    let my = translate(
+        "Which weekday has the most orders?",
+        &demo(),
+        Dialect::Mysql,
+    )
+    .unwrap()
+    .sql;
+    assert!(
+        my.contains("DAYNAME(ordered_at)") && my.ends_with("DESC LIMIT 1"),
+        "{my}"
+    );
+}

@@ -25,6 +25,8 @@ pub(crate) enum Grain {
     Quarter,
     /// Calendar years.
     Year,
+    /// Days of the week, by name ("Monday"), whatever the date.
+    Weekday,
 }
 
 impl Grain {
@@ -36,6 +38,7 @@ impl Grain {
             Grain::Month => "month",
             Grain::Quarter => "quarter",
             Grain::Year => "year",
+            Grain::Weekday => "weekday",
         }
     }
 
@@ -46,6 +49,7 @@ impl Grain {
             "month" | "months" | "monthly" => Grain::Month,
             "quarter" | "quarters" | "quarterly" => Grain::Quarter,
             "year" | "years" | "yearly" | "annually" | "annual" => Grain::Year,
+            "weekday" | "weekdays" => Grain::Weekday,
             _ => return None,
         })
     }
@@ -337,8 +341,54 @@ fn later_year(toks: &[Tok], i: usize) -> Option<i32> {
 }
 
 /// Takes the calendar window and the series grain out of the question.
+/// "by day of the week", "which day of week", "on which days of the week": one word,
+/// "weekday", the grain of the days' names (unless the schema names a weekday or keeps
+/// weekdays by name itself).
+fn day_of_the_week(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    // (A column that keeps weekdays by name answers it itself: `checkin.day`.)
+    let kept = [
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+    .iter()
+    .any(|d| idx.holds_said(d));
+    if kept || idx.names("weekday") {
+        return toks;
+    }
+    fn at(toks: &[Tok], i: usize) -> &str {
+        toks.get(i).map_or("", |t| t.low.as_str())
+    }
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    let mut i = 0;
+    while i < toks.len() {
+        let day = matches!(at(&toks, i), "day" | "days") && at(&toks, i + 1) == "of";
+        let n = if day && at(&toks, i + 2) == "the" && at(&toks, i + 3) == "week" {
+            4
+        } else if day && at(&toks, i + 2) == "week" {
+            3
+        } else {
+            0
+        };
+        if n == 0 {
+            out.push(toks[i].clone());
+            i += 1;
+            continue;
+        }
+        let mut t = Tok::word("weekday");
+        t.take_marks(&toks[i + n - 1]);
+        out.push(t);
+        i += n;
+    }
+    out
+}
+
 pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
-    let toks = decades_of_year_columns(toks, idx);
+    let toks = day_of_the_week(decades_of_year_columns(toks, idx), idx);
     let mut frame = TimeFrame::default();
     let mut keep = vec![true; toks.len()];
     let low = |k: usize| toks.get(k).map_or("", |t| t.low.as_str());
