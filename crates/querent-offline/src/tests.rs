@@ -3974,3 +3974,18 @@ fn days_of_the_week_are_a_grain_of_their_own() {
         "{my}"
     );
 }
+
+#[test]
+fn two_years_compared_are_a_yearly_series_over_both() {
+    assert_eq!(
+        demo_sql("Compare revenue in 2024 and 2025").unwrap(),
+        "SELECT strftime('%Y', ordered_at) AS \"year\", SUM(total) AS revenue FROM orders WHERE \
+         ordered_at >= '2024-01-01' AND ordered_at < '2026-01-01' GROUP BY strftime('%Y', \
+         ordered_at) ORDER BY strftime('%Y', ordered_at)"
+    );
+    let side = demo_sql("How many orders in 2024 vs 2025, side by side?").unwrap();
+    assert!(
+        side.contains("GROUP BY strftime('%Y', ordered_at)"),
+        "{side}"
+    );
+}

@@ -181,8 +181,10 @@ pub(crate) fn plain_words(question: &str) -> Vec<String> {
 }
 
 /// Phrases that only say "anywhere" or "all of them" ("the most populous towns in the
-/// world", "how many people in the database …", "the best player of all time").
-const SCOPE_FILLERS: [&[&str]; 7] = [
+/// world", "how many people in the database …", "the best player of all time"), or how to
+/// lay the answer out ("side by side").
+const SCOPE_FILLERS: [&[&str]; 8] = [
+    &["side", "by", "side"],
     &["in", "the", "world"],
     &["in", "the", "database"],
     &["in", "our", "database"],

@@ -408,6 +408,23 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
                 i += 2 + n1 + n2;
                 continue;
             }
+            // "Compare revenue in 2024 and 2025", "orders for 2023 vs 2024": both years,
+            // one row each (a yearly series over the two), when no column is named for
+            // years.
+            if matches!(prep, "in" | "for" | "during")
+                && let (Some(y1), Some(y2)) = (year_of(toks.get(i + 1)), year_of(toks.get(i + 3)))
+                && matches!(low(i + 2), "and" | "vs" | "versus" | "or")
+                && y2 > y1
+                && !idx.names("year")
+            {
+                let span = i..i + 4;
+                let (p1, p2) = (Period::months((y1, 1), 12), Period::months((y2, 1), 12));
+                frame.window = Some((window(&toks, span.clone(), Some(p1.start), Some(p2.end)), i));
+                frame.grain.get_or_insert(Grain::Year);
+                span.for_each(|k| keep[k] = false);
+                i += 4;
+                continue;
+            }
             let at = match prep {
                 "in" | "during" | "for" | "of" | "on" | "since" | "after" | "before" | "until"
                 | "till" | "from" => i + 1,
