@@ -1493,6 +1493,21 @@ impl Index {
         out
     }
 
+    /// Whether rows of `child` each point at one row of `parent` through at most `hops`
+    /// foreign keys followed from the referencing side (sales → listings → agents): summing
+    /// a number of `child` per row of `parent` counts each child row once.
+    pub fn rolls_up(&self, child: usize, parent: usize, hops: usize) -> bool {
+        if child == parent {
+            return true;
+        }
+        hops > 0
+            && self.edges.iter().any(|e| {
+                self.cols[e.from].table == child
+                    && self.cols[e.to].table != child
+                    && self.rolls_up(self.cols[e.to].table, parent, hops - 1)
+            })
+    }
+
     /// Whether `a` and `b` are one foreign key apart.
     pub fn adjacent(&self, a: usize, b: usize) -> bool {
         self.neighbours(a)

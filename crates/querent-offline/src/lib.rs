@@ -2159,6 +2159,30 @@ fn unused_average<'t>(
         .map(|t| t.text.as_str())
 }
 
+/// "Which office has the highest total sale price?" answered by the office of the one
+/// largest sale: a superlative then "total" or "average" ("the highest total …") when the
+/// query ranks by a plain column, nothing added up or averaged. The word said.
+fn ranked_by_one_row<'t>(q: &sql::Select, toks: &'t [text::Tok]) -> Option<&'t str> {
+    let plain = !q.order.is_empty() && q.order.iter().all(|(e, _)| matches!(e, sql::Expr::Col(_)));
+    if !plain || !q.group.is_empty() {
+        return None;
+    }
+    toks.windows(2).find_map(|w| {
+        (matches!(
+            w[0].low.as_str(),
+            "highest"
+                | "largest"
+                | "greatest"
+                | "biggest"
+                | "lowest"
+                | "smallest"
+                | "most"
+                | "least"
+        ) && matches!(w[1].low.as_str(), "total" | "average" | "mean" | "combined"))
+        .then_some(w[1].text.as_str())
+    })
+}
+
 /// "Which month had the highest total order value?" answered with the month of the most
 /// orders: the question's "total" or "sum" (not "the total number", "in total") when the
 /// query only counts rows — nothing summed, no metric, no column named a total.
@@ -2580,6 +2604,13 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
         return Err(format!(
             "the question asks for an average (\"{word}\"), but I found no average to \
              compute; I would have answered: {} Name what to average, or use an LLM provider.",
+            sql::explain(q, idx)
+        ));
+    }
+    if let Some(word) = ranked_by_one_row(q, toks) {
+        return Err(format!(
+            "the question ranks by a {word}, but I ranked by one row's value; I would have \
+             answered: {} Rephrase the question, or use an LLM provider.",
             sql::explain(q, idx)
         ));
     }

@@ -2272,7 +2272,10 @@ impl P<'_> {
                         })?;
                         let t = self.idx.cols[c].table;
                         let only = cols.iter().all(|&o| self.idx.cols[o].table != main);
-                        (only && self.idx.adjacent(t, main)).then_some((mk, c, t))
+                        // (Or its rows roll up to this one's through another table:
+                        // an agent's sales through the agent's listings.)
+                        (only && (self.idx.adjacent(t, main) || self.idx.rolls_up(t, main, 2)))
+                            .then_some((mk, c, t))
                     });
                 if let Some((mk, c, t)) = of_related
                     && count_order.is_none()

@@ -3989,3 +3989,63 @@ fn two_years_compared_are_a_yearly_series_over_both() {
         "{side}"
     );
 }
+
+#[test]
+fn a_total_of_rows_two_keys_away_is_summed_per_row_or_refused() {
+    let s = schema_of(vec![
+        table(
+            "offices",
+            vec![
+                col("office_cd", "text", &[]),
+                col("office_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "agents",
+            vec![
+                col("agent_id", "integer", &[]),
+                col("agent_name", "text", &[]),
+                col("office_cd", "text", &[]),
+            ],
+            vec![fk_on("office_cd", "offices", "office_cd")],
+        ),
+        table(
+            "listings",
+            vec![
+                col("listing_id", "integer", &[]),
+                col("agent_id", "integer", &[]),
+            ],
+            vec![fk_on("agent_id", "agents", "agent_id")],
+        ),
+        table(
+            "sales",
+            vec![
+                col("sale_id", "integer", &[]),
+                col("listing_id", "integer", &[]),
+                col("sale_price", "integer", &[]),
+            ],
+            vec![fk_on("listing_id", "listings", "listing_id")],
+        ),
+    ]);
+    let mut s = s;
+    for t in &mut s.tables {
+        t.primary_key = vec![t.columns[0].name.clone()];
+    }
+    s.normalize();
+    let sql = |q: &str| {
+        translate(q, &s, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    let agent = sql("Which agent has the highest total sale price?").unwrap();
+    assert!(
+        agent.contains("GROUP BY T1.agent_id ORDER BY SUM(T3.sale_price) DESC LIMIT 1"),
+        "{agent}"
+    );
+    // Three keys away: never the office of the one largest sale.
+    assert!(
+        sql("Which office has the highest total sale price?")
+            .is_err_and(|e| e.contains("ranks by a total"))
+    );
+}
