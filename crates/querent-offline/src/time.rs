@@ -410,11 +410,11 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
             }
             // "Compare revenue in 2024 and 2025", "orders for 2023 vs 2024": both years,
             // one row each (a yearly series over the two), when no column is named for
-            // years.
+            // years. (Consecutive only: "2023 and 2025" is no window.)
             if matches!(prep, "in" | "for" | "during")
                 && let (Some(y1), Some(y2)) = (year_of(toks.get(i + 1)), year_of(toks.get(i + 3)))
                 && matches!(low(i + 2), "and" | "vs" | "versus" | "or")
-                && y2 > y1
+                && y2 == y1 + 1
                 && !idx.names("year")
             {
                 let span = i..i + 4;
