@@ -3988,6 +3988,10 @@ fn two_years_compared_are_a_yearly_series_over_both() {
         side.contains("GROUP BY strftime('%Y', ordered_at)"),
         "{side}"
     );
+    // Years apart are no window (the year between would be counted in).
+    assert!(
+        demo_sql("Compare revenue in 2023 and 2025").map_or(true, |s| !s.contains("'2026-01-01'"))
+    );
 }
 
 #[test]
