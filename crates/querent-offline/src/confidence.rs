@@ -246,6 +246,10 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
         let person_part = col
             .names()
             .any(|n| n.len() == 2 && n[1] == "name" && matches!(n[0].as_str(), "first" | "last"));
+        // (Last names may be several words: "De La Cruz".)
+        let first_name = col
+            .names()
+            .any(|n| n.len() == 2 && n[1] == "name" && n[0] == "first");
         // The token right after the value's last word.
         let last = text.split_whitespace().last().unwrap_or_default();
         let before_other_table = toks.windows(2).any(|w| {
@@ -262,10 +266,10 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
             format!("'{text}' is not among the values of `{table}.{}`", col.name)
         } else if place && person_part || from_a_place && a_name {
             format!("'{text}' is a place, not a name in `{table}.{}`", col.name)
-        } else if person_part && text.split_whitespace().count() > 1 {
+        } else if first_name && text.split_whitespace().count() > 1 {
             // ("units of the Pulse Pro" as `employees.first_name = 'Pulse Pro'`.)
             format!(
-                "'{text}' is more than one word for `{table}.{}`, one part of a person's name",
+                "'{text}' is more than one word for `{table}.{}`, a person's first name",
                 col.name
             )
         } else if before_other_table && !named.contains(&col.table) && !place {

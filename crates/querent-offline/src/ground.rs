@@ -227,31 +227,67 @@ fn most_of_the_rows(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// Verbs that only say the rows yield a measure ("bring in", "generate", "earn", "make"):
+/// said of the rows asked about before a superlative, they add nothing to "has". (Not
+/// verbs that pick which of the related rows count — "won", "lost", "cancelled" — nor
+/// spending, which the trade readings take.)
+const YIELDING: &[&str] = &[
+    "bring",
+    "brings",
+    "brought",
+    "generate",
+    "generates",
+    "generated",
+    "earn",
+    "earns",
+    "earned",
+    "make",
+    "makes",
+    "made",
+    "produce",
+    "produces",
+    "produced",
+    "yield",
+    "yields",
+    "yielded",
+    "rack",
+    "racks",
+    "racked",
+    "pull",
+    "pulls",
+    "pulled",
+    "account",
+    "accounts",
+    "accounted",
+    "drive",
+    "drives",
+    "drove",
+    "deliver",
+    "delivers",
+    "delivered",
+];
+
 /// "Which categories bring in the most revenue?", "Which customers generate the highest
-/// sales?": a verb the schema does not know between the rows asked about and a superlative
-/// is "has" ("Which categories has the most revenue?"), the form the planner ranks rows
-/// by a measure of theirs in.
+/// sales?": a verb of [`YIELDING`] the schema does not know between the rows asked about
+/// and a superlative is "has" ("Which categories has the most revenue?"), the form the
+/// planner ranks rows by a measure of theirs in.
 fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let at = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
-    let lex = lexicon();
     let Some(i) = (0..toks.len()).find(|&i| {
-        let verb = at(i + 2);
         matches!(at(i), "which" | "what")
             && toks
                 .get(i + 1)
                 .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem).is_some())
-            && !matches!(verb, "has" | "have" | "had" | "is" | "are" | "was" | "were")
-            && lex.is_verb(verb)
-            && !lex.is_adjective(verb)
+            && YIELDING.contains(&at(i + 2))
             && toks
                 .get(i + 2)
                 .is_some_and(|t| !t.quoted && !idx.says(&t.low) && !idx.says(&t.stem))
     }) else {
         return toks;
     };
-    // ("brings in", "racks up", "pulls in": the particle goes with the verb.)
+    // ("brings in", "racks up", "pulls in", "accounts for": the particle goes with it.)
     let mut k = i + 3;
-    if matches!(at(k), "in" | "up" | "out") {
+    if matches!(at(k), "in" | "up" | "out" | "for") {
         k += 1;
     }
     let best = (at(k) == "the"

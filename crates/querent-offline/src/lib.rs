@@ -625,8 +625,41 @@ fn understand(question: &str, idx: &index::Index) -> Understood {
         };
         pair(i, i + 1) || (i > 0 && pair(i - 1, i))
     };
+    // (Never a word that says how to compute or which rows: "NOT", "ALL", "MAX", "TOP".)
+    let operator = |w: &str| {
+        matches!(
+            w,
+            "not"
+                | "no"
+                | "all"
+                | "any"
+                | "top"
+                | "max"
+                | "min"
+                | "sum"
+                | "avg"
+                | "and"
+                | "or"
+                | "who"
+                | "how"
+                | "the"
+                | "per"
+                | "by"
+                | "of"
+        )
+    };
     for i in 0..toks.len() {
-        if !shouted && code(&toks[i]) && text::is_stopword(&toks[i].low) && !in_value(&toks, i) {
+        // ("in the US": a place's preposition, perhaps with its article.)
+        let place_at = |k: usize| matches!(toks[k].low.as_str(), "in" | "from" | "at" | "to");
+        let place_before =
+            i > 0 && place_at(i - 1) || i > 1 && toks[i - 1].low == "the" && place_at(i - 2);
+        if !shouted
+            && code(&toks[i])
+            && text::is_stopword(&toks[i].low)
+            && !operator(&toks[i].low)
+            && (idx.says(&toks[i].low) || place_before)
+            && !in_value(&toks, i)
+        {
             toks[i].quoted = true;
         }
     }
@@ -755,7 +788,17 @@ fn translate_on(
         .and_then(|q| read(&q, idx, options).ok())
         .filter(|r| {
             let measures = r.q.items.iter().filter(|e| sql::is_measure(e, idx)).count();
-            (!r.q.group.is_empty() || r.q.bucket.is_some())
+            // One grouping only ("per customer in each country" is one average per
+            // country, not computed here): a series, or columns of one table.
+            let group_tables: BTreeSet<usize> =
+                r.q.group.iter().map(|&c| idx.cols[c].table).collect();
+            let one_grouping = if r.q.bucket.is_some() {
+                r.q.group.is_empty()
+            } else {
+                group_tables.len() == 1
+            };
+            one_grouping
+                && sql::over_groups_name(&r.q, idx).is_some()
                 && measures == 1
                 && r.q.share.is_none()
                 && r.q.ratio.is_none()
@@ -797,7 +840,9 @@ fn translate_on(
 /// single order?": the question of each group's number ("the number of lines per order"),
 /// to be averaged over the groups; `None` when it asks no average of a number per group.
 fn per_group_asked(question: &str) -> Option<String> {
-    let low = question.to_lowercase();
+    // (ASCII lower case keeps every byte where it was: the cuts below are at offsets
+    // found in it.)
+    let low = question.to_ascii_lowercase();
     let mut q = None;
     for (said, meant) in [
         ("average number of ", "number of "),
@@ -828,16 +873,18 @@ fn per_group_asked(question: &str) -> Option<String> {
         (" in one ", " per "),
         (" in an average ", " per "),
     ] {
-        let low = q.to_lowercase();
+        let low = q.to_ascii_lowercase();
         if let Some(at) = low.find(said) {
             q = format!("{}{meant}{}", &q[..at], &q[at + said.len()..]);
         }
     }
-    let low = q.to_lowercase();
-    [" per ", " each ", " every "]
+    // One grouping said, no more ("per customer in each country" averages per country).
+    let low = format!(" {} ", q.to_ascii_lowercase());
+    let groupings: usize = [" per ", " each ", " every ", " by "]
         .iter()
-        .any(|w| low.contains(w))
-        .then_some(q)
+        .map(|w| low.matches(w).count())
+        .sum();
+    (groupings == 1).then_some(q)
 }
 
 /// Words that open a last sentence saying only what to show ("… ? Give me its name.").
@@ -1012,11 +1059,16 @@ fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
             )
     }) || toks
         .windows(2)
-        .any(|w| w[0].low == "total" && w[1].low == "of")
-        || toks
-            .iter()
-            .any(|t| matches!(t.low.as_str(), "money" | "cash"));
-    if !asked || !q.is_listing() || q.limit.is_some() || !q.order.is_empty() || q.distinct {
+        .any(|w| w[0].low == "total" && w[1].low == "of");
+    // ("grant money", "total money": money said, not a value such as a payment in cash —
+    // only for the money of each group below.)
+    let money_said = toks.iter().any(|t| t.low == "money" && !t.quoted);
+    if !(asked || money_said)
+        || !q.is_listing()
+        || q.limit.is_some()
+        || !q.order.is_empty()
+        || q.distinct
+    {
         return;
     }
     let Some(money) = idx.money_col(q.from) else {
@@ -1069,7 +1121,7 @@ fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
             matches!(e, sql::Expr::Col(c)
                 if filtered.contains(c) || idx.cols[*c].kind == index::Kind::Date)
         });
-    if whole || only_picked {
+    if asked && (whole || only_picked) {
         q.items = vec![sql::Expr::Agg(sql::Agg::Sum, money, false)];
     }
 }
@@ -1504,7 +1556,12 @@ fn units_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
             .windows(3)
             .any(|w| w[0].low == "number" && w[1].low == "of" && units(&w[2]));
     let counted = |e: &sql::Expr| *e == sql::Expr::CountStar;
-    if !said || !(q.items.iter().any(counted) || q.order.iter().any(|(e, _)| counted(e))) {
+    // ("How many units does each building have?" counts a table of units.)
+    let units_counted = idx.tables[q.from].words.iter().any(|w| w == "unit");
+    if !said
+        || units_counted
+        || !(q.items.iter().any(counted) || q.order.iter().any(|(e, _)| counted(e)))
+    {
         return;
     }
     let mut tables = vec![q.from];
@@ -1523,10 +1580,12 @@ fn units_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
                     .iter()
                     .chain(&col.spelled)
                     .any(|w| matches!(w.as_str(), "quantity" | "qty" | "units" | "unit"))
-                && !col
-                    .words
-                    .iter()
-                    .any(|w| matches!(w.as_str(), "price" | "cost"))
+                && !col.words.iter().any(|w| {
+                    matches!(
+                        w.as_str(),
+                        "price" | "cost" | "number" | "no" | "num" | "id" | "code" | "nbr"
+                    )
+                })
         })
         .collect();
     let [quantity] = quantities.as_slice() else {
@@ -2162,23 +2221,26 @@ fn unused_average<'t>(
 /// "Which office has the highest total sale price?" answered by the office of the one
 /// largest sale: a superlative then "total" or "average" ("the highest total …") when the
 /// query ranks by a plain column, nothing added up or averaged. The word said.
-fn ranked_by_one_row<'t>(q: &sql::Select, toks: &'t [text::Tok]) -> Option<&'t str> {
+fn ranked_by_one_row<'t>(
+    q: &sql::Select,
+    idx: &index::Index,
+    toks: &'t [text::Tok],
+) -> Option<&'t str> {
     let plain = !q.order.is_empty() && q.order.iter().all(|(e, _)| matches!(e, sql::Expr::Col(_)));
     if !plain || !q.group.is_empty() {
         return None;
     }
+    // ("the order with the highest total": a column named so is that total.)
+    let named = |word: &str| {
+        q.order.iter().any(|(e, _)| match e {
+            sql::Expr::Col(c) => idx.cols[*c].names().flatten().any(|w| w == word),
+            _ => false,
+        })
+    };
     toks.windows(2).find_map(|w| {
-        (matches!(
-            w[0].low.as_str(),
-            "highest"
-                | "largest"
-                | "greatest"
-                | "biggest"
-                | "lowest"
-                | "smallest"
-                | "most"
-                | "least"
-        ) && matches!(w[1].low.as_str(), "total" | "average" | "mean" | "combined"))
+        (plan::agg_word(&w[0].low).is_some_and(|(_, superlative)| superlative)
+            && matches!(w[1].low.as_str(), "total" | "average" | "mean" | "combined")
+            && !named(&w[1].low))
         .then_some(w[1].text.as_str())
     })
 }
@@ -2215,9 +2277,14 @@ fn total_counted<'t>(
     toks.iter().enumerate().find_map(|(i, t)| {
         let next = toks.get(i + 1).map_or("", |n| n.low.as_str());
         let prev = if i > 0 { toks[i - 1].low.as_str() } else { "" };
+        // ("the highest total orders": the orders counted.)
+        let rows_next = toks
+            .get(i + 1)
+            .is_some_and(|n| idx.table_named_by(&n.stem).is_some());
         (!t.quoted
             && matches!(t.low.as_str(), "total" | "sum")
             && !matches!(next, "number" | "count" | "of" | "amount")
+            && !rows_next
             && !t.stop
             && prev != "in")
             .then_some(t.text.as_str())
@@ -2607,7 +2674,7 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
             sql::explain(q, idx)
         ));
     }
-    if let Some(word) = ranked_by_one_row(q, toks) {
+    if let Some(word) = ranked_by_one_row(q, idx, toks) {
         return Err(format!(
             "the question ranks by a {word}, but I ranked by one row's value; I would have \
              answered: {} Rephrase the question, or use an LLM provider.",

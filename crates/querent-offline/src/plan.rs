@@ -1008,7 +1008,7 @@ fn is_verb_marker(w: &str) -> bool {
     matches!(w, "is" | "are" | "was" | "were" | "do" | "does" | "did")
 }
 
-fn agg_word(w: &str) -> Option<(Agg, bool)> {
+pub(crate) fn agg_word(w: &str) -> Option<(Agg, bool)> {
     Some(match w {
         "average" | "mean" | "avg" => (Agg::Avg, false),
         "total" | "sum" | "combined" => (Agg::Sum, false),

@@ -960,12 +960,11 @@ pub(crate) fn is_measure(e: &Expr, idx: &Index) -> bool {
     }
 }
 
-/// Renders the query in `dialect`.
 /// [`Select::over_groups`]: each group's measure in a query of its own (nothing else
 /// shown), averaged.
 fn render_over_groups(q: &Select, idx: &Index, dialect: Dialect) -> Option<String> {
     let e = q.items.iter().find(|e| is_measure(e, idx))?;
-    let name = output_name(e, q.from, idx).unwrap_or_else(|| "value".to_owned());
+    let name = over_groups_name(q, idx)?;
     let mut per = q.clone();
     per.over_groups = false;
     per.items = vec![e.clone()];
@@ -979,6 +978,15 @@ fn render_over_groups(q: &Select, idx: &Index, dialect: Dialect) -> Option<Strin
     ))
 }
 
+/// The name the one measure of an average over groups is given in its inner query (the
+/// outer query averages that column): `None` when it has none of its own, or one the
+/// series' bucket takes — such a query is not averaged over its groups.
+pub(crate) fn over_groups_name(q: &Select, idx: &Index) -> Option<String> {
+    let e = q.items.iter().find(|e| is_measure(e, idx))?;
+    output_name(e, q.from, idx).filter(|n| q.bucket.is_none_or(|(_, g)| g.name() != n))
+}
+
+/// Renders the query in `dialect`.
 pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
     if q.over_groups
         && let Some(s) = render_over_groups(q, idx, dialect)

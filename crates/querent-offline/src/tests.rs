@@ -4053,3 +4053,55 @@ fn a_total_of_rows_two_keys_away_is_summed_per_row_or_refused() {
             .is_err_and(|e| e.contains("ranks by a total"))
     );
 }
+
+#[test]
+fn review_mends_of_the_tenth_step() {
+    // Non-ASCII letters whose lower case is longer or shorter never cut a question inside
+    // a character.
+    for q in [
+        "For İzmir, what is the average number of “active” orders per customer?",
+        "\u{212A} average number of orders per customer",
+    ] {
+        let _ = translate(q, &demo(), Dialect::Sqlite);
+    }
+    // "cash" as a stored value is no money asked for.
+    let s = schema_of(vec![table(
+        "payments",
+        vec![
+            col("id", "integer", &[]),
+            col("paid_on", "date", &[]),
+            col("method", "text", &["cash", "card"]),
+            col("amount", "numeric(10,2)", &[]),
+        ],
+        vec![],
+    )]);
+    let dates = translate(
+        "List the dates of payments made in cash",
+        &s,
+        Dialect::Sqlite,
+    )
+    .map(|t| t.sql)
+    .unwrap_or_default();
+    assert!(!dates.contains("SUM("), "{dates}");
+    // Only verbs of yielding read as "has": a verb that picks rows is kept.
+    let mut won = demo();
+    won.tables.push(table(
+        "games",
+        vec![
+            col("id", "integer", &[]),
+            col("winner_id", "integer", &[]),
+            col("loser_id", "integer", &[]),
+        ],
+        vec![fk("winner_id", "customers"), fk("loser_id", "customers")],
+    ));
+    won.normalize();
+    let idx = crate::index::Index::new(&won, &PrivacyPolicy::default(), None);
+    let toks = crate::text::tokenize("Which customer won the most games?");
+    let (toks, _) = crate::ground::ground(toks, &idx);
+    assert!(toks.iter().all(|t| t.low != "has"), "{toks:?}");
+    // Two groupings are not averaged into one number.
+    assert!(
+        demo_sql("What is the average number of orders per customer in each country?")
+            .map_or(true, |s| !s.contains("per_group")),
+    );
+}

@@ -280,7 +280,9 @@ pub(crate) fn without_date_formats(question: &str) -> std::borrow::Cow<'_, str> 
     let mut k = 0;
     while k < words.len() {
         let w = words[k];
-        if !date_format(bare(w)) {
+        // (A quoted notation is a value asked for: "'YYYY-MM'".)
+        let quoted = w.starts_with(['\'', '"']);
+        if quoted || !date_format(bare(w)) {
             out.push(w.to_owned());
             k += 1;
             continue;

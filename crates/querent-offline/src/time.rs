@@ -340,10 +340,9 @@ fn later_year(toks: &[Tok], i: usize) -> Option<i32> {
     toks.iter().skip(i).take(8).find_map(|t| year_of(Some(t)))
 }
 
-/// Takes the calendar window and the series grain out of the question.
 /// "by day of the week", "which day of week", "on which days of the week": one word,
-/// "weekday", the grain of the days' names (unless the schema names a weekday or keeps
-/// weekdays by name itself).
+/// "weekday", the grain of the days' names (unless the schema names a weekday, a day of
+/// the week or `dow` in a column, or keeps weekdays by name itself).
 fn day_of_the_week(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     // (A column that keeps weekdays by name answers it itself: `checkin.day`.)
     let kept = [
@@ -357,7 +356,11 @@ fn day_of_the_week(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     ]
     .iter()
     .any(|d| idx.holds_said(d));
-    if kept || idx.names("weekday") {
+    let column = idx.cols.iter().any(|c| {
+        let has = |w: &str| c.words.iter().any(|x| x == w);
+        has("weekday") || has("dow") || has("day") && has("week")
+    });
+    if kept || column || idx.names("weekday") {
         return toks;
     }
     fn at(toks: &[Tok], i: usize) -> &str {
@@ -387,6 +390,7 @@ fn day_of_the_week(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// Takes the calendar window and the series grain out of the question.
 pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
     let toks = day_of_the_week(decades_of_year_columns(toks, idx), idx);
     let mut frame = TimeFrame::default();
