@@ -15,7 +15,11 @@
 //! and into a queue; lookup outcomes and hits are added up in memory. One flush at a time
 //! writes everything queued in one transaction per kind (entries, then counters and hits),
 //! trimming each connection once per batch, so concurrent misses never queue behind each
-//! other's store writes; while a flush writes, the next batch gathers (group commit). Any
+//! other's store writes; while a flush writes, the next batch gathers (group commit). When
+//! no entry waits, counts and hits gather for up to [`USES_GATHER`] before their flush
+//! starts (one transaction for all of them instead of one per hit: a hit's largest store
+//! write, issue 19); a queued entry ends the wait at once, so entries reach the store as
+//! soon as before. Any
 //! reader of the stored entries or counters here (`/cache`, eviction, invalidation) first
 //! waits for what was queued before it. What a crash can lose is the cache's own
 //! bookkeeping of the last moments (entries the next miss re-creates, counts), never a
@@ -56,6 +60,11 @@ pub const MAX_PENDING_ENTRIES: usize = 10_000;
 /// Entries written per transaction at most.
 const FLUSH_BATCH: usize = 256;
 
+/// How long lookup counts and hits alone wait for more before they are written. What a
+/// crash can lose grows by as much: these counters' last second (never an entry, a
+/// question or an answer). Readers of the counters and shutdown flush at once.
+pub const USES_GATHER: Duration = Duration::from_secs(1);
+
 /// The per-process part of the cache: the lookup mirror and the writes not yet flushed.
 #[derive(Debug)]
 pub(crate) struct CacheState {
@@ -70,6 +79,8 @@ pub(crate) struct CacheState {
     /// Held by the flush writing: one at a time, and a caller that takes it after
     /// queueing knows everything queued before has landed.
     flush_turn: tokio::sync::Mutex<()>,
+    /// Told when an entry is queued: ends a flush task's wait for more counts and hits.
+    entry_queued: tokio::sync::Notify,
 }
 
 /// Cache writes not yet in the store.
@@ -101,6 +112,7 @@ impl Default for CacheState {
             pending: Mutex::new(Pending::default()),
             flushing: AtomicBool::new(false),
             flush_turn: tokio::sync::Mutex::new(()),
+            entry_queued: tokio::sync::Notify::new(),
         }
     }
 }
@@ -249,6 +261,7 @@ impl App {
         let app = self.clone();
         tokio::spawn(async move {
             loop {
+                app.gather_cache_uses().await;
                 app.flush_cache_writes().await;
                 app.inner.cache.flushing.store(false, Ordering::Release);
                 // Something queued after the last batch was taken and before the flag
@@ -260,6 +273,16 @@ impl App {
                 }
             }
         });
+    }
+
+    /// Waits up to [`USES_GATHER`] when only counts and hits are queued (more gather in
+    /// the meantime); returns at once when an entry is queued, before or during the wait.
+    async fn gather_cache_uses(&self) {
+        let state = &self.inner.cache;
+        if lock(&state.pending).entries.is_empty() {
+            // An entry queued after the check leaves a permit: `notified` returns at once.
+            let _ = tokio::time::timeout(USES_GATHER, state.entry_queued.notified()).await;
+        }
     }
 
     /// Writes every cache write queued so far (entries, counts, hits) and returns once they
@@ -493,6 +516,7 @@ impl App {
             pending.entries.push(record.clone());
         }
         lock(&self.inner.cache.index).insert(entry_of(&record));
+        self.inner.cache.entry_queued.notify_one();
         self.kick_cache_flush();
         Some(id)
     }

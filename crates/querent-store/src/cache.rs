@@ -179,14 +179,11 @@ impl CacheStore for Store {
     }
 
     async fn cache_entry_live(&self, id: CacheEntryId, now: UnixMillis) -> StoreResult<bool> {
-        with_conn!(self, c => {
-            let n: i64 = cache_entries::table
-                .find(id.to_string())
-                .filter(cache_entries::expires_at.gt(now))
-                .select(count_star())
-                .limit_one()
-                .get_result(c)
-                .await?;
+        let id = id.to_string();
+        with_conn_sync!(self,
+        move |c| crate::sync::cache_entry_live(c, &id, now),
+        c => {
+            let n: i64 = crate::sync::q_cache_entry_live!(&id, now).get_result(c).await?;
             Ok(n > 0)
         })
     }

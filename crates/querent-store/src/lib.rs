@@ -21,7 +21,10 @@
 //! supertraits `SemanticModelStore`, `CacheStore`, `ExampleStore`, `WorkspaceStore`), the
 //! repository the services in querent-app use, in their terms: each method is one short
 //! unit of work that takes a pooled connection and gives it back before returning, so no
-//! caller can hold a store connection across a stream or an LLM call.
+//! caller can hold a store connection across a stream or an LLM call. On SQLite, the reads
+//! every chat makes run on diesel's synchronous connection (`sync.rs`), and a chat's two
+//! writes (its question, its answer) are committed together with the other chats' writes
+//! of the moment (`group.rs`), each still returning only once committed.
 //!
 //! Depends on: querent-domain, diesel, diesel-async, diesel_migrations, libsqlite3-sys
 //! (bundled). Must never: decide authorisation (querent-app does), see a plaintext secret,
@@ -89,8 +92,31 @@ macro_rules! with_write {
     }};
 }
 
+/// [`with_conn!`] with the embedded store's statements on diesel's synchronous connection
+/// (`sync.rs`): `$sync` is a `FnOnce(&mut SqliteConnection) -> Result<T, DbError>` owning
+/// what it uses, run in place; `$c => $body` is PostgreSQL's, as in [`with_conn!`].
+macro_rules! with_conn_sync {
+    ($self:expr, $sync:expr, $c:ident => $body:expr) => {{
+        let result: Result<_, $crate::DbError> = async {
+            match &*$self.pools {
+                $crate::store::Pools::Sqlite(p) => $crate::store::run_sync(p, $sync).await,
+                $crate::store::Pools::Postgres(p) => {
+                    let mut guard = p.get().await.map_err(|e| {
+                        $crate::DbError($crate::StoreError::Unavailable(e.to_string()))
+                    })?;
+                    let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
+                    $body
+                }
+            }
+        }
+        .await;
+        result.map_err(|e| e.0)
+    }};
+}
+
 mod aliases;
 mod cache;
+mod group;
 mod invitations;
 mod models;
 mod schema;
@@ -98,6 +124,7 @@ mod semantic;
 mod sharing;
 mod statements;
 mod store;
+mod sync;
 mod workspace;
 
 pub use store::{Backend, Store, StoreConfig};

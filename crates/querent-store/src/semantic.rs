@@ -97,26 +97,14 @@ impl SemanticModelStore for Store {
         connection: ConnectionId,
     ) -> StoreResult<Option<DocumentStamp>> {
         let id = connection.to_string();
-        with_conn!(self, c => {
-            let row: Option<(i32, i64, i64)> = semantic_models::table
-                .filter(semantic_models::connection_id.eq(&id))
-                .order(semantic_models::version.desc())
-                .select((
-                    semantic_models::version,
-                    semantic_models::created_at,
-                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(octet_length(model) AS BIGINT)"),
-                ))
-                .limit_one()
-                .kept()
-                .get_result(c)
-                .await
-                .optional()?;
-            Ok(row.map(|(version, at, len)| DocumentStamp {
-                key: version.to_string(),
-                at,
-                len,
-            }))
-        })
+        let row: Option<(i32, i64, i64)> = with_conn_sync!(self,
+            move |c| crate::sync::model_stamp(c, &id),
+            c => Ok(crate::sync::q_model_stamp!(&id).get_result(c).await.optional()?))?;
+        Ok(row.map(|(version, at, len)| DocumentStamp {
+            key: version.to_string(),
+            at,
+            len,
+        }))
     }
 
     async fn semantic_model_version(

@@ -49,6 +49,39 @@ where
     }
 }
 
+/// `query LIMIT 1`, written into the SQL like [`LiteralLimit`], whose SQL is fixed by
+/// its type whenever the query's is: it keeps the query's static id, so diesel finds its
+/// prepared statement by type without writing and hashing its SQL text (on diesel's
+/// synchronous SQLite connection, `sync.rs`, and on PostgreSQL). The query must have no
+/// `LIMIT`, `OFFSET` or locking clause of its own.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LimitOne<Q>(Q);
+
+impl<Q: QueryId> QueryId for LimitOne<Q> {
+    // The SQL is the query's and ` LIMIT 1`: static exactly when the query's is.
+    type QueryId = LimitOne<Q::QueryId>;
+    const HAS_STATIC_QUERY_ID: bool = Q::HAS_STATIC_QUERY_ID;
+}
+
+impl<Q: Query> Query for LimitOne<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, DB> QueryFragment<DB> for LimitOne<Q>
+where
+    DB: Backend,
+    Q: QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, mut pass: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass.reborrow())?;
+        pass.push_sql(" LIMIT 1");
+        Ok(())
+    }
+}
+
+// Run with diesel's synchronous connection too (`sync.rs`).
+impl<Q, Conn> diesel::RunQueryDsl<Conn> for LimitOne<Q> {}
+
 /// A statement diesel would not cache, cached by its SQL text (see the module's docs). Only
 /// for statements whose SQL text is one of a few (no values formatted into it, no `IN` list
 /// of varying length, no batch insert).
@@ -78,11 +111,13 @@ where
     }
 }
 
+impl<Q, Conn> diesel::RunQueryDsl<Conn> for Kept<Q> {}
+
 /// [`LiteralLimit`] and [`Kept`] as methods.
 pub(crate) trait KeptDsl: Sized {
     /// `LIMIT 1`, written into the SQL: use with `get_result` where diesel's `first` was.
-    fn limit_one(self) -> LiteralLimit<Self> {
-        LiteralLimit { query: self, n: 1 }
+    fn limit_one(self) -> LimitOne<Self> {
+        LimitOne(self)
     }
 
     /// `LIMIT n`, written into the SQL.
@@ -119,6 +154,29 @@ mod tests {
         let q = users::table.select(users::id).literal_limit(25);
         let sql = diesel::debug_query::<Sqlite, _>(&q).to_string();
         assert!(sql.contains("FROM `users` LIMIT 25"), "{sql}");
+    }
+
+    #[test]
+    fn limit_one_keeps_the_query_s_static_id() {
+        fn id_of<T: QueryId>(_: &T) -> Option<std::any::TypeId> {
+            T::query_id()
+        }
+        let q = users::table
+            .filter(users::username.eq("a"))
+            .select(users::id);
+        let one = q.limit_one();
+        assert!(id_of(&q).is_some());
+        assert!(id_of(&one).is_some());
+        assert_ne!(
+            id_of(&one),
+            id_of(&q),
+            "another statement than the query's own"
+        );
+        // A query whose SQL its type does not fix has none, with LIMIT 1 too.
+        let literal = users::table
+            .select(diesel::dsl::sql::<diesel::sql_types::BigInt>("1"))
+            .limit_one();
+        assert!(id_of(&literal).is_none());
     }
 
     #[test]

@@ -7,7 +7,9 @@ use diesel::{BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryD
 use diesel::{Connection as _, SqliteConnection};
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::Pool;
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::sync_connection_wrapper::SyncConnectionWrapper;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -22,6 +24,10 @@ use querent_domain::{
 
 use crate::models::*;
 use crate::schema::*;
+use crate::sync::{
+    q_connection, q_family_revoked, q_finish, q_heartbeat, q_membership, q_provider,
+    q_schema_stamp, q_user,
+};
 use querent_domain::ports::{
     DocumentStamp, MetadataStore, RefreshToken, RequestWindow, StoreHealth,
 };
@@ -91,7 +97,7 @@ impl StoreClock for AsyncPgConnection {
 }
 
 /// The store's "now" minus `minus_ms` milliseconds, for the connection `_c` of its backend.
-fn store_now<C: StoreClock>(
+pub(crate) fn store_now<C: StoreClock>(
     _c: &C,
     minus_ms: i64,
 ) -> diesel::expression::SqlLiteral<diesel::sql_types::BigInt> {
@@ -151,6 +157,20 @@ impl StoreConfig {
     }
 }
 
+/// Runs `f` on a pooled embedded-store connection's synchronous diesel connection, in
+/// place (`sync.rs`).
+pub(crate) async fn run_sync<R: Send + 'static>(
+    pool: &Pool<SqliteConn>,
+    f: impl FnOnce(&mut SqliteConnection) -> Result<R, DbError> + Send + 'static,
+) -> Result<R, DbError> {
+    let mut guard = pool
+        .get()
+        .await
+        .map_err(|e| DbError(StoreError::Unavailable(e.to_string())))?;
+    let c: &mut SqliteConn = &mut guard;
+    c.spawn_blocking(move |c| Ok(f(c))).await?
+}
+
 pub(crate) enum Pools {
     Sqlite(Pool<SqliteConn>),
     Postgres(Pool<AsyncPgConnection>),
@@ -162,6 +182,8 @@ pub struct Store {
     pub(crate) pools: Arc<Pools>,
     /// Writers' turns on SQLite (see `with_write!`).
     pub(crate) write_gate: Arc<tokio::sync::Mutex<()>>,
+    /// The chat's writes waiting to be committed together on SQLite (group.rs).
+    pub(crate) group: Arc<crate::group::Group>,
     config: Arc<StoreConfig>,
 }
 
@@ -229,6 +251,14 @@ impl Store {
                 }
                 let mut mc = ManagerConfig::default();
                 mc.custom_setup = Box::new(sqlite_setup);
+                // A pooled connection is handed out without a test query (`SELECT 1` by
+                // default, one more statement on every store call: 11 per chat hit, 6.5%
+                // of its instructions, issue 19). It checks nothing an embedded
+                // connection can lose: the file is opened in this process and stays open
+                // (a replaced or deleted file is not noticed by `SELECT 1` either); a
+                // connection left inside a broken transaction is still discarded (`Fast`
+                // keeps that check). PostgreSQL, a network peer, keeps the test query.
+                mc.recycling_method = RecyclingMethod::Fast;
                 let mgr = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
                     config.sqlite_path.to_string_lossy().to_string(),
                     mc,
@@ -246,6 +276,7 @@ impl Store {
         Ok(Self {
             pools: Arc::new(pools),
             write_gate: Arc::new(tokio::sync::Mutex::new(())),
+            group: Arc::default(),
             config: Arc::new(config),
         })
     }
@@ -596,16 +627,16 @@ impl MetadataStore for Store {
 
     /// The role of `user` in `team`, if a member.
     async fn membership(&self, team: TeamId, user: UserId) -> StoreResult<Option<TeamRole>> {
-        with_conn!(self, c => {
-            let role: Option<String> = team_members::table
-                .find((team.to_string(), user.to_string()))
-                .select(team_members::role)
-                .limit_one()
-                .get_result(c)
-                .await
-                .optional()?;
-            Ok(role.map(|r| r.parse().map_err(|_| DbError::corrupt(format!("team role `{r}`")))).transpose()?)
-        })
+        let (team, user) = (team.to_string(), user.to_string());
+        let role: Option<String> = with_conn_sync!(self,
+            move |c| crate::sync::membership(c, &team, &user),
+            c => Ok(q_membership!(&team, &user).get_result(c).await.optional()?))?;
+        Ok(role
+            .map(|r| {
+                r.parse()
+                    .map_err(|_| StoreError::Corrupt(format!("team role `{r}`")))
+            })
+            .transpose()?)
     }
 
     /// Every membership of a user, oldest first.
@@ -738,23 +769,18 @@ impl MetadataStore for Store {
     ) -> StoreResult<(User, bool)> {
         let id = id.to_string();
         let family = family_id.map(|f| f.to_string());
-        with_conn!(self, c => {
-            let row: UserRow = users::table.find(&id).limit_one().get_result(c).await?;
-            let (user, _) = row.into_domain()?;
+        let (row, revoked) = with_conn_sync!(self,
+        move |c| crate::sync::user_for_token(c, &id, family.as_deref()),
+        c => {
+            let row: UserRow = q_user!(&id).get_result(c).await?;
             let revoked = match &family {
-                Some(f) => diesel::select(diesel::dsl::exists(
-                    refresh_tokens::table.filter(
-                        refresh_tokens::family_id
-                            .eq(f)
-                            .and(refresh_tokens::revoked.eq(true)),
-                    ),
-                ))
-                .get_result::<bool>(c)
-                .await?,
+                Some(f) => q_family_revoked!(f).get_result::<bool>(c).await?,
                 None => false,
             };
-            Ok((user, revoked))
-        })
+            Ok((row, revoked))
+        })?;
+        let (user, _) = row.into_domain().map_err(|e| e.0)?;
+        Ok((user, revoked))
     }
 
     // ---------------------------------------------------------------- API clients
@@ -813,10 +839,11 @@ impl MetadataStore for Store {
 
     /// A connection by id (whatever its team: authorisation is the caller's job).
     async fn get_connection(&self, id: ConnectionId) -> StoreResult<Connection> {
-        with_conn!(self, c => {
-            let row: ConnectionRow = connections::table.find(id.to_string()).limit_one().get_result(c).await?;
-            row.into_domain()
-        })
+        let id = id.to_string();
+        let row: ConnectionRow = with_conn_sync!(self,
+            move |c| crate::sync::connection(c, &id),
+            c => Ok(q_connection!(&id).get_result(c).await?))?;
+        row.into_domain().map_err(|e| e.0)
     }
 
     /// A page of the connections of some teams: owned by one of them or shared with one.
@@ -1113,21 +1140,11 @@ impl MetadataStore for Store {
         &self,
         connection: ConnectionId,
     ) -> StoreResult<Option<DocumentStamp>> {
-        with_conn!(self, c => {
-            let row: Option<(String, i64, i64)> = schema_snapshots::table
-                .find(connection.to_string())
-                .select((
-                    schema_snapshots::fingerprint,
-                    schema_snapshots::taken_at,
-                    diesel::dsl::sql::<diesel::sql_types::BigInt>("CAST(octet_length(snapshot) AS BIGINT)"),
-                ))
-                .limit_one()
-                .kept()
-                .get_result(c)
-                .await
-                .optional()?;
-            Ok(row.map(|(key, at, len)| DocumentStamp { key, at, len }))
-        })
+        let id = connection.to_string();
+        let row: Option<(String, i64, i64)> = with_conn_sync!(self,
+            move |c| crate::sync::schema_stamp(c, &id),
+            c => Ok(q_schema_stamp!(&id).get_result(c).await.optional()?))?;
+        Ok(row.map(|(key, at, len)| DocumentStamp { key, at, len }))
     }
 
     async fn insert_provider(&self, provider: &ProviderConfig) -> StoreResult<()> {
@@ -1202,17 +1219,13 @@ impl MetadataStore for Store {
     }
 
     async fn find_provider(&self, team: TeamId, name: &str) -> StoreResult<Option<ProviderConfig>> {
-        let name = name.to_owned();
-        with_conn!(self, c => {
-            let row: Option<ProviderRow> = provider_configs::table
-                .filter(provider_configs::team_id.eq(team.to_string()))
-                .filter(provider_configs::name.eq(name.clone()))
-                .limit_one()
-                .get_result(c)
-                .await
-                .optional()?;
-            Ok(row.map(ProviderRow::into_domain).transpose()?)
-        })
+        let (team, name) = (team.to_string(), name.to_owned());
+        let row: Option<ProviderRow> = with_conn_sync!(self,
+            move |c| crate::sync::provider(c, &team, &name),
+            c => Ok(q_provider!(&team, &name).get_result(c).await.optional()?))?;
+        row.map(ProviderRow::into_domain)
+            .transpose()
+            .map_err(|e| e.0)
     }
 
     async fn default_provider(&self, team: TeamId) -> StoreResult<Option<ProviderConfig>> {
@@ -1382,6 +1395,37 @@ impl MetadataStore for Store {
         session_row.updated_at = message.created_at;
         let row = MessageRow::from_domain(message);
         let running = message.status == MessageStatus::Running;
+        // Committed with the other chats' writes of the moment on SQLite (group.rs): this
+        // returns once the transaction holding it is committed.
+        if let Pools::Sqlite(pool) = &*self.pools {
+            let work: crate::group::Work = Box::new(move |c| {
+                let (session_row, row) = (session_row.clone(), row.clone());
+                async move {
+                    diesel::insert_into(chat_sessions::table)
+                        .values(&session_row)
+                        .execute(c)
+                        .await?;
+                    diesel::insert_into(messages::table)
+                        .values(&row)
+                        .execute(c)
+                        .await?;
+                    if running {
+                        // Heartbeats are on the store's clock (see interrupt_running_messages).
+                        q_heartbeat!(&*c, &row.id).execute(c).await?;
+                    }
+                    Ok(true)
+                }
+                .boxed()
+            });
+            return self
+                .grouped_write(pool, work)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.0);
+        }
+        // On diesel-async's connection (not `sync.rs`): diesel's synchronous `execute`
+        // takes its statement by reference, and a reference to a kept `UPDATE` (the
+        // heartbeat) is not cached: it would be prepared every time.
         with_write!(self, c => {
             let (session_row, row) = (session_row.clone(), row.clone());
             c.transaction::<_, DbError, _>(async move |c| {
@@ -1389,12 +1433,7 @@ impl MetadataStore for Store {
                 diesel::insert_into(messages::table).values(&row).execute(c).await?;
                 if running {
                     // Heartbeats are on the store's clock (see interrupt_running_messages).
-                    let now = store_now(&*c, 0);
-                    diesel::update(messages::table.find(&row.id))
-                        .set(messages::updated_at.eq(now))
-                        .kept()
-                        .execute(c)
-                        .await?;
+                    q_heartbeat!(&*c, &row.id).execute(c).await?;
                 }
                 Ok(())
             })
@@ -1430,34 +1469,37 @@ impl MetadataStore for Store {
         let row = MessageRow::from_domain(message);
         let run = run.map(|r| r.to_string());
         let running = message.status == MessageStatus::Running;
+        // The run check and the write are one statement: a newer run that took the message
+        // over (edit, approval) is never overwritten, whatever the timing.
+        // Committed with the other chats' writes of the moment on SQLite, as
+        // insert_session_with_message.
+        if let Pools::Sqlite(pool) = &*self.pools {
+            let work: crate::group::Work = Box::new(move |c| {
+                let (row, run) = (row.clone(), run.clone());
+                async move {
+                    let n = match &run {
+                        Some(r) => q_finish!(&row, Some(r)).execute(c).await?,
+                        None => q_finish!(&row, None).execute(c).await?,
+                    };
+                    if n == 1 && running {
+                        q_heartbeat!(&*c, &row.id).execute(c).await?;
+                    }
+                    Ok(n == 1)
+                }
+                .boxed()
+            });
+            return self.grouped_write(pool, work).await.map_err(|e| e.0);
+        }
+        // On diesel-async's connection, as insert_session_with_message.
         with_write!(self, c => {
             let (row, run) = (row.clone(), run.clone());
             c.transaction::<_, DbError, _>(async move |c| {
-                // The run check and the write are one statement: a newer run that took the
-                // message over (edit, approval) is never overwritten, whatever the timing.
                 let n = match &run {
-                    Some(r) => {
-                        diesel::update(messages::table.find(&row.id).filter(messages::run_id.eq(r)))
-                            .set(&row)
-                            .kept()
-                            .execute(c)
-                            .await?
-                    }
-                    None => {
-                        diesel::update(messages::table.find(&row.id).filter(messages::run_id.is_null()))
-                            .set(&row)
-                            .kept()
-                            .execute(c)
-                            .await?
-                    }
+                    Some(r) => q_finish!(&row, Some(r)).execute(c).await?,
+                    None => q_finish!(&row, None).execute(c).await?,
                 };
                 if n == 1 && running {
-                    let now = store_now(&*c, 0);
-                    diesel::update(messages::table.find(&row.id))
-                        .set(messages::updated_at.eq(now))
-                        .kept()
-                        .execute(c)
-                        .await?;
+                    q_heartbeat!(&*c, &row.id).execute(c).await?;
                 }
                 Ok(n == 1)
             })

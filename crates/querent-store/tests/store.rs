@@ -78,6 +78,7 @@ on_both_backends!(
     settings_are_upserted,
     schema_snapshots_are_replaced_and_need_a_connection,
     chat_sessions_and_messages,
+    concurrent_chat_writes_each_land_or_fail_alone,
     interrupted_chats_and_overtaken_runs,
     providers,
     deleting_a_team_cascades,
@@ -672,6 +673,62 @@ async fn schema_snapshots_are_replaced_and_need_a_connection(store: Store) {
 }
 
 /// Chat: sessions, messages in order, atomic status transitions, usage, cascade on delete.
+/// Many chats' question and answer written at once (on SQLite they are committed in groups,
+/// group.rs): every write lands and returns its own result; a write that fails (a session
+/// id already taken) fails alone, and the others written with it are committed.
+async fn concurrent_chat_writes_each_land_or_fail_alone(store: Store) {
+    let (Seeded { admin, .. }, c) = seed_with_connection(&store).await;
+    let taken = session(&store, &admin, &c).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        let mut session = taken.clone();
+        if i % 10 != 3 {
+            session.id = SessionId::new();
+        }
+        tasks.push(tokio::spawn(async move {
+            let mut m = message(&session, &format!("question {i}"), MessageStatus::Running);
+            m.run_id = Some(RunId::new());
+            let inserted = store.insert_session_with_message(&session, &m).await;
+            if inserted.is_err() {
+                return (session.id, m.id, inserted, None);
+            }
+            let mut done = m.clone();
+            done.status = MessageStatus::Executed;
+            let finished = store.finish_message(&done, m.run_id).await;
+            // Another run's id: never overwrites.
+            let stale = store.finish_message(&done, Some(RunId::new())).await;
+            assert!(!stale.unwrap(), "question {i}: a newer run's write won");
+            (session.id, m.id, inserted, Some(finished))
+        }));
+    }
+    let (mut landed, mut refused) = (0, 0);
+    for t in tasks {
+        let (session_id, message_id, inserted, finished) = t.await.unwrap();
+        match inserted {
+            Err(StoreError::Conflict(_)) => {
+                assert_eq!(session_id, taken.id);
+                assert!(
+                    store.get_message(message_id).await.is_err(),
+                    "a refused write leaves nothing"
+                );
+                refused += 1;
+            }
+            Err(e) => panic!("{e:?}"),
+            Ok(()) => {
+                assert!(finished.unwrap().unwrap(), "the run's own write lands");
+                assert_eq!(
+                    store.get_message(message_id).await.unwrap().status,
+                    MessageStatus::Executed
+                );
+                assert_eq!(store.get_session(session_id).await.unwrap().id, session_id);
+                landed += 1;
+            }
+        }
+    }
+    assert_eq!((landed, refused), (36, 4));
+}
+
 async fn chat_sessions_and_messages(store: Store) {
     let (Seeded { admin, .. }, c) = seed_with_connection(&store).await;
     let session = session(&store, &admin, &c).await;
