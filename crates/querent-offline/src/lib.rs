@@ -1077,9 +1077,7 @@ fn money_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
     // "How much grant money came from each type of funder?": the money of each group, when
     // the listing shows only words of a grouping ("each", "per", "by") — one or two text
     // columns of the rows or of what they are joined to, none of them a key.
-    let grouped = toks
-        .iter()
-        .any(|t| matches!(t.low.as_str(), "each" | "per" | "every" | "by"));
+    let grouped = asks_a_breakdown(toks);
     let dimensions: Vec<usize> = q
         .items
         .iter()

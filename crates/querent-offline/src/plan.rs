@@ -215,19 +215,16 @@ pub(crate) fn plan(
     // show (checked once metrics have their grouping).
     let mut breakdown = None;
     let mut breakdown_table = None;
+    // ("units sold by product": after a verb, "by" and the bare noun of a table ending the
+    // clause is a breakdown too when something is computed — a product sells nothing;
+    // "sold by the clerk" is who did it, and "tracks recorded by artists" lists tracks.)
+    let computed = q.items.iter().any(|e| p.computed(e));
     for (i, t) in p.toks.iter().enumerate() {
         let prev = if i > 0 {
             p.toks[i - 1].low.as_str()
         } else {
             ""
         };
-        // ("units sold by product": after a verb, "by" and the bare noun of a table ending
-        // the clause is a breakdown too when something is computed — a product sells nothing; "sold by the
-        // clerk" is who did it, and "tracks recorded by artists" lists tracks.)
-        let computed = q.items.iter().any(|e| match e {
-            Expr::Col(c) => p.idx.cols[*c].metric.is_some(),
-            _ => true,
-        });
         let bare_table_next = computed
             && p.ms.iter().any(|m| {
                 // (It ends the clause: "surface area covered by countries in Asia" is

@@ -36,6 +36,16 @@ fn fk_on(col: &str, table: &str, key: &str) -> ForeignKey {
     }
 }
 
+/// The schema with each table's first column as its primary key (fixtures whose keys are
+/// not named `id`).
+fn keyed(mut s: SchemaSnapshot) -> SchemaSnapshot {
+    for t in &mut s.tables {
+        t.primary_key = vec![t.columns[0].name.clone()];
+    }
+    s.normalize();
+    s
+}
+
 fn table(name: &str, columns: Vec<ColumnInfo>, fks: Vec<ForeignKey>) -> TableInfo {
     let pk = if columns.iter().any(|c| c.name == "id") {
         vec!["id".to_string()]
@@ -3010,7 +3020,7 @@ fn ratios_divide_two_numbers_read_apart() {
 
 /// A schema of abbreviated names without declared foreign keys, dates kept as text.
 fn payroll() -> SchemaSnapshot {
-    let mut s = schema_of(vec![
+    keyed(schema_of(vec![
         table(
             "dept",
             vec![col("dept_cd", "text", &[]), col("dept_nm", "text", &[])],
@@ -3028,12 +3038,7 @@ fn payroll() -> SchemaSnapshot {
             ],
             vec![],
         ),
-    ]);
-    for t in &mut s.tables {
-        t.primary_key = vec![t.columns[0].name.clone()];
-    }
-    s.normalize();
-    s
+    ]))
 }
 
 #[test]
@@ -3716,7 +3721,7 @@ fn top_values_of_a_column_who_names_someone_and_top_rows_need_an_order() {
 /// Grants with an abbreviated amount (`amt`), funders of a type, and sold lines with a
 /// quantity (`qty`) beside a unit price.
 fn grants() -> SchemaSnapshot {
-    let mut s = schema_of(vec![
+    keyed(schema_of(vec![
         table(
             "funders",
             vec![
@@ -3759,12 +3764,7 @@ fn grants() -> SchemaSnapshot {
             ],
             vec![fk_on("item_id", "menu_items", "item_id")],
         ),
-    ]);
-    for t in &mut s.tables {
-        t.primary_key = vec![t.columns[0].name.clone()];
-    }
-    s.normalize();
-    s
+    ]))
 }
 
 #[test]
@@ -4032,11 +4032,7 @@ fn a_total_of_rows_two_keys_away_is_summed_per_row_or_refused() {
             vec![fk_on("listing_id", "listings", "listing_id")],
         ),
     ]);
-    let mut s = s;
-    for t in &mut s.tables {
-        t.primary_key = vec![t.columns[0].name.clone()];
-    }
-    s.normalize();
+    let s = keyed(s);
     let sql = |q: &str| {
         translate(q, &s, Dialect::Sqlite)
             .map(|t| t.sql)
