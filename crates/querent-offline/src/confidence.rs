@@ -48,6 +48,7 @@ fn reading_factor(via: Via) -> (f32, &'static str) {
         Via::Spelling => (0.85, "a misspelling"),
         Via::Abbreviation => (0.9, "its abbreviation"),
         Via::Related => (0.8, "a broader or narrower word"),
+        Via::Money => (0.9, "the amount of money kept there"),
     }
 }
 

@@ -40,6 +40,9 @@ pub(crate) enum Via {
     Abbreviation,
     /// A broader or narrower word of WordNet's ("vessels" for ships).
     Related,
+    /// A word of money ("price", "worth") the schema does not use, read as the one amount
+    /// of money of the rows asked about (`nightly_rate_amt` of rooms).
+    Money,
 }
 
 /// Whether the schema knows a token: one of its words, directly, by the built-in synonyms
@@ -429,6 +432,11 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     let lex = lexicon();
     // Tokens read with an earlier one ("in total" after "spent", which says it).
     let mut taken = vec![false; toks.len()];
+    let said_tables: Vec<usize> = toks
+        .iter()
+        .filter(|t| !t.quoted)
+        .filter_map(|t| idx.table_named_by(&t.stem))
+        .collect();
     for (i, tok) in toks.iter().cloned().enumerate() {
         if taken[i] {
             if let Some(p) = out.last_mut() {
@@ -529,22 +537,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             out.push(tok);
             continue;
         }
-        let reading = lex
-            .readings(&tok.low, &tok.stem)
-            .into_iter()
-            .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
-            .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
-            .map(|alt| (alt.clone(), Via::Synonym))
-            .or_else(|| related_name(idx, &tok));
-        let reading =
-            reading.or_else(|| abbreviated(idx, &tok).map(|w| (vec![w], Via::Abbreviation)));
-        let reading = reading.or_else(|| {
-            // Not a plural or inflection of a known word: perhaps a misspelling.
-            let singular = crate::text::stem(&tok.low);
-            spelling(idx, &tok.low)
-                .filter(|w| crate::text::stem(w) != singular)
-                .map(|w| (vec![w], Via::Spelling))
-        });
+        let reading = reading_of(&tok, &said_tables, &out, idx);
         let Some((alt, via)) = reading else {
             out.push(tok);
             continue;
@@ -571,6 +564,75 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         }
     }
     (out, read)
+}
+
+/// What an unknown word may be read as: a money word as the amount of the rows said, a
+/// synonym, a broader or narrower word, an abbreviation, a misspelling — the first found.
+fn reading_of(tok: &Tok, said: &[usize], before: &[Tok], idx: &Index) -> Option<(Alt, Via)> {
+    money_word(tok, said, idx)
+        .map(|alt| {
+            // ("the nightly price": `nightly` already said.)
+            let near: Vec<&str> = before
+                .iter()
+                .rev()
+                .take(3)
+                .map(|t| t.stem.as_str())
+                .collect();
+            let rest: Alt = alt
+                .iter()
+                .filter(|w| !near.contains(&w.as_str()))
+                .cloned()
+                .collect();
+            (if rest.is_empty() { alt } else { rest }, Via::Money)
+        })
+        .or_else(|| {
+            lexicon()
+                .readings(&tok.low, &tok.stem)
+                .into_iter()
+                .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
+                .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
+                .map(|alt| (alt.clone(), Via::Synonym))
+        })
+        .or_else(|| related_name(idx, tok))
+        .or_else(|| abbreviated(idx, tok).map(|w| (vec![w], Via::Abbreviation)))
+        .or_else(|| {
+            // Not a plural or inflection of a known word: perhaps a misspelling.
+            let singular = crate::text::stem(&tok.low);
+            spelling(idx, &tok.low)
+                .filter(|w| crate::text::stem(w) != singular)
+                .map(|w| (vec![w], Via::Spelling))
+        })
+}
+
+/// Words of money said of rows, read as their amount when the schema names no column so.
+const MONEY_WORDS: &[&str] = &["price", "cost", "fee", "charge", "worth", "amount", "value"];
+
+/// "the average nightly price of rooms" where rooms keep a `nightly_rate_amt`: a word of
+/// [`MONEY_WORDS`] the schema does not know is the one money column of the tables said
+/// (of their neighbours, of the whole schema when they have none), when there is exactly one.
+fn money_word(tok: &Tok, said: &[usize], idx: &Index) -> Option<Alt> {
+    if tok.quoted || !MONEY_WORDS.contains(&tok.stem.as_str()) {
+        return None;
+    }
+    let one = |tables: &mut dyn Iterator<Item = usize>| {
+        let mut cols: Vec<usize> = tables.filter_map(|t| idx.money_col(t)).collect();
+        cols.sort_unstable();
+        cols.dedup();
+        match cols.as_slice() {
+            [c] => Some(idx.cols[*c].words.clone()),
+            _ => None,
+        }
+    };
+    let all = 0..idx.tables.len();
+    // The tables said, else their neighbours ("the price of our suites across all
+    // hotels": rooms, between the hotels and their room types), else the whole schema.
+    one(&mut said.iter().copied())
+        .or_else(|| {
+            one(&mut all
+                .clone()
+                .filter(|&t| said.iter().any(|&s| idx.adjacent(s, t))))
+        })
+        .or_else(|| one(&mut all.clone()))
 }
 
 /// A broader or narrower word of an unknown token where it names one table ("guests" →

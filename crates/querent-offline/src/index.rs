@@ -847,7 +847,14 @@ impl Index {
     fn add_business_measures(&mut self) {
         use crate::lexicon::{HEADCOUNT, MONEY_MEASURE, STAFF_TABLE};
         let measure_words: Vec<String> = MONEY_MEASURE.iter().map(|w| stem(w)).collect();
-        if !measure_words.iter().any(|w| self.names(w)) {
+        // A column (or metric) named by one of the words keeps them all; a table named so
+        // (`bookings`, and its keys `booking_id`) keeps its own word only.
+        let names_a_col = |w: &String| {
+            self.cols.iter().any(|c| {
+                !c.pk && !c.fk && (c.words.contains(w) || c.aliases.iter().any(|a| a.contains(w)))
+            })
+        };
+        if !measure_words.iter().any(names_a_col) && !self.names("revenue") {
             // (rank of the money word, has no date column, column)
             let mut best: Vec<(usize, bool, usize)> = Vec::new();
             for (ci, c) in self.cols.iter().enumerate() {
@@ -861,9 +868,8 @@ impl Index {
                 best.push((rank, !dated, ci));
             }
             best.sort_unstable();
-            if let Some(&(rank, undated, ci)) = best.first()
+            if let Some(&(_, undated, ci)) = self.one_money_measure(&best)
                 && !undated
-                && best.get(1).is_none_or(|b| (b.0, b.1) != (rank, undated))
             {
                 let table = self.cols[ci].table;
                 self.add_measure(Col {
@@ -879,7 +885,7 @@ impl Index {
                     samples: Vec::new(),
                     aliases: measure_words
                         .iter()
-                        .filter(|w| *w != "revenue")
+                        .filter(|w| *w != "revenue" && !self.names(w))
                         .map(|w| vec![w.clone()])
                         .collect(),
                     mappings: Vec::new(),
@@ -925,6 +931,37 @@ impl Index {
                     ]),
                 });
             }
+        }
+    }
+
+    /// The first of money columns ranked as (rank of the money word, has no date column,
+    /// column), when the choice is clear: alone at its rank, or the amount of the one table
+    /// the others' rows roll up to — a booking's total over its payments' amounts, an
+    /// order's over its lines', the same money counted at the transaction.
+    fn one_money_measure<'b>(
+        &self,
+        best: &'b [(usize, bool, usize)],
+    ) -> Option<&'b (usize, bool, usize)> {
+        let first = best.first()?;
+        let tied: Vec<&(usize, bool, usize)> = best
+            .iter()
+            .take_while(|b| (b.0, b.1) == (first.0, first.1))
+            .collect();
+        if tied.len() == 1 {
+            return Some(first);
+        }
+        let table = |b: &(usize, bool, usize)| self.cols[b.2].table;
+        let parents: Vec<&&(usize, bool, usize)> = tied
+            .iter()
+            .filter(|p| {
+                tied.iter().all(|o| {
+                    o.2 == p.2 || table(o) != table(p) && self.rolls_up(table(o), table(p), 2)
+                })
+            })
+            .collect();
+        match parents.as_slice() {
+            [p] => Some(**p),
+            _ => None,
         }
     }
 
@@ -1301,7 +1338,16 @@ impl Index {
         if col.kind != Kind::Number || col.pk || col.fk || col.metric.is_some() {
             return None;
         }
-        if col.words.iter().any(|w| NOT_MONEY.contains(&w.as_str())) {
+        // (A rate said in money is money: `nightly_rate_amt`, `hourly_rate_cost`; not
+        // `interest_rate` or `price_rate`.)
+        let last = col.spelled.last().or(col.words.last());
+        let in_money = last
+            .is_some_and(|w| matches!(w.as_str(), "amount" | "price" | "cost" | "fee" | "charge"));
+        if col
+            .words
+            .iter()
+            .any(|w| NOT_MONEY.contains(&w.as_str()) && !(in_money && w == "rate"))
+        {
             return None;
         }
         // (Spelled out too: `amt` is an amount.)

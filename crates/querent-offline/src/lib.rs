@@ -2279,10 +2279,17 @@ fn total_counted<'t>(
         let rows_next = toks
             .get(i + 1)
             .is_some_and(|n| idx.table_named_by(&n.stem).is_some());
+        // ("worth more than the average total amt": a column named so.)
+        let col_next = toks.get(i + 1).is_some_and(|n| {
+            idx.cols
+                .iter()
+                .any(|c| c.words.windows(2).any(|w| w[0] == t.stem && w[1] == n.stem))
+        });
         (!t.quoted
             && matches!(t.low.as_str(), "total" | "sum")
             && !matches!(next, "number" | "count" | "of" | "amount")
             && !rows_next
+            && !col_next
             && !t.stop
             && prev != "in")
             .then_some(t.text.as_str())

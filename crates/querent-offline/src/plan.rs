@@ -804,7 +804,9 @@ fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<u
             {
                 hit = true;
             }
-            for w in [&c.short, &c.words] {
+            // (`hotel_nm` of hotels is said "name": its short name spelled out.)
+            let spelled = Some(&c.spelled).filter(|s| s.len() == 1);
+            for w in [&c.short, &c.words].into_iter().chain(spelled) {
                 if (!edge_stop || exact_low(span, w)) && seq_matches(span, w) {
                     hit = true;
                 }
@@ -3765,17 +3767,29 @@ impl P<'_> {
         if b(2) == "at" && b(1) == "most" || (b(2) == "up" && b(1) == "to") {
             op = Some("<=");
         }
-        if after1 == "or"
+        // "4 or more", and "4 stars or more" (a unit word between: not "4 or more stars").
+        let after3 = self.low(m.e + 2).to_string();
+        let (or, bound) = if after1 == "or" {
+            (true, after2.as_str())
+        } else {
+            (
+                after2 == "or"
+                    && !is_stopword(&after1)
+                    && self.toks.get(m.e).is_some_and(|t| !t.stop && !t.comma),
+                after3.as_str(),
+            )
+        };
+        if or
             && matches!(
-                after2.as_str(),
+                bound,
                 "more" | "greater" | "higher" | "above" | "over" | "later"
             )
         {
             op = Some(">=");
         }
-        if after1 == "or"
+        if or
             && matches!(
-                after2.as_str(),
+                bound,
                 "less" | "fewer" | "lower" | "below" | "under" | "earlier" | "before"
             )
         {

@@ -4101,3 +4101,85 @@ fn review_mends_of_the_tenth_step() {
             .map_or(true, |s| !s.contains("per_group")),
     );
 }
+
+/// Lodging booked and paid: abbreviated names (`hotel_nm`, `nightly_rate_amt`), money at
+/// the booking and at each of its payments.
+fn lodging() -> SchemaSnapshot {
+    keyed(schema_of(vec![
+        table(
+            "hotels",
+            vec![
+                col("hotel_id", "integer", &[]),
+                col("hotel_nm", "text", &[]),
+                col("city", "text", &["Lisbon", "Porto"]),
+                col("star_rating", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "rooms",
+            vec![
+                col("room_id", "integer", &[]),
+                col("hotel_id", "integer", &[]),
+                col("nightly_rate_amt", "real", &[]),
+            ],
+            vec![fk_on("hotel_id", "hotels", "hotel_id")],
+        ),
+        table(
+            "bookings",
+            vec![
+                col("booking_id", "integer", &[]),
+                col("room_id", "integer", &[]),
+                col("booked_dt", "date", &[]),
+                col("channel_cd", "text", &["WEB", "PHONE"]),
+                col("total_amt", "real", &[]),
+            ],
+            vec![fk_on("room_id", "rooms", "room_id")],
+        ),
+        table(
+            "payments",
+            vec![
+                col("payment_id", "integer", &[]),
+                col("booking_id", "integer", &[]),
+                col("pay_dt", "date", &[]),
+                col("pay_amt", "real", &[]),
+            ],
+            vec![fk_on("booking_id", "bookings", "booking_id")],
+        ),
+    ]))
+}
+
+#[test]
+fn money_words_abbreviated_names_and_units_before_or_more() {
+    let s = lodging();
+    let sql = |q: &str| {
+        translate(q, &s, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    // Revenue: the booking's total, which its payments' amounts roll up to (a table named
+    // `bookings` keeps its own word only).
+    assert_eq!(
+        sql("Break down the revenue by channel.").unwrap(),
+        "SELECT SUM(total_amt) AS revenue, channel_cd FROM bookings GROUP BY channel_cd"
+    );
+    // A money word the schema does not use: the one amount of the rows said ("nightly"
+    // said once), of a neighbour of theirs, not a rate excluded from money.
+    assert_eq!(
+        sql("What is the average nightly price of rooms?").unwrap(),
+        "SELECT AVG(nightly_rate_amt) AS avg_nightly_rate_amt FROM rooms"
+    );
+    assert_eq!(
+        sql("How many bookings are worth more than the average booking amount?").unwrap(),
+        "SELECT COUNT(*) AS booking_count FROM bookings WHERE total_amt > (SELECT \
+         AVG(total_amt) FROM bookings)"
+    );
+    // `hotel_nm` is the hotels' "name"; "4 stars or more" is at least 4.
+    assert_eq!(
+        sql("List the name and city of the hotels rated 4 stars or more.").unwrap(),
+        "SELECT hotel_nm, city FROM hotels WHERE star_rating >= 4"
+    );
+    // Contractions: "we've" is no unknown word.
+    assert!(sql("How many bookings have we had?").is_ok());
+    assert!(sql("How many bookings we've had?").is_ok());
+}

@@ -168,6 +168,20 @@ pub(crate) fn drain_keeping_marks(toks: &mut Vec<Tok>, from: usize, to: usize) {
     }
 }
 
+/// A pronoun's contracted verb: "we've" → ("we", "have"), "they're" → ("they", "are").
+fn contraction(word: &str) -> Option<(&str, &'static str)> {
+    let (base, tail) = word.rsplit_once('\'')?;
+    let verb = match tail.to_ascii_lowercase().as_str() {
+        "ve" => "have",
+        "re" => "are",
+        "ll" => "will",
+        "d" => "had",
+        "m" => "am",
+        _ => return None,
+    };
+    (!base.is_empty() && base.chars().all(char::is_alphabetic)).then_some((base, verb))
+}
+
 /// A question's words as written between spaces, lower case, without the punctuation
 /// around them ("Ratio," → "ratio").
 pub(crate) fn plain_words(question: &str) -> Vec<String> {
@@ -401,6 +415,10 @@ pub(crate) fn tokenize(question: &str) -> Vec<Tok> {
                 out.push(Tok::new("not", false));
             } else if let Some(base) = word.strip_suffix("'s") {
                 out.push(Tok::new(base, false));
+            } else if let Some((base, verb)) = contraction(&word) {
+                // "we've", "they're", "I'd", "you'll": the pronoun and its verb.
+                out.push(Tok::new(base, false));
+                out.push(Tok::new(verb, false));
             } else {
                 out.push(Tok::new(&word, false));
             }
@@ -691,5 +709,13 @@ mod tests {
         );
         assert!(t[2].quoted);
         assert_eq!(t[7].number(), Some(1000.5));
+        let t = tokenize("the largest order we've ever had, they're sure");
+        let words: Vec<_> = t.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(
+            words,
+            vec![
+                "the", "largest", "order", "we", "have", "ever", "had", "they", "are", "sure"
+            ]
+        );
     }
 }
