@@ -98,7 +98,10 @@ fn flag_of(data_type: &str, words: &[String], samples: &[String]) -> Option<Flag
         named = true;
     }
     if let Some((last, rest)) = adj.split_last()
-        && matches!(last.as_str(), "yn" | "flag" | "ind" | "indicator" | "bool")
+        && matches!(
+            last.as_str(),
+            "yn" | "flag" | "flg" | "ind" | "indicator" | "bool"
+        )
         && !rest.is_empty()
     {
         adj = rest;

@@ -1904,8 +1904,18 @@ impl P<'_> {
                     && !sel.is_empty()
                     && sel.iter().any(|e| self.computed(e))
                     && !{
+                        // ("bookings made by guests", "written by": who did it; "units
+                        // sold by product", a singular noun, is still a breakdown.)
                         let p = self.low(i - 1);
-                        p.ends_with("ed") || p.ends_with("en") || p == "order" || p == "sort"
+                        let plural_next = self
+                            .toks
+                            .get(i + 1)
+                            .is_some_and(|t| !t.quoted && t.low != t.stem);
+                        p.ends_with("ed")
+                            || p.ends_with("en")
+                            || p == "order"
+                            || p == "sort"
+                            || crate::lexicon::lexicon().irregular_past(p) && plural_next
                     });
             if group_cue
                 && let Some(k) = self.next_ment(i + 1, fill)

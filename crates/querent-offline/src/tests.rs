@@ -4113,6 +4113,17 @@ fn lodging() -> SchemaSnapshot {
                 col("hotel_nm", "text", &[]),
                 col("city", "text", &["Lisbon", "Porto"]),
                 col("star_rating", "integer", &[]),
+                col("opened_yr", "integer", &[]),
+                col("closed_flg", "text", &["N", "Y"]),
+            ],
+            vec![],
+        ),
+        table(
+            "guests",
+            vec![
+                col("guest_id", "integer", &[]),
+                col("first_nm", "text", &[]),
+                col("country_cd", "text", &["CA", "PT", "US"]),
             ],
             vec![],
         ),
@@ -4130,11 +4141,15 @@ fn lodging() -> SchemaSnapshot {
             vec![
                 col("booking_id", "integer", &[]),
                 col("room_id", "integer", &[]),
+                col("guest_id", "integer", &[]),
                 col("booked_dt", "date", &[]),
                 col("channel_cd", "text", &["WEB", "PHONE"]),
                 col("total_amt", "real", &[]),
             ],
-            vec![fk_on("room_id", "rooms", "room_id")],
+            vec![
+                fk_on("room_id", "rooms", "room_id"),
+                fk_on("guest_id", "guests", "guest_id"),
+            ],
         ),
         table(
             "payments",
@@ -4182,4 +4197,44 @@ fn money_words_abbreviated_names_and_units_before_or_more() {
     // Contractions: "we've" is no unknown word.
     assert!(sql("How many bookings have we had?").is_ok());
     assert!(sql("How many bookings we've had?").is_ok());
+}
+
+#[test]
+fn happenings_agents_flags_and_years_kept_elsewhere() {
+    let s = lodging();
+    let sql = |q: &str| {
+        translate(q, &s, Dialect::Sqlite)
+            .map(|t| t.sql)
+            .map_err(|e| e.understood)
+    };
+    // "took place" says it happened, no place (nor a city).
+    let march = "SELECT COUNT(*) AS booking_count FROM bookings WHERE booked_dt >= '2025-03-01' \
+                 AND booked_dt < '2025-04-01'";
+    assert_eq!(
+        sql("How many bookings took place in March 2025?").unwrap(),
+        march
+    );
+    // "made by guests from Canada": who made them, not one count per guest.
+    assert_eq!(
+        sql("How many bookings were made by guests from Canada?").unwrap(),
+        "SELECT COUNT(*) AS booking_count FROM bookings AS T1 JOIN guests AS T2 ON T1.guest_id \
+         = T2.guest_id WHERE T2.country_cd = 'CA'"
+    );
+    // A flag named `…_flg` holding Y/N.
+    assert_eq!(
+        sql("How many hotels are closed?").unwrap(),
+        "SELECT COUNT(*) AS hotel_count FROM hotels WHERE closed_flg = 'Y'"
+    );
+    // "each year" of bookings is their yearly series: only the hotels, two keys away, keep
+    // a year (`opened_yr`).
+    let yearly = "SELECT strftime('%Y', booked_dt) AS \"year\", COUNT(*) AS booking_count FROM \
+                  bookings GROUP BY strftime('%Y', booked_dt) ORDER BY strftime('%Y', booked_dt)";
+    assert_eq!(
+        sql("How many bookings were there each year?").unwrap(),
+        yearly
+    );
+    assert_eq!(
+        sql("For each year, how many bookings took place?").unwrap(),
+        yearly
+    );
 }

@@ -197,8 +197,14 @@ pub(crate) fn plain_words(question: &str) -> Vec<String> {
 /// Phrases that only say "anywhere" or "all of them" ("the most populous towns in the
 /// world", "how many people in the database …", "the best player of all time"), or how to
 /// lay the answer out ("side by side").
-const SCOPE_FILLERS: [&[&str]; 8] = [
+const SCOPE_FILLERS: [&[&str]; 13] = [
     &["side", "by", "side"],
+    // ("How many visits took place in March?": happened, no place.)
+    &["took", "place"],
+    &["take", "place"],
+    &["takes", "place"],
+    &["taking", "place"],
+    &["taken", "place"],
     &["in", "the", "world"],
     &["in", "the", "database"],
     &["in", "our", "database"],

@@ -390,6 +390,37 @@ fn day_of_the_week(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// Whether the schema names `word` where the question looks: a table or a column of a
+/// table the question names, or of a neighbour of one (anywhere, when it names none).
+/// "How many bookings were there each year?" is a yearly series when only the hotels
+/// (two keys away) keep an `opened_yr`.
+fn names_near(idx: &Index, toks: &[Tok], word: &str) -> bool {
+    if !idx.names(word) {
+        return false;
+    }
+    let said: Vec<usize> = toks
+        .iter()
+        .filter(|t| !t.quoted)
+        .filter_map(|t| idx.table_named_by(&t.stem))
+        .collect();
+    if said.is_empty() || idx.table_named_by(word).is_some() {
+        return true;
+    }
+    idx.cols.iter().any(|c| {
+        let named = c
+            .words
+            .iter()
+            .chain(&c.short)
+            .chain(&c.spelled)
+            .any(|w| w == word)
+            || c.aliases.iter().flatten().any(|w| w == word);
+        named
+            && said
+                .iter()
+                .any(|&t| t == c.table || idx.adjacent(t, c.table))
+    })
+}
+
 /// Takes the calendar window and the series grain out of the question.
 pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
     let toks = day_of_the_week(decades_of_year_columns(toks, idx), idx);
@@ -496,7 +527,7 @@ pub(crate) fn extract(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, TimeFrame) {
                 && Grain::from_word(low(i + 2)) == g;
             let named = toks
                 .get(grain_at)
-                .is_some_and(|t| idx.names(&t.stem) || idx.names(&t.low));
+                .is_some_and(|t| names_near(idx, &toks, &t.stem) || names_near(idx, &toks, &t.low));
             if let Some(g) = g
                 && (after_cue || adjective || over)
                 && !named
