@@ -1398,37 +1398,33 @@ impl<'a> Checker<'a> {
             {
                 return Ok(Some(*masked));
             }
-            let mut hits: Vec<String> = Vec::new();
-            let mut used: Vec<(usize, String)> = Vec::new();
+            // The sources that have the column are counted; they are only named (in
+            // `column_sources`) when the reference is ambiguous.
+            let mut hits = 0usize;
+            let mut used: Vec<(usize, &'a str)> = Vec::new();
             let mut masked = false;
             let mut rowid_factor = None;
             for source in &scope.sources {
                 match source {
-                    Source::Table {
-                        table,
-                        binding,
-                        factor,
-                        ..
-                    } => {
+                    Source::Table { table, factor, .. } => {
+                        let table: &'a GuardTable = table;
                         if let Some(col) = table.column(&name) {
                             if self.policy.column_excluded(table, col) {
                                 return Err(GuardError::PolicyViolation {
                                     object: format!("{}.{col}", table.name),
                                 });
                             }
-                            hits.push(binding.clone());
-                            used.push((*factor, col.to_string()));
+                            hits += 1;
+                            used.push((*factor, col));
                             masked |= self.policy.column_masked(table, col);
                         } else if self.rules.rowid_columns && names::is_rowid(&name) {
-                            hits.push(binding.clone());
+                            hits += 1;
                             rowid_factor = Some(*factor);
                         }
                     }
-                    Source::Derived {
-                        columns, binding, ..
-                    } => {
+                    Source::Derived { columns, .. } => {
                         if let Some(col) = find_out_col(columns, &name) {
-                            hits.push(binding.clone().unwrap_or_else(|| "(subquery)".into()));
+                            hits += 1;
                             masked |= col.masked;
                         }
                     }
@@ -1439,18 +1435,18 @@ impl<'a> Checker<'a> {
                 && scope.clause == Clause::OrderBy
                 && self.rules.order_by_output_names
                 && scope.outputs.contains(&lower);
-            if hits.len() > 1 && !merged && !output_name {
+            if hits > 1 && !merged && !output_name {
                 return Err(GuardError::AmbiguousColumn {
                     name: ident.value.clone(),
-                    candidates: hits,
+                    candidates: self.column_sources(scope, &name),
                 });
             }
-            if !hits.is_empty() {
-                if let (1, Some(f)) = (hits.len(), rowid_factor) {
+            if hits > 0 {
+                if let (1, Some(f)) = (hits, rowid_factor) {
                     self.note_rowid(f, &name);
                 }
-                for (factor, col) in &used {
-                    self.note_used(*factor, col);
+                for &(factor, col) in &used {
+                    self.note_used(factor, col);
                 }
                 return Ok(Some(masked));
             }
@@ -1472,6 +1468,25 @@ impl<'a> Checker<'a> {
             }
         }
         Ok(None)
+    }
+
+    /// The bindings of the sources of `scope` that have column `name` (as
+    /// [`Checker::find_column`] counts them), in order: the candidates of an ambiguous
+    /// reference.
+    fn column_sources(&self, scope: &Scope<'_>, name: &str) -> Vec<String> {
+        scope
+            .sources
+            .iter()
+            .filter_map(|source| match source {
+                Source::Table { table, binding, .. } => (table.column(name).is_some()
+                    || (self.rules.rowid_columns && names::is_rowid(name)))
+                .then(|| binding.clone()),
+                Source::Derived {
+                    columns, binding, ..
+                } => find_out_col(columns, name)
+                    .map(|_| binding.clone().unwrap_or_else(|| "(subquery)".into())),
+            })
+            .collect()
     }
 
     fn note_rowid(&mut self, factor: usize, name: &str) {

@@ -11,7 +11,7 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::check::Checker;
-use crate::render::{print, verify};
+use crate::render::{print, print_and_verify};
 use crate::rules::rules;
 use crate::schema::{GuardPolicy, GuardSchema};
 use crate::{GuardError, ValidatedSql};
@@ -70,10 +70,9 @@ pub fn validate(
         .filter_map(|c| c.name)
         .collect();
     let row_limit = policy.max_rows.map(|max| cap_rows(query, max));
-    let display = print(dialect, query)?;
+    let display = print(dialect, query, sql.len() + 32)?;
     checker.substitute(query)?;
-    let executable = print(dialect, query)?;
-    verify(dialect, query, &executable)?;
+    let executable = print_and_verify(dialect, query, display.len() * 2)?;
     Ok(ValidatedSql {
         sql: display,
         executable,
@@ -114,6 +113,9 @@ fn to_guard(e: ParserError) -> GuardError {
     }
 }
 
+/// The most tokens a token buffer is sized for up front (it grows beyond when needed).
+const TOKEN_CAPACITY: usize = 4096;
+
 /// Tokenizes within the size and operator limits. Chains of binary operators (`1+1+…`)
 /// build trees as deep as they are long without counting against the parser's recursion
 /// limit, so their number is bounded first.
@@ -126,8 +128,11 @@ fn tokenize(
             max_bytes: MAX_SQL_LEN,
         });
     }
-    let tokens = Tokenizer::new(parser_dialect, sql)
-        .tokenize_with_location()
+    // Sized for the usual one token per two or three bytes (whitespace included), so
+    // the buffer is not regrown and copied while tokenizing; bounded for long texts.
+    let mut tokens = Vec::with_capacity((sql.len() / 2 + 16).min(TOKEN_CAPACITY));
+    Tokenizer::new(parser_dialect, sql)
+        .tokenize_with_location_into_buf(&mut tokens)
         .map_err(|e| GuardError::Parse {
             message: e.to_string(),
         })?;

@@ -17,7 +17,7 @@
 //! - Identifiers: the dialect's quote character with the quote doubled.
 //!
 //! Comments, optimizer hints and anything else the parser skipped are not in the AST, so
-//! they are not in the text. Finally [`verify`] parses the text again in the target's
+//! they are not in the text. Finally [`print_and_verify`] parses the text again in the target's
 //! dialect and checks that it is the same statement with the same literal values; if not,
 //! the statement is refused instead of run.
 //!
@@ -28,6 +28,7 @@
 //! made on the printed forms of both statements with every literal and identifier spelled
 //! in one unambiguous way.
 
+use std::fmt::Write as _;
 use std::ops::ControlFlow;
 
 use querent_domain::Dialect;
@@ -37,8 +38,13 @@ use crate::GuardError;
 use crate::names::is_plain_word;
 use crate::rules::rules;
 
-/// Prints `query` for `dialect`. The query is left as it was.
-pub(crate) fn print(dialect: Dialect, query: &mut Query) -> Result<String, GuardError> {
+/// Prints `query` for `dialect` (into a buffer of `capacity` bytes to start with). The
+/// query is left as it was.
+pub(crate) fn print(
+    dialect: Dialect,
+    query: &mut Query,
+    capacity: usize,
+) -> Result<String, GuardError> {
     let mut printer = Printer {
         dialect,
         values: Vec::new(),
@@ -46,7 +52,7 @@ pub(crate) fn print(dialect: Dialect, query: &mut Query) -> Result<String, Guard
     };
     let outcome = query.visit(&mut printer);
     let text = match outcome {
-        ControlFlow::Continue(()) => Ok(query.to_string()),
+        ControlFlow::Continue(()) => Ok(display(query, capacity)),
         ControlFlow::Break(e) => Err(e),
     };
     let _ = query.visit(&mut Restore {
@@ -56,20 +62,51 @@ pub(crate) fn print(dialect: Dialect, query: &mut Query) -> Result<String, Guard
     text
 }
 
-/// Proves that `text` (printed from `query`) parses in `dialect` to the same statement.
-/// `query` is used up in the process (its literals are respelled).
-pub(crate) fn verify(dialect: Dialect, query: &mut Query, text: &str) -> Result<(), GuardError> {
-    let mut again = match crate::guard::parse(dialect, text) {
+/// Prints `query` for `dialect`, as [`print`] does, and proves that the text parses in
+/// `dialect` to the same statement: the text parsed again and `query` must have the same
+/// canonical form ([`canonical`]). `query` is used up in the process: the walk that puts
+/// its literals and identifiers back after printing spells each canonically at once
+/// (one walk instead of two; the same result as putting them back, then [`canonical`]).
+pub(crate) fn print_and_verify(
+    dialect: Dialect,
+    query: &mut Query,
+    capacity: usize,
+) -> Result<String, GuardError> {
+    let mut printer = Printer {
+        dialect,
+        values: Vec::new(),
+        idents: Vec::new(),
+    };
+    if let ControlFlow::Break(e) = query.visit(&mut printer) {
+        return Err(e);
+    }
+    let text = display(query, capacity);
+    let _ = query.visit(&mut RestoreCanonical {
+        dialect,
+        values: printer.values.into_iter(),
+        idents: printer.idents.into_iter(),
+    });
+    let expected = display(query, text.len() * 2);
+    let mut again = match crate::guard::parse(dialect, &text) {
         Ok(mut statements) if statements.len() == 1 => match statements.remove(0) {
             Statement::Query(q) => q,
             _ => return Err(GuardError::Unrenderable),
         },
         _ => return Err(GuardError::Unrenderable),
     };
-    if canonical(dialect, query) != canonical(dialect, &mut again) {
+    if expected != canonical(dialect, &mut again, text.len() * 2) {
         return Err(GuardError::Unrenderable);
     }
-    Ok(())
+    Ok(text)
+}
+
+/// `query` printed by sqlparser's `Display` into a buffer of `capacity` bytes to start
+/// with (`to_string` starts empty and regrows as it writes).
+fn display(query: &Query, capacity: usize) -> String {
+    let mut text = String::with_capacity(capacity);
+    // Writing into a String cannot fail.
+    let _ = write!(text, "{query}");
+    text
 }
 
 /// Replaces every literal and identifier by its exact printed form, keeping the originals.
@@ -230,13 +267,51 @@ fn string(dialect: Dialect, s: &str, prefix: &str) -> Result<String, GuardError>
 /// The statement printed with every spelling difference that does not change its meaning
 /// removed and every literal and identifier spelled in one unambiguous way (hex), so two
 /// statements are the same exactly when these texts are.
-fn canonical(dialect: Dialect, query: &mut Query) -> String {
+fn canonical(dialect: Dialect, query: &mut Query, capacity: usize) -> String {
     let _ = query.visit(&mut Canonical { dialect });
-    query.to_string()
+    display(query, capacity)
 }
 
 struct Canonical {
     dialect: Dialect,
+}
+
+/// [`Restore`] and then [`Canonical`] in one walk: each literal and identifier
+/// [`Printer`] replaced gets its original back and is spelled canonically.
+struct RestoreCanonical<V, I> {
+    dialect: Dialect,
+    values: V,
+    idents: I,
+}
+
+impl<V, I> VisitorMut for RestoreCanonical<V, I>
+where
+    V: Iterator<Item = Value>,
+    I: Iterator<Item = (String, Option<char>)>,
+{
+    type Break = ();
+
+    fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<()> {
+        if let Some(v) = self.values.next() {
+            value.value = v;
+        }
+        canonical_value(value);
+        ControlFlow::Continue(())
+    }
+
+    fn pre_visit_ident(&mut self, ident: &mut Ident) -> ControlFlow<()> {
+        // As in `Restore`: plain unquoted words were left as they were (and `Canonical`
+        // leaves them too).
+        if ident.quote_style.is_none() && is_plain_word(&ident.value) {
+            return ControlFlow::Continue(());
+        }
+        if let Some((value, quote)) = self.idents.next() {
+            ident.value = value;
+            ident.quote_style = quote;
+        }
+        canonical_ident(self.dialect, ident);
+        ControlFlow::Continue(())
+    }
 }
 
 fn hex(s: &str) -> String {
@@ -254,48 +329,54 @@ fn push_hex(out: &mut String, s: &str) {
     }
 }
 
+/// Numbers, booleans and NULL print unambiguously as they are; every string kind becomes
+/// its bytes in hex between quotes, with a letter for its kind.
+fn canonical_value(value: &mut ValueWithSpan) {
+    let spelled = match &value.value {
+        Value::SingleQuotedString(s)
+        | Value::EscapedStringLiteral(s)
+        | Value::UnicodeStringLiteral(s)
+        | Value::DoubleQuotedString(s) => format!("'s{}'", hex(s)),
+        Value::DollarQuotedString(d) => format!("'s{}'", hex(&d.value)),
+        Value::NationalStringLiteral(s) => format!("'n{}'", hex(s)),
+        Value::HexStringLiteral(s) => format!("'x{}'", hex(s)),
+        Value::SingleQuotedByteStringLiteral(s) => format!("'b{}'", hex(s)),
+        Value::Number(..) | Value::Boolean(_) | Value::Null => return,
+        other => format!("'o{}'", hex(&other.to_string())),
+    };
+    value.value = Value::Placeholder(spelled);
+}
+
+/// A plain unquoted word prints as itself; anything else as its exact name in hex between
+/// double quotes, which no plain word can look like.
+fn canonical_ident(dialect: Dialect, ident: &mut Ident) {
+    let folded;
+    let exact = match ident.quote_style {
+        Some(_) => ident.value.as_str(),
+        None if is_plain_word(&ident.value) => return,
+        None => {
+            folded = dialect.fold_unquoted(&ident.value);
+            folded.as_str()
+        }
+    };
+    let mut spelled = String::with_capacity(exact.len() * 2 + 2);
+    spelled.push('"');
+    push_hex(&mut spelled, exact);
+    spelled.push('"');
+    ident.value = spelled;
+    ident.quote_style = None;
+}
+
 impl VisitorMut for Canonical {
     type Break = ();
 
     fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<()> {
-        // Numbers, booleans and NULL print unambiguously as they are; every string kind
-        // becomes its bytes in hex between quotes, with a letter for its kind.
-        let spelled = match &value.value {
-            Value::SingleQuotedString(s)
-            | Value::EscapedStringLiteral(s)
-            | Value::UnicodeStringLiteral(s)
-            | Value::DoubleQuotedString(s) => format!("'s{}'", hex(s)),
-            Value::DollarQuotedString(d) => format!("'s{}'", hex(&d.value)),
-            Value::NationalStringLiteral(s) => format!("'n{}'", hex(s)),
-            Value::HexStringLiteral(s) => format!("'x{}'", hex(s)),
-            Value::SingleQuotedByteStringLiteral(s) => format!("'b{}'", hex(s)),
-            Value::Number(..) | Value::Boolean(_) | Value::Null => {
-                return ControlFlow::Continue(());
-            }
-            other => format!("'o{}'", hex(&other.to_string())),
-        };
-        value.value = Value::Placeholder(spelled);
+        canonical_value(value);
         ControlFlow::Continue(())
     }
 
     fn pre_visit_ident(&mut self, ident: &mut Ident) -> ControlFlow<()> {
-        // A plain unquoted word prints as itself; anything else as its exact name in hex
-        // between double quotes, which no plain word can look like.
-        let folded;
-        let exact = match ident.quote_style {
-            Some(_) => ident.value.as_str(),
-            None if is_plain_word(&ident.value) => return ControlFlow::Continue(()),
-            None => {
-                folded = self.dialect.fold_unquoted(&ident.value);
-                folded.as_str()
-            }
-        };
-        let mut spelled = String::with_capacity(exact.len() * 2 + 2);
-        spelled.push('"');
-        push_hex(&mut spelled, exact);
-        spelled.push('"');
-        ident.value = spelled;
-        ident.quote_style = None;
+        canonical_ident(self.dialect, ident);
         ControlFlow::Continue(())
     }
 }
