@@ -1856,12 +1856,11 @@ impl<'a> Checker<'a> {
     /// ones masked and row filters applied inside; every other table is referenced by its
     /// exact catalog name, schema-qualified, so the database reads exactly the table the
     /// guard checked.
-    pub(crate) fn substitute(&self, query: &mut Query) -> Result<(), GuardError> {
-        let mut sub = Substitute { ck: self };
-        match query.visit(&mut sub) {
-            ControlFlow::Break(e) => Err(e),
-            ControlFlow::Continue(()) => Ok(()),
-        }
+    ///
+    /// This is the walk itself: [`crate::render::substitute_print_and_verify`] runs it in
+    /// the same walk as the printer of the text that runs.
+    pub(crate) fn substitution(&self) -> Substitute<'_, 'a> {
+        Substitute { ck: self }
     }
 
     /// The name that reads exactly `table`: `schema.name` (quoted as needed). SQLite
@@ -2374,8 +2373,9 @@ impl VisitorMut for ExprCheck<'_, '_> {
     }
 }
 
-/// The substitution walk over the text that will run.
-struct Substitute<'s, 'a> {
+/// The substitution walk over the text that will run. It only replaces table factors
+/// ([`VisitorMut::pre_visit_table_factor`]), before their children are visited.
+pub(crate) struct Substitute<'s, 'a> {
     ck: &'s Checker<'a>,
 }
 

@@ -11,7 +11,7 @@ use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, Tokenizer};
 
 use crate::check::Checker;
-use crate::render::{print, print_and_verify};
+use crate::render::{print, substitute_print_and_verify};
 use crate::rules::rules;
 use crate::schema::{GuardPolicy, GuardSchema};
 use crate::{GuardError, ValidatedSql};
@@ -71,8 +71,8 @@ pub fn validate(
         .collect();
     let row_limit = policy.max_rows.map(|max| cap_rows(query, max));
     let display = print(dialect, query, sql.len() + 32)?;
-    checker.substitute(query)?;
-    let executable = print_and_verify(dialect, query, display.len() * 2)?;
+    let executable =
+        substitute_print_and_verify(dialect, query, checker.substitution(), display.len() * 2)?;
     Ok(ValidatedSql {
         sql: display,
         executable,

@@ -17,7 +17,7 @@
 //! - Identifiers: the dialect's quote character with the quote doubled.
 //!
 //! Comments, optimizer hints and anything else the parser skipped are not in the AST, so
-//! they are not in the text. Finally [`print_and_verify`] parses the text again in the target's
+//! they are not in the text. Finally [`substitute_print_and_verify`] parses the text again in the target's
 //! dialect and checks that it is the same statement with the same literal values; if not,
 //! the statement is refused instead of run.
 //!
@@ -32,9 +32,12 @@ use std::fmt::Write as _;
 use std::ops::ControlFlow;
 
 use querent_domain::Dialect;
-use sqlparser::ast::{Ident, Query, Statement, Value, ValueWithSpan, VisitMut, VisitorMut};
+use sqlparser::ast::{
+    Ident, Query, Statement, TableFactor, Value, ValueWithSpan, VisitMut, VisitorMut,
+};
 
 use crate::GuardError;
+use crate::check::Substitute;
 use crate::names::is_plain_word;
 use crate::rules::rules;
 
@@ -62,24 +65,34 @@ pub(crate) fn print(
     text
 }
 
-/// Prints `query` for `dialect`, as [`print`] does, and proves that the text parses in
+/// Substitutes the table references of `query` (the checker's [`Substitute`] walk), prints
+/// the result for `dialect`, as [`print`] does, and proves that the text parses in
 /// `dialect` to the same statement: the text parsed again and `query` must have the same
-/// canonical form ([`canonical`]). `query` is used up in the process: the walk that puts
-/// its literals and identifiers back after printing spells each canonically at once
-/// (one walk instead of two; the same result as putting them back, then [`canonical`]).
-pub(crate) fn print_and_verify(
+/// canonical form ([`canonical`]).
+///
+/// Substitution and printing share one walk: the substitution replaces a table factor
+/// before its children are visited, so the printer sees every node of the substituted
+/// query in the order a walk of its own would (the same text). `query` is used up in the
+/// process: the walk that puts its literals and identifiers back after printing spells
+/// each canonically at once (the same result as putting them back, then [`canonical`]).
+pub(crate) fn substitute_print_and_verify(
     dialect: Dialect,
     query: &mut Query,
+    substitute: Substitute<'_, '_>,
     capacity: usize,
 ) -> Result<String, GuardError> {
-    let mut printer = Printer {
-        dialect,
-        values: Vec::new(),
-        idents: Vec::new(),
+    let mut walk = SubstituteThenPrint {
+        substitute,
+        printer: Printer {
+            dialect,
+            values: Vec::new(),
+            idents: Vec::new(),
+        },
     };
-    if let ControlFlow::Break(e) = query.visit(&mut printer) {
+    if let ControlFlow::Break(e) = query.visit(&mut walk) {
         return Err(e);
     }
+    let printer = walk.printer;
     let text = display(query, capacity);
     let _ = query.visit(&mut RestoreCanonical {
         dialect,
@@ -107,6 +120,28 @@ fn display(query: &Query, capacity: usize) -> String {
     // Writing into a String cannot fail.
     let _ = write!(text, "{query}");
     text
+}
+
+/// The checker's substitution and [`Printer`] in one walk.
+struct SubstituteThenPrint<'s, 'a> {
+    substitute: Substitute<'s, 'a>,
+    printer: Printer,
+}
+
+impl VisitorMut for SubstituteThenPrint<'_, '_> {
+    type Break = GuardError;
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<GuardError> {
+        self.substitute.pre_visit_table_factor(factor)
+    }
+
+    fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<GuardError> {
+        self.printer.pre_visit_value(value)
+    }
+
+    fn pre_visit_ident(&mut self, ident: &mut Ident) -> ControlFlow<GuardError> {
+        self.printer.pre_visit_ident(ident)
+    }
 }
 
 /// Replaces every literal and identifier by its exact printed form, keeping the originals.
