@@ -1567,24 +1567,7 @@ fn units_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
     let quantities: Vec<usize> = tables
         .iter()
         .flat_map(|&t| idx.tables[t].cols.iter().copied())
-        .filter(|&c| {
-            let col = &idx.cols[c];
-            col.kind == index::Kind::Number
-                && !col.pk
-                && !col.fk
-                && col.metric.is_none()
-                && col
-                    .words
-                    .iter()
-                    .chain(&col.spelled)
-                    .any(|w| matches!(w.as_str(), "quantity" | "qty" | "units" | "unit"))
-                && !col.words.iter().any(|w| {
-                    matches!(
-                        w.as_str(),
-                        "price" | "cost" | "number" | "no" | "num" | "id" | "code" | "nbr"
-                    )
-                })
-        })
+        .filter(|&c| is_quantity(idx, c))
         .collect();
     let [quantity] = quantities.as_slice() else {
         return;
@@ -1595,6 +1578,27 @@ fn units_of_the_rows(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
             *e = sum.clone();
         }
     }
+}
+
+/// Whether column `c` keeps a quantity of things (`quantity`, `qty`, `units`): a plain
+/// number, no key, no price or identifying number.
+fn is_quantity(idx: &index::Index, c: usize) -> bool {
+    let col = &idx.cols[c];
+    col.kind == index::Kind::Number
+        && !col.pk
+        && !col.fk
+        && col.metric.is_none()
+        && col
+            .words
+            .iter()
+            .chain(&col.spelled)
+            .any(|w| matches!(w.as_str(), "quantity" | "qty" | "units" | "unit"))
+        && !col.words.iter().any(|w| {
+            matches!(
+                w.as_str(),
+                "price" | "cost" | "number" | "no" | "num" | "id" | "code" | "nbr"
+            )
+        })
 }
 
 /// A question read into a query, with how sure the reading is.
@@ -1646,6 +1650,7 @@ fn read(
     finish_metrics(&mut q, idx, options, planned.breakdown_table)
         .map_err(|understood| CannotTranslate { understood })?;
     money_of_the_rows(&mut q, idx, &toks);
+    most_summed(&mut q, idx, &toks);
     // Every column of the table, for a question that asks for a value ("how long…",
     // "the average…", "when…"): the translator did not find what is asked for.
     narrow_to_date_asked(&mut q, idx, &toks);
@@ -2214,6 +2219,79 @@ fn unused_average<'t>(
     toks.iter()
         .find(|t| !t.quoted && matches!(t.low.as_str(), "average" | "mean" | "avg"))
         .map(|t| t.text.as_str())
+}
+
+/// "Which product has sold the most units?" answered by the product of the one largest
+/// order line: rows of one table ranked by a number of another table whose rows roll up
+/// to them (many lines per product), after "most", "least" or "fewest" and a noun — an
+/// amount of them, not one row's. Each row's sum ranks them (`GROUP BY` its key).
+fn most_summed(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let [(sql::Expr::Col(c), _)] = q.order[..] else {
+        return;
+    };
+    let rows = idx.cols[c].table;
+    let shown: Vec<usize> = q
+        .items
+        .iter()
+        .filter_map(|e| match e {
+            sql::Expr::Col(k) => Some(idx.cols[*k].table),
+            _ => None,
+        })
+        .collect();
+    let Some(&entity) = shown.first() else {
+        return;
+    };
+    let lex = lexicon::lexicon();
+    let Some(noun) = toks.windows(2).find_map(|w| {
+        (matches!(w[0].low.as_str(), "most" | "least" | "fewest")
+            && !w[1].quoted
+            && !lex.is_adjective(&w[1].low)
+            && w[1].low != w[1].stem)
+            .then_some(w[1].low.as_str())
+    }) else {
+        return;
+    };
+    // ("the most units" ranked by `unit_price`: the quantity of those rows.)
+    let mut c = c;
+    if matches!(noun, "units" | "pieces") && !is_quantity(idx, c) {
+        let quantities: Vec<usize> = idx.tables[rows]
+            .cols
+            .iter()
+            .copied()
+            .filter(|&k| is_quantity(idx, k))
+            .collect();
+        let [quantity] = quantities[..] else {
+            return;
+        };
+        c = quantity;
+    }
+    // ("the most tickets at once", "in a single order": one row's.)
+    let one_row = toks
+        .iter()
+        .any(|t| matches!(t.low.as_str(), "once" | "single"));
+    // (Only what adds up: an amount of money or a quantity, not a unit price.)
+    let additive = idx.money_col(rows) == Some(c) || is_quantity(idx, c);
+    if !additive
+        || one_row
+        || shown.len() != q.items.len()
+        || shown.iter().any(|&t| t != entity)
+        || rows == entity
+        || !q.group.is_empty()
+        || q.limit.is_none()
+        || q.distinct
+        || q.having_of.is_some()
+        || !numeric(idx, c)
+        || idx.cols[c].pk
+        || idx.references(c)
+        || !idx.rolls_up(rows, entity, 2)
+    {
+        return;
+    }
+    let Some(key) = idx.key_col(entity) else {
+        return;
+    };
+    q.group = vec![key];
+    q.order[0].0 = sql::Expr::Agg(sql::Agg::Sum, c, false);
 }
 
 /// "Which office has the highest total sale price?" answered by the office of the one

@@ -3802,6 +3802,13 @@ fn amounts_money_and_units_are_added_up() {
         "SELECT SUM(T1.qty) AS total_qty, T2.category FROM order_lines AS T1 JOIN menu_items \
          AS T2 ON T1.item_id = T2.item_id GROUP BY T2.category"
     );
+    // "the most units": each item's units added up, not its one largest line (never a
+    // unit price added up).
+    assert_eq!(
+        sql("Which menu item has sold the most units overall?").unwrap(),
+        "SELECT T1.item_name FROM menu_items AS T1 JOIN order_lines AS T2 ON T1.item_id = \
+         T2.item_id GROUP BY T1.item_id ORDER BY SUM(T2.qty) DESC LIMIT 1"
+    );
     // A date format's notation is no value; a total asked for is never a count.
     assert!(
         sql("Which category had the highest total? Give it as YYYY-MM.")
