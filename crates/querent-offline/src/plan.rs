@@ -4429,6 +4429,28 @@ impl P<'_> {
         }
         match found[..] {
             [one] => Some(one),
+            [] => self.nearest_date(t),
+            _ => None,
+        }
+    }
+
+    /// The dates of the one table nearest to `t` that has any (at most three keys away),
+    /// when `t`'s rows and its parents' have none: "How many laptop units did we sell in
+    /// 2025?" dates the categories' products' order lines by their orders.
+    fn nearest_date(&self, t: usize) -> Option<(usize, usize)> {
+        let from = BTreeSet::from([t]);
+        let mut best: Vec<(usize, usize, usize)> = Vec::new();
+        for p in (0..self.idx.tables.len()).filter(|&p| p != t) {
+            let Some(c) = self.date_col(p, &[]) else {
+                continue;
+            };
+            if let Some(steps) = self.idx.path(&from, p, 3) {
+                best.push((steps.len(), c, p));
+            }
+        }
+        best.sort_unstable();
+        match best[..] {
+            [(d, c, p), ref rest @ ..] if rest.first().is_none_or(|r| r.0 > d) => Some((c, p)),
             _ => None,
         }
     }

@@ -4244,4 +4244,12 @@ fn happenings_agents_flags_and_years_kept_elsewhere() {
         sql("For each year, how many bookings took place?").unwrap(),
         yearly
     );
+    // Hotels keep no dates, nor do their rooms: "booked in 2025" dates them by the nearest
+    // table that has dates (their rooms' bookings, not the payments a key further).
+    assert_eq!(
+        sql("How many hotels were booked in 2025?").unwrap(),
+        "SELECT COUNT(DISTINCT T1.hotel_id) AS hotel_count FROM hotels AS T1 JOIN rooms AS T2 \
+         ON T1.hotel_id = T2.hotel_id JOIN bookings AS T3 ON T2.room_id = T3.room_id WHERE \
+         T3.booked_dt >= '2025-01-01' AND T3.booked_dt < '2026-01-01'"
+    );
 }
