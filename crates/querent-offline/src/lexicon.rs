@@ -288,8 +288,17 @@ const DIMENSIONS: &[(&[&str], &[&str])] = &[
     (
         &["longest", "shortest"],
         &[
-            "length", "duration", "minute", "minutes", "hour", "hours", "runtime",
+            "length", "duration", "minute", "minutes", "hour", "hours", "runtime", "day", "days",
         ],
+    ),
+    (
+        &["richest", "wealthiest", "poorest"],
+        &["worth", "wealth", "fortune", "income", "assets"],
+    ),
+    (&["hottest", "warmest", "coldest"], &["temperature", "temp"]),
+    (
+        &["busiest", "quietest"],
+        &["traffic", "passengers", "visitors", "attendance"],
     ),
     (
         &["highest", "lowest", "tallest"],
@@ -583,6 +592,12 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     "reverse",
     "reversed",
     "richest",
+    "wealthiest",
+    "hottest",
+    "warmest",
+    "busiest",
+    "coldest",
+    "quietest",
     "second",
     "shared",
     "shorter",

@@ -67,6 +67,10 @@ const SUP_DESC: &[&str] = &[
     "oldest",
     "top",
     "richest",
+    "wealthiest",
+    "hottest",
+    "warmest",
+    "busiest",
     "best",
     "last",
     "priciest",
@@ -74,7 +78,7 @@ const SUP_DESC: &[&str] = &[
 ];
 const SUP_ASC: &[&str] = &[
     "lowest", "smallest", "least", "fewest", "minimum", "min", "shortest", "lightest", "youngest",
-    "earliest", "worst", "cheapest", "poorest",
+    "earliest", "worst", "cheapest", "poorest", "coldest", "quietest",
 ];
 /// Whether a superlative picks rows by a value of theirs ("the oldest", "the cheapest"),
 /// rather than counting ("most", "fewest"), cutting ("top") or naming an aggregate

@@ -4253,3 +4253,36 @@ fn happenings_agents_flags_and_years_kept_elsewhere() {
          T3.booked_dt >= '2025-01-01' AND T3.booked_dt < '2026-01-01'"
     );
 }
+
+#[test]
+fn superlatives_of_wealth_heat_and_traffic_rank_by_their_dimension() {
+    let s = keyed(schema_of(vec![
+        table(
+            "artists",
+            vec![
+                col("artist_id", "integer", &[]),
+                col("name", "text", &[]),
+                col("net_worth_millions", "real", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "cities",
+            vec![
+                col("city_id", "integer", &[]),
+                col("name", "text", &[]),
+                col("avg_temperature", "real", &[]),
+            ],
+            vec![],
+        ),
+    ]));
+    let sql = |q: &str| translate(q, &s, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("Who is the richest artist?").unwrap(),
+        "SELECT name FROM artists ORDER BY net_worth_millions DESC LIMIT 1"
+    );
+    assert_eq!(
+        sql("Which is the coldest city?").unwrap(),
+        "SELECT name FROM cities ORDER BY avg_temperature LIMIT 1"
+    );
+}
