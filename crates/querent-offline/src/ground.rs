@@ -281,7 +281,6 @@ fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             && toks
                 .get(i + 1)
                 .is_some_and(|t| !t.quoted && idx.table_named_by(&t.stem).is_some())
-            && YIELDING.contains(&at(i + 2))
             && toks
                 .get(i + 2)
                 .is_some_and(|t| !t.quoted && !idx.says(&t.low) && !idx.says(&t.stem))
@@ -299,7 +298,32 @@ fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             "most" | "highest" | "largest" | "greatest" | "biggest"
         ))
         || matches!(at(k), "most");
-    if !best {
+    // Another verb ("Which warehouse sent out the most shipments?") only before rows
+    // that point at the ones asked about by one key: the verb then picks nothing ("won
+    // the most matches", with a winner's and a loser's key, keeps its verb).
+    let one_key = || {
+        let rows = toks[k..]
+            .iter()
+            .skip_while(|t| matches!(t.low.as_str(), "the" | "most"))
+            .next()
+            .and_then(|t| idx.table_named_by(&t.stem));
+        let asked = toks.get(i + 1).and_then(|t| idx.table_named_by(&t.stem));
+        let (Some(rows), Some(asked)) = (rows, asked) else {
+            return false;
+        };
+        rows != asked
+            && idx
+                .edges
+                .iter()
+                .filter(|e| {
+                    let (from, to) = (idx.cols[e.from].table, idx.cols[e.to].table);
+                    from == rows && to == asked || from == asked && to == rows
+                })
+                .count()
+                == 1
+            && lexicon().is_verb(at(i + 2))
+    };
+    if !best || !(YIELDING.contains(&at(i + 2)) || one_key()) {
         return toks;
     }
     let mut out: Vec<Tok> = toks[..=i + 1].to_vec();

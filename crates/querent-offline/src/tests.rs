@@ -4244,6 +4244,12 @@ fn happenings_agents_flags_and_years_kept_elsewhere() {
         sql("For each year, how many bookings took place?").unwrap(),
         yearly
     );
+    // Any verb before "the most" rows that point at the ones asked about by one key.
+    assert_eq!(
+        sql("Which guest placed the most bookings?").unwrap(),
+        "SELECT T1.first_nm FROM guests AS T1 JOIN bookings AS T2 ON T1.guest_id = \
+         T2.guest_id GROUP BY T1.guest_id ORDER BY COUNT(*) DESC LIMIT 1"
+    );
     // Hotels keep no dates, nor do their rooms: "booked in 2025" dates them by the nearest
     // table that has dates (their rooms' bookings, not the payments a key further).
     assert_eq!(
