@@ -304,8 +304,7 @@ fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let one_key = || {
         let rows = toks[k..]
             .iter()
-            .skip_while(|t| matches!(t.low.as_str(), "the" | "most"))
-            .next()
+            .find(|t| !matches!(t.low.as_str(), "the" | "most"))
             .and_then(|t| idx.table_named_by(&t.stem));
         let asked = toks.get(i + 1).and_then(|t| idx.table_named_by(&t.stem));
         let (Some(rows), Some(asked)) = (rows, asked) else {
