@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use futures_util::TryStreamExt as _;
 use querent_domain::schema::{
     ColumnInfo, ForeignKey, SchemaSnapshot, TableInfo, TableKind, UniqueConstraint,
 };
@@ -168,7 +169,46 @@ impl Session<'_> {
             Ok(Ok(rows)) => Ok(rows),
         }
     }
+
+    /// Runs [`COLUMNS`] and decodes its rows as they arrive, so that decoding (80,000
+    /// rows for 10,000 tables) overlaps the server's work instead of following it.
+    async fn columns(&self, params: &Params<'_>) -> Result<Vec<ColumnRow>, ExecError> {
+        let read = async {
+            let stream = self
+                .client
+                .query_typed_raw(COLUMNS, params.iter().map(|(v, t)| (*v, t.clone())))
+                .await
+                .map_err(|e| self.failed(&e))?;
+            let mut stream = std::pin::pin!(stream);
+            let mut columns = Vec::new();
+            while let Some(row) = stream.try_next().await.map_err(|e| self.failed(&e))? {
+                let category: &str = get(&row, 7)?;
+                columns.push((
+                    get(&row, 0)?,
+                    get(&row, 1)?,
+                    ColumnInfo {
+                        name: get(&row, 2)?,
+                        data_type: get(&row, 3)?,
+                        nullable: get(&row, 4)?,
+                        default: get(&row, 5)?,
+                        comment: get(&row, 6)?,
+                        sample_values: Vec::new(),
+                    },
+                    category == "S" || category == "E",
+                ));
+            }
+            Ok(columns)
+        };
+        match timeout(self.budget, read).await {
+            Err(_) => Err(ExecError::Timeout(millis(self.budget))),
+            Ok(result) => result,
+        }
+    }
 }
+
+/// A row of [`COLUMNS`]: relation oid, attribute number, the column, and whether it is
+/// string-like (worth sampling).
+type ColumnRow = (u32, i16, ColumnInfo, bool);
 
 /// Reads a column of a catalog row.
 fn get<'a, T: FromSql<'a>>(row: &'a Row, idx: usize) -> Result<T, ExecError> {
@@ -206,7 +246,7 @@ async fn read(
     ];
     let (relations, columns, constraints) = tokio::try_join!(
         s.query(RELATIONS, &relations_params),
-        s.query(COLUMNS, &by_schema),
+        s.columns(&by_schema),
         s.query(CONSTRAINTS, &by_schema),
     )?;
 
@@ -245,26 +285,12 @@ async fn read(
 
     // (table index, attribute number, column, string-like) in table and ordinal order.
     let mut found: Vec<(usize, i16, ColumnInfo, bool)> = Vec::with_capacity(columns.len());
-    for row in &columns {
-        let Some(&ti) = index.get(&get::<u32>(row, 0)?) else {
+    for (oid, attnum, column, stringy) in columns {
+        let Some(&ti) = index.get(&oid) else {
             continue;
         };
-        let category: &str = get(row, 7)?;
-        found.push((
-            ti,
-            get(row, 1)?,
-            ColumnInfo {
-                name: get(row, 2)?,
-                data_type: get(row, 3)?,
-                nullable: get(row, 4)?,
-                default: get(row, 5)?,
-                comment: get(row, 6)?,
-                sample_values: Vec::new(),
-            },
-            category == "S" || category == "E",
-        ));
+        found.push((ti, attnum, column, stringy));
     }
-    drop(columns);
     found.sort_unstable_by_key(|&(ti, attnum, ..)| (ti, attnum));
     // Attribute numbers of each table's columns, for naming key columns.
     let mut attnums: Vec<Vec<i16>> = vec![Vec::new(); tables.len()];
