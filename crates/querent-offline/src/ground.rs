@@ -230,6 +230,60 @@ fn most_of_the_rows(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "the shipment count" is the count of shipments; "the distribution of shipments by
+/// carrier" their count by carrier; "the grade distribution", "the distribution of
+/// grades" a count by grade — when the schema has no column or value of its own named
+/// "count" or "distribution".
+fn counts_and_distributions(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let at = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
+    // (A column named so alone — `count` — or with the word before — `shipment_count` —
+    // keeps it; `last_count_dt` does not.)
+    let word = |t: &Tok, w: &str, before: Option<&Tok>| {
+        !t.quoted
+            && t.low == w
+            && !idx.holds_said(w)
+            && !idx.cols.iter().any(|c| {
+                c.short == [w]
+                    || c.words == [w]
+                    || before.is_some_and(|b| c.words.ends_with(&[b.stem.clone(), w.to_owned()]))
+            })
+    };
+    let names_rows = |t: &Tok| !t.quoted && idx.table_named_by(&t.stem).is_some();
+    let names_col = |t: &Tok| !t.quoted && !is_stopword(&t.low) && idx.says(&t.stem);
+    let mut out: Vec<Tok> = Vec::with_capacity(toks.len() + 2);
+    let mut i = 0;
+    while i < toks.len() {
+        let t = &toks[i];
+        let next = toks.get(i + 1);
+        // "the shipment count" → "the count of shipment"; "the grade distribution" → "the
+        // count by grade".
+        if let Some(n) = next
+            && (word(n, "count", Some(t)) && names_rows(t)
+                || word(n, "distribution", Some(t)) && names_col(t))
+        {
+            let mut noun = t.clone();
+            noun.take_marks(n);
+            out.push(Tok::word("count"));
+            out.push(Tok::word(if n.low == "count" { "of" } else { "by" }));
+            out.push(noun);
+            i += 2;
+            continue;
+        }
+        // "the distribution of shipments" → "the count of shipments"; "the distribution of
+        // grades" → "the count by grades".
+        if word(t, "distribution", None) && at(i + 1) == "of" {
+            let rows = toks.get(i + 2).is_some_and(names_rows);
+            out.push(Tok::word("count"));
+            out.push(Tok::word(if rows { "of" } else { "by" }));
+            i += 2;
+            continue;
+        }
+        out.push(t.clone());
+        i += 1;
+    }
+    out
+}
+
 /// Verbs that only say the rows yield a measure ("bring in", "generate", "earn", "make"):
 /// said of the rows asked about before a superlative, they add nothing to "has". (Not
 /// verbs that pick which of the related rows count — "won", "lost", "cancelled" — nor
@@ -450,7 +504,10 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         })
         .collect();
     let toks = count_before_best(toks);
-    let toks = break_down_by(verb_before_best(most_of_the_rows(toks, idx), idx));
+    let toks = break_down_by(verb_before_best(
+        most_of_the_rows(counts_and_distributions(toks, idx), idx),
+        idx,
+    ));
     let mut out = Vec::with_capacity(toks.len());
     let lex = lexicon();
     // Tokens read with an earlier one ("in total" after "spent", which says it).

@@ -4244,6 +4244,17 @@ fn happenings_agents_flags_and_years_kept_elsewhere() {
         sql("For each year, how many bookings took place?").unwrap(),
         yearly
     );
+    // "the booking count", "the distribution of bookings by channel": counts.
+    let per_channel =
+        "SELECT COUNT(*) AS booking_count, channel_cd FROM bookings GROUP BY channel_cd";
+    assert_eq!(
+        sql("What is the booking count per channel?").unwrap(),
+        per_channel
+    );
+    assert_eq!(
+        sql("Show the distribution of bookings by channel.").unwrap(),
+        per_channel
+    );
     // Any verb before "the most" rows that point at the ones asked about by one key.
     assert_eq!(
         sql("Which guest placed the most bookings?").unwrap(),
