@@ -45,6 +45,7 @@ pub(crate) struct Asked {
 /// → "how many orders were cancelled"), with the words saying it is wanted in percent.
 /// `None` (tokens unchanged) when the question asks no share in a form read here.
 pub(crate) fn strip(toks: &mut Vec<Tok>, idx: &Index) -> Option<Asked> {
+    each_group_last(toks);
     let i = toks.iter().enumerate().position(|(i, t)| {
         SHARE_WORDS.contains(&t.low.as_str()) && toks.get(i + 1).is_some_and(|n| n.low == "of")
     })?;
@@ -92,12 +93,50 @@ pub(crate) fn strip(toks: &mut Vec<Tok>, idx: &Index) -> Option<Asked> {
     Some(Asked { percent })
 }
 
+/// "For each hotel, what percentage of its bookings were cancelled?": the groups said
+/// first, before a share question, go to its end ("… were cancelled for each hotel").
+fn each_group_last(toks: &mut Vec<Tok>) {
+    let opens = toks.len() > 3
+        && matches!(toks[0].low.as_str(), "for" | "in" | "within")
+        && matches!(toks[1].low.as_str(), "each" | "every");
+    let Some(end) = toks.iter().take(6).position(|t| t.comma).filter(|_| opens) else {
+        return;
+    };
+    let share_next = toks[end + 1..]
+        .iter()
+        .take_while(|t| OPENERS.contains(&t.low.as_str()))
+        .count();
+    let asks_share = toks
+        .get(end + 1 + share_next)
+        .is_some_and(|t| SHARE_WORDS.contains(&t.low.as_str()));
+    if !asks_share {
+        return;
+    }
+    let mut clause: Vec<Tok> = toks.drain(..=end).collect();
+    let stop = toks.last().is_some_and(|t| t.stop);
+    if let Some(last) = toks.last_mut() {
+        last.stop = false;
+    }
+    if let Some(last) = clause.last_mut() {
+        last.comma = false;
+        last.stop = stop;
+    }
+    toks.extend(clause);
+}
+
 /// Turns the planned measure into the share asked for, or says why it cannot.
 pub(crate) fn apply(q: &mut Select, asked: Asked, idx: &Index) -> Result<(), String> {
     let understood = explain(q, idx);
     let measures: Vec<&Expr> = q.items.iter().filter(|e| is_measure(e, idx)).collect();
     let plain_ok = q.items.iter().all(|e| match e {
-        Expr::Col(c) => idx.cols[*c].metric.is_some() || q.group.contains(c),
+        // (A grouped row's own columns: each hotel's name, grouped by its key.)
+        Expr::Col(c) => {
+            idx.cols[*c].metric.is_some()
+                || q.group.contains(c)
+                || q.group
+                    .iter()
+                    .any(|g| idx.cols[*g].pk && idx.cols[*g].table == idx.cols[*c].table)
+        }
         _ => true,
     });
     if measures.len() != 1 || !plain_ok || q.intersect.is_some() {

@@ -4151,6 +4151,7 @@ fn lodging() -> SchemaSnapshot {
                 col("guest_id", "integer", &[]),
                 col("booked_dt", "date", &[]),
                 col("channel_cd", "text", &["WEB", "PHONE"]),
+                col("status_cd", "text", &["BOOKED", "CANCELLED"]),
                 col("total_amt", "real", &[]),
             ],
             vec![
@@ -4254,6 +4255,14 @@ fn happenings_agents_flags_and_years_kept_elsewhere() {
     assert_eq!(
         sql("Show the distribution of bookings by channel.").unwrap(),
         per_channel
+    );
+    // A share per group said first, of rows grouped by a table (its label shown).
+    assert_eq!(
+        sql("For each hotel, what percentage of its bookings were cancelled?").unwrap(),
+        "SELECT 100.0 * SUM(CASE WHEN T1.status_cd = 'CANCELLED' THEN 1 ELSE 0 END) / \
+         NULLIF(COUNT(*), 0) AS percentage, T3.hotel_nm FROM bookings AS T1 JOIN rooms AS T2 ON \
+         T1.room_id = T2.room_id JOIN hotels AS T3 ON T2.hotel_id = T3.hotel_id GROUP BY \
+         T3.hotel_id"
     );
     // Any verb before "the most" rows that point at the ones asked about by one key.
     assert_eq!(
