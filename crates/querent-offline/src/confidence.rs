@@ -130,13 +130,37 @@ pub(crate) fn assess(
         });
     }
     let unnamed = unnamed_tables(q, idx, &named);
+    // ("How many ensembles does each label have?" counting orchestras joined with their
+    // performances: the rows counted are the table asked about, and a table the question
+    // does not name whose rows point at them repeats each once per row of its own.)
+    let counts_main = q.items.iter().any(|e| matches!(e, Expr::CountStar))
+        && toks.windows(2).any(|w| {
+            matches!(w[0].low.as_str(), "many" | "of" | "count")
+                && !w[1].quoted
+                && idx.table_named_by(&w[1].stem) == Some(q.from)
+        });
+    let used = used_tables(q, idx);
     for &t in &unnamed {
+        // (Not a bridge to a table the query uses: "the number of concerts of each singer"
+        // counts the singers' rows in `singer_in_concert`.)
+        let bridge = used
+            .iter()
+            .any(|&u| u != q.from && u != t && idx.adjacent(t, u));
+        let multiplies = counts_main && !bridge && t != q.from && idx.rolls_up(t, q.from, 1);
         doubts.push(Doubt {
-            said: format!(
-                "the query reads `{}`, which the question does not name",
-                idx.tables[t].name
-            ),
-            factor: 0.9,
+            said: if multiplies {
+                format!(
+                    "the query reads `{}`, which the question does not name, and counts each \
+                     row of `{}` once per row of it",
+                    idx.tables[t].name, idx.tables[q.from].name
+                )
+            } else {
+                format!(
+                    "the query reads `{}`, which the question does not name",
+                    idx.tables[t].name
+                )
+            },
+            factor: if multiplies { 0.7 } else { 0.9 },
             about_a_word: false,
         });
     }
@@ -191,7 +215,8 @@ fn ignored_known(idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<String> {
 
 /// Tables the query joins or reads that no word of the question names and whose columns
 /// the query shows or filters on nowhere but in a join (a bridge the translator chose).
-fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
+/// The tables whose columns the query shows, compares, groups or orders by.
+fn used_tables(q: &Select, idx: &Index) -> Vec<usize> {
     let mut used: Vec<usize> = Vec::new();
     for e in q.items.iter().chain(q.order.iter().map(|(e, _)| e)) {
         if let Expr::Col(c) | Expr::Agg(_, c, _) = e {
@@ -202,6 +227,11 @@ fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
         used.push(idx.cols[c].table);
     }
     used.extend(q.group.iter().map(|c| idx.cols[*c].table));
+    used
+}
+
+fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
+    let used = used_tables(q, idx);
     let mut tables = vec![q.from];
     tables.extend(q.joins.iter().map(|(_, c)| idx.cols[*c].table));
     tables

@@ -4312,3 +4312,59 @@ fn superlatives_of_wealth_heat_and_traffic_rank_by_their_dimension() {
         "SELECT name FROM cities ORDER BY avg_temperature LIMIT 1"
     );
 }
+
+#[test]
+fn rows_counted_through_a_table_not_named_are_doubted() {
+    let s = keyed(schema_of(vec![
+        table(
+            "orchestra",
+            vec![
+                col("orchestra_id", "integer", &[]),
+                col("orchestra", "text", &[]),
+                col("record_company", "text", &["Decca", "EMI"]),
+            ],
+            vec![],
+        ),
+        table(
+            "performance",
+            vec![
+                col("performance_id", "integer", &[]),
+                col("orchestra_id", "integer", &[]),
+                col("type", "text", &["Live final", "Auditions"]),
+            ],
+            vec![fk_on("orchestra_id", "orchestra", "orchestra_id")],
+        ),
+        table(
+            "show",
+            vec![
+                col("show_id", "integer", &[]),
+                col("performance_id", "integer", &[]),
+                col("if_first_show", "text", &["T", "F"]),
+                col("result", "text", &["T", "F"]),
+            ],
+            vec![fk_on("performance_id", "performance", "performance_id")],
+        ),
+    ]));
+    let t = translate_with_model(
+        "How many ensembles does each record label have? Show the label and the count.",
+        &s,
+        Dialect::Sqlite,
+        &PrivacyPolicy::default(),
+        &TranslatorOptions {
+            min_confidence: 0.0,
+            ..TranslatorOptions::default()
+        },
+        None,
+        &[],
+    )
+    .unwrap();
+    // Orchestras counted once per performance are a wrong count, said as a doubt that
+    // keeps it under the default threshold.
+    assert!(t.sql.contains("JOIN performance"), "{}", t.sql);
+    assert!(t.confidence < MIN_CONFIDENCE, "{} {}", t.sql, t.confidence);
+    assert!(
+        t.doubts.iter().any(|d| d.contains("once per row")),
+        "{:?}",
+        t.doubts
+    );
+}
