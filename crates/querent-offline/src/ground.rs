@@ -230,6 +230,59 @@ fn most_of_the_rows(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     out
 }
 
+/// "orders shipped to each country" where orders keep a `ship_country` and customers a
+/// `country`: a noun said a few words after a verb, when a column is named by the verb's
+/// stem and the noun and another by the noun alone, is the first ("ship country"); the
+/// verb only said which one (it is no value `shipped`).
+fn verb_of_a_column(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
+    let lex = lexicon();
+    let mut toks = toks;
+    let mut i = 0;
+    while i < toks.len() {
+        let noun = &toks[i];
+        // Before the noun a verb's inflection ("shipped to each country"); after it, its
+        // bare form after a subject ("Which country did we ship the most orders to?").
+        let after = (i + 1..(i + 4).min(toks.len()))
+            .filter(|&j| j >= 1 && matches!(toks[j - 1].low.as_str(), "we" | "they" | "you" | "i"));
+        let found = (i.saturating_sub(3)..i).rev().chain(after).find_map(|j| {
+            let verb = &toks[j];
+            if verb.quoted || noun.quoted || is_stopword(&noun.low) {
+                return None;
+            }
+            // (After a subject even a noun too is its verb: "we ship".)
+            let lemma = if j > i {
+                lex.lemma(&verb.low)?
+            } else {
+                lex.lemma(&verb.low).filter(|l| *l != verb.low)?
+            };
+            // (Only where the noun alone names another column: "declared a major" with
+            // only a `declare_major` stays as said.)
+            let alone = idx
+                .cols
+                .iter()
+                .any(|c| c.words == [noun.stem.clone()] || c.short == [noun.stem.clone()]);
+            (alone
+                && idx.cols.iter().any(|c| {
+                    c.words.len() == 2
+                        && c.words[0] == lemma
+                        && (c.words[1] == noun.stem || c.spelled.get(1) == Some(&noun.stem))
+                }))
+            .then_some((j, lemma))
+        });
+        if let Some((j, lemma)) = found {
+            let said = toks.remove(j);
+            let at = if j < i { i - 1 } else { i };
+            if let Some(p) = toks.get_mut(j.saturating_sub(1)).filter(|_| j > 0) {
+                p.take_marks(&said);
+            }
+            toks.insert(at, Tok::word(&lemma));
+            i = at + 1;
+        }
+        i += 1;
+    }
+    toks
+}
+
 /// "the shipment count" is the count of shipments; "the distribution of shipments by
 /// carrier" their count by carrier; "the grade distribution", "the distribution of
 /// grades" a count by grade — when the schema has no column or value of its own named
@@ -505,7 +558,10 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
         .collect();
     let toks = count_before_best(toks);
     let toks = break_down_by(verb_before_best(
-        most_of_the_rows(counts_and_distributions(toks, idx), idx),
+        most_of_the_rows(
+            counts_and_distributions(verb_of_a_column(toks, idx), idx),
+            idx,
+        ),
         idx,
     ));
     let mut out = Vec::with_capacity(toks.len());

@@ -4368,3 +4368,43 @@ fn rows_counted_through_a_table_not_named_are_doubted() {
         t.doubts
     );
 }
+
+#[test]
+fn a_verb_picks_the_column_named_with_it() {
+    let s = schema_of(vec![
+        table(
+            "customers",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("country", "text", &["Germany", "France"]),
+            ],
+            vec![],
+        ),
+        table(
+            "orders",
+            vec![
+                col("id", "integer", &[]),
+                col("customer_id", "integer", &[]),
+                col("ship_country", "text", &["Japan", "France"]),
+                col("total", "real", &[]),
+            ],
+            vec![fk("customer_id", "customers")],
+        ),
+    ]);
+    let sql = |q: &str| translate(q, &s, Dialect::Sqlite).map(|t| t.sql);
+    // The orders' destination, not their customers' country.
+    assert_eq!(
+        sql("How many orders were shipped to each country?").unwrap(),
+        "SELECT COUNT(*) AS order_count, ship_country FROM orders GROUP BY ship_country"
+    );
+    assert_eq!(
+        sql("Which country did we ship the most orders to?").unwrap(),
+        "SELECT ship_country FROM orders GROUP BY ship_country ORDER BY COUNT(*) DESC LIMIT 1"
+    );
+    // Without the verb, the customers' country.
+    assert_eq!(
+        sql("How many customers are in each country?").unwrap(),
+        "SELECT COUNT(*) AS customer_count, country FROM customers GROUP BY country"
+    );
+}
