@@ -940,7 +940,9 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
     {
         return 0.0;
     }
-    if lex.is_adjective(w) {
+    // "Which products are low on stock?": an adjective said of the rows picks some of
+    // them; left out, the answer is every row.
+    if lex.is_adjective(w) && !matches!(prev, "are" | "is" | "were" | "was") {
         return 0.5;
     }
     1.0

@@ -4202,6 +4202,8 @@ fn money_words_abbreviated_names_and_units_before_or_more() {
         sql("List the name and city of the hotels rated 4 stars or more.").unwrap(),
         "SELECT hotel_nm, city FROM hotels WHERE star_rating >= 4"
     );
+    // An unknown adjective said of the rows picks some of them: refused, not every row.
+    assert!(sql("Which guests are loyal?").is_err_and(|e| e.contains("\"loyal\"")));
     // Contractions: "we've" is no unknown word.
     assert!(sql("How many bookings have we had?").is_ok());
     assert!(sql("How many bookings we've had?").is_ok());
