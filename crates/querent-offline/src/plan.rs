@@ -2849,7 +2849,8 @@ impl P<'_> {
             }
             let measures: Vec<&Expr> = sel.iter().chain(q.order.iter().map(|(e, _)| e)).collect();
             let col = self
-                .measure_date(main, &measures)
+                .negated_date(at)
+                .or_else(|| self.measure_date(main, &measures))
                 .or_else(|| self.date_col(main, &extra_tables))
                 .or_else(|| {
                     let (c, p) = self.parent_date(main)?;
@@ -2857,7 +2858,7 @@ impl P<'_> {
                     Some(c)
                 });
             match col {
-                Some(c) => conds.push((at, Cond::Relative(c, rel))),
+                Some(c) => self.push_cond(&mut conds, at, Cond::Relative(c, rel), main),
                 None => not_understood.push("a time range, but no date column".into()),
             }
         }
@@ -2900,6 +2901,7 @@ impl P<'_> {
                 }
             });
             let col = match (own, near) {
+                _ if self.negated_date(at).is_some() => self.negated_date(at),
                 (Some(c), _) if self.mentioned(c) => Some(c),
                 (Some(c), Some(t)) if t != main && measured && !self.date_named(t) => Some(c),
                 (_, Some(t)) if t != main => self.date_col(t, &[]).or(own),
@@ -2932,7 +2934,7 @@ impl P<'_> {
                         (None, Some(b)) => Cond::Cmp(c, "<", b),
                         (None, None) => Cond::NotNull(c),
                     };
-                    conds.push((at, cond));
+                    self.push_cond(&mut conds, at, cond, main);
                 }
                 None => not_understood.push(format!("\"{}\", but no date column", w.said)),
             }
@@ -4413,6 +4415,20 @@ impl P<'_> {
             _ => None,
         })?;
         (t != main).then(|| self.date_col(t, &[])).flatten()
+    }
+
+    /// The date a time range said inside an open negated clause goes on: of the clause's
+    /// tables ("customers who have not ordered anything this year": the orders' dates, in
+    /// the subquery), the one the verb names or else the first with a date.
+    fn negated_date(&self, at: usize) -> Option<usize> {
+        let (cue, _, scope) = self.neg.as_ref()?;
+        if *cue > at || self.boundary(*cue, at) {
+            return None;
+        }
+        scope
+            .iter()
+            .find_map(|&t| self.verb_named_date(t))
+            .or_else(|| scope.iter().find_map(|&t| self.date_col(t, &[])))
     }
 
     /// The date of the one table `t`'s rows belong to (an order line's order), when `t`

@@ -3409,9 +3409,9 @@ fn a_broader_word_names_the_table_rather_than_its_link_table() {
 fn conditions_of_the_negated_rows_go_inside_the_negation() {
     assert_eq!(
         demo_sql("How many customers never placed an order in 2024?").unwrap(),
-        "SELECT COUNT(DISTINCT id) AS customer_count FROM customers WHERE id NOT IN (SELECT \
-         customer_id FROM orders WHERE customer_id IS NOT NULL AND ordered_at >= '2024-01-01' \
-         AND ordered_at < '2025-01-01')"
+        "SELECT COUNT(*) AS customer_count FROM customers WHERE id NOT IN (SELECT customer_id \
+         FROM orders WHERE customer_id IS NOT NULL AND ordered_at >= '2024-01-01' AND \
+         ordered_at < '2025-01-01')"
     );
 }
 
@@ -4408,5 +4408,21 @@ fn a_verb_picks_the_column_named_with_it() {
     assert_eq!(
         sql("How many customers are in each country?").unwrap(),
         "SELECT COUNT(*) AS customer_count, country FROM customers GROUP BY country"
+    );
+}
+
+#[test]
+fn a_time_range_inside_a_negation_dates_the_rows_left_out() {
+    // The customers without an order in 2025 (not those who signed up in 2025 and never
+    // ordered): the window goes on the orders, in the subquery.
+    assert_eq!(
+        demo_sql("Which customers have not ordered anything in 2025?").unwrap(),
+        "SELECT name FROM customers WHERE id NOT IN (SELECT customer_id FROM orders WHERE \
+         customer_id IS NOT NULL AND ordered_at >= '2025-01-01' AND ordered_at < '2026-01-01')"
+    );
+    assert!(
+        demo_sql("Which customers have not ordered anything this year?")
+            .unwrap()
+            .contains("ordered_at >= date('now', 'start of year')")
     );
 }
