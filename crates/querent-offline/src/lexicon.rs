@@ -250,6 +250,8 @@ pub(crate) const BUSINESS: &[(&str, &[&str])] = &[
     ("measurement", &["reading", "value"]),
     ("alarm", &["alert"]),
     ("incident", &["ticket", "issue"]),
+    ("resident", &["population"]),
+    ("inhabitant", &["population"]),
 ];
 
 /// Words naming a column as a price ("the cheapest product" ranks by it).

@@ -4300,6 +4300,7 @@ fn superlatives_of_wealth_heat_and_traffic_rank_by_their_dimension() {
                 col("city_id", "integer", &[]),
                 col("name", "text", &[]),
                 col("avg_temperature", "real", &[]),
+                col("population", "integer", &[]),
             ],
             vec![],
         ),
@@ -4312,6 +4313,11 @@ fn superlatives_of_wealth_heat_and_traffic_rank_by_their_dimension() {
     assert_eq!(
         sql("Which is the coldest city?").unwrap(),
         "SELECT name FROM cities ORDER BY avg_temperature LIMIT 1"
+    );
+    // Residents are the population; "a million" is 1,000,000.
+    assert_eq!(
+        sql("Which cities have more than a million residents?").unwrap(),
+        "SELECT name FROM cities WHERE population > 1000000"
     );
 }
 

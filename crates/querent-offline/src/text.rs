@@ -490,7 +490,15 @@ fn scale_numbers(toks: Vec<Tok>) -> Vec<Tok> {
         });
         // (A year is no amount: "in 2019 thousand …" is not read.)
         let year = t.low.len() == 4 && t.number().is_some_and(|v| (1900.0..=2100.0).contains(&v));
+        // ("more than a million residents", "one thousand": the article is the number 1.)
+        let one = !t.quoted && matches!(t.low.as_str(), "a" | "an" | "one");
         let scaled = match (digits && !year, scale_after, suffixed) {
+            (false, Some(f), _) if one && !t.comma && !t.stop => {
+                let scale = it.next();
+                t.comma = scale.as_ref().is_some_and(|s| s.comma);
+                t.stop = scale.as_ref().is_some_and(|s| s.stop);
+                Some(f)
+            }
             (true, Some(f), _) if !t.comma && !t.stop => {
                 let scale = it.next();
                 t.comma = scale.as_ref().is_some_and(|s| s.comma);
@@ -694,6 +702,7 @@ mod tests {
         assert_eq!(words("in 2019 thousand users")[1].0, "2019");
         assert_eq!(words("over 3 thousands")[1].0, "3");
         assert_eq!(words("2.01 thousand")[0].0, "2010");
+        assert_eq!(words("more than a million people")[2].0, "1000000");
     }
 
     #[test]
