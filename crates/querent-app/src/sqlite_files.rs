@@ -111,25 +111,24 @@ fn is_companion_of(candidate: &Path, protected: &Path) -> bool {
     let (Some(name), Some(dir)) = (protected.file_name(), protected.parent()) else {
         return false;
     };
+    // The names first: they need no file system, and a connection's file (checked on every
+    // chat) is almost never named like the store, so its folder is rarely resolved.
+    let Some(file) = candidate.file_name() else {
+        return false;
+    };
+    let (file, name) = (file.to_string_lossy(), name.to_string_lossy());
+    let named_like = file
+        .strip_prefix(&*name)
+        .is_some_and(|rest| ["", "-wal", "-shm", "-journal"].contains(&rest));
+    if !named_like {
+        return false;
+    }
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
         dir
     };
-    let Some(dir) = canonical(dir) else {
-        return false;
-    };
-    if candidate.parent() != Some(dir.as_path()) {
-        return false;
-    }
-    let Some(file) = candidate.file_name() else {
-        return false;
-    };
-    let (file, name) = (file.to_string_lossy(), name.to_string_lossy());
-    file == name
-        || ["-wal", "-shm", "-journal"]
-            .iter()
-            .any(|s| file == format!("{name}{s}"))
+    canonical(dir).is_some_and(|dir| candidate.parent() == Some(dir.as_path()))
 }
 
 /// How much of a SQLite file [`looks_like_querent_store`] reads: the store's schema (its
@@ -256,18 +255,26 @@ impl SqliteSandbox {
         if self
             .protected_files
             .iter()
-            .any(|p| canonical(p).is_some_and(|c| c == file) || is_companion_of(&file, p))
+            .any(|p| is_companion_of(&file, p))
         {
             return Err(own_files());
         }
-        // A hard link has a name of its own: compare what the names point at, too.
-        if let Some(id) = file_identity(&file)
-            && self
+        // Compare what the names point at: a hard link has a name of its own, and the same
+        // file (device and inode) is also what a protected file's canonical name would
+        // find, so that is only compared where there are no inodes (this runs on every
+        // chat: each canonical name is a system call per folder of its path).
+        let protected = match file_identity(&file) {
+            Some(id) => self
                 .protected_files
                 .iter()
                 .flat_map(|p| with_companions(p))
-                .any(|p| file_identity(&p) == Some(id))
-        {
+                .any(|p| file_identity(&p) == Some(id)),
+            None => self
+                .protected_files
+                .iter()
+                .any(|p| canonical(p).is_some_and(|c| c == file)),
+        };
+        if protected {
             return Err(own_files());
         }
         if self
