@@ -2849,7 +2849,7 @@ impl P<'_> {
             }
             let measures: Vec<&Expr> = sel.iter().chain(q.order.iter().map(|(e, _)| e)).collect();
             let col = self
-                .negated_date(at)
+                .negated_date(at, &conds)
                 .or_else(|| self.measure_date(main, &measures))
                 .or_else(|| self.date_col(main, &extra_tables))
                 .or_else(|| {
@@ -2858,7 +2858,11 @@ impl P<'_> {
                     Some(c)
                 });
             match col {
-                Some(c) => self.push_cond(&mut conds, at, Cond::Relative(c, rel), main),
+                // (Inside the negated clause's subquery when it dates those rows.)
+                Some(c) if self.negated_date(at, &conds) == Some(c) => {
+                    self.push_cond(&mut conds, at, Cond::Relative(c, rel), main);
+                }
+                Some(c) => conds.push((at, Cond::Relative(c, rel))),
                 None => not_understood.push("a time range, but no date column".into()),
             }
         }
@@ -2901,7 +2905,7 @@ impl P<'_> {
                 }
             });
             let col = match (own, near) {
-                _ if self.negated_date(at).is_some() => self.negated_date(at),
+                _ if self.negated_date(at, &conds).is_some() => self.negated_date(at, &conds),
                 (Some(c), _) if self.mentioned(c) => Some(c),
                 (Some(c), Some(t)) if t != main && measured && !self.date_named(t) => Some(c),
                 (_, Some(t)) if t != main => self.date_col(t, &[]).or(own),
@@ -2934,7 +2938,11 @@ impl P<'_> {
                         (None, Some(b)) => Cond::Cmp(c, "<", b),
                         (None, None) => Cond::NotNull(c),
                     };
-                    self.push_cond(&mut conds, at, cond, main);
+                    if self.negated_date(at, &conds) == Some(c) {
+                        self.push_cond(&mut conds, at, cond, main);
+                    } else {
+                        conds.push((at, cond));
+                    }
                 }
                 None => not_understood.push(format!("\"{}\", but no date column", w.said)),
             }
@@ -4419,16 +4427,34 @@ impl P<'_> {
 
     /// The date a time range said inside an open negated clause goes on: of the clause's
     /// tables ("customers who have not ordered anything this year": the orders' dates, in
-    /// the subquery), the one the verb names or else the first with a date.
-    fn negated_date(&self, at: usize) -> Option<usize> {
-        let (cue, _, scope) = self.neg.as_ref()?;
-        if *cue > at || self.boundary(*cue, at) {
+    /// the subquery), a date named or the verb's, else the dates of the one table there
+    /// that has any (none when several have: the range is then placed as outside).
+    fn negated_date(&self, at: usize, conds: &[(usize, Cond)]) -> Option<usize> {
+        let (cue, ci, scope) = self.neg.as_ref()?;
+        if *cue > at
+            || self.boundary(*cue, at)
+            || !matches!(conds.get(*ci), Some((_, Cond::NotIn(..))))
+        {
             return None;
         }
-        scope
+        // (A date named, or the verb's; else the dates of the one table there with any.)
+        let named = scope.iter().find_map(|&t| {
+            self.verb_named_date(t).or_else(|| {
+                self.idx.tables[t]
+                    .cols
+                    .iter()
+                    .copied()
+                    .find(|&c| self.idx.cols[c].kind == Kind::Date && self.mentioned(c))
+            })
+        });
+        let dated: Vec<usize> = scope
             .iter()
-            .find_map(|&t| self.verb_named_date(t))
-            .or_else(|| scope.iter().find_map(|&t| self.date_col(t, &[])))
+            .filter_map(|&t| self.date_col(t, &[]))
+            .collect();
+        named.or(match dated[..] {
+            [c] => Some(c),
+            _ => None,
+        })
     }
 
     /// The date of the one table `t`'s rows belong to (an order line's order), when `t`
