@@ -496,7 +496,14 @@ async fn a_viewer_sees_no_admin_or_review_screens() {
         .spawn()
         .await;
     let team = app.setup().team.id;
-    app.admin()
+    // (A token of its own, right before: the setup's may have lived its three seconds
+    // already on a loaded machine.)
+    let fresh = app
+        .anonymous()
+        .login("admin", "admin-password-1")
+        .await
+        .access_token;
+    app.client(fresh)
         .create_member(team, "vera", TeamRole::Viewer)
         .await;
     // A phone-sized window.
