@@ -213,8 +213,6 @@ fn ignored_known(idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<String> {
     out
 }
 
-/// Tables the query joins or reads that no word of the question names and whose columns
-/// the query shows or filters on nowhere but in a join (a bridge the translator chose).
 /// The tables whose columns the query shows, compares, groups or orders by.
 fn used_tables(q: &Select, idx: &Index) -> Vec<usize> {
     let mut used: Vec<usize> = Vec::new();
@@ -230,6 +228,8 @@ fn used_tables(q: &Select, idx: &Index) -> Vec<usize> {
     used
 }
 
+/// Tables the query joins or reads that no word of the question names and whose columns
+/// the query shows or filters on nowhere but in a join (a bridge the translator chose).
 fn unnamed_tables(q: &Select, idx: &Index, named: &[usize]) -> Vec<usize> {
     let used = used_tables(q, idx);
     let mut tables = vec![q.from];

@@ -263,9 +263,9 @@ fn verb_of_a_column(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
                 .any(|c| c.words == [noun.stem.clone()] || c.short == [noun.stem.clone()]);
             (alone
                 && idx.cols.iter().any(|c| {
-                    c.words.len() == 2
-                        && c.words[0] == lemma
-                        && (c.words[1] == noun.stem || c.spelled.get(1) == Some(&noun.stem))
+                    [&c.words, &c.short, &c.spelled]
+                        .into_iter()
+                        .any(|n| n.len() == 2 && n[0] == lemma && n[1] == noun.stem)
                 }))
             .then_some((j, lemma))
         });
@@ -296,9 +296,11 @@ fn counts_and_distributions(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             && t.low == w
             && !idx.holds_said(w)
             && !idx.cols.iter().any(|c| {
-                c.short == [w]
-                    || c.words == [w]
-                    || before.is_some_and(|b| c.words.ends_with(&[b.stem.clone(), w.to_owned()]))
+                [&c.words, &c.short, &c.spelled].into_iter().any(|n| {
+                    n.last().is_some_and(|l| l == w)
+                        && (n.len() == 1
+                            || before.is_some_and(|b| n.ends_with(&[b.stem.clone(), w.to_owned()])))
+                })
             })
     };
     let names_rows = |t: &Tok| !t.quoted && idx.table_named_by(&t.stem).is_some();
@@ -308,16 +310,24 @@ fn counts_and_distributions(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     while i < toks.len() {
         let t = &toks[i];
         let next = toks.get(i + 1);
+        // (A noun after an article or a possessive: not "Which orders count as late?".)
+        let determined = i > 0
+            && (toks[i - 1].comma
+                || matches!(
+                    toks[i - 1].low.as_str(),
+                    "the" | "a" | "our" | "their" | "its" | "total" | "overall" | "and"
+                ));
         // "the shipment count" → "the count of shipment"; "the grade distribution" → "the
-        // count by grade".
+        // count by grade" ("the shipment distribution": of shipments).
         if let Some(n) = next
+            && determined
             && (word(n, "count", Some(t)) && names_rows(t)
                 || word(n, "distribution", Some(t)) && names_col(t))
         {
             let mut noun = t.clone();
             noun.take_marks(n);
             out.push(Tok::word("count"));
-            out.push(Tok::word(if n.low == "count" { "of" } else { "by" }));
+            out.push(Tok::word(if names_rows(t) { "of" } else { "by" }));
             out.push(noun);
             i += 2;
             continue;
@@ -377,9 +387,17 @@ const YIELDING: &[&str] = &[
     "delivered",
 ];
 
+/// Verbs (lemmas) that say rows were made, sent or dealt with, not which of them count:
+/// "sent out the most shipments", "handled the most tickets", "placed the most orders".
+const HANDLING: &[&str] = &[
+    "send", "ship", "dispatch", "deliver", "receive", "handle", "process", "place", "issue",
+    "write", "record", "host", "serve", "sell", "book", "publish", "create", "submit", "file",
+    "log", "get", "take", "do", "run", "manage", "teach", "treat", "see", "visit",
+];
+
 /// "Which categories bring in the most revenue?", "Which customers generate the highest
-/// sales?": a verb of [`YIELDING`] the schema does not know between the rows asked about
-/// and a superlative is "has" ("Which categories has the most revenue?"), the form the
+/// sales?": a verb of [`YIELDING`] (or of [`HANDLING`] before rows joined by one key) the
+/// schema does not know between the rows asked about and a superlative is "has" ("Which categories has the most revenue?"), the form the
 /// planner ranks rows by a measure of theirs in.
 fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
     let at = |i: usize| toks.get(i).map_or("", |t| t.low.as_str());
@@ -405,9 +423,10 @@ fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
             "most" | "highest" | "largest" | "greatest" | "biggest"
         ))
         || matches!(at(k), "most");
-    // Another verb ("Which warehouse sent out the most shipments?") only before rows
-    // that point at the ones asked about by one key: the verb then picks nothing ("won
-    // the most matches", with a winner's and a loser's key, keeps its verb).
+    // A verb of handling ("Which warehouse sent out the most shipments?") only before
+    // rows that point at the ones asked about by one key: the verb then picks nothing
+    // ("won the most matches", with a winner's and a loser's key, keeps its verb; verbs
+    // that pick some rows, "cancelled", "rejected", are never read so).
     let one_key = || {
         let rows = toks[k..]
             .iter()
@@ -427,7 +446,9 @@ fn verb_before_best(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
                 })
                 .count()
                 == 1
-            && lexicon().is_verb(at(i + 2))
+            && lexicon()
+                .lemma(at(i + 2))
+                .is_some_and(|l| HANDLING.contains(&l.as_str()))
     };
     if !best || !(YIELDING.contains(&at(i + 2)) || one_key()) {
         return toks;
@@ -673,7 +694,7 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
             out.push(tok);
             continue;
         }
-        let reading = reading_of(&tok, &said_tables, &out, idx);
+        let reading = reading_of(&tok, toks.get(i + 1), &said_tables, &out, idx);
         let Some((alt, via)) = reading else {
             out.push(tok);
             continue;
@@ -702,11 +723,29 @@ pub(crate) fn ground(toks: Vec<Tok>, idx: &Index) -> (Vec<Tok>, Vec<ReadAs>) {
     (out, read)
 }
 
-/// What an unknown word may be read as: a money word as the amount of the rows said, a
-/// synonym, a broader or narrower word, an abbreviation, a misspelling — the first found.
-fn reading_of(tok: &Tok, said: &[usize], before: &[Tok], idx: &Index) -> Option<(Alt, Via)> {
-    money_word(tok, said, idx)
-        .map(|alt| {
+/// What an unknown word may be read as: a synonym, a money word as the amount of the rows
+/// said, a broader or narrower word, an abbreviation, a misspelling — the first found.
+fn reading_of(
+    tok: &Tok,
+    after: Option<&Tok>,
+    said: &[usize],
+    before: &[Tok],
+    idx: &Index,
+) -> Option<(Alt, Via)> {
+    let synonym = || {
+        lexicon()
+            .readings(&tok.low, &tok.stem)
+            .into_iter()
+            .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
+            .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
+            .map(|alt| (alt.clone(), Via::Synonym))
+    };
+    synonym()
+        .or_else(|| money_word(tok, after, said, idx))
+        .map(|(alt, via)| {
+            if via != Via::Money {
+                return (alt, via);
+            }
             // ("the nightly price": `nightly` already said.)
             let near: Vec<&str> = before
                 .iter()
@@ -721,14 +760,6 @@ fn reading_of(tok: &Tok, said: &[usize], before: &[Tok], idx: &Index) -> Option<
                 .collect();
             (if rest.is_empty() { alt } else { rest }, Via::Money)
         })
-        .or_else(|| {
-            lexicon()
-                .readings(&tok.low, &tok.stem)
-                .into_iter()
-                .find(|alt| alt.iter().all(|w| idx.vocab.contains(w) || is_stopword(w)))
-                .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
-                .map(|alt| (alt.clone(), Via::Synonym))
-        })
         .or_else(|| related_name(idx, tok))
         .or_else(|| abbreviated(idx, tok).map(|w| (vec![w], Via::Abbreviation)))
         .or_else(|| {
@@ -741,13 +772,18 @@ fn reading_of(tok: &Tok, said: &[usize], before: &[Tok], idx: &Index) -> Option<
 }
 
 /// Words of money said of rows, read as their amount when the schema names no column so.
-const MONEY_WORDS: &[&str] = &["price", "cost", "fee", "charge", "worth", "amount", "value"];
+/// (Not "value", "charge": "the values of status", "in charge of".)
+const MONEY_WORDS: &[&str] = &["price", "cost", "fee", "worth", "amount"];
 
 /// "the average nightly price of rooms" where rooms keep a `nightly_rate_amt`: a word of
-/// [`MONEY_WORDS`] the schema does not know is the one money column of the tables said
-/// (of their neighbours, of the whole schema when they have none), when there is exactly one.
-fn money_word(tok: &Tok, said: &[usize], idx: &Index) -> Option<Alt> {
-    if tok.quoted || !MONEY_WORDS.contains(&tok.stem.as_str()) {
+/// [`MONEY_WORDS`] the schema does not know (and no synonym reads) is the money column of
+/// the tables said (else of their neighbours), when they have one between them.
+fn money_word(tok: &Tok, after: Option<&Tok>, said: &[usize], idx: &Index) -> Option<(Alt, Via)> {
+    // ("the amount of orders per customer" is a count.)
+    if tok.quoted
+        || !MONEY_WORDS.contains(&tok.stem.as_str())
+        || tok.stem == "amount" && after.is_some_and(|a| a.low == "of")
+    {
         return None;
     }
     let one = |tables: &mut dyn Iterator<Item = usize>| {
@@ -755,20 +791,15 @@ fn money_word(tok: &Tok, said: &[usize], idx: &Index) -> Option<Alt> {
         cols.sort_unstable();
         cols.dedup();
         match cols.as_slice() {
-            [c] => Some(idx.cols[*c].words.clone()),
+            [c] => Some((idx.cols[*c].words.clone(), Via::Money)),
             _ => None,
         }
     };
-    let all = 0..idx.tables.len();
     // The tables said, else their neighbours ("the price of our suites across all
-    // hotels": rooms, between the hotels and their room types), else the whole schema.
-    one(&mut said.iter().copied())
-        .or_else(|| {
-            one(&mut all
-                .clone()
-                .filter(|&t| said.iter().any(|&s| idx.adjacent(s, t))))
-        })
-        .or_else(|| one(&mut all.clone()))
+    // hotels": rooms, between the hotels and their room types); never the schema at large.
+    one(&mut said.iter().copied()).or_else(|| {
+        one(&mut (0..idx.tables.len()).filter(|&t| said.iter().any(|&s| idx.adjacent(s, t))))
+    })
 }
 
 /// A broader or narrower word of an unknown token where it names one table ("guests" →

@@ -939,8 +939,9 @@ impl Index {
 
     /// The first of money columns ranked as (rank of the money word, has no date column,
     /// column), when the choice is clear: alone at its rank, or the amount of the one table
-    /// the others' rows roll up to — a booking's total over its payments' amounts, an
-    /// order's over its lines', the same money counted at the transaction.
+    /// the others' rows roll up to when those are its payments or lines — a booking's total
+    /// over its payments' amounts, an order's over its lines', the same money counted at
+    /// the transaction.
     fn one_money_measure<'b>(
         &self,
         best: &'b [(usize, bool, usize)],
@@ -954,11 +955,28 @@ impl Index {
             return Some(first);
         }
         let table = |b: &(usize, bool, usize)| self.cols[b.2].table;
+        // (Only the parts of one transaction: payments or lines. A customer's credit limit
+        // is no total of their orders.)
+        let part = |b: &(usize, bool, usize)| {
+            let words = || {
+                self.tables[table(b)]
+                    .words
+                    .iter()
+                    .chain(&self.cols[b.2].words)
+            };
+            words().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "pay" | "payment" | "paid" | "line" | "item" | "detail" | "installment"
+                )
+            })
+        };
         let parents: Vec<&&(usize, bool, usize)> = tied
             .iter()
             .filter(|p| {
                 tied.iter().all(|o| {
-                    o.2 == p.2 || table(o) != table(p) && self.rolls_up(table(o), table(p), 2)
+                    o.2 == p.2
+                        || table(o) != table(p) && part(o) && self.rolls_up(table(o), table(p), 2)
                 })
             })
             .collect();

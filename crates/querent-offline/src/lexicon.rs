@@ -290,7 +290,7 @@ const DIMENSIONS: &[(&[&str], &[&str])] = &[
     (
         &["longest", "shortest"],
         &[
-            "length", "duration", "minute", "minutes", "hour", "hours", "runtime", "day", "days",
+            "length", "duration", "minute", "minutes", "hour", "hours", "runtime",
         ],
     ),
     (

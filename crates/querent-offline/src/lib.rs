@@ -2224,7 +2224,8 @@ fn unused_average<'t>(
 /// "Which product has sold the most units?" answered by the product of the one largest
 /// order line: rows of one table ranked by a number of another table whose rows roll up
 /// to them (many lines per product), after "most", "least" or "fewest" and a noun — an
-/// amount of them, not one row's. Each row's sum ranks them (`GROUP BY` its key).
+/// amount of them, not one row's ("at once", "in one day", "per order" are one row's).
+/// Each row's sum ranks them (`GROUP BY` its key).
 fn most_summed(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
     let [(sql::Expr::Col(c), _)] = q.order[..] else {
         return;
@@ -2268,9 +2269,15 @@ fn most_summed(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
     // ("the most tickets at once", "in a single order": one row's.)
     let one_row = toks
         .iter()
-        .any(|t| matches!(t.low.as_str(), "once" | "single"));
-    // (Only what adds up: an amount of money or a quantity, not a unit price.)
-    let additive = idx.money_col(rows) == Some(c) || is_quantity(idx, c);
+        .any(|t| matches!(t.low.as_str(), "once" | "single" | "one" | "per" | "each"));
+    // (Only what adds up: an amount of money or a quantity, not a price per unit of a
+    // table that keeps quantities.)
+    let per_unit = idx.cols[c]
+        .words
+        .iter()
+        .any(|w| matches!(w.as_str(), "price" | "cost"))
+        && idx.tables[rows].cols.iter().any(|&k| is_quantity(idx, k));
+    let additive = idx.money_col(rows) == Some(c) && !per_unit || is_quantity(idx, c);
     if !additive
         || one_row
         || shown.len() != q.items.len()

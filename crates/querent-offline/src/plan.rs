@@ -4437,6 +4437,14 @@ impl P<'_> {
         {
             return None;
         }
+        // ("customers who never ordered joined in 2024": another verb between owns it.)
+        let lex = crate::lexicon::lexicon();
+        let verbs = (*cue + 1..at)
+            .filter(|&j| lex.lemma(self.low(j)).is_some_and(|l| l != self.low(j)))
+            .count();
+        if verbs > 1 {
+            return None;
+        }
         // (A date named, or the verb's; else the dates of the one table there with any.)
         let named = scope.iter().find_map(|&t| {
             self.verb_named_date(t).or_else(|| {
@@ -4458,7 +4466,8 @@ impl P<'_> {
     }
 
     /// The date of the one table `t`'s rows belong to (an order line's order), when `t`
-    /// has none: (its date column, that table).
+    /// has none, else the nearest date the verb names ([`Self::nearest_date`]): (its date
+    /// column, that table).
     fn parent_date(&self, t: usize) -> Option<(usize, usize)> {
         let mut found: Vec<(usize, usize)> = Vec::new();
         for e in &self.idx.edges {
@@ -4480,14 +4489,16 @@ impl P<'_> {
         }
     }
 
-    /// The dates of the one table nearest to `t` that has any (at most three keys away),
-    /// when `t`'s rows and its parents' have none: "How many laptop units did we sell in
-    /// 2025?" dates the categories' products' order lines by their orders.
+    /// The date the question's verb names of the one table nearest to `t` that has such
+    /// a date (at most three keys away), when `t`'s rows and its parents' have none: "How
+    /// many hotels were booked in 2025?" dates hotels by their rooms' bookings.
     fn nearest_date(&self, t: usize) -> Option<(usize, usize)> {
         let from = BTreeSet::from([t]);
         let mut best: Vec<(usize, usize, usize)> = Vec::new();
         for p in (0..self.idx.tables.len()).filter(|&p| p != t) {
-            let Some(c) = self.date_col(p, &[]) else {
+            // (Only the dates the question's verb names: "hotels booked in 2025" by their
+            // bookings' `booked_dt`; "products added in 2024" are not dated by orders.)
+            let Some(c) = self.verb_named_date(p) else {
                 continue;
             };
             if let Some(steps) = self.idx.path(&from, p, 3) {

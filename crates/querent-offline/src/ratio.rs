@@ -45,7 +45,17 @@ pub(crate) struct Asked {
 /// → "how many orders were cancelled"), with the words saying it is wanted in percent.
 /// `None` (tokens unchanged) when the question asks no share in a form read here.
 pub(crate) fn strip(toks: &mut Vec<Tok>, idx: &Index) -> Option<Asked> {
+    let said = toks.clone();
     each_group_last(toks);
+    let asked = strip_share(toks, idx);
+    if asked.is_none() {
+        *toks = said;
+    }
+    asked
+}
+
+/// [`strip`] once the groups said first are moved to the end.
+fn strip_share(toks: &mut Vec<Tok>, idx: &Index) -> Option<Asked> {
     let i = toks.iter().enumerate().position(|(i, t)| {
         SHARE_WORDS.contains(&t.low.as_str()) && toks.get(i + 1).is_some_and(|n| n.low == "of")
     })?;

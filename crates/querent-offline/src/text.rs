@@ -168,18 +168,23 @@ pub(crate) fn drain_keeping_marks(toks: &mut Vec<Tok>, from: usize, to: usize) {
     }
 }
 
-/// A pronoun's contracted verb: "we've" → ("we", "have"), "they're" → ("they", "are").
+/// A personal pronoun's contracted verb: "we've" → ("we", "have"), "they're" → ("they",
+/// "are"), "I'd" → ("I", "would").
 fn contraction(word: &str) -> Option<(&str, &'static str)> {
     let (base, tail) = word.rsplit_once('\'')?;
     let verb = match tail.to_ascii_lowercase().as_str() {
         "ve" => "have",
         "re" => "are",
         "ll" => "will",
-        "d" => "had",
+        "d" => "would",
         "m" => "am",
         _ => return None,
     };
-    (!base.is_empty() && base.chars().all(char::is_alphabetic)).then_some((base, verb))
+    matches!(
+        base.to_ascii_lowercase().as_str(),
+        "i" | "you" | "we" | "they" | "he" | "she" | "it"
+    )
+    .then_some((base, verb))
 }
 
 /// A question's words as written between spaces, lower case, without the punctuation
@@ -218,6 +223,8 @@ const SCOPE_FILLERS: [&[&str]; 13] = [
 /// say (`known`: a table `world` keeps "in the world").
 pub(crate) fn without_scope_fillers(toks: Vec<Tok>, known: impl Fn(&str) -> bool) -> Vec<Tok> {
     let mut out: Vec<Tok> = Vec::with_capacity(toks.len());
+    // ("Where did the final take place?": there "place" is what is asked.)
+    let where_asked = toks.iter().any(|t| t.low == "where");
     let mut i = 0;
     while i < toks.len() {
         let filler = SCOPE_FILLERS.iter().find(|f| {
@@ -226,6 +233,7 @@ pub(crate) fn without_scope_fillers(toks: Vec<Tok>, known: impl Fn(&str) -> bool
                     .zip(&toks[i..])
                     .all(|(w, t)| t.low == *w && !t.quoted)
                 && !known(f[f.len() - 1])
+                && !(where_asked && f[f.len() - 1] == "place")
         });
         if let Some(f) = filler {
             // (Its comma or stop stays with the word before.)
