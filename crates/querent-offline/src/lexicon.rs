@@ -643,6 +643,7 @@ pub(crate) const CUE_WORDS: &[&str] = &[
     "various",
     "was",
     "week",
+    "weekday",
     "weeks",
     "were",
     "what",

@@ -239,6 +239,20 @@ pub(crate) fn plan(
                     && matches!(&m.kind, MK::Ent { tables, cols, partial: false, .. }
                         if !tables.is_empty() && cols.is_empty())
             });
+        // ("How many hotels opened each year?" with an `opened_yr`: a period word left to
+        // the planner is a breakdown too, whatever it names.)
+        if matches!(t.low.as_str(), "per" | "each" | "every")
+            && let Some(g) = p.toks.get(i + 1).filter(|g| {
+                !g.quoted
+                    && matches!(
+                        g.low.as_str(),
+                        "day" | "week" | "month" | "quarter" | "year" | "weekday"
+                    )
+            })
+        {
+            breakdown = Some(format!("{} {}", t.text, g.text));
+            break;
+        }
         let cue = match t.low.as_str() {
             "per" | "each" | "every" => true,
             "by" => {

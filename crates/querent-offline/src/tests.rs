@@ -4279,6 +4279,9 @@ fn happenings_agents_flags_and_years_kept_elsewhere() {
         "SELECT T1.first_nm FROM guests AS T1 JOIN bookings AS T2 ON T1.guest_id = \
          T2.guest_id GROUP BY T1.guest_id ORDER BY COUNT(*) DESC LIMIT 1"
     );
+    // "each year" of hotels whose year is an `opened_yr` the planner did not group by:
+    // refused as an unbuilt breakdown, not the total.
+    assert!(sql("How many hotels opened each year?").is_err_and(|e| e.contains("\"each year\"")));
     // Hotels keep no dates, nor do their rooms: "booked in 2025" dates them by the nearest
     // table that has dates (their rooms' bookings, not the payments a key further).
     assert_eq!(
