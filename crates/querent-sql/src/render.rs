@@ -96,8 +96,10 @@ pub(crate) fn substitute_print_and_verify(
     let text = display(query, capacity);
     let _ = query.visit(&mut RestoreCanonical {
         dialect,
-        values: printer.values.into_iter(),
-        idents: printer.idents.into_iter(),
+        restore: Restore {
+            values: printer.values.into_iter(),
+            idents: printer.idents.into_iter(),
+        },
     });
     let expected = display(query, text.len() * 2);
     let mut again = match crate::guard::parse(dialect, &text) {
@@ -315,8 +317,7 @@ struct Canonical {
 /// [`Printer`] replaced gets its original back and is spelled canonically.
 struct RestoreCanonical<V, I> {
     dialect: Dialect,
-    values: V,
-    idents: I,
+    restore: Restore<V, I>,
 }
 
 impl<V, I> VisitorMut for RestoreCanonical<V, I>
@@ -327,9 +328,7 @@ where
     type Break = ();
 
     fn pre_visit_value(&mut self, value: &mut ValueWithSpan) -> ControlFlow<()> {
-        if let Some(v) = self.values.next() {
-            value.value = v;
-        }
+        let _ = self.restore.pre_visit_value(value);
         canonical_value(value);
         ControlFlow::Continue(())
     }
@@ -340,10 +339,7 @@ where
         if ident.quote_style.is_none() && is_plain_word(&ident.value) {
             return ControlFlow::Continue(());
         }
-        if let Some((value, quote)) = self.idents.next() {
-            ident.value = value;
-            ident.quote_style = quote;
-        }
+        let _ = self.restore.pre_visit_ident(ident);
         canonical_ident(self.dialect, ident);
         ControlFlow::Continue(())
     }
