@@ -25,7 +25,7 @@ use querent_domain::{
 use crate::models::*;
 use crate::schema::*;
 use crate::sync::{
-    q_connection, q_family_revoked, q_finish, q_heartbeat, q_membership, q_provider,
+    finish_and_beat, q_connection, q_family_revoked, q_heartbeat, q_membership, q_provider,
     q_schema_stamp, q_user,
 };
 use querent_domain::ports::{
@@ -1476,17 +1476,7 @@ impl MetadataStore for Store {
         if let Pools::Sqlite(pool) = &*self.pools {
             let work: crate::group::Work = Box::new(move |c| {
                 let (row, run) = (row.clone(), run.clone());
-                async move {
-                    let n = match &run {
-                        Some(r) => q_finish!(&row, Some(r)).execute(c).await?,
-                        None => q_finish!(&row, None).execute(c).await?,
-                    };
-                    if n == 1 && running {
-                        q_heartbeat!(&*c, &row.id).execute(c).await?;
-                    }
-                    Ok(n == 1)
-                }
-                .boxed()
+                async move { finish_and_beat!(c, &row, &run, running) }.boxed()
             });
             return self.grouped_write(pool, work).await.map_err(|e| e.0);
         }
@@ -1494,14 +1484,7 @@ impl MetadataStore for Store {
         with_write!(self, c => {
             let (row, run) = (row.clone(), run.clone());
             c.transaction::<_, DbError, _>(async move |c| {
-                let n = match &run {
-                    Some(r) => q_finish!(&row, Some(r)).execute(c).await?,
-                    None => q_finish!(&row, None).execute(c).await?,
-                };
-                if n == 1 && running {
-                    q_heartbeat!(&*c, &row.id).execute(c).await?;
-                }
-                Ok(n == 1)
+                finish_and_beat!(c, &row, &run, running)
             })
             .await
         })

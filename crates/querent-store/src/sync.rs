@@ -164,6 +164,25 @@ macro_rules! q_finish {
 }
 pub(crate) use q_finish;
 
+/// [`q_finish!`] on connection `$c` (an identifier), then [`q_heartbeat!`] when the
+/// message was written and is still running: whether it was written. The one body of the
+/// grouped SQLite write and of PostgreSQL's transaction (`finish_message`).
+macro_rules! finish_and_beat {
+    ($c:ident, $row:expr, $run:expr, $running:expr) => {{
+        let n = match $run {
+            Some(r) => $crate::sync::q_finish!($row, Some(r)).execute($c).await?,
+            None => $crate::sync::q_finish!($row, None).execute($c).await?,
+        };
+        if n == 1 && $running {
+            $crate::sync::q_heartbeat!(&*$c, &$row.id)
+                .execute($c)
+                .await?;
+        }
+        Ok(n == 1)
+    }};
+}
+pub(crate) use finish_and_beat;
+
 // The `q_*` macros expand here too.
 use crate::statements::KeptDsl;
 use diesel::{BoolExpressionMethods, ExpressionMethods, QueryDsl};
