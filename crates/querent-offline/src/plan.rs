@@ -2862,8 +2862,8 @@ impl P<'_> {
                 not_understood.push("two time ranges".into());
             }
             let measures: Vec<&Expr> = sel.iter().chain(q.order.iter().map(|(e, _)| e)).collect();
-            let col = self
-                .negated_date(at, &conds)
+            let negated = self.negated_date(at, &conds);
+            let col = negated
                 .or_else(|| self.measure_date(main, &measures))
                 .or_else(|| self.date_col(main, &extra_tables))
                 .or_else(|| {
@@ -2873,7 +2873,7 @@ impl P<'_> {
                 });
             match col {
                 // (Inside the negated clause's subquery when it dates those rows.)
-                Some(c) if self.negated_date(at, &conds) == Some(c) => {
+                Some(c) if negated == Some(c) => {
                     self.push_cond(&mut conds, at, Cond::Relative(c, rel), main);
                 }
                 Some(c) => conds.push((at, Cond::Relative(c, rel))),
@@ -2890,6 +2890,7 @@ impl P<'_> {
                 .max_by_key(|(_, p)| *p)
                 .map(|(t, _)| *t);
             let own = self.date_col(main, &extra_tables);
+            let negated = self.negated_date(at, &conds);
             // A measure of the main table's rows ("revenue of consumer customers in 2024")
             // or their count when the table named nearest is one each row points at ("How
             // many orders did Brazilian customers place in 2023?"; not "How many customers
@@ -2919,7 +2920,7 @@ impl P<'_> {
                 }
             });
             let col = match (own, near) {
-                _ if self.negated_date(at, &conds).is_some() => self.negated_date(at, &conds),
+                _ if negated.is_some() => negated,
                 (Some(c), _) if self.mentioned(c) => Some(c),
                 (Some(c), Some(t)) if t != main && measured && !self.date_named(t) => Some(c),
                 (_, Some(t)) if t != main => self.date_col(t, &[]).or(own),
@@ -2952,7 +2953,7 @@ impl P<'_> {
                         (None, Some(b)) => Cond::Cmp(c, "<", b),
                         (None, None) => Cond::NotNull(c),
                     };
-                    if self.negated_date(at, &conds) == Some(c) {
+                    if negated == Some(c) {
                         self.push_cond(&mut conds, at, cond, main);
                     } else {
                         conds.push((at, cond));
