@@ -99,6 +99,7 @@ pub(crate) fn assess(
     doubts.extend(values_yet_to_come(q, toks));
     doubts.extend(dates_not_kept_as_dates(q, idx));
     doubts.extend(current_not_applied(q, idx, toks));
+    doubts.extend(shape_doubts(q, idx, toks));
     // "Who is the manager of the sales department?" answered with a sum: a question about
     // someone is never answered by a computed number alone.
     let asks_who = toks
@@ -200,6 +201,172 @@ pub(crate) fn assess(
 
 /// Words of the question the schema knows (a table's, column's or value's word) that the
 /// planner placed nowhere: the query may answer a question without them.
+/// The columns an item adds up, averages or counts: an aggregate's column, or the columns
+/// a metric of the semantic model computes over.
+fn computed_over(e: &Expr, idx: &Index) -> Vec<usize> {
+    match e {
+        Expr::Agg(_, c, _) => vec![*c],
+        Expr::Col(c) => idx.cols[*c]
+            .metric
+            .as_ref()
+            .map_or_else(Vec::new, |pieces| {
+                pieces
+                    .iter()
+                    .filter_map(|p| match p {
+                        crate::index::Piece::Col(k) => Some(*k),
+                        crate::index::Piece::Text(_) => None,
+                    })
+                    .collect()
+            }),
+        Expr::CountStar => Vec::new(),
+    }
+}
+
+/// Shapes no reading of a question wants, whatever its words: rows grouped by the very
+/// number the query adds up ("units sold per category" grouped by `quantity`), a breakdown
+/// said ("per category", "for each region") that a query computing a figure does not make,
+/// and a number of one table listed row by row beside another table's "per" dimension ("the
+/// amount of orders per country" as each order's amount next to its country).
+fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
+    let mut doubts = Vec::new();
+    let exprs = || {
+        q.items
+            .iter()
+            .chain(q.order.iter().map(|(e, _)| e))
+            .chain(q.having_of.iter())
+    };
+    let computed: Vec<usize> = exprs().flat_map(|e| computed_over(e, idx)).collect();
+    let aggregates = exprs().any(|e| {
+        matches!(e, Expr::CountStar | Expr::Agg(..))
+            || matches!(e, Expr::Col(c) if idx.cols[*c].metric.is_some())
+    });
+    if let Some(&g) = q.group.iter().find(|g| computed.contains(g)) {
+        doubts.push(Doubt {
+            said: format!(
+                "the query groups by `{}`, the very number it computes",
+                idx.cols[g].name
+            ),
+            factor: 0.5,
+            about_a_word: false,
+        });
+    }
+    // ("Who has people reporting to them, and how many?" as one count beside the first
+    // row's names: a column shown beside a figure over all rows, nothing grouped.)
+    let bare = q.items.iter().find_map(|e| match e {
+        Expr::Col(c) if idx.cols[*c].metric.is_none() => Some(*c),
+        _ => None,
+    });
+    if let Some(c) = bare.filter(|_| aggregates && q.group.is_empty() && q.bucket.is_none()) {
+        doubts.push(Doubt {
+            said: format!(
+                "the query shows `{}` beside a figure computed over all rows, without \
+                 grouping",
+                idx.cols[c].name
+            ),
+            factor: 0.5,
+            about_a_word: false,
+        });
+    }
+    if q.over_groups || q.ratio.is_some() || q.bucket.is_some() {
+        return doubts;
+    }
+    for (i, t) in toks.iter().enumerate() {
+        let per = t.low == "per";
+        let for_each = matches!(t.low.as_str(), "each" | "every");
+        let Some(x) = toks.get(i + 1).filter(|x| (per || for_each) && !x.quoted) else {
+            continue;
+        };
+        // (A period is a series of its own; "per order item" over `order_items` is each
+        // of the rows aggregated.)
+        let own = &idx.tables[q.from].words;
+        let said_own = toks[i + 1..]
+            .iter()
+            .map(|t| &t.stem)
+            .take(own.len())
+            .eq(own.iter());
+        if crate::time::Grain::from_word(&x.low).is_some() || said_own && !own.is_empty() {
+            continue;
+        }
+        let says_x = |c: usize| idx.cols[c].names().any(|n| n.contains(&x.stem));
+        let table = idx.table_named_by(&x.stem);
+        let used = q
+            .items
+            .iter()
+            .filter_map(|e| match e {
+                Expr::Col(c) | Expr::Agg(_, c, _) => Some(*c),
+                Expr::CountStar => None,
+            })
+            .chain(q.conds.iter().flat_map(sql::cond_cols))
+            .chain(q.group.iter().copied())
+            .collect::<Vec<_>>();
+        let breaks_down = |g: usize| {
+            let gt = idx.cols[g].table;
+            says_x(g)
+                || table.is_some_and(|t| {
+                    gt == t
+                        || idx.references(g)
+                            && idx
+                                .edges
+                                .iter()
+                                .any(|e| e.from == g && idx.cols[e.to].table == t)
+                })
+        };
+        if table.is_none() && !idx.cols.iter().enumerate().any(|(c, _)| says_x(c)) {
+            continue;
+        }
+        // (A word of a column an ungrouped query uses: "the average price per unit" is
+        // `unit_price`.)
+        let said_by_a_column = q.group.is_empty() && used.iter().any(|&c| says_x(c));
+        if aggregates && !q.group.iter().any(|&g| breaks_down(g)) && !said_by_a_column {
+            doubts.push(Doubt {
+                said: format!(
+                    "the question asks for a figure per {}, but the query does not break it \
+                     down that way",
+                    x.low
+                ),
+                factor: 0.5,
+                about_a_word: false,
+            });
+            break;
+        }
+        if per && !aggregates && q.group.is_empty() {
+            let shown = |c: usize| q.items.contains(&Expr::Col(c));
+            let dims: Vec<usize> = (0..idx.cols.len())
+                .filter(|&c| shown(c) && says_x(c))
+                .collect();
+            let rolled = q.items.iter().any(|e| match e {
+                Expr::Col(m) => {
+                    let mt = idx.cols[*m].table;
+                    numeric_measure(idx, *m)
+                        && dims.iter().any(|&d| {
+                            idx.cols[d].table != mt && idx.rolls_up(mt, idx.cols[d].table, 2)
+                        })
+                }
+                _ => false,
+            });
+            if rolled {
+                doubts.push(Doubt {
+                    said: format!(
+                        "the question asks for a figure per {}, but the query lists rows \
+                         one by one",
+                        x.low
+                    ),
+                    factor: 0.5,
+                    about_a_word: false,
+                });
+                break;
+            }
+        }
+    }
+    doubts
+}
+
+/// A number rows carry as a measure: numeric, no key.
+fn numeric_measure(idx: &Index, c: usize) -> bool {
+    let col = &idx.cols[c];
+    col.kind == crate::index::Kind::Number && !col.pk && !idx.references(c) && col.metric.is_none()
+}
+
 fn ignored_known(idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, t) in toks.iter().enumerate() {
@@ -480,5 +647,81 @@ mod tests {
         );
         // A stored value, in any case, is no doubt.
         assert!(guessed_values(&query("Shipped"), &idx, &toks, &[0]).is_empty());
+    }
+
+    #[test]
+    fn shapes_no_reading_wants_are_doubts() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [
+                {"name": "customers", "kind": "table", "columns": [
+                    {"name": "id", "data_type": "integer", "nullable": false},
+                    {"name": "name", "data_type": "text", "nullable": false},
+                    {"name": "country", "data_type": "text", "nullable": false}]},
+                {"name": "orders", "kind": "table", "columns": [
+                    {"name": "id", "data_type": "integer", "nullable": false},
+                    {"name": "customer_id", "data_type": "integer", "nullable": false},
+                    {"name": "quantity", "data_type": "integer", "nullable": false},
+                    {"name": "unit_price", "data_type": "numeric(10,2)", "nullable": false},
+                    {"name": "total", "data_type": "numeric(10,2)", "nullable": false}],
+                 "foreign_keys": [{"columns": ["customer_id"],
+                    "referenced_table": "customers", "referenced_columns": ["id"]}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let col = |t: &str, c: &str| {
+            idx.cols
+                .iter()
+                .position(|k| k.name == c && idx.tables[k.table].name == t)
+                .unwrap()
+        };
+        let (customers, orders) = (0, 1);
+        let (country, name) = (col("customers", "country"), col("customers", "name"));
+        let (quantity, total) = (col("orders", "quantity"), col("orders", "total"));
+        let customer_id = col("orders", "customer_id");
+        let joined = |items: Vec<Expr>| {
+            let mut q = Select::plain(orders, items, Vec::new());
+            q.joins = vec![(customer_id, col("customers", "id"))];
+            q
+        };
+        let doubts = |q: &Select, text: &str| {
+            shape_doubts(q, &idx, &crate::text::tokenize(text))
+                .into_iter()
+                .map(|d| d.said)
+                .collect::<Vec<_>>()
+        };
+        // Grouped by the very number it adds up.
+        let mut q = Select::plain(
+            orders,
+            vec![Expr::Agg(sql::Agg::Sum, quantity, false)],
+            vec![],
+        );
+        q.group = vec![quantity];
+        assert!(doubts(&q, "units sold")[0].contains("groups by `quantity`"));
+        // A figure per country, not broken down; then broken down.
+        let mut q = joined(vec![Expr::Agg(sql::Agg::Sum, total, false)]);
+        assert!(doubts(&q, "total of orders per country")[0].contains("per country"));
+        assert!(doubts(&q, "total of orders for each country")[0].contains("per country"));
+        q.items.push(Expr::Col(country));
+        q.group = vec![country];
+        assert!(doubts(&q, "total of orders per country").is_empty());
+        // Per customer, grouped by the key that refers to customers.
+        let mut q = Select::plain(orders, vec![Expr::CountStar], vec![]);
+        q.group = vec![customer_id];
+        assert!(doubts(&q, "orders per customer").is_empty());
+        // "The average price per unit" is a column's own name.
+        let q = Select::plain(
+            orders,
+            vec![Expr::Agg(sql::Agg::Avg, col("orders", "unit_price"), false)],
+            vec![],
+        );
+        assert!(doubts(&q, "average price per unit").is_empty());
+        // Each order's amount listed beside its country, "per country".
+        let q = joined(vec![Expr::Col(total), Expr::Col(country)]);
+        assert!(doubts(&q, "the amount of orders per country")[0].contains("lists rows"));
+        assert!(doubts(&q, "the amount and country of each order").is_empty());
+        // A name shown beside a count of all rows.
+        let q = Select::plain(customers, vec![Expr::Col(name), Expr::CountStar], vec![]);
+        assert!(doubts(&q, "names and how many")[0].contains("without grouping"));
     }
 }

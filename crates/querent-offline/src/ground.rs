@@ -150,10 +150,22 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
 /// Whether `short` abbreviates `word` as identifiers do: the same first letter, then some
 /// of the word's letters in order ("cust" of customer, "shpmt" of shipment, "drv" of
 /// driver), at least two letters shorter.
+/// One letter shorter is enough when `short` is the word without its vowels (after the
+/// first letter): `itm` of item, `unt` of unit.
 fn abbreviates(short: &str, word: &str) -> bool {
     let mut letters = word.chars();
+    let skeleton = || {
+        let mut w = word.chars();
+        w.next()
+            .into_iter()
+            .chain(w.filter(|c| !"aeiou".contains(*c)))
+            .eq(short.chars())
+    };
     short.chars().next() == word.chars().next()
-        && short.chars().count() + 2 <= word.chars().count()
+        && (short.chars().count() + 2 <= word.chars().count()
+            || short.chars().count() >= 3
+                && short.chars().count() < word.chars().count()
+                && skeleton())
         && short.chars().all(|c| letters.any(|w| w == c))
 }
 
@@ -174,6 +186,11 @@ fn abbreviated(idx: &Index, tok: &Tok) -> Option<String> {
         return None;
     }
     let lex = lexicon();
+    // (A place is read through its own codes and names, never through letters it shares
+    // with another's: "Switzerland" is no `SWE`, Sweden's code.)
+    if !lex.place_names(&tok.low).is_empty() {
+        return None;
+    }
     let past = !tok.low.ends_with("ing") && lex.lemma(&tok.low).is_some_and(|l| l != tok.low);
     if lex.is_verb(&tok.low) && past {
         return None;
@@ -1837,7 +1854,11 @@ mod tests {
                     {"name": "cust_id", "data_type": "integer", "nullable": false},
                     {"name": "seg", "data_type": "text", "nullable": false,
                      "sample_values": ["MFG", "RTL"]},
-                    {"name": "crd_lmt", "data_type": "real", "nullable": false}]},
+                    {"name": "crd_lmt", "data_type": "real", "nullable": false},
+                    {"name": "ctry", "data_type": "text", "nullable": false,
+                     "sample_values": ["SWE", "NOR"]}]},
+                {"name": "menu_itm", "kind": "table", "columns": [
+                    {"name": "itm_id", "data_type": "integer", "nullable": false}]},
                 {"name": "shpt", "kind": "table", "columns": [
                     {"name": "shpt_id", "data_type": "integer", "nullable": false},
                     {"name": "cust_id", "data_type": "integer", "nullable": false}]}]
@@ -1858,6 +1879,13 @@ mod tests {
         assert_eq!(read("what was carried").0, "what was carried");
         assert_eq!(read("list the segments").0, "list the seg");
         assert_eq!(read("list the scouts").0, "list the scouts");
+        // A place is no abbreviation of another's code; a word without its vowels is one
+        // of it, one letter shorter.
+        assert_eq!(
+            read("customers in Switzerland").0,
+            "customers in switzerland"
+        );
+        assert_eq!(read("the items").0, "the itm");
     }
 
     #[test]

@@ -42,7 +42,7 @@ impl Grain {
         }
     }
 
-    fn from_word(w: &str) -> Option<Self> {
+    pub(crate) fn from_word(w: &str) -> Option<Self> {
         Some(match w {
             "day" | "days" | "daily" | "date" => Grain::Day,
             "week" | "weeks" | "weekly" => Grain::Week,
