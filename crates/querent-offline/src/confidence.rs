@@ -100,6 +100,7 @@ pub(crate) fn assess(
     doubts.extend(dates_not_kept_as_dates(q, idx));
     doubts.extend(current_not_applied(q, idx, toks));
     doubts.extend(shape_doubts(q, idx, toks));
+    doubts.extend(state_not_applied(q, idx, toks, covered));
     // "Who is the manager of the sales department?" answered with a sum: a question about
     // someone is never answered by a computed number alone.
     let asks_who = toks
@@ -359,6 +360,96 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
         }
     }
     doubts
+}
+
+/// "How many shipments were cancelled?" answered by counting every shipment: a state said
+/// of the rows (a past participle after "was", "were", "is", "are" or "been") that the
+/// query leaves out, while a table it reads keeps a status among a few stored values and
+/// compares none: the state asked for is likely one of them, under a code the question
+/// does not spell ('CNL').
+fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<Doubt> {
+    let lex = crate::lexicon::lexicon();
+    // (A time range's verb dates the rows, "orders placed in 2025"; verbs of making or
+    // keeping a row say it exists, not a state of it.)
+    let dated = q.bucket.is_some()
+        || q.conds
+            .iter()
+            .flat_map(sql::cond_cols)
+            .any(|c| idx.cols[c].kind == crate::index::Kind::Date);
+    if dated {
+        return Vec::new();
+    }
+    let Some(said) = toks.iter().enumerate().find_map(|(i, t)| {
+        let made = lex
+            .lemma(&t.low)
+            .is_some_and(|l| crate::lexicon::MAKING_VERBS.contains(&l.as_str()));
+        let participle = t.low.ends_with("ed") || lex.lemma(&t.low).is_some_and(|l| l != t.low);
+        let after_be = (i.saturating_sub(2)..i).any(|j| {
+            matches!(
+                toks[j].low.as_str(),
+                "was" | "were" | "is" | "are" | "been" | "be" | "being"
+            )
+        });
+        (!covered.get(i).copied().unwrap_or(true)
+            && !crate::ground::fixed(t)
+            && lex.is_verb(&t.low)
+            && participle
+            && !made
+            && after_be)
+            .then_some(t.low.as_str())
+    }) else {
+        return Vec::new();
+    };
+    let compared: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
+    let status = sql::tables_of(q, idx).into_iter().find_map(|t| {
+        idx.tables[t].cols.iter().copied().find_map(|c| {
+            let col = &idx.cols[c];
+            let named = col.names().flatten().any(|w| {
+                matches!(
+                    w.as_str(),
+                    "status"
+                        | "sts"
+                        | "stat"
+                        | "state"
+                        | "stage"
+                        | "phase"
+                        | "outcome"
+                        | "result"
+                        | "disposition"
+                        | "condition"
+                )
+            });
+            let values: Vec<&str> = idx
+                .values
+                .iter()
+                .filter(|v| v.col == c && !v.mapped)
+                .map(|v| v.value.as_str())
+                .collect();
+            let places = values
+                .iter()
+                .any(|v| !lex.place_names(&v.to_lowercase()).is_empty());
+            (named
+                && col.kind == crate::index::Kind::Text
+                && (2..=15).contains(&values.len())
+                && !places
+                && !compared.contains(&c))
+            .then_some((c, values))
+        })
+    });
+    let Some((c, values)) = status else {
+        return Vec::new();
+    };
+    let shown: Vec<String> = values.iter().take(4).map(|v| format!("'{v}'")).collect();
+    vec![Doubt {
+        said: format!(
+            "the query does not use \"{said}\"; `{}.{}` keeps states such as {}",
+            idx.tables[idx.cols[c].table].name,
+            idx.cols[c].name,
+            shown.join(", ")
+        ),
+        factor: 0.6,
+        about_a_word: true,
+    }]
 }
 
 /// A number rows carry as a measure: numeric, no key.
@@ -723,5 +814,54 @@ mod tests {
         // A name shown beside a count of all rows.
         let q = Select::plain(customers, vec![Expr::Col(name), Expr::CountStar], vec![]);
         assert!(doubts(&q, "names and how many")[0].contains("without grouping"));
+    }
+
+    #[test]
+    fn a_state_said_of_the_rows_and_left_out_is_a_doubt() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [{"name": "shpmt", "kind": "table", "columns": [
+                {"name": "shpmt_id", "data_type": "integer", "nullable": false},
+                {"name": "sts_cd", "data_type": "text", "nullable": false,
+                 "sample_values": ["CNL", "DLV", "TRN"]},
+                {"name": "ship_dt", "data_type": "date", "nullable": false}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let all = Select::plain(0, vec![Expr::CountStar], Vec::new());
+        let doubts = |q: &Select, text: &str| {
+            let toks = crate::text::tokenize(text);
+            let covered: Vec<bool> = toks
+                .iter()
+                .map(|t| matches!(t.stem.as_str(), "shipment" | "many"))
+                .collect();
+            state_not_applied(q, &idx, &toks, &covered)
+        };
+        let d = doubts(&all, "how many shipments were cancelled");
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].said
+                .contains("\"cancelled\"; `shpmt.sts_cd` keeps states such as 'CNL'")
+        );
+        // Verbs of making a row, a dated range and a status compared are no doubt.
+        assert!(doubts(&all, "how many shipments were booked").is_empty());
+        let status = idx.cols.iter().position(|c| c.name == "sts_cd").unwrap();
+        let cancelled = Select::plain(
+            0,
+            vec![Expr::CountStar],
+            vec![sql::Cond::Cmp(status, "=", sql::Lit::Str("CNL".into()))],
+        );
+        assert!(doubts(&cancelled, "how many shipments were cancelled").is_empty());
+        let date = idx.cols.iter().position(|c| c.name == "ship_dt").unwrap();
+        let dated = Select::plain(
+            0,
+            vec![Expr::CountStar],
+            vec![sql::Cond::Cmp(
+                date,
+                ">=",
+                sql::Lit::Str("2024-01-01".into()),
+            )],
+        );
+        assert!(doubts(&dated, "how many shipments were sent in 2024").is_empty());
     }
 }
