@@ -202,6 +202,47 @@ pub(crate) fn assess(
 
 /// Words of the question the schema knows (a table's, column's or value's word) that the
 /// planner placed nowhere: the query may answer a question without them.
+/// The shape doubts of the query as finally built (a sentence of what to show may add
+/// columns or a measure after the question was read), added to `sure` unless already
+/// there.
+pub(crate) fn reassess_shape(sure: &mut Assessment, q: &Select, idx: &Index, toks: &[Tok]) {
+    let mut added = false;
+    for d in shape_doubts(q, idx, toks) {
+        if !sure.doubts.iter().any(|k| k.said == d.said) {
+            sure.confidence = (sure.confidence * d.factor).clamp(0.0, 1.0);
+            sure.doubts.push(d);
+            added = true;
+        }
+    }
+    if added {
+        sure.doubts.sort_by(|a, b| a.factor.total_cmp(&b.factor));
+    }
+}
+
+/// The item of `q` that repeats a figure another item already computes ("Show the
+/// department name and headcount" after "How many people work in each department?": the
+/// count of rows and the count of their keys), to be dropped.
+pub(crate) fn repeated_figure(q: &Select, idx: &Index) -> Option<usize> {
+    let key_of_rows = |c: usize| idx.cols[c].pk && idx.cols[c].table == q.from;
+    let counts_keys = |e: &Expr| match e {
+        Expr::Agg(sql::Agg::Count, c, _) => key_of_rows(*c),
+        // (A metric of the model that counts them: `headcount` as `COUNT(DISTINCT id)`.)
+        Expr::Col(m) => idx.cols[*m].metric.as_ref().is_some_and(|pieces| {
+            let over = computed_over(e, idx);
+            over.len() == 1
+                && key_of_rows(over[0])
+                && pieces.iter().any(|p| {
+                    matches!(p, crate::index::Piece::Text(t)
+                        if t.to_ascii_uppercase().contains("COUNT("))
+                })
+        }),
+        Expr::Agg(..) | Expr::CountStar => false,
+    };
+    let exact = (0..q.items.len()).find(|&i| q.items[..i].contains(&q.items[i]));
+    let counted = q.items.iter().position(|e| *e == Expr::CountStar);
+    exact.or_else(|| counted.filter(|_| q.items.iter().any(counts_keys)))
+}
+
 /// The columns an item adds up, averages or counts: an aggregate's column, or the columns
 /// a metric of the semantic model computes over.
 fn computed_over(e: &Expr, idx: &Index) -> Vec<usize> {
@@ -811,6 +852,13 @@ mod tests {
         let q = joined(vec![Expr::Col(total), Expr::Col(country)]);
         assert!(doubts(&q, "the amount of orders per country")[0].contains("lists rows"));
         assert!(doubts(&q, "the amount and country of each order").is_empty());
+        // The same count twice: the plain count goes.
+        let mut q = Select::plain(orders, vec![Expr::CountStar], vec![]);
+        q.items
+            .push(Expr::Agg(sql::Agg::Count, col("orders", "id"), true));
+        assert_eq!(repeated_figure(&q, &idx), Some(0));
+        q.items[0] = Expr::Col(total);
+        assert_eq!(repeated_figure(&q, &idx), None);
         // A name shown beside a count of all rows.
         let q = Select::plain(customers, vec![Expr::Col(name), Expr::CountStar], vec![]);
         assert!(doubts(&q, "names and how many")[0].contains("without grouping"));

@@ -814,6 +814,14 @@ fn translate_on(
     } else if sides.is_empty() {
         match shown_apart(question) {
             Some((asked, shown)) => read_then_show(asked, shown, idx, options)
+                .map(|mut r| {
+                    if let Some(i) = confidence::repeated_figure(&r.q, idx) {
+                        r.q.items.remove(i);
+                    }
+                    let toks = text::tokenize(question);
+                    confidence::reassess_shape(&mut r.sure, &r.q, idx, &toks);
+                    r
+                })
                 .or_else(|_| read(question, idx, options))?,
             None => read(question, idx, options)?,
         }
@@ -1013,8 +1021,13 @@ fn read_then_show(
         return Ok(r);
     }
     let grouped = !q.group.is_empty() || q.bucket.is_some();
+    // (Beside a figure over all rows, a column would show one row's value at random.)
+    let over_all_rows = !grouped
+        && q.items
+            .iter()
+            .any(|e| matches!(e, sql::Expr::CountStar | sql::Expr::Agg(..)));
     let allowed = |c: usize| {
-        !grouped
+        !grouped && !over_all_rows
             || q.group.contains(&c)
             || idx
                 .key_col(idx.cols[c].table)
@@ -1764,6 +1777,9 @@ fn read(
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     the_answer_as_meant(&mut q, idx, &toks, &read_as, planned.breakdown_table);
+    if let Some(i) = confidence::repeated_figure(&q, idx) {
+        q.items.remove(i);
+    }
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,
