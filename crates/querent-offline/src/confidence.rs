@@ -298,6 +298,33 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
         Expr::Col(c) if idx.cols[*c].metric.is_none() => Some(*c),
         _ => None,
     });
+    // (Grouped, a column of a table whose rows the groups do not pick one of: "the number of
+    // customers per segment and country" grouped by segment alone.)
+    let determined = |c: usize| {
+        let t = idx.cols[c].table;
+        q.group.iter().any(|&g| {
+            g == c
+                || idx.cols[g].table == t && idx.cols[g].pk
+                || idx
+                    .edges
+                    .iter()
+                    .any(|e| e.from == g && idx.cols[e.to].table == t)
+        })
+    };
+    let loose = q.items.iter().find_map(|e| match e {
+        Expr::Col(c) if idx.cols[*c].metric.is_none() && !determined(*c) => Some(*c),
+        _ => None,
+    });
+    if let Some(c) = loose.filter(|_| aggregates && !q.group.is_empty()) {
+        doubts.push(Doubt {
+            said: format!(
+                "the query shows `{}` beside figures per group, but does not group by it",
+                idx.cols[c].name
+            ),
+            factor: 0.5,
+            about_a_word: false,
+        });
+    }
     if let Some(c) = bare.filter(|_| aggregates && q.group.is_empty() && q.bucket.is_none()) {
         doubts.push(Doubt {
             said: format!(
@@ -312,6 +339,15 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
     if q.over_groups || q.ratio.is_some() || q.bucket.is_some() {
         return doubts;
     }
+    doubts.extend(breakdown_doubts(q, idx, toks, aggregates));
+    doubts
+}
+
+/// A breakdown said ("per category", "for each region") that a query computing a figure
+/// does not make, or a number of one table listed row by row beside another table's "per"
+/// dimension: at most one doubt.
+fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> Vec<Doubt> {
+    let mut doubts = Vec::new();
     for (i, t) in toks.iter().enumerate() {
         let per = t.low == "per";
         let for_each = matches!(t.low.as_str(), "each" | "every");
@@ -326,11 +362,26 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
             .map(|t| &t.stem)
             .take(own.len())
             .eq(own.iter());
-        if crate::time::Grain::from_word(&x.low).is_some() || said_own && !own.is_empty() {
+        // ("per order line": the last word of a two-word name names the rows.)
+        let head_own = toks
+            .get(i + 2)
+            .filter(|n| !x.comma && !x.stop && !n.quoted)
+            .is_some_and(|n| idx.table_named_by(&n.stem) == Some(q.from))
+            || idx.table_named_by(&x.stem) == Some(q.from);
+        if crate::time::Grain::from_word(&x.low).is_some()
+            || said_own && !own.is_empty()
+            || head_own
+        {
             continue;
         }
-        let says_x = |c: usize| idx.cols[c].names().any(|n| n.contains(&x.stem));
-        let table = idx.table_named_by(&x.stem);
+        // The word after "per", and the next when they make one name ("per sales rep").
+        let words: Vec<&Tok> =
+            std::iter::once(x)
+                .chain(toks.get(i + 2).filter(|n| {
+                    !x.comma && !x.stop && !n.quoted && !crate::text::is_stopword(&n.low)
+                }))
+                .collect();
+        let says = |c: usize, w: &Tok| idx.cols[c].names().any(|n| n.contains(&w.stem));
         let used = q
             .items
             .iter()
@@ -341,10 +392,10 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
             .chain(q.conds.iter().flat_map(sql::cond_cols))
             .chain(q.group.iter().copied())
             .collect::<Vec<_>>();
-        let breaks_down = |g: usize| {
+        let breaks_down = |g: usize, w: &Tok| {
             let gt = idx.cols[g].table;
-            says_x(g)
-                || table.is_some_and(|t| {
+            says(g, w)
+                || idx.table_named_by(&w.stem).is_some_and(|t| {
                     gt == t
                         || idx.references(g)
                             && idx
@@ -353,13 +404,21 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
                                 .any(|e| e.from == g && idx.cols[e.to].table == t)
                 })
         };
-        if table.is_none() && !idx.cols.iter().enumerate().any(|(c, _)| says_x(c)) {
+        let grounded = |w: &Tok| {
+            idx.table_named_by(&w.stem).is_some() || (0..idx.cols.len()).any(|c| says(c, w))
+        };
+        if !grounded(x) {
             continue;
         }
+        let made = words
+            .iter()
+            .any(|w| q.group.iter().any(|&g| breaks_down(g, w)));
         // (A word of a column an ungrouped query uses: "the average price per unit" is
         // `unit_price`.)
-        let said_by_a_column = q.group.is_empty() && used.iter().any(|&c| says_x(c));
-        if aggregates && !q.group.iter().any(|&g| breaks_down(g)) && !said_by_a_column {
+        let said_by_a_column =
+            q.group.is_empty() && used.iter().any(|&c| words.iter().any(|w| says(c, w)));
+        let says_x = |c: usize| says(c, x);
+        if aggregates && !made && !said_by_a_column {
             doubts.push(Doubt {
                 said: format!(
                     "the question asks for a figure per {}, but the query does not break it \
@@ -859,6 +918,23 @@ mod tests {
         assert_eq!(repeated_figure(&q, &idx), Some(0));
         q.items[0] = Expr::Col(total);
         assert_eq!(repeated_figure(&q, &idx), None);
+        // A column the groups do not determine, shown beside their counts.
+        let mut q = Select::plain(
+            customers,
+            vec![Expr::CountStar, Expr::Col(country), Expr::Col(name)],
+            vec![],
+        );
+        q.group = vec![country];
+        assert!(doubts(&q, "customers per country")[0].contains("does not group by it"));
+        q.group = vec![country, col("customers", "id")];
+        assert!(doubts(&q, "customers per country").is_empty());
+        // "Per sales rep": the second word of the name is the one grouped.
+        let mut q = joined(vec![
+            Expr::Agg(sql::Agg::Sum, total, false),
+            Expr::Col(name),
+        ]);
+        q.group = vec![customer_id];
+        assert!(doubts(&q, "total per happy customer").is_empty());
         // A name shown beside a count of all rows.
         let q = Select::plain(customers, vec![Expr::Col(name), Expr::CountStar], vec![]);
         assert!(doubts(&q, "names and how many")[0].contains("without grouping"));
