@@ -154,19 +154,22 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
 /// first letter): `itm` of item, `unt` of unit.
 fn abbreviates(short: &str, word: &str) -> bool {
     let mut letters = word.chars();
-    let skeleton = || {
-        let mut w = word.chars();
-        w.next()
-            .into_iter()
-            .chain(w.filter(|c| !"aeiou".contains(*c)))
-            .eq(short.chars())
-    };
     short.chars().next() == word.chars().next()
         && (short.chars().count() + 2 <= word.chars().count()
             || short.chars().count() >= 3
                 && short.chars().count() < word.chars().count()
-                && skeleton())
+                && is_skeleton(short, word))
         && short.chars().all(|c| letters.any(|w| w == c))
+}
+
+/// Whether `short` is `word` without its vowels after the first letter (`itm` of item,
+/// `brnch` of branch).
+fn is_skeleton(short: &str, word: &str) -> bool {
+    let mut w = word.chars();
+    w.next()
+        .into_iter()
+        .chain(w.filter(|c| !"aeiou".contains(*c)))
+        .eq(short.chars())
 }
 
 /// The one word of the schema (a name or a stored value) that abbreviates a question
@@ -757,7 +760,15 @@ fn reading_of(
             .filter(|alt| alt.iter().any(|w| !is_stopword(w)))
             .map(|alt| (alt.clone(), Via::Synonym))
     };
-    synonym()
+    // (The word itself without its vowels, `itm` of "items", before any other sense's
+    // synonym: "items" is no "point".)
+    let skeleton = || {
+        abbreviated(idx, tok)
+            .filter(|w| [&tok.stem, &tok.low].iter().any(|x| is_skeleton(w, x)))
+            .map(|w| (vec![w], Via::Abbreviation))
+    };
+    skeleton()
+        .or_else(synonym)
         .or_else(|| money_word(tok, after, said, idx))
         .map(|(alt, via)| {
             if via != Via::Money {
@@ -1886,6 +1897,13 @@ mod tests {
             "customers in switzerland"
         );
         assert_eq!(read("the items").0, "the itm");
+        // Its own letters before another sense's synonym.
+        assert!(
+            read("the items")
+                .1
+                .iter()
+                .all(|r| r.via == Via::Abbreviation)
+        );
     }
 
     #[test]

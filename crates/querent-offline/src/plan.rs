@@ -953,6 +953,18 @@ fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<u
             return (2, Vec::new(), wider, true);
         }
     }
+    // (Menu items are items: the last word of a compound names the thing, so a table's
+    // last word alone names it when no other table holds it, nor any other table's column,
+    // as `series_name` of the channels holds the last word of `TV_series`; a verb, as
+    // listed of `model_list`, names none.)
+    let lex = crate::lexicon::lexicon();
+    if let [only] = tables[..]
+        && word_matches(t, &idx.tables[only].words[idx.tables[only].words.len() - 1])
+        && cols.iter().all(|&c| idx.cols[c].table == only)
+        && (!lex.is_verb(&t.low) || lex.noun_too(&t.low))
+    {
+        return (1, vec![only], Vec::new(), false);
+    }
     (1, tables, cols, true)
 }
 

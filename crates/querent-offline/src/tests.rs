@@ -4442,3 +4442,32 @@ fn a_time_range_inside_a_negation_dates_the_rows_left_out() {
             .contains("ordered_at >= date('now', 'start of year')")
     );
 }
+
+#[test]
+fn the_last_word_of_a_compound_names_its_table() {
+    let snap = schema_of(vec![
+        table(
+            "menu_itm",
+            vec![
+                col("itm_id", "integer", &[]),
+                col("itm_nm", "text", &[]),
+                col("prc_usd", "real", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "tkt_ln",
+            vec![
+                col("ln_id", "integer", &[]),
+                col("itm_id", "integer", &[]),
+                col("qty", "integer", &[]),
+            ],
+            vec![fk("itm_id", "menu_itm")],
+        ),
+    ]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        ask("How many items are there?").unwrap(),
+        "SELECT COUNT(*) AS menu_itm_count FROM menu_itm"
+    );
+}
