@@ -2728,7 +2728,7 @@ fn shape_answer(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) -> 
     {
         q.items.insert(0, sql::Expr::Col(label));
     }
-    drop_fixed_groups(q, toks);
+    drop_fixed_groups(q, idx, toks);
     where_is_a_place(q, idx, toks);
     average_of_the_one_number(q, idx, toks);
     answers_all_of_it(q, idx, toks)?;
@@ -2865,12 +2865,15 @@ fn asks_breakdown(toks: &[text::Tok]) -> bool {
 }
 
 /// "How many TV channels use the English language?": a grouping by a column the question
-/// fixes to one value has one group; a question for one value gets that value alone.
-fn drop_fixed_groups(q: &mut sql::Select, toks: &[text::Tok]) {
+/// fixes to one value has one group; a question for one value gets that value alone. So
+/// does a date the question names as its time range's ("How many policies took effect
+/// during 2023?" grouped by the effective date): the date said is the range's, no breakdown.
+fn drop_fixed_groups(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
     let fixed = |c: usize| {
-        q.conds
-            .iter()
-            .any(|k| matches!(k, sql::Cond::Cmp(k, "=", _) if *k == c))
+        q.conds.iter().any(|k| {
+            matches!(k, sql::Cond::Cmp(k, "=", _) if *k == c)
+                || idx.cols[c].kind == index::Kind::Date && sql::cond_cols(k).contains(&c)
+        })
     };
     if !asks_one_value(toks)
         || asks_breakdown(toks)

@@ -4471,3 +4471,27 @@ fn the_last_word_of_a_compound_names_its_table() {
         "SELECT COUNT(*) AS menu_itm_count FROM menu_itm"
     );
 }
+
+#[test]
+fn a_date_named_as_the_time_range_s_is_no_breakdown() {
+    let snap = schema_of(vec![table(
+        "plcy",
+        vec![
+            col("pol_no", "integer", &[]),
+            col("eff_dt", "date", &[]),
+            col("prem_amt", "real", &[]),
+        ],
+        vec![],
+    )]);
+    let s = translate(
+        "How many policies took effect during 2023?",
+        &snap,
+        Dialect::Sqlite,
+    )
+    .map(|t| t.sql)
+    .unwrap();
+    assert_eq!(
+        s,
+        "SELECT COUNT(*) AS plcy_count FROM plcy WHERE eff_dt >= '2023-01-01' AND eff_dt < '2024-01-01'"
+    );
+}
