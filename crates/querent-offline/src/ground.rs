@@ -162,6 +162,24 @@ fn abbreviates(short: &str, word: &str) -> bool {
         && short.chars().all(|c| letters.any(|w| w == c))
 }
 
+/// A two-letter word of a column name that is the question word without its vowels, right
+/// after the column's word before it ("hourly wage" → `hrly_wg`): alone, two letters fit
+/// too many words, but beside the rest of the name they are that name.
+fn paired_skeleton(idx: &Index, tok: &Tok, before: &[Tok]) -> Option<String> {
+    let prev = before.last().filter(|p| !p.quoted && !p.comma && !p.stop)?;
+    if tok.quoted || tok.low.chars().count() < 3 || !tok.low.chars().all(char::is_alphabetic) {
+        return None;
+    }
+    idx.cols.iter().find_map(|c| {
+        c.words.windows(2).find_map(|w| {
+            (w[1].chars().count() == 2
+                && (w[0] == prev.low || w[0] == prev.stem)
+                && [&tok.stem, &tok.low].iter().any(|x| is_skeleton(&w[1], x)))
+            .then(|| w[1].clone())
+        })
+    })
+}
+
 /// Whether `short` is `word` without its vowels after the first letter (`itm` of item,
 /// `brnch` of branch).
 fn is_skeleton(short: &str, word: &str) -> bool {
@@ -768,6 +786,7 @@ fn reading_of(
             .map(|w| (vec![w], Via::Abbreviation))
     };
     skeleton()
+        .or_else(|| paired_skeleton(idx, tok, before).map(|w| (vec![w], Via::Abbreviation)))
         .or_else(synonym)
         .or_else(|| money_word(tok, after, said, idx))
         .map(|(alt, via)| {
@@ -1872,6 +1891,7 @@ mod tests {
                     {"name": "itm_id", "data_type": "integer", "nullable": false}]},
                 {"name": "shpt", "kind": "table", "columns": [
                     {"name": "shpt_id", "data_type": "integer", "nullable": false},
+                    {"name": "hrly_wg", "data_type": "real", "nullable": false},
                     {"name": "cust_id", "data_type": "integer", "nullable": false}]}]
         }))
         .unwrap();
@@ -1897,6 +1917,9 @@ mod tests {
             "customers in switzerland"
         );
         assert_eq!(read("the items").0, "the itm");
+        // Two letters beside the rest of a name, not alone.
+        assert_eq!(read("the hourly wage").0, "the hrly wg");
+        assert_eq!(read("the wage").0, "the wage");
         // Its own letters before another sense's synonym.
         assert!(
             read("the items")
