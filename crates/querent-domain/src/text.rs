@@ -16,7 +16,7 @@
 /// words and discourse adverbs: grammar, never a name.
 #[rustfmt::skip]
 pub const FUNCTION_WORDS: &[&str] = &[
-    "a", "about", "above", "after", "all", "along", "also", "an", "and", "any", "are", "as",
+    "a", "about", "above", "after", "all", "along", "alongside", "also", "an", "and", "any", "are", "as",
     "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can",
     "could", "currently", "did", "do", "does", "each", "either", "ever", "every", "for", "from",
     "had", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "just", "many",
@@ -31,7 +31,7 @@ pub const FUNCTION_WORDS: &[&str] = &[
 /// Words that ask for an answer without saying what it is ("show me", "please list").
 #[rustfmt::skip]
 pub const REQUEST_WORDS: &[&str] = &[
-    "display", "find", "get", "give", "got", "kindly", "know", "list", "please", "pls",
+    "display", "find", "get", "give", "got", "kindly", "know", "list", "need", "please", "pls",
     "return", "show", "tell", "want",
 ];
 

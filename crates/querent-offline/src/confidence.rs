@@ -132,6 +132,7 @@ pub(crate) fn assess(
         });
     }
     let unnamed = unnamed_tables(q, idx, &named);
+    doubts.extend(counted_elsewhere(q, idx, toks, &unnamed));
     // ("How many ensembles does each label have?" counting orchestras joined with their
     // performances: the rows counted are the table asked about, and a table the question
     // does not name whose rows point at them repeats each once per row of its own.)
@@ -438,7 +439,8 @@ fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> 
             let rolled = q.items.iter().any(|e| match e {
                 Expr::Col(m) => {
                     let mt = idx.cols[*m].table;
-                    numeric_measure(idx, *m)
+                    // (Or a key listed for "the number of channels per language".)
+                    (numeric_measure(idx, *m) || idx.references(*m))
                         && dims.iter().any(|&d| {
                             idx.cols[d].table != mt && idx.rolls_up(mt, idx.cols[d].table, 2)
                         })
@@ -556,6 +558,38 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
 fn numeric_measure(idx: &Index, c: usize) -> bool {
     let col = &idx.cols[c];
     col.kind == crate::index::Kind::Number && !col.pk && !idx.references(c) && col.metric.is_none()
+}
+
+/// "How many channels are there for each language?" counting the cartoons that point at
+/// the channels: the rows counted are of a table the question does not name, while the one
+/// it counts is only joined.
+fn counted_elsewhere(q: &Select, idx: &Index, toks: &[Tok], unnamed: &[usize]) -> Option<Doubt> {
+    let counted_said = toks.iter().enumerate().find_map(|(i, t)| {
+        if !matches!(t.low.as_str(), "many" | "count" | "number") {
+            return None;
+        }
+        // (After "the", "of", "all": "count the channels", "the number of channels".)
+        let noun = toks[i + 1..]
+            .iter()
+            .find(|n| !matches!(n.low.as_str(), "the" | "of" | "all" | "our"))?;
+        (!noun.quoted)
+            .then(|| idx.table_named_by(&noun.stem))
+            .flatten()
+    })?;
+    let t = counted_said;
+    (q.items.contains(&Expr::CountStar)
+        && t != q.from
+        && unnamed.contains(&q.from)
+        && sql::tables_of(q, idx).contains(&t))
+    .then(|| Doubt {
+        said: format!(
+            "the query counts rows of `{}`, but the question counts {}",
+            idx.tables[q.from].name,
+            idx.table_words(t)
+        ),
+        factor: 0.5,
+        about_a_word: false,
+    })
 }
 
 fn ignored_known(idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<String> {
@@ -987,5 +1021,38 @@ mod tests {
             )],
         );
         assert!(doubts(&dated, "how many shipments were sent in 2024").is_empty());
+    }
+
+    #[test]
+    fn counting_rows_of_a_table_the_question_does_not_name_is_a_doubt() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [
+                {"name": "tv_channel", "kind": "table", "columns": [
+                    {"name": "id", "data_type": "integer", "nullable": false},
+                    {"name": "language", "data_type": "text", "nullable": false}]},
+                {"name": "cartoon", "kind": "table", "columns": [
+                    {"name": "id", "data_type": "integer", "nullable": false},
+                    {"name": "channel", "data_type": "integer", "nullable": false}],
+                 "foreign_keys": [{"columns": ["channel"],
+                    "referenced_table": "tv_channel", "referenced_columns": ["id"]}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let col = |c: &str| idx.cols.iter().position(|k| k.name == c).unwrap();
+        let channel = idx.cols.iter().rposition(|k| k.name == "channel").unwrap();
+        let mut q = Select::plain(1, vec![Expr::CountStar, Expr::Col(col("language"))], vec![]);
+        q.joins = vec![(channel, col("id"))];
+        q.group = vec![col("language")];
+        let toks = crate::text::tokenize("How many channels are there for each language?");
+        let d = counted_elsewhere(&q, &idx, &toks, &[1]).unwrap();
+        assert!(
+            d.said
+                .contains("counts rows of `cartoon`, but the question counts tv channel")
+        );
+        // Counting the channels themselves is no doubt.
+        let mut own = Select::plain(0, vec![Expr::CountStar], vec![]);
+        own.group = vec![col("language")];
+        assert!(counted_elsewhere(&own, &idx, &toks, &[]).is_none());
     }
 }

@@ -1780,6 +1780,7 @@ fn read(
     if let Some(i) = confidence::repeated_figure(&q, idx) {
         q.items.remove(i);
     }
+    sort_as_said(&mut q, idx, &toks);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,
@@ -2071,6 +2072,52 @@ fn unshown_breakdown(
         idx.table_words(t),
         sql::explain(q, idx)
     ))
+}
+
+/// "… in descending order", "largest first", "from most to fewest": a direction said for
+/// an answer the query does not sort. The one figure it computes is what is sorted; with
+/// none, or several, nothing is (the direction alone does not say by what).
+fn sort_as_said(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    if !q.order.is_empty() || q.limit.is_some() || q.bucket.is_some() {
+        return;
+    }
+    let Some(descending) = direction_said(toks) else {
+        return;
+    };
+    let measures: Vec<&sql::Expr> = q.items.iter().filter(|e| sql::is_measure(e, idx)).collect();
+    if let [m] = measures[..] {
+        q.order = vec![(m.clone(), descending)];
+    }
+}
+
+/// The direction a question asks its answer sorted in, when it says one without naming
+/// what to sort by: `true` for largest first.
+fn direction_said(toks: &[text::Tok]) -> Option<bool> {
+    const DOWN: [&str; 6] = ["most", "highest", "largest", "biggest", "greatest", "top"];
+    const UP: [&str; 4] = ["fewest", "least", "lowest", "smallest"];
+    fn word(t: &text::Tok) -> Option<&str> {
+        (!t.quoted).then_some(t.low.as_str())
+    }
+    for (i, t) in toks.iter().enumerate() {
+        match word(t) {
+            Some("descending" | "decreasing") => return Some(true),
+            Some("ascending" | "increasing") => return Some(false),
+            _ => {}
+        }
+        let next = toks.get(i + 1).and_then(word);
+        let before = i.checked_sub(1).and_then(|j| word(&toks[j]));
+        // "largest first"; "from most to fewest".
+        let placed = next == Some("first") || before == Some("from") && next == Some("to");
+        if let Some(w) = word(t).filter(|_| placed) {
+            if DOWN.contains(&w) {
+                return Some(true);
+            }
+            if UP.contains(&w) {
+                return Some(false);
+            }
+        }
+    }
+    None
 }
 
 /// A breakdown the question asks for ("by department") that the query does not build:

@@ -4495,3 +4495,22 @@ fn a_date_named_as_the_time_range_s_is_no_breakdown() {
         "SELECT COUNT(*) AS plcy_count FROM plcy WHERE eff_dt >= '2023-01-01' AND eff_dt < '2024-01-01'"
     );
 }
+
+#[test]
+fn a_direction_said_sorts_the_one_figure() {
+    let s = sql(
+        "How many orders per status, largest first?",
+        Dialect::Sqlite,
+    );
+    assert!(s.ends_with("GROUP BY status ORDER BY COUNT(*) DESC"), "{s}");
+    let s = sql(
+        "Count the orders per status in ascending order.",
+        Dialect::Sqlite,
+    );
+    assert!(s.ends_with("GROUP BY status ORDER BY COUNT(*)"), "{s}");
+    let s = sql(
+        "How many orders per status? Sort from fewest to most.",
+        Dialect::Sqlite,
+    );
+    assert!(s.ends_with("GROUP BY status ORDER BY COUNT(*)"), "{s}");
+}
