@@ -891,6 +891,16 @@ pub(crate) enum Place {
     State,
 }
 
+impl Place {
+    /// The noun of its kind, as a table of them is named.
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Self::Country => "country",
+            Self::State => "state",
+        }
+    }
+}
+
 /// One alternative reading of a word: its words, stemmed.
 pub(crate) type Alt = Vec<String>;
 

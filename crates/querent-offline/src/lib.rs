@@ -783,6 +783,8 @@ fn translate_on(
         });
     }
     let question = &*text::without_date_formats(question);
+    let (unit_cut, scale) = said_in_unit(question);
+    let question = unit_cut.as_deref().unwrap_or(question);
     let sides = ratio::sides(question, idx);
     let per_group = per_group_asked(question)
         .and_then(|q| read(&q, idx, options).ok())
@@ -829,6 +831,31 @@ fn translate_on(
         ratio::of_sides(&sides, |side| read(side, idx, options), idx)
             .map_err(|understood| CannotTranslate { understood })?
     };
+    let mut r = r;
+    if let Some(unit) = scale {
+        let numbers: Vec<usize> = (0..r.q.items.len())
+            .filter(|&k| match &r.q.items[k] {
+                e @ (sql::Expr::CountStar | sql::Expr::Agg(..)) => sql::is_measure(e, idx),
+                sql::Expr::Col(c) => {
+                    let col = &idx.cols[*c];
+                    col.metric.is_some()
+                        || col.kind == index::Kind::Number && !col.pk && !idx.references(*c)
+                }
+            })
+            .collect();
+        let [k] = numbers[..] else {
+            return Err(CannotTranslate {
+                understood: format!(
+                    "the question asks for a number in {}, but the answer does not have one \
+                     number to show so; I would have answered: {} Ask for one number, or use \
+                     an LLM provider.",
+                    unit.word(),
+                    sql::explain(&r.q, idx)
+                ),
+            });
+        };
+        r.q.scale = Some((k, unit));
+    }
     if r.sure.confidence < options.threshold() {
         return Err(CannotTranslate {
             understood: confidence::refusal(&r.sure, &sql::explain(&r.q, idx)),
@@ -842,6 +869,47 @@ fn translate_on(
         confidence: r.sure.confidence,
         doubts: r.sure.doubts.into_iter().map(|d| d.said).collect(),
     })
+}
+
+/// "What is China's population in millions?", "the average earnings, expressed in
+/// thousands": the question without the unit said ("in millions", with a verb of showing
+/// before it), and the unit.
+fn said_in_unit(question: &str) -> (Option<String>, Option<sql::Scale>) {
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let bare = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric())
+            .to_ascii_lowercase()
+    };
+    for i in 1..words.len() {
+        let Some(unit) = sql::Scale::from_word(&bare(words[i])) else {
+            continue;
+        };
+        if bare(words[i - 1]) != "in" {
+            continue;
+        }
+        let from = if i >= 2
+            && matches!(
+                bare(words[i - 2]).as_str(),
+                "expressed" | "shown" | "given" | "measured" | "stated"
+            ) {
+            i - 2
+        } else {
+            i - 1
+        };
+        // (The punctuation after the unit stays: "…, in millions?" keeps its "?".)
+        let tail: String = words[i]
+            .chars()
+            .skip_while(|c| c.is_alphanumeric())
+            .collect();
+        let mut kept: Vec<String> = words[..from].iter().map(|w| (*w).to_owned()).collect();
+        if let Some(last) = kept.last_mut() {
+            let trimmed = last.trim_end_matches(',').to_owned();
+            *last = trimmed + &tail;
+        }
+        kept.extend(words[i + 1..].iter().map(|w| (*w).to_owned()));
+        return (Some(kept.join(" ")), Some(unit));
+    }
+    (None, None)
 }
 
 /// "What is the average number of lines per order?", "On average, how many units are in a

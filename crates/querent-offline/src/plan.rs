@@ -1139,6 +1139,11 @@ impl P<'_> {
                         MK::Ent { cols, .. } | MK::Value { cols, .. } => {
                             cols.iter().any(|c| self.idx.cols[*c].table == t)
                         }
+                        // (A country or state named but not sampled speaks for the table of
+                        // countries or states: "the population of China" is the country's.)
+                        MK::Literal(text) => crate::lexicon::lexicon()
+                            .place_kind(&text.to_lowercase())
+                            .is_some_and(|kind| self.idx.table_named_by(kind.word()) == Some(t)),
                         _ => false,
                     }
             })

@@ -159,6 +159,50 @@ pub(crate) struct Select {
     /// The average of the query's one measure over its groups ("the average number of
     /// lines per order": each order's count of lines, averaged).
     pub over_groups: bool,
+    /// An output column said in a larger unit ("the population in millions"): item `k`
+    /// divided by the unit.
+    pub scale: Option<(usize, Scale)>,
+}
+
+/// A unit a number is said in: thousands, millions or billions of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Scale {
+    /// 1,000.
+    Thousands,
+    /// 1,000,000.
+    Millions,
+    /// 1,000,000,000.
+    Billions,
+}
+
+impl Scale {
+    /// The unit's word, as said after "in".
+    pub(crate) fn from_word(w: &str) -> Option<Self> {
+        match w {
+            "thousands" => Some(Self::Thousands),
+            "millions" => Some(Self::Millions),
+            "billions" => Some(Self::Billions),
+            _ => None,
+        }
+    }
+
+    /// The unit's word.
+    pub(crate) fn word(self) -> &'static str {
+        match self {
+            Self::Thousands => "thousands",
+            Self::Millions => "millions",
+            Self::Billions => "billions",
+        }
+    }
+
+    /// The divisor, as a decimal literal (the division is never an integer one).
+    fn divisor(self) -> &'static str {
+        match self {
+            Self::Thousands => "1000.0",
+            Self::Millions => "1000000.0",
+            Self::Billions => "1000000000.0",
+        }
+    }
 }
 
 /// A ratio the query computes: the first number divided by the second.
@@ -201,6 +245,7 @@ impl Select {
             share: None,
             ratio: None,
             over_groups: false,
+            scale: None,
         }
     }
 
@@ -987,6 +1032,25 @@ pub(crate) fn over_groups_name(q: &Select, idx: &Index) -> Option<String> {
 }
 
 /// Renders the query in `dialect`.
+/// An output column said in a larger unit: "the population in millions" is
+/// `population / 1000000.0 AS population_millions`.
+fn scaled(
+    sql: String,
+    name: Option<String>,
+    e: &Expr,
+    unit: Scale,
+    idx: &Index,
+) -> (String, Option<String>) {
+    let base = name.or_else(|| match e {
+        Expr::Col(c) => Some(idx.cols[*c].name.to_lowercase()),
+        _ => None,
+    });
+    (
+        format!("{sql} / {}", unit.divisor()),
+        base.map(|b| format!("{b}_{}", unit.word())),
+    )
+}
+
 pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
     if q.over_groups
         && let Some(s) = render_over_groups(q, idx, dialect)
@@ -1077,6 +1141,10 @@ pub(crate) fn render(q: &Select, idx: &Index, dialect: Dialect) -> String {
         let name = match shared {
             Some(sh) => Some(sh.name().to_owned()),
             None => output_name(e, q.from, idx),
+        };
+        let (sql, name) = match q.scale {
+            Some((i, unit)) if i == k => scaled(sql, name, e, unit, idx),
+            _ => (sql, name),
         };
         match name.filter(|n| !names.contains(n)) {
             Some(name) => {
@@ -1317,6 +1385,11 @@ pub(crate) fn explain(q: &Select, idx: &Index) -> String {
         format!("Counts the rows of {source}")
     } else {
         let mut items: Vec<String> = q.items.iter().map(|e| expr_words(e, idx)).collect();
+        if let Some((k, unit)) = q.scale
+            && let Some(item) = items.get_mut(k)
+        {
+            item.push_str(&format!(" in {}", unit.word()));
+        }
         if let Some(Ratio::Items(k)) = q.ratio
             && k + 1 < items.len()
         {

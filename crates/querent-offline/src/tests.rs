@@ -4514,3 +4514,52 @@ fn a_direction_said_sorts_the_one_figure() {
     );
     assert!(s.ends_with("GROUP BY status ORDER BY COUNT(*)"), "{s}");
 }
+
+#[test]
+fn a_number_said_in_a_larger_unit_is_divided_by_it() {
+    let s = sql("What is the total of orders in thousands?", Dialect::Sqlite);
+    assert_eq!(
+        s,
+        "SELECT SUM(total) / 1000.0 AS total_thousands FROM orders"
+    );
+    let s = sql(
+        "What is the average salary of employees, expressed in thousands?",
+        Dialect::Sqlite,
+    );
+    assert_eq!(
+        s,
+        "SELECT AVG(salary) / 1000.0 AS avg_salary_thousands FROM employees"
+    );
+    // No one number to show in millions: refused, with the reason.
+    let e = translate("List the customers in millions", &demo(), Dialect::Sqlite).unwrap_err();
+    assert!(e.understood.contains("in millions"), "{}", e.understood);
+}
+
+#[test]
+fn a_country_not_sampled_speaks_for_the_table_of_countries() {
+    let snap = schema_of(vec![
+        table(
+            "country",
+            vec![
+                col("code", "text", &[]),
+                col("name", "text", &[]),
+                col("population", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "city",
+            vec![
+                col("id", "integer", &[]),
+                col("name", "text", &[]),
+                col("country_code", "text", &[]),
+                col("population", "integer", &[]),
+            ],
+            vec![fk_on("country_code", "country", "code")],
+        ),
+    ]);
+    let s = translate("What is the population of China?", &snap, Dialect::Sqlite)
+        .unwrap()
+        .sql;
+    assert_eq!(s, "SELECT population FROM country WHERE name = 'China'");
+}
