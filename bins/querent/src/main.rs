@@ -129,6 +129,11 @@ enum Command {
         /// Entries in the cache benchmark's index.
         #[arg(long, default_value_t = 1_000_000)]
         cache_entries: usize,
+        /// Metadata store of the load benchmarks' server (latency, throughput, sse):
+        /// `sqlite` (embedded), `postgres` (a fresh database on 127.0.0.1:5432, user
+        /// postgres, dropped afterwards) or the postgres:// URL of another server.
+        #[arg(long, default_value = "sqlite")]
+        store: String,
     },
     /// Serve the Model Context Protocol over stdin/stdout for a desktop agent, as the API
     /// client whose key is in QUERENT_API_KEY (see the README, "MCP for agents").
@@ -276,8 +281,10 @@ async fn main() {
             pg,
             pg_database,
             cache_entries,
+            store,
         } => {
             let _ = logging::init("error", &config.log_format);
+            let store = querent::bench::server::parse_store(&store).unwrap_or_else(|e| fail(e));
             let args = querent::bench::BenchArgs {
                 only,
                 duration: std::time::Duration::from_secs(duration),
@@ -289,6 +296,7 @@ async fn main() {
                 pg,
                 pg_database,
                 cache_entries,
+                store,
             };
             let report = querent::bench::run(&args).await.unwrap_or_else(|e| fail(e));
             if let Some(p) = &json {

@@ -21,10 +21,7 @@ use super::{BenchArgs, Outcome, Summary, fmt, ms, render_table, summarize};
 const WARMUP: usize = 5;
 
 pub(super) async fn run(args: &BenchArgs) -> Outcome {
-    match measure(args).await {
-        Ok((text, json)) => Outcome::Done { text, json },
-        Err(e) => Outcome::Failed(e),
-    }
+    super::server::on_store(args, |store| measure(args, store)).await
 }
 
 /// One request: (time to the first body bytes, time to the end), or why it failed.
@@ -75,12 +72,8 @@ async fn once(
     Ok((first.unwrap_or(total), total))
 }
 
-async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
-    let server = match BenchServer::spawn(&[]).await {
-        Ok(s) => s,
-        // Not the querent binary (a test harness): the server in this process.
-        Err(_) => BenchServer::start().await?,
-    };
+async fn measure(args: &BenchArgs, store: Option<String>) -> Result<(String, Value), String> {
+    let server = BenchServer::for_load(store.as_deref()).await?;
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::sql(FAKE_SQL));
     server.add_provider("fake", &fake.base_url()).await?;
@@ -181,13 +174,14 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
     );
     report.insert("requests".into(), json!(n));
     let mut text = format!(
-        "{n} sequential chat requests per row (after {WARMUP} warm-up), server: {}, \
+        "{n} sequential chat requests per row (after {WARMUP} warm-up), server: {}, {}, \
          fake provider answering `{FAKE_SQL}` instantly; miss = a new question each time (cache on)\n{table}\n",
         if is_child {
             "a `querent serve` child process"
         } else {
             "in this process"
-        }
+        },
+        super::server::store_label(store.as_deref())
     );
     for note in notes {
         text.push_str(&note);

@@ -19,7 +19,9 @@
 //! | `questions` | 100 asynchronous questions posted at once and collected: `POST` latency, time to `COMPLETED`, drain time of the worker pool (offline and a 200 ms fake provider) |
 //!
 //! The server benchmarks run the real server in-process ([`server::BenchServer`], composed
-//! like `querent serve`), against an embedded store in a temporary data directory.
+//! like `querent serve`), against an embedded store in a temporary data directory; the load
+//! benchmarks run it as a `querent serve` child, on the embedded store or (`--store
+//! postgres`) on a fresh PostgreSQL database.
 
 #![allow(clippy::disallowed_methods)] // a CLI command: reads its inputs while nothing else runs on the runtime
 
@@ -83,6 +85,10 @@ pub struct BenchArgs {
     pub pg_database: Option<String>,
     /// Entries in the `cache` benchmark's index.
     pub cache_entries: usize,
+    /// The metadata store of the load benchmarks' server (`latency`, `throughput`, `sse`):
+    /// `None` the embedded SQLite store; a `postgres://` server URL, on which each of them
+    /// creates a database of its own and drops it afterwards (`--store`).
+    pub store: Option<String>,
 }
 
 impl Default for BenchArgs {
@@ -98,6 +104,7 @@ impl Default for BenchArgs {
             pg: "host=127.0.0.1 port=5432 user=postgres".into(),
             pg_database: None,
             cache_entries: 1_000_000,
+            store: None,
         }
     }
 }
@@ -315,6 +322,7 @@ pub async fn run(args: &BenchArgs) -> Result<Value, String> {
             "streams": args.streams,
             "tables": args.tables,
             "cache_entries": args.cache_entries,
+            "store": if args.store.is_some() { "postgres" } else { "sqlite" },
         },
         "benchmarks": Value::Object(results),
     }))

@@ -16,6 +16,9 @@ use serde_json::{Value, json};
 
 use crate::{Config, build_app};
 
+/// How [`BenchServer::spawn`]'s error begins when this process is not the `querent` binary.
+const NOT_QUERENT: &str = "not running as the querent binary";
+
 /// Username of the benchmark's administrator.
 const USER: &str = "bench";
 /// Its password.
@@ -82,13 +85,19 @@ pub(crate) fn listen_address(
 }
 
 impl BenchServer {
-    /// Starts the server and does first-boot setup.
+    /// Starts the server on the embedded store and does first-boot setup.
     pub async fn start() -> Result<BenchServer, String> {
+        BenchServer::start_on(None).await
+    }
+
+    /// Starts the server on the PostgreSQL store at `database_url` (`None`: the embedded
+    /// store) and does first-boot setup.
+    pub async fn start_on(database_url: Option<&str>) -> Result<BenchServer, String> {
         let tmp = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
         let config = Config {
             bind: "127.0.0.1:0".into(),
             data_dir: tmp.path().to_path_buf(),
-            database_url: None,
+            database_url: database_url.map(str::to_owned),
             master_key: None,
             demo: true,
             log_level: "error".into(),
@@ -123,10 +132,30 @@ impl BenchServer {
     /// plus `env`) and does first-boot setup. Fails when this process is not the `querent`
     /// binary.
     pub async fn spawn(env: &[(&str, &str)]) -> Result<BenchServer, String> {
+        BenchServer::spawn_on(env, None).await
+    }
+
+    /// The server of a load benchmark (`latency`, `throughput`, `sse`): a `querent serve`
+    /// child on the store `database_url` selects (`None`: the embedded store), or, when this
+    /// process is not the `querent` binary (a test harness), the server in this process.
+    pub async fn for_load(database_url: Option<&str>) -> Result<BenchServer, String> {
+        match BenchServer::spawn_on(&[], database_url).await {
+            Ok(s) => Ok(s),
+            Err(e) if e.starts_with(NOT_QUERENT) => BenchServer::start_on(database_url).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`BenchServer::spawn`] on the PostgreSQL store at `database_url`
+    /// (`QUERENT_DATABASE_URL`; `None`: the embedded store).
+    pub async fn spawn_on(
+        env: &[(&str, &str)],
+        database_url: Option<&str>,
+    ) -> Result<BenchServer, String> {
         let exe = std::env::current_exe().map_err(|e| format!("the querent binary: {e}"))?;
         if exe.file_stem().and_then(|s| s.to_str()) != Some("querent") {
             return Err(format!(
-                "not running as the querent binary ({}); run `querent bench`",
+                "{NOT_QUERENT} ({}); run `querent bench`",
                 exe.display()
             ));
         }
@@ -142,6 +171,7 @@ impl BenchServer {
             .env("QUERENT_DEMO", "true")
             .env("QUERENT_LOG_LEVEL", "error")
             .envs(env.iter().copied())
+            .envs(database_url.map(|url| ("QUERENT_DATABASE_URL", url)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -336,5 +366,226 @@ impl BenchServer {
         if let Running::InProcess { handle, .. } = &self.running {
             handle.stop(true).await;
         }
+    }
+}
+
+/// The PostgreSQL server `--store postgres` names.
+pub const DEFAULT_PG_STORE: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// `--store`: `sqlite` (the embedded store: `None`), `postgres` ([`DEFAULT_PG_STORE`]) or
+/// the `postgres://` URL of a server (any database in it is ignored: the benchmark creates
+/// its own).
+pub fn parse_store(s: &str) -> Result<Option<String>, String> {
+    match s.trim() {
+        "" | "sqlite" => Ok(None),
+        "postgres" | "postgresql" => Ok(Some(DEFAULT_PG_STORE.to_owned())),
+        url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            Ok(Some(url.to_owned()))
+        }
+        other => Err(format!(
+            "--store: `sqlite`, `postgres` or a postgres:// URL (got `{other}`)"
+        )),
+    }
+}
+
+/// A server URL's `scheme://authority` and its `?query` (empty when none), the database
+/// path left out; and how to name the server in messages (host and port, no credentials).
+fn split_server_url(url: &str) -> Result<(String, String, String), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| "--store: not a postgres:// URL".to_owned())?;
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (rest, String::new()),
+    };
+    let authority = before_query.split('/').next().unwrap_or_default();
+    let shown = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host)
+        .to_owned();
+    Ok((format!("{scheme}://{authority}"), query, shown))
+}
+
+/// A uniquely named database on the `--store` PostgreSQL server, holding the metadata store
+/// of one load benchmark's server; dropped by [`StoreDatabase::drop_now`].
+struct StoreDatabase {
+    admin: tokio_postgres::Client,
+    name: String,
+    /// `QUERENT_DATABASE_URL` of the server.
+    url: String,
+}
+
+/// Why [`StoreDatabase::create`] gave up.
+enum NoDatabase {
+    /// The server did not answer: the benchmark is skipped.
+    Unreachable(String),
+    /// It answered but refused: the benchmark failed.
+    Refused(String),
+}
+
+impl StoreDatabase {
+    async fn create(server_url: &str) -> Result<StoreDatabase, NoDatabase> {
+        let (base, query, shown) = split_server_url(server_url).map_err(NoDatabase::Refused)?;
+        let admin_url = format!("{base}/postgres{query}");
+        let admin = match tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio_postgres::connect(&admin_url, tokio_postgres::NoTls),
+        )
+        .await
+        {
+            Ok(Ok((client, conn))) => {
+                tokio::spawn(conn);
+                client
+            }
+            Ok(Err(e)) => {
+                // tokio-postgres's message leaves the cause (refused, unknown host) to
+                // its source.
+                let cause =
+                    std::error::Error::source(&e).map_or(String::new(), |s| format!(": {s}"));
+                return Err(NoDatabase::Unreachable(format!(
+                    "PostgreSQL store unreachable ({shown}): {e}{cause}"
+                )));
+            }
+            Err(_) => {
+                return Err(NoDatabase::Unreachable(format!(
+                    "PostgreSQL store unreachable ({shown}): no answer within 5 s"
+                )));
+            }
+        };
+        let name = format!(
+            "querent_bench_store_{}_{}",
+            std::process::id(),
+            time::OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000
+        );
+        // The name is made of digits and ASCII letters: nothing to quote.
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .map_err(|e| NoDatabase::Refused(format!("CREATE DATABASE {name} on {shown}: {e}")))?;
+        let url = format!("{base}/{name}{query}");
+        Ok(StoreDatabase { admin, name, url })
+    }
+
+    /// Drops the database (its remaining sessions ended); what happened, for the report.
+    async fn drop_now(self) -> String {
+        let name = &self.name;
+        match self
+            .admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await
+        {
+            Ok(()) => format!("store database {name} dropped"),
+            Err(e) => format!("could not drop store database {name}: {e}"),
+        }
+    }
+}
+
+/// Runs a load benchmark's `measure` on the store `--store` selects: the embedded store,
+/// or a fresh PostgreSQL database (its `QUERENT_DATABASE_URL` passed to `measure`) dropped
+/// afterwards, also when `measure` fails. Skipped when that server does not answer.
+pub(crate) async fn on_store<F, Fut>(args: &super::BenchArgs, measure: F) -> super::Outcome
+where
+    F: FnOnce(Option<String>) -> Fut,
+    Fut: Future<Output = Result<(String, Value), String>>,
+{
+    use super::Outcome;
+    let Some(server_url) = &args.store else {
+        return match measure(None).await {
+            Ok((text, json)) => Outcome::Done { text, json },
+            Err(e) => Outcome::Failed(e),
+        };
+    };
+    let db = match StoreDatabase::create(server_url).await {
+        Ok(db) => db,
+        Err(NoDatabase::Unreachable(why)) => return Outcome::Skipped(why),
+        Err(NoDatabase::Refused(why)) => return Outcome::Failed(why),
+    };
+    let result = measure(Some(db.url.clone())).await;
+    let name = db.name.clone();
+    let note = db.drop_now().await;
+    match result {
+        Ok((text, mut json)) => {
+            if let Value::Object(m) = &mut json {
+                m.insert("store".into(), json!("postgres"));
+                m.insert("store_database".into(), json!(name));
+            }
+            Outcome::Done {
+                text: format!("{text}{note}\n"),
+                json,
+            }
+        }
+        Err(e) => Outcome::Failed(format!("{e} ({note})")),
+    }
+}
+
+/// CPU time (user + system, seconds) used so far by every process of this machine named
+/// `postgres` (the local PostgreSQL server's backends, WAL writer, checkpointer …), from
+/// `/proc/<pid>/stat`; `None` when there are none. Backends that exit between two readings
+/// take their time with them, and other users of the same server count too.
+pub(crate) fn postgres_cpu_secs() -> Option<f64> {
+    let mut ticks = 0.0;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let name = entry.file_name();
+        if !name
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        {
+            continue;
+        }
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if &stat[open + 1..close] != "postgres" {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the command: state is field 0, utime 11, stime 12.
+        let t = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
+        if let (Some(u), Some(s)) = (t(11), t(12)) {
+            ticks += u + s;
+            found = true;
+        }
+    }
+    found.then_some(ticks / 100.0)
+}
+
+/// How a load benchmark's table names the store (`database_url` of its server).
+pub(crate) fn store_label(database_url: Option<&str>) -> &'static str {
+    match database_url {
+        Some(_) => "PostgreSQL store",
+        None => "embedded store",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_option_and_server_urls() {
+        assert_eq!(parse_store("sqlite"), Ok(None));
+        assert_eq!(
+            parse_store("postgres"),
+            Ok(Some(DEFAULT_PG_STORE.to_owned()))
+        );
+        assert_eq!(
+            parse_store("postgresql://u:p@db:5433/x"),
+            Ok(Some("postgresql://u:p@db:5433/x".to_owned()))
+        );
+        assert!(parse_store("mysql://root@db").is_err());
+        let (base, query, shown) =
+            split_server_url("postgres://u:secret@db:5433/ignored?sslmode=disable").unwrap();
+        assert_eq!(base, "postgres://u:secret@db:5433");
+        assert_eq!(query, "?sslmode=disable");
+        assert_eq!(shown, "db:5433");
+        let (base, query, shown) = split_server_url(DEFAULT_PG_STORE).unwrap();
+        assert_eq!(
+            (base.as_str(), query.as_str(), shown.as_str()),
+            (DEFAULT_PG_STORE, "", "127.0.0.1:5432")
+        );
     }
 }

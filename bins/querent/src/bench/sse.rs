@@ -27,10 +27,7 @@ pub(super) async fn run(args: &BenchArgs) -> Outcome {
     if rss_kib().is_none() {
         return Outcome::Skipped("/proc/self/status is not readable (not Linux?)".into());
     }
-    match measure(args).await {
-        Ok((text, json)) => Outcome::Done { text, json },
-        Err(e) => Outcome::Failed(e),
-    }
+    super::server::on_store(args, |store| measure(args, store)).await
 }
 
 /// How one stream went.
@@ -117,12 +114,8 @@ fn sample_peak(server: &BenchServer, stop: Arc<AtomicBool>) -> tokio::task::Join
 }
 
 #[allow(clippy::too_many_lines)] // one run per stream count, then its table
-async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
-    let server = match BenchServer::spawn(&[]).await {
-        Ok(s) => s,
-        // Not the querent binary (a test harness): the server in this process.
-        Err(_) => BenchServer::start().await?,
-    };
+async fn measure(args: &BenchArgs, store: Option<String>) -> Result<(String, Value), String> {
+    let server = BenchServer::for_load(store.as_deref()).await?;
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::slow(HOLD, Reply::sql(FAKE_SQL)));
     server.add_provider("slow", &fake.base_url()).await?;
@@ -264,8 +257,9 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
     };
     let mut text = format!(
         "SSE chat streams held open at once, each a new question (cache on, so each reaches the provider), \
-         provider delays {} s before answering; RSS is {whose}, idle {} MiB after setup\n{table}\n",
+         provider delays {} s before answering, {}; RSS is {whose}, idle {} MiB after setup\n{table}\n",
         HOLD.as_secs(),
+        super::server::store_label(store.as_deref()),
         mib(idle)
     );
     for e in &errors {

@@ -28,10 +28,7 @@ use super::{BenchArgs, Outcome, fmt, ms, render_table, summarize};
 const HIT_QUESTIONS: usize = 50;
 
 pub(super) async fn run(args: &BenchArgs) -> Outcome {
-    match measure(args).await {
-        Ok((text, json)) => Outcome::Done { text, json },
-        Err(e) => Outcome::Failed(e),
-    }
+    super::server::on_store(args, |store| measure(args, store)).await
 }
 
 /// Builds a client's next request (`i`: a number unique to the request within the phase).
@@ -237,17 +234,15 @@ fn chat_requests(
 }
 
 #[allow(clippy::too_many_lines)] // the phases of every client count, then their table
-async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
-    let server = match BenchServer::spawn(&[]).await {
-        Ok(s) => s,
-        // Not the querent binary (a test harness): the server in this process.
-        Err(_) => BenchServer::start().await?,
-    };
+async fn measure(args: &BenchArgs, store: Option<String>) -> Result<(String, Value), String> {
+    let server = BenchServer::for_load(store.as_deref()).await?;
     let fake = FakeLlm::start().await;
     fake.set_default_reply(Reply::sql(FAKE_SQL));
     server.add_provider("fake", &fake.base_url()).await?;
     let duration = args.duration;
     let counter = Arc::new(AtomicU64::new(1));
+    // On a PostgreSQL store, the CPU of the machine's `postgres` processes is read too.
+    let pg_store = store.is_some();
 
     let health: MakeRequest = {
         let client = server.client.clone();
@@ -302,13 +297,20 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
         let mut by_phase = serde_json::Map::new();
         for (name, make, check) in &phases {
             let cpu_before = server.cpu_secs();
+            let pg_before = pg_store.then(super::server::postgres_cpu_secs).flatten();
             let l = load(clients, duration, (*make).clone(), *check).await;
-            // Server CPU per successful request: what the server spends, whatever else
-            // runs on the machine.
-            let cpu_ms = match (cpu_before, server.cpu_secs()) {
+            let per_request = |before: Option<f64>, after: Option<f64>| match (before, after) {
                 (Some(a), Some(b)) if l.ok > 0 => Some((b - a) * 1000.0 / l.ok as f64),
                 _ => None,
             };
+            // Server CPU per successful request: what the server spends, whatever else
+            // runs on the machine.
+            let cpu_ms = per_request(cpu_before, server.cpu_secs());
+            // On a PostgreSQL store, what the (local) server's processes spent besides.
+            let pg_cpu_ms = per_request(
+                pg_before,
+                pg_store.then(super::server::postgres_cpu_secs).flatten(),
+            );
             if *name != "GET /health" && !name.starts_with("chat hit") {
                 miss_count += l.ok + l.errors;
             }
@@ -326,6 +328,9 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
                 fmt(s.max, 2),
                 cpu_ms.map_or(String::new(), |c| fmt(c, 2)),
             ]);
+            if pg_store && let Some(row) = rows.last_mut() {
+                row.push(pg_cpu_ms.map_or(String::new(), |c| fmt(c, 2)));
+            }
             by_phase.insert(
                 (*name).to_owned(),
                 json!({
@@ -336,6 +341,7 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
                     "elapsed_secs": l.elapsed.as_secs_f64(),
                     "latency_ms": s,
                     "server_cpu_ms_per_request": cpu_ms,
+                    "postgres_cpu_ms_per_request": pg_cpu_ms,
                 }),
             );
             if let Some(e) = &l.first_error {
@@ -352,21 +358,22 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
     let peak = server.peak_rss_kib();
     let is_child = server.is_child();
     server.stop().await;
-    let table = render_table(
-        &[
-            "clients",
-            "endpoint",
-            "ok",
-            "errors",
-            "req/s",
-            "p50 ms",
-            "p95 ms",
-            "p99 ms",
-            "max ms",
-            "server CPU ms/req",
-        ],
-        &rows,
-    );
+    let mut header = vec![
+        "clients",
+        "endpoint",
+        "ok",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "max ms",
+        "server CPU ms/req",
+    ];
+    if pg_store {
+        header.push("PostgreSQL CPU ms/req");
+    }
+    let table = render_table(&header, &rows);
     let mib = |k: Option<u64>| k.map_or("?".to_owned(), |k| fmt(k as f64 / 1024.0, 1));
     report.insert("clients".into(), json!(args.clients));
     report.insert("duration_secs".into(), json!(duration.as_secs_f64()));
@@ -376,13 +383,18 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
     report.insert("server_rss_after_kib".into(), json!(rss_after));
     report.insert("server_peak_rss_kib".into(), json!(peak));
     let mut notes_text = String::new();
+    if pg_store {
+        notes_text.push_str(
+            "PostgreSQL CPU: every process of this machine named `postgres` (empty when the server is not local; other users of it count too)\n",
+        );
+    }
     for n in &notes {
         notes_text.push_str(n);
         notes_text.push('\n');
     }
     Ok((
         format!(
-            "clients {:?}, {:.0} s per phase; server: {}, embedded store; \
+            "clients {:?}, {:.0} s per phase; server: {}, {}; \
              fake provider answering instantly (load generator and fake in this process, sharing the cores)\n{table}\n\
              provider completions {completions} for {miss_count} miss requests (ok + failed); \
              server RSS idle {} MiB, after {} MiB, peak {} MiB\n{notes_text}",
@@ -393,6 +405,7 @@ async fn measure(args: &BenchArgs) -> Result<(String, Value), String> {
             } else {
                 "in this process"
             },
+            super::server::store_label(store.as_deref()),
             mib(idle_rss),
             mib(rss_after),
             mib(peak),
