@@ -1042,6 +1042,9 @@ impl MetadataStore for Store {
                         request_windows::window_start,
                         store_now(&*c, 0),
                     ))
+                    // One SQL text (its literals are constants): prepared once per
+                    // connection, not on every request.
+                    .kept()
                     .get_result(c)
                     .await
                     .map_err(|e| DbError::from(e).0)?;
@@ -1429,8 +1432,11 @@ impl MetadataStore for Store {
         with_write!(self, c => {
             let (session_row, row) = (session_row.clone(), row.clone());
             c.transaction::<_, DbError, _>(async move |c| {
-                diesel::insert_into(chat_sessions::table).values(&session_row).execute(c).await?;
-                diesel::insert_into(messages::table).values(&row).execute(c).await?;
+                // Kept: diesel-async prepares an `INSERT` again on every call otherwise (a
+                // round trip and a parse and plan in PostgreSQL). A one-row insert's SQL is
+                // one of a few (which of the row's optional fields are `DEFAULT`).
+                diesel::insert_into(chat_sessions::table).values(&session_row).kept().execute(c).await?;
+                diesel::insert_into(messages::table).values(&row).kept().execute(c).await?;
                 if running {
                     // Heartbeats are on the store's clock (see interrupt_running_messages).
                     q_heartbeat!(&*c, &row.id).execute(c).await?;
@@ -1480,9 +1486,14 @@ impl MetadataStore for Store {
             });
             return self.grouped_write(pool, work).await.map_err(|e| e.0);
         }
-        // On diesel-async's connection, as insert_session_with_message.
+        // On diesel-async's connection, as insert_session_with_message. A message that is
+        // no longer running is one `UPDATE` (atomic alone): no `BEGIN` and `COMMIT` round
+        // trips around it.
         with_write!(self, c => {
             let (row, run) = (row.clone(), run.clone());
+            if !running {
+                return finish_and_beat!(c, &row, &run, false);
+            }
             c.transaction::<_, DbError, _>(async move |c| {
                 finish_and_beat!(c, &row, &run, running)
             })
