@@ -201,8 +201,6 @@ pub(crate) fn assess(
     Assessment { confidence, doubts }
 }
 
-/// Words of the question the schema knows (a table's, column's or value's word) that the
-/// planner placed nowhere: the query may answer a question without them.
 /// The shape doubts of the query as finally built (a sentence of what to show may add
 /// columns or a measure after the question was read), added to `sure` unless already
 /// there.
@@ -241,6 +239,8 @@ pub(crate) fn repeated_figure(q: &Select, idx: &Index) -> Option<usize> {
     };
     let exact = (0..q.items.len()).find(|&i| q.items[..i].contains(&q.items[i]));
     let counted = q.items.iter().position(|e| *e == Expr::CountStar);
+    // (Even where a join repeats the rows, the count of their distinct keys is the one
+    // the question asks for: the plain count is the one that goes.)
     exact.or_else(|| counted.filter(|_| q.items.iter().any(counts_keys)))
 }
 
@@ -278,11 +278,10 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
             .chain(q.order.iter().map(|(e, _)| e))
             .chain(q.having_of.iter())
     };
+    // (Numbers added up, averaged or ranged over: a count, or a status a metric compares,
+    // may well be what the rows are grouped by.)
     let computed: Vec<usize> = exprs().flat_map(|e| computed_over(e, idx)).collect();
-    let aggregates = exprs().any(|e| {
-        matches!(e, Expr::CountStar | Expr::Agg(..))
-            || matches!(e, Expr::Col(c) if idx.cols[*c].metric.is_some())
-    });
+    let aggregates = exprs().any(|e| sql::is_measure(e, idx));
     if let Some(&g) = q.group.iter().find(|g| computed.contains(g)) {
         doubts.push(Doubt {
             said: format!(
@@ -301,19 +300,10 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
     });
     // (Grouped, a column of a table whose rows the groups do not pick one of: "the number of
     // customers per segment and country" grouped by segment alone.)
-    let determined = |c: usize| {
-        let t = idx.cols[c].table;
-        q.group.iter().any(|&g| {
-            g == c
-                || idx.cols[g].table == t && idx.cols[g].pk
-                || idx
-                    .edges
-                    .iter()
-                    .any(|e| e.from == g && idx.cols[e.to].table == t)
-        })
-    };
     let loose = q.items.iter().find_map(|e| match e {
-        Expr::Col(c) if idx.cols[*c].metric.is_none() && !determined(*c) => Some(*c),
+        Expr::Col(c) if idx.cols[*c].metric.is_none() && !determined_by_groups(q, idx, *c) => {
+            Some(*c)
+        }
         _ => None,
     });
     if let Some(c) = loose.filter(|_| aggregates && !q.group.is_empty()) {
@@ -351,23 +341,43 @@ fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> 
     let mut doubts = Vec::new();
     for (i, t) in toks.iter().enumerate() {
         let per = t.low == "per";
-        let for_each = matches!(t.low.as_str(), "each" | "every");
-        let Some(x) = toks.get(i + 1).filter(|x| (per || for_each) && !x.quoted) else {
+        // ("across every order" is all of them, no breakdown.)
+        let for_each = matches!(t.low.as_str(), "each" | "every")
+            && !(i >= 1 && matches!(toks[i - 1].low.as_str(), "across" | "over"));
+        if !(per || for_each) {
+            continue;
+        }
+        // The noun after it ("for each of the departments": departments).
+        let Some(at) = (i + 1..toks.len().min(i + 4))
+            .find(|&j| !crate::text::is_stopword(&toks[j].low) || toks[j].quoted)
+        else {
             continue;
         };
+        let x = &toks[at];
+        if x.quoted {
+            continue;
+        }
         // (A period is a series of its own; "per order item" over `order_items` is each
         // of the rows aggregated.)
         let own = &idx.tables[q.from].words;
-        let said_own = toks[i + 1..]
+        let said_own = toks[at..]
             .iter()
             .map(|t| &t.stem)
             .take(own.len())
             .eq(own.iter());
-        // ("per order line": the last word of a two-word name names the rows.)
-        let head_own = toks
-            .get(i + 2)
-            .filter(|n| !x.comma && !x.stop && !n.quoted)
-            .is_some_and(|n| idx.table_named_by(&n.stem) == Some(q.from))
+        // ("per order line": the last word of a two-word name names the rows, unless a
+        // column is named by both words: "per product line" is `products.product_line`.)
+        let next = toks
+            .get(at + 1)
+            .filter(|n| !x.comma && !x.stop && !n.quoted);
+        let both_name_a_column = next.is_some_and(|n| {
+            idx.cols.iter().any(|c| {
+                c.names()
+                    .any(|w| w.contains(&x.stem) && w.contains(&n.stem))
+            })
+        });
+        let head_own = next.is_some_and(|n| idx.table_named_by(&n.stem) == Some(q.from))
+            && !both_name_a_column
             || idx.table_named_by(&x.stem) == Some(q.from);
         if crate::time::Grain::from_word(&x.low).is_some()
             || said_own && !own.is_empty()
@@ -376,12 +386,9 @@ fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> 
             continue;
         }
         // The word after "per", and the next when they make one name ("per sales rep").
-        let words: Vec<&Tok> =
-            std::iter::once(x)
-                .chain(toks.get(i + 2).filter(|n| {
-                    !x.comma && !x.stop && !n.quoted && !crate::text::is_stopword(&n.low)
-                }))
-                .collect();
+        let words: Vec<&Tok> = std::iter::once(x)
+            .chain(next.filter(|n| !crate::text::is_stopword(&n.low)))
+            .collect();
         let says = |c: usize, w: &Tok| idx.cols[c].names().any(|n| n.contains(&w.stem));
         let used = q
             .items
@@ -398,11 +405,10 @@ fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> 
             says(g, w)
                 || idx.table_named_by(&w.stem).is_some_and(|t| {
                     gt == t
-                        || idx.references(g)
-                            && idx
-                                .edges
-                                .iter()
-                                .any(|e| e.from == g && idx.cols[e.to].table == t)
+                        || idx
+                            .edges
+                            .iter()
+                            .any(|e| e.from == g && idx.cols[e.to].table == t)
                 })
         };
         let grounded = |w: &Tok| {
@@ -486,12 +492,8 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
             .lemma(&t.low)
             .is_some_and(|l| crate::lexicon::MAKING_VERBS.contains(&l.as_str()));
         let participle = t.low.ends_with("ed") || lex.lemma(&t.low).is_some_and(|l| l != t.low);
-        let after_be = (i.saturating_sub(2)..i).any(|j| {
-            matches!(
-                toks[j].low.as_str(),
-                "was" | "were" | "is" | "are" | "been" | "be" | "being"
-            )
-        });
+        let after_be = (i.saturating_sub(2)..i)
+            .any(|j| matches!(toks[j].low.as_str(), "was" | "were" | "is" | "are" | "been"));
         (!covered.get(i).copied().unwrap_or(true)
             && !crate::ground::fixed(t)
             && lex.is_verb(&t.low)
@@ -554,6 +556,21 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
     }]
 }
 
+/// Whether the groups of `q` fix column `c` to one value each: it is grouped, or the key of
+/// its table is, or a grouped key points at its table ("customers.name" grouped by
+/// `orders.customer_id`).
+pub(crate) fn determined_by_groups(q: &Select, idx: &Index, c: usize) -> bool {
+    let t = idx.cols[c].table;
+    q.group.iter().any(|&g| {
+        g == c
+            || idx.key_col(t) == Some(g)
+            || idx
+                .edges
+                .iter()
+                .any(|e| e.from == g && idx.cols[e.to].table == t)
+    })
+}
+
 /// A number rows carry as a measure: numeric, no key.
 fn numeric_measure(idx: &Index, c: usize) -> bool {
     let col = &idx.cols[c];
@@ -592,6 +609,8 @@ fn counted_elsewhere(q: &Select, idx: &Index, toks: &[Tok], unnamed: &[usize]) -
     })
 }
 
+/// Words of the question the schema knows (a table's, column's or value's word) that the
+/// planner placed nowhere: the query may answer a question without them.
 fn ignored_known(idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (i, t) in toks.iter().enumerate() {
@@ -968,7 +987,12 @@ mod tests {
             Expr::Col(name),
         ]);
         q.group = vec![customer_id];
-        assert!(doubts(&q, "total per happy customer").is_empty());
+        assert!(doubts(&q, "total per country customer").is_empty());
+        assert!(doubts(&q, "total per country")[0].contains("per country"));
+        // The noun after "each of the"; "across every" is all of them.
+        assert!(doubts(&q, "the total for each of the customers").is_empty());
+        let q = joined(vec![Expr::Agg(sql::Agg::Sum, total, false)]);
+        assert!(doubts(&q, "the total across every customer").is_empty());
         // A name shown beside a count of all rows.
         let q = Select::plain(customers, vec![Expr::Col(name), Expr::CountStar], vec![]);
         assert!(doubts(&q, "names and how many")[0].contains("without grouping"));
@@ -1020,7 +1044,7 @@ mod tests {
                 sql::Lit::Str("2024-01-01".into()),
             )],
         );
-        assert!(doubts(&dated, "how many shipments were sent in 2024").is_empty());
+        assert!(doubts(&dated, "how many shipments were cancelled in 2024").is_empty());
     }
 
     #[test]

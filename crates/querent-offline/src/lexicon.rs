@@ -808,9 +808,9 @@ pub(crate) const FILLER_PHRASES: &[&[&str]] = &[
 /// were published" say the rows exist, not a state among others they may be in.
 pub(crate) const MAKING_VERBS: &[&str] = &[
     "add", "book", "build", "buy", "create", "employ", "enter", "file", "found", "give", "have",
-    "hire", "hold", "issue", "keep", "list", "log", "make", "open", "order", "own", "place",
-    "produce", "publish", "purchase", "raise", "receive", "record", "register", "release",
-    "report", "sell", "send", "store", "submit", "take", "write",
+    "hire", "hold", "issue", "keep", "list", "log", "make", "order", "own", "place", "produce",
+    "publish", "purchase", "raise", "record", "register", "release", "report", "sell", "send",
+    "store", "submit", "take", "write",
 ];
 
 /// Month names and abbreviations, January first.

@@ -820,8 +820,8 @@ fn translate_on(
                     if let Some(i) = confidence::repeated_figure(&r.q, idx) {
                         r.q.items.remove(i);
                     }
-                    let toks = text::tokenize(question);
-                    confidence::reassess_shape(&mut r.sure, &r.q, idx, &toks);
+                    // (On the words as read, so a doubt said again is the same doubt.)
+                    confidence::reassess_shape(&mut r.sure, &r.q, idx, &r.toks);
                     r
                 })
                 .or_else(|_| read(question, idx, options))?,
@@ -1090,17 +1090,9 @@ fn read_then_show(
     }
     let grouped = !q.group.is_empty() || q.bucket.is_some();
     // (Beside a figure over all rows, a column would show one row's value at random.)
-    let over_all_rows = !grouped
-        && q.items
-            .iter()
-            .any(|e| matches!(e, sql::Expr::CountStar | sql::Expr::Agg(..)));
-    let allowed = |c: usize| {
-        !grouped && !over_all_rows
-            || q.group.contains(&c)
-            || idx
-                .key_col(idx.cols[c].table)
-                .is_some_and(|k| q.group.contains(&k))
-    };
+    let over_all_rows = !grouped && q.items.iter().any(|e| sql::is_measure(e, idx));
+    let allowed =
+        |c: usize| !grouped && !over_all_rows || confidence::determined_by_groups(q, idx, c);
     if q.share.is_some() || q.intersect.is_some() || !cols.iter().all(|&c| allowed(c)) {
         return Err(not_shown());
     }
@@ -1688,6 +1680,8 @@ pub(crate) struct Reading {
     pub sure: confidence::Assessment,
     pub unknown_words: Vec<String>,
     pub unplaced: Vec<String>,
+    /// The question's words as read (grounded), which the doubts were weighed on.
+    pub toks: Vec<text::Tok>,
 }
 
 /// Reads one question into a query (the confidence not yet checked).
@@ -1855,6 +1849,7 @@ fn read(
         sure,
         unknown_words,
         unplaced: planned.unplaced,
+        toks,
     })
 }
 
@@ -2167,15 +2162,21 @@ fn direction_said(toks: &[text::Tok]) -> Option<bool> {
         (!t.quoted).then_some(t.low.as_str())
     }
     for (i, t) in toks.iter().enumerate() {
+        // ("in descending order of name" says what to sort by: the planner's.)
+        let of_what = toks
+            .get(i + 2)
+            .is_some_and(|n| matches!(n.low.as_str(), "of" | "by"));
         match word(t) {
-            Some("descending" | "decreasing") => return Some(true),
-            Some("ascending" | "increasing") => return Some(false),
+            Some("descending" | "decreasing") if !of_what => return Some(true),
+            Some("ascending" | "increasing") if !of_what => return Some(false),
             _ => {}
         }
         let next = toks.get(i + 1).and_then(word);
         let before = i.checked_sub(1).and_then(|j| word(&toks[j]));
-        // "largest first"; "from most to fewest".
-        let placed = next == Some("first") || before == Some("from") && next == Some("to");
+        // "largest first"; "from (the) most to fewest".
+        let from = before == Some("from")
+            || before == Some("the") && i >= 2 && word(&toks[i - 2]) == Some("from");
+        let placed = next == Some("first") || from && next == Some("to");
         if let Some(w) = word(t).filter(|_| placed) {
             if DOWN.contains(&w) {
                 return Some(true);
@@ -2987,7 +2988,16 @@ fn drop_fixed_groups(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]
     let fixed = |c: usize| {
         q.conds.iter().any(|k| {
             matches!(k, sql::Cond::Cmp(k, "=", _) if *k == c)
-                || idx.cols[c].kind == index::Kind::Date && sql::cond_cols(k).contains(&c)
+                || idx.cols[c].kind == index::Kind::Date
+                    && match k {
+                        sql::Cond::Range(k, ..)
+                        | sql::Cond::Between(k, ..)
+                        | sql::Cond::Relative(k, _) => *k == c,
+                        sql::Cond::Cmp(k, op, _) => {
+                            *k == c && matches!(*op, ">=" | ">" | "<" | "<=")
+                        }
+                        _ => false,
+                    }
         })
     };
     if !asks_one_value(toks)

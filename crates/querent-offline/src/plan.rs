@@ -959,7 +959,10 @@ fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<u
     // listed of `model_list`, names none.)
     let lex = crate::lexicon::lexicon();
     if let [only] = tables[..]
-        && word_matches(t, &idx.tables[only].words[idx.tables[only].words.len() - 1])
+        && idx.tables[only]
+            .words
+            .last()
+            .is_some_and(|w| word_matches(t, w))
         && cols.iter().all(|&c| idx.cols[c].table == only)
         && (!lex.is_verb(&t.low) || lex.noun_too(&t.low))
     {

@@ -442,5 +442,6 @@ fn divided(a: Reading, b: Reading, idx: &Index) -> Result<Reading, String> {
         sure,
         unknown_words,
         unplaced,
+        toks: a.toks,
     })
 }
