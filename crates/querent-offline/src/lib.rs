@@ -77,8 +77,11 @@
 //! real is worse than none. Every translation also carries a **confidence**
 //! ([`Translation::confidence`], `confidence.rs`): each doubt — a word nothing explains, a
 //! reading through a synonym, misspelling or broader word, a known word the query leaves
-//! out, a table read that no word names, many joins or columns, a long question —
-//! multiplies it down; below [`TranslatorOptions::min_confidence`] the question is refused
+//! out, a table read that no word names, many joins or columns, a long question, and shapes
+//! of the query no reading of any question wants (grouped by the number it computes, a
+//! breakdown said but not made, a column beside figures its groups do not determine,
+//! rows of an unnamed table counted, a state said of the rows left out beside a status
+//! column) — multiplies it down; below [`TranslatorOptions::min_confidence`] the question is refused
 //! with the doubts named, and an answer below 1 says its confidence and doubts in its
 //! explanation. Verbs and adverbs ("arriving", "temporarily") are relation
 //! words, not unknowns; a verb of buying with nothing after it ("customers who bought
