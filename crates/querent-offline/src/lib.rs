@@ -788,6 +788,8 @@ fn translate_on(
     let question = &*text::without_date_formats(question);
     let (unit_cut, scale) = said_in_unit(question);
     let question = unit_cut.as_deref().unwrap_or(question);
+    let (direction_cut, direction) = said_direction(question);
+    let question = direction_cut.as_deref().unwrap_or(question);
     let sides = ratio::sides(question, idx);
     let per_group = per_group_asked(question)
         .and_then(|q| read(&q, idx, options).ok())
@@ -835,6 +837,9 @@ fn translate_on(
             .map_err(|understood| CannotTranslate { understood })?
     };
     let mut r = r;
+    if let Some(descending) = direction {
+        sort_as_said(&mut r.q, idx, descending);
+    }
     if let Some(unit) = scale {
         let numbers: Vec<usize> = (0..r.q.items.len())
             .filter(|&k| match &r.q.items[k] {
@@ -900,17 +905,7 @@ fn said_in_unit(question: &str) -> (Option<String>, Option<sql::Scale>) {
             i - 1
         };
         // (The punctuation after the unit stays: "…, in millions?" keeps its "?".)
-        let tail: String = words[i]
-            .chars()
-            .skip_while(|c| c.is_alphanumeric())
-            .collect();
-        let mut kept: Vec<String> = words[..from].iter().map(|w| (*w).to_owned()).collect();
-        if let Some(last) = kept.last_mut() {
-            let trimmed = last.trim_end_matches(',').to_owned();
-            *last = trimmed + &tail;
-        }
-        kept.extend(words[i + 1..].iter().map(|w| (*w).to_owned()));
-        return (Some(kept.join(" ")), Some(unit));
+        return (Some(without_words(&words, from, i)), Some(unit));
     }
     (None, None)
 }
@@ -1845,7 +1840,6 @@ fn read(
     if let Some(i) = confidence::repeated_figure(&q, idx) {
         q.items.remove(i);
     }
-    sort_as_said(&mut q, idx, &toks);
     let sure = confidence::assess(&q, idx, &toks, &planned.covered, &unknown, &read_as);
     Ok(Reading {
         q,
@@ -2143,53 +2137,99 @@ fn unshown_breakdown(
 /// "… in descending order", "largest first", "from most to fewest": a direction said for
 /// an answer the query does not sort. The one figure it computes is what is sorted; with
 /// none, or several, nothing is (the direction alone does not say by what).
-fn sort_as_said(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+fn sort_as_said(q: &mut sql::Select, idx: &index::Index, descending: bool) {
     if !q.order.is_empty() || q.limit.is_some() || q.bucket.is_some() {
         return;
     }
-    let Some(descending) = direction_said(toks) else {
-        return;
-    };
     let measures: Vec<&sql::Expr> = q.items.iter().filter(|e| sql::is_measure(e, idx)).collect();
     if let [m] = measures[..] {
         q.order = vec![(m.clone(), descending)];
     }
 }
 
-/// The direction a question asks its answer sorted in, when it says one without naming
-/// what to sort by: `true` for largest first.
-fn direction_said(toks: &[text::Tok]) -> Option<bool> {
+/// The question without a direction said with nothing to sort by ("largest first", "in
+/// descending order", "sorted from most to fewest"), and the direction (`true`: largest
+/// first). Taken out before reading: "first" is no `first_name`, nor "largest" a ranking
+/// of one row.
+fn said_direction(question: &str) -> (Option<String>, Option<bool>) {
     const DOWN: [&str; 6] = ["most", "highest", "largest", "biggest", "greatest", "top"];
     const UP: [&str; 4] = ["fewest", "least", "lowest", "smallest"];
-    fn word(t: &text::Tok) -> Option<&str> {
-        (!t.quoted).then_some(t.low.as_str())
-    }
-    for (i, t) in toks.iter().enumerate() {
-        // ("in descending order of name" says what to sort by: the planner's.)
-        let of_what = toks
-            .get(i + 2)
-            .is_some_and(|n| matches!(n.low.as_str(), "of" | "by"));
-        match word(t) {
-            Some("descending" | "decreasing") if !of_what => return Some(true),
-            Some("ascending" | "increasing") if !of_what => return Some(false),
-            _ => {}
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let bare: Vec<String> = words
+        .iter()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase()
+        })
+        .collect();
+    let dir = |w: &str| {
+        if DOWN.contains(&w) {
+            Some(true)
+        } else if UP.contains(&w) {
+            Some(false)
+        } else {
+            None
         }
-        let next = toks.get(i + 1).and_then(word);
-        let before = i.checked_sub(1).and_then(|j| word(&toks[j]));
-        // "largest first"; "from (the) most to fewest".
-        let from = before == Some("from")
-            || before == Some("the") && i >= 2 && word(&toks[i - 2]) == Some("from");
-        let placed = next == Some("first") || from && next == Some("to");
-        if let Some(w) = word(t).filter(|_| placed) {
-            if DOWN.contains(&w) {
-                return Some(true);
+    };
+    let at = |i: usize| bare.get(i).map_or("", String::as_str);
+    // (start, end inclusive, direction)
+    let mut found: Option<(usize, usize, bool)> = None;
+    for i in 0..bare.len() {
+        if let Some(d) = dir(at(i)).filter(|_| at(i + 1) == "first") {
+            found = Some((i, i + 1, d));
+        } else if at(i) == "in" && at(i + 2) == "order" && !matches!(at(i + 3), "of" | "by") {
+            let d = match at(i + 1) {
+                "descending" | "decreasing" => Some(true),
+                "ascending" | "increasing" => Some(false),
+                _ => None,
+            };
+            if let Some(d) = d {
+                found = Some((i, i + 2, d));
             }
-            if UP.contains(&w) {
-                return Some(false);
+        } else if at(i) == "from" {
+            let j = if at(i + 1) == "the" { i + 2 } else { i + 1 };
+            let k = if at(j + 2) == "the" { j + 3 } else { j + 2 };
+            if let (Some(d), "to", Some(_)) = (dir(at(j)), at(j + 1), dir(at(k))) {
+                found = Some((i, k, d));
             }
         }
+        if found.is_some() {
+            break;
+        }
     }
-    None
+    let Some((mut start, end, descending)) = found else {
+        return (None, None);
+    };
+    // ("Sort from most to fewest.": the verb goes with it.)
+    if start >= 1
+        && matches!(
+            at(start - 1),
+            "sort" | "sorted" | "order" | "ordered" | "rank" | "ranked"
+        )
+    {
+        start -= 1;
+    }
+    (Some(without_words(&words, start, end)), Some(descending))
+}
+
+/// `words` joined without `words[start..=end]`, the punctuation after the last of them kept
+/// on the word before ("…, in millions?" → "…?"), a comma before them dropped.
+fn without_words(words: &[&str], start: usize, end: usize) -> String {
+    let tail: String = words[end]
+        .chars()
+        .rev()
+        .take_while(|c| !c.is_alphanumeric())
+        .collect::<Vec<char>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let mut kept: Vec<String> = words[..start].iter().map(|w| (*w).to_owned()).collect();
+    if let Some(last) = kept.last_mut() {
+        let trimmed = last.trim_end_matches(',').to_owned();
+        *last = trimmed + &tail;
+    }
+    kept.extend(words[end + 1..].iter().map(|w| (*w).to_owned()));
+    kept.join(" ")
 }
 
 /// A breakdown the question asks for ("by department") that the query does not build:

@@ -4513,6 +4513,21 @@ fn a_direction_said_sorts_the_one_figure() {
         Dialect::Sqlite,
     );
     assert!(s.ends_with("GROUP BY status ORDER BY COUNT(*)"), "{s}");
+    // "first" of "largest first" is no first name, nor "largest" one row's ranking.
+    let s = sql(
+        "Total of orders per customer, largest first",
+        Dialect::Sqlite,
+    );
+    assert!(s.ends_with("ORDER BY SUM(T1.total) DESC"), "{s}");
+    // Said with what to sort by, it is the planner's.
+    assert_eq!(
+        crate::said_direction("List the orders in descending order of total"),
+        (None, None)
+    );
+    assert_eq!(
+        crate::said_direction("How many orders per status, largest first?"),
+        (Some("How many orders per status?".to_owned()), Some(true))
+    );
 }
 
 #[test]
