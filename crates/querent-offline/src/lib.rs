@@ -1682,8 +1682,20 @@ pub(crate) struct Reading {
     pub toks: Vec<text::Tok>,
 }
 
-/// Reads one question into a query (the confidence not yet checked).
+/// Reads one question into a query (the confidence not yet checked); one it cannot read
+/// that says "at least one <thing>" is read again as having one.
 fn read(
+    question: &str,
+    idx: &index::Index,
+    options: &TranslatorOptions,
+) -> Result<Reading, CannotTranslate> {
+    read_once(question, idx, options).or_else(|refused| match at_least_one(question) {
+        Some(having_one) => read_once(&having_one, idx, options).map_err(|_| refused),
+        None => Err(refused),
+    })
+}
+
+fn read_once(
     question: &str,
     idx: &index::Index,
     options: &TranslatorOptions,
@@ -2210,6 +2222,31 @@ fn said_direction(question: &str) -> (Option<String>, Option<bool>) {
         start -= 1;
     }
     (Some(without_words(&words, start, end)), Some(descending))
+}
+
+/// "Which categories contain at least one discontinued product?": at least one of a thing
+/// is having one, said as "a" ("contain a discontinued product"), so the number is no
+/// count to place. Not "at least one of …", which picks among the rows. (A second reading,
+/// for questions the first cannot read: where it can, "at least one" is its `HAVING`.)
+fn at_least_one(question: &str) -> Option<String> {
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let bare = |i: usize| {
+        words.get(i).map_or(String::new(), |w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase()
+        })
+    };
+    let i = (0..words.len()).find(|&i| {
+        bare(i) == "at"
+            && bare(i + 1) == "least"
+            && matches!(bare(i + 2).as_str(), "one" | "1")
+            && !words[i + 2].ends_with([',', '.', '?', '!'])
+            && !matches!(bare(i + 3).as_str(), "" | "of")
+    })?;
+    let mut kept: Vec<&str> = words[..i].to_vec();
+    kept.push("a");
+    kept.extend(&words[i + 3..]);
+    Some(kept.join(" "))
 }
 
 /// `words` joined without `words[start..=end]`, the punctuation after the last of them kept

@@ -4578,3 +4578,17 @@ fn a_country_not_sampled_speaks_for_the_table_of_countries() {
         .sql;
     assert_eq!(s, "SELECT population FROM country WHERE name = 'China'");
 }
+
+#[test]
+fn at_least_one_of_a_thing_is_having_one() {
+    assert_eq!(
+        crate::at_least_one("Which categories contain at least one cheap product?"),
+        Some("Which categories contain a cheap product?".to_owned())
+    );
+    // "At least one of …" picks among rows; a count said alone stays.
+    assert_eq!(crate::at_least_one("at least one of the orders"), None);
+    assert_eq!(crate::at_least_one("customers with at least one."), None);
+    // Where the first reading can, "at least one" is its HAVING.
+    let s = sql("Which customers have at least one order?", Dialect::Sqlite);
+    assert!(s.ends_with("HAVING COUNT(*) >= 1"), "{s}");
+}
