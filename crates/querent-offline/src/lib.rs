@@ -1849,6 +1849,7 @@ fn read_once(
     sql::semi_join_fan_out(&mut q, idx);
     each_row_once(&mut q, idx, &toks, options);
     the_answer_as_meant(&mut q, idx, &toks, &read_as, planned.breakdown_table);
+    excluded_from_the_measure(&mut q, idx, &toks);
     if let Some(i) = confidence::repeated_figure(&q, idx) {
         q.items.remove(i);
     }
@@ -2144,6 +2145,68 @@ fn unshown_breakdown(
         idx.table_words(t),
         sql::explain(q, idx)
     ))
+}
+
+/// "Top 5 customers by total order value, excluding cancelled orders": rows left out
+/// ("excluding", "except", "ignoring", "omitting", "not counting") of the very table the
+/// query adds up are left out of the sum, not every customer who has one. A `NOT IN` of
+/// the first table's rows by one value of a joined table whose rows the query aggregates
+/// becomes that table's rows without the value. ("… who never had a cancelled order" keeps
+/// its `NOT IN`: "never", "no" and "not" alone exclude the customers.)
+fn excluded_from_the_measure(q: &mut sql::Select, idx: &index::Index, toks: &[text::Tok]) {
+    let excluding = toks.iter().enumerate().any(|(i, t)| {
+        matches!(
+            t.low.as_str(),
+            "excluding" | "except" | "ignoring" | "omitting"
+        ) || t.low == "not"
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| matches!(n.low.as_str(), "counting" | "including"))
+    });
+    if !excluding {
+        return;
+    }
+    let joined = sql::tables_of(q, idx);
+    let aggregated: Vec<usize> = q
+        .items
+        .iter()
+        .chain(q.order.iter().map(|(e, _)| e))
+        .filter_map(|e| match e {
+            sql::Expr::Agg(_, c, _) => Some(idx.cols[*c].table),
+            _ => None,
+        })
+        .collect();
+    let Some(at) = q.conds.iter().position(|c| match c {
+        sql::Cond::NotIn(k, sub) => {
+            idx.cols[*k].table == q.from
+                && sub.from != q.from
+                && joined.contains(&sub.from)
+                && aggregated.contains(&sub.from)
+        }
+        _ => false,
+    }) else {
+        return;
+    };
+    let sql::Cond::NotIn(_, sub) = &q.conds[at] else {
+        return;
+    };
+    let values: Vec<(usize, sql::Lit)> = sub
+        .conds
+        .iter()
+        .filter_map(|c| match c {
+            sql::Cond::Cmp(col, "=", lit) if idx.cols[*col].table == sub.from => {
+                Some((*col, lit.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let only_values = sub
+        .conds
+        .iter()
+        .all(|c| matches!(c, sql::Cond::Cmp(_, "=", _) | sql::Cond::NotNull(_)));
+    if let ([(col, lit)], true) = (&values[..], only_values) {
+        q.conds[at] = sql::Cond::Cmp(*col, "!=", lit.clone());
+    }
 }
 
 /// "… in descending order", "largest first", "from most to fewest": a direction said for

@@ -4592,3 +4592,42 @@ fn at_least_one_of_a_thing_is_having_one() {
     let s = sql("Which customers have at least one order?", Dialect::Sqlite);
     assert!(s.ends_with("HAVING COUNT(*) >= 1"), "{s}");
 }
+
+#[test]
+fn rows_excluded_from_the_measure_are_left_out_of_it() {
+    let snap = schema_of(vec![
+        table(
+            "customers",
+            vec![
+                col("id", "integer", &[]),
+                col("first_name", "text", &[]),
+                col("last_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "orders",
+            vec![
+                col("id", "integer", &[]),
+                col("customer_id", "integer", &[]),
+                col("status", "text", &["delivered", "cancelled"]),
+                col("total_amount", "numeric(12,2)", &[]),
+            ],
+            vec![fk("customer_id", "customers")],
+        ),
+    ]);
+    let ask = |q: &str| translate(q, &snap, Dialect::Sqlite).unwrap().sql;
+    for q in [
+        "Top 3 customers by total order amount, excluding cancelled orders",
+        "Top 3 customers by total order amount, not counting cancelled orders",
+    ] {
+        let s = ask(q);
+        assert!(
+            s.contains("WHERE T2.status != 'cancelled'") && !s.contains("NOT IN"),
+            "{q}: {s}"
+        );
+    }
+    // "Never" excludes the customers themselves.
+    let s = ask("Top 3 customers by total order amount who never had a cancelled order");
+    assert!(s.contains("NOT IN"), "{s}");
+}
