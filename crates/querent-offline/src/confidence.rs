@@ -278,8 +278,7 @@ fn shape_doubts(q: &Select, idx: &Index, toks: &[Tok]) -> Vec<Doubt> {
             .chain(q.order.iter().map(|(e, _)| e))
             .chain(q.having_of.iter())
     };
-    // (Numbers added up, averaged or ranged over: a count, or a status a metric compares,
-    // may well be what the rows are grouped by.)
+    // (The columns the figures are computed over, a metric's among them.)
     let computed: Vec<usize> = exprs().flat_map(|e| computed_over(e, idx)).collect();
     let aggregates = exprs().any(|e| sql::is_measure(e, idx));
     if let Some(&g) = q.group.iter().find(|g| computed.contains(g)) {
