@@ -127,31 +127,22 @@ impl BenchServer {
         .await
     }
 
-    /// Starts this binary as `querent --data-dir <temp dir> serve --bind 127.0.0.1:0` (the
-    /// embedded store, the demo database generated on first start, `QUERENT_LOG_LEVEL=error`
-    /// plus `env`) and does first-boot setup. Fails when this process is not the `querent`
-    /// binary.
-    pub async fn spawn(env: &[(&str, &str)]) -> Result<BenchServer, String> {
-        BenchServer::spawn_on(env, None).await
-    }
-
     /// The server of a load benchmark (`latency`, `throughput`, `sse`): a `querent serve`
     /// child on the store `database_url` selects (`None`: the embedded store), or, when this
     /// process is not the `querent` binary (a test harness), the server in this process.
     pub async fn for_load(database_url: Option<&str>) -> Result<BenchServer, String> {
-        match BenchServer::spawn_on(&[], database_url).await {
+        match BenchServer::spawn(database_url).await {
             Ok(s) => Ok(s),
             Err(e) if e.starts_with(NOT_QUERENT) => BenchServer::start_on(database_url).await,
             Err(e) => Err(e),
         }
     }
 
-    /// [`BenchServer::spawn`] on the PostgreSQL store at `database_url`
-    /// (`QUERENT_DATABASE_URL`; `None`: the embedded store).
-    pub async fn spawn_on(
-        env: &[(&str, &str)],
-        database_url: Option<&str>,
-    ) -> Result<BenchServer, String> {
+    /// Starts this binary as `querent --data-dir <temp dir> serve --bind 127.0.0.1:0` (the
+    /// demo database generated on first start, `QUERENT_LOG_LEVEL=error`) on the PostgreSQL
+    /// store at `database_url` (`QUERENT_DATABASE_URL`; `None`: the embedded store) and does
+    /// first-boot setup. Fails when this process is not the `querent` binary.
+    pub async fn spawn(database_url: Option<&str>) -> Result<BenchServer, String> {
         let exe = std::env::current_exe().map_err(|e| format!("the querent binary: {e}"))?;
         if exe.file_stem().and_then(|s| s.to_str()) != Some("querent") {
             return Err(format!(
@@ -170,7 +161,6 @@ impl BenchServer {
             .env_remove("QUERENT_BIND")
             .env("QUERENT_DEMO", "true")
             .env("QUERENT_LOG_LEVEL", "error")
-            .envs(env.iter().copied())
             .envs(database_url.map(|url| ("QUERENT_DATABASE_URL", url)))
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -349,11 +339,7 @@ impl BenchServer {
     /// process when in-process), from `/proc/…/stat` (clock ticks of 1/100 s).
     pub fn cpu_secs(&self) -> Option<f64> {
         let stat = std::fs::read_to_string(self.status_path().replace("/status", "/stat")).ok()?;
-        // The fields after the command name, which is in parentheses.
-        let rest = &stat[stat.rfind(')')? + 2..];
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
-        Some((ticks(11)? + ticks(12)?) / 100.0)
+        stat_cpu(&stat).map(|(_, secs)| secs)
     }
 
     /// Whether the server runs in a child process (its memory is its own).
@@ -523,7 +509,7 @@ where
 /// `/proc/<pid>/stat`; `None` when there are none. Backends that exit between two readings
 /// take their time with them, and other users of the same server count too.
 pub(crate) fn postgres_cpu_secs() -> Option<f64> {
-    let mut ticks = 0.0;
+    let mut secs = 0.0;
     let mut found = false;
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {
         let name = entry.file_name();
@@ -536,21 +522,25 @@ pub(crate) fn postgres_cpu_secs() -> Option<f64> {
         let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
             continue;
         };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        if &stat[open + 1..close] != "postgres" {
-            continue;
-        }
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        // After the command: state is field 0, utime 11, stime 12.
-        let t = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-        if let (Some(u), Some(s)) = (t(11), t(12)) {
-            ticks += u + s;
+        if let Some(("postgres", cpu)) = stat_cpu(&stat) {
+            secs += cpu;
             found = true;
         }
     }
-    found.then_some(ticks / 100.0)
+    found.then_some(secs)
+}
+
+/// A `/proc/<pid>/stat` line's command name and CPU time (user + system, seconds; clock
+/// ticks of 1/100 s).
+fn stat_cpu(stat: &str) -> Option<(&str, f64)> {
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    // After the command: state is field 0, utime 11, stime 12.
+    let fields: Vec<&str> = stat.get(close + 1..)?.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((
+        stat.get(open + 1..close)?,
+        (ticks(11)? + ticks(12)?) / 100.0,
+    ))
 }
 
 /// How a load benchmark's table names the store (`database_url` of its server).
@@ -564,6 +554,14 @@ pub(crate) fn store_label(database_url: Option<&str>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_time_of_a_stat_line() {
+        // A command with a space and a parenthesis in it, as `/proc/<pid>/stat` may hold.
+        let stat = "42 (post gres)) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 1 0";
+        assert_eq!(stat_cpu(stat), Some(("post gres)", 3.0)));
+        assert_eq!(stat_cpu("42 (postgres) S 1"), None);
+    }
 
     #[test]
     fn store_option_and_server_urls() {
