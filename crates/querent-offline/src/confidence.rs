@@ -402,13 +402,9 @@ fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> 
         let breaks_down = |g: usize, w: &Tok| {
             let gt = idx.cols[g].table;
             says(g, w)
-                || idx.table_named_by(&w.stem).is_some_and(|t| {
-                    gt == t
-                        || idx
-                            .edges
-                            .iter()
-                            .any(|e| e.from == g && idx.cols[e.to].table == t)
-                })
+                || idx
+                    .table_named_by(&w.stem)
+                    .is_some_and(|t| gt == t || idx.points_at(g, t))
         };
         let grounded = |w: &Tok| {
             idx.table_named_by(&w.stem).is_some() || (0..idx.cols.len()).any(|c| says(c, w))
@@ -560,14 +556,9 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
 /// `orders.customer_id`).
 pub(crate) fn determined_by_groups(q: &Select, idx: &Index, c: usize) -> bool {
     let t = idx.cols[c].table;
-    q.group.iter().any(|&g| {
-        g == c
-            || idx.key_col(t) == Some(g)
-            || idx
-                .edges
-                .iter()
-                .any(|e| e.from == g && idx.cols[e.to].table == t)
-    })
+    q.group
+        .iter()
+        .any(|&g| g == c || idx.key_col(t) == Some(g) || idx.points_at(g, t))
 }
 
 /// A number rows carry as a measure: numeric, no key.

@@ -1577,11 +1577,7 @@ pub(crate) fn kinds_of(toks: Vec<Tok>, idx: &Index) -> Vec<Tok> {
                         .cols
                         .iter()
                         .copied()
-                        .filter(|&c| {
-                            idx.edges
-                                .iter()
-                                .any(|e| e.from == c && idx.cols[e.to].table == kt)
-                        })
+                        .filter(|&c| idx.points_at(c, kt))
                         .collect(),
                     None => kind_cols,
                 };

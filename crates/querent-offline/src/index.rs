@@ -1575,6 +1575,13 @@ impl Index {
             })
     }
 
+    /// Whether column `c` is a foreign key to a row of table `t`.
+    pub fn points_at(&self, c: usize, t: usize) -> bool {
+        self.edges
+            .iter()
+            .any(|e| e.from == c && self.cols[e.to].table == t)
+    }
+
     /// Whether `a` and `b` are one foreign key apart.
     pub fn adjacent(&self, a: usize, b: usize) -> bool {
         self.neighbours(a)

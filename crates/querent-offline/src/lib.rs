@@ -883,21 +883,17 @@ fn translate_on(
 /// thousands": the question without the unit said ("in millions", with a verb of showing
 /// before it), and the unit.
 fn said_in_unit(question: &str) -> (Option<String>, Option<sql::Scale>) {
-    let words: Vec<&str> = question.split_whitespace().collect();
-    let bare = |w: &str| {
-        w.trim_matches(|c: char| !c.is_alphanumeric())
-            .to_ascii_lowercase()
-    };
+    let (words, bare) = words_of(question);
     for i in 1..words.len() {
-        let Some(unit) = sql::Scale::from_word(&bare(words[i])) else {
+        let Some(unit) = sql::Scale::from_word(&bare[i]) else {
             continue;
         };
-        if bare(words[i - 1]) != "in" {
+        if bare[i - 1] != "in" {
             continue;
         }
         let from = if i >= 2
             && matches!(
-                bare(words[i - 2]).as_str(),
+                bare[i - 2].as_str(),
                 "expressed" | "shown" | "given" | "measured" | "stated"
             ) {
             i - 2
@@ -2229,14 +2225,7 @@ fn sort_as_said(q: &mut sql::Select, idx: &index::Index, descending: bool) {
 fn said_direction(question: &str) -> (Option<String>, Option<bool>) {
     const DOWN: [&str; 6] = ["most", "highest", "largest", "biggest", "greatest", "top"];
     const UP: [&str; 4] = ["fewest", "least", "lowest", "smallest"];
-    let words: Vec<&str> = question.split_whitespace().collect();
-    let bare: Vec<String> = words
-        .iter()
-        .map(|w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_ascii_lowercase()
-        })
-        .collect();
+    let (words, bare) = words_of(question);
     let dir = |w: &str| {
         if DOWN.contains(&w) {
             Some(true)
@@ -2292,24 +2281,33 @@ fn said_direction(question: &str) -> (Option<String>, Option<bool>) {
 /// count to place. Not "at least one of …", which picks among the rows. (A second reading,
 /// for questions the first cannot read: where it can, "at least one" is its `HAVING`.)
 fn at_least_one(question: &str) -> Option<String> {
-    let words: Vec<&str> = question.split_whitespace().collect();
-    let bare = |i: usize| {
-        words.get(i).map_or(String::new(), |w| {
-            w.trim_matches(|c: char| !c.is_alphanumeric())
-                .to_ascii_lowercase()
-        })
-    };
+    let (words, bare) = words_of(question);
+    let bare = |i: usize| bare.get(i).map_or("", String::as_str);
     let i = (0..words.len()).find(|&i| {
         bare(i) == "at"
             && bare(i + 1) == "least"
-            && matches!(bare(i + 2).as_str(), "one" | "1")
+            && matches!(bare(i + 2), "one" | "1")
             && !words[i + 2].ends_with([',', '.', '?', '!'])
-            && !matches!(bare(i + 3).as_str(), "" | "of")
+            && !matches!(bare(i + 3), "" | "of")
     })?;
     let mut kept: Vec<&str> = words[..i].to_vec();
     kept.push("a");
     kept.extend(&words[i + 3..]);
     Some(kept.join(" "))
+}
+
+/// A question's words as written (split at white space) and each without its punctuation,
+/// in lower case, for the cuts made before reading (a unit, a direction, "at least one").
+fn words_of(question: &str) -> (Vec<&str>, Vec<String>) {
+    let words: Vec<&str> = question.split_whitespace().collect();
+    let bare = words
+        .iter()
+        .map(|w| {
+            w.trim_matches(|c: char| !c.is_alphanumeric())
+                .to_ascii_lowercase()
+        })
+        .collect();
+    (words, bare)
 }
 
 /// `words` joined without `words[start..=end]`, the punctuation after the last of them kept
