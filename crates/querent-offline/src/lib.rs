@@ -3992,8 +3992,17 @@ impl SqlProvider for OfflineProvider {
     }
 
     async fn generate(&self, request: &GenerateRequest) -> Result<Generated, ProviderError> {
-        let t = self
-            .translate(request)
+        // The translator is pure computation over borrowed data: a defect in it (an index
+        // past a question's end) fails this one request as the provider's error instead of
+        // taking the request's worker down. The panic's message goes to the log (stderr).
+        let t = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.translate(request)))
+            .map_err(|_| {
+                ProviderError::Failed(
+                    "the offline translator failed on this question (an internal error, \
+                     written to the server's log); rephrase it, or use an LLM provider"
+                        .into(),
+                )
+            })?
             .map_err(|e| ProviderError::CannotTranslate(e.understood))?;
         Ok(Generated {
             sql: t.sql,

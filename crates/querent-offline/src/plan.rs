@@ -4198,9 +4198,10 @@ impl P<'_> {
         negation_at(&self.toks, j)
     }
 
-    /// Whether a clause boundary lies between token positions `a` and `b`.
+    /// Whether a clause boundary lies between token positions `a` and `b` (`b` may be the
+    /// end of the question: a phrase that ends it, such as a closing "in 2025").
     fn boundary(&self, a: usize, b: usize) -> bool {
-        (a..b).any(|j| {
+        (a..b.min(self.toks.len())).any(|j| {
             self.toks[j].comma
                 || self.toks[j].stop
                 || (j > a
