@@ -47,8 +47,37 @@ fn reading_factor(via: Via) -> (f32, &'static str) {
         Via::Age => (0.9, "an age range"),
         Via::Spelling => (0.85, "a misspelling"),
         Via::Abbreviation => (0.9, "its abbreviation"),
+        Via::LooseAbbreviation => (0.75, "letters of it"),
         Via::Related => (0.8, "a broader or narrower word"),
         Via::Money => (0.9, "the amount of money kept there"),
+    }
+}
+
+/// Whether a question opens by asking for a figure: "how many …", "how much …", "what is
+/// the total / average / number …".
+fn asks_for_a_figure(toks: &[Tok]) -> bool {
+    let words: Vec<&str> = toks
+        .iter()
+        .take_while(|t| !t.quoted)
+        .take(4)
+        .map(|t| t.low.as_str())
+        .collect();
+    let figure = |w: &str| {
+        matches!(
+            w,
+            "total" | "average" | "mean" | "sum" | "number" | "count" | "median"
+        )
+    };
+    match words.as_slice() {
+        ["how", "many" | "much", ..] => true,
+        [
+            "what" | "what's",
+            "is" | "was" | "are" | "were",
+            "the",
+            w,
+            ..,
+        ] => figure(w),
+        _ => false,
     }
 }
 
@@ -128,6 +157,23 @@ pub(crate) fn assess(
         doubts.push(Doubt {
             said: "the question asks who, but the answer names no one".into(),
             factor: 0.7,
+            about_a_word: false,
+        });
+    }
+    if asks_for_a_figure(toks)
+        && q.share.is_none()
+        && q.ratio.is_none()
+        && !q.items.iter().any(|e| match e {
+            Expr::Col(c) => {
+                idx.cols[*c].metric.is_some() || idx.cols[*c].kind == crate::index::Kind::Number
+            }
+            Expr::CountStar | Expr::Agg(..) => true,
+        })
+    {
+        // "What was the total spent on shots for the dogs?" answered with the dogs' names.
+        doubts.push(Doubt {
+            said: "the question asks for a number, but the answer shows none".into(),
+            factor: 0.5,
             about_a_word: false,
         });
     }
@@ -472,33 +518,51 @@ fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> 
 /// does not spell ('CNL').
 fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<Doubt> {
     let lex = crate::lexicon::lexicon();
-    // (A time range's verb dates the rows, "orders placed in 2025"; verbs of making or
-    // keeping a row say it exists, not a state of it.)
-    let dated = q.bucket.is_some()
-        || q.conds
-            .iter()
-            .flat_map(sql::cond_cols)
-            .any(|c| idx.cols[c].kind == crate::index::Kind::Date);
-    if dated {
-        return Vec::new();
-    }
-    let Some(said) = toks.iter().enumerate().find_map(|(i, t)| {
+    let Some((said, before_only)) = toks.iter().enumerate().find_map(|(i, t)| {
         let made = lex
             .lemma(&t.low)
             .is_some_and(|l| crate::lexicon::MAKING_VERBS.contains(&l.as_str()));
         let participle = t.low.ends_with("ed") || lex.lemma(&t.low).is_some_and(|l| l != t.low);
         let after_be = (i.saturating_sub(2)..i)
             .any(|j| matches!(toks[j].low.as_str(), "was" | "were" | "is" | "are" | "been"));
+        // "How many failed transactions …": the participle before the rows it qualifies.
+        let before_rows = !t.stop
+            && !t.comma
+            && toks
+                .get(i + 1)
+                .is_some_and(|n| !n.quoted && covered.get(i + 1).copied().unwrap_or(false));
         (!covered.get(i).copied().unwrap_or(true)
             && !crate::ground::fixed(t)
             && lex.is_verb(&t.low)
             && participle
             && !made
-            && after_be)
-            .then_some(t.low.as_str())
+            && (after_be || before_rows))
+            .then_some((t, !after_be))
     }) else {
         return Vec::new();
     };
+    // A time range the verb names dates the rows ("orders shipped in 2025" compares
+    // `shipped_date`): the verb says when, not a state. Any other date ("appointments
+    // cancelled between January and March" on the appointment's date) leaves the state
+    // unsaid.
+    let verb = lex.lemma(&said.low).unwrap_or_else(|| said.stem.clone());
+    let dated = q
+        .conds
+        .iter()
+        .flat_map(sql::cond_cols)
+        .chain(q.bucket.map(|(c, _)| c))
+        .filter(|&c| idx.cols[c].kind == crate::index::Kind::Date)
+        .any(|c| {
+            idx.cols[c]
+                .names()
+                .flatten()
+                .any(|w| *w == verb || *w == said.low || *w == said.stem)
+        });
+    if dated {
+        return Vec::new();
+    }
+    let word = said;
+    let said = said.low.as_str();
     let compared: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
     let status = sql::tables_of(q, idx).into_iter().find_map(|t| {
         idx.tables[t].cols.iter().copied().find_map(|c| {
@@ -527,7 +591,20 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
             let places = values
                 .iter()
                 .any(|v| !lex.place_names(&v.to_lowercase()).is_empty());
+            // Before the rows ("failed transactions"), a participle may as well say how
+            // they came to be ("rented cars"): a state only where a stored state spells it
+            // ('fail', 'CMP' of "completed").
+            let spelled = !before_only
+                || values.iter().any(|v| {
+                    let v = v.to_lowercase();
+                    v.chars().count() >= 3
+                        && (verb.starts_with(&v)
+                            || v.starts_with(&verb)
+                            || crate::ground::abbreviates_loosely(&v, &verb)
+                            || crate::ground::abbreviates_loosely(&v, &word.low))
+                });
             (named
+                && spelled
                 && col.kind == crate::index::Kind::Text
                 && (2..=15).contains(&values.len())
                 && !places
@@ -664,13 +741,41 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
         // Whether the column has stored (sampled) values, and whether any of its values,
         // stored or mapped, is this one: one pass over the index's values.
         let (mut sampled, mut held) = (false, false);
+        // The one form every stored code shares, if any: its length, all capitals or
+        // digits ('GBR', 'USA').
+        let mut code_len: Option<Option<usize>> = None;
         for v in idx.values.iter().filter(|v| v.col == c) {
             sampled |= !v.mapped;
             held |= v.value == text || (!v.mapped && v.value.eq_ignore_ascii_case(text));
+            if !v.mapped {
+                let n = v.value.chars().count();
+                let code = v
+                    .value
+                    .chars()
+                    .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit());
+                code_len = match code_len {
+                    None => Some(code.then_some(n)),
+                    Some(Some(m)) if code && m == n => Some(Some(m)),
+                    _ => Some(None),
+                };
+            }
         }
         if held {
             continue;
         }
+        let code = text
+            .chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit());
+        let form = code_len
+            .flatten()
+            .filter(|_| {
+                idx.values
+                    .iter()
+                    .filter(|v| v.col == c && !v.mapped)
+                    .count()
+                    >= 3
+            })
+            .or(idx.cols[c].width.filter(|_| code));
         let col = &idx.cols[c];
         let table = &idx.tables[col.table].name;
         let low = text.to_lowercase();
@@ -696,6 +801,14 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
         let a_name = col.names().any(|n| n.last().is_some_and(|w| w == "name"));
         let why = if sampled && !place {
             format!("'{text}' is not among the values of `{table}.{}`", col.name)
+        } else if let Some(n) = form
+            && text.chars().count() != n
+        {
+            // "UK" compared with codes of three letters ('GBR'): not how they are kept.
+            format!(
+                "'{text}' is not kept as `{table}.{}` keeps its codes ({n} letters)",
+                col.name
+            )
         } else if place && person_part || from_a_place && a_name {
             format!("'{text}' is a place, not a name in `{table}.{}`", col.name)
         } else if first_name && text.split_whitespace().count() > 1 {
@@ -884,6 +997,37 @@ mod tests {
     }
 
     #[test]
+    fn a_code_not_in_the_form_the_column_keeps_is_a_doubt() {
+        // `char(3)` codes, none sampled: "UK" is not how the United Kingdom is kept there.
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [{"name": "city", "kind": "table", "columns": [
+                {"name": "id", "data_type": "integer", "nullable": false},
+                {"name": "CountryCode", "data_type": "char(3)", "nullable": false}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let code = idx
+            .cols
+            .iter()
+            .position(|c| c.name == "CountryCode")
+            .unwrap();
+        assert_eq!(idx.cols[code].width, Some(3));
+        let query = |text: &str| {
+            Select::plain(
+                0,
+                vec![Expr::CountStar],
+                vec![sql::Cond::Cmp(code, "=", sql::Lit::Str(text.into()))],
+            )
+        };
+        let toks = crate::text::tokenize("how many cities are in the UK");
+        let doubts = guessed_values(&query("UK"), &idx, &toks, &[0]);
+        assert_eq!(doubts.len(), 1);
+        assert!(doubts[0].said.contains("(3 letters)"), "{}", doubts[0].said);
+        assert!(guessed_values(&query("USA"), &idx, &toks, &[0]).is_empty());
+    }
+
+    #[test]
     fn shapes_no_reading_wants_are_doubts() {
         let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
             "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
@@ -989,6 +1133,17 @@ mod tests {
     }
 
     #[test]
+    fn a_question_opening_with_a_figure_asks_for_a_number() {
+        let asks = |q: &str| asks_for_a_figure(&crate::text::tokenize(q));
+        assert!(asks("What was the total spent on shots for the dogs?"));
+        assert!(asks("How much did we collect in 2024?"));
+        assert!(asks("what is the average age"));
+        // A figure that only picks the rows shown is no figure asked.
+        assert!(!asks("Which customers spent the most in total?"));
+        assert!(!asks("What is the name of the oldest dog?"));
+    }
+
+    #[test]
     fn a_state_said_of_the_rows_and_left_out_is_a_doubt() {
         let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
             "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
@@ -1015,7 +1170,7 @@ mod tests {
             d[0].said
                 .contains("\"cancelled\"; `shpmt.sts_cd` keeps states such as 'CNL'")
         );
-        // Verbs of making a row, a dated range and a status compared are no doubt.
+        // Verbs of making a row and a status compared are no doubt.
         assert!(doubts(&all, "how many shipments were booked").is_empty());
         let status = idx.cols.iter().position(|c| c.name == "sts_cd").unwrap();
         let cancelled = Select::plain(
@@ -1034,7 +1189,16 @@ mod tests {
                 sql::Lit::Str("2024-01-01".into()),
             )],
         );
-        assert!(doubts(&dated, "how many shipments were cancelled in 2024").is_empty());
+        // A range on the date the verb names says when ("shipped in 2024"); a range on
+        // another date leaves the state unsaid.
+        assert!(doubts(&dated, "how many shipments were shipped in 2024").is_empty());
+        assert_eq!(
+            doubts(&dated, "how many shipments were cancelled in 2024").len(),
+            1
+        );
+        // Before the rows, only a state a stored code spells: "cancelled" is `CNL`.
+        assert_eq!(doubts(&all, "how many cancelled shipments").len(), 1);
+        assert!(doubts(&all, "how many inspected shipments").is_empty());
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub(crate) enum Via {
     Spelling,
     /// The one abbreviation of the word the schema names with ("shipments" → `shpmt`).
     Abbreviation,
+    /// The one word of the schema made of the word's letters in order, dropping more than
+    /// abbreviations usually drop ("shipments" → `shpt`): weaker evidence.
+    LooseAbbreviation,
     /// A broader or narrower word of WordNet's ("vessels" for ships).
     Related,
     /// A word of money ("price", "worth") the schema does not use, read as the one amount
@@ -147,14 +150,43 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
     best.filter(|_| !tie).map(|(_, w)| w.to_owned())
 }
 
-/// Whether `short` abbreviates `word` as identifiers do: the same first letter, then some
-/// of the word's letters in order ("cust" of customer, "shpmt" of shipment, "drv" of
-/// driver), at least two letters shorter.
+/// Whether `short` abbreviates `word` as identifiers do: the same first letter, then the
+/// word with some letters dropped the way abbreviations drop them — vowels, a doubled
+/// letter, an `n`/`m` before a consonant (`amt` of amount, `pymt` of payment), the `c` of
+/// `ck` (`trk` of truck) — and the rest cut off (`cust` of customer, `drv` of driver), at
+/// least two letters shorter. Other consonants are never dropped: `instl` is install, not
+/// "industrial" ([`abbreviates_loosely`] allows that, as weaker evidence).
 pub(crate) fn abbreviates(short: &str, word: &str) -> bool {
+    let s: Vec<char> = short.chars().collect();
+    let w: Vec<char> = word.chars().collect();
+    !s.is_empty() && s.first() == w.first() && s.len() + 2 <= w.len() && drops_to(&s, &w, 1, 1)
+}
+
+/// Whether `short` is some of `word`'s letters in order, the first kept, two letters
+/// shorter at least: abbreviations that drop syllables (`mfg` of manufacturing, `shpt` of
+/// shipment) — and letters of unrelated words (`instl` of "industrial").
+pub(crate) fn abbreviates_loosely(short: &str, word: &str) -> bool {
     let mut letters = word.chars();
     short.chars().next() == word.chars().next()
         && short.chars().count() + 2 <= word.chars().count()
         && short.chars().all(|c| letters.any(|w| w == c))
+}
+
+/// Whether `s[i..]` is `w[j..]` with droppable letters left out and its end cut off.
+fn drops_to(s: &[char], w: &[char], i: usize, j: usize) -> bool {
+    if i == s.len() {
+        return true;
+    }
+    let Some(&c) = w.get(j) else {
+        return false;
+    };
+    let vowel = |c: char| "aeiouy".contains(c);
+    let next_consonant = w.get(j + 1).is_some_and(|&n| !vowel(n));
+    let droppable = vowel(c)
+        || w[j - 1] == c
+        || (matches!(c, 'n' | 'm') && next_consonant)
+        || (c == 'c' && w.get(j + 1) == Some(&'k'));
+    (s[i] == c && drops_to(s, w, i + 1, j + 1)) || (droppable && drops_to(s, w, i, j + 1))
 }
 
 /// The one word of the schema's names (never a stored value: 'TWN' is Taiwan, not "town")
@@ -220,7 +252,7 @@ fn is_skeleton(short: &str, word: &str) -> bool {
 /// (or have no vowel) are abbreviations (two letters fit too many words: "rs" of release),
 /// and not of a verb's past ("carried" is no `crd`); the longest that fits wins, and two of
 /// the same length are no reading.
-fn abbreviated(idx: &Index, tok: &Tok) -> Option<String> {
+fn abbreviated(idx: &Index, tok: &Tok) -> Option<(String, Via)> {
     let word = &tok.stem;
     if tok.quoted || word.chars().count() < 4 || !word.chars().all(char::is_alphabetic) {
         return None;
@@ -241,7 +273,9 @@ fn abbreviated(idx: &Index, tok: &Tok) -> Option<String> {
         return None;
     }
     let vowel = |w: &str| w.chars().any(|c| "aeiouy".contains(c));
-    let mut best: Option<&str> = None;
+    // The closest fit wins (dropping only what abbreviations drop before dropping any
+    // letter), then the longest; two different words that fit as well are no reading.
+    let mut best: Option<(bool, usize, &str)> = None;
     let mut tie = false;
     for w in &idx.vocab {
         let n = w.chars().count();
@@ -249,20 +283,33 @@ fn abbreviated(idx: &Index, tok: &Tok) -> Option<String> {
             || !w.chars().all(char::is_alphabetic)
             || is_stopword(w)
             || (vowel(w) && lex.is_word(w))
-            || !(abbreviates(w, word) || abbreviates(w, &tok.low))
         {
             continue;
         }
+        let strict = abbreviates(w, word) || abbreviates(w, &tok.low);
+        if !(strict || abbreviates_loosely(w, word) || abbreviates_loosely(w, &tok.low)) {
+            continue;
+        }
+        let rank = (strict, n);
         match best {
-            Some(b) if b.len() > w.len() => {}
-            Some(b) if b.len() == w.len() => tie = tie || b != w,
+            Some((s, l, b)) if (s, l) == rank => tie = tie || b != w,
+            Some((s, l, _)) if (s, l) > rank => {}
             _ => {
-                best = Some(w);
+                best = Some((strict, n, w));
                 tie = false;
             }
         }
     }
-    best.filter(|_| !tie).map(str::to_owned)
+    best.filter(|_| !tie).map(|(strict, _, w)| {
+        (
+            w.to_owned(),
+            if strict {
+                Via::Abbreviation
+            } else {
+                Via::LooseAbbreviation
+            },
+        )
+    })
 }
 
 /// "Which country do most of our guests come from?": the value most rows have, as "which
@@ -828,7 +875,7 @@ fn reading_of(
             (if rest.is_empty() { alt } else { rest }, Via::Money)
         })
         .or_else(|| related_name(idx, tok))
-        .or_else(|| abbreviated(idx, tok).map(|w| (vec![w], Via::Abbreviation)))
+        .or_else(|| abbreviated(idx, tok).map(|(w, via)| (vec![w], via)))
         .or_else(|| {
             // Not a plural or inflection of a known word: perhaps a misspelling.
             let singular = crate::text::stem(&tok.low);
@@ -986,7 +1033,7 @@ fn trade_table(tok: &Tok, idx: &Index) -> Option<String> {
 /// adjective qualifies it (½); verbs ("arriving", "taught", "concerts play there") say how
 /// two things relate, which a join already says, and adverbs ("temporarily") only colour
 /// the question (0).
-fn weight(toks: &[Tok], i: usize) -> f32 {
+fn weight(toks: &[Tok], i: usize, covered: &[bool]) -> f32 {
     let lex = lexicon();
     let w = toks[i].low.as_str();
     if w.len() > 4 && w.ends_with("ly") {
@@ -1039,9 +1086,15 @@ fn weight(toks: &[Tok], i: usize) -> f32 {
         return 0.0;
     }
     // "Which products are low on stock?": an adjective said of the rows picks some of
-    // them; left out, the answer is every row.
+    // them; left out, the answer is every row. Right before the word the query read as
+    // the rows ("the unpaid fines"), it is as telling as a noun: the answer without it is
+    // about all of them.
     if lex.is_adjective(w) && !matches!(prev, "are" | "is" | "were" | "was") {
-        return 0.5;
+        let qualifies_read_noun = !toks[i].stop
+            && !toks[i].comma
+            && covered.get(i + 1).copied().unwrap_or(false)
+            && toks.get(i + 1).is_some_and(|n| !n.quoted);
+        return if qualifies_read_noun { 1.0 } else { 0.5 };
     }
     1.0
 }
@@ -1841,7 +1894,7 @@ pub(crate) fn unknown_words(toks: &[Tok], covered: &[bool], idx: &Index) -> Vec<
         {
             1.0
         } else {
-            weight(toks, i)
+            weight(toks, i, covered)
         };
         if w > 0.0 && !out.iter().any(|(x, _)| *x == tok.low) {
             out.push((tok.low.clone(), w));
@@ -1892,6 +1945,36 @@ mod tests {
     }
 
     #[test]
+    fn abbreviations_drop_vowels_doubles_and_nasals_and_cut_the_end() {
+        for (short, word) in [
+            ("cust", "customer"),
+            ("shpmt", "shipment"),
+            ("drv", "driver"),
+            ("trk", "truck"),
+            ("amt", "amount"),
+            ("pymt", "payment"),
+            ("rdg", "reading"),
+            ("acct", "account"),
+            ("appt", "appointment"),
+            ("instl", "installation"),
+            ("mbr", "member"),
+            ("tkt", "ticket"),
+        ] {
+            assert!(abbreviates(short, word), "{short} of {word}");
+        }
+        // A consonant other than a nasal is never dropped; the first letter is kept; the
+        // abbreviation is shorter by two letters at least.
+        for (short, word) in [
+            ("instl", "industrial"),
+            ("mfg", "manufacturing"),
+            ("ust", "customer"),
+            ("drive", "driver"),
+        ] {
+            assert!(!abbreviates(short, word), "{short} of {word}");
+        }
+    }
+
+    #[test]
     fn abbreviated_names_and_codes_are_read_from_the_full_word() {
         let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
             "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
@@ -1920,7 +2003,11 @@ mod tests {
         let (q, how) = read("shipments of manufacturing customers");
         // ("customers" is known already: `cust_id` spells `cust` out.)
         assert_eq!(q, "shpt of mfg customers");
-        assert!(how.iter().all(|r| r.via == Via::Abbreviation), "{how:?}");
+        assert!(
+            how.iter()
+                .all(|r| matches!(r.via, Via::Abbreviation | Via::LooseAbbreviation)),
+            "{how:?}"
+        );
         // A verb's past is no abbreviation ("carried" is not `crd`), nor is a word whose
         // letters do not come in order.
         assert_eq!(read("what was carried").0, "what was carried");

@@ -44,6 +44,8 @@ pub(crate) struct Col {
     /// A date kept in a text column (`hire_dt TEXT`): PostgreSQL compares and cuts it only
     /// once cast.
     pub text_date: bool,
+    /// The fixed length a `CHAR(n)` column declares (`CountryCode char(3)`).
+    pub width: Option<usize>,
     /// Part of the primary key.
     pub pk: bool,
     /// Part of a foreign key.
@@ -81,6 +83,15 @@ const YES_NO: &[(&str, &str)] = &[
     ("true", "false"),
     ("1", "0"),
 ];
+
+/// The length a declared type fixes: `CHAR(3)`, `character(2)`, `NCHAR(3)` (a `VARCHAR`'s
+/// is only a bound).
+fn fixed_width(declared: &str) -> Option<usize> {
+    let (name, rest) = declared.split_once('(')?;
+    matches!(name.trim(), "char" | "character" | "nchar")
+        .then(|| rest.trim_end_matches(')').trim().parse().ok())
+        .flatten()
+}
 
 /// Whether column `name` of type `data_type` with words `words` and samples `samples` is a
 /// yes/no column, and if so what it says: a boolean type, a text column whose sampled
@@ -572,6 +583,7 @@ impl Index {
                     spelled: spelled_short,
                     kind,
                     text_date,
+                    width: fixed_width(&declared),
                     pk: t.primary_key.iter().any(|p| p == &c.name),
                     fk,
                     samples: match sc {
@@ -883,6 +895,7 @@ impl Index {
                     spelled: Vec::new(),
                     kind: Kind::Number,
                     text_date: false,
+                    width: None,
                     pk: false,
                     fk: false,
                     samples: Vec::new(),
@@ -921,6 +934,7 @@ impl Index {
                     spelled: Vec::new(),
                     kind: Kind::Number,
                     text_date: false,
+                    width: None,
                     pk: false,
                     fk: false,
                     samples: Vec::new(),
@@ -1171,6 +1185,7 @@ impl Index {
             words,
             kind: Kind::Number,
             text_date: false,
+            width: None,
             pk: false,
             fk: false,
             samples: Vec::new(),

@@ -790,6 +790,9 @@ pub(crate) const FILLER_PHRASES: &[&[&str]] = &[
     &["right", "now"],
     &["as", "of", "now"],
     &["of", "origin"],
+    // A person's name is shown whole (first and last) already.
+    &["full", "name"],
+    &["full", "names"],
     // Where the rows are kept: every row is "on file".
     &["on", "file"],
     &["on", "record"],
