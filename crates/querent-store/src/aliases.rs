@@ -32,6 +32,8 @@ impl ConnectionAliasStore for Store {
         }
         let ids: Vec<String> = connections.iter().map(ToString::to_string).collect();
         with_write!(self, c => {
+            // Owned by this run of the unit of work (it may run twice, `with_conn!`).
+            let ids = ids.clone();
             let load = |ids: Vec<String>| {
                 connection_aliases::table
                     .filter(connection_aliases::connection_id.eq_any(ids))

@@ -121,7 +121,7 @@ impl CacheStore for Store {
         let max = i64::try_from(max_entries).unwrap_or(i64::MAX);
         with_write!(self, c => {
             let rows = &rows;
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 for row in rows {
                     diesel::delete(
                         cache_entries::table
@@ -217,7 +217,7 @@ impl CacheStore for Store {
         hits.sort_unstable();
         with_write!(self, c => {
             let (counts, hits) = (&counts, &hits);
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 for (id, e, s, m) in counts {
                     diesel::insert_into(cache_counters::table)
                         .values((

@@ -136,7 +136,7 @@ impl InvitationStore for Store {
         let urow = UserRow::from_domain(user, password_hash);
         let id = id.to_string();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 // The compare-and-set first: a token is used once, also under a race.
                 let n = diesel::update(
                     invitations::table.find(&id).filter(invitations::accepted_at.is_null()),

@@ -49,6 +49,10 @@
 
 /// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
 /// The body is compiled once per backend; the connection goes back to the pool at the end.
+/// On PostgreSQL the connection is handed out without a test query, and a body that fails
+/// because the connection was lost (its backend ended while it sat in the pool) runs once
+/// more on a checked connection (`store::pg_checkout`, `store::pg_lost`): so it may run
+/// twice, and owns nothing it moves away (clone what it consumes).
 /// Defined before the modules so every one of them (store.rs, semantic.rs, cache.rs,
 /// workspace/) can use it.
 macro_rules! with_conn {
@@ -63,11 +67,27 @@ macro_rules! with_conn {
                     $body
                 }
                 $crate::store::Pools::Postgres(p) => {
-                    let mut guard = p.get().await.map_err(|e| {
-                        $crate::DbError($crate::StoreError::Unavailable(e.to_string()))
-                    })?;
-                    let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
-                    $body
+                    // Pooled connections are handed out unchecked; a unit of work that
+                    // finds its connection lost (its backend ended) runs once more on a
+                    // checked one (`store::pg_lost`).
+                    let mut checked = false;
+                    loop {
+                        let mut guard = $crate::store::pg_checkout(p, checked).await?;
+                        let result = async {
+                            let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
+                            $crate::store::unit_of_work($body)
+                        }
+                        .await;
+                        match result {
+                            Err(e)
+                                if !checked && $crate::store::pg_lost(&mut guard, &e.0).await =>
+                            {
+                                $crate::store::pg_discard(guard, &e.0);
+                                checked = true;
+                            }
+                            other => break other,
+                        }
+                    }
                 }
             }
         }
@@ -101,11 +121,27 @@ macro_rules! with_conn_sync {
             match &*$self.pools {
                 $crate::store::Pools::Sqlite(p) => $crate::store::run_sync(p, $sync).await,
                 $crate::store::Pools::Postgres(p) => {
-                    let mut guard = p.get().await.map_err(|e| {
-                        $crate::DbError($crate::StoreError::Unavailable(e.to_string()))
-                    })?;
-                    let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
-                    $body
+                    // Pooled connections are handed out unchecked; a unit of work that
+                    // finds its connection lost (its backend ended) runs once more on a
+                    // checked one (`store::pg_lost`).
+                    let mut checked = false;
+                    loop {
+                        let mut guard = $crate::store::pg_checkout(p, checked).await?;
+                        let result = async {
+                            let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
+                            $crate::store::unit_of_work($body)
+                        }
+                        .await;
+                        match result {
+                            Err(e)
+                                if !checked && $crate::store::pg_lost(&mut guard, &e.0).await =>
+                            {
+                                $crate::store::pg_discard(guard, &e.0);
+                                checked = true;
+                            }
+                            other => break other,
+                        }
+                    }
                 }
             }
         }

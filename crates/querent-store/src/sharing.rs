@@ -62,7 +62,7 @@ impl ConnectionShareStore for Store {
         with_write!(self, c => {
             let conn_id = conn_id.clone();
             let wanted = wanted.clone();
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 diesel::delete(
                     connection_teams::table
                         .filter(connection_teams::connection_id.eq(&conn_id))

@@ -171,6 +171,70 @@ pub(crate) async fn run_sync<R: Send + 'static>(
     c.spawn_blocking(move |c| Ok(f(c))).await?
 }
 
+/// A pooled PostgreSQL connection, handed out without a test query: the pool's check
+/// (`SELECT 1` before every use, deadpool's `RecyclingMethod::Verified`) was 10 of a cache
+/// hit's 25 statements (issue 19). What it caught — a connection whose backend ended
+/// (`pg_terminate_backend`, a restart, a failover) while it sat in the pool — the units of
+/// work catch instead: one that fails on a lost connection ([`pg_lost`]) is run once more
+/// on a connection checked first (`checked`: each pooled connection that fails the check
+/// is discarded, then a new one is made). The pool still drops a connection it knows is
+/// closed (`RecyclingMethod::Fast`).
+pub(crate) async fn pg_checkout(
+    pool: &Pool<AsyncPgConnection>,
+    checked: bool,
+) -> Result<PgObject, DbError> {
+    let unavailable = |e: String| DbError(StoreError::Unavailable(e));
+    if !checked {
+        return pool.get().await.map_err(|e| unavailable(e.to_string()));
+    }
+    // Every pooled connection may have been lost at once (a restart): try each, then a
+    // new one.
+    for _ in 0..=pool.status().max_size {
+        let mut conn = pool.get().await.map_err(|e| unavailable(e.to_string()))?;
+        if pg_ping(&mut conn).await {
+            return Ok(conn);
+        }
+        drop(PgObject::take(conn));
+    }
+    Err(unavailable("no live connection to the store".into()))
+}
+
+pub(crate) type PgObject = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
+
+/// `SELECT 1` answered.
+async fn pg_ping(conn: &mut AsyncPgConnection) -> bool {
+    use diesel::IntoSql;
+    diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>())
+        .get_result::<i32>(conn)
+        .await
+        .is_ok()
+}
+
+/// Whether a unit of work failed because its connection was lost rather than for what it
+/// asked: the error is one a lost connection gives (no SQLSTATE: closed, or a server error
+/// such as the `FATAL` of a terminated backend) and the connection is closed or no longer
+/// answers `SELECT 1` (checked only on such errors, which are rare). Nothing the unit
+/// wrote was committed then — a transaction that loses its connection is rolled back by
+/// the server — so it may run again; the one exception is a connection lost after the
+/// server committed and before it answered, where the unit fails as it did before.
+pub(crate) async fn pg_lost(conn: &mut AsyncPgConnection, error: &StoreError) -> bool {
+    use diesel_async::pooled_connection::PoolableConnection;
+    matches!(error, StoreError::Unavailable(_) | StoreError::Database(_))
+        && (conn.is_broken() || !pg_ping(conn).await)
+}
+
+/// A unit of work's outcome, as its body gave it (`with_conn!` runs the body in a block
+/// of its own, whose `?`s end the body, not the retry around it).
+pub(crate) fn unit_of_work<T>(result: Result<T, DbError>) -> Result<T, DbError> {
+    result
+}
+
+/// Takes a lost connection out of the pool (it is closed, never handed out again).
+pub(crate) fn pg_discard(conn: PgObject, error: &StoreError) {
+    tracing::warn!(error = %error, "the store's connection was lost; running the unit of work again on another");
+    drop(PgObject::take(conn));
+}
+
 pub(crate) enum Pools {
     Sqlite(Pool<SqliteConn>),
     Postgres(Pool<AsyncPgConnection>),
@@ -230,7 +294,14 @@ impl Store {
     pub fn connect(config: StoreConfig) -> StoreResult<Self> {
         let pools = match &config.database_url {
             Some(url) => {
-                let mgr = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url.clone());
+                let mut mc = ManagerConfig::default();
+                // Handed out without a test query: a unit of work that finds its connection
+                // lost runs again on a checked one (`pg_checkout`, `with_conn!`).
+                mc.recycling_method = RecyclingMethod::Fast;
+                let mgr = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(
+                    url.clone(),
+                    mc,
+                );
                 let pool = Pool::builder(mgr)
                     .max_size(config.max_connections)
                     .wait_timeout(Some(config.acquire_timeout))
@@ -257,7 +328,8 @@ impl Store {
                 // connection can lose: the file is opened in this process and stays open
                 // (a replaced or deleted file is not noticed by `SELECT 1` either); a
                 // connection left inside a broken transaction is still discarded (`Fast`
-                // keeps that check). PostgreSQL, a network peer, keeps the test query.
+                // keeps that check). PostgreSQL, a network peer, retries a unit of work
+                // whose connection was lost instead (`pg_checkout`).
                 mc.recycling_method = RecyclingMethod::Fast;
                 let mgr = AsyncDieselConnectionManager::<SqliteConn>::new_with_config(
                     config.sqlite_path.to_string_lossy().to_string(),
@@ -383,7 +455,7 @@ impl MetadataStore for Store {
         };
         let now = now_millis();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     // Write first so the transaction holds the write lock from the start.
                     let marker = diesel::insert_into(settings::table)
@@ -473,7 +545,7 @@ impl MetadataStore for Store {
         let id = id.to_string();
         let hash = password_hash.to_owned();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     let n = diesel::update(users::table.find(&id))
                         .set((
@@ -501,7 +573,7 @@ impl MetadataStore for Store {
     async fn revoke_all_sessions(&self, id: UserId) -> StoreResult<()> {
         let id = id.to_string();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     diesel::update(users::table.find(&id))
                         .set(users::token_epoch.eq(users::token_epoch + 1))
@@ -547,7 +619,7 @@ impl MetadataStore for Store {
             created_at: team.created_at,
         });
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     diesel::insert_into(teams::table).values(&trow).execute(c).await?;
                     if let Some(m) = &mrow {
@@ -601,7 +673,7 @@ impl MetadataStore for Store {
             created_at: now_millis(),
         };
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     let n = diesel::update(team_members::table.find((&row.team_id, &row.user_id)))
                         .set(team_members::role.eq(&row.role))
@@ -706,7 +778,7 @@ impl MetadataStore for Store {
         let old_id = old_id.to_string();
         let new = RefreshTokenRow::from_domain(new);
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     // One statement: the token is unused and unrevoked, and no token of its
                     // family is revoked. A revocation racing this rotation either revoked
@@ -761,7 +833,7 @@ impl MetadataStore for Store {
     }
 
     /// The user and whether the token family is revoked: two indexed reads on one pooled
-    /// connection.
+    /// connection (on PostgreSQL sent together).
     async fn user_for_token(
         &self,
         id: UserId,
@@ -772,12 +844,19 @@ impl MetadataStore for Store {
         let (row, revoked) = with_conn_sync!(self,
         move |c| crate::sync::user_for_token(c, &id, family.as_deref()),
         c => {
-            let row: UserRow = q_user!(&id).get_result(c).await?;
-            let revoked = match &family {
-                Some(f) => q_family_revoked!(f).get_result::<bool>(c).await?,
-                None => false,
-            };
-            Ok((row, revoked))
+            match &family {
+                // Pipelined: both statements sent at once, one round trip.
+                Some(f) => {
+                    let (mut one, mut two): (&AsyncPgConnection, &AsyncPgConnection) = (c, c);
+                    let (row, revoked) = futures_util::future::try_join(
+                        q_user!(&id).get_result::<UserRow>(&mut one),
+                        q_family_revoked!(f).get_result::<bool>(&mut two),
+                    )
+                    .await?;
+                    Ok((row, revoked))
+                }
+                None => Ok((q_user!(&id).get_result::<UserRow>(c).await?, false)),
+            }
         })?;
         let (user, _) = row.into_domain().map_err(|e| e.0)?;
         Ok((user, revoked))
@@ -807,7 +886,7 @@ impl MetadataStore for Store {
         let ids: Vec<String> = teams.iter().map(|t| t.to_string()).collect();
         with_conn!(self, c => {
             let rows: Vec<ApiClientRow> = api_clients::table
-                .filter(api_clients::team_id.eq_any(ids))
+                .filter(api_clients::team_id.eq_any(&ids))
                 .order(api_clients::id.asc())
                 .load(c)
                 .await?;
@@ -858,7 +937,7 @@ impl MetadataStore for Store {
                 .filter(crate::sharing::connection_teams::team_id.eq_any(ids.clone()))
                 .select(crate::sharing::connection_teams::connection_id);
             let mut q = connections::table
-                .filter(connections::team_id.eq_any(ids).or(connections::id.eq_any(shared)))
+                .filter(connections::team_id.eq_any(ids.clone()).or(connections::id.eq_any(shared)))
                 .order(connections::id.asc())
                 .limit(page.limit)
                 .into_boxed();
@@ -905,7 +984,7 @@ impl MetadataStore for Store {
             .map(|(id, old, new)| (id.to_string(), old.clone(), new.clone()))
             .collect();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     let mut changed = 0;
                     for (id, old, new) in &updates {
@@ -967,7 +1046,7 @@ impl MetadataStore for Store {
             login_failures::at.eq(now_millis()),
         );
         with_write!(self, c => {
-            diesel::insert_into(login_failures::table).values(values).execute(c).await?;
+            diesel::insert_into(login_failures::table).values(values.clone()).execute(c).await?;
             Ok(())
         })
     }
@@ -1017,38 +1096,18 @@ impl MetadataStore for Store {
         };
         match &*self.pools {
             Pools::Postgres(p) => {
-                let mut c = p
-                    .get()
-                    .await
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                let c: &mut AsyncPgConnection = &mut c;
-                // The window is computed by the store in the statement itself; the SQL is a
-                // constant, formatting injects nothing.
-                let now = <AsyncPgConnection as StoreClock>::NOW_MS;
-                let start = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-                    "(({now}) - ({now}) % {WINDOW_MS})"
-                ));
-                let row: (i64, i64, i64) = diesel::insert_into(request_windows::table)
-                    .values((
-                        request_windows::caller.eq(caller),
-                        request_windows::window_start.eq(start),
-                        request_windows::hits.eq(1_i64),
-                    ))
-                    .on_conflict((request_windows::caller, request_windows::window_start))
-                    .do_update()
-                    .set(request_windows::hits.eq(request_windows::hits + 1_i64))
-                    .returning((
-                        request_windows::hits,
-                        request_windows::window_start,
-                        store_now(&*c, 0),
-                    ))
-                    // One SQL text (its literals are constants): prepared once per
-                    // connection, not on every request.
-                    .kept()
-                    .get_result(c)
-                    .await
-                    .map_err(|e| DbError::from(e).0)?;
-                Ok(answer(row))
+                // As `with_conn!`: run once more on a checked connection if this one was lost.
+                let mut checked = false;
+                loop {
+                    let mut c = pg_checkout(p, checked).await.map_err(|e| e.0)?;
+                    match Self::count_request_pg(&mut c, caller).await {
+                        Err(e) if !checked && pg_lost(&mut c, &e).await => {
+                            pg_discard(c, &e);
+                            checked = true;
+                        }
+                        other => break other.map(answer),
+                    }
+                }
             }
             Pools::Sqlite(_) => with_write!(self, c => {
                 let now: i64 = diesel::select(store_now(&*c, 0)).get_result(c).await?;
@@ -1153,7 +1212,7 @@ impl MetadataStore for Store {
     async fn insert_provider(&self, provider: &ProviderConfig) -> StoreResult<()> {
         let row = ProviderRow::from_domain(provider);
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 if row.is_default {
                     diesel::update(provider_configs::table.filter(provider_configs::team_id.eq(&row.team_id)))
                         .set(provider_configs::is_default.eq(false))
@@ -1197,7 +1256,7 @@ impl MetadataStore for Store {
     async fn update_provider(&self, provider: &ProviderConfig) -> StoreResult<()> {
         let row = ProviderRow::from_domain(provider);
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 if row.is_default {
                     diesel::update(provider_configs::table.filter(provider_configs::team_id.eq(&row.team_id)))
                         .set(provider_configs::is_default.eq(false))
@@ -1267,7 +1326,7 @@ impl MetadataStore for Store {
             .map(|(id, old, new)| (id.to_string(), old.clone(), new.clone()))
             .collect();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 let mut changed = 0;
                 for (id, old, new) in &updates {
                     changed += diesel::update(
@@ -1349,7 +1408,7 @@ impl MetadataStore for Store {
     async fn delete_session(&self, id: SessionId) -> StoreResult<()> {
         let id = id.to_string();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 diesel::delete(messages::table.filter(messages::session_id.eq(&id))).execute(c).await?;
                 let n = diesel::delete(chat_sessions::table.find(&id)).execute(c).await?;
                 if n == 0 {
@@ -1366,7 +1425,7 @@ impl MetadataStore for Store {
         let running = message.status == MessageStatus::Running;
         with_write!(self, c => {
             let row = row.clone();
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 diesel::update(chat_sessions::table.find(&row.session_id))
                     .set(chat_sessions::updated_at.eq(row.created_at))
                     .kept()
@@ -1431,7 +1490,7 @@ impl MetadataStore for Store {
         // heartbeat) is not cached: it would be prepared every time.
         with_write!(self, c => {
             let (session_row, row) = (session_row.clone(), row.clone());
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 // Kept: diesel-async prepares an `INSERT` again on every call otherwise (a
                 // round trip and a parse and plan in PostgreSQL). A one-row insert's SQL is
                 // one of a few (which of the row's optional fields are `DEFAULT`).
@@ -1452,7 +1511,7 @@ impl MetadataStore for Store {
         let running = message.status == MessageStatus::Running;
         with_write!(self, c => {
             let row = row.clone();
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 let n = diesel::update(messages::table.find(&row.id)).set(&row).kept().execute(c).await?;
                 if n == 0 {
                     return Err(diesel::result::Error::NotFound.into());
@@ -1494,7 +1553,7 @@ impl MetadataStore for Store {
             if !running {
                 return finish_and_beat!(c, &row, &run, false);
             }
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 finish_and_beat!(c, &row, &run, running)
             })
             .await
@@ -1652,7 +1711,7 @@ impl MetadataStore for Store {
         let values = values.to_vec();
         let now = now_millis();
         with_write!(self, c => {
-            c.transaction::<_, DbError, _>(async move |c| {
+            c.transaction::<_, DbError, _>(async |c| {
                 {
                     for (k, v) in &values {
                         let n = diesel::update(settings::table.find(k))
@@ -1671,5 +1730,43 @@ impl MetadataStore for Store {
             })
             .await
         })
+    }
+}
+
+impl Store {
+    /// The rate limit's upsert on PostgreSQL: the caller's hits in the store's current
+    /// window, the window's start and the store's now.
+    async fn count_request_pg(
+        c: &mut AsyncPgConnection,
+        caller: &str,
+    ) -> StoreResult<(i64, i64, i64)> {
+        const WINDOW_MS: i64 = 60_000;
+        // The window is computed by the store in the statement itself; the SQL is a
+        // constant, formatting injects nothing.
+        let now = <AsyncPgConnection as StoreClock>::NOW_MS;
+        let start = diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "(({now}) - ({now}) % {WINDOW_MS})"
+        ));
+        let row: (i64, i64, i64) = diesel::insert_into(request_windows::table)
+            .values((
+                request_windows::caller.eq(caller),
+                request_windows::window_start.eq(start),
+                request_windows::hits.eq(1_i64),
+            ))
+            .on_conflict((request_windows::caller, request_windows::window_start))
+            .do_update()
+            .set(request_windows::hits.eq(request_windows::hits + 1_i64))
+            .returning((
+                request_windows::hits,
+                request_windows::window_start,
+                store_now(&*c, 0),
+            ))
+            // One SQL text (its literals are constants): prepared once per
+            // connection, not on every request.
+            .kept()
+            .get_result(c)
+            .await
+            .map_err(|e| DbError::from(e).0)?;
+        Ok(row)
     }
 }

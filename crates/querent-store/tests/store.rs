@@ -1187,6 +1187,111 @@ async fn simultaneous_starts_migrate_a_postgres_store_once() {
     .await;
 }
 
+/// A pooled PostgreSQL connection is handed out without a test query; one whose backend
+/// ended while it sat in the pool (`pg_terminate_backend`, as a restart or failover would)
+/// costs no failed call: the unit of work runs again on a live connection. Every backend
+/// of the store is ended three times, each time with the pool full of idle connections,
+/// and each time reads, writes, a transaction and the rate limit's upsert, several at
+/// once, all succeed. The runtime has one thread, blocked while the backends are ended,
+/// so the pool's connections cannot have seen their end before they are handed out (the
+/// case the test query used to catch).
+#[tokio::test(flavor = "current_thread")]
+async fn lost_postgres_connections_fail_no_call() {
+    /// Ends every other backend of the database and waits until they are gone, on a
+    /// thread of its own while the caller's runtime stands still.
+    fn end_backends(url: &str) -> i64 {
+        let url = url.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                let others = "FROM pg_stat_activity \
+                    WHERE datname = current_database() AND pid <> pg_backend_pid()";
+                let ended: i64 = client
+                    .query_one(
+                        &format!(
+                            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) {others}) AS t"
+                        ),
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .get(0);
+                for _ in 0..500 {
+                    let left: i64 = client
+                        .query_one(&format!("SELECT count(*) {others}"), &[])
+                        .await
+                        .unwrap()
+                        .get(0);
+                    if left == 0 {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+                ended
+            })
+        })
+        .join()
+        .unwrap()
+    }
+
+    fixture::on_empty_postgres_database(|url| async move {
+        let mut config = querent_store::StoreConfig::postgres(url.clone());
+        config.max_connections = 4;
+        let store = Store::open(config).await.unwrap();
+        let (Seeded { admin, .. }, c) = seed_with_connection(&store).await;
+        for round in 0..3 {
+            // Fill the pool: four units of work at once take four connections.
+            let warm = (0..4).map(|_| store.get_user(admin.id));
+            for r in futures_util::future::join_all(warm).await {
+                r.unwrap();
+            }
+            assert!(
+                end_backends(&url) >= 1,
+                "round {round}: the pool's backends are ended"
+            );
+            let s = ChatSession {
+                id: SessionId::new(),
+                team_id: c.team_id,
+                connection_id: c.id,
+                owner: format!("user:{}", admin.id),
+                title: format!("round {round}"),
+                created_at: now_millis(),
+                updated_at: now_millis(),
+            };
+            let mut m = message(&s, "how many?", MessageStatus::Running);
+            m.run_id = Some(RunId::new());
+            let (user, window, inserted, read) = tokio::join!(
+                store.user_for_token(admin.id, None),
+                store.count_request("user:admin"),
+                store.insert_session_with_message(&s, &m),
+                store.get_connection(c.id),
+            );
+            assert_eq!(user.unwrap().0.id, admin.id, "round {round}");
+            assert!(window.unwrap().hits >= 1, "round {round}");
+            inserted.unwrap();
+            assert_eq!(read.unwrap().id, c.id, "round {round}");
+            m.status = MessageStatus::Executed;
+            assert!(
+                store.finish_message(&m, m.run_id).await.unwrap(),
+                "round {round}"
+            );
+            assert_eq!(
+                store.get_message(m.id).await.unwrap().status,
+                MessageStatus::Executed,
+                "round {round}: the writes landed once"
+            );
+        }
+    })
+    .await;
+}
+
 /// WAL mode is on for the embedded store.
 #[tokio::test]
 async fn sqlite_store_uses_wal() {

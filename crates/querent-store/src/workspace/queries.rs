@@ -193,7 +193,7 @@ pub(super) async fn insert(store: &Store, query: &SavedQuery) -> StoreResult<()>
     let row = SavedQueryRow::from_domain(query);
     let tags = row.tag_rows(&query.tags);
     with_write!(store, c => {
-        c.transaction::<_, DbError, _>(async move |c| {
+        c.transaction::<_, DbError, _>(async |c| {
             diesel::insert_into(saved_queries::table).values(&row).execute(c).await?;
             // One row at a time: a multi-row insert is not available on SQLite here.
             for tag in &tags {
@@ -216,7 +216,7 @@ pub(super) async fn update(store: &Store, query: &SavedQuery) -> StoreResult<()>
     let row = SavedQueryRow::from_domain(query);
     let tags = row.tag_rows(&query.tags);
     with_write!(store, c => {
-        c.transaction::<_, DbError, _>(async move |c| {
+        c.transaction::<_, DbError, _>(async |c| {
             let n = diesel::update(saved_queries::table.find(&row.id))
                 .set((
                     saved_queries::connection_id.eq(&row.connection_id),
@@ -303,7 +303,7 @@ pub(super) async fn insert_run(
     let row = QueryRunRow::from_domain(run);
     let (keep, keep_snapshots) = (i64::from(keep), i64::from(keep_snapshots));
     with_write!(store, c => {
-        c.transaction::<_, DbError, _>(async move |c| {
+        c.transaction::<_, DbError, _>(async |c| {
             // The insert first: on SQLite the transaction holds the write lock from here on.
             diesel::insert_into(query_runs::table).values(&row).execute(c).await?;
             let old: Vec<String> = query_runs::table

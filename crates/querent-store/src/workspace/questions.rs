@@ -246,7 +246,7 @@ pub(super) async fn recover(
     let max = i64::from(max_attempts);
     let in_progress = QuestionState::InProgress.as_str();
     with_write!(store, c => {
-        c.transaction::<_, DbError, _>(async move |c| {
+        c.transaction::<_, DbError, _>(async |c| {
             let failed = diesel::update(
                 async_questions::table
                     .filter(async_questions::state.eq(in_progress))

@@ -235,7 +235,7 @@ pub(super) async fn claim_slot(
     row.scheduled_for = Some(slot);
     with_write!(store, c => {
         let claimed = c
-            .transaction::<_, DbError, _>(async move |c| {
+            .transaction::<_, DbError, _>(async |c| {
                 // The compare-and-set first, so that on SQLite the transaction holds the
                 // write lock from its first statement; on PostgreSQL a concurrent claimer
                 // waits on the row lock, then re-checks `next_run_at = slot` against the
