@@ -84,6 +84,28 @@ const YES_NO: &[(&str, &str)] = &[
     ("1", "0"),
 ];
 
+/// Words of a name that say only how rows are kept (`cars_data`, `bill_hdr`, `pt_mstr`,
+/// `dx_ref`): the rest of the name names the table or column.
+const GENERIC_NAME_WORDS: &[&str] = &[
+    "data",
+    "info",
+    "information",
+    "detail",
+    "list",
+    "table",
+    "tbl",
+    "record",
+    "entry",
+    "master",
+    "mstr",
+    "header",
+    "hdr",
+    "ref",
+    "reference",
+    "lookup",
+    "lkp",
+];
+
 /// The length a declared type fixes: `CHAR(3)`, `character(2)`, `NCHAR(3)` (a `VARCHAR`'s
 /// is only a bound).
 fn fixed_width(declared: &str) -> Option<usize> {
@@ -504,24 +526,7 @@ impl Index {
                         .iter()
                         .find(|sc| sc.column.eq_ignore_ascii_case(&c.name))
                 });
-                let generic = |w: &String| {
-                    matches!(
-                        w.as_str(),
-                        "data"
-                            | "info"
-                            | "information"
-                            | "detail"
-                            | "list"
-                            | "table"
-                            | "tbl"
-                            | "record"
-                            | "entry"
-                            | "master"
-                            | "ref"
-                            | "reference"
-                            | "lookup"
-                    )
-                };
+                let generic = |w: &String| GENERIC_NAME_WORDS.contains(&w.as_str());
                 let fk = t
                     .foreign_keys
                     .iter()
@@ -607,24 +612,7 @@ impl Index {
                 idx.cols[last].flag =
                     flag_of(&c.data_type, &idx.cols[last].words, &idx.cols[last].samples);
             }
-            let generic = |w: &String| {
-                matches!(
-                    w.as_str(),
-                    "data"
-                        | "info"
-                        | "information"
-                        | "detail"
-                        | "list"
-                        | "table"
-                        | "tbl"
-                        | "record"
-                        | "entry"
-                        | "master"
-                        | "ref"
-                        | "reference"
-                        | "lookup"
-                )
-            };
+            let generic = |w: &String| GENERIC_NAME_WORDS.contains(&w.as_str());
             let alt: Vec<String> = words.iter().filter(|w| !generic(w)).cloned().collect();
             let alt = if alt.is_empty() || alt.len() == words.len() {
                 Vec::new()

@@ -1144,9 +1144,24 @@ impl P<'_> {
                         }
                         // (A country or state named but not sampled speaks for the table of
                         // countries or states: "the population of China" is the country's.)
-                        MK::Literal(text) => crate::lexicon::lexicon()
-                            .place_kind(&text.to_lowercase())
-                            .is_some_and(|kind| self.idx.table_named_by(kind.word()) == Some(t)),
+                        MK::Literal(text) => {
+                            // (A code says its place too: "the UK" is the United Kingdom.)
+                            let lex = crate::lexicon::lexicon();
+                            let low = text.to_lowercase();
+                            lex.place_kind(&low)
+                                .or_else(|| {
+                                    let kinds: Vec<_> = lex
+                                        .place_names(&low)
+                                        .iter()
+                                        .filter_map(|n| lex.place_kind(n))
+                                        .collect();
+                                    kinds
+                                        .first()
+                                        .copied()
+                                        .filter(|k| kinds.iter().all(|x| x == k))
+                                })
+                                .is_some_and(|kind| self.idx.table_named_by(kind.word()) == Some(t))
+                        }
                         _ => false,
                     }
             })
@@ -2776,14 +2791,11 @@ impl P<'_> {
                     }
                     match col {
                         Some(c) => {
+                            let text = self.in_column_form(c, text);
                             let cond = if like {
-                                Cond::Like(c, text.clone(), negated)
+                                Cond::Like(c, text, negated)
                             } else {
-                                Cond::Cmp(
-                                    c,
-                                    if negated { "!=" } else { "=" },
-                                    Lit::Str(text.clone()),
-                                )
+                                Cond::Cmp(c, if negated { "!=" } else { "=" }, Lit::Str(text))
                             };
                             self.push_cond(&mut conds, m.s, cond, main);
                         }
@@ -3586,6 +3598,39 @@ impl P<'_> {
             }
         }
         None
+    }
+
+    /// A place said in another code than its column keeps, in the column's: "UK" where
+    /// codes have three letters (`CHAR(3)`, or every sample) is 'GBR'. Anything else as
+    /// said.
+    fn in_column_form(&self, c: usize, text: &str) -> String {
+        let col = &self.idx.cols[c];
+        let code = |v: &str| {
+            v.chars()
+                .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+        };
+        let sampled = col.samples.first().map(|v| v.chars().count()).filter(|&n| {
+            col.samples.len() >= 3
+                && col
+                    .samples
+                    .iter()
+                    .all(|v| code(v) && v.chars().count() == n)
+        });
+        let Some(n) = col.width.or(sampled) else {
+            return text.to_owned();
+        };
+        if text.chars().count() == n || !code(text) {
+            return text.to_owned();
+        }
+        let names = crate::lexicon::lexicon().place_names(&text.to_lowercase());
+        let fits: Vec<&&str> = names
+            .iter()
+            .filter(|w| w.chars().count() == n && w.chars().all(|ch| ch.is_ascii_alphabetic()))
+            .collect();
+        match fits.as_slice() {
+            [one] => one.to_uppercase(),
+            _ => text.to_owned(),
+        }
     }
 
     /// The column of `t` a literal most likely names a row by: a code column for short

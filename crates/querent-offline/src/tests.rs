@@ -4776,3 +4776,58 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_place_is_compared_in_the_form_its_column_keeps_codes() {
+    // `CHAR(3)` codes, none sampled: "the UK" is the United Kingdom's three-letter code,
+    // and a code names its country as well as its full name does.
+    let snap = schema_of(vec![
+        table(
+            "country",
+            vec![
+                col("Code", "char(3)", &[]),
+                col("Name", "text", &[]),
+                col("Population", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "city",
+            vec![
+                col("id", "integer", &[]),
+                col("Name", "text", &[]),
+                col("CountryCode", "char(3)", &[]),
+                col("Population", "integer", &[]),
+            ],
+            vec![fk_on("CountryCode", "country", "Code")],
+        ),
+    ]);
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("How many cities are in the UK?").unwrap(),
+        "SELECT COUNT(*) AS city_count FROM city WHERE CountryCode = 'GBR'"
+    );
+    assert_eq!(
+        sql("What is the population of the UK?").unwrap(),
+        "SELECT Population FROM country WHERE Code = 'GBR'"
+    );
+}
+
+#[test]
+fn a_table_is_named_without_the_words_that_say_how_it_is_kept() {
+    // `bill_hdr` is the bills (a header), `pt_mstr` the master list of what `pt` is.
+    let snap = keyed(schema_of(vec![table(
+        "bill_hdr",
+        vec![
+            col("bill_id", "integer", &[]),
+            col("amt_due_usd", "real", &[]),
+        ],
+        vec![],
+    )]));
+    assert_eq!(
+        translate("How many bills are there?", &snap, Dialect::Sqlite)
+            .unwrap()
+            .sql,
+        "SELECT COUNT(*) AS bill_hdr_count FROM bill_hdr"
+    );
+}
