@@ -236,6 +236,19 @@ fn paired_skeleton(idx: &Index, tok: &Tok, before: &[Tok]) -> Option<String> {
     })
 }
 
+/// Whether a question word is the abbreviated word of a yes/no column's name (`is_actv`
+/// of "active", `pd_yn` of "paid", `chrnc_flg` of "chronic"): a name word that is no English
+/// word, which the question word abbreviates as identifiers do — two letters only when they
+/// are the word without its vowels ("paid" is `pd`, "pending" is not).
+pub(crate) fn spells_flag_word(tok: &Tok, flag_word: &str) -> bool {
+    if tok.quoted || lexicon().is_word(flag_word) || !flag_word.chars().all(char::is_alphabetic) {
+        return false;
+    }
+    [&tok.low, &tok.stem].iter().any(|w| {
+        is_skeleton(flag_word, w) || (flag_word.chars().count() >= 3 && abbreviates(flag_word, w))
+    })
+}
+
 /// Whether `short` is `word` without its vowels after the first letter (`itm` of item,
 /// `brnch` of branch).
 fn is_skeleton(short: &str, word: &str) -> bool {

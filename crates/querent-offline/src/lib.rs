@@ -434,9 +434,14 @@ fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<
             toks.get(i).is_some_and(|t| {
                 !t.quoted
                     && (text::word_matches(t, w)
-                        || ["non-", "non", "un"]
-                            .iter()
-                            .any(|p| t.low.strip_prefix(p).is_some_and(|r| r == w)))
+                        || ground::spells_flag_word(t, w)
+                        || ["non-", "non", "un", "in"].iter().any(|p| {
+                            t.low.strip_prefix(p).is_some_and(|r| {
+                                r == w
+                                    || (*p != "in" || r.len() > 3)
+                                        && ground::spells_flag_word(&text::Tok::word(r), w)
+                            })
+                        }))
                     && !names_table[i]
             })
         };
@@ -455,7 +460,8 @@ fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<
         if (i.saturating_sub(3)..i).any(|j| matches!(toks[j].low.as_str(), "whether" | "if")) {
             continue;
         }
-        let mut negated = !text::word_matches(&toks[i], &flag.words[0]);
+        let mut negated = !text::word_matches(&toks[i], &flag.words[0])
+            && !ground::spells_flag_word(&toks[i], &flag.words[0]);
         let mut first = i;
         if i > 0 && matches!(toks[i - 1].low.as_str(), "not" | "non" | "never") {
             negated = true;

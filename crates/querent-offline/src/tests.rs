@@ -4831,3 +4831,42 @@ fn a_table_is_named_without_the_words_that_say_how_it_is_kept() {
         "SELECT COUNT(*) AS bill_hdr_count FROM bill_hdr"
     );
 }
+
+#[test]
+fn a_yes_no_column_is_said_by_the_word_its_name_abbreviates() {
+    // `is_actv` is "active", `pd_yn` "paid" (and "unpaid" its negation); two letters only
+    // as the word without its vowels: "pending" is no `pd`.
+    let snap = keyed(schema_of(vec![
+        table(
+            "ptrn",
+            vec![
+                col("ptrn_id", "integer", &[]),
+                col("is_actv", "integer", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "fine",
+            vec![
+                col("fine_id", "integer", &[]),
+                col("fine_amt", "real", &[]),
+                col("pd_yn", "text", &["Y", "N"]),
+            ],
+            vec![],
+        ),
+    ]));
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert_eq!(
+        sql("How many active patrons are there?").unwrap(),
+        "SELECT COUNT(*) AS ptrn_count FROM ptrn WHERE is_actv = 1"
+    );
+    assert_eq!(
+        sql("How many patrons are inactive?").unwrap(),
+        "SELECT COUNT(*) AS ptrn_count FROM ptrn WHERE is_actv != 1"
+    );
+    assert_eq!(
+        sql("What is the total of unpaid fines?").unwrap(),
+        "SELECT SUM(fine_amt) AS total_fine_amt FROM fine WHERE pd_yn != 'Y'"
+    );
+    assert!(!sql("What is the total of pending fines?").is_ok_and(|s| s.contains("pd_yn")));
+}
