@@ -909,10 +909,9 @@ fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<u
     }
     let mut tables = Vec::new();
     let mut cols = Vec::new();
+    let said = |w: &String| word_matches(t, w);
     for (ti, tb) in idx.tables.iter().enumerate() {
-        if tb.words.len() > 1
-            && (word_matches(t, &tb.words[tb.words.len() - 1]) || word_matches(t, &tb.words[0]))
-        {
+        if tb.words.len() > 1 && (said(&tb.words[tb.words.len() - 1]) || said(&tb.words[0])) {
             tables.push(ti);
         }
     }
@@ -954,16 +953,16 @@ fn best_entity(toks: &[Tok], i: usize, idx: &Index) -> (usize, Vec<usize>, Vec<u
         }
     }
     // (Menu items are items: the last word of a compound names the thing, so a table's
-    // last word alone names it when no other table holds it, nor any other table's column,
+    // last word alone names it when no other table holds it, nor any other table's column
+    // but a key pointing at it (`enrolment.degree_program_id` of `degree_programs`),
     // as `series_name` of the channels holds the last word of `TV_series`; a verb, as
     // listed of `model_list`, names none.)
     let lex = crate::lexicon::lexicon();
     if let [only] = tables[..]
-        && idx.tables[only]
-            .words
-            .last()
-            .is_some_and(|w| word_matches(t, w))
-        && cols.iter().all(|&c| idx.cols[c].table == only)
+        && idx.tables[only].words.last().is_some_and(said)
+        && cols
+            .iter()
+            .all(|&c| idx.cols[c].table == only || idx.points_at(c, only))
         && (!lex.is_verb(&t.low) || lex.noun_too(&t.low))
     {
         return (1, vec![only], Vec::new(), false);

@@ -4870,3 +4870,37 @@ fn a_yes_no_column_is_said_by_the_word_its_name_abbreviates() {
     );
     assert!(!sql("What is the total of pending fines?").is_ok_and(|s| s.contains("pd_yn")));
 }
+
+#[test]
+fn a_key_pointing_at_a_table_does_not_keep_its_last_word_from_naming_it() {
+    // "programs" is the last word of `degree_programs` only; the enrolments' key that
+    // points at it holds the word too, and is the same thing.
+    let snap = keyed(schema_of(vec![
+        table(
+            "degree_programs",
+            vec![
+                col("degree_program_id", "integer", &[]),
+                col("summary_name", "text", &[]),
+            ],
+            vec![],
+        ),
+        table(
+            "enrolment",
+            vec![
+                col("enrolment_id", "integer", &[]),
+                col("degree_program_id", "integer", &[]),
+            ],
+            vec![fk_on(
+                "degree_program_id",
+                "degree_programs",
+                "degree_program_id",
+            )],
+        ),
+    ]));
+    assert_eq!(
+        translate("How many programs are there?", &snap, Dialect::Sqlite)
+            .unwrap()
+            .sql,
+        "SELECT COUNT(*) AS degree_program_count FROM degree_programs"
+    );
+}
