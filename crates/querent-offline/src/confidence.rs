@@ -70,15 +70,73 @@ fn asks_for_a_figure(toks: &[Tok]) -> bool {
     };
     match words.as_slice() {
         ["how", "many" | "much", ..] => true,
-        [
-            "what" | "what's",
-            "is" | "was" | "are" | "were",
-            "the",
-            w,
-            ..,
-        ] => figure(w),
+        ["what", "is" | "was" | "are" | "were", "the", w, ..] => figure(w),
+        // ("What's the total …": the tokenizer keeps "what" alone.)
+        ["what", "the", w, ..] => figure(w),
         _ => false,
     }
+}
+
+/// Whether `q` shows numbers row by row — nothing computed, grouped or cut — of rows that
+/// no condition narrows to one (its key or its name equal to a value).
+fn lists_a_number_per_row(q: &Select, idx: &Index) -> bool {
+    let number = |e: &Expr| {
+        matches!(e, Expr::Col(c)
+            if idx.cols[*c].metric.is_none() && idx.cols[*c].kind == crate::index::Kind::Number)
+    };
+    let computed = |e: &Expr| match e {
+        Expr::Col(c) => idx.cols[*c].metric.is_some(),
+        Expr::CountStar | Expr::Agg(..) => true,
+    };
+    let one_row = q.conds.iter().any(|c| {
+        matches!(c, sql::Cond::Cmp(c, "=", _)
+            if idx.cols[*c].pk
+                || idx.key_col(idx.cols[*c].table) == Some(*c)
+                || idx.label_col(idx.cols[*c].table) == Some(*c))
+    });
+    q.items.iter().any(number)
+        && !q.items.iter().any(computed)
+        && q.group.is_empty()
+        && q.bucket.is_none()
+        && q.limit.is_none()
+        && q.share.is_none()
+        && q.ratio.is_none()
+        && !one_row
+}
+
+/// A figure asked and none shown ("What was the total spent on shots?" as the dogs'
+/// names), or one asked and a column of them shown.
+fn figure_doubt(q: &Select, idx: &Index, toks: &[Tok]) -> Option<Doubt> {
+    if !asks_for_a_figure(toks) || q.share.is_some() || q.ratio.is_some() {
+        return None;
+    }
+    let figure = |e: &Expr| match e {
+        // (A key is no figure: "How many orders did Alice place?" as `order_id`s.)
+        Expr::Col(c) => {
+            let col = &idx.cols[*c];
+            col.metric.is_some() || col.kind == crate::index::Kind::Number && !col.pk && !col.fk
+        }
+        Expr::CountStar | Expr::Agg(..) => true,
+    };
+    if !q.items.iter().any(figure) {
+        // "What was the total spent on shots for the dogs?" answered with the dogs' names.
+        return Some(Doubt {
+            said: "the question asks for a number, but the answer shows none".into(),
+            factor: 0.5,
+            about_a_word: false,
+        });
+    }
+    // "What was the total amount paid by customers in Germany?" answered with each order's
+    // `total_amount`: one figure asked, a column of them shown ("How much does each charge
+    // cost?" asks for one per row).
+    let per_row = toks
+        .iter()
+        .any(|t| !t.quoted && matches!(t.low.as_str(), "each" | "every" | "per" | "respective"));
+    (lists_a_number_per_row(q, idx) && !per_row).then(|| Doubt {
+        said: "the question asks for one figure, but the answer lists a number for each row".into(),
+        factor: 0.6,
+        about_a_word: false,
+    })
 }
 
 /// Weighs what the translator did not fully understand about `q`.
@@ -160,23 +218,7 @@ pub(crate) fn assess(
             about_a_word: false,
         });
     }
-    if asks_for_a_figure(toks)
-        && q.share.is_none()
-        && q.ratio.is_none()
-        && !q.items.iter().any(|e| match e {
-            Expr::Col(c) => {
-                idx.cols[*c].metric.is_some() || idx.cols[*c].kind == crate::index::Kind::Number
-            }
-            Expr::CountStar | Expr::Agg(..) => true,
-        })
-    {
-        // "What was the total spent on shots for the dogs?" answered with the dogs' names.
-        doubts.push(Doubt {
-            said: "the question asks for a number, but the answer shows none".into(),
-            factor: 0.5,
-            about_a_word: false,
-        });
-    }
+    doubts.extend(figure_doubt(q, idx, toks));
     let unnamed = unnamed_tables(q, idx, &named);
     doubts.extend(counted_elsewhere(q, idx, toks, &unnamed));
     // ("How many ensembles does each label have?" counting orchestras joined with their
@@ -518,29 +560,35 @@ fn breakdown_doubts(q: &Select, idx: &Index, toks: &[Tok], aggregates: bool) -> 
 /// does not spell ('CNL').
 fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) -> Vec<Doubt> {
     let lex = crate::lexicon::lexicon();
-    let Some((said, before_only)) = toks.iter().enumerate().find_map(|(i, t)| {
-        let made = lex
-            .lemma(&t.low)
-            .is_some_and(|l| crate::lexicon::MAKING_VERBS.contains(&l.as_str()));
-        let participle = t.low.ends_with("ed") || lex.lemma(&t.low).is_some_and(|l| l != t.low);
-        let after_be = (i.saturating_sub(2)..i)
-            .any(|j| matches!(toks[j].low.as_str(), "was" | "were" | "is" | "are" | "been"));
-        // "How many failed transactions …": the participle before the rows it qualifies.
-        let before_rows = !t.stop
-            && !t.comma
-            && toks
-                .get(i + 1)
-                .is_some_and(|n| !n.quoted && covered.get(i + 1).copied().unwrap_or(false));
-        (!covered.get(i).copied().unwrap_or(true)
-            && !crate::ground::fixed(t)
-            && lex.is_verb(&t.low)
-            && participle
-            && !made
-            && (after_be || before_rows))
-            .then_some((t, !after_be))
-    }) else {
-        return Vec::new();
-    };
+    // Every participle said of the rows is weighed, the first left out is the doubt.
+    toks.iter()
+        .enumerate()
+        .filter_map(|(i, t)| {
+            let made = lex
+                .lemma(&t.low)
+                .is_some_and(|l| crate::lexicon::MAKING_VERBS.contains(&l.as_str()));
+            let participle = t.low.ends_with("ed") || lex.lemma(&t.low).is_some_and(|l| l != t.low);
+            let after_be = (i.saturating_sub(2)..i)
+                .any(|j| matches!(toks[j].low.as_str(), "was" | "were" | "is" | "are" | "been"));
+            // "How many failed transactions …": the participle before the rows it qualifies.
+            let before_rows = crate::ground::before_read_word(toks, covered, i);
+            (!covered.get(i).copied().unwrap_or(true)
+                && !crate::ground::fixed(t)
+                && lex.is_verb(&t.low)
+                && participle
+                && !made
+                && (after_be || before_rows))
+                .then_some((t, !after_be))
+        })
+        .find_map(|(said, before_only)| state_left_out(q, idx, said, before_only))
+        .into_iter()
+        .collect()
+}
+
+/// The doubt for a state said of the rows (`said`, a participle; `before_only` when only
+/// said before the rows) that the query leaves out while a table it reads keeps a status.
+fn state_left_out(q: &Select, idx: &Index, said: &Tok, before_only: bool) -> Option<Doubt> {
+    let lex = crate::lexicon::lexicon();
     // A time range the verb names dates the rows ("orders shipped in 2025" compares
     // `shipped_date`): the verb says when, not a state. Any other date ("appointments
     // cancelled between January and March" on the appointment's date) leaves the state
@@ -553,15 +601,17 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
         .chain(q.bucket.map(|(c, _)| c))
         .filter(|&c| idx.cols[c].kind == crate::index::Kind::Date)
         .any(|c| {
-            idx.cols[c]
-                .names()
-                .flatten()
-                .any(|w| *w == verb || *w == said.low || *w == said.stem)
+            idx.cols[c].names().flatten().any(|w| {
+                *w == verb
+                    || *w == said.low
+                    || *w == said.stem
+                    || lex.lemma(w).is_some_and(|l| l == verb)
+            })
         });
     if dated {
-        return Vec::new();
+        return None;
     }
-    let word = said;
+    let said_tok = said;
     let said = said.low.as_str();
     let compared: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
     let status = sql::tables_of(q, idx).into_iter().find_map(|t| {
@@ -601,7 +651,7 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
                         && (verb.starts_with(&v)
                             || v.starts_with(&verb)
                             || crate::ground::abbreviates_loosely(&v, &verb)
-                            || crate::ground::abbreviates_loosely(&v, &word.low))
+                            || crate::ground::abbreviates_loosely(&v, &said_tok.low))
                 });
             (named
                 && spelled
@@ -612,11 +662,9 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
             .then_some((c, values))
         })
     });
-    let Some((c, values)) = status else {
-        return Vec::new();
-    };
+    let (c, values) = status?;
     let shown: Vec<String> = values.iter().take(4).map(|v| format!("'{v}'")).collect();
-    vec![Doubt {
+    Some(Doubt {
         said: format!(
             "the query does not use \"{said}\"; `{}.{}` keeps states such as {}",
             idx.tables[idx.cols[c].table].name,
@@ -625,7 +673,7 @@ fn state_not_applied(q: &Select, idx: &Index, toks: &[Tok], covered: &[bool]) ->
         ),
         factor: 0.6,
         about_a_word: true,
-    }]
+    })
 }
 
 /// Whether the groups of `q` fix column `c` to one value each: it is grouped, or the key of
@@ -741,41 +789,14 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
         // Whether the column has stored (sampled) values, and whether any of its values,
         // stored or mapped, is this one: one pass over the index's values.
         let (mut sampled, mut held) = (false, false);
-        // The one form every stored code shares, if any: its length, all capitals or
-        // digits ('GBR', 'USA').
-        let mut code_len: Option<Option<usize>> = None;
         for v in idx.values.iter().filter(|v| v.col == c) {
             sampled |= !v.mapped;
             held |= v.value == text || (!v.mapped && v.value.eq_ignore_ascii_case(text));
-            if !v.mapped {
-                let n = v.value.chars().count();
-                let code = v
-                    .value
-                    .chars()
-                    .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit());
-                code_len = match code_len {
-                    None => Some(code.then_some(n)),
-                    Some(Some(m)) if code && m == n => Some(Some(m)),
-                    _ => Some(None),
-                };
-            }
         }
         if held {
             continue;
         }
-        let code = text
-            .chars()
-            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit());
-        let form = code_len
-            .flatten()
-            .filter(|_| {
-                idx.values
-                    .iter()
-                    .filter(|v| v.col == c && !v.mapped)
-                    .count()
-                    >= 3
-            })
-            .or(idx.cols[c].width.filter(|_| code));
+        let form = idx.code_width(c).filter(|_| crate::index::is_code(text));
         let col = &idx.cols[c];
         let table = &idx.tables[col.table].name;
         let low = text.to_lowercase();
@@ -806,7 +827,7 @@ fn guessed_values(q: &Select, idx: &Index, toks: &[Tok], named: &[usize]) -> Vec
         {
             // "UK" compared with codes of three letters ('GBR'): not how they are kept.
             format!(
-                "'{text}' is not kept as `{table}.{}` keeps its codes ({n} letters)",
+                "'{text}' is not kept as `{table}.{}` keeps its codes ({n} characters)",
                 col.name
             )
         } else if place && person_part || from_a_place && a_name {
@@ -1023,7 +1044,11 @@ mod tests {
         let toks = crate::text::tokenize("how many cities are in the UK");
         let doubts = guessed_values(&query("UK"), &idx, &toks, &[0]);
         assert_eq!(doubts.len(), 1);
-        assert!(doubts[0].said.contains("(3 letters)"), "{}", doubts[0].said);
+        assert!(
+            doubts[0].said.contains("(3 characters)"),
+            "{}",
+            doubts[0].said
+        );
         assert!(guessed_values(&query("USA"), &idx, &toks, &[0]).is_empty());
     }
 
@@ -1138,9 +1163,45 @@ mod tests {
         assert!(asks("What was the total spent on shots for the dogs?"));
         assert!(asks("How much did we collect in 2024?"));
         assert!(asks("what is the average age"));
+        assert!(asks("What's the total revenue?"));
         // A figure that only picks the rows shown is no figure asked.
         assert!(!asks("Which customers spent the most in total?"));
         assert!(!asks("What is the name of the oldest dog?"));
+    }
+
+    #[test]
+    fn numbers_listed_row_by_row_for_one_figure_asked() {
+        let schema: SchemaSnapshot = serde_json::from_value(serde_json::json!({
+            "dialect": "sqlite", "fingerprint": "f", "taken_at": 0,
+            "tables": [{"name": "orders", "kind": "table", "primary_key": ["id"], "columns": [
+                {"name": "id", "data_type": "integer", "nullable": false},
+                {"name": "total_amount", "data_type": "real", "nullable": false}]}]
+        }))
+        .unwrap();
+        let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
+        let amount = idx
+            .cols
+            .iter()
+            .position(|c| c.name == "total_amount")
+            .unwrap();
+        let id = idx.cols.iter().position(|c| c.name == "id").unwrap();
+        let toks = crate::text::tokenize("What was the total amount of the orders?");
+        let listed = Select::plain(0, vec![Expr::Col(amount)], vec![]);
+        assert!(
+            figure_doubt(&listed, &idx, &toks).is_some_and(|d| d.said.contains("for each row"))
+        );
+        // One row named by its key, or a sum, is one figure.
+        let one = Select::plain(
+            0,
+            vec![Expr::Col(amount)],
+            vec![sql::Cond::Cmp(id, "=", sql::Lit::Num("7".into()))],
+        );
+        assert!(figure_doubt(&one, &idx, &toks).is_none());
+        let sum = Select::plain(0, vec![Expr::Agg(sql::Agg::Sum, amount, false)], vec![]);
+        assert!(figure_doubt(&sum, &idx, &toks).is_none());
+        // Only the key shown is no figure.
+        let keys = Select::plain(0, vec![Expr::Col(id)], vec![]);
+        assert!(figure_doubt(&keys, &idx, &toks).is_some_and(|d| d.said.contains("shows none")));
     }
 
     #[test]
@@ -1151,7 +1212,8 @@ mod tests {
                 {"name": "shpmt_id", "data_type": "integer", "nullable": false},
                 {"name": "sts_cd", "data_type": "text", "nullable": false,
                  "sample_values": ["CNL", "DLV", "TRN"]},
-                {"name": "ship_dt", "data_type": "date", "nullable": false}]}]
+                {"name": "ship_dt", "data_type": "date", "nullable": false},
+                {"name": "shipping_date", "data_type": "date", "nullable": false}]}]
         }))
         .unwrap();
         let idx = Index::new(&schema, &PrivacyPolicy::default(), None);
@@ -1196,9 +1258,30 @@ mod tests {
             doubts(&dated, "how many shipments were cancelled in 2024").len(),
             1
         );
+        // (The date's own word in another form: `shipping_date` of "shipped".)
+        let shipping = idx
+            .cols
+            .iter()
+            .position(|c| c.name == "shipping_date")
+            .unwrap();
+        let dated = Select::plain(
+            0,
+            vec![Expr::CountStar],
+            vec![sql::Cond::Cmp(
+                shipping,
+                ">=",
+                sql::Lit::Str("2024-01-01".into()),
+            )],
+        );
+        assert!(doubts(&dated, "how many shipments were shipped in 2024").is_empty());
         // Before the rows, only a state a stored code spells: "cancelled" is `CNL`.
         assert_eq!(doubts(&all, "how many cancelled shipments").len(), 1);
         assert!(doubts(&all, "how many inspected shipments").is_empty());
+        // A participle excused does not hide a later one.
+        assert_eq!(
+            doubts(&all, "how many inspected shipments were cancelled").len(),
+            1
+        );
     }
 
     #[test]

@@ -159,7 +159,55 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
 pub(crate) fn abbreviates(short: &str, word: &str) -> bool {
     let s: Vec<char> = short.chars().collect();
     let w: Vec<char> = word.chars().collect();
-    !s.is_empty() && s.first() == w.first() && s.len() + 2 <= w.len() && drops_to(&s, &w, 1, 1)
+    // (No identifier abbreviates a word of more than 40 letters.)
+    if s.is_empty() || s.first() != w.first() || s.len() + 2 > w.len() || w.len() > 40 {
+        return false;
+    }
+    // (States already found to fail, so that a long word costs |s|·|w| steps at most.)
+    let mut failed = vec![false; (s.len() + 1) * (w.len() + 1)];
+    drops_to(&s, &w, 1, 1, false, &mut failed)
+}
+
+/// Whether `short` abbreviates `word` with nothing cut off but an ending ("active" →
+/// `actv`, "activity" not): [`abbreviates`] to the word's end.
+pub(crate) fn abbreviates_whole(short: &str, word: &str) -> bool {
+    let s: Vec<char> = short.chars().collect();
+    let w: Vec<char> = word.chars().collect();
+    if s.is_empty() || s.first() != w.first() || s.len() + 2 > w.len() || w.len() > 40 {
+        return false;
+    }
+    let mut failed = vec![false; (s.len() + 1) * (w.len() + 1)];
+    drops_to(&s, &w, 1, 1, true, &mut failed)
+}
+
+/// Whether `s[i..]` is `w[j..]` with droppable letters left out and its end cut off (only
+/// vowels or an inflection when `whole`).
+fn drops_to(s: &[char], w: &[char], i: usize, j: usize, whole: bool, failed: &mut [bool]) -> bool {
+    if i == s.len() {
+        let rest: String = w[j.min(w.len())..].iter().collect();
+        return !whole
+            || rest.chars().all(|c| "aeiouy".contains(c))
+            || matches!(rest.as_str(), "d" | "ed" | "s" | "es" | "ing");
+    }
+    let Some(&c) = w.get(j) else {
+        return false;
+    };
+    let state = i * (w.len() + 1) + j;
+    if failed[state] {
+        return false;
+    }
+    let vowel = |c: char| "aeiouy".contains(c);
+    let next_consonant = w.get(j + 1).is_some_and(|&n| !vowel(n));
+    let droppable = vowel(c)
+        || w[j - 1] == c
+        || (matches!(c, 'n' | 'm') && next_consonant)
+        || (c == 'c' && w.get(j + 1) == Some(&'k'));
+    let fits = (s[i] == c && drops_to(s, w, i + 1, j + 1, whole, failed))
+        || (droppable && drops_to(s, w, i, j + 1, whole, failed));
+    if !fits {
+        failed[state] = true;
+    }
+    fits
 }
 
 /// Whether `short` is some of `word`'s letters in order, the first kept, two letters
@@ -170,23 +218,6 @@ pub(crate) fn abbreviates_loosely(short: &str, word: &str) -> bool {
     short.chars().next() == word.chars().next()
         && short.chars().count() + 2 <= word.chars().count()
         && short.chars().all(|c| letters.any(|w| w == c))
-}
-
-/// Whether `s[i..]` is `w[j..]` with droppable letters left out and its end cut off.
-fn drops_to(s: &[char], w: &[char], i: usize, j: usize) -> bool {
-    if i == s.len() {
-        return true;
-    }
-    let Some(&c) = w.get(j) else {
-        return false;
-    };
-    let vowel = |c: char| "aeiouy".contains(c);
-    let next_consonant = w.get(j + 1).is_some_and(|&n| !vowel(n));
-    let droppable = vowel(c)
-        || w[j - 1] == c
-        || (matches!(c, 'n' | 'm') && next_consonant)
-        || (c == 'c' && w.get(j + 1) == Some(&'k'));
-    (s[i] == c && drops_to(s, w, i + 1, j + 1)) || (droppable && drops_to(s, w, i, j + 1))
 }
 
 /// The one word of the schema's names (never a stored value: 'TWN' is Taiwan, not "town")
@@ -238,14 +269,27 @@ fn paired_skeleton(idx: &Index, tok: &Tok, before: &[Tok]) -> Option<String> {
 
 /// Whether a question word is the abbreviated word of a yes/no column's name (`is_actv`
 /// of "active", `pd_yn` of "paid", `chrnc_flg` of "chronic"): a name word that is no English
-/// word, which the question word abbreviates as identifiers do — two letters only when they
-/// are the word without its vowels ("paid" is `pd`, "pending" is not).
+/// word, which the question word abbreviates as identifiers do (to its end unless it is an
+/// adjective or a participle: "activity" is no `actv`); two letters only when they are the
+/// word without its vowels ("paid" is `pd`, "pending" is not).
 pub(crate) fn spells_flag_word(tok: &Tok, flag_word: &str) -> bool {
-    if tok.quoted || lexicon().is_word(flag_word) || !flag_word.chars().all(char::is_alphabetic) {
+    let lex = lexicon();
+    if tok.quoted || lex.is_word(flag_word) || !flag_word.chars().all(char::is_alphabetic) {
         return false;
     }
+    // (Said of the rows: an adjective or a participle abbreviated to any length, another
+    // word only to its end — "active" is `actv`, "activity" is not.)
+    let w = tok.low.as_str();
+    let participle = w.ends_with("ed") || lex.lemma(w).is_some_and(|l| l != w);
+    let cut = lex.is_adjective(w) || participle;
     [&tok.low, &tok.stem].iter().any(|w| {
-        is_skeleton(flag_word, w) || (flag_word.chars().count() >= 3 && abbreviates(flag_word, w))
+        is_skeleton(flag_word, w)
+            || (flag_word.chars().count() >= 3
+                && if cut {
+                    abbreviates(flag_word, w)
+                } else {
+                    abbreviates_whole(flag_word, w)
+                })
     })
 }
 
@@ -263,8 +307,9 @@ fn is_skeleton(short: &str, word: &str) -> bool {
 /// word it does not know: "customers" → `cust`, "shipments" → `shpmt`, "truck" → `trk`,
 /// "manufacturing" → 'MFG'. Only words of three to five letters that are no English word
 /// (or have no vowel) are abbreviations (two letters fit too many words: "rs" of release),
-/// and not of a verb's past ("carried" is no `crd`); the longest that fits wins, and two of
-/// the same length are no reading.
+/// and not of a verb's past ("carried" is no `crd`); a word dropping only what
+/// abbreviations drop wins over any other subsequence, then the longest; two of the same
+/// standing are no reading.
 fn abbreviated(idx: &Index, tok: &Tok) -> Option<(String, Via)> {
     let word = &tok.stem;
     if tok.quoted || word.chars().count() < 4 || !word.chars().all(char::is_alphabetic) {
@@ -1042,8 +1087,17 @@ fn trade_table(tok: &Tok, idx: &Index) -> Option<String> {
         .map(|alt| alt[0].clone())
 }
 
+/// Whether the word at `i` stands right before a word the query read (in the same
+/// clause): it qualifies that word ("unpaid fines", "failed transactions").
+pub(crate) fn before_read_word(toks: &[Tok], covered: &[bool], i: usize) -> bool {
+    !toks[i].stop
+        && !toks[i].comma
+        && covered.get(i + 1).copied().unwrap_or(false)
+        && toks.get(i + 1).is_some_and(|n| !n.quoted)
+}
+
 /// How telling an unknown word is: a noun names what the question is about (1), an
-/// adjective qualifies it (½); verbs ("arriving", "taught", "concerts play there") say how
+/// adjective qualifies it (½; 1 right before the words read as the rows); verbs ("arriving", "taught", "concerts play there") say how
 /// two things relate, which a join already says, and adverbs ("temporarily") only colour
 /// the question (0).
 fn weight(toks: &[Tok], i: usize, covered: &[bool]) -> f32 {
@@ -1103,11 +1157,11 @@ fn weight(toks: &[Tok], i: usize, covered: &[bool]) -> f32 {
     // the rows ("the unpaid fines"), it is as telling as a noun: the answer without it is
     // about all of them.
     if lex.is_adjective(w) && !matches!(prev, "are" | "is" | "were" | "was") {
-        let qualifies_read_noun = !toks[i].stop
-            && !toks[i].comma
-            && covered.get(i + 1).copied().unwrap_or(false)
-            && toks.get(i + 1).is_some_and(|n| !n.quoted);
-        return if qualifies_read_noun { 1.0 } else { 0.5 };
+        return if before_read_word(toks, covered, i) {
+            1.0
+        } else {
+            0.5
+        };
     }
     1.0
 }
@@ -2017,8 +2071,7 @@ mod tests {
         // ("customers" is known already: `cust_id` spells `cust` out.)
         assert_eq!(q, "shpt of mfg customers");
         assert!(
-            how.iter()
-                .all(|r| matches!(r.via, Via::Abbreviation | Via::LooseAbbreviation)),
+            how.iter().all(|r| r.via == Via::LooseAbbreviation),
             "{how:?}"
         );
         // A verb's past is no abbreviation ("carried" is not `crd`), nor is a word whose

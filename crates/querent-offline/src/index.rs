@@ -106,12 +106,20 @@ const GENERIC_NAME_WORDS: &[&str] = &[
     "lkp",
 ];
 
+/// Whether a value is a code: capitals and digits only ('GBR', 'CNL', 'A1').
+pub(crate) fn is_code(v: &str) -> bool {
+    !v.is_empty()
+        && v.chars()
+            .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
+}
+
 /// The length a declared type fixes: `CHAR(3)`, `character(2)`, `NCHAR(3)` (a `VARCHAR`'s
 /// is only a bound).
 fn fixed_width(declared: &str) -> Option<usize> {
     let (name, rest) = declared.split_once('(')?;
-    matches!(name.trim(), "char" | "character" | "nchar")
-        .then(|| rest.trim_end_matches(')').trim().parse().ok())
+    let (n, _) = rest.split_once(')')?;
+    matches!(name.trim(), "char" | "character" | "nchar" | "bpchar")
+        .then(|| n.trim().parse().ok())
         .flatten()
 }
 
@@ -1400,6 +1408,25 @@ impl Index {
             && !col.pk
             && words().any(|w| crate::lexicon::END_WORDS.contains(&w.as_str()))
             && !words().any(|w| matches!(w.as_str(), "start" | "begin" | "from" | "first"))
+    }
+
+    /// The one form a column keeps its codes in: the length of every sampled value when
+    /// all are capitals or digits (three samples at least: 'GBR', 'USA', 'FRA'), else the
+    /// length a `CHAR(n)` of up to four fixes.
+    pub(crate) fn code_width(&self, c: usize) -> Option<usize> {
+        let col = &self.cols[c];
+        let n = col.samples.first().map(|v| v.chars().count());
+        let sampled = n.filter(|&n| {
+            col.samples.len() >= 3
+                && col
+                    .samples
+                    .iter()
+                    .all(|v| is_code(v) && v.chars().count() == n)
+        });
+        sampled.or_else(|| {
+            col.width
+                .filter(|&n| n <= 4 && col.samples.iter().all(|v| v.chars().count() == n))
+        })
     }
 
     /// The column people use to name a row of `t`: `name`, `title`, `*_name`, … .

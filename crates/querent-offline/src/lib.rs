@@ -413,8 +413,9 @@ fn still_or_ended(
     said
 }
 
-/// "official languages", "retired horses", "products that are not discontinued": the
-/// adjective of a yes/no column (with a "not"/"non"/"un…" before it) is taken out of the
+/// "official languages", "retired horses", "products that are not discontinued", "active
+/// patrons" of `is_actv`: the adjective of a yes/no column, or the word its abbreviated name
+/// stands for (with a "not"/"non"/"un…", or "in…" before an abbreviated one) is taken out of the
 /// question, so the planner neither reads it as a name nor applies its negation to
 /// something else; the condition is added once the query is planned.
 fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<SaidFlag>) {
@@ -436,10 +437,12 @@ fn take_flags(toks: Vec<text::Tok>, idx: &index::Index) -> (Vec<text::Tok>, Vec<
                     && (text::word_matches(t, w)
                         || ground::spells_flag_word(t, w)
                         || ["non-", "non", "un", "in"].iter().any(|p| {
+                            // ("in…" only before an abbreviated name's word, "inactive" of
+                            // `is_actv`: "inflammable" is no negation of `flammable`.)
                             t.low.strip_prefix(p).is_some_and(|r| {
-                                r == w
-                                    || (*p != "in" || r.len() > 3)
-                                        && ground::spells_flag_word(&text::Tok::word(r), w)
+                                (*p != "in" && r == w)
+                                    || (r.len() > 3
+                                        && ground::spells_flag_word(&text::Tok::word(r), w))
                             })
                         }))
                     && !names_table[i]

@@ -3603,22 +3603,13 @@ impl P<'_> {
     /// codes have three letters (`CHAR(3)`, or every sample) is 'GBR'. Anything else as
     /// said.
     fn in_column_form(&self, c: usize, text: &str) -> String {
-        let col = &self.idx.cols[c];
-        let code = |v: &str| {
-            v.chars()
-                .all(|ch| ch.is_ascii_uppercase() || ch.is_ascii_digit())
-        };
-        let sampled = col.samples.first().map(|v| v.chars().count()).filter(|&n| {
-            col.samples.len() >= 3
-                && col
-                    .samples
-                    .iter()
-                    .all(|v| code(v) && v.chars().count() == n)
-        });
-        let Some(n) = col.width.or(sampled) else {
+        let Some(n) = self.idx.code_width(c) else {
             return text.to_owned();
         };
-        if text.chars().count() == n || !code(text) {
+        if text.chars().count() == n
+            || !crate::index::is_code(text)
+            || self.idx.cols[c].samples.iter().any(|v| v == text)
+        {
             return text.to_owned();
         }
         let names = crate::lexicon::lexicon().place_names(&text.to_lowercase());

@@ -4754,7 +4754,13 @@ const FUZZ_WORDS: &[&str] = &[
 ];
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+    // (A fixed seed: the same 300 questions on every run, so a red CI run is reproducible;
+    // change the seed to explore.)
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 300,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed_0ff1),
+        ..proptest::prelude::ProptestConfig::default()
+    })]
 
     /// Whatever the words, the translator answers or refuses (it never panics), and what it
     /// answers is accepted by the guard in every dialect.
@@ -4869,6 +4875,46 @@ fn a_yes_no_column_is_said_by_the_word_its_name_abbreviates() {
         "SELECT SUM(fine_amt) AS total_fine_amt FROM fine WHERE pd_yn != 'Y'"
     );
     assert!(!sql("What is the total of pending fines?").is_ok_and(|s| s.contains("pd_yn")));
+}
+
+#[test]
+fn only_an_adjective_or_participle_says_an_abbreviated_yes_no_column() {
+    // "activity" starts with the letters of `actv` but is no state of the rows; "in…" is a
+    // negation only before an abbreviated name's word ("inflammable" is flammable).
+    let snap = keyed(schema_of(vec![table(
+        "ptrn",
+        vec![
+            col("ptrn_id", "integer", &[]),
+            col("is_actv", "integer", &[]),
+            col("activity_level", "integer", &[]),
+            col("is_flammable", "integer", &[]),
+        ],
+        vec![],
+    )]));
+    let sql = |q: &str| translate(q, &snap, Dialect::Sqlite).map(|t| t.sql);
+    assert!(
+        !sql("What is the average activity level of patrons?").is_ok_and(|s| s.contains("is_actv"))
+    );
+    assert!(!sql("How many patrons are inflammable?").is_ok_and(|s| s.contains("!=")));
+}
+
+#[test]
+fn a_code_already_among_the_samples_is_kept_as_said() {
+    // SQLite does not enforce `CHAR(3)`: where the samples hold two letters, 'UK' is one.
+    let snap = schema_of(vec![table(
+        "city",
+        vec![
+            col("id", "integer", &[]),
+            col("CountryCode", "char(3)", &["UK", "US", "FR"]),
+        ],
+        vec![],
+    )]);
+    assert_eq!(
+        translate("How many cities are in the UK?", &snap, Dialect::Sqlite)
+            .unwrap()
+            .sql,
+        "SELECT COUNT(*) AS city_count FROM city WHERE CountryCode = 'UK'"
+    );
 }
 
 #[test]
