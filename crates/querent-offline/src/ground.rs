@@ -157,6 +157,16 @@ fn spelling(idx: &Index, word: &str) -> Option<String> {
 /// least two letters shorter. Other consonants are never dropped: `instl` is install, not
 /// "industrial" ([`abbreviates_loosely`] allows that, as weaker evidence).
 pub(crate) fn abbreviates(short: &str, word: &str) -> bool {
+    abbreviates_to(short, word, false)
+}
+
+/// Whether `short` abbreviates `word` with nothing cut off but an ending ("active" →
+/// `actv`, "activity" not): [`abbreviates`] to the word's end.
+pub(crate) fn abbreviates_whole(short: &str, word: &str) -> bool {
+    abbreviates_to(short, word, true)
+}
+
+fn abbreviates_to(short: &str, word: &str, whole: bool) -> bool {
     let s: Vec<char> = short.chars().collect();
     let w: Vec<char> = word.chars().collect();
     // (No identifier abbreviates a word of more than 40 letters.)
@@ -165,19 +175,7 @@ pub(crate) fn abbreviates(short: &str, word: &str) -> bool {
     }
     // (States already found to fail, so that a long word costs |s|·|w| steps at most.)
     let mut failed = vec![false; (s.len() + 1) * (w.len() + 1)];
-    drops_to(&s, &w, 1, 1, false, &mut failed)
-}
-
-/// Whether `short` abbreviates `word` with nothing cut off but an ending ("active" →
-/// `actv`, "activity" not): [`abbreviates`] to the word's end.
-pub(crate) fn abbreviates_whole(short: &str, word: &str) -> bool {
-    let s: Vec<char> = short.chars().collect();
-    let w: Vec<char> = word.chars().collect();
-    if s.is_empty() || s.first() != w.first() || s.len() + 2 > w.len() || w.len() > 40 {
-        return false;
-    }
-    let mut failed = vec![false; (s.len() + 1) * (w.len() + 1)];
-    drops_to(&s, &w, 1, 1, true, &mut failed)
+    drops_to(&s, &w, 1, 1, whole, &mut failed)
 }
 
 /// Whether `s[i..]` is `w[j..]` with droppable letters left out and its end cut off (only
