@@ -49,14 +49,21 @@
 
 /// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
 /// The body is compiled once per backend; the connection goes back to the pool at the end.
-/// On PostgreSQL the connection is handed out without a test query, and a body that fails
-/// because the connection was lost (its backend ended while it sat in the pool) runs once
-/// more on a checked connection (`store::pg_checkout`, `store::pg_lost`): so it may run
-/// twice, and owns nothing it moves away (clone what it consumes).
+/// On PostgreSQL a read's connection is handed out without a test query, and a read that
+/// fails because the connection was lost (its backend ended while it sat in the pool) runs
+/// once more on a checked connection (`store::pg_checkout`, `store::pg_lost`): so it may
+/// run twice, and owns nothing it moves away (clone what it consumes). A write
+/// ([`with_write!`]) gets a checked connection and runs once: a write that committed and
+/// lost its reply is never applied again.
 /// Defined before the modules so every one of them (store.rs, semantic.rs, cache.rs,
 /// workspace/) can use it.
 macro_rules! with_conn {
-    ($self:expr, $c:ident => $body:expr) => {{
+    ($self:expr, $c:ident => $body:expr) => {
+        with_conn!(@verified false, $self, $c => $body)
+    };
+    // `$verified`: the connection is checked before the body runs, and the body never runs
+    // again (a write: one that committed and lost its reply must not be applied twice).
+    (@verified $verified:expr, $self:expr, $c:ident => $body:expr) => {{
         let result: Result<_, $crate::DbError> = async {
             match &*$self.pools {
                 $crate::store::Pools::Sqlite(p) => {
@@ -67,10 +74,10 @@ macro_rules! with_conn {
                     $body
                 }
                 $crate::store::Pools::Postgres(p) => {
-                    // Pooled connections are handed out unchecked; a unit of work that
+                    // Pooled connections are handed out unchecked to reads; one that
                     // finds its connection lost (its backend ended) runs once more on a
-                    // checked one (`store::pg_lost`).
-                    let mut checked = false;
+                    // checked one (`store::pg_lost`). Writes get a checked one first.
+                    let mut checked: bool = $verified;
                     loop {
                         let mut guard = $crate::store::pg_checkout(p, checked).await?;
                         let result = async {
@@ -101,14 +108,15 @@ macro_rules! with_conn {
 /// writers that meet inside SQLite wait in its busy handler, which sleeps 1, 2, 5, 10, …
 /// ms between attempts — under concurrent chats most of a request's time. Queued at the
 /// gate they run back to back instead. Readers never take the gate (WAL: they do not block
-/// the writer, nor it them). PostgreSQL has row locks and takes no gate.
+/// the writer, nor it them). PostgreSQL has row locks and takes no gate; there a write's
+/// connection is checked before use and the write runs once (see [`with_conn!`]).
 macro_rules! with_write {
     ($self:expr, $c:ident => $body:expr) => {{
         let _turn = match &*$self.pools {
             $crate::store::Pools::Sqlite(_) => Some($self.write_gate.lock().await),
             $crate::store::Pools::Postgres(_) => None,
         };
-        with_conn!($self, $c => $body)
+        with_conn!(@verified true, $self, $c => $body)
     }};
 }
 

@@ -174,11 +174,11 @@ pub(crate) async fn run_sync<R: Send + 'static>(
 /// A pooled PostgreSQL connection, handed out without a test query: the pool's check
 /// (`SELECT 1` before every use, deadpool's `RecyclingMethod::Verified`) was 10 of a cache
 /// hit's 25 statements (issue 19). What it caught — a connection whose backend ended
-/// (`pg_terminate_backend`, a restart, a failover) while it sat in the pool — the units of
-/// work catch instead: one that fails on a lost connection ([`pg_lost`]) is run once more
-/// on a connection checked first (`checked`: each pooled connection that fails the check
-/// is discarded, then a new one is made). The pool still drops a connection it knows is
-/// closed (`RecyclingMethod::Fast`).
+/// (`pg_terminate_backend`, a restart, a failover) while it sat in the pool — reads catch
+/// instead: one that fails on a lost connection ([`pg_lost`]) is run once more on a
+/// connection checked first, and writes are given one checked first and run once
+/// (`checked`: each pooled connection that fails the check is discarded, then a new one is
+/// made). The pool still drops a connection it knows is closed (`RecyclingMethod::Fast`).
 pub(crate) async fn pg_checkout(
     pool: &Pool<AsyncPgConnection>,
     checked: bool,
@@ -213,10 +213,10 @@ async fn pg_ping(conn: &mut AsyncPgConnection) -> bool {
 /// Whether a unit of work failed because its connection was lost rather than for what it
 /// asked: the error is one a lost connection gives (no SQLSTATE: closed, or a server error
 /// such as the `FATAL` of a terminated backend) and the connection is closed or no longer
-/// answers `SELECT 1` (checked only on such errors, which are rare). Nothing the unit
-/// wrote was committed then — a transaction that loses its connection is rolled back by
-/// the server — so it may run again; the one exception is a connection lost after the
-/// server committed and before it answered, where the unit fails as it did before.
+/// answers `SELECT 1` (checked only on such errors, which are rare). Only reads are run
+/// again on it (`with_conn!`): a write may have committed before its reply was lost, and
+/// applied twice it would answer wrongly (a refresh token's rotation read as its reuse, a
+/// counter counted twice), so writes take a checked connection and run once.
 pub(crate) async fn pg_lost(conn: &mut AsyncPgConnection, error: &StoreError) -> bool {
     use diesel_async::pooled_connection::PoolableConnection;
     matches!(error, StoreError::Unavailable(_) | StoreError::Database(_))
@@ -1096,8 +1096,8 @@ impl MetadataStore for Store {
         };
         match &*self.pools {
             Pools::Postgres(p) => {
-                // As `with_conn!`: run once more on a checked connection if this one was lost.
-                let mut checked = false;
+                // A write (a counter): on a checked connection, run once, as `with_write!`.
+                let mut checked = true;
                 loop {
                     let mut c = pg_checkout(p, checked).await.map_err(|e| e.0)?;
                     match Self::count_request_pg(&mut c, caller).await {
