@@ -201,13 +201,16 @@ pub(crate) async fn pg_checkout(
 
 pub(crate) type PgObject = diesel_async::pooled_connection::deadpool::Object<AsyncPgConnection>;
 
-/// `SELECT 1` answered.
+/// `SELECT 1` answered, within 5 s (a half-open socket would otherwise hold the check
+/// until TCP gives up).
 async fn pg_ping(conn: &mut AsyncPgConnection) -> bool {
     use diesel::IntoSql;
-    diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>())
-        .get_result::<i32>(conn)
-        .await
-        .is_ok()
+    let ping =
+        diesel::select(1_i32.into_sql::<diesel::sql_types::Integer>()).get_result::<i32>(conn);
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(5), ping).await,
+        Ok(Ok(_))
+    )
 }
 
 /// Whether a unit of work failed because its connection was lost rather than for what it
