@@ -80,14 +80,8 @@ fn asks_for_a_figure(toks: &[Tok]) -> bool {
 /// Whether `q` shows numbers row by row — nothing computed, grouped or cut — of rows that
 /// no condition narrows to one (its key or its name equal to a value).
 fn lists_a_number_per_row(q: &Select, idx: &Index) -> bool {
-    let number = |e: &Expr| {
-        matches!(e, Expr::Col(c)
-            if idx.cols[*c].metric.is_none() && idx.cols[*c].kind == crate::index::Kind::Number)
-    };
-    let computed = |e: &Expr| match e {
-        Expr::Col(c) => idx.cols[*c].metric.is_some(),
-        Expr::CountStar | Expr::Agg(..) => true,
-    };
+    let number =
+        |e: &Expr| matches!(e, Expr::Col(c) if idx.cols[*c].kind == crate::index::Kind::Number);
     let one_row = q.conds.iter().any(|c| {
         matches!(c, sql::Cond::Cmp(c, "=", _)
             if idx.cols[*c].pk
@@ -95,7 +89,7 @@ fn lists_a_number_per_row(q: &Select, idx: &Index) -> bool {
                 || idx.label_col(idx.cols[*c].table) == Some(*c))
     });
     q.items.iter().any(number)
-        && !q.items.iter().any(computed)
+        && !q.items.iter().any(|e| sql::is_measure(e, idx))
         && q.group.is_empty()
         && q.bucket.is_none()
         && q.limit.is_none()
@@ -110,13 +104,12 @@ fn figure_doubt(q: &Select, idx: &Index, toks: &[Tok]) -> Option<Doubt> {
     if !asks_for_a_figure(toks) || q.share.is_some() || q.ratio.is_some() {
         return None;
     }
-    let figure = |e: &Expr| match e {
-        // (A key is no figure: "How many orders did Alice place?" as `order_id`s.)
-        Expr::Col(c) => {
-            let col = &idx.cols[*c];
-            col.metric.is_some() || col.kind == crate::index::Kind::Number && !col.pk && !col.fk
-        }
-        Expr::CountStar | Expr::Agg(..) => true,
+    // (A key is no figure: "How many orders did Alice place?" as `order_id`s.)
+    let figure = |e: &Expr| {
+        sql::is_measure(e, idx)
+            || matches!(e, Expr::Col(c) if idx.cols[*c].kind == crate::index::Kind::Number
+                && !idx.cols[*c].pk
+                && !idx.cols[*c].fk)
     };
     if !q.items.iter().any(figure) {
         // "What was the total spent on shots for the dogs?" answered with the dogs' names.
@@ -194,11 +187,7 @@ pub(crate) fn assess(
         .iter()
         .find(|t| !t.quoted)
         .is_some_and(|t| matches!(t.low.as_str(), "who" | "whom"));
-    let computed = |e: &Expr| match e {
-        Expr::Col(c) => idx.cols[*c].metric.is_some(),
-        Expr::CountStar | Expr::Agg(..) => true,
-    };
-    if asks_who && q.items.iter().all(computed) {
+    if asks_who && q.items.iter().all(|e| sql::is_measure(e, idx)) {
         doubts.push(Doubt {
             said: "the question asks who, but the answer is a computed number".into(),
             factor: 0.6,
@@ -611,8 +600,6 @@ fn state_left_out(q: &Select, idx: &Index, said: &Tok, before_only: bool) -> Opt
     if dated {
         return None;
     }
-    let said_tok = said;
-    let said = said.low.as_str();
     let compared: Vec<usize> = q.conds.iter().flat_map(sql::cond_cols).collect();
     let status = sql::tables_of(q, idx).into_iter().find_map(|t| {
         idx.tables[t].cols.iter().copied().find_map(|c| {
@@ -651,7 +638,7 @@ fn state_left_out(q: &Select, idx: &Index, said: &Tok, before_only: bool) -> Opt
                         && (verb.starts_with(&v)
                             || v.starts_with(&verb)
                             || crate::ground::abbreviates_loosely(&v, &verb)
-                            || crate::ground::abbreviates_loosely(&v, &said_tok.low))
+                            || crate::ground::abbreviates_loosely(&v, &said.low))
                 });
             (named
                 && spelled
@@ -666,7 +653,8 @@ fn state_left_out(q: &Select, idx: &Index, said: &Tok, before_only: bool) -> Opt
     let shown: Vec<String> = values.iter().take(4).map(|v| format!("'{v}'")).collect();
     Some(Doubt {
         said: format!(
-            "the query does not use \"{said}\"; `{}.{}` keeps states such as {}",
+            "the query does not use \"{}\"; `{}.{}` keeps states such as {}",
+            said.low,
             idx.tables[idx.cols[c].table].name,
             idx.cols[c].name,
             shown.join(", ")
