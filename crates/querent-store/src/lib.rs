@@ -47,6 +47,31 @@
 //!
 //! Also `examples/embedded_store.rs`.
 
+/// One unit of work on the PostgreSQL pool `$p` (for [`with_conn!`] and [`with_conn_sync!`]):
+/// pooled connections are handed out unchecked to reads, and one that finds its connection
+/// lost (its backend ended) runs once more on a checked one (`store::pg_lost`); with
+/// `$verified` (writes) the connection is checked first and the body runs once.
+macro_rules! pg_unit {
+    ($p:expr, $verified:expr, $c:ident => $body:expr) => {{
+        let mut checked: bool = $verified;
+        loop {
+            let mut guard = $crate::store::pg_checkout($p, checked).await?;
+            let result = async {
+                let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
+                $crate::store::unit_of_work($body)
+            }
+            .await;
+            match result {
+                Err(e) if !checked && $crate::store::pg_lost(&mut guard, &e.0).await => {
+                    $crate::store::pg_discard(guard, &e.0);
+                    checked = true;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
 /// Runs `$body` with `$c` bound to a pooled connection of whichever backend is configured.
 /// The body is compiled once per backend; the connection goes back to the pool at the end.
 /// On PostgreSQL a read's connection is handed out without a test query, and a read that
@@ -73,29 +98,7 @@ macro_rules! with_conn {
                     let $c: &mut $crate::store::SqliteConn = &mut guard;
                     $body
                 }
-                $crate::store::Pools::Postgres(p) => {
-                    // Pooled connections are handed out unchecked to reads; one that
-                    // finds its connection lost (its backend ended) runs once more on a
-                    // checked one (`store::pg_lost`). Writes get a checked one first.
-                    let mut checked: bool = $verified;
-                    loop {
-                        let mut guard = $crate::store::pg_checkout(p, checked).await?;
-                        let result = async {
-                            let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
-                            $crate::store::unit_of_work($body)
-                        }
-                        .await;
-                        match result {
-                            Err(e)
-                                if !checked && $crate::store::pg_lost(&mut guard, &e.0).await =>
-                            {
-                                $crate::store::pg_discard(guard, &e.0);
-                                checked = true;
-                            }
-                            other => break other,
-                        }
-                    }
-                }
+                $crate::store::Pools::Postgres(p) => pg_unit!(p, $verified, $c => $body),
             }
         }
         .await;
@@ -128,29 +131,7 @@ macro_rules! with_conn_sync {
         let result: Result<_, $crate::DbError> = async {
             match &*$self.pools {
                 $crate::store::Pools::Sqlite(p) => $crate::store::run_sync(p, $sync).await,
-                $crate::store::Pools::Postgres(p) => {
-                    // Pooled connections are handed out unchecked; a unit of work that
-                    // finds its connection lost (its backend ended) runs once more on a
-                    // checked one (`store::pg_lost`).
-                    let mut checked = false;
-                    loop {
-                        let mut guard = $crate::store::pg_checkout(p, checked).await?;
-                        let result = async {
-                            let $c: &mut diesel_async::AsyncPgConnection = &mut guard;
-                            $crate::store::unit_of_work($body)
-                        }
-                        .await;
-                        match result {
-                            Err(e)
-                                if !checked && $crate::store::pg_lost(&mut guard, &e.0).await =>
-                            {
-                                $crate::store::pg_discard(guard, &e.0);
-                                checked = true;
-                            }
-                            other => break other,
-                        }
-                    }
-                }
+                $crate::store::Pools::Postgres(p) => pg_unit!(p, false, $c => $body),
             }
         }
         .await;

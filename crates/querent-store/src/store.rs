@@ -1100,17 +1100,8 @@ impl MetadataStore for Store {
         match &*self.pools {
             Pools::Postgres(p) => {
                 // A write (a counter): on a checked connection, run once, as `with_write!`.
-                let mut checked = true;
-                loop {
-                    let mut c = pg_checkout(p, checked).await.map_err(|e| e.0)?;
-                    match Self::count_request_pg(&mut c, caller).await {
-                        Err(e) if !checked && pg_lost(&mut c, &e).await => {
-                            pg_discard(c, &e);
-                            checked = true;
-                        }
-                        other => break other.map(answer),
-                    }
-                }
+                let mut c = pg_checkout(p, true).await.map_err(|e| e.0)?;
+                Self::count_request_pg(&mut c, caller).await.map(answer)
             }
             Pools::Sqlite(_) => with_write!(self, c => {
                 let now: i64 = diesel::select(store_now(&*c, 0)).get_result(c).await?;
